@@ -1,0 +1,46 @@
+// Error classes shared by every layer. The HTTP error handler maps each class to one status code;
+// anything else reaching it is a bug (500).
+
+/** One problem with one field of an input. `path` is a JSON pointer ("" for the whole document). */
+export interface FieldError {
+  path: string;
+  message: string;
+  /** 1-based position in the source text, when the input came from a file or a text body. */
+  line?: number;
+  col?: number;
+}
+
+export class ControlPlaneError extends Error {
+  constructor(message: string, readonly details: FieldError[] = []) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The input is invalid (400 / a file error). `details` lists every error at once. */
+export class ValidationError extends ControlPlaneError {}
+/** 401: no valid credentials. */
+export class UnauthorizedError extends ControlPlaneError {}
+/** 403: authenticated, but not allowed. */
+export class ForbiddenError extends ControlPlaneError {}
+/** 404 */
+export class NotFoundError extends ControlPlaneError {}
+/** 409: the write conflicts with the state (e.g. another manager owns the resource). */
+export class ConflictError extends ControlPlaneError {}
+/** 412: If-Match did not match the current resourceVersion. */
+export class PreconditionFailedError extends ControlPlaneError {}
+/** 413 */
+export class PayloadTooLargeError extends ControlPlaneError {}
+/** 415 */
+export class UnsupportedMediaTypeError extends ControlPlaneError {}
+
+/**
+ * Thrown by a reconciler when retrying cannot help (the spec itself is unusable). The controller does
+ * not requeue the key; the resource reports Stalled=True until its spec changes.
+ */
+export class TerminalError extends Error {
+  constructor(message: string, readonly reason: string) {
+    super(message);
+    this.name = 'TerminalError';
+  }
+}

@@ -1,0 +1,78 @@
+// Types of the manifests, following schemas/*.schema.json. The schema is the source of truth for
+// validation; these types describe a manifest that has passed validation and normalisation.
+
+export const REMOTE_SERVER_TYPE = 'mcp-server/remote';
+
+export type CollaboratorRole = 'mcp-server-manager' | 'mcp-server-user';
+
+export interface Collaborator {
+  /** `user:<email>`, `team:<slug>`, `serviceaccount:<name>`, `virtualaccount:<name>` */
+  subject: string;
+  role_id: CollaboratorRole;
+}
+
+export interface TlsSettings {
+  reject_unauthorized: boolean;
+  /** PEM bundle trusted for this server only. */
+  ca_cert?: string;
+}
+
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+export interface ToolSetting {
+  name: string;
+  /** Overrides the upstream description that the gateway shows. */
+  description?: string;
+  disabled: boolean;
+  annotations?: ToolAnnotations;
+}
+
+export interface HeaderAuth {
+  type: 'header';
+  /** Header name → value. Values are secrets. */
+  headers: Record<string, string>;
+  auth_level: 'global' | 'per_user';
+}
+
+export interface OAuth2Auth {
+  type: 'oauth2';
+  grant_type: 'authorization_code' | 'client_credentials';
+  token_url: string;
+  jwt_source: 'access_token' | 'id_token';
+  authorization_url?: string;
+  client_id?: string;
+  /** Secret. */
+  client_secret?: string;
+  registration_url?: string;
+  scopes?: string[];
+}
+
+export interface PassthroughAuth {
+  type: 'passthrough';
+}
+
+export type AuthData = HeaderAuth | OAuth2Auth | PassthroughAuth;
+
+export interface RemoteMcpServerManifest {
+  type: typeof REMOTE_SERVER_TYPE;
+  name: string;
+  description: string;
+  url: string;
+  collaborators: Collaborator[];
+  tls_settings: TlsSettings;
+  tool_settings: ToolSetting[];
+  auth_data?: AuthData;
+  /** Header name → value, sent upstream; `auth_data` headers win on a clash. Values are secrets. */
+  additional_headers: Record<string, string>;
+  ownedBy?: { account: string };
+  tags: Record<string, string>;
+}
+
+/** Every manifest kind the control plane stores. Other kinds join this union. */
+export type McpServerManifest = RemoteMcpServerManifest;
