@@ -1,0 +1,46 @@
+// Bearer tokens → principals. Tokens are compared by their sha256 digest in constant time.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Principal } from '../domain/principal.js';
+
+export interface Authenticator {
+  authenticate(token: string): Principal | undefined;
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function sameDigest(aHex: string, bHex: string): boolean {
+  const a = Buffer.from(aHex, 'hex');
+  const b = Buffer.from(bHex, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The break-glass admin token from the command line, the environment or <data-dir>/admin-token. */
+export class StaticTokenAuthenticator implements Authenticator {
+  private readonly digest: string;
+
+  constructor(
+    token: string,
+    private readonly principal: Principal,
+  ) {
+    this.digest = sha256Hex(token);
+  }
+
+  authenticate(token: string): Principal | undefined {
+    return sameDigest(sha256Hex(token), this.digest) ? this.principal : undefined;
+  }
+}
+
+/** Asks each authenticator in turn. */
+export class ChainAuthenticator implements Authenticator {
+  constructor(private readonly chain: readonly Authenticator[]) {}
+
+  authenticate(token: string): Principal | undefined {
+    for (const a of this.chain) {
+      const p = a.authenticate(token);
+      if (p) return p;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,82 @@
+// Tenant roles and collaborators decide who may read, write and use a server.
+//   admin:  everything.
+//   editor: create; update/delete where a collaborator with mcp-server-manager.
+//   viewer: read where a collaborator with any role.
+import type { Collaborator, McpServerManifest } from '../domain/manifest.js';
+import { ForbiddenError, NotFoundError } from '../domain/errors.js';
+import type { Principal } from '../domain/principal.js';
+import type { McpServerResource } from '../domain/resource.js';
+import type { AccessPolicy } from '../intake/access-policy.js';
+
+const MANAGER = 'mcp-server-manager';
+
+/** The collaborator subjects that name this principal. */
+export function subjectsOf(principal: Principal): Set<string> {
+  const s = principal.subject;
+  const own = s.subjectType === 'user' ? `user:${s.subjectSlug}` : `${s.subjectType}:${s.subjectSlug}`;
+  return new Set([own, s.subjectId, 'team:everyone', ...principal.teams.map((t) => `team:${t}`)]);
+}
+
+export function collaboratorRoles(principal: Principal, collaborators: readonly Collaborator[]): Set<string> {
+  const mine = subjectsOf(principal);
+  return new Set(collaborators.filter((c) => mine.has(c.subject)).map((c) => c.role_id));
+}
+
+export class RoleAccessPolicy implements AccessPolicy {
+  canRead(principal: Principal, resource: McpServerResource): boolean {
+    if (principal.role === 'admin') return true;
+    if (!principal.accounts.includes(resource.accountId)) return false;
+    return collaboratorRoles(principal, resource.manifest.collaborators).size > 0;
+  }
+
+  canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean {
+    if (principal.role === 'admin') return true;
+    return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
+  }
+
+  authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void {
+    if (principal.role === 'admin') return;
+    if (existing && !this.canRead(principal, existing)) {
+      // Not even visible to the caller: answer as if it did not exist, but refuse to create over it.
+      throw new ForbiddenError(`The name "${desired.name}" is taken; choose another name.`);
+    }
+    if (principal.role === 'viewer') {
+      throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
+    }
+    if (existing && !collaboratorRoles(principal, existing.manifest.collaborators).has(MANAGER)) {
+      throw new ForbiddenError(
+        `You are not a collaborator with role ${MANAGER} on "${existing.name}"; ask one of its managers to add you.`,
+      );
+    }
+    if (!collaboratorRoles(principal, desired.collaborators).has(MANAGER)) {
+      throw new ForbiddenError(
+        `This change would leave you without ${MANAGER} rights on "${desired.name}"; ` +
+          `keep a collaborator entry with role_id ${MANAGER} for yourself or one of your teams.`,
+      );
+    }
+  }
+
+  authorizeDelete(principal: Principal, existing: McpServerResource): void {
+    if (principal.role === 'admin') return;
+    if (!this.canRead(principal, existing)) throw new NotFoundError(`MCP server ${existing.fqn} not found.`);
+    if (principal.role === 'viewer' || !collaboratorRoles(principal, existing.manifest.collaborators).has(MANAGER)) {
+      throw new ForbiddenError(`Deleting "${existing.name}" needs role ${MANAGER} on it (or tenant admin).`);
+    }
+  }
+
+  accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string {
+    const wanted = desired.ownedBy?.account;
+    if (wanted !== undefined) {
+      if (principal.role !== 'admin' && !principal.accounts.includes(wanted)) {
+        throw new ForbiddenError(
+          `ownedBy.account "${wanted}" is not one of your accounts (${principal.accounts.join(', ') || 'none'}).`,
+        );
+      }
+      return wanted;
+    }
+    if (existing) return existing.accountId;
+    const first = principal.accounts[0];
+    if (first === undefined) throw new ForbiddenError('Your token has no account to own servers in; set ownedBy.account.');
+    return first;
+  }
+}

@@ -1,0 +1,112 @@
+// The gateway store in its own SQLite file (<data-dir>/gateway.db). Header values are sealed by the
+// injected codec in a column of their own.
+import Database from 'better-sqlite3';
+import type { Clock } from '../domain/clock.js';
+import { isoTime, systemClock } from '../domain/clock.js';
+import { configure, migrate, type Migration } from '../store/migrations.js';
+import type { SecretCodec } from '../store/sqlite-resource-store.js';
+import { plainSecretCodec } from '../store/sqlite-resource-store.js';
+import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from './gateway-store.js';
+
+const gatewayMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'gateway entries',
+    sql: `CREATE TABLE gateway_entries (
+      fqn TEXT PRIMARY KEY,
+      config TEXT NOT NULL,
+      headers TEXT NOT NULL,
+      config_hash TEXT NOT NULL,
+      generation INTEGER NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+  },
+];
+
+interface EntryRow {
+  fqn: string;
+  config: string;
+  headers: string;
+  config_hash: string;
+  generation: number;
+  updated_at: string;
+}
+
+export interface SqliteGatewayStoreOptions {
+  path: string;
+  clock?: Clock;
+  secretCodec?: SecretCodec;
+}
+
+export class SqliteGatewayStore implements GatewayStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly codec: SecretCodec;
+  private readonly stmt;
+
+  constructor(options: SqliteGatewayStoreOptions) {
+    this.db = new Database(options.path);
+    configure(this.db);
+    migrate(this.db, gatewayMigrations);
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.secretCodec ?? plainSecretCodec;
+    this.stmt = {
+      get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
+      list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
+      keys: this.db.prepare('SELECT fqn FROM gateway_entries ORDER BY fqn').pluck(),
+      upsert: this.db.prepare(`INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
+        VALUES (@fqn, @config, @headers, @config_hash, @generation, @updated_at)
+        ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers,
+          config_hash = excluded.config_hash, generation = excluded.generation, updated_at = excluded.updated_at`),
+      delete: this.db.prepare('DELETE FROM gateway_entries WHERE fqn = ?'),
+    };
+  }
+
+  get(fqn: string): StoredGatewayEntry | undefined {
+    const row = this.stmt.get.get(fqn) as EntryRow | undefined;
+    return row && this.fromRow(row);
+  }
+
+  list(): StoredGatewayEntry[] {
+    return (this.stmt.list.all() as EntryRow[]).map((r) => this.fromRow(r));
+  }
+
+  keys(): string[] {
+    return this.stmt.keys.all() as string[];
+  }
+
+  apply(entry: GatewayEntry): boolean {
+    const hash = gatewayEntryHash(entry);
+    const current = this.get(entry.fqn);
+    if (current && current.configHash === hash) return false;
+    const { headers, ...config } = entry;
+    const sealed: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) sealed[name] = this.codec.seal(value);
+    this.stmt.upsert.run({
+      fqn: entry.fqn,
+      config: JSON.stringify(config),
+      headers: JSON.stringify(sealed),
+      config_hash: hash,
+      generation: entry.generation,
+      updated_at: isoTime(this.clock.now()),
+    });
+    return true;
+  }
+
+  delete(fqn: string): boolean {
+    return this.stmt.delete.run(fqn).changes > 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private fromRow(row: EntryRow): StoredGatewayEntry {
+    const sealed = JSON.parse(row.headers) as Record<string, string>;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(sealed)) headers[name] = this.codec.open(value);
+    const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
+    // The hash is recomputed from what is stored, so an out-of-band edit shows up as drift.
+    return { ...entry, configHash: gatewayEntryHash(entry), updatedAt: row.updated_at };
+  }
+}

@@ -1,0 +1,75 @@
+// The one place error classes become HTTP status codes. Anything unmapped is a bug: 500, logged.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  ConflictError,
+  ControlPlaneError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
+
+const STATUS: [new (...args: never[]) => ControlPlaneError, number, string][] = [
+  [ValidationError, 400, 'InvalidInput'],
+  [UnauthorizedError, 401, 'Unauthorized'],
+  [ForbiddenError, 403, 'Forbidden'],
+  [NotFoundError, 404, 'NotFound'],
+  [ConflictError, 409, 'Conflict'],
+  [PreconditionFailedError, 412, 'PreconditionFailed'],
+  [PayloadTooLargeError, 413, 'PayloadTooLarge'],
+  [UnsupportedMediaTypeError, 415, 'UnsupportedMediaType'],
+];
+
+export function errorBody(code: string, message: string, details?: { path: string; message: string }[]) {
+  return { error: { code, message, ...(details && details.length > 0 ? { details } : {}) } };
+}
+
+/** body-parser's own errors carry a `type`; turn them into ours. */
+function fromBodyParser(err: unknown): ControlPlaneError | undefined {
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.too.large') return new PayloadTooLargeError('The request body is larger than 1 MiB.');
+  if (type === 'entity.parse.failed') {
+    const detail = err instanceof Error ? err.message : 'malformed JSON';
+    return new ValidationError(`The request body is not valid JSON: ${detail}.`, [{ path: '', message: detail }]);
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new UnsupportedMediaTypeError('Send the body as UTF-8 JSON (Content-Type: application/json).');
+  }
+  if (type === 'request.aborted' || type === 'stream.encoding.set' || type === 'request.size.invalid') {
+    return new ValidationError('The request body could not be read.');
+  }
+  return undefined;
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = err instanceof ControlPlaneError ? err : fromBodyParser(err);
+    if (known) {
+      const [, status, code] = STATUS.find(([cls]) => known instanceof cls) ?? [ControlPlaneError, 400, 'BadRequest'];
+      const details = known.details.map((d) => ({ path: d.path, message: d.message }));
+      res.status(status).json(errorBody(code, known.message, details));
+      return;
+    }
+    logger.error({ method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(500).json(errorBody('InternalError', 'An internal error occurred; it has been logged.'));
+  };
+}
+
+/** Routes with a body accept only JSON. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['content-length'] !== '0' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+  if (!hasBody) return next(new ValidationError('The request needs a JSON body.'));
+  if (!req.is('application/json') && !req.is('application/*+json')) {
+    return next(new UnsupportedMediaTypeError(`Content-Type must be application/json, not "${req.headers['content-type'] ?? 'none'}".`));
+  }
+  next();
+};
+
+export const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('NotFound', `No route for ${req.method} ${req.path}.`));
+};

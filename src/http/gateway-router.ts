@@ -1,0 +1,16 @@
+// What the gateway store holds now: operators and tests use it to see what the gateway serves.
+import { Router } from 'express';
+import type { GatewayStore } from '../gateway/gateway-store.js';
+import type { RoleAccessPolicy } from '../auth/policy.js';
+import { principalOf } from './authenticate.js';
+import { presentGatewayEntry } from './present.js';
+
+export function gatewayRouter(options: { gateway: GatewayStore; policy: RoleAccessPolicy }): Router {
+  const router = Router();
+  router.get('/servers', (req, res) => {
+    const principal = principalOf(req);
+    const entries = options.gateway.list().filter((e) => options.policy.canUse(principal, e.collaborators, e.accountId));
+    res.json({ data: entries.map(presentGatewayEntry) });
+  });
+  return router;
+}

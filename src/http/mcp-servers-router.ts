@@ -1,0 +1,131 @@
+// The TrueFoundry-style API: /api/svc/v1/mcp-servers.
+import { Router, type Request, type Response } from 'express';
+import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
+import type { McpServerResource } from '../domain/resource.js';
+import type { AccessPolicy, Intake } from '../intake/index.js';
+import { maskManifest, validateApplyRequest } from '../manifest/index.js';
+import type { ResourceStore } from '../store/index.js';
+import { principalOf } from './authenticate.js';
+import { requireJson } from './errors.js';
+import { presentServer, type PresentOptions } from './present.js';
+
+export interface McpServersRouterOptions extends PresentOptions {
+  intake: Intake;
+  store: ResourceStore;
+  policy: AccessPolicy;
+  tenant: string;
+}
+
+const API_SOURCE = { kind: 'api' } as const;
+
+function intParam(value: unknown, name: string, min: number, max: number, fallback: number, errors: FieldError[]): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    errors.push({ path: `/query/${name}`, message: `must be a whole number from ${min} to ${max}, got "${String(value)}"` });
+    return fallback;
+  }
+  return n;
+}
+
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function mcpServersRouter(options: McpServersRouterOptions): Router {
+  const { intake, store, policy } = options;
+  const router = Router();
+  const present = (r: McpServerResource) => presentServer(r, options);
+
+  const readable = (req: Request, r: McpServerResource | undefined, what: string): McpServerResource => {
+    if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server ${what} not found.`);
+    return r;
+  };
+
+  const answerOne = (res: Response, r: McpServerResource) => {
+    res.setHeader('ETag', `"${r.resourceVersion}"`);
+    res.json({ data: present(r) });
+  };
+
+  router.put('/', requireJson, (req, res) => {
+    const body = validateApplyRequest(req.body);
+    if (!body.ok) {
+      throw new ValidationError(`The request body is invalid: ${body.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`, body.errors);
+    }
+    const { manifest, dryRun, force, metadata } = body.request;
+    const result = intake.apply({
+      manifest,
+      dryRun,
+      force,
+      metadata: (req.body as { metadata?: unknown }).metadata === undefined ? undefined : metadata,
+      source: API_SOURCE,
+      principal: principalOf(req),
+      ifMatch: single(req.headers['if-match']),
+      errorPathPrefix: '/manifest',
+    });
+    if (!result.dryRun) res.setHeader('ETag', `"${result.resource.resourceVersion}"`);
+    res.json({
+      data: present(result.resource),
+      action: result.action,
+      dryRun: result.dryRun,
+      existingManifest: result.existing ? maskManifest(result.existing.manifest) : null,
+      diff: result.diff,
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+    });
+  });
+
+  router.get('/', (req, res) => {
+    const errors: FieldError[] = [];
+    const limit = intParam(req.query.limit, 'limit', 1, 1000, 100, errors);
+    const offset = intParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
+    const name = single(req.query.name);
+    const tagParam = single(req.query.tag);
+    let tag: { key: string; value: string } | undefined;
+    if (tagParam !== undefined) {
+      const i = tagParam.indexOf(':');
+      if (i <= 0) errors.push({ path: '/query/tag', message: `must be key:value, got "${tagParam}"` });
+      else tag = { key: tagParam.slice(0, i), value: tagParam.slice(i + 1) };
+    }
+    if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
+    const principal = principalOf(req);
+    const { items, total } = store.list({
+      tenant: options.tenant,
+      limit,
+      offset,
+      ...(name !== undefined ? { name } : {}),
+      ...(tag ? { tag } : {}),
+      ...(principal.role === 'admin' ? {} : { filter: (r: McpServerResource) => policy.canRead(principal, r) }),
+    });
+    res.json({ data: items.map(present), pagination: { total, offset, limit } });
+  });
+
+  router.get('/name/:name', (req, res) => {
+    const name = req.params.name;
+    answerOne(res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
+  });
+
+  router.get('/:id', (req, res) => {
+    answerOne(res, readable(req, store.getById(req.params.id), `with id "${req.params.id}"`));
+  });
+
+  const remove = (req: Request, res: Response, r: McpServerResource) => {
+    const removed = intake.delete({
+      fqn: r.fqn,
+      source: API_SOURCE,
+      principal: principalOf(req),
+      ifMatch: single(req.headers['if-match']),
+    });
+    res.json({ data: present(removed) });
+  };
+
+  router.delete('/name/:name', (req, res) => {
+    const name = req.params.name;
+    remove(req, res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
+  });
+
+  router.delete('/:id', (req, res) => {
+    remove(req, res, readable(req, store.getById(req.params.id), `with id "${req.params.id}"`));
+  });
+
+  return router;
+}

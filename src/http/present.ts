@@ -1,0 +1,53 @@
+// How resources look on the wire. Secrets are masked here, at the edge, for every answer.
+import type { McpServerResource } from '../domain/resource.js';
+import type { StoredGatewayEntry } from '../gateway/gateway-store.js';
+import { maskManifest, MASK } from '../manifest/index.js';
+
+export interface PresentOptions {
+  publicUrl: string;
+}
+
+export function proxyUrlOf(publicUrl: string, name: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/mcp/${encodeURIComponent(name)}`;
+}
+
+export function presentServer(r: McpServerResource, options: PresentOptions) {
+  return {
+    id: r.id,
+    fqn: r.fqn,
+    name: r.name,
+    manifest: maskManifest(r.manifest),
+    createdBySubject: r.createdBy,
+    accountId: r.accountId,
+    tools: r.status.tools,
+    specEndpoints: [],
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    proxyUrl: proxyUrlOf(options.publicUrl, r.name),
+    authStatus: r.status.authStatus,
+    generation: r.generation,
+    resourceVersion: String(r.resourceVersion),
+    source: r.source,
+    metadata: r.metadata,
+    status: { observedGeneration: r.status.observedGeneration, conditions: r.status.conditions },
+  };
+}
+
+export function presentGatewayEntry(e: StoredGatewayEntry) {
+  return {
+    fqn: e.fqn,
+    name: e.name,
+    resourceId: e.resourceId,
+    accountId: e.accountId,
+    upstreamUrl: e.upstreamUrl,
+    transport: e.transport,
+    headers: Object.fromEntries(Object.keys(e.headers).map((k) => [k, MASK])),
+    passthroughAuth: e.passthroughAuth,
+    tls: { rejectUnauthorized: e.tls.rejectUnauthorized, caCert: e.tls.caCert !== undefined },
+    disabledTools: e.disabledTools,
+    toolOverrides: e.toolOverrides,
+    generation: e.generation,
+    configHash: e.configHash,
+    updatedAt: e.updatedAt,
+  };
+}

@@ -1,0 +1,13 @@
+// Who may do what with a resource. Intake asks; the auth layer answers.
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { Principal } from '../domain/principal.js';
+import type { McpServerResource } from '../domain/resource.js';
+
+export interface AccessPolicy {
+  canRead(principal: Principal, resource: McpServerResource): boolean;
+  /** Throws ForbiddenError (or NotFoundError when the caller may not even read it). */
+  authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void;
+  authorizeDelete(principal: Principal, existing: McpServerResource): void;
+  /** The account the resource belongs to after this write (ownedBy.account, else the caller's default). */
+  accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string;
+}

@@ -1,0 +1,313 @@
+// The one pipeline every source of desired state calls (PUT, files, the GAIA-style API):
+// validate → normalise → restore masked secrets → plan → (dryRun stops here) → commit → enqueue.
+// Everything runs synchronously, so plan and commit see the same stored state.
+import type { Clock } from '../domain/clock.js';
+import { isoTime, systemClock } from '../domain/clock.js';
+import { READY, RECONCILING, setCondition } from '../domain/conditions.js';
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  ValidationError,
+  type FieldError,
+} from '../domain/errors.js';
+import type { Principal } from '../domain/principal.js';
+import {
+  describeSource,
+  initialStatus,
+  serverFqn,
+  type McpServerResource,
+  type ResourceStatus,
+  type SourceRef,
+} from '../domain/resource.js';
+import { normaliseManifest, restoreMaskedSecrets, specHash, validateManifest } from '../manifest/index.js';
+import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
+import type { ResourceStore } from '../store/index.js';
+import type { AccessPolicy } from './access-policy.js';
+
+export interface ApplyInput {
+  /** The manifest as received, not yet validated. */
+  manifest: unknown;
+  dryRun: boolean;
+  /** Take over a resource managed by another source instead of answering 409. */
+  force: boolean;
+  /** undefined keeps the stored metadata. */
+  metadata: Record<string, unknown> | undefined;
+  source: SourceRef;
+  principal: Principal;
+  /** If-Match: the resourceVersion the caller last saw ("*": the resource must exist). */
+  ifMatch?: string;
+  /** Prefix for error pointers, e.g. "/manifest" when the manifest sits inside a request body. */
+  errorPathPrefix?: string;
+  /** A source may adopt a resource from one of its own earlier locations (a document moved between files). */
+  mayAdopt?: (current: SourceRef) => boolean;
+}
+
+export interface ApplyResult {
+  action: PlanAction;
+  diff: DiffOp[];
+  /** The resource after the call; for a dryRun, what it would be. */
+  resource: McpServerResource;
+  /** The stored resource before the call. */
+  existing: McpServerResource | undefined;
+  dryRun: boolean;
+  /** Things a dryRun would have refused at commit (e.g. an ownership conflict). */
+  warnings: string[];
+}
+
+export interface DeleteInput {
+  fqn: string;
+  source: SourceRef;
+  principal: Principal;
+  ifMatch?: string;
+  force?: boolean;
+}
+
+export interface IntakeOptions {
+  store: ResourceStore;
+  tenant: string;
+  policy: AccessPolicy;
+  enqueue: (key: string) => void;
+  clock?: Clock;
+  newId?: () => string;
+}
+
+export class Intake {
+  private readonly store: ResourceStore;
+  private readonly tenant: string;
+  private readonly policy: AccessPolicy;
+  private readonly enqueue: (key: string) => void;
+  private readonly clock: Clock;
+  private readonly newId: () => string;
+
+  constructor(options: IntakeOptions) {
+    this.store = options.store;
+    this.tenant = options.tenant;
+    this.policy = options.policy;
+    this.enqueue = options.enqueue;
+    this.clock = options.clock ?? systemClock;
+    this.newId = options.newId ?? (() => crypto.randomUUID());
+  }
+
+  fqnOf(name: string): string {
+    return serverFqn(this.tenant, name);
+  }
+
+  apply(input: ApplyInput): ApplyResult {
+    const prefix = input.errorPathPrefix ?? '';
+    const validated = validateManifest(input.manifest);
+    if (!validated.ok) throw invalid(validated.errors, prefix);
+
+    const normalised = normaliseManifest(validated.manifest);
+    const fqn = this.fqnOf(normalised.name);
+    const existing = this.store.get(fqn);
+
+    const restored = restoreMaskedSecrets(normalised, existing?.manifest);
+    if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
+    const desired = restored.manifest;
+    const hash = specHash(desired);
+
+    const accountId = this.policy.accountFor(input.principal, desired, existing);
+    this.policy.authorizeApply(input.principal, desired, existing);
+    checkIfMatch(input.ifMatch, existing, fqn);
+    const conflict = existing && !input.force ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
+    if (conflict && !input.dryRun) throw new ConflictError(conflict);
+
+    const plan = planApply({
+      desired,
+      desiredHash: hash,
+      metadata: input.metadata,
+      source: input.source,
+      accountId,
+      stored: existing,
+    });
+    const now = isoTime(this.clock.now());
+    const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
+
+    if (input.dryRun) {
+      const preview: McpServerResource = existing
+        ? {
+            ...existing,
+            manifest: desired,
+            specHash: hash,
+            generation: plan.generation,
+            metadata: plan.metadata,
+            source: input.source,
+            accountId,
+            updatedBy: input.principal.subject,
+            updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now,
+            status,
+          }
+        : {
+            id: this.newId(),
+            tenant: this.tenant,
+            name: desired.name,
+            fqn,
+            manifest: desired,
+            specHash: hash,
+            generation: 1,
+            resourceVersion: 0,
+            source: input.source,
+            metadata: plan.metadata,
+            createdBy: input.principal.subject,
+            updatedBy: input.principal.subject,
+            accountId,
+            createdAt: now,
+            updatedAt: now,
+            status,
+          };
+      return { action: plan.action, diff: plan.diff, resource: preview, existing, dryRun: true, warnings: conflict ? [conflict] : [] };
+    }
+
+    let resource: McpServerResource;
+    if (plan.action === 'UNCHANGED') {
+      resource = existing!;
+    } else if (!existing) {
+      resource = this.store.create({
+        id: this.newId(),
+        tenant: this.tenant,
+        name: desired.name,
+        fqn,
+        manifest: desired,
+        specHash: hash,
+        source: input.source,
+        metadata: plan.metadata,
+        accountId,
+        createdBy: input.principal.subject,
+        status,
+      });
+    } else {
+      resource = this.store.update(fqn, {
+        manifest: desired,
+        specHash: hash,
+        generation: plan.generation,
+        source: input.source,
+        metadata: plan.metadata,
+        accountId,
+        updatedBy: input.principal.subject,
+        status,
+      });
+    }
+    if (plan.action !== 'UNCHANGED') {
+      this.store.recordEvent({
+        fqn,
+        resourceId: resource.id,
+        type: 'Normal',
+        reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
+        message:
+          plan.action === 'CREATE'
+            ? `Created from ${describeSource(input.source)}; generation 1.`
+            : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
+              (plan.specChanged ? `, ${plan.diff.length} change(s).` : ' (spec unchanged).'),
+        actor: input.principal.subject.subjectId,
+      });
+      this.enqueue(fqn);
+    }
+    return { action: plan.action, diff: plan.diff, resource, existing, dryRun: false, warnings: [] };
+  }
+
+  delete(input: DeleteInput): McpServerResource {
+    const existing = this.store.get(input.fqn);
+    if (!existing || !this.policy.canRead(input.principal, existing)) {
+      throw new NotFoundError(`MCP server ${input.fqn} not found.`);
+    }
+    this.policy.authorizeDelete(input.principal, existing);
+    checkIfMatch(input.ifMatch, existing, input.fqn);
+    const conflict = input.force ? undefined : ownershipConflict(existing, input.source);
+    if (conflict) throw new ConflictError(conflict);
+    const removed = this.store.remove(input.fqn);
+    if (!removed) throw new NotFoundError(`MCP server ${input.fqn} not found.`);
+    this.store.recordEvent({
+      fqn: input.fqn,
+      resourceId: existing.id,
+      type: 'Normal',
+      reason: 'Deleted',
+      message: `Deleted through ${describeSource(input.source)}.`,
+      actor: input.principal.subject.subjectId,
+    });
+    this.enqueue(input.fqn);
+    return removed;
+  }
+}
+
+function invalid(errors: FieldError[], prefix: string): ValidationError {
+  const details = errors.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  const summary = details
+    .slice(0, 3)
+    .map((e) => `${e.path || '/'}: ${e.message}`)
+    .join('; ');
+  const more = details.length > 3 ? ` (and ${details.length - 3} more)` : '';
+  return new ValidationError(`The manifest is invalid: ${summary}${more}`, details);
+}
+
+function checkIfMatch(ifMatch: string | undefined, existing: McpServerResource | undefined, fqn: string): void {
+  if (ifMatch === undefined) return;
+  const wanted = ifMatch.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (wanted === '*') {
+    if (!existing) throw new PreconditionFailedError(`If-Match: * but ${fqn} does not exist.`);
+    return;
+  }
+  if (!existing) {
+    throw new PreconditionFailedError(`If-Match: "${wanted}" but ${fqn} does not exist; omit If-Match to create it.`);
+  }
+  if (String(existing.resourceVersion) !== wanted) {
+    throw new PreconditionFailedError(
+      `If-Match: "${wanted}" does not match the current resourceVersion "${existing.resourceVersion}" of ${fqn}; ` +
+        'read the resource again, reapply your change and retry.',
+    );
+  }
+}
+
+function sameSource(a: SourceRef, b: SourceRef): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'api' || b.kind === 'api') return true;
+  return a.root === b.root && a.path === b.path;
+}
+
+/** Neither manager silently overwrites the other: answers why the write is refused, or undefined. */
+function ownershipConflict(
+  existing: McpServerResource,
+  source: SourceRef,
+  mayAdopt?: (current: SourceRef) => boolean,
+): string | undefined {
+  if (sameSource(existing.source, source)) return undefined;
+  if (mayAdopt?.(existing.source)) return undefined;
+  if (existing.source.kind === 'file') {
+    return (
+      `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}; ` +
+      'change it there (or send force: true to take it over through the API).'
+    );
+  }
+  if (source.kind === 'file') {
+    return `MCP server "${existing.name}" is already managed by the API; delete it there first or rename it in this file.`;
+  }
+  return `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}.`;
+}
+
+/** After a spec change, Ready may not claim the new generation until the reconciler has applied it. */
+function pendingStatus(status: ResourceStatus, generation: number, now: string): ResourceStatus {
+  let conditions = setCondition(
+    status.conditions,
+    {
+      type: READY,
+      status: 'Unknown',
+      reason: 'Progressing',
+      message: `Waiting for the reconciler to apply generation ${generation}.`,
+      observedGeneration: generation,
+    },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: RECONCILING,
+      status: 'True',
+      reason: 'Progressing',
+      message: `Generation ${generation} is queued for reconcile.`,
+      observedGeneration: generation,
+    },
+    now,
+  );
+  return { ...status, conditions };
+}
+

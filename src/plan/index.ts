@@ -1,0 +1,2 @@
+export * from './diff.js';
+export * from './plan.js';

@@ -1,0 +1,71 @@
+// The one place a plan is computed. dryRun answers it; commit executes exactly it. Pure, no I/O.
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { McpServerResource, SourceRef } from '../domain/resource.js';
+import { secretPointers } from '../manifest/index.js';
+import { diffDocuments, type DiffOp } from './diff.js';
+
+export type PlanAction = 'CREATE' | 'UPDATE' | 'UNCHANGED';
+
+export interface ApplyPlanInput {
+  /** Normalised, with stored secrets restored where the caller sent masked values. */
+  desired: McpServerManifest;
+  desiredHash: string;
+  /** undefined keeps the stored metadata. */
+  metadata: Record<string, unknown> | undefined;
+  source: SourceRef;
+  accountId: string;
+  stored: McpServerResource | undefined;
+}
+
+export interface ApplyPlan {
+  action: PlanAction;
+  diff: DiffOp[];
+  /** The generation the resource will have after commit. */
+  generation: number;
+  specChanged: boolean;
+  metadata: Record<string, unknown>;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function planApply(input: ApplyPlanInput): ApplyPlan {
+  const { stored, desired } = input;
+  const secrets = new Set([...secretPointers(desired), ...(stored ? secretPointers(stored.manifest) : [])]);
+  const isSecret = (pointer: string) => secrets.has(pointer);
+  if (!stored) {
+    return {
+      action: 'CREATE',
+      diff: listFields(desired, isSecret),
+      generation: 1,
+      specChanged: true,
+      metadata: input.metadata ?? {},
+    };
+  }
+  const metadata = input.metadata ?? stored.metadata;
+  const specChanged = stored.specHash !== input.desiredHash;
+  const diff: DiffOp[] = specChanged ? diffDocuments(stored.manifest, desired, { isSecret }) : [];
+  if (!same(stored.metadata, metadata)) {
+    for (const op of diffDocuments(stored.metadata, metadata)) diff.push({ ...op, path: `/metadata${op.path}` });
+  }
+  const otherChange = !same(stored.source, input.source) || stored.accountId !== input.accountId;
+  const changed = specChanged || diff.length > 0 || otherChange;
+  return {
+    action: changed ? 'UPDATE' : 'UNCHANGED',
+    diff,
+    generation: specChanged ? stored.generation + 1 : stored.generation,
+    specChanged,
+    metadata,
+  };
+}
+
+/** A CREATE lists each top-level field as an add; a secret is never shown, only that it is set. */
+function listFields(desired: McpServerManifest, isSecret: (p: string) => boolean): DiffOp[] {
+  return Object.entries(desired).flatMap(([key, value]) =>
+    diffDocuments(undefined, value, { isSecret: (p) => isSecret(`/${key}${p}`) }).map((op) => ({
+      ...op,
+      path: `/${key}${op.path}`,
+    })),
+  );
+}

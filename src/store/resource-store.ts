@@ -1,0 +1,106 @@
+// The desired-state store: resources, their status, a changelog keyed by a global resourceVersion,
+// and events. An interface, so another engine can stand behind it; SQLite is the embedded default.
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { McpServerResource, ResourceStatus, SourceRef, Subject } from '../domain/resource.js';
+
+export interface NewResource {
+  id: string;
+  tenant: string;
+  name: string;
+  fqn: string;
+  manifest: McpServerManifest;
+  specHash: string;
+  source: SourceRef;
+  metadata: Record<string, unknown>;
+  accountId: string;
+  createdBy: Subject;
+  status: ResourceStatus;
+}
+
+export interface ResourceUpdate {
+  manifest: McpServerManifest;
+  specHash: string;
+  /** Bumped by the caller's plan only when the spec hash changed. */
+  generation: number;
+  source: SourceRef;
+  metadata: Record<string, unknown>;
+  accountId: string;
+  updatedBy: Subject;
+  status: ResourceStatus;
+}
+
+export interface ListQuery {
+  tenant: string;
+  limit: number;
+  offset: number;
+  name?: string;
+  tag?: { key: string; value: string };
+  /** Restrict to resources a caller may read; undefined means no restriction. */
+  filter?: (r: McpServerResource) => boolean;
+}
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** One entry of the changelog; `object` is the resource as it was after the change (secrets masked). */
+export interface Change {
+  resourceVersion: number;
+  type: ChangeType;
+  fqn: string;
+  object: McpServerResource;
+  at: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventInput {
+  fqn: string;
+  resourceId: string;
+  type: EventType;
+  reason: string;
+  message: string;
+  /** Who caused it: a subject id, or "reconciler". */
+  actor: string;
+}
+
+export interface StoredEvent extends EventInput {
+  id: number;
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+}
+
+export interface EventQuery {
+  fqn?: string;
+  since?: string;
+  limit: number;
+}
+
+export interface ResourceStore {
+  get(fqn: string): McpServerResource | undefined;
+  getById(id: string): McpServerResource | undefined;
+  list(query: ListQuery): { items: McpServerResource[]; total: number };
+  /** Every reconcile key (fqn) in the store. */
+  keys(): string[];
+  count(): number;
+
+  /** Each write below is one transaction: the row, a new resourceVersion and a changelog entry. */
+  create(input: NewResource): McpServerResource;
+  update(fqn: string, update: ResourceUpdate): McpServerResource;
+  remove(fqn: string): McpServerResource | undefined;
+  /** Writes status only when it differs from the stored one; answers the resource as stored afterwards. */
+  setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined;
+
+  /** Runs fn in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+
+  currentResourceVersion(): number;
+  changesSince(resourceVersion: number, limit: number): Change[];
+  /** The oldest resourceVersion a watch can still resume from. */
+  oldestRetainedResourceVersion(): number;
+
+  /** Folds an event into the last one with the same resource, type, reason and message (count + 1). */
+  recordEvent(event: EventInput): void;
+  listEvents(query: EventQuery): StoredEvent[];
+
+  close(): void;
+}

@@ -1,0 +1,395 @@
+// SQLite (better-sqlite3, WAL) implementation of the ResourceStore. Secret values live in their own
+// column, sealed by the injected codec; the spec column and the changelog only ever hold masked values.
+import Database from 'better-sqlite3';
+import type { Clock } from '../domain/clock.js';
+import { isoTime, systemClock } from '../domain/clock.js';
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import { joinSecrets, maskManifest, splitSecrets, stableStringify } from '../manifest/index.js';
+import { configure, controlPlaneMigrations, migrate } from './migrations.js';
+import type {
+  Change,
+  ChangeType,
+  EventInput,
+  EventQuery,
+  ListQuery,
+  NewResource,
+  ResourceStore,
+  ResourceUpdate,
+  StoredEvent,
+} from './resource-store.js';
+
+/** Seals secret values at rest. The identity codec is replaced by encryption where configured. */
+export interface SecretCodec {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+}
+
+export const plainSecretCodec: SecretCodec = { seal: (s) => s, open: (s) => s };
+
+export interface SqliteResourceStoreOptions {
+  /** A file path or ":memory:". */
+  path: string;
+  clock?: Clock;
+  secretCodec?: SecretCodec;
+  /** The changelog keeps at least this many entries... */
+  changelogMinEntries?: number;
+  /** ...and every entry younger than this. */
+  changelogMinAgeMs?: number;
+  /** Events older than this are dropped. */
+  eventMaxAgeMs?: number;
+  /** At most this many events are kept per resource. */
+  eventMaxPerResource?: number;
+}
+
+interface ResourceRow {
+  id: string;
+  fqn: string;
+  tenant: string;
+  name: string;
+  kind: string;
+  spec: string;
+  secrets: string;
+  spec_hash: string;
+  generation: number;
+  resource_version: number;
+  source: string;
+  metadata: string;
+  account_id: string;
+  created_by: string;
+  updated_by: string;
+  created_at: string;
+  updated_at: string;
+  status: string;
+}
+
+interface EventRow {
+  id: number;
+  fqn: string;
+  resource_id: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  actor: string;
+  count: number;
+  first_ts: string;
+  last_ts: string;
+}
+
+const MAINTENANCE_EVERY_WRITES = 500;
+
+export class SqliteResourceStore implements ResourceStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly codec: SecretCodec;
+  private readonly changelogMinEntries: number;
+  private readonly changelogMinAgeMs: number;
+  private readonly eventMaxAgeMs: number;
+  private readonly eventMaxPerResource: number;
+  private writesSinceMaintenance = 0;
+  private readonly stmt;
+
+  constructor(options: SqliteResourceStoreOptions) {
+    this.db = new Database(options.path);
+    configure(this.db);
+    migrate(this.db, controlPlaneMigrations);
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.secretCodec ?? plainSecretCodec;
+    this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
+    this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
+    this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.eventMaxPerResource = options.eventMaxPerResource ?? 100;
+    const db = this.db;
+    this.stmt = {
+      byFqn: db.prepare('SELECT * FROM resources WHERE fqn = ?'),
+      byId: db.prepare('SELECT * FROM resources WHERE id = ?'),
+      keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
+      count: db.prepare('SELECT count(*) FROM resources').pluck(),
+      listTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name'),
+      listTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name'),
+      nextRv: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
+      currentRv: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
+      insert: db.prepare(`INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
+          resource_version, source, metadata, account_id, created_by, updated_by, created_at, updated_at, status)
+        VALUES (@id, @fqn, @tenant, @name, @kind, @spec, @secrets, @spec_hash, @generation, @resource_version,
+          @source, @metadata, @account_id, @created_by, @updated_by, @created_at, @updated_at, @status)`),
+      update: db.prepare(`UPDATE resources SET kind = @kind, spec = @spec, secrets = @secrets, spec_hash = @spec_hash,
+          generation = @generation, resource_version = @resource_version, source = @source, metadata = @metadata,
+          account_id = @account_id, updated_by = @updated_by, updated_at = @updated_at, status = @status
+        WHERE fqn = @fqn`),
+      updateStatus: db.prepare('UPDATE resources SET status = ?, resource_version = ? WHERE fqn = ?'),
+      delete: db.prepare('DELETE FROM resources WHERE fqn = ?'),
+      appendChange: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
+      changesSince: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
+      oldestChange: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
+      pruneChangelog: db.prepare('DELETE FROM changelog WHERE resource_version <= ? AND at < ?'),
+      lastEvent: db.prepare(
+        'SELECT * FROM events WHERE fqn = ? AND type = ? AND reason = ? AND message = ? ORDER BY id DESC LIMIT 1',
+      ),
+      latestEventId: db.prepare('SELECT max(id) FROM events WHERE fqn = ?').pluck(),
+      bumpEvent: db.prepare('UPDATE events SET count = count + 1, last_ts = ?, actor = ? WHERE id = ?'),
+      insertEvent: db.prepare(`INSERT INTO events (fqn, resource_id, type, reason, message, actor, count, first_ts, last_ts)
+        VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`),
+      pruneEventsByAge: db.prepare('DELETE FROM events WHERE last_ts < ?'),
+      pruneEventsPerResource: db.prepare(`DELETE FROM events WHERE id IN (
+          SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY fqn ORDER BY id DESC) AS n FROM events) WHERE n > ?)`),
+    };
+  }
+
+  get(fqn: string): McpServerResource | undefined {
+    const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+    return row && this.fromRow(row);
+  }
+
+  getById(id: string): McpServerResource | undefined {
+    const row = this.stmt.byId.get(id) as ResourceRow | undefined;
+    return row && this.fromRow(row);
+  }
+
+  list(query: ListQuery): { items: McpServerResource[]; total: number } {
+    if (!query.tag && !query.filter) {
+      // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
+      const nameClause = query.name !== undefined ? 'AND name = ?' : '';
+      const args = query.name !== undefined ? [query.tenant, query.name] : [query.tenant];
+      const total = this.db.prepare(`SELECT count(*) FROM resources WHERE tenant = ? ${nameClause}`).pluck().get(...args) as number;
+      const page = this.db
+        .prepare(`SELECT * FROM resources WHERE tenant = ? ${nameClause} ORDER BY name LIMIT ? OFFSET ?`)
+        .all(...args, query.limit, query.offset) as ResourceRow[];
+      return { items: page.map((r) => this.fromRow(r)), total };
+    }
+    const rows = (
+      query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)
+    ) as ResourceRow[];
+    let items = rows.map((r) => this.fromRow(r));
+    if (query.tag) {
+      const { key, value } = query.tag;
+      items = items.filter((r) => r.manifest.tags[key] === value);
+    }
+    if (query.filter) items = items.filter(query.filter);
+    return { items: items.slice(query.offset, query.offset + query.limit), total: items.length };
+  }
+
+  keys(): string[] {
+    return this.stmt.keys.all() as string[];
+  }
+
+  count(): number {
+    return this.stmt.count.get() as number;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  create(input: NewResource): McpServerResource {
+    return this.write(() => {
+      const rv = this.nextResourceVersion();
+      const now = isoTime(this.clock.now());
+      const { spec, secrets } = this.seal(input.manifest);
+      this.stmt.insert.run({
+        id: input.id,
+        fqn: input.fqn,
+        tenant: input.tenant,
+        name: input.name,
+        kind: input.manifest.type,
+        spec,
+        secrets,
+        spec_hash: input.specHash,
+        generation: 1,
+        resource_version: rv,
+        source: JSON.stringify(input.source),
+        metadata: JSON.stringify(input.metadata),
+        account_id: input.accountId,
+        created_by: JSON.stringify(input.createdBy),
+        updated_by: JSON.stringify(input.createdBy),
+        created_at: now,
+        updated_at: now,
+        status: JSON.stringify(input.status),
+      });
+      return this.recordChange(rv, 'ADDED', input.fqn);
+    });
+  }
+
+  update(fqn: string, update: ResourceUpdate): McpServerResource {
+    return this.write(() => {
+      const rv = this.nextResourceVersion();
+      const { spec, secrets } = this.seal(update.manifest);
+      const result = this.stmt.update.run({
+        fqn,
+        kind: update.manifest.type,
+        spec,
+        secrets,
+        spec_hash: update.specHash,
+        generation: update.generation,
+        resource_version: rv,
+        source: JSON.stringify(update.source),
+        metadata: JSON.stringify(update.metadata),
+        account_id: update.accountId,
+        updated_by: JSON.stringify(update.updatedBy),
+        updated_at: isoTime(this.clock.now()),
+        status: JSON.stringify(update.status),
+      });
+      if (result.changes !== 1) throw new Error(`update of ${fqn}: no such resource`);
+      return this.recordChange(rv, 'MODIFIED', fqn);
+    });
+  }
+
+  remove(fqn: string): McpServerResource | undefined {
+    return this.write(() => {
+      const existing = this.get(fqn);
+      if (!existing) return undefined;
+      const rv = this.nextResourceVersion();
+      this.stmt.delete.run(fqn);
+      const gone = { ...existing, resourceVersion: rv };
+      this.appendChange(rv, 'DELETED', gone);
+      return gone;
+    });
+  }
+
+  setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined {
+    return this.write(() => {
+      const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+      if (!row) return undefined;
+      const json = JSON.stringify(status);
+      if (stableStringify(JSON.parse(row.status)) === stableStringify(status)) return this.fromRow(row);
+      const rv = this.nextResourceVersion();
+      this.stmt.updateStatus.run(json, rv, fqn);
+      return this.recordChange(rv, 'MODIFIED', fqn);
+    });
+  }
+
+  currentResourceVersion(): number {
+    return this.stmt.currentRv.get() as number;
+  }
+
+  changesSince(resourceVersion: number, limit: number): Change[] {
+    const rows = this.stmt.changesSince.all(resourceVersion, limit) as {
+      resource_version: number;
+      type: ChangeType;
+      fqn: string;
+      object: string;
+      at: string;
+    }[];
+    return rows.map((r) => ({
+      resourceVersion: r.resource_version,
+      type: r.type,
+      fqn: r.fqn,
+      object: JSON.parse(r.object) as McpServerResource,
+      at: r.at,
+    }));
+  }
+
+  oldestRetainedResourceVersion(): number {
+    const oldest = this.stmt.oldestChange.get() as number | null;
+    return oldest ?? this.currentResourceVersion() + 1;
+  }
+
+  recordEvent(event: EventInput): void {
+    this.write(() => {
+      const now = isoTime(this.clock.now());
+      const last = this.stmt.lastEvent.get(event.fqn, event.type, event.reason, event.message) as EventRow | undefined;
+      // Fold only into the newest event of this resource, so a repeat after something else happened is a new line.
+      if (last && last.id === (this.stmt.latestEventId.get(event.fqn) as number)) {
+        this.stmt.bumpEvent.run(now, event.actor, last.id);
+      } else {
+        this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
+      }
+    });
+  }
+
+  listEvents(query: EventQuery): StoredEvent[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.fqn !== undefined) {
+      where.push('fqn = ?');
+      args.push(query.fqn);
+    }
+    if (query.since !== undefined) {
+      where.push('last_ts >= ?');
+      args.push(query.since);
+    }
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit) as EventRow[];
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      fqn: r.fqn,
+      resourceId: r.resource_id,
+      type: r.type,
+      reason: r.reason,
+      message: r.message,
+      actor: r.actor,
+      count: r.count,
+      firstTimestamp: r.first_ts,
+      lastTimestamp: r.last_ts,
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
+  private write<T>(fn: () => T): T {
+    const result = this.db.transaction(fn)();
+    if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
+      this.writesSinceMaintenance = 0;
+      this.maintain();
+    }
+    return result;
+  }
+
+  private maintain(): void {
+    const now = this.clock.now();
+    const keepFrom = this.currentResourceVersion() - this.changelogMinEntries;
+    this.stmt.pruneChangelog.run(keepFrom, isoTime(now - this.changelogMinAgeMs));
+    this.stmt.pruneEventsByAge.run(isoTime(now - this.eventMaxAgeMs));
+    this.stmt.pruneEventsPerResource.run(this.eventMaxPerResource);
+  }
+
+  private nextResourceVersion(): number {
+    return this.stmt.nextRv.get() as number;
+  }
+
+  private recordChange(rv: number, type: ChangeType, fqn: string): McpServerResource {
+    const row = this.stmt.byFqn.get(fqn) as ResourceRow;
+    const resource = this.fromRow(row);
+    this.appendChange(rv, type, resource);
+    return resource;
+  }
+
+  private appendChange(rv: number, type: ChangeType, resource: McpServerResource): void {
+    const masked = { ...resource, manifest: maskManifest(resource.manifest) };
+    this.stmt.appendChange.run(rv, type, resource.fqn, JSON.stringify(masked), isoTime(this.clock.now()));
+  }
+
+  private seal(manifest: McpServerManifest): { spec: string; secrets: string } {
+    const { spec, secrets } = splitSecrets(manifest);
+    const sealed: Record<string, string> = {};
+    for (const [pointer, value] of Object.entries(secrets)) sealed[pointer] = this.codec.seal(value);
+    return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
+  }
+
+  private fromRow(row: ResourceRow): McpServerResource {
+    const sealed = JSON.parse(row.secrets) as Record<string, string>;
+    const secrets: Record<string, string> = {};
+    for (const [pointer, value] of Object.entries(sealed)) secrets[pointer] = this.codec.open(value);
+    return {
+      id: row.id,
+      tenant: row.tenant,
+      name: row.name,
+      fqn: row.fqn,
+      manifest: joinSecrets(JSON.parse(row.spec) as McpServerManifest, secrets),
+      specHash: row.spec_hash,
+      generation: row.generation,
+      resourceVersion: row.resource_version,
+      source: JSON.parse(row.source),
+      metadata: JSON.parse(row.metadata),
+      createdBy: JSON.parse(row.created_by),
+      updatedBy: JSON.parse(row.updated_by),
+      accountId: row.account_id,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      status: JSON.parse(row.status) as ResourceStatus,
+    };
+  }
+}

@@ -1,0 +1,108 @@
+// Starts the real control plane in-process on port 0 with a temp data dir, and talks to it with fetch.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseServeConfig, type Config } from '../../src/config.js';
+import { silentLogger } from '../../src/domain/logger.js';
+import { startControlPlane, type ControlPlane } from '../../src/main.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestControlPlane extends ControlPlane {
+  dataDir: string;
+  config: Config;
+  api(path: string, init?: ApiInit): Promise<ApiResponse>;
+  /** Stops the server but keeps the data dir, for restart tests. */
+  stop(): Promise<void>;
+  /** Stops and removes the data dir. */
+  dispose(): Promise<void>;
+}
+
+export interface ApiInit {
+  method?: string;
+  body?: unknown;
+  /** A raw body string, sent as is. */
+  rawBody?: string;
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export async function startTestControlPlane(
+  options: { args?: string[]; dataDir?: string } = {},
+): Promise<TestControlPlane> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mcp-cp-'));
+  const config = parseServeConfig(
+    ['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...(options.args ?? [])],
+    {},
+  );
+  const cp = await startControlPlane(config, { logger: silentLogger });
+  const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;
+    let body: string | undefined = init.rawBody;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${cp.url}${path}`, { method: init.method ?? 'GET', headers, body });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await cp.close();
+  };
+  return {
+    ...cp,
+    dataDir,
+    config,
+    api,
+    stop,
+    async dispose() {
+      await stop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until fn answers a truthy value, or fails with the last value seen after the deadline. */
+export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  let last: T | undefined;
+  for (;;) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${options.what ?? 'condition'}; last value: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export function remoteManifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'mcp-server/remote',
+    name: 'github-tools',
+    description: 'GitHub tools for the platform team',
+    // Loopback only: tests never reach outside this machine.
+    url: 'http://127.0.0.1:9/mcp',
+    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    ...overrides,
+  };
+}
