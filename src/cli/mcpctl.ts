@@ -1,17 +1,40 @@
 #!/usr/bin/env node
-// mcpctl: the control plane's command line. Subcommands live in files of their own.
-import { serveCommand } from './serve.js';
+// mcpctl: the control plane's command line. Subcommands live in files of their own; each client
+// command is `run…(argv, io)` so that tests run it in-process.
+import { runApply } from './apply.js';
+import { runDelete } from './delete.js';
+import { runDescribe } from './describe.js';
+import { runDiff } from './diff.js';
+import { runGet } from './get.js';
+import { processIo } from './io.js';
+import { runValidate } from './validate.js';
 
 const USAGE = `Usage: mcpctl <command> [flags]
 
 Commands:
   serve       Start the control plane (mcpctl serve --help for its flags).
+  validate    Check manifest files offline: every error as file:line:col.
+  diff        Show what apply would change (server-side dry run); exit 1 when something would.
+  apply       Create or update the MCP servers the manifest files declare.
+  get         List MCP servers (or one) with their readiness.
+  describe    Show one MCP server: spec, conditions, tools, events, gateway entry.
+  delete      Delete an MCP server.
+
+Client commands talk to --server (env MCPCTL_SERVER, default http://127.0.0.1:8080) with the bearer
+token in MCPCTL_TOKEN (or --token); against a loopback server, ./data/admin-token is used when neither is set.
 
 Run "mcpctl <command> --help" for a command's flags.
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  serve: serveCommand,
+  // Loaded on demand: the client commands should not load the server (SQLite, express) at all.
+  serve: async (argv) => (await import('./serve.js')).serveCommand(argv),
+  validate: (argv) => runValidate(argv, processIo()),
+  diff: (argv) => runDiff(argv, processIo()),
+  apply: (argv) => runApply(argv, processIo()),
+  get: (argv) => runGet(argv, processIo()),
+  describe: (argv) => runDescribe(argv, processIo()),
+  delete: (argv) => runDelete(argv, processIo()),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -20,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(`mcpctl: unknown command "${name}".\n\n${USAGE}`);
     return 2;

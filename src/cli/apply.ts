@@ -1,0 +1,76 @@
+// mcpctl apply -f PATH... [--dry-run]: PUT every document. A document that fails does not stop the
+// others (except a connection or token failure); the exit code is 1 when any failed.
+import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
+import { connect, startCommand, usageError } from './command.js';
+import { checkDocuments } from './documents.js';
+import { loadDocuments } from './files.js';
+import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
+import { checkOutputFormat, writeMachine } from './output.js';
+import { putDocuments, writeDocumentError, writeSkipped, writeWarnings, type Action } from './put-documents.js';
+
+const FLAGS = {
+  ...CONNECTION_FLAGS,
+  filename: { kind: 'list', short: 'f' },
+  output: { kind: 'string', short: 'o' },
+  'dry-run': { kind: 'boolean' },
+} as const;
+
+export const APPLY_HELP = `Usage: mcpctl apply -f PATH... [--dry-run] [-o text|json] [--server URL]
+
+Creates or updates the MCP servers the manifests declare, one PUT per document, in a stable order
+(the -f arguments in order, directories sorted by path, documents in file order).
+Prints "name: created", "name: configured" or "name: unchanged" per resource.
+
+Flags:
+  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped). Repeatable.
+      --dry-run         Ask the server what would happen; store nothing.
+  -o, --output FORMAT   text (default) or json (an array with one result per document).
+  -h, --help            This help.
+${CONNECTION_HELP}
+Exit codes: 0 every document applied, 1 some document failed, 2 usage error or unreadable path.
+`;
+
+const VERB: Record<Action, string> = { CREATE: 'created', UPDATE: 'configured', UNCHANGED: 'unchanged' };
+
+export async function runApply(argv: string[], rawIo: CliIo): Promise<number> {
+  const started = startCommand('apply', argv, rawIo, FLAGS, APPLY_HELP);
+  if (!started.ok) return started.code;
+  const { flags, positionals } = started;
+  if (positionals.length > 0) return usageError(rawIo, 'apply', `unexpected argument ${JSON.stringify(positionals[0])}; pass files with -f`);
+  const formatError = checkOutputFormat(flags.output, ['text', 'json']);
+  if (formatError) return usageError(rawIo, 'apply', formatError);
+
+  const loaded = loadDocuments(flags.filename, rawIo.cwd);
+  if (!loaded.ok) return usageError(rawIo, 'apply', loaded.message);
+  if (loaded.documents.length === 0) return usageError(rawIo, 'apply', 'the files hold no documents');
+  const connected = connect('apply', flags, rawIo);
+  if (!connected.ok) return connected.code;
+  const { client, io } = connected;
+
+  const dryRun = flags['dry-run'];
+  const run = await putDocuments(client, checkDocuments(loaded.documents), dryRun);
+  const failed = run.results.filter((r) => r.error !== undefined).length;
+  const code = failed > 0 ? EXIT_FAILED : EXIT_OK;
+
+  if (flags.output === 'json') {
+    writeMachine(
+      io.stdout,
+      'json',
+      run.results.map((r) => ({ ...r, dryRun, ...(r.action ? { result: VERB[r.action] } : {}) })),
+    );
+    for (const r of run.results) writeDocumentError(io.stderr, r);
+    writeSkipped(io.stderr, run.results);
+    return code;
+  }
+  for (const r of run.results) {
+    if (r.error !== undefined) {
+      writeDocumentError(io.stderr, r);
+      continue;
+    }
+    io.stdout.write(`${r.name}: ${VERB[r.action as Action]}${dryRun ? ' (dry run)' : ''}\n`);
+    writeWarnings(io.stderr, r);
+  }
+  writeSkipped(io.stderr, run.results);
+  if (failed > 0) io.stderr.write(`${failed} of ${run.results.length} documents failed\n`);
+  return code;
+}

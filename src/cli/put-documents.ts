@@ -1,0 +1,90 @@
+// diff and apply: one PUT per document, in order, through the same pipeline the server uses for
+// everything (dryRun for diff). Invalid documents are not sent; a document the server refuses fails
+// alone; a connection failure or a refused token stops the run, since every later request would fail alike.
+import { API_PREFIX, ApiError, ConnectionError, type ApiClient } from './client.js';
+import { documentLabel, formatLocatedError, locateServerDetails, type CheckedDocument, type LocatedError } from './documents.js';
+import type { CliWriter } from './io.js';
+import type { DiffEntry } from './output.js';
+
+export type Action = 'CREATE' | 'UPDATE' | 'UNCHANGED';
+
+export interface PutAnswer {
+  action: Action;
+  dryRun: boolean;
+  diff: DiffEntry[];
+  warnings?: string[];
+  data: { name: string; generation: number };
+}
+
+export interface DocumentResult {
+  file: string;
+  document: number;
+  name?: string;
+  action?: Action;
+  diff?: DiffEntry[];
+  warnings?: string[];
+  /** Why the document failed (or was not sent); absent on success. */
+  error?: string;
+  /** Not sent, because the run stopped at an earlier connection or token failure. */
+  skipped?: true;
+  errors?: LocatedError[];
+}
+
+export interface PutRun {
+  results: DocumentResult[];
+  /** Set when the run stopped early: the connection failed or the token was refused. */
+  aborted?: string;
+}
+
+export async function putDocuments(client: ApiClient, docs: readonly CheckedDocument[], dryRun: boolean): Promise<PutRun> {
+  const results: DocumentResult[] = [];
+  let aborted: string | undefined;
+  for (const doc of docs) {
+    const base = { file: doc.file, document: doc.index, ...(doc.name !== undefined ? { name: doc.name } : {}) };
+    if (aborted !== undefined) {
+      results.push({ ...base, error: 'not sent: the run stopped at an earlier error', skipped: true });
+      continue;
+    }
+    if (!doc.manifest) {
+      results.push({ ...base, error: 'the manifest is invalid', errors: doc.errors });
+      continue;
+    }
+    try {
+      const answer = await client.request<PutAnswer>('PUT', `${API_PREFIX}/mcp-servers`, { manifest: doc.manifest, dryRun });
+      results.push({
+        ...base,
+        name: answer.data?.name ?? doc.manifest.name,
+        action: answer.action,
+        diff: Array.isArray(answer.diff) ? answer.diff : [],
+        ...(answer.warnings && answer.warnings.length > 0 ? { warnings: answer.warnings } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ConnectionError || (err instanceof ApiError && err.status === 401)) {
+        aborted = err.message;
+        results.push({ ...base, error: err.message });
+      } else if (err instanceof ApiError) {
+        results.push({ ...base, error: err.message, errors: locateServerDetails(doc, err.details) });
+      } else {
+        throw err;
+      }
+    }
+  }
+  return aborted !== undefined ? { results, aborted } : { results };
+}
+
+/** `error: file (document N): message`, then one located line per field error. */
+export function writeDocumentError(out: CliWriter, result: DocumentResult): void {
+  if (result.error === undefined || result.skipped) return;
+  out.write(`error: ${documentLabel({ file: result.file, index: result.document })}${result.name ? ` ${result.name}` : ''}: ${result.error}\n`);
+  for (const e of result.errors ?? []) out.write(`  ${formatLocatedError(result.file, e)}\n`);
+}
+
+/** After a stopped run: how many documents were never sent. */
+export function writeSkipped(out: CliWriter, results: readonly DocumentResult[]): void {
+  const skipped = results.filter((r) => r.skipped).length;
+  if (skipped > 0) out.write(`stopped: ${skipped} more document${skipped === 1 ? ' was' : 's were'} not sent\n`);
+}
+
+export function writeWarnings(out: CliWriter, result: DocumentResult): void {
+  for (const w of result.warnings ?? []) out.write(`warning: ${result.name ?? documentLabel({ file: result.file, index: result.document })}: ${w}\n`);
+}

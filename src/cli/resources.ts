@@ -1,0 +1,95 @@
+// The API's view of MCP servers as mcpctl reads it (see src/http/present.ts), and the reads it needs.
+import { API_PREFIX, type ApiClient } from './client.js';
+
+export interface ConditionView {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export type SourceView = { kind: 'api' } | { kind: 'file'; root: string; path: string; document: number } | { kind: string };
+
+export interface ServerView {
+  id: string;
+  fqn: string;
+  name: string;
+  manifest: Record<string, unknown>;
+  tools: { name: string; description?: string; disabled?: boolean }[];
+  createdAt: string;
+  updatedAt: string;
+  proxyUrl: string;
+  authStatus?: { status: string; method: string | null; message: string };
+  generation: number;
+  resourceVersion: string;
+  source: SourceView;
+  createdBySubject?: { subjectSlug?: string };
+  status: { observedGeneration: number; conditions: ConditionView[] };
+}
+
+export interface EventView {
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+}
+
+export interface GatewayEntryView {
+  fqn: string;
+  name: string;
+  upstreamUrl: string;
+  /** Detected on first discovery; null until then. */
+  transport: string | null;
+  headers: Record<string, string>;
+  passthroughAuth: boolean;
+  tls: { rejectUnauthorized: boolean; caCert: boolean };
+  disabledTools: string[];
+  generation: number;
+  configHash: string;
+  updatedAt: string;
+}
+
+const SERVERS = `${API_PREFIX}/mcp-servers`;
+const PAGE = 1000;
+
+export async function getServer(client: ApiClient, name: string): Promise<ServerView> {
+  return (await client.request<{ data: ServerView }>('GET', `${SERVERS}/name/${encodeURIComponent(name)}`)).data;
+}
+
+/** Every server the caller may read, following pagination. */
+export async function listServers(client: ApiClient): Promise<ServerView[]> {
+  const all: ServerView[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await client.request<{ data: ServerView[]; pagination?: { total?: number } }>('GET', `${SERVERS}?limit=${PAGE}&offset=${offset}`);
+    all.push(...page.data);
+    const total = page.pagination?.total ?? all.length;
+    if (page.data.length === 0 || all.length >= total) return all;
+  }
+}
+
+export async function deleteServer(client: ApiClient, name: string): Promise<ServerView> {
+  return (await client.request<{ data: ServerView }>('DELETE', `${SERVERS}/name/${encodeURIComponent(name)}`)).data;
+}
+
+export async function listEvents(client: ApiClient, id: string): Promise<EventView[]> {
+  return (await client.request<{ data: EventView[] }>('GET', `${SERVERS}/${encodeURIComponent(id)}/events`)).data;
+}
+
+export async function gatewayEntry(client: ApiClient, fqn: string): Promise<GatewayEntryView | undefined> {
+  const { data } = await client.request<{ data: GatewayEntryView[] }>('GET', `${API_PREFIX}/gateway/servers`);
+  return data.find((e) => e.fqn === fqn);
+}
+
+/** Ready's status: True, False or Unknown (also when the condition is not there yet). */
+export function readyOf(server: ServerView): string {
+  return server.status.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+}
+
+export function sourceLabel(source: SourceView): string {
+  if (source.kind === 'file' && 'path' in source) return `file:${source.path}${source.document > 0 ? `#${source.document}` : ''}`;
+  return source.kind;
+}

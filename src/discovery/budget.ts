@@ -1,0 +1,66 @@
+// A time budget for one discovery: an AbortSignal that fires when it runs out, and a race that stops
+// waiting on a promise the SDK does not let us cancel (SSEClientTransport.start waits for `endpoint`).
+
+export class BudgetExceededError extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`Discovery budget of ${budgetMs} ms exceeded`);
+    this.name = 'BudgetExceededError';
+  }
+}
+
+export class Budget {
+  private readonly controller = new AbortController();
+  private readonly deadline: number;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly budgetMs: number) {
+    this.deadline = Date.now() + budgetMs;
+    this.timer = setTimeout(() => this.controller.abort(new BudgetExceededError(budgetMs)), Math.max(0, budgetMs));
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  remainingMs(): number {
+    return Math.max(1, this.deadline - Date.now());
+  }
+
+  /**
+   * Options for an SDK request: cancelled with the budget. The SDK's own request timer (default 60 s) is
+   * set just past the deadline, so the budget decides, and the timer is cleared when the request settles.
+   */
+  requestOptions(): { signal: AbortSignal; timeout: number } {
+    return { signal: this.signal, timeout: this.remainingMs() + 1000 };
+  }
+
+  /** Settles like `promise`, or rejects when the budget runs out first. A late rejection of `promise` is swallowed. */
+  run<T>(promise: Promise<T>): Promise<T> {
+    promise.catch(() => undefined);
+    const signal = this.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Clears the timer; the signal stays as it is. Call once discovery is over. */
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,221 @@
+// discover(): connect to one remote MCP server, detect its transport, and list every tool.
+//
+// Contract: never throws; always answers a DiscoveryResult within target.timeoutMs (plus the time to
+// close sockets); always closes the client, the transport and the per-server Agent it created, so no
+// socket or timer outlives the call. Messages never carry header values or tokens.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
+import { Budget } from './budget.js';
+import {
+  classifyFailure,
+  observeFetch,
+  safeUrl,
+  timeoutFailure,
+  transportName,
+  type ClassifiedFailure,
+} from './failure.js';
+import { sanitize, secretsOf } from './redaction.js';
+import { createServerFetch } from './server-fetch.js';
+import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
+
+/** tools/list pages followed at most; a server paging past this is treated as broken, not truncated. */
+export const MAX_TOOL_PAGES = 100;
+
+const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
+/** How long a polite session DELETE may take after a successful discovery. */
+const TERMINATE_SESSION_MS = 1000;
+
+export interface DiscoverDeps {
+  /** Used instead of a per-server fetch built from target.tls; the caller owns (and closes) it. */
+  fetch?: FetchLike;
+}
+
+/** A server answered, but not as the MCP protocol requires. */
+class ProtocolViolation extends Error {}
+
+type Attempt =
+  | { ok: true; transport: Transport; client: Client; tools: UpstreamTool[] }
+  | { ok: false; failure: ClassifiedFailure };
+
+export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {}): Promise<DiscoveryResult> {
+  const secrets = secretsOf(target.headers);
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return failure(target, { reason: 'ProtocolError', message: 'The server URL is not a valid absolute URL; fix spec.url.', wrongTransport: false }, secrets);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return failure(target, { reason: 'ProtocolError', message: `The server URL uses ${url.protocol} but MCP remote servers need http:// or https://; fix spec.url.`, wrongTransport: false }, secrets);
+  }
+
+  const ownedFetch = deps.fetch ? undefined : createServerFetch(target.tls);
+  const fetch = deps.fetch ?? ownedFetch!;
+  const budget = new Budget(target.timeoutMs);
+  try {
+    const order: Transport[] = target.preferredTransport === 'sse' ? ['sse', 'streamable-http'] : ['streamable-http', 'sse'];
+    const wrongTransports: ClassifiedFailure[] = [];
+    for (const transport of order) {
+      if (budget.expired) return failure(target, timeoutFailure(url, target.timeoutMs), secrets);
+      const attempt = await attemptTransport(transport, url, target, fetch, budget, secrets);
+      if (attempt.ok) {
+        const { client } = attempt;
+        const serverVersion = client.getServerVersion();
+        const instructions = client.getInstructions();
+        const capabilities = { ...(client.getServerCapabilities() ?? {}) };
+        await closeClient(client);
+        return {
+          ok: true,
+          transport,
+          serverInfo: { name: serverVersion?.name ?? '', version: serverVersion?.version ?? '' },
+          capabilities,
+          ...(instructions ? { instructions } : {}),
+          tools: attempt.tools,
+          authStatus: authStatusOnSuccess(target.authConfigured),
+        };
+      }
+      if (!attempt.failure.wrongTransport) return failure(target, attempt.failure, secrets);
+      wrongTransports.push(attempt.failure);
+    }
+    const answers = order
+      .map((t, i) => {
+        const status = wrongTransports[i]?.httpStatus;
+        return `${transportName(t)} (${status ? `HTTP ${status}` : 'an answer of another kind'})`;
+      })
+      .join(' nor ');
+    const httpStatus = wrongTransports[wrongTransports.length - 1]?.httpStatus;
+    return failure(
+      target,
+      {
+        reason: 'ProtocolError',
+        message: `The server at ${safeUrl(url)} answered neither ${answers}; check that the URL points at the MCP endpoint.`,
+        ...(httpStatus ? { httpStatus } : {}),
+        wrongTransport: false,
+      },
+      secrets,
+    );
+  } finally {
+    budget.dispose();
+    await ownedFetch?.close();
+  }
+}
+
+function failure(target: DiscoveryTarget, f: ClassifiedFailure, secrets: string[]): DiscoveryFailure {
+  return {
+    ok: false,
+    reason: f.reason,
+    // Text from the server was already redacted; this pass guards the rest against credential-like
+    // values only, so a short header value (say "prod") does not mangle the host named in the message.
+    message: sanitize(f.message, secrets.filter((v) => v.length >= 8), 1000),
+    authStatus: authStatusOnFailure(target.authConfigured, f.reason, f.httpStatus),
+    ...(f.httpStatus ? { httpStatus: f.httpStatus } : {}),
+  };
+}
+
+/**
+ * One transport, one fresh Client (the SDK has no fallback; a Client cannot be reconnected).
+ * On success the client is still open (the caller reads serverInfo, then closes it); on failure it is closed.
+ */
+async function attemptTransport(
+  kind: Transport,
+  url: URL,
+  target: DiscoveryTarget,
+  baseFetch: FetchLike,
+  budget: Budget,
+  secrets: string[],
+): Promise<Attempt> {
+  const { fetch, observed } = observeFetch(baseFetch);
+  const requestInit: RequestInit = { headers: { ...target.headers } };
+  // requestInit headers reach every request either transport makes, the SSE GET included.
+  const transport =
+    kind === 'sse'
+      ? new SSEClientTransport(url, { requestInit, fetch })
+      : new StreamableHTTPClientTransport(url, {
+          requestInit,
+          fetch,
+          // The optional GET stream must not schedule reconnect timers that outlive discovery.
+          reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+        });
+  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  // Background errors (the optional GET stream, a late abort) are reported by the awaited calls.
+  client.onerror = () => undefined;
+  let phase: 'connect' | 'list' = 'connect';
+  try {
+    await budget.run(client.connect(transport, budget.requestOptions()));
+    phase = 'list';
+    const tools = await listAllTools(client, budget);
+    return { ok: true, transport: kind, client, tools };
+  } catch (error) {
+    const classified = classifyFailure(error, {
+      url,
+      transport: kind,
+      observed,
+      // The SDK's request timeout (McpError RequestTimeout) is a budget overrun as well.
+      timedOut: budget.expired || (error instanceof McpError && error.code === ErrorCode.RequestTimeout),
+      timeoutMs: target.timeoutMs,
+      secrets,
+    });
+    // Only the answer to initialize says which transport a URL speaks.
+    if (phase !== 'connect') classified.wrongTransport = false;
+    await closeClient(client);
+    // Client.connect does not close a transport whose start() failed (SSE keeps an EventSource); close is idempotent.
+    await transport.close().catch(() => undefined);
+    return { ok: false, failure: classified };
+  }
+}
+
+async function listAllTools(client: Client, budget: Budget): Promise<UpstreamTool[]> {
+  const tools: UpstreamTool[] = [];
+  const seenCursors = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+    let result;
+    try {
+      result = await budget.run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions()));
+    } catch (error) {
+      // A server without the tools capability may answer tools/list with "method not found": no tools.
+      if (page === 0 && !client.getServerCapabilities()?.tools && error instanceof McpError && error.code === ErrorCode.MethodNotFound) {
+        return [];
+      }
+      throw error;
+    }
+    tools.push(...result.tools.map(toUpstreamTool));
+    const next = result.nextCursor;
+    if (next === undefined || next === '') return tools;
+    if (seenCursors.has(next)) throw new ProtocolViolation(`tools/list returned cursor "${next.slice(0, 40)}" twice`);
+    seenCursors.add(next);
+    cursor = next;
+  }
+  throw new ProtocolViolation(`tools/list returned more than ${MAX_TOOL_PAGES} pages`);
+}
+
+function toUpstreamTool(tool: Tool): UpstreamTool {
+  return {
+    name: tool.name,
+    ...(tool.title !== undefined ? { title: tool.title } : {}),
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    inputSchema: { ...tool.inputSchema },
+    ...(tool.outputSchema !== undefined ? { outputSchema: { ...tool.outputSchema } } : {}),
+    ...(tool.annotations !== undefined ? { annotations: { ...tool.annotations } } : {}),
+  };
+}
+
+/** Ends a session politely when the server keeps one, then closes; never throws. */
+async function closeClient(client: Client): Promise<void> {
+  const transport = client.transport;
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+    const ends = new Budget(TERMINATE_SESSION_MS);
+    try {
+      await ends.run(transport.terminateSession());
+    } catch {
+      // A server that cannot end sessions expires them itself.
+    } finally {
+      ends.dispose();
+    }
+  }
+  await client.close().catch(() => undefined);
+  await transport?.close().catch(() => undefined);
+}

@@ -1,0 +1,63 @@
+// The contract between the reconciler and the MCP client: what to reach, and what came back.
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AuthStatus } from '../domain/resource.js';
+
+export type { FetchLike };
+
+/** The two MCP HTTP transports: Streamable HTTP (spec 2025-03-26+) and the older HTTP+SSE. */
+export type Transport = 'streamable-http' | 'sse';
+
+export interface TlsOptions {
+  /** false accepts any certificate for this server only; never changes process-wide TLS. */
+  rejectUnauthorized: boolean;
+  /** PEM bundle trusted for this server only; like curl --cacert it replaces the public roots for this server. */
+  caCert?: string;
+}
+
+/** How the manifest authenticates to the server; decides authStatus, never the request headers. */
+export type AuthConfigured = 'none' | 'header' | 'oauth2' | 'passthrough';
+
+export interface DiscoveryTarget {
+  url: string;
+  /** Already resolved: auth_data headers (or an OAuth bearer) merged over additional_headers. Values are secrets. */
+  headers: Record<string, string>;
+  tls: TlsOptions;
+  /** Tried first when given; the other transport is tried when this one is answered as the wrong transport. */
+  preferredTransport?: Transport;
+  /** The budget for the whole discovery: connect, fallback, every tools/list page, and closing. */
+  timeoutMs: number;
+  authConfigured: AuthConfigured;
+}
+
+export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError';
+
+export interface UpstreamTool {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+
+export interface DiscoverySuccess {
+  ok: true;
+  transport: Transport;
+  serverInfo: { name: string; version: string };
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+  tools: UpstreamTool[];
+  authStatus: AuthStatus;
+}
+
+export interface DiscoveryFailure {
+  ok: false;
+  reason: DiscoveryFailureReason;
+  /** One sentence an operator can act on. Never carries a header value or token. */
+  message: string;
+  authStatus: AuthStatus;
+  /** The HTTP status that decided the failure, when there was one. */
+  httpStatus?: number;
+}
+
+export type DiscoveryResult = DiscoverySuccess | DiscoveryFailure;

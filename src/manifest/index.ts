@@ -1,0 +1,19 @@
+// The manifest pipeline's public API: parse → validate → normalise (+ hash) → secrets.
+export { parseDocuments, MAX_ALIAS_COUNT } from './parse.js';
+export type { ParsedDocument, ParseOptions, SourcePosition } from './parse.js';
+export { validateManifest, validateApplyRequest, prefixErrors, tidyErrors } from './validate.js';
+export type { ApplyRequest, ApplyRequestValidation, ManifestValidation } from './validate.js';
+export { normaliseManifest, stableStringify, specHash } from './normalise.js';
+export {
+  MASK,
+  secretPointers,
+  secretPathPatterns,
+  maskManifest,
+  splitSecrets,
+  joinSecrets,
+  restoreMaskedSecrets,
+} from './secrets.js';
+export type { SplitSecrets } from './secrets.js';
+export { valueAt, toPointer, parsePointer, escapeSegment, comparePointers } from './pointer.js';
+export { SUPPORTED_TYPES, SCHEMAS_DIR, remoteServerSchema, applyRequestSchema } from './schemas.js';
+export type { SchemaObject } from './schemas.js';

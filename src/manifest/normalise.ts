@@ -1,0 +1,112 @@
+// One canonical form per meaning, so that "same meaning" is "same hash": defaults from the schema's
+// `default`s filled in, known objects in the schema's property order, maps with sorted keys, and
+// order-insensitive lists (`x-list-type`) sorted by their `x-list-keys` (sets also de-duplicated).
+// Header names stay as written; validation refuses names that differ only by case.
+import { createHash } from 'node:crypto';
+import type { McpServerManifest } from '../domain/manifest.js';
+import { isPlainObject, setOwn } from './pointer.js';
+import { itemIdentity, listKeys } from './rules.js';
+import {
+  declaredProperties,
+  itemsSchema,
+  manifestSchemaNode,
+  propertySchema,
+  resolveSchema,
+  selectBranch,
+  type SchemaNode,
+} from './schemas.js';
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort(compareText)) setOwn(out, key, sortedCopy(value[key]));
+  return out;
+}
+
+function normaliseList(list: unknown[], node: SchemaNode): unknown[] {
+  const items = itemsSchema(node);
+  const out = list.map((item) => (items ? normaliseNode(item, items) : sortedCopy(item)));
+  const keys = listKeys(node);
+  const listType = node.schema['x-list-type'];
+  if ((listType !== 'map' && listType !== 'set') || keys.length === 0) return out;
+  const withId = out.map((item) => ({ item, id: itemIdentity(item, keys) }));
+  if (withId.some((x) => x.id === undefined)) return out; // not a valid list; leave it to validation
+  // Compare key by key (not the joined identity), so "a" < "a-b" regardless of separators.
+  withId.sort((x, y) => {
+    for (const k of keys) {
+      const c = compareText(String((x.item as Record<string, unknown>)[k]), String((y.item as Record<string, unknown>)[k]));
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+  if (listType === 'set') {
+    return withId.filter((x, i) => i === 0 || x.id !== withId[i - 1]?.id).map((x) => x.item);
+  }
+  return withId.map((x) => x.item);
+}
+
+function normaliseObject(value: Record<string, unknown>, node: SchemaNode): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const declared = declaredProperties(node);
+  for (const key of declared) {
+    const sub = propertySchema(node, key);
+    if (Object.prototype.hasOwnProperty.call(value, key)) {
+      setOwn(out, key, sub ? normaliseNode(value[key], sub) : sortedCopy(value[key]));
+    } else if (sub && sub.schema.default !== undefined) {
+      setOwn(out, key, normaliseNode(structuredClone(sub.schema.default), sub));
+    }
+  }
+  const rest = Object.keys(value).filter((k) => !declared.includes(k)).sort(compareText);
+  for (const key of rest) {
+    const sub = propertySchema(node, key);
+    setOwn(out, key, sub ? normaliseNode(value[key], sub) : sortedCopy(value[key]));
+  }
+  return out;
+}
+
+function normaliseNode(value: unknown, raw: SchemaNode): unknown {
+  const node = selectBranch(resolveSchema(raw), value);
+  if (!node) return sortedCopy(value);
+  if (Array.isArray(value)) return normaliseList(value, node);
+  if (isPlainObject(value)) return normaliseObject(value, node);
+  return value;
+}
+
+/**
+ * The canonical form of a validated manifest; a new object, the input is not changed.
+ * Idempotent: normaliseManifest(normaliseManifest(m)) deep-equals normaliseManifest(m).
+ */
+export function normaliseManifest(m: McpServerManifest): McpServerManifest {
+  const node = manifestSchemaNode((m as { type?: unknown }).type);
+  if (!node) throw new Error(`normaliseManifest: unsupported manifest type ${JSON.stringify((m as { type?: unknown }).type)}`);
+  return normaliseNode(m, node) as McpServerManifest;
+}
+
+/** JSON with object keys sorted at every level and no whitespace. Undefined members are dropped, as JSON does. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => (v === undefined ? 'null' : stableStringify(v))).join(',')}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const members = Object.keys(record)
+    .sort(compareText)
+    .filter((k) => record[k] !== undefined && typeof record[k] !== 'function')
+    .map((k) => `${JSON.stringify(k)}:${stableStringify(record[k])}`);
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * sha256 (hex) of the normalised manifest, secrets included (a rotated secret is a spec change).
+ * Manifests that differ only by defaults, key order or the order of order-insensitive lists hash the same.
+ */
+export function specHash(m: McpServerManifest): string {
+  return createHash('sha256').update(stableStringify(normaliseManifest(m))).digest('hex');
+}

@@ -1,0 +1,166 @@
+// The JSON Schemas in schemas/ are the single source of truth: validation, defaults, canonical key
+// order, list semantics and secret paths are all read from them. They are loaded and compiled once,
+// when this module loads; nothing here runs per request.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
+import { REMOTE_SERVER_TYPE } from '../domain/manifest.js';
+
+/** A JSON Schema object (boolean schemas are not used in schemas/). */
+export type SchemaObject = { readonly [keyword: string]: unknown };
+
+/** A schema together with the document its local `$ref`s resolve against. */
+export interface SchemaNode {
+  readonly schema: SchemaObject;
+  readonly root: SchemaObject;
+}
+
+const MANIFEST_SCHEMA_FILE = 'mcp-server-remote.schema.json';
+
+/** Walks up from this module (src/manifest or dist/src/manifest) to the repository's schemas/. */
+function findSchemasDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'schemas');
+    if (existsSync(join(candidate, MANIFEST_SCHEMA_FILE))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`schemas/${MANIFEST_SCHEMA_FILE} not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+export const SCHEMAS_DIR = findSchemasDir();
+
+function loadSchema(file: string): SchemaObject {
+  return JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as SchemaObject;
+}
+
+export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
+export const applyRequestSchema = loadSchema('apply-request.schema.json');
+
+/**
+ * Annotation keywords of schemas/ (no validation of their own; they are read by the walkers here).
+ * `x-secret` is the one that masking and secret splitting are driven by.
+ */
+export const ANNOTATION_KEYWORDS = [
+  { keyword: 'x-secret', schemaType: 'boolean' },
+  { keyword: 'x-expected', schemaType: 'string' },
+  { keyword: 'x-list-type', schemaType: 'string' },
+  { keyword: 'x-list-keys', schemaType: 'array' },
+  { keyword: 'x-list-item', schemaType: 'string' },
+  { keyword: 'x-key-name', schemaType: 'string' },
+  { keyword: 'x-case-insensitive-keys', schemaType: 'boolean' },
+] as const;
+
+// ajv-formats is CommonJS with `module.exports = plugin`; under NodeNext the namespace's default is it.
+type FormatsPlugin = (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((ajvFormats as unknown as { default?: FormatsPlugin }).default ??
+  (ajvFormats as unknown as FormatsPlugin)) as FormatsPlugin;
+
+function buildAjv(): Ajv2020 {
+  // verbose: errors carry their schema, so messages can name allowed fields and expected values.
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false });
+  addFormats(ajv);
+  for (const k of ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword: k.keyword, schemaType: k.schemaType });
+  return ajv;
+}
+
+export const ajv = buildAjv();
+
+export interface ManifestKind {
+  type: string;
+  schema: SchemaObject;
+  validate: ValidateFunction;
+}
+
+/** Every manifest kind, by its `type`. Other kinds join here with their schema. */
+export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
+  [REMOTE_SERVER_TYPE, { type: REMOTE_SERVER_TYPE, schema: remoteServerSchema, validate: ajv.compile(remoteServerSchema) }],
+]);
+
+export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];
+
+export const validateApplyRequestSchema: ValidateFunction = ajv.compile(applyRequestSchema);
+
+export function isSchemaObject(value: unknown): value is SchemaObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Follows local `$ref`s; keywords next to a `$ref` override the target's (e.g. description, default). */
+export function resolveSchema(node: SchemaNode): SchemaNode {
+  let schema = node.schema;
+  for (let hops = 0; typeof schema.$ref === 'string'; hops++) {
+    if (hops > 32) throw new Error(`$ref chain too long at ${String(schema.$ref)}`);
+    const ref = schema.$ref as string;
+    if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported in schemas/, got ${ref}`);
+    let target: unknown = node.root;
+    for (const seg of ref.slice(2).split('/')) {
+      target = isSchemaObject(target) ? target[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+    }
+    if (!isSchemaObject(target)) throw new Error(`unresolvable $ref ${ref}`);
+    const { $ref: _ref, ...siblings } = schema;
+    schema = { ...target, ...siblings };
+  }
+  return { schema, root: node.root };
+}
+
+function child(node: SchemaNode, value: unknown): SchemaNode | undefined {
+  return isSchemaObject(value) ? resolveSchema({ schema: value, root: node.root }) : undefined;
+}
+
+/** The schema of property `key` of an object schema: `properties[key]`, else `additionalProperties`. */
+export function propertySchema(node: SchemaNode, key: string): SchemaNode | undefined {
+  const props = node.schema.properties;
+  if (isSchemaObject(props) && Object.prototype.hasOwnProperty.call(props, key)) return child(node, props[key]);
+  return child(node, node.schema.additionalProperties);
+}
+
+export function itemsSchema(node: SchemaNode): SchemaNode | undefined {
+  return child(node, node.schema.items);
+}
+
+export function declaredProperties(node: SchemaNode): string[] {
+  const props = node.schema.properties;
+  return isSchemaObject(props) ? Object.keys(props) : [];
+}
+
+/** The `oneOf` branches, resolved. */
+export function branches(node: SchemaNode): SchemaNode[] {
+  const oneOf = node.schema.oneOf;
+  if (!Array.isArray(oneOf)) return [];
+  return oneOf.flatMap((b) => child(node, b) ?? []);
+}
+
+export function discriminatorTag(node: SchemaNode): string | undefined {
+  const d = node.schema.discriminator;
+  return isSchemaObject(d) && typeof d.propertyName === 'string' ? d.propertyName : undefined;
+}
+
+/** The tag value each branch of a discriminated `oneOf` accepts, in schema order. */
+export function discriminatorValues(node: SchemaNode): string[] {
+  const tag = discriminatorTag(node);
+  if (tag === undefined) return [];
+  return branches(node).flatMap((b) => {
+    const p = propertySchema(b, tag);
+    return typeof p?.schema.const === 'string' ? [p.schema.const] : [];
+  });
+}
+
+/**
+ * For a discriminated `oneOf`, the branch that `value`'s tag selects (undefined when none does);
+ * for any other schema, the schema itself.
+ */
+export function selectBranch(node: SchemaNode, value: unknown): SchemaNode | undefined {
+  const tag = discriminatorTag(node);
+  if (tag === undefined) return node;
+  const tagValue = isSchemaObject(value) ? value[tag] : undefined;
+  return branches(node).find((b) => propertySchema(b, tag)?.schema.const === tagValue);
+}
+
+export function manifestSchemaNode(type: unknown): SchemaNode | undefined {
+  const kind = typeof type === 'string' ? MANIFEST_KINDS.get(type) : undefined;
+  return kind ? { schema: kind.schema, root: kind.schema } : undefined;
+}

@@ -1,0 +1,84 @@
+// Secret values: masked in everything that leaves the process, split out of the stored spec, and
+// kept when a client sends the mask back. Which values are secret is read from the schema's
+// `x-secret` marks (secret-paths.ts); nothing here names a field.
+//
+// Values may also be references such as `${env:NAME}` or `${file:PATH}`; they are ordinary strings here.
+import type { FieldError } from '../domain/errors.js';
+import { valueAt, setAtPointer } from './pointer.js';
+import { expandPatterns, formatPattern, secretPatternsFor } from './secret-paths.js';
+
+/** What a secret value reads as in every output. */
+export const MASK = '********';
+
+function typeOf(m: unknown): unknown {
+  return typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+}
+
+/**
+ * JSON pointers (RFC 6901) of every secret value present in `m`, e.g. `/auth_data/headers/Authorization`.
+ * For a manifest of unknown type, the secret paths of every kind count.
+ */
+export function secretPointers(m: unknown): string[] {
+  return expandPatterns(m, secretPatternsFor(typeOf(m)));
+}
+
+/** The secret path patterns of a manifest type, as strings like `/auth_data/headers/*`. */
+export function secretPathPatterns(type: string): string[] {
+  return secretPatternsFor(type).map(formatPattern);
+}
+
+/** A deep copy with every secret value replaced by MASK (whatever its type, so nothing leaks). */
+export function maskManifest<T>(m: T): T {
+  const copy = structuredClone(m);
+  for (const pointer of secretPointers(copy)) setAtPointer(copy, pointer, MASK);
+  return copy;
+}
+
+export interface SplitSecrets<M> {
+  /** The manifest with every secret value replaced by MASK. */
+  spec: M;
+  /** Secret pointer → value. */
+  secrets: Record<string, string>;
+}
+
+/** Separates the secret values from the rest; joinSecrets(split.spec, split.secrets) gives `m` back. */
+export function splitSecrets<M>(m: M): SplitSecrets<M> {
+  const spec = structuredClone(m);
+  const secrets: Record<string, string> = {};
+  for (const pointer of secretPointers(spec)) {
+    const value = valueAt(spec, pointer);
+    if (typeof value === 'string') secrets[pointer] = value;
+    setAtPointer(spec, pointer, MASK);
+  }
+  return { spec, secrets };
+}
+
+/** A deep copy of `spec` with the secret values put back. A secret whose parent is absent is ignored. */
+export function joinSecrets<M>(spec: M, secrets: Readonly<Record<string, string>>): M {
+  const out = structuredClone(spec);
+  for (const [pointer, value] of Object.entries(secrets)) setAtPointer(out, pointer, value);
+  return out;
+}
+
+/**
+ * Sending back what a GET returned must not wipe the secrets: an incoming secret equal to MASK takes
+ * the stored value at the same pointer. When nothing is stored there, the mask cannot stand for
+ * anything, and it is an error at that path. Returns a new manifest; the inputs are not changed.
+ */
+export function restoreMaskedSecrets<M>(incoming: M, stored: M | undefined): { manifest: M; errors: FieldError[] } {
+  const manifest = structuredClone(incoming);
+  const errors: FieldError[] = [];
+  for (const pointer of secretPointers(manifest)) {
+    if (valueAt(manifest, pointer) !== MASK) continue;
+    const previous = stored === undefined ? undefined : valueAt(stored, pointer);
+    if (typeof previous === 'string' && previous !== MASK) {
+      setAtPointer(manifest, pointer, previous);
+    } else {
+      errors.push({
+        path: pointer,
+        message: `the masked value "${MASK}" can't be kept: no secret is stored at this path; send the real value`,
+      });
+    }
+  }
+  return { manifest, errors };
+}

@@ -1,0 +1,226 @@
+// The generic reconcile loop, modelled on controller-runtime: N workers take keys from a WorkQueue
+// and run a level-triggered reconcile function on each; a periodic resync re-adds every known key.
+//
+// What a reconcile's outcome means:
+// - returns nothing / {}          → success: the key's backoff is reset (forget).
+// - returns { requeueAfterMs }    → success, run again after that long (forget + addAfter).
+// - throws an ordinary error      → retry with per-key exponential backoff (addRateLimited).
+// - throws TerminalError          → no retry (forget); the key runs again only when something adds it.
+// In every case the key is done() afterwards, so adds that arrived during the run cause one more run.
+import type { Clock, TimerHandle } from '../domain/clock.js';
+import { TerminalError } from '../domain/errors.js';
+import type { WorkQueue } from './workqueue.js';
+
+export interface ReconcileResult {
+  /** Run this key again after this many ms (0 = as soon as possible), even though it succeeded. */
+  requeueAfterMs?: number;
+}
+
+export type ReconcileFn = (key: string) => Promise<ReconcileResult | void>;
+
+export interface ReconcileOutcome {
+  key: string;
+  result: 'success' | 'requeue' | 'error' | 'terminal';
+  durationMs: number;
+  waitedMs: number;
+  /** For 'error' and 'terminal'. */
+  error?: Error;
+  /** For 'requeue' (the requested delay) and 'error' (the backoff delay). */
+  retryInMs?: number;
+}
+
+/** pino-compatible subset. */
+export interface ControllerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ControllerOptions {
+  /** Names the controller in logs. */
+  name: string;
+  reconcile: ReconcileFn;
+  queue: WorkQueue;
+  clock: Clock;
+  /** Concurrent reconciles (of different keys). At least 1. */
+  workers: number;
+  /** Every this many ms, listKeys() is re-added to the queue. 0 turns resync off. */
+  resyncIntervalMs: number;
+  /** Every key that should exist, for enqueueAll() and resync. */
+  listKeys: () => string[] | Promise<string[]>;
+  /** Called after every reconcile (metrics, tests). Its errors are logged and swallowed. */
+  onOutcome?: (outcome: ReconcileOutcome) => void;
+  logger?: ControllerLogger;
+}
+
+const silentLogger: ControllerLogger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export class Controller {
+  private readonly name: string;
+  private readonly reconcileFn: ReconcileFn;
+  private readonly queue: WorkQueue;
+  private readonly clock: Clock;
+  private readonly workers: number;
+  private readonly resyncIntervalMs: number;
+  private readonly listKeys: () => string[] | Promise<string[]>;
+  private readonly onOutcome: ((outcome: ReconcileOutcome) => void) | undefined;
+  private readonly logger: ControllerLogger;
+
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private workerLoops: Promise<void>[] = [];
+  private resyncTimer: TimerHandle | undefined;
+  private resyncInFlight = false;
+
+  constructor(options: ControllerOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new RangeError(`Controller ${options.name}: workers must be an integer >= 1, got ${options.workers}`);
+    }
+    if (!(options.resyncIntervalMs >= 0)) {
+      throw new RangeError(
+        `Controller ${options.name}: resyncIntervalMs must be >= 0 (0 = off), got ${options.resyncIntervalMs}`,
+      );
+    }
+    this.name = options.name;
+    this.reconcileFn = options.reconcile;
+    this.queue = options.queue;
+    this.clock = options.clock;
+    this.workers = options.workers;
+    this.resyncIntervalMs = options.resyncIntervalMs;
+    this.listKeys = options.listKeys;
+    this.onOutcome = options.onOutcome;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Start the workers and the periodic resync. Does not enqueue anything itself: see enqueueAll(). */
+  start(): void {
+    if (this.state !== 'new') throw new Error(`Controller ${this.name}: start() called twice or after stop()`);
+    this.state = 'running';
+    for (let i = 0; i < this.workers; i++) this.workerLoops.push(this.runWorker());
+    this.scheduleResync();
+    this.logger.info(
+      { controller: this.name, workers: this.workers, resyncIntervalMs: this.resyncIntervalMs },
+      'controller started',
+    );
+  }
+
+  /** Add every key listKeys() returns. Rejects if listKeys() fails. */
+  async enqueueAll(): Promise<void> {
+    const keys = await this.listKeys();
+    for (const key of keys) this.queue.add(key);
+  }
+
+  /** Stop resync, shut the queue down, and resolve once every in-flight reconcile has finished. */
+  async stop(): Promise<void> {
+    if (this.state === 'running' || this.state === 'new') {
+      this.state = 'stopped';
+      if (this.resyncTimer !== undefined) this.clock.clearTimeout(this.resyncTimer);
+      this.resyncTimer = undefined;
+      this.queue.shutdown();
+    }
+    await Promise.all(this.workerLoops);
+    this.logger.info({ controller: this.name }, 'controller stopped');
+  }
+
+  /**
+   * Resolves when no key is ready and none is being reconciled. Keys waiting out a delay (backoff or
+   * requeueAfterMs) do not hold it up: otherwise a permanently failing key would keep it from ever
+   * resolving. It is a snapshot; a later add makes the controller busy again.
+   */
+  waitForIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  private async runWorker(): Promise<void> {
+    for (;;) {
+      const item = await this.queue.getWithWait();
+      if (item === undefined) return;
+      await this.process(item.key, item.waitedMs);
+    }
+  }
+
+  /** Never throws: a failing reconcile, hook or logger must not end the worker loop. */
+  private async process(key: string, waitedMs: number): Promise<void> {
+    const startedAt = this.clock.now();
+    let outcome: ReconcileOutcome;
+    try {
+      const result = await this.reconcileFn(key);
+      const durationMs = this.clock.now() - startedAt;
+      const requeueAfterMs = result?.requeueAfterMs;
+      this.queue.forget(key);
+      if (typeof requeueAfterMs === 'number' && Number.isFinite(requeueAfterMs)) {
+        const retryInMs = Math.max(0, requeueAfterMs);
+        this.queue.addAfter(key, retryInMs);
+        outcome = { key, result: 'requeue', durationMs, waitedMs, retryInMs };
+      } else {
+        outcome = { key, result: 'success', durationMs, waitedMs };
+      }
+    } catch (thrown) {
+      const durationMs = this.clock.now() - startedAt;
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      if (error instanceof TerminalError) {
+        this.queue.forget(key);
+        outcome = { key, result: 'terminal', durationMs, waitedMs, error };
+        this.safely(() =>
+          this.logger.warn(
+            { controller: this.name, key, reason: error.reason, err: error.message },
+            'reconcile failed terminally; not retrying until the key is added again',
+          ),
+        );
+      } else {
+        const retryInMs = this.queue.addRateLimited(key);
+        outcome = { key, result: 'error', durationMs, waitedMs, error, retryInMs };
+        this.safely(() =>
+          this.logger.error(
+            { controller: this.name, key, err: error.message, failures: this.queue.failures(key), retryInMs },
+            'reconcile failed; retrying with backoff',
+          ),
+        );
+      }
+    }
+    try {
+      this.onOutcome?.(outcome);
+    } catch (hookError) {
+      this.safely(() =>
+        this.logger.error({ controller: this.name, key, err: String(hookError) }, 'onOutcome hook threw'),
+      );
+    } finally {
+      this.queue.done(key);
+    }
+  }
+
+  private scheduleResync(): void {
+    if (this.resyncIntervalMs <= 0 || this.state !== 'running') return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      this.resyncTimer = undefined;
+      // Reschedule first, so the period does not drift by the duration of listKeys().
+      this.scheduleResync();
+      void this.resync();
+    }, this.resyncIntervalMs);
+  }
+
+  /** Level-triggered repair: re-add every key through the queue. Skipped if the previous one is still listing. */
+  private async resync(): Promise<void> {
+    if (this.resyncInFlight) return;
+    this.resyncInFlight = true;
+    try {
+      await this.enqueueAll();
+    } catch (err) {
+      this.safely(() =>
+        this.logger.warn(
+          { controller: this.name, err: err instanceof Error ? err.message : String(err) },
+          'resync: listKeys failed; will try again at the next interval',
+        ),
+      );
+    } finally {
+      this.resyncInFlight = false;
+    }
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // A broken logger must not take the worker down with it.
+    }
+  }
+}
