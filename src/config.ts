@@ -1,5 +1,7 @@
 // Flags + environment → a typed Config, with defaults for the embedded setup.
 // Every bad value is a ConfigError whose message names the flag (mcpctl exits 2 on it).
+import { statSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -17,7 +19,34 @@ export interface Config {
   resyncIntervalMs: number;
   logLevel: LogLevel;
   workers: number;
+  /** Watched manifest directories as given (--manifests, MANIFESTS_DIR, else ./manifests when it exists). */
+  manifestDirs: string[];
+  /** Let a sync that would leave a directory with no servers prune them. */
+  allowEmptyPrune: boolean;
+  /** Rediscover each healthy server this often. */
+  discoveryIntervalMs: number;
+  /** The budget of one discovery. */
+  discoveryTimeoutMs: number;
+  /** Discoveries running at once. */
+  discoveryConcurrency: number;
+  /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
+  secretsDir: string | undefined;
 }
+
+/**
+ * A row of the flag table. String flags take a value (`multiple`: may be repeated); boolean flags
+ * take none. `env` is the environment variable read when the flag is absent.
+ */
+export interface ServeFlag {
+  flag: string;
+  env?: string;
+  default: string;
+  help: string;
+  type?: 'string' | 'boolean';
+  multiple?: boolean;
+}
+
+const DEFAULT_MANIFESTS_DIR = './manifests';
 
 /** One row per flag: the single source for parsing, the environment and --help. */
 export const SERVE_FLAGS = [
@@ -35,7 +64,31 @@ export const SERVE_FLAGS = [
   { flag: 'resync-interval', env: 'MCP_CP_RESYNC_INTERVAL', default: '60s', help: 'How often every server is re-reconciled to repair drift (e.g. 30s, 5m; 0 turns it off).' },
   { flag: 'log-level', env: 'MCP_CP_LOG_LEVEL', default: 'info', help: `One of ${LOG_LEVELS.join(', ')}.` },
   { flag: 'workers', env: 'MCP_CP_WORKERS', default: '4', help: 'Reconcile workers running at once.' },
-] as const;
+  { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', help: 'How often each server is asked for its tools again.' },
+  { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
+  { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', help: 'Discoveries running at once.' },
+  { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', help: 'Where ${file:PATH} secret references are read from (never outside it).' },
+  {
+    flag: 'manifests',
+    env: 'MANIFESTS_DIR',
+    default: `${DEFAULT_MANIFESTS_DIR} when it exists`,
+    multiple: true,
+    help:
+      'A directory of manifests (*.yaml, *.yml, *.json, recursive) to apply and watch; repeat the flag for several. ' +
+      `The environment variable may hold several, separated by "${delimiter}".`,
+  },
+  { flag: 'no-manifests', type: 'boolean', default: 'off', help: 'Watch no manifest directory, not even ./manifests.' },
+  {
+    flag: 'allow-empty-prune',
+    type: 'boolean',
+    env: 'MCP_CP_ALLOW_EMPTY_PRUNE',
+    default: 'off',
+    help: 'Let a sync that leaves a directory with no servers (empty or missing) delete the servers it declared; otherwise they are kept.',
+  },
+] as const satisfies readonly ServeFlag[];
+
+type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
+type StringFlag = Exclude<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -64,31 +117,51 @@ function parseUrl(value: string, flag: string): string {
 }
 
 export function serveHelp(): string {
-  const rows = SERVE_FLAGS.map((f) => `  --${f.flag.padEnd(18)} ${f.help}\n  ${' '.repeat(20)} default ${f.default}; env ${f.env}`);
-  return `Usage: mcpctl serve [flags]\n\nStarts the control plane.\n\nFlags:\n${rows.join('\n')}\n  --help               Show this help.\n`;
+  const flags = SERVE_FLAGS as readonly ServeFlag[];
+  const nameOf = (f: ServeFlag) => (f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.multiple ? 'DIR' : 'VALUE'}`);
+  const width = Math.max(...flags.map((f) => nameOf(f).length));
+  const rows = flags.map((f) => {
+    const where = `default ${f.default}${f.env ? `; env ${f.env}` : ''}${f.multiple ? '; repeatable' : ''}`;
+    return `  ${nameOf(f).padEnd(width)}  ${f.help}\n  ${' '.repeat(width)}  ${where}`;
+  });
+  return `Usage: mcpctl serve [flags]\n\nStarts the control plane.\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(width)}  Show this help.\n`;
 }
 
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: Object.fromEntries(SERVE_FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        (SERVE_FLAGS as readonly ServeFlag[]).map((f) => [f.flag, { type: f.type ?? ('string' as const), multiple: f.multiple === true }]),
+      ),
       strict: true,
       allowPositionals: false,
     }));
   } catch (err) {
     throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}. Run "mcpctl serve --help" for the flags.`);
   }
-  const get = (flag: (typeof SERVE_FLAGS)[number]['flag']): string | undefined => {
+  const envOf = (flag: string): string | undefined => {
+    const row = (SERVE_FLAGS as readonly ServeFlag[]).find((f) => f.flag === flag)!;
+    const fromEnv = row.env === undefined ? undefined : env[row.env];
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+  };
+  const get = (flag: StringFlag): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') {
       if (v.trim() === '') throw new ConfigError(`--${flag}: needs a value.`);
       return v;
     }
-    const row = SERVE_FLAGS.find((f) => f.flag === flag)!;
-    const fromEnv = env[row.env];
-    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+    return envOf(flag);
+  };
+  const getBoolean = (flag: BooleanFlag): boolean => {
+    if (values[flag] === true) return true;
+    const fromEnv = envOf(flag);
+    if (fromEnv === undefined) return false;
+    if (/^(true|1|yes|on)$/i.test(fromEnv)) return true;
+    if (/^(false|0|no|off)$/i.test(fromEnv)) return false;
+    const row = (SERVE_FLAGS as readonly ServeFlag[]).find((f) => f.flag === flag)!;
+    throw new ConfigError(`--${flag}: ${row.env}="${fromEnv}" is not a boolean; use true or false.`);
   };
 
   const host = get('host') ?? '127.0.0.1';
@@ -106,8 +179,20 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new ConfigError(`--workers: "${workersRaw}" must be a whole number from 1 to 64.`);
   }
+  const positive = (flag: 'discovery-interval' | 'discovery-timeout', fallback: string): number => {
+    const ms = parseDuration(get(flag) ?? fallback, flag);
+    if (ms < 1) throw new ConfigError(`--${flag}: must be longer than 0.`);
+    return ms;
+  };
+  const concurrencyRaw = get('discovery-concurrency') ?? '8';
+  const discoveryConcurrency = Number(concurrencyRaw);
+  if (!Number.isInteger(discoveryConcurrency) || discoveryConcurrency < 1 || discoveryConcurrency > 256) {
+    throw new ConfigError(`--discovery-concurrency: "${concurrencyRaw}" must be a whole number from 1 to 256.`);
+  }
   const publicUrlRaw = get('public-url');
   return {
+    ...manifestConfig(values, env, getBoolean('no-manifests')),
+    allowEmptyPrune: getBoolean('allow-empty-prune'),
     host,
     port,
     dataDir: get('data-dir') ?? './data',
@@ -117,5 +202,35 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     resyncIntervalMs: parseDuration(get('resync-interval') ?? '60s', 'resync-interval'),
     logLevel: logLevel as LogLevel,
     workers,
+    discoveryIntervalMs: positive('discovery-interval', '5m'),
+    discoveryTimeoutMs: positive('discovery-timeout', '10s'),
+    discoveryConcurrency,
+    secretsDir: get('secrets-dir'),
   };
+}
+
+/** --manifests (repeatable) wins over MANIFESTS_DIR; with neither, ./manifests when it is a directory. */
+function manifestConfig(
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  env: NodeJS.ProcessEnv,
+  off: boolean,
+): { manifestDirs: string[] } {
+  const given = (Array.isArray(values.manifests) ? values.manifests : []).filter((v): v is string => typeof v === 'string');
+  if (given.some((v) => v.trim() === '')) throw new ConfigError('--manifests: needs a directory.');
+  if (off) {
+    if (given.length > 0) throw new ConfigError('--no-manifests: cannot be combined with --manifests; pass one or the other.');
+    return { manifestDirs: [] };
+  }
+  if (given.length > 0) return { manifestDirs: [...new Set(given)] };
+  const fromEnv = (env.MANIFESTS_DIR ?? '').split(delimiter).filter((d) => d.trim() !== '');
+  if (fromEnv.length > 0) return { manifestDirs: [...new Set(fromEnv)] };
+  return { manifestDirs: isDirectory(DEFAULT_MANIFESTS_DIR) ? [DEFAULT_MANIFESTS_DIR] : [] };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

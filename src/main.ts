@@ -17,9 +17,13 @@ import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp } from './http/app.js';
 import { Intake } from './intake/index.js';
 import { createLogger } from './logger.js';
+import { OAuthClientCredentials } from './discovery/index.js';
 import { Controller } from './reconcile/controller.js';
+import { DiscoveryManager } from './reconcile/discovery-manager.js';
+import { createSecretResolver } from './reconcile/secret-refs.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
 import { WorkQueue } from './reconcile/workqueue.js';
+import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { SqliteResourceStore, type ResourceStore } from './store/index.js';
 
 export interface ControlPlane {
@@ -32,13 +36,18 @@ export interface ControlPlane {
   store: ResourceStore;
   gateway: GatewayStore;
   controller: Controller;
+  discovery: DiscoveryManager;
   intake: Intake;
+  /** The watched manifest directories (none when config.manifestDirs is empty). */
+  sources: ManifestSources;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Watcher timing (tests shorten it). */
+  manifestWatch?: Partial<WatchTiming>;
 }
 
 const ADMIN_TOKEN_FILE = 'admin-token';
@@ -68,9 +77,26 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock });
   const policy = new RoleAccessPolicy();
   const queue = new WorkQueue({ clock });
+  const discovery = new DiscoveryManager({
+    clock,
+    concurrency: config.discoveryConcurrency,
+    intervalMs: config.discoveryIntervalMs,
+    onComplete: (key) => queue.add(key),
+    logger: logger.child({ component: 'discovery' }),
+  });
+  const reconcile = createServerReconciler({
+    store,
+    gateway,
+    discovery,
+    oauth: new OAuthClientCredentials({ clock }),
+    discoveryTimeoutMs: config.discoveryTimeoutMs,
+    secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
+    clock,
+    logger: logger.child({ component: 'reconciler' }),
+  });
   const controller = new Controller({
     name: 'mcp-servers',
-    reconcile: createServerReconciler({ store, gateway, clock, logger: logger.child({ component: 'reconciler' }) }),
+    reconcile,
     queue,
     clock,
     workers: config.workers,
@@ -80,6 +106,16 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     logger: logger.child({ component: 'controller' }),
   });
   const intake = new Intake({ store, tenant: config.tenant, policy, clock, enqueue: (key) => queue.add(key) });
+  const sources = new ManifestSources({
+    roots: config.manifestDirs,
+    intake,
+    store,
+    tenant: config.tenant,
+    allowEmptyPrune: config.allowEmptyPrune,
+    clock,
+    logger,
+    ...(options.manifestWatch ? { timing: options.manifestWatch } : {}),
+  });
 
   let started = false;
   let publicUrl = config.publicUrl ?? '';
@@ -93,7 +129,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: () => (started ? undefined : 'starting: the reconciler is not running yet') },
+    readiness: { notReadyReason: () => (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
+    sources,
     logger: logger.child({ component: 'http' }),
   });
 
@@ -111,6 +148,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is applied.
   await controller.enqueueAll();
   started = true;
+  // Ready only after every watched directory has been synced once.
+  await sources.start();
   logger.info({ url, dataDir: resolve(config.dataDir), tenant: config.tenant }, 'control plane listening');
 
   return {
@@ -121,12 +160,16 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     store,
     gateway,
     controller,
+    discovery,
     intake,
+    sources,
     async close() {
+      await sources.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       });
+      discovery.stop();
       await controller.stop();
       store.close();
       gateway.close();

@@ -7,6 +7,8 @@ import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy } from '../intake/access-policy.js';
+import { secretPointers, valueAt } from '../manifest/index.js';
+import { hasSecretReference } from '../domain/secret-reference.js';
 
 const MANAGER = 'mcp-server-manager';
 
@@ -36,6 +38,13 @@ export class RoleAccessPolicy implements AccessPolicy {
 
   authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void {
     if (principal.role === 'admin') return;
+    const refs = secretPointers(desired).filter((p) => hasSecretReference(String(valueAt(desired, p))));
+    if (refs.length > 0) {
+      // A reference reads from the control plane's own host; only admins and the GitOps source may use them.
+      throw new ForbiddenError(
+        `Secret references (\${env:...} / \${file:...}) at ${refs.join(', ')} are reserved to tenant admins and the GitOps source; send the secret value itself.`,
+      );
+    }
     if (existing && !this.canRead(principal, existing)) {
       // Not even visible to the caller: answer as if it did not exist, but refuse to create over it.
       throw new ForbiddenError(`The name "${desired.name}" is taken; choose another name.`);

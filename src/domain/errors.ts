@@ -44,3 +44,14 @@ export class TerminalError extends Error {
     this.name = 'TerminalError';
   }
 }
+
+/**
+ * A reconcile failure with a PascalCase reason for the Ready condition (e.g. SecretNotFound).
+ * Retried with backoff, unlike TerminalError.
+ */
+export class ReconcileError extends Error {
+  constructor(message: string, readonly reason: string) {
+    super(message);
+    this.name = 'ReconcileError';
+  }
+}

@@ -61,6 +61,8 @@ export interface ResourceStatus {
   conditions: Condition[];
   tools: DiscoveredTool[];
   authStatus: AuthStatus;
+  /** The MCP transport discovery found (shown as metadata.detected_transport). */
+  detectedTransport?: 'streamable-http' | 'sse';
 }
 
 export interface McpServerResource {

@@ -2,6 +2,7 @@
 // Only the reconciler writes it; the data plane reads nothing else.
 import { createHash } from 'node:crypto';
 import type { Collaborator } from '../domain/manifest.js';
+import { stableStringify } from '../manifest/index.js';
 
 export type GatewayTransport = 'streamable-http' | 'sse';
 
@@ -36,6 +37,8 @@ export interface GatewayEntry {
 export interface StoredGatewayEntry extends GatewayEntry {
   /** sha256 of the entry's content, computed from what is stored now. */
   configHash: string;
+  /** The hash recorded when the reconciler wrote the entry; differs from configHash after an out-of-band edit. */
+  writtenHash: string;
   updatedAt: string;
 }
 
@@ -48,18 +51,6 @@ export interface GatewayStore {
   /** Answers whether there was an entry. */
   delete(fqn: string): boolean;
   close(): void;
-}
-
-/** Canonical JSON (sorted keys) of a value; stable across key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function gatewayEntryHash(entry: GatewayEntry): string {
@@ -79,5 +70,5 @@ export function gatewayEntryHash(entry: GatewayEntry): string {
     collaborators: entry.collaborators,
     generation: entry.generation,
   };
-  return createHash('sha256').update(canonical(content)).digest('hex');
+  return createHash('sha256').update(stableStringify(content)).digest('hex');
 }

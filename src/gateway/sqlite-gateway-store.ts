@@ -107,6 +107,6 @@ export class SqliteGatewayStore implements GatewayStore {
     for (const [name, value] of Object.entries(sealed)) headers[name] = this.codec.open(value);
     const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
     // The hash is recomputed from what is stored, so an out-of-band edit shows up as drift.
-    return { ...entry, configHash: gatewayEntryHash(entry), updatedAt: row.updated_at };
+    return { ...entry, configHash: gatewayEntryHash(entry), writtenHash: row.config_hash, updatedAt: row.updated_at };
   }
 }

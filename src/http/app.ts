@@ -8,8 +8,10 @@ import type { Intake } from '../intake/index.js';
 import type { ResourceStore } from '../store/index.js';
 import { authenticate } from './authenticate.js';
 import { errorHandler, notFound } from './errors.js';
+import { eventsRouter } from './events-router.js';
 import { gatewayRouter } from './gateway-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { sourcesRouter, type SourcesView } from './sources-router.js';
 
 export interface Readiness {
   /** undefined when ready; otherwise what is still missing. */
@@ -26,6 +28,8 @@ export interface AppOptions {
   publicUrl: string;
   readiness: Readiness;
   logger: Logger;
+  /** The watched manifest directories, for GET /api/svc/v1/sources. */
+  sources?: SourcesView;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -50,6 +54,8 @@ export function createApp(options: AppOptions): Express {
   api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] }));
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
+  api.use('/svc/v1/events', eventsRouter(options));
+  api.use('/svc/v1/sources', sourcesRouter(options));
   app.use('/api', api);
 
   app.use(notFound);

@@ -7,7 +7,7 @@ import { maskManifest, validateApplyRequest } from '../manifest/index.js';
 import type { ResourceStore } from '../store/index.js';
 import { principalOf } from './authenticate.js';
 import { requireJson } from './errors.js';
-import { presentServer, type PresentOptions } from './present.js';
+import { presentEvent, presentServer, type PresentOptions } from './present.js';
 
 export interface McpServersRouterOptions extends PresentOptions {
   intake: Intake;
@@ -102,6 +102,11 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
   router.get('/name/:name', (req, res) => {
     const name = req.params.name;
     answerOne(res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
+  });
+
+  router.get('/:id/events', (req, res) => {
+    const r = readable(req, store.getById(req.params.id), `with id "${req.params.id}"`);
+    res.json({ data: store.listEvents({ fqn: r.fqn, limit: 100 }).map(presentEvent) });
   });
 
   router.get('/:id', (req, res) => {

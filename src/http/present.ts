@@ -1,6 +1,7 @@
 // How resources look on the wire. Secrets are masked here, at the edge, for every answer.
 import type { McpServerResource } from '../domain/resource.js';
 import type { StoredGatewayEntry } from '../gateway/gateway-store.js';
+import type { StoredEvent } from '../store/index.js';
 import { maskManifest, MASK } from '../manifest/index.js';
 
 export interface PresentOptions {
@@ -28,7 +29,8 @@ export function presentServer(r: McpServerResource, options: PresentOptions) {
     generation: r.generation,
     resourceVersion: String(r.resourceVersion),
     source: r.source,
-    metadata: r.metadata,
+    // Auto-detected values land in metadata beside what the caller gave.
+    metadata: r.status.detectedTransport ? { ...r.metadata, detected_transport: r.status.detectedTransport } : r.metadata,
     status: { observedGeneration: r.status.observedGeneration, conditions: r.status.conditions },
   };
 }
@@ -49,5 +51,18 @@ export function presentGatewayEntry(e: StoredGatewayEntry) {
     generation: e.generation,
     configHash: e.configHash,
     updatedAt: e.updatedAt,
+  };
+}
+
+export function presentEvent(e: StoredEvent) {
+  return {
+    type: e.type,
+    reason: e.reason,
+    message: e.message,
+    count: e.count,
+    firstTimestamp: e.firstTimestamp,
+    lastTimestamp: e.lastTimestamp,
+    subject: { fqn: e.fqn, id: e.resourceId },
+    actor: e.actor,
   };
 }

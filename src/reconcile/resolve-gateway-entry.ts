@@ -1,6 +1,11 @@
-// Desired resource → the gateway entry that serves it. Pure.
+// Desired resource → what the gateway and discovery need: resolved headers, TLS, and the gateway entry.
+import { createHash } from 'node:crypto';
+import type { McpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
+import type { AuthConfigured, DiscoveryTarget } from '../discovery/index.js';
 import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-store.js';
+import { stableStringify } from '../manifest/index.js';
+import type { SecretResolver } from './secret-refs.js';
 
 /** additional_headers first, then auth_data headers; on a clash (names compare case-insensitively) auth wins. */
 export function resolveHeaders(
@@ -13,14 +18,60 @@ export function resolveHeaders(
   return Object.fromEntries([...byLower.values()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function detectedTransport(metadata: Record<string, unknown>): GatewayTransport | null {
+export function presetTransport(metadata: Record<string, unknown>): GatewayTransport | undefined {
   const t = metadata.detected_transport;
-  return t === 'streamable-http' || t === 'sse' ? t : null;
+  return t === 'streamable-http' || t === 'sse' ? t : undefined;
 }
 
-export function resolveGatewayEntry(resource: McpServerResource): GatewayEntry {
+/**
+ * Per-user auth: the control plane holds no credential that stands for every caller
+ * (passthrough, per_user header placeholders, OAuth authorization_code).
+ */
+export function isPerUserAuth(m: McpServerManifest): boolean {
+  const a = m.auth_data;
+  return (
+    a?.type === 'passthrough' ||
+    (a?.type === 'header' && a.auth_level === 'per_user') ||
+    (a?.type === 'oauth2' && a.grant_type === 'authorization_code')
+  );
+}
+
+export function authConfigured(m: McpServerManifest): AuthConfigured {
+  if (!m.auth_data) return 'none';
+  if (m.auth_data.type === 'header') return m.auth_data.auth_level === 'per_user' ? 'passthrough' : 'header';
+  if (m.auth_data.type === 'oauth2') return m.auth_data.grant_type === 'client_credentials' ? 'oauth2' : 'passthrough';
+  return 'passthrough';
+}
+
+/**
+ * The headers the gateway and discovery send upstream, secret references resolved. Per-user auth headers
+ * (placeholders such as {{API_KEY}}) are filled by the gateway per caller, so they are left out here.
+ * Throws ReconcileError(SecretNotFound).
+ */
+export function upstreamHeaders(m: McpServerManifest, secrets: SecretResolver, bearer?: string): Record<string, string> {
+  const auth = m.auth_data?.type === 'header' && m.auth_data.auth_level === 'global' ? { ...m.auth_data.headers } : {};
+  if (bearer !== undefined) auth.Authorization = `Bearer ${bearer}`;
+  const merged = resolveHeaders(m.additional_headers, auth);
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, secrets.resolve(v)]));
+}
+
+export function tlsOf(m: McpServerManifest): DiscoveryTarget['tls'] {
+  const tls: DiscoveryTarget['tls'] = { rejectUnauthorized: m.tls_settings.reject_unauthorized };
+  if (m.tls_settings.ca_cert !== undefined) tls.caCert = m.tls_settings.ca_cert;
+  return tls;
+}
+
+/** sha256 of a value's canonical JSON; used to tell whether discovery inputs changed. */
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableStringify(value)).digest('hex');
+}
+
+export function buildGatewayEntry(
+  resource: McpServerResource,
+  headers: Record<string, string>,
+  transport: GatewayTransport | null,
+): GatewayEntry {
   const m = resource.manifest;
-  const authHeaders = m.auth_data?.type === 'header' ? m.auth_data.headers : undefined;
   const toolOverrides: Record<string, ToolOverride> = {};
   for (const t of m.tool_settings) {
     const override: ToolOverride = {};
@@ -28,8 +79,6 @@ export function resolveGatewayEntry(resource: McpServerResource): GatewayEntry {
     if (t.annotations !== undefined) override.annotations = { ...t.annotations };
     if (Object.keys(override).length > 0) toolOverrides[t.name] = override;
   }
-  const tls: GatewayEntry['tls'] = { rejectUnauthorized: m.tls_settings.reject_unauthorized };
-  if (m.tls_settings.ca_cert !== undefined) tls.caCert = m.tls_settings.ca_cert;
   return {
     fqn: resource.fqn,
     tenant: resource.tenant,
@@ -37,10 +86,10 @@ export function resolveGatewayEntry(resource: McpServerResource): GatewayEntry {
     resourceId: resource.id,
     accountId: resource.accountId,
     upstreamUrl: m.url,
-    transport: detectedTransport(resource.metadata),
-    headers: resolveHeaders(m.additional_headers, authHeaders),
+    transport,
+    headers,
     passthroughAuth: m.auth_data?.type === 'passthrough',
-    tls,
+    tls: tlsOf(m),
     disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
     toolOverrides,
     collaborators: m.collaborators.map((c) => ({ ...c })),

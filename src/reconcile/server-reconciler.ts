@@ -1,37 +1,149 @@
-// reconcile(key) for one MCP server: level-triggered. It re-reads the desired resource and the gateway
-// entry, ignores what triggered it, converges the gateway store, and writes status once.
+// reconcile(key) for one MCP server, level-triggered: re-read the desired resource and the gateway
+// entry, ignore what triggered the call, converge the gateway store, take the latest discovery into
+// account (starting one when due), and write status once.
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
-import { APPLIED, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
-import { TerminalError } from '../domain/errors.js';
+import { findCondition, READY, STALLED } from '../domain/conditions.js';
+import { ReconcileError, TerminalError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import {
+  applyToolSettings,
+  discover as discoverServer,
+  OAuthClientCredentials,
+  OAuthError,
+  type DiscoveryFailureReason,
+  type DiscoveryResult,
+  type DiscoveryTarget,
+} from '../discovery/index.js';
 import { gatewayEntryHash, type GatewayStore } from '../gateway/gateway-store.js';
 import type { ResourceStore } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
-import { resolveGatewayEntry } from './resolve-gateway-entry.js';
+import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
+import {
+  authConfigured,
+  buildGatewayEntry,
+  hashOf,
+  isPerUserAuth,
+  presetTransport,
+  tlsOf,
+  upstreamHeaders,
+} from './resolve-gateway-entry.js';
+import { literalSecrets, type SecretResolver } from './secret-refs.js';
+import { appliedStatus, failedStatus, type DiscoveryView } from './server-status.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceStore;
   gateway: GatewayStore;
+  discovery: DiscoveryManager;
+  oauth: OAuthClientCredentials;
+  /** The budget of one discovery (connect, fallback, every tools/list page). */
+  discoveryTimeoutMs: number;
   clock?: Clock;
   logger: Logger;
+  secrets?: SecretResolver;
+  /** Injected for tests; defaults to the real MCP client. */
+  discover?: typeof discoverServer;
 }
 
 const RECONCILER = 'reconciler';
 
-export function createServerReconciler(options: ServerReconcilerOptions): (key: string) => Promise<ReconcileResult> {
-  const { store, gateway, logger } = options;
-  const clock = options.clock ?? systemClock;
+const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
+  InvalidConfig: 'ProtocolError',
+  InvalidClient: 'AuthenticationRequired',
+  TokenRequestRejected: 'AuthenticationRequired',
+  InvalidTokenResponse: 'ProtocolError',
+  Unreachable: 'Unreachable',
+  TLSError: 'TLSError',
+  Timeout: 'Timeout',
+};
 
-  const event = (resource: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string) =>
-    store.recordEvent({ fqn: resource.fqn, resourceId: resource.id, type, reason, message, actor: RECONCILER });
+export function createServerReconciler(options: ServerReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+  const { store, gateway, discovery, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const secrets = options.secrets ?? literalSecrets;
+  const discover = options.discover ?? discoverServer;
+
+  const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string) =>
+    store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
+
+  /** The job the discovery manager runs: an OAuth token when configured, then the MCP conversation. */
+  const discoveryJob = (resource: McpServerResource, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
+    const m = resource.manifest;
+    if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
+      try {
+        const token = await options.oauth.getToken({
+          tokenUrl: m.auth_data.token_url,
+          clientId: m.auth_data.client_id ?? '',
+          clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
+          ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
+          jwtSource: m.auth_data.jwt_source,
+          tls: target.tls,
+        });
+        const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
+        const result = await discover({ ...target, headers });
+        const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
+        return { result, bearer };
+      } catch (err) {
+        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : err instanceof ReconcileError ? 'ProtocolError' : 'ProtocolError';
+        const message = `OAuth token request to ${m.auth_data.token_url} failed: ${err instanceof Error ? err.message : String(err)}`;
+        const result: DiscoveryResult = {
+          ok: false,
+          reason,
+          message,
+          authStatus: { status: 'authentication_required', method: 'oauth', message },
+        };
+        return { result };
+      }
+    }
+    return { result: await discover(target) };
+  };
+
+  const discoveryView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
+    const m = resource.manifest;
+    if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code') {
+      const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
+      return { kind: 'per-user', authStatus: { status: 'authentication_required', method: 'oauth', message }, message };
+    }
+    if (!record) return { kind: 'pending', url: m.url };
+    const result = record.outcome.result;
+    if (result.ok) {
+      const applied = applyToolSettings(result.tools, m.tool_settings);
+      return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings };
+    }
+    if (result.reason === 'AuthenticationRequired' && isPerUserAuth(m)) {
+      const message = `The server needs each caller's own credentials (${m.auth_data?.type}); tools are discovered per caller through the gateway.`;
+      return { kind: 'per-user', authStatus: { ...result.authStatus, message }, message };
+    }
+    return { kind: 'failed', result };
+  };
+
+  const recordTransitions = (resource: McpServerResource, before: ResourceStatus, after: ResourceStatus) => {
+    const beforeNames = new Set(before.tools.map((t) => t.name));
+    const afterNames = new Set(after.tools.map((t) => t.name));
+    const added = [...afterNames].filter((n) => !beforeNames.has(n));
+    const removed = [...beforeNames].filter((n) => !afterNames.has(n));
+    if (added.length || removed.length) {
+      const parts = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean);
+      event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
+    }
+    for (const type of [READY, STALLED, 'Discovered']) {
+      const a = findCondition(before.conditions, type);
+      const b = findCondition(after.conditions, type);
+      if (!b || (a && a.status === b.status && a.reason === b.reason)) continue;
+      if (type === 'Discovered' && b.reason !== 'UnknownTool') continue;
+      const warning = (type === READY && b.status === 'False') || (type === STALLED && b.status === 'True') || b.reason === 'UnknownTool';
+      if (type === READY && b.status === 'Unknown') continue;
+      event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
+    }
+  };
 
   return async function reconcileServer(key: string): Promise<ReconcileResult> {
     const resource = store.get(key);
     const entry = gateway.get(key);
 
     if (!resource) {
+      discovery.forget(key);
       if (entry && gateway.delete(key)) {
         event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
@@ -40,66 +152,60 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     }
 
     try {
-      const desired = resolveGatewayEntry(resource);
+      const m = resource.manifest;
+      const headers = upstreamHeaders(m, secrets);
+      const target: DiscoveryTarget = {
+        url: m.url,
+        headers,
+        tls: tlsOf(m),
+        timeoutMs: options.discoveryTimeoutMs,
+        authConfigured: authConfigured(m),
+      };
+      const preset = presetTransport(resource.metadata);
+      if (preset) target.preferredTransport = preset;
+      const inputsHash = hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null });
+
+      const skipDiscovery = m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code';
+      const { record, running } = discovery.state(key, inputsHash);
+      const bearer = record?.outcome.bearer?.token;
+      const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
+      const desired = buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, found ?? preset ?? null);
+
       if (!entry || entry.configHash !== gatewayEntryHash(desired)) {
         gateway.apply(desired);
-        // An entry built from this very generation that no longer matches was edited outside the reconciler.
-        const drifted = entry !== undefined && entry.generation === resource.generation && resource.status.observedGeneration === resource.generation;
+        // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
+        // entry vanished although status says this generation was applied.
+        const drifted = entry
+          ? entry.writtenHash !== entry.configHash
+          : resource.status.observedGeneration === resource.generation &&
+            findCondition(resource.status.conditions, 'Applied')?.status === 'True';
         if (drifted) {
           event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
-        } else {
+        } else if (!entry || entry.generation !== resource.generation) {
           event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
       }
-      store.setStatus(key, appliedStatus(resource, isoTime(clock.now())));
+
+      if (!skipDiscovery) discovery.ensure(key, inputsHash, discoveryJob(resource, target));
+      const status = appliedStatus(resource, discoveryView(resource, record), isoTime(clock.now()));
+      store.setStatus(key, status);
+      recordTransitions(resource, resource.status, status);
+      // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
+      // discovery re-enqueues the key when it finishes, so it needs no requeue.
+      if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash)) {
+        return { requeueAfterMs: record.dueAt - clock.now() };
+      }
       return {};
     } catch (err) {
       const terminal = err instanceof TerminalError;
+      const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
       const message = err instanceof Error ? err.message : String(err);
-      store.setStatus(key, failedStatus(resource, terminal ? err.reason : 'ReconcileFailed', message, terminal, isoTime(clock.now())));
-      event(resource, 'Warning', terminal ? err.reason : 'ReconcileFailed', message);
+      const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
+      store.setStatus(key, status);
+      recordTransitions(resource, resource.status, status);
       logger.warn({ key, err: message, terminal }, 'reconcile failed');
       throw err;
     }
   };
-}
-
-function appliedStatus(resource: McpServerResource, now: string): ResourceStatus {
-  const generation = resource.generation;
-  let conditions = setCondition(
-    resource.status.conditions,
-    {
-      type: APPLIED,
-      status: 'True',
-      reason: 'Applied',
-      message: `The gateway store holds generation ${generation}.`,
-      observedGeneration: generation,
-    },
-    now,
-  );
-  conditions = setCondition(
-    conditions,
-    { type: READY, status: 'True', reason: 'Ready', message: `Generation ${generation} is applied and served.`, observedGeneration: generation },
-    now,
-  );
-  conditions = removeCondition(removeCondition(conditions, RECONCILING), STALLED);
-  return { ...resource.status, observedGeneration: generation, conditions };
-}
-
-function failedStatus(resource: McpServerResource, reason: string, message: string, terminal: boolean, now: string): ResourceStatus {
-  const generation = resource.generation;
-  let conditions = setCondition(
-    resource.status.conditions,
-    { type: READY, status: 'False', reason, message, observedGeneration: generation },
-    now,
-  );
-  conditions = terminal
-    ? setCondition(removeCondition(conditions, RECONCILING), { type: STALLED, status: 'True', reason, message, observedGeneration: generation }, now)
-    : setCondition(
-        removeCondition(conditions, STALLED),
-        { type: RECONCILING, status: 'True', reason: 'RetryingWithBackoff', message: `Retrying: ${message}`, observedGeneration: generation },
-        now,
-      );
-  return { ...resource.status, conditions };
 }

@@ -6,9 +6,20 @@ import { Intake } from '../../src/intake/index.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const SECRET = 'canary-secret-7f3a9c1e';
 const PUT = '/api/svc/v1/mcp-servers';
+
+// A real MCP server on loopback, so Ready (= Applied AND Discovered) can become True.
+let upstream: RunningMcpServer;
+beforeAll(async () => {
+  upstream = await startMcpServer({ transport: 'streamable-http', tools: 2 });
+});
+afterAll(async () => {
+  await upstream.close();
+});
+const manifest = (overrides: Record<string, unknown> = {}) => remoteManifest({ url: upstream.url, ...overrides });
 
 function readyCondition(data: { status: { conditions: { type: string; status: string; observedGeneration: number }[] } }) {
   return data.status.conditions.find((c) => c.type === 'Ready');
@@ -55,8 +66,8 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   });
 
   it('creates, updates, answers UNCHANGED and deletes, converging the gateway store each time', async () => {
-    const manifest = remoteManifest({ auth_data: { type: 'header', headers: { Authorization: `Bearer ${SECRET}` } } });
-    const created = await cp.api(PUT, { method: 'PUT', body: { manifest } });
+    const withSecret = manifest({ auth_data: { type: 'header', headers: { Authorization: `Bearer ${SECRET}` } } });
+    const created = await cp.api(PUT, { method: 'PUT', body: { manifest: withSecret } });
     expect(created.status).toBe(200);
     expect(created.json.action).toBe('CREATE');
     expect(created.json.existingManifest).toBeNull();
@@ -83,14 +94,15 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(gw.json.data).toHaveLength(1);
     expect(gw.json.data[0]).toMatchObject({
       fqn: 'default:mcp-server:github-tools',
-      upstreamUrl: 'http://127.0.0.1:9/mcp',
+      upstreamUrl: upstream.url,
+      transport: 'streamable-http',
       generation: 1,
       headers: { Authorization: '********' },
     });
     // The gateway store itself holds the real value for the data plane.
     expect(cp.gateway.get('default:mcp-server:github-tools')?.headers.Authorization).toBe(`Bearer ${SECRET}`);
 
-    const changed = await cp.api(PUT, { method: 'PUT', body: { manifest: { ...manifest, description: 'Changed description' } } });
+    const changed = await cp.api(PUT, { method: 'PUT', body: { manifest: { ...withSecret, description: 'Changed description' } } });
     expect(changed.status).toBe(200);
     expect(changed.json.action).toBe('UPDATE');
     expect(changed.json.data.generation).toBe(2);
@@ -105,7 +117,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     const same = await cp.api(PUT, {
       method: 'PUT',
       // Different key order and explicit defaults: still the same spec.
-      body: { manifest: { ...manifest, description: 'Changed description', tls_settings: { reject_unauthorized: true }, tags: {} } },
+      body: { manifest: { ...withSecret, description: 'Changed description', tls_settings: { reject_unauthorized: true }, tags: {} } },
     });
     expect(same.json.action).toBe('UNCHANGED');
     expect(same.json.diff).toEqual([]);
@@ -121,21 +133,21 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   });
 
   it('answers a dryRun with the plan and writes nothing anywhere', async () => {
-    await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest({ name: 'existing' }) } });
+    await cp.api(PUT, { method: 'PUT', body: { manifest: manifest({ name: 'existing' }) } });
     await waitReady(cp, 'existing', 1);
     const before = snapshotDatabases(cp.dataDir);
 
-    const create = await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest({ name: 'new-one' }), dryRun: true } });
+    const create = await cp.api(PUT, { method: 'PUT', body: { manifest: manifest({ name: 'new-one' }), dryRun: true } });
     expect(create.status).toBe(200);
     expect(create.json).toMatchObject({ action: 'CREATE', dryRun: true, existingManifest: null });
     expect(create.json.data.fqn).toBe('default:mcp-server:new-one');
     const update = await cp.api(PUT, {
       method: 'PUT',
-      body: { manifest: remoteManifest({ name: 'existing', url: 'http://127.0.0.1:10/mcp' }), dryRun: true },
+      body: { manifest: manifest({ name: 'existing', url: 'http://127.0.0.1:10/mcp' }), dryRun: true },
     });
     expect(update.json.action).toBe('UPDATE');
     expect(update.json.data.generation).toBe(2);
-    expect(update.json.diff).toEqual([{ op: 'replace', path: '/url', from: 'http://127.0.0.1:9/mcp', to: 'http://127.0.0.1:10/mcp' }]);
+    expect(update.json.diff).toEqual([{ op: 'replace', path: '/url', from: upstream.url, to: 'http://127.0.0.1:10/mcp' }]);
 
     expect(snapshotDatabases(cp.dataDir)).toEqual(before);
     expect((await cp.api(`${PUT}/name/new-one`)).status).toBe(404);
@@ -143,16 +155,19 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   });
 
   it('refuses a stale If-Match with 412 and changes nothing', async () => {
-    const created = await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest() } });
-    const etag = created.headers.get('etag')!;
+    await cp.api(PUT, { method: 'PUT', body: { manifest: manifest() } });
+    // Status writes move the resourceVersion too (as in Kubernetes): read the ETag once status settled.
+    await waitReady(cp, 'github-tools', 1);
+    const etag = (await cp.api(`${PUT}/name/github-tools`)).headers.get('etag')!;
     const updated = await cp.api(PUT, {
       method: 'PUT',
       headers: { 'if-match': etag },
-      body: { manifest: remoteManifest({ description: 'second' }) },
+      body: { manifest: manifest({ description: 'second' }) },
     });
     expect(updated.status).toBe(200);
+    await waitReady(cp, 'github-tools', 2);
     const before = snapshotDatabases(cp.dataDir);
-    const stale = await cp.api(PUT, { method: 'PUT', headers: { 'if-match': etag }, body: { manifest: remoteManifest({ description: 'third' }) } });
+    const stale = await cp.api(PUT, { method: 'PUT', headers: { 'if-match': etag }, body: { manifest: manifest({ description: 'third' }) } });
     expect(stale.status).toBe(412);
     expect(stale.json.error.code).toBe('PreconditionFailed');
     const staleDelete = await cp.api(`${PUT}/name/github-tools`, { method: 'DELETE', headers: { 'if-match': etag } });
@@ -171,7 +186,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     ['a non-JSON content type', { rawBody: 'manifest: {}', headers: { 'content-type': 'text/yaml' } }, 415, 'UnsupportedMediaType'],
     ['a body over 1 MiB', { body: { manifest: remoteManifest({ description: 'x'.repeat(1024 * 1024 + 10) }) } }, 413, 'PayloadTooLarge'],
     ['an unknown body field', { body: { manifest: remoteManifest(), bogus: true } }, 400, 'InvalidInput'],
-  ])('answers %s with %i and stores nothing', async (_what, init, status, code) => {
+  ])('rejects %s with the right 4xx and stores nothing', async (_what, init, status, code) => {
     const res = await cp.api(PUT, { method: 'PUT', ...(init as object) });
     expect(res.status).toBe(status);
     expect(res.json.error.code).toBe(code);
@@ -182,7 +197,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   it('reports every manifest error at once with JSON pointers under /manifest', async () => {
     const res = await cp.api(PUT, {
       method: 'PUT',
-      body: { manifest: remoteManifest({ name: 'Bad_Name', url: 'ftp://x', collaborators: [{ subject: 'nobody', role_id: 'mcp-server-user' }] }) },
+      body: { manifest: manifest({ name: 'Bad_Name', url: 'ftp://x', collaborators: [{ subject: 'nobody', role_id: 'mcp-server-user' }] }) },
     });
     expect(res.status).toBe(400);
     const paths = res.json.error.details.map((d: { path: string }) => d.path);
@@ -192,7 +207,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
 
   it('lists with pagination and name/tag filters, and validates the query', async () => {
     for (const [name, team] of [['alpha', 'a'], ['bravo', 'b'], ['charlie', 'a']] as const) {
-      await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest({ name, tags: { team } }) } });
+      await cp.api(PUT, { method: 'PUT', body: { manifest: manifest({ name, tags: { team } }) } });
     }
     const page = await cp.api(`${PUT}?limit=2&offset=1`);
     expect(page.json.pagination).toEqual({ total: 3, offset: 1, limit: 2 });
@@ -207,12 +222,12 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   });
 
   it('never answers a secret value, and a masked value sent back keeps the stored secret', async () => {
-    const manifest = remoteManifest({
+    const withSecret = manifest({
       additional_headers: { 'X-Api-Key': SECRET },
       auth_data: { type: 'header', headers: { Authorization: `Bearer ${SECRET}` } },
     });
     const answers: string[] = [];
-    const created = await cp.api(PUT, { method: 'PUT', body: { manifest } });
+    const created = await cp.api(PUT, { method: 'PUT', body: { manifest: withSecret } });
     answers.push(created.text);
     await waitReady(cp, 'github-tools', 1);
     const got = await cp.api(`${PUT}/name/github-tools`);
@@ -235,7 +250,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   });
 
   it('GET by id and by name answer the same resource with an ETag', async () => {
-    const created = await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest() } });
+    const created = await cp.api(PUT, { method: 'PUT', body: { manifest: manifest() } });
     const byId = await cp.api(`${PUT}/${created.json.data.id}`);
     const byName = await cp.api(`${PUT}/name/github-tools`);
     expect(byId.status).toBe(200);
@@ -255,14 +270,14 @@ describe('core: drift and restart', () => {
   it('repairs a gateway entry edited or deleted out of band, and removes an orphan entry, on resync', async () => {
     const cp = await startTestControlPlane({ args: ['--resync-interval', '100ms'] });
     try {
-      await cp.api(PUT, { method: 'PUT', body: { manifest: remoteManifest() } });
+      await cp.api(PUT, { method: 'PUT', body: { manifest: manifest() } });
       await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.generation === 1);
       const db = new Database(join(cp.dataDir, 'gateway.db'));
       try {
         const row = db.prepare('SELECT config FROM gateway_entries').get() as { config: string };
         const edited = { ...JSON.parse(row.config), upstreamUrl: 'http://127.0.0.1:6666/evil' };
         db.prepare('UPDATE gateway_entries SET config = ?').run(JSON.stringify(edited));
-        await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.upstreamUrl === 'http://127.0.0.1:9/mcp', {
+        await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.upstreamUrl === upstream.url, {
           what: 'edited entry restored',
         });
         const events = cp.store.listEvents({ fqn: 'default:mcp-server:github-tools', limit: 10 });
@@ -292,7 +307,7 @@ describe('core: drift and restart', () => {
     const store = new SqliteResourceStore({ path: join(dataDir, 'control-plane.db') });
     const intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
     intake.apply({
-      manifest: remoteManifest({ name: 'pending' }),
+      manifest: manifest({ name: 'pending' }),
       dryRun: false,
       force: false,
       metadata: undefined,

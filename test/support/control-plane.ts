@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseServeConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { startControlPlane, type ControlPlane } from '../../src/main.js';
+import type { WatchTiming } from '../../src/sources/index.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -35,15 +36,28 @@ export interface ApiResponse {
   json: any;
 }
 
-export async function startTestControlPlane(
-  options: { args?: string[]; dataDir?: string } = {},
-): Promise<TestControlPlane> {
+export interface TestControlPlaneOptions {
+  args?: string[];
+  dataDir?: string;
+  /** Watched manifest directories (--manifests each). Without them no directory is watched, not even ./manifests. */
+  manifests?: string[];
+  /** Watcher timing; tests default to a short stability threshold and debounce. */
+  manifestWatch?: Partial<WatchTiming>;
+}
+
+/** Short enough for fast tests, long enough for a write of a few KiB to settle. */
+export const TEST_WATCH_TIMING: Partial<WatchTiming> = { stabilityThresholdMs: 50, pollIntervalMs: 10, debounceMs: 30 };
+
+export async function startTestControlPlane(options: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mcp-cp-'));
-  const config = parseServeConfig(
-    ['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...(options.args ?? [])],
-    {},
-  );
-  const cp = await startControlPlane(config, { logger: silentLogger });
+  const args = options.args ?? [];
+  const manifestArgs = options.manifests
+    ? options.manifests.flatMap((dir) => ['--manifests', dir])
+    : args.some((a) => a === '--manifests' || a.startsWith('--manifests=') || a === '--no-manifests')
+      ? []
+      : ['--no-manifests'];
+  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...args], {});
+  const cp = await startControlPlane(config, { logger: silentLogger, manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch } });
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;

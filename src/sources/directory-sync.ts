@@ -1,0 +1,439 @@
+// One watched directory's desired state: a batch of changed files → intake.apply() for every document
+// and intake.delete() for what the files no longer declare (prune).
+//
+// Contracts (DESIGN.md, "Prune safety" and "Ownership"):
+// - The inventory (file → resources) is read from the store (resources whose source is a file under
+//   this root), so it survives restarts.
+// - A file is applied as a whole or not at all. A file with any error (syntax, schema, a name another
+//   file already declares, a name the API owns) keeps its resources exactly as they were and reports
+//   every error at once; other files are unaffected.
+// - Prune = inventory minus what the files in the batch declare, only for files that read cleanly
+//   (or are gone), never a name a failing file declares. A batch after which the directory would hold
+//   no resources prunes nothing unless allowEmptyPrune.
+// - A name moving between files of this root in one batch is adopted (same id, createdAt).
+// - Two files declaring one name: the file that owns it keeps it; among new claims, the
+//   lexicographically first path wins; the other gets an error naming the owner.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Clock } from '../domain/clock.js';
+import { isoTime, systemClock } from '../domain/clock.js';
+import { READY, setCondition } from '../domain/conditions.js';
+import { ControlPlaneError, ValidationError } from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
+import { gitopsPrincipal, type Principal } from '../domain/principal.js';
+import type { Condition, McpServerResource, SourceRef } from '../domain/resource.js';
+import type { Intake } from '../intake/index.js';
+import type { ResourceStore } from '../store/index.js';
+import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
+import {
+  readManifestFile,
+  toFileError,
+  type DeclaredDocument,
+  type FileReading,
+  type SourceFileError,
+} from './read-manifest-file.js';
+import { sourceConditions } from './source-conditions.js';
+
+export interface DirectorySyncOptions {
+  /** The watched directory as configured; resolved to an absolute path. */
+  root: string;
+  intake: Intake;
+  store: ResourceStore;
+  tenant: string;
+  allowEmptyPrune: boolean;
+  clock?: Clock;
+  logger: Logger;
+  /** Files read at once. */
+  readConcurrency?: number;
+}
+
+/** What a file of the source looks like after the last batch that read it. */
+interface FileState {
+  contentHash: string | null;
+  /** Names the file declares as far as they could be read (valid or not). */
+  names: Set<string>;
+  errors: SourceFileError[];
+}
+
+interface Owned {
+  fqn: string;
+  name: string;
+  path: string;
+  document: number;
+  resource: McpServerResource;
+}
+
+export interface SourceFileStatus {
+  path: string;
+  contentHash: string | null;
+  resources: string[];
+  errors: { line: number; col: number; pointer: string; message: string }[];
+}
+
+export interface SourceStatus {
+  /** The watched directory (absolute). */
+  path: string;
+  lastSyncTime: string | null;
+  conditions: Condition[];
+  files: SourceFileStatus[];
+}
+
+/** What one batch did, in documents and servers. */
+export interface BatchResult {
+  /** Documents that went through intake.apply without an error (UNCHANGED included). */
+  applied: number;
+  /** Servers deleted because no file declares them any more. */
+  pruned: number;
+  /** Servers a prune would have deleted, kept because the directory would have been left empty. */
+  heldBack: number;
+  /** Files of the batch that were refused (their servers kept as they were). */
+  failedFiles: number;
+}
+
+export class DirectorySync {
+  readonly root: string;
+  private readonly intake: Intake;
+  private readonly store: ResourceStore;
+  private readonly tenant: string;
+  private readonly allowEmptyPrune: boolean;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly principal: Principal;
+  private readonly readConcurrency: number;
+
+  private readonly files = new Map<string, FileState>();
+  private conditions: Condition[];
+  private lastSyncTime: string | null = null;
+  private syncs = 0;
+
+  constructor(options: DirectorySyncOptions) {
+    this.root = resolve(options.root);
+    this.intake = options.intake;
+    this.store = options.store;
+    this.tenant = options.tenant;
+    this.allowEmptyPrune = options.allowEmptyPrune;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger;
+    this.principal = gitopsPrincipal(options.tenant);
+    this.readConcurrency = options.readConcurrency ?? 32;
+    this.conditions = setCondition(
+      [],
+      { type: READY, status: 'Unknown', reason: 'Syncing', message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
+      this.now(),
+    );
+  }
+
+  /** Paths (relative to root) this source has read and that still exist. */
+  knownPaths(): string[] {
+    return [...this.files.keys()];
+  }
+
+  /**
+   * Reads the changed files (or, for a full sync, every file) and converges the store on them.
+   * Callers serialise batches; this method does not.
+   */
+  async syncBatch(changed: Iterable<string>, full: boolean): Promise<BatchResult> {
+    const paths = new Set<string>();
+    let directoryMissing = false;
+    if (full) {
+      const listed = await listManifestFiles(this.root);
+      directoryMissing = listed === undefined;
+      for (const p of listed ?? []) paths.add(p);
+      for (const p of this.files.keys()) paths.add(p);
+    } else {
+      for (const p of changed) if (isManifestPath(p)) paths.add(p);
+      directoryMissing = await isMissingDirectory(this.root);
+    }
+    // Files whose resources wait for a prune (a held-back prune, or a file that vanished while the
+    // server was down) are read again every batch until they are settled.
+    const inventory = this.inventory();
+    for (const owned of inventory.values()) {
+      if (full || this.awaitsPrune(owned)) paths.add(owned.path);
+    }
+    // A file refused over a name that a file of this batch may now release gets another chance here,
+    // so the name moves to it (keeping its id) instead of being pruned.
+    const released = new Set<string>();
+    for (const p of paths) this.files.get(p)?.names.forEach((n) => released.add(n));
+    for (const owned of inventory.values()) if (paths.has(owned.path)) released.add(owned.name);
+    for (const [path, state] of this.files) {
+      if (state.errors.length > 0 && [...state.names].some((n) => released.has(n))) paths.add(path);
+    }
+    const readings = await mapLimit([...paths].sort(comparePaths), this.readConcurrency, (p) => readManifestFile(this.root, p));
+    return this.commit(readings, directoryMissing);
+  }
+
+  /** A batch failed as a whole; nothing of it was committed beyond what it finished. */
+  reportFailure(message: string): void {
+    this.conditions = setCondition(
+      this.conditions,
+      { type: READY, status: 'False', reason: 'SyncFailed', message: `Syncing ${this.root} failed: ${message}; retrying.`, observedGeneration: this.syncs },
+      this.now(),
+    );
+  }
+
+  /** The source as an API answers it; `canRead` filters the resources a caller may see. */
+  status(canRead: (r: McpServerResource) => boolean = () => true): SourceStatus {
+    const byPath = new Map<string, string[]>();
+    for (const owned of this.inventory().values()) {
+      if (!canRead(owned.resource)) continue;
+      const list = byPath.get(owned.path) ?? [];
+      list.push(owned.name);
+      byPath.set(owned.path, list);
+    }
+    const paths = new Set([...this.files.keys(), ...byPath.keys()]);
+    const files = [...paths].sort(comparePaths).map((path): SourceFileStatus => {
+      const state = this.files.get(path);
+      return {
+        path,
+        contentHash: state?.contentHash ?? null,
+        resources: (byPath.get(path) ?? []).sort(comparePaths),
+        errors: (state?.errors ?? []).map(({ line, col, pointer, message }) => ({ line, col, pointer, message })),
+      };
+    });
+    return { path: this.root, lastSyncTime: this.lastSyncTime, conditions: this.conditions, files };
+  }
+
+  /** name → the resource of this root that declares it, as the store says. */
+  private inventory(): Map<string, Owned> {
+    const { items } = this.store.list({
+      tenant: this.tenant,
+      limit: Number.MAX_SAFE_INTEGER,
+      offset: 0,
+      filter: (r) => r.source.kind === 'file' && r.source.root === this.root,
+    });
+    const out = new Map<string, Owned>();
+    for (const r of items) {
+      if (r.source.kind !== 'file') continue;
+      out.set(r.name, { fqn: r.fqn, name: r.name, path: r.source.path, document: r.source.document, resource: r });
+    }
+    return out;
+  }
+
+  private awaitsPrune(owned: Owned): boolean {
+    const state = this.files.get(owned.path);
+    if (!state) return true;
+    return state.errors.length === 0 && !state.names.has(owned.name);
+  }
+
+  private ref(path: string, document: number): SourceRef {
+    return { kind: 'file', root: this.root, path, document };
+  }
+
+  /** Everything from here on is synchronous: no other write can interleave with the batch. */
+  private commit(readings: FileReading[], directoryMissing: boolean): BatchResult {
+    const now = this.now();
+    const before = this.inventory();
+    const byPath = new Map(readings.map((r) => [r.path, r]));
+    const failed = new Map<string, SourceFileError[]>();
+    for (const r of readings) if (r.kind === 'read' && r.errors.length > 0) failed.set(r.path, [...r.errors]);
+    const fail = (path: string, errors: SourceFileError[]) =>
+      failed.set(path, [...(failed.get(path) ?? []), ...errors].sort((a, b) => a.line - b.line || a.col - b.col));
+    const documentsOf = (r: FileReading | undefined): DeclaredDocument[] => (r?.kind === 'read' ? r.documents : []);
+
+    // 1. Names whose owner keeps them: the owner is not in this batch, failed, or still declares them.
+    const claims = new Map<string, string>();
+    for (const owned of before.values()) {
+      const r = byPath.get(owned.path);
+      if (!r || failed.has(owned.path) || documentsOf(r).some((d) => d.name === owned.name)) claims.set(owned.name, owned.path);
+    }
+    // 2. New claims, first path wins; a second file declaring a claimed name fails as a whole.
+    const candidates = readings.filter((r) => r.kind === 'read' && !failed.has(r.path));
+    for (const r of candidates) {
+      for (const d of documentsOf(r)) {
+        const owner = claims.get(d.name);
+        if (owner !== undefined && owner !== r.path) {
+          fail(r.path, [
+            toFileError(
+              r.path,
+              {
+                path: '/name',
+                message:
+                  `MCP server "${d.name}" is already declared in ${owner}; a name may be declared by one file only: ` +
+                  `rename it here or remove it from ${owner}`,
+              },
+              d.locate,
+            ),
+          ]);
+        } else {
+          claims.set(d.name, r.path);
+        }
+      }
+    }
+    // 3. A file of several documents is tried as a dry run first, so it is applied whole or not at all.
+    for (const r of candidates) {
+      const docs = documentsOf(r);
+      if (failed.has(r.path) || docs.length < 2) continue;
+      const errors = docs.flatMap((d) => this.tryApply(r.path, d, true));
+      if (errors.length > 0) fail(r.path, errors);
+    }
+
+    let applied = 0;
+    let pruned = 0;
+    let heldBack: Owned[] = [];
+    this.store.transaction(() => {
+      // 4. Apply. A single-document file needs no dry run: a refused apply writes nothing.
+      for (const r of candidates) {
+        if (failed.has(r.path)) continue;
+        for (const d of documentsOf(r)) {
+          const errors = this.tryApply(r.path, d, false);
+          if (errors.length > 0) fail(r.path, errors);
+          else applied++;
+        }
+      }
+      // 5. Prune what files that read cleanly (or are gone) no longer declare.
+      const heldByFailed = new Set<string>();
+      for (const [path, state] of this.files) if (!byPath.has(path) && state.errors.length > 0) state.names.forEach((n) => heldByFailed.add(n));
+      for (const r of readings) if (r.kind === 'read' && failed.has(r.path)) r.names.forEach((n) => heldByFailed.add(n));
+      const after = this.inventory();
+      const prunes = [...after.values()].filter((owned) => {
+        const r = byPath.get(owned.path);
+        if (!r || failed.has(owned.path)) return false;
+        if (documentsOf(r).some((d) => d.name === owned.name)) return false;
+        return !heldByFailed.has(owned.name);
+      });
+      if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
+        heldBack = prunes;
+      } else {
+        for (const owned of prunes) if (this.prune(owned)) pruned++;
+      }
+    });
+
+    this.recordFileErrors(readings, failed, before);
+    if (heldBack.length > 0) this.recordHeldBack(heldBack);
+    for (const r of readings) {
+      if (r.kind === 'missing') this.files.delete(r.path);
+      else this.files.set(r.path, { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
+    }
+    this.syncs++;
+    this.lastSyncTime = now;
+    this.conditions = sourceConditions(this.conditions, {
+      root: this.root,
+      generation: this.syncs,
+      heldBack: heldBack.map((o) => o.name),
+      directoryMissing,
+      files: this.files.size,
+      failedFiles: [...this.files.entries()].filter(([, f]) => f.errors.length > 0).map(([path, f]) => ({ path, first: f.errors[0]! })),
+      now,
+    });
+    const result = { applied, pruned, heldBack: heldBack.length, failedFiles: failed.size };
+    this.logger.debug({ root: this.root, files: readings.length, ...result }, 'manifest directory synced');
+    return result;
+  }
+
+  /** intake.apply for one document; answers the errors (none when it was applied or would be). */
+  private tryApply(path: string, doc: DeclaredDocument, dryRun: boolean): SourceFileError[] {
+    try {
+      const result = this.intake.apply({
+        manifest: doc.manifest,
+        dryRun,
+        force: false,
+        metadata: undefined,
+        source: this.ref(path, doc.document),
+        principal: this.principal,
+        // Within this root, step 1 and 2 already decided who may hold a name.
+        mayAdopt: (current) => current.kind === 'file' && current.root === this.root,
+      });
+      return result.warnings.map((w) => {
+        this.conflictEvent(doc.name, path, w);
+        return toFileError(path, { path: '/name', message: w }, doc.locate);
+      });
+    } catch (err) {
+      if (err instanceof ValidationError && err.details.length > 0) return err.details.map((e) => toFileError(path, e, doc.locate));
+      if (err instanceof ControlPlaneError) {
+        this.conflictEvent(doc.name, path, err.message);
+        return [toFileError(path, { path: '/name', message: err.message }, doc.locate)];
+      }
+      this.logger.error({ root: this.root, path, err: err instanceof Error ? err.stack : String(err) }, 'applying a manifest file failed');
+      return [toFileError(path, { path: '', message: `internal error while applying this document: ${(err as Error).message}` }, doc.locate)];
+    }
+  }
+
+  private prune(owned: Owned): boolean {
+    try {
+      this.intake.delete({ fqn: owned.fqn, source: this.ref(owned.path, owned.document), principal: this.principal });
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ root: this.root, fqn: owned.fqn, err: message }, 'prune failed');
+      this.event(owned.resource, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
+      return false;
+    }
+  }
+
+  /** The resource another manager owns hears that a file tried to declare it. */
+  private conflictEvent(name: string, path: string, message: string): void {
+    const existing = this.store.get(this.intake.fqnOf(name));
+    if (existing && !(existing.source.kind === 'file' && existing.source.root === this.root && existing.source.path === path)) {
+      this.event(existing, 'FileConflict', `File ${path} in ${this.root} declares this server and was refused: ${message}`);
+    }
+  }
+
+  /** A file that fails keeps its resources; each of them hears why it is not being updated. */
+  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, before: Map<string, Owned>): void {
+    for (const r of readings) {
+      const errors = failed.get(r.path);
+      if (!errors) continue;
+      const previous = this.files.get(r.path)?.errors ?? [];
+      if (JSON.stringify(previous) === JSON.stringify(errors)) continue;
+      const first = errors[0]!;
+      const summary = `${r.path}:${first.line}:${first.col}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '');
+      this.logger.warn({ root: this.root, path: r.path, errors: errors.length }, `manifest file refused: ${summary}`);
+      for (const owned of before.values()) {
+        if (owned.path !== r.path) continue;
+        this.event(
+          owned.resource,
+          'SourceFileInvalid',
+          `The file declaring this server has ${errors.length} error(s), so generation ${owned.resource.generation} is kept as it was: ${summary}`,
+        );
+      }
+    }
+  }
+
+  private recordHeldBack(heldBack: Owned[]): void {
+    this.logger.warn({ root: this.root, resources: heldBack.length }, 'holding back a prune that would empty the directory');
+    for (const owned of heldBack) {
+      this.event(
+        owned.resource,
+        'PruneHeldBack',
+        `${owned.path} no longer declares this server, but pruning it would leave ${this.root} with no servers; kept. ` +
+          'Start the server with --allow-empty-prune to allow it.',
+      );
+    }
+  }
+
+  private event(resource: McpServerResource, reason: string, message: string): void {
+    this.store.recordEvent({
+      fqn: resource.fqn,
+      resourceId: resource.id,
+      type: 'Warning',
+      reason,
+      message,
+      actor: this.principal.subject.subjectId,
+    });
+  }
+
+  private now(): string {
+    return isoTime(this.clock.now());
+  }
+}
+
+async function isMissingDirectory(root: string): Promise<boolean> {
+  try {
+    return !(await stat(root)).isDirectory();
+  } catch {
+    return true;
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,137 @@
+// One file of a watched directory → its documents, or every error in it at once (syntax, schema,
+// a name declared twice), each with line:col and a JSON pointer.
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FieldError } from '../domain/errors.js';
+import { parseDocuments, validateManifest, type SourcePosition } from '../manifest/index.js';
+import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
+
+/** One error in one file. `line`/`col` are 1-based; `pointer` is a JSON pointer into the document. */
+export interface SourceFileError {
+  /** The file, relative to the source root. */
+  path: string;
+  line: number;
+  col: number;
+  pointer: string;
+  message: string;
+}
+
+/** A document of a file that parsed and validated. */
+export interface DeclaredDocument {
+  /** 0-based index among the file's documents (empty ones count), as in SourceRef.document. */
+  document: number;
+  name: string;
+  /** The manifest as written (intake validates and normalises it again). */
+  manifest: unknown;
+  locate(pointer: string): SourcePosition | undefined;
+}
+
+export type FileReading =
+  /** The file is gone (or is not a file any more): it declares nothing. */
+  | { kind: 'missing'; path: string }
+  | {
+      kind: 'read';
+      path: string;
+      /** sha256 of the bytes; null when the file was not read (too large, unreadable). */
+      contentHash: string | null;
+      /** Valid documents; when `errors` is not empty the file as a whole is not applied. */
+      documents: DeclaredDocument[];
+      /** Names the file declares as far as they could be read, valid or not (prune holds these back). */
+      names: string[];
+      errors: SourceFileError[];
+    };
+
+/** A FieldError of a document → a file error, positioned by the parser or else located by pointer. */
+export function toFileError(
+  path: string,
+  error: FieldError,
+  locate: ((pointer: string) => SourcePosition | undefined) | undefined,
+): SourceFileError {
+  const pos = error.line !== undefined ? { line: error.line, col: error.col ?? 1 } : locate?.(error.path);
+  return { path, line: pos?.line ?? 1, col: pos?.col ?? 1, pointer: error.path, message: error.message };
+}
+
+export function wholeFileError(path: string, message: string): SourceFileError {
+  return { path, line: 1, col: 1, pointer: '', message };
+}
+
+export async function readManifestFile(root: string, path: string): Promise<FileReading> {
+  let bytes: Buffer;
+  try {
+    // O_NONBLOCK: a FIFO that happens to be named *.yaml must not block the source forever.
+    const handle = await open(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) return { kind: 'missing', path };
+      if (!info.isFile()) return refused(path, null, 'not a regular file; a manifest must be a regular file (or a symlink to one)');
+      if (info.size > MAX_MANIFEST_FILE_BYTES) {
+        return refused(path, null, `the file is ${info.size} bytes; a manifest file may hold at most 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes): split it into several files`);
+      }
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { kind: 'missing', path };
+    return refused(path, null, `the file cannot be read (${code ?? (err as Error).message}); check its permissions`);
+  }
+  // The file may have grown between stat and read.
+  if (bytes.length > MAX_MANIFEST_FILE_BYTES) {
+    return refused(path, contentHash(bytes), `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
+  }
+  return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes));
+}
+
+export function contentHash(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Pure: text of a file → its valid documents and every error (syntax, schema, duplicate names). */
+export function parseManifestText(path: string, text: string, hash: string): FileReading {
+  const documents: DeclaredDocument[] = [];
+  const names: string[] = [];
+  const errors: SourceFileError[] = [];
+  const firstByName = new Map<string, DeclaredDocument>();
+  for (const doc of parseDocuments(text, { format: formatOf(path) })) {
+    if (doc.errors.length > 0) {
+      errors.push(...doc.errors.map((e) => toFileError(path, e, doc.locate)));
+      continue;
+    }
+    const raw = typeof doc.value === 'object' && doc.value !== null ? (doc.value as { name?: unknown }).name : undefined;
+    const name = typeof raw === 'string' ? raw : undefined;
+    if (name !== undefined) names.push(name);
+    const validated = validateManifest(doc.value);
+    if (!validated.ok) {
+      errors.push(...validated.errors.map((e) => toFileError(path, e, doc.locate)));
+      continue;
+    }
+    const declared: DeclaredDocument = { document: doc.index, name: validated.manifest.name, manifest: doc.value, locate: doc.locate };
+    const first = firstByName.get(declared.name);
+    if (first) {
+      const at = first.locate('/name');
+      errors.push(
+        toFileError(
+          path,
+          {
+            path: '/name',
+            message:
+              `the name "${declared.name}" is already declared by document ${first.document} of this file` +
+              `${at ? ` (line ${at.line})` : ''}; each MCP server is declared once`,
+          },
+          doc.locate,
+        ),
+      );
+      continue;
+    }
+    firstByName.set(declared.name, declared);
+    documents.push(declared);
+  }
+  errors.sort((a, b) => a.line - b.line || a.col - b.col);
+  return { kind: 'read', path, contentHash: hash, documents, names: [...new Set(names)], errors };
+}
+
+function refused(path: string, hash: string | null, message: string): FileReading {
+  return { kind: 'read', path, contentHash: hash, documents: [], names: [], errors: [wholeFileError(path, message)] };
+}

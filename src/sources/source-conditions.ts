@@ -1,0 +1,60 @@
+// The conditions of a watched directory after a batch: Ready always; Stalled while a prune that
+// would empty the directory is held back. Each message says what to do.
+import { READY, STALLED, setCondition } from '../domain/conditions.js';
+import type { Condition } from '../domain/resource.js';
+import { comparePaths } from './manifest-files.js';
+import type { SourceFileError } from './read-manifest-file.js';
+
+export const HOLDING_BACK_EMPTY_PRUNE = 'HoldingBackEmptyPrune';
+
+export interface SourceSituation {
+  root: string;
+  /** The sync these conditions describe (observedGeneration). */
+  generation: number;
+  /** Servers a prune would have deleted, kept because the directory would be left empty. */
+  heldBack: string[];
+  directoryMissing: boolean;
+  /** Files the source knows. */
+  files: number;
+  failedFiles: { path: string; first: SourceFileError }[];
+  now: string;
+}
+
+export function sourceConditions(previous: readonly Condition[], s: SourceSituation): Condition[] {
+  let conditions = [...previous];
+  let ready: { status: 'True' | 'False'; reason: string; message: string };
+  if (s.heldBack.length > 0) {
+    const names = [...s.heldBack].sort(comparePaths);
+    const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+    const message =
+      `${s.root} ${s.directoryMissing ? 'does not exist' : 'declares no MCP servers'}, but ${names.length} server(s) ` +
+      `came from it (${shown}); nothing was pruned. Restore the manifests, or restart with --allow-empty-prune ` +
+      '(MCP_CP_ALLOW_EMPTY_PRUNE=true) to delete them.';
+    conditions = setCondition(
+      conditions,
+      { type: STALLED, status: 'True', reason: HOLDING_BACK_EMPTY_PRUNE, message, observedGeneration: s.generation },
+      s.now,
+    );
+    ready = { status: 'False', reason: HOLDING_BACK_EMPTY_PRUNE, message };
+  } else {
+    conditions = conditions.filter((c) => c.type !== STALLED);
+    if (s.failedFiles.length > 0) {
+      const list = s.failedFiles
+        .slice(0, 5)
+        .map(({ path, first }) => `${path}:${first.line}:${first.col}`)
+        .join(', ');
+      ready = {
+        status: 'False',
+        reason: 'FileErrors',
+        message:
+          `${s.failedFiles.length} file(s) have errors (${list}${s.failedFiles.length > 5 ? ', …' : ''}); their servers are ` +
+          'kept as they were. Fix the files (see files[].errors) to apply them.',
+      };
+    } else if (s.directoryMissing) {
+      ready = { status: 'False', reason: 'DirectoryNotFound', message: `${s.root} does not exist; create it or point --manifests elsewhere.` };
+    } else {
+      ready = { status: 'True', reason: 'Synced', message: `All ${s.files} file(s) are applied.` };
+    }
+  }
+  return setCondition(conditions, { type: READY, ...ready, observedGeneration: s.generation }, s.now);
+}
