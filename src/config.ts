@@ -3,7 +3,9 @@
 import { statSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseCidr } from './discovery/egress.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-codec.js';
 
 export class ConfigError extends Error {}
 
@@ -29,8 +31,21 @@ export interface Config {
   discoveryTimeoutMs: number;
   /** Discoveries running at once. */
   discoveryConcurrency: number;
+  /** First retry delay of a failing discovery; doubles per failure up to discoveryRetryMaxMs. */
+  discoveryRetryBaseMs: number;
+  discoveryRetryMaxMs: number;
   /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
   secretsDir: string | undefined;
+  /** YAML list of hashed bearer tokens (--tokens-file), re-read when it changes; undefined: admin token only. */
+  tokensFile: string | undefined;
+  /** CIDR ranges outbound connections may not reach (added to the link-local defaults). */
+  egressDeny: string[];
+  /** CIDR ranges carved out of the denied ones (the most specific rule wins). */
+  egressAllow: string[];
+  /** Writes (PUT, POST, PATCH, DELETE) per token: a bucket of `count` refilled every `perMs`; undefined: unlimited. */
+  writeRateLimit: { count: number; perMs: number } | undefined;
+  /** From MCP_CP_SECRET_KEY (never a flag: flags show in process lists); undefined means <data-dir>/secret.key. */
+  secretKey: Buffer | undefined;
 }
 
 /**
@@ -44,6 +59,8 @@ export interface ServeFlag {
   help: string;
   type?: 'string' | 'boolean';
   multiple?: boolean;
+  /** What the value is called in --help (default DIR for repeatable flags, else VALUE). */
+  value?: string;
 }
 
 const DEFAULT_MANIFESTS_DIR = './manifests';
@@ -67,7 +84,38 @@ export const SERVE_FLAGS = [
   { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', help: 'How often each server is asked for its tools again.' },
   { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
   { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', help: 'Discoveries running at once.' },
+  { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
+  { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', help: 'The longest a failing server waits for its next discovery.' },
   { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', help: 'Where ${file:PATH} secret references are read from (never outside it).' },
+  {
+    flag: 'tokens-file',
+    env: 'MCP_CP_TOKENS_FILE',
+    default: 'none (the admin token only)',
+    value: 'FILE',
+    help: 'YAML list of bearer tokens by sha256 (token_sha256, subject, teams, role, accounts); re-read when it changes. Make entries with "mcpctl token create".',
+  },
+  {
+    flag: 'egress-deny',
+    env: 'MCP_CP_EGRESS_DENY',
+    default: '169.254.0.0/16 and fe80::/10 (always denied unless allowed)',
+    multiple: true,
+    value: 'CIDR',
+    help: 'A range outbound connections (discovery, OAuth, the gateway) may not reach, checked on the resolved address and every redirect. The environment variable may hold several, comma-separated.',
+  },
+  {
+    flag: 'egress-allow',
+    env: 'MCP_CP_EGRESS_ALLOW',
+    default: 'none',
+    multiple: true,
+    value: 'CIDR',
+    help: 'A range carved out of the denied ones; the most specific matching range decides (deny wins a tie). Comma-separated in the environment variable.',
+  },
+  {
+    flag: 'write-rate-limit',
+    env: 'MCP_CP_WRITE_RATE_LIMIT',
+    default: '20/s',
+    help: 'Writes (PUT, POST, PATCH, DELETE) each token may make, as N/s, N/m or N/h (a burst of N); "off" for none. Over it: 429 with Retry-After.',
+  },
   {
     flag: 'manifests',
     env: 'MANIFESTS_DIR',
@@ -118,13 +166,16 @@ function parseUrl(value: string, flag: string): string {
 
 export function serveHelp(): string {
   const flags = SERVE_FLAGS as readonly ServeFlag[];
-  const nameOf = (f: ServeFlag) => (f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.multiple ? 'DIR' : 'VALUE'}`);
+  const nameOf = (f: ServeFlag) => (f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.value ?? (f.multiple ? 'DIR' : 'VALUE')}`);
   const width = Math.max(...flags.map((f) => nameOf(f).length));
   const rows = flags.map((f) => {
     const where = `default ${f.default}${f.env ? `; env ${f.env}` : ''}${f.multiple ? '; repeatable' : ''}`;
     return `  ${nameOf(f).padEnd(width)}  ${f.help}\n  ${' '.repeat(width)}  ${where}`;
   });
-  return `Usage: mcpctl serve [flags]\n\nStarts the control plane.\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(width)}  Show this help.\n`;
+  const environment =
+    `\nEnvironment:\n  ${SECRET_KEY_ENV}  The 32-byte key (base64 or 64 hex digits) that encrypts secrets at rest (AES-256-GCM);\n` +
+    `  ${' '.repeat(SECRET_KEY_ENV.length)}  without it, <data-dir>/secret.key is read (or generated, mode 0600). Keep it with your backups.\n`;
+  return `Usage: mcpctl serve [flags]\n\nStarts the control plane.\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(width)}  Show this help.\n${environment}`;
 }
 
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
@@ -179,7 +230,10 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new ConfigError(`--workers: "${workersRaw}" must be a whole number from 1 to 64.`);
   }
-  const positive = (flag: 'discovery-interval' | 'discovery-timeout', fallback: string): number => {
+  const positive = (
+    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max',
+    fallback: string,
+  ): number => {
     const ms = parseDuration(get(flag) ?? fallback, flag);
     if (ms < 1) throw new ConfigError(`--${flag}: must be longer than 0.`);
     return ms;
@@ -188,6 +242,11 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const discoveryConcurrency = Number(concurrencyRaw);
   if (!Number.isInteger(discoveryConcurrency) || discoveryConcurrency < 1 || discoveryConcurrency > 256) {
     throw new ConfigError(`--discovery-concurrency: "${concurrencyRaw}" must be a whole number from 1 to 256.`);
+  }
+  const discoveryRetryBaseMs = positive('discovery-retry-base', '1s');
+  const discoveryRetryMaxMs = positive('discovery-retry-max', '5m');
+  if (discoveryRetryMaxMs < discoveryRetryBaseMs) {
+    throw new ConfigError(`--discovery-retry-max: must be at least --discovery-retry-base (${discoveryRetryBaseMs} ms).`);
   }
   const publicUrlRaw = get('public-url');
   return {
@@ -205,8 +264,59 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryIntervalMs: positive('discovery-interval', '5m'),
     discoveryTimeoutMs: positive('discovery-timeout', '10s'),
     discoveryConcurrency,
+    discoveryRetryBaseMs,
+    discoveryRetryMaxMs,
     secretsDir: get('secrets-dir'),
+    tokensFile: get('tokens-file'),
+    egressDeny: cidrList(values, env, 'egress-deny', 'MCP_CP_EGRESS_DENY'),
+    egressAllow: cidrList(values, env, 'egress-allow', 'MCP_CP_EGRESS_ALLOW'),
+    writeRateLimit: parseRate(get('write-rate-limit') ?? '20/s'),
+    secretKey: secretKeyFromEnv(env),
   };
+}
+
+/** Repeated flags win over the comma-separated environment variable; every entry must be a CIDR range. */
+function cidrList(
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  env: NodeJS.ProcessEnv,
+  flag: 'egress-deny' | 'egress-allow',
+  envName: string,
+): string[] {
+  const given = (Array.isArray(values[flag]) ? (values[flag] as unknown[]) : []).filter((v): v is string => typeof v === 'string');
+  const list = given.length > 0 ? given : (env[envName] ?? '').split(',').filter((v) => v.trim() !== '');
+  for (const item of list) {
+    try {
+      parseCidr(item);
+    } catch (err) {
+      throw new ConfigError(`--${flag}: ${(err as Error).message}`);
+    }
+  }
+  return list.map((v) => v.trim());
+}
+
+const RATE = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/;
+
+export function parseRate(value: string): { count: number; perMs: number } | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === '0') return undefined;
+  const m = RATE.exec(v);
+  const count = Number(m?.[1]);
+  if (!m || !Number.isInteger(count) || count < 1 || count > 1_000_000) {
+    throw new ConfigError(`--write-rate-limit: "${value}" is not a rate; use e.g. 20/s, 300/m or 1000/h (or off).`);
+  }
+  const unit = m[2]!.charAt(0);
+  return { count, perMs: unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000 };
+}
+
+function secretKeyFromEnv(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const raw = env[SECRET_KEY_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return decodeSecretKey(raw, `The environment variable ${SECRET_KEY_ENV}`);
+  } catch (err) {
+    if (err instanceof SecretKeyError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** --manifests (repeatable) wins over MANIFESTS_DIR; with neither, ./manifests when it is a directory. */

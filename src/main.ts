@@ -5,26 +5,32 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { StaticTokenAuthenticator } from './auth/authenticator.js';
+import { Registry } from 'prom-client';
+import { ChainAuthenticator, StaticTokenAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { RoleAccessPolicy } from './auth/policy.js';
+import { TokensFileAuthenticator } from './auth/tokens-file.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { adminPrincipal } from './domain/principal.js';
+import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp } from './http/app.js';
 import { Intake } from './intake/index.js';
 import { createLogger } from './logger.js';
-import { OAuthClientCredentials } from './discovery/index.js';
+import { discover, OAuthClientCredentials } from './discovery/index.js';
+import { EgressPolicy } from './discovery/egress.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
+import { createRefreshServer } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
 import { WorkQueue } from './reconcile/workqueue.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { SqliteResourceStore, type ResourceStore } from './store/index.js';
+import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 
 export interface ControlPlane {
   /** e.g. http://127.0.0.1:8080 */
@@ -40,6 +46,10 @@ export interface ControlPlane {
   intake: Intake;
   /** The watched manifest directories (none when config.manifestDirs is empty). */
   sources: ManifestSources;
+  /** The gateway data plane at /mcp/{name}. */
+  dataPlane: DataPlane;
+  /** prom-client registry holding the data plane's metrics (mcp_gateway_*). */
+  metricsRegistry: Registry;
   close(): Promise<void>;
 }
 
@@ -48,6 +58,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Watcher timing (tests shorten it). */
   manifestWatch?: Partial<WatchTiming>;
+  /** More bearer-token subjects, asked after the admin token (embedders and tests). */
+  authenticators?: readonly Authenticator[];
+  /** How often --tokens-file is checked for changes (tests shorten it). Default 1 s. */
+  tokensFilePollIntervalMs?: number;
 }
 
 const ADMIN_TOKEN_FILE = 'admin-token';
@@ -72,23 +86,52 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, source: adminTokenSource } = loadAdminToken(config);
+  // Read before anything is opened: a bad tokens file is a startup error naming file:line:col.
+  const tokensFile = config.tokensFile
+    ? new TokensFileAuthenticator({
+        path: config.tokensFile,
+        tenant: config.tenant,
+        logger: logger.child({ component: 'tokens-file' }),
+        ...(options.tokensFilePollIntervalMs !== undefined ? { pollIntervalMs: options.tokensFilePollIntervalMs } : {}),
+      })
+    : undefined;
 
-  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), clock });
-  const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock });
+  // Secrets at rest: AES-256-GCM in both files; the spec and gateway-config hashes are keyed (HMAC).
+  const secretKey = config.secretKey ?? loadSecretKeyFile(config.dataDir).key;
+  const secretCodec = new AesGcmSecretCodec(secretKey);
+  const hashKey = deriveKey(secretKey, 'content-hash');
+  const egress = new EgressPolicy({ deny: config.egressDeny, allow: config.egressAllow });
+
+  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), clock, secretCodec });
+  const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
+  try {
+    // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
+    const resealed = store.resealSecrets() + gateway.resealSecrets();
+    if (resealed > 0) logger.info({ rows: resealed }, 'encrypted secrets stored before encryption at rest');
+  } catch (err) {
+    store.close();
+    gateway.close();
+    throw err;
+  }
   const policy = new RoleAccessPolicy();
   const queue = new WorkQueue({ clock });
   const discovery = new DiscoveryManager({
     clock,
     concurrency: config.discoveryConcurrency,
     intervalMs: config.discoveryIntervalMs,
-    onComplete: (key) => queue.add(key),
+    retryBaseMs: config.discoveryRetryBaseMs,
+    retryMaxMs: config.discoveryRetryMaxMs,
+    enqueue: (key) => queue.add(key),
     logger: logger.child({ component: 'discovery' }),
   });
   const reconcile = createServerReconciler({
     store,
     gateway,
     discovery,
-    oauth: new OAuthClientCredentials({ clock }),
+    // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
+    oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
+    discover: (target, deps) => discover(target, { ...deps, egress }),
+    configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     clock,
@@ -105,7 +148,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
     logger: logger.child({ component: 'controller' }),
   });
-  const intake = new Intake({ store, tenant: config.tenant, policy, clock, enqueue: (key) => queue.add(key) });
+  const intake = new Intake({ store, tenant: config.tenant, policy, clock, enqueue: (key) => queue.add(key), specHashKey: hashKey });
   const sources = new ManifestSources({
     roots: config.manifestDirs,
     intake,
@@ -119,19 +162,44 @@ export async function startControlPlane(config: Config, options: StartOptions = 
 
   let started = false;
   let publicUrl = config.publicUrl ?? '';
+  const authenticator = new ChainAuthenticator([
+    new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
+    ...(tokensFile ? [tokensFile] : []),
+    ...(options.authenticators ?? []),
+  ]);
+  const metricsRegistry = new Registry();
+  const dataPlane = new DataPlane({
+    gateway,
+    authenticator,
+    policy,
+    tenant: config.tenant,
+    metrics: new PromDataPlaneMetrics(metricsRegistry),
+    egress,
+    logger: logger.child({ component: 'data-plane' }),
+  });
   const app = createApp({
     intake,
     store,
     gateway,
     policy,
-    authenticator: new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
+    authenticator,
     tenant: config.tenant,
     get publicUrl() {
       return publicUrl;
     },
     readiness: { notReadyReason: () => (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
     sources,
+    refreshServer: createRefreshServer({
+      discovery,
+      store,
+      clock,
+      discoveryTimeoutMs: config.discoveryTimeoutMs,
+      concurrency: config.discoveryConcurrency,
+    }),
     logger: logger.child({ component: 'http' }),
+    mcp: dataPlane.router,
+    ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
+    clock,
   });
 
   const server: Server = await new Promise((resolveListen, rejectListen) => {
@@ -150,6 +218,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   started = true;
   // Ready only after every watched directory has been synced once.
   await sources.start();
+  tokensFile?.start();
   logger.info({ url, dataDir: resolve(config.dataDir), tenant: config.tenant }, 'control plane listening');
 
   return {
@@ -163,8 +232,13 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discovery,
     intake,
     sources,
+    dataPlane,
+    metricsRegistry,
     async close() {
+      tokensFile?.stop();
       await sources.stop();
+      // Ends client sessions (their streams too, so the server can close) and their upstream sessions.
+      await dataPlane.close();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

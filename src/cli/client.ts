@@ -115,6 +115,10 @@ function errorOf(status: number, body: unknown, text: string): ApiError {
   return new ApiError(status, `HTTP${status}`, `HTTP ${status}${snippet ? `: ${snippet}` : ''}`);
 }
 
+/** Tries of one request answered 429 (Too Many Requests), and the longest Retry-After honoured. */
+const RATE_LIMIT_ATTEMPTS = 5;
+const MAX_RETRY_AFTER_S = 10;
+
 export function httpClient(server: string, token: string): ApiClient {
   return {
     server,
@@ -123,16 +127,22 @@ export function httpClient(server: string, token: string): ApiClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;
       let text: string;
-      try {
-        res = await fetch(`${server}${path}`, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-        text = await res.text();
-      } catch (err) {
-        throw new ConnectionError(`cannot reach the control plane at ${server} (${describeCause(err)})`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          res = await fetch(`${server}${path}`, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          });
+          text = await res.text();
+        } catch (err) {
+          throw new ConnectionError(`cannot reach the control plane at ${server} (${describeCause(err)})`);
+        }
+        // The server limits writes per token (429): wait as told and retry, a few times.
+        if (res.status !== 429 || attempt >= RATE_LIMIT_ATTEMPTS) break;
+        const waitS = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Number(res.headers.get('retry-after')) || 1));
+        await new Promise((r) => setTimeout(r, waitS * 1000));
       }
       let json: unknown;
       try {

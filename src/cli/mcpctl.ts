@@ -7,6 +7,7 @@ import { runDescribe } from './describe.js';
 import { runDiff } from './diff.js';
 import { runGet } from './get.js';
 import { processIo } from './io.js';
+import { runToken } from './token.js';
 import { runValidate } from './validate.js';
 
 const USAGE = `Usage: mcpctl <command> [flags]
@@ -19,6 +20,7 @@ Commands:
   get         List MCP servers (or one) with their readiness.
   describe    Show one MCP server: spec, conditions, tools, events, gateway entry.
   delete      Delete an MCP server.
+  token       token create: a new bearer token (shown once) and its --tokens-file entry.
 
 Client commands talk to --server (env MCPCTL_SERVER, default http://127.0.0.1:8080) with the bearer
 token in MCPCTL_TOKEN (or --token); against a loopback server, ./data/admin-token is used when neither is set.
@@ -35,6 +37,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   get: (argv) => runGet(argv, processIo()),
   describe: (argv) => runDescribe(argv, processIo()),
   delete: (argv) => runDelete(argv, processIo()),
+  token: (argv) => runToken(argv, processIo()),
 };
 
 async function main(argv: string[]): Promise<number> {

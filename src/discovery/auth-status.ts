@@ -34,12 +34,14 @@ export function authStatusOnSuccess(configured: AuthConfigured): AuthStatus {
   }
 }
 
-export function authStatusOnFailure(configured: AuthConfigured, reason: DiscoveryFailureReason, httpStatus?: number): AuthStatus {
+/** `challenge`: the server's WWW-Authenticate header, already redacted; the message quotes what it asked for. */
+export function authStatusOnFailure(configured: AuthConfigured, reason: DiscoveryFailureReason, httpStatus?: number, challenge?: string): AuthStatus {
   const method = authMethod(configured);
   if (reason !== 'AuthenticationRequired') {
     return { status: 'unknown', method, message: 'Authentication was not checked because the server could not be discovered.' };
   }
-  const code = httpStatus ? ` (HTTP ${httpStatus})` : '';
+  const asked = challenge ? `, asking for ${challenge}` : '';
+  const code = httpStatus ? ` (HTTP ${httpStatus}${asked})` : asked ? ` (${asked.slice(2)})` : '';
   switch (configured) {
     case 'none':
       return {

@@ -2,7 +2,11 @@
 // waiting on a promise the SDK does not let us cancel (SSEClientTransport.start waits for `endpoint`).
 
 export class BudgetExceededError extends Error {
-  constructor(readonly budgetMs: number) {
+  /** `requestCapMs`: the longest one SDK request may take (a server's timeouts.request_ms); the budget still bounds it. */
+  constructor(
+    readonly budgetMs: number,
+    private readonly requestCapMs?: number,
+  ) {
     super(`Discovery budget of ${budgetMs} ms exceeded`);
     this.name = 'BudgetExceededError';
   }
@@ -13,7 +17,11 @@ export class Budget {
   private readonly deadline: number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly budgetMs: number) {
+  /** `requestCapMs`: the longest one SDK request may take (a server's timeouts.request_ms); the budget still bounds it. */
+  constructor(
+    readonly budgetMs: number,
+    private readonly requestCapMs?: number,
+  ) {
     this.deadline = Date.now() + budgetMs;
     this.timer = setTimeout(() => this.controller.abort(new BudgetExceededError(budgetMs)), Math.max(0, budgetMs));
   }
@@ -35,7 +43,8 @@ export class Budget {
    * set just past the deadline, so the budget decides, and the timer is cleared when the request settles.
    */
   requestOptions(): { signal: AbortSignal; timeout: number } {
-    return { signal: this.signal, timeout: this.remainingMs() + 1000 };
+    const timeout = this.remainingMs() + 1000;
+    return { signal: this.signal, timeout: this.requestCapMs !== undefined ? Math.min(timeout, this.requestCapMs) : timeout };
   }
 
   /** Settles like `promise`, or rejects when the budget runs out first. A late rejection of `promise` is swallowed. */

@@ -18,6 +18,7 @@ import {
   type ClassifiedFailure,
 } from './failure.js';
 import { sanitize, secretsOf } from './redaction.js';
+import type { EgressPolicy } from './egress.js';
 import { createServerFetch } from './server-fetch.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
 
@@ -31,6 +32,8 @@ const TERMINATE_SESSION_MS = 1000;
 export interface DiscoverDeps {
   /** Used instead of a per-server fetch built from target.tls; the caller owns (and closes) it. */
   fetch?: FetchLike;
+  /** The egress policy of the fetch built here (ignored with `fetch`). Default: the link-local ranges denied. */
+  egress?: EgressPolicy;
 }
 
 /** A server answered, but not as the MCP protocol requires. */
@@ -41,7 +44,8 @@ type Attempt =
   | { ok: false; failure: ClassifiedFailure };
 
 export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {}): Promise<DiscoveryResult> {
-  const secrets = secretsOf(target.headers);
+  // The proxy's token must not reach a message either.
+  const secrets = secretsOf({ ...target.headers, ...Object.fromEntries(Object.entries(target.proxy?.headers ?? {}).map(([k, v]) => [`proxy:${k}`, v])) });
   let url: URL;
   try {
     url = new URL(target.url);
@@ -52,11 +56,18 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
     return failure(target, { reason: 'ProtocolError', message: `The server URL uses ${url.protocol} but MCP remote servers need http:// or https://; fix spec.url.`, wrongTransport: false }, secrets);
   }
 
-  const ownedFetch = deps.fetch ? undefined : createServerFetch(target.tls);
+  const ownedFetch = deps.fetch
+    ? undefined
+    : createServerFetch(target.tls, { ...(deps.egress ? { egress: deps.egress } : {}), ...(target.proxy ? { proxy: target.proxy } : {}) });
   const fetch = deps.fetch ?? ownedFetch!;
-  const budget = new Budget(target.timeoutMs);
+  const budget = new Budget(target.timeoutMs, target.requestTimeoutMs);
   try {
-    const order: Transport[] = target.preferredTransport === 'sse' ? ['sse', 'streamable-http'] : ['streamable-http', 'sse'];
+    // A transport preset by the manifest is the only one tried: no detection, no fallback.
+    const order: Transport[] = target.fixedTransport
+      ? [target.fixedTransport]
+      : target.preferredTransport === 'sse'
+        ? ['sse', 'streamable-http']
+        : ['streamable-http', 'sse'];
     const wrongTransports: ClassifiedFailure[] = [];
     for (const transport of order) {
       if (budget.expired) return failure(target, timeoutFailure(url, target.timeoutMs), secrets);
@@ -87,11 +98,15 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
       })
       .join(' nor ');
     const httpStatus = wrongTransports[wrongTransports.length - 1]?.httpStatus;
+    const message =
+      order.length === 1
+        ? `The server at ${safeUrl(url)} did not answer ${answers}, the transport the manifest presets; check the URL and the transport.`
+        : `The server at ${safeUrl(url)} answered neither ${answers}; check that the URL points at the MCP endpoint.`;
     return failure(
       target,
       {
         reason: 'ProtocolError',
-        message: `The server at ${safeUrl(url)} answered neither ${answers}; check that the URL points at the MCP endpoint.`,
+        message,
         ...(httpStatus ? { httpStatus } : {}),
         wrongTransport: false,
       },
@@ -110,7 +125,7 @@ function failure(target: DiscoveryTarget, f: ClassifiedFailure, secrets: string[
     // Text from the server was already redacted; this pass guards the rest against credential-like
     // values only, so a short header value (say "prod") does not mangle the host named in the message.
     message: sanitize(f.message, secrets.filter((v) => v.length >= 8), 1000),
-    authStatus: authStatusOnFailure(target.authConfigured, f.reason, f.httpStatus),
+    authStatus: authStatusOnFailure(target.authConfigured, f.reason, f.httpStatus, f.challenge),
     ...(f.httpStatus ? { httpStatus: f.httpStatus } : {}),
   };
 }

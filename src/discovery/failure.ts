@@ -3,6 +3,7 @@
 // AggregateError → errors[]), and the SSE transport flattens it into a string, so the fetch used for
 // discovery is observed too (observeFetch) and its raw network error is consulted.
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { describeEgressDenial, egressDenial } from './egress.js';
 import { sanitize } from './redaction.js';
 import type { DiscoveryFailureReason, FetchLike, Transport } from './types.js';
 
@@ -46,6 +47,8 @@ export interface ClassifiedFailure {
   reason: DiscoveryFailureReason;
   message: string;
   httpStatus?: number;
+  /** The WWW-Authenticate challenge of a 401/403, redacted: what the server asked for. */
+  challenge?: string;
   /** The server answered, but as something other than this transport: the other transport is worth a try. */
   wrongTransport: boolean;
 }
@@ -216,6 +219,15 @@ export function timeoutFailure(url: URL, timeoutMs: number): ClassifiedFailure {
 
 export function classifyFailure(error: unknown, ctx: FailureContext): ClassifiedFailure {
   const { url, transport, observed, secrets } = ctx;
+  // Refused before connecting, so it is never a timeout; the SSE transport flattens errors, the fetch saw it whole.
+  const denied = egressDenial(error) ?? egressDenial(observed.networkError);
+  if (denied) {
+    return {
+      reason: 'EgressDenied',
+      message: `The control plane may not connect for ${safeUrl(url)}: ${describeEgressDenial(denied)}.`,
+      wrongTransport: false,
+    };
+  }
   if (ctx.timedOut) return timeoutFailure(url, ctx.timeoutMs);
 
   // Structured codes first; then an HTTP status the transport reported (its text may be a body that
@@ -265,11 +277,13 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
 
   if (status === 401 || status === 403) {
     const seen = [...observed.failedResponses].reverse().find((r) => r.status === status && r.wwwAuthenticate);
-    const challenge = seen?.wwwAuthenticate ? ` (WWW-Authenticate: ${sanitize(seen.wwwAuthenticate, secrets, 200)})` : '';
+    const asked = seen?.wwwAuthenticate ? sanitize(seen.wwwAuthenticate, secrets, 200) : undefined;
+    const challenge = asked ? ` (WWW-Authenticate: ${asked})` : '';
     return {
       reason: 'AuthenticationRequired',
       message: `MCP server at ${hostPort(url)} answered HTTP ${status}${challenge}; configure auth_data with credentials the server accepts.`,
       httpStatus: status,
+      ...(asked ? { challenge: asked } : {}),
       wrongTransport: false,
     };
   }

@@ -2,12 +2,21 @@
 // grant_type: client_credentials. Tokens are cached until shortly before they expire.
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { describeEgressDenial, egressDenial, type EgressPolicy } from './egress.js';
 import { hostPort, networkFailure, safeUrl } from './failure.js';
 import { sanitize } from './redaction.js';
 import { createServerFetch } from './server-fetch.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
-export type OAuthErrorKind = 'InvalidConfig' | 'InvalidClient' | 'TokenRequestRejected' | 'InvalidTokenResponse' | 'Unreachable' | 'TLSError' | 'Timeout';
+export type OAuthErrorKind =
+  | 'InvalidConfig'
+  | 'InvalidClient'
+  | 'TokenRequestRejected'
+  | 'InvalidTokenResponse'
+  | 'Unreachable'
+  | 'TLSError'
+  | 'Timeout'
+  | 'EgressDenied';
 
 /** A token could not be obtained. The message names the endpoint and client_id, never the secret. */
 export class OAuthError extends Error {
@@ -48,6 +57,8 @@ export interface OAuthClientCredentialsOptions {
   timeoutMs?: number;
   /** How long a token without expires_in is reused. Default 5 min. */
   defaultTtlMs?: number;
+  /** The egress policy of the per-endpoint fetch (ignored with `fetch`). Default: the link-local ranges denied. */
+  egress?: EgressPolicy;
 }
 
 type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -63,6 +74,7 @@ export class OAuthClientCredentials {
   private readonly refreshSkewMs: number;
   private readonly timeoutMs: number;
   private readonly defaultTtlMs: number;
+  private readonly egress: EgressPolicy | undefined;
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<OAuthToken>>();
   /** The client authentication method an endpoint accepted, per (tokenUrl, clientId). */
@@ -74,6 +86,7 @@ export class OAuthClientCredentials {
     this.refreshSkewMs = opts.refreshSkewMs ?? 30_000;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.defaultTtlMs = opts.defaultTtlMs ?? 300_000;
+    this.egress = opts.egress;
   }
 
   /** A valid token: from the cache, or from one request shared by concurrent callers. Throws OAuthError. */
@@ -110,7 +123,7 @@ export class OAuthClientCredentials {
     }
     const methodKey = `${cfg.tokenUrl}\n${cfg.clientId}`;
     const known = this.methods.get(methodKey);
-    const ownedFetch = this.fetch ? undefined : createServerFetch(cfg.tls);
+    const ownedFetch = this.fetch ? undefined : createServerFetch(cfg.tls, this.egress ? { egress: this.egress } : {});
     const fetch = this.fetch ?? ownedFetch!;
     try {
       // client_secret_basic is the one every server must support (RFC 6749 §2.3.1); some only take post.
@@ -154,6 +167,10 @@ export class OAuthClientCredentials {
       }
       return { ok: response.ok, status: response.status, body, method };
     } catch (error) {
+      const denied = egressDenial(error);
+      if (denied) {
+        throw new OAuthError(`The OAuth token endpoint ${safeUrl(url)} may not be reached: ${describeEgressDenial(denied)}.`, 'EgressDenied');
+      }
       if (controller.signal.aborted) {
         throw new OAuthError(`The OAuth token endpoint at ${hostPort(url)} did not answer within ${this.timeoutMs} ms; check auth_data.token_url.`, 'Timeout');
       }

@@ -1,18 +1,38 @@
 // A fetch with its own TLS trust for one server. Process-wide TLS (NODE_TLS_REJECT_UNAUTHORIZED, the
 // global dispatcher) is never touched, so one server's `reject_unauthorized: false` cannot leak to another.
-import { Agent, fetch as undiciFetch } from 'undici';
+//
+// Every connection the Agent opens passes the egress policy (egress.ts) on the address it resolves to;
+// redirects reconnect through the same Agent, so they are checked too.
+import { Agent, Client, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
 /** A FetchLike that owns an undici Agent; close() destroys its sockets. */
 export type ServerFetch = FetchLike & { close(): Promise<void> };
 
-export function createServerFetch(tls: TlsOptions): ServerFetch {
-  const agent = new Agent({
-    connect: {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.caCert ? { ca: tls.caCert } : {}),
-    },
-  });
+export interface ServerFetchOptions {
+  /** Default: DEFAULT_EGRESS_POLICY (the link-local ranges denied). */
+  egress?: EgressPolicy;
+  /**
+   * Reach the server through this HTTP proxy (CONNECT tunnel, for http and https servers alike); `headers`
+   * go to the proxy only. The egress policy checks the connection to the proxy; the server's address is
+   * resolved by the proxy. The server's TLS settings still apply inside the tunnel.
+   */
+  proxy?: { url: string; headers: Record<string, string> };
+}
+
+export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions = {}): ServerFetch {
+  const policy = options.egress ?? DEFAULT_EGRESS_POLICY;
+  const serverTls = { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.caCert ? { ca: tls.caCert } : {}) };
+  const proxy = options.proxy;
+  const agent: Dispatcher = proxy
+    ? new ProxyAgent({
+        uri: proxy.url,
+        headers: { ...proxy.headers },
+        requestTls: serverTls,
+        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}) }),
+      })
+    : new Agent({ connect: egressConnector(policy, serverTls) });
   let closed = false;
   const serverFetch = ((url: string | URL, init?: RequestInit) =>
     // undici's fetch has its own (structurally equal) RequestInit/Response types.

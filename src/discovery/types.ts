@@ -17,6 +17,11 @@ export interface TlsOptions {
 /** How the manifest authenticates to the server; decides authStatus, never the request headers. */
 export type AuthConfigured = 'none' | 'header' | 'oauth2' | 'passthrough';
 
+export interface UpstreamProxyTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
 export interface DiscoveryTarget {
   url: string;
   /** Already resolved: auth_data headers (or an OAuth bearer) merged over additional_headers. Values are secrets. */
@@ -24,12 +29,25 @@ export interface DiscoveryTarget {
   tls: TlsOptions;
   /** Tried first when given; the other transport is tried when this one is answered as the wrong transport. */
   preferredTransport?: Transport;
+  /**
+   * Only this transport is tried, never the other (the manifest preset it with `transport`); wins over
+   * preferredTransport.
+   */
+  fixedTransport?: Transport;
+  /** The longest one MCP request may take (the manifest's timeouts.request_ms); the budget still bounds it. */
+  requestTimeoutMs?: number;
+  /**
+   * An HTTP proxy to reach the server through (the manifest's upstream_proxy), with the headers sent to the
+   * proxy on CONNECT. Header values are secrets.
+   */
+  proxy?: UpstreamProxyTarget;
   /** The budget for the whole discovery: connect, fallback, every tools/list page, and closing. */
   timeoutMs: number;
   authConfigured: AuthConfigured;
 }
 
-export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError';
+/** EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent. */
+export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied';
 
 export interface UpstreamTool {
   name: string;

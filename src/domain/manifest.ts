@@ -59,11 +59,39 @@ export interface PassthroughAuth {
 
 export type AuthData = HeaderAuth | OAuth2Auth | PassthroughAuth;
 
+export type McpTransport = 'streamable-http' | 'sse';
+
+/** `proxy` (the default when absent): the gateway serves it at /mcp/{name}; `direct`: clients connect to `url` themselves. */
+export type ConnectionType = 'proxy' | 'direct';
+
+export interface Timeouts {
+  /** One MCP request. Default 30000 when `timeouts` is given. */
+  request_ms: number;
+  /** A whole discovery; the gateway's budget for connecting a session. Default 60000 when `timeouts` is given. */
+  total_ms: number;
+}
+
+export interface UpstreamProxy {
+  /** An HTTP proxy reached with CONNECT. */
+  url: string;
+  /** Default "Authorization". */
+  auth_header: string;
+  /** Secret. */
+  auth_token?: string;
+}
+
 export interface RemoteMcpServerManifest {
   type: typeof REMOTE_SERVER_TYPE;
   name: string;
   description: string;
   url: string;
+  /** Preset transport: only this one is used (no detection). Absent: detected. */
+  transport?: McpTransport;
+  /** Absent means `proxy`. */
+  connection_type?: ConnectionType;
+  /** Absent: the control plane's defaults. */
+  timeouts?: Timeouts;
+  upstream_proxy?: UpstreamProxy;
   collaborators: Collaborator[];
   tls_settings: TlsSettings;
   tool_settings: ToolSetting[];

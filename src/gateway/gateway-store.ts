@@ -1,6 +1,6 @@
 // The gateway store: the resolved configuration the data plane serves, one entry per server.
 // Only the reconciler writes it; the data plane reads nothing else.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Collaborator } from '../domain/manifest.js';
 import { stableStringify } from '../manifest/index.js';
 
@@ -32,6 +32,22 @@ export interface GatewayEntry {
   collaborators: Collaborator[];
   /** The resource generation this entry was built from. */
   generation: number;
+  /**
+   * Set while the server must not be served (say, not Ready): the data plane answers 503 with it.
+   * Absent means serve. The reconciler owns it like every other field.
+   */
+  unavailable?: { reason: string; message: string };
+  // The fields below come from the manifest's connection_type, transport, timeouts and upstream_proxy
+  // (issue 8, the GAIA-style API). Each is absent when the manifest does not set it, so entries of
+  // manifests without them keep their hash.
+  /** `direct`: clients connect to the upstream themselves; the data plane must not serve it (404). Absent means `proxy`. */
+  connectionType?: 'proxy' | 'direct';
+  /** true: the manifest preset `transport`; use only it, never fall back to the other transport. */
+  transportPinned?: boolean;
+  /** Per-server timeouts (ms): one upstream request, and connecting a session as a whole. Absent: the data plane's defaults. */
+  timeouts?: { requestMs: number; totalMs: number };
+  /** Reach the upstream through this HTTP proxy (CONNECT tunnel). Header values are secrets, sent to the proxy only. */
+  upstreamProxy?: { url: string; headers: Record<string, string> };
 }
 
 export interface StoredGatewayEntry extends GatewayEntry {
@@ -50,10 +66,25 @@ export interface GatewayStore {
   apply(entry: GatewayEntry): boolean;
   /** Answers whether there was an entry. */
   delete(fqn: string): boolean;
+  /**
+   * Calls listener(fqn) after each write or delete made through this object (synchronously, after the
+   * commit). Answers the unsubscribe. A listener that throws does not stop the others.
+   */
+  watch(listener: (fqn: string) => void): () => void;
+  /**
+   * Cheap to call. Changes whenever another connection (another process) changed the stored entries;
+   * writes through this object are announced to watch() listeners instead and do not change it.
+   */
+  externalRevision(): number;
   close(): void;
 }
 
-export function gatewayEntryHash(entry: GatewayEntry): string {
+/**
+ * The hash of an entry's content, header values included (a rotated secret is a change). With a key
+ * (derived from the secret key) it is an HMAC, so the hash, stored and answered, cannot be used to
+ * test guesses of a header value; without one, a plain sha256 (tests, tools).
+ */
+export function gatewayEntryHash(entry: GatewayEntry, key?: Uint8Array): string {
   const content: GatewayEntry = {
     fqn: entry.fqn,
     tenant: entry.tenant,
@@ -69,6 +100,13 @@ export function gatewayEntryHash(entry: GatewayEntry): string {
     toolOverrides: entry.toolOverrides,
     collaborators: entry.collaborators,
     generation: entry.generation,
+    // Only when present, so entries written before the field existed keep their hash.
+    ...(entry.unavailable ? { unavailable: entry.unavailable } : {}),
+    ...(entry.connectionType !== undefined ? { connectionType: entry.connectionType } : {}),
+    ...(entry.transportPinned !== undefined ? { transportPinned: entry.transportPinned } : {}),
+    ...(entry.timeouts !== undefined ? { timeouts: entry.timeouts } : {}),
+    ...(entry.upstreamProxy !== undefined ? { upstreamProxy: entry.upstreamProxy } : {}),
   };
-  return createHash('sha256').update(stableStringify(content)).digest('hex');
+  const text = stableStringify(content);
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import { configure, migrate, type Migration } from '../store/migrations.js';
 import type { SecretCodec } from '../store/sqlite-resource-store.js';
-import { plainSecretCodec } from '../store/sqlite-resource-store.js';
+import { plainSecretCodec, resealColumn } from '../store/sqlite-resource-store.js';
 import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from './gateway-store.js';
 
 const gatewayMigrations: readonly Migration[] = [
@@ -32,17 +32,24 @@ interface EntryRow {
   updated_at: string;
 }
 
+/** Sealed-column keys of the upstream proxy's headers (see apply). */
+const PROXY_PREFIX = 'proxy:';
+
 export interface SqliteGatewayStoreOptions {
   path: string;
   clock?: Clock;
   secretCodec?: SecretCodec;
+  /** Keys the config hash (HMAC), so a stored or answered hash cannot test guesses of a header value. */
+  hashKey?: Uint8Array;
 }
 
 export class SqliteGatewayStore implements GatewayStore {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly codec: SecretCodec;
+  private readonly hashKey: Uint8Array | undefined;
   private readonly stmt;
+  private readonly listeners = new Set<(fqn: string) => void>();
 
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = new Database(options.path);
@@ -50,6 +57,7 @@ export class SqliteGatewayStore implements GatewayStore {
     migrate(this.db, gatewayMigrations);
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
+    this.hashKey = options.hashKey;
     this.stmt = {
       get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
       list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
@@ -76,12 +84,18 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   apply(entry: GatewayEntry): boolean {
-    const hash = gatewayEntryHash(entry);
+    const hash = gatewayEntryHash(entry, this.hashKey);
     const current = this.get(entry.fqn);
     if (current && current.configHash === hash) return false;
     const { headers, ...config } = entry;
     const sealed: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) sealed[name] = this.codec.seal(value);
+    // The upstream proxy's headers are secrets too: sealed in the same column, under a "proxy:" prefix (a
+    // header name cannot contain ':', so no real header collides); the config keeps only the proxy URL.
+    if (config.upstreamProxy) {
+      for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_PREFIX}${name}`] = this.codec.seal(value);
+      config.upstreamProxy = { url: config.upstreamProxy.url, headers: {} };
+    }
     this.stmt.upsert.run({
       fqn: entry.fqn,
       config: JSON.stringify(config),
@@ -90,11 +104,39 @@ export class SqliteGatewayStore implements GatewayStore {
       generation: entry.generation,
       updated_at: isoTime(this.clock.now()),
     });
+    this.announce(entry.fqn);
     return true;
   }
 
   delete(fqn: string): boolean {
-    return this.stmt.delete.run(fqn).changes > 0;
+    const deleted = this.stmt.delete.run(fqn).changes > 0;
+    if (deleted) this.announce(fqn);
+    return deleted;
+  }
+
+  watch(listener: (fqn: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  externalRevision(): number {
+    // data_version changes when another connection commits, never for this connection's own writes.
+    return this.db.open ? (this.db.pragma('data_version', { simple: true }) as number) : 0;
+  }
+
+  private announce(fqn: string): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(fqn);
+      } catch {
+        // A listener's failure is its own; the write has committed.
+      }
+    }
+  }
+
+  /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */
+  resealSecrets(): number {
+    return resealColumn(this.db, 'gateway_entries', 'fqn', 'headers', this.codec);
   }
 
   close(): void {
@@ -104,9 +146,14 @@ export class SqliteGatewayStore implements GatewayStore {
   private fromRow(row: EntryRow): StoredGatewayEntry {
     const sealed = JSON.parse(row.headers) as Record<string, string>;
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(sealed)) headers[name] = this.codec.open(value);
+    const proxyHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(sealed)) {
+      if (name.startsWith(PROXY_PREFIX)) proxyHeaders[name.slice(PROXY_PREFIX.length)] = this.codec.open(value);
+      else headers[name] = this.codec.open(value);
+    }
     const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
+    if (entry.upstreamProxy) entry.upstreamProxy = { url: entry.upstreamProxy.url, headers: proxyHeaders };
     // The hash is recomputed from what is stored, so an out-of-band edit shows up as drift.
-    return { ...entry, configHash: gatewayEntryHash(entry), writtenHash: row.config_hash, updatedAt: row.updated_at };
+    return { ...entry, configHash: gatewayEntryHash(entry, this.hashKey), writtenHash: row.config_hash, updatedAt: row.updated_at };
   }
 }

@@ -1,16 +1,20 @@
 // The express app: health, then authenticated API routers, then the one error handler.
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
 import type { GatewayStore } from '../gateway/gateway-store.js';
 import type { Intake } from '../intake/index.js';
+import type { RefreshServer } from '../reconcile/refresh-server.js';
 import type { ResourceStore } from '../store/index.js';
+import type { Clock } from '../domain/clock.js';
 import { authenticate } from './authenticate.js';
+import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
 import { errorHandler, notFound } from './errors.js';
 import { eventsRouter } from './events-router.js';
 import { gatewayRouter } from './gateway-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { writeRateLimit } from './rate-limit.js';
 import { sourcesRouter, type SourcesView } from './sources-router.js';
 
 export interface Readiness {
@@ -30,6 +34,13 @@ export interface AppOptions {
   logger: Logger;
   /** The watched manifest directories, for GET /api/svc/v1/sources. */
   sources?: SourcesView;
+  /** On-demand discovery, for POST /api/svc/v1/mcp-servers/{id}/refresh. */
+  refreshServer?: RefreshServer;
+  /** The gateway data plane (src/gateway/data-plane), served at /mcp/{name}; it authenticates by itself. */
+  mcp?: RequestHandler;
+  /** Writes per token (429 past it); undefined: unlimited. */
+  writeRateLimit?: { count: number; perMs: number };
+  clock?: Clock;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,12 +62,16 @@ export function createApp(options: AppOptions): Express {
 
   const api = express.Router();
   api.use(authenticate(options.authenticator));
-  api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] }));
+  // Before the body is read: a refused write costs no parsing.
+  if (options.writeRateLimit) api.use(writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) }));
+  api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
+  api.use(refuseReservedKeys);
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
   api.use('/svc/v1/sources', sourcesRouter(options));
   app.use('/api', api);
+  if (options.mcp) app.use('/mcp', options.mcp);
 
   app.use(notFound);
   app.use(errorHandler(options.logger));

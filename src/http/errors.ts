@@ -45,6 +45,17 @@ function fromBodyParser(err: unknown): ControlPlaneError | undefined {
   return undefined;
 }
 
+/**
+ * The status and code an error maps to, for error handlers with another envelope (the GAIA-style API);
+ * undefined for an unknown error (a bug: 500).
+ */
+export function classifyError(err: unknown): { status: number; code: string; error: ControlPlaneError } | undefined {
+  const known = err instanceof ControlPlaneError ? err : fromBodyParser(err);
+  if (!known) return undefined;
+  const [, status, code] = STATUS.find(([cls]) => known instanceof cls) ?? [ControlPlaneError, 400, 'BadRequest'];
+  return { status, code, error: known };
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const known = err instanceof ControlPlaneError ? err : fromBodyParser(err);

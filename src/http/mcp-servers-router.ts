@@ -4,9 +4,10 @@ import { NotFoundError, ValidationError, type FieldError } from '../domain/error
 import type { McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy, Intake } from '../intake/index.js';
 import { maskManifest, validateApplyRequest } from '../manifest/index.js';
+import type { RefreshServer } from '../reconcile/refresh-server.js';
 import type { ResourceStore } from '../store/index.js';
 import { principalOf } from './authenticate.js';
-import { requireJson } from './errors.js';
+import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
 
 export interface McpServersRouterOptions extends PresentOptions {
@@ -14,6 +15,8 @@ export interface McpServersRouterOptions extends PresentOptions {
   store: ResourceStore;
   policy: AccessPolicy;
   tenant: string;
+  /** Forces a discovery and waits for the status it leads to; without it there is no refresh route. */
+  refreshServer?: RefreshServer;
 }
 
 const API_SOURCE = { kind: 'api' } as const;
@@ -108,6 +111,29 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     const r = readable(req, store.getById(req.params.id), `with id "${req.params.id}"`);
     res.json({ data: store.listEvents({ fqn: r.fqn, limit: 100 }).map(presentEvent) });
   });
+
+  // Forces a discovery; answers the resource once that discovery finished and the reconcile after it
+  // wrote status, or 504 saying why not (waiting for a slot, still running) after one discovery timeout
+  // and a margin. Reading is enough: a refresh changes no desired state.
+  const refreshServer = options.refreshServer;
+  if (refreshServer) {
+    router.post('/:id/refresh', async (req, res) => {
+      const what = `with id "${req.params.id}"`;
+      const r = readable(req, store.getById(req.params.id), what);
+      const callerGone = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) callerGone.abort();
+      });
+      const answer = await refreshServer(r.fqn, callerGone.signal);
+      if (!answer.ok) {
+        if (answer.reason === 'NotFound') throw new NotFoundError(answer.message);
+        if (res.destroyed) return;
+        res.status(answer.reason === 'Timeout' ? 504 : 503).json(errorBody(answer.reason, answer.message));
+        return;
+      }
+      answerOne(res, readable(req, store.get(r.fqn), what));
+    });
+  }
 
   router.get('/:id', (req, res) => {
     answerOne(res, readable(req, store.getById(req.params.id), `with id "${req.params.id}"`));

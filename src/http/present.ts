@@ -12,6 +12,11 @@ export function proxyUrlOf(publicUrl: string, name: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/mcp/${encodeURIComponent(name)}`;
 }
 
+/** connection_type: direct (only remote servers have one; absent means proxy). */
+export function isDirect(r: McpServerResource): boolean {
+  return (r.manifest as { connection_type?: string }).connection_type === 'direct';
+}
+
 export function presentServer(r: McpServerResource, options: PresentOptions) {
   return {
     id: r.id,
@@ -24,7 +29,8 @@ export function presentServer(r: McpServerResource, options: PresentOptions) {
     specEndpoints: [],
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-    proxyUrl: proxyUrlOf(options.publicUrl, r.name),
+    // connection_type direct: the gateway does not serve it, so there is no proxy URL.
+    proxyUrl: isDirect(r) ? null : proxyUrlOf(options.publicUrl, r.name),
     authStatus: r.status.authStatus,
     generation: r.generation,
     resourceVersion: String(r.resourceVersion),
@@ -48,6 +54,12 @@ export function presentGatewayEntry(e: StoredGatewayEntry) {
     tls: { rejectUnauthorized: e.tls.rejectUnauthorized, caCert: e.tls.caCert !== undefined },
     disabledTools: e.disabledTools,
     toolOverrides: e.toolOverrides,
+    connectionType: e.connectionType ?? 'proxy',
+    transportPinned: e.transportPinned === true,
+    timeouts: e.timeouts ?? null,
+    upstreamProxy: e.upstreamProxy
+      ? { url: e.upstreamProxy.url, headers: Object.fromEntries(Object.keys(e.upstreamProxy.headers).map((k) => [k, MASK])) }
+      : null,
     generation: e.generation,
     configHash: e.configHash,
     updatedAt: e.updatedAt,

@@ -70,6 +70,8 @@ export interface IntakeOptions {
   enqueue: (key: string) => void;
   clock?: Clock;
   newId?: () => string;
+  /** Keys specHash (HMAC); the control plane derives it from its secret key. */
+  specHashKey?: Uint8Array;
 }
 
 export class Intake {
@@ -79,6 +81,7 @@ export class Intake {
   private readonly enqueue: (key: string) => void;
   private readonly clock: Clock;
   private readonly newId: () => string;
+  private readonly specHashKey: Uint8Array | undefined;
 
   constructor(options: IntakeOptions) {
     this.store = options.store;
@@ -87,6 +90,7 @@ export class Intake {
     this.enqueue = options.enqueue;
     this.clock = options.clock ?? systemClock;
     this.newId = options.newId ?? (() => crypto.randomUUID());
+    this.specHashKey = options.specHashKey;
   }
 
   fqnOf(name: string): string {
@@ -105,7 +109,7 @@ export class Intake {
     const restored = restoreMaskedSecrets(normalised, existing?.manifest);
     if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
     const desired = restored.manifest;
-    const hash = specHash(desired);
+    const hash = specHash(desired, this.specHashKey);
 
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing);

@@ -2,7 +2,7 @@
 // `default`s filled in, known objects in the schema's property order, maps with sorted keys, and
 // order-insensitive lists (`x-list-type`) sorted by their `x-list-keys` (sets also de-duplicated).
 // Header names stay as written; validation refuses names that differ only by case.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { McpServerManifest } from '../domain/manifest.js';
 import { isPlainObject, setOwn } from './pointer.js';
 import { itemIdentity, listKeys } from './rules.js';
@@ -104,9 +104,13 @@ export function stableStringify(value: unknown): string {
 }
 
 /**
- * sha256 (hex) of the normalised manifest, secrets included (a rotated secret is a spec change).
+ * The hash (hex) of the normalised manifest, secrets included (a rotated secret is a spec change).
  * Manifests that differ only by defaults, key order or the order of order-insensitive lists hash the same.
+ * With a key (the control plane derives one from its secret key) it is HMAC-SHA256: deterministic, so
+ * "same spec, same hash" holds, yet the stored hash cannot be used to test guesses of a secret. Without
+ * a key, a plain sha256 (offline tools and tests).
  */
-export function specHash(m: McpServerManifest): string {
-  return createHash('sha256').update(stableStringify(normaliseManifest(m))).digest('hex');
+export function specHash(m: McpServerManifest, key?: Uint8Array): string {
+  const text = stableStringify(normaliseManifest(m));
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');
 }

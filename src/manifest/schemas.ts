@@ -40,6 +40,8 @@ function loadSchema(file: string): SchemaObject {
 
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
+/** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
+export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
 
 /**
  * Annotation keywords of schemas/ (no validation of their own; they are read by the walkers here).
@@ -84,6 +86,17 @@ export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
 export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];
 
 export const validateApplyRequestSchema: ValidateFunction = ajv.compile(applyRequestSchema);
+
+export const validateGaiaCreateSchema: ValidateFunction = ajv.compile(gaiaCreateRequestSchema);
+/**
+ * PATCH takes the create fields, all optional: the same schema without its required fields and the
+ * conditional requirements (the merged result is checked as a whole when it becomes a manifest).
+ */
+export const gaiaPatchRequestSchema: SchemaObject = (() => {
+  const { required: _required, allOf: _allOf, $id, title: _title, ...rest } = gaiaCreateRequestSchema;
+  return { ...rest, $id: String($id).replace('gaia-create-request', 'gaia-patch-request'), title: 'GaiaPatchServerRequest' };
+})();
+export const validateGaiaPatchSchema: ValidateFunction = ajv.compile(gaiaPatchRequestSchema);
 
 export function isSchemaObject(value: unknown): value is SchemaObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -2,6 +2,10 @@
 // other servers. The reconciler asks for the latest record of a key and, when one is due, hands over a
 // job; the job runs in a bounded pool and the key is re-enqueued when it finishes. Records live in
 // memory: after a restart every server is discovered once more.
+//
+// Refresh contract: refresh(key) resolves once a reconcile has written status from a discovery that
+// *started after* the call (so a discovery already running when the refresh came does not count), or
+// once the reconcile says there is nothing to discover (settle), or the key is gone (forget).
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
@@ -21,6 +25,10 @@ export interface DiscoveryRecord {
   failures: number;
   /** When this record is due for a fresh discovery (the interval after a success, backoff after a failure). */
   dueAt: number;
+  /** Jobs are numbered as they start; a refresh waits for a record of a job that started after it. */
+  seq: number;
+  /** The resource generation the job was started for; a newer generation makes the record due. */
+  generation: number;
 }
 
 export interface DiscoveryState {
@@ -29,37 +37,60 @@ export interface DiscoveryState {
   running: boolean;
 }
 
+/** What the pool is doing for a key, for messages (a refresh that timed out says why). */
+export type DiscoveryActivity =
+  | { phase: 'queued'; ahead: number }
+  | { phase: 'running'; forMs: number }
+  | { phase: 'idle' };
+
+/** How a refresh ended: status was written from a fresh discovery (or there was nothing to discover), the key is gone, the manager stopped, or the caller gave up. */
+export type RefreshEnd = 'reported' | 'gone' | 'stopped' | 'aborted';
+
 export interface DiscoveryManagerOptions {
   clock: Clock;
   /** Discoveries running at once. */
   concurrency: number;
   /** Rediscover a healthy server this often. */
   intervalMs: number;
+  /** First retry delay after a failure; doubles with each further failure. Default 1 s. */
   retryBaseMs?: number;
+  /** No retry waits longer. Default 5 min. */
   retryMaxMs?: number;
-  /** Called when a job for key finishes; the reconciler's queue.add. */
-  onComplete: (key: string) => void;
+  /** Asks for a reconcile of key: when its job finished, or a refresh forced a discovery. The reconciler's queue.add. */
+  enqueue: (key: string) => void;
   logger: Logger;
 }
 
 interface Pending {
   inputsHash: string;
+  generation: number;
   run: () => Promise<DiscoveryOutcome>;
+}
+
+interface RefreshWaiter {
+  /** The first job sequence number that satisfies this waiter. */
+  minSeq: number;
+  resolve: (end: RefreshEnd) => void;
 }
 
 export class DiscoveryManager {
   private readonly records = new Map<string, DiscoveryRecord>();
-  private readonly running = new Set<string>();
+  /** Running jobs: key → start time. */
+  private readonly running = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
   private readonly forced = new Set<string>();
-  private readonly waiters = new Map<string, (() => void)[]>();
+  private readonly waiters = new Map<string, RefreshWaiter[]>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private nextSeq = 1;
   private stopped = false;
 
   constructor(private readonly options: DiscoveryManagerOptions) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+      throw new RangeError(`DiscoveryManager: concurrency must be an integer >= 1, got ${options.concurrency}`);
+    }
     this.retryBaseMs = options.retryBaseMs ?? 1000;
-    this.retryMaxMs = options.retryMaxMs ?? 5 * 60_000;
+    this.retryMaxMs = Math.max(options.retryMaxMs ?? 5 * 60_000, this.retryBaseMs);
   }
 
   state(key: string, inputsHash: string): DiscoveryState {
@@ -70,54 +101,121 @@ export class DiscoveryManager {
     };
   }
 
-  /** Whether a new discovery should start for these inputs now. */
-  isDue(key: string, inputsHash: string): boolean {
+  /** Whether a new discovery should start for these inputs (and this generation) now. */
+  isDue(key: string, inputsHash: string, generation = 0): boolean {
     const record = this.records.get(key);
-    return this.forced.has(key) || !record || record.inputsHash !== inputsHash || this.options.clock.now() >= record.dueAt;
+    return (
+      this.forced.has(key) ||
+      !record ||
+      record.inputsHash !== inputsHash ||
+      record.generation < generation ||
+      this.options.clock.now() >= record.dueAt
+    );
   }
 
-  /** Starts (or queues) a discovery for key if one is due and none is running. */
-  ensure(key: string, inputsHash: string, run: () => Promise<DiscoveryOutcome>): void {
-    if (this.stopped || this.running.has(key) || !this.isDue(key, inputsHash)) return;
+  /**
+   * Starts (or queues) a discovery for key if one is due and none is running. A queued job that has not
+   * started yet is replaced, so it runs with the latest inputs.
+   */
+  ensure(key: string, inputsHash: string, run: () => Promise<DiscoveryOutcome>, generation = 0): void {
+    if (this.stopped || this.running.has(key)) return;
+    const queued = this.pending.get(key);
+    const unchanged = queued && queued.inputsHash === inputsHash && queued.generation >= generation;
+    if (queued ? unchanged && !this.forced.has(key) : !this.isDue(key, inputsHash, generation)) return;
     this.forced.delete(key);
-    this.pending.set(key, { inputsHash, run });
+    this.pending.set(key, { inputsHash, run, generation });
     this.pump();
   }
 
-  /** Forces a discovery at the key's next reconcile; resolves when that discovery has finished. */
-  refresh(key: string): Promise<void> {
-    this.forced.add(key);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(key) ?? [];
-      list.push(resolve);
-      this.waiters.set(key, list);
+  /**
+   * Forces a fresh discovery of key and asks for a reconcile. Resolves once a reconcile has written
+   * status from a discovery that started after this call (see the contract at the top), or with
+   * 'aborted' when `signal` fires first.
+   */
+  refresh(key: string, signal?: AbortSignal): Promise<RefreshEnd> {
+    if (this.stopped) return Promise.resolve('stopped');
+    if (signal?.aborted) return Promise.resolve('aborted');
+    const promise = new Promise<RefreshEnd>((resolve) => {
+      const waiter: RefreshWaiter = {
+        minSeq: this.nextSeq,
+        resolve: (end) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(end);
+        },
+      };
+      const onAbort = () => {
+        const list = this.waiters.get(key)?.filter((w) => w !== waiter) ?? [];
+        if (list.length > 0) this.waiters.set(key, list);
+        else this.waiters.delete(key);
+        waiter.resolve('aborted');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.set(key, [...(this.waiters.get(key) ?? []), waiter]);
     });
+    this.forced.add(key);
+    this.options.enqueue(key);
+    return promise;
   }
 
+  /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
+  reported(key: string, record: DiscoveryRecord): void {
+    this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
+  }
+
+  /** The reconciler wrote status for key and will not discover it now (nothing to discover, or the reconcile failed first). */
+  settle(key: string): void {
+    this.forced.delete(key);
+    this.wake(key, 'reported', () => true);
+  }
+
+  /** The key is gone: drops its record and queued job; refreshes waiting on it end with 'gone'. */
   forget(key: string): void {
     this.records.delete(key);
     this.pending.delete(key);
     this.forced.delete(key);
+    this.wake(key, 'gone', () => true);
   }
 
-  /** Wakes every refresh waiter and starts no new work; running jobs finish on their own budget. */
+  activity(key: string): DiscoveryActivity {
+    const startedAt = this.running.get(key);
+    if (startedAt !== undefined) return { phase: 'running', forMs: this.options.clock.now() - startedAt };
+    if (this.pending.has(key)) {
+      let ahead = this.running.size;
+      for (const k of this.pending.keys()) {
+        if (k === key) break;
+        ahead++;
+      }
+      return { phase: 'queued', ahead };
+    }
+    return { phase: 'idle' };
+  }
+
+  /** Ends every refresh with 'stopped' and starts no new work; running jobs finish on their own budget. */
   stop(): void {
     this.stopped = true;
     this.pending.clear();
-    for (const list of this.waiters.values()) for (const w of list) w();
-    this.waiters.clear();
+    for (const key of [...this.waiters.keys()]) this.wake(key, 'stopped', () => true);
+  }
+
+  private wake(key: string, end: RefreshEnd, matches: (w: RefreshWaiter) => boolean): void {
+    const list = this.waiters.get(key);
+    if (!list) return;
+    const keep = list.filter((w) => !matches(w));
+    if (keep.length > 0) this.waiters.set(key, keep);
+    else this.waiters.delete(key);
+    for (const w of list) if (matches(w)) w.resolve(end);
   }
 
   private pump(): void {
     while (!this.stopped && this.running.size < this.options.concurrency && this.pending.size > 0) {
       const [key, job] = this.pending.entries().next().value as [string, Pending];
       this.pending.delete(key);
-      this.running.add(key);
-      void this.runJob(key, job);
+      this.running.set(key, this.options.clock.now());
+      void this.runJob(key, job, this.nextSeq++);
     }
   }
 
-  private async runJob(key: string, job: Pending): Promise<void> {
+  private async runJob(key: string, job: Pending, seq: number): Promise<void> {
     let outcome: DiscoveryOutcome;
     try {
       outcome = await job.run();
@@ -136,20 +234,15 @@ export class DiscoveryManager {
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
-    const retryIn = Math.min(this.retryBaseMs * 2 ** Math.max(0, failures - 1), this.retryMaxMs);
+    const retryIn = Math.min(this.retryBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 1023), this.retryMaxMs);
     let dueAt = now + (outcome.result.ok ? this.options.intervalMs : retryIn);
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
-    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, finishedAt: now, failures, dueAt });
+    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, finishedAt: now, failures, dueAt, seq, generation: job.generation });
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;
-    this.options.onComplete(key);
-    const waiters = this.waiters.get(key);
-    if (waiters) {
-      this.waiters.delete(key);
-      for (const w of waiters) w();
-    }
+    this.options.enqueue(key);
   }
 }

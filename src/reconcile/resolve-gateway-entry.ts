@@ -61,6 +61,38 @@ export function tlsOf(m: McpServerManifest): DiscoveryTarget['tls'] {
   return tls;
 }
 
+/** The value of the upstream proxy's auth header: `Bearer <token>` for (Proxy-)Authorization unless the token has a scheme. */
+export function proxyAuthValue(header: string, token: string): string {
+  const lower = header.toLowerCase();
+  const bearer = (lower === 'authorization' || lower === 'proxy-authorization') && !token.includes(' ');
+  return bearer ? `Bearer ${token}` : token;
+}
+
+/** The manifest's upstream_proxy, its token resolved (a secret reference is allowed there). Throws ReconcileError(SecretNotFound). */
+export function upstreamProxyOf(m: McpServerManifest, secrets: SecretResolver): { url: string; headers: Record<string, string> } | undefined {
+  const p = m.upstream_proxy;
+  if (!p) return undefined;
+  const headers: Record<string, string> = {};
+  if (p.auth_token !== undefined) headers[p.auth_header] = proxyAuthValue(p.auth_header, secrets.resolve(p.auth_token));
+  return { url: p.url, headers };
+}
+
+/**
+ * What the manifest's transport, timeouts and upstream_proxy add to a discovery target: a preset transport is
+ * the only one tried; timeouts.total_ms replaces the control plane's discovery budget.
+ */
+export function targetOptionsOf(
+  m: McpServerManifest,
+  secrets: SecretResolver,
+): Pick<DiscoveryTarget, 'fixedTransport' | 'requestTimeoutMs' | 'proxy'> & { timeoutMs?: number } {
+  const proxy = upstreamProxyOf(m, secrets);
+  return {
+    ...(m.transport ? { fixedTransport: m.transport } : {}),
+    ...(m.timeouts ? { timeoutMs: m.timeouts.total_ms, requestTimeoutMs: m.timeouts.request_ms } : {}),
+    ...(proxy ? { proxy } : {}),
+  };
+}
+
 /** sha256 of a value's canonical JSON; used to tell whether discovery inputs changed. */
 export function hashOf(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex');
@@ -70,6 +102,7 @@ export function buildGatewayEntry(
   resource: McpServerResource,
   headers: Record<string, string>,
   transport: GatewayTransport | null,
+  upstreamProxy?: { url: string; headers: Record<string, string> },
 ): GatewayEntry {
   const m = resource.manifest;
   const toolOverrides: Record<string, ToolOverride> = {};
@@ -86,7 +119,8 @@ export function buildGatewayEntry(
     resourceId: resource.id,
     accountId: resource.accountId,
     upstreamUrl: m.url,
-    transport,
+    // A transport preset by the manifest is used as is, whatever discovery found.
+    transport: m.transport ?? transport,
     headers,
     passthroughAuth: m.auth_data?.type === 'passthrough',
     tls: tlsOf(m),
@@ -94,5 +128,10 @@ export function buildGatewayEntry(
     toolOverrides,
     collaborators: m.collaborators.map((c) => ({ ...c })),
     generation: resource.generation,
+    // Only when the manifest sets them, so other entries keep their hash (see GatewayEntry).
+    ...(m.connection_type ? { connectionType: m.connection_type } : {}),
+    ...(m.transport ? { transportPinned: true } : {}),
+    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
+    ...(upstreamProxy ? { upstreamProxy } : {}),
   };
 }

@@ -26,6 +26,7 @@ import {
   hashOf,
   isPerUserAuth,
   presetTransport,
+  targetOptionsOf,
   tlsOf,
   upstreamHeaders,
 } from './resolve-gateway-entry.js';
@@ -42,6 +43,8 @@ export interface ServerReconcilerOptions {
   clock?: Clock;
   logger: Logger;
   secrets?: SecretResolver;
+  /** Keys the gateway config hash; must be the gateway store's hashKey (see SqliteGatewayStoreOptions). */
+  configHashKey?: Uint8Array;
   /** Injected for tests; defaults to the real MCP client. */
   discover?: typeof discoverServer;
 }
@@ -56,6 +59,7 @@ const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
   Unreachable: 'Unreachable',
   TLSError: 'TLSError',
   Timeout: 'Timeout',
+  EgressDenied: 'EgressDenied',
 };
 
 export function createServerReconciler(options: ServerReconcilerOptions): (key: string) => Promise<ReconcileResult> {
@@ -71,30 +75,37 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
   const discoveryJob = (resource: McpServerResource, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
     const m = resource.manifest;
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
+      const startedAt = Date.now();
+      const credentials = {
+        tokenUrl: m.auth_data.token_url,
+        clientId: m.auth_data.client_id ?? '',
+        clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
+        ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
+        jwtSource: m.auth_data.jwt_source,
+        tls: target.tls,
+      };
+      let token;
       try {
-        const token = await options.oauth.getToken({
-          tokenUrl: m.auth_data.token_url,
-          clientId: m.auth_data.client_id ?? '',
-          clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
-          ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
-          jwtSource: m.auth_data.jwt_source,
-          tls: target.tls,
-        });
-        const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
-        const result = await discover({ ...target, headers });
-        const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
-        return { result, bearer };
+        token = await options.oauth.getToken(credentials);
       } catch (err) {
-        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : err instanceof ReconcileError ? 'ProtocolError' : 'ProtocolError';
-        const message = `OAuth token request to ${m.auth_data.token_url} failed: ${err instanceof Error ? err.message : String(err)}`;
+        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : 'ProtocolError';
+        const message = `The OAuth token request failed: ${err instanceof Error ? err.message : String(err)}`;
         const result: DiscoveryResult = {
           ok: false,
           reason,
           message,
-          authStatus: { status: 'authentication_required', method: 'oauth', message },
+          authStatus: { status: reason === 'AuthenticationRequired' ? 'authentication_required' : 'unknown', method: 'oauth', message },
         };
         return { result };
       }
+      const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
+      // The token request and the MCP conversation share one budget, so a refresh waits for one timeout.
+      const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
+      const result = await discover({ ...target, headers, timeoutMs });
+      // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
+      if (!result.ok && result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
+      const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
+      return { result, bearer };
     }
     return { result: await discover(target) };
   };
@@ -124,7 +135,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     const added = [...afterNames].filter((n) => !beforeNames.has(n));
     const removed = [...beforeNames].filter((n) => !afterNames.has(n));
     if (added.length || removed.length) {
-      const parts = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean);
+      const parts = [added.length ? `added ${nameList(added)}` : '', removed.length ? `removed ${nameList(removed)}` : ''].filter(Boolean);
       event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
     }
     for (const type of [READY, STALLED, 'Discovered']) {
@@ -160,6 +171,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         tls: tlsOf(m),
         timeoutMs: options.discoveryTimeoutMs,
         authConfigured: authConfigured(m),
+        // The manifest's transport (only that one), timeouts (replace the budget) and upstream_proxy.
+        ...targetOptionsOf(m, secrets),
       };
       const preset = presetTransport(resource.metadata);
       if (preset) target.preferredTransport = preset;
@@ -168,10 +181,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
       const skipDiscovery = m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code';
       const { record, running } = discovery.state(key, inputsHash);
       const bearer = record?.outcome.bearer?.token;
+      // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
       const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
-      const desired = buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, found ?? preset ?? null);
+      const lastFound = resource.status.observedGeneration === resource.generation ? resource.status.detectedTransport : undefined;
+      const desired = buildGatewayEntry(
+        resource,
+        bearer ? upstreamHeaders(m, secrets, bearer) : headers,
+        found ?? lastFound ?? preset ?? null,
+        target.proxy,
+      );
 
-      if (!entry || entry.configHash !== gatewayEntryHash(desired)) {
+      if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
         gateway.apply(desired);
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
         // entry vanished although status says this generation was applied.
@@ -187,13 +207,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
       }
 
-      if (!skipDiscovery) discovery.ensure(key, inputsHash, discoveryJob(resource, target));
+      // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
+      const generation = resource.generation;
+      if (!skipDiscovery) discovery.ensure(key, inputsHash, discoveryJob(resource, target), generation);
       const status = appliedStatus(resource, discoveryView(resource, record), isoTime(clock.now()));
       store.setStatus(key, status);
       recordTransitions(resource, resource.status, status);
+      if (skipDiscovery) discovery.settle(key);
+      else if (record) discovery.reported(key, record);
       // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
       // discovery re-enqueues the key when it finishes, so it needs no requeue.
-      if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash)) {
+      if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
         return { requeueAfterMs: record.dueAt - clock.now() };
       }
       return {};
@@ -204,8 +228,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
       const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
       store.setStatus(key, status);
       recordTransitions(resource, resource.status, status);
+      // A refresh waiting on this key answers the status that says why nothing was discovered.
+      discovery.settle(key);
       logger.warn({ key, err: message, terminal }, 'reconcile failed');
       throw err;
     }
   };
+}
+
+/** Tool names for an event message: a server with hundreds of tools must not make a huge event. */
+function nameList(names: string[], max = 20): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }

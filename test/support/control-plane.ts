@@ -2,8 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Authenticator } from '../../src/auth/authenticator.js';
 import { parseServeConfig, type Config } from '../../src/config.js';
-import { silentLogger } from '../../src/domain/logger.js';
+import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
 
@@ -43,6 +44,14 @@ export interface TestControlPlaneOptions {
   manifests?: string[];
   /** Watcher timing; tests default to a short stability threshold and debounce. */
   manifestWatch?: Partial<WatchTiming>;
+  /** More token subjects besides ADMIN_TOKEN. */
+  authenticators?: Authenticator[];
+  /** Default: silent. */
+  logger?: Logger;
+  /** Environment for parseServeConfig (e.g. MCP_CP_SECRET_KEY). Default: none. */
+  env?: NodeJS.ProcessEnv;
+  /** How often --tokens-file is re-read. Default 20 ms. */
+  tokensFilePollIntervalMs?: number;
 }
 
 /** Short enough for fast tests, long enough for a write of a few KiB to settle. */
@@ -56,8 +65,15 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     : args.some((a) => a === '--manifests' || a.startsWith('--manifests=') || a === '--no-manifests')
       ? []
       : ['--no-manifests'];
-  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...args], {});
-  const cp = await startControlPlane(config, { logger: silentLogger, manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch } });
+  // Writes are not rate limited unless a test asks for it (test/security does).
+  const rateArgs = args.some((a) => a.startsWith('--write-rate-limit')) ? [] : ['--write-rate-limit', 'off'];
+  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...args], options.env ?? {});
+  const cp = await startControlPlane(config, {
+    logger: options.logger ?? silentLogger,
+    manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
+    tokensFilePollIntervalMs: options.tokensFilePollIntervalMs ?? 20,
+    ...(options.authenticators ? { authenticators: options.authenticators } : {}),
+  });
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;

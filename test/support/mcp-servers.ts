@@ -74,6 +74,8 @@ export interface RunningMcpServer {
   origin: string;
   port: number;
   requests: RecordedRequest[];
+  /** Replaces the tools the server lists from now on (a count or the tools themselves). */
+  setTools(tools: number | ToolDef[]): void;
   close(): Promise<void>;
 }
 
@@ -86,7 +88,8 @@ export function numberedTools(count: number): ToolDef[] {
 }
 
 export async function startMcpServer(opts: StartMcpServerOptions): Promise<RunningMcpServer> {
-  const tools = typeof opts.tools === 'number' ? numberedTools(opts.tools) : (opts.tools ?? numberedTools(3));
+  const toolsOf = (t: number | ToolDef[] | undefined) => (typeof t === 'number' ? numberedTools(t) : (t ?? numberedTools(3)));
+  let tools = toolsOf(opts.tools);
   const path = opts.path ?? (opts.transport === 'sse' ? '/sse' : '/mcp');
   const messagesPath = '/messages';
   const requests: RecordedRequest[] = [];
@@ -95,7 +98,7 @@ export async function startMcpServer(opts: StartMcpServerOptions): Promise<Runni
   const streamableSessions = new Map<string, StreamableHTTPServerTransport>();
   const sseSessions = new Map<string, SSEServerTransport>();
 
-  const newMcpServer = (): Server => buildMcpServer(tools, opts);
+  const newMcpServer = (): Server => buildMcpServer(() => tools, opts);
   const connect = async (server: Server, transport: StreamableHTTPServerTransport | SSEServerTransport) => {
     closeables.add(server);
     closeables.add(transport);
@@ -186,6 +189,9 @@ export async function startMcpServer(opts: StartMcpServerOptions): Promise<Runni
     origin,
     port,
     requests,
+    setTools: (next) => {
+      tools = toolsOf(next);
+    },
     close: async () => {
       delays.close();
       await Promise.all([...closeables].map((c) => c.close().catch(() => undefined)));
@@ -194,12 +200,13 @@ export async function startMcpServer(opts: StartMcpServerOptions): Promise<Runni
   };
 }
 
-function buildMcpServer(tools: ToolDef[], opts: StartMcpServerOptions): Server {
+function buildMcpServer(currentTools: () => ToolDef[], opts: StartMcpServerOptions): Server {
   const server = new Server(opts.serverInfo ?? { name: 'test-mcp-server', version: '1.0.0' }, {
     capabilities: { tools: { listChanged: false } },
     ...(opts.instructions ? { instructions: opts.instructions } : {}),
   });
   server.setRequestHandler(ListToolsRequestSchema, (request) => {
+    const tools = currentTools();
     const cursor = request.params?.cursor;
     const start = cursor === undefined ? 0 : Number(cursor);
     if (!Number.isInteger(start) || start < 0 || start > tools.length) {
@@ -211,12 +218,15 @@ function buildMcpServer(tools: ToolDef[], opts: StartMcpServerOptions): Server {
       ...(end < tools.length ? { nextCursor: String(end) } : {}),
     };
   });
-  // Echoes the call, so gateway tests can see what reached the upstream.
+  // Echoes the call, so gateway tests can see what reached the upstream; a tool with an outputSchema
+  // answers the echo as structuredContent too.
   server.setRequestHandler(CallToolRequestSchema, (request) => {
-    if (!tools.some((t) => t.name === request.params.name)) {
+    const tool = currentTools().find((t) => t.name === request.params.name);
+    if (!tool) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     }
-    return { content: [{ type: 'text', text: JSON.stringify({ tool: request.params.name, arguments: request.params.arguments ?? {} }) }] };
+    const echo = { tool: request.params.name, arguments: request.params.arguments ?? {} };
+    return { content: [{ type: 'text', text: JSON.stringify(echo) }], ...(tool.outputSchema ? { structuredContent: echo } : {}) };
   });
   return server;
 }

@@ -1,0 +1,134 @@
+// The control plane as its own process: `node dist/src/cli/mcpctl.js serve --port 0 ...`. The port is
+// read from its stderr line "serving on http://...". Each started process is killed by the cleanup
+// registry if the bench does not stop it itself.
+//
+// BENCH_CPU_PROF=<dir>: the server runs with --cpu-prof and writes its profile there when stopped.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { CLI, ROOT, onCleanup, onExitSync, waitFor } from './common.js';
+import { cpuMs, rssMb, waitQuiet } from './proc.js';
+
+/**
+ * Flags every bench server gets: no periodic resync during a measurement, and discovery that neither
+ * retries nor refreshes within a bench (each server is discovered once per generation, as in production).
+ */
+export const QUIET_FLAGS = [
+  '--resync-interval',
+  '0',
+  '--discovery-timeout',
+  '2s',
+  '--discovery-retry-base',
+  '10m',
+  '--discovery-retry-max',
+  '10m',
+  '--discovery-interval',
+  '1h',
+];
+
+export function newToken() {
+  return `bench-${randomBytes(24).toString('base64url')}`;
+}
+
+/**
+ * @param {object} o
+ * @param {string} o.dataDir
+ * @param {string[]} [o.manifestDirs] watched directories; none means --no-manifests
+ * @param {string} [o.token]
+ * @param {string[]} [o.args] more flags
+ * @param {number} [o.startTimeoutMs]
+ */
+export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [] }) {
+  const flags = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--admin-token', token, '--log-level', 'warn'];
+  if (manifestDirs.length === 0) flags.push('--no-manifests');
+  for (const d of manifestDirs) flags.push('--manifests', d);
+  const profDir = process.env.BENCH_CPU_PROF;
+  const node = [...nodeArgs];
+  if (profDir) {
+    mkdirSync(profDir, { recursive: true });
+    node.push('--cpu-prof', '--cpu-prof-dir', profDir);
+  }
+  const spawnedAt = performance.now();
+  // Later flags win (parseArgs keeps the last value), so `args` may override QUIET_FLAGS.
+  const child = spawn(process.execPath, [...node, CLI, 'serve', ...QUIET_FLAGS, ...flags, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '' },
+  });
+  const output = [];
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) output.push(line);
+    if (output.length > 200) output.splice(0, output.length - 200);
+  };
+  let url;
+  let readyAt;
+  let exited = false;
+  let exitCode;
+  const exit = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      exitCode = code ?? signal;
+      resolve();
+    });
+  });
+  child.stdout.on('data', keep);
+  child.stderr.on('data', (chunk) => {
+    keep(chunk);
+    const m = /serving on (http:\/\/\S+)/.exec(chunk.toString());
+    if (m && !url) {
+      url = m[1];
+      readyAt = performance.now();
+    }
+  });
+  const killSync = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  const undoSync = onExitSync(killSync);
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const killed = await Promise.race([exit.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+      if (!killed) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    }
+    undoSync();
+  };
+  const undoCleanup = onCleanup(stop);
+
+  try {
+    await waitFor(
+      () => {
+        if (exited) throw new Error(`the control plane exited (${exitCode}) before serving:\n${output.slice(-30).join('\n')}`);
+        return url;
+      },
+      { timeoutMs: startTimeoutMs, intervalMs: 5, what: 'the control plane to serve' },
+    );
+  } catch (err) {
+    await stop();
+    undoCleanup();
+    throw err;
+  }
+  const pid = child.pid;
+  return {
+    url,
+    token,
+    pid,
+    dataDir,
+    spawnedAt,
+    /** ms from spawn until the "serving on" line (after the first sync of every watched directory). */
+    startMs: readyAt - spawnedAt,
+    output,
+    rssMb: () => rssMb(pid),
+    cpuMs: () => cpuMs(pid),
+    waitQuiet: (options) => waitQuiet(pid, options),
+    get exited() {
+      return exited;
+    },
+    async stop() {
+      await stop();
+      undoCleanup();
+    },
+  };
+}

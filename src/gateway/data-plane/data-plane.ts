@@ -1,0 +1,222 @@
+// The gateway data plane: /mcp/<name> speaks Streamable HTTP to MCP clients and relays each client
+// session to one upstream session of the server the gateway store describes. It reads the gateway
+// store and nothing else, so it can run as a process of its own next to a copy of that store.
+//
+// Every HTTP request is admitted on its own: a bearer token of a known subject (401), an entry in the
+// gateway store (404), a subject that may use it (403), an entry that is served (503). A session is
+// bound to the subject that opened it.
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { EgressPolicy } from '../../discovery/egress.js';
+import type { Collaborator } from '../../domain/manifest.js';
+import type { Logger } from '../../domain/logger.js';
+import type { Principal } from '../../domain/principal.js';
+import { serverFqn } from '../../domain/resource.js';
+import { bearerToken } from '../../http/authenticate.js';
+import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
+import { GatewayCatalog } from './gateway-catalog.js';
+import { GatewaySession } from './gateway-session.js';
+import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } from './metrics.js';
+import { toolSettingsKey } from './tool-policy.js';
+import { connectUpstream, UpstreamConnectError } from './upstream.js';
+
+export interface UsePolicy {
+  canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
+}
+
+export interface DataPlaneOptions {
+  gateway: GatewayStore;
+  authenticator: Authenticator;
+  policy: UsePolicy;
+  tenant: string;
+  logger: Logger;
+  metrics?: DataPlaneMetrics;
+  /** Budget for opening an upstream session (both transports when the entry's is unknown). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** How long one upstream request may stay unanswered (progress restarts it). Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
+  idleSessionTimeoutMs?: number;
+  /** How often to look for gateway store writes by other processes; 0 never. Default 1 s. */
+  storePollIntervalMs?: number;
+  /** Which addresses upstream connections may reach (the same policy as discovery's). */
+  egress?: EgressPolicy;
+}
+
+/** Client messages are JSON-RPC, not uploads. */
+const MAX_BODY = '4mb';
+const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
+
+interface Admission {
+  principal: Principal;
+  token: string;
+  entry: StoredGatewayEntry;
+}
+
+export class DataPlane {
+  readonly router: Router;
+  private readonly sessions = new Map<string, GatewaySession>();
+  private readonly catalog: GatewayCatalog;
+  private readonly metrics: DataPlaneMetrics;
+  private readonly sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: DataPlaneOptions) {
+    this.metrics = options.metrics ?? noopDataPlaneMetrics;
+    this.catalog = new GatewayCatalog({
+      store: options.gateway,
+      onChange: (fqn, entry) => this.entryChanged(fqn, entry),
+      ...(options.storePollIntervalMs !== undefined ? { pollIntervalMs: options.storePollIntervalMs } : {}),
+    });
+    const idle = options.idleSessionTimeoutMs ?? 30 * 60_000;
+    if (idle > 0) {
+      this.sweeper = setInterval(() => this.endIdleSessions(idle), Math.min(idle / 4, 60_000));
+      this.sweeper.unref();
+    }
+    const json = express.json({ limit: MAX_BODY, type: ['application/json'] });
+    this.router = Router();
+    this.router.all(
+      '/:name',
+      (req, res, next) => (this.admit(req, res) ? next() : undefined),
+      (req, res, next) => (req.method === 'POST' ? json(req, res, next) : next()),
+      ((req, res, next) => void this.serve(req, res).catch(next)) satisfies RequestHandler,
+    );
+  }
+
+  /** Open sessions, of one server (by name) or of all. */
+  sessionCount(name?: string): number {
+    if (name === undefined) return this.sessions.size;
+    const fqn = serverFqn(this.options.tenant, name);
+    return [...this.sessions.values()].filter((s) => s.fqn === fqn).length;
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.catalog.close();
+    await Promise.all([...this.sessions.values()].map((s) => s.close('the gateway is shutting down')));
+  }
+
+  private admit(req: Request, res: Response): boolean {
+    const name = String(req.params.name);
+    const token = bearerToken(req.headers.authorization);
+    const principal = token === undefined ? undefined : this.options.authenticator.authenticate(token);
+    if (token === undefined || !principal) {
+      res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+      const message = token === undefined ? 'Send a bearer token: Authorization: Bearer <token>.' : 'The bearer token is not valid; check it or ask an administrator for a new one.';
+      return this.refuse(res, 401, 'Unauthorized', message, '', 'unauthenticated');
+    }
+    const entry = this.catalog.get(serverFqn(this.options.tenant, name));
+    if (!entry) {
+      return this.refuse(res, 404, 'NotFound', `No MCP server "${name}" is served by this gateway; check the name, or whether it was deleted.`, '', 'not_found');
+    }
+    if (!this.options.policy.canUse(principal, entry.collaborators, entry.accountId)) {
+      const message = `You may not use MCP server "${name}": you are neither a tenant admin nor one of its collaborators; ask one of its managers to add you.`;
+      return this.refuse(res, 403, 'Forbidden', message, name, 'forbidden');
+    }
+    if (entry.unavailable) {
+      const { reason, message } = entry.unavailable;
+      return this.refuse(res, 503, 'Unavailable', `MCP server "${name}" is not served right now (${reason}): ${message}`, name, 'unavailable');
+    }
+    res.locals.admission = { principal, token, entry } satisfies Admission;
+    return true;
+  }
+
+  private async serve(req: Request, res: Response): Promise<void> {
+    const { principal, token, entry } = res.locals.admission as Admission;
+    const sessionId = req.headers['mcp-session-id'];
+    if (sessionId !== undefined) {
+      const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      if (!session || session.fqn !== entry.fqn || session.principal.subject.subjectId !== principal.subject.subjectId) {
+        this.metrics.error(entry.name, 'unknown_session');
+        // 404 tells a Streamable HTTP client to start a new session.
+        res.status(404).json(rpcError(-32001, 'Session not found; start a new session with initialize.'));
+        return;
+      }
+      await session.handle(req, res, req.body);
+      return;
+    }
+    const body = req.body as unknown;
+    if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      res.status(400).json(rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
+      return;
+    }
+
+    let upstream;
+    try {
+      upstream = await connectUpstream({
+        entry,
+        callerToken: token,
+        initialize: body,
+        timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+        ...(this.options.egress ? { egress: this.options.egress } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof UpstreamConnectError)) throw error;
+      this.metrics.error(entry.name, 'upstream_connect');
+      this.metrics.request(entry.name, 'initialize', 'error');
+      res.status(error.status).json(rpcError(-32000, error.message, body.id));
+      return;
+    }
+    const session = new GatewaySession({
+      serverName: entry.name,
+      fqn: entry.fqn,
+      principal,
+      upstream,
+      toolSettings: () => this.catalog.get(entry.fqn),
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 60_000,
+      metrics: this.metrics,
+      logger: this.options.logger,
+      onInitialized: (s) => {
+        this.sessions.set(s.id!, s);
+        this.metrics.sessionOpened(entry.name);
+      },
+      onClosed: (s) => {
+        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
+      },
+    });
+    await session.handle(req, res, body);
+    // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
+    if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  private entryChanged(fqn: string, entry: StoredGatewayEntry | undefined): void {
+    const affected = [...this.sessions.values()].filter((s) => s.fqn === fqn);
+    if (affected.length === 0) return;
+    const key = entry && toolSettingsKey(entry);
+    for (const session of affected) {
+      if (!entry) void session.close('the server was deleted');
+      else if (entry.unavailable) void session.close(`the server is not served (${entry.unavailable.reason})`);
+      else if (!this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access was withdrawn');
+      else session.toolsChanged(key!);
+    }
+  }
+
+  private endIdleSessions(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const session of this.sessions.values()) {
+      if (!session.isStreaming && session.lastActivity < cutoff) void session.close('idle');
+    }
+  }
+
+  private refuse(res: Response, status: number, code: string, message: string, server: string, kind: DataPlaneErrorKind): false {
+    this.metrics.error(server, kind);
+    res.status(status).json({ error: { code, message } });
+    return false;
+  }
+}
+
+function rpcError(code: number, message: string, id: string | number | null = null) {
+  return { jsonrpc: '2.0', error: { code, message }, id };
+}
+
+function isInitializeRequest(body: unknown): body is { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> } {
+  const b = body as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown } | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    b.jsonrpc === '2.0' &&
+    b.method === 'initialize' &&
+    (typeof b.id === 'string' || typeof b.id === 'number') &&
+    typeof b.params === 'object' &&
+    b.params !== null
+  );
+}

@@ -1,0 +1,296 @@
+// One client session relayed to one upstream session, message by message. JSON-RPC ids pass through
+// unchanged in both directions (one upstream per client, so they cannot collide); the gateway's own
+// upstream requests use ids of their own. The gateway answers by itself only where the manifest
+// decides: a disabled or unknown tool, a method it does not relay, an upstream that timed out.
+// Ending either side ends the other.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../domain/logger.js';
+import type { Principal } from '../../domain/principal.js';
+import type { DataPlaneMetrics } from './metrics.js';
+import { PendingRequests, type PendingRequest } from './pending-requests.js';
+import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSettings } from './tool-policy.js';
+import type { Upstream } from './upstream.js';
+
+/** Client requests relayed upstream; anything else is answered "method not found" by the gateway. */
+const RELAYED = /^(?:ping|tools\/(?:list|call)|resources\/[a-z/]+|prompts\/(?:list|get)|completion\/complete|logging\/setLevel)$/;
+/** Standalone messages kept for a client that has not opened its GET stream yet. */
+const OUTBOX_LIMIT = 100;
+/** tools/list pages the gateway follows to learn the upstream's tools. */
+const MAX_TOOL_PAGES = 100;
+
+export interface GatewaySessionOptions {
+  serverName: string;
+  fqn: string;
+  /** Who opened the session; only the same subject may use it. */
+  principal: Principal;
+  upstream: Upstream;
+  /** The entry's tool settings as the gateway store holds them now; undefined once it is gone. */
+  toolSettings: () => ToolSettings | undefined;
+  requestTimeoutMs: number;
+  metrics: DataPlaneMetrics;
+  logger: Logger;
+  onInitialized: (session: GatewaySession) => void;
+  onClosed: (session: GatewaySession) => void;
+}
+
+export class GatewaySession {
+  readonly downstream: StreamableHTTPServerTransport;
+  readonly fqn: string;
+  readonly principal: Principal;
+  lastActivity = Date.now();
+  /** toolSettingsKey of the settings the client last saw announced. */
+  toolKey: string;
+  private closed = false;
+  private streamOpen = false;
+  private readonly outbox: JSONRPCMessage[] = [];
+  private readonly pending: PendingRequests;
+  private readonly upstreamTools = new Set<string>();
+  private listing: Promise<void> | undefined;
+  /** tools/call requests being checked, and whether the client cancelled them meanwhile. */
+  private readonly checking = new Map<RequestId, boolean>();
+  private ownIds = 0;
+
+  constructor(private readonly options: GatewaySessionOptions) {
+    this.fqn = options.fqn;
+    this.principal = options.principal;
+    this.toolKey = toolSettingsKey(options.toolSettings() ?? { disabledTools: [], toolOverrides: {} });
+    this.pending = new PendingRequests({ timeoutMs: options.requestTimeoutMs, onTimeout: (id, request) => this.timedOut(id, request) });
+    this.downstream = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: () => options.onInitialized(this),
+    });
+    this.downstream.onmessage = (message) => this.fromClient(message);
+    this.downstream.onclose = () => void this.close('the client ended the session');
+    const upstream = options.upstream.transport;
+    upstream.onmessage = (message) => this.fromUpstream(message);
+    upstream.onclose = () => void this.close('the upstream session closed');
+    upstream.onerror = (error) => {
+      if (upstreamSessionGone(error)) {
+        options.metrics.error(options.serverName, 'upstream_closed');
+        // Not from inside the transport's error dispatch: EventSource arms its reconnect timer after it,
+        // and only a close() that comes later clears that timer.
+        queueMicrotask(() => void this.close(`the upstream session ended (${error.message})`));
+      } else options.logger.debug({ server: options.serverName, err: error.message }, 'upstream transport error');
+    };
+  }
+
+  get id(): string | undefined {
+    return this.downstream.sessionId;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The client holds its GET stream open: it is listening, however long since its last request. */
+  get isStreaming(): boolean {
+    return this.streamOpen;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    this.lastActivity = Date.now();
+    if (req.method === 'GET') this.watchStandaloneStream(res);
+    await this.downstream.handleRequest(req, res, body);
+  }
+
+  /** The entry's tool settings changed: tell the client to list again. */
+  toolsChanged(key: string): void {
+    if (key === this.toolKey) return;
+    this.toolKey = key;
+    this.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  }
+
+  /** Ends both sides. Idempotent. */
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.clear();
+    this.options.logger.debug({ server: this.options.serverName, session: this.id, reason }, 'gateway session closed');
+    this.options.onClosed(this);
+    await Promise.all([this.downstream.close().catch(() => undefined), this.options.upstream.close()]);
+  }
+
+  private fromClient(message: JSONRPCMessage): void {
+    this.lastActivity = Date.now();
+    if (!('method' in message)) return this.toUpstream(message); // the client's answer to an upstream request
+    if (!('id' in message)) {
+      if (message.method === 'notifications/cancelled') {
+        const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+        if (requestId !== undefined) {
+          if (this.checking.has(requestId)) this.checking.set(requestId, true);
+          this.pending.take(requestId);
+        }
+      }
+      return this.toUpstream(message);
+    }
+    const request = message;
+    if (request.method === 'initialize') return this.answerInitialize(request);
+    if (!RELAYED.test(request.method)) {
+      return this.refuse(request, ErrorCode.MethodNotFound, `Method "${request.method}" is not relayed by the gateway.`);
+    }
+    if (request.method === 'tools/call') return void this.callTool(request);
+    this.forward(request);
+  }
+
+  private answerInitialize(request: JSONRPCRequest): void {
+    const result = { ...this.options.upstream.initializeResult };
+    const capabilities = { ...((result.capabilities as Record<string, unknown> | undefined) ?? {}) };
+    // The gateway announces tool list changes itself, when the manifest's tool settings change.
+    if (capabilities.tools) capabilities.tools = { ...(capabilities.tools as object), listChanged: true };
+    result.capabilities = capabilities;
+    this.options.metrics.request(this.options.serverName, 'initialize', 'ok');
+    this.send({ jsonrpc: '2.0', id: request.id, result });
+  }
+
+  private async callTool(request: JSONRPCRequest): Promise<void> {
+    const name = String((request.params as { name?: unknown } | undefined)?.name ?? '');
+    const settings = this.options.toolSettings();
+    if (!settings) return this.refuse(request, ErrorCode.InvalidRequest, `MCP server "${this.options.serverName}" is no longer served.`);
+    this.checking.set(request.id, false);
+    try {
+      if (!settings.disabledTools.includes(name) && !this.upstreamTools.has(name)) await this.learnUpstreamTools();
+    } catch (error) {
+      this.checking.delete(request.id);
+      const detail = error instanceof Error ? error.message : String(error);
+      return this.refuse(request, ErrorCode.InternalError, `The gateway could not list the tools of "${this.options.serverName}" to check "${name}": ${detail}`);
+    }
+    const cancelled = this.checking.get(request.id);
+    this.checking.delete(request.id);
+    if (cancelled || this.closed) return;
+    const refusal = toolRefusal(name, this.options.serverName, this.options.toolSettings() ?? settings, this.upstreamTools);
+    if (refusal) return this.refuse(request, ErrorCode.InvalidParams, refusal);
+    this.forward(request);
+  }
+
+  private forward(request: JSONRPCRequest): void {
+    const progressToken = (request.params as { _meta?: { progressToken?: string | number } } | undefined)?._meta?.progressToken;
+    this.pending.add(request.id, { method: request.method, ...(progressToken !== undefined ? { progressToken } : {}) });
+    this.options.upstream.transport.send(request).catch((error: unknown) => {
+      if (!this.pending.take(request.id)) return;
+      this.options.metrics.error(this.options.serverName, 'upstream_send');
+      const detail = error instanceof Error ? error.message : String(error);
+      this.refuse(request, ErrorCode.InternalError, `The gateway could not send ${request.method} to MCP server "${this.options.serverName}": ${detail}`, 'error');
+      if (upstreamSessionGone(error)) void this.close('the upstream session ended');
+    });
+  }
+
+  private fromUpstream(message: JSONRPCMessage): void {
+    this.lastActivity = Date.now();
+    if ('method' in message) {
+      if (message.method === 'notifications/tools/list_changed') this.upstreamTools.clear();
+      if (message.method === 'notifications/progress' && !('id' in message)) {
+        const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
+        const related = token === undefined ? undefined : this.pending.progress(token);
+        if (related !== undefined) return this.send(message, related);
+      }
+      return this.deliver(message); // an upstream notification, or a request to the client (sampling, roots, …)
+    }
+    const request = message.id === undefined ? undefined : this.pending.take(message.id);
+    if (!request) return; // answered already (timed out or cancelled), or an error about no request
+    this.options.metrics.upstreamLatency(this.options.serverName, request.method, (performance.now() - request.sentAt) / 1000);
+    if (request.answer) return request.answer(message);
+    let answer = message;
+    if ('result' in message && request.method === 'tools/list') {
+      for (const name of toolNames(message.result)) this.upstreamTools.add(name);
+      const settings = this.options.toolSettings();
+      if (settings) answer = { ...message, result: presentToolList(message.result, settings) as typeof message.result };
+    }
+    this.options.metrics.request(this.options.serverName, request.method, 'error' in message ? 'error' : 'ok');
+    this.send(answer);
+  }
+
+  private toUpstream(message: JSONRPCMessage): void {
+    this.options.upstream.transport.send(message).catch((error: unknown) => {
+      this.options.logger.debug({ server: this.options.serverName, err: String(error) }, 'could not relay a message upstream');
+    });
+  }
+
+  /** Lists every upstream tool with the gateway's own requests (once at a time). */
+  private learnUpstreamTools(): Promise<void> {
+    this.listing ??= (async () => {
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+        const result = await this.requestUpstream('tools/list', cursor === undefined ? {} : { cursor });
+        for (const name of toolNames(result)) this.upstreamTools.add(name);
+        cursor = typeof result.nextCursor === 'string' && result.nextCursor !== '' ? result.nextCursor : undefined;
+        if (cursor === undefined) return;
+      }
+    })().finally(() => (this.listing = undefined));
+    return this.listing;
+  }
+
+  private requestUpstream(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = `mcp-gateway-${++this.ownIds}`;
+    return new Promise((resolve, reject) => {
+      this.pending.add(id, {
+        method,
+        answer: (message) => {
+          if ('result' in message) resolve(message.result as Record<string, unknown>);
+          else reject(new Error('error' in message ? message.error.message : 'no answer'));
+        },
+      });
+      this.options.upstream.transport.send({ jsonrpc: '2.0', id, method, params }).catch((error: unknown) => {
+        if (this.pending.take(id)) reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+  }
+
+  private timedOut(id: RequestId, request: PendingRequest): void {
+    const message = `MCP server "${this.options.serverName}" did not answer ${request.method} within ${this.options.requestTimeoutMs} ms.`;
+    this.options.metrics.error(this.options.serverName, 'upstream_timeout');
+    this.toUpstream({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } });
+    if (request.answer) return request.answer({ jsonrpc: '2.0', id, error: { code: ErrorCode.RequestTimeout, message } });
+    this.options.metrics.request(this.options.serverName, request.method, 'timeout');
+    this.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.RequestTimeout, message } });
+  }
+
+  private refuse(request: JSONRPCRequest, code: number, message: string, outcome: 'refused' | 'error' = 'refused'): void {
+    this.options.metrics.request(this.options.serverName, request.method, outcome);
+    this.send({ jsonrpc: '2.0', id: request.id, error: { code, message } });
+  }
+
+  /** A message with no request of the client's to ride on: the GET stream, else an open POST stream, else later. */
+  private deliver(message: JSONRPCMessage): void {
+    if (this.streamOpen) return this.send(message);
+    const related = this.pending.latestClientRequest();
+    if (related !== undefined) return this.send(message, related);
+    this.outbox.push(message);
+    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();
+  }
+
+  private send(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
+    if (this.closed) return;
+    this.downstream.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((error: unknown) => {
+      // The client went away from that stream; the message has no one to reach.
+      this.options.logger.debug({ server: this.options.serverName, err: String(error) }, 'could not deliver a message to the client');
+    });
+  }
+
+  /** Knows when the client's GET stream is open, so standalone messages are not dropped before it is. */
+  private watchStandaloneStream(res: ServerResponse): void {
+    const writeHead = res.writeHead;
+    res.writeHead = ((...args: Parameters<typeof writeHead>) => {
+      const out = writeHead.apply(res, args);
+      if (res.statusCode === 200 && !this.streamOpen) {
+        this.streamOpen = true;
+        res.once('close', () => (this.streamOpen = false));
+        queueMicrotask(() => {
+          for (const message of this.outbox.splice(0)) this.send(message);
+        });
+      }
+      return out;
+    }) as typeof writeHead;
+  }
+}
+
+/** The upstream no longer has our session: Streamable HTTP answered 404, or the SSE stream dropped. */
+function upstreamSessionGone(error: unknown): boolean {
+  if (error instanceof StreamableHTTPError) return error.code === 404;
+  if (error instanceof SseError) return true;
+  return error instanceof Error && /Maximum reconnection attempts/.test(error.message);
+}

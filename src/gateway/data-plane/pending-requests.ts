@@ -1,0 +1,82 @@
+// Requests the gateway forwarded upstream and still waits on, each with a deadline. Progress for a
+// request restarts its deadline (a long tool that reports progress is not a stuck one); a request
+// past its deadline is handed to onTimeout once and forgotten, so a late answer is dropped.
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+export interface PendingRequest {
+  method: string;
+  /** performance.now() when it was sent upstream. */
+  sentAt: number;
+  progressToken?: string | number;
+  /** The gateway's own request: its answer goes here instead of to the client. */
+  answer?: (message: JSONRPCMessage) => void;
+}
+
+interface Tracked extends PendingRequest {
+  timer: NodeJS.Timeout;
+}
+
+export interface PendingRequestsOptions {
+  timeoutMs: number;
+  onTimeout: (id: RequestId, request: PendingRequest) => void;
+}
+
+export class PendingRequests {
+  private readonly byId = new Map<RequestId, Tracked>();
+  private readonly byProgressToken = new Map<string | number, RequestId>();
+
+  constructor(private readonly options: PendingRequestsOptions) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(id: RequestId, request: Omit<PendingRequest, 'sentAt'>): void {
+    this.take(id);
+    this.byId.set(id, { ...request, sentAt: performance.now(), timer: this.arm(id) });
+    if (request.progressToken !== undefined) this.byProgressToken.set(request.progressToken, id);
+  }
+
+  /** Forgets the request and answers it, if it was still pending. */
+  take(id: RequestId): PendingRequest | undefined {
+    const tracked = this.byId.get(id);
+    if (!tracked) return undefined;
+    clearTimeout(tracked.timer);
+    this.byId.delete(id);
+    if (tracked.progressToken !== undefined) this.byProgressToken.delete(tracked.progressToken);
+    const { timer: _timer, ...request } = tracked;
+    return request;
+  }
+
+  /** The request a progress token belongs to; restarts its deadline. */
+  progress(token: string | number): RequestId | undefined {
+    const id = this.byProgressToken.get(token);
+    const tracked = id === undefined ? undefined : this.byId.get(id);
+    if (id === undefined || !tracked) return undefined;
+    clearTimeout(tracked.timer);
+    tracked.timer = this.arm(id);
+    return id;
+  }
+
+  /** The most recent request the client is still waiting on (its response stream is open). */
+  latestClientRequest(): RequestId | undefined {
+    let latest: RequestId | undefined;
+    for (const [id, tracked] of this.byId) if (!tracked.answer) latest = id;
+    return latest;
+  }
+
+  clear(): void {
+    for (const tracked of this.byId.values()) clearTimeout(tracked.timer);
+    this.byId.clear();
+    this.byProgressToken.clear();
+  }
+
+  private arm(id: RequestId): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const request = this.take(id);
+      if (request) this.options.onTimeout(id, request);
+    }, this.options.timeoutMs);
+    timer.unref();
+    return timer;
+  }
+}

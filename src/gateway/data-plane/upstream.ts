@@ -1,0 +1,155 @@
+// One upstream MCP session for one client session: the entry's URL, transport, resolved headers and
+// TLS; the client's initialize request forwarded as it came, so the upstream sees the real client's
+// protocol version, info and capabilities. Nothing from the client's HTTP request is ever copied
+// upstream: the only caller credential that leaves is the bearer token of a passthrough entry.
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { EgressPolicy } from '../../discovery/egress.js';
+import { classifyFailure, observeFetch } from '../../discovery/failure.js';
+import { secretsOf } from '../../discovery/redaction.js';
+import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
+import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
+
+export interface ConnectUpstreamOptions {
+  entry: GatewayEntry;
+  /** The caller's bearer token; sent upstream only when the entry says passthroughAuth. */
+  callerToken: string;
+  /** The client's initialize request, forwarded unchanged. */
+  initialize: JSONRPCRequest;
+  /** For connecting (and the transport fallback) as a whole. */
+  timeoutMs: number;
+  /** Which addresses the gateway may connect to; default: discovery's default policy. */
+  egress?: EgressPolicy;
+}
+
+export interface Upstream {
+  kind: GatewayTransport;
+  transport: Transport;
+  /** The upstream's result for initialize. */
+  initializeResult: Record<string, unknown>;
+  /** Ends the upstream session (a Streamable HTTP DELETE, bounded), then closes its sockets. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Connecting failed; `status` is the HTTP status the gateway answers the client (502 or 504). */
+export class UpstreamConnectError extends Error {
+  constructor(
+    readonly status: 502 | 504,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The upstream's GET stream is re-opened a few times within about 2 s; after that (or on a 404) the
+ * upstream session counts as ended, and so does the client's.
+ */
+const GET_STREAM_RECONNECTION = { initialReconnectionDelay: 250, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 3 };
+
+/** How long a polite upstream session DELETE may take. */
+const TERMINATE_MS = 1000;
+
+export function upstreamHeaders(entry: GatewayEntry, callerToken: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(entry.headers)) {
+    if (!(entry.passthroughAuth && name.toLowerCase() === 'authorization')) headers[name] = value;
+  }
+  if (entry.passthroughAuth) headers.Authorization = `Bearer ${callerToken}`;
+  return headers;
+}
+
+export async function connectUpstream(options: ConnectUpstreamOptions): Promise<Upstream> {
+  const { entry, initialize } = options;
+  const url = new URL(entry.upstreamUrl);
+  const headers = upstreamHeaders(entry, options.callerToken);
+  const secrets = [...secretsOf(headers), options.callerToken];
+  const order: GatewayTransport[] = entry.transport === 'sse' ? ['sse', 'streamable-http'] : ['streamable-http', 'sse'];
+  const deadline = Date.now() + options.timeoutMs;
+  const serverFetch = createServerFetch(entry.tls, options.egress ? { egress: options.egress } : {});
+  let lastMessage = '';
+  try {
+    for (const kind of order) {
+      const { fetch, observed } = observeFetch(serverFetch);
+      const requestInit: RequestInit = { headers };
+      const transport =
+        kind === 'sse'
+          ? new SSEClientTransport(url, { requestInit, fetch })
+          : new StreamableHTTPClientTransport(url, { requestInit, fetch, reconnectionOptions: GET_STREAM_RECONNECTION });
+      let timedOut = false;
+      try {
+        const result = await withDeadline(initializeOver(transport, initialize), deadline, () => (timedOut = true));
+        const version = result.protocolVersion;
+        if (typeof version === 'string') transport.setProtocolVersion?.(version);
+        return { kind, transport, initializeResult: result, close: closer(kind, transport, serverFetch) };
+      } catch (error) {
+        await transport.close().catch(() => undefined);
+        if (error instanceof UpstreamInitializeRefused) throw new UpstreamConnectError(502, error.message);
+        const failure = classifyFailure(error, { url, transport: kind, observed, timedOut, timeoutMs: options.timeoutMs, secrets });
+        if (timedOut) {
+          throw new UpstreamConnectError(
+            504,
+            `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`,
+          );
+        }
+        lastMessage = failure.message.replace('did not complete discovery', 'did not complete initialize');
+        if (!failure.wrongTransport) break;
+      }
+    }
+  } catch (error) {
+    await serverFetch.close();
+    throw error;
+  }
+  await serverFetch.close();
+  throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`);
+}
+
+class UpstreamInitializeRefused extends Error {}
+
+/** start(), send initialize, and wait for the answer with the same id. */
+async function initializeOver(transport: Transport, initialize: JSONRPCRequest): Promise<Record<string, unknown>> {
+  const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
+    transport.onmessage = (message: JSONRPCMessage) => {
+      if (!('id' in message) || message.id !== initialize.id || 'method' in message) return;
+      if ('result' in message) resolve(message.result as Record<string, unknown>);
+      else if ('error' in message) reject(new UpstreamInitializeRefused(`The MCP server refused initialize: ${message.error.message}`));
+    };
+    transport.onerror = (error) => reject(error);
+    transport.onclose = () => reject(new Error('the connection closed before initialize was answered'));
+  });
+  answer.catch(() => undefined);
+  await transport.start();
+  await transport.send(initialize);
+  return answer;
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        onTimeout();
+        reject(new Error('timed out'));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function closer(kind: GatewayTransport, transport: Transport, serverFetch: ServerFetch): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= (async () => {
+      if (kind === 'streamable-http') {
+        const terminate = (transport as StreamableHTTPClientTransport).terminateSession().catch(() => undefined);
+        await withDeadline(terminate, Date.now() + TERMINATE_MS, () => undefined).catch(() => undefined);
+      }
+      await transport.close().catch(() => undefined);
+      await serverFetch.close();
+    })();
+    return closing;
+  };
+}

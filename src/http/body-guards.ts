@@ -1,0 +1,60 @@
+// Hostile JSON bodies: nesting is bounded before the body is parsed (every walker after the parser may
+// recurse), and the keys __proto__, constructor and prototype are refused anywhere in a body, so no
+// later copy or merge can touch a prototype. Both answer 400 before any validation or state is read.
+import type { RequestHandler } from 'express';
+import { ValidationError } from '../domain/errors.js';
+
+/** Levels of [ and { a request body may nest. A manifest needs fewer than ten. */
+export const MAX_JSON_DEPTH = 64;
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function tooDeep(): ValidationError {
+  const message = `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`;
+  return new ValidationError(message, [{ path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+}
+
+/**
+ * For express.json's `verify`: scans the raw bytes (strings skipped) and throws when arrays and objects
+ * nest deeper than MAX_JSON_DEPTH. UTF-8 continuation bytes are never ASCII, so a byte scan is exact.
+ */
+export function verifyJsonDepth(_req: unknown, _res: unknown, body: Buffer): void {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (b === 0x5c) escaped = true;
+      else if (b === 0x22) inString = false;
+      continue;
+    }
+    if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) throw tooDeep();
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+}
+
+function escapeSegment(segment: string | number): string {
+  return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Refuses a parsed body holding a reserved key anywhere; iterative, the depth is already bounded. */
+export const refuseReservedKeys: RequestHandler = (req, _res, next) => {
+  const stack: [unknown, string][] = [[req.body, '']];
+  const found: { path: string; message: string }[] = [];
+  while (stack.length > 0 && found.length < 10) {
+    const [node, path] = stack.pop()!;
+    if (Array.isArray(node)) node.forEach((v, i) => stack.push([v, `${path}/${i}`]));
+    else if (typeof node === 'object' && node !== null) {
+      for (const key of Object.keys(node)) {
+        const child = `${path}/${escapeSegment(key)}`;
+        if (RESERVED_KEYS.has(key)) found.push({ path: child, message: `the key ${JSON.stringify(key)} is not allowed (reserved in JavaScript)` });
+        else stack.push([(node as Record<string, unknown>)[key], child]);
+      }
+    }
+  }
+  if (found.length === 0) return next();
+  next(new ValidationError(`The request body is invalid: ${found.map((f) => `${f.path}: ${f.message}`).join('; ')}`, found));
+};

@@ -1,0 +1,197 @@
+// JSON Schemas of what the API answers (present.ts and friends), for the OpenAPI document. Request
+// bodies and the manifest are not here: they come from schemas/*.json, the single source of truth.
+// References use the component names openapi.ts gives those files (their `title`).
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
+const time = (description: string): Schema => ({ type: 'string', format: 'date-time', description });
+const int = (description: string): Schema => ({ type: 'integer', minimum: 0, description });
+const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties), description?: string): Schema => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  required,
+  properties,
+});
+
+export const RESPONSE_SCHEMAS: Record<string, Schema> = {
+  Condition: obj(
+    {
+      type: str('Ready, Applied, Discovered, Reconciling or Stalled.'),
+      status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+      reason: str('PascalCase, machine-readable.'),
+      message: str('What happened and what to do.'),
+      lastTransitionTime: time('When status last changed.'),
+      observedGeneration: int('The generation this condition describes.'),
+    },
+    undefined,
+    'A Kubernetes-style condition.',
+  ),
+  Subject: obj({
+    subjectId: str(),
+    subjectType: { type: 'string', enum: ['user', 'team', 'serviceaccount', 'virtualaccount'] },
+    subjectSlug: str(),
+    subjectDisplayName: str(),
+  }),
+  SourceRef: {
+    description: 'Who manages the resource: the API, or a file of a watched directory.',
+    oneOf: [
+      obj({ kind: { const: 'api' } }),
+      obj({
+        kind: { const: 'file' },
+        root: str('The watched directory.'),
+        path: str('The file, relative to root.'),
+        document: int('0-based index of the document in the file.'),
+      }),
+    ],
+  },
+  AuthStatus: obj({
+    status: { type: 'string', enum: ['authenticated', 'authentication_required', 'authentication_not_required', 'unknown'] },
+    method: { enum: ['oauth', 'auth-override', 'passthrough', null] },
+    message: str(),
+  }),
+  Tool: obj(
+    {
+      name: str(),
+      description: str('What the gateway shows: the tool_settings override, else the upstream description.'),
+      upstreamDescription: str(),
+      inputSchema: { type: 'object' },
+      annotations: { type: 'object' },
+      disabled: { type: 'boolean', description: 'Disabled by tool_settings: listed here, not served by the gateway.' },
+    },
+    ['name', 'inputSchema', 'disabled'],
+  ),
+  McpServer: obj(
+    {
+      id: str(),
+      fqn: str('<tenant>:mcp-server:<name>'),
+      name: str(),
+      manifest: { ...ref('RemoteMcpServerManifest'), description: 'The normalised manifest; secret values are masked.' },
+      createdBySubject: ref('Subject'),
+      accountId: str(),
+      tools: { type: 'array', items: ref('Tool') },
+      specEndpoints: { type: 'array' },
+      createdAt: time('Creation time.'),
+      updatedAt: time('Last change of the desired state.'),
+      proxyUrl: { type: 'string', format: 'uri', description: 'Where the gateway serves the server.' },
+      authStatus: ref('AuthStatus'),
+      generation: int('Increases only when the spec changes.'),
+      resourceVersion: str('Changes on every write, status included; the ETag and the watch event id.'),
+      source: ref('SourceRef'),
+      metadata: { type: 'object' },
+      status: obj({ observedGeneration: int('The generation the status describes.'), conditions: { type: 'array', items: ref('Condition') } }),
+    },
+    ['id', 'fqn', 'name', 'manifest', 'tools', 'generation', 'resourceVersion', 'source', 'status', 'proxyUrl', 'authStatus'],
+    'An MCP server as every route answers it.',
+  ),
+  DiffOp: obj(
+    {
+      op: { type: 'string', enum: ['add', 'remove', 'replace'] },
+      path: str('JSON pointer into the manifest (/metadata/... for metadata).'),
+      from: {},
+      to: {},
+      secret: { const: true, description: 'A secret value changed; neither side is shown.' },
+    },
+    ['op', 'path'],
+  ),
+  ApplyResponse: obj(
+    {
+      data: ref('McpServer'),
+      action: { type: 'string', enum: ['CREATE', 'UPDATE', 'UNCHANGED'] },
+      dryRun: { type: 'boolean' },
+      existingManifest: { oneOf: [ref('RemoteMcpServerManifest'), { type: 'null' }] },
+      diff: { type: 'array', items: ref('DiffOp') },
+      warnings: { type: 'array', items: str() },
+    },
+    ['data', 'action', 'dryRun', 'existingManifest', 'diff'],
+  ),
+  McpServerOne: obj({ data: ref('McpServer') }),
+  McpServerList: obj({
+    data: { type: 'array', items: ref('McpServer') },
+    pagination: obj({ total: int('Servers matching, all pages.'), offset: int('First item.'), limit: int('Page size.') }),
+  }),
+  WatchEvent: obj(
+    {
+      type: { type: 'string', enum: ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'] },
+      object: {
+        description:
+          'ADDED / MODIFIED / DELETED: the server as GET answers it (DELETED of a server the caller may no longer read: id, fqn, name and resourceVersion only). ' +
+          'BOOKMARK: { resourceVersion, initialEventsEnd? }. ERROR: { code?, reason: Expired | TooSlow, message, resourceVersion? }, then the stream ends.',
+        oneOf: [
+          ref('McpServer'),
+          obj({ id: str(), fqn: str(), name: str(), resourceVersion: str() }),
+          obj({ resourceVersion: str(), initialEventsEnd: { type: 'boolean' } }, ['resourceVersion']),
+          obj({ code: { type: 'integer' }, reason: { type: 'string', enum: ['Expired', 'TooSlow'] }, message: str(), resourceVersion: str() }, ['reason', 'message']),
+        ],
+      },
+    },
+    undefined,
+    'The JSON in the data: line of one event of the watch stream; the SSE id: line carries the resourceVersion.',
+  ),
+  Event: obj(
+    {
+      type: { type: 'string', enum: ['Normal', 'Warning'] },
+      reason: str(),
+      message: str(),
+      count: { type: 'integer', minimum: 1, description: 'Repeats folded into this event.' },
+      firstTimestamp: time('First occurrence.'),
+      lastTimestamp: time('Latest occurrence.'),
+      subject: obj({ fqn: str(), id: str() }),
+      actor: str('Who caused it: a subject id, serviceaccount:gitops, or reconciler.'),
+    },
+    ['type', 'reason', 'message', 'count', 'firstTimestamp', 'lastTimestamp', 'subject'],
+  ),
+  EventList: obj({ data: { type: 'array', items: ref('Event') } }),
+  SourceStatus: obj(
+    {
+      path: str('The watched directory (absolute).'),
+      lastSyncTime: { type: ['string', 'null'], format: 'date-time' },
+      conditions: { type: 'array', items: ref('Condition') },
+      files: {
+        type: 'array',
+        items: obj({
+          path: str('Relative to the directory.'),
+          contentHash: { type: ['string', 'null'] },
+          resources: { type: 'array', items: str('A server name the file declares.') },
+          errors: { type: 'array', items: obj({ line: int('1-based.'), col: int('1-based.'), pointer: str('JSON pointer into the document.'), message: str() }) },
+        }),
+      },
+    },
+    undefined,
+    'A watched manifest directory, its files and every error in them.',
+  ),
+  SourceList: obj({ data: { type: 'array', items: ref('SourceStatus') } }),
+  GatewayEntry: obj(
+    {
+      fqn: str(),
+      name: str(),
+      resourceId: str(),
+      accountId: str(),
+      upstreamUrl: str(),
+      transport: { enum: ['streamable-http', 'sse', null] },
+      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Header names; every value masked.' },
+      passthroughAuth: { type: 'boolean' },
+      tls: { type: 'object' },
+      disabledTools: { type: 'array', items: str() },
+      toolOverrides: { type: 'object' },
+      generation: int('The resource generation the entry was built from.'),
+      configHash: str(),
+      updatedAt: time('Last write.'),
+    },
+    ['fqn', 'name', 'upstreamUrl', 'generation'],
+  ),
+  GatewayEntryList: obj({ data: { type: 'array', items: ref('GatewayEntry') } }),
+  Error: obj({
+    error: obj(
+      {
+        code: str('e.g. InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, Expired.'),
+        message: str('What is wrong and what to do.'),
+        details: { type: 'array', items: obj({ path: str('JSON pointer.'), message: str() }) },
+      },
+      ['code', 'message'],
+    ),
+  }),
+  Health: obj({ status: { const: 'ok' } }),
+  Readiness: obj({ status: { type: 'string', enum: ['ready', 'not ready'] }, reason: str('What is still missing.') }, ['status']),
+};

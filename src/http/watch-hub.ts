@@ -1,0 +1,419 @@
+// Watch streams of MCP servers (text/event-stream), fed by the one ChangeFeed.
+//
+// A session goes through up to three phases:
+//   snapshot  (no resourceVersion given) the current objects as ADDED, oldest resourceVersion first, each
+//             with its own resourceVersion as SSE id, then a BOOKMARK { initialEventsEnd: true } whose id
+//             is the store's resourceVersion at the snapshot;
+//   replay    the changelog after the session's cursor, read page by page at the pace the client reads;
+//   live      changes the feed hands out, through a bounded queue.
+// Sorting the snapshot by resourceVersion makes every id resumable: after an id N the client has seen
+// every object whose last change is <= N, and the changelog after N holds the rest.
+//
+// Contracts:
+// - Every event carries `id: <resourceVersion>`; resuming after the last id received (resourceVersion=
+//   or Last-Event-ID) replays exactly the changes the client has not seen: none missed, none repeated.
+// - A slow client never holds anything up: the feed only pushes into its queue. When the queue holds
+//   more than maxBufferedEvents, the stream ends with an ERROR event (reason TooSlow) naming the
+//   resourceVersion to resume from.
+// - Sessions see only objects their canRead accepts. An object that stops being readable is sent as
+//   DELETED (id, fqn and name only) to a client that was shown it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock, TimerHandle } from '../domain/clock.js';
+import { systemClock } from '../domain/clock.js';
+import type { Logger } from '../domain/logger.js';
+import type { McpServerResource } from '../domain/resource.js';
+import type { Change, ChangeType, ResourceStore } from '../store/index.js';
+import type { ChangeFeed } from './watch-feed.js';
+
+export type WatchEventType = ChangeType | 'BOOKMARK' | 'ERROR';
+
+export const DEFAULT_BOOKMARK_INTERVAL_MS = 30_000;
+export const DEFAULT_MAX_BUFFERED_EVENTS = 1000;
+/** Frames written in one go before yielding to the event loop (snapshot and replay). */
+const FRAMES_PER_TURN = 200;
+
+export interface WatchHubOptions {
+  feed: ChangeFeed;
+  store: ResourceStore;
+  tenant: string;
+  /** How an object looks on the wire: exactly as GET answers it. */
+  present: (r: McpServerResource) => unknown;
+  clock?: Clock;
+  logger: Logger;
+  bookmarkIntervalMs?: number;
+  maxBufferedEvents?: number;
+  /** Changes read per replay query. */
+  replayPageSize?: number;
+  /** Called when a session ends because it fell too far behind (metrics). */
+  onOverflow?: () => void;
+}
+
+export interface WatchRequest {
+  /** Replay every change after this resourceVersion; undefined: start with the current objects as ADDED. */
+  resourceVersion: number | undefined;
+  /** undefined: the caller may read everything. */
+  canRead: ((r: McpServerResource) => boolean) | undefined;
+}
+
+type Phase = 'snapshot' | 'replay' | 'live' | 'closed';
+
+interface Frame {
+  text: string;
+  id: number | undefined;
+}
+
+export function sseFrame(type: WatchEventType, object: unknown, id?: number): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type, object })}\n\n`;
+}
+
+/** Renders the frames of one change lazily, once, for every session that needs them. */
+class ChangeFrames {
+  private readonly byType = new Map<string, string>();
+  constructor(
+    readonly change: Change,
+    private readonly present: (r: McpServerResource) => unknown,
+  ) {}
+
+  as(type: ChangeType): string {
+    let text = this.byType.get(type);
+    if (text === undefined) {
+      text = sseFrame(type, this.present(this.change.object), this.change.resourceVersion);
+      this.byType.set(type, text);
+    }
+    return text;
+  }
+
+  /** DELETED for a client that may no longer read the object: no more than it already knew. */
+  gone(): string {
+    let text = this.byType.get('gone');
+    if (text === undefined) {
+      const o = this.change.object;
+      text = sseFrame('DELETED', { id: o.id, fqn: o.fqn, name: o.name, resourceVersion: String(this.change.resourceVersion) }, this.change.resourceVersion);
+      this.byType.set('gone', text);
+    }
+    return text;
+  }
+}
+
+class WatchSession {
+  phase: Phase;
+  /** Every change <= cursor has been written, queued or filtered out for this client. */
+  cursor: number;
+  private snapshot: McpServerResource[] = [];
+  private snapshotIndex = 0;
+  private snapshotRv = 0;
+  private readonly queue: Frame[] = [];
+  private lastWrittenId: number | undefined;
+  private waitingForDrain = false;
+  private scheduled = false;
+  /** fqns this client was shown; kept for filtered sessions only. */
+  private readonly known = new Set<string>();
+  /** Started with a list, so the client holds exactly what it was shown: an object new to it is ADDED. */
+  private readonly fromList: boolean;
+
+  constructor(
+    private readonly hub: WatchHub,
+    private readonly res: ServerResponse,
+    private readonly canRead: ((r: McpServerResource) => boolean) | undefined,
+    from: number | undefined,
+  ) {
+    this.fromList = from === undefined;
+    if (from === undefined) {
+      this.phase = 'snapshot';
+      this.cursor = 0;
+    } else {
+      this.phase = 'replay';
+      this.cursor = from;
+      this.lastWrittenId = from;
+    }
+  }
+
+  /** A consistent snapshot: the objects and the resourceVersion they are current at. */
+  takeSnapshot(objects: McpServerResource[], rv: number): void {
+    this.snapshot = objects.sort((a, b) => a.resourceVersion - b.resourceVersion);
+    this.snapshotRv = rv;
+    this.cursor = rv;
+  }
+
+  /** The frame this client gets for a change, if any; updates what the client knows. */
+  frameFor(frames: ChangeFrames): string | undefined {
+    const { change } = frames;
+    if (!this.canRead) return frames.as(change.type);
+    const readable = this.canRead(change.object);
+    const known = this.known.has(change.fqn);
+    if (change.type === 'DELETED') {
+      this.known.delete(change.fqn);
+      if (readable) return frames.as('DELETED');
+      return known ? frames.gone() : undefined;
+    }
+    if (readable) {
+      this.known.add(change.fqn);
+      return frames.as(!known && this.fromList ? 'ADDED' : change.type);
+    }
+    if (known) {
+      this.known.delete(change.fqn);
+      return frames.gone();
+    }
+    return undefined;
+  }
+
+  /** From the feed, in resourceVersion order. */
+  deliver(frames: ChangeFrames): void {
+    if (this.phase !== 'live' || frames.change.resourceVersion <= this.cursor) return;
+    this.cursor = frames.change.resourceVersion;
+    const text = this.frameFor(frames);
+    if (text !== undefined) this.enqueue({ text, id: this.cursor });
+  }
+
+  bookmark(): void {
+    if (this.phase !== 'live') return;
+    this.enqueue({ text: sseFrame('BOOKMARK', { resourceVersion: String(this.cursor) }, this.cursor), id: this.cursor });
+  }
+
+  private enqueue(frame: Frame): void {
+    this.queue.push(frame);
+    if (this.queue.length > this.hub.maxBufferedEvents) this.overflow();
+    else this.pump();
+  }
+
+  /** Writes while the socket takes it; continues on 'drain' (or on the next turn after a long run). */
+  pump(): void {
+    if (this.phase === 'closed' || this.waitingForDrain || this.scheduled) return;
+    let written = 0;
+    while (!this.res.writableNeedDrain) {
+      if (written >= FRAMES_PER_TURN) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+        return;
+      }
+      if (this.phase === 'snapshot') {
+        const next = this.snapshot[this.snapshotIndex];
+        if (next) {
+          this.snapshot[this.snapshotIndex++] = undefined as unknown as McpServerResource;
+          if (this.canRead) this.known.add(next.fqn);
+          this.write({ text: sseFrame('ADDED', this.hub.present(next), next.resourceVersion), id: next.resourceVersion });
+        } else {
+          this.snapshot = [];
+          this.write({
+            text: sseFrame('BOOKMARK', { resourceVersion: String(this.snapshotRv), initialEventsEnd: true }, this.snapshotRv),
+            id: this.snapshotRv,
+          });
+          this.phase = 'replay';
+        }
+        written++;
+      } else if (this.phase === 'replay') {
+        if (this.cursor >= this.hub.feedPosition) {
+          this.phase = 'live';
+          continue;
+        }
+        if (this.cursor < this.hub.store.oldestRetainedResourceVersion() - 1) {
+          this.fail({ code: 410, reason: 'Expired', message: expiredMessage(this.cursor) });
+          return;
+        }
+        const page = this.hub.store.changesSince(this.cursor, this.hub.replayPageSize);
+        if (page.length === 0) {
+          this.phase = 'live';
+          continue;
+        }
+        for (const change of page) {
+          this.cursor = change.resourceVersion;
+          const text = this.frameFor(new ChangeFrames(change, this.hub.present));
+          if (text !== undefined) this.write({ text, id: change.resourceVersion });
+        }
+        written += page.length;
+      } else if (this.phase === 'live') {
+        const next = this.queue.shift();
+        if (!next) return;
+        this.write(next);
+        written++;
+      } else {
+        return;
+      }
+    }
+    this.waitingForDrain = true;
+    this.res.once('drain', () => {
+      this.waitingForDrain = false;
+      this.pump();
+    });
+  }
+
+  private write(frame: Frame): void {
+    this.res.write(frame.text);
+    if (frame.id !== undefined) this.lastWrittenId = frame.id;
+  }
+
+  private overflow(): void {
+    const resume = this.lastWrittenId;
+    this.hub.overflowed();
+    this.fail({
+      reason: 'TooSlow',
+      message:
+        `This watch fell more than ${this.hub.maxBufferedEvents} events behind because the client reads too slowly, so the server ended it. ` +
+        (resume !== undefined
+          ? `Watch again with resourceVersion=${resume} (or Last-Event-ID: ${resume}) to resume without missing an event.`
+          : 'Watch again (without resourceVersion) to start over.'),
+      ...(resume !== undefined ? { resourceVersion: String(resume) } : {}),
+    });
+  }
+
+  /** Ends the stream with an ERROR event (no id: the client resumes from the last real one). */
+  fail(status: { code?: number; reason: string; message: string; resourceVersion?: string }): void {
+    if (this.phase === 'closed') return;
+    this.res.write(sseFrame('ERROR', status));
+    this.end();
+  }
+
+  end(): void {
+    if (this.phase === 'closed') return;
+    this.close();
+    this.res.end();
+  }
+
+  close(): void {
+    this.phase = 'closed';
+    this.queue.length = 0;
+    this.snapshot = [];
+    this.hub.forget(this);
+  }
+}
+
+function expiredMessage(rv: number): string {
+  return (
+    `resourceVersion ${rv} is older than the changes this server keeps (at least the last 10,000 or the last hour). ` +
+    'List the servers (GET /api/svc/v1/mcp-servers) and watch again without resourceVersion: the stream then starts with the current objects.'
+  );
+}
+
+export class WatchHub {
+  readonly store: ResourceStore;
+  readonly present: (r: McpServerResource) => unknown;
+  readonly maxBufferedEvents: number;
+  readonly replayPageSize: number;
+  private readonly feed: ChangeFeed;
+  private readonly tenant: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly bookmarkIntervalMs: number;
+  private readonly onOverflow: (() => void) | undefined;
+  private readonly sessions = new Set<WatchSession>();
+  private readonly unlisten: (() => void)[] = [];
+  private bookmarkTimer: TimerHandle | undefined;
+  private running = false;
+
+  constructor(options: WatchHubOptions) {
+    this.feed = options.feed;
+    this.store = options.store;
+    this.tenant = options.tenant;
+    this.present = options.present;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger;
+    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
+    this.maxBufferedEvents = options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
+    this.replayPageSize = options.replayPageSize ?? 100;
+    this.onOverflow = options.onOverflow;
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  get feedPosition(): number {
+    return this.feed.position;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unlisten.push(this.feed.listen((changes) => this.broadcast(changes)));
+    this.unlisten.push(
+      this.feed.onGap(() => {
+        for (const s of [...this.sessions]) if (s.phase === 'live') s.fail({ code: 410, reason: 'Expired', message: expiredMessage(s.cursor) });
+      }),
+    );
+    this.scheduleBookmark();
+  }
+
+  /** Ends every stream; clients reconnect (and resume) against whatever serves next. */
+  stop(): void {
+    this.running = false;
+    for (const u of this.unlisten.splice(0)) u();
+    if (this.bookmarkTimer !== undefined) this.clock.clearTimeout(this.bookmarkTimer);
+    this.bookmarkTimer = undefined;
+    for (const s of [...this.sessions]) s.end();
+  }
+
+  /** Why a watch from this resourceVersion cannot be served (answer 410), or undefined. */
+  goneReason(resourceVersion: number | undefined): string | undefined {
+    if (resourceVersion === undefined) return undefined;
+    const current = this.store.currentResourceVersion();
+    if (resourceVersion > current) {
+      return (
+        `resourceVersion ${resourceVersion} is newer than the newest change this server has (${current}), so it comes from another ` +
+        'history. List the servers and watch again without resourceVersion.'
+      );
+    }
+    if (resourceVersion < this.store.oldestRetainedResourceVersion() - 1) return expiredMessage(resourceVersion);
+    return undefined;
+  }
+
+  /** Answers the request with an event stream. Call goneReason() first. */
+  open(req: IncomingMessage, res: ServerResponse, request: WatchRequest): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    req.socket.setTimeout(0);
+    res.write('retry: 2000\n\n');
+    const session = new WatchSession(this, res, request.canRead, request.resourceVersion);
+    this.sessions.add(session);
+    res.on('close', () => session.close());
+    res.on('error', () => session.close());
+    if (request.resourceVersion === undefined) {
+      this.store.transaction(() => {
+        const rv = this.store.currentResourceVersion();
+        const { items } = this.store.list({
+          tenant: this.tenant,
+          limit: Number.MAX_SAFE_INTEGER,
+          offset: 0,
+          ...(request.canRead ? { filter: request.canRead } : {}),
+        });
+        session.takeSnapshot(items, rv);
+      });
+    }
+    session.pump();
+  }
+
+  /** @internal */
+  forget(session: WatchSession): void {
+    this.sessions.delete(session);
+  }
+
+  /** @internal */
+  overflowed(): void {
+    this.logger.warn({ maxBufferedEvents: this.maxBufferedEvents }, 'watch client too slow; ended its stream');
+    this.onOverflow?.();
+  }
+
+  private broadcast(changes: readonly Change[]): void {
+    if (this.sessions.size === 0) return;
+    for (const change of changes) {
+      const frames = new ChangeFrames(change, this.present);
+      for (const s of [...this.sessions]) s.deliver(frames);
+    }
+  }
+
+  private scheduleBookmark(): void {
+    if (!this.running || this.bookmarkIntervalMs <= 0) return;
+    this.bookmarkTimer = this.clock.setTimeout(() => {
+      this.bookmarkTimer = undefined;
+      for (const s of [...this.sessions]) s.bookmark();
+      this.scheduleBookmark();
+    }, this.bookmarkIntervalMs);
+  }
+}

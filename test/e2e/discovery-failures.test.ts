@@ -1,0 +1,97 @@
+// Discovery failures through the real server: timeouts, a server that goes away and comes back, a
+// hanging server next to a healthy one, and a refresh that cannot finish in time.
+import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { startMcpServer, type RunningMcpServer, type StartMcpServerOptions } from '../support/mcp-servers.js';
+import { condition, eventsOf, getServer, putServer, refresh, waitForReady } from '../support/servers-api.js';
+
+const upstreams: RunningMcpServer[] = [];
+async function upstream(opts: StartMcpServerOptions): Promise<RunningMcpServer> {
+  const server = await startMcpServer(opts);
+  upstreams.push(server);
+  return server;
+}
+const planes: TestControlPlane[] = [];
+async function controlPlane(args: string[]): Promise<TestControlPlane> {
+  const cp = await startTestControlPlane({ args: ['--resync-interval', '0', ...args] });
+  planes.push(cp);
+  return cp;
+}
+afterEach(async () => {
+  await Promise.all(planes.splice(0).map((cp) => cp.dispose()));
+  await Promise.all(upstreams.splice(0).map((s) => s.close()));
+});
+
+it('reports a server slower than --discovery-timeout as Timeout, and retries it', async () => {
+  const cp = await controlPlane(['--discovery-timeout', '300ms', '--discovery-retry-base', '100ms', '--discovery-retry-max', '100ms']);
+  const slow = await upstream({ transport: 'streamable-http', tools: 1, delayMs: 10_000 });
+  const startedAt = Date.now();
+  await putServer(cp, remoteManifest({ name: 'slow', url: slow.url }));
+  const failed = await waitForReady(cp, 'slow', 'False', { reason: 'Timeout' });
+  expect(Date.now() - startedAt).toBeLessThan(3000);
+  expect(condition(failed, 'Ready')!.message).toMatch(/did not complete discovery within the 300 ms budget/);
+  expect(condition(failed, 'Discovered')).toMatchObject({ status: 'False', reason: 'Timeout' });
+  expect(condition(failed, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingWithBackoff' });
+  expect(failed.authStatus.status).toBe('unknown');
+  // Retried with backoff: the server keeps being asked.
+  const seen = slow.requests.length;
+  await waitFor(() => slow.requests.length > seen, { what: 'a retry' });
+  const events = await eventsOf(cp, failed.id);
+  expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'Timeout' })]));
+});
+
+it('turns Ready False when a server stops and True again by itself when it comes back', async () => {
+  const cp = await controlPlane(['--discovery-interval', '100ms', '--discovery-retry-base', '50ms', '--discovery-retry-max', '200ms']);
+  const first = await upstream({ transport: 'streamable-http', tools: 2 });
+  const port = first.port;
+  await putServer(cp, remoteManifest({ name: 'flaky', url: first.url }));
+  const ready = await waitForReady(cp, 'flaky', 'True');
+
+  await first.close();
+  const down = await waitForReady(cp, 'flaky', 'False', { reason: 'Unreachable' });
+  expect(condition(down, 'Ready')!.message).toMatch(/ECONNREFUSED/);
+  // The last known tools stay, and the gateway keeps the transport it knew.
+  expect(down.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
+  expect(cp.gateway.get(ready.fqn)?.transport).toBe('streamable-http');
+
+  const second = await upstream({ transport: 'streamable-http', tools: 3, port });
+  const back = await waitForReady(cp, 'flaky', 'True', { timeoutMs: 5000 });
+  expect(back.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002', 'tool-0003']);
+  expect(second.requests.length).toBeGreaterThan(0);
+  const reasons = (await eventsOf(cp, ready.id)).map((e) => `${e.type}/${e.reason}`);
+  const wentDown = reasons.indexOf('Warning/Unreachable');
+  expect(wentDown).toBeGreaterThan(-1);
+  expect(reasons.slice(wentDown + 1)).toContain('Normal/Ready');
+});
+
+it('does not let a hanging server delay another registered at the same time, nor the PUT', async () => {
+  // One reconcile worker: a discovery that held it would hold every other server too.
+  const cp = await controlPlane(['--discovery-timeout', '10s', '--workers', '1']);
+  const hanging = await upstream({ transport: 'streamable-http', tools: 1, delayMs: 60_000 });
+  const healthy = await upstream({ transport: 'streamable-http', tools: 1 });
+  const startedAt = Date.now();
+  await putServer(cp, remoteManifest({ name: 'hanging', url: hanging.url }));
+  await waitFor(() => hanging.requests.length > 0, { what: 'the hanging server to be contacted' });
+  await putServer(cp, remoteManifest({ name: 'healthy', url: healthy.url }));
+  expect(Date.now() - startedAt).toBeLessThan(1000);
+  // Well within the hanging server's own 10 s budget.
+  await waitForReady(cp, 'healthy', 'True', { timeoutMs: 2000 });
+  const stillHanging = await getServer(cp, 'hanging');
+  expect(condition(stillHanging, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Discovering' });
+  expect(hanging.requests.length).toBeGreaterThan(0);
+});
+
+it('answers a refresh that cannot finish in time with 504 and the reason, and discovers anyway', async () => {
+  // One discovery slot, held by hanging servers for 300 ms each: the refreshed server waits its turn.
+  const cp = await controlPlane(['--discovery-timeout', '300ms', '--discovery-concurrency', '1', '--discovery-retry-base', '10s']);
+  const hanging = await upstream({ transport: 'streamable-http', tools: 1, delayMs: 60_000 });
+  for (const n of [1, 2, 3, 4]) await putServer(cp, remoteManifest({ name: `hanging-${n}`, url: hanging.url }));
+  const healthy = await upstream({ transport: 'streamable-http', tools: 1 });
+  const { json } = await putServer(cp, remoteManifest({ name: 'queued', url: healthy.url }));
+
+  const res = await refresh(cp, json.data.id);
+  expect(res.status).toBe(504);
+  expect(res.json.error.code).toBe('Timeout');
+  expect(res.json.error.message).toMatch(/did not finish within 550 ms: it is waiting for a free discovery slot, behind \d+ other discover/);
+  expect(res.json.error.message).toMatch(/--discovery-concurrency is 1/);
+  await waitForReady(cp, 'queued', 'True', { timeoutMs: 5000 });
+});
