@@ -46,6 +46,12 @@ export interface Config {
   writeRateLimit: { count: number; perMs: number } | undefined;
   /** From MCP_CP_SECRET_KEY (never a flag: flags show in process lists); undefined means <data-dir>/secret.key. */
   secretKey: Buffer | undefined;
+  /** Serve /metrics without a bearer token (for a Prometheus on a private network). */
+  metricsPublic: boolean;
+  /** How often an open watch stream gets a BOOKMARK with the latest resourceVersion. */
+  watchBookmarkIntervalMs: number;
+  /** Events a watch client may fall behind before its stream is ended (it then resumes). */
+  watchBufferEvents: number;
 }
 
 /**
@@ -132,6 +138,21 @@ export const SERVE_FLAGS = [
     env: 'MCP_CP_ALLOW_EMPTY_PRUNE',
     default: 'off',
     help: 'Let a sync that leaves a directory with no servers (empty or missing) delete the servers it declared; otherwise they are kept.',
+  },
+  {
+    flag: 'metrics-public',
+    type: 'boolean',
+    env: 'MCP_CP_METRICS_PUBLIC',
+    default: 'off (an admin bearer token is needed)',
+    help: 'Serve /metrics without a bearer token, for a Prometheus that scrapes without credentials; keep the port on a private network then.',
+  },
+  { flag: 'watch-bookmark-interval', env: 'MCP_CP_WATCH_BOOKMARK_INTERVAL', default: '30s', help: 'How often an idle watch stream gets a BOOKMARK with the latest resourceVersion.' },
+  {
+    flag: 'watch-buffer',
+    env: 'MCP_CP_WATCH_BUFFER',
+    default: '1000',
+    value: 'EVENTS',
+    help: 'Events a watch client may fall behind before its stream is ended with an error telling it to resume.',
   },
 ] as const satisfies readonly ServeFlag[];
 
@@ -248,6 +269,13 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (discoveryRetryMaxMs < discoveryRetryBaseMs) {
     throw new ConfigError(`--discovery-retry-max: must be at least --discovery-retry-base (${discoveryRetryBaseMs} ms).`);
   }
+  const watchBookmarkIntervalMs = parseDuration(get('watch-bookmark-interval') ?? '30s', 'watch-bookmark-interval');
+  if (watchBookmarkIntervalMs < 1) throw new ConfigError('--watch-bookmark-interval: must be longer than 0.');
+  const watchBufferRaw = get('watch-buffer') ?? '1000';
+  const watchBufferEvents = Number(watchBufferRaw);
+  if (!/^\d+$/.test(watchBufferRaw) || watchBufferEvents < 1 || watchBufferEvents > 1_000_000) {
+    throw new ConfigError(`--watch-buffer: "${watchBufferRaw}" must be a whole number from 1 to 1000000.`);
+  }
   const publicUrlRaw = get('public-url');
   return {
     ...manifestConfig(values, env, getBoolean('no-manifests')),
@@ -272,6 +300,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     egressAllow: cidrList(values, env, 'egress-allow', 'MCP_CP_EGRESS_ALLOW'),
     writeRateLimit: parseRate(get('write-rate-limit') ?? '20/s'),
     secretKey: secretKeyFromEnv(env),
+    metricsPublic: getBoolean('metrics-public'),
+    watchBookmarkIntervalMs,
+    watchBufferEvents,
   };
 }
 

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Registry } from 'prom-client';
+import type { Express } from 'express';
+import type { Registry } from 'prom-client';
 import { ChainAuthenticator, StaticTokenAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { RoleAccessPolicy } from './auth/policy.js';
 import { TokensFileAuthenticator } from './auth/tokens-file.js';
@@ -18,9 +19,14 @@ import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp } from './http/app.js';
+import { createTestConnection } from './http/gaia/test-connection.js';
+import { presentServer } from './http/present.js';
+import { ChangeFeed } from './http/watch-feed.js';
+import { WatchHub } from './http/watch-hub.js';
+import { ControlPlaneMetrics } from './metrics/index.js';
 import { Intake } from './intake/index.js';
-import { createLogger } from './logger.js';
-import { discover, OAuthClientCredentials } from './discovery/index.js';
+import { createLogger, ReconcileLogContext } from './logger.js';
+import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
 import { EgressPolicy } from './discovery/egress.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
@@ -48,8 +54,14 @@ export interface ControlPlane {
   sources: ManifestSources;
   /** The gateway data plane at /mcp/{name}. */
   dataPlane: DataPlane;
-  /** prom-client registry holding the data plane's metrics (mcp_gateway_*). */
+  /** prom-client registry holding the data plane's metrics (mcp_gateway_*); the control plane's (mcp_cp_*) are on it too. */
   metricsRegistry: Registry;
+  /** The control plane's metrics (GET /metrics). */
+  metrics: ControlPlaneMetrics;
+  /** The watch streams of GET /api/svc/v1/mcp-servers?watch=true. */
+  watch: WatchHub;
+  /** The express app (its routes are what /openapi.json must describe). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -115,6 +127,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   }
   const policy = new RoleAccessPolicy();
   const queue = new WorkQueue({ clock });
+  const metrics = new ControlPlaneMetrics({ clock });
+  const reconcileLogs = new ReconcileLogContext();
   const discovery = new DiscoveryManager({
     clock,
     concurrency: config.discoveryConcurrency,
@@ -130,7 +144,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
-    discover: (target, deps) => discover(target, { ...deps, egress }),
+    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress })),
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -139,14 +153,19 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   });
   const controller = new Controller({
     name: 'mcp-servers',
-    reconcile,
+    // Every log line of a reconcile carries its reconcileId and key.
+    reconcile: reconcileLogs.wrap(reconcile),
+    onOutcome: (outcome) => {
+      metrics.observeReconcile(outcome);
+      reconcileLogs.finished(outcome.key);
+    },
     queue,
     clock,
     workers: config.workers,
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
     listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
-    logger: logger.child({ component: 'controller' }),
+    logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
   });
   const intake = new Intake({ store, tenant: config.tenant, policy, clock, enqueue: (key) => queue.add(key), specHashKey: hashKey });
   const sources = new ManifestSources({
@@ -167,7 +186,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     ...(tokensFile ? [tokensFile] : []),
     ...(options.authenticators ?? []),
   ]);
-  const metricsRegistry = new Registry();
+  const metricsRegistry = metrics.registry;
   const dataPlane = new DataPlane({
     gateway,
     authenticator,
@@ -177,7 +196,35 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     egress,
     logger: logger.child({ component: 'data-plane' }),
   });
+  // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
+  const feed = new ChangeFeed({ store, clock, logger: logger.child({ component: 'watch' }) });
+  const watch = new WatchHub({
+    feed,
+    store,
+    tenant: config.tenant,
+    present: (r) => presentServer(r, { publicUrl }),
+    clock,
+    logger: logger.child({ component: 'watch' }),
+    bookmarkIntervalMs: config.watchBookmarkIntervalMs,
+    maxBufferedEvents: config.watchBufferEvents,
+    onOverflow: () => metrics.watchOverflowed(),
+  });
+  feed.listen((changes) => metrics.observeChanges(changes));
+  feed.start(() => metrics.seedResources(store.list({ tenant: config.tenant, limit: Number.MAX_SAFE_INTEGER, offset: 0 }).items));
+  watch.start();
+  metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
+  const storeProblem = (): string | undefined => {
+    try {
+      store.currentResourceVersion();
+      return undefined;
+    } catch (err) {
+      return `the store cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  };
+
   const app = createApp({
+    // The GAIA-style API (/api/mcp/servers); its connection test uses discovery's egress policy.
+    gaia: { testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs }) },
     intake,
     store,
     gateway,
@@ -187,7 +234,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: () => (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
+    readiness: { notReadyReason: () => storeProblem() ?? (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
     sources,
     refreshServer: createRefreshServer({
       discovery,
@@ -200,6 +247,9 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     mcp: dataPlane.router,
     ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
     clock,
+    watch,
+    metrics,
+    metricsPublic: config.metricsPublic,
   });
 
   const server: Server = await new Promise((resolveListen, rejectListen) => {
@@ -234,9 +284,15 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     sources,
     dataPlane,
     metricsRegistry,
+    metrics,
+    watch,
+    app,
     async close() {
       tokensFile?.stop();
       await sources.stop();
+      // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
+      watch.stop();
+      feed.stop();
       // Ends client sessions (their streams too, so the server can close) and their upstream sessions.
       await dataPlane.close();
       await new Promise<void>((r) => {

@@ -19,7 +19,13 @@ export class GatewayReader {
   open() {
     if (!this.db) {
       if (!existsSync(this.path)) return undefined;
-      this.db = openReadonly(this.path);
+      const db = openReadonly(this.path);
+      // The server may not have run its migration yet.
+      if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gateway_entries'").get()) {
+        db.close();
+        return undefined;
+      }
+      this.db = db;
       this.countAtLeast = this.db.prepare('SELECT count(*) FROM gateway_entries WHERE generation >= ?').pluck();
       this.generationOf = this.db.prepare('SELECT generation FROM gateway_entries WHERE fqn = ?').pluck();
     }

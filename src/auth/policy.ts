@@ -38,7 +38,11 @@ export class RoleAccessPolicy implements AccessPolicy {
 
   authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void {
     if (principal.role === 'admin') return;
-    const refs = secretPointers(desired).filter((p) => hasSecretReference(String(valueAt(desired, p))));
+    // A reference already stored at the same path (sent back masked, or unchanged) is not a new one.
+    const refs = secretPointers(desired).filter((p) => {
+      const value = valueAt(desired, p);
+      return hasSecretReference(String(value)) && (existing === undefined || valueAt(existing.manifest, p) !== value);
+    });
     if (refs.length > 0) {
       // A reference reads from the control plane's own host; only admins and the GitOps source may use them.
       throw new ForbiddenError(

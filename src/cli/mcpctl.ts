@@ -9,6 +9,7 @@ import { runGet } from './get.js';
 import { processIo } from './io.js';
 import { runToken } from './token.js';
 import { runValidate } from './validate.js';
+import { runWatch } from './watch.js';
 
 const USAGE = `Usage: mcpctl <command> [flags]
 
@@ -20,6 +21,7 @@ Commands:
   get         List MCP servers (or one) with their readiness.
   describe    Show one MCP server: spec, conditions, tools, events, gateway entry.
   delete      Delete an MCP server.
+  watch       Print every change of the MCP servers as it happens (one line per event) until Ctrl-C.
   token       token create: a new bearer token (shown once) and its --tokens-file entry.
 
 Client commands talk to --server (env MCPCTL_SERVER, default http://127.0.0.1:8080) with the bearer
@@ -37,6 +39,12 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   get: (argv) => runGet(argv, processIo()),
   describe: (argv) => runDescribe(argv, processIo()),
   delete: (argv) => runDelete(argv, processIo()),
+  watch: (argv) => {
+    const interrupted = new AbortController();
+    process.once('SIGINT', () => interrupted.abort());
+    process.once('SIGTERM', () => interrupted.abort());
+    return runWatch(argv, processIo(), { signal: interrupted.signal });
+  },
   token: (argv) => runToken(argv, processIo()),
 };
 

@@ -4,7 +4,8 @@
 // Every connection the Agent opens passes the egress policy (egress.ts) on the address it resolves to;
 // redirects reconnect through the same Agent, so they are checked too.
 import { Agent, Client, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
+import { isIP } from 'node:net';
+import { DEFAULT_EGRESS_POLICY, EgressDeniedError, egressConnector, type EgressPolicy } from './egress.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
 /** A FetchLike that owns an undici Agent; close() destroys its sockets. */
@@ -34,9 +35,14 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
       })
     : new Agent({ connect: egressConnector(policy, serverTls) });
   let closed = false;
-  const serverFetch = ((url: string | URL, init?: RequestInit) =>
+  const serverFetch = ((url: string | URL, init?: RequestInit) => {
+    // Through a proxy only the proxy's address is ours to check; a server named by its IP address is
+    // checked here too, so a proxy cannot be used to reach a denied address by number.
+    const denied = proxy ? deniedLiteral(policy, url) : undefined;
+    if (denied) return Promise.reject(new TypeError('fetch failed', { cause: denied }));
     // undici's fetch has its own (structurally equal) RequestInit/Response types.
-    undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>) as ServerFetch;
+    return undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+  }) as ServerFetch;
   serverFetch.close = async () => {
     if (closed) return;
     closed = true;
@@ -44,4 +50,16 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
     await agent.destroy().catch(() => undefined);
   };
   return serverFetch;
+}
+
+function deniedLiteral(policy: EgressPolicy, url: string | URL): EgressDeniedError | undefined {
+  let host: string;
+  try {
+    host = new URL(String(url)).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+  if (isIP(host) === 0) return undefined;
+  const decision = policy.check(host);
+  return decision.allowed ? undefined : new EgressDeniedError(host, host, decision.rule);
 }

@@ -2,6 +2,7 @@
 // validation; these types describe a manifest that has passed validation and normalisation.
 
 export const REMOTE_SERVER_TYPE = 'mcp-server/remote';
+export const STDIO_SERVER_TYPE = 'mcp-server/stdio';
 
 export type CollaboratorRole = 'mcp-server-manager' | 'mcp-server-user';
 
@@ -102,5 +103,26 @@ export interface RemoteMcpServerManifest {
   tags: Record<string, string>;
 }
 
+/** A local MCP server the control plane runs (stdin/stdout); only with --allow-stdio and a command on --stdio-allow. */
+export interface StdioMcpServerManifest {
+  type: typeof STDIO_SERVER_TYPE;
+  name: string;
+  description: string;
+  /** An absolute path, or a name looked up on the control plane's PATH; must be on --stdio-allow as written. */
+  command: string;
+  args: string[];
+  /** The process's environment besides PATH. Values are secrets. */
+  env: Record<string, string>;
+  timeouts?: Timeouts;
+  collaborators: Collaborator[];
+  tool_settings: ToolSetting[];
+  ownedBy?: { account: string };
+  tags: Record<string, string>;
+}
+
 /** Every manifest kind the control plane stores. Other kinds join this union. */
-export type McpServerManifest = RemoteMcpServerManifest;
+export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest;
+
+export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManifest {
+  return m.type === STDIO_SERVER_TYPE;
+}

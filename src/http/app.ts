@@ -13,7 +13,15 @@ import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
 import { errorHandler, notFound } from './errors.js';
 import { eventsRouter } from './events-router.js';
 import { gatewayRouter } from './gateway-router.js';
+import { gaiaRouter, type StdioGate } from './gaia/gaia-router.js';
+import type { TestConnection } from './gaia/test-connection.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import type { ControlPlaneMetrics } from '../metrics/index.js';
+import { httpMetrics, metricsHandlers } from './metrics-router.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { uiRouter } from './ui/router.js';
+import type { WatchHub } from './watch-hub.js';
+import { watchServers } from './watch-router.js';
 import { writeRateLimit } from './rate-limit.js';
 import { sourcesRouter, type SourcesView } from './sources-router.js';
 
@@ -41,6 +49,14 @@ export interface AppOptions {
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
+  /** The GAIA-style API at /api/mcp/servers (issue 8); absent: not served. */
+  gaia?: { testConnection: TestConnection; stdio?: StdioGate };
+  /** Watch streams of GET /api/svc/v1/mcp-servers?watch=true; without it that GET always lists. */
+  watch?: WatchHub;
+  /** GET /metrics and HTTP request timing; without it there is no /metrics. */
+  metrics?: ControlPlaneMetrics;
+  /** /metrics without a bearer token (--metrics-public); otherwise it needs an admin token. */
+  metricsPublic?: boolean;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -50,6 +66,7 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (options.metrics) app.use(httpMetrics(options.metrics));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -59,6 +76,14 @@ export function createApp(options: AppOptions): Express {
     if (reason) res.status(503).json({ status: 'not ready', reason });
     else res.json({ status: 'ready' });
   });
+  if (options.metrics) {
+    app.get('/metrics', ...metricsHandlers({ metrics: options.metrics, metricsPublic: options.metricsPublic === true, authenticator: options.authenticator }));
+  }
+  const openApi = JSON.stringify(buildOpenApiDocument({ metricsPublic: options.metricsPublic === true }));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
+  app.use(uiRouter());
 
   const api = express.Router();
   api.use(authenticate(options.authenticator));
@@ -66,10 +91,16 @@ export function createApp(options: AppOptions): Express {
   if (options.writeRateLimit) api.use(writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) }));
   api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   api.use(refuseReservedKeys);
+  if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
   api.use('/svc/v1/sources', sourcesRouter(options));
+  // The GAIA-style API has its own error envelope, so it is mounted before /api, with its own auth and body parsing.
+  if (options.gaia) {
+    // publicUrl is a getter (known once listening), so it is read through, not copied.
+    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, get publicUrl() { return options.publicUrl; } }));
+  }
   app.use('/api', api);
   if (options.mcp) app.use('/mcp', options.mcp);
 

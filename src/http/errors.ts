@@ -28,12 +28,21 @@ export function errorBody(code: string, message: string, details?: { path: strin
   return { error: { code, message, ...(details && details.length > 0 ? { details } : {}) } };
 }
 
+/**
+ * V8 quotes the text around an unexpected token ("Unexpected token 'x', "…secret…" is not valid JSON"),
+ * which may be part of a secret in the body: answer without the quote. Messages with a position stay.
+ */
+export function jsonSyntaxDetail(message: string): string {
+  if (/ is not valid JSON$/.test(message) || message.includes('"')) return 'unexpected token';
+  return message.slice(0, 200);
+}
+
 /** body-parser's own errors carry a `type`; turn them into ours. */
 function fromBodyParser(err: unknown): ControlPlaneError | undefined {
   const type = (err as { type?: unknown })?.type;
   if (type === 'entity.too.large') return new PayloadTooLargeError('The request body is larger than 1 MiB.');
   if (type === 'entity.parse.failed') {
-    const detail = err instanceof Error ? err.message : 'malformed JSON';
+    const detail = jsonSyntaxDetail(err instanceof Error ? err.message : 'malformed JSON');
     return new ValidationError(`The request body is not valid JSON: ${detail}.`, [{ path: '', message: detail }]);
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {

@@ -16,10 +16,13 @@ export function httpMetrics(metrics: ControlPlaneMetrics): RequestHandler {
   const routeOf = createRouteMatcher();
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    // Now, before routers rewrite req.url for their mount points.
+    const route = routeOf(req.path) ?? 'unmatched';
     res.once('close', () => {
-      if (res.locals[STREAMING]) return;
+      // Streams (watch, MCP GET streams) last as long as the client stays: not a latency.
+      if (res.locals[STREAMING] || String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeHttp(req.method, routeOf(req.path) ?? 'unmatched', res.statusCode, seconds);
+      metrics.observeHttp(req.method, route, res.statusCode, seconds);
     });
     next();
   };

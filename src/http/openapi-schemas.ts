@@ -192,6 +192,15 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
       ['code', 'message'],
     ),
   }),
+  GaiaAnswer: {
+    type: 'object',
+    required: ['success'],
+    properties: { success: { const: true }, message: str(), serverId: str(), server: { type: 'object' }, servers: { type: 'array', items: { type: 'object' } }, tools: { type: 'array', items: { type: 'object' } } },
+    description: "The GAIA-style envelope: { success: true, ... } with the route's payload.",
+  },
+  GaiaError: obj({ success: { const: false }, message: str(), errors: { type: 'array', items: obj({ path: str(), message: str() }) } }, ['success', 'message']),
+  GaiaPatchServerRequest: { type: 'object', minProperties: 1, description: 'The fields of GaiaCreateServerRequest to change, all optional.' },
+  GatewayError: { type: 'object', description: 'A refusal by the gateway (JSON, or a JSON-RPC error for MCP-level failures).' },
   Health: obj({ status: { const: 'ok' } }),
   Readiness: obj({ status: { type: 'string', enum: ['ready', 'not ready'] }, reason: str('What is still missing.') }, ['status']),
 };

@@ -27,16 +27,19 @@ const QUERY = {
     description: 'With watch=true: replay every change after this resourceVersion, then stream. Too old (history is kept for at least 10,000 changes or one hour): 410.',
   },
   since: { schema: { type: 'string', format: 'date-time' }, description: 'Only events that last happened at or after this time.' },
+  projectId: { schema: { type: 'string' }, description: 'The project (account) whose servers to list; required.' },
 } satisfies Record<string, { schema: Json; description: string }>;
 
 const HEADERS = {
   'If-Match': { schema: { type: 'string' }, description: 'The resourceVersion (ETag) the change is based on; 412 when it is not the current one. "*": the server must exist.' },
+  'Mcp-Session-Id': { schema: { type: 'string' }, description: 'The MCP session, from the answer to initialize.' },
   'Last-Event-ID': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'With watch=true: resume after this event id (wins over resourceVersion).' },
 } satisfies Record<string, { schema: Json; description: string }>;
 
 const PATH_PARAMS: Record<string, string> = {
   id: 'The server id.',
   name: 'The server name.',
+  serverId: 'The server id (the same id as /api/svc/v1/mcp-servers/{id}).',
 };
 
 export interface RouteDoc {
@@ -59,9 +62,13 @@ export interface RouteDoc {
   stream?: string;
   /** Error statuses beyond the ones implied (401/403 by auth, 400/413/415 by a body, 404 by an {id}/{name}, 429 by a write). */
   errors?: number[];
+  /** The component of error answers, when not Error. */
+  errorBody?: string;
 }
 
 const S = '/api/svc/v1';
+const G = '/api/mcp/servers';
+const GAIA = { tag: 'gaia', errorBody: 'GaiaError', ok: 'GaiaAnswer' } as const;
 
 /** Every route of the control plane. Adding a route: one line here (the route test fails until it is). */
 export const ROUTES: readonly RouteDoc[] = [
@@ -84,6 +91,16 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: `${S}/events`, tag: 'events', query: ['limit', 'since'], ok: 'EventList', errors: [400], summary: 'Recent events of every server the caller may read.' },
   { method: 'get', path: `${S}/sources`, tag: 'sources', ok: 'SourceList', summary: 'Watched manifest directories, their files and file errors.' },
   { method: 'get', path: `${S}/gateway/servers`, tag: 'gateway', ok: 'GatewayEntryList', summary: 'What the gateway store serves now (header values masked).' },
+  { method: 'post', path: G, ...GAIA, body: 'GaiaCreateServerRequest', status: 201, errors: [403, 409], summary: 'Create a server (GAIA-style); it becomes a manifest applied like PUT.' },
+  { method: 'get', path: G, ...GAIA, query: ['projectId'], errors: [400, 403], summary: 'List the servers of a project (GAIA-style).' },
+  { method: 'post', path: `${G}/validate`, ...GAIA, body: 'GaiaCreateServerRequest', errors: [403], summary: 'Test the connection a create body describes; nothing is stored.' },
+  { method: 'get', path: `${G}/{serverId}`, ...GAIA, summary: 'Get a server (GAIA-style).' },
+  { method: 'get', path: `${G}/{serverId}/tools`, ...GAIA, summary: 'The tools of a server the gateway serves (disabled ones left out).' },
+  { method: 'patch', path: `${G}/{serverId}`, ...GAIA, body: 'GaiaPatchServerRequest', errors: [403, 409], summary: 'Change some fields of a server (GAIA-style).' },
+  { method: 'delete', path: `${G}/{serverId}`, ...GAIA, errors: [403, 409], summary: 'Delete a server (GAIA-style).' },
+  { method: 'post', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: JSON-RPC messages to server {name} through the gateway.' },
+  { method: 'get', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'text/event-stream', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: the session\'s stream of server messages.' },
+  { method: 'delete', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: end the session.' },
 ];
 
 const ERROR_TEXT: Record<number, string> = {
@@ -176,7 +193,7 @@ function operation(route: RouteDoc, metricsPublic: boolean): Json {
       ...(route.status === 302 ? { headers: { Location: { schema: { type: 'string' } } } } : { content: okContent }),
     },
   };
-  for (const code of [...errors].sort()) responses[String(code)] = { description: ERROR_TEXT[code] ?? 'Error', content: jsonContent('Error') };
+  for (const code of [...errors].sort()) responses[String(code)] = { description: ERROR_TEXT[code] ?? 'Error', content: jsonContent(route.errorBody ?? 'Error') };
   return {
     operationId: operationId(route),
     summary: route.summary,

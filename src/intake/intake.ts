@@ -106,7 +106,10 @@ export class Intake {
     const fqn = this.fqnOf(normalised.name);
     const existing = this.store.get(fqn);
 
-    const restored = restoreMaskedSecrets(normalised, existing?.manifest);
+    // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
+    // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
+    const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
+    const restored = restoreMaskedSecrets(normalised, restoreFrom);
     if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
     const desired = restored.manifest;
     const hash = specHash(desired, this.specHashKey);
@@ -202,7 +205,8 @@ export class Intake {
           plan.action === 'CREATE'
             ? `Created from ${describeSource(input.source)}; generation 1.`
             : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
-              (plan.specChanged ? `, ${plan.diff.length} change(s).` : ' (spec unchanged).'),
+              (plan.specChanged ? '' : ' (spec unchanged)') +
+              (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
         actor: input.principal.subject.subjectId,
       });
       this.enqueue(fqn);
@@ -232,6 +236,21 @@ export class Intake {
     this.enqueue(input.fqn);
     return removed;
   }
+}
+
+/** The diff for an event message (the status page shows it as the last change): bounded, secrets as "changed". */
+function describeDiff(diff: readonly DiffOp[], max = 10): string {
+  const value = (v: unknown) => {
+    const text = v === undefined ? 'undefined' : JSON.stringify(v);
+    return text.length <= 60 ? text : `${text.slice(0, 59)}…`;
+  };
+  const lines = diff.slice(0, max).map((d) => {
+    if (d.secret) return `${d.op === 'add' ? '+' : d.op === 'remove' ? '-' : '~'} ${d.path}: (secret ${d.op === 'add' ? 'set' : d.op === 'remove' ? 'removed' : 'changed'})`;
+    if (d.op === 'add') return `+ ${d.path}: ${value(d.to)}`;
+    if (d.op === 'remove') return `- ${d.path}: ${value(d.from)}`;
+    return `~ ${d.path}: ${value(d.from)} → ${value(d.to)}`;
+  });
+  return lines.join('; ') + (diff.length > max ? `; and ${diff.length - max} more` : '');
 }
 
 function invalid(errors: FieldError[], prefix: string): ValidationError {

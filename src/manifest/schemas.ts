@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import { REMOTE_SERVER_TYPE } from '../domain/manifest.js';
+import { REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE } from '../domain/manifest.js';
 
 /** A JSON Schema object (boolean schemas are not used in schemas/). */
 export type SchemaObject = { readonly [keyword: string]: unknown };
@@ -39,6 +39,7 @@ function loadSchema(file: string): SchemaObject {
 }
 
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
+export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
 export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
@@ -81,6 +82,7 @@ export interface ManifestKind {
 /** Every manifest kind, by its `type`. Other kinds join here with their schema. */
 export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
   [REMOTE_SERVER_TYPE, { type: REMOTE_SERVER_TYPE, schema: remoteServerSchema, validate: ajv.compile(remoteServerSchema) }],
+  [STDIO_SERVER_TYPE, { type: STDIO_SERVER_TYPE, schema: stdioServerSchema, validate: ajv.compile(stdioServerSchema) }],
 ]);
 
 export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];

@@ -9,6 +9,7 @@ import {
   ALICE_TOKEN,
   BOB_TOKEN,
   connectClient,
+  errorOf,
   GATEWAY_TEST_ARGS,
   GATEWAY_TOOLS,
   metricValue,
@@ -209,7 +210,7 @@ describe('per server', () => {
     expect((after as StreamableHTTPError).code).toBe(404);
     const res = await fetch(`${cp.url}/mcp/doomed`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('NotFound');
+    expect((await errorOf(res)).code).toBe('NotFound');
   });
 
   it.each([
@@ -228,7 +229,7 @@ describe('per server', () => {
     const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
     const res = await fetch(`${cp.url}/mcp/guarded`, { method: 'POST', headers, body: JSON.stringify(initialize) });
     expect(res.status).toBe(status);
-    expect((await res.json()).error.code).toBe(code);
+    expect((await errorOf(res)).code).toBe(code);
     if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
     expect(u.requests.length).toBe(before);
 

@@ -85,3 +85,8 @@ export async function metricValue(cp: TestControlPlane, name: string, labels: Re
   const match = values.find((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want));
   return match?.value ?? 0;
 }
+
+/** The `error` of a JSON error answer ({ error: { code, message } }). */
+export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  return ((await res.json()) as { error: { code: string; message: string } }).error;
+}

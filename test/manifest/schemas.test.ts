@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ajv, applyRequestSchema, remoteServerSchema, type SchemaObject } from '../../src/manifest/schemas.js';
+import { ajv, applyRequestSchema, gaiaCreateRequestSchema, remoteServerSchema, type SchemaObject } from '../../src/manifest/schemas.js';
 import { validateApplyRequest, validateManifest } from '../../src/manifest/validate.js';
 import { minimalManifest } from './manifests.js';
 
@@ -19,6 +19,7 @@ function propertiesOf(schema: unknown, path = '#'): [string, SchemaObject][] {
 describe.each([
   ['mcp-server-remote', remoteServerSchema],
   ['apply-request', applyRequestSchema],
+  ['gaia-create-request', gaiaCreateRequestSchema],
 ])('schemas/%s.schema.json', (_name, schema) => {
   it('is a draft 2020-12 schema with $id, title and description', () => {
     expect(schema).toMatchObject({

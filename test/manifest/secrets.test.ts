@@ -21,7 +21,12 @@ function oauthManifest(): Json {
 
 describe('secret paths come from the schema', () => {
   it('derives the patterns of mcp-server/remote from its x-secret marks', () => {
-    expect(secretPathPatterns('mcp-server/remote')).toEqual(['/auth_data/headers/*', '/auth_data/client_secret', '/additional_headers/*']);
+    expect(secretPathPatterns('mcp-server/remote')).toEqual([
+      '/upstream_proxy/auth_token',
+      '/auth_data/headers/*',
+      '/auth_data/client_secret',
+      '/additional_headers/*',
+    ]);
   });
 
   it('follows $ref, maps, arrays and oneOf branches of any schema', () => {

@@ -49,7 +49,7 @@ describe('validateManifest: one invalid case per rule', () => {
     ['missing collaborators', (m) => delete m.collaborators, '/collaborators', 'is required'],
     ['empty description', (m) => (m.description = ''), '/description', 'must be a non-empty text of at most 1000 characters'],
     ['too-long description', (m) => (m.description = 'd'.repeat(1001)), '/description', '(1001 characters)'],
-    ['unknown top-level field', (m) => (m.foo = 1), '/foo', 'unknown field "foo"; allowed fields here: type, name, description, url, collaborators, tls_settings, tool_settings, auth_data, additional_headers, ownedBy, tags'],
+    ['unknown top-level field', (m) => (m.foo = 1), '/foo', 'unknown field "foo"; allowed fields here: type, name, description, url, transport, connection_type, timeouts, upstream_proxy, collaborators, tls_settings, tool_settings, auth_data, additional_headers, ownedBy, tags'],
     ['unknown nested field', (m) => (m.tls_settings = { reject_unauthorized: true, verify: false }), '/tls_settings/verify', 'unknown field "verify"; allowed fields here: reject_unauthorized, ca_cert'],
     ['unknown field in tool annotations', (m) => (m.tool_settings = [{ name: 't', annotations: { hint: true } }]), '/tool_settings/0/annotations/hint', 'allowed fields here: title, readOnlyHint'],
     ['collaborators not an array', (m) => (m.collaborators = {}), '/collaborators', 'must be an array, got an object'],

@@ -140,7 +140,7 @@ describe('egress on loopback: the connector, names, redirects, OAuth and discove
   it('a fetch through the policy reaches an allowed address and is refused a denied one, by literal and by name', async () => {
     const f = createServerFetch({ rejectUnauthorized: true }, { egress: denyTarget });
     try {
-      expect(await (await f(`${target.origin.replace('127.0.0.2', '127.0.0.1')}/x`).catch(() => ({ text: async () => 'refused' }))).text()).toBe('refused'); // nothing listens there on .1
+      expect((await f(`${redirector.origin}/x`, { redirect: 'manual' })).status).toBe(307); // 127.0.0.1 is allowed
       await expect(f(`${target.origin}/x`)).rejects.toMatchObject({ cause: expect.any(EgressDeniedError) });
       expect(target.hits).toEqual([]);
     } finally {
@@ -174,6 +174,19 @@ describe('egress on loopback: the connector, names, redirects, OAuth and discove
       await denied.close();
     }
     expect(target.hits).toEqual([]);
+  });
+
+  it('through an upstream proxy, a server named by a denied IP address is refused before the proxy is asked', async () => {
+    const proxy = await countingServer('127.0.0.1');
+    const f = createServerFetch({ rejectUnauthorized: true }, { egress: denyTarget, proxy: { url: proxy.origin, headers: {} } });
+    try {
+      // 127.0.0.2 stands for a metadata address here: nothing may be sent for it, not even to the proxy.
+      await expect(f(`${target.origin}/mcp`)).rejects.toMatchObject({ cause: expect.any(EgressDeniedError) });
+      expect(proxy.hits).toEqual([]);
+    } finally {
+      await f.close();
+      await proxy.close();
+    }
   });
 
   const discoveryTarget = (url: string): DiscoveryTarget => ({

@@ -5,7 +5,7 @@
 // Every HTTP request is admitted on its own: a bearer token of a known subject (401), an entry in the
 // gateway store (404), a subject that may use it (403), an entry that is served (503). A session is
 // bound to the subject that opened it.
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { Collaborator } from '../../domain/manifest.js';
@@ -80,6 +80,13 @@ export class DataPlane {
       (req, res, next) => (req.method === 'POST' ? json(req, res, next) : next()),
       ((req, res, next) => void this.serve(req, res).catch(next)) satisfies RequestHandler,
     );
+    this.router.use(((err, _req, res, next) => {
+      // body-parser's errors, answered as JSON-RPC errors; anything else is the app's to handle.
+      const type = (err as { type?: unknown } | null)?.type;
+      if (type === 'entity.too.large') return void res.status(413).json(rpcError(-32600, `The request body is larger than ${MAX_BODY}.`));
+      if (type === 'entity.parse.failed') return void res.status(400).json(rpcError(-32700, 'Parse error: the body is not valid JSON.'));
+      next(err);
+    }) satisfies ErrorRequestHandler);
   }
 
   /** Open sessions, of one server (by name) or of all. */
@@ -105,7 +112,8 @@ export class DataPlane {
       return this.refuse(res, 401, 'Unauthorized', message, '', 'unauthenticated');
     }
     const entry = this.catalog.get(serverFqn(this.options.tenant, name));
-    if (!entry) {
+    // connection_type: direct (issue 8): clients reach that server themselves; the gateway does not serve it.
+    if (!entry || entry.connectionType === 'direct') {
       return this.refuse(res, 404, 'NotFound', `No MCP server "${name}" is served by this gateway; check the name, or whether it was deleted.`, '', 'not_found');
     }
     if (!this.options.policy.canUse(principal, entry.collaborators, entry.accountId)) {
@@ -146,11 +154,12 @@ export class DataPlane {
         entry,
         callerToken: token,
         initialize: body,
-        timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+        timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
         ...(this.options.egress ? { egress: this.options.egress } : {}),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
+      this.options.logger.info({ server: entry.name, status: error.status, err: error.message }, 'could not open an upstream session');
       this.metrics.error(entry.name, 'upstream_connect');
       this.metrics.request(entry.name, 'initialize', 'error');
       res.status(error.status).json(rpcError(-32000, error.message, body.id));
@@ -162,7 +171,7 @@ export class DataPlane {
       principal,
       upstream,
       toolSettings: () => this.catalog.get(entry.fqn),
-      requestTimeoutMs: this.options.requestTimeoutMs ?? 60_000,
+      requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 60_000,
       metrics: this.metrics,
       logger: this.options.logger,
       onInitialized: (s) => {
@@ -184,6 +193,7 @@ export class DataPlane {
     const key = entry && toolSettingsKey(entry);
     for (const session of affected) {
       if (!entry) void session.close('the server was deleted');
+      else if (entry.connectionType === 'direct') void session.close('the server is no longer proxied');
       else if (entry.unavailable) void session.close(`the server is not served (${entry.unavailable.reason})`);
       else if (!this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access was withdrawn');
       else session.toolsChanged(key!);

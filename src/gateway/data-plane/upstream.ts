@@ -65,10 +65,19 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
   const { entry, initialize } = options;
   const url = new URL(entry.upstreamUrl);
   const headers = upstreamHeaders(entry, options.callerToken);
-  const secrets = [...secretsOf(headers), options.callerToken];
-  const order: GatewayTransport[] = entry.transport === 'sse' ? ['sse', 'streamable-http'] : ['streamable-http', 'sse'];
+  const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {}), options.callerToken];
+  // A transport the manifest preset is the only one tried; a detected one is tried first.
+  const order: GatewayTransport[] =
+    entry.transportPinned && entry.transport
+      ? [entry.transport]
+      : entry.transport === 'sse'
+        ? ['sse', 'streamable-http']
+        : ['streamable-http', 'sse'];
   const deadline = Date.now() + options.timeoutMs;
-  const serverFetch = createServerFetch(entry.tls, options.egress ? { egress: options.egress } : {});
+  const serverFetch = createServerFetch(entry.tls, {
+    ...(options.egress ? { egress: options.egress } : {}),
+    ...(entry.upstreamProxy ? { proxy: entry.upstreamProxy } : {}),
+  });
   let lastMessage = '';
   try {
     for (const kind of order) {

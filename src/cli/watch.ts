@@ -1,0 +1,183 @@
+// mcpctl watch [NAME]: one line per change of the MCP servers, until interrupted. The stream resumes
+// after a disconnect from the last event it printed (Last-Event-ID), so nothing is missed or repeated;
+// when the server no longer has that history (410), it lists again.
+import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
+import { API_PREFIX, resolveClient } from './client.js';
+import { now, startCommand, usageError } from './command.js';
+import { EXIT_FAILED, EXIT_OK, redactingIo, type CliIo } from './io.js';
+import { checkOutputFormat } from './output.js';
+import type { ServerView } from './resources.js';
+
+const FLAGS = {
+  ...CONNECTION_FLAGS,
+  output: { kind: 'string', short: 'o' },
+  'resource-version': { kind: 'string' },
+  bookmarks: { kind: 'boolean' },
+} as const;
+
+export const WATCH_HELP = `Usage: mcpctl watch [NAME] [-o line|json] [--resource-version N] [--bookmarks] [--server URL]
+
+Prints one line per change of the MCP servers (or of NAME) until interrupted (Ctrl-C): first every
+server as ADDED, then each change as it happens; status changes (conditions, tools) are MODIFIED.
+  TIME  TYPE  NAME  rv=RESOURCE_VERSION  gen=GENERATION/OBSERVED  Ready=STATUS(REASON)  tools=N  MESSAGE
+After a disconnect it reconnects and resumes after the last event it printed.
+
+Flags:
+  -o, --output FORMAT        line (default) or json: each event as one JSON line ({"type", "object"}).
+      --resource-version N   Start after this resourceVersion (replay what followed it) instead of listing.
+      --bookmarks            Print BOOKMARK events too (they carry the latest resourceVersion).
+  -h, --help                 This help.
+${CONNECTION_HELP}
+Exit codes: 0 interrupted, 1 the server refused the watch, 2 usage error.
+`;
+
+interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Partial<ServerView> & { reason?: string; message?: string; resourceVersion?: string };
+}
+
+export interface WatchOptions {
+  /** Ends the watch (Ctrl-C in the real command). */
+  signal?: AbortSignal;
+  /** The longest wait between reconnects. Default 10 s. */
+  maxBackoffMs?: number;
+}
+
+/** Splits a text/event-stream into events as bytes arrive. */
+class SseParser {
+  private buffer = '';
+  private data: string[] = [];
+  private id: string | undefined;
+
+  constructor(private readonly onEvent: (id: string | undefined, data: string) => void) {}
+
+  push(text: string): void {
+    this.buffer += text;
+    let nl: number;
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(nl + 1);
+      if (line === '') {
+        if (this.data.length > 0) this.onEvent(this.id, this.data.join('\n'));
+        this.data = [];
+        this.id = undefined;
+      } else if (!line.startsWith(':')) {
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'data') this.data.push(value);
+        else if (field === 'id') this.id = value;
+      }
+    }
+  }
+}
+
+function formatLine(event: WatchEvent, at: Date): string {
+  const o = event.object;
+  const time = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (event.type === 'BOOKMARK') return `${time}  BOOKMARK  rv=${o.resourceVersion}`;
+  if (event.type === 'DELETED') return `${time}  DELETED  ${o.name}  rv=${o.resourceVersion}`;
+  const ready = o.status?.conditions.find((c) => c.type === 'Ready');
+  const readyText = ready ? `Ready=${ready.status}(${ready.reason})` : 'Ready=-';
+  const parts = [time, event.type, o.name, `rv=${o.resourceVersion}`, `gen=${o.generation}/${o.status?.observedGeneration ?? 0}`, readyText, `tools=${o.tools?.length ?? 0}`];
+  return `${parts.join('  ')}${ready?.message ? `  ${ready.message.replace(/\s+/g, ' ')}` : ''}`;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptions = {}): Promise<number> {
+  const started = startCommand('watch', argv, rawIo, FLAGS, WATCH_HELP);
+  if (!started.ok) return started.code;
+  const { flags, positionals } = started;
+  if (positionals.length > 1) return usageError(rawIo, 'watch', `takes at most one NAME, got ${positionals.length}: ${positionals.join(' ')}`);
+  const formatError = checkOutputFormat(flags.output, ['line', 'json']);
+  if (formatError) return usageError(rawIo, 'watch', formatError);
+  const rvFlag = flags['resource-version'];
+  if (rvFlag !== undefined && !/^\d+$/.test(rvFlag)) return usageError(rawIo, 'watch', `--resource-version must be a whole number, got ${JSON.stringify(rvFlag)}`);
+  const resolved = resolveClient(flags, rawIo);
+  if (!resolved.ok) return usageError(rawIo, 'watch', resolved.message);
+  const io = redactingIo(rawIo, resolved.token);
+  const server = resolved.client.server;
+  const name = positionals[0];
+  const signal = options.signal;
+  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+
+  let lastEventId: string | undefined = rvFlag;
+  let connectedOnce = false;
+  let failures = 0;
+
+  const print = (id: string | undefined, data: string) => {
+    let event: WatchEvent;
+    try {
+      event = JSON.parse(data) as WatchEvent;
+    } catch {
+      return;
+    }
+    if (event.type === 'ERROR') {
+      if (event.object.reason === 'Expired') {
+        lastEventId = undefined;
+        io.stderr.write(`watch: ${event.object.message ?? 'history expired'} Listing again.\n`);
+      } else {
+        if (event.object.resourceVersion) lastEventId = event.object.resourceVersion;
+        io.stderr.write(`watch: ${event.object.message ?? 'the server ended the stream'}\n`);
+      }
+      return;
+    }
+    if (id !== undefined && id !== '') lastEventId = id;
+    if (event.type === 'BOOKMARK' && !flags.bookmarks) return;
+    if (name !== undefined && event.type !== 'BOOKMARK' && event.object.name !== name) return;
+    io.stdout.write(flags.output === 'json' ? `${JSON.stringify(event)}\n` : `${formatLine(event, now(io))}\n`);
+  };
+
+  while (!signal?.aborted) {
+    const headers: Record<string, string> = { authorization: `Bearer ${resolved.token}`, accept: 'text/event-stream' };
+    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+    let problem: string;
+    try {
+      const res = await fetch(`${server}${API_PREFIX}/mcp-servers?watch=true`, { headers, ...(signal ? { signal } : {}) });
+      if (res.status === 410 && lastEventId !== undefined) {
+        const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+        io.stderr.write(`watch: ${body?.error?.message ?? 'resourceVersion too old'} Listing again.\n`);
+        lastEventId = undefined;
+        continue;
+      }
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+        const message = `${server} answered ${res.status}: ${body?.error?.message ?? res.statusText}`;
+        // Refusals (bad token, bad request) do not get better by retrying; a server error might.
+        if (res.status < 500) {
+          io.stderr.write(`error: ${message}\n`);
+          return EXIT_FAILED;
+        }
+        throw new Error(message);
+      }
+      if (connectedOnce) io.stderr.write(`watch: reconnected${lastEventId !== undefined ? `, resuming after resourceVersion ${lastEventId}` : ''}\n`);
+      connectedOnce = true;
+      failures = 0;
+      const parser = new SseParser(print);
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+      problem = 'the server ended the stream';
+    } catch (err) {
+      if (signal?.aborted) break;
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      problem = cause ?? (err instanceof Error ? err.message : String(err));
+      if (!connectedOnce) {
+        io.stderr.write(`error: cannot watch ${server}: ${problem}\n`);
+        return EXIT_FAILED;
+      }
+    }
+    if (signal?.aborted) break;
+    const delay = Math.min(maxBackoffMs, 250 * 2 ** Math.min(failures++, 8));
+    io.stderr.write(`watch: ${problem}; reconnecting in ${(delay / 1000).toFixed(1)}s\n`);
+    await sleep(delay, signal);
+  }
+  return EXIT_OK;
+}

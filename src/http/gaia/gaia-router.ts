@@ -1,0 +1,238 @@
+// The GAIA-style API: /api/mcp/servers. An imperative, project-scoped surface over the same declarative
+// core: every write is an Intake.apply / Intake.delete of the manifest the body maps to (gaia-mapping.ts),
+// so a server created here is an ordinary resource everywhere else (same id at /api/svc/v1/mcp-servers/{id},
+// watch, status, gateway). Answers use GAIA's envelope: { success: true, ... } or
+// { success: false, message, errors? } with 400, 401, 403, 404, 409, 413 or 415.
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { Clock } from '../../domain/clock.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../../domain/errors.js';
+import type { Logger } from '../../domain/logger.js';
+import type { Principal } from '../../domain/principal.js';
+import type { McpServerResource } from '../../domain/resource.js';
+import type { AccessPolicy, Intake } from '../../intake/index.js';
+import { normaliseManifest, validateManifest } from '../../manifest/index.js';
+import type { ResourceStore } from '../../store/index.js';
+import { authenticate, principalOf } from '../authenticate.js';
+import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
+import { classifyError, requireJson } from '../errors.js';
+import type { PresentOptions } from '../present.js';
+import { writeRateLimit } from '../rate-limit.js';
+import {
+  displayNameOf,
+  manifestFromCreate,
+  manifestFromPatch,
+  manifestPointerToGaia,
+  sameGaiaName,
+  validateCreateBody,
+  validatePatchBody,
+  type GaiaServerFields,
+  type ManifestDraft,
+} from './gaia-mapping.js';
+import { gaiaErrorBody, presentGaiaServer, presentGaiaTools } from './gaia-present.js';
+import type { TestConnection } from './test-connection.js';
+
+export interface GaiaRouterOptions extends PresentOptions {
+  intake: Intake;
+  store: ResourceStore;
+  policy: AccessPolicy;
+  authenticator: Authenticator;
+  tenant: string;
+  logger: Logger;
+  /** POST /validate: tests a connection to the server a body describes. */
+  testConnection: TestConnection;
+  /** Who may run stdio servers; absent: nobody (stdio creates answer 403). */
+  stdio?: StdioGate;
+  writeRateLimit?: { count: number; perMs: number };
+  clock?: Clock;
+}
+
+/** The --allow-stdio / --stdio-allow decision, as the API sees it. */
+export interface StdioGate {
+  /** undefined when the command may run; otherwise why not (for a 403). */
+  refusal(command: string): string | undefined;
+}
+
+const API_SOURCE = { kind: 'api' } as const;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Errors found in the manifest are reported at the GAIA field they came from. */
+function atGaiaFields(err: ValidationError): ValidationError {
+  const details = err.details.map((d) => ({ ...d, path: manifestPointerToGaia(d.path) }));
+  return new ValidationError(summary('The request is invalid', details), details);
+}
+
+function summary(lead: string, errors: readonly FieldError[]): string {
+  const shown = errors.slice(0, 3).map((e) => `${e.path || '/'}: ${e.message}`);
+  const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
+  return `${lead}: ${shown.join('; ')}${more}`;
+}
+
+function invalid(errors: readonly FieldError[]): ValidationError {
+  return new ValidationError(summary('The request is invalid', errors), [...errors]);
+}
+
+/** Runs an Intake call, with manifest errors moved to GAIA fields. */
+function throughIntake<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw err instanceof ValidationError ? atGaiaFields(err) : err;
+  }
+}
+
+export function gaiaRouter(options: GaiaRouterOptions): Router {
+  const { intake, store, policy } = options;
+  const present = (r: McpServerResource) => presentGaiaServer(r, options);
+  const router = Router();
+
+  router.use(authenticate(options.authenticator));
+  if (options.writeRateLimit) router.use(writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) }));
+  router.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
+  router.use(refuseReservedKeys);
+
+  const readable = (req: Request, id: string): McpServerResource => {
+    const r = store.getById(id);
+    if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
+    return r;
+  };
+
+  const requireProject = (principal: Principal, projectId: string): void => {
+    if (principal.role === 'admin' || principal.accounts.includes(projectId)) return;
+    throw new ForbiddenError(`You are not a member of project "${projectId}"; your projects: ${principal.accounts.join(', ') || 'none'}.`);
+  };
+
+  const requireWriter = (principal: Principal): void => {
+    if (principal.role === 'viewer') throw new ForbiddenError('Your role is viewer; viewers cannot create, change or test MCP servers.');
+  };
+
+  const requireStdioAllowed = (command: string): void => {
+    const refusal = options.stdio ? options.stdio.refusal(command) : 'stdio servers are off: the control plane runs them only when started with --allow-stdio and the command listed with --stdio-allow.';
+    if (refusal) throw new ForbiddenError(refusal);
+  };
+
+  /** The servers of a project the caller may read. */
+  const projectServers = (principal: Principal, projectId: string): McpServerResource[] =>
+    store.list({
+      tenant: options.tenant,
+      limit: Number.MAX_SAFE_INTEGER,
+      offset: 0,
+      filter: (r) => r.accountId === projectId && policy.canRead(principal, r),
+    }).items;
+
+  /** 409 when another server of the project has this GAIA name (or one that maps to the same resource name). */
+  const checkNameFree = (projectId: string, name: string, resourceName: string, except?: string): void => {
+    const taken = store.get(intake.fqnOf(resourceName));
+    if (taken && taken.id !== except) {
+      throw new ConflictError(
+        taken.accountId === projectId
+          ? `An MCP server named "${displayNameOf(taken.manifest)}" already exists in project "${projectId}" (serverId ${taken.id}); choose another name or PATCH that server.`
+          : `The name "${name}" is taken; choose another name.`,
+      );
+    }
+    const clash = store
+      .list({ tenant: options.tenant, limit: 1, offset: 0, filter: (r) => r.accountId === projectId && r.id !== except && sameGaiaName(projectId, displayNameOf(r.manifest), name) })
+      .items[0];
+    if (clash) {
+      throw new ConflictError(
+        `An MCP server named "${displayNameOf(clash.manifest)}" already exists in project "${projectId}" (serverId ${clash.id}); choose another name or PATCH that server.`,
+      );
+    }
+  };
+
+  router.post('/', requireJson, (req, res) => {
+    const principal = principalOf(req);
+    const body = validateCreateBody(req.body);
+    if (!body.ok) throw invalid(body.errors);
+    const f: GaiaServerFields = body.value;
+    requireWriter(principal);
+    requireProject(principal, f.projectId);
+    if (f.transportType === 'stdio') requireStdioAllowed(f.command ?? '');
+    const mapped = manifestFromCreate(f, { principal });
+    if (!mapped.ok) throw invalid(mapped.errors);
+    checkNameFree(f.projectId, f.name, mapped.value.name);
+    const result = throughIntake(() =>
+      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
+    );
+    res.status(201).json({ success: true, message: 'MCP server created successfully', serverId: result.resource.id });
+  });
+
+  router.get('/', (req, res) => {
+    const principal = principalOf(req);
+    const projectId = typeof req.query.projectId === 'string' ? req.query.projectId : '';
+    if (projectId === '') throw invalid([{ path: '/query/projectId', message: 'is required: list the servers of one project, ?projectId=<id>' }]);
+    requireProject(principal, projectId);
+    res.json({ success: true, servers: projectServers(principal, projectId).map(present) });
+  });
+
+  router.post('/validate', requireJson, async (req, res) => {
+    const principal = principalOf(req);
+    const body = validateCreateBody(req.body);
+    if (!body.ok) throw invalid(body.errors);
+    const f = body.value;
+    requireWriter(principal);
+    requireProject(principal, f.projectId);
+    if (f.transportType === 'stdio') requireStdioAllowed(f.command ?? '');
+    const mapped = manifestFromCreate(f, { principal });
+    if (!mapped.ok) throw invalid(mapped.errors);
+    const checked = validateManifest(mapped.value);
+    if (!checked.ok) throw atGaiaFields(new ValidationError('invalid', checked.errors));
+    // Nothing is stored: the answer is the connection test alone, of the manifest as it would be stored (defaults filled).
+    res.json(await options.testConnection(normaliseManifest(checked.manifest) as unknown as ManifestDraft, f.transportType));
+  });
+
+  router.get('/:serverId', (req, res) => {
+    res.json({ success: true, server: present(readable(req, String(req.params.serverId))) });
+  });
+
+  router.get('/:serverId/tools', (req, res) => {
+    const r = readable(req, String(req.params.serverId));
+    res.json({ success: true, serverId: r.id, tools: presentGaiaTools(r.status.tools) });
+  });
+
+  router.patch('/:serverId', requireJson, (req, res) => {
+    const principal = principalOf(req);
+    const body = validatePatchBody(req.body);
+    if (!body.ok) throw invalid(body.errors);
+    const r = readable(req, String(req.params.serverId));
+    requireWriter(principal);
+    const stored = r.manifest as unknown as ManifestDraft;
+    const mapped = manifestFromPatch(stored, r.accountId, body.value);
+    if (!mapped.ok) throw invalid(mapped.errors);
+    const command = (mapped.value as { command?: unknown }).command;
+    if (mapped.value.type === 'mcp-server/stdio' && typeof command === 'string' && command !== (stored as { command?: unknown }).command) {
+      requireStdioAllowed(command);
+    }
+    const newName = body.value.fields.name;
+    if (newName !== undefined) checkNameFree(r.accountId, newName, r.name, r.id);
+    const result = throughIntake(() =>
+      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
+    );
+    res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource) });
+  });
+
+  router.delete('/:serverId', (req, res) => {
+    const r = readable(req, String(req.params.serverId));
+    intake.delete({ fqn: r.fqn, source: API_SOURCE, principal: principalOf(req) });
+    res.json({ success: true, message: 'MCP server deleted successfully', serverId: r.id });
+  });
+
+  router.use(((req, res) => {
+    res.status(404).json(gaiaErrorBody(`No route for ${req.method} ${req.baseUrl}${req.path}.`));
+  }) satisfies RequestHandler);
+  router.use(gaiaErrorHandler(options.logger));
+  return router;
+}
+
+export function gaiaErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res: Response, _next) => {
+    const known = classifyError(err);
+    if (known) {
+      res.status(known.status).json(gaiaErrorBody(known.error.message, known.error.details));
+      return;
+    }
+    logger.error({ method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(500).json(gaiaErrorBody('An internal error occurred; it has been logged.'));
+  };
+}

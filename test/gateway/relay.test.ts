@@ -1,0 +1,300 @@
+// The data plane on its own, as it would run in a process of its own: an express app with nothing but
+// the DataPlane router, over a gateway store file that the test writes (here and through a second
+// connection, as another process would). Short timeouts, real SDK clients and servers on loopback.
+import express from 'express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LoggingMessageNotificationSchema, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
+import { RoleAccessPolicy } from '../../src/auth/policy.js';
+import { silentLogger } from '../../src/domain/logger.js';
+import { adminPrincipal } from '../../src/domain/principal.js';
+import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/index.js';
+import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
+import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { waitFor } from '../support/control-plane.js';
+import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { startConnectProxy } from './connect-proxy.js';
+import { errorOf } from './gateway-support.js';
+import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
+
+const TOKEN = 'relay-test-token-0123456789';
+const REQUEST_TIMEOUT_MS = 400;
+
+function entry(name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry {
+  return {
+    fqn: `default:mcp-server:${name}`,
+    tenant: 'default',
+    name,
+    resourceId: `id-${name}`,
+    accountId: 'default',
+    upstreamUrl: url,
+    transport: null,
+    headers: {},
+    passthroughAuth: false,
+    tls: { rejectUnauthorized: true },
+    disabledTools: [],
+    toolOverrides: {},
+    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    generation: 1,
+    ...extra,
+  };
+}
+
+let dir: string;
+let store: SqliteGatewayStore;
+/** A second connection to the same file: writes through it are what another process's would be. */
+let otherProcess: SqliteGatewayStore;
+let dataPlane: DataPlane;
+let http: Server;
+let base: string;
+let rich: RichUpstream;
+const clients: Client[] = [];
+const closeLater: RunningMcpServer[] = [];
+
+async function startGateway(options: Partial<DataPlaneOptions> = {}) {
+  dataPlane = new DataPlane({
+    gateway: store,
+    authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
+    policy: new RoleAccessPolicy(),
+    tenant: 'default',
+    logger: silentLogger,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: 2000,
+    storePollIntervalMs: 20,
+    ...options,
+  });
+  const app = express();
+  app.use('/mcp', dataPlane.router);
+  http = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+}
+
+async function connect(name: string): Promise<Client> {
+  const client = new Client({ name: 'relay-test', version: '1.0.0' }, { capabilities: {} });
+  client.onerror = () => undefined;
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/${name}`), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+    }),
+  );
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  rich = await startRichUpstream();
+});
+afterAll(async () => {
+  await rich.close();
+});
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcp-cp-relay-'));
+  store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
+  otherProcess = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
+  await startGateway();
+});
+async function stopGateway() {
+  await dataPlane.close();
+  await new Promise<void>((resolve) => {
+    http.close(() => resolve());
+    http.closeAllConnections();
+  });
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await stopGateway();
+  await Promise.all(closeLater.splice(0).map((u) => u.close()));
+  store.close();
+  otherProcess.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('relays initialize, resources, prompts, completion, ping, progress and upstream notifications', async () => {
+  store.apply(entry('rich', rich.url));
+  const client = await connect('rich');
+  expect(client.getServerVersion()).toEqual({ name: 'rich-upstream', version: '2.0.0' });
+  expect(client.getInstructions()).toBe('Use memo://one.');
+  expect(client.getServerCapabilities()).toMatchObject({ resources: {}, prompts: {}, completions: {}, logging: {}, tools: { listChanged: true } });
+
+  expect((await client.listResources()).resources).toEqual([{ uri: 'memo://one', name: 'one', mimeType: 'text/plain' }]);
+  expect((await client.readResource({ uri: 'memo://one' })).contents).toEqual([{ uri: 'memo://one', mimeType: 'text/plain', text: 'contents of memo://one' }]);
+  expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['greet']);
+  expect((await client.getPrompt({ name: 'greet', arguments: { who: 'Ada' } })).messages).toEqual([
+    { role: 'user', content: { type: 'text', text: 'Hello, Ada' } },
+  ]);
+  expect((await client.complete({ ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'al' } })).completion.values).toEqual([
+    'alice',
+    'albert',
+  ]);
+  await client.ping();
+  expect(rich.methods).toEqual(expect.arrayContaining(['resources/list', 'resources/read', 'prompts/list', 'prompts/get', 'completion/complete', 'ping']));
+
+  const progress: number[] = [];
+  await client.callTool({ name: 'progress', arguments: {} }, undefined, { onprogress: (p) => void progress.push(p.progress) });
+  expect(progress).toEqual([1, 2, 3]);
+
+  const logged: unknown[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(n.params.data));
+  await client.callTool({ name: 'log', arguments: {} });
+  await waitFor(() => logged.length === 1, { what: 'the upstream log message' });
+  expect(logged).toEqual(['from upstream']);
+});
+
+it("relays the client's cancellation, and answers an upstream that does not answer with an MCP error", async () => {
+  store.apply(entry('rich', rich.url));
+  const client = await connect('rich');
+  const abort = new AbortController();
+  const cancelled = client.callTool({ name: 'wait', arguments: {} }, undefined, { signal: abort.signal }).catch((e: unknown) => e);
+  await waitFor(() => rich.waiting === 1, { what: 'the upstream to run the call' });
+  abort.abort('changed my mind');
+  await cancelled;
+  await waitFor(() => rich.cancelled === 1, { what: 'the upstream to see the cancellation' });
+
+  const timedOut = await client.callTool({ name: 'wait', arguments: {} }).catch((e: unknown) => e);
+  expect(timedOut).toBeInstanceOf(McpError);
+  expect((timedOut as McpError).code).toBe(-32001);
+  expect((timedOut as McpError).message).toContain(`MCP server "rich" did not answer tools/call within ${REQUEST_TIMEOUT_MS} ms`);
+  // The gateway told the upstream to stop, too.
+  await waitFor(() => rich.cancelled === 2, { what: 'the upstream to see the gateway cancel the timed-out call' });
+});
+
+it('keeps serving other servers while one upstream hangs', async () => {
+  store.apply(entry('rich', rich.url));
+  const fast = await startMcpServer({ transport: 'sse', tools: 2 });
+  closeLater.push(fast);
+  store.apply(entry('fast', fast.url));
+  const hanging = await connect('rich');
+  const other = await connect('fast');
+  let settled = false;
+  const call = hanging.callTool({ name: 'wait', arguments: {} }).finally(() => (settled = true)).catch(() => undefined);
+  await waitFor(() => rich.waiting === 1, { what: 'the hanging call' });
+  expect((await other.listTools()).tools).toHaveLength(2);
+  expect((await other.callTool({ name: 'tool-0001', arguments: {} })).content).toHaveLength(1);
+  expect(settled).toBe(false);
+  await call;
+});
+
+it('answers 504 when the upstream does not answer initialize in time, and 502 when it cannot be reached', async () => {
+  const slow = await startMcpServer({ transport: 'streamable-http', delayMs: 5000 });
+  closeLater.push(slow);
+  store.apply(entry('slow', slow.url, { transport: 'streamable-http' }));
+  await stopGateway();
+  await startGateway({ connectTimeoutMs: 200 });
+  const slowError = await connect('slow').catch((e: unknown) => e);
+  expect((slowError as StreamableHTTPError).code).toBe(504);
+  expect((slowError as Error).message).toContain('did not answer initialize within 200 ms');
+
+  const gone = await startMcpServer({ transport: 'streamable-http' });
+  await gone.close(); // nothing listens on its port now
+  store.apply(entry('gone', gone.url));
+  const goneError = await connect('gone').catch((e: unknown) => e);
+  expect((goneError as StreamableHTTPError).code).toBe(502);
+  expect((goneError as Error).message).toContain(`Cannot reach the MCP server at 127.0.0.1:${gone.port} (ECONNREFUSED)`);
+});
+
+it('answers 503 with the reason while an entry is marked unavailable, and ends its sessions', async () => {
+  store.apply(entry('rich', rich.url));
+  const client = await connect('rich');
+  store.apply(entry('rich', rich.url, { generation: 2, unavailable: { reason: 'Stalled', message: 'fix spec.url' } }));
+  await waitFor(() => dataPlane.sessionCount('rich') === 0, { what: 'the session to end' });
+  const res = await fetch(`${base}/rich`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+  expect(res.status).toBe(503);
+  expect((await errorOf(res)).message).toBe('MCP server "rich" is not served right now (Stalled): fix spec.url');
+  await expect(client.listTools()).rejects.toThrow(StreamableHTTPError);
+});
+
+it('follows writes by another process: new entries, tool settings changes and deletions', async () => {
+  const upstream = await startMcpServer({ transport: 'streamable-http', tools: 3, stateful: true });
+  closeLater.push(upstream);
+  otherProcess.apply(entry('elsewhere', upstream.url));
+  const client = await waitFor(() => connect('elsewhere').catch(() => undefined), { what: 'the entry written elsewhere to be served' });
+  let notified = 0;
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => void notified++);
+  expect((await client.listTools()).tools).toHaveLength(3);
+
+  otherProcess.apply(entry('elsewhere', upstream.url, { generation: 2, disabledTools: ['tool-0003'] }));
+  await waitFor(() => notified === 1, { what: 'notifications/tools/list_changed' });
+  expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
+
+  otherProcess.delete(entry('elsewhere', upstream.url).fqn);
+  await waitFor(() => dataPlane.sessionCount('elsewhere') === 0, { what: 'the session of the deleted entry to end' });
+  await waitFor(() => upstream.requests.some((r) => r.method === 'DELETE'), { what: 'the upstream session to be deleted' });
+});
+
+it('ends sessions left idle without a GET stream, keeps listening ones, and answers a malformed body with a JSON-RPC error', async () => {
+  await stopGateway();
+  await startGateway({ idleSessionTimeoutMs: 200 });
+  store.apply(entry('rich', rich.url));
+  const listening = await connect('rich'); // the SDK client holds its GET stream open
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const res = await fetch(`${base}/rich`, { method: 'POST', headers, body: JSON.stringify(initialize) });
+  expect(res.headers.get('mcp-session-id')).toBeTruthy();
+  expect(await res.text()).toContain('"serverInfo"');
+  expect(dataPlane.sessionCount('rich')).toBe(2);
+  await waitFor(() => dataPlane.sessionCount('rich') === 1, { what: 'the idle session to end' });
+  expect((await listening.listTools()).tools).toHaveLength(3);
+
+  const malformed = await fetch(`${base}/rich`, { method: 'POST', headers, body: '{"jsonrpc": ' });
+  expect(malformed.status).toBe(400);
+  expect(await malformed.json()).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON.' }, id: null });
+});
+
+describe('per-entry connection settings (connection_type, transport, timeouts, upstream_proxy)', () => {
+  it('does not serve a direct connection', async () => {
+    store.apply(entry('direct', rich.url, { connectionType: 'direct' }));
+    const before = rich.methods.length;
+    const res = await fetch(`${base}/direct`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(404);
+    expect((await errorOf(res)).code).toBe('NotFound');
+    expect(rich.methods).toHaveLength(before);
+  });
+
+  it('uses only a pinned transport, and falls back from a detected one', async () => {
+    const sse = await startMcpServer({ transport: 'sse', tools: 1 });
+    closeLater.push(sse);
+    store.apply(entry('pinned', sse.url, { transport: 'streamable-http', transportPinned: true }));
+    store.apply(entry('detected', sse.url, { transport: 'streamable-http' }));
+    const pinned = await connect('pinned').catch((e: unknown) => e);
+    expect((pinned as StreamableHTTPError).code).toBe(502);
+    expect((pinned as Error).message).toContain('HTTP 405 over Streamable HTTP');
+    expect(sse.requests.filter((r) => r.method === 'GET')).toEqual([]);
+    expect((await (await connect('detected')).listTools()).tools).toHaveLength(1);
+  });
+
+  it("answers with the entry's own request timeout", async () => {
+    store.apply(entry('rich', rich.url, { timeouts: { requestMs: 150, totalMs: 2000 } }));
+    const client = await connect('rich');
+    await expect(client.callTool({ name: 'wait', arguments: {} })).rejects.toThrow('did not answer tools/call within 150 ms');
+  });
+
+  it('reaches the upstream through its upstream_proxy, sending the proxy headers to the proxy only', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const upstream = await startMcpServer({ transport: 'streamable-http', tools: 1 });
+      closeLater.push(upstream);
+      store.apply(entry('proxied', upstream.url, { upstreamProxy: { url: proxy.url, headers: { 'Proxy-Authorization': 'Basic cHJveHk6cHc=' } } }));
+      const client = await connect('proxied');
+      expect((await client.listTools()).tools).toHaveLength(1);
+      expect(proxy.connects.map((c) => c.target)).toContain(`127.0.0.1:${upstream.port}`);
+      expect(proxy.connects[0]!.headers['proxy-authorization']).toBe('Basic cHJveHk6cHc=');
+      expect(upstream.requests.length).toBeGreaterThan(0);
+      for (const r of upstream.requests) expect(r.headers['proxy-authorization']).toBeUndefined();
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+      await stopGateway();
+      await startGateway();
+      await proxy.close();
+    }
+  });
+});

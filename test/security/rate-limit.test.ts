@@ -1,0 +1,66 @@
+// Per-token rate limit on the write routes, through the real server.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseServeConfig, parseRate } from '../../src/config.js';
+import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { writeTokensFile } from './support.js';
+
+const API = '/api/svc/v1/mcp-servers';
+
+describe('--write-rate-limit', () => {
+  it.each([
+    ['20/s', { count: 20, perMs: 1000 }],
+    ['300/m', { count: 300, perMs: 60_000 }],
+    ['1000 / hour', { count: 1000, perMs: 3_600_000 }],
+    ['off', undefined],
+    ['0', undefined],
+  ])('parses %j', (text, expected) => {
+    expect(parseRate(text)).toEqual(expected);
+  });
+
+  it('defaults to 20/s and names the flag when wrong', () => {
+    expect(parseServeConfig(['--no-manifests'], {}).writeRateLimit).toEqual({ count: 20, perMs: 1000 });
+    expect(parseServeConfig(['--no-manifests'], { MCP_CP_WRITE_RATE_LIMIT: '5/m' }).writeRateLimit).toEqual({ count: 5, perMs: 60_000 });
+    for (const bad of ['fast', '20', '-1/s', '1.5/s', '20/d']) {
+      expect(() => parseServeConfig(['--no-manifests', `--write-rate-limit=${bad}`], {})).toThrow(ConfigError);
+      expect(() => parseServeConfig(['--no-manifests', `--write-rate-limit=${bad}`], {})).toThrow(/^--write-rate-limit: /);
+    }
+  });
+
+  describe('on the real server', () => {
+    let cp: TestControlPlane;
+    let dir: string;
+    const other = 'other-token-0123456789abcdef';
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mcp-rate-'));
+      writeTokensFile(join(dir, 'tokens.yaml'), [{ token: other, subject: 'user:other@example.com', role: 'editor' }]);
+      cp = await startTestControlPlane({ args: ['--write-rate-limit', '3/s', '--tokens-file', join(dir, 'tokens.yaml'), '--resync-interval', '0'] });
+    });
+    afterAll(async () => {
+      await cp.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('answers 429 with Retry-After once a token used its writes; reads, other tokens and later writes go through', async () => {
+      const write = (i: number, token?: string) =>
+        cp.api(API, { method: 'PUT', body: { manifest: remoteManifest({ name: `rl-${i}`, collaborators: [{ subject: 'user:other@example.com', role_id: 'mcp-server-manager' }] }) }, ...(token ? { token } : {}) });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await write(i)).status);
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(statuses.slice(3)).toContain(429);
+      const limited = await write(9);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('1');
+      expect(limited.json.error).toEqual({ code: 'TooManyRequests', message: expect.stringContaining('Too many writes with this token (limit 3 per 1 s)') });
+      expect((await cp.api(`${API}/name/rl-9`)).status).toBe(404); // refused before intake
+      // DELETE counts too.
+      expect((await cp.api(`${API}/name/rl-0`, { method: 'DELETE' })).status).toBe(429);
+      // Reads are not limited; another token has its own bucket.
+      for (let i = 0; i < 10; i++) expect((await cp.api(API)).status).toBe(200);
+      expect((await write(20, other)).status).toBe(200);
+      // The bucket refills.
+      await waitFor(async () => (await write(30)).status === 200, { what: 'a write allowed again', timeoutMs: 3000 });
+    });
+  });
+});
