@@ -22,7 +22,7 @@ import {
 } from '../domain/resource.js';
 import { normaliseManifest, restoreMaskedSecrets, specHash, validateManifest } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import type { ResourceStore } from '../store/index.js';
+import type { NewResource, ResourceStore, ResourceUpdate } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 
 export interface ApplyInput {
@@ -131,70 +131,32 @@ export class Intake {
     const now = isoTime(this.clock.now());
     const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
 
+    const subject = input.principal.subject;
+    const update: ResourceUpdate = {
+      manifest: desired,
+      specHash: hash,
+      generation: plan.generation,
+      source: input.source,
+      metadata: plan.metadata,
+      accountId,
+      updatedBy: subject,
+      status,
+    };
+    const created: NewResource | undefined = existing
+      ? undefined
+      : { id: this.newId(), tenant: this.tenant, name: desired.name, fqn, ...update, createdBy: subject };
+
     if (input.dryRun) {
       const preview: McpServerResource = existing
-        ? {
-            ...existing,
-            manifest: desired,
-            specHash: hash,
-            generation: plan.generation,
-            metadata: plan.metadata,
-            source: input.source,
-            accountId,
-            updatedBy: input.principal.subject,
-            updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now,
-            status,
-          }
-        : {
-            id: this.newId(),
-            tenant: this.tenant,
-            name: desired.name,
-            fqn,
-            manifest: desired,
-            specHash: hash,
-            generation: 1,
-            resourceVersion: 0,
-            source: input.source,
-            metadata: plan.metadata,
-            createdBy: input.principal.subject,
-            updatedBy: input.principal.subject,
-            accountId,
-            createdAt: now,
-            updatedAt: now,
-            status,
-          };
+        ? { ...existing, ...update, updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now }
+        : { ...created!, generation: plan.generation, updatedBy: subject, resourceVersion: 0, createdAt: now, updatedAt: now };
       return { action: plan.action, diff: plan.diff, resource: preview, existing, dryRun: true, warnings: conflict ? [conflict] : [] };
     }
 
     let resource: McpServerResource;
-    if (plan.action === 'UNCHANGED') {
-      resource = existing!;
-    } else if (!existing) {
-      resource = this.store.create({
-        id: this.newId(),
-        tenant: this.tenant,
-        name: desired.name,
-        fqn,
-        manifest: desired,
-        specHash: hash,
-        source: input.source,
-        metadata: plan.metadata,
-        accountId,
-        createdBy: input.principal.subject,
-        status,
-      });
-    } else {
-      resource = this.store.update(fqn, {
-        manifest: desired,
-        specHash: hash,
-        generation: plan.generation,
-        source: input.source,
-        metadata: plan.metadata,
-        accountId,
-        updatedBy: input.principal.subject,
-        status,
-      });
-    }
+    if (created) resource = this.store.create(created);
+    else if (plan.action === 'UNCHANGED') resource = existing!;
+    else resource = this.store.update(fqn, update);
     if (plan.action !== 'UNCHANGED') {
       this.store.recordEvent({
         fqn,
