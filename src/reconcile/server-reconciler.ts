@@ -190,6 +190,9 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         found ?? lastFound ?? preset ?? null,
         target.proxy,
       );
+      // A server whose discovery failed is not Ready: the data plane answers 503 with this reason, not a hang.
+      const view = discoveryView(resource, record);
+      if (view.kind === 'failed') desired.unavailable = { reason: view.result.reason, message: view.result.message };
 
       if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
         gateway.apply(desired);
@@ -210,7 +213,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
       // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
       const generation = resource.generation;
       if (!skipDiscovery) discovery.ensure(key, inputsHash, discoveryJob(resource, target), generation);
-      const status = appliedStatus(resource, discoveryView(resource, record), isoTime(clock.now()));
+      const status = appliedStatus(resource, view, isoTime(clock.now()));
       store.setStatus(key, status);
       recordTransitions(resource, resource.status, status);
       if (skipDiscovery) discovery.settle(key);

@@ -1,6 +1,6 @@
 // Discovery failures through the real server: timeouts, a server that goes away and comes back, a
 // hanging server next to a healthy one, and a refresh that cannot finish in time.
-import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer, type StartMcpServerOptions } from '../support/mcp-servers.js';
 import { condition, eventsOf, getServer, putServer, refresh, waitForReady } from '../support/servers-api.js';
 
@@ -53,10 +53,26 @@ it('turns Ready False when a server stops and True again by itself when it comes
   expect(down.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
   expect(cp.gateway.get(ready.fqn)?.transport).toBe('streamable-http');
 
+  // Not Ready means not served: the gateway answers 503 with the reason at once instead of hanging.
+  const mcpUrl = `${cp.url}/mcp/flaky`;
+  const mcpInit = {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  };
+  await waitFor(() => cp.gateway.get(ready.fqn)?.unavailable?.reason === 'Unreachable', { what: 'gateway entry marked unavailable' });
+  const refused = await fetch(mcpUrl, mcpInit);
+  expect(refused.status).toBe(503);
+  expect(await refused.text()).toContain('Unreachable');
+
   const second = await upstream({ transport: 'streamable-http', tools: 3, port });
   const back = await waitForReady(cp, 'flaky', 'True', { timeoutMs: 5000 });
   expect(back.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002', 'tool-0003']);
   expect(second.requests.length).toBeGreaterThan(0);
+  await waitFor(() => cp.gateway.get(ready.fqn) && cp.gateway.get(ready.fqn)!.unavailable === undefined, { what: 'served again' });
+  const served = await fetch(mcpUrl, mcpInit);
+  expect(served.status).toBe(200);
+  await served.body?.cancel();
   const reasons = (await eventsOf(cp, ready.id)).map((e) => `${e.type}/${e.reason}`);
   const wentDown = reasons.indexOf('Warning/Unreachable');
   expect(wentDown).toBeGreaterThan(-1);
