@@ -60,7 +60,8 @@ export interface UpstreamTool {
 
 export interface DiscoverySuccess {
   ok: true;
-  transport: Transport;
+  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio). */
+  transport: Transport | 'stdio';
   serverInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   instructions?: string;

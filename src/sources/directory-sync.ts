@@ -57,10 +57,12 @@ interface FileState {
 
 interface Owned {
   fqn: string;
+  /** The resource's id (events name it). */
+  id: string;
   name: string;
   path: string;
   document: number;
-  resource: McpServerResource;
+  generation: number;
 }
 
 export interface SourceFileStatus {
@@ -174,8 +176,15 @@ export class DirectorySync {
   /** The source as an API answers it; `canRead` filters the resources a caller may see. */
   status(canRead: (r: McpServerResource) => boolean = () => true): SourceStatus {
     const byPath = new Map<string, string[]>();
-    for (const owned of this.inventory().values()) {
-      if (!canRead(owned.resource)) continue;
+    const { items } = this.store.list({
+      tenant: this.tenant,
+      limit: Number.MAX_SAFE_INTEGER,
+      offset: 0,
+      filter: (r) => r.source.kind === 'file' && r.source.root === this.root && canRead(r),
+    });
+    for (const r of items) {
+      if (r.source.kind !== 'file') continue;
+      const owned = { name: r.name, path: r.source.path };
       const list = byPath.get(owned.path) ?? [];
       list.push(owned.name);
       byPath.set(owned.path, list);
@@ -193,18 +202,16 @@ export class DirectorySync {
     return { path: this.root, lastSyncTime: this.lastSyncTime, conditions: this.conditions, files };
   }
 
-  /** name → the resource of this root that declares it, as the store says. */
+  /**
+   * name → the resource of this root that declares it, as the store says. From the store's refs, so a
+   * batch costs no decoding of specs or status however many servers the directory holds. In no
+   * particular order: whatever is reported per resource is sorted by name.
+   */
   private inventory(): Map<string, Owned> {
-    const { items } = this.store.list({
-      tenant: this.tenant,
-      limit: Number.MAX_SAFE_INTEGER,
-      offset: 0,
-      filter: (r) => r.source.kind === 'file' && r.source.root === this.root,
-    });
     const out = new Map<string, Owned>();
-    for (const r of items) {
-      if (r.source.kind !== 'file') continue;
-      out.set(r.name, { fqn: r.fqn, name: r.name, path: r.source.path, document: r.source.document, resource: r });
+    for (const r of this.store.listRefs(this.tenant)) {
+      if (r.source.kind !== 'file' || r.source.root !== this.root) continue;
+      out.set(r.name, { fqn: r.fqn, id: r.id, name: r.name, path: r.source.path, document: r.source.document, generation: r.generation });
     }
     return out;
   }
@@ -291,6 +298,7 @@ export class DirectorySync {
         if (documentsOf(r).some((d) => d.name === owned.name)) return false;
         return !heldByFailed.has(owned.name);
       });
+      prunes.sort((a, b) => comparePaths(a.name, b.name));
       if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
         heldBack = prunes;
       } else {
@@ -355,7 +363,7 @@ export class DirectorySync {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.warn({ root: this.root, fqn: owned.fqn, err: message }, 'prune failed');
-      this.event(owned.resource, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
+      this.event(owned, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
       return false;
     }
   }
@@ -378,12 +386,12 @@ export class DirectorySync {
       const first = errors[0]!;
       const summary = `${r.path}:${first.line}:${first.col}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '');
       this.logger.warn({ root: this.root, path: r.path, errors: errors.length }, `manifest file refused: ${summary}`);
-      for (const owned of before.values()) {
-        if (owned.path !== r.path) continue;
+      const declared = [...before.values()].filter((owned) => owned.path === r.path).sort((a, b) => comparePaths(a.name, b.name));
+      for (const owned of declared) {
         this.event(
-          owned.resource,
+          owned,
           'SourceFileInvalid',
-          `The file declaring this server has ${errors.length} error(s), so generation ${owned.resource.generation} is kept as it was: ${summary}`,
+          `The file declaring this server has ${errors.length} error(s), so generation ${owned.generation} is kept as it was: ${summary}`,
         );
       }
     }
@@ -393,7 +401,7 @@ export class DirectorySync {
     this.logger.warn({ root: this.root, resources: heldBack.length }, 'holding back a prune that would empty the directory');
     for (const owned of heldBack) {
       this.event(
-        owned.resource,
+        owned,
         'PruneHeldBack',
         `${owned.path} no longer declares this server, but pruning it would leave ${this.root} with no servers; kept. ` +
           'Start the server with --allow-empty-prune to allow it.',
@@ -401,7 +409,7 @@ export class DirectorySync {
     }
   }
 
-  private event(resource: McpServerResource, reason: string, message: string): void {
+  private event(resource: { fqn: string; id: string }, reason: string, message: string): void {
     this.store.recordEvent({
       fqn: resource.fqn,
       resourceId: resource.id,

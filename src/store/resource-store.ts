@@ -39,6 +39,16 @@ export interface ListQuery {
   filter?: (r: McpServerResource) => boolean;
 }
 
+/** Who a resource is and who manages it, without its spec, secrets or status (cheap to list). */
+export interface ResourceRef {
+  fqn: string;
+  id: string;
+  tenant: string;
+  name: string;
+  generation: number;
+  source: SourceRef;
+}
+
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** One entry of the changelog; `object` is the resource as it was after the change (secrets masked). */
@@ -79,6 +89,11 @@ export interface ResourceStore {
   get(fqn: string): McpServerResource | undefined;
   getById(id: string): McpServerResource | undefined;
   list(query: ListQuery): { items: McpServerResource[]; total: number };
+  /**
+   * Every resource of a tenant as a ResourceRef, in no particular order. Cheap enough to call on every
+   * batch of a watched directory: nothing is decoded. The answered objects are frozen.
+   */
+  listRefs(tenant: string): readonly ResourceRef[];
   /** Every reconcile key (fqn) in the store. */
   keys(): string[];
   count(): number;

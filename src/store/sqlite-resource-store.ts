@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import type { McpServerManifest } from '../domain/manifest.js';
-import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import type { McpServerResource, ResourceStatus, SourceRef } from '../domain/resource.js';
 import { joinSecrets, maskManifest, splitSecrets, stableStringify } from '../manifest/index.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
 import type {
@@ -14,6 +14,7 @@ import type {
   EventQuery,
   ListQuery,
   NewResource,
+  ResourceRef,
   ResourceStore,
   ResourceUpdate,
   StoredEvent,
@@ -125,6 +126,16 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly eventMaxPerResource: number;
   private writesSinceMaintenance = 0;
   private readonly stmt;
+  /**
+   * fqn → ResourceRef of every resource, loaded on first use and kept in step with each write, so a
+   * watched directory's inventory costs no decoding. Dropped (and reloaded) whenever a write or a
+   * transaction fails, because SQLite rolled back what the map may already hold.
+   */
+  private refs: Map<string, ResourceRef> | undefined;
+  /** Resources that got a new event row since the last maintenance: only these can exceed the per-resource cap. */
+  private readonly eventsAdded = new Set<string>();
+  /** The first maintenance caps every resource (events added before a restart are not in eventsAdded). */
+  private capAllEvents = true;
 
   constructor(options: SqliteResourceStoreOptions) {
     this.db = new Database(options.path);
@@ -144,6 +155,7 @@ export class SqliteResourceStore implements ResourceStore {
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
       listTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name'),
       listTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name'),
+      refs: db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources'),
       nextRv: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       currentRv: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       insert: db.prepare(`INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
@@ -170,6 +182,10 @@ export class SqliteResourceStore implements ResourceStore {
       pruneEventsByAge: db.prepare('DELETE FROM events WHERE last_ts < ?'),
       pruneEventsPerResource: db.prepare(`DELETE FROM events WHERE id IN (
           SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY fqn ORDER BY id DESC) AS n FROM events) WHERE n > ?)`),
+      // One resource, through the (fqn, id) index: everything older than its newest `?` events.
+      pruneEventsOfResource: db.prepare(
+        'DELETE FROM events WHERE fqn = ? AND id <= (SELECT id FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+      ),
     };
   }
 
@@ -206,6 +222,16 @@ export class SqliteResourceStore implements ResourceStore {
     return { items: items.slice(query.offset, query.offset + query.limit), total: items.length };
   }
 
+  listRefs(tenant: string): readonly ResourceRef[] {
+    if (!this.refs) {
+      const rows = this.stmt.refs.all() as Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>[];
+      this.refs = new Map(rows.map((r) => [r.fqn, refOf(r.fqn, r.id, r.tenant, r.name, r.generation, JSON.parse(r.source) as SourceRef)]));
+    }
+    const out: ResourceRef[] = [];
+    for (const ref of this.refs.values()) if (ref.tenant === tenant) out.push(ref);
+    return out;
+  }
+
   keys(): string[] {
     return this.stmt.keys.all() as string[];
   }
@@ -215,7 +241,12 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.refs = undefined;
+      throw err;
+    }
   }
 
   create(input: NewResource): McpServerResource {
@@ -243,6 +274,7 @@ export class SqliteResourceStore implements ResourceStore {
         updated_at: now,
         status: JSON.stringify(input.status),
       });
+      this.refs?.set(input.fqn, refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
       return this.recordChange(rv, 'ADDED', input.fqn);
     });
   }
@@ -267,7 +299,9 @@ export class SqliteResourceStore implements ResourceStore {
         status: JSON.stringify(update.status),
       });
       if (result.changes !== 1) throw new Error(`update of ${fqn}: no such resource`);
-      return this.recordChange(rv, 'MODIFIED', fqn);
+      const resource = this.recordChange(rv, 'MODIFIED', fqn);
+      this.refs?.set(fqn, refOf(fqn, resource.id, resource.tenant, resource.name, resource.generation, resource.source));
+      return resource;
     });
   }
 
@@ -277,6 +311,7 @@ export class SqliteResourceStore implements ResourceStore {
       if (!existing) return undefined;
       const rv = this.nextResourceVersion();
       this.stmt.delete.run(fqn);
+      this.refs?.delete(fqn);
       const gone = { ...existing, resourceVersion: rv };
       this.appendChange(rv, 'DELETED', gone);
       return gone;
@@ -288,7 +323,8 @@ export class SqliteResourceStore implements ResourceStore {
       const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
       if (!row) return undefined;
       const json = JSON.stringify(status);
-      if (stableStringify(JSON.parse(row.status)) === stableStringify(status)) return this.fromRow(row);
+      // The same text is the common case (a reconcile that changed nothing); key order may still differ.
+      if (row.status === json || stableStringify(JSON.parse(row.status)) === stableStringify(status)) return this.fromRow(row);
       const rv = this.nextResourceVersion();
       this.stmt.updateStatus.run(json, rv, fqn);
       return this.recordChange(rv, 'MODIFIED', fqn);
@@ -330,6 +366,7 @@ export class SqliteResourceStore implements ResourceStore {
         this.stmt.bumpEvent.run(now, event.actor, last.id);
       } else {
         this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
+        this.eventsAdded.add(event.fqn);
       }
     });
   }
@@ -372,7 +409,13 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
   private write<T>(fn: () => T): T {
-    const result = this.db.transaction(fn)();
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } catch (err) {
+      this.refs = undefined;
+      throw err;
+    }
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
       this.writesSinceMaintenance = 0;
       this.maintain();
@@ -385,7 +428,15 @@ export class SqliteResourceStore implements ResourceStore {
     const keepFrom = this.currentResourceVersion() - this.changelogMinEntries;
     this.stmt.pruneChangelog.run(keepFrom, isoTime(now - this.changelogMinAgeMs));
     this.stmt.pruneEventsByAge.run(isoTime(now - this.eventMaxAgeMs));
-    this.stmt.pruneEventsPerResource.run(this.eventMaxPerResource);
+    // Capping every resource scans the whole events table; after the first time only resources with
+    // new rows can be over the cap, and each of those is one indexed delete.
+    if (this.capAllEvents) {
+      this.stmt.pruneEventsPerResource.run(this.eventMaxPerResource);
+      this.capAllEvents = false;
+    } else {
+      for (const fqn of this.eventsAdded) this.stmt.pruneEventsOfResource.run(fqn, fqn, this.eventMaxPerResource);
+    }
+    this.eventsAdded.clear();
   }
 
   private nextResourceVersion(): number {
@@ -434,4 +485,8 @@ export class SqliteResourceStore implements ResourceStore {
       status: JSON.parse(row.status) as ResourceStatus,
     };
   }
+}
+
+function refOf(fqn: string, id: string, tenant: string, name: string, generation: number, source: SourceRef): ResourceRef {
+  return Object.freeze({ fqn, id, tenant, name, generation, source: Object.freeze({ ...source }) });
 }

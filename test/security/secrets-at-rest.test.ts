@@ -116,7 +116,7 @@ describe('secrets at rest in the real control plane', () => {
 
     cp = await start();
     try {
-      expect(cp.store.get('default:mcp-server:github-tools')?.manifest.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
+      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
       await waitReady(cp);
     } finally {
       await cp.stop();
@@ -162,7 +162,7 @@ describe('secrets at rest in the real control plane', () => {
     const cp = await start();
     try {
       expect(rawBytesContain(dataDir, SECRET)).toEqual([]);
-      expect(cp.store.get('default:mcp-server:github-tools')?.manifest.additional_headers).toEqual({ 'X-Extra': `x-${SECRET}` });
+      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { additional_headers?: unknown } | undefined)?.additional_headers).toEqual({ 'X-Extra': `x-${SECRET}` });
       await waitReady(cp);
     } finally {
       await cp.stop();
@@ -221,7 +221,7 @@ describe('secrets at rest in the real control plane', () => {
       expect(put.status).toBe(200);
       expect(put.json.action).toBe('UPDATE');
       expect(put.json.diff).toEqual([{ op: 'replace', path: '/description', from: 'GitHub tools for the platform team', to: 'edited after GET' }]);
-      expect(cp.store.get('default:mcp-server:github-tools')?.manifest.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
+      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
       const unchanged = await cp.api(API, { method: 'PUT', body: { manifest: edited } });
       expect(unchanged.json.action).toBe('UNCHANGED');
       await waitFor(async () => (await cp.api(`${API}/name/github-tools`)).json.data.status.observedGeneration === 2);

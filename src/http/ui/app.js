@@ -37,6 +37,7 @@ let lastEventId;
 let running = false;
 let watchAbort;
 let sourcesTimer;
+let agoTimer;
 let sourcesSoon;
 let detailSoon;
 
@@ -408,7 +409,8 @@ function start() {
   void watchLoop();
   void refreshSources();
   sourcesTimer = setInterval(refreshSources, SOURCES_EVERY_MS);
-  setInterval(() => {
+  clearInterval(agoTimer);
+  agoTimer = setInterval(() => {
     // Keep the "… ago" texts honest.
     for (const s of servers.values()) {
       const tr = rows.get(s.fqn);
@@ -423,6 +425,7 @@ function signOut(message) {
   running = false;
   watchAbort?.abort();
   clearInterval(sourcesTimer);
+  clearInterval(agoTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   token = null;
   lastEventId = undefined;
