@@ -52,6 +52,12 @@ export interface Config {
   watchBookmarkIntervalMs: number;
   /** Events a watch client may fall behind before its stream is ended (it then resumes). */
   watchBufferEvents: number;
+  /** Run mcp-server/stdio commands at all (--allow-stdio); off by default. */
+  allowStdio: boolean;
+  /** The commands stdio servers may run, exact paths or names (--stdio-allow, repeatable). */
+  stdioAllow: string[];
+  /** A stdio process nobody used for this long is killed (started again on the next use). */
+  stdioIdleTimeoutMs: number;
 }
 
 /**
@@ -154,6 +160,24 @@ export const SERVE_FLAGS = [
     value: 'EVENTS',
     help: 'Events a watch client may fall behind before its stream is ended with an error telling it to resume.',
   },
+  {
+    flag: 'allow-stdio',
+    type: 'boolean',
+    env: 'MCP_CP_ALLOW_STDIO',
+    default: 'off',
+    help: 'Run mcp-server/stdio servers (a command the control plane starts). Only commands on --stdio-allow run; without this flag none does (403).',
+  },
+  {
+    flag: 'stdio-allow',
+    env: 'MCP_CP_STDIO_ALLOW',
+    default: 'none',
+    multiple: true,
+    value: 'COMMAND',
+    help:
+      'A command stdio servers may run, matched exactly as the manifest writes it: a path, or a name looked up on PATH. Its args and env are the manifest\'s, ' +
+      `so list wrappers, not interpreters. Repeatable; the environment variable takes a "${delimiter}"-separated list.`,
+  },
+  { flag: 'stdio-idle-timeout', env: 'MCP_CP_STDIO_IDLE_TIMEOUT', default: '5m', help: 'Kill a stdio server process nobody used for this long; the next use starts it again.' },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
@@ -303,7 +327,26 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsPublic: getBoolean('metrics-public'),
     watchBookmarkIntervalMs,
     watchBufferEvents,
+    ...stdioConfig(values, env, getBoolean('allow-stdio'), get('stdio-idle-timeout')),
   };
+}
+
+/** --stdio-allow (repeatable) wins over MCP_CP_STDIO_ALLOW; a list without --allow-stdio is a mistake worth naming. */
+function stdioConfig(
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  env: NodeJS.ProcessEnv,
+  allowStdio: boolean,
+  idleRaw: string | undefined,
+): Pick<Config, 'allowStdio' | 'stdioAllow' | 'stdioIdleTimeoutMs'> {
+  const given = (Array.isArray(values['stdio-allow']) ? values['stdio-allow'] : []).filter((v): v is string => typeof v === 'string');
+  if (given.some((v) => v.trim() === '')) throw new ConfigError('--stdio-allow: needs a command (a path or a name).');
+  const fromEnv = (env.MCP_CP_STDIO_ALLOW ?? '').split(delimiter).filter((v) => v.trim() !== '');
+  const stdioAllow = [...new Set((given.length > 0 ? given : fromEnv).map((v) => v.trim()))];
+  if (stdioAllow.length > 0 && !allowStdio) {
+    throw new ConfigError('--stdio-allow: stdio servers are off; add --allow-stdio to run the listed commands.');
+  }
+  const stdioIdleTimeoutMs = parseDuration(idleRaw ?? '5m', 'stdio-idle-timeout');
+  return { allowStdio, stdioAllow, stdioIdleTimeoutMs };
 }
 
 /** Repeated flags win over the comma-separated environment variable; every entry must be a CIDR range. */

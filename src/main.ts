@@ -1,6 +1,6 @@
 // Composition root: builds the pieces from a Config and starts them. The only file that picks
 // concrete classes.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,11 @@ import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp } from './http/app.js';
-import { createTestConnection } from './http/gaia/test-connection.js';
+import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
+import { ForbiddenError } from './domain/errors.js';
+import { isStdioManifest } from './domain/manifest.js';
+import { StdioPolicy } from './stdio/stdio-policy.js';
+import { StdioSupervisor } from './stdio/stdio-supervisor.js';
 import { presentServer } from './http/present.js';
 import { ChangeFeed } from './http/watch-feed.js';
 import { WatchHub } from './http/watch-hub.js';
@@ -62,6 +66,8 @@ export interface ControlPlane {
   watch: WatchHub;
   /** The express app (its routes are what /openapi.json must describe). */
   app: Express;
+  /** The mcp-server/stdio processes (issue 8); runs nothing unless --allow-stdio and --stdio-allow say so. */
+  stdio: StdioSupervisor;
   close(): Promise<void>;
 }
 
@@ -129,6 +135,12 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const queue = new WorkQueue({ clock });
   const metrics = new ControlPlaneMetrics({ clock });
   const reconcileLogs = new ReconcileLogContext();
+  // mcp-server/stdio: one supervisor runs the processes for discovery and the gateway alike.
+  const stdio = new StdioSupervisor({
+    policy: new StdioPolicy({ enabled: config.allowStdio, allow: config.stdioAllow }),
+    idleMs: config.stdioIdleTimeoutMs,
+    logger: logger.child({ component: 'stdio' }),
+  });
   const discovery = new DiscoveryManager({
     clock,
     concurrency: config.discoveryConcurrency,
@@ -148,6 +160,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
+    stdio,
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -167,7 +180,19 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
   });
-  const intake = new Intake({ store, tenant: config.tenant, policy, clock, enqueue: (key) => queue.add(key), specHashKey: hashKey });
+  const intake = new Intake({
+    store,
+    tenant: config.tenant,
+    policy,
+    clock,
+    enqueue: (key) => queue.add(key),
+    specHashKey: hashKey,
+    // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
+    admitManifest: (m) => {
+      const refusal = isStdioManifest(m) ? stdio.policy.refusal(m.command) : undefined;
+      if (refusal) throw new ForbiddenError(refusal);
+    },
+  });
   const sources = new ManifestSources({
     roots: config.manifestDirs,
     intake,
@@ -194,6 +219,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     tenant: config.tenant,
     metrics: new PromDataPlaneMetrics(metricsRegistry),
     egress,
+    stdio,
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -224,7 +250,10 @@ export async function startControlPlane(config: Config, options: StartOptions = 
 
   const app = createApp({
     // The GAIA-style API (/api/mcp/servers); its connection test uses discovery's egress policy.
-    gaia: { testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs }) },
+    gaia: {
+      testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
+      stdio: stdio.policy,
+    },
     intake,
     store,
     gateway,
@@ -287,6 +316,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     metrics,
     watch,
     app,
+    stdio,
     async close() {
       tokensFile?.stop();
       await sources.stop();
@@ -301,8 +331,26 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       });
       discovery.stop();
       await controller.stop();
+      // After the data plane and the workers: nothing uses a stdio process any more.
+      await stdio.close();
       store.close();
       gateway.close();
     },
+  };
+}
+
+/**
+ * POST /api/mcp/servers/validate for stdio: the command runs under a key of its own for the test and is
+ * killed afterwards; env values are used as sent (secret references are not resolved for a test).
+ */
+function validateStdio(stdio: StdioSupervisor): DiscoverStdio {
+  return async (manifest, timeoutMs) => {
+    if (!isStdioManifest(manifest)) throw new Error('validateStdio: not an mcp-server/stdio manifest');
+    const key = `validate:${randomUUID()}`;
+    try {
+      return await stdio.discover(key, { command: manifest.command, args: manifest.args, env: manifest.env }, { timeoutMs });
+    } finally {
+      await stdio.stop(key);
+    }
   };
 }

@@ -48,6 +48,11 @@ export interface GatewayEntry {
   timeouts?: { requestMs: number; totalMs: number };
   /** Reach the upstream through this HTTP proxy (CONNECT tunnel). Header values are secrets, sent to the proxy only. */
   upstreamProxy?: { url: string; headers: Record<string, string> };
+  /**
+   * mcp-server/stdio: the gateway runs this command (through the stdio supervisor, src/stdio) instead of
+   * connecting to upstreamUrl. `env` values are secrets. Absent for remote servers.
+   */
+  stdio?: { command: string; args: string[]; env: Record<string, string> };
 }
 
 export interface StoredGatewayEntry extends GatewayEntry {
@@ -106,6 +111,7 @@ export function gatewayEntryHash(entry: GatewayEntry, key?: Uint8Array): string 
     ...(entry.transportPinned !== undefined ? { transportPinned: entry.transportPinned } : {}),
     ...(entry.timeouts !== undefined ? { timeouts: entry.timeouts } : {}),
     ...(entry.upstreamProxy !== undefined ? { upstreamProxy: entry.upstreamProxy } : {}),
+    ...(entry.stdio !== undefined ? { stdio: entry.stdio } : {}),
   };
   const text = stableStringify(content);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');

@@ -34,6 +34,8 @@ interface EntryRow {
 
 /** Sealed-column keys of the upstream proxy's headers (see apply). */
 const PROXY_PREFIX = 'proxy:';
+/** Sealed-column keys of a stdio server's env values. */
+const ENV_PREFIX = 'env:';
 
 export interface SqliteGatewayStoreOptions {
   path: string;
@@ -96,6 +98,11 @@ export class SqliteGatewayStore implements GatewayStore {
       for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_PREFIX}${name}`] = this.codec.seal(value);
       config.upstreamProxy = { url: config.upstreamProxy.url, headers: {} };
     }
+    // A stdio server's env values likewise, under "env:" (neither a header name nor "proxy:" can start so).
+    if (config.stdio) {
+      for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_PREFIX}${name}`] = this.codec.seal(value);
+      config.stdio = { ...config.stdio, env: {} };
+    }
     this.stmt.upsert.run({
       fqn: entry.fqn,
       config: JSON.stringify(config),
@@ -147,12 +154,15 @@ export class SqliteGatewayStore implements GatewayStore {
     const sealed = JSON.parse(row.headers) as Record<string, string>;
     const headers: Record<string, string> = {};
     const proxyHeaders: Record<string, string> = {};
+    const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(sealed)) {
       if (name.startsWith(PROXY_PREFIX)) proxyHeaders[name.slice(PROXY_PREFIX.length)] = this.codec.open(value);
+      else if (name.startsWith(ENV_PREFIX)) env[name.slice(ENV_PREFIX.length)] = this.codec.open(value);
       else headers[name] = this.codec.open(value);
     }
     const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
     if (entry.upstreamProxy) entry.upstreamProxy = { url: entry.upstreamProxy.url, headers: proxyHeaders };
+    if (entry.stdio) entry.stdio = { ...entry.stdio, env };
     // The hash is recomputed from what is stored, so an out-of-band edit shows up as drift.
     return { ...entry, configHash: gatewayEntryHash(entry, this.hashKey), writtenHash: row.config_hash, updatedAt: row.updated_at };
   }

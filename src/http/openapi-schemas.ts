@@ -1,6 +1,7 @@
 // JSON Schemas of what the API answers (present.ts and friends), for the OpenAPI document. Request
 // bodies and the manifest are not here: they come from schemas/*.json, the single source of truth.
-// References use the component names openapi.ts gives those files (their `title`).
+// References use the component names openapi.ts gives those files (their `title`), and McpServerManifest,
+// which openapi.ts builds from every manifest kind among them.
 
 type Schema = Record<string, unknown>;
 
@@ -67,7 +68,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
       id: str(),
       fqn: str('<tenant>:mcp-server:<name>'),
       name: str(),
-      manifest: { ...ref('RemoteMcpServerManifest'), description: 'The normalised manifest; secret values are masked.' },
+      manifest: ref('McpServerManifest'),
       createdBySubject: ref('Subject'),
       accountId: str(),
       tools: { type: 'array', items: ref('Tool') },
@@ -100,7 +101,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
       data: ref('McpServer'),
       action: { type: 'string', enum: ['CREATE', 'UPDATE', 'UNCHANGED'] },
       dryRun: { type: 'boolean' },
-      existingManifest: { oneOf: [ref('RemoteMcpServerManifest'), { type: 'null' }] },
+      existingManifest: { oneOf: [ref('McpServerManifest'), { type: 'null' }] },
       diff: { type: 'array', items: ref('DiffOp') },
       warnings: { type: 'array', items: str() },
     },

@@ -120,9 +120,13 @@ const ERROR_TEXT: Record<number, string> = {
 
 const WRITE_METHODS: ReadonlySet<Method> = new Set(['put', 'post', 'patch', 'delete']);
 
-/** The schema files' JSON Schemas as components, named by title; their $defs become Title.Def. */
+/**
+ * The schema files' JSON Schemas as components, named by title; their $defs become Title.Def. Every
+ * manifest kind (a schema whose `type` is a const) joins McpServerManifest, the manifest as answered.
+ */
 function schemaFileComponents(): Record<string, Json> {
   const components: Record<string, Json> = {};
+  const kinds: string[] = [];
   const files = readdirSync(SCHEMAS_DIR)
     .filter((f) => f.endsWith('.schema.json'))
     .sort();
@@ -140,8 +144,13 @@ function schemaFileComponents(): Record<string, Json> {
       return out;
     };
     components[name] = { ...(rewrite(root) as Json), 'x-schema-file': `schemas/${file}` };
+    if (typeof ((root.properties as Json | undefined)?.type as Json | undefined)?.const === 'string') kinds.push(name);
     for (const [def, sub] of Object.entries(($defs ?? {}) as Json)) components[`${name}.${def}`] = rewrite(sub) as Json;
   }
+  components.McpServerManifest = {
+    description: 'A manifest of any kind, normalised; secret values are masked in answers.',
+    oneOf: kinds.map((k) => ({ $ref: `#/components/schemas/${k}` })),
+  };
   return components;
 }
 

@@ -60,6 +60,8 @@ export function presentGatewayEntry(e: StoredGatewayEntry) {
     upstreamProxy: e.upstreamProxy
       ? { url: e.upstreamProxy.url, headers: Object.fromEntries(Object.keys(e.upstreamProxy.headers).map((k) => [k, MASK])) }
       : null,
+    // mcp-server/stdio: what the gateway runs; env values are secrets.
+    stdio: e.stdio ? { command: e.stdio.command, args: e.stdio.args, env: Object.fromEntries(Object.keys(e.stdio.env).map((k) => [k, MASK])) } : null,
     generation: e.generation,
     configHash: e.configHash,
     updatedAt: e.updatedAt,

@@ -11,6 +11,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
+import type { McpServerManifest } from '../domain/manifest.js';
 import type { Principal } from '../domain/principal.js';
 import {
   describeSource,
@@ -72,6 +73,11 @@ export interface IntakeOptions {
   newId?: () => string;
   /** Keys specHash (HMAC); the control plane derives it from its secret key. */
   specHashKey?: Uint8Array;
+  /**
+   * Refuses a manifest the control plane will not run, whoever sends it (PUT, files, the GAIA-style API):
+   * throws ForbiddenError. Today: mcp-server/stdio commands not allowed by --allow-stdio / --stdio-allow.
+   */
+  admitManifest?: (manifest: McpServerManifest) => void;
 }
 
 export class Intake {
@@ -82,6 +88,7 @@ export class Intake {
   private readonly clock: Clock;
   private readonly newId: () => string;
   private readonly specHashKey: Uint8Array | undefined;
+  private readonly admitManifest: ((manifest: McpServerManifest) => void) | undefined;
 
   constructor(options: IntakeOptions) {
     this.store = options.store;
@@ -91,6 +98,7 @@ export class Intake {
     this.clock = options.clock ?? systemClock;
     this.newId = options.newId ?? (() => crypto.randomUUID());
     this.specHashKey = options.specHashKey;
+    this.admitManifest = options.admitManifest;
   }
 
   fqnOf(name: string): string {
@@ -103,6 +111,7 @@ export class Intake {
     if (!validated.ok) throw invalid(validated.errors, prefix);
 
     const normalised = normaliseManifest(validated.manifest);
+    this.admitManifest?.(normalised);
     const fqn = this.fqnOf(normalised.name);
     const existing = this.store.get(fqn);
 

@@ -1,6 +1,6 @@
 // Desired resource → what the gateway and discovery need: resolved headers, TLS, and the gateway entry.
 import { createHash } from 'node:crypto';
-import type { McpServerManifest } from '../domain/manifest.js';
+import type { RemoteMcpServerManifest as McpServerManifest, StdioMcpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { AuthConfigured, DiscoveryTarget } from '../discovery/index.js';
 import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-store.js';
@@ -98,13 +98,33 @@ export function hashOf(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex');
 }
 
-export function buildGatewayEntry(
+/** command, args and env of an mcp-server/stdio manifest, env secret references resolved. Throws ReconcileError(SecretNotFound). */
+export function stdioSpecOf(m: StdioMcpServerManifest, secrets: SecretResolver): { command: string; args: string[]; env: Record<string, string> } {
+  return { command: m.command, args: [...m.args], env: Object.fromEntries(Object.entries(m.env).map(([k, v]) => [k, secrets.resolve(v)])) };
+}
+
+/**
+ * The gateway entry of an mcp-server/stdio server: no URL, headers or TLS; `stdio` says what the gateway's
+ * stdio supervisor runs (env values are secrets, sealed by the gateway store). Always proxied.
+ */
+export function buildStdioGatewayEntry(
   resource: McpServerResource,
-  headers: Record<string, string>,
-  transport: GatewayTransport | null,
-  upstreamProxy?: { url: string; headers: Record<string, string> },
+  spec: { command: string; args: string[]; env: Record<string, string> },
 ): GatewayEntry {
-  const m = resource.manifest;
+  const m = resource.manifest as StdioMcpServerManifest;
+  return {
+    ...commonEntryFields(resource, m),
+    upstreamUrl: `stdio:${m.name}`,
+    transport: null,
+    headers: {},
+    passthroughAuth: false,
+    tls: { rejectUnauthorized: true },
+    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
+    stdio: spec,
+  };
+}
+
+function commonEntryFields(resource: McpServerResource, m: McpServerManifest | StdioMcpServerManifest) {
   const toolOverrides: Record<string, ToolOverride> = {};
   for (const t of m.tool_settings) {
     const override: ToolOverride = {};
@@ -118,16 +138,28 @@ export function buildGatewayEntry(
     name: resource.name,
     resourceId: resource.id,
     accountId: resource.accountId,
+    disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
+    toolOverrides,
+    collaborators: m.collaborators.map((c) => ({ ...c })),
+    generation: resource.generation,
+  };
+}
+
+export function buildGatewayEntry(
+  resource: McpServerResource,
+  headers: Record<string, string>,
+  transport: GatewayTransport | null,
+  upstreamProxy?: { url: string; headers: Record<string, string> },
+): GatewayEntry {
+  const m = resource.manifest as McpServerManifest;
+  return {
+    ...commonEntryFields(resource, m),
     upstreamUrl: m.url,
     // A transport preset by the manifest is used as is, whatever discovery found.
     transport: m.transport ?? transport,
     headers,
     passthroughAuth: m.auth_data?.type === 'passthrough',
     tls: tlsOf(m),
-    disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
-    toolOverrides,
-    collaborators: m.collaborators.map((c) => ({ ...c })),
-    generation: resource.generation,
     // Only when the manifest sets them, so other entries keep their hash (see GatewayEntry).
     ...(m.connection_type ? { connectionType: m.connection_type } : {}),
     ...(m.transport ? { transportPinned: true } : {}),

@@ -3,7 +3,7 @@
 // account (starting one when due), and write status once.
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
-import { findCondition, READY, STALLED } from '../domain/conditions.js';
+import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/conditions.js';
 import { ReconcileError, TerminalError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
@@ -16,16 +16,20 @@ import {
   type DiscoveryResult,
   type DiscoveryTarget,
 } from '../discovery/index.js';
-import { gatewayEntryHash, type GatewayStore } from '../gateway/gateway-store.js';
+import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { gatewayEntryHash, type GatewayEntry, type GatewayStore } from '../gateway/gateway-store.js';
+import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { ResourceStore } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import {
   authConfigured,
   buildGatewayEntry,
+  buildStdioGatewayEntry,
   hashOf,
   isPerUserAuth,
   presetTransport,
+  stdioSpecOf,
   targetOptionsOf,
   tlsOf,
   upstreamHeaders,
@@ -47,6 +51,8 @@ export interface ServerReconcilerOptions {
   configHashKey?: Uint8Array;
   /** Injected for tests; defaults to the real MCP client. */
   discover?: typeof discoverServer;
+  /** Runs mcp-server/stdio processes (issue 8); absent: stdio resources are Stalled (StdioNotAllowed). */
+  stdio?: StdioSupervisor;
 }
 
 const RECONCILER = 'reconciler';
@@ -72,8 +78,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
   /** The job the discovery manager runs: an OAuth token when configured, then the MCP conversation. */
-  const discoveryJob = (resource: McpServerResource, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
-    const m = resource.manifest;
+  const discoveryJob = (_resource: McpServerResource, m: RemoteMcpServerManifest, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
       const startedAt = Date.now();
       const credentials = {
@@ -112,17 +117,18 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
 
   const discoveryView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
     const m = resource.manifest;
-    if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code') {
+    const auth = isStdioManifest(m) ? undefined : m.auth_data;
+    if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code') {
       const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
       return { kind: 'per-user', authStatus: { status: 'authentication_required', method: 'oauth', message }, message };
     }
-    if (!record) return { kind: 'pending', url: m.url };
+    if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : m.url };
     const result = record.outcome.result;
     if (result.ok) {
       const applied = applyToolSettings(result.tools, m.tool_settings);
       return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings };
     }
-    if (result.reason === 'AuthenticationRequired' && isPerUserAuth(m)) {
+    if (result.reason === 'AuthenticationRequired' && !isStdioManifest(m) && isPerUserAuth(m)) {
       const message = `The server needs each caller's own credentials (${m.auth_data?.type}); tools are discovered per caller through the gateway.`;
       return { kind: 'per-user', authStatus: { ...result.authStatus, message }, message };
     }
@@ -149,50 +155,127 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     }
   };
 
+  /** What one kind of server needs from a reconcile: the discovery inputs and job, and the gateway entry. */
+  interface KindPlan {
+    inputsHash: string;
+    skipDiscovery: boolean;
+    job: () => Promise<DiscoveryOutcome>;
+    entry(record: DiscoveryRecord | undefined): GatewayEntry;
+  }
+
+  const remotePlan = (key: string, resource: McpServerResource, m: RemoteMcpServerManifest): KindPlan => {
+    // The resource may have been a stdio server before (same name, another kind): its process goes.
+    if (options.stdio?.has(key)) void options.stdio.stop(key);
+    const headers = upstreamHeaders(m, secrets);
+    const target: DiscoveryTarget = {
+      url: m.url,
+      headers,
+      tls: tlsOf(m),
+      timeoutMs: options.discoveryTimeoutMs,
+      authConfigured: authConfigured(m),
+      // The manifest's transport (only that one), timeouts (replace the budget) and upstream_proxy.
+      ...targetOptionsOf(m, secrets),
+    };
+    const preset = presetTransport(resource.metadata);
+    if (preset) target.preferredTransport = preset;
+    return {
+      inputsHash: hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null }),
+      skipDiscovery: m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code',
+      job: discoveryJob(resource, m, target),
+      entry: (record) => {
+        const bearer = record?.outcome.bearer?.token;
+        // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
+        const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
+        const lastFound = resource.status.observedGeneration === resource.generation ? resource.status.detectedTransport : undefined;
+        const transport = [found, lastFound, preset].find((t): t is 'streamable-http' | 'sse' => t === 'streamable-http' || t === 'sse');
+        return buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, transport ?? null, target.proxy);
+      },
+    };
+  };
+
+  /**
+   * mcp-server/stdio: the command must still be allowed (an operator may have removed it since the write);
+   * discovery asks the supervised process; the gateway entry carries command, args and the resolved env.
+   */
+  const stdioPlan = async (key: string, resource: McpServerResource, m: StdioMcpServerManifest): Promise<KindPlan> => {
+    const supervisor = options.stdio;
+    const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
+    if (!supervisor || refusal) {
+      await supervisor?.stop(key);
+      throw new TerminalError(refusal ?? '', 'StdioNotAllowed');
+    }
+    const spec = stdioSpecOf(m, secrets);
+    const budget = {
+      timeoutMs: m.timeouts?.total_ms ?? options.discoveryTimeoutMs,
+      ...(m.timeouts ? { requestTimeoutMs: m.timeouts.request_ms } : {}),
+    };
+    return {
+      inputsHash: hashOf({ stdio: spec, budget }),
+      skipDiscovery: false,
+      job: async () => ({ result: await supervisor.discover(key, spec, budget) }),
+      entry: () => buildStdioGatewayEntry(resource, spec),
+    };
+  };
+
+  /** Keys that had a discovery record in this process; see carriedOver. */
+  const discoveredSinceStart = new Set<string>();
+
+  /**
+   * After a restart the discovery records are gone (they live in memory), but the stored status still
+   * describes the last discovery of this generation. Until the first discovery of this process finishes,
+   * that status is carried over as it is (not rewritten to Discovering and back), so a restart on
+   * unchanged data writes nothing. Only a settled status of the current generation qualifies.
+   */
+  const carriedOver = (key: string, resource: McpServerResource): boolean => {
+    if (discoveredSinceStart.has(key)) return false;
+    const { conditions, observedGeneration } = resource.status;
+    const g = resource.generation;
+    const applied = findCondition(conditions, APPLIED);
+    const discovered = findCondition(conditions, DISCOVERED);
+    return (
+      observedGeneration === g &&
+      applied?.status === 'True' &&
+      applied.observedGeneration === g &&
+      findCondition(conditions, STALLED)?.status !== 'True' &&
+      discovered !== undefined &&
+      discovered.observedGeneration === g &&
+      (discovered.status === 'True' || discovered.status === 'False')
+    );
+  };
+
   return async function reconcileServer(key: string): Promise<ReconcileResult> {
     const resource = store.get(key);
     const entry = gateway.get(key);
 
     if (!resource) {
+      discoveredSinceStart.delete(key);
       discovery.forget(key);
       if (entry && gateway.delete(key)) {
         event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
       }
+      // A deleted stdio server's process is killed now (after its entry, so the gateway cannot start it again).
+      if (options.stdio?.has(key)) await options.stdio.stop(key);
       return {};
     }
 
     try {
       const m = resource.manifest;
-      const headers = upstreamHeaders(m, secrets);
-      const target: DiscoveryTarget = {
-        url: m.url,
-        headers,
-        tls: tlsOf(m),
-        timeoutMs: options.discoveryTimeoutMs,
-        authConfigured: authConfigured(m),
-        // The manifest's transport (only that one), timeouts (replace the budget) and upstream_proxy.
-        ...targetOptionsOf(m, secrets),
-      };
-      const preset = presetTransport(resource.metadata);
-      if (preset) target.preferredTransport = preset;
-      const inputsHash = hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null });
-
-      const skipDiscovery = m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code';
+      // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
+      const plan = isStdioManifest(m) ? await stdioPlan(key, resource, m) : remotePlan(key, resource, m);
+      const { inputsHash, skipDiscovery } = plan;
       const { record, running } = discovery.state(key, inputsHash);
-      const bearer = record?.outcome.bearer?.token;
-      // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
-      const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
-      const lastFound = resource.status.observedGeneration === resource.generation ? resource.status.detectedTransport : undefined;
-      const desired = buildGatewayEntry(
-        resource,
-        bearer ? upstreamHeaders(m, secrets, bearer) : headers,
-        found ?? lastFound ?? preset ?? null,
-        target.proxy,
-      );
+      const desired = plan.entry(record);
       // A server whose discovery failed is not Ready: the data plane answers 503 with this reason, not a hang.
       const view = discoveryView(resource, record);
+      if (record) discoveredSinceStart.add(key);
+      const carried = view.kind === 'pending' && carriedOver(key, resource);
       if (view.kind === 'failed') desired.unavailable = { reason: view.result.reason, message: view.result.message };
+      else if (carried) {
+        // As the failed discovery before the restart left it (its reason and message are the Discovered condition's).
+        const discovered = findCondition(resource.status.conditions, DISCOVERED)!;
+        if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
+      }
 
       if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
         gateway.apply(desired);
@@ -212,10 +295,13 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
 
       // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
       const generation = resource.generation;
-      if (!skipDiscovery) discovery.ensure(key, inputsHash, discoveryJob(resource, target), generation);
-      const status = appliedStatus(resource, view, isoTime(clock.now()));
-      store.setStatus(key, status);
-      recordTransitions(resource, resource.status, status);
+      if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
+      // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
+      if (!carried) {
+        const status = appliedStatus(resource, view, isoTime(clock.now()));
+        store.setStatus(key, status);
+        recordTransitions(resource, resource.status, status);
+      }
       if (skipDiscovery) discovery.settle(key);
       else if (record) discovery.reported(key, record);
       // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running

@@ -278,15 +278,54 @@ export class DirectorySync {
     let pruned = 0;
     let heldBack: Owned[] = [];
     this.store.transaction(() => {
-      // 4. Apply. A single-document file needs no dry run: a refused apply writes nothing.
+      // 4. Apply. A single-document file needs no dry run: a refused apply writes nothing. A file taking
+      //    over a name another file of this batch held goes after that file: should the holder be refused
+      //    (here or by its dry run), it keeps its servers, so the taker is refused too. (Found by
+      //    test/security/fuzz.test.ts: a refused file must not change stored state.)
+      const takesFrom = new Map<string, Map<string, string>>(); // taker path → (name → previous holder path)
       for (const r of candidates) {
-        if (failed.has(r.path)) continue;
+        for (const d of documentsOf(r)) {
+          const held = before.get(d.name);
+          if (held && held.path !== r.path && byPath.get(held.path)?.kind === 'read') takesFrom.set(r.path, (takesFrom.get(r.path) ?? new Map()).set(d.name, held.path));
+        }
+      }
+      const settled = new Set<string>();
+      const applyFile = (r: FileReading) => {
+        settled.add(r.path);
+        if (failed.has(r.path)) return;
+        const lost = [...(takesFrom.get(r.path) ?? [])].filter(([, holder]) => failed.has(holder));
+        if (lost.length > 0) {
+          const byName = new Map(documentsOf(r).map((d) => [d.name, d]));
+          fail(
+            r.path,
+            lost.map(([name, holder]) =>
+              toFileError(
+                r.path,
+                { path: '/name', message: `MCP server "${name}" stays declared in ${holder}, which has errors; fix ${holder} first, then declare it here` },
+                byName.get(name)?.locate,
+              ),
+            ),
+          );
+          return;
+        }
         for (const d of documentsOf(r)) {
           const errors = this.tryApply(r.path, d, false);
           if (errors.length > 0) fail(r.path, errors);
           else applied++;
         }
+      };
+      for (let progress = true; progress; ) {
+        progress = false;
+        for (const r of candidates) {
+          if (settled.has(r.path)) continue;
+          const waiting = [...(takesFrom.get(r.path)?.values() ?? [])].some((holder) => !settled.has(holder) && !failed.has(holder) && holder !== r.path);
+          if (waiting) continue;
+          applyFile(r);
+          progress = true;
+        }
       }
+      // Files that swap names wait on each other; they go in order.
+      for (const r of candidates) if (!settled.has(r.path)) applyFile(r);
       // 5. Prune what files that read cleanly (or are gone) no longer declare.
       const heldByFailed = new Set<string>();
       for (const [path, state] of this.files) if (!byPath.has(path) && state.errors.length > 0) state.names.forEach((n) => heldByFailed.add(n));

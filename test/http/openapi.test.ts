@@ -153,6 +153,9 @@ describe('GET /openapi.json', () => {
       expect(component.description).toBe(schema.description);
       for (const def of Object.keys(schema.$defs ?? {})) expect(doc.components.schemas[`${schema.title}.${def}`]).toBeDefined();
     }
+    // Every manifest kind is one of the manifests an answer may carry.
+    expect(doc.components.schemas.McpServerManifest.oneOf).toContainEqual({ $ref: '#/components/schemas/RemoteMcpServerManifest' });
+    expect(doc.components.schemas.McpServerManifest.oneOf).not.toContainEqual({ $ref: '#/components/schemas/ApplyRequest' });
     const validate = validatorFor(doc);
     const good = remoteManifest({ url: upstream.url });
     expect(validate('RemoteMcpServerManifest', good)).toEqual([]);

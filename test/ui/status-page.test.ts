@@ -67,9 +67,9 @@ describe('status page (/ui) in chromium', () => {
     await page.locator('#login').waitFor({ state: 'hidden', ...WAIT });
     await page.locator('#servers').waitFor({ state: 'visible', ...WAIT });
     // Marks this document: if anything reloaded the page, the mark would be gone.
-    await page.evaluate(() => ((window as unknown as { neverReloaded: boolean }).neverReloaded = true));
-    expect(await page.evaluate(() => sessionStorage.getItem('mcp-control-plane.token'))).toBe(ADMIN_TOKEN);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    await page.evaluate('window.neverReloaded = true');
+    expect(await page.evaluate("sessionStorage.getItem('mcp-control-plane.token')")).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(page.url()).not.toContain(ADMIN_TOKEN);
 
     // A PUT through the API: the row appears and becomes Ready with its tools.
@@ -133,7 +133,7 @@ describe('status page (/ui) in chromium', () => {
     await page.locator('#detail').waitFor({ state: 'hidden', ...WAIT });
     expect(await page.locator('tr[data-name="legacy-jira"]').count()).toBe(1);
 
-    expect(await page.evaluate(() => (window as unknown as { neverReloaded?: boolean }).neverReloaded)).toBe(true);
+    expect(await page.evaluate('window.neverReloaded')).toBe(true);
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });

@@ -18,7 +18,7 @@ import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
 import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } from './metrics.js';
 import { toolSettingsKey } from './tool-policy.js';
-import { connectUpstream, UpstreamConnectError } from './upstream.js';
+import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -41,6 +41,8 @@ export interface DataPlaneOptions {
   storePollIntervalMs?: number;
   /** Which addresses upstream connections may reach (the same policy as discovery's). */
   egress?: EgressPolicy;
+  /** Runs mcp-server/stdio servers (the control plane's stdio supervisor, shared with discovery). */
+  stdio?: StdioSessions;
 }
 
 /** Client messages are JSON-RPC, not uploads. */
@@ -156,6 +158,7 @@ export class DataPlane {
         initialize: body,
         timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
         ...(this.options.egress ? { egress: this.options.egress } : {}),
+        ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;

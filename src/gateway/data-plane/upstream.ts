@@ -22,10 +22,17 @@ export interface ConnectUpstreamOptions {
   timeoutMs: number;
   /** Which addresses the gateway may connect to; default: discovery's default policy. */
   egress?: EgressPolicy;
+  /** Opens sessions on mcp-server/stdio processes (entry.stdio); absent: stdio entries answer 502. */
+  stdio?: StdioSessions;
+}
+
+/** The part of the stdio supervisor (src/stdio) the gateway uses: one multiplexed session per client session. */
+export interface StdioSessions {
+  openSession(key: string, spec: { command: string; args: string[]; env: Record<string, string> }): Transport;
 }
 
 export interface Upstream {
-  kind: GatewayTransport;
+  kind: GatewayTransport | 'stdio';
   transport: Transport;
   /** The upstream's result for initialize. */
   initializeResult: Record<string, unknown>;
@@ -63,6 +70,7 @@ export function upstreamHeaders(entry: GatewayEntry, callerToken: string): Recor
 
 export async function connectUpstream(options: ConnectUpstreamOptions): Promise<Upstream> {
   const { entry, initialize } = options;
+  if (entry.stdio) return connectStdio(options, entry.stdio);
   const url = new URL(entry.upstreamUrl);
   const headers = upstreamHeaders(entry, options.callerToken);
   const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {}), options.callerToken];
@@ -113,6 +121,32 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
   }
   await serverFetch.close();
   throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`);
+}
+
+/**
+ * mcp-server/stdio (issue 8): a session on the supervised process of the entry. The supervisor answers
+ * initialize from its own handshake with the process and renumbers request ids, so many client sessions
+ * share one process; it starts, restarts and idles the process, and checks --stdio-allow itself.
+ */
+async function connectStdio(options: ConnectUpstreamOptions, spec: NonNullable<GatewayEntry['stdio']>): Promise<Upstream> {
+  const { entry } = options;
+  if (!options.stdio) throw new UpstreamConnectError(502, `MCP server "${entry.name}" runs over stdio, and this gateway does not run stdio servers.`);
+  let transport: Transport;
+  try {
+    transport = options.stdio.openSession(entry.fqn, spec);
+  } catch (error) {
+    throw new UpstreamConnectError(502, `The gateway could not start MCP server "${entry.name}": ${(error as Error).message}`);
+  }
+  let timedOut = false;
+  try {
+    const result = await withDeadline(initializeOver(transport, options.initialize), Date.now() + options.timeoutMs, () => (timedOut = true));
+    let closing: Promise<void> | undefined;
+    return { kind: 'stdio', transport, initializeResult: result, close: () => (closing ??= transport.close().catch(() => undefined)) };
+  } catch (error) {
+    await transport.close().catch(() => undefined);
+    if (timedOut) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`);
+    throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${(error as Error).message}`);
+  }
 }
 
 class UpstreamInitializeRefused extends Error {}

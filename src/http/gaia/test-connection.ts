@@ -37,7 +37,7 @@ function snake(reason: string): string {
   return reason.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/TLS/g, 'tls').toLowerCase();
 }
 
-const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse' } as const;
+const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio' } as const;
 
 function answerOf(result: DiscoveryResult, wanted: GaiaTransportType): ValidateAnswer {
   if (!result.ok) {
