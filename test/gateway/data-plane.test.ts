@@ -161,10 +161,15 @@ describe('per server', () => {
     expect((await client.callTool({ name: 'plain', arguments: { via: 'tls' } })).content).toEqual([
       { type: 'text', text: JSON.stringify({ tool: 'plain', arguments: { via: 'tls' } }) },
     ]);
+    // Its discovery fails on the certificate, so it is not Ready and the gateway refuses it with the reason.
+    // (A connect failure before discovery has spoken is a 502; relay.test.ts covers that path.)
+    await waitFor(() => cp.gateway.get('default:mcp-server:tls-untrusted')?.unavailable?.reason === 'TLSError', {
+      what: 'tls-untrusted marked unavailable',
+    });
     const refused = await connectClient(cp, 'tls-untrusted').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StreamableHTTPError);
-    expect((refused as StreamableHTTPError).code).toBe(502);
-    expect((refused as Error).message).toContain('TLS certificate');
+    expect((refused as StreamableHTTPError).code).toBe(503);
+    expect((refused as Error).message).toContain('TLSError');
   });
 
   it('tells open sessions tools/list_changed when the tool settings change, and serves the new list', async () => {
