@@ -3,7 +3,7 @@
 // registry if the bench does not stop it itself.
 //
 // BENCH_CPU_PROF=<dir>: the server runs with --cpu-prof and writes its profile there when stopped.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { CLI, ROOT, onCleanup, onExitSync, waitFor } from './common.js';
@@ -25,6 +25,18 @@ export const QUIET_FLAGS = [
   '--discovery-interval',
   '1h',
 ];
+
+let helpText;
+/** Whether this build's `serve` knows a flag (benches run against older checkouts too). */
+export function serveHasFlag(flag) {
+  helpText ??= execFileSync(process.execPath, [CLI, 'serve', '--help'], { cwd: ROOT, encoding: 'utf8' });
+  return helpText.includes(`--${flag} `) || helpText.includes(`--${flag}\n`);
+}
+
+/** The load generator writes far faster than a person: the per-token write limit would answer 429. */
+function buildFlags() {
+  return [...QUIET_FLAGS, ...(serveHasFlag('write-rate-limit') ? ['--write-rate-limit', 'off'] : [])];
+}
 
 export function newToken() {
   return `bench-${randomBytes(24).toString('base64url')}`;
@@ -50,7 +62,7 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
   }
   const spawnedAt = performance.now();
   // Later flags win (parseArgs keeps the last value), so `args` may override QUIET_FLAGS.
-  const child = spawn(process.execPath, [...node, CLI, 'serve', ...QUIET_FLAGS, ...flags, ...args], {
+  const child = spawn(process.execPath, [...node, CLI, 'serve', ...buildFlags(), ...flags, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '' },

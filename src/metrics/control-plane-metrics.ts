@@ -125,7 +125,12 @@ export class ControlPlaneMetrics {
       collect() {
         this.reset();
         const now = clock.now();
-        for (const [source, at] of lastSuccessAt) this.set({ source }, Math.max(0, (now - at) / 1000));
+        // Sources with no resource left stop being reported.
+        const live = tally.sources();
+        for (const [source, at] of lastSuccessAt) {
+          if (live.has(source)) this.set({ source }, Math.max(0, (now - at) / 1000));
+          else lastSuccessAt.delete(source);
+        }
       },
     });
     this.discoveryDuration = new Histogram({
@@ -194,9 +199,6 @@ export class ControlPlaneMetrics {
       const source = this.tally.sourceOf(outcome.key);
       if (source !== undefined) this.lastSuccessAt.set(source, this.clock.now());
     }
-    // Sources with no resource left stop being reported.
-    const live = this.tally.sources();
-    for (const source of this.lastSuccessAt.keys()) if (!live.has(source)) this.lastSuccessAt.delete(source);
   }
 
   observeDiscovery(result: DiscoveryResult, durationMs: number): void {

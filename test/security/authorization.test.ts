@@ -118,6 +118,32 @@ describe('authorization through the real server', () => {
     });
   });
 
+  it('the watch stream shows each caller exactly the servers it may read', async () => {
+    for (const who of ['root', 'alice', 'carol', 'erin', 'nobody'] as Who[]) {
+      const abort = new AbortController();
+      const res = await fetch(`${cp.url}${API}?watch=true`, { headers: { authorization: `Bearer ${T[who].token}` }, signal: abort.signal });
+      expect(res.status).toBe(200);
+      let text = '';
+      const decoder = new TextDecoder();
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      while (!text.includes('"initialEventsEnd":true')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      abort.abort();
+      const shown = text
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6)) as { type: string; object: { name?: string } })
+        .filter((e) => e.type === 'ADDED')
+        .map((e) => e.object.name!)
+        .filter((n) => n.startsWith('s-'))
+        .sort();
+      expect([who, shown]).toEqual([who, [...READS[who]].sort()]);
+    }
+  });
+
   it('sources: a non-admin sees only files that declare a server it may read, without content hashes', async () => {
     const admin = await as('root', '/api/svc/v1/sources');
     expect(admin.json.data[0].files.map((f: { path: string }) => f.path)).toEqual(['private.yaml', 'shared.yaml']);

@@ -233,10 +233,10 @@ describe('the secret canary is found nowhere', () => {
     await cli('validate -o json', runValidate, ['-f', 'bad.yaml', '-o', 'json']);
     await cli('apply invalid', runApply, ['-f', 'bad.yaml']);
 
-    // Let a few resyncs and rediscoveries run, so their logs and events are in too.
-    const batches = cp.controller;
-    await new Promise<void>((r) => setTimeout(r, 1200));
-    await batches.waitForIdle();
+    // Let a few resyncs and rediscoveries (with the real secrets) run, so their logs and events are in too.
+    const seenByUpstream = headerServer.requests.length + fileServer.requests.length;
+    await waitFor(() => headerServer.requests.length + fileServer.requests.length > seenByUpstream + 6, { what: 'rediscoveries', timeoutMs: 10_000 });
+    await cp.controller.waitForIdle();
 
     const secrets = [...Object.values(CANARY), ...tokens.issued];
     const forms = needles(secrets);

@@ -1,6 +1,7 @@
 // The status page in a real browser (Debian's chromium, driven by playwright-core): sign in, watch a
 // server become Ready after a PUT, see a broken file's error, see the reconnect, see a deleted server
-// disappear, all without reloading. Leaves a screenshot in docs/screenshot-ui.png.
+// disappear, all without reloading. UPDATE_SCREENSHOT=1 refreshes docs/screenshot-ui.png; otherwise the
+// screenshot goes to the temp directory, so a test run never changes the tree.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +11,9 @@ import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, type TestControlPla
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshot-ui.png');
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshot-ui.png')
+  : join(tmpdir(), `mcp-cp-ui-${process.pid}.png`);
 const SERVERS = '/api/svc/v1/mcp-servers';
 const WAIT = { timeout: 15_000 };
 

@@ -1,0 +1,115 @@
+// proxy: tools/call through the gateway data plane (/mcp/<name>) against the same call straight to
+// the upstream (a real SDK server in a process of its own), both with the SDK's Client over
+// Streamable HTTP. Latency: calls alternate between the two, one at a time; throughput: 16 clients
+// (sessions) calling in a loop. Skipped when /mcp/<name> is not served.
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ROOT, SMOKE, log, tempDir, waitFor } from './lib/common.js';
+import { spawnNode } from './lib/child.js';
+import { callJson, expectOk } from './lib/http.js';
+import { manifest, serverName } from './lib/manifests.js';
+import { startServer } from './lib/server.js';
+import { fmt, summarize } from './lib/stats.js';
+
+export const describe = 'tools/call through /mcp/<name> vs straight to the upstream';
+
+const S = SMOKE ? { calls: 20, warmup: 5, clients: 2, seconds: 1 } : { calls: 1000, warmup: 100, clients: 16, seconds: 5 };
+const PATH = '/api/svc/v1/mcp-servers';
+
+function skipped(reason) {
+  return [{ figure: 'proxy', measured: `skipped: ${reason}`, goal: 'p50 overhead ≤ 1 ms, ≥ 0.7× throughput', met: undefined, note: 'data plane not available' }];
+}
+
+async function connect(url, token) {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {});
+  await client.connect(transport);
+  return client;
+}
+
+const call = (client, i) => client.callTool({ name: 'echo', arguments: { text: `hello ${i}` } });
+
+async function throughput(url, token) {
+  const clients = await Promise.all(Array.from({ length: S.clients }, () => connect(url, token)));
+  let done = 0;
+  const until = performance.now() + S.seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < until) {
+        await call(c, done);
+        done++;
+      }
+    }),
+  );
+  const rate = done / ((performance.now() - started) / 1000);
+  await Promise.all(clients.map((c) => c.close()));
+  return rate;
+}
+
+export async function run() {
+  const upstream = await spawnNode(join(ROOT, 'bench', 'lib', 'upstream-mcp.js'));
+  const upstreamUrl = await upstream.url();
+  const cp = await startServer({ dataDir: tempDir('proxy') });
+  try {
+    const m = manifest(0, { url: upstreamUrl });
+    delete m.auth_data; // the upstream asks for no credentials
+    await expectOk(callJson(cp.url, cp.token, 'PUT', PATH, { manifest: m }), 'PUT the proxied server');
+    const name = serverName(0);
+    const ready = await waitFor(
+      async () => {
+        const r = await callJson(cp.url, cp.token, 'GET', `${PATH}/name/${name}`);
+        const c = r.json?.data?.status?.conditions?.find((x) => x.type === 'Ready');
+        return c && c.status !== 'Unknown' ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: `${name} to be discovered` },
+    );
+    if (ready.status !== 'True') throw new Error(`${name} is not Ready: ${ready.reason}: ${ready.message}`);
+    const gatewayUrl = `${cp.url}/mcp/${name}`;
+    const probe = await callJson(cp.url, cp.token, 'POST', `/mcp/${name}`, { jsonrpc: '2.0', id: 1, method: 'ping' }, { accept: 'application/json, text/event-stream' });
+    if (probe.status === 404) return skipped(`POST /mcp/${name} answered 404`);
+
+    const direct = await connect(upstreamUrl);
+    const via = await connect(gatewayUrl, cp.token);
+    for (let i = 0; i < S.warmup; i++) {
+      await call(direct, i);
+      await call(via, i);
+    }
+    const d = [];
+    const g = [];
+    for (let i = 0; i < S.calls; i++) {
+      let t = performance.now();
+      await call(direct, i);
+      d.push(performance.now() - t);
+      t = performance.now();
+      const result = await call(via, i);
+      g.push(performance.now() - t);
+      if (i === 0 && result.isError) throw new Error(`the gateway answered an error: ${JSON.stringify(result.content)}`);
+    }
+    await direct.close();
+    await via.close();
+    const ds = summarize(d);
+    const gs = summarize(g);
+    log(`latency p50: direct ${fmt(ds.p50)} ms, gateway ${fmt(gs.p50)} ms`);
+    const directRate = await throughput(upstreamUrl);
+    const gatewayRate = await throughput(gatewayUrl, cp.token);
+    log(`throughput: direct ${fmt(directRate)} calls/s, gateway ${fmt(gatewayRate)} calls/s`);
+    const overhead = gs.p50 - ds.p50;
+    const ratio = gatewayRate / directRate;
+    return [
+      {
+        figure: 'proxy',
+        measured: `p50 ${fmt(gs.p50)} ms, p99 ${fmt(gs.p99)} ms; ${fmt(gatewayRate)} calls/s`,
+        baseline: `direct p50 ${fmt(ds.p50)} ms, p99 ${fmt(ds.p99)} ms; ${fmt(directRate)} calls/s`,
+        ratio,
+        goal: 'p50 overhead ≤ 1 ms, ≥ 0.7× throughput',
+        met: overhead <= 1 && ratio >= 0.7,
+        note: `p50 overhead ${fmt(overhead)} ms; ${S.calls} sequential calls each; ${S.clients} sessions for ${S.seconds} s`,
+      },
+    ];
+  } finally {
+    await cp.stop();
+    await upstream.stop();
+  }
+}
