@@ -1,12 +1,10 @@
 // mcpctl apply -f PATH... [--dry-run]: PUT every document. A document that fails does not stop the
 // others (except a connection or token failure); the exit code is 1 when any failed.
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
-import { connect, startCommand, usageError } from './command.js';
-import { checkDocuments } from './documents.js';
-import { loadDocuments } from './files.js';
+import { startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
-import { checkOutputFormat, writeMachine } from './output.js';
-import { putDocuments, writeDocumentError, writeSkipped, writeWarnings, type Action } from './put-documents.js';
+import { writeMachine } from './output.js';
+import { writeDocumentError, writeSkipped, writeWarnings, type Action, putFileArguments } from './put-documents.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
@@ -36,19 +34,10 @@ export async function runApply(argv: string[], rawIo: CliIo): Promise<number> {
   const started = startCommand('apply', argv, rawIo, FLAGS, APPLY_HELP);
   if (!started.ok) return started.code;
   const { flags, positionals } = started;
-  if (positionals.length > 0) return usageError(rawIo, 'apply', `unexpected argument ${JSON.stringify(positionals[0])}; pass files with -f`);
-  const formatError = checkOutputFormat(flags.output, ['text', 'json']);
-  if (formatError) return usageError(rawIo, 'apply', formatError);
-
-  const loaded = loadDocuments(flags.filename, rawIo.cwd);
-  if (!loaded.ok) return usageError(rawIo, 'apply', loaded.message);
-  if (loaded.documents.length === 0) return usageError(rawIo, 'apply', 'the files hold no documents');
-  const connected = connect('apply', flags, rawIo);
-  if (!connected.ok) return connected.code;
-  const { client, io } = connected;
-
+  const put = await putFileArguments('apply', flags, positionals, rawIo, flags['dry-run']);
+  if (!put.ok) return put.code;
+  const { run, io } = put;
   const dryRun = flags['dry-run'];
-  const run = await putDocuments(client, checkDocuments(loaded.documents), dryRun);
   const failed = run.results.filter((r) => r.error !== undefined).length;
   const code = failed > 0 ? EXIT_FAILED : EXIT_OK;
 

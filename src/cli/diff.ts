@@ -1,12 +1,10 @@
 // mcpctl diff -f PATH...: what apply would change, computed by the server (dryRun), secrets masked.
 // Exit codes follow kubectl diff: 0 nothing would change, 1 something would, 2 an error.
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
-import { connect, startCommand, usageError } from './command.js';
-import { checkDocuments } from './documents.js';
-import { loadDocuments } from './files.js';
+import { startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
-import { checkOutputFormat, formatDiffEntry, writeMachine } from './output.js';
-import { putDocuments, writeDocumentError, writeSkipped, writeWarnings } from './put-documents.js';
+import { formatDiffEntry, writeMachine } from './output.js';
+import { writeDocumentError, writeSkipped, writeWarnings, putFileArguments } from './put-documents.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
@@ -32,18 +30,9 @@ export async function runDiff(argv: string[], rawIo: CliIo): Promise<number> {
   const started = startCommand('diff', argv, rawIo, FLAGS, DIFF_HELP);
   if (!started.ok) return started.code;
   const { flags, positionals } = started;
-  if (positionals.length > 0) return usageError(rawIo, 'diff', `unexpected argument ${JSON.stringify(positionals[0])}; pass files with -f`);
-  const formatError = checkOutputFormat(flags.output, ['text', 'json']);
-  if (formatError) return usageError(rawIo, 'diff', formatError);
-
-  const loaded = loadDocuments(flags.filename, rawIo.cwd);
-  if (!loaded.ok) return usageError(rawIo, 'diff', loaded.message);
-  if (loaded.documents.length === 0) return usageError(rawIo, 'diff', 'the files hold no documents');
-  const connected = connect('diff', flags, rawIo);
-  if (!connected.ok) return connected.code;
-  const { client, io } = connected;
-
-  const run = await putDocuments(client, checkDocuments(loaded.documents), true);
+  const put = await putFileArguments('diff', flags, positionals, rawIo, true);
+  if (!put.ok) return put.code;
+  const { run, io } = put;
   const failed = run.results.filter((r) => r.error !== undefined).length;
   const changing = run.results.filter((r) => r.action === 'CREATE' || r.action === 'UPDATE').length;
   const code = failed > 0 ? EXIT_USAGE : changing > 0 ? EXIT_FAILED : EXIT_OK;

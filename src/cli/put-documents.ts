@@ -2,9 +2,11 @@
 // everything (dryRun for diff). Invalid documents are not sent; a document the server refuses fails
 // alone; a connection failure or a refused token stops the run, since every later request would fail alike.
 import { API_PREFIX, ApiError, ConnectionError, type ApiClient } from './client.js';
-import { documentLabel, formatLocatedError, locateServerDetails, type CheckedDocument, type LocatedError } from './documents.js';
-import type { CliWriter } from './io.js';
-import type { DiffEntry } from './output.js';
+import { connect, usageError } from './command.js';
+import { checkDocuments, documentLabel, formatLocatedError, locateServerDetails, type CheckedDocument, type LocatedError } from './documents.js';
+import { loadDocuments } from './files.js';
+import type { CliIo, CliWriter } from './io.js';
+import { checkOutputFormat, type DiffEntry } from './output.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'UNCHANGED';
 
@@ -87,4 +89,29 @@ export function writeSkipped(out: CliWriter, results: readonly DocumentResult[])
 
 export function writeWarnings(out: CliWriter, result: DocumentResult): void {
   for (const w of result.warnings ?? []) out.write(`warning: ${result.name ?? documentLabel({ file: result.file, index: result.document })}: ${w}\n`);
+}
+
+export type FileRun = { ok: true; run: PutRun; io: CliIo } | { ok: false; code: number };
+
+/**
+ * What diff and apply share: `-f` paths (and nothing else) → documents checked locally → one PUT each.
+ * Answers the run, or the exit code of a usage or connection error already reported.
+ */
+export async function putFileArguments(
+  command: string,
+  flags: { filename: readonly string[]; output?: string | undefined; server?: string | undefined; token?: string | undefined },
+  positionals: readonly string[],
+  rawIo: CliIo,
+  dryRun: boolean,
+): Promise<FileRun> {
+  const fail = (message: string): FileRun => ({ ok: false, code: usageError(rawIo, command, message) });
+  if (positionals.length > 0) return fail(`unexpected argument ${JSON.stringify(positionals[0])}; pass files with -f`);
+  const formatError = checkOutputFormat(flags.output, ['text', 'json']);
+  if (formatError) return fail(formatError);
+  const loaded = loadDocuments(flags.filename, rawIo.cwd);
+  if (!loaded.ok) return fail(loaded.message);
+  if (loaded.documents.length === 0) return fail('the files hold no documents');
+  const connected = connect(command, flags, rawIo);
+  if (!connected.ok) return connected;
+  return { ok: true, run: await putDocuments(connected.client, checkDocuments(loaded.documents), dryRun), io: connected.io };
 }
