@@ -71,7 +71,8 @@ export function presentGaiaServer(r: McpServerResource, options: PresentOptions)
     // Where clients reach it through the gateway; null for direct servers, which the gateway does not serve.
     gatewayUrl: isDirect(r) ? null : proxyUrlOf(options.publicUrl, r.name),
     ...statusOf(r),
-    detectedTransport: detected === 'sse' ? 'sse' : detected === 'streamable-http' ? 'http' : stdio && r.status.observedGeneration > 0 ? 'stdio' : null,
+    // In GAIA's words: http | sse | stdio; null until a discovery succeeded.
+    detectedTransport: detected === 'streamable-http' ? 'http' : (detected ?? null),
     toolCount: r.status.tools.filter((t) => !t.disabled).length,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
