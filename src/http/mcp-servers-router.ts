@@ -98,6 +98,8 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       ...(name !== undefined ? { name } : {}),
       ...(tag ? { tag } : {}),
       ...(principal.role === 'admin' ? {} : { filter: (r: McpServerResource) => policy.canRead(principal, r) }),
+      // The answer masks every secret: nothing needs decrypting.
+      masked: true,
     });
     res.json({ data: items.map(present), pagination: { total, offset, limit } });
   });

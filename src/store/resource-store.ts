@@ -37,6 +37,11 @@ export interface ListQuery {
   tag?: { key: string; value: string };
   /** Restrict to resources a caller may read; undefined means no restriction. */
   filter?: (r: McpServerResource) => boolean;
+  /**
+   * Answer secret values masked (nothing is decrypted): for callers that answer or log the resources,
+   * which mask them anyway. Default false.
+   */
+  masked?: boolean;
 }
 
 /** Who a resource is and who manages it, without its spec, secrets or status (cheap to list). */

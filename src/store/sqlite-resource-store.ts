@@ -5,7 +5,8 @@ import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource, ResourceStatus, SourceRef } from '../domain/resource.js';
-import { joinSecrets, maskManifest, splitSecrets, stableStringify } from '../manifest/index.js';
+import { splitSecrets, stableStringify } from '../manifest/index.js';
+import { setAtPointer } from '../manifest/pointer.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
 import type {
   Change,
@@ -156,6 +157,10 @@ export class SqliteResourceStore implements ResourceStore {
       listTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name'),
       listTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name'),
       refs: db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources'),
+      countTenant: db.prepare('SELECT count(*) FROM resources WHERE tenant = ?').pluck(),
+      countTenantName: db.prepare('SELECT count(*) FROM resources WHERE tenant = ? AND name = ?').pluck(),
+      pageTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?'),
+      pageTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?'),
       nextRv: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       currentRv: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       insert: db.prepare(`INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
@@ -202,18 +207,17 @@ export class SqliteResourceStore implements ResourceStore {
   list(query: ListQuery): { items: McpServerResource[]; total: number } {
     if (!query.tag && !query.filter) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
-      const nameClause = query.name !== undefined ? 'AND name = ?' : '';
-      const args = query.name !== undefined ? [query.tenant, query.name] : [query.tenant];
-      const total = this.db.prepare(`SELECT count(*) FROM resources WHERE tenant = ? ${nameClause}`).pluck().get(...args) as number;
-      const page = this.db
-        .prepare(`SELECT * FROM resources WHERE tenant = ? ${nameClause} ORDER BY name LIMIT ? OFFSET ?`)
-        .all(...args, query.limit, query.offset) as ResourceRow[];
-      return { items: page.map((r) => this.fromRow(r)), total };
+      const masked = query.masked === true;
+      const byName = query.name !== undefined;
+      const args = byName ? [query.tenant, query.name] : [query.tenant];
+      const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
+      const page = (byName ? this.stmt.pageTenantName : this.stmt.pageTenant).all(...args, query.limit, query.offset) as ResourceRow[];
+      return { items: page.map((r) => this.fromRow(r, masked)), total };
     }
     const rows = (
       query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)
     ) as ResourceRow[];
-    let items = rows.map((r) => this.fromRow(r));
+    let items = rows.map((r) => this.fromRow(r, query.masked === true));
     if (query.tag) {
       const { key, value } = query.tag;
       items = items.filter((r) => r.manifest.tags[key] === value);
@@ -307,14 +311,13 @@ export class SqliteResourceStore implements ResourceStore {
 
   remove(fqn: string): McpServerResource | undefined {
     return this.write(() => {
-      const existing = this.get(fqn);
-      if (!existing) return undefined;
+      const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+      if (!row) return undefined;
       const rv = this.nextResourceVersion();
       this.stmt.delete.run(fqn);
       this.refs?.delete(fqn);
-      const gone = { ...existing, resourceVersion: rv };
-      this.appendChange(rv, 'DELETED', gone);
-      return gone;
+      this.appendChange(rv, 'DELETED', { ...this.fromRow(row, true), resourceVersion: rv });
+      return { ...this.fromRow(row), resourceVersion: rv };
     });
   }
 
@@ -327,7 +330,10 @@ export class SqliteResourceStore implements ResourceStore {
       if (row.status === json || stableStringify(JSON.parse(row.status)) === stableStringify(status)) return this.fromRow(row);
       const rv = this.nextResourceVersion();
       this.stmt.updateStatus.run(json, rv, fqn);
-      return this.recordChange(rv, 'MODIFIED', fqn);
+      // Only status and resourceVersion changed: the row read above is the rest of it.
+      const written = { ...row, status: json, resource_version: rv };
+      this.appendChange(rv, 'MODIFIED', this.fromRow(written, true));
+      return this.fromRow(written);
     });
   }
 
@@ -445,14 +451,13 @@ export class SqliteResourceStore implements ResourceStore {
 
   private recordChange(rv: number, type: ChangeType, fqn: string): McpServerResource {
     const row = this.stmt.byFqn.get(fqn) as ResourceRow;
-    const resource = this.fromRow(row);
-    this.appendChange(rv, type, resource);
-    return resource;
+    this.appendChange(rv, type, this.fromRow(row, true));
+    return this.fromRow(row);
   }
 
-  private appendChange(rv: number, type: ChangeType, resource: McpServerResource): void {
-    const masked = { ...resource, manifest: maskManifest(resource.manifest) };
-    this.stmt.appendChange.run(rv, type, resource.fqn, JSON.stringify(masked), isoTime(this.clock.now()));
+  /** `masked`: the resource with its secret values masked (the changelog never holds one). */
+  private appendChange(rv: number, type: ChangeType, masked: McpServerResource): void {
+    this.stmt.appendChange.run(rv, type, masked.fqn, JSON.stringify(masked), isoTime(this.clock.now()));
   }
 
   private seal(manifest: McpServerManifest): { spec: string; secrets: string } {
@@ -462,16 +467,24 @@ export class SqliteResourceStore implements ResourceStore {
     return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
   }
 
-  private fromRow(row: ResourceRow): McpServerResource {
-    const sealed = JSON.parse(row.secrets) as Record<string, string>;
-    const secrets: Record<string, string> = {};
-    for (const [pointer, value] of Object.entries(sealed)) secrets[pointer] = this.codec.open(value);
+  /**
+   * The resource of a row. `masked`: secret values stay masked (the spec column holds them so), nothing
+   * is decrypted; for callers that answer or log the resource, which mask it anyway.
+   */
+  private fromRow(row: ResourceRow, masked = false): McpServerResource {
+    // The spec column is the manifest with every secret value masked (see seal); the secrets are put
+    // back into the freshly parsed copy, so nothing needs cloning.
+    const manifest = JSON.parse(row.spec) as McpServerManifest;
+    if (!masked) {
+      const sealed = JSON.parse(row.secrets) as Record<string, string>;
+      for (const pointer in sealed) setAtPointer(manifest, pointer, this.codec.open(sealed[pointer]!));
+    }
     return {
       id: row.id,
       tenant: row.tenant,
       name: row.name,
       fqn: row.fqn,
-      manifest: joinSecrets(JSON.parse(row.spec) as McpServerManifest, secrets),
+      manifest,
       specHash: row.spec_hash,
       generation: row.generation,
       resourceVersion: row.resource_version,
