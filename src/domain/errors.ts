@@ -33,6 +33,15 @@ export class PreconditionFailedError extends ControlPlaneError {}
 export class PayloadTooLargeError extends ControlPlaneError {}
 /** 415 */
 export class UnsupportedMediaTypeError extends ControlPlaneError {}
+/** 429; the HTTP layer sends Retry-After. */
+export class TooManyRequestsError extends ControlPlaneError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Thrown by a reconciler when retrying cannot help (the spec itself is unusable). The controller does

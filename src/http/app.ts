@@ -66,6 +66,9 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  const writeLimiter = options.writeRateLimit
+    ? writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) })
+    : undefined;
   if (options.metrics) app.use(httpMetrics(options.metrics));
 
   app.get('/healthz', (_req, res) => {
@@ -88,7 +91,7 @@ export function createApp(options: AppOptions): Express {
   const api = express.Router();
   api.use(authenticate(options.authenticator));
   // Before the body is read: a refused write costs no parsing.
-  if (options.writeRateLimit) api.use(writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) }));
+  if (writeLimiter) api.use(writeLimiter);
   api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   api.use(refuseReservedKeys);
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
@@ -99,7 +102,7 @@ export function createApp(options: AppOptions): Express {
   // The GAIA-style API has its own error envelope, so it is mounted before /api, with its own auth and body parsing.
   if (options.gaia) {
     // publicUrl is a getter (known once listening), so it is read through, not copied.
-    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, get publicUrl() { return options.publicUrl; } }));
+    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, get publicUrl() { return options.publicUrl; } }));
   }
   app.use('/api', api);
   if (options.mcp) app.use('/mcp', options.mcp);

@@ -8,6 +8,7 @@ import {
   PayloadTooLargeError,
   PreconditionFailedError,
   UnauthorizedError,
+  TooManyRequestsError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../domain/errors.js';
@@ -22,6 +23,7 @@ const STATUS: [new (...args: never[]) => ControlPlaneError, number, string][] = 
   [PreconditionFailedError, 412, 'PreconditionFailed'],
   [PayloadTooLargeError, 413, 'PayloadTooLarge'],
   [UnsupportedMediaTypeError, 415, 'UnsupportedMediaType'],
+  [TooManyRequestsError, 429, 'TooManyRequests'],
 ];
 
 export function errorBody(code: string, message: string, details?: { path: string; message: string }[]) {

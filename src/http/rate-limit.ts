@@ -1,10 +1,11 @@
 // Per-token rate limit on writes: a token bucket per subject (each token authenticates one subject).
 // A bucket holds `count` writes and refills continuously at count per `perMs`; a write finding it empty
-// answers 429 with Retry-After (whole seconds until one write is available). Reads are not limited.
+// is refused with TooManyRequestsError (429 with Retry-After: whole seconds until one write is available).
+// Reads are not limited. One instance serves every API, so a token has one budget.
 import type { RequestHandler } from 'express';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { principalOf } from './authenticate.js';
-import { errorBody } from './errors.js';
+import { TooManyRequestsError } from '../domain/errors.js';
 
 const WRITE_METHODS = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 /** Past this many buckets, full ones (idle callers) are dropped; they would be full again anyway. */
@@ -53,13 +54,12 @@ export function writeRateLimit(options: WriteRateLimitOptions): RequestHandler {
     }
     const retryAfterS = Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerMs / 1000));
     res.setHeader('Retry-After', String(retryAfterS));
-    res
-      .status(429)
-      .json(
-        errorBody(
-          'TooManyRequests',
-          `Too many writes with this token (limit ${options.count} per ${options.perMs / 1000} s); retry in ${retryAfterS} s.`,
-        ),
-      );
+    // An error, not an answer: each API's error handler gives it that API's envelope.
+    next(
+      new TooManyRequestsError(
+        `Too many writes with this token (limit ${options.count} per ${options.perMs / 1000} s); retry in ${retryAfterS} s.`,
+        retryAfterS,
+      ),
+    );
   };
 }

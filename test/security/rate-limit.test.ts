@@ -63,4 +63,28 @@ describe('--write-rate-limit', () => {
       await waitFor(async () => (await write(30)).status === 200, { what: 'a write allowed again', timeoutMs: 3000 });
     });
   });
+
+  it('gives a token one budget across both APIs, refused in the envelope of each API', async () => {
+    // 2 writes per hour: nothing refills while the test runs.
+    const cp = await startTestControlPlane({ args: ['--write-rate-limit', '2/h', '--resync-interval', '0'] });
+    try {
+      const gaiaCreate = (i: number) =>
+        cp.api('/api/mcp/servers', {
+          method: 'POST',
+          body: { projectId: 'default', name: `shared budget ${i}`, transportType: 'http', url: 'http://127.0.0.1:9/mcp' },
+        });
+      expect((await gaiaCreate(1)).status).toBe(201);
+      expect((await cp.api(API, { method: 'PUT', body: { manifest: remoteManifest({ name: 'rl-shared' }) } })).status).toBe(200);
+      // The budget is spent across both APIs: each refuses in its own envelope.
+      const gaiaLimited = await gaiaCreate(2);
+      expect(gaiaLimited.status).toBe(429);
+      expect(Number(gaiaLimited.headers.get('retry-after'))).toBeGreaterThan(1000);
+      expect(gaiaLimited.json).toEqual({ success: false, message: expect.stringContaining('Too many writes with this token') });
+      const tfLimited = await cp.api(API, { method: 'PUT', body: { manifest: remoteManifest({ name: 'rl-shared-2' }) } });
+      expect(tfLimited.status).toBe(429);
+      expect(tfLimited.json.error.code).toBe('TooManyRequests');
+    } finally {
+      await cp.dispose();
+    }
+  });
 });

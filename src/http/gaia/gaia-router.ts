@@ -17,7 +17,6 @@ import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
 import { classifyError, requireJson } from '../errors.js';
 import type { PresentOptions } from '../present.js';
-import { writeRateLimit } from '../rate-limit.js';
 import {
   displayNameOf,
   manifestFromCreate,
@@ -43,7 +42,8 @@ export interface GaiaRouterOptions extends PresentOptions {
   testConnection: TestConnection;
   /** Who may run stdio servers; absent: nobody (stdio creates answer 403). */
   stdio?: StdioGate;
-  writeRateLimit?: { count: number; perMs: number };
+  /** The one write limiter of the app, so a token has one budget across both APIs. */
+  writeLimiter?: RequestHandler | undefined;
   clock?: Clock;
 }
 
@@ -87,7 +87,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   const router = Router();
 
   router.use(authenticate(options.authenticator));
-  if (options.writeRateLimit) router.use(writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) }));
+  if (options.writeLimiter) router.use(options.writeLimiter);
   router.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   router.use(refuseReservedKeys);
 
