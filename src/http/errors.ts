@@ -39,8 +39,8 @@ export function jsonSyntaxDetail(message: string): string {
   return message.slice(0, 200);
 }
 
-/** body-parser's own errors carry a `type`; turn them into ours. */
-function fromBodyParser(err: unknown): ControlPlaneError | undefined {
+/** Errors of express and body-parser (they carry a `type` or a 4xx `status`) turned into ours. */
+function fromExpress(err: unknown): ControlPlaneError | undefined {
   const type = (err as { type?: unknown })?.type;
   if (type === 'entity.too.large') return new PayloadTooLargeError('The request body is larger than 1 MiB.');
   if (type === 'entity.parse.failed') {
@@ -53,6 +53,10 @@ function fromBodyParser(err: unknown): ControlPlaneError | undefined {
   if (type === 'request.aborted' || type === 'stream.encoding.set' || type === 'request.size.invalid') {
     return new ValidationError('The request body could not be read.');
   }
+  // A malformed %-escape in the path makes the router throw a URIError (status 400): the input's fault.
+  if (err instanceof URIError) return new ValidationError('The request path holds a malformed %-escape; encode it as UTF-8.');
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ValidationError('The request is malformed.');
   return undefined;
 }
 
@@ -61,7 +65,7 @@ function fromBodyParser(err: unknown): ControlPlaneError | undefined {
  * undefined for an unknown error (a bug: 500).
  */
 export function classifyError(err: unknown): { status: number; code: string; error: ControlPlaneError } | undefined {
-  const known = err instanceof ControlPlaneError ? err : fromBodyParser(err);
+  const known = err instanceof ControlPlaneError ? err : fromExpress(err);
   if (!known) return undefined;
   const [, status, code] = STATUS.find(([cls]) => known instanceof cls) ?? [ControlPlaneError, 400, 'BadRequest'];
   return { status, code, error: known };
@@ -69,11 +73,10 @@ export function classifyError(err: unknown): { status: number; code: string; err
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = err instanceof ControlPlaneError ? err : fromBodyParser(err);
+    const known = classifyError(err);
     if (known) {
-      const [, status, code] = STATUS.find(([cls]) => known instanceof cls) ?? [ControlPlaneError, 400, 'BadRequest'];
-      const details = known.details.map((d) => ({ path: d.path, message: d.message }));
-      res.status(status).json(errorBody(code, known.message, details));
+      const details = known.error.details.map((d) => ({ path: d.path, message: d.message }));
+      res.status(known.status).json(errorBody(known.code, known.error.message, details));
       return;
     }
     logger.error({ method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) }, 'unhandled error');

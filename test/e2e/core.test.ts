@@ -326,3 +326,19 @@ describe('core: drift and restart', () => {
     }
   });
 });
+
+describe('core: malformed requests', () => {
+  it.each(['/api/svc/v1/mcp-servers/%E0%A4%A', '/api/svc/v1/mcp-servers/name/%ZZ', '/mcp/%E0', '/api/mcp/servers/%E0%A4%A'])(
+    'answers a malformed %%-escape in %s with a 4xx, not a 500',
+    async (path) => {
+      const cp = await startTestControlPlane({ args: ['--resync-interval', '0'] });
+      try {
+        const res = await cp.api(path);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+      } finally {
+        await cp.dispose();
+      }
+    },
+  );
+});
