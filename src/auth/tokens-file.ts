@@ -218,7 +218,12 @@ export class TokensFileAuthenticator implements Authenticator {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.reload(), this.options.pollIntervalMs ?? 1000);
+    // A poll must never end the process: anything unexpected is logged and the current tokens stay.
+    this.timer = setInterval(() => {
+      this.reload().catch((err: unknown) =>
+        this.options.logger.error({ file: this.options.path, err: err instanceof Error ? err.message : String(err) }, 'tokens file reload failed'),
+      );
+    }, this.options.pollIntervalMs ?? 1000);
     this.timer.unref();
   }
 

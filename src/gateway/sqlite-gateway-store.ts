@@ -4,8 +4,7 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import { configure, migrate, type Migration } from '../store/migrations.js';
-import type { SecretCodec } from '../store/sqlite-resource-store.js';
-import { plainSecretCodec, resealColumn } from '../store/sqlite-resource-store.js';
+import { plainSecretCodec, resealColumn, type SecretCodec } from '../store/secret-codec.js';
 import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from './gateway-store.js';
 
 const gatewayMigrations: readonly Migration[] = [

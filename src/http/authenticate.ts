@@ -1,15 +1,11 @@
 // Authentication is always on: every API route needs a bearer token of a known subject.
 import type { Request, RequestHandler } from 'express';
-import type { Authenticator } from '../auth/authenticator.js';
+import { bearerToken, type Authenticator } from '../auth/authenticator.js';
 import { UnauthorizedError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 
 const PRINCIPAL = Symbol('principal');
 
-export function bearerToken(header: string | undefined): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return m?.[1];
-}
 
 export function authenticate(authenticator: Authenticator): RequestHandler {
   return (req, res, next) => {

@@ -1,2 +1,3 @@
 export * from './resource-store.js';
-export { SqliteResourceStore, plainSecretCodec, type SecretCodec, type SqliteResourceStoreOptions } from './sqlite-resource-store.js';
+export { plainSecretCodec, type SecretCodec } from './secret-codec.js';
+export { SqliteResourceStore, type SqliteResourceStoreOptions } from './sqlite-resource-store.js';

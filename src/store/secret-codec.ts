@@ -5,7 +5,52 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SecretCodec } from './sqlite-resource-store.js';
+import type Database from 'better-sqlite3';
+
+/** Seals secret values at rest. The identity codec is replaced by encryption where configured. */
+export interface SecretCodec {
+  seal(plaintext: string): string;
+  /** Throws when the value cannot be authenticated (e.g. another key sealed it). */
+  open(sealed: string): string;
+  /** False for a value stored before this codec was configured (resealSecrets rewrites those). */
+  isSealed?(stored: string): boolean;
+}
+
+/**
+ * Seals every stored value the codec does not recognise as sealed, and opens every other one so a wrong
+ * key fails at startup instead of on the first read. When something was rewritten, the file is vacuumed
+ * and the WAL truncated, so the old clear text is gone from the disk too. Answers the rows rewritten.
+ */
+export function resealColumn(db: Database.Database, table: string, keyColumn: string, column: string, codec: SecretCodec): number {
+  const rows = db.prepare(`SELECT ${keyColumn} AS k, ${column} AS v FROM ${table}`).all() as { k: string; v: string }[];
+  const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${keyColumn} = ?`);
+  let changed = 0;
+  db.transaction(() => {
+    for (const row of rows) {
+      const values = JSON.parse(row.v) as Record<string, string>;
+      let dirty = false;
+      for (const [name, value] of Object.entries(values)) {
+        const plain = codec.open(value);
+        if (codec.isSealed && !codec.isSealed(value)) {
+          values[name] = codec.seal(plain);
+          dirty = true;
+        }
+      }
+      if (dirty) {
+        update.run(JSON.stringify(values), row.k);
+        changed++;
+      }
+    }
+  })();
+  if (changed > 0) {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+  return changed;
+}
+
+export const plainSecretCodec: SecretCodec = { seal: (s) => s, open: (s) => s };
 
 export const SECRET_KEY_ENV = 'MCP_CP_SECRET_KEY';
 export const SECRET_KEY_FILE = 'secret.key';

@@ -6,13 +6,12 @@
 // gateway store (404), a subject that may use it (403), an entry that is served (503). A session is
 // bound to the subject that opened it.
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import type { Authenticator } from '../../auth/authenticator.js';
+import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
-import { bearerToken } from '../../http/authenticate.js';
 import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
