@@ -34,10 +34,6 @@ export function findCondition(conditions: readonly Condition[], type: string): C
   return conditions.find((c) => c.type === type);
 }
 
-export function isTrue(conditions: readonly Condition[], type: string): boolean {
-  return findCondition(conditions, type)?.status === 'True';
-}
-
 function sortConditions(conditions: Condition[]): Condition[] {
   return conditions.sort((a, b) => {
     if (a.type === READY) return -1;

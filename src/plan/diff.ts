@@ -1,4 +1,5 @@
 // A readable, secret-safe diff between two normalised documents. Pure.
+import { stableStringify } from '../manifest/index.js';
 
 export interface DiffOp {
   op: 'add' | 'remove' | 'replace';
@@ -18,19 +19,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (isObject(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 function deepEqual(a: unknown, b: unknown): boolean {
-  return a === b || stable(a) === stable(b);
+  return a === b || stableStringify(a) === stableStringify(b);
 }
 
 /** Arrays of objects that carry a `name` (tool_settings) are matched by name, not by position. */
@@ -106,13 +97,13 @@ export function diffDocuments(before: unknown, after: unknown, options: DiffOpti
       return;
     }
     // Unkeyed arrays (collaborators, scopes) are sets after normalisation: report what left and what came.
-    const afterSet = new Set(b.map(stable));
-    const beforeSet = new Set(a.map(stable));
+    const afterSet = new Set(b.map(stableStringify));
+    const beforeSet = new Set(a.map(stableStringify));
     a.forEach((v, i) => {
-      if (!afterSet.has(stable(v))) emit('remove', `${path}/${i}`, v, undefined);
+      if (!afterSet.has(stableStringify(v))) emit('remove', `${path}/${i}`, v, undefined);
     });
     b.forEach((v, i) => {
-      if (!beforeSet.has(stable(v))) emit('add', `${path}/${i}`, undefined, v);
+      if (!beforeSet.has(stableStringify(v))) emit('add', `${path}/${i}`, undefined, v);
     });
   };
 

@@ -1,7 +1,7 @@
 // The one place a plan is computed. dryRun answers it; commit executes exactly it. Pure, no I/O.
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource, SourceRef } from '../domain/resource.js';
-import { secretPointers } from '../manifest/index.js';
+import { secretPointers, stableStringify } from '../manifest/index.js';
 import { diffDocuments, type DiffOp } from './diff.js';
 
 export type PlanAction = 'CREATE' | 'UPDATE' | 'UNCHANGED';
@@ -27,7 +27,7 @@ export interface ApplyPlan {
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return stableStringify(a) === stableStringify(b);
 }
 
 export function planApply(input: ApplyPlanInput): ApplyPlan {

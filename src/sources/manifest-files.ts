@@ -31,11 +31,6 @@ export function isManifestPath(relPath: string): boolean {
   return MANIFEST_EXTENSIONS.some((ext) => name.endsWith(ext));
 }
 
-/** Whether a directory (relative to the root) is one the source descends into. */
-export function isWatchedDirectory(relPath: string): boolean {
-  return relPath === '' || relPath.split('/').every((s) => s !== '' && !isIgnoredName(s));
-}
-
 export function formatOf(relPath: string): 'json' | 'yaml' {
   return relPath.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
 }
