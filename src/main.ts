@@ -281,23 +281,66 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     metricsPublic: config.metricsPublic,
   });
 
-  const server: Server = await new Promise((resolveListen, rejectListen) => {
-    const s = app.listen(config.port, config.host);
-    s.once('listening', () => resolveListen(s));
-    s.once('error', rejectListen);
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
-  if (!config.publicUrl) publicUrl = url;
+  let server: Server | undefined;
+  // Every step runs even when an earlier one throws, so a failed start or stop leaks no handle, timer or socket.
+  const shutdown = async (): Promise<void> => {
+    const steps: [string, () => unknown][] = [
+      ['tokens file', () => tokensFile?.stop()],
+      ['manifest sources', () => sources.stop()],
+      // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
+      ['watch', () => watch.stop()],
+      ['changelog feed', () => feed.stop()],
+      // Ends client sessions (their streams too, so the server can close) and their upstream sessions.
+      ['data plane', () => dataPlane.close()],
+      [
+        'http server',
+        () =>
+          server &&
+          new Promise<void>((r) => {
+            server!.close(() => r());
+            server!.closeAllConnections();
+          }),
+      ],
+      ['discovery', () => discovery.stop()],
+      ['controller', () => controller.stop()],
+      // After the data plane and the workers: nothing uses a stdio process any more.
+      ['stdio', () => stdio.close()],
+      ['resource store', () => store.close()],
+      ['gateway store', () => gateway.close()],
+    ];
+    for (const [step, run] of steps) {
+      try {
+        await run();
+      } catch (err) {
+        logger.error({ step, err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed');
+      }
+    }
+  };
 
-  controller.start();
-  // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is applied.
-  await controller.enqueueAll();
-  started = true;
-  // Ready only after every watched directory has been synced once.
-  await sources.start();
-  tokensFile?.start();
+  let url: string;
+  let port: number;
+  try {
+    server = await new Promise<Server>((resolveListen, rejectListen) => {
+      const s = app.listen(config.port, config.host);
+      s.once('listening', () => resolveListen(s));
+      s.once('error', rejectListen);
+    });
+    port = (server.address() as AddressInfo).port;
+    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+    url = `http://${hostForUrl}:${port}`;
+    if (!config.publicUrl) publicUrl = url;
+
+    controller.start();
+    // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is applied.
+    await controller.enqueueAll();
+    started = true;
+    // Ready only after every watched directory has been synced once.
+    await sources.start();
+    tokensFile?.start();
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
   logger.info({ url, dataDir: resolve(config.dataDir), tenant: config.tenant }, 'control plane listening');
 
   return {
@@ -317,25 +360,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     watch,
     app,
     stdio,
-    async close() {
-      tokensFile?.stop();
-      await sources.stop();
-      // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
-      watch.stop();
-      feed.stop();
-      // Ends client sessions (their streams too, so the server can close) and their upstream sessions.
-      await dataPlane.close();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-      discovery.stop();
-      await controller.stop();
-      // After the data plane and the workers: nothing uses a stdio process any more.
-      await stdio.close();
-      store.close();
-      gateway.close();
-    },
+    close: shutdown,
   };
 }
 

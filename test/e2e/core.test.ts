@@ -342,3 +342,24 @@ describe('core: malformed requests', () => {
     },
   );
 });
+
+describe('core: start-up failures', () => {
+  it('fails a start whose port is taken with the reason, and the same data dir starts cleanly afterwards', async () => {
+    const first = await startTestControlPlane({ args: ['--resync-interval', '0'] });
+    try {
+      await expect(startTestControlPlane({ dataDir: first.dataDir, args: ['--port', String(first.port)] })).rejects.toThrow(/EADDRINUSE/);
+      // The failed start closed its stores and timers: the first instance still writes, and a new one starts.
+      const put = await first.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: remoteManifest({ name: 'after-failure' }) } });
+      expect(put.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const second = await startTestControlPlane({ dataDir: first.dataDir, args: ['--resync-interval', '0'] });
+    try {
+      expect(second.store.get('default:mcp-server:after-failure')).toBeDefined();
+    } finally {
+      await second.dispose();
+      await first.dispose(); // removes the data dir
+    }
+  });
+});
