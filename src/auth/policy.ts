@@ -7,7 +7,7 @@ import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy } from '../intake/access-policy.js';
-import { secretPointers, valueAt } from '../manifest/index.js';
+import { secretPointers, stableStringify, valueAt } from '../manifest/index.js';
 import { hasSecretReference } from '../domain/secret-reference.js';
 
 const MANAGER = 'mcp-server-manager';
@@ -36,7 +36,12 @@ export class RoleAccessPolicy implements AccessPolicy {
     return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
   }
 
-  authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void {
+  authorizeApply(
+    principal: Principal,
+    desired: McpServerManifest,
+    existing: McpServerResource | undefined,
+    keptSecrets: readonly string[] = [],
+  ): void {
     if (principal.role === 'admin') return;
     // A reference already stored at the same path (sent back masked, or unchanged) is not a new one.
     const refs = secretPointers(desired).filter((p) => {
@@ -67,6 +72,14 @@ export class RoleAccessPolicy implements AccessPolicy {
           `keep a collaborator entry with role_id ${MANAGER} for yourself or one of your teams.`,
       );
     }
+    // Secrets sent back masked were never seen by the caller. Pointing them at a new destination would
+    // hand them to whoever runs it, so that takes the values themselves (or a tenant admin).
+    if (existing && keptSecrets.length > 0 && credentialDestination(existing.manifest) !== credentialDestination(desired)) {
+      throw new ForbiddenError(
+        `This change sends the stored secrets at ${keptSecrets.join(', ')} to a new destination (url, upstream_proxy, ` +
+          'token_url or command); send their values again instead of the masked ones, or ask a tenant admin.',
+      );
+    }
   }
 
   authorizeDelete(principal: Principal, existing: McpServerResource): void {
@@ -92,4 +105,11 @@ export class RoleAccessPolicy implements AccessPolicy {
     if (first === undefined) throw new ForbiddenError('Your token has no account to own servers in; set ownedBy.account.');
     return first;
   }
+}
+
+/** Where a server's credentials go: every field that decides which host or program receives them. */
+const DESTINATION_POINTERS = ['/url', '/upstream_proxy/url', '/auth_data/token_url', '/command', '/args'];
+
+function credentialDestination(m: McpServerManifest): string {
+  return stableStringify(DESTINATION_POINTERS.map((p) => valueAt(m, p) ?? null));
 }

@@ -6,7 +6,16 @@ import type { McpServerResource } from '../domain/resource.js';
 export interface AccessPolicy {
   canRead(principal: Principal, resource: McpServerResource): boolean;
   /** Throws ForbiddenError (or NotFoundError when the caller may not even read it). */
-  authorizeApply(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): void;
+  /**
+   * `keptSecrets`: pointers of secrets the caller sent back masked, which intake restored from the stored
+   * resource — the caller never saw those values.
+   */
+  authorizeApply(
+    principal: Principal,
+    desired: McpServerManifest,
+    existing: McpServerResource | undefined,
+    keptSecrets?: readonly string[],
+  ): void;
   authorizeDelete(principal: Principal, existing: McpServerResource): void;
   /** The account the resource belongs to after this write (ownedBy.account, else the caller's default). */
   accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string;

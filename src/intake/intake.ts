@@ -21,7 +21,7 @@ import {
   type ResourceStatus,
   type SourceRef,
 } from '../domain/resource.js';
-import { normaliseManifest, restoreMaskedSecrets, specHash, validateManifest } from '../manifest/index.js';
+import { MASK, normaliseManifest, restoreMaskedSecrets, secretPointers, specHash, validateManifest, valueAt } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import type { NewResource, ResourceStore, ResourceUpdate } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -120,11 +120,12 @@ export class Intake {
     const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
     const restored = restoreMaskedSecrets(normalised, restoreFrom);
     if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
+    const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);
     const desired = restored.manifest;
     const hash = specHash(desired, this.specHashKey);
 
     const accountId = this.policy.accountFor(input.principal, desired, existing);
-    this.policy.authorizeApply(input.principal, desired, existing);
+    this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
     checkIfMatch(input.ifMatch, existing, fqn);
     const conflict = existing && !input.force ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
     if (conflict && !input.dryRun) throw new ConflictError(conflict);
@@ -162,14 +163,15 @@ export class Intake {
       return { action: plan.action, diff: plan.diff, resource: preview, existing, dryRun: true, warnings: conflict ? [conflict] : [] };
     }
 
-    let resource: McpServerResource;
-    if (created) resource = this.store.create(created);
-    else if (plan.action === 'UNCHANGED') resource = existing!;
-    else resource = this.store.update(fqn, update);
-    if (plan.action !== 'UNCHANGED') {
+    if (plan.action === 'UNCHANGED') {
+      return { action: plan.action, diff: plan.diff, resource: existing!, existing, dryRun: false, warnings: [] };
+    }
+    // The row and its event commit together: one transaction, one commit.
+    const resource = this.store.transaction(() => {
+      const written = created ? this.store.create(created) : this.store.update(fqn, update);
       this.store.recordEvent({
         fqn,
-        resourceId: resource.id,
+        resourceId: written.id,
         type: 'Normal',
         reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
         message:
@@ -180,8 +182,9 @@ export class Intake {
               (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
         actor: input.principal.subject.subjectId,
       });
-      this.enqueue(fqn);
-    }
+      return written;
+    });
+    this.enqueue(fqn);
     return { action: plan.action, diff: plan.diff, resource, existing, dryRun: false, warnings: [] };
   }
 
