@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RemoteMcpServerManifest } from '../../src/domain/manifest.js';
 import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { writeTokensFile } from './support.js';
 
@@ -23,7 +24,7 @@ describe('masked secrets and their destination', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const stored = () => cp.store.get('default:mcp-server:retained')!.manifest;
+  const stored = () => cp.store.get('default:mcp-server:retained')!.manifest as RemoteMcpServerManifest;
 
   beforeEach(async () => {
     // An admin registers the server with a secret, and makes the editor one of its managers.
