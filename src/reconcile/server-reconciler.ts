@@ -56,6 +56,8 @@ export interface ServerReconcilerOptions {
 }
 
 const RECONCILER = 'reconciler';
+/** See reconcileServer: how long reconciles may run back to back before I/O gets a turn. */
+const YIELD_AFTER_MS = 5;
 
 const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
   InvalidConfig: 'ProtocolError',
@@ -243,7 +245,18 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     );
   };
 
+  /** When reconciles last let the event loop run; see reconcileServer. */
+  let lastYieldAt = performance.now();
+
   return async function reconcileServer(key: string): Promise<ReconcileResult> {
+    // A reconcile is otherwise synchronous, so workers draining a long queue (10,000 keys after a
+    // restart) would run back to back in microtasks and starve file reads, HTTP requests and discovery
+    // callbacks until the queue is empty. Every YIELD_AFTER_MS of back-to-back reconciling, the event
+    // loop gets a turn: I/O waits at most that long, and a burst still runs nearly uninterrupted.
+    if (performance.now() - lastYieldAt >= YIELD_AFTER_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYieldAt = performance.now();
+    }
     const resource = store.get(key);
     const entry = gateway.get(key);
 
@@ -277,31 +290,33 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
       }
 
-      if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
-        gateway.apply(desired);
-        // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
-        // entry vanished although status says this generation was applied.
-        const drifted = entry
-          ? entry.writtenHash !== entry.configHash
-          : resource.status.observedGeneration === resource.generation &&
-            findCondition(resource.status.conditions, 'Applied')?.status === 'True';
-        if (drifted) {
-          event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
-        } else if (!entry || entry.generation !== resource.generation) {
-          event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
-        }
-        logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
-      }
-
       // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
       const generation = resource.generation;
       if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
-      // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
-      if (!carried) {
-        const status = appliedStatus(resource, view, isoTime(clock.now()));
-        store.setStatus(key, status);
-        recordTransitions(resource, resource.status, status);
-      }
+      // The gateway write's event, the status and the events it leads to commit together: one commit.
+      store.transaction(() => {
+        if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
+          gateway.apply(desired);
+          // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
+          // entry vanished although status says this generation was applied.
+          const drifted = entry
+            ? entry.writtenHash !== entry.configHash
+            : resource.status.observedGeneration === resource.generation &&
+              findCondition(resource.status.conditions, 'Applied')?.status === 'True';
+          if (drifted) {
+            event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          } else if (!entry || entry.generation !== resource.generation) {
+            event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          }
+          logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
+        }
+        // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
+        if (!carried) {
+          const status = appliedStatus(resource, view, isoTime(clock.now()));
+          store.setStatus(key, status);
+          recordTransitions(resource, resource.status, status);
+        }
+      });
       if (skipDiscovery) discovery.settle(key);
       else if (record) discovery.reported(key, record);
       // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running

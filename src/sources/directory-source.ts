@@ -21,7 +21,12 @@ export interface WatchTiming {
   maxDelayMs: number;
 }
 
-export const DEFAULT_WATCH_TIMING: WatchTiming = { stabilityThresholdMs: 100, pollIntervalMs: 25, debounceMs: 50, maxDelayMs: 1000 };
+/**
+ * debounceMs is just over pollIntervalMs: chokidar reports each file of a burst (a checkout, a save of
+ * several files) at a poll of its own once it has settled, so the files of one burst arrive within one
+ * poll interval of each other and still make one batch. Anything longer only delays a single edit.
+ */
+export const DEFAULT_WATCH_TIMING: WatchTiming = { stabilityThresholdMs: 100, pollIntervalMs: 25, debounceMs: 30, maxDelayMs: 1000 };
 
 /** After a batch failed as a whole (e.g. the directory could not be listed). */
 const RETRY_DELAY_MS = 5000;

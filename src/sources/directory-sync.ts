@@ -11,8 +11,11 @@
 //   (or are gone), never a name a failing file declares. A batch after which the directory would hold
 //   no resources prunes nothing unless allowEmptyPrune.
 // - A name moving between files of this root in one batch is adopted (same id, createdAt).
+// - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
+//   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
 // - Two files declaring one name: the file that owns it keeps it; among new claims, the
 //   lexicographically first path wins; the other gets an error naming the owner.
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Clock } from '../domain/clock.js';
@@ -23,16 +26,28 @@ import type { Logger } from '../domain/logger.js';
 import { gitopsPrincipal, type Principal } from '../domain/principal.js';
 import type { Condition, McpServerResource, SourceRef } from '../domain/resource.js';
 import type { Intake } from '../intake/index.js';
-import type { ResourceStore } from '../store/index.js';
+import { stableStringify } from '../manifest/index.js';
+import { MANIFEST_KINDS } from '../manifest/schemas.js';
+import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/index.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import {
   readManifestFile,
+  stillHashesTo,
   toFileError,
   type DeclaredDocument,
   type FileReading,
   type SourceFileError,
 } from './read-manifest-file.js';
 import { sourceConditions } from './source-conditions.js';
+
+/**
+ * Changes whenever what turns a file into desired state may have changed (the schemas: defaults,
+ * rules), so files recorded under another one are read and applied again.
+ */
+const PIPELINE_FINGERPRINT = createHash('sha256')
+  .update(stableStringify(['source-files v1', ...[...MANIFEST_KINDS.values()].map((k) => k.schema)]))
+  .digest('hex')
+  .slice(0, 32);
 
 export interface DirectorySyncOptions {
   /** The watched directory as configured; resolved to an absolute path. */
@@ -64,6 +79,9 @@ interface Owned {
   document: number;
   generation: number;
 }
+
+/** name → Owned, as the store says now (see inventory()). */
+type Inventory = Pick<ReadonlyMap<string, Owned>, 'get' | 'values' | 'size'>;
 
 export interface SourceFileStatus {
   path: string;
@@ -104,6 +122,8 @@ export class DirectorySync {
   private readonly readConcurrency: number;
 
   private readonly files = new Map<string, FileState>();
+  /** Owned entries made from the store's (immutable) refs, made once per ref: a batch allocates nothing per resource. */
+  private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
   private conditions: Condition[];
   private lastSyncTime: string | null = null;
   private syncs = 0;
@@ -148,20 +168,48 @@ export class DirectorySync {
     }
     // Files whose resources wait for a prune (a held-back prune, or a file that vanished while the
     // server was down) are read again every batch until they are settled.
-    const inventory = this.inventory();
-    for (const owned of inventory.values()) {
-      if (full || this.awaitsPrune(owned)) paths.add(owned.path);
+    // (Straight over the store's refs: these loops see every server of the directory on every batch.)
+    const refs = this.store.fileRefs(this.tenant, this.root);
+    for (const r of refs.values()) {
+      const path = filePathOf(r);
+      if (full || this.awaitsPrune(path, r.name)) paths.add(path);
     }
     // A file refused over a name that a file of this batch may now release gets another chance here,
     // so the name moves to it (keeping its id) instead of being pruned.
     const released = new Set<string>();
     for (const p of paths) this.files.get(p)?.names.forEach((n) => released.add(n));
-    for (const owned of inventory.values()) if (paths.has(owned.path)) released.add(owned.name);
+    for (const r of refs.values()) if (paths.has(filePathOf(r))) released.add(r.name);
     for (const [path, state] of this.files) {
       if (state.errors.length > 0 && [...state.names].some((n) => released.has(n))) paths.add(path);
     }
-    const readings = await mapLimit([...paths].sort(comparePaths), this.readConcurrency, (p) => readManifestFile(this.root, p));
+    // A full sync trusts a file applied cleanly before whose bytes, names and pipeline are unchanged: it
+    // is hashed, not parsed or applied again, so a restart on an unchanged directory writes nothing.
+    const trusted = full ? this.trustedFiles(this.inventory()) : new Map<string, SourceFileRecord>();
+    const toRead: string[] = [];
+    for (const p of [...paths].sort(comparePaths)) {
+      const record = trusted.get(p);
+      if (record && stillHashesTo(this.root, p, record.contentHash)) {
+        this.files.set(p, { contentHash: record.contentHash, names: new Set(record.names), errors: [] });
+      } else {
+        toRead.push(p);
+      }
+    }
+    const readings = await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
     return this.commit(readings, directoryMissing);
+  }
+
+  /** Recorded files (see SourceFileRecord) that still stand for exactly what the store holds for them. */
+  private trustedFiles(inventory: Inventory): Map<string, SourceFileRecord> {
+    const namesByPath = new Map<string, string[]>();
+    for (const owned of inventory.values()) namesByPath.set(owned.path, [...(namesByPath.get(owned.path) ?? []), owned.name]);
+    const trusted = new Map<string, SourceFileRecord>();
+    for (const record of this.store.sourceFiles(this.root)) {
+      if (record.fingerprint !== PIPELINE_FINGERPRINT || (this.files.get(record.path)?.errors.length ?? 0) > 0) continue;
+      const names = (namesByPath.get(record.path) ?? []).sort(comparePaths);
+      if (names.length !== record.names.length || names.some((n, i) => n !== record.names[i])) continue;
+      trusted.set(record.path, record);
+    }
+    return trusted;
   }
 
   /** A batch failed as a whole; nothing of it was committed beyond what it finished. */
@@ -203,23 +251,40 @@ export class DirectorySync {
   }
 
   /**
-   * name → the resource of this root that declares it, as the store says. From the store's refs, so a
-   * batch costs no decoding of specs or status however many servers the directory holds. In no
+   * name → the resource of this root that declares it, as the store says: a live view of the store's
+   * index, so a batch neither decodes nor copies anything per server of the directory. Being live, it
+   * is read before the batch writes, or for files the batch refuses (which it never writes). In no
    * particular order: whatever is reported per resource is sorted by name.
    */
-  private inventory(): Map<string, Owned> {
-    const out = new Map<string, Owned>();
-    for (const r of this.store.listRefs(this.tenant)) {
-      if (r.source.kind !== 'file' || r.source.root !== this.root) continue;
-      out.set(r.name, { fqn: r.fqn, id: r.id, name: r.name, path: r.source.path, document: r.source.document, generation: r.generation });
-    }
-    return out;
+  private inventory(): Inventory {
+    const refs = this.store.fileRefs(this.tenant, this.root);
+    const ownedOf = (r: ResourceRef): Owned => {
+      let owned = this.ownedByRef.get(r);
+      if (!owned) {
+        const source = r.source as Extract<SourceRef, { kind: 'file' }>;
+        owned = { fqn: r.fqn, id: r.id, name: r.name, path: source.path, document: source.document, generation: r.generation };
+        this.ownedByRef.set(r, owned);
+      }
+      return owned;
+    };
+    return {
+      get size() {
+        return refs.size;
+      },
+      get: (name) => {
+        const r = refs.get(name);
+        return r && ownedOf(r);
+      },
+      *values() {
+        for (const r of refs.values()) yield ownedOf(r);
+      },
+    } as Inventory;
   }
 
-  private awaitsPrune(owned: Owned): boolean {
-    const state = this.files.get(owned.path);
+  private awaitsPrune(path: string, name: string): boolean {
+    const state = this.files.get(path);
     if (!state) return true;
-    return state.errors.length === 0 && !state.names.has(owned.name);
+    return state.errors.length === 0 && !state.names.has(name);
   }
 
   private ref(path: string, document: number): SourceRef {
@@ -238,16 +303,20 @@ export class DirectorySync {
     const documentsOf = (r: FileReading | undefined): DeclaredDocument[] => (r?.kind === 'read' ? r.documents : []);
 
     // 1. Names whose owner keeps them: the owner is not in this batch, failed, or still declares them.
-    const claims = new Map<string, string>();
-    for (const owned of before.values()) {
+    //    Asked per name of the batch (not built for the whole directory): the answer as of this step.
+    const failedAtStart = new Set(failed.keys());
+    const keptBy = (name: string): string | undefined => {
+      const owned = before.get(name);
+      if (!owned) return undefined;
       const r = byPath.get(owned.path);
-      if (!r || failed.has(owned.path) || documentsOf(r).some((d) => d.name === owned.name)) claims.set(owned.name, owned.path);
-    }
+      return !r || failedAtStart.has(owned.path) || documentsOf(r).some((d) => d.name === owned.name) ? owned.path : undefined;
+    };
+    const claims = new Map<string, string>();
     // 2. New claims, first path wins; a second file declaring a claimed name fails as a whole.
     const candidates = readings.filter((r) => r.kind === 'read' && !failed.has(r.path));
     for (const r of candidates) {
       for (const d of documentsOf(r)) {
-        const owner = claims.get(d.name);
+        const owner = claims.has(d.name) ? claims.get(d.name) : keptBy(d.name);
         if (owner !== undefined && owner !== r.path) {
           fail(r.path, [
             toFileError(
@@ -331,18 +400,27 @@ export class DirectorySync {
       for (const [path, state] of this.files) if (!byPath.has(path) && state.errors.length > 0) state.names.forEach((n) => heldByFailed.add(n));
       for (const r of readings) if (r.kind === 'read' && failed.has(r.path)) r.names.forEach((n) => heldByFailed.add(n));
       const after = this.inventory();
-      const prunes = [...after.values()].filter((owned) => {
-        const r = byPath.get(owned.path);
-        if (!r || failed.has(owned.path)) return false;
-        if (documentsOf(r).some((d) => d.name === owned.name)) return false;
-        return !heldByFailed.has(owned.name);
-      });
+      const prunes: Owned[] = [];
+      for (const ref of this.store.fileRefs(this.tenant, this.root).values()) {
+        const path = filePathOf(ref);
+        const r = byPath.get(path);
+        if (!r || failed.has(path)) continue;
+        if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
+        prunes.push(after.get(ref.name)!);
+      }
       prunes.sort((a, b) => comparePaths(a.name, b.name));
       if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
         heldBack = prunes;
       } else {
         for (const owned of prunes) if (this.prune(owned)) pruned++;
       }
+      // 6. What each file of the batch now stands for (a later full sync trusts it); a refused or vanished file is forgotten.
+      const records = new Map<string, Omit<SourceFileRecord, 'path'> | null>();
+      for (const r of readings) {
+        const clean = r.kind === 'read' && r.contentHash !== null && !failed.has(r.path);
+        records.set(r.path, clean ? { contentHash: r.contentHash!, names: [...r.names].sort(comparePaths), fingerprint: PIPELINE_FINGERPRINT } : null);
+      }
+      this.store.recordSourceFiles(this.root, records);
     });
 
     this.recordFileErrors(readings, failed, before);
@@ -416,7 +494,7 @@ export class DirectorySync {
   }
 
   /** A file that fails keeps its resources; each of them hears why it is not being updated. */
-  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, before: Map<string, Owned>): void {
+  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, before: Inventory): void {
     for (const r of readings) {
       const errors = failed.get(r.path);
       if (!errors) continue;
@@ -462,6 +540,11 @@ export class DirectorySync {
   private now(): string {
     return isoTime(this.clock.now());
   }
+}
+
+/** The path of a resource a file of this root manages (fileRefs answers no other). */
+function filePathOf(ref: ResourceRef): string {
+  return (ref.source as Extract<SourceRef, { kind: 'file' }>).path;
 }
 
 async function isMissingDirectory(root: string): Promise<boolean> {

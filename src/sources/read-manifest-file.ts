@@ -1,10 +1,10 @@
 // One file of a watched directory → its documents, or every error in it at once (syntax, schema,
 // a name declared twice), each with line:col and a JSON pointer.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
-import { parseDocuments, validateManifest, type SourcePosition } from '../manifest/index.js';
+import { parseDocuments, validateManifest, type ParsedDocument, type SourcePosition } from '../manifest/index.js';
 import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
 
 /** One error in one file. `line`/`col` are 1-based; `pointer` is a JSON pointer into the document. */
@@ -84,6 +84,27 @@ export async function readManifestFile(root: string, path: string): Promise<File
   return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes));
 }
 
+/**
+ * Whether a regular file still hashes to `trustedHash`, read synchronously: a full sync checks its
+ * trusted files this way, so hashing a thousand unchanged files takes milliseconds instead of
+ * thousands of event-loop turns shared with whatever else runs at startup. Anything unusual (gone, not
+ * a regular file, too large, unreadable) answers false, and the file takes the ordinary path.
+ */
+export function stillHashesTo(root: string, path: string, trustedHash: string): boolean {
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK, as in readManifestFile: a FIFO must not block.
+    fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > MAX_MANIFEST_FILE_BYTES) return false;
+    return contentHash(readFileSync(fd)) === trustedHash;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 export function contentHash(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
@@ -94,6 +115,14 @@ export function parseManifestText(path: string, text: string, hash: string): Fil
   const names: string[] = [];
   const errors: SourceFileError[] = [];
   const firstByName = new Map<string, DeclaredDocument>();
+  // A declared document keeps no parse tree: a batch holds every reading of a directory at once, and
+  // the trees (kept alive by locate) cost far more than the manifests. Positions are rare (errors
+  // found at commit), so locate parses the text again, once per file, when first asked.
+  let reparsed: ParsedDocument[] | undefined;
+  const locateLater = (index: number) => (pointer: string) => {
+    reparsed ??= parseDocuments(text, { format: formatOf(path) });
+    return reparsed.find((d) => d.index === index)?.locate(pointer);
+  };
   for (const doc of parseDocuments(text, { format: formatOf(path) })) {
     if (doc.errors.length > 0) {
       errors.push(...doc.errors.map((e) => toFileError(path, e, doc.locate)));
@@ -107,7 +136,7 @@ export function parseManifestText(path: string, text: string, hash: string): Fil
       errors.push(...validated.errors.map((e) => toFileError(path, e, doc.locate)));
       continue;
     }
-    const declared: DeclaredDocument = { document: doc.index, name: validated.manifest.name, manifest: doc.value, locate: doc.locate };
+    const declared: DeclaredDocument = { document: doc.index, name: validated.manifest.name, manifest: doc.value, locate: locateLater(doc.index) };
     const first = firstByName.get(declared.name);
     if (first) {
       const at = first.locate('/name');

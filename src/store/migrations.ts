@@ -82,4 +82,18 @@ export const controlPlaneMigrations: readonly Migration[] = [
       CREATE INDEX events_last_ts ON events (last_ts);
     `,
   },
+  {
+    version: 2,
+    name: 'source files: what each cleanly applied manifest file held',
+    sql: `
+      CREATE TABLE source_files (
+        root TEXT NOT NULL,
+        path TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        names TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (root, path)
+      );
+    `,
+  },
 ];

@@ -54,6 +54,20 @@ export interface ResourceRef {
   source: SourceRef;
 }
 
+/**
+ * A manifest file of a watched directory as it was when its documents were last applied without an
+ * error: its content hash, the names it declared, and the fingerprint of the pipeline (schemas) that
+ * applied it. A full sync trusts a file whose hash, names and fingerprint still match, without parsing it.
+ */
+export interface SourceFileRecord {
+  /** Relative to the root. */
+  path: string;
+  contentHash: string;
+  /** Sorted. */
+  names: string[];
+  fingerprint: string;
+}
+
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** One entry of the changelog; `object` is the resource as it was after the change (secrets masked). */
@@ -99,6 +113,12 @@ export interface ResourceStore {
    * batch of a watched directory: nothing is decoded. The answered objects are frozen.
    */
   listRefs(tenant: string): readonly ResourceRef[];
+  /**
+   * The refs of the resources a watched directory (absolute path) manages, by name. A live view, not a
+   * copy: it follows the writes that come after (until a rolled-back transaction makes the store
+   * rebuild its index, after which it stays as it was). Read-only.
+   */
+  fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef>;
   /** Every reconcile key (fqn) in the store. */
   keys(): string[];
   count(): number;
@@ -109,6 +129,14 @@ export interface ResourceStore {
   remove(fqn: string): McpServerResource | undefined;
   /** Writes status only when it differs from the stored one; answers the resource as stored afterwards. */
   setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined;
+
+  /** The SourceFileRecords of a watched directory (its absolute path). */
+  sourceFiles(root: string): SourceFileRecord[];
+  /**
+   * Records files of a watched directory (a record) or forgets them (null). A record equal to the
+   * stored one is not written again.
+   */
+  recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): void;
 
   /** Runs fn in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T;

@@ -8,6 +8,7 @@ import type { McpServerResource, ResourceStatus, SourceRef } from '../domain/res
 import { splitSecrets, stableStringify } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
+import { RefIndex, refOf } from './ref-index.js';
 import type {
   Change,
   ChangeType,
@@ -17,6 +18,7 @@ import type {
   NewResource,
   ResourceRef,
   ResourceStore,
+  SourceFileRecord,
   ResourceUpdate,
   StoredEvent,
 } from './resource-store.js';
@@ -89,7 +91,7 @@ export class SqliteResourceStore implements ResourceStore {
    * watched directory's inventory costs no decoding. Dropped (and reloaded) whenever a write or a
    * transaction fails, because SQLite rolled back what the map may already hold.
    */
-  private refs: Map<string, ResourceRef> | undefined;
+  private refIndex: RefIndex | undefined;
   /** Resources that got a new event row since the last maintenance: only these can exceed the per-resource cap. */
   private readonly eventsAdded = new Set<string>();
   /** The first maintenance caps every resource (events added before a restart are not in eventsAdded). */
@@ -114,6 +116,11 @@ export class SqliteResourceStore implements ResourceStore {
       listTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name'),
       listTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name'),
       refs: db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources'),
+      sourceFiles: db.prepare('SELECT path, content_hash, names, fingerprint FROM source_files WHERE root = ?'),
+      sourceFile: db.prepare('SELECT content_hash, names, fingerprint FROM source_files WHERE root = ? AND path = ?'),
+      putSourceFile: db.prepare(`INSERT INTO source_files (root, path, content_hash, names, fingerprint) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (root, path) DO UPDATE SET content_hash = excluded.content_hash, names = excluded.names, fingerprint = excluded.fingerprint`),
+      deleteSourceFile: db.prepare('DELETE FROM source_files WHERE root = ? AND path = ?'),
       countTenant: db.prepare('SELECT count(*) FROM resources WHERE tenant = ?').pluck(),
       countTenantName: db.prepare('SELECT count(*) FROM resources WHERE tenant = ? AND name = ?').pluck(),
       pageTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?'),
@@ -184,17 +191,44 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   listRefs(tenant: string): readonly ResourceRef[] {
-    if (!this.refs) {
+    return this.refs().ofTenant(tenant);
+  }
+
+  fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef> {
+    return this.refs().ofRoot(tenant, root);
+  }
+
+  private refs(): RefIndex {
+    if (!this.refIndex) {
       const rows = this.stmt.refs.all() as Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>[];
-      this.refs = new Map(rows.map((r) => [r.fqn, refOf(r.fqn, r.id, r.tenant, r.name, r.generation, JSON.parse(r.source) as SourceRef)]));
+      this.refIndex = new RefIndex(rows.map((r) => refOf(r.fqn, r.id, r.tenant, r.name, r.generation, JSON.parse(r.source) as SourceRef)));
     }
-    const out: ResourceRef[] = [];
-    for (const ref of this.refs.values()) if (ref.tenant === tenant) out.push(ref);
-    return out;
+    return this.refIndex;
   }
 
   keys(): string[] {
     return this.stmt.keys.all() as string[];
+  }
+
+  sourceFiles(root: string): SourceFileRecord[] {
+    const rows = this.stmt.sourceFiles.all(root) as { path: string; content_hash: string; names: string; fingerprint: string }[];
+    return rows.map((r) => ({ path: r.path, contentHash: r.content_hash, names: JSON.parse(r.names) as string[], fingerprint: r.fingerprint }));
+  }
+
+  recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): void {
+    if (files.size === 0) return;
+    this.transaction(() => {
+      for (const [path, record] of files) {
+        const current = this.stmt.sourceFile.get(root, path) as { content_hash: string; names: string; fingerprint: string } | undefined;
+        if (record === null) {
+          if (current) this.stmt.deleteSourceFile.run(root, path);
+          continue;
+        }
+        const names = JSON.stringify(record.names);
+        if (current && current.content_hash === record.contentHash && current.names === names && current.fingerprint === record.fingerprint) continue;
+        this.stmt.putSourceFile.run(root, path, record.contentHash, names, record.fingerprint);
+      }
+    });
   }
 
   count(): number {
@@ -205,7 +239,7 @@ export class SqliteResourceStore implements ResourceStore {
     try {
       return this.db.transaction(fn)();
     } catch (err) {
-      this.refs = undefined;
+      this.refIndex = undefined;
       throw err;
     }
   }
@@ -235,7 +269,7 @@ export class SqliteResourceStore implements ResourceStore {
         updated_at: now,
         status: JSON.stringify(input.status),
       });
-      this.refs?.set(input.fqn, refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
+      this.refIndex?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
       return this.recordChange(rv, 'ADDED', input.fqn);
     });
   }
@@ -261,7 +295,7 @@ export class SqliteResourceStore implements ResourceStore {
       });
       if (result.changes !== 1) throw new Error(`update of ${fqn}: no such resource`);
       const resource = this.recordChange(rv, 'MODIFIED', fqn);
-      this.refs?.set(fqn, refOf(fqn, resource.id, resource.tenant, resource.name, resource.generation, resource.source));
+      this.refIndex?.set(refOf(fqn, resource.id, resource.tenant, resource.name, resource.generation, resource.source));
       return resource;
     });
   }
@@ -272,19 +306,23 @@ export class SqliteResourceStore implements ResourceStore {
       if (!row) return undefined;
       const rv = this.nextResourceVersion();
       this.stmt.delete.run(fqn);
-      this.refs?.delete(fqn);
+      this.refIndex?.delete(fqn);
       this.appendChange(rv, 'DELETED', { ...this.fromRow(row, true), resourceVersion: rv });
       return { ...this.fromRow(row), resourceVersion: rv };
     });
   }
 
   setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined {
+    // Compared before any transaction: this connection is the only writer, and a reconcile that changed
+    // nothing (the common case) should cost a read, not a commit.
+    const current = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+    if (!current) return undefined;
+    const json = JSON.stringify(status);
+    // The same text is the common case; key order may still differ.
+    if (current.status === json || stableStringify(JSON.parse(current.status)) === stableStringify(status)) return this.fromRow(current);
     return this.write(() => {
       const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
       if (!row) return undefined;
-      const json = JSON.stringify(status);
-      // The same text is the common case (a reconcile that changed nothing); key order may still differ.
-      if (row.status === json || stableStringify(JSON.parse(row.status)) === stableStringify(status)) return this.fromRow(row);
       const rv = this.nextResourceVersion();
       this.stmt.updateStatus.run(json, rv, fqn);
       // Only status and resourceVersion changed: the row read above is the rest of it.
@@ -376,7 +414,7 @@ export class SqliteResourceStore implements ResourceStore {
     try {
       result = this.db.transaction(fn)();
     } catch (err) {
-      this.refs = undefined;
+      this.refIndex = undefined;
       throw err;
     }
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
@@ -457,6 +495,3 @@ export class SqliteResourceStore implements ResourceStore {
   }
 }
 
-function refOf(fqn: string, id: string, tenant: string, name: string, generation: number, source: SourceRef): ResourceRef {
-  return Object.freeze({ fqn, id, tenant, name, generation, source: Object.freeze({ ...source }) });
-}

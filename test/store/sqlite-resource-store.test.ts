@@ -1,0 +1,121 @@
+// The resource store's bookkeeping that the hot paths lean on: refs kept in step with writes (and
+// rebuilt after a rollback), a status write that changes nothing costs no write, events capped per
+// resource without scanning the whole table, and the changelog never holding a secret.
+import { initialStatus, type ResourceStatus } from '../../src/domain/resource.js';
+import type { McpServerManifest } from '../../src/domain/manifest.js';
+import { SqliteResourceStore, type NewResource } from '../../src/store/index.js';
+
+const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
+
+function manifest(name: string, secret = 'Bearer s3cret'): McpServerManifest {
+  return {
+    type: 'mcp-server/remote',
+    name,
+    description: `Server ${name}`,
+    url: 'http://127.0.0.1:9/mcp',
+    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    auth_data: { type: 'header', headers: { Authorization: secret } },
+  } as unknown as McpServerManifest;
+}
+
+function newResource(name: string, source: NewResource['source'] = { kind: 'api' }): NewResource {
+  return {
+    id: `id-${name}`,
+    tenant: 'default',
+    name,
+    fqn: `default:mcp-server:${name}`,
+    manifest: manifest(name),
+    specHash: `hash-${name}`,
+    source,
+    metadata: {},
+    accountId: 'default',
+    createdBy: subject,
+    status: initialStatus(),
+  };
+}
+
+describe('SqliteResourceStore', () => {
+  let store: SqliteResourceStore;
+  beforeEach(() => {
+    store = new SqliteResourceStore({ path: ':memory:', eventMaxPerResource: 3 });
+  });
+  afterEach(() => store.close());
+
+  it('answers refs that follow creates, updates (a new source) and removes', () => {
+    store.create(newResource('a'));
+    expect(store.listRefs('default')).toEqual([{ fqn: 'default:mcp-server:a', id: 'id-a', tenant: 'default', name: 'a', generation: 1, source: { kind: 'api' } }]);
+    store.create(newResource('b'));
+    const file = { kind: 'file', root: '/m', path: 'b.yaml', document: 0 } as const;
+    store.update('default:mcp-server:b', { ...newResource('b'), generation: 2, source: file, updatedBy: subject });
+    store.remove('default:mcp-server:a');
+    expect(store.listRefs('default')).toEqual([expect.objectContaining({ name: 'b', generation: 2, source: file })]);
+    expect(store.listRefs('other')).toEqual([]);
+    expect(Object.isFrozen(store.listRefs('default')[0])).toBe(true);
+  });
+
+  it('answers the refs of what was committed after a transaction rolled back', () => {
+    store.create(newResource('kept'));
+    store.listRefs('default');
+    expect(() =>
+      store.transaction(() => {
+        store.create(newResource('rolled-back'));
+        store.remove('default:mcp-server:kept');
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(store.listRefs('default').map((r) => r.name)).toEqual(['kept']);
+    expect(store.keys()).toEqual(['default:mcp-server:kept']);
+  });
+
+  it('writes nothing for a status equal to the stored one, whatever its key order', () => {
+    store.create(newResource('a'));
+    const status: ResourceStatus = { ...initialStatus(), observedGeneration: 1 };
+    store.setStatus('default:mcp-server:a', status);
+    const rv = store.currentResourceVersion();
+    const reordered = { authStatus: status.authStatus, tools: [], conditions: [], observedGeneration: 1 } as ResourceStatus;
+    expect(store.setStatus('default:mcp-server:a', status)?.resourceVersion).toBe(rv);
+    expect(store.setStatus('default:mcp-server:a', reordered)?.resourceVersion).toBe(rv);
+    expect(store.currentResourceVersion()).toBe(rv);
+    expect(store.changesSince(rv - 1, 10)).toHaveLength(1);
+  });
+
+  it('keeps secrets out of the changelog and the answer of a status write intact', () => {
+    store.create(newResource('a'));
+    const written = store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1 })!;
+    expect((written.manifest as { auth_data: { headers: Record<string, string> } }).auth_data.headers.Authorization).toBe('Bearer s3cret');
+    expect(written.status.observedGeneration).toBe(1);
+    const changes = store.changesSince(0, 10);
+    expect(changes.map((c) => c.type)).toEqual(['ADDED', 'MODIFIED']);
+    expect(JSON.stringify(changes)).not.toContain('s3cret');
+    expect(changes[1]?.object.status.observedGeneration).toBe(1);
+    const masked = store.list({ tenant: 'default', limit: 10, offset: 0, masked: true }).items[0]!;
+    expect(JSON.stringify(masked)).not.toContain('s3cret');
+    expect(JSON.stringify(store.get('default:mcp-server:a'))).toContain('s3cret');
+  });
+
+  it('caps the events of each resource that got new ones', () => {
+    store.create(newResource('a'));
+    store.create(newResource('b'));
+    const event = (name: string, i: number) =>
+      store.recordEvent({ fqn: `default:mcp-server:${name}`, resourceId: `id-${name}`, type: 'Normal', reason: 'R', message: `m${i}`, actor: 'x' });
+    // Enough writes for two rounds of maintenance (every 500 writes): the first caps every resource,
+    // later ones the resources with new events.
+    for (let i = 0; i < 600; i++) event('a', i);
+    for (let i = 0; i < 500; i++) event('b', i);
+    const messages = (name: string) => store.listEvents({ fqn: `default:mcp-server:${name}`, limit: 100 }).map((e) => e.message);
+    expect(messages('a')).toEqual(['m597', 'm598', 'm599']);
+    expect(messages('b').length).toBeLessThanOrEqual(3 + 100);
+    for (let i = 500; i < 1000; i++) event('b', i);
+    expect(messages('b').slice(-3)).toEqual(['m997', 'm998', 'm999']);
+    expect(messages('b').length).toBeLessThan(500);
+  });
+
+  it('records source files, rewriting only what changed', () => {
+    const record = { contentHash: 'sha256:1', names: ['a', 'b'], fingerprint: 'f' };
+    store.recordSourceFiles('/m', new Map([['x.yaml', record], ['y.yaml', { ...record, names: [] }]]));
+    expect(store.sourceFiles('/m')).toEqual(expect.arrayContaining([{ path: 'x.yaml', ...record }, { path: 'y.yaml', ...record, names: [] }]));
+    store.recordSourceFiles('/m', new Map([['x.yaml', null]]));
+    expect(store.sourceFiles('/m').map((r) => r.path)).toEqual(['y.yaml']);
+    expect(store.sourceFiles('/other')).toEqual([]);
+  });
+});
