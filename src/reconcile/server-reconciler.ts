@@ -293,7 +293,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
       // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
       const generation = resource.generation;
       if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
-      // The gateway write's event, the status and the events it leads to commit together: one commit.
+      // The status and the events it leads to commit together in the control-plane store. The gateway entry
+      // lives in its own file and is written (idempotently, by hash) inside this callback before them.
       store.transaction(() => {
         if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
           gateway.apply(desired);
@@ -313,7 +314,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
         if (!carried) {
           const status = appliedStatus(resource, view, isoTime(clock.now()));
-          store.setStatus(key, status);
+          store.setStatus(key, status, { id: resource.id, generation: resource.generation });
           recordTransitions(resource, resource.status, status);
         }
       });
@@ -330,7 +331,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
       const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
       const message = err instanceof Error ? err.message : String(err);
       const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
-      store.setStatus(key, status);
+      store.setStatus(key, status, { id: resource.id, generation: resource.generation });
       recordTransitions(resource, resource.status, status);
       // A refresh waiting on this key answers the status that says why nothing was discovered.
       discovery.settle(key);

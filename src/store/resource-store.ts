@@ -128,7 +128,8 @@ export interface ResourceStore {
   update(fqn: string, update: ResourceUpdate): McpServerResource;
   remove(fqn: string): McpServerResource | undefined;
   /** Writes status only when it differs from the stored one; answers the resource as stored afterwards. */
-  setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined;
+  /** With `expect`, writes only while the stored resource still has that id and generation (else undefined). */
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): McpServerResource | undefined;
 
   /** The SourceFileRecords of a watched directory (its absolute path). */
   sourceFiles(root: string): SourceFileRecord[];

@@ -312,11 +312,13 @@ export class SqliteResourceStore implements ResourceStore {
     });
   }
 
-  setStatus(fqn: string, status: ResourceStatus): McpServerResource | undefined {
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): McpServerResource | undefined {
     // Compared before any transaction: this connection is the only writer, and a reconcile that changed
     // nothing (the common case) should cost a read, not a commit.
     const current = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
     if (!current) return undefined;
+    // A status computed from an older read (another generation, or a deleted and recreated resource) is dropped.
+    if (expect && (current.id !== expect.id || current.generation !== expect.generation)) return undefined;
     const json = JSON.stringify(status);
     // The same text is the common case; key order may still differ.
     if (current.status === json || stableStringify(JSON.parse(current.status)) === stableStringify(status)) return this.fromRow(current);
