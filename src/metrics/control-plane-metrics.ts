@@ -41,10 +41,14 @@ function sharedProcessRegistry(): Registry {
   return processRegistry;
 }
 
+/** A success for a key the tally does not know is dropped after this long (the key was deleted). */
+const FORGET_UNKNOWN_KEY_MS = 60_000;
+
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
   private readonly clock: Clock;
   private readonly tally = new ReadyTally();
+  /** Reconcile key → when it last reconciled successfully. */
   private readonly lastSuccessAt = new Map<string, number>();
   private probes: Partial<MetricsProbes> = {};
 
@@ -125,12 +129,19 @@ export class ControlPlaneMetrics {
       collect() {
         this.reset();
         const now = clock.now();
-        // Sources with no resource left stop being reported.
-        const live = tally.sources();
-        for (const [source, at] of lastSuccessAt) {
-          if (live.has(source)) this.set({ source }, Math.max(0, (now - at) / 1000));
-          else lastSuccessAt.delete(source);
+        // Successes are kept per key and mapped to their source here: a reconcile can finish before the
+        // changelog feed has told the tally which source its resource has.
+        const newest = new Map<string, number>();
+        for (const [key, at] of lastSuccessAt) {
+          const source = tally.sourceOf(key);
+          if (source === undefined) {
+            // Gone (or not yet seen): forgotten once it is old enough that the feed must have caught up.
+            if (now - at > FORGET_UNKNOWN_KEY_MS) lastSuccessAt.delete(key);
+            continue;
+          }
+          newest.set(source, Math.max(newest.get(source) ?? 0, at));
         }
+        for (const [source, at] of newest) this.set({ source }, Math.max(0, (now - at) / 1000));
       },
     });
     this.discoveryDuration = new Histogram({
@@ -195,10 +206,7 @@ export class ControlPlaneMetrics {
     this.reconciles.inc({ result: outcome.result });
     this.reconcileDuration.observe({ result: outcome.result }, outcome.durationMs / 1000);
     this.queueWait.observe(outcome.waitedMs / 1000);
-    if (outcome.result === 'success' || outcome.result === 'requeue') {
-      const source = this.tally.sourceOf(outcome.key);
-      if (source !== undefined) this.lastSuccessAt.set(source, this.clock.now());
-    }
+    if (outcome.result === 'success' || outcome.result === 'requeue') this.lastSuccessAt.set(outcome.key, this.clock.now());
   }
 
   observeDiscovery(result: DiscoveryResult, durationMs: number): void {

@@ -41,10 +41,6 @@ export class ReadyTally {
     for (const e of this.entries.values()) counts[e.ready]++;
     return counts;
   }
-
-  sources(): Set<string> {
-    return new Set([...this.entries.values()].map((e) => e.source));
-  }
 }
 
 function entryOf(r: McpServerResource): Entry {
