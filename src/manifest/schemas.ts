@@ -67,6 +67,18 @@ function buildAjv(): Ajv2020 {
   // verbose: errors carry their schema, so messages can name allowed fields and expected values.
   const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false });
   addFormats(ajv);
+  // RFC 3986 accepts URLs that the WHATWG parser (Node's URL, fetch, undici) refuses, such as port 65536
+  // or the host 999.1.1.1. Every consumer of these URLs uses the WHATWG parser, so a URL must satisfy both.
+  const rfc3986 = ajv.formats.uri;
+  const rfcValid = (value: string): boolean =>
+    typeof rfc3986 === 'function'
+      ? (rfc3986 as (v: string) => boolean)(value)
+      : rfc3986 instanceof RegExp
+        ? rfc3986.test(value)
+        : typeof rfc3986 === 'object' && rfc3986 !== null && 'validate' in rfc3986
+          ? (rfc3986.validate as (v: string) => boolean)(value)
+          : true;
+  ajv.addFormat('uri', { type: 'string', validate: (value: string) => rfcValid(value) && URL.canParse(value) });
   for (const k of ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword: k.keyword, schemaType: k.schemaType });
   return ajv;
 }

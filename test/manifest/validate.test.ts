@@ -41,6 +41,9 @@ describe('validateManifest: one invalid case per rule', () => {
     ['name not a string', (m) => (m.name = 42), '/name', 'must be a string, got an integer'],
     ['non-http url', (m) => (m.url = 'ftp://files.example.com/mcp'), '/url', 'must be an absolute http:// or https:// URL'],
     ['relative url', (m) => (m.url = '/mcp'), '/url', 'must be an absolute http:// or https:// URL'],
+    // RFC 3986 allows these; Node's URL parser (used by discovery and the gateway) does not. Found by the fuzz test.
+    ['url with a port over 65535', (m) => (m.url = 'http://127.0.0.1:99999/mcp'), '/url', 'must be an absolute http:// or https:// URL'],
+    ['url with an impossible IPv4 host', (m) => (m.url = 'http://999.1.1.1/mcp'), '/url', 'must be an absolute http:// or https:// URL'],
     ['url with credentials', (m) => (m.url = 'https://bob:hunter2@mcp.example.com/'), '/url', 'without user:password@ credentials'],
     ['url too long', (m) => (m.url = `https://mcp.example.com/${'a'.repeat(2048)}`), '/url', 'at most 2048 characters'],
     ['missing name', (m) => delete m.name, '/name', 'is required'],
