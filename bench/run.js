@@ -3,7 +3,9 @@
 //                          list, memory, watch-fanout, proxy)
 // BENCH_SMOKE=1            tiny sizes: every script runs once, no timing is asserted, results.md is
 //                          left alone (CI)
-// BENCH_CPU_PROF=DIR       control-plane processes write a --cpu-prof profile to DIR
+// BENCH_CPU_PROF=DIR       control-plane processes write a --cpu-prof profile to DIR (the figures are
+//                          then not appended: a profiler slows what it measures)
+// BENCH_SIZES=1000,10000   the sizes of cold-sync, warm-restart, edit-latency and memory
 //
 // Prints a table of figures (measured, baseline measured in the same run, ratio, goal) and appends
 // a dated row per figure to bench/results.md with the CPU count, Node version and commit.
@@ -46,7 +48,9 @@ async function main(argv) {
   }
   process.stdout.write(`\nBenchmarks — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, commit ${m.commit}${SMOKE ? ', SMOKE (sizes tiny, ratios meaningless)' : ''}\n`);
   printTable(rows);
-  if (!SMOKE) {
+  if (process.env.BENCH_CPU_PROF) {
+    process.stdout.write(`profiles in ${process.env.BENCH_CPU_PROF}; profiled figures are not appended to ${RESULTS_FILE}\n`);
+  } else if (!SMOKE) {
     appendResults(rows, m);
     process.stdout.write(`appended ${rows.length} row(s) to ${RESULTS_FILE}\n`);
   }

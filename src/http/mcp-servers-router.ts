@@ -67,11 +67,17 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       errorPathPrefix: '/manifest',
     });
     if (!result.dryRun) res.setHeader('ETag', `"${result.resource.resourceVersion}"`);
+    const data = present(result.resource);
     res.json({
-      data: present(result.resource),
+      data,
       action: result.action,
       dryRun: result.dryRun,
-      existingManifest: result.existing ? maskManifest(result.existing.manifest) : null,
+      // Unchanged and written: the answer's own manifest is the stored one, masked already.
+      existingManifest: !result.existing
+        ? null
+        : result.existing === result.resource
+          ? data.manifest
+          : maskManifest(result.existing.manifest),
       diff: result.diff,
       ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     });

@@ -122,6 +122,8 @@ export class DirectorySync {
   private readonly readConcurrency: number;
 
   private readonly files = new Map<string, FileState>();
+  /** Files whose resources wait for a prune after the last batch (see syncBatch); before the first, unknown. */
+  private awaitingPrune: Set<string> | undefined;
   /** Owned entries made from the store's (immutable) refs, made once per ref: a batch allocates nothing per resource. */
   private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
   private conditions: Condition[];
@@ -167,18 +169,24 @@ export class DirectorySync {
       directoryMissing = await isMissingDirectory(this.root);
     }
     // Files whose resources wait for a prune (a held-back prune, or a file that vanished while the
-    // server was down) are read again every batch until they are settled.
-    // (Straight over the store's refs: these loops see every server of the directory on every batch.)
-    const refs = this.store.fileRefs(this.tenant, this.root);
-    for (const r of refs.values()) {
-      const path = filePathOf(r);
-      if (full || this.awaitsPrune(path, r.name)) paths.add(path);
+    // server was down) are read again every batch until they are settled. A full sync reads every file
+    // the store knows; any other batch the files the last batch left waiting (see awaitingPrune), so a
+    // batch costs what its files hold, not what the directory holds.
+    if (full || !this.awaitingPrune) {
+      for (const r of this.store.fileRefs(this.tenant, this.root).values()) {
+        const path = filePathOf(r);
+        if (full || this.awaitsPrune(path, r.name)) paths.add(path);
+      }
+    } else {
+      for (const p of this.awaitingPrune) paths.add(p);
     }
     // A file refused over a name that a file of this batch may now release gets another chance here,
     // so the name moves to it (keeping its id) instead of being pruned.
     const released = new Set<string>();
-    for (const p of paths) this.files.get(p)?.names.forEach((n) => released.add(n));
-    for (const r of refs.values()) if (paths.has(filePathOf(r))) released.add(r.name);
+    for (const p of paths) {
+      this.files.get(p)?.names.forEach((n) => released.add(n));
+      for (const r of this.store.fileRefsAt(this.tenant, this.root, p)) released.add(r.name);
+    }
     for (const [path, state] of this.files) {
       if (state.errors.length > 0 && [...state.names].some((n) => released.has(n))) paths.add(path);
     }
@@ -401,12 +409,12 @@ export class DirectorySync {
       for (const r of readings) if (r.kind === 'read' && failed.has(r.path)) r.names.forEach((n) => heldByFailed.add(n));
       const after = this.inventory();
       const prunes: Owned[] = [];
-      for (const ref of this.store.fileRefs(this.tenant, this.root).values()) {
-        const path = filePathOf(ref);
-        const r = byPath.get(path);
-        if (!r || failed.has(path)) continue;
-        if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
-        prunes.push(after.get(ref.name)!);
+      for (const [path, r] of byPath) {
+        if (failed.has(path)) continue;
+        for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) {
+          if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
+          prunes.push(after.get(ref.name)!);
+        }
       }
       prunes.sort((a, b) => comparePaths(a.name, b.name));
       if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
@@ -428,6 +436,12 @@ export class DirectorySync {
     for (const r of readings) {
       if (r.kind === 'missing') this.files.delete(r.path);
       else this.files.set(r.path, { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
+    }
+    // Only files of this batch can hold resources waiting for a prune now: every file that held one
+    // before was in it, and no other file's resources changed.
+    this.awaitingPrune = new Set();
+    for (const path of byPath.keys()) {
+      for (const r of this.store.fileRefsAt(this.tenant, this.root, path)) if (this.awaitsPrune(path, r.name)) this.awaitingPrune.add(path);
     }
     this.syncs++;
     this.lastSyncTime = now;

@@ -1,6 +1,6 @@
-// The store's in-memory index of ResourceRefs: by fqn, and by (tenant, watched directory) → name for
-// resources a file manages. It mirrors the resources table; SqliteResourceStore keeps it in step with
-// every write and drops it when a transaction rolls back.
+// The store's in-memory index of ResourceRefs: by fqn, and, for resources a file manages, by watched
+// directory → name and directory → file → name. It mirrors the resources table; SqliteResourceStore
+// keeps it in step with every write and drops it when a transaction rolls back.
 import type { SourceRef } from '../domain/resource.js';
 import type { ResourceRef } from './resource-store.js';
 
@@ -10,9 +10,14 @@ export function refOf(fqn: string, id: string, tenant: string, name: string, gen
 
 const rootKey = (tenant: string, root: string) => `${tenant}\u0000${root}`;
 
+interface RootRefs {
+  byName: Map<string, ResourceRef>;
+  byPath: Map<string, Map<string, ResourceRef>>;
+}
+
 export class RefIndex {
   private readonly byFqn = new Map<string, ResourceRef>();
-  private readonly byRoot = new Map<string, Map<string, ResourceRef>>();
+  private readonly byRoot = new Map<string, RootRefs>();
 
   constructor(refs: Iterable<ResourceRef>) {
     for (const ref of refs) this.set(ref);
@@ -21,23 +26,24 @@ export class RefIndex {
   set(ref: ResourceRef): void {
     this.delete(ref.fqn);
     this.byFqn.set(ref.fqn, ref);
-    if (ref.source.kind === 'file') {
-      const key = rootKey(ref.tenant, ref.source.root);
-      let names = this.byRoot.get(key);
-      if (!names) this.byRoot.set(key, (names = new Map()));
-      names.set(ref.name, ref);
-    }
+    if (ref.source.kind !== 'file') return;
+    const root = this.root(ref.tenant, ref.source.root);
+    root.byName.set(ref.name, ref);
+    let names = root.byPath.get(ref.source.path);
+    if (!names) root.byPath.set(ref.source.path, (names = new Map()));
+    names.set(ref.name, ref);
   }
 
   delete(fqn: string): void {
     const old = this.byFqn.get(fqn);
     if (!old) return;
     this.byFqn.delete(fqn);
-    if (old.source.kind === 'file') {
-      const key = rootKey(old.tenant, old.source.root);
-      const names = this.byRoot.get(key);
-      names?.delete(old.name);
-    }
+    if (old.source.kind !== 'file') return;
+    const root = this.root(old.tenant, old.source.root);
+    root.byName.delete(old.name);
+    const names = root.byPath.get(old.source.path);
+    names?.delete(old.name);
+    if (names?.size === 0) root.byPath.delete(old.source.path);
   }
 
   ofTenant(tenant: string): ResourceRef[] {
@@ -48,9 +54,18 @@ export class RefIndex {
 
   /** Live: it changes with every later write (and an empty directory answers an empty map). */
   ofRoot(tenant: string, root: string): ReadonlyMap<string, ResourceRef> {
+    return this.root(tenant, root).byName;
+  }
+
+  /** A new array. */
+  ofPath(tenant: string, root: string, path: string): ResourceRef[] {
+    return [...(this.root(tenant, root).byPath.get(path)?.values() ?? [])];
+  }
+
+  private root(tenant: string, root: string): RootRefs {
     const key = rootKey(tenant, root);
-    let names = this.byRoot.get(key);
-    if (!names) this.byRoot.set(key, (names = new Map()));
-    return names;
+    let refs = this.byRoot.get(key);
+    if (!refs) this.byRoot.set(key, (refs = { byName: new Map(), byPath: new Map() }));
+    return refs;
   }
 }

@@ -119,6 +119,8 @@ export interface ResourceStore {
    * rebuild its index, after which it stays as it was). Read-only.
    */
   fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef>;
+  /** The refs of the resources one file (path relative to root) of a watched directory manages. */
+  fileRefsAt(tenant: string, root: string, path: string): ResourceRef[];
   /** Every reconcile key (fqn) in the store. */
   keys(): string[];
   count(): number;

@@ -198,6 +198,10 @@ export class SqliteResourceStore implements ResourceStore {
     return this.refs().ofRoot(tenant, root);
   }
 
+  fileRefsAt(tenant: string, root: string, path: string): ResourceRef[] {
+    return this.refs().ofPath(tenant, root, path);
+  }
+
   private refs(): RefIndex {
     if (!this.refIndex) {
       const rows = this.stmt.refs.all() as Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>[];
