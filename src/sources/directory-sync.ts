@@ -16,7 +16,7 @@
 // - Two files declaring one name: the file that owns it keeps it; among new claims, the
 //   lexicographically first path wins; the other gets an error naming the owner.
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
@@ -32,6 +32,7 @@ import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/inde
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import {
   readManifestFile,
+  readManifestFileSync,
   stillHashesTo,
   toFileError,
   type DeclaredDocument,
@@ -44,6 +45,9 @@ import { sourceConditions } from './source-conditions.js';
  * Changes whenever what turns a file into desired state may have changed (the schemas: defaults,
  * rules), so files recorded under another one are read and applied again.
  */
+/** Batches of at most this many files are read synchronously (see syncBatch). */
+const SYNC_READ_MAX_FILES = 8;
+
 const PIPELINE_FINGERPRINT = createHash('sha256')
   .update(stableStringify(['source-files v1', ...[...MANIFEST_KINDS.values()].map((k) => k.schema)]))
   .digest('hex')
@@ -166,7 +170,7 @@ export class DirectorySync {
       for (const p of this.files.keys()) paths.add(p);
     } else {
       for (const p of changed) if (isManifestPath(p)) paths.add(p);
-      directoryMissing = await isMissingDirectory(this.root);
+      directoryMissing = isMissingDirectory(this.root);
     }
     // Files whose resources wait for a prune (a held-back prune, or a file that vanished while the
     // server was down) are read again every batch until they are settled. A full sync reads every file
@@ -202,7 +206,11 @@ export class DirectorySync {
         toRead.push(p);
       }
     }
-    const readings = await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
+    // An edit touches a file or a few: read at once, not queued behind other work in the thread pool.
+    const readings =
+      toRead.length <= SYNC_READ_MAX_FILES
+        ? toRead.map((p) => readManifestFileSync(this.root, p))
+        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
     return this.commit(readings, directoryMissing);
   }
 
@@ -561,9 +569,10 @@ function filePathOf(ref: ResourceRef): string {
   return (ref.source as Extract<SourceRef, { kind: 'file' }>).path;
 }
 
-async function isMissingDirectory(root: string): Promise<boolean> {
+/** Synchronous, like the reads of a small batch (see syncBatch). */
+function isMissingDirectory(root: string): boolean {
   try {
-    return !(await stat(root)).isDirectory();
+    return !statSync(root).isDirectory();
   } catch {
     return true;
   }

@@ -1,7 +1,7 @@
 // One file of a watched directory → its documents, or every error in it at once (syntax, schema,
 // a name declared twice), each with line:col and a JSON pointer.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
 import { parseDocuments, validateManifest, type ParsedDocument, type SourcePosition } from '../manifest/index.js';
@@ -63,20 +63,56 @@ export async function readManifestFile(root: string, path: string): Promise<File
     const handle = await open(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const info = await handle.stat();
-      if (info.isDirectory()) return { kind: 'missing', path };
-      if (!info.isFile()) return refused(path, null, 'not a regular file; a manifest must be a regular file (or a symlink to one)');
-      if (info.size > MAX_MANIFEST_FILE_BYTES) {
-        return refused(path, null, `the file is ${info.size} bytes; a manifest file may hold at most 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes): split it into several files`);
-      }
+      const early = checkStats(path, info);
+      if (early) return early;
       bytes = await handle.readFile();
     } finally {
       await handle.close();
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { kind: 'missing', path };
-    return refused(path, null, `the file cannot be read (${code ?? (err as Error).message}); check its permissions`);
+    return unreadable(path, err);
   }
+  return readingOf(path, bytes);
+}
+
+/**
+ * readManifestFile, synchronously: for a batch of a few files (an edit), which should not wait behind
+ * whatever else keeps the libuv thread pool busy (chokidar re-lists a directory on every change in
+ * it: thousands of lstat calls in a large one).
+ */
+export function readManifestFileSync(root: string, path: string): FileReading {
+  let bytes: Buffer;
+  let fd: number | undefined;
+  try {
+    fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
+    const early = checkStats(path, fstatSync(fd));
+    if (early) return early;
+    bytes = readFileSync(fd);
+  } catch (err) {
+    return unreadable(path, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return readingOf(path, bytes);
+}
+
+/** What the stats alone decide (a directory, not a regular file, too large), or undefined to read on. */
+function checkStats(path: string, info: Stats): FileReading | undefined {
+  if (info.isDirectory()) return { kind: 'missing', path };
+  if (!info.isFile()) return refused(path, null, 'not a regular file; a manifest must be a regular file (or a symlink to one)');
+  if (info.size > MAX_MANIFEST_FILE_BYTES) {
+    return refused(path, null, `the file is ${info.size} bytes; a manifest file may hold at most 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes): split it into several files`);
+  }
+  return undefined;
+}
+
+function unreadable(path: string, err: unknown): FileReading {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { kind: 'missing', path };
+  return refused(path, null, `the file cannot be read (${code ?? (err as Error).message}); check its permissions`);
+}
+
+function readingOf(path: string, bytes: Buffer): FileReading {
   // The file may have grown between stat and read.
   if (bytes.length > MAX_MANIFEST_FILE_BYTES) {
     return refused(path, contentHash(bytes), `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
