@@ -11,16 +11,8 @@ import { authStatusOnSuccess } from '../discovery/auth-status.js';
 import type { DiscoveryResult, UpstreamTool } from '../discovery/types.js';
 import { stableStringify } from '../manifest/index.js';
 import type { StdioPolicy } from './stdio-policy.js';
-import {
-  StdioExitError,
-  StdioRequestError,
-  StdioStartError,
-  StdioTimeoutError,
-  SupervisedServer,
-  type Session,
-  type StdioSpec,
-  type SupervisedInfo,
-} from './supervised-server.js';
+import { StdioExitError, StdioRequestError, StdioTimeoutError, type Session } from './stdio-multiplexer.js';
+import { StdioStartError, SupervisedServer, type StdioSpec, type SupervisedInfo } from './supervised-server.js';
 
 export interface StdioSupervisorOptions {
   policy: StdioPolicy;

@@ -1,19 +1,12 @@
 // One mcp-server/stdio process, supervised: spawned with a clean environment (the manifest's env plus
 // PATH, nothing inherited), initialized once by the control plane, shared by every user (discovery and
-// each gateway session) through a multiplexer that renumbers request ids, restarted with exponential
-// backoff when it crashes, killed when idle (started again on the next use) and killed for good by stop().
-//
-// The multiplexer: each user is a Session (an SDK Transport). A session's requests get a process-wide id
-// and their answers go back to that session with the original id; progress tokens are renumbered the
-// same way; notifications/cancelled follows its request. A session's `initialize` is answered from the
-// process's own handshake, and its notifications/initialized is dropped. Server notifications without a
-// progress token go to every session. Requests from the server to a client (sampling, roots, elicitation)
-// cannot be routed to one client, so they are refused (ping is answered).
+// each gateway session) through a StdioMultiplexer, restarted with exponential backoff when it crashes,
+// killed when idle (started again on the next use) and killed for good by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
+import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
 
 export interface StdioSpec {
   command: string;
@@ -51,33 +44,10 @@ export interface SupervisedInfo {
   crashes: number;
 }
 
-export interface InitializeResult {
-  protocolVersion: string;
-  capabilities: Record<string, unknown>;
-  serverInfo: { name: string; version: string };
-  instructions?: string;
-  [key: string]: unknown;
-}
-
 /** A process that has been ready this long is healthy again: the crash count starts over. */
 const STABLE_MS = 10_000;
 const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
 const STDERR_TAIL = 2048;
-
-type Owner = Session | Internal;
-
-interface Internal {
-  resolve(result: Record<string, unknown>): void;
-  reject(error: Error): void;
-}
-
-interface PendingRequest {
-  owner: Owner;
-  id: RequestId;
-  method: string;
-}
-
-export class StdioExitError extends Error {}
 
 export class SupervisedServer {
   readonly key: string;
@@ -86,10 +56,11 @@ export class SupervisedServer {
   private state: SupervisedState = 'stopped';
   private starting: Promise<InitializeResult> | undefined;
   private initializeResult: InitializeResult | undefined;
-  private readonly sessions = new Set<Session>();
-  private readonly pending = new Map<number, PendingRequest>();
-  private readonly progress = new Map<string, { session: Session; token: string | number }>();
-  private nextId = 1;
+  private readonly multiplexer = new StdioMultiplexer({
+    ready: () => this.ready(),
+    write: (message) => this.write(message),
+    isReady: () => this.state === 'ready',
+  });
   private started = 0;
   private crashes = 0;
   private lastActivity = Date.now();
@@ -127,33 +98,14 @@ export class SupervisedServer {
   }
 
   /** A request of the control plane itself (discovery), answered with its result or an error. */
-  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    await this.ready();
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new StdioTimeoutError(`${method} was not answered within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        fn();
-      };
-      this.pending.set(id, {
-        owner: { resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)) },
-        id,
-        method,
-      });
-      this.write({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
-    });
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
+    return this.multiplexer.request(method, params, timeoutMs);
   }
 
   /** A multiplexed connection for one user (a gateway session). */
   openSession(): Session {
     if (this.state === 'closed') throw new StdioExitError('the stdio server was stopped');
-    const session = new Session(this);
-    this.sessions.add(session);
-    return session;
+    return this.multiplexer.openSession();
   }
 
   /** Kills the process for good (the resource was deleted or changed); sessions are closed. */
@@ -164,7 +116,7 @@ export class SupervisedServer {
       if (this.restartTimer) clearTimeout(this.restartTimer);
       if (this.stableTimer) clearTimeout(this.stableTimer);
       await this.kill();
-      for (const s of [...this.sessions]) s.closedByServer();
+      this.multiplexer.closeSessions();
     })();
     return this.stopping;
   }
@@ -208,26 +160,6 @@ export class SupervisedServer {
         fail(new StdioTimeoutError(`"${spec.command}" did not answer initialize within ${this.options.initializeTimeoutMs} ms${this.stderrHint()}`));
         void this.kill();
       }, this.options.initializeTimeoutMs);
-      const id = this.nextId++;
-      this.pending.set(id, {
-        id,
-        method: 'initialize',
-        owner: {
-          resolve: (result) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            const init = result as InitializeResult;
-            this.initializeResult = init;
-            this.state = 'ready';
-            this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
-            this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_MS);
-            this.stableTimer.unref();
-            resolve(init);
-          },
-          reject: fail,
-        },
-      });
       child.once('error', (err) => {
         // Spawning failed (say, not executable): there will be no exit event.
         fail(new StdioStartError(`could not start "${spec.command}": ${err.message}`));
@@ -237,12 +169,18 @@ export class SupervisedServer {
           resolveExit();
         }
       });
-      this.write({
-        jsonrpc: '2.0',
-        id,
-        method: 'initialize',
-        params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO },
-      });
+      this.multiplexer.call('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO }).then((result) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const init = result as InitializeResult;
+        this.initializeResult = init;
+        this.state = 'ready';
+        this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_MS);
+        this.stableTimer.unref();
+        resolve(init);
+      }, fail);
     });
     handshake.catch(() => undefined);
 
@@ -258,7 +196,7 @@ export class SupervisedServer {
         }
         if (!message) break;
         this.lastActivity = Date.now();
-        this.route(message);
+        this.multiplexer.route(message);
       }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -283,12 +221,7 @@ export class SupervisedServer {
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.initializeResult = undefined;
     const why = `the stdio server "${this.spec.command}" exited (${signal ? `signal ${signal}` : `code ${code}`})`;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      if (p.owner instanceof Session) p.owner.deliver({ jsonrpc: '2.0', id: p.id, error: { code: -32000, message: `${why}; retry the request` } });
-      else p.owner.reject(new StdioExitError(`${why}${this.stderrHint()}`));
-    }
-    this.progress.clear();
+    this.multiplexer.failPending(why, this.stderrHint());
     if (wasState === 'closed' || wasState === 'stopped') return;
     // A crash: start again after a backoff that doubles with each crash in a row.
     this.crashes++;
@@ -331,7 +264,7 @@ export class SupervisedServer {
   }
 
   private checkIdle(): void {
-    if (this.state !== 'ready' || this.pending.size > 0) return;
+    if (this.state !== 'ready' || this.multiplexer.busy) return;
     if (Date.now() - this.lastActivity < this.options.idleMs) return;
     this.options.logger.info({ key: this.key }, 'stdio server idle; stopping it until it is used again');
     this.state = 'stopped';
@@ -351,137 +284,12 @@ export class SupervisedServer {
     return tail ? `; stderr: ${tail}` : '';
   }
 
-  write(message: JSONRPCMessage): void {
+  private write(message: JSONRPCMessage): void {
     this.lastActivity = Date.now();
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return;
     stdin.write(serializeMessage(message));
   }
-
-  private route(message: JSONRPCMessage): void {
-    if ('id' in message && !('method' in message)) {
-      const id = typeof message.id === 'number' ? message.id : Number(message.id);
-      const p = this.pending.get(id);
-      if (!p) return;
-      this.pending.delete(id);
-      if (p.owner instanceof Session) {
-        p.owner.deliver({ ...message, id: p.id } as JSONRPCMessage);
-      } else if ('result' in message) {
-        p.owner.resolve(message.result as Record<string, unknown>);
-      } else if ('error' in message) {
-        p.owner.reject(new StdioRequestError(`${p.method} failed: ${message.error.message}`, message.error.code));
-      }
-      return;
-    }
-    if ('id' in message && 'method' in message) {
-      // A request from the server to its client: only ping can be answered for every client at once.
-      if (message.method === 'ping') this.write({ jsonrpc: '2.0', id: message.id, result: {} });
-      else this.write({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `${message.method} is not available through the gateway's stdio bridge` } });
-      return;
-    }
-    if ('method' in message) {
-      const params = (message.params ?? {}) as Record<string, unknown>;
-      const token = params.progressToken;
-      if (token !== undefined) {
-        const owner = this.progress.get(String(token));
-        if (owner) owner.session.deliver({ ...message, params: { ...params, progressToken: owner.token } } as JSONRPCMessage);
-        return;
-      }
-      for (const s of this.sessions) s.deliver(message);
-    }
-  }
-
-  /** A message from a session, on its way to the process. */
-  async fromSession(session: Session, message: JSONRPCMessage): Promise<void> {
-    if ('method' in message && 'id' in message) {
-      if (message.method === 'initialize') {
-        try {
-          const init = await this.ready();
-          session.deliver({ jsonrpc: '2.0', id: message.id, result: init });
-        } catch (err) {
-          session.deliver({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: (err as Error).message } });
-        }
-        return;
-      }
-      try {
-        await this.ready();
-      } catch (err) {
-        session.deliver({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: (err as Error).message } });
-        return;
-      }
-      const id = this.nextId++;
-      this.pending.set(id, { owner: session, id: message.id, method: message.method });
-      let params = message.params as Record<string, unknown> | undefined;
-      const meta = params?._meta as Record<string, unknown> | undefined;
-      if (meta?.progressToken !== undefined) {
-        const token = `p${id}`;
-        this.progress.set(token, { session, token: meta.progressToken as string | number });
-        params = { ...params, _meta: { ...meta, progressToken: token } };
-      }
-      this.write({ ...message, id, ...(params ? { params } : {}) } as JSONRPCMessage);
-      return;
-    }
-    if ('method' in message) {
-      if (message.method === 'notifications/initialized') return; // the process was initialized by the control plane
-      if (message.method === 'notifications/cancelled') {
-        const params = (message.params ?? {}) as Record<string, unknown>;
-        const entry = [...this.pending.entries()].find(([, p]) => p.owner === session && p.id === params.requestId);
-        if (!entry) return;
-        this.write({ ...message, params: { ...params, requestId: entry[0] } } as JSONRPCMessage);
-        return;
-      }
-      if (this.state === 'ready') this.write(message);
-    }
-    // Responses: the server's requests are never forwarded to sessions, so there is nothing to answer.
-  }
-
-  detach(session: Session): void {
-    this.sessions.delete(session);
-    for (const [id, p] of this.pending) if (p.owner === session) this.pending.delete(id);
-    for (const [token, p] of this.progress) if (p.session === session) this.progress.delete(token);
-  }
 }
 
 export class StdioStartError extends Error {}
-export class StdioTimeoutError extends Error {}
-export class StdioRequestError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
-
-/** One user's connection to a supervised process, as an SDK Transport (what the gateway relays over). */
-export class Session implements Transport {
-  onmessage?: Transport['onmessage'];
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  private closed = false;
-
-  constructor(private readonly server: SupervisedServer) {}
-
-  async start(): Promise<void> {}
-
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (this.closed) throw new Error('the stdio session is closed');
-    await this.server.fromSession(this, message);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.server.detach(this);
-    this.onclose?.();
-  }
-
-  /** The process was stopped for good. */
-  closedByServer(): void {
-    void this.close();
-  }
-
-  deliver(message: JSONRPCMessage): void {
-    if (!this.closed) this.onmessage?.(message);
-  }
-}

@@ -1,0 +1,234 @@
+// Many users over one stdio process: discovery and each gateway session share the process a
+// SupervisedServer keeps running.
+//
+// Each user is a Session (an SDK Transport). A session's requests get a process-wide id and their
+// answers go back to that session with the original id; progress tokens are renumbered the same way;
+// notifications/cancelled follows its request. A session's `initialize` is answered from the process's
+// own handshake, and its notifications/initialized is dropped. Server notifications without a progress
+// token go to every session. Requests from the server to a client (sampling, roots, elicitation)
+// cannot be routed to one client, so they are refused (ping is answered).
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+export interface InitializeResult {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  serverInfo: { name: string; version: string };
+  instructions?: string;
+  [key: string]: unknown;
+}
+
+/** The process side, as the multiplexer sees it. */
+export interface MultiplexedProcess {
+  /** Starts the process when it is not running; answers its initialize result. */
+  ready(): Promise<InitializeResult>;
+  /** Writes a message to the process (dropped when it is not running). */
+  write(message: JSONRPCMessage): void;
+  /** Whether the process is running and initialized. */
+  isReady(): boolean;
+}
+
+export class StdioExitError extends Error {}
+export class StdioTimeoutError extends Error {}
+export class StdioRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A request of the control plane itself (the handshake, discovery). */
+interface Internal {
+  resolve(result: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+interface PendingRequest {
+  owner: Session | Internal;
+  /** The id the owner gave the request. */
+  id: RequestId;
+  method: string;
+}
+
+export class StdioMultiplexer {
+  private readonly sessions = new Set<Session>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly progress = new Map<string, { session: Session; token: string | number }>();
+  private nextId = 1;
+
+  constructor(private readonly process: MultiplexedProcess) {}
+
+  /** Whether a request waits for its answer. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Sends a request of the control plane's own now, whether or not the process is ready (the handshake). */
+  call(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
+    return this.send(method, params).answered;
+  }
+
+  /** A request of the control plane's own once the process is ready, answered with its result or an error. */
+  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
+    await this.process.ready();
+    const { id, answered } = this.send(method, params);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new StdioTimeoutError(`${method} was not answered within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([answered, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private send(method: string, params: Record<string, unknown> | undefined): { id: number; answered: Promise<Record<string, unknown>> } {
+    const id = this.nextId++;
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.pending.set(id, { owner: { resolve, reject }, id, method });
+    });
+    this.process.write({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    return { id, answered };
+  }
+
+  /** A multiplexed connection for one user (a gateway session). */
+  openSession(): Session {
+    const session = new Session(this);
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** The process exited: every request waiting for an answer fails. */
+  failPending(why: string, detail: string): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      if (p.owner instanceof Session) p.owner.deliver({ jsonrpc: '2.0', id: p.id, error: { code: -32000, message: `${why}; retry the request` } });
+      else p.owner.reject(new StdioExitError(`${why}${detail}`));
+    }
+    this.progress.clear();
+  }
+
+  /** The process was stopped for good: every session ends. */
+  closeSessions(): void {
+    for (const s of [...this.sessions]) s.closedByServer();
+  }
+
+  /** A message from the process. */
+  route(message: JSONRPCMessage): void {
+    if ('id' in message && !('method' in message)) {
+      const id = typeof message.id === 'number' ? message.id : Number(message.id);
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      if (p.owner instanceof Session) {
+        p.owner.deliver({ ...message, id: p.id } as JSONRPCMessage);
+      } else if ('result' in message) {
+        p.owner.resolve(message.result as Record<string, unknown>);
+      } else if ('error' in message) {
+        p.owner.reject(new StdioRequestError(`${p.method} failed: ${message.error.message}`, message.error.code));
+      }
+      return;
+    }
+    if ('id' in message && 'method' in message) {
+      // A request from the server to its client: only ping can be answered for every client at once.
+      if (message.method === 'ping') this.process.write({ jsonrpc: '2.0', id: message.id, result: {} });
+      else this.process.write({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `${message.method} is not available through the gateway's stdio bridge` } });
+      return;
+    }
+    if ('method' in message) {
+      const params = (message.params ?? {}) as Record<string, unknown>;
+      const token = params.progressToken;
+      if (token !== undefined) {
+        const owner = this.progress.get(String(token));
+        if (owner) owner.session.deliver({ ...message, params: { ...params, progressToken: owner.token } } as JSONRPCMessage);
+        return;
+      }
+      for (const s of this.sessions) s.deliver(message);
+    }
+  }
+
+  /** A message from a session, on its way to the process. */
+  async fromSession(session: Session, message: JSONRPCMessage): Promise<void> {
+    if ('method' in message && 'id' in message) {
+      let init: InitializeResult;
+      try {
+        init = await this.process.ready();
+      } catch (err) {
+        session.deliver({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: (err as Error).message } });
+        return;
+      }
+      if (message.method === 'initialize') {
+        session.deliver({ jsonrpc: '2.0', id: message.id, result: init });
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { owner: session, id: message.id, method: message.method });
+      let params = message.params as Record<string, unknown> | undefined;
+      const meta = params?._meta as Record<string, unknown> | undefined;
+      if (meta?.progressToken !== undefined) {
+        const token = `p${id}`;
+        this.progress.set(token, { session, token: meta.progressToken as string | number });
+        params = { ...params, _meta: { ...meta, progressToken: token } };
+      }
+      this.process.write({ ...message, id, ...(params ? { params } : {}) } as JSONRPCMessage);
+      return;
+    }
+    if ('method' in message) {
+      if (message.method === 'notifications/initialized') return; // the process was initialized by the control plane
+      if (message.method === 'notifications/cancelled') {
+        const params = (message.params ?? {}) as Record<string, unknown>;
+        const entry = [...this.pending.entries()].find(([, p]) => p.owner === session && p.id === params.requestId);
+        if (!entry) return;
+        this.process.write({ ...message, params: { ...params, requestId: entry[0] } } as JSONRPCMessage);
+        return;
+      }
+      if (this.process.isReady()) this.process.write(message);
+    }
+    // Responses: the server's requests are never forwarded to sessions, so there is nothing to answer.
+  }
+
+  detach(session: Session): void {
+    this.sessions.delete(session);
+    for (const [id, p] of this.pending) if (p.owner === session) this.pending.delete(id);
+    for (const [token, p] of this.progress) if (p.session === session) this.progress.delete(token);
+  }
+}
+
+/** One user's connection to a supervised process, as an SDK Transport (what the gateway relays over). */
+export class Session implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  private closed = false;
+
+  constructor(private readonly multiplexer: StdioMultiplexer) {}
+
+  async start(): Promise<void> {}
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) throw new Error('the stdio session is closed');
+    await this.multiplexer.fromSession(this, message);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.multiplexer.detach(this);
+    this.onclose?.();
+  }
+
+  /** The process was stopped for good. */
+  closedByServer(): void {
+    void this.close();
+  }
+
+  deliver(message: JSONRPCMessage): void {
+    if (!this.closed) this.onmessage?.(message);
+  }
+}
