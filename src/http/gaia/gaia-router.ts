@@ -23,11 +23,9 @@ import {
   manifestFromPatch,
   manifestPointerToGaia,
   sameGaiaName,
-  validateCreateBody,
-  validatePatchBody,
-  type GaiaServerFields,
   type ManifestDraft,
 } from './gaia-mapping.js';
+import { validateCreateBody, validatePatchBody, type GaiaServerFields } from './gaia-body.js';
 import { gaiaErrorBody, presentGaiaServer, presentGaiaTools } from './gaia-present.js';
 import type { TestConnection } from './test-connection.js';
 

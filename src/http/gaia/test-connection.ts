@@ -7,7 +7,8 @@ import type { EgressPolicy } from '../../discovery/egress.js';
 import type { McpServerManifest, RemoteMcpServerManifest } from '../../domain/manifest.js';
 import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../reconcile/resolve-gateway-entry.js';
 import { literalSecrets } from '../../reconcile/secret-refs.js';
-import type { GaiaTransportType, ManifestDraft } from './gaia-mapping.js';
+import type { GaiaTransportType } from './gaia-body.js';
+import type { ManifestDraft } from './gaia-mapping.js';
 
 export interface ValidateAnswer {
   valid: boolean;
