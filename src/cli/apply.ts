@@ -3,8 +3,7 @@
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
-import { writeMachine } from './output.js';
-import { writeDocumentError, writeSkipped, writeWarnings, type Action, putFileArguments } from './put-documents.js';
+import { putFileArguments, writeResults, writeWarnings, type Action } from './put-documents.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
@@ -41,25 +40,11 @@ export async function runApply(argv: string[], rawIo: CliIo): Promise<number> {
   const failed = run.results.filter((r) => r.error !== undefined).length;
   const code = failed > 0 ? EXIT_FAILED : EXIT_OK;
 
-  if (flags.output === 'json') {
-    writeMachine(
-      io.stdout,
-      'json',
-      run.results.map((r) => ({ ...r, dryRun, ...(r.action ? { result: VERB[r.action] } : {}) })),
-    );
-    for (const r of run.results) writeDocumentError(io.stderr, r);
-    writeSkipped(io.stderr, run.results);
-    return code;
-  }
-  for (const r of run.results) {
-    if (r.error !== undefined) {
-      writeDocumentError(io.stderr, r);
-      continue;
-    }
+  const json = flags.output === 'json';
+  writeResults(io, run.results, json ? run.results.map((r) => ({ ...r, dryRun, ...(r.action ? { result: VERB[r.action] } : {}) })) : undefined, (r) => {
     io.stdout.write(`${r.name}: ${VERB[r.action as Action]}${dryRun ? ' (dry run)' : ''}\n`);
     writeWarnings(io.stderr, r);
-  }
-  writeSkipped(io.stderr, run.results);
-  if (failed > 0) io.stderr.write(`${failed} of ${run.results.length} documents failed\n`);
+  });
+  if (!json && failed > 0) io.stderr.write(`${failed} of ${run.results.length} documents failed\n`);
   return code;
 }

@@ -3,8 +3,8 @@
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
-import { formatDiffEntry, writeMachine } from './output.js';
-import { writeDocumentError, writeSkipped, writeWarnings, putFileArguments } from './put-documents.js';
+import { formatDiffEntry } from './output.js';
+import { putFileArguments, writeResults, writeWarnings } from './put-documents.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
@@ -37,22 +37,13 @@ export async function runDiff(argv: string[], rawIo: CliIo): Promise<number> {
   const changing = run.results.filter((r) => r.action === 'CREATE' || r.action === 'UPDATE').length;
   const code = failed > 0 ? EXIT_USAGE : changing > 0 ? EXIT_FAILED : EXIT_OK;
 
-  if (flags.output === 'json') {
-    writeMachine(io.stdout, 'json', run.results);
-    for (const r of run.results) writeDocumentError(io.stderr, r);
-    writeSkipped(io.stderr, run.results);
-    return code;
-  }
-  for (const r of run.results) {
-    if (r.error !== undefined) {
-      writeDocumentError(io.stderr, r);
-      continue;
-    }
+  const json = flags.output === 'json';
+  writeResults(io, run.results, json ? run.results : undefined, (r) => {
     io.stdout.write(`${r.action} ${r.name}\n`);
     for (const d of r.diff ?? []) io.stdout.write(`  ${formatDiffEntry(d)}\n`);
     writeWarnings(io.stdout, r);
-  }
-  writeSkipped(io.stderr, run.results);
+  });
+  if (json) return code;
   const count = (action: string) => run.results.filter((r) => r.action === action).length;
   io.stdout.write(
     `${count('CREATE')} to create, ${count('UPDATE')} to update, ${count('UNCHANGED')} unchanged` + (failed > 0 ? `, ${failed} failed` : '') + '\n',

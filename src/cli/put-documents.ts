@@ -6,7 +6,7 @@ import { connect, usageError } from './command.js';
 import { checkDocuments, documentLabel, formatLocatedError, locateServerDetails, type CheckedDocument, type LocatedError } from './documents.js';
 import { loadDocuments } from './files.js';
 import type { CliIo, CliWriter } from './io.js';
-import { checkOutputFormat, type DiffEntry } from './output.js';
+import { checkOutputFormat, writeMachine, type DiffEntry } from './output.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'UNCHANGED';
 
@@ -75,20 +75,33 @@ export async function putDocuments(client: ApiClient, docs: readonly CheckedDocu
 }
 
 /** `error: file (document N): message`, then one located line per field error. */
-export function writeDocumentError(out: CliWriter, result: DocumentResult): void {
+function writeDocumentError(out: CliWriter, result: DocumentResult): void {
   if (result.error === undefined || result.skipped) return;
   out.write(`error: ${documentLabel({ file: result.file, index: result.document })}${result.name ? ` ${result.name}` : ''}: ${result.error}\n`);
   for (const e of result.errors ?? []) out.write(`  ${formatLocatedError(result.file, e)}\n`);
 }
 
 /** After a stopped run: how many documents were never sent. */
-export function writeSkipped(out: CliWriter, results: readonly DocumentResult[]): void {
+function writeSkipped(out: CliWriter, results: readonly DocumentResult[]): void {
   const skipped = results.filter((r) => r.skipped).length;
   if (skipped > 0) out.write(`stopped: ${skipped} more document${skipped === 1 ? ' was' : 's were'} not sent\n`);
 }
 
 export function writeWarnings(out: CliWriter, result: DocumentResult): void {
   for (const w of result.warnings ?? []) out.write(`warning: ${result.name ?? documentLabel({ file: result.file, index: result.document })}: ${w}\n`);
+}
+
+/**
+ * A run's results: with `json` (-o json) that value on stdout, otherwise writeOne for each document that
+ * went through; document errors and the documents never sent go to stderr either way.
+ */
+export function writeResults(io: CliIo, results: readonly DocumentResult[], json: unknown, writeOne: (result: DocumentResult) => void): void {
+  if (json !== undefined) writeMachine(io.stdout, 'json', json);
+  for (const r of results) {
+    if (r.error !== undefined) writeDocumentError(io.stderr, r);
+    else if (json === undefined) writeOne(r);
+  }
+  writeSkipped(io.stderr, results);
 }
 
 export type FileRun = { ok: true; run: PutRun; io: CliIo } | { ok: false; code: number };
