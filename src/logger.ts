@@ -46,7 +46,7 @@ export class ReconcileLogContext {
 
   constructor(private readonly newId: () => string = () => randomUUID()) {}
 
-  wrap<R>(reconcile: (key: string) => Promise<R>): (key: string) => Promise<R> {
+  wrap<R>(reconcile: (key: string) => R): (key: string) => R {
     return (key) => {
       const reconcileId = this.newId();
       this.ids.set(key, reconcileId);

@@ -148,6 +148,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
     enqueue: (key) => queue.add(key),
+    reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
   const reconcile = createServerReconciler({
@@ -179,6 +180,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     // Gateway keys too, so an entry with no resource behind it is found and removed.
     listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
+    // A batch of reconciles commits once in each store (status and events; gateway entries).
+    batch: (run) => store.transaction(() => gateway.transaction(run)),
   });
   const intake = new Intake({
     store,
@@ -331,11 +334,13 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     if (!config.publicUrl) publicUrl = url;
 
     controller.start();
-    // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is applied.
-    await controller.enqueueAll();
     started = true;
     // Ready only after every watched directory has been synced once.
     await sources.start();
+    // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
+    // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
+    // entries must not hold up the sync (nor readiness).
+    await controller.enqueueAll();
     tokensFile?.start();
   } catch (err) {
     await shutdown();

@@ -16,25 +16,20 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
-function sameDigest(aHex: string, bHex: string): boolean {
-  const a = Buffer.from(aHex, 'hex');
-  const b = Buffer.from(bHex, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** The break-glass admin token from the command line, the environment or <data-dir>/admin-token. */
 export class StaticTokenAuthenticator implements Authenticator {
-  private readonly digest: string;
+  private readonly digest: Buffer;
 
   constructor(
     token: string,
     private readonly principal: Principal,
   ) {
-    this.digest = sha256Hex(token);
+    this.digest = createHash('sha256').update(token).digest();
   }
 
   authenticate(token: string): Principal | undefined {
-    return sameDigest(sha256Hex(token), this.digest) ? this.principal : undefined;
+    // Both digests are 32 bytes: timingSafeEqual needs no length check.
+    return timingSafeEqual(createHash('sha256').update(token).digest(), this.digest) ? this.principal : undefined;
   }
 }
 

@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
 import { Budget } from './budget.js';
 import {
@@ -26,6 +27,14 @@ import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Tra
 export const MAX_TOOL_PAGES = 100;
 
 const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
+/**
+ * Discovery lists tools and never calls one, so it never checks a tool's output against its
+ * outputSchema. The SDK's default would build an Ajv instance per Client (most of the CPU of a
+ * discovery that fails fast) and compile every outputSchema listed; this one compiles nothing.
+ */
+const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
+  getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'discovery does not call tools' }),
+};
 /** How long a polite session DELETE may take after a successful discovery. */
 const TERMINATE_SESSION_MS = 1000;
 
@@ -154,7 +163,7 @@ async function attemptTransport(
           // The optional GET stream must not schedule reconnect timers that outlive discovery.
           reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
         });
-  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: NO_OUTPUT_VALIDATION });
   // Background errors (the optional GET stream, a late abort) are reported by the awaited calls.
   client.onerror = () => undefined;
   let phase: 'connect' | 'list' = 'connect';

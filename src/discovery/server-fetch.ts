@@ -8,8 +8,8 @@ import { isIP } from 'node:net';
 import { DEFAULT_EGRESS_POLICY, EgressDeniedError, egressConnector, type EgressPolicy } from './egress.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
-/** A FetchLike that owns an undici Agent; close() destroys its sockets. */
-export type ServerFetch = FetchLike & { close(): Promise<void> };
+/** A FetchLike that owns an undici Agent (`dispatcher`, for undici's own request API); close() destroys its sockets. */
+export type ServerFetch = FetchLike & { dispatcher: Dispatcher; close(): Promise<void> };
 
 export interface ServerFetchOptions {
   /** Default: DEFAULT_EGRESS_POLICY (the link-local ranges denied). */
@@ -43,6 +43,7 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
     // undici's fetch has its own (structurally equal) RequestInit/Response types.
     return undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
   }) as ServerFetch;
+  serverFetch.dispatcher = agent;
   serverFetch.close = async () => {
     if (closed) return;
     closed = true;

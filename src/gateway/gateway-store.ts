@@ -67,13 +67,23 @@ export interface GatewayStore {
   get(fqn: string): StoredGatewayEntry | undefined;
   list(): StoredGatewayEntry[];
   keys(): string[];
-  /** Writes the entry unless the stored one has the same content; answers whether it wrote. */
-  apply(entry: GatewayEntry): boolean;
+  /**
+   * Writes the entry unless the stored one has the same content; answers whether it wrote. `known`: the
+   * caller's gatewayEntryHash of `entry` (with this store's key) and the stored entry it just read, so
+   * neither is read or computed again.
+   */
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean;
   /** Answers whether there was an entry. */
   delete(fqn: string): boolean;
   /**
+   * Runs fn in one transaction (nested calls join it): a reconcile worker writes a batch of entries at
+   * the cost of one commit. Synchronous; fn must not return a promise.
+   */
+  transaction<T>(fn: () => T): T;
+  /**
    * Calls listener(fqn) after each write or delete made through this object (synchronously, after the
-   * commit). Answers the unsubscribe. A listener that throws does not stop the others.
+   * commit: inside transaction(), when it commits). Answers the unsubscribe. A listener that throws
+   * does not stop the others.
    */
   watch(listener: (fqn: string) => void): () => void;
   /**

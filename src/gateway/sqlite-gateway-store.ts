@@ -51,6 +51,8 @@ export class SqliteGatewayStore implements GatewayStore {
   private readonly hashKey: Uint8Array | undefined;
   private readonly stmt;
   private readonly listeners = new Set<(fqn: string) => void>();
+  /** Writes of the open transaction(), announced when it commits; undefined outside one. */
+  private unannounced: Set<string> | undefined;
 
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = new Database(options.path);
@@ -84,9 +86,9 @@ export class SqliteGatewayStore implements GatewayStore {
     return this.stmt.keys.all() as string[];
   }
 
-  apply(entry: GatewayEntry): boolean {
-    const hash = gatewayEntryHash(entry, this.hashKey);
-    const current = this.get(entry.fqn);
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean {
+    const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
+    const current = known ? known.current : this.get(entry.fqn);
     if (current && current.configHash === hash) return false;
     const { headers, ...config } = entry;
     const sealed: Record<string, string> = {};
@@ -120,6 +122,20 @@ export class SqliteGatewayStore implements GatewayStore {
     return deleted;
   }
 
+  transaction<T>(fn: () => T): T {
+    if (this.unannounced) return this.db.transaction(fn)();
+    const written = new Set<string>();
+    this.unannounced = written;
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } finally {
+      this.unannounced = undefined;
+    }
+    for (const fqn of written) this.announce(fqn);
+    return result;
+  }
+
   watch(listener: (fqn: string) => void): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
@@ -131,6 +147,10 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   private announce(fqn: string): void {
+    if (this.unannounced) {
+      this.unannounced.add(fqn);
+      return;
+    }
     for (const listener of [...this.listeners]) {
       try {
         listener(fqn);

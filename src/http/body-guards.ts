@@ -3,10 +3,10 @@
 // later copy or merge can touch a prototype. Both answer 400 before any validation or state is read.
 import type { RequestHandler } from 'express';
 import { ValidationError } from '../domain/errors.js';
+import { appendPointer, RESERVED_KEYS } from '../manifest/pointer.js';
 
 /** Levels of [ and { a request body may nest. A manifest needs fewer than ten. */
 export const MAX_JSON_DEPTH = 64;
-const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 function tooDeep(): ValidationError {
   const message = `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`;
@@ -36,12 +36,25 @@ export function verifyJsonDepth(_req: unknown, _res: unknown, body: Buffer): voi
   }
 }
 
-function escapeSegment(segment: string | number): string {
-  return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+/** Whether a reserved key occurs anywhere in a parsed body: the common answer (no) without building paths. */
+function holdsReservedKey(body: unknown): boolean {
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) for (const item of node) stack.push(item);
+    else if (typeof node === 'object' && node !== null) {
+      for (const key of Object.keys(node)) {
+        if (RESERVED_KEYS.has(key)) return true;
+        stack.push((node as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }
 
 /** Refuses a parsed body holding a reserved key anywhere; iterative, the depth is already bounded. */
 export const refuseReservedKeys: RequestHandler = (req, _res, next) => {
+  if (!holdsReservedKey(req.body)) return next();
   const stack: [unknown, string][] = [[req.body, '']];
   const found: { path: string; message: string }[] = [];
   while (stack.length > 0 && found.length < 10) {
@@ -49,12 +62,11 @@ export const refuseReservedKeys: RequestHandler = (req, _res, next) => {
     if (Array.isArray(node)) node.forEach((v, i) => stack.push([v, `${path}/${i}`]));
     else if (typeof node === 'object' && node !== null) {
       for (const key of Object.keys(node)) {
-        const child = `${path}/${escapeSegment(key)}`;
+        const child = appendPointer(path, key);
         if (RESERVED_KEYS.has(key)) found.push({ path: child, message: `the key ${JSON.stringify(key)} is not allowed (reserved in JavaScript)` });
         else stack.push([(node as Record<string, unknown>)[key], child]);
       }
     }
   }
-  if (found.length === 0) return next();
   next(new ValidationError(`The request body is invalid: ${found.map((f) => `${f.path}: ${f.message}`).join('; ')}`, found));
 };

@@ -5,7 +5,7 @@ import type { McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy, Intake } from '../intake/index.js';
 import { maskManifest, validateApplyRequest } from '../manifest/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import type { ResourceStore } from '../store/index.js';
+import { viewAnswerer, type ResourceStore } from '../store/index.js';
 import { principalOf } from './authenticate.js';
 import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
@@ -29,6 +29,12 @@ function intParam(value: unknown, name: string, min: number, max: number, fallba
     return fallback;
   }
   return n;
+}
+
+/** Answers JSON text made here (as res.json would answer the value it stands for). */
+function sendJson(res: Response, text: string): void {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.send(text);
 }
 
 function single(value: unknown): string | undefined {
@@ -97,17 +103,17 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     }
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     const principal = principalOf(req);
-    const { items, total } = store.list({
+    const { views, total } = store.listViews({
       tenant: options.tenant,
       limit,
       offset,
       ...(name !== undefined ? { name } : {}),
       ...(tag ? { tag } : {}),
       ...(principal.role === 'admin' ? {} : { filter: (r: McpServerResource) => policy.canRead(principal, r) }),
-      // The answer masks every secret: nothing needs decrypting.
-      masked: true,
     });
-    res.json({ data: items.map(present), pagination: { total, offset, limit } });
+    // The stored views are the answer's items already: the page is put together as text.
+    const data = views.map(viewAnswerer(options.publicUrl)).join(',');
+    sendJson(res, `{"data":[${data}],"pagination":${JSON.stringify({ total, offset, limit })}}`);
   });
 
   router.get('/name/:name', (req, res) => {

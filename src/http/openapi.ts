@@ -264,5 +264,16 @@ export function createRouteMatcher(routes: readonly RouteDoc[] = ROUTES): (path:
       regex: new RegExp(`^${t.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`),
     }))
     .sort((a, b) => b.literal - a.literal);
-  return (path) => compiled.find((c) => c.regex.test(path))?.template;
+  // Most requests repeat a few paths (a list, a PUT): each is matched once. Paths carry names and ids,
+  // so the memo is bounded, and starts over when full.
+  const memo = new Map<string, string | undefined>();
+  return (path) => {
+    if (memo.has(path)) return memo.get(path);
+    if (memo.size >= ROUTE_MEMO_SIZE) memo.clear();
+    const template = compiled.find((c) => c.regex.test(path))?.template;
+    memo.set(path, template);
+    return template;
+  };
 }
+
+const ROUTE_MEMO_SIZE = 1000;

@@ -3,42 +3,22 @@ import type { McpServerResource } from '../domain/resource.js';
 import type { StoredGatewayEntry } from '../gateway/gateway-store.js';
 import type { StoredEvent } from '../store/index.js';
 import { maskManifest, MASK } from '../manifest/index.js';
+import { isDirect, proxyPathOf, resourceView } from '../store/resource-view.js';
 
 export interface PresentOptions {
   publicUrl: string;
 }
 
+export { isDirect };
+
 export function proxyUrlOf(publicUrl: string, name: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/mcp/${encodeURIComponent(name)}`;
+  return `${publicUrl.replace(/\/+$/, '')}${proxyPathOf(name)}`;
 }
 
-/** connection_type: direct (only remote servers have one; absent means proxy). */
-export function isDirect(r: McpServerResource): boolean {
-  return (r.manifest as { connection_type?: string }).connection_type === 'direct';
-}
-
+/** The view of a resource (see src/store/resource-view.ts), for a resource at hand rather than a stored view. */
 export function presentServer(r: McpServerResource, options: PresentOptions) {
-  return {
-    id: r.id,
-    fqn: r.fqn,
-    name: r.name,
-    manifest: maskManifest(r.manifest),
-    createdBySubject: r.createdBy,
-    accountId: r.accountId,
-    tools: r.status.tools,
-    specEndpoints: [],
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    // connection_type direct: the gateway does not serve it, so there is no proxy URL.
-    proxyUrl: isDirect(r) ? null : proxyUrlOf(options.publicUrl, r.name),
-    authStatus: r.status.authStatus,
-    generation: r.generation,
-    resourceVersion: String(r.resourceVersion),
-    source: r.source,
-    // Auto-detected values land in metadata beside what the caller gave.
-    metadata: r.status.detectedTransport ? { ...r.metadata, detected_transport: r.status.detectedTransport } : r.metadata,
-    status: { observedGeneration: r.status.observedGeneration, conditions: r.status.conditions },
-  };
+  const view = resourceView({ ...r, manifest: maskManifest(r.manifest) });
+  return { ...view, proxyUrl: view.proxyUrl === null ? null : proxyUrlOf(options.publicUrl, r.name) };
 }
 
 export function presentGatewayEntry(e: StoredGatewayEntry) {

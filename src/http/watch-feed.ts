@@ -1,6 +1,9 @@
-// The one reader of the changelog for live consumers: a single poller follows the store's global
+// The one reader of the changelog for live consumers: a single reader follows the store's global
 // resourceVersion and hands each new batch of changes to every listener (the watch hub, metrics).
-// One query every pollIntervalMs however many watchers there are; writers never wait for it.
+// The store tells it of each write (onWrite), and it reads as soon as the writing code yields, so a
+// change reaches watchers without waiting for a timer, and writes made in one go (a batch of files)
+// are read together. The timed poll is only a fallback. One query per turn however many watchers
+// there are; writers never wait for it.
 //
 // Contract: listeners see every change exactly once, in resourceVersion order, and `position` is
 // the resourceVersion of the last change handed out (changes <= position were delivered).
@@ -18,7 +21,7 @@ export interface ChangeFeedOptions {
   store: ResourceStore;
   clock?: Clock;
   logger: Logger;
-  /** How often the changelog is read. Default 50 ms. */
+  /** How often the changelog is read without a write having woken the feed (a fallback). Default 1 s. */
   pollIntervalMs?: number;
   /** Changes read per query. Default 500. */
   batchSize?: number;
@@ -33,6 +36,8 @@ export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   private readonly gapListeners = new Set<GapListener>();
   private timer: TimerHandle | undefined;
+  private woken = false;
+  private unsubscribe: (() => void) | undefined;
   private running = false;
   private positionValue = 0;
 
@@ -40,7 +45,7 @@ export class ChangeFeed {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
-    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 500;
   }
 
@@ -60,11 +65,14 @@ export class ChangeFeed {
       seed?.(this.positionValue);
     });
     this.running = true;
+    this.unsubscribe = this.store.onWrite(() => this.wake());
     this.schedule();
   }
 
   stop(): void {
     this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -97,17 +105,36 @@ export class ChangeFeed {
     }
   }
 
+  /**
+   * A write happened: read once the code that wrote yields, not now. The write may be inside a
+   * transaction that has yet to commit (or roll back); SQLite here is synchronous, so by then it has
+   * done either. A microtask runs before the work the write set off (a reconcile), so watchers hear
+   * of the change first.
+   */
+  private wake(): void {
+    if (this.woken) return;
+    this.woken = true;
+    queueMicrotask(() => {
+      this.woken = false;
+      if (this.running) this.pollSafely();
+    });
+  }
+
   private schedule(): void {
     if (!this.running) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      try {
-        this.poll();
-      } catch (err) {
-        this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the changelog failed; retrying');
-      }
+      this.pollSafely();
       this.schedule();
     }, this.pollIntervalMs);
+  }
+
+  private pollSafely(): void {
+    try {
+      this.poll();
+    } catch (err) {
+      this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the changelog failed; retrying');
+    }
   }
 
   private safely(fn: () => void): void {

@@ -157,7 +157,7 @@ class WatchSession {
     return undefined;
   }
 
-  /** From the feed, in resourceVersion order. */
+  /** From the feed, in resourceVersion order. Only queues: the hub pumps once the batch is handed out. */
   deliver(frames: ChangeFrames): void {
     if (this.phase !== 'live' || frames.change.resourceVersion <= this.cursor) return;
     this.cursor = frames.change.resourceVersion;
@@ -168,12 +168,15 @@ class WatchSession {
   bookmark(): void {
     if (this.phase !== 'live') return;
     this.enqueue({ text: sseFrame('BOOKMARK', { resourceVersion: String(this.cursor) }, this.cursor), id: this.cursor });
+    this.pump();
   }
 
   private enqueue(frame: Frame): void {
     this.queue.push(frame);
+    if (this.queue.length <= this.hub.maxBufferedEvents) return;
+    // Too slow only if the socket will not take what is queued.
+    this.pump();
     if (this.queue.length > this.hub.maxBufferedEvents) this.overflow();
-    else this.pump();
   }
 
   /** Writes while the socket takes it; continues on 'drain' (or on the next turn after a long run). */
@@ -225,10 +228,11 @@ class WatchSession {
         }
         written += page.length;
       } else if (this.phase === 'live') {
-        const next = this.queue.shift();
-        if (!next) return;
-        this.write(next);
-        written++;
+        // Everything queued in one write: one syscall per batch of changes, not per event.
+        if (this.queue.length === 0) return;
+        const batch = this.queue.splice(0, FRAMES_PER_TURN - written);
+        this.write({ text: batch.length === 1 ? batch[0]!.text : batch.map((f) => f.text).join(''), id: batch[batch.length - 1]!.id });
+        written += batch.length;
       } else {
         return;
       }
@@ -402,10 +406,13 @@ export class WatchHub {
 
   private broadcast(changes: readonly Change[]): void {
     if (this.sessions.size === 0) return;
+    const sessions = [...this.sessions];
     for (const change of changes) {
+      // Rendered once per change (and type), however many sessions get it.
       const frames = new ChangeFrames(change, this.present);
-      for (const s of [...this.sessions]) s.deliver(frames);
+      for (const s of sessions) s.deliver(frames);
     }
+    for (const s of sessions) s.pump();
   }
 
   private scheduleBookmark(): void {

@@ -21,7 +21,16 @@ import {
   type ResourceStatus,
   type SourceRef,
 } from '../domain/resource.js';
-import { MASK, normaliseManifest, restoreMaskedSecrets, secretPointers, specHash, validateManifest, valueAt } from '../manifest/index.js';
+import {
+  MASK,
+  normalisedSpecHash,
+  normaliseManifest,
+  restoreMaskedSecrets,
+  secretPointers,
+  specHash,
+  validateManifest,
+  valueAt,
+} from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import type { NewResource, ResourceStore, ResourceUpdate } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -113,16 +122,27 @@ export class Intake {
     const normalised = normaliseManifest(validated.manifest);
     this.admitManifest?.(normalised);
     const fqn = this.fqnOf(normalised.name);
-    const existing = this.store.get(fqn);
-
-    // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
-    // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
-    const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
-    const restored = restoreMaskedSecrets(normalised, restoreFrom);
-    if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
     const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);
-    const desired = restored.manifest;
-    const hash = specHash(desired, this.specHashKey);
+
+    let existing: McpServerResource | undefined;
+    let desired: McpServerManifest;
+    let hash: string;
+    if (keptSecrets.length === 0) {
+      // Nothing to restore, so the hash is known before the read; when the stored spec has it, the
+      // stored manifest is this one and the store need not decode (nor decrypt) its own copy.
+      desired = normalised;
+      hash = normalisedSpecHash(normalised, this.specHashKey);
+      existing = this.store.get(fqn, { known: { specHash: hash, manifest: normalised } });
+    } else {
+      existing = this.store.get(fqn);
+      // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
+      // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
+      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
+      const restored = restoreMaskedSecrets(normalised, restoreFrom);
+      if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
+      desired = restored.manifest;
+      hash = specHash(desired, this.specHashKey);
+    }
 
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
@@ -138,6 +158,9 @@ export class Intake {
       accountId,
       stored: existing,
     });
+    if (plan.action === 'UNCHANGED' && !input.dryRun) {
+      return { action: plan.action, diff: plan.diff, resource: existing!, existing, dryRun: false, warnings: [] };
+    }
     const now = isoTime(this.clock.now());
     const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
 
@@ -163,9 +186,6 @@ export class Intake {
       return { action: plan.action, diff: plan.diff, resource: preview, existing, dryRun: true, warnings: conflict ? [conflict] : [] };
     }
 
-    if (plan.action === 'UNCHANGED') {
-      return { action: plan.action, diff: plan.diff, resource: existing!, existing, dryRun: false, warnings: [] };
-    }
     // The row and its event commit together: one transaction, one commit.
     const resource = this.store.transaction(() => {
       const written = created ? this.store.create(created) : this.store.update(fqn, update);

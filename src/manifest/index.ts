@@ -3,7 +3,7 @@ export { parseDocuments, MAX_ALIAS_COUNT } from './parse.js';
 export type { ParsedDocument, ParseOptions, SourcePosition } from './parse.js';
 export { validateManifest, validateApplyRequest, prefixErrors, tidyErrors } from './validate.js';
 export type { ApplyRequest, ApplyRequestValidation, ManifestValidation } from './validate.js';
-export { normaliseManifest, stableStringify, specHash } from './normalise.js';
+export { normaliseManifest, normalisedSpecHash, stableStringify, specHash } from './normalise.js';
 export {
   MASK,
   secretPointers,

@@ -5,16 +5,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { McpServerManifest } from '../domain/manifest.js';
 import { isPlainObject, setOwn } from './pointer.js';
-import { itemIdentity, listKeys } from './rules.js';
-import {
-  declaredProperties,
-  itemsSchema,
-  manifestSchemaNode,
-  propertySchema,
-  resolveSchema,
-  selectBranch,
-  type SchemaNode,
-} from './schemas.js';
+import { itemIdentity } from './rules.js';
+import { planOf, type SchemaPlan } from './schema-plan.js';
+import { manifestSchemaNode } from './schemas.js';
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -24,16 +17,17 @@ function sortedCopy(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedCopy);
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort(compareText)) setOwn(out, key, sortedCopy(value[key]));
+  // sort() without a comparator orders by UTF-16 code units, as compareText does.
+  for (const key of Object.keys(value).sort()) setOwn(out, key, sortedCopy(value[key]));
   return out;
 }
 
-function normaliseList(list: unknown[], node: SchemaNode): unknown[] {
-  const items = itemsSchema(node);
+function normaliseList(list: unknown[], plan: SchemaPlan): unknown[] {
+  const items = plan.items;
   const out = list.map((item) => (items ? normaliseNode(item, items) : sortedCopy(item)));
-  const keys = listKeys(node);
-  const listType = node.schema['x-list-type'];
-  if ((listType !== 'map' && listType !== 'set') || keys.length === 0) return out;
+  const keys = plan.listKeys;
+  const listType = plan.listType;
+  if (listType === undefined || keys.length === 0) return out;
   const withId = out.map((item) => ({ item, id: itemIdentity(item, keys) }));
   if (withId.some((x) => x.id === undefined)) return out; // not a valid list; leave it to validation
   // Compare key by key (not the joined identity), so "a" < "a-b" regardless of separators.
@@ -50,30 +44,32 @@ function normaliseList(list: unknown[], node: SchemaNode): unknown[] {
   return withId.map((x) => x.item);
 }
 
-function normaliseObject(value: Record<string, unknown>, node: SchemaNode): Record<string, unknown> {
+function normaliseObject(value: Record<string, unknown>, plan: SchemaPlan): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const declared = declaredProperties(node);
-  for (const key of declared) {
-    const sub = propertySchema(node, key);
+  for (const key of plan.declared) {
+    const sub = plan.property(key);
     if (Object.prototype.hasOwnProperty.call(value, key)) {
       setOwn(out, key, sub ? normaliseNode(value[key], sub) : sortedCopy(value[key]));
-    } else if (sub && sub.schema.default !== undefined) {
-      setOwn(out, key, normaliseNode(structuredClone(sub.schema.default), sub));
+    } else if (sub && sub.default !== undefined) {
+      // Normalising copies every object and array (nothing of its input is reused), so the
+      // schema's default is not shared with the manifest.
+      setOwn(out, key, normaliseNode(sub.default, sub));
     }
   }
-  const rest = Object.keys(value).filter((k) => !declared.includes(k)).sort(compareText);
-  for (const key of rest) {
-    const sub = propertySchema(node, key);
+  const rest = Object.keys(value).filter((k) => !plan.isDeclared(k));
+  if (rest.length === 0) return out;
+  for (const key of rest.sort()) {
+    const sub = plan.property(key);
     setOwn(out, key, sub ? normaliseNode(value[key], sub) : sortedCopy(value[key]));
   }
   return out;
 }
 
-function normaliseNode(value: unknown, raw: SchemaNode): unknown {
-  const node = selectBranch(resolveSchema(raw), value);
-  if (!node) return sortedCopy(value);
-  if (Array.isArray(value)) return normaliseList(value, node);
-  if (isPlainObject(value)) return normaliseObject(value, node);
+function normaliseNode(value: unknown, location: SchemaPlan): unknown {
+  const plan = location.select(value);
+  if (!plan) return sortedCopy(value);
+  if (Array.isArray(value)) return normaliseList(value, plan);
+  if (isPlainObject(value)) return normaliseObject(value, plan);
   return value;
 }
 
@@ -84,7 +80,7 @@ function normaliseNode(value: unknown, raw: SchemaNode): unknown {
 export function normaliseManifest(m: McpServerManifest): McpServerManifest {
   const node = manifestSchemaNode((m as { type?: unknown }).type);
   if (!node) throw new Error(`normaliseManifest: unsupported manifest type ${JSON.stringify((m as { type?: unknown }).type)}`);
-  return normaliseNode(m, node) as McpServerManifest;
+  return normaliseNode(m, planOf(node)) as McpServerManifest;
 }
 
 /** JSON with object keys sorted at every level and no whitespace. Undefined members are dropped, as JSON does. */
@@ -93,14 +89,22 @@ export function stableStringify(value: unknown): string {
     return JSON.stringify(value) ?? 'null';
   }
   if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : stableStringify(v))).join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      out += (i === 0 ? '' : ',') + (v === undefined ? 'null' : stableStringify(v));
+    }
+    return out + ']';
   }
   const record = value as Record<string, unknown>;
-  const members = Object.keys(record)
-    .sort(compareText)
-    .filter((k) => record[k] !== undefined && typeof record[k] !== 'function')
-    .map((k) => `${JSON.stringify(k)}:${stableStringify(record[k])}`);
-  return `{${members.join(',')}}`;
+  let out = '{';
+  // sort() without a comparator orders by UTF-16 code units, as compareText does.
+  for (const k of Object.keys(record).sort()) {
+    const v = record[k];
+    if (v === undefined || typeof v === 'function') continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableStringify(v);
+  }
+  return out + '}';
 }
 
 /**
@@ -111,6 +115,14 @@ export function stableStringify(value: unknown): string {
  * a key, a plain sha256 (offline tools and tests).
  */
 export function specHash(m: McpServerManifest, key?: Uint8Array): string {
-  const text = stableStringify(normaliseManifest(m));
+  return normalisedSpecHash(normaliseManifest(m), key);
+}
+
+/**
+ * specHash of a manifest that is already normalised (the output of normaliseManifest, whose
+ * idempotence makes this equal to specHash), without normalising it again.
+ */
+export function normalisedSpecHash(normalised: McpServerManifest, key?: Uint8Array): string {
+  const text = stableStringify(normalised);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');
 }

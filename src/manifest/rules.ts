@@ -5,14 +5,10 @@
 // - no object key may be __proto__, constructor or prototype (inputs that bypassed parse.ts, e.g. a
 //   JSON body parsed by express, can carry them as own keys).
 import type { FieldError } from '../domain/errors.js';
-import { RESERVED_KEYS, appendPointer, isPlainObject } from './pointer.js';
+import { RESERVED_KEYS, appendPointer, isPlainObject, toPointer } from './pointer.js';
 import { quote } from './messages.js';
-import { itemsSchema, propertySchema, resolveSchema, selectBranch, type SchemaNode } from './schemas.js';
-
-export function listKeys(node: SchemaNode): string[] {
-  const keys = node.schema['x-list-keys'];
-  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
-}
+import { planOf, type SchemaPlan } from './schema-plan.js';
+import type { SchemaNode } from './schemas.js';
 
 /** The identity of a list item by the list's keys, or undefined when a key is not a plain scalar. */
 export function itemIdentity(item: unknown, keys: readonly string[]): string | undefined {
@@ -26,10 +22,13 @@ export function itemIdentity(item: unknown, keys: readonly string[]): string | u
   return JSON.stringify(parts);
 }
 
-function checkUniqueItems(list: unknown[], node: SchemaNode, pointer: string, errors: FieldError[]): void {
-  const keys = listKeys(node);
-  if (node.schema['x-list-type'] !== 'map' || keys.length === 0) return;
-  const noun = typeof node.schema['x-list-item'] === 'string' ? `${node.schema['x-list-item']} ` : '';
+/** Where the walk is: its segments, joined into a pointer only when an error names it. */
+type Path = (string | number)[];
+
+function checkUniqueItems(list: unknown[], plan: SchemaPlan, path: Path, errors: FieldError[]): void {
+  const keys = plan.listKeys;
+  if (plan.listType !== 'map' || keys.length === 0) return;
+  const noun = plan.listItem !== undefined ? `${plan.listItem} ` : '';
   const firstAt = new Map<string, number>();
   list.forEach((item, index) => {
     const id = itemIdentity(item, keys);
@@ -39,6 +38,7 @@ function checkUniqueItems(list: unknown[], node: SchemaNode, pointer: string, er
       firstAt.set(id, index);
       return;
     }
+    const pointer = toPointer(path);
     const values = (JSON.parse(id) as unknown[]).map((v) => (typeof v === 'string' ? quote(v) : String(v)));
     const single = keys.length === 1;
     errors.push({
@@ -48,9 +48,9 @@ function checkUniqueItems(list: unknown[], node: SchemaNode, pointer: string, er
   });
 }
 
-function checkCaseInsensitiveKeys(map: Record<string, unknown>, node: SchemaNode, pointer: string, errors: FieldError[]): void {
-  if (node.schema['x-case-insensitive-keys'] !== true) return;
-  const noun = typeof node.schema['x-key-name'] === 'string' ? node.schema['x-key-name'] : 'key';
+function checkCaseInsensitiveKeys(map: Record<string, unknown>, plan: SchemaPlan, path: Path, errors: FieldError[]): void {
+  if (!plan.caseInsensitiveKeys) return;
+  const noun = plan.keyName ?? 'key';
   const seen = new Map<string, string>();
   for (const key of Object.keys(map)) {
     const folded = key.toLowerCase();
@@ -59,6 +59,7 @@ function checkCaseInsensitiveKeys(map: Record<string, unknown>, node: SchemaNode
       seen.set(folded, key);
       continue;
     }
+    const pointer = toPointer(path);
     errors.push({
       path: appendPointer(pointer, key),
       message: `duplicate ${noun} ${quote(key)} (also at ${appendPointer(pointer, first)}): ${noun}s are case-insensitive`,
@@ -66,22 +67,30 @@ function checkCaseInsensitiveKeys(map: Record<string, unknown>, node: SchemaNode
   }
 }
 
-function walk(value: unknown, raw: SchemaNode, pointer: string, errors: FieldError[]): void {
-  const node = selectBranch(resolveSchema(raw), value);
-  if (!node) return;
+function walk(value: unknown, location: SchemaPlan, path: Path, errors: FieldError[]): void {
+  const plan = location.select(value);
+  if (!plan) return;
   if (Array.isArray(value)) {
-    checkUniqueItems(value, node, pointer, errors);
-    const items = itemsSchema(node);
-    if (items) value.forEach((item, i) => walk(item, items, appendPointer(pointer, i), errors));
+    checkUniqueItems(value, plan, path, errors);
+    const items = plan.items;
+    if (!items) return;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walk(value[i], items, path, errors);
+      path.pop();
+    }
   } else if (isPlainObject(value)) {
-    checkCaseInsensitiveKeys(value, node, pointer, errors);
+    checkCaseInsensitiveKeys(value, plan, path, errors);
     for (const key of Object.keys(value)) {
       if (RESERVED_KEYS.has(key)) {
-        errors.push({ path: appendPointer(pointer, key), message: `the key ${quote(key)} is not allowed (reserved in JavaScript)` });
+        errors.push({ path: appendPointer(toPointer(path), key), message: `the key ${quote(key)} is not allowed (reserved in JavaScript)` });
         continue;
       }
-      const sub = propertySchema(node, key);
-      if (sub) walk(value[key], sub, appendPointer(pointer, key), errors);
+      const sub = plan.property(key);
+      if (!sub) continue;
+      path.push(key);
+      walk(value[key], sub, path, errors);
+      path.pop();
     }
   }
 }
@@ -89,6 +98,6 @@ function walk(value: unknown, raw: SchemaNode, pointer: string, errors: FieldErr
 /** Checks the annotation rules over any value (valid or not); never throws on odd shapes. */
 export function checkSchemaRules(value: unknown, node: SchemaNode): FieldError[] {
   const errors: FieldError[] = [];
-  walk(value, node, '', errors);
+  walk(value, planOf(node), [], errors);
   return errors;
 }

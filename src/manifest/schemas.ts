@@ -1,6 +1,7 @@
 // The JSON Schemas in schemas/ are the single source of truth: validation, defaults, canonical key
 // order, list semantics and secret paths are all read from them. They are loaded and compiled once,
-// when this module loads; nothing here runs per request.
+// when this module loads; nothing here runs per request (the per-manifest walkers read the schemas
+// through schema-plan.ts, which resolves each location once).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,15 +146,6 @@ export function propertySchema(node: SchemaNode, key: string): SchemaNode | unde
   return child(node, node.schema.additionalProperties);
 }
 
-export function itemsSchema(node: SchemaNode): SchemaNode | undefined {
-  return child(node, node.schema.items);
-}
-
-export function declaredProperties(node: SchemaNode): string[] {
-  const props = node.schema.properties;
-  return isSchemaObject(props) ? Object.keys(props) : [];
-}
-
 /** The `oneOf` branches, resolved. */
 export function branches(node: SchemaNode): SchemaNode[] {
   const oneOf = node.schema.oneOf;
@@ -174,17 +166,6 @@ export function discriminatorValues(node: SchemaNode): string[] {
     const p = propertySchema(b, tag);
     return typeof p?.schema.const === 'string' ? [p.schema.const] : [];
   });
-}
-
-/**
- * For a discriminated `oneOf`, the branch that `value`'s tag selects (undefined when none does);
- * for any other schema, the schema itself.
- */
-export function selectBranch(node: SchemaNode, value: unknown): SchemaNode | undefined {
-  const tag = discriminatorTag(node);
-  if (tag === undefined) return node;
-  const tagValue = isSchemaObject(value) ? value[tag] : undefined;
-  return branches(node).find((b) => propertySchema(b, tag)?.schema.const === tagValue);
 }
 
 export function manifestSchemaNode(type: unknown): SchemaNode | undefined {

@@ -4,7 +4,7 @@
 //
 // Values may also be references such as `${env:NAME}` or `${file:PATH}`; they are ordinary strings here.
 import type { FieldError } from '../domain/errors.js';
-import { valueAt, setAtPointer } from './pointer.js';
+import { childAt, parsePointer, setAtPointer, setOwn, valueAt } from './pointer.js';
 import { expandPatterns, formatPattern, secretPatternsFor } from './secret-paths.js';
 
 /** What a secret value reads as in every output. */
@@ -27,11 +27,44 @@ export function secretPathPatterns(type: string): string[] {
   return secretPatternsFor(type).map(formatPattern);
 }
 
-/** A deep copy with every secret value replaced by MASK (whatever its type, so nothing leaks). */
+/**
+ * A copy with every secret value replaced by MASK (whatever its type, so nothing leaks). Only the objects
+ * and arrays on the way to a secret are copied; the rest is shared with `m` (answers are masked on every
+ * read, and a deep copy would cost more than the masking), so change neither afterwards.
+ */
 export function maskManifest<T>(m: T): T {
-  const copy = structuredClone(m);
-  for (const pointer of secretPointers(copy)) setAtPointer(copy, pointer, MASK);
-  return copy;
+  if (typeof m !== 'object' || m === null) return m;
+  const copies = new Set<unknown>();
+  const own = <V>(node: V): V => {
+    if (copies.has(node)) return node;
+    const copy = (Array.isArray(node) ? node.slice() : { ...node }) as V;
+    copies.add(copy);
+    return copy;
+  };
+  const out = own(m);
+  for (const pointer of secretPointers(m)) {
+    const segments = parsePointer(pointer);
+    const last = segments.pop()!;
+    let parent: unknown = out;
+    for (const segment of segments) {
+      const child = childAt(parent, segment);
+      // Inside a secret masked already (a secret within a secret): nothing is left to mask.
+      if (typeof child !== 'object' || child === null) {
+        parent = undefined;
+        break;
+      }
+      const copy = own(child);
+      setChild(parent, segment, copy);
+      parent = copy;
+    }
+    if (parent !== undefined) setChild(parent, last, MASK);
+  }
+  return out;
+}
+
+function setChild(container: unknown, segment: string, value: unknown): void {
+  if (Array.isArray(container)) container[Number(segment)] = value;
+  else setOwn(container as Record<string, unknown>, segment, value);
 }
 
 export interface SplitSecrets<M> {
@@ -41,16 +74,17 @@ export interface SplitSecrets<M> {
   secrets: Record<string, string>;
 }
 
-/** Separates the secret values from the rest; joinSecrets(split.spec, split.secrets) gives `m` back. */
+/**
+ * Separates the secret values from the rest; joinSecrets(split.spec, split.secrets) gives `m` back.
+ * The spec is maskManifest(m), so it shares what holds no secret with `m`.
+ */
 export function splitSecrets<M>(m: M): SplitSecrets<M> {
-  const spec = structuredClone(m);
   const secrets: Record<string, string> = {};
-  for (const pointer of secretPointers(spec)) {
-    const value = valueAt(spec, pointer);
+  for (const pointer of secretPointers(m)) {
+    const value = valueAt(m, pointer);
     if (typeof value === 'string') secrets[pointer] = value;
-    setAtPointer(spec, pointer, MASK);
   }
-  return { spec, secrets };
+  return { spec: maskManifest(m), secrets };
 }
 
 /** A deep copy of `spec` with the secret values put back. A secret whose parent is absent is ignored. */

@@ -32,8 +32,10 @@ function same(a: unknown, b: unknown): boolean {
 
 export function planApply(input: ApplyPlanInput): ApplyPlan {
   const { stored, desired } = input;
-  const secrets = new Set([...secretPointers(desired), ...(stored ? secretPointers(stored.manifest) : [])]);
-  const isSecret = (pointer: string) => secrets.has(pointer);
+  // Only a diff of the manifest asks, and an unchanged spec has none: found on the first question.
+  let secrets: Set<string> | undefined;
+  const isSecret = (pointer: string) =>
+    (secrets ??= new Set([...secretPointers(desired), ...(stored ? secretPointers(stored.manifest) : [])])).has(pointer);
   if (!stored) {
     return {
       action: 'CREATE',

@@ -58,6 +58,13 @@ export interface DiscoveryManagerOptions {
   retryMaxMs?: number;
   /** Asks for a reconcile of key: when its job finished, or a refresh forced a discovery. The reconciler's queue.add. */
   enqueue: (key: string) => void;
+  /**
+   * Applying desired state goes first: while this answers a promise (reconciles are waiting), no job
+   * starts, and the pool resumes when it resolves. So a sync of thousands of servers reaches the gateway
+   * before their discoveries compete with it; each server still becomes Ready only from a real
+   * discovery. Absent: a job starts as soon as a slot is free.
+   */
+  reconcilesWaiting?: () => Promise<void> | undefined;
   logger: Logger;
 }
 
@@ -84,6 +91,8 @@ export class DiscoveryManager {
   private readonly retryMaxMs: number;
   private nextSeq = 1;
   private stopped = false;
+  /** The pool waits for reconcilesWaiting() to resolve. */
+  private yielding = false;
 
   constructor(private readonly options: DiscoveryManagerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -207,6 +216,16 @@ export class DiscoveryManager {
   }
 
   private pump(): void {
+    if (this.yielding) return;
+    const wait = this.pending.size > 0 && this.running.size < this.options.concurrency ? this.options.reconcilesWaiting?.() : undefined;
+    if (wait) {
+      this.yielding = true;
+      void wait.then(() => {
+        this.yielding = false;
+        this.pump();
+      });
+      return;
+    }
     while (!this.stopped && this.running.size < this.options.concurrency && this.pending.size > 0) {
       const [key, job] = this.pending.entries().next().value as [string, Pending];
       this.pending.delete(key);

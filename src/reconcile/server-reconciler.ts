@@ -17,7 +17,7 @@ import {
   type DiscoveryTarget,
 } from '../discovery/index.js';
 import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
-import { gatewayEntryHash, type GatewayEntry, type GatewayStore } from '../gateway/gateway-store.js';
+import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from '../gateway/gateway-store.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { ResourceStore } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
@@ -56,8 +56,6 @@ export interface ServerReconcilerOptions {
 }
 
 const RECONCILER = 'reconciler';
-/** See reconcileServer: how long reconciles may run back to back before I/O gets a turn. */
-const YIELD_AFTER_MS = 5;
 
 const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
   InvalidConfig: 'ProtocolError',
@@ -70,7 +68,13 @@ const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
   EgressDenied: 'EgressDenied',
 };
 
-export function createServerReconciler(options: ServerReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+/**
+ * Synchronous for a remote server, so the controller can reconcile a batch of keys in one transaction;
+ * a promise only when the reconcile must await (stopping or asking a stdio process).
+ */
+export type ServerReconciler = (key: string) => ReconcileResult | Promise<ReconcileResult>;
+
+export function createServerReconciler(options: ServerReconcilerOptions): ServerReconciler {
   const { store, gateway, discovery, logger } = options;
   const clock = options.clock ?? systemClock;
   const secrets = options.secrets ?? literalSecrets;
@@ -245,18 +249,76 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
     );
   };
 
-  /** When reconciles last let the event loop run; see reconcileServer. */
-  let lastYieldAt = performance.now();
-
-  return async function reconcileServer(key: string): Promise<ReconcileResult> {
-    // A reconcile is otherwise synchronous, so workers draining a long queue (10,000 keys after a
-    // restart) would run back to back in microtasks and starve file reads, HTTP requests and discovery
-    // callbacks until the queue is empty. Every YIELD_AFTER_MS of back-to-back reconciling, the event
-    // loop gets a turn: I/O waits at most that long, and a burst still runs nearly uninterrupted.
-    if (performance.now() - lastYieldAt >= YIELD_AFTER_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      lastYieldAt = performance.now();
+  /** Converges the gateway entry and status of a resource that exists, given its kind's plan. */
+  const converge = (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): ReconcileResult => {
+    const { inputsHash, skipDiscovery } = plan;
+    const { record, running } = discovery.state(key, inputsHash);
+    const desired = plan.entry(record);
+    // A server whose discovery failed is not Ready: the data plane answers 503 with this reason, not a hang.
+    const view = discoveryView(resource, record);
+    if (record) discoveredSinceStart.add(key);
+    const carried = view.kind === 'pending' && carriedOver(key, resource);
+    if (view.kind === 'failed') desired.unavailable = { reason: view.result.reason, message: view.result.message };
+    else if (carried) {
+      // As the failed discovery before the restart left it (its reason and message are the Discovered condition's).
+      const discovered = findCondition(resource.status.conditions, DISCOVERED)!;
+      if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
     }
+
+    // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
+    const generation = resource.generation;
+    if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
+    // The status and the events it leads to commit together in the control-plane store. The gateway entry
+    // lives in its own file and is written (idempotently, by hash) inside this callback before them.
+    store.transaction(() => {
+      const hash = gatewayEntryHash(desired, options.configHashKey);
+      if (!entry || entry.configHash !== hash) {
+        gateway.apply(desired, { hash, current: entry });
+        // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
+        // entry vanished although status says this generation was applied.
+        const drifted = entry
+          ? entry.writtenHash !== entry.configHash
+          : resource.status.observedGeneration === resource.generation &&
+            findCondition(resource.status.conditions, 'Applied')?.status === 'True';
+        if (drifted) {
+          event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+        } else if (!entry || entry.generation !== resource.generation) {
+          event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+        }
+        logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
+      }
+      // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
+      if (!carried) {
+        const status = appliedStatus(resource, view, isoTime(clock.now()));
+        store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+        recordTransitions(resource, resource.status, status);
+      }
+    });
+    if (skipDiscovery) discovery.settle(key);
+    else if (record) discovery.reported(key, record);
+    // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
+    // discovery re-enqueues the key when it finishes, so it needs no requeue.
+    if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
+      return { requeueAfterMs: record.dueAt - clock.now() };
+    }
+    return {};
+  };
+
+  /** The reconcile failed: status says why (Stalled when terminal), then the error goes to the controller. */
+  const fail = (key: string, resource: McpServerResource, err: unknown): never => {
+    const terminal = err instanceof TerminalError;
+    const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
+    const message = err instanceof Error ? err.message : String(err);
+    const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
+    store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+    recordTransitions(resource, resource.status, status);
+    // A refresh waiting on this key answers the status that says why nothing was discovered.
+    discovery.settle(key);
+    logger.warn({ key, err: message, terminal }, 'reconcile failed');
+    throw err;
+  };
+
+  return function reconcileServer(key: string): ReconcileResult | Promise<ReconcileResult> {
     const resource = store.get(key);
     const entry = gateway.get(key);
 
@@ -268,75 +330,21 @@ export function createServerReconciler(options: ServerReconcilerOptions): (key: 
         logger.info({ key }, 'gateway entry removed');
       }
       // A deleted stdio server's process is killed now (after its entry, so the gateway cannot start it again).
-      if (options.stdio?.has(key)) await options.stdio.stop(key);
+      if (options.stdio?.has(key)) return options.stdio.stop(key).then(() => ({}));
       return {};
     }
 
+    // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
+    const m = resource.manifest;
+    if (isStdioManifest(m)) {
+      return stdioPlan(key, resource, m)
+        .then((plan) => converge(key, resource, entry, plan))
+        .catch((err: unknown) => fail(key, resource, err));
+    }
     try {
-      const m = resource.manifest;
-      // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
-      const plan = isStdioManifest(m) ? await stdioPlan(key, resource, m) : remotePlan(key, resource, m);
-      const { inputsHash, skipDiscovery } = plan;
-      const { record, running } = discovery.state(key, inputsHash);
-      const desired = plan.entry(record);
-      // A server whose discovery failed is not Ready: the data plane answers 503 with this reason, not a hang.
-      const view = discoveryView(resource, record);
-      if (record) discoveredSinceStart.add(key);
-      const carried = view.kind === 'pending' && carriedOver(key, resource);
-      if (view.kind === 'failed') desired.unavailable = { reason: view.result.reason, message: view.result.message };
-      else if (carried) {
-        // As the failed discovery before the restart left it (its reason and message are the Discovered condition's).
-        const discovered = findCondition(resource.status.conditions, DISCOVERED)!;
-        if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
-      }
-
-      // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
-      const generation = resource.generation;
-      if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
-      // The status and the events it leads to commit together in the control-plane store. The gateway entry
-      // lives in its own file and is written (idempotently, by hash) inside this callback before them.
-      store.transaction(() => {
-        if (!entry || entry.configHash !== gatewayEntryHash(desired, options.configHashKey)) {
-          gateway.apply(desired);
-          // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
-          // entry vanished although status says this generation was applied.
-          const drifted = entry
-            ? entry.writtenHash !== entry.configHash
-            : resource.status.observedGeneration === resource.generation &&
-              findCondition(resource.status.conditions, 'Applied')?.status === 'True';
-          if (drifted) {
-            event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
-          } else if (!entry || entry.generation !== resource.generation) {
-            event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
-          }
-          logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
-        }
-        // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
-        if (!carried) {
-          const status = appliedStatus(resource, view, isoTime(clock.now()));
-          store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-          recordTransitions(resource, resource.status, status);
-        }
-      });
-      if (skipDiscovery) discovery.settle(key);
-      else if (record) discovery.reported(key, record);
-      // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
-      // discovery re-enqueues the key when it finishes, so it needs no requeue.
-      if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
-        return { requeueAfterMs: record.dueAt - clock.now() };
-      }
-      return {};
+      return converge(key, resource, entry, remotePlan(key, resource, m));
     } catch (err) {
-      const terminal = err instanceof TerminalError;
-      const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
-      const message = err instanceof Error ? err.message : String(err);
-      const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
-      store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-      recordTransitions(resource, resource.status, status);
-      // A refresh waiting on this key answers the status that says why nothing was discovered.
-      discovery.settle(key);
-      logger.warn({ key, err: message, terminal }, 'reconcile failed');
-      throw err;
+      return fail(key, resource, err);
     }
   };
 }

@@ -139,6 +139,11 @@ export class WorkQueue {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** The next ready key without waiting (it is processing until done(key)); undefined when none is ready. */
+  tryGet(): QueueItem | undefined {
+    return this.shuttingDown || this.ready.length === 0 ? undefined : this.take();
+  }
+
   /** End processing of `key`. If it was added meanwhile, it goes back to the queue, once. */
   done(key: string): void {
     if (!this.processing.delete(key)) return;

@@ -351,29 +351,23 @@ export class DirectorySync {
         }
       }
     }
-    // 3. A file of several documents is tried as a dry run first, so it is applied whole or not at all.
+    // 3. Who takes a name over from another file of this batch (read before anything is written).
+    const takesFrom = new Map<string, Map<string, string>>(); // taker path → (name → previous holder path)
     for (const r of candidates) {
-      const docs = documentsOf(r);
-      if (failed.has(r.path) || docs.length < 2) continue;
-      const errors = docs.flatMap((d) => this.tryApply(r.path, d, true));
-      if (errors.length > 0) fail(r.path, errors);
+      for (const d of documentsOf(r)) {
+        const held = before.get(d.name);
+        if (held && held.path !== r.path && byPath.get(held.path)?.kind === 'read') takesFrom.set(r.path, (takesFrom.get(r.path) ?? new Map()).set(d.name, held.path));
+      }
     }
 
     let applied = 0;
     let pruned = 0;
     let heldBack: Owned[] = [];
     this.store.transaction(() => {
-      // 4. Apply. A single-document file needs no dry run: a refused apply writes nothing. A file taking
-      //    over a name another file of this batch held goes after that file: should the holder be refused
-      //    (here or by its dry run), it keeps its servers, so the taker is refused too. (Found by
-      //    test/security/fuzz.test.ts: a refused file must not change stored state.)
-      const takesFrom = new Map<string, Map<string, string>>(); // taker path → (name → previous holder path)
-      for (const r of candidates) {
-        for (const d of documentsOf(r)) {
-          const held = before.get(d.name);
-          if (held && held.path !== r.path && byPath.get(held.path)?.kind === 'read') takesFrom.set(r.path, (takesFrom.get(r.path) ?? new Map()).set(d.name, held.path));
-        }
-      }
+      // 4. Apply, each file whole or not at all (see applyWhole). A file taking over a name another file of
+      //    this batch held goes after that file: should the holder be refused, it keeps its servers, so the
+      //    taker is refused too. (Found by test/security/fuzz.test.ts: a refused file must not change
+      //    stored state.)
       const settled = new Set<string>();
       const applyFile = (r: FileReading) => {
         settled.add(r.path);
@@ -393,11 +387,9 @@ export class DirectorySync {
           );
           return;
         }
-        for (const d of documentsOf(r)) {
-          const errors = this.tryApply(r.path, d, false);
-          if (errors.length > 0) fail(r.path, errors);
-          else applied++;
-        }
+        const errors = this.applyWhole(r.path, documentsOf(r));
+        if (errors.length > 0) fail(r.path, errors);
+        else applied += documentsOf(r).length;
       };
       for (let progress = true; progress; ) {
         progress = false;
@@ -409,8 +401,14 @@ export class DirectorySync {
           progress = true;
         }
       }
-      // Files that swap names wait on each other; they go in order.
-      for (const r of candidates) if (!settled.has(r.path)) applyFile(r);
+      // Files that swap names wait on each other; they go in order, after a dry run of each, so that one
+      // refused is known before another takes its names.
+      const swapping = candidates.filter((r) => !settled.has(r.path) && !failed.has(r.path));
+      for (const r of swapping) {
+        const errors = documentsOf(r).flatMap((d) => this.tryApply(r.path, d, true));
+        if (errors.length > 0) fail(r.path, errors);
+      }
+      for (const r of swapping) applyFile(r);
       // 5. Prune what files that read cleanly (or are gone) no longer declare.
       const heldByFailed = new Set<string>();
       for (const [path, state] of this.files) if (!byPath.has(path) && state.errors.length > 0) state.names.forEach((n) => heldByFailed.add(n));
@@ -439,7 +437,8 @@ export class DirectorySync {
       this.store.recordSourceFiles(this.root, records);
     });
 
-    this.recordFileErrors(readings, failed, before);
+    // A refused file's servers are as they were: the inventory after the batch names them.
+    this.recordFileErrors(readings, failed, this.inventory());
     if (heldBack.length > 0) this.recordHeldBack(heldBack);
     for (const r of readings) {
       if (r.kind === 'missing') this.files.delete(r.path);
@@ -467,8 +466,34 @@ export class DirectorySync {
     return result;
   }
 
+  /**
+   * Applies every document of a file in a nested transaction (a savepoint) that is rolled back when any
+   * of them is refused, so the file is applied whole or not at all at the cost of one apply per
+   * document. Answers the errors of every document (none when the file was applied).
+   */
+  private applyWhole(path: string, docs: DeclaredDocument[]): SourceFileError[] {
+    const errors: SourceFileError[] = [];
+    const conflicts: [name: string, message: string][] = [];
+    try {
+      this.store.transaction(() => {
+        for (const d of docs) errors.push(...this.tryApply(path, d, false, (name, message) => conflicts.push([name, message])));
+        if (errors.length > 0) throw ROLL_BACK;
+      });
+    } catch (err) {
+      if (err !== ROLL_BACK) throw err;
+    }
+    // Recorded after the rollback, which would have taken them along.
+    for (const [name, message] of conflicts) this.conflictEvent(name, path, message);
+    return errors;
+  }
+
   /** intake.apply for one document; answers the errors (none when it was applied or would be). */
-  private tryApply(path: string, doc: DeclaredDocument, dryRun: boolean): SourceFileError[] {
+  private tryApply(
+    path: string,
+    doc: DeclaredDocument,
+    dryRun: boolean,
+    onConflict: (name: string, message: string) => void = (name, message) => this.conflictEvent(name, path, message),
+  ): SourceFileError[] {
     try {
       const result = this.intake.apply({
         manifest: doc.manifest,
@@ -481,13 +506,13 @@ export class DirectorySync {
         mayAdopt: (current) => current.kind === 'file' && current.root === this.root,
       });
       return result.warnings.map((w) => {
-        this.conflictEvent(doc.name, path, w);
+        onConflict(doc.name, w);
         return toFileError(path, { path: '/name', message: w }, doc.locate);
       });
     } catch (err) {
       if (err instanceof ValidationError && err.details.length > 0) return err.details.map((e) => toFileError(path, e, doc.locate));
       if (err instanceof ControlPlaneError) {
-        this.conflictEvent(doc.name, path, err.message);
+        onConflict(doc.name, err.message);
         return [toFileError(path, { path: '/name', message: err.message }, doc.locate)];
       }
       this.logger.error({ root: this.root, path, err: err instanceof Error ? err.stack : String(err) }, 'applying a manifest file failed');
@@ -563,6 +588,9 @@ export class DirectorySync {
     return isoTime(this.clock.now());
   }
 }
+
+/** Thrown to roll a file's savepoint back (see applyWhole). */
+const ROLL_BACK = Symbol('roll back');
 
 /** The path of a resource a file of this root manages (fileRefs answers no other). */
 function filePathOf(ref: ResourceRef): string {

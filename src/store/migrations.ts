@@ -96,4 +96,12 @@ export const controlPlaneMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'resources: the view each read answers (rendered by the store; format 0 renders every row at open)',
+    sql: `
+      ALTER TABLE resources ADD COLUMN view TEXT;
+      INSERT INTO counters (name, value) VALUES ('view_format', 0);
+    `,
+  },
 ];

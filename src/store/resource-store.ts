@@ -104,10 +104,30 @@ export interface EventQuery {
   limit: number;
 }
 
+/** A manifest the caller already holds, normalised, with its specHash. */
+export interface KnownManifest {
+  specHash: string;
+  manifest: McpServerManifest;
+}
+
+export interface GetOptions {
+  /**
+   * When the stored spec has this hash, the stored manifest is this one: the answer carries it (the
+   * same object) and the store decodes and decrypts nothing of its own. Any other hash reads as usual.
+   */
+  known?: KnownManifest;
+}
+
 export interface ResourceStore {
-  get(fqn: string): McpServerResource | undefined;
+  get(fqn: string, options?: GetOptions): McpServerResource | undefined;
   getById(id: string): McpServerResource | undefined;
   list(query: ListQuery): { items: McpServerResource[]; total: number };
+  /**
+   * list() answering each resource's view instead (src/store/resource-view.ts: the JSON text the API
+   * answers, secrets masked, rendered when the resource was written), so a page costs no decoding.
+   * `masked` does not apply: views are always masked.
+   */
+  listViews(query: ListQuery): { views: string[]; total: number };
   /**
    * Every resource of a tenant as a ResourceRef, in no particular order. Cheap enough to call on every
    * batch of a watched directory: nothing is decoded. The answered objects are frozen.
@@ -146,6 +166,12 @@ export interface ResourceStore {
 
   currentResourceVersion(): number;
   changesSince(resourceVersion: number, limit: number): Change[];
+  /**
+   * Calls listener after each write through this object, synchronously: possibly inside an outer
+   * transaction() that has yet to commit, so a listener reads later, never from the call. Answers the
+   * unsubscribe. A listener must not throw. (The watch feed wakes on it instead of waiting for a poll.)
+   */
+  onWrite(listener: () => void): () => void;
   /** The oldest resourceVersion a watch can still resume from. */
   oldestRetainedResourceVersion(): number;
 

@@ -9,11 +9,13 @@ import { splitSecrets, stableStringify } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
 import { RefIndex, refOf } from './ref-index.js';
+import { renderView, VIEW_FORMAT } from './resource-view.js';
 import type {
   Change,
   ChangeType,
   EventInput,
   EventQuery,
+  GetOptions,
   ListQuery,
   NewResource,
   ResourceRef,
@@ -61,6 +63,18 @@ interface ResourceRow {
   status: string;
 }
 
+/**
+ * Every column but `view`, which only answers read: the view is the row's last and largest column,
+ * often on overflow pages that a read of the other columns never touches.
+ */
+const COLUMNS = `id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation, resource_version, source, metadata,
+  account_id, created_by, updated_by, created_at, updated_at, status`;
+
+/** A row with the resource as answered (resource-view.ts), rendered at each write. */
+interface ViewedRow extends ResourceRow {
+  view: string;
+}
+
 interface EventRow {
   id: number;
   fqn: string;
@@ -96,6 +110,7 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly eventsAdded = new Set<string>();
   /** The first maintenance caps every resource (events added before a restart are not in eventsAdded). */
   private capAllEvents = true;
+  private readonly writeListeners = new Set<() => void>();
 
   constructor(options: SqliteResourceStoreOptions) {
     this.db = new Database(options.path);
@@ -109,12 +124,14 @@ export class SqliteResourceStore implements ResourceStore {
     this.eventMaxPerResource = options.eventMaxPerResource ?? 100;
     const db = this.db;
     this.stmt = {
-      byFqn: db.prepare('SELECT * FROM resources WHERE fqn = ?'),
-      byId: db.prepare('SELECT * FROM resources WHERE id = ?'),
+      byFqn: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE fqn = ?`),
+      byId: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ?`),
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
-      listTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name'),
-      listTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name'),
+      listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
+      listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
+      listTenantViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE tenant = ? ORDER BY name`),
+      listTenantNameViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
       refs: db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources'),
       sourceFiles: db.prepare('SELECT path, content_hash, names, fingerprint FROM source_files WHERE root = ?'),
       sourceFile: db.prepare('SELECT content_hash, names, fingerprint FROM source_files WHERE root = ? AND path = ?'),
@@ -123,19 +140,25 @@ export class SqliteResourceStore implements ResourceStore {
       deleteSourceFile: db.prepare('DELETE FROM source_files WHERE root = ? AND path = ?'),
       countTenant: db.prepare('SELECT count(*) FROM resources WHERE tenant = ?').pluck(),
       countTenantName: db.prepare('SELECT count(*) FROM resources WHERE tenant = ? AND name = ?').pluck(),
-      pageTenant: db.prepare('SELECT * FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?'),
-      pageTenantName: db.prepare('SELECT * FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?'),
+      pageTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?`),
+      pageTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?`),
+      viewsTenant: db.prepare('SELECT view FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
+      viewsTenantName: db.prepare('SELECT view FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
+      rowsAfter: db.prepare('SELECT rowid AS rid, * FROM resources WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+      setView: db.prepare('UPDATE resources SET view = ? WHERE fqn = ?'),
+      viewFormat: db.prepare("SELECT value FROM counters WHERE name = 'view_format'").pluck(),
+      setViewFormat: db.prepare("UPDATE counters SET value = ? WHERE name = 'view_format'"),
       nextRv: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       currentRv: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       insert: db.prepare(`INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
-          resource_version, source, metadata, account_id, created_by, updated_by, created_at, updated_at, status)
+          resource_version, source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view)
         VALUES (@id, @fqn, @tenant, @name, @kind, @spec, @secrets, @spec_hash, @generation, @resource_version,
-          @source, @metadata, @account_id, @created_by, @updated_by, @created_at, @updated_at, @status)`),
+          @source, @metadata, @account_id, @created_by, @updated_by, @created_at, @updated_at, @status, @view)`),
       update: db.prepare(`UPDATE resources SET kind = @kind, spec = @spec, secrets = @secrets, spec_hash = @spec_hash,
           generation = @generation, resource_version = @resource_version, source = @source, metadata = @metadata,
-          account_id = @account_id, updated_by = @updated_by, updated_at = @updated_at, status = @status
+          account_id = @account_id, updated_by = @updated_by, updated_at = @updated_at, status = @status, view = @view
         WHERE fqn = @fqn`),
-      updateStatus: db.prepare('UPDATE resources SET status = ?, resource_version = ? WHERE fqn = ?'),
+      updateStatus: db.prepare('UPDATE resources SET status = ?, resource_version = ?, view = ? WHERE fqn = ?'),
       delete: db.prepare('DELETE FROM resources WHERE fqn = ?'),
       appendChange: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
       changesSince: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
@@ -156,11 +179,32 @@ export class SqliteResourceStore implements ResourceStore {
         'DELETE FROM events WHERE fqn = ? AND id <= (SELECT id FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       ),
     };
+    this.renderStaleViews();
   }
 
-  get(fqn: string): McpServerResource | undefined {
+  /**
+   * Views of another format (an upgrade changed resourceView), or none yet (a database from before
+   * views), are rendered again, all in one transaction: from the spec column, so nothing is decrypted.
+   */
+  private renderStaleViews(): void {
+    if (this.stmt.viewFormat.get() === VIEW_FORMAT) return;
+    this.db.transaction(() => {
+      // In pages: a connection cannot write while it iterates, and all rows at once could be big.
+      for (let after = 0; ; ) {
+        const page = this.stmt.rowsAfter.all(after, 500) as (ResourceRow & { rid: number })[];
+        if (page.length === 0) break;
+        for (const row of page) this.stmt.setView.run(renderView(this.fromRow(row, true)), row.fqn);
+        after = page[page.length - 1]!.rid;
+      }
+      this.stmt.setViewFormat.run(VIEW_FORMAT);
+    })();
+  }
+
+  get(fqn: string, options?: GetOptions): McpServerResource | undefined {
     const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
-    return row && this.fromRow(row);
+    if (!row) return undefined;
+    const known = options?.known;
+    return known && known.specHash === row.spec_hash ? this.fromRow(row, known.manifest) : this.fromRow(row);
   }
 
   getById(id: string): McpServerResource | undefined {
@@ -178,16 +222,36 @@ export class SqliteResourceStore implements ResourceStore {
       const page = (byName ? this.stmt.pageTenantName : this.stmt.pageTenant).all(...args, query.limit, query.offset) as ResourceRow[];
       return { items: page.map((r) => this.fromRow(r, masked)), total };
     }
-    const rows = (
-      query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)
-    ) as ResourceRow[];
-    let items = rows.map((r) => this.fromRow(r, query.masked === true));
+    const matching = this.matching(query, query.masked === true, false);
+    return { items: matching.slice(query.offset, query.offset + query.limit).map((m) => m.resource), total: matching.length };
+  }
+
+  listViews(query: ListQuery): { views: string[]; total: number } {
+    if (!query.tag && !query.filter) {
+      const byName = query.name !== undefined;
+      const args = byName ? [query.tenant, query.name] : [query.tenant];
+      const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
+      const views = (byName ? this.stmt.viewsTenantName : this.stmt.viewsTenant).all(...args, query.limit, query.offset) as string[];
+      return { views, total };
+    }
+    // Tags and filters read the resources (masked: nothing is decrypted); the page answers their views.
+    const matching = this.matching(query, true, true);
+    return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => (m.row as ViewedRow).view), total: matching.length };
+  }
+
+  /** The rows of a list query with a tag or a filter, which read every resource of the tenant (or name). */
+  private matching(query: ListQuery, masked: boolean, viewed: boolean): { row: ResourceRow; resource: McpServerResource }[] {
+    const [all, named] = viewed
+      ? [this.stmt.listTenantViewed, this.stmt.listTenantNameViewed]
+      : [this.stmt.listTenant, this.stmt.listTenantName];
+    const rows = (query.name !== undefined ? named.all(query.tenant, query.name) : all.all(query.tenant)) as ResourceRow[];
+    let matching = rows.map((row) => ({ row, resource: this.fromRow(row, masked) }));
     if (query.tag) {
       const { key, value } = query.tag;
-      items = items.filter((r) => r.manifest.tags[key] === value);
+      matching = matching.filter((m) => m.resource.manifest.tags[key] === value);
     }
-    if (query.filter) items = items.filter(query.filter);
-    return { items: items.slice(query.offset, query.offset + query.limit), total: items.length };
+    const filter = query.filter;
+    return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
 
   listRefs(tenant: string): readonly ResourceRef[] {
@@ -252,41 +316,84 @@ export class SqliteResourceStore implements ResourceStore {
     return this.write(() => {
       const rv = this.nextResourceVersion();
       const now = isoTime(this.clock.now());
-      const { spec, secrets } = this.seal(input.manifest);
+      const sealed = this.seal(input.manifest);
+      const masked: McpServerResource = {
+        id: input.id,
+        tenant: input.tenant,
+        name: input.name,
+        fqn: input.fqn,
+        manifest: sealed.masked,
+        specHash: input.specHash,
+        generation: 1,
+        resourceVersion: rv,
+        source: input.source,
+        metadata: input.metadata,
+        createdBy: input.createdBy,
+        updatedBy: input.createdBy,
+        accountId: input.accountId,
+        createdAt: now,
+        updatedAt: now,
+        status: input.status,
+      };
+      const createdBy = JSON.stringify(input.createdBy);
       this.stmt.insert.run({
         id: input.id,
         fqn: input.fqn,
         tenant: input.tenant,
         name: input.name,
         kind: input.manifest.type,
-        spec,
-        secrets,
+        spec: sealed.spec,
+        secrets: sealed.secrets,
         spec_hash: input.specHash,
         generation: 1,
         resource_version: rv,
         source: JSON.stringify(input.source),
         metadata: JSON.stringify(input.metadata),
         account_id: input.accountId,
-        created_by: JSON.stringify(input.createdBy),
-        updated_by: JSON.stringify(input.createdBy),
+        created_by: createdBy,
+        updated_by: createdBy,
         created_at: now,
         updated_at: now,
         status: JSON.stringify(input.status),
+        view: renderView(masked),
       });
       this.refIndex?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
-      return this.recordChange(rv, 'ADDED', input.fqn);
+      this.appendChange(rv, 'ADDED', masked);
+      return { ...masked, manifest: input.manifest };
     });
   }
 
   update(fqn: string, update: ResourceUpdate): McpServerResource {
     return this.write(() => {
+      // Who created it, and when, stay as stored.
+      const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+      if (!row) throw new Error(`update of ${fqn}: no such resource`);
       const rv = this.nextResourceVersion();
-      const { spec, secrets } = this.seal(update.manifest);
-      const result = this.stmt.update.run({
+      const now = isoTime(this.clock.now());
+      const sealed = this.seal(update.manifest);
+      const masked: McpServerResource = {
+        id: row.id,
+        tenant: row.tenant,
+        name: row.name,
+        fqn,
+        manifest: sealed.masked,
+        specHash: update.specHash,
+        generation: update.generation,
+        resourceVersion: rv,
+        source: update.source,
+        metadata: update.metadata,
+        createdBy: JSON.parse(row.created_by),
+        updatedBy: update.updatedBy,
+        accountId: update.accountId,
+        createdAt: row.created_at,
+        updatedAt: now,
+        status: update.status,
+      };
+      this.stmt.update.run({
         fqn,
         kind: update.manifest.type,
-        spec,
-        secrets,
+        spec: sealed.spec,
+        secrets: sealed.secrets,
         spec_hash: update.specHash,
         generation: update.generation,
         resource_version: rv,
@@ -294,13 +401,13 @@ export class SqliteResourceStore implements ResourceStore {
         metadata: JSON.stringify(update.metadata),
         account_id: update.accountId,
         updated_by: JSON.stringify(update.updatedBy),
-        updated_at: isoTime(this.clock.now()),
+        updated_at: now,
         status: JSON.stringify(update.status),
+        view: renderView(masked),
       });
-      if (result.changes !== 1) throw new Error(`update of ${fqn}: no such resource`);
-      const resource = this.recordChange(rv, 'MODIFIED', fqn);
-      this.refIndex?.set(refOf(fqn, resource.id, resource.tenant, resource.name, resource.generation, resource.source));
-      return resource;
+      this.appendChange(rv, 'MODIFIED', masked);
+      this.refIndex?.set(refOf(fqn, masked.id, masked.tenant, masked.name, masked.generation, masked.source));
+      return { ...masked, manifest: update.manifest };
     });
   }
 
@@ -330,10 +437,11 @@ export class SqliteResourceStore implements ResourceStore {
       const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
       if (!row) return undefined;
       const rv = this.nextResourceVersion();
-      this.stmt.updateStatus.run(json, rv, fqn);
       // Only status and resourceVersion changed: the row read above is the rest of it.
       const written = { ...row, status: json, resource_version: rv };
-      this.appendChange(rv, 'MODIFIED', this.fromRow(written, true));
+      const masked = this.fromRow(written, true);
+      this.stmt.updateStatus.run(json, rv, renderView(masked), fqn);
+      this.appendChange(rv, 'MODIFIED', masked);
       return this.fromRow(written);
     });
   }
@@ -357,6 +465,11 @@ export class SqliteResourceStore implements ResourceStore {
       object: JSON.parse(r.object) as McpServerResource,
       at: r.at,
     }));
+  }
+
+  onWrite(listener: () => void): () => void {
+    this.writeListeners.add(listener);
+    return () => void this.writeListeners.delete(listener);
   }
 
   oldestRetainedResourceVersion(): number {
@@ -423,6 +536,7 @@ export class SqliteResourceStore implements ResourceStore {
       this.refIndex = undefined;
       throw err;
     }
+    for (const listener of this.writeListeners) listener();
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
       this.writesSinceMaintenance = 0;
       this.maintain();
@@ -450,42 +564,31 @@ export class SqliteResourceStore implements ResourceStore {
     return this.stmt.nextRv.get() as number;
   }
 
-  private recordChange(rv: number, type: ChangeType, fqn: string): McpServerResource {
-    const row = this.stmt.byFqn.get(fqn) as ResourceRow;
-    this.appendChange(rv, type, this.fromRow(row, true));
-    return this.fromRow(row);
-  }
-
   /** `masked`: the resource with its secret values masked (the changelog never holds one). */
   private appendChange(rv: number, type: ChangeType, masked: McpServerResource): void {
     this.stmt.appendChange.run(rv, type, masked.fqn, JSON.stringify(masked), isoTime(this.clock.now()));
   }
 
-  private seal(manifest: McpServerManifest): { spec: string; secrets: string } {
+  /** The spec column (and `masked`, the manifest it holds) and the secrets column of a manifest. */
+  private seal(manifest: McpServerManifest): { spec: string; masked: McpServerManifest; secrets: string } {
     const { spec, secrets } = splitSecrets(manifest);
     const sealed: Record<string, string> = {};
     for (const [pointer, value] of Object.entries(secrets)) sealed[pointer] = this.codec.seal(value);
-    return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
+    return { spec: JSON.stringify(spec), masked: spec, secrets: JSON.stringify(sealed) };
   }
 
   /**
-   * The resource of a row. `masked`: secret values stay masked (the spec column holds them so), nothing
-   * is decrypted; for callers that answer or log the resource, which mask it anyway.
+   * The resource of a row. `manifest`: true for secret values masked (the spec column holds them so),
+   * nothing decrypted, for callers that answer or log the resource, which mask it anyway; or the
+   * manifest itself, when the caller knows it (see GetOptions.known).
    */
-  private fromRow(row: ResourceRow, masked = false): McpServerResource {
-    // The spec column is the manifest with every secret value masked (see seal); the secrets are put
-    // back into the freshly parsed copy, so nothing needs cloning.
-    const manifest = JSON.parse(row.spec) as McpServerManifest;
-    if (!masked) {
-      const sealed = JSON.parse(row.secrets) as Record<string, string>;
-      for (const pointer in sealed) setAtPointer(manifest, pointer, this.codec.open(sealed[pointer]!));
-    }
+  private fromRow(row: ResourceRow, manifest: boolean | McpServerManifest = false): McpServerResource {
     return {
       id: row.id,
       tenant: row.tenant,
       name: row.name,
       fqn: row.fqn,
-      manifest,
+      manifest: typeof manifest === 'object' ? manifest : this.manifestOfRow(row, manifest),
       specHash: row.spec_hash,
       generation: row.generation,
       resourceVersion: row.resource_version,
@@ -499,5 +602,15 @@ export class SqliteResourceStore implements ResourceStore {
       status: JSON.parse(row.status) as ResourceStatus,
     };
   }
-}
 
+  private manifestOfRow(row: ResourceRow, masked: boolean): McpServerManifest {
+    // The spec column is the manifest with every secret value masked (see seal); the secrets are put
+    // back into the freshly parsed copy, so nothing needs cloning.
+    const manifest = JSON.parse(row.spec) as McpServerManifest;
+    if (!masked) {
+      const sealed = JSON.parse(row.secrets) as Record<string, string>;
+      for (const pointer in sealed) setAtPointer(manifest, pointer, this.codec.open(sealed[pointer]!));
+    }
+    return manifest;
+  }
+}

@@ -3,7 +3,7 @@
 // connection, as another process would). Short timeouts, real SDK clients and servers on loopback.
 import express from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,41 @@ it('relays initialize, resources, prompts, completion, ping, progress and upstre
   expect(logged).toEqual(['from upstream']);
 });
 
+it('answers a request as JSON, and as an event stream only when a message about it must go first', async () => {
+  store.apply(entry('rich', rich.url));
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const post = (body: unknown, extra: Record<string, string> = {}) => fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const opened = await post(initialize);
+  expect(opened.headers.get('content-type')).toMatch(/^application\/json/);
+  const sessionId = opened.headers.get('mcp-session-id')!;
+  expect(((await opened.json()) as { result: { serverInfo: unknown } }).result.serverInfo).toEqual({ name: 'rich-upstream', version: '2.0.0' });
+  const session = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+  expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status).toBe(202);
+
+  const listed = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
+  expect(listed.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(listed.headers.get('mcp-session-id')).toBe(sessionId);
+  expect(((await listed.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+
+  const batch = await post([{ jsonrpc: '2.0', id: 3, method: 'ping' }, { jsonrpc: '2.0', id: 4, method: 'ping' }], session);
+  expect(await batch.json()).toEqual([{ jsonrpc: '2.0', id: 3, result: {} }, { jsonrpc: '2.0', id: 4, result: {} }]);
+
+  const call = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'progress', arguments: {}, _meta: { progressToken: 'p' } } };
+  const streamed = await post(call, session);
+  expect(streamed.headers.get('content-type')).toBe('text/event-stream');
+  const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('event: message'));
+  const messages = events.map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as { method?: string; id?: number });
+  expect(messages.map((m) => m.method ?? `answer ${m.id}`)).toEqual(['notifications/progress', 'notifications/progress', 'notifications/progress', 'answer 5']);
+
+  const wrongVersion = await post({ jsonrpc: '2.0', id: 6, method: 'ping' }, { ...session, 'mcp-protocol-version': '1999-01-01' });
+  expect(wrongVersion.status).toBe(400);
+  const notAccepted = await post({ jsonrpc: '2.0', id: 7, method: 'ping' }, { ...session, accept: 'application/json' });
+  expect(notAccepted.status).toBe(406);
+  expect((await fetch(`${base}/rich`, { method: 'DELETE', headers: { authorization: headers.authorization, ...session } })).status).toBe(200);
+  await waitFor(() => dataPlane.sessionCount('rich') === 0, { what: 'the session to end' });
+});
+
 it("relays the client's cancellation, and answers an upstream that does not answer with an MCP error", async () => {
   store.apply(entry('rich', rich.url));
   const client = await connect('rich');
@@ -248,6 +283,34 @@ it('ends sessions left idle without a GET stream, keeps listening ones, and answ
   const malformed = await fetch(`${base}/rich`, { method: 'POST', headers, body: '{"jsonrpc": ' });
   expect(malformed.status).toBe(400);
   expect(await malformed.json()).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON.' }, id: null });
+});
+
+it('follows an upstream redirect within its origin, keeping the method and body', async () => {
+  // /old answers 307 to /new; /new hands everything to the rich upstream.
+  const target = new URL(rich.url);
+  const moved = createServer((req, res) => {
+    if (req.url === '/old') return void res.writeHead(307, { location: '/new' }).end();
+    const upstream = request({ host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => moved.listen(0, '127.0.0.1', resolve));
+  try {
+    store.apply(entry('moved', `http://127.0.0.1:${(moved.address() as AddressInfo).port}/old`, { transport: 'streamable-http' }));
+    const client = await connect('moved');
+    const before = rich.methods.length;
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+    expect((await client.callTool({ name: 'log', arguments: {} })).content).toEqual([{ type: 'text', text: 'logged' }]);
+    expect(rich.methods.slice(before)).toEqual(expect.arrayContaining(['tools/list', 'tools/call']));
+  } finally {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await new Promise<void>((resolve) => {
+      moved.close(() => resolve());
+      moved.closeAllConnections();
+    });
+  }
 });
 
 describe('per-entry connection settings (connection_type, transport, timeouts, upstream_proxy)', () => {

@@ -1,4 +1,4 @@
-import { normaliseManifest, specHash, stableStringify } from '../../src/manifest/normalise.js';
+import { normaliseManifest, normalisedSpecHash, specHash, stableStringify } from '../../src/manifest/normalise.js';
 import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { fullManifest, minimalManifest, oauth2Auth, type Json } from './manifests.js';
 
@@ -114,6 +114,15 @@ describe('specHash', () => {
 
   it('is a sha256 hex digest', () => {
     expect(hash(base)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('of a normalised manifest is normalisedSpecHash, keyed or not', () => {
+    const key = new Uint8Array(32).fill(7);
+    for (const m of [base, minimalManifest(), reverseKeys(fullManifest()) as Json]) {
+      const normalised = normaliseManifest(asManifest(m));
+      expect(normalisedSpecHash(normalised)).toBe(hash(m));
+      expect(normalisedSpecHash(normalised, key)).toBe(specHash(asManifest(m), key));
+    }
   });
 
   it.each<[string, Json]>([

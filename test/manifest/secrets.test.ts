@@ -150,3 +150,15 @@ describe('restoreMaskedSecrets', () => {
     expect(errors).toHaveLength(3);
   });
 });
+
+describe('maskManifest copies only what it masks', () => {
+  it('shares what holds no secret, and leaves the input as it was', () => {
+    const m = fullManifest() as Record<string, unknown>;
+    const before = JSON.stringify(m);
+    const masked = maskManifest(m);
+    expect(masked).not.toBe(m);
+    expect(masked.auth_data).not.toBe(m.auth_data);
+    expect(masked.collaborators).toBe(m.collaborators);
+    expect(JSON.stringify(m)).toBe(before);
+  });
+});

@@ -140,7 +140,7 @@ export class DataPlane {
         res.status(404).json(rpcError(-32001, 'Session not found; start a new session with initialize.'));
         return;
       }
-      await session.handle(req, res, req.body);
+      session.handle(req, res, req.body);
       return;
     }
     const body = req.body as unknown;
@@ -184,7 +184,7 @@ export class DataPlane {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
     });
-    await session.handle(req, res, body);
+    session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
     if (session.id === undefined) await session.close('initialize was not accepted');
   }

@@ -1,7 +1,8 @@
-// The data plane's read-through view of the gateway store: entries cached by fqn, and one event per
-// entry whose content changed. Writes through the same store object are seen at once (watch()); writes
-// by another process are found by polling the store's external revision, so the data plane can run
-// next to a copy of the gateway store without a restart.
+// The data plane's read-through view of the gateway store: entries cached by fqn once asked for, and
+// one event per cached entry whose content changed (only those can have sessions). Writes through the
+// same store object are seen at once (watch()); writes by another process are found by polling the
+// store's external revision, so the data plane can run next to a copy of the gateway store without a
+// restart.
 import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
 
 export interface GatewayCatalogOptions {
@@ -57,6 +58,9 @@ export class GatewayCatalog {
   }
 
   private refresh(fqn: string): void {
+    // An entry nobody asked for has no session to tell and is read when first asked: a sync writing
+    // thousands of entries neither reads them back nor keeps a copy of each.
+    if (!this.cache.has(fqn)) return;
     this.update(fqn, this.store.get(fqn));
   }
 

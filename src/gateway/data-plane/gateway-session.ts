@@ -4,13 +4,12 @@
 // decides: a disabled or unknown tool, a method it does not relay, an upstream that timed out.
 // Ending either side ends the other.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
+import { ClientChannel } from './client-channel.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSettings } from './tool-policy.js';
@@ -39,14 +38,13 @@ export interface GatewaySessionOptions {
 }
 
 export class GatewaySession {
-  readonly downstream: StreamableHTTPServerTransport;
+  readonly downstream: ClientChannel;
   readonly fqn: string;
   readonly principal: Principal;
   lastActivity = Date.now();
   /** toolSettingsKey of the settings the client last saw announced. */
   toolKey: string;
   private closed = false;
-  private streamOpen = false;
   private readonly outbox: JSONRPCMessage[] = [];
   private readonly pending: PendingRequests;
   private readonly upstreamTools = new Set<string>();
@@ -60,9 +58,12 @@ export class GatewaySession {
     this.principal = options.principal;
     this.toolKey = toolSettingsKey(options.toolSettings() ?? { disabledTools: [], toolOverrides: {} });
     this.pending = new PendingRequests({ timeoutMs: options.requestTimeoutMs, onTimeout: (id, request) => this.timedOut(id, request) });
-    this.downstream = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: () => options.onInitialized(this),
+    this.downstream = new ClientChannel({
+      onInitialized: () => options.onInitialized(this),
+      // Messages kept for a client that had no GET stream yet.
+      onStreamOpened: () => {
+        for (const message of this.outbox.splice(0)) this.send(message);
+      },
     });
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');
@@ -89,13 +90,12 @@ export class GatewaySession {
 
   /** The client holds its GET stream open: it is listening, however long since its last request. */
   get isStreaming(): boolean {
-    return this.streamOpen;
+    return this.downstream.streaming;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): void {
     this.lastActivity = Date.now();
-    if (req.method === 'GET') this.watchStandaloneStream(res);
-    await this.downstream.handleRequest(req, res, body);
+    this.downstream.handle(req, res, body);
   }
 
   /** The entry's tool settings changed: tell the client to list again. */
@@ -112,7 +112,8 @@ export class GatewaySession {
     this.pending.clear();
     this.options.logger.debug({ server: this.options.serverName, session: this.id, reason }, 'gateway session closed');
     this.options.onClosed(this);
-    await Promise.all([this.downstream.close().catch(() => undefined), this.options.upstream.close()]);
+    this.downstream.close();
+    await this.options.upstream.close();
   }
 
   private fromClient(message: JSONRPCMessage): void {
@@ -256,7 +257,7 @@ export class GatewaySession {
 
   /** A message with no request of the client's to ride on: the GET stream, else an open POST stream, else later. */
   private deliver(message: JSONRPCMessage): void {
-    if (this.streamOpen) return this.send(message);
+    if (this.downstream.streaming) return this.send(message);
     const related = this.pending.latestClientRequest();
     if (related !== undefined) return this.send(message, related);
     this.outbox.push(message);
@@ -264,27 +265,9 @@ export class GatewaySession {
   }
 
   private send(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
-    if (this.closed) return;
-    this.downstream.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((error: unknown) => {
-      // The client went away from that stream; the message has no one to reach.
-      this.options.logger.debug({ server: this.options.serverName, err: String(error) }, 'could not deliver a message to the client');
-    });
-  }
-
-  /** Knows when the client's GET stream is open, so standalone messages are not dropped before it is. */
-  private watchStandaloneStream(res: ServerResponse): void {
-    const writeHead = res.writeHead;
-    res.writeHead = ((...args: Parameters<typeof writeHead>) => {
-      const out = writeHead.apply(res, args);
-      if (res.statusCode === 200 && !this.streamOpen) {
-        this.streamOpen = true;
-        res.once('close', () => (this.streamOpen = false));
-        queueMicrotask(() => {
-          for (const message of this.outbox.splice(0)) this.send(message);
-        });
-      }
-      return out;
-    }) as typeof writeHead;
+    if (this.closed || this.downstream.send(message, relatedRequestId)) return;
+    // The client went away from that stream; the message has no one to reach.
+    this.options.logger.debug({ server: this.options.serverName }, 'could not deliver a message to the client');
   }
 }
 

@@ -11,6 +11,7 @@ import { classifyFailure, observeFetch } from '../../discovery/failure.js';
 import { secretsOf } from '../../discovery/redaction.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
+import { HttpUpstreamTransport } from './upstream-http.js';
 
 export interface ConnectUpstreamOptions {
   entry: GatewayEntry;
@@ -98,9 +99,24 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
       let timedOut = false;
       try {
         const result = await withDeadline(initializeOver(transport, initialize), deadline, () => (timedOut = true));
-        const version = result.protocolVersion;
-        if (typeof version === 'string') transport.setProtocolVersion?.(version);
-        return { kind, transport, initializeResult: result, close: closer(kind, transport, serverFetch) };
+        const version = typeof result.protocolVersion === 'string' ? result.protocolVersion : undefined;
+        if (kind === 'sse') {
+          if (version) transport.setProtocolVersion?.(version);
+          return { kind, transport, initializeResult: result, close: closer(transport, serverFetch) };
+        }
+        // The handshake went through the SDK (its failures are what classifyFailure reads); the session
+        // goes on over the lean transport, on the same dispatcher. Nothing else was sent yet.
+        const sessionId = (transport as StreamableHTTPClientTransport).sessionId;
+        await transport.close();
+        const session = new HttpUpstreamTransport({
+          url,
+          headers,
+          dispatcher: serverFetch.dispatcher,
+          sessionId,
+          protocolVersion: version,
+          reconnection: GET_STREAM_RECONNECTION,
+        });
+        return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch) };
       } catch (error) {
         await transport.close().catch(() => undefined);
         if (error instanceof UpstreamInitializeRefused) throw new UpstreamConnectError(502, error.message);
@@ -182,12 +198,12 @@ function withDeadline<T>(promise: Promise<T>, deadline: number, onTimeout: () =>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function closer(kind: GatewayTransport, transport: Transport, serverFetch: ServerFetch): () => Promise<void> {
+function closer(transport: Transport, serverFetch: ServerFetch): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
-      if (kind === 'streamable-http') {
-        const terminate = (transport as StreamableHTTPClientTransport).terminateSession().catch(() => undefined);
+      if (transport instanceof HttpUpstreamTransport) {
+        const terminate = transport.terminateSession().catch(() => undefined);
         await withDeadline(terminate, Date.now() + TERMINATE_MS, () => undefined).catch(() => undefined);
       }
       await transport.close().catch(() => undefined);

@@ -1,0 +1,73 @@
+// A resource as the API answers it (its "view"). The store renders the view of a resource at every write
+// and keeps the JSON text beside the row, so reads (a page of a list, a GET, an unchanged PUT) answer
+// stored text: nothing is decoded, decrypted, masked or serialised per read. Secrets are masked: the
+// view is made from the masked resource, like the changelog.
+//
+// The proxy URL depends on where the control plane is reached (--public-url, or the bound port), so
+// the stored text holds the path only (`/mcp/<name>`, or null for connection_type direct) as its last
+// member, and viewAnswerer puts the base in front when answering.
+import type { McpServerResource } from '../domain/resource.js';
+
+/**
+ * The format of the rendered views. Bump it with any change of resourceView (or of its JSON): a store
+ * opened on views of another format renders every row again.
+ */
+export const VIEW_FORMAT = 1;
+
+/** connection_type: direct (only remote servers have one; absent means proxy). */
+export function isDirect(r: McpServerResource): boolean {
+  return (r.manifest as { connection_type?: string }).connection_type === 'direct';
+}
+
+/** Where the gateway serves a server, below the public URL. */
+export function proxyPathOf(name: string): string {
+  return `/mcp/${encodeURIComponent(name)}`;
+}
+
+/** The view of a resource whose secrets are masked already; proxyUrl is the path only (see viewAnswerer). */
+export function resourceView(masked: McpServerResource) {
+  return {
+    id: masked.id,
+    fqn: masked.fqn,
+    name: masked.name,
+    manifest: masked.manifest,
+    createdBySubject: masked.createdBy,
+    accountId: masked.accountId,
+    tools: masked.status.tools,
+    specEndpoints: [],
+    createdAt: masked.createdAt,
+    updatedAt: masked.updatedAt,
+    authStatus: masked.status.authStatus,
+    generation: masked.generation,
+    resourceVersion: String(masked.resourceVersion),
+    source: masked.source,
+    // Auto-detected values land in metadata beside what the caller gave.
+    metadata: masked.status.detectedTransport ? { ...masked.metadata, detected_transport: masked.status.detectedTransport } : masked.metadata,
+    status: { observedGeneration: masked.status.observedGeneration, conditions: masked.status.conditions },
+    // connection_type direct: the gateway does not serve it, so there is no proxy URL. Last, see viewAnswerer.
+    proxyUrl: isDirect(masked) ? null : proxyPathOf(masked.name),
+  };
+}
+
+export type ResourceView = ReturnType<typeof resourceView>;
+
+/** The text the store keeps. */
+export function renderView(masked: McpServerResource): string {
+  return JSON.stringify(resourceView(masked));
+}
+
+const PROXY_MEMBER = '"proxyUrl":"';
+const NO_PROXY = '"proxyUrl":null}';
+
+/**
+ * Answers stored views with their proxy paths made absolute under `publicUrl`. The path is a view's
+ * last member and comes from encodeURIComponent (no quote or backslash in it), so it is found from the end.
+ */
+export function viewAnswerer(publicUrl: string): (view: string) => string {
+  const base = JSON.stringify(publicUrl.replace(/\/+$/, '')).slice(1, -1);
+  return (view) => {
+    if (view.endsWith(NO_PROXY)) return view;
+    const at = view.lastIndexOf(PROXY_MEMBER) + PROXY_MEMBER.length;
+    return view.slice(0, at) + base + view.slice(at);
+  };
+}

@@ -1,0 +1,120 @@
+// Views: the JSON text each read answers, rendered by the store at every write (create, update, status)
+// and rendered again for a database from before views or of another view format.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initialStatus } from '../../src/domain/resource.js';
+import type { McpServerManifest } from '../../src/domain/manifest.js';
+import { presentServer } from '../../src/http/present.js';
+import { MASK } from '../../src/manifest/index.js';
+import { SqliteResourceStore, VIEW_FORMAT, viewAnswerer, type NewResource } from '../../src/store/index.js';
+
+const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
+const PUBLIC_URL = 'http://cp.example:8080/';
+
+function newResource(name: string, extra: Record<string, unknown> = {}): NewResource {
+  return {
+    id: `id-${name}`,
+    tenant: 'default',
+    name,
+    fqn: `default:mcp-server:${name}`,
+    manifest: {
+      type: 'mcp-server/remote',
+      name,
+      description: `Server ${name}`,
+      url: 'http://127.0.0.1:9/mcp',
+      collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+      auth_data: { type: 'header', headers: { Authorization: 'Bearer s3cret' } },
+      tags: { team: name === 'a' ? 'red' : 'blue' },
+      ...extra,
+    } as unknown as McpServerManifest,
+    specHash: `hash-${name}`,
+    source: { kind: 'api' },
+    metadata: { note: name },
+    accountId: 'default',
+    createdBy: subject,
+    status: initialStatus(),
+  };
+}
+
+/** Every view of the tenant, answered, parsed. */
+function answered(store: SqliteResourceStore, query: Partial<Parameters<SqliteResourceStore['listViews']>[0]> = {}): unknown[] {
+  return store.listViews({ tenant: 'default', limit: 100, offset: 0, ...query }).views.map((v) => JSON.parse(viewAnswerer(PUBLIC_URL)(v)));
+}
+
+function presented(store: SqliteResourceStore): unknown[] {
+  return store.list({ tenant: 'default', limit: 100, offset: 0 }).items.map((r) => presentServer(r, { publicUrl: PUBLIC_URL }));
+}
+
+describe('resource views', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'views-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answer what presentServer makes of the resource, after creates, updates and status writes, secrets masked', () => {
+    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    store.create(newResource('a'));
+    store.create(newResource('b', { connection_type: 'direct' }));
+    expect(answered(store)).toEqual(presented(store));
+    store.update('default:mcp-server:a', { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: subject });
+    store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'sse' });
+    const views = answered(store);
+    expect(views).toEqual(presented(store));
+    expect(views[0]).toMatchObject({ name: 'a', generation: 2, proxyUrl: 'http://cp.example:8080/mcp/a', manifest: { description: 'changed' } });
+    expect(views[1]).toMatchObject({ name: 'b', proxyUrl: null, metadata: { note: 'b', detected_transport: 'sse' } });
+    expect(JSON.stringify(views)).not.toContain('s3cret');
+    expect(JSON.stringify(views)).toContain(MASK);
+    store.close();
+  });
+
+  it('page, filter and tag like list()', () => {
+    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    for (const name of ['a', 'b', 'c']) store.create(newResource(name));
+    expect(store.listViews({ tenant: 'default', limit: 1, offset: 1 })).toEqual({ views: [expect.stringContaining('"name":"b"')], total: 3 });
+    expect(store.listViews({ tenant: 'default', limit: 10, offset: 0, name: 'c' }).total).toBe(1);
+    const blue = store.listViews({ tenant: 'default', limit: 1, offset: 1, tag: { key: 'team', value: 'blue' } });
+    expect(blue).toEqual({ views: [expect.stringContaining('"name":"c"')], total: 2 });
+    const filtered = store.listViews({ tenant: 'default', limit: 10, offset: 0, filter: (r) => r.name !== 'b' && r.manifest.description.startsWith('Server') });
+    expect(filtered.views.map((v) => (JSON.parse(v) as { name: string }).name)).toEqual(['a', 'c']);
+    store.close();
+  });
+
+  it('are rendered at open for a database from before views, and again when the view format changes', () => {
+    const path = join(dir, 'cp.db');
+    const store = new SqliteResourceStore({ path });
+    store.create(newResource('a'));
+    store.create(newResource('b'));
+    const expected = answered(store);
+    store.close();
+    // As an older version left it: no view column, no view format.
+    const db = new Database(path);
+    db.exec("ALTER TABLE resources DROP COLUMN view; DELETE FROM counters WHERE name = 'view_format'; DELETE FROM schema_migrations WHERE version = 3");
+    db.close();
+    const upgraded = new SqliteResourceStore({ path });
+    expect(answered(upgraded)).toEqual(expected);
+    upgraded.close();
+    // Views of another format are rendered again.
+    const stale = new Database(path);
+    stale.prepare("UPDATE resources SET view = '{}'").run();
+    stale.prepare("UPDATE counters SET value = ? WHERE name = 'view_format'").run(VIEW_FORMAT - 1);
+    stale.close();
+    const reopened = new SqliteResourceStore({ path });
+    expect(answered(reopened)).toEqual(expected);
+    reopened.close();
+  });
+
+  it('get(fqn, { known }) answers the known manifest when the hash matches, and decodes its own otherwise', () => {
+    const store = new SqliteResourceStore({ path: ':memory:' });
+    const input = newResource('a');
+    store.create(input);
+    const known = { ...input.manifest };
+    expect(store.get(input.fqn, { known: { specHash: 'hash-a', manifest: known } })?.manifest).toBe(known);
+    const decoded = store.get(input.fqn, { known: { specHash: 'other', manifest: known } })?.manifest;
+    expect(decoded).not.toBe(known);
+    expect(decoded).toEqual(input.manifest);
+    store.close();
+  });
+});
