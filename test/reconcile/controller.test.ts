@@ -351,4 +351,36 @@ describe('Controller', () => {
         }),
     ).toThrow(RangeError);
   });
+
+  it('reconciles the keys ready in one turn as one batch, and retries a batch that fails to commit', async () => {
+    const batches: string[][] = [];
+    let current: string[] | undefined;
+    let failNext = true;
+    const h = harness({
+      // Synchronous, as the server reconciler is for a remote server.
+      reconcile: (key) => {
+        current!.push(key);
+      },
+      batch: (run) => {
+        current = [];
+        run();
+        batches.push(current);
+        current = undefined;
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+      },
+    });
+    controller = h.controller;
+    controller.start();
+    for (const key of ['a', 'b', 'c']) h.queue.add(key);
+    await h.outcomesReach(3);
+    expect(batches).toEqual([['a', 'b', 'c']]);
+    // The failed commit put every key of the batch back with backoff; they run again, in one batch.
+    h.clock.advance(100);
+    await h.outcomesReach(6);
+    await controller.waitForIdle();
+    expect(batches).toEqual([['a', 'b', 'c'], ['a', 'b', 'c']]);
+  });
 });

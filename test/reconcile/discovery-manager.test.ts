@@ -255,4 +255,20 @@ describe('DiscoveryManager', () => {
     expect(manager.activity('k')).toEqual({ phase: 'running', forMs: 1234 });
     await jobs.finish('k');
   });
+
+  it('starts no job while reconciles are waiting, and resumes when they are done', async () => {
+    let reconcilesDone!: () => void;
+    let waiting: Promise<void> | undefined = new Promise<void>((r) => (reconcilesDone = r));
+    const { jobs, manager } = harness({ reconcilesWaiting: () => waiting });
+    manager.ensure('a', 'h1', jobs.job('a'));
+    manager.ensure('b', 'h1', jobs.job('b'));
+    await flushPromises();
+    expect(jobs.keys()).toEqual([]);
+    expect(manager.activity('a')).toEqual({ phase: 'queued', ahead: 0 });
+
+    waiting = undefined;
+    reconcilesDone();
+    await flushPromises();
+    expect(jobs.keys()).toEqual(['a', 'b']);
+  });
 });

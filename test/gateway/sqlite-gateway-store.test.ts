@@ -1,0 +1,68 @@
+// The gateway store's transaction: a reconcile worker writes a batch of entries in one, and watchers hear
+// of the writes only once they committed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
+import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+
+function entry(name: string, generation = 1): GatewayEntry {
+  return {
+    fqn: `default:mcp-server:${name}`,
+    tenant: 'default',
+    name,
+    resourceId: `id-${name}`,
+    accountId: 'default',
+    upstreamUrl: `https://${name}.example.com/mcp`,
+    transport: null,
+    headers: { Authorization: `Bearer ${name}-token` },
+    passthroughAuth: false,
+    tls: { rejectUnauthorized: true },
+    disabledTools: [],
+    toolOverrides: {},
+    collaborators: [],
+    generation,
+  };
+}
+
+let dir: string;
+let store: SqliteGatewayStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gateway-store-'));
+  store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('announces the writes of a transaction when it commits, and none of one rolled back', () => {
+  const heard: string[] = [];
+  store.watch((fqn) => heard.push(fqn));
+  store.transaction(() => {
+    expect(store.apply(entry('a'))).toBe(true);
+    store.transaction(() => store.apply(entry('b')));
+    expect(heard).toEqual([]);
+  });
+  expect(heard).toEqual(['default:mcp-server:a', 'default:mcp-server:b']);
+  expect(store.keys()).toEqual(['default:mcp-server:a', 'default:mcp-server:b']);
+
+  expect(() =>
+    store.transaction(() => {
+      store.apply(entry('a', 2));
+      throw new Error('the batch failed');
+    }),
+  ).toThrow('the batch failed');
+  expect(heard).toHaveLength(2);
+  expect(store.get('default:mcp-server:a')?.generation).toBe(1);
+});
+
+it('skips reading and hashing again when the caller knows both', () => {
+  const first = entry('a');
+  store.apply(first);
+  const current = store.get(first.fqn);
+  // The caller's hash equals the stored one: nothing is written.
+  expect(store.apply(first, { hash: current!.configHash, current })).toBe(false);
+  expect(store.apply(entry('a', 2))).toBe(true);
+  expect(store.get(first.fqn)).toMatchObject({ generation: 2, headers: { Authorization: 'Bearer a-token' } });
+});
