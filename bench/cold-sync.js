@@ -22,7 +22,7 @@ export async function run() {
       ratio,
       goal: '≤ 2× floor',
       met: ratio <= 2,
-      note: `${s.files} files; includes process start (an empty server serves after ${fmt(idle.startMs)} ms)${size === HEADLINE ? '; headline size' : ''}`,
+      note: `${s.files} files; CPU ${fmt(s.cold.cpuMs)} ms to converge; includes process start (an empty server serves after ${fmt(idle.startMs)} ms)${size === HEADLINE ? '; headline size' : ''}`,
     });
   }
   return rows;

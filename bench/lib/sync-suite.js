@@ -81,15 +81,19 @@ async function runSuite(size) {
   poll.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   const cp = await serverPromise;
   await poll;
+  // The CPU the process used to converge (read a poll interval late at most): on a shared machine this
+  // moves less than the wall time.
+  const cpuMs = cp.cpuMs();
   const cold = {
     totalMs: convergedAt - cp.spawnedAt,
     servingMs: cp.startMs,
+    cpuMs,
     pollStartedLateMs: started - cp.spawnedAt,
   };
   const quietMs = await cp.waitQuiet({ timeoutMs: 900_000 });
   cold.quietAfterMs = convergedAt - cp.spawnedAt + quietMs;
   const rssMb = cp.rssMb();
-  log(`cold sync: gateway holds ${size} after ${cold.totalMs.toFixed(0)} ms (serving after ${cold.servingMs.toFixed(0)} ms); RSS ${rssMb.toFixed(1)} MB`);
+  log(`cold sync: gateway holds ${size} after ${cold.totalMs.toFixed(0)} ms (serving after ${cold.servingMs.toFixed(0)} ms, CPU ${cold.cpuMs.toFixed(0)} ms); RSS ${rssMb.toFixed(1)} MB`);
 
   // --- edits
   const target = files[Math.floor(files.length / 2)];

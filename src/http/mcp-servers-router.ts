@@ -73,20 +73,18 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       errorPathPrefix: '/manifest',
     });
     if (!result.dryRun) res.setHeader('ETag', `"${result.resource.resourceVersion}"`);
-    const data = present(result.resource);
-    res.json({
-      data,
-      action: result.action,
-      dryRun: result.dryRun,
-      // Unchanged and written: the answer's own manifest is the stored one, masked already.
-      existingManifest: !result.existing
-        ? null
-        : result.existing === result.resource
-          ? data.manifest
-          : maskManifest(result.existing.manifest),
-      diff: result.diff,
-      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-    });
+    // Put together as text: what is answered of the stored resource is stored as text already, and an
+    // unchanged write (the GitOps steady state) is answered from those texts alone.
+    const stored = result.existingAnswer;
+    const data =
+      result.resource === result.existing && stored ? viewAnswerer(options.publicUrl)(stored.view) : JSON.stringify(present(result.resource));
+    const existingManifest = !result.existing ? 'null' : (stored?.maskedManifest ?? JSON.stringify(maskManifest(result.existing.manifest)));
+    const warnings = result.warnings.length > 0 ? `,"warnings":${JSON.stringify(result.warnings)}` : '';
+    sendJson(
+      res,
+      `{"data":${data},"action":${JSON.stringify(result.action)},"dryRun":${result.dryRun},` +
+        `"existingManifest":${existingManifest},"diff":${JSON.stringify(result.diff)}${warnings}}`,
+    );
   });
 
   router.get('/', (req, res) => {

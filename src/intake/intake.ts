@@ -32,7 +32,7 @@ import {
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import type { NewResource, ResourceStore, ResourceUpdate } from '../store/index.js';
+import type { NewResource, ResourceStore, ResourceUpdate, StoredAnswerTexts } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 
 export interface ApplyInput {
@@ -60,6 +60,8 @@ export interface ApplyResult {
   resource: McpServerResource;
   /** The stored resource before the call. */
   existing: McpServerResource | undefined;
+  /** What the API answers for `existing` as stored, when it was read with it (see ResourceStore.getWithAnswer). */
+  existingAnswer?: StoredAnswerTexts;
   dryRun: boolean;
   /** Things a dryRun would have refused at commit (e.g. an ownership conflict). */
   warnings: string[];
@@ -125,6 +127,7 @@ export class Intake {
     const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);
 
     let existing: McpServerResource | undefined;
+    let existingAnswer: StoredAnswerTexts | undefined;
     let desired: McpServerManifest;
     let hash: string;
     if (keptSecrets.length === 0) {
@@ -132,7 +135,10 @@ export class Intake {
       // stored manifest is this one and the store need not decode (nor decrypt) its own copy.
       desired = normalised;
       hash = normalisedSpecHash(normalised, this.specHashKey);
-      existing = this.store.get(fqn, { known: { specHash: hash, manifest: normalised } });
+      // Read with its answer texts: an unchanged write (the GitOps steady state) answers those.
+      const stored = this.store.getWithAnswer(fqn, { known: { specHash: hash, manifest: normalised } });
+      existing = stored?.resource;
+      existingAnswer = stored?.answer;
     } else {
       existing = this.store.get(fqn);
       // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
@@ -159,7 +165,7 @@ export class Intake {
       stored: existing,
     });
     if (plan.action === 'UNCHANGED' && !input.dryRun) {
-      return { action: plan.action, diff: plan.diff, resource: existing!, existing, dryRun: false, warnings: [] };
+      return { action: plan.action, diff: plan.diff, resource: existing!, existing, existingAnswer, dryRun: false, warnings: [] };
     }
     const now = isoTime(this.clock.now());
     const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
@@ -183,7 +189,7 @@ export class Intake {
       const preview: McpServerResource = existing
         ? { ...existing, ...update, updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now }
         : { ...created!, generation: plan.generation, updatedBy: subject, resourceVersion: 0, createdAt: now, updatedAt: now };
-      return { action: plan.action, diff: plan.diff, resource: preview, existing, dryRun: true, warnings: conflict ? [conflict] : [] };
+      return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: conflict ? [conflict] : [] };
     }
 
     // The row and its event commit together: one transaction, one commit.
@@ -205,7 +211,7 @@ export class Intake {
       return written;
     });
     this.enqueue(fqn);
-    return { action: plan.action, diff: plan.diff, resource, existing, dryRun: false, warnings: [] };
+    return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
   }
 
   delete(input: DeleteInput): McpServerResource {

@@ -19,9 +19,40 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A member that stableStringify (like JSON) leaves out of an object. */
+function omitted(v: unknown): boolean {
+  return v === undefined || typeof v === 'function';
+}
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return a === b || stableStringify(a) === stableStringify(b);
+/**
+ * Whether stableStringify(a) === stableStringify(b) (the same JSON, whatever the key order), found
+ * without writing either text: the walk stops at the first difference. The diff asks this at every
+ * level of a document, where writing both texts each time cost more than all the rest of a plan.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const objectA = typeof a === 'object' && a !== null;
+  const objectB = typeof b === 'object' && b !== null;
+  // Two primitives: their JSON says what equal means (0 and -0, undefined and null, ...). The JSON of a
+  // primitive is never that of an object or array.
+  if (!objectA || !objectB) return !objectA && !objectB && stableStringify(a) === stableStringify(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let members = 0;
+  for (const k of Object.keys(ra)) {
+    const v = ra[k];
+    if (omitted(v)) continue;
+    members++;
+    const w = rb[k];
+    if (omitted(w) || !Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(v, w)) return false;
+  }
+  for (const k of Object.keys(rb)) if (!omitted(rb[k])) members--;
+  return members === 0;
 }
 
 /** Arrays of objects that carry a `name` (tool_settings) are matched by name, not by position. */
@@ -51,7 +82,7 @@ export function diffDocuments(before: unknown, after: unknown, options: DiffOpti
 
   // Values that contain secrets are walked (not emitted whole), so a secret never rides inside a parent value.
   const walk = (a: unknown, b: unknown, path: string): void => {
-    if (deepEqual(a, b)) return;
+    if (jsonEqual(a, b)) return;
     if (a === undefined) return addOrRemove('add', b, path);
     if (b === undefined) return addOrRemove('remove', a, path);
     if (isObject(a) && isObject(b)) {

@@ -1,8 +1,8 @@
 // The one place a plan is computed. dryRun answers it; commit executes exactly it. Pure, no I/O.
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource, SourceRef } from '../domain/resource.js';
-import { secretPointers, stableStringify } from '../manifest/index.js';
-import { diffDocuments, type DiffOp } from './diff.js';
+import { secretPointers } from '../manifest/index.js';
+import { diffDocuments, jsonEqual, type DiffOp } from './diff.js';
 
 export type PlanAction = 'CREATE' | 'UPDATE' | 'UNCHANGED';
 
@@ -26,10 +26,6 @@ export interface ApplyPlan {
   metadata: Record<string, unknown>;
 }
 
-function same(a: unknown, b: unknown): boolean {
-  return stableStringify(a) === stableStringify(b);
-}
-
 export function planApply(input: ApplyPlanInput): ApplyPlan {
   const { stored, desired } = input;
   // Only a diff of the manifest asks, and an unchanged spec has none: found on the first question.
@@ -48,10 +44,10 @@ export function planApply(input: ApplyPlanInput): ApplyPlan {
   const metadata = input.metadata ?? stored.metadata;
   const specChanged = stored.specHash !== input.desiredHash;
   const diff: DiffOp[] = specChanged ? diffDocuments(stored.manifest, desired, { isSecret }) : [];
-  if (!same(stored.metadata, metadata)) {
+  if (!jsonEqual(stored.metadata, metadata)) {
     for (const op of diffDocuments(stored.metadata, metadata)) diff.push({ ...op, path: `/metadata${op.path}` });
   }
-  const otherChange = !same(stored.source, input.source) || stored.accountId !== input.accountId;
+  const otherChange = !jsonEqual(stored.source, input.source) || stored.accountId !== input.accountId;
   const changed = specChanged || diff.length > 0 || otherChange;
   return {
     action: changed ? 'UPDATE' : 'UNCHANGED',

@@ -1,17 +1,16 @@
-// A watched manifest directory: chokidar events → coalesced batches of changed paths → DirectorySync.
-// Batches run one at a time; paths that change while a batch runs go into the next one. Nothing the
-// watcher or a batch does can crash the server: failures are logged and reported on the source.
-import type { Stats } from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
+// A watched manifest directory: DirectoryWatcher reports → coalesced batches of changed paths →
+// DirectorySync. Batches run one at a time; paths that change while a batch runs go into the next one.
+// Nothing the watcher or a batch does can crash the server: failures are logged and reported on the
+// source.
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import { isIgnoredName, isManifestPath, toRelative } from './manifest-files.js';
 import { DirectorySync, type DirectorySyncOptions, type SourceStatus } from './directory-sync.js';
+import { DirectoryWatcher } from './directory-watcher.js';
 import type { McpServerResource } from '../domain/resource.js';
 
 export interface WatchTiming {
-  /** A file counts as written once its size has not changed for this long (chokidar awaitWriteFinish). */
+  /** A file counts as written once its size (or absence) has not changed for this long. */
   stabilityThresholdMs: number;
   /** How often a file being written is polled while waiting for it to settle. */
   pollIntervalMs: number;
@@ -22,11 +21,11 @@ export interface WatchTiming {
 }
 
 /**
- * debounceMs is just over pollIntervalMs: chokidar reports each file of a burst (a checkout, a save of
- * several files) at a poll of its own once it has settled, so the files of one burst arrive within one
- * poll interval of each other and still make one batch. Anything longer only delays a single edit.
+ * No debounce: the watcher already reports the files of a burst (a checkout, a save of several files) as
+ * one, holding those that have settled while others are still being written (up to maxDelayMs). A
+ * debounce would only delay a single edit.
  */
-export const DEFAULT_WATCH_TIMING: WatchTiming = { stabilityThresholdMs: 100, pollIntervalMs: 25, debounceMs: 30, maxDelayMs: 1000 };
+export const DEFAULT_WATCH_TIMING: WatchTiming = { stabilityThresholdMs: 100, pollIntervalMs: 25, debounceMs: 0, maxDelayMs: 1000 };
 
 /** After a batch failed as a whole (e.g. the directory could not be listed). */
 const RETRY_DELAY_MS = 5000;
@@ -42,7 +41,7 @@ export class DirectorySource {
   private readonly logger: Logger;
   private readonly timing: WatchTiming;
 
-  private watcher: FSWatcher | undefined;
+  private watcher: DirectoryWatcher | undefined;
   private pending = new Set<string>();
   private pendingFull = false;
   private pendingSince: number | undefined;
@@ -62,22 +61,19 @@ export class DirectorySource {
 
   /** Starts watching, then runs a full sync; resolves when that first sync is done. */
   async start(): Promise<void> {
-    const watcher = watch(this.root, {
-      ignoreInitial: true,
-      persistent: true,
-      awaitWriteFinish: { stabilityThreshold: this.timing.stabilityThresholdMs, pollInterval: this.timing.pollIntervalMs },
-      ignored: (path: string, stats?: Stats) => this.isIgnored(path, stats),
-    });
-    this.watcher = watcher;
-    watcher.on('add', (p: string) => this.noteChange(p));
-    watcher.on('change', (p: string) => this.noteChange(p));
-    watcher.on('unlink', (p: string) => this.noteChange(p));
-    watcher.on('unlinkDir', (p: string) => this.noteRemovedDirectory(p));
-    watcher.on('error', (err: unknown) => {
-      this.logger.warn({ root: this.root, err: err instanceof Error ? err.message : String(err) }, 'manifest watcher error');
+    this.watcher = new DirectoryWatcher({
+      root: this.root,
+      stabilityThresholdMs: this.timing.stabilityThresholdMs,
+      pollIntervalMs: this.timing.pollIntervalMs,
+      maxHoldMs: this.timing.maxDelayMs,
+      clock: this.clock,
+      onChange: (paths) => this.addPending(paths),
+      knownPathsUnder: (rel) => this.sync.knownPaths().filter((p) => p.startsWith(`${rel}/`)),
+      onRescan: () => this.addPending([], { full: true }),
+      onError: (err) => this.logger.warn({ root: this.root, err: err.message }, 'manifest watcher error'),
     });
     // Changes seen from here on are batched after the full sync, so none falls between the two.
-    await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+    this.watcher.start();
     await this.enqueue(() => this.runBatch([], true));
   }
 
@@ -87,7 +83,7 @@ export class DirectorySource {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.pending.clear();
-    await this.watcher?.close();
+    this.watcher?.close();
     await this.chain;
   }
 
@@ -103,26 +99,6 @@ export class DirectorySource {
   /** Batches completed (full syncs included); for tests and metrics. */
   get batchCount(): number {
     return this.batches;
-  }
-
-  private isIgnored(path: string, stats?: Stats): boolean {
-    const rel = toRelative(this.root, path);
-    if (rel === '' || rel.startsWith('..')) return false;
-    if (rel.split('/').some(isIgnoredName)) return true;
-    return stats?.isFile() === true && !isManifestPath(rel);
-  }
-
-  private noteChange(absolute: string): void {
-    const rel = toRelative(this.root, absolute);
-    if (!isManifestPath(rel)) return;
-    this.addPending([rel]);
-  }
-
-  /** chokidar reports the files of a removed directory too; this covers a platform that does not. */
-  private noteRemovedDirectory(absolute: string): void {
-    const rel = toRelative(this.root, absolute);
-    const prefix = rel === '' ? '' : `${rel}/`;
-    this.addPending(this.sync.knownPaths().filter((p) => p.startsWith(prefix)));
   }
 
   private addPending(paths: string[], options: { full?: boolean; delayMs?: number } = {}): void {

@@ -41,13 +41,13 @@ import {
 } from './read-manifest-file.js';
 import { sourceConditions } from './source-conditions.js';
 
+/** Batches of at most this many files are read synchronously (see syncBatch). */
+const SYNC_READ_MAX_FILES = 8;
+
 /**
  * Changes whenever what turns a file into desired state may have changed (the schemas: defaults,
  * rules), so files recorded under another one are read and applied again.
  */
-/** Batches of at most this many files are read synchronously (see syncBatch). */
-const SYNC_READ_MAX_FILES = 8;
-
 const PIPELINE_FINGERPRINT = createHash('sha256')
   .update(stableStringify(['source-files v1', ...[...MANIFEST_KINDS.values()].map((k) => k.schema)]))
   .digest('hex')
@@ -126,6 +126,8 @@ export class DirectorySync {
   private readonly readConcurrency: number;
 
   private readonly files = new Map<string, FileState>();
+  /** The files of `files` that have errors (few), so a batch never walks every file to find them. */
+  private readonly failing = new Set<string>();
   /** Files whose resources wait for a prune after the last batch (see syncBatch); before the first, unknown. */
   private awaitingPrune: Set<string> | undefined;
   /** Owned entries made from the store's (immutable) refs, made once per ref: a batch allocates nothing per resource. */
@@ -191,8 +193,8 @@ export class DirectorySync {
       this.files.get(p)?.names.forEach((n) => released.add(n));
       for (const r of this.store.fileRefsAt(this.tenant, this.root, p)) released.add(r.name);
     }
-    for (const [path, state] of this.files) {
-      if (state.errors.length > 0 && [...state.names].some((n) => released.has(n))) paths.add(path);
+    for (const path of this.failing) {
+      if ([...this.files.get(path)!.names].some((n) => released.has(n))) paths.add(path);
     }
     // A full sync trusts a file applied cleanly before whose bytes, names and pipeline are unchanged: it
     // is hashed, not parsed or applied again, so a restart on an unchanged directory writes nothing.
@@ -201,7 +203,7 @@ export class DirectorySync {
     for (const p of [...paths].sort(comparePaths)) {
       const record = trusted.get(p);
       if (record && stillHashesTo(this.root, p, record.contentHash)) {
-        this.files.set(p, { contentHash: record.contentHash, names: new Set(record.names), errors: [] });
+        this.setFile(p, { contentHash: record.contentHash, names: new Set(record.names), errors: [] });
       } else {
         toRead.push(p);
       }
@@ -295,6 +297,14 @@ export class DirectorySync {
         for (const r of refs.values()) yield ownedOf(r);
       },
     } as Inventory;
+  }
+
+  /** undefined: the file is gone. */
+  private setFile(path: string, state: FileState | undefined): void {
+    if (state) this.files.set(path, state);
+    else this.files.delete(path);
+    if (state && state.errors.length > 0) this.failing.add(path);
+    else this.failing.delete(path);
   }
 
   private awaitsPrune(path: string, name: string): boolean {
@@ -411,7 +421,7 @@ export class DirectorySync {
       for (const r of swapping) applyFile(r);
       // 5. Prune what files that read cleanly (or are gone) no longer declare.
       const heldByFailed = new Set<string>();
-      for (const [path, state] of this.files) if (!byPath.has(path) && state.errors.length > 0) state.names.forEach((n) => heldByFailed.add(n));
+      for (const path of this.failing) if (!byPath.has(path)) this.files.get(path)!.names.forEach((n) => heldByFailed.add(n));
       for (const r of readings) if (r.kind === 'read' && failed.has(r.path)) r.names.forEach((n) => heldByFailed.add(n));
       const after = this.inventory();
       const prunes: Owned[] = [];
@@ -441,8 +451,7 @@ export class DirectorySync {
     this.recordFileErrors(readings, failed, this.inventory());
     if (heldBack.length > 0) this.recordHeldBack(heldBack);
     for (const r of readings) {
-      if (r.kind === 'missing') this.files.delete(r.path);
-      else this.files.set(r.path, { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
+      this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
     }
     // Only files of this batch can hold resources waiting for a prune now: every file that held one
     // before was in it, and no other file's resources changed.
@@ -458,7 +467,7 @@ export class DirectorySync {
       heldBack: heldBack.map((o) => o.name),
       directoryMissing,
       files: this.files.size,
-      failedFiles: [...this.files.entries()].filter(([, f]) => f.errors.length > 0).map(([path, f]) => ({ path, first: f.errors[0]! })),
+      failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
       now,
     });
     const result = { applied, pruned, heldBack: heldBack.length, failedFiles: failed.size };
@@ -541,7 +550,7 @@ export class DirectorySync {
   }
 
   /** A file that fails keeps its resources; each of them hears why it is not being updated. */
-  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, before: Inventory): void {
+  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, inventory: Inventory): void {
     for (const r of readings) {
       const errors = failed.get(r.path);
       if (!errors) continue;
@@ -550,7 +559,10 @@ export class DirectorySync {
       const first = errors[0]!;
       const summary = `${r.path}:${first.line}:${first.col}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '');
       this.logger.warn({ root: this.root, path: r.path, errors: errors.length }, `manifest file refused: ${summary}`);
-      const declared = [...before.values()].filter((owned) => owned.path === r.path).sort((a, b) => comparePaths(a.name, b.name));
+      const declared = this.store
+        .fileRefsAt(this.tenant, this.root, r.path)
+        .map((ref) => inventory.get(ref.name)!)
+        .sort((a, b) => comparePaths(a.name, b.name));
       for (const owned of declared) {
         this.event(
           owned,

@@ -1,7 +1,7 @@
 // Which files of a watched directory are manifests, and finding them. Paths inside a source are
 // relative to its root, with forward slashes, whatever the OS.
 import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 
 /** A file larger than this is refused with an error on the file (the same limit as a PUT body). */
 export const MAX_MANIFEST_FILE_BYTES = 1024 * 1024;
@@ -33,12 +33,6 @@ export function isManifestPath(relPath: string): boolean {
 
 export function formatOf(relPath: string): 'json' | 'yaml' {
   return relPath.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
-}
-
-/** An absolute path under root → its path relative to root with forward slashes. */
-export function toRelative(root: string, absolute: string): string {
-  const rel = relative(root, absolute);
-  return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
 export function toAbsolute(root: string, relPath: string): string {

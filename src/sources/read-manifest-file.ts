@@ -77,8 +77,7 @@ export async function readManifestFile(root: string, path: string): Promise<File
 
 /**
  * readManifestFile, synchronously: for a batch of a few files (an edit), which should not wait behind
- * whatever else keeps the libuv thread pool busy (chokidar re-lists a directory on every change in
- * it: thousands of lstat calls in a large one).
+ * whatever else keeps the libuv thread pool busy (another source's large batch, the watcher's polls).
  */
 export function readManifestFileSync(root: string, path: string): FileReading {
   let bytes: Buffer;

@@ -118,8 +118,21 @@ export interface GetOptions {
   known?: KnownManifest;
 }
 
+/** What the API answers for a stored resource, as the store keeps it. */
+export interface StoredAnswerTexts {
+  /** The resource's view (src/store/resource-view.ts; its proxy path still relative, see viewAnswerer). */
+  view: string;
+  /** The JSON of its manifest with secrets masked (what the view holds as `manifest`). */
+  maskedManifest: string;
+}
+
 export interface ResourceStore {
   get(fqn: string, options?: GetOptions): McpServerResource | undefined;
+  /**
+   * get() with the texts the API answers for the resource, read in the same row: a write that turns out
+   * unchanged answers them instead of presenting and serialising the resource again.
+   */
+  getWithAnswer(fqn: string, options?: GetOptions): { resource: McpServerResource; answer: StoredAnswerTexts } | undefined;
   getById(id: string): McpServerResource | undefined;
   list(query: ListQuery): { items: McpServerResource[]; total: number };
   /**
@@ -149,9 +162,13 @@ export interface ResourceStore {
   create(input: NewResource): McpServerResource;
   update(fqn: string, update: ResourceUpdate): McpServerResource;
   remove(fqn: string): McpServerResource | undefined;
-  /** Writes status only when it differs from the stored one; answers the resource as stored afterwards. */
-  /** With `expect`, writes only while the stored resource still has that id and generation (else undefined). */
-  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): McpServerResource | undefined;
+  /**
+   * Writes status only when it differs from the stored one; answers the resource's resourceVersion
+   * afterwards (undefined: no such resource). With `expect`, writes only while the stored resource still
+   * has that id and generation (else undefined). Answers no resource: a reconcile writes one status per
+   * key and needs none, and decoding one (secrets decrypted) would cost more than the write.
+   */
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined;
 
   /** The SourceFileRecords of a watched directory (its absolute path). */
   sourceFiles(root: string): SourceFileRecord[];

@@ -6,7 +6,7 @@
 // The proxy URL depends on where the control plane is reached (--public-url, or the bound port), so
 // the stored text holds the path only (`/mcp/<name>`, or null for connection_type direct) as its last
 // member, and viewAnswerer puts the base in front when answering.
-import type { McpServerResource } from '../domain/resource.js';
+import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
 
 /**
  * The format of the rendered views. Bump it with any change of resourceView (or of its JSON): a store
@@ -54,6 +54,63 @@ export type ResourceView = ReturnType<typeof resourceView>;
 /** The text the store keeps. */
 export function renderView(masked: McpServerResource): string {
   return JSON.stringify(resourceView(masked));
+}
+
+/** What a status write leaves of a stored resource, as the store keeps it: the JSON columns as texts. */
+export interface StoredResourceText {
+  id: string;
+  fqn: string;
+  name: string;
+  /** JSON of the masked manifest (the spec column). */
+  spec: string;
+  /** JSON of createdBy, source and metadata. */
+  createdBy: string;
+  source: string;
+  metadata: string;
+  accountId: string;
+  createdAt: string;
+  updatedAt: string;
+  generation: number;
+}
+
+/**
+ * renderView of a stored resource with another status and resourceVersion, made from its column texts:
+ * a status write (one per reconcile) neither decodes nor serialises the manifest again. The same text
+ * as renderView (the members of resourceView, in its order; tested).
+ */
+export function renderStatusView(r: StoredResourceText, status: ResourceStatus, resourceVersion: number): string {
+  const members: string[] = [];
+  // JSON.stringify leaves out an undefined member; so does this.
+  const add = (name: string, json: string | undefined) => {
+    if (json !== undefined) members.push(`"${name}":${json}`);
+  };
+  const json = JSON.stringify;
+  add('id', json(r.id));
+  add('fqn', json(r.fqn));
+  add('name', json(r.name));
+  add('manifest', r.spec);
+  add('createdBySubject', r.createdBy);
+  add('accountId', json(r.accountId));
+  add('tools', json(status.tools));
+  add('specEndpoints', '[]');
+  add('createdAt', json(r.createdAt));
+  add('updatedAt', json(r.updatedAt));
+  add('authStatus', json(status.authStatus));
+  add('generation', json(r.generation));
+  add('resourceVersion', json(String(resourceVersion)));
+  add('source', r.source);
+  add('metadata', status.detectedTransport ? json({ ...JSON.parse(r.metadata), detected_transport: status.detectedTransport }) : r.metadata);
+  add('status', json({ observedGeneration: status.observedGeneration, conditions: status.conditions }));
+  add('proxyUrl', json(isDirectSpec(r.spec) ? null : proxyPathOf(r.name)));
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * isDirect of a spec column's text. A top-level `connection_type: direct` is serialised as this
+ * substring, so only a spec holding it (it may be nested elsewhere) is decoded to be sure.
+ */
+function isDirectSpec(spec: string): boolean {
+  return spec.includes('"connection_type":"direct"') && (JSON.parse(spec) as { connection_type?: string }).connection_type === 'direct';
 }
 
 const PROXY_MEMBER = '"proxyUrl":"';

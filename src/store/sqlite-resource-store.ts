@@ -1,15 +1,16 @@
 // SQLite (better-sqlite3, WAL) implementation of the ResourceStore. Secret values live in their own
 // column, sealed by the injected codec; the spec column and the changelog only ever hold masked values.
+import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource, ResourceStatus, SourceRef } from '../domain/resource.js';
-import { splitSecrets, stableStringify } from '../manifest/index.js';
+import { splitSecrets } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
 import { RefIndex, refOf } from './ref-index.js';
-import { renderView, VIEW_FORMAT } from './resource-view.js';
+import { renderStatusView, renderView, VIEW_FORMAT, type StoredResourceText } from './resource-view.js';
 import type {
   Change,
   ChangeType,
@@ -22,6 +23,7 @@ import type {
   ResourceStore,
   SourceFileRecord,
   ResourceUpdate,
+  StoredAnswerTexts,
   StoredEvent,
 } from './resource-store.js';
 import { plainSecretCodec, resealColumn, type SecretCodec } from './secret-codec.js';
@@ -101,6 +103,11 @@ export class SqliteResourceStore implements ResourceStore {
   private writesSinceMaintenance = 0;
   private readonly stmt;
   /**
+   * Runs fn in a transaction, or in a savepoint inside one. Made once: better-sqlite3's transaction()
+   * builds four wrapper functions per call, which the per-key write path cannot afford.
+   */
+  private readonly inTransaction: <T>(fn: () => T) => T;
+  /**
    * fqn → ResourceRef of every resource, loaded on first use and kept in step with each write, so a
    * watched directory's inventory costs no decoding. Dropped (and reloaded) whenever a write or a
    * transaction fails, because SQLite rolled back what the map may already hold.
@@ -123,8 +130,10 @@ export class SqliteResourceStore implements ResourceStore {
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
     this.eventMaxPerResource = options.eventMaxPerResource ?? 100;
     const db = this.db;
+    this.inTransaction = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
     this.stmt = {
       byFqn: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE fqn = ?`),
+      byFqnViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE fqn = ?`),
       byId: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ?`),
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
@@ -163,11 +172,15 @@ export class SqliteResourceStore implements ResourceStore {
       appendChange: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
       changesSince: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
       oldestChange: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
-      pruneChangelog: db.prepare('DELETE FROM changelog WHERE resource_version <= ? AND at < ?'),
-      lastEvent: db.prepare(
-        'SELECT * FROM events WHERE fqn = ? AND type = ? AND reason = ? AND message = ? ORDER BY id DESC LIMIT 1',
-      ),
-      latestEventId: db.prepare('SELECT max(id) FROM events WHERE fqn = ?').pluck(),
+      // Entries up to resourceVersion @keepFrom older than @before, oldest first, up to the first younger one:
+      // entries are appended in time order, so this reads what it deletes and one more row, where a plain
+      // `AND at < @before` would read every entry up to @keepFrom (all of them young during a big sync).
+      // One bound only, so SQLite's range on the key stops there.
+      pruneChangelog: db.prepare(`DELETE FROM changelog WHERE resource_version < coalesce(
+          (SELECT resource_version FROM changelog WHERE resource_version <= @keepFrom AND at >= @before ORDER BY resource_version LIMIT 1),
+          @keepFrom + 1)`),
+      // The newest event of a resource, through the (fqn, id) index.
+      newestEvent: db.prepare('SELECT id, type, reason, message FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1'),
       bumpEvent: db.prepare('UPDATE events SET count = count + 1, last_ts = ?, actor = ? WHERE id = ?'),
       insertEvent: db.prepare(`INSERT INTO events (fqn, resource_id, type, reason, message, actor, count, first_ts, last_ts)
         VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`),
@@ -202,7 +215,16 @@ export class SqliteResourceStore implements ResourceStore {
 
   get(fqn: string, options?: GetOptions): McpServerResource | undefined {
     const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
-    if (!row) return undefined;
+    return row && this.fromKnownRow(row, options);
+  }
+
+  getWithAnswer(fqn: string, options?: GetOptions): { resource: McpServerResource; answer: StoredAnswerTexts } | undefined {
+    const row = this.stmt.byFqnViewed.get(fqn) as (ResourceRow & { view: string }) | undefined;
+    // The spec column is the masked manifest's JSON (see seal), the very text the view holds.
+    return row && { resource: this.fromKnownRow(row, options), answer: { view: row.view, maskedManifest: row.spec } };
+  }
+
+  private fromKnownRow(row: ResourceRow, options: GetOptions | undefined): McpServerResource {
     const known = options?.known;
     return known && known.specHash === row.spec_hash ? this.fromRow(row, known.manifest) : this.fromRow(row);
   }
@@ -305,7 +327,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)();
+      return this.inTransaction(fn);
     } catch (err) {
       this.refIndex = undefined;
       throw err;
@@ -423,26 +445,27 @@ export class SqliteResourceStore implements ResourceStore {
     });
   }
 
-  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): McpServerResource | undefined {
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined {
     // Compared before any transaction: this connection is the only writer, and a reconcile that changed
     // nothing (the common case) should cost a read, not a commit.
-    const current = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
-    if (!current) return undefined;
+    const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+    if (!row) return undefined;
     // A status computed from an older read (another generation, or a deleted and recreated resource) is dropped.
-    if (expect && (current.id !== expect.id || current.generation !== expect.generation)) return undefined;
+    if (expect && (row.id !== expect.id || row.generation !== expect.generation)) return undefined;
     const json = JSON.stringify(status);
-    // The same text is the common case; key order may still differ.
-    if (current.status === json || stableStringify(JSON.parse(current.status)) === stableStringify(status)) return this.fromRow(current);
+    // The same text is the common case. Key order may still differ, which keeps the text's length: only
+    // texts of one length are decoded and compared.
+    if (row.status === json || (row.status.length === json.length && isDeepStrictEqual(JSON.parse(row.status), JSON.parse(json)))) {
+      return row.resource_version;
+    }
     return this.write(() => {
-      const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
-      if (!row) return undefined;
+      // Synchronous, and the only writer: the row read above is still the rest of the resource. The view
+      // and the changelog entry are made from its column texts; nothing is decoded or decrypted.
       const rv = this.nextResourceVersion();
-      // Only status and resourceVersion changed: the row read above is the rest of it.
       const written = { ...row, status: json, resource_version: rv };
-      const masked = this.fromRow(written, true);
-      this.stmt.updateStatus.run(json, rv, renderView(masked), fqn);
-      this.appendChange(rv, 'MODIFIED', masked);
-      return this.fromRow(written);
+      this.stmt.updateStatus.run(json, rv, renderStatusView(storedText(written), status, rv), fqn);
+      this.appendChangeText(rv, 'MODIFIED', fqn, maskedResourceText(written));
+      return rv;
     });
   }
 
@@ -480,9 +503,9 @@ export class SqliteResourceStore implements ResourceStore {
   recordEvent(event: EventInput): void {
     this.write(() => {
       const now = isoTime(this.clock.now());
-      const last = this.stmt.lastEvent.get(event.fqn, event.type, event.reason, event.message) as EventRow | undefined;
+      const last = this.stmt.newestEvent.get(event.fqn) as Pick<EventRow, 'id' | 'type' | 'reason' | 'message'> | undefined;
       // Fold only into the newest event of this resource, so a repeat after something else happened is a new line.
-      if (last && last.id === (this.stmt.latestEventId.get(event.fqn) as number)) {
+      if (last && last.type === event.type && last.reason === event.reason && last.message === event.message) {
         this.stmt.bumpEvent.run(now, event.actor, last.id);
       } else {
         this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
@@ -531,7 +554,7 @@ export class SqliteResourceStore implements ResourceStore {
   private write<T>(fn: () => T): T {
     let result: T;
     try {
-      result = this.db.transaction(fn)();
+      result = this.inTransaction(fn);
     } catch (err) {
       this.refIndex = undefined;
       throw err;
@@ -547,7 +570,7 @@ export class SqliteResourceStore implements ResourceStore {
   private maintain(): void {
     const now = this.clock.now();
     const keepFrom = this.currentResourceVersion() - this.changelogMinEntries;
-    this.stmt.pruneChangelog.run(keepFrom, isoTime(now - this.changelogMinAgeMs));
+    this.stmt.pruneChangelog.run({ keepFrom, before: isoTime(now - this.changelogMinAgeMs) });
     this.stmt.pruneEventsByAge.run(isoTime(now - this.eventMaxAgeMs));
     // Capping every resource scans the whole events table; after the first time only resources with
     // new rows can be over the cap, and each of those is one indexed delete.
@@ -566,7 +589,12 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** `masked`: the resource with its secret values masked (the changelog never holds one). */
   private appendChange(rv: number, type: ChangeType, masked: McpServerResource): void {
-    this.stmt.appendChange.run(rv, type, masked.fqn, JSON.stringify(masked), isoTime(this.clock.now()));
+    this.appendChangeText(rv, type, masked.fqn, JSON.stringify(masked));
+  }
+
+  /** `object`: the JSON of the masked resource. */
+  private appendChangeText(rv: number, type: ChangeType, fqn: string, object: string): void {
+    this.stmt.appendChange.run(rv, type, fqn, object, isoTime(this.clock.now()));
   }
 
   /** The spec column (and `masked`, the manifest it holds) and the secrets column of a manifest. */
@@ -613,4 +641,35 @@ export class SqliteResourceStore implements ResourceStore {
     }
     return manifest;
   }
+}
+
+/** The texts of a row that a status write keeps (see renderStatusView). */
+function storedText(row: ResourceRow): StoredResourceText {
+  return {
+    id: row.id,
+    fqn: row.fqn,
+    name: row.name,
+    spec: row.spec,
+    createdBy: row.created_by,
+    source: row.source,
+    metadata: row.metadata,
+    accountId: row.account_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    generation: row.generation,
+  };
+}
+
+/**
+ * JSON.stringify(fromRow(row, true)) made from the column texts (each written by JSON.stringify), so the
+ * changelog entry of a status write costs no decoding. The members of fromRow, in its order.
+ */
+function maskedResourceText(row: ResourceRow): string {
+  const json = JSON.stringify;
+  return (
+    `{"id":${json(row.id)},"tenant":${json(row.tenant)},"name":${json(row.name)},"fqn":${json(row.fqn)},"manifest":${row.spec},` +
+    `"specHash":${json(row.spec_hash)},"generation":${row.generation},"resourceVersion":${row.resource_version},"source":${row.source},` +
+    `"metadata":${row.metadata},"createdBy":${row.created_by},"updatedBy":${row.updated_by},"accountId":${json(row.account_id)},` +
+    `"createdAt":${json(row.created_at)},"updatedAt":${json(row.updated_at)},"status":${row.status}}`
+  );
 }

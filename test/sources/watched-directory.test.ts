@@ -1,5 +1,5 @@
 // The watched directory end to end: the real server on port 0, real files in a temp directory, the real
-// chokidar watcher. Every wait is on a condition (waitFor), never a fixed sleep.
+// watcher. Every wait is on a condition (waitFor), never a fixed sleep.
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
@@ -221,6 +221,24 @@ describe('watched manifest directory', () => {
     } finally {
       await allowed.stop();
     }
+  });
+
+  it('keeps watching a directory that is removed and re-created', async () => {
+    writeFile(dir, 'a.yaml', serverYaml('alpha'));
+    const cp = await start();
+    const alpha = await serverOf(cp, 'alpha');
+    rmSync(dir, { recursive: true });
+    await waitFor(async () => condition(await sourceOf(cp, dir), 'Stalled'), { what: 'Stalled' });
+    expect(storedNames(cp)).toEqual(['alpha']);
+
+    writeFile(dir, 'a.yaml', serverYaml('alpha', 'Restored'));
+    await waitFor(async () => (await generationOf('alpha')) === 2, { what: 'the restored file applied' });
+    expect(await serverOf(cp, 'alpha')).toMatchObject({ id: alpha.id, manifest: { description: 'Restored' } });
+    const source = await sourceOf(cp, dir);
+    expect(condition(source, 'Stalled')).toBeUndefined();
+    expect(condition(source, 'Ready')).toMatchObject({ status: 'True' });
+    writeFile(dir, 'a.yaml', serverYaml('alpha', 'Edited after'));
+    await waitFor(async () => (await generationOf('alpha')) === 3, { what: 'an edit after the re-creation applied' });
   });
 
   it('prunes when the directory is emptied with --allow-empty-prune', async () => {

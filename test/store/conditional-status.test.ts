@@ -50,7 +50,8 @@ describe('SqliteResourceStore.setStatus with expect', () => {
 
   it('writes while id and generation match, and drops a status for an older generation', () => {
     const created = create('id-1');
-    expect(store.setStatus(created.fqn, status(1), { id: 'id-1', generation: 1 })?.status.observedGeneration).toBe(1);
+    expect(store.setStatus(created.fqn, status(1), { id: 'id-1', generation: 1 })).toBe(store.currentResourceVersion());
+    expect(store.get(created.fqn)!.status.observedGeneration).toBe(1);
     store.update(created.fqn, {
       manifest: manifest('two'),
       specHash: specHash(manifest('two')),

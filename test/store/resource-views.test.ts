@@ -9,6 +9,7 @@ import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { presentServer } from '../../src/http/present.js';
 import { MASK } from '../../src/manifest/index.js';
 import { SqliteResourceStore, VIEW_FORMAT, viewAnswerer, type NewResource } from '../../src/store/index.js';
+import { renderView } from '../../src/store/resource-view.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
 const PUBLIC_URL = 'http://cp.example:8080/';
@@ -67,6 +68,26 @@ describe('resource views', () => {
     expect(views[1]).toMatchObject({ name: 'b', proxyUrl: null, metadata: { note: 'b', detected_transport: 'sse' } });
     expect(JSON.stringify(views)).not.toContain('s3cret');
     expect(JSON.stringify(views)).toContain(MASK);
+    store.close();
+  });
+
+  it('of a status write (made from the stored texts) answer what presentServer makes of the resource', () => {
+    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    // "direct" appears in the spec's text, but not as the connection type: the proxy URL stays.
+    store.create(newResource('a', { description: 'not "connection_type":"direct"', tool_settings: [{ name: 'x', connection_type: 'direct' }] }));
+    store.create({ ...newResource('b', { connection_type: 'direct' }), metadata: { detected_transport: 'stale', note: 'b' } });
+    const tools = [{ name: 'search', description: 'Search "things"', inputSchema: { type: 'object' }, disabled: false }];
+    const condition = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00.000Z' };
+    store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1, conditions: [condition], tools });
+    store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'streamable-http' });
+    const views = answered(store);
+    expect(views).toEqual(presented(store));
+    expect(views[0]).toMatchObject({ name: 'a', proxyUrl: 'http://cp.example:8080/mcp/a', tools, status: { conditions: [condition] } });
+    expect(views[1]).toMatchObject({ name: 'b', proxyUrl: null, metadata: { detected_transport: 'streamable-http', note: 'b' } });
+    // The same text as a view rendered from the decoded resource (what create and update store).
+    for (const [i, r] of store.list({ tenant: 'default', limit: 10, offset: 0, masked: true }).items.entries()) {
+      expect(store.listViews({ tenant: 'default', limit: 1, offset: i }).views[0]).toBe(renderView(r));
+    }
     store.close();
   });
 

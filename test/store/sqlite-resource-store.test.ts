@@ -4,6 +4,7 @@
 import { initialStatus, type ResourceStatus } from '../../src/domain/resource.js';
 import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { SqliteResourceStore, type NewResource } from '../../src/store/index.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
 
@@ -73,23 +74,28 @@ describe('SqliteResourceStore', () => {
     store.setStatus('default:mcp-server:a', status);
     const rv = store.currentResourceVersion();
     const reordered = { authStatus: status.authStatus, tools: [], conditions: [], observedGeneration: 1 } as ResourceStatus;
-    expect(store.setStatus('default:mcp-server:a', status)?.resourceVersion).toBe(rv);
-    expect(store.setStatus('default:mcp-server:a', reordered)?.resourceVersion).toBe(rv);
+    expect(store.setStatus('default:mcp-server:a', status)).toBe(rv);
+    expect(store.setStatus('default:mcp-server:a', reordered)).toBe(rv);
     expect(store.currentResourceVersion()).toBe(rv);
     expect(store.changesSince(rv - 1, 10)).toHaveLength(1);
   });
 
-  it('keeps secrets out of the changelog and the answer of a status write intact', () => {
+  it('keeps secrets out of the changelog and in the stored resource across a status write', () => {
     store.create(newResource('a'));
-    const written = store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1 })!;
+    const rv = store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1 });
+    expect(rv).toBe(store.currentResourceVersion());
+    const written = store.get('default:mcp-server:a')!;
     expect((written.manifest as { auth_data: { headers: Record<string, string> } }).auth_data.headers.Authorization).toBe('Bearer s3cret');
     expect(written.status.observedGeneration).toBe(1);
+    expect(written.resourceVersion).toBe(rv);
     const changes = store.changesSince(0, 10);
     expect(changes.map((c) => c.type)).toEqual(['ADDED', 'MODIFIED']);
     expect(JSON.stringify(changes)).not.toContain('s3cret');
     expect(changes[1]?.object.status.observedGeneration).toBe(1);
     const masked = store.list({ tenant: 'default', limit: 10, offset: 0, masked: true }).items[0]!;
     expect(JSON.stringify(masked)).not.toContain('s3cret');
+    // The entry of a status write (made from the column texts) is the masked resource as stored.
+    expect(changes[1]?.object).toEqual(masked);
     expect(JSON.stringify(store.get('default:mcp-server:a'))).toContain('s3cret');
   });
 
@@ -108,6 +114,20 @@ describe('SqliteResourceStore', () => {
     for (let i = 500; i < 1000; i++) event('b', i);
     expect(messages('b').slice(-3)).toEqual(['m997', 'm998', 'm999']);
     expect(messages('b').length).toBeLessThan(500);
+  });
+
+  it('prunes the changelog past its minimum entries, keeping every entry younger than its minimum age', () => {
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const pruned = new SqliteResourceStore({ path: ':memory:', clock, changelogMinEntries: 10, changelogMinAgeMs: 1000 });
+    pruned.create(newResource('a'));
+    const status = (g: number) => ({ ...initialStatus(), observedGeneration: g });
+    // 500 writes make one maintenance: 300 entries old by then, 200 young (beyond the last 10).
+    for (let g = 1; g < 300; g++) pruned.setStatus('default:mcp-server:a', status(g));
+    clock.advance(2000);
+    for (let g = 300; g < 500; g++) pruned.setStatus('default:mcp-server:a', status(g));
+    expect(pruned.currentResourceVersion()).toBe(500);
+    expect(pruned.oldestRetainedResourceVersion()).toBe(301);
+    pruned.close();
   });
 
   it('records source files, rewriting only what changed', () => {
