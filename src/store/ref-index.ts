@@ -1,6 +1,7 @@
 // The store's in-memory index of ResourceRefs: by fqn, and, for resources a file manages, by watched
 // directory → name and directory → file → name. It mirrors the resources table; SqliteResourceStore
-// keeps it in step with every write and drops it when a transaction rolls back.
+// keeps it in step with every write, and a rollback undoes the index's changes too (journal/rollback),
+// so a refused file in a batch does not cost a reload of every row.
 import type { SourceRef } from '../domain/resource.js';
 import type { ResourceRef } from './resource-store.js';
 
@@ -19,12 +20,43 @@ export class RefIndex {
   private readonly byFqn = new Map<string, ResourceRef>();
   private readonly byRoot = new Map<string, RootRefs>();
 
+  /** How to undo each change since the outermost open transaction began. */
+  private readonly undo: (() => void)[] = [];
+
   constructor(refs: Iterable<ResourceRef>) {
-    for (const ref of refs) this.set(ref);
+    for (const ref of refs) this.put(ref);
   }
 
   set(ref: ResourceRef): void {
-    this.delete(ref.fqn);
+    const old = this.byFqn.get(ref.fqn);
+    this.put(ref);
+    this.undo.push(old ? () => this.put(old) : () => this.remove(ref.fqn));
+  }
+
+  delete(fqn: string): void {
+    const old = this.byFqn.get(fqn);
+    if (!old) return;
+    this.remove(fqn);
+    this.undo.push(() => this.put(old));
+  }
+
+  /** A mark to roll back to. */
+  journal(): number {
+    return this.undo.length;
+  }
+
+  /** Undoes the changes made since journal() answered mark (a savepoint or transaction rolled back). */
+  rollback(mark: number): void {
+    while (this.undo.length > mark) (this.undo.pop() as () => void)();
+  }
+
+  /** The outermost transaction ended: its changes can no longer be undone. */
+  settle(): void {
+    this.undo.length = 0;
+  }
+
+  private put(ref: ResourceRef): void {
+    this.remove(ref.fqn);
     this.byFqn.set(ref.fqn, ref);
     if (ref.source.kind !== 'file') return;
     const root = this.root(ref.tenant, ref.source.root);
@@ -34,7 +66,7 @@ export class RefIndex {
     names.set(ref.name, ref);
   }
 
-  delete(fqn: string): void {
+  private remove(fqn: string): void {
     const old = this.byFqn.get(fqn);
     if (!old) return;
     this.byFqn.delete(fqn);

@@ -109,8 +109,8 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly inTransaction: <T>(fn: () => T) => T;
   /**
    * fqn → ResourceRef of every resource, loaded on first use and kept in step with each write, so a
-   * watched directory's inventory costs no decoding. Dropped (and reloaded) whenever a write or a
-   * transaction fails, because SQLite rolled back what the map may already hold.
+   * watched directory's inventory costs no decoding. When SQLite rolls a write back, so does the index
+   * (see atomically).
    */
   private refIndex: RefIndex | undefined;
   /** Resources that got a new event row since the last maintenance: only these can exceed the per-resource cap. */
@@ -326,11 +326,23 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   transaction<T>(fn: () => T): T {
+    return this.atomically(fn);
+  }
+
+  /** fn in a transaction (a savepoint inside one), and the ref index rolled back with it. */
+  private atomically<T>(fn: () => T): T {
+    const outermost = !this.db.inTransaction;
+    const index = this.refIndex;
+    const mark = index?.journal() ?? 0;
     try {
       return this.inTransaction(fn);
     } catch (err) {
-      this.refIndex = undefined;
+      // An index loaded inside the rolled-back transaction may hold rows SQLite no longer has.
+      if (this.refIndex !== index) this.refIndex = undefined;
+      else index?.rollback(mark);
       throw err;
+    } finally {
+      if (outermost) this.refIndex?.settle();
     }
   }
 
@@ -552,13 +564,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
   private write<T>(fn: () => T): T {
-    let result: T;
-    try {
-      result = this.inTransaction(fn);
-    } catch (err) {
-      this.refIndex = undefined;
-      throw err;
-    }
+    const result = this.atomically(fn);
     for (const listener of this.writeListeners) listener();
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
       this.writesSinceMaintenance = 0;

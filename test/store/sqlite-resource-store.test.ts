@@ -1,5 +1,5 @@
 // The resource store's bookkeeping that the hot paths lean on: refs kept in step with writes (and
-// rebuilt after a rollback), a status write that changes nothing costs no write, events capped per
+// rolled back with a transaction or savepoint), a status write that changes nothing costs no write, events capped per
 // resource without scanning the whole table, and the changelog never holding a secret.
 import { initialStatus, type ResourceStatus } from '../../src/domain/resource.js';
 import type { McpServerManifest } from '../../src/domain/manifest.js';
@@ -66,6 +66,50 @@ describe('SqliteResourceStore', () => {
     ).toThrow('abort');
     expect(store.listRefs('default').map((r) => r.name)).toEqual(['kept']);
     expect(store.keys()).toEqual(['default:mcp-server:kept']);
+  });
+
+  it('undoes only the rolled-back savepoint in the refs (a refused file in a batch)', () => {
+    const at = (path: string) => ({ kind: 'file', root: '/m', path, document: 0 }) as const;
+    for (const name of ['moved', 'removed', 'same']) store.create(newResource(name, at(`${name}.yaml`)));
+    store.fileRefs('default', '/m');
+    store.transaction(() => {
+      store.create(newResource('committed', at('new.yaml')));
+      expect(() =>
+        store.transaction(() => {
+          store.update('default:mcp-server:moved', { ...newResource('moved'), generation: 2, source: at('elsewhere.yaml'), updatedBy: subject });
+          store.remove('default:mcp-server:removed');
+          store.create(newResource('refused', at('bad.yaml')));
+          throw new Error('refused file');
+        }),
+      ).toThrow('refused file');
+    });
+    const names = (refs: ReadonlyMap<string, { source: unknown; generation: number }>) =>
+      Object.fromEntries([...refs].map(([name, r]) => [name, { source: r.source, generation: r.generation }]));
+    const expected = {
+      committed: { source: at('new.yaml'), generation: 1 },
+      moved: { source: at('moved.yaml'), generation: 1 },
+      removed: { source: at('removed.yaml'), generation: 1 },
+      same: { source: at('same.yaml'), generation: 1 },
+    };
+    expect(names(store.fileRefs('default', '/m'))).toEqual(expected);
+    expect(store.fileRefsAt('default', '/m', 'elsewhere.yaml')).toEqual([]);
+    expect(store.fileRefsAt('default', '/m', 'moved.yaml').map((r) => r.name)).toEqual(['moved']);
+    expect(store.fileRefsAt('default', '/m', 'bad.yaml')).toEqual([]);
+
+  });
+
+  it('drops refs first loaded inside a transaction that rolls back', () => {
+    const at = (path: string) => ({ kind: 'file', root: '/m', path, document: 0 }) as const;
+    store.create(newResource('kept', at('kept.yaml')));
+    // Nothing has read the refs yet: the first read loads them inside the transaction, with its rows.
+    expect(() =>
+      store.transaction(() => {
+        store.create(newResource('gone', at('gone.yaml')));
+        expect([...store.fileRefs('default', '/m').keys()].sort()).toEqual(['gone', 'kept']);
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect([...store.fileRefs('default', '/m').keys()]).toEqual(['kept']);
   });
 
   it('writes nothing for a status equal to the stored one, whatever its key order', () => {
