@@ -12,6 +12,7 @@ import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
 import { Budget } from './budget.js';
 import {
   classifyFailure,
+  networkKindByCode,
   observeFetch,
   safeUrl,
   timeoutFailure,
@@ -19,7 +20,7 @@ import {
   type ClassifiedFailure,
 } from './failure.js';
 import { sanitize, secretsOf } from './redaction.js';
-import type { EgressPolicy } from './egress.js';
+import { egressDenial, type EgressPolicy } from './egress.js';
 import { createServerFetch } from './server-fetch.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
 
@@ -35,6 +36,17 @@ const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
 const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
   getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'discovery does not call tools' }),
 };
+/**
+ * The Fetch standard's blocked ports (https://fetch.spec.whatwg.org/#bad-port, as undici 7 has them): fetch
+ * refuses them before connecting, and that refusal has its own message, so no preconnect tries them.
+ */
+const FETCH_BAD_PORTS: ReadonlySet<string> = new Set(
+  [
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+    119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+    989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  ].map(String),
+);
 /** How long a polite session DELETE may take after a successful discovery. */
 const TERMINATE_SESSION_MS = 1000;
 
@@ -77,6 +89,31 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
       : target.preferredTransport === 'sse'
         ? ['sse', 'streamable-http']
         : ['streamable-http', 'sse'];
+    // A server nobody answers at (refused, unknown name, TLS refused, egress denied) fails here, on one
+    // socket, before a client and a fetch are built for it: ~20x cheaper, and no garbage that survives to
+    // the next full GC. The socket is the one the first request then uses. Only a failure the classifier
+    // names by its code ends discovery here, with the message the same failure of a fetch would get.
+    if (ownedFetch?.preconnect && !url.username && !url.password && !FETCH_BAD_PORTS.has(url.port)) {
+      let connectError: unknown;
+      try {
+        connectError = await budget.run(ownedFetch.preconnect(url));
+      } catch {
+        return failure(target, timeoutFailure(url, target.timeoutMs), secrets);
+      }
+      if (connectError !== undefined && (egressDenial(connectError) || networkKindByCode(connectError))) {
+        // As undici's fetch reports it.
+        const fetchError = new TypeError('fetch failed', { cause: connectError });
+        const classified = classifyFailure(fetchError, {
+          url,
+          transport: order[0]!,
+          observed: { networkError: fetchError, failedResponses: [] },
+          timedOut: false,
+          timeoutMs: target.timeoutMs,
+          secrets,
+        });
+        return failure(target, classified, secrets);
+      }
+    }
     const wrongTransports: ClassifiedFailure[] = [];
     for (const transport of order) {
       if (budget.expired) return failure(target, timeoutFailure(url, target.timeoutMs), secrets);

@@ -201,7 +201,7 @@ export function egressLookup(policy: EgressPolicy, resolve: Resolve = dnsLookup 
 }
 
 type ConnectorOptions = Parameters<typeof buildConnector>[0];
-type Connector = ReturnType<typeof buildConnector>;
+export type Connector = ReturnType<typeof buildConnector>;
 
 /**
  * undici's own connector with the policy in front: an IP-literal host is checked here (net.connect does

@@ -146,7 +146,7 @@ export type NetworkKind =
   | { kind: 'bad-port' };
 
 /** A network or TLS failure named by an error `code` somewhere in the chain. */
-function networkKindByCode(error: unknown): NetworkKind | undefined {
+export function networkKindByCode(error: unknown): NetworkKind | undefined {
   const chain = errorChain(error);
   for (const e of chain) {
     const code = codeOf(e);

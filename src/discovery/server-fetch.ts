@@ -4,12 +4,21 @@
 // Every connection the Agent opens passes the egress policy (egress.ts) on the address it resolves to;
 // redirects reconnect through the same Agent, so they are checked too.
 import { Agent, Client, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { isIP } from 'node:net';
-import { DEFAULT_EGRESS_POLICY, EgressDeniedError, egressConnector, type EgressPolicy } from './egress.js';
+import { isIP, type Socket } from 'node:net';
+import { DEFAULT_EGRESS_POLICY, EgressDeniedError, egressConnector, type Connector, type EgressPolicy } from './egress.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
 /** A FetchLike that owns an undici Agent (`dispatcher`, for undici's own request API); close() destroys its sockets. */
-export type ServerFetch = FetchLike & { dispatcher: Dispatcher; close(): Promise<void> };
+export type ServerFetch = FetchLike & {
+  dispatcher: Dispatcher;
+  /**
+   * Opens the connection (TCP, TLS, egress check) that the first request to `url`'s origin will then use,
+   * and answers its error when it fails (undefined when connected). So a caller learns that nobody answers
+   * at the price of one socket, not of a request through fetch. Without a proxy only (absent with one).
+   */
+  preconnect?: (url: URL) => Promise<unknown>;
+  close(): Promise<void>;
+};
 
 export interface ServerFetchOptions {
   /** Default: DEFAULT_EGRESS_POLICY (the link-local ranges denied). */
@@ -26,6 +35,7 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
   const policy = options.egress ?? DEFAULT_EGRESS_POLICY;
   const serverTls = { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.caCert ? { ca: tls.caCert } : {}) };
   const proxy = options.proxy;
+  const direct = proxy ? undefined : new HeldConnection(egressConnector(policy, serverTls));
   const agent: Dispatcher = proxy
     ? new ProxyAgent({
         uri: proxy.url,
@@ -33,7 +43,7 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
         requestTls: serverTls,
         clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}) }),
       })
-    : new Agent({ connect: egressConnector(policy, serverTls) });
+    : new Agent({ connect: direct!.connector });
   let closed = false;
   const serverFetch = ((url: string | URL, init?: RequestInit) => {
     // Through a proxy only the proxy's address is ours to check; a server named by its IP address is
@@ -44,9 +54,11 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
     return undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
   }) as ServerFetch;
   serverFetch.dispatcher = agent;
+  if (direct) serverFetch.preconnect = (url) => direct.open(url);
   serverFetch.close = async () => {
     if (closed) return;
     closed = true;
+    direct?.close();
     // destroy, not close: discovery is over, in-flight streams (SSE GETs) must not keep sockets open.
     await agent.destroy().catch(() => undefined);
   };
@@ -63,4 +75,68 @@ function deniedLiteral(policy: EgressPolicy, url: string | URL): EgressDeniedErr
   if (isIP(host) === 0) return undefined;
   const decision = policy.check(host);
   return decision.allowed ? undefined : new EgressDeniedError(host, host, decision.rule);
+}
+
+type ConnectParams = Parameters<Connector>[0];
+
+/** How undici's Client names an origin when it asks its connector for a socket. */
+function connectParams(url: URL): ConnectParams {
+  return { host: url.host, hostname: url.hostname.replace(/^\[|\]$/g, ''), protocol: url.protocol, port: url.port };
+}
+
+const originKey = (p: ConnectParams) => `${p.protocol}//${p.hostname}:${p.port}`;
+
+/**
+ * The Agent's connector, able to open one connection ahead of the first request (preconnect). The held
+ * socket comes from the same connector with the parameters undici would pass, so it is the connection the
+ * request would have opened; it is handed over when undici first asks for that origin, unless it closed
+ * meanwhile (then a new one is opened, as undici would have).
+ */
+class HeldConnection {
+  private held: { key: string; socket: Promise<Socket | undefined> } | undefined;
+  private closed = false;
+
+  constructor(private readonly base: Connector) {}
+
+  readonly connector: Connector = (params, callback) => {
+    const held = this.held;
+    if (!held || held.key !== originKey(params)) return this.base(params, callback);
+    this.held = undefined;
+    void held.socket.then((socket) => {
+      if (socket && !socket.destroyed && socket.readyState === 'open') callback(null, socket);
+      else {
+        socket?.destroy();
+        this.base(params, callback);
+      }
+    });
+  };
+
+  open(url: URL): Promise<unknown> {
+    const params = connectParams(url);
+    return new Promise((resolve) => {
+      const socket = new Promise<Socket | undefined>((settle) => {
+        this.base(params, (err, connected) => {
+          if (err || !connected) {
+            resolve(err ?? new Error('the connector answered no socket'));
+            settle(undefined);
+            return;
+          }
+          const s = connected;
+          // Closed (discovery over) before the socket came: nobody will use it.
+          if (this.closed) s.destroy();
+          resolve(undefined);
+          settle(this.closed ? undefined : s);
+        });
+      });
+      this.held = { key: originKey(params), socket };
+    });
+  }
+
+  /** Destroys a held socket nobody took (and one still connecting, when it comes). */
+  close(): void {
+    this.closed = true;
+    const held = this.held;
+    this.held = undefined;
+    void held?.socket.then((s) => s?.destroy());
+  }
 }

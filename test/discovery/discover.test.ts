@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { discover, MAX_TOOL_PAGES, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServerFetch, discover, MAX_TOOL_PAGES, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { waitFor } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const SECRET = 'Bearer s3cr3t-token-value';
@@ -281,5 +282,86 @@ describe('dependencies', () => {
     const port = await deadPort();
     const result = await discover(target(`http://127.0.0.1:${port}/mcp`, { headers: { 'x-env': '127.0' } }));
     expect(!result.ok && result.message).toContain(`127.0.0.1:${port}`);
+  });
+});
+
+/** A TCP relay in front of `port` that counts the connections made to it and knows which are still open. */
+async function countingRelay(port: number): Promise<{ url: (path: string) => string; opened: () => number; open: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let opened = 0;
+  const relay: Server = createTcpServer((client) => {
+    opened++;
+    sockets.add(client);
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      sockets.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayPort = (relay.address() as AddressInfo).port;
+  return {
+    url: (path) => `http://127.0.0.1:${relayPort}${path}`,
+    opened: () => opened,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        relay.close(() => resolve());
+      }),
+  };
+}
+
+describe('preconnect', () => {
+  it.each(['streamable-http', 'sse'] as const)(
+    'a refused connection fails on the preconnect with what a request through fetch says (%s first)',
+    async (preferredTransport) => {
+      const port = await deadPort();
+      const t = target(`http://127.0.0.1:${port}/mcp`, { preferredTransport, headers: { Authorization: SECRET }, authConfigured: 'header' });
+      // A fetch handed in skips the preconnect: every request goes through the SDK and fetch.
+      const viaFetch = createServerFetch(t.tls);
+      try {
+        expect(await discover(t)).toEqual(await discover(t, { fetch: viaFetch }));
+      } finally {
+        await viaFetch.close();
+      }
+    },
+  );
+
+  it('the preconnected socket is the one the first request uses: no connection more than without it', async () => {
+    const server = await start({ transport: 'streamable-http', stateful: true });
+    const relay = await countingRelay(server.port);
+    try {
+      const t = target(relay.url(new URL(server.url).pathname));
+      const viaFetch = createServerFetch(t.tls);
+      try {
+        expect(await discover(t, { fetch: viaFetch })).toMatchObject({ ok: true });
+      } finally {
+        await viaFetch.close();
+      }
+      const withoutPreconnect = relay.opened();
+      expect(await discover(t)).toMatchObject({ ok: true, transport: 'streamable-http' });
+      expect(relay.opened() - withoutPreconnect).toBe(withoutPreconnect);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('close() ends a preconnected socket that no request took', async () => {
+    const server = await start({ transport: 'streamable-http' });
+    const relay = await countingRelay(server.port);
+    try {
+      const serverFetch = createServerFetch({ rejectUnauthorized: true });
+      expect(await serverFetch.preconnect!(new URL(relay.url('/mcp')))).toBeUndefined();
+      await waitFor(() => relay.open() === 1, { what: 'the relay to see the preconnected socket' });
+      await serverFetch.close();
+      await waitFor(() => relay.open() === 0, { what: 'the preconnected socket to close' });
+    } finally {
+      await relay.close();
+    }
   });
 });
