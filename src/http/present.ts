@@ -3,13 +3,11 @@ import type { McpServerResource } from '../domain/resource.js';
 import type { StoredGatewayEntry } from '../gateway/gateway-store.js';
 import type { StoredEvent } from '../store/index.js';
 import { maskManifest, MASK } from '../manifest/index.js';
-import { isDirect, proxyPathOf, resourceView } from '../store/resource-view.js';
+import { proxyPathOf, resourceView } from '../store/resource-view.js';
 
 export interface PresentOptions {
   publicUrl: string;
 }
-
-export { isDirect };
 
 export function proxyUrlOf(publicUrl: string, name: string): string {
   return `${publicUrl.replace(/\/+$/, '')}${proxyPathOf(name)}`;

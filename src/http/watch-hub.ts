@@ -228,11 +228,12 @@ class WatchSession {
         }
         written += page.length;
       } else if (this.phase === 'live') {
-        // Everything queued in one write: one syscall per batch of changes, not per event.
+        // Everything queued in one write: one syscall per batch of changes, not per event. Live frames are
+        // rendered already and the queue is bounded, so they are not held to FRAMES_PER_TURN: a pump put
+        // off to the next turn would let a burst from one feed read overflow a client that keeps up.
         if (this.queue.length === 0) return;
-        const batch = this.queue.splice(0, FRAMES_PER_TURN - written);
+        const batch = this.queue.splice(0);
         this.write({ text: batch.length === 1 ? batch[0]!.text : batch.map((f) => f.text).join(''), id: batch[batch.length - 1]!.id });
-        written += batch.length;
       } else {
         return;
       }

@@ -46,6 +46,9 @@ export type DiscoveryActivity =
 /** How a refresh ended: status was written from a fresh discovery (or there was nothing to discover), the key is gone, the manager stopped, or the caller gave up. */
 export type RefreshEnd = 'reported' | 'gone' | 'stopped' | 'aborted';
 
+/** The longest the pool waits for the reconcile queue to empty before it starts jobs anyway. */
+const MAX_YIELD_MS = 1000;
+
 export interface DiscoveryManagerOptions {
   clock: Clock;
   /** Discoveries running at once. */
@@ -60,7 +63,7 @@ export interface DiscoveryManagerOptions {
   enqueue: (key: string) => void;
   /**
    * Applying desired state goes first: while this answers a promise (reconciles are waiting), no job
-   * starts, and the pool resumes when it resolves. So a sync of thousands of servers reaches the gateway
+   * starts, and the pool resumes when it resolves (or after MAX_YIELD_MS, so writes cannot starve it). So a sync of thousands of servers reaches the gateway
    * before their discoveries compete with it; each server still becomes Ready only from a real
    * discovery. Absent: a job starts as soon as a slot is free.
    */
@@ -218,14 +221,22 @@ export class DiscoveryManager {
   private pump(): void {
     if (this.yielding) return;
     const wait = this.pending.size > 0 && this.running.size < this.options.concurrency ? this.options.reconcilesWaiting?.() : undefined;
-    if (wait) {
-      this.yielding = true;
-      void wait.then(() => {
-        this.yielding = false;
-        this.pump();
-      });
-      return;
-    }
+    if (!wait) return this.startJobs();
+    // Writes that never let the reconcile queue empty must not starve discovery: the pool yields for
+    // MAX_YIELD_MS at most, then fills its free slots anyway.
+    this.yielding = true;
+    const clock = this.options.clock;
+    const resume = () => {
+      if (!this.yielding) return;
+      this.yielding = false;
+      clock.clearTimeout(timer);
+      this.startJobs();
+    };
+    const timer = clock.setTimeout(resume, MAX_YIELD_MS);
+    void wait.then(resume);
+  }
+
+  private startJobs(): void {
     while (!this.stopped && this.running.size < this.options.concurrency && this.pending.size > 0) {
       const [key, job] = this.pending.entries().next().value as [string, Pending];
       this.pending.delete(key);

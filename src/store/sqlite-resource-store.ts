@@ -72,11 +72,6 @@ interface ResourceRow {
 const COLUMNS = `id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation, resource_version, source, metadata,
   account_id, created_by, updated_by, created_at, updated_at, status`;
 
-/** A row with the resource as answered (resource-view.ts), rendered at each write. */
-interface ViewedRow extends ResourceRow {
-  view: string;
-}
-
 interface EventRow {
   id: number;
   fqn: string;
@@ -139,8 +134,7 @@ export class SqliteResourceStore implements ResourceStore {
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
       listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
-      listTenantViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE tenant = ? ORDER BY name`),
-      listTenantNameViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
+      viewOf: db.prepare('SELECT view FROM resources WHERE fqn = ?').pluck(),
       refs: db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources'),
       sourceFiles: db.prepare('SELECT path, content_hash, names, fingerprint FROM source_files WHERE root = ?'),
       sourceFile: db.prepare('SELECT content_hash, names, fingerprint FROM source_files WHERE root = ? AND path = ?'),
@@ -154,6 +148,13 @@ export class SqliteResourceStore implements ResourceStore {
       viewsTenant: db.prepare('SELECT view FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
       viewsTenantName: db.prepare('SELECT view FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
       rowsAfter: db.prepare('SELECT rowid AS rid, * FROM resources WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+      // The resourceVersion at which this build last closed the store: every view was current then.
+      viewsCurrentAt: db.prepare("SELECT value FROM counters WHERE name = 'views_current_at'").pluck(),
+      setViewsCurrentAt: db.prepare("INSERT INTO counters (name, value) VALUES ('views_current_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+      // Rows an older build wrote (it knows no view column): no view, or one of an earlier resourceVersion.
+      rowsWithStaleView: db.prepare(
+        "SELECT rowid AS rid, * FROM resources WHERE view IS NULL OR json_extract(view, '$.resourceVersion') IS NOT CAST(resource_version AS TEXT)",
+      ),
       setView: db.prepare('UPDATE resources SET view = ? WHERE fqn = ?'),
       viewFormat: db.prepare("SELECT value FROM counters WHERE name = 'view_format'").pluck(),
       setViewFormat: db.prepare("UPDATE counters SET value = ? WHERE name = 'view_format'"),
@@ -198,9 +199,16 @@ export class SqliteResourceStore implements ResourceStore {
   /**
    * Views of another format (an upgrade changed resourceView), or none yet (a database from before
    * views), are rendered again, all in one transaction: from the spec column, so nothing is decrypted.
+   * So are the rows an older build wrote after views came (a rollback and an upgrade again): looked for
+   * only when something wrote since this build last closed the store (or it did not close cleanly).
    */
   private renderStaleViews(): void {
-    if (this.stmt.viewFormat.get() === VIEW_FORMAT) return;
+    if (this.stmt.viewFormat.get() === VIEW_FORMAT) {
+      if (this.stmt.viewsCurrentAt.get() === this.currentResourceVersion()) return;
+      const stale = this.stmt.rowsWithStaleView.all() as ResourceRow[];
+      if (stale.length > 0) this.inTransaction(() => stale.forEach((row) => this.stmt.setView.run(renderView(this.fromRow(row, true)), row.fqn)));
+      return;
+    }
     this.db.transaction(() => {
       // In pages: a connection cannot write while it iterates, and all rows at once could be big.
       for (let after = 0; ; ) {
@@ -244,7 +252,7 @@ export class SqliteResourceStore implements ResourceStore {
       const page = (byName ? this.stmt.pageTenantName : this.stmt.pageTenant).all(...args, query.limit, query.offset) as ResourceRow[];
       return { items: page.map((r) => this.fromRow(r, masked)), total };
     }
-    const matching = this.matching(query, query.masked === true, false);
+    const matching = this.matching(query, query.masked === true);
     return { items: matching.slice(query.offset, query.offset + query.limit).map((m) => m.resource), total: matching.length };
   }
 
@@ -256,17 +264,14 @@ export class SqliteResourceStore implements ResourceStore {
       const views = (byName ? this.stmt.viewsTenantName : this.stmt.viewsTenant).all(...args, query.limit, query.offset) as string[];
       return { views, total };
     }
-    // Tags and filters read the resources (masked: nothing is decrypted); the page answers their views.
-    const matching = this.matching(query, true, true);
-    return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => (m.row as ViewedRow).view), total: matching.length };
+    // Tags and filters read the resources (masked: nothing is decrypted); only the page's views are read.
+    const matching = this.matching(query, true);
+    return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => this.stmt.viewOf.get(m.row.fqn) as string), total: matching.length };
   }
 
   /** The rows of a list query with a tag or a filter, which read every resource of the tenant (or name). */
-  private matching(query: ListQuery, masked: boolean, viewed: boolean): { row: ResourceRow; resource: McpServerResource }[] {
-    const [all, named] = viewed
-      ? [this.stmt.listTenantViewed, this.stmt.listTenantNameViewed]
-      : [this.stmt.listTenant, this.stmt.listTenantName];
-    const rows = (query.name !== undefined ? named.all(query.tenant, query.name) : all.all(query.tenant)) as ResourceRow[];
+  private matching(query: ListQuery, masked: boolean): { row: ResourceRow; resource: McpServerResource }[] {
+    const rows = (query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)) as ResourceRow[];
     let matching = rows.map((row) => ({ row, resource: this.fromRow(row, masked) }));
     if (query.tag) {
       const { key, value } = query.tag;
@@ -334,8 +339,9 @@ export class SqliteResourceStore implements ResourceStore {
     const outermost = !this.db.inTransaction;
     const index = this.refIndex;
     const mark = index?.journal() ?? 0;
+    let result: T;
     try {
-      return this.inTransaction(fn);
+      result = this.inTransaction(fn);
     } catch (err) {
       // An index loaded inside the rolled-back transaction may hold rows SQLite no longer has.
       if (this.refIndex !== index) this.refIndex = undefined;
@@ -344,6 +350,8 @@ export class SqliteResourceStore implements ResourceStore {
     } finally {
       if (outermost) this.refIndex?.settle();
     }
+    if (outermost) this.maintainWhenDue();
+    return result;
   }
 
   create(input: NewResource): McpServerResource {
@@ -458,8 +466,8 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined {
-    // Compared before any transaction: this connection is the only writer, and a reconcile that changed
-    // nothing (the common case) should cost a read, not a commit.
+    // Compared before writing: this connection is the only writer, and a reconcile that changed nothing
+    // (the common case) should cost a read, not a write.
     const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
     if (!row) return undefined;
     // A status computed from an older read (another generation, or a deleted and recreated resource) is dropped.
@@ -559,18 +567,28 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.stmt.setViewsCurrentAt.run(this.currentResourceVersion());
+    this.db.close();
   }
 
   /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
   private write<T>(fn: () => T): T {
     const result = this.atomically(fn);
     for (const listener of this.writeListeners) listener();
-    if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES) {
-      this.writesSinceMaintenance = 0;
-      this.maintain();
-    }
+    this.writesSinceMaintenance++;
+    this.maintainWhenDue();
     return result;
+  }
+
+  /**
+   * Housekeeping runs outside any transaction (after the outermost one commits, see atomically): a
+   * rollback would undo its deletes but not what it remembers of them (eventsAdded, capAllEvents).
+   */
+  private maintainWhenDue(): void {
+    if (this.writesSinceMaintenance < MAINTENANCE_EVERY_WRITES || this.db.inTransaction) return;
+    this.writesSinceMaintenance = 0;
+    this.inTransaction(() => this.maintain());
   }
 
   private maintain(): void {

@@ -271,4 +271,25 @@ describe('DiscoveryManager', () => {
     await flushPromises();
     expect(jobs.keys()).toEqual(['a', 'b']);
   });
+
+  it('is not starved by reconciles that never stop: after a second of waiting it fills its free slots', async () => {
+    const { clock, jobs, manager } = harness({ reconcilesWaiting: () => new Promise<void>(() => undefined) });
+    manager.ensure('a', 'h1', jobs.job('a'));
+    manager.ensure('b', 'h1', jobs.job('b'));
+    manager.ensure('c', 'h1', jobs.job('c'));
+    await flushPromises();
+    clock.advance(999);
+    await flushPromises();
+    expect(jobs.keys()).toEqual([]);
+    clock.advance(1);
+    await flushPromises();
+    expect(jobs.keys()).toEqual(['a', 'b']);
+    // A freed slot waits again, at most as long.
+    await jobs.finish('a');
+    await flushPromises();
+    expect(jobs.keys()).toEqual(['b']);
+    clock.advance(1000);
+    await flushPromises();
+    expect(jobs.keys()).toEqual(['b', 'c']);
+  });
 });

@@ -127,6 +127,27 @@ describe('resource views', () => {
     reopened.close();
   });
 
+  it('are rendered at open for rows an older build wrote after views came (a rollback, then the upgrade again)', () => {
+    const path = join(dir, 'cp.db');
+    const store = new SqliteResourceStore({ path });
+    store.create(newResource('a'));
+    store.create(newResource('b'));
+    store.create(newResource('c'));
+    const expected = answered(store) as { name: string; resourceVersion: string }[];
+    store.close();
+    // An older build knows no view column: it inserts rows without one and updates rows leaving it as it was.
+    const old = new Database(path);
+    old.prepare("UPDATE resources SET view = NULL WHERE name = 'a'").run();
+    old.prepare("UPDATE resources SET resource_version = resource_version + 10 WHERE name = 'b'").run();
+    old.prepare("UPDATE counters SET value = value + 10 WHERE name = 'resource_version'").run();
+    old.close();
+    const reopened = new SqliteResourceStore({ path });
+    expect(answered(reopened)).toEqual(
+      expected.map((v) => (v.name === 'b' ? { ...v, resourceVersion: String(Number(v.resourceVersion) + 10) } : v)),
+    );
+    reopened.close();
+  });
+
   it('get(fqn, { known }) answers the known manifest when the hash matches, and decodes its own otherwise', () => {
     const store = new SqliteResourceStore({ path: ':memory:' });
     const input = newResource('a');

@@ -47,8 +47,7 @@ export class GatewayCatalog {
     const revision = this.store.externalRevision();
     if (revision === this.revision) return;
     this.revision = revision;
-    const current = new Map(this.store.list().map((e) => [e.fqn, e]));
-    for (const fqn of new Set([...this.cache.keys(), ...current.keys()])) this.update(fqn, current.get(fqn));
+    for (const fqn of [...this.cache.keys()]) this.refresh(fqn);
   }
 
   close(): void {

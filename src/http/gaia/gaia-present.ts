@@ -4,7 +4,8 @@ import { findCondition, READY } from '../../domain/conditions.js';
 import type { FieldError } from '../../domain/errors.js';
 import type { DiscoveredTool, McpServerResource } from '../../domain/resource.js';
 import { MASK } from '../../manifest/index.js';
-import { isDirect, proxyUrlOf, type PresentOptions } from '../present.js';
+import { isDirect } from '../../store/resource-view.js';
+import { proxyUrlOf, type PresentOptions } from '../present.js';
 import { displayNameOf, transportTypeOf } from './gaia-mapping.js';
 
 /** The stored manifest as far as the GAIA view reads it (remote and stdio fields, all optional). */
