@@ -4,15 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ReconcileError } from '../domain/errors.js';
-import { SECRET_REFERENCE } from '../domain/secret-reference.js';
+import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
 
 /** The control plane's own secrets can never be read through a reference. */
 const RESERVED_ENV = /^MCP_CP_/;
-
-export interface SecretResolver {
-  /** Answers the value with every reference replaced; throws ReconcileError(SecretNotFound). */
-  resolve(value: string): string;
-}
 
 export interface SecretResolverOptions {
   env: NodeJS.ProcessEnv;
@@ -47,6 +42,3 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     resolve: (value) => value.replace(SECRET_REFERENCE, (_m, kind: string, name: string) => lookup(kind, name)),
   };
 }
-
-/** A resolver that leaves values as they are (for callers that never see references). */
-export const literalSecrets: SecretResolver = { resolve: (value) => value };

@@ -16,25 +16,15 @@ import {
   type DiscoveryResult,
   type DiscoveryTarget,
 } from '../discovery/index.js';
+import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
+import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
 import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from '../gateway/gateway-store.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { ResourceStore } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
-import {
-  authConfigured,
-  buildGatewayEntry,
-  buildStdioGatewayEntry,
-  hashOf,
-  isPerUserAuth,
-  presetTransport,
-  stdioSpecOf,
-  targetOptionsOf,
-  tlsOf,
-  upstreamHeaders,
-} from './resolve-gateway-entry.js';
-import { literalSecrets, type SecretResolver } from './secret-refs.js';
+import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, type DiscoveryView } from './server-status.js';
 
 export interface ServerReconcilerOptions {

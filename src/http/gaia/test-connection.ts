@@ -5,8 +5,8 @@ import type { DiscoveryResult, DiscoveryTarget } from '../../discovery/index.js'
 import { OAuthClientCredentials, OAuthError, discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { McpServerManifest, RemoteMcpServerManifest } from '../../domain/manifest.js';
-import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../reconcile/resolve-gateway-entry.js';
-import { literalSecrets } from '../../reconcile/secret-refs.js';
+import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../discovery/upstream-settings.js';
+import { literalSecrets } from '../../domain/secret-reference.js';
 import type { GaiaTransportType } from './gaia-body.js';
 import type { ManifestDraft } from './gaia-mapping.js';
 
