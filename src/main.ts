@@ -2,7 +2,7 @@
 // concrete classes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
@@ -18,7 +18,7 @@ import { adminPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
-import { createApp } from './http/app.js';
+import { createApp, requestListener } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { ForbiddenError } from './domain/errors.js';
 import { isStdioManifest } from './domain/manifest.js';
@@ -239,7 +239,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
-  feed.start(() => metrics.seedResources(store.list({ tenant: config.tenant, limit: Number.MAX_SAFE_INTEGER, offset: 0 }).items));
+  feed.start(() => metrics.seedResources(store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
   const storeProblem = (): string | undefined => {
@@ -276,7 +276,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       concurrency: config.discoveryConcurrency,
     }),
     logger: logger.child({ component: 'http' }),
-    mcp: dataPlane.router,
+    mcp: dataPlane.handler,
     ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
     clock,
     watch,
@@ -324,7 +324,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   let port: number;
   try {
     server = await new Promise<Server>((resolveListen, rejectListen) => {
-      const s = app.listen(config.port, config.host);
+      const s = createServer(requestListener(app, { mcp: dataPlane.handler, metrics })).listen(config.port, config.host);
       s.once('listening', () => resolveListen(s));
       s.once('error', rejectListen);
     });

@@ -1,15 +1,7 @@
 #!/usr/bin/env node
 // mcpctl: the control plane's command line. Subcommands live in files of their own; each client
 // command is `run…(argv, io)` so that tests run it in-process.
-import { runApply } from './apply.js';
-import { runDelete } from './delete.js';
-import { runDescribe } from './describe.js';
-import { runDiff } from './diff.js';
-import { runGet } from './get.js';
 import { processIo } from './io.js';
-import { runToken } from './token.js';
-import { runValidate } from './validate.js';
-import { runWatch } from './watch.js';
 
 const USAGE = `Usage: mcpctl <command> [flags]
 
@@ -31,21 +23,23 @@ Run "mcpctl <command> --help" for a command's flags.
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  // Loaded on demand: the client commands should not load the server (SQLite, express) at all.
+  // Each command is loaded on demand: a client command loads neither the server (SQLite, express) nor
+  // the other commands, and serve (whose start time counts) none of the client commands.
   serve: async (argv) => (await import('./serve.js')).serveCommand(argv),
-  validate: (argv) => runValidate(argv, processIo()),
-  diff: (argv) => runDiff(argv, processIo()),
-  apply: (argv) => runApply(argv, processIo()),
-  get: (argv) => runGet(argv, processIo()),
-  describe: (argv) => runDescribe(argv, processIo()),
-  delete: (argv) => runDelete(argv, processIo()),
-  watch: (argv) => {
+  validate: async (argv) => (await import('./validate.js')).runValidate(argv, processIo()),
+  diff: async (argv) => (await import('./diff.js')).runDiff(argv, processIo()),
+  apply: async (argv) => (await import('./apply.js')).runApply(argv, processIo()),
+  get: async (argv) => (await import('./get.js')).runGet(argv, processIo()),
+  describe: async (argv) => (await import('./describe.js')).runDescribe(argv, processIo()),
+  delete: async (argv) => (await import('./delete.js')).runDelete(argv, processIo()),
+  watch: async (argv) => {
+    const { runWatch } = await import('./watch.js');
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort());
     process.once('SIGTERM', () => interrupted.abort());
     return runWatch(argv, processIo(), { signal: interrupted.signal });
   },
-  token: (argv) => runToken(argv, processIo()),
+  token: async (argv) => (await import('./token.js')).runToken(argv, processIo()),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 // The express app: health, then authenticated API routers, then the one error handler.
-import express, { type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type Express } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
@@ -17,7 +18,7 @@ import { gaiaRouter, type StdioGate } from './gaia/gaia-router.js';
 import type { TestConnection } from './gaia/test-connection.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
-import { httpMetrics, metricsHandlers } from './metrics-router.js';
+import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { uiRouter } from './ui/router.js';
 import type { WatchHub } from './watch-hub.js';
@@ -44,8 +45,11 @@ export interface AppOptions {
   sources?: SourcesView;
   /** On-demand discovery, for POST /api/svc/v1/mcp-servers/{id}/refresh. */
   refreshServer?: RefreshServer;
-  /** The gateway data plane (src/gateway/data-plane), served at /mcp/{name}; it authenticates by itself. */
-  mcp?: RequestHandler;
+  /**
+   * The gateway data plane (src/gateway/data-plane), served at /mcp/{name}; it authenticates by itself,
+   * and calls next() for a path that is not /{name}.
+   */
+  mcp?: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
@@ -82,8 +86,10 @@ export function createApp(options: AppOptions): Express {
   if (options.metrics) {
     app.get('/metrics', ...metricsHandlers({ metrics: options.metrics, metricsPublic: options.metricsPublic === true, authenticator: options.authenticator }));
   }
-  const openApi = JSON.stringify(buildOpenApiDocument({ metricsPublic: options.metricsPublic === true }));
+  // Built when first asked for, not at every start.
+  let openApi: string | undefined;
   app.get('/openapi.json', (_req, res) => {
+    openApi ??= JSON.stringify(buildOpenApiDocument({ metricsPublic: options.metricsPublic === true }));
     res.type('application/json').send(openApi);
   });
   app.use(uiRouter());
@@ -105,9 +111,37 @@ export function createApp(options: AppOptions): Express {
     app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, get publicUrl() { return options.publicUrl; } }));
   }
   app.use('/api', api);
-  if (options.mcp) app.use('/mcp', options.mcp);
+  // The server's listener hands /mcp/ requests to the data plane before express (requestListener); this
+  // route serves what reaches the app all the same (another letter case), and lists the route.
+  if (options.mcp) app.use('/mcp', express.Router().all('/:name', options.mcp));
 
   app.use(notFound);
   app.use(errorHandler(options.logger));
   return app;
+}
+
+const MCP_PREFIX = '/mcp/';
+
+/**
+ * The HTTP server's request listener. A message to /mcp/{name} goes straight to the data plane, timed
+ * as httpMetrics would: express re-prototypes each request and response and walks its router, which
+ * cost a relayed MCP message more than the relay itself. Everything else goes to the app, and so does
+ * an /mcp path the data plane does not serve (the app mounts the data plane too).
+ */
+export function requestListener(app: Express, options: Pick<AppOptions, 'mcp' | 'metrics'>): RequestListener {
+  const { mcp, metrics } = options;
+  if (!mcp) return app;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    if (!url.startsWith(MCP_PREFIX)) return void app(req, res);
+    const started = process.hrtime.bigint();
+    req.url = url.slice(MCP_PREFIX.length - 1);
+    let passed = false;
+    mcp(req, res, () => {
+      passed = true;
+      req.url = url;
+      app(req, res);
+    });
+    if (!passed && metrics) timeResponse(metrics, req.method ?? '', '/mcp/{name}', res, started);
+  };
 }

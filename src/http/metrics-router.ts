@@ -3,6 +3,7 @@
 // Who may scrape: by default an admin bearer token (metrics aggregate every tenant account's servers);
 // with --metrics-public anyone who can reach the port, for a Prometheus on a private network without
 // credentials. Nothing in a label is a secret or user input (see src/metrics).
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
 import { ForbiddenError } from '../domain/errors.js';
@@ -15,17 +16,19 @@ import { STREAMING } from './watch-router.js';
 export function httpMetrics(metrics: ControlPlaneMetrics): RequestHandler {
   const routeOf = createRouteMatcher();
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
     // Now, before routers rewrite req.url for their mount points.
-    const route = routeOf(req.path) ?? 'unmatched';
-    res.once('close', () => {
-      // Streams (watch, MCP GET streams) last as long as the client stays: not a latency.
-      if (res.locals[STREAMING] || String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeHttp(req.method, route, res.statusCode, seconds);
-    });
+    timeResponse(metrics, req.method, routeOf(req.path) ?? 'unmatched', res, process.hrtime.bigint());
     next();
   };
+}
+
+/** Observes a request's duration (from `started`, process.hrtime.bigint()) when its response ends. */
+export function timeResponse(metrics: ControlPlaneMetrics, method: string, route: string, res: ServerResponse, started: bigint): void {
+  res.once('close', () => {
+    // Streams (watch, MCP GET streams) last as long as the client stays: not a latency.
+    if ((res as Partial<Response>).locals?.[STREAMING] || String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
+    metrics.observeHttp(method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+  });
 }
 
 export function metricsHandlers(options: { metrics: ControlPlaneMetrics; metricsPublic: boolean; authenticator: Authenticator }): RequestHandler[] {

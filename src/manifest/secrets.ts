@@ -33,6 +33,11 @@ export function secretPathPatterns(type: string): string[] {
  * read, and a deep copy would cost more than the masking), so change neither afterwards.
  */
 export function maskManifest<T>(m: T): T {
+  return maskAt(m, secretPointers(m));
+}
+
+/** maskManifest of `m`, whose secret pointers are known. */
+function maskAt<T>(m: T, pointers: readonly string[]): T {
   if (typeof m !== 'object' || m === null) return m;
   const copies = new Set<unknown>();
   const own = <V>(node: V): V => {
@@ -42,7 +47,7 @@ export function maskManifest<T>(m: T): T {
     return copy;
   };
   const out = own(m);
-  for (const pointer of secretPointers(m)) {
+  for (const pointer of pointers) {
     const segments = parsePointer(pointer);
     const last = segments.pop()!;
     let parent: unknown = out;
@@ -80,11 +85,12 @@ export interface SplitSecrets<M> {
  */
 export function splitSecrets<M>(m: M): SplitSecrets<M> {
   const secrets: Record<string, string> = {};
-  for (const pointer of secretPointers(m)) {
+  const pointers = secretPointers(m);
+  for (const pointer of pointers) {
     const value = valueAt(m, pointer);
     if (typeof value === 'string') secrets[pointer] = value;
   }
-  return { spec: maskManifest(m), secrets };
+  return { spec: maskAt(m, pointers), secrets };
 }
 
 /** A deep copy of `spec` with the secret values put back. A secret whose parent is absent is ignored. */

@@ -192,7 +192,7 @@ export class ControlPlaneMetrics {
     this.probes = { ...this.probes, ...probes };
   }
 
-  /** The Ready tally starts from one consistent list of every resource... */
+  /** The Ready tally starts from one consistent read of every resource's Ready status and source... */
   seedResources(resources: Parameters<ReadyTally['seed']>[0]): void {
     this.tally.seed(resources);
   }

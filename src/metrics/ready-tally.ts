@@ -1,8 +1,9 @@
 // Resources by Ready status and by managing source, kept current from the changelog (no store scan per
-// scrape). Seeded from one consistent list, then every change replaces the entry of its resource.
+// scrape). Seeded from one consistent read of the store's Ready statuses (no resource decoded), then
+// every change replaces the entry of its resource.
 import { findCondition, READY } from '../domain/conditions.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../domain/resource.js';
-import type { Change } from '../store/index.js';
+import type { Change, ResourceReadiness } from '../store/index.js';
 
 export const READY_STATUSES: readonly ConditionStatus[] = ['True', 'False', 'Unknown'];
 
@@ -19,9 +20,9 @@ interface Entry {
 export class ReadyTally {
   private readonly entries = new Map<string, Entry>();
 
-  seed(resources: readonly McpServerResource[]): void {
+  seed(resources: readonly ResourceReadiness[]): void {
     this.entries.clear();
-    for (const r of resources) this.entries.set(r.fqn, entryOf(r));
+    for (const r of resources) this.entries.set(r.fqn, { ready: r.ready ?? 'Unknown', source: sourceLabel(r.source) });
   }
 
   apply(changes: readonly Change[]): void {

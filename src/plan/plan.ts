@@ -28,19 +28,18 @@ export interface ApplyPlan {
 
 export function planApply(input: ApplyPlanInput): ApplyPlan {
   const { stored, desired } = input;
-  // Only a diff of the manifest asks, and an unchanged spec has none: found on the first question.
-  let secrets: Set<string> | undefined;
-  const isSecret = (pointer: string) =>
-    (secrets ??= new Set([...secretPointers(desired), ...(stored ? secretPointers(stored.manifest) : [])])).has(pointer);
   if (!stored) {
     return {
       action: 'CREATE',
-      diff: listFields(desired, isSecret),
+      diff: listFields(desired, secretPointers(desired)),
       generation: 1,
       specChanged: true,
       metadata: input.metadata ?? {},
     };
   }
+  // Only a diff of the manifest asks, and an unchanged spec has none: found on the first question.
+  let secrets: Set<string> | undefined;
+  const isSecret = (pointer: string) => (secrets ??= new Set([...secretPointers(desired), ...secretPointers(stored.manifest)])).has(pointer);
   const metadata = input.metadata ?? stored.metadata;
   const specChanged = stored.specHash !== input.desiredHash;
   const diff: DiffOp[] = specChanged ? diffDocuments(stored.manifest, desired, { isSecret }) : [];
@@ -59,11 +58,13 @@ export function planApply(input: ApplyPlanInput): ApplyPlan {
 }
 
 /** A CREATE lists each top-level field as an add; a secret is never shown, only that it is set. */
-function listFields(desired: McpServerManifest, isSecret: (p: string) => boolean): DiffOp[] {
-  return Object.entries(desired).flatMap(([key, value]) =>
-    diffDocuments(undefined, value, { isSecret: (p) => isSecret(`/${key}${p}`) }).map((op) => ({
-      ...op,
-      path: `/${key}${op.path}`,
-    })),
-  );
+function listFields(desired: McpServerManifest, secrets: readonly string[]): DiffOp[] {
+  const isSecret = (pointer: string) => secrets.includes(pointer);
+  return Object.entries(desired).flatMap(([key, value]): DiffOp[] => {
+    const path = `/${key}`;
+    // A field with no secret at or below it is one add, as diffDocuments answers it, without walking it
+    // (null and undefined, which it leaves out, take the general way).
+    if (value !== undefined && value !== null && !secrets.some((p) => p.startsWith(path))) return [{ op: 'add', path, to: value }];
+    return diffDocuments(undefined, value, { isSecret: (p) => isSecret(`${path}${p}`) }).map((op) => ({ ...op, path: `${path}${op.path}` }));
+  });
 }

@@ -1,7 +1,7 @@
 // The desired-state store: resources, their status, a changelog keyed by a global resourceVersion,
 // and events. An interface, so another engine can stand behind it; SQLite is the embedded default.
 import type { McpServerManifest } from '../domain/manifest.js';
-import type { McpServerResource, ResourceStatus, SourceRef, Subject } from '../domain/resource.js';
+import type { ConditionStatus, McpServerResource, ResourceStatus, SourceRef, Subject } from '../domain/resource.js';
 
 export interface NewResource {
   id: string;
@@ -126,6 +126,13 @@ export interface StoredAnswerTexts {
   maskedManifest: string;
 }
 
+export interface ResourceReadiness {
+  fqn: string;
+  /** The status of its Ready condition; undefined when it has none. */
+  ready: ConditionStatus | undefined;
+  source: SourceRef;
+}
+
 export interface ResourceStore {
   get(fqn: string, options?: GetOptions): McpServerResource | undefined;
   /**
@@ -154,6 +161,11 @@ export interface ResourceStore {
   fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef>;
   /** The refs of the resources one file (path relative to root) of a watched directory manages. */
   fileRefsAt(tenant: string, root: string, path: string): ResourceRef[];
+  /**
+   * The Ready status and managing source of every resource of a tenant, read by SQLite from the stored
+   * status: nothing is decoded or decrypted (the metrics' Ready tally is seeded from it at startup).
+   */
+  listReadiness(tenant: string): ResourceReadiness[];
   /** Every reconcile key (fqn) in the store. */
   keys(): string[];
   count(): number;

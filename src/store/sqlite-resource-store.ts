@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import type { McpServerManifest } from '../domain/manifest.js';
-import type { McpServerResource, ResourceStatus, SourceRef } from '../domain/resource.js';
+import type { ConditionStatus, McpServerResource, ResourceStatus, SourceRef } from '../domain/resource.js';
 import { splitSecrets } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import { configure, controlPlaneMigrations, migrate } from './migrations.js';
@@ -19,6 +19,7 @@ import type {
   GetOptions,
   ListQuery,
   NewResource,
+  ResourceReadiness,
   ResourceRef,
   ResourceStore,
   SourceFileRecord,
@@ -113,6 +114,8 @@ export class SqliteResourceStore implements ResourceStore {
   /** The first maintenance caps every resource (events added before a restart are not in eventsAdded). */
   private capAllEvents = true;
   private readonly writeListeners = new Set<() => void>();
+  private isoNowMs = NaN;
+  private isoNowText = '';
 
   constructor(options: SqliteResourceStoreOptions) {
     this.db = new Database(options.path);
@@ -285,6 +288,17 @@ export class SqliteResourceStore implements ResourceStore {
     return this.refs().ofTenant(tenant);
   }
 
+  listReadiness(tenant: string): ResourceReadiness[] {
+    // Read once per start: prepared here rather than kept with the per-write statements.
+    const rows = this.db
+      .prepare(
+        `SELECT fqn, source, (SELECT json_extract(c.value, '$.status') FROM json_each(resources.status, '$.conditions') AS c
+           WHERE json_extract(c.value, '$.type') = 'Ready') AS ready FROM resources WHERE tenant = ?`,
+      )
+      .all(tenant) as { fqn: string; source: string; ready: ConditionStatus | null }[];
+    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
   fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef> {
     return this.refs().ofRoot(tenant, root);
   }
@@ -357,28 +371,10 @@ export class SqliteResourceStore implements ResourceStore {
   create(input: NewResource): McpServerResource {
     return this.write(() => {
       const rv = this.nextResourceVersion();
-      const now = isoTime(this.clock.now());
+      const now = this.isoNow();
       const sealed = this.seal(input.manifest);
-      const masked: McpServerResource = {
-        id: input.id,
-        tenant: input.tenant,
-        name: input.name,
-        fqn: input.fqn,
-        manifest: sealed.masked,
-        specHash: input.specHash,
-        generation: 1,
-        resourceVersion: rv,
-        source: input.source,
-        metadata: input.metadata,
-        createdBy: input.createdBy,
-        updatedBy: input.createdBy,
-        accountId: input.accountId,
-        createdAt: now,
-        updatedAt: now,
-        status: input.status,
-      };
       const createdBy = JSON.stringify(input.createdBy);
-      this.stmt.insert.run({
+      const row: ResourceRow = {
         id: input.id,
         fqn: input.fqn,
         tenant: input.tenant,
@@ -397,42 +393,41 @@ export class SqliteResourceStore implements ResourceStore {
         created_at: now,
         updated_at: now,
         status: JSON.stringify(input.status),
-        view: renderView(masked),
-      });
+      };
+      this.stmt.insert.run({ ...row, view: renderStatusView(storedText(row), input.status, rv) });
       this.refIndex?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
-      this.appendChange(rv, 'ADDED', masked);
-      return { ...masked, manifest: input.manifest };
+      this.appendChangeText(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
+      return {
+        id: input.id,
+        tenant: input.tenant,
+        name: input.name,
+        fqn: input.fqn,
+        manifest: input.manifest,
+        specHash: input.specHash,
+        generation: 1,
+        resourceVersion: rv,
+        source: input.source,
+        metadata: input.metadata,
+        createdBy: input.createdBy,
+        updatedBy: input.createdBy,
+        accountId: input.accountId,
+        createdAt: now,
+        updatedAt: now,
+        status: input.status,
+      };
     });
   }
 
   update(fqn: string, update: ResourceUpdate): McpServerResource {
     return this.write(() => {
       // Who created it, and when, stay as stored.
-      const row = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
-      if (!row) throw new Error(`update of ${fqn}: no such resource`);
+      const stored = this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+      if (!stored) throw new Error(`update of ${fqn}: no such resource`);
       const rv = this.nextResourceVersion();
-      const now = isoTime(this.clock.now());
+      const now = this.isoNow();
       const sealed = this.seal(update.manifest);
-      const masked: McpServerResource = {
-        id: row.id,
-        tenant: row.tenant,
-        name: row.name,
-        fqn,
-        manifest: sealed.masked,
-        specHash: update.specHash,
-        generation: update.generation,
-        resourceVersion: rv,
-        source: update.source,
-        metadata: update.metadata,
-        createdBy: JSON.parse(row.created_by),
-        updatedBy: update.updatedBy,
-        accountId: update.accountId,
-        createdAt: row.created_at,
-        updatedAt: now,
-        status: update.status,
-      };
-      this.stmt.update.run({
-        fqn,
+      const row: ResourceRow = {
+        ...stored,
         kind: update.manifest.type,
         spec: sealed.spec,
         secrets: sealed.secrets,
@@ -445,11 +440,28 @@ export class SqliteResourceStore implements ResourceStore {
         updated_by: JSON.stringify(update.updatedBy),
         updated_at: now,
         status: JSON.stringify(update.status),
-        view: renderView(masked),
-      });
-      this.appendChange(rv, 'MODIFIED', masked);
-      this.refIndex?.set(refOf(fqn, masked.id, masked.tenant, masked.name, masked.generation, masked.source));
-      return { ...masked, manifest: update.manifest };
+      };
+      this.stmt.update.run({ ...row, view: renderStatusView(storedText(row), update.status, rv) });
+      this.appendChangeText(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
+      this.refIndex?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
+      return {
+        id: row.id,
+        tenant: row.tenant,
+        name: row.name,
+        fqn,
+        manifest: update.manifest,
+        specHash: update.specHash,
+        generation: update.generation,
+        resourceVersion: rv,
+        source: update.source,
+        metadata: update.metadata,
+        createdBy: JSON.parse(row.created_by),
+        updatedBy: update.updatedBy,
+        accountId: update.accountId,
+        createdAt: row.created_at,
+        updatedAt: now,
+        status: update.status,
+      };
     });
   }
 
@@ -521,17 +533,18 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   recordEvent(event: EventInput): void {
-    this.write(() => {
-      const now = isoTime(this.clock.now());
-      const last = this.stmt.newestEvent.get(event.fqn) as Pick<EventRow, 'id' | 'type' | 'reason' | 'message'> | undefined;
-      // Fold only into the newest event of this resource, so a repeat after something else happened is a new line.
-      if (last && last.type === event.type && last.reason === event.reason && last.message === event.message) {
-        this.stmt.bumpEvent.run(now, event.actor, last.id);
-      } else {
-        this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
-        this.eventsAdded.add(event.fqn);
-      }
-    });
+    // One statement writes (a bump or an insert), atomic by itself: no savepoint around it (one per
+    // event inside a batch's transaction cost more than the read).
+    const now = this.isoNow();
+    const last = this.stmt.newestEvent.get(event.fqn) as Pick<EventRow, 'id' | 'type' | 'reason' | 'message'> | undefined;
+    // Fold only into the newest event of this resource, so a repeat after something else happened is a new line.
+    if (last && last.type === event.type && last.reason === event.reason && last.message === event.message) {
+      this.stmt.bumpEvent.run(now, event.actor, last.id);
+    } else {
+      this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
+      this.eventsAdded.add(event.fqn);
+    }
+    this.written();
   }
 
   listEvents(query: EventQuery): StoredEvent[] {
@@ -575,10 +588,15 @@ export class SqliteResourceStore implements ResourceStore {
   /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
   private write<T>(fn: () => T): T {
     const result = this.atomically(fn);
+    this.written();
+    return result;
+  }
+
+  /** After every write: the listeners hear of it, and housekeeping runs when due. */
+  private written(): void {
     for (const listener of this.writeListeners) listener();
     this.writesSinceMaintenance++;
     this.maintainWhenDue();
-    return result;
   }
 
   /**
@@ -616,17 +634,27 @@ export class SqliteResourceStore implements ResourceStore {
     this.appendChangeText(rv, type, masked.fqn, JSON.stringify(masked));
   }
 
-  /** `object`: the JSON of the masked resource. */
-  private appendChangeText(rv: number, type: ChangeType, fqn: string, object: string): void {
-    this.stmt.appendChange.run(rv, type, fqn, object, isoTime(this.clock.now()));
+  /** `object`: the JSON of the masked resource; `at`: when, if the caller has it already. */
+  private appendChangeText(rv: number, type: ChangeType, fqn: string, object: string, at = this.isoNow()): void {
+    this.stmt.appendChange.run(rv, type, fqn, object, at);
   }
 
-  /** The spec column (and `masked`, the manifest it holds) and the secrets column of a manifest. */
-  private seal(manifest: McpServerManifest): { spec: string; masked: McpServerManifest; secrets: string } {
+  /** isoTime of the clock's now, remembered for the millisecond: a write asks it several times. */
+  private isoNow(): string {
+    const ms = this.clock.now();
+    if (ms !== this.isoNowMs) {
+      this.isoNowMs = ms;
+      this.isoNowText = isoTime(ms);
+    }
+    return this.isoNowText;
+  }
+
+  /** The spec column (the manifest with its secret values masked) and the secrets column of a manifest. */
+  private seal(manifest: McpServerManifest): { spec: string; secrets: string } {
     const { spec, secrets } = splitSecrets(manifest);
     const sealed: Record<string, string> = {};
     for (const [pointer, value] of Object.entries(secrets)) sealed[pointer] = this.codec.seal(value);
-    return { spec: JSON.stringify(spec), masked: spec, secrets: JSON.stringify(sealed) };
+    return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
   }
 
   /**

@@ -196,6 +196,24 @@ describe('per server', () => {
     expect(notified).toBe(1);
   });
 
+  it('serves /mcp/<name> without express, timed as every route; other /mcp paths go on to the app', async () => {
+    const u = await upstream('streamable-http');
+    await putServer(cp, { name: 'timed', url: u.url });
+    const count = async () => {
+      const { values } = await cp.metricsRegistry.getSingleMetric('mcp_cp_http_request_duration_seconds')!.get();
+      const labels = { method: 'POST', route: '/mcp/{name}', code: '200' };
+      return values.find((v) => (v as { metricName?: string }).metricName === 'mcp_cp_http_request_duration_seconds_count' && Object.entries(labels).every(([k, want]) => v.labels[k] === want))?.value ?? 0;
+    };
+    const before = await count();
+    const { client } = await connect('timed');
+    await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
+    // initialize, notifications/initialized (202, not counted here) and tools/call, at least.
+    await waitFor(async () => (await count()) >= before + 2, { what: 'the /mcp/{name} requests to be timed' });
+    const deeper = await fetch(`${cp.url}/mcp/timed/deeper`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(deeper.status).toBe(404);
+    expect((await errorOf(deeper)).code).toBe('NotFound');
+  });
+
   it('ends the sessions of a deleted server, upstream too, and answers 404 afterwards', async () => {
     const u = await upstream('streamable-http');
     await putServer(cp, { name: 'doomed', url: u.url });

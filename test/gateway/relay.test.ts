@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -70,7 +71,7 @@ async function startGateway(options: Partial<DataPlaneOptions> = {}) {
     ...options,
   });
   const app = express();
-  app.use('/mcp', dataPlane.router);
+  app.use('/mcp', dataPlane.handler);
   http = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -283,6 +284,28 @@ it('ends sessions left idle without a GET stream, keeps listening ones, and answ
   const malformed = await fetch(`${base}/rich`, { method: 'POST', headers, body: '{"jsonrpc": ' });
   expect(malformed.status).toBe(400);
   expect(await malformed.json()).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON.' }, id: null });
+});
+
+it('reads bodies as express.json() did: compressed, size-limited, UTF-8 only', async () => {
+  store.apply(entry('rich', rich.url));
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const gzipped = await fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(initialize)) });
+  expect(gzipped.status).toBe(200);
+  expect(await gzipped.text()).toContain('"serverInfo"');
+  await waitFor(() => dataPlane.sessionCount('rich') === 1, { what: 'the session of the gzipped initialize' });
+
+  const large = await fetch(`${base}/rich`, { method: 'POST', headers, body: JSON.stringify({ ...initialize, padding: 'x'.repeat(4 * 1024 * 1024) }) });
+  expect(large.status).toBe(413);
+  expect(await large.json()).toEqual({ jsonrpc: '2.0', error: { code: -32600, message: 'The request body is larger than 4mb.' }, id: null });
+  const squeezed = await fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, 'content-encoding': 'compress' }, body: '{}' });
+  expect(squeezed.status).toBe(415);
+  const latin1 = await fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json; charset=latin1' }, body: '{}' });
+  expect(latin1.status).toBe(415);
+  const scalar = await fetch(`${base}/rich`, { method: 'POST', headers, body: '"initialize"' });
+  expect(scalar.status).toBe(400);
+  expect(((await scalar.json()) as { error: { code: number } }).error.code).toBe(-32700);
+  expect(dataPlane.sessionCount('rich')).toBe(1);
 });
 
 it('follows an upstream redirect within its origin, keeping the method and body', async () => {

@@ -37,13 +37,17 @@ describe.each([
 });
 
 describe('compiled validators', () => {
-  it('are compiled once, not per call', () => {
+  it('are compiled on first use (a start validates nothing it does not have to), once, not per call', () => {
     const compile = jest.spyOn(ajv, 'compile');
     try {
       validateManifest(minimalManifest());
+      validateApplyRequest({ manifest: {} });
+      const firstUse = compile.mock.calls.map(([schema]) => schema);
+      expect(new Set(firstUse).size).toBe(firstUse.length);
+      validateManifest(minimalManifest());
       validateManifest({ ...minimalManifest(), name: 'Bad' });
       validateApplyRequest({ manifest: {} });
-      expect(compile).not.toHaveBeenCalled();
+      expect(compile).toHaveBeenCalledTimes(firstUse.length);
     } finally {
       compile.mockRestore();
     }

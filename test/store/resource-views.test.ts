@@ -91,6 +91,24 @@ describe('resource views', () => {
     store.close();
   });
 
+  it('of creates and updates (made from the column texts) are renderView of the masked resource, and so are their changelog entries', () => {
+    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    const fqn = 'default:mcp-server:a';
+    const check = () => {
+      const masked = store.list({ tenant: 'default', limit: 1, offset: 0, masked: true }).items[0]!;
+      expect(store.listViews({ tenant: 'default', limit: 1, offset: 0 }).views[0]).toBe(renderView(masked));
+      const entry = store.changesSince(masked.resourceVersion - 1, 1)[0]!;
+      // The same text, member order included.
+      expect(JSON.stringify(entry.object)).toBe(JSON.stringify(masked));
+    };
+    store.create({ ...newResource('a', { connection_type: 'direct' }), status: { ...initialStatus(), detectedTransport: 'sse' } });
+    check();
+    store.update(fqn, { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: { ...subject, subjectId: 'other' } });
+    check();
+    expect(store.get(fqn)).toMatchObject({ createdBy: subject, updatedBy: { subjectId: 'other' }, generation: 2 });
+    store.close();
+  });
+
   it('page, filter and tag like list()', () => {
     const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
     for (const name of ['a', 'b', 'c']) store.create(newResource(name));

@@ -5,7 +5,7 @@
 // Every HTTP request is admitted on its own: a bearer token of a known subject (401), an entry in the
 // gateway store (404), a subject that may use it (403), an entry that is served (503). A session is
 // bound to the subject that opened it.
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { Collaborator } from '../../domain/manifest.js';
@@ -15,6 +15,7 @@ import { serverFqn } from '../../domain/resource.js';
 import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
+import { BodyError, readJsonBody } from './json-body.js';
 import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } from './metrics.js';
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
@@ -44,8 +45,6 @@ export interface DataPlaneOptions {
   stdio?: StdioSessions;
 }
 
-/** Client messages are JSON-RPC, not uploads. */
-const MAX_BODY = '4mb';
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
 
 interface Admission {
@@ -55,7 +54,25 @@ interface Admission {
 }
 
 export class DataPlane {
-  readonly router: Router;
+  /**
+   * Serves `/<name>`: the path below the mount point (e.g. app.use('/mcp', handler)), and `next` for any
+   * other path (with the URIError of a malformed %-escape). A plain node handler, so the server can
+   * hand it requests without express, whose per-request work costs a relayed message more than the relay.
+   */
+  readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+    const name = nameOf(req.url ?? '/');
+    if (name === undefined || name instanceof URIError) return next(name);
+    const admission = this.admit(name, req, res);
+    if (!admission) return;
+    const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
+    served.catch((error: unknown) => {
+      if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
+      this.options.logger.error({ server: name, err: error instanceof Error ? error.message : String(error) }, 'the data plane failed a request');
+      if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
+      else res.end();
+    });
+  };
+
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly catalog: GatewayCatalog;
   private readonly metrics: DataPlaneMetrics;
@@ -73,21 +90,6 @@ export class DataPlane {
       this.sweeper = setInterval(() => this.endIdleSessions(idle), Math.min(idle / 4, 60_000));
       this.sweeper.unref();
     }
-    const json = express.json({ limit: MAX_BODY, type: ['application/json'] });
-    this.router = Router();
-    this.router.all(
-      '/:name',
-      (req, res, next) => (this.admit(req, res) ? next() : undefined),
-      (req, res, next) => (req.method === 'POST' ? json(req, res, next) : next()),
-      ((req, res, next) => void this.serve(req, res).catch(next)) satisfies RequestHandler,
-    );
-    this.router.use(((err, _req, res, next) => {
-      // body-parser's errors, answered as JSON-RPC errors; anything else is the app's to handle.
-      const type = (err as { type?: unknown } | null)?.type;
-      if (type === 'entity.too.large') return void res.status(413).json(rpcError(-32600, `The request body is larger than ${MAX_BODY}.`));
-      if (type === 'entity.parse.failed') return void res.status(400).json(rpcError(-32700, 'Parse error: the body is not valid JSON.'));
-      next(err);
-    }) satisfies ErrorRequestHandler);
   }
 
   /** Open sessions, of one server (by name) or of all. */
@@ -103,8 +105,7 @@ export class DataPlane {
     await Promise.all([...this.sessions.values()].map((s) => s.close('the gateway is shutting down')));
   }
 
-  private admit(req: Request, res: Response): boolean {
-    const name = String(req.params.name);
+  private admit(name: string, req: IncomingMessage, res: ServerResponse): Admission | undefined {
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : this.options.authenticator.authenticate(token);
     if (token === undefined || !principal) {
@@ -125,28 +126,24 @@ export class DataPlane {
       const { reason, message } = entry.unavailable;
       return this.refuse(res, 503, 'Unavailable', `MCP server "${name}" is not served right now (${reason}): ${message}`, name, 'unavailable');
     }
-    res.locals.admission = { principal, token, entry } satisfies Admission;
-    return true;
+    return { principal, token, entry };
   }
 
-  private async serve(req: Request, res: Response): Promise<void> {
-    const { principal, token, entry } = res.locals.admission as Admission;
+  /** `body`: the parsed JSON of a POST (undefined when it was not JSON). */
+  private async serve(req: IncomingMessage, res: ServerResponse, { principal, token, entry }: Admission, body: unknown): Promise<void> {
     const sessionId = req.headers['mcp-session-id'];
     if (sessionId !== undefined) {
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (!session || session.fqn !== entry.fqn || session.principal.subject.subjectId !== principal.subject.subjectId) {
         this.metrics.error(entry.name, 'unknown_session');
         // 404 tells a Streamable HTTP client to start a new session.
-        res.status(404).json(rpcError(-32001, 'Session not found; start a new session with initialize.'));
-        return;
+        return answerJson(res, 404, rpcError(-32001, 'Session not found; start a new session with initialize.'));
       }
-      session.handle(req, res, req.body);
+      session.handle(req, res, body);
       return;
     }
-    const body = req.body as unknown;
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
-      res.status(400).json(rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
-      return;
+      return answerJson(res, 400, rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
     }
 
     let upstream;
@@ -164,8 +161,7 @@ export class DataPlane {
       this.options.logger.info({ server: entry.name, status: error.status, err: error.message }, 'could not open an upstream session');
       this.metrics.error(entry.name, 'upstream_connect');
       this.metrics.request(entry.name, 'initialize', 'error');
-      res.status(error.status).json(rpcError(-32000, error.message, body.id));
-      return;
+      return answerJson(res, error.status, rpcError(-32000, error.message, body.id));
     }
     const session = new GatewaySession({
       serverName: entry.name,
@@ -209,11 +205,35 @@ export class DataPlane {
     }
   }
 
-  private refuse(res: Response, status: number, code: string, message: string, server: string, kind: DataPlaneErrorKind): false {
+  private refuse(res: ServerResponse, status: number, code: string, message: string, server: string, kind: DataPlaneErrorKind): undefined {
     this.metrics.error(server, kind);
-    res.status(status).json({ error: { code, message } });
-    return false;
+    answerJson(res, status, { error: { code, message } });
+    return undefined;
   }
+}
+
+/**
+ * The server name of a path below the mount point (`/<name>`, a trailing slash allowed, any query
+ * ignored); undefined for any other path, a URIError for a malformed %-escape.
+ */
+function nameOf(url: string): string | URIError | undefined {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  const end = path.length > 1 && path.endsWith('/') ? path.length - 1 : path.length;
+  const slash = path.indexOf('/', 1);
+  if (end <= 1 || (slash !== -1 && slash < end)) return undefined;
+  try {
+    return decodeURIComponent(path.slice(1, end));
+  } catch (error) {
+    return error as URIError;
+  }
+}
+
+/** As express's res.status(status).json(body). */
+function answerJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function rpcError(code: number, message: string, id: string | number | null = null) {

@@ -4,8 +4,11 @@
 // HTTP status, "Maximum reconnection attempts"; the GET stream opened after notifications/initialized
 // and re-opened with backoff; redirects followed within the origin; DELETE to end the session) but
 // not its cost: the SDK goes through fetch, so every message is a web Request, a chunked body and a
-// web stream read twice over (text decoding, then event parsing). Here a message is one write and an
-// answer is read as a node stream.
+// web stream read twice over (text decoding, then event parsing). Here a message is one write on the
+// dispatcher's own handler API (no promise, stream or abort signal per request, as undici's request()
+// would make), and an answer's bytes go straight to a JSON.parse or to the event stream parser.
+import type { IncomingHttpHeaders } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -30,10 +33,38 @@ export interface HttpUpstreamOptions {
   reconnection: ReconnectionOptions;
 }
 
-type Response = Dispatcher.ResponseData;
-
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** What to do with the body of an answer, decided from its head. */
+interface BodySink {
+  data(chunk: Buffer): void;
+  end(): void;
+  /** The connection failed, or the transport closed, before the body ended. */
+  error(error: Error): void;
+}
+
+/** Reads an answer's head: its status and headers; answers what to do with its body. */
+type HeadReader = (status: number, headers: IncomingHttpHeaders) => BodySink;
+
+const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () => undefined };
+
+/** Collects a body as text, for a JSON answer or an error's message. */
+function collect(onText: (text: string) => void, onError: (error: Error) => void): BodySink {
+  const chunks: Buffer[] = [];
+  return {
+    data: (chunk) => void chunks.push(chunk),
+    end: () => {
+      // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
+      try {
+        onText((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
+      } catch (error) {
+        onError(error as Error);
+      }
+    },
+    error: onError,
+  };
+}
 
 export class HttpUpstreamTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -41,7 +72,12 @@ export class HttpUpstreamTransport implements Transport {
   onclose?: () => void;
   private session: string | undefined;
   private protocolVersion: string | undefined;
-  private readonly abort = new AbortController();
+  private closed = false;
+  /** Exchanges under way, aborted by close(). */
+  private readonly inFlight = new Set<Dispatcher.DispatchController>();
+  /** The headers of every request, made again only when the session or protocol version changes. */
+  private common: Record<string, string> | undefined;
+  private postHeaders: Record<string, string> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** The retry field of the upstream's event streams, when it sent one. */
   private serverRetryMs: number | undefined;
@@ -59,93 +95,121 @@ export class HttpUpstreamTransport implements Transport {
 
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
+    this.common = this.postHeaders = undefined;
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
-    try {
-      const headers = { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-      const res = await this.request('POST', headers, JSON.stringify(message));
-      const sessionId = res.headers['mcp-session-id'];
-      if (typeof sessionId === 'string' && sessionId !== '') this.session = sessionId;
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        const text = await res.body.text().catch(() => null);
-        throw new StreamableHTTPError(res.statusCode, `Error POSTing to endpoint: ${text}`);
-      }
-      if (res.statusCode === 202) {
-        await res.body.dump();
-        if ('method' in message && message.method === 'notifications/initialized') {
-          this.openStream(undefined).catch(() => undefined);
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.onerror?.(error);
+        reject(error);
+      };
+      const isRequest = 'method' in message && 'id' in message;
+      this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
+        const sessionId = headers['mcp-session-id'];
+        if (typeof sessionId === 'string' && sessionId !== '' && sessionId !== this.session) {
+          this.session = sessionId;
+          this.common = this.postHeaders = undefined;
         }
-        return;
-      }
-      if (!('method' in message && 'id' in message)) return void (await res.body.dump());
-      const type = mediaType(res.headers['content-type']);
-      if (type === 'text/event-stream') return this.readStream(res, false);
-      if (type !== 'application/json') {
-        await res.body.dump();
-        throw new StreamableHTTPError(-1, `Unexpected content type: ${String(res.headers['content-type'])}`);
-      }
-      const data = (await res.body.json()) as unknown;
-      for (const item of Array.isArray(data) ? data : [data]) this.receive(item);
-    } catch (error) {
-      this.onerror?.(error as Error);
-      throw error;
-    }
+        if (status < 200 || status >= 300) {
+          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${text}`)), fail);
+        }
+        if (status === 202 || !isRequest) {
+          if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
+            this.openStream(undefined).catch(() => undefined);
+          }
+          resolve();
+          return DROP;
+        }
+        const type = mediaType(headers['content-type']);
+        if (type === 'text/event-stream') {
+          resolve();
+          return this.eventStream(false);
+        }
+        if (type !== 'application/json') {
+          fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
+          return DROP;
+        }
+        return collect((text) => {
+          const data = JSON.parse(text) as unknown;
+          if (Array.isArray(data)) for (const item of data) this.receive(item);
+          else this.receive(data);
+          resolve();
+        }, fail);
+      });
+    });
   }
 
   /** Ends the upstream session (DELETE); a server that does not support it answers 405. */
-  async terminateSession(): Promise<void> {
-    if (!this.session) return;
-    try {
-      const res = await this.request('DELETE', this.commonHeaders());
-      await res.body.dump();
-      if ((res.statusCode < 200 || res.statusCode >= 300) && res.statusCode !== 405) {
-        throw new StreamableHTTPError(res.statusCode, `Failed to terminate session: HTTP ${res.statusCode}`);
-      }
-      this.session = undefined;
-    } catch (error) {
-      this.onerror?.(error as Error);
-      throw error;
-    }
+  terminateSession(): Promise<void> {
+    if (!this.session) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.onerror?.(error);
+        reject(error);
+      };
+      this.exchange('DELETE', this.commonHeaders(), undefined, fail, (status) => ({
+        ...DROP,
+        end: () => {
+          if ((status < 200 || status >= 300) && status !== 405) return fail(new StreamableHTTPError(status, `Failed to terminate session: HTTP ${status}`));
+          this.session = undefined;
+          this.common = this.postHeaders = undefined;
+          resolve();
+        },
+        error: fail,
+      }));
+    });
   }
 
   async close(): Promise<void> {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.abort.abort();
+    this.closed = true;
+    const aborted = new Error('This operation was aborted');
+    aborted.name = 'AbortError';
+    for (const controller of [...this.inFlight]) controller.abort(aborted);
     this.onclose?.();
   }
 
   private commonHeaders(): Record<string, string> {
+    if (this.common) return this.common;
     const headers: Record<string, string> = {};
     if (this.session) headers['mcp-session-id'] = this.session;
     if (this.protocolVersion) headers['mcp-protocol-version'] = this.protocolVersion;
-    return { ...headers, ...this.options.headers };
+    this.common = { ...headers, ...this.options.headers };
+    return this.common;
   }
 
   /** The GET stream of messages the upstream sends on its own; 405: the upstream has none. */
-  private async openStream(lastEventId: string | undefined): Promise<void> {
-    try {
+  private openStream(lastEventId: string | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.onerror?.(error);
+        reject(error);
+      };
       const headers: Record<string, string> = { ...this.commonHeaders(), accept: 'text/event-stream' };
       if (lastEventId) headers['last-event-id'] = lastEventId;
-      const res = await this.request('GET', headers);
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump();
-        if (res.statusCode === 405) return;
-        throw new StreamableHTTPError(res.statusCode, `Failed to open SSE stream: HTTP ${res.statusCode}`);
-      }
-      this.readStream(res, true);
-    } catch (error) {
-      this.onerror?.(error as Error);
-      throw error;
-    }
+      this.exchange('GET', headers, undefined, fail, (status) => {
+        if (status === 405) {
+          resolve();
+          return DROP;
+        }
+        if (status < 200 || status >= 300) {
+          fail(new StreamableHTTPError(status, `Failed to open SSE stream: HTTP ${status}`));
+          return DROP;
+        }
+        resolve();
+        return this.eventStream(true);
+      });
+    });
   }
 
   /**
    * Hands out each message of an event stream. When it ends before an answer came, it is resumed
    * (the GET stream always; a POST's only when its events had ids), as the SDK does.
    */
-  private readStream(res: Response, reconnectable: boolean): void {
+  private eventStream(reconnectable: boolean): BodySink {
     let lastEventId: string | undefined;
     let answered = false;
     const parser = new SseParser(
@@ -163,14 +227,16 @@ export class HttpUpstreamTransport implements Transport {
       },
       (ms) => (this.serverRetryMs = ms),
     );
-    res.body.setEncoding('utf8');
-    res.body.on('data', (chunk: string) => parser.push(chunk));
+    const decoder = new StringDecoder('utf8');
     const ended = (error?: Error) => {
-      if (error && !this.abort.signal.aborted) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
-      if ((reconnectable || lastEventId !== undefined) && !answered && !this.abort.signal.aborted) this.reconnect(lastEventId, 0);
+      if (error && !this.closed) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
+      if ((reconnectable || lastEventId !== undefined) && !answered && !this.closed) this.reconnect(lastEventId, 0);
     };
-    res.body.once('end', () => ended());
-    res.body.once('error', ended);
+    return {
+      data: (chunk) => parser.push(decoder.write(chunk)),
+      end: () => ended(),
+      error: ended,
+    };
   }
 
   private reconnect(lastEventId: string | undefined, attempt: number): void {
@@ -194,30 +260,52 @@ export class HttpUpstreamTransport implements Transport {
     else this.onerror?.(new Error(`The upstream sent something that is not a JSON-RPC message: ${JSON.stringify(message).slice(0, 200)}`));
   }
 
-  /** One request, following redirects within the origin (the method kept), as the SDK does. */
-  private async request(method: 'GET' | 'POST' | 'DELETE', headers: Record<string, string>, body?: string): Promise<Response> {
-    let url = this.options.url;
-    for (let hop = 0; ; hop++) {
-      const res = await this.options.dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        signal: this.abort.signal,
-      });
-      const target = hop < MAX_REDIRECTS ? redirectTarget(res, url, method) : undefined;
-      if (!target) return res;
-      await res.body.dump();
-      url = target;
+  /**
+   * One request, following redirects within the origin (the method and body kept), as the SDK does.
+   * `onHead` reads the final answer's head; `onError` hears of a failure before it (no connection, a
+   * closed transport), the body's sink of one after it.
+   */
+  private exchange(
+    method: 'GET' | 'POST' | 'DELETE',
+    headers: Record<string, string>,
+    body: string | undefined,
+    onError: (error: Error) => void,
+    onHead: HeadReader,
+    url: URL = this.options.url,
+    hop = 0,
+  ): void {
+    if (this.closed) {
+      const aborted = new Error('This operation was aborted');
+      aborted.name = 'AbortError';
+      return onError(aborted);
     }
+    let sink: BodySink | undefined;
+    let redirect: URL | undefined;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (controller) => void this.inFlight.add(controller),
+      onResponseStart: (_controller, status, answerHeaders) => {
+        redirect = hop < MAX_REDIRECTS ? redirectTarget(status, answerHeaders.location, url, method) : undefined;
+        sink = redirect ? DROP : onHead(status, answerHeaders);
+      },
+      onResponseData: (_controller, chunk) => sink!.data(chunk),
+      onResponseEnd: (controller) => {
+        this.inFlight.delete(controller);
+        if (redirect) this.exchange(method, headers, body, onError, onHead, redirect, hop + 1);
+        else sink!.end();
+      },
+      onResponseError: (controller, error) => {
+        if (controller) this.inFlight.delete(controller);
+        if (sink) sink.error(error);
+        else onError(error);
+      },
+    };
+    this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
   }
 }
 
-function redirectTarget(res: Response, from: URL, method: string): URL | undefined {
-  const location = res.headers.location;
-  if (!REDIRECT_STATUSES.has(res.statusCode) || typeof location !== 'string') return undefined;
-  if (!(res.statusCode === 307 || res.statusCode === 308 || method === 'GET')) return undefined;
+function redirectTarget(status: number, location: string | string[] | undefined, from: URL, method: string): URL | undefined {
+  if (!REDIRECT_STATUSES.has(status) || typeof location !== 'string') return undefined;
+  if (!(status === 307 || status === 308 || method === 'GET')) return undefined;
   let target: URL;
   try {
     target = new URL(location, from);

@@ -1,0 +1,85 @@
+// The body of a client's POST, read as express.json() would read it for the data plane (the same
+// limit, content encodings and strict top level), without express's per-request machinery: the chunks
+// of the request, inflated when the client compressed them, and one JSON.parse.
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { mediaType } from './json-rpc.js';
+
+/** Client messages are JSON-RPC, not uploads. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Why a body cannot be read: the HTTP status and JSON-RPC error the client is answered with. */
+export class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const tooLarge = () => new BodyError(413, -32600, `The request body is larger than ${MAX_BODY_BYTES / (1024 * 1024)}mb.`);
+const notJson = () => new BodyError(400, -32700, 'Parse error: the body is not valid JSON.');
+
+/**
+ * The parsed JSON of a POST whose Content-Type is application/json; undefined for any other type (the
+ * channel answers that with 415) and for an empty body. Rejects with a BodyError.
+ */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'];
+  if (mediaType(type) !== 'application/json') return undefined;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type!)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new BodyError(415, -32000, `Unsupported charset "${charset}": send the body as UTF-8.`);
+  }
+  const text = (await readBytes(req)).toString('utf8');
+  if (text.length === 0) return undefined;
+  // Strict, as express.json(): the top level is an object or an array.
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '{' && first !== '[') throw notJson();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw notJson();
+  }
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const inflate =
+    encoding === 'identity' ? undefined : encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : null;
+  if (inflate === null) return Promise.reject(new BodyError(415, -32000, `Unsupported Content-Encoding "${encoding}".`));
+  const source: Readable = inflate ? req.pipe(inflate) : req;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (error: BodyError) => {
+      if (settled) return;
+      settled = true;
+      if (inflate) req.unpipe(inflate);
+      source.removeAllListeners('data');
+      // The rest of the body is read and dropped, so the connection can carry the answer.
+      req.resume();
+      reject(error);
+    };
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return fail(tooLarge());
+      chunks.push(chunk);
+    });
+    source.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    source.once('error', () => fail(encoding === 'identity' ? new BodyError(400, -32000, 'The request body could not be read.') : notJson()));
+    // A client that goes away mid-body is answered nowhere; the promise settles all the same.
+    req.once('close', () => {
+      if (!req.complete) fail(new BodyError(400, -32000, 'The request was aborted.'));
+    });
+  });
+}
