@@ -17,6 +17,22 @@ export interface SecretCodec {
 }
 
 /**
+ * Opens the first sealed value of a column, so a wrong key fails at startup; answers false when the
+ * column holds none (nothing to check, or values stored before encryption: resealColumn's work).
+ */
+export function checkColumnKey(db: Database.Database, table: string, column: string, codec: SecretCodec): boolean {
+  const sealed = codec.isSealed?.bind(codec);
+  if (!sealed) return false;
+  for (const stored of db.prepare(`SELECT ${column} FROM ${table} WHERE ${column} <> '{}'`).pluck().iterate()) {
+    const value = Object.values(JSON.parse(stored as string) as Record<string, string>).find(sealed);
+    if (value === undefined) return false;
+    codec.open(value);
+    return true;
+  }
+  return false;
+}
+
+/**
  * Seals every stored value the codec does not recognise as sealed, and opens the first sealed one so a
  * wrong key fails at startup instead of on the first read. One is enough: every value is sealed under
  * the one key of the data directory, and opening them all took a third of a second per 10,000 servers

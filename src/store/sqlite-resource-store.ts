@@ -27,7 +27,7 @@ import type {
   StoredAnswerTexts,
   StoredEvent,
 } from './resource-store.js';
-import { plainSecretCodec, resealColumn, type SecretCodec } from './secret-codec.js';
+import { checkColumnKey, plainSecretCodec, resealColumn, type SecretCodec } from './secret-codec.js';
 
 
 export interface SqliteResourceStoreOptions {
@@ -109,6 +109,13 @@ export class SqliteResourceStore implements ResourceStore {
    * (see atomically).
    */
   private refIndex: RefIndex | undefined;
+  /**
+   * This build closed the store last and nothing wrote since (close() records the resourceVersion): every
+   * view was current and every secret sealed then, so the checks at open can be skipped.
+   */
+  private readonly closedCleanly: boolean;
+  /** resealSecrets succeeded: from here on every secret is sealed under this key. */
+  private secretsSealed = false;
   /** Resources that got a new event row since the last maintenance: only these can exceed the per-resource cap. */
   private readonly eventsAdded = new Set<string>();
   /** The first maintenance caps every resource (events added before a restart are not in eventsAdded). */
@@ -151,9 +158,9 @@ export class SqliteResourceStore implements ResourceStore {
       viewsTenant: db.prepare('SELECT view FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
       viewsTenantName: db.prepare('SELECT view FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
       rowsAfter: db.prepare('SELECT rowid AS rid, * FROM resources WHERE rowid > ? ORDER BY rowid LIMIT ?'),
-      // The resourceVersion at which this build last closed the store: every view was current then.
-      viewsCurrentAt: db.prepare("SELECT value FROM counters WHERE name = 'views_current_at'").pluck(),
-      setViewsCurrentAt: db.prepare("INSERT INTO counters (name, value) VALUES ('views_current_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+      // The resourceVersion at which this build last closed the store (see closedCleanly).
+      closedCleanlyAt: db.prepare("SELECT value FROM counters WHERE name = 'closed_cleanly_at'").pluck(),
+      setClosedCleanlyAt: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
       // Rows an older build wrote (it knows no view column): no view, or one of an earlier resourceVersion.
       rowsWithStaleView: db.prepare(
         "SELECT rowid AS rid, * FROM resources WHERE view IS NULL OR json_extract(view, '$.resourceVersion') IS NOT CAST(resource_version AS TEXT)",
@@ -196,6 +203,7 @@ export class SqliteResourceStore implements ResourceStore {
         'DELETE FROM events WHERE fqn = ? AND id <= (SELECT id FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       ),
     };
+    this.closedCleanly = this.stmt.closedCleanlyAt.get() === this.currentResourceVersion();
     this.renderStaleViews();
   }
 
@@ -207,7 +215,7 @@ export class SqliteResourceStore implements ResourceStore {
    */
   private renderStaleViews(): void {
     if (this.stmt.viewFormat.get() === VIEW_FORMAT) {
-      if (this.stmt.viewsCurrentAt.get() === this.currentResourceVersion()) return;
+      if (this.closedCleanly) return;
       const stale = this.stmt.rowsWithStaleView.all() as ResourceRow[];
       if (stale.length > 0) this.inTransaction(() => stale.forEach((row) => this.stmt.setView.run(renderView(this.fromRow(row, true)), row.fqn)));
       return;
@@ -574,14 +582,20 @@ export class SqliteResourceStore implements ResourceStore {
     }));
   }
 
-  /** See resealColumn: seals secrets stored before encryption and checks the key against the rest. */
+  /**
+   * See resealColumn: seals secrets stored before encryption and checks the key against the rest. After a
+   * clean close with nothing written since, every value was sealed then: only the key is checked.
+   */
   resealSecrets(): number {
-    return resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
+    const resealed = this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec) ? 0 : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
+    this.secretsSealed = true;
+    return resealed;
   }
 
   close(): void {
     if (!this.db.open) return;
-    this.stmt.setViewsCurrentAt.run(this.currentResourceVersion());
+    // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).
+    if (this.secretsSealed) this.stmt.setClosedCleanlyAt.run(this.currentResourceVersion());
     this.db.close();
   }
 

@@ -5,6 +5,11 @@ import { initialStatus, type ResourceStatus } from '../../src/domain/resource.js
 import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { SqliteResourceStore, type NewResource } from '../../src/store/index.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AesGcmSecretCodec, plainSecretCodec, SecretKeyError } from '../../src/store/secret-codec.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
 
@@ -181,5 +186,38 @@ describe('SqliteResourceStore', () => {
     store.recordSourceFiles('/m', new Map([['x.yaml', null]]));
     expect(store.sourceFiles('/m').map((r) => r.path)).toEqual(['y.yaml']);
     expect(store.sourceFiles('/other')).toEqual([]);
+  });
+});
+
+describe('SqliteResourceStore at open, after a clean close', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'store-open-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('still checks the key, and seals what a store without encryption left in clear', () => {
+    const path = join(dir, 'cp.db');
+    const key = new AesGcmSecretCodec(randomBytes(32));
+    const sealed = new SqliteResourceStore({ path, secretCodec: key });
+    expect(sealed.resealSecrets()).toBe(0);
+    sealed.create(newResource('sealed'));
+    sealed.close();
+    // Nothing wrote since the clean close, so only the key is checked: another key is still refused.
+    expect(() => new SqliteResourceStore({ path, secretCodec: new AesGcmSecretCodec(randomBytes(32)) }).resealSecrets()).toThrow(SecretKeyError);
+    const reopened = new SqliteResourceStore({ path, secretCodec: key });
+    expect(reopened.resealSecrets()).toBe(0);
+    expect((reopened.get('default:mcp-server:sealed')?.manifest as { auth_data?: unknown }).auth_data).toEqual({ type: 'header', headers: { Authorization: 'Bearer s3cret' } });
+    reopened.close();
+
+    const clearPath = join(dir, 'clear.db');
+    const clear = new SqliteResourceStore({ path: clearPath, secretCodec: plainSecretCodec });
+    expect(clear.resealSecrets()).toBe(0);
+    clear.create(newResource('clear'));
+    clear.close();
+    const encrypted = new SqliteResourceStore({ path: clearPath, secretCodec: key });
+    expect(encrypted.resealSecrets()).toBe(1);
+    expect((encrypted.get('default:mcp-server:clear')?.manifest as { auth_data?: unknown }).auth_data).toEqual({ type: 'header', headers: { Authorization: 'Bearer s3cret' } });
+    encrypted.close();
   });
 });
