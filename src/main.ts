@@ -18,7 +18,7 @@ import { adminPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
-import { createApp, requestListener } from './http/app.js';
+import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { ForbiddenError } from './domain/errors.js';
 import { isStdioManifest } from './domain/manifest.js';
@@ -251,7 +251,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     }
   };
 
-  const app = createApp({
+  const appOptions: AppOptions = {
     // The GAIA-style API (/api/mcp/servers); its connection test uses discovery's egress policy.
     gaia: {
       testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
@@ -282,7 +282,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
-  });
+  };
+  const app = createApp(appOptions);
 
   let server: Server | undefined;
   // Every step runs even when an earlier one throws, so a failed start or stop leaks no handle, timer or socket.
@@ -324,7 +325,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   let port: number;
   try {
     server = await new Promise<Server>((resolveListen, rejectListen) => {
-      const s = createServer(requestListener(app, { mcp: dataPlane.handler, metrics })).listen(config.port, config.host);
+      const s = createServer(requestListener(app, appOptions)).listen(config.port, config.host);
       s.once('listening', () => resolveListen(s));
       s.once('error', rejectListen);
     });

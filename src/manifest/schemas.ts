@@ -1,7 +1,7 @@
 // The JSON Schemas in schemas/ are the single source of truth: validation, defaults, canonical key
-// order, list semantics and secret paths are all read from them. They are loaded and compiled once,
-// when this module loads; nothing here runs per request (the per-manifest walkers read the schemas
-// through schema-plan.ts, which resolves each location once).
+// order, list semantics and secret paths are all read from them. They are loaded when this module loads
+// and each is compiled once, on its first use; nothing here runs per request (the per-manifest walkers
+// read the schemas through schema-plan.ts, which resolves each location once).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

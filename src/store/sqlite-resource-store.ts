@@ -405,24 +405,14 @@ export class SqliteResourceStore implements ResourceStore {
       this.stmt.insert.run({ ...row, view: renderStatusView(storedText(row), input.status, rv) });
       this.refIndex?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
       this.appendChangeText(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
-      return {
-        id: input.id,
-        tenant: input.tenant,
-        name: input.name,
-        fqn: input.fqn,
+      return resourceOfRow(row, {
         manifest: input.manifest,
-        specHash: input.specHash,
-        generation: 1,
-        resourceVersion: rv,
         source: input.source,
         metadata: input.metadata,
         createdBy: input.createdBy,
         updatedBy: input.createdBy,
-        accountId: input.accountId,
-        createdAt: now,
-        updatedAt: now,
         status: input.status,
-      };
+      });
     });
   }
 
@@ -452,24 +442,14 @@ export class SqliteResourceStore implements ResourceStore {
       this.stmt.update.run({ ...row, view: renderStatusView(storedText(row), update.status, rv) });
       this.appendChangeText(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
       this.refIndex?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
-      return {
-        id: row.id,
-        tenant: row.tenant,
-        name: row.name,
-        fqn,
+      return resourceOfRow(row, {
         manifest: update.manifest,
-        specHash: update.specHash,
-        generation: update.generation,
-        resourceVersion: rv,
         source: update.source,
         metadata: update.metadata,
         createdBy: JSON.parse(row.created_by),
         updatedBy: update.updatedBy,
-        accountId: update.accountId,
-        createdAt: row.created_at,
-        updatedAt: now,
         status: update.status,
-      };
+      });
     });
   }
 
@@ -677,24 +657,14 @@ export class SqliteResourceStore implements ResourceStore {
    * manifest itself, when the caller knows it (see GetOptions.known).
    */
   private fromRow(row: ResourceRow, manifest: boolean | McpServerManifest = false): McpServerResource {
-    return {
-      id: row.id,
-      tenant: row.tenant,
-      name: row.name,
-      fqn: row.fqn,
+    return resourceOfRow(row, {
       manifest: typeof manifest === 'object' ? manifest : this.manifestOfRow(row, manifest),
-      specHash: row.spec_hash,
-      generation: row.generation,
-      resourceVersion: row.resource_version,
       source: JSON.parse(row.source),
       metadata: JSON.parse(row.metadata),
       createdBy: JSON.parse(row.created_by),
       updatedBy: JSON.parse(row.updated_by),
-      accountId: row.account_id,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
       status: JSON.parse(row.status) as ResourceStatus,
-    };
+    });
   }
 
   private manifestOfRow(row: ResourceRow, masked: boolean): McpServerManifest {
@@ -707,6 +677,31 @@ export class SqliteResourceStore implements ResourceStore {
     }
     return manifest;
   }
+}
+
+/** A resource from a row's scalar columns and its objects (parsed from the row, or as a write was given them). */
+function resourceOfRow(
+  row: ResourceRow,
+  objects: Pick<McpServerResource, 'manifest' | 'source' | 'metadata' | 'createdBy' | 'updatedBy' | 'status'>,
+): McpServerResource {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    name: row.name,
+    fqn: row.fqn,
+    manifest: objects.manifest,
+    specHash: row.spec_hash,
+    generation: row.generation,
+    resourceVersion: row.resource_version,
+    source: objects.source,
+    metadata: objects.metadata,
+    createdBy: objects.createdBy,
+    updatedBy: objects.updatedBy,
+    accountId: row.account_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    status: objects.status,
+  };
 }
 
 /** The texts of a row that a status write keeps (see renderStatusView). */
