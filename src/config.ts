@@ -5,6 +5,8 @@ import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCidr } from './discovery/egress.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import type { KeyObject } from 'node:crypto';
+import { decodeSigningKey, SIGNING_KEY_ENV, SigningKeyError } from './auth/signing-key.js';
 import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-codec.js';
 
 export class ConfigError extends Error {}
@@ -46,6 +48,10 @@ export interface Config {
   writeRateLimit: { count: number; perMs: number } | undefined;
   /** From MCP_CP_SECRET_KEY (never a flag: flags show in process lists); undefined means <data-dir>/secret.key. */
   secretKey: Buffer | undefined;
+  /** From MCP_CP_SIGNING_KEY (PEM; never a flag): signs the tokens the gateway sends upstream for callers. */
+  signingKey: KeyObject | undefined;
+  /** --signing-key-file: a PEM file of that key; with neither, <data-dir>/signing-key.pem (generated). */
+  signingKeyFile: string | undefined;
   /** Serve /metrics without a bearer token (for a Prometheus on a private network). */
   metricsPublic: boolean;
   /** How often an open watch stream gets a BOOKMARK with the latest resourceVersion. */
@@ -121,6 +127,15 @@ export const SERVE_FLAGS = [
     multiple: true,
     value: 'CIDR',
     help: 'A range carved out of the denied ones; the most specific matching range decides (deny wins a tie). Comma-separated in the environment variable.',
+  },
+  {
+    flag: 'signing-key-file',
+    env: 'MCP_CP_SIGNING_KEY_FILE',
+    default: '<data-dir>/signing-key.pem (generated, mode 0600)',
+    value: 'FILE',
+    help:
+      `The EC P-256 private key (PEM) that signs the tokens passthrough upstreams get for each caller (public half at /.well-known/jwks.json). ` +
+      `Replicas behind one URL need the same key: give it to each (this flag, or ${SIGNING_KEY_ENV} with the PEM itself).`,
   },
   {
     flag: 'write-rate-limit',
@@ -219,7 +234,8 @@ export function serveHelp(): string {
   });
   const environment =
     `\nEnvironment:\n  ${SECRET_KEY_ENV}  The 32-byte key (base64 or 64 hex digits) that encrypts secrets at rest (AES-256-GCM);\n` +
-    `  ${' '.repeat(SECRET_KEY_ENV.length)}  without it, <data-dir>/secret.key is read (or generated, mode 0600). Keep it with your backups.\n`;
+    `  ${' '.repeat(SECRET_KEY_ENV.length)}  without it, <data-dir>/secret.key is read (or generated, mode 0600). Keep it with your backups.\n` +
+    `  ${SIGNING_KEY_ENV}  The token-signing key itself (PEM, EC P-256); wins over --signing-key-file.\n`;
   return `Usage: mcpctl serve [flags]\n\nStarts the control plane.\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(width)}  Show this help.\n${environment}`;
 }
 
@@ -324,6 +340,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     egressAllow: cidrList(values, env, 'egress-allow', 'MCP_CP_EGRESS_ALLOW'),
     writeRateLimit: parseRate(get('write-rate-limit') ?? '20/s'),
     secretKey: secretKeyFromEnv(env),
+    signingKey: signingKeyFromEnv(env),
+    signingKeyFile: get('signing-key-file'),
     metricsPublic: getBoolean('metrics-public'),
     watchBookmarkIntervalMs,
     watchBufferEvents,
@@ -389,6 +407,17 @@ function secretKeyFromEnv(env: NodeJS.ProcessEnv): Buffer | undefined {
     return decodeSecretKey(raw, `The environment variable ${SECRET_KEY_ENV}`);
   } catch (err) {
     if (err instanceof SecretKeyError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function signingKeyFromEnv(env: NodeJS.ProcessEnv): KeyObject | undefined {
+  const raw = env[SIGNING_KEY_ENV];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return decodeSigningKey(raw, `The environment variable ${SIGNING_KEY_ENV}`);
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new ConfigError(err.message);
     throw err;
   }
 }

@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ChainAuthenticator, StaticTokenAuthenticator, type Authenticator } from './auth/authenticator.js';
+import { CallerTokens } from './auth/caller-tokens.js';
 import { RoleAccessPolicy } from './auth/policy.js';
+import { loadSigningKeyFile } from './auth/signing-key.js';
 import { TokensFileAuthenticator } from './auth/tokens-file.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
@@ -119,6 +121,10 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const secretCodec = new AesGcmSecretCodec(secretKey);
   const hashKey = deriveKey(secretKey, 'content-hash');
   const egress = new EgressPolicy({ deny: config.egressDeny, allow: config.egressAllow });
+  // Signs what passthrough upstreams get in place of a caller's token; a bad key file is a startup error.
+  const signingKey = config.signingKey ?? loadSigningKeyFile(config.dataDir, config.signingKeyFile).key;
+  let publicUrl = config.publicUrl ?? '';
+  const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
   const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), clock, secretCodec });
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
@@ -208,7 +214,6 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   });
 
   let started = false;
-  let publicUrl = config.publicUrl ?? '';
   const authenticator = new ChainAuthenticator([
     new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
     ...(tokensFile ? [tokensFile] : []),
@@ -223,6 +228,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     metrics: new PromDataPlaneMetrics(metricsRegistry),
     egress,
     stdio,
+    callerTokens,
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -277,6 +283,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     }),
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
+    jwks: callerTokens.jwks,
     ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
     clock,
     watch,

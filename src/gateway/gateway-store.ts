@@ -23,7 +23,10 @@ export interface GatewayEntry {
   transport: GatewayTransport | null;
   /** Headers sent upstream: additional_headers, then auth headers (auth wins). Values are secrets. */
   headers: Record<string, string>;
-  /** Forward the caller's own bearer token upstream (auth_data.type: passthrough). */
+  /**
+   * The upstream authenticates each caller (auth_data.type: passthrough, or header auth with auth_level:
+   * per_user): the gateway sends it, as the bearer token, a token it minted for the caller and that upstream.
+   */
   passthroughAuth: boolean;
   tls: { rejectUnauthorized: boolean; caCert?: string };
   disabledTools: string[];

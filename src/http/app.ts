@@ -2,6 +2,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { JsonWebKeySet } from '../auth/caller-tokens.js';
 import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
 import type { GatewayStore } from '../gateway/gateway-store.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
    * and calls next() for a path that is not /{name}.
    */
   mcp?: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+  /** The public keys of the tokens the gateway mints for callers, at GET /.well-known/jwks.json. */
+  jwks?: JsonWebKeySet;
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
@@ -92,6 +95,14 @@ export function createApp(options: AppOptions): Express {
     openApi ??= JSON.stringify(buildOpenApiDocument({ metricsPublic: options.metricsPublic === true }));
     res.type('application/json').send(openApi);
   });
+  // Public, for upstreams that verify the caller tokens the gateway sends them; cached, so verifying costs
+  // an upstream one fetch every few minutes (jose's createRemoteJWKSet also refetches for an unknown kid).
+  if (options.jwks) {
+    const jwks = JSON.stringify(options.jwks);
+    app.get('/.well-known/jwks.json', (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=600').type('application/jwk-set+json').send(jwks);
+    });
+  }
   app.use(uiRouter());
 
   const api = express.Router();

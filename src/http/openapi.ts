@@ -76,6 +76,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/readyz', tag: 'operations', auth: 'public', ok: 'Readiness', errors: [503], summary: 'Readiness: store open, first directory sync done, reconciler running (503 with the reason until then).' },
   { method: 'get', path: '/metrics', tag: 'operations', auth: 'metrics', ok: 'text/plain', summary: 'Prometheus metrics (text exposition format).' },
   { method: 'get', path: '/openapi.json', tag: 'operations', auth: 'public', ok: 'application/json', summary: 'This document.' },
+  { method: 'get', path: '/.well-known/jwks.json', tag: 'gateway', auth: 'public', ok: 'application/jwk-set+json', summary: 'The public keys (ES256) that verify the tokens the gateway sends passthrough upstreams for each caller.' },
   { method: 'get', path: '/', tag: 'status page', auth: 'public', ok: 'text/plain', status: 302, summary: 'Redirects to the status page.' },
   { method: 'get', path: '/ui', tag: 'status page', auth: 'public', ok: 'text/html', summary: 'The live status page (asks for a token once per browser session).' },
   { method: 'get', path: '/ui/app.js', tag: 'status page', auth: 'public', ok: 'text/javascript', summary: 'The status page script.' },
@@ -98,9 +99,9 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: `${G}/{serverId}/tools`, ...GAIA, summary: 'The tools of a server the gateway serves (disabled ones left out).' },
   { method: 'patch', path: `${G}/{serverId}`, ...GAIA, body: 'GaiaPatchServerRequest', errors: [403, 409], summary: 'Change some fields of a server (GAIA-style).' },
   { method: 'delete', path: `${G}/{serverId}`, ...GAIA, errors: [403, 409], summary: 'Delete a server (GAIA-style).' },
-  { method: 'post', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: JSON-RPC messages to server {name} through the gateway.' },
-  { method: 'get', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'text/event-stream', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: the session\'s stream of server messages.' },
-  { method: 'delete', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [403, 503], summary: 'MCP Streamable HTTP: end the session.' },
+  { method: 'post', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [503], summary: 'MCP Streamable HTTP: JSON-RPC messages to server {name} through the gateway.' },
+  { method: 'get', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'text/event-stream', errorBody: 'GatewayError', errors: [503], summary: 'MCP Streamable HTTP: the session\'s stream of server messages.' },
+  { method: 'delete', path: '/mcp/{name}', tag: 'gateway', headers: ['Mcp-Session-Id'], ok: 'application/json', errorBody: 'GatewayError', errors: [503], summary: 'MCP Streamable HTTP: end the session.' },
 ];
 
 const ERROR_TEXT: Record<number, string> = {

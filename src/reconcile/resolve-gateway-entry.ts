@@ -90,7 +90,8 @@ export function buildGatewayEntry(
     // A transport preset by the manifest is used as is, whatever discovery found.
     transport: m.transport ?? transport,
     headers,
-    passthroughAuth: m.auth_data?.type === 'passthrough',
+    // The upstream authenticates each caller: it gets a token minted for the caller, never the caller's own.
+    passthroughAuth: m.auth_data?.type === 'passthrough' || (m.auth_data?.type === 'header' && m.auth_data.auth_level === 'per_user'),
     tls: tlsOf(m),
     // Only when the manifest sets them, so other entries keep their hash (see GatewayEntry).
     ...(m.connection_type ? { connectionType: m.connection_type } : {}),

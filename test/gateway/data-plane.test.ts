@@ -1,6 +1,7 @@
 // The gateway data plane end to end: a real SDK client → the real control plane on port 0 (/mcp/<name>)
 // → a real SDK server on loopback, over Streamable HTTP and HTTP+SSE upstreams.
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { decodeJwt } from 'jose';
 import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createSelfSignedCert } from '../support/tls.js';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
@@ -135,17 +136,20 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('over a %s upstream'
 });
 
 describe('per server', () => {
-  it("passthrough forwards the caller's own bearer token", async () => {
-    const u = await upstream('streamable-http', { requireHeader: { name: 'authorization', value: `Bearer ${ALICE_TOKEN}` } });
+  it('passthrough sends a token minted for the caller, so the upstream can tell callers apart', async () => {
+    // This upstream serves Alice alone, by the subject of the token it gets (caller-token.test.ts verifies the signature).
+    const aliceOnly = (value: string | undefined) => /^Bearer /.test(value ?? '') && decodeJwt(value!.slice(7)).sub === 'user:alice@example.com';
+    const u = await upstream('streamable-http', { requireHeader: { name: 'authorization', accept: aliceOnly } });
     await putServer(cp, { name: 'passthrough', url: u.url, auth_data: { type: 'passthrough' }, collaborators: [{ subject: 'user:alice@example.com', role_id: 'mcp-server-user' }] });
     const before = u.requests.length;
     const { client } = await connect('passthrough', ALICE_TOKEN);
     expect((await client.listTools()).tools).toHaveLength(3);
     const relayed = u.requests.slice(before);
     expect(relayed.length).toBeGreaterThan(0);
-    for (const r of relayed) expect(r.headers.authorization).toBe(`Bearer ${ALICE_TOKEN}`);
+    for (const r of relayed) expect(aliceOnly(r.headers.authorization as string)).toBe(true);
+    for (const r of relayed) expect(JSON.stringify(r.headers)).not.toContain(ALICE_TOKEN);
 
-    // The admin's token is the admin's: the upstream, which only knows Alice's, refuses the session.
+    // The admin's token is minted for the admin: the upstream, which serves only Alice, refuses the session.
     const refused = await connectClient(cp, 'passthrough', ADMIN_TOKEN).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StreamableHTTPError);
     expect((refused as StreamableHTTPError).code).toBe(502);
@@ -239,7 +243,8 @@ describe('per server', () => {
   it.each([
     ['no token', undefined, 401, 'Unauthorized'],
     ['an unknown token', 'not-a-known-token-123', 401, 'Unauthorized'],
-    ['a subject that is not a collaborator', BOB_TOKEN, 403, 'Forbidden'],
+    // As for a server that does not exist: the name of a server the caller may not use does not leak.
+    ['a subject that is not a collaborator', BOB_TOKEN, 404, 'NotFound'],
   ])('refuses %s before anything reaches the upstream', async (_what, token, status, code) => {
     const u = await upstream('streamable-http');
     await putServer(cp, { name: 'guarded', url: u.url, collaborators: [{ subject: 'user:alice@example.com', role_id: 'mcp-server-user' }] });

@@ -3,10 +3,13 @@
 // store and nothing else, so it can run as a process of its own next to a copy of that store.
 //
 // Every HTTP request is admitted on its own: a bearer token of a known subject (401), an entry in the
-// gateway store (404), a subject that may use it (403), an entry that is served (503). A session is
-// bound to the subject that opened it.
+// gateway store that the subject may use (404 for both: a server the caller may not use answers exactly
+// what a missing one does, so names do not leak across accounts), an entry that is served (503). A
+// session is bound to the subject that opened it. The caller's token stays here: an upstream that
+// authenticates callers gets a token minted for the caller (callerTokens).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
+import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
@@ -43,13 +46,17 @@ export interface DataPlaneOptions {
   egress?: EgressPolicy;
   /** Runs mcp-server/stdio servers (the control plane's stdio supervisor, shared with discovery). */
   stdio?: StdioSessions;
+  /**
+   * Mints the bearer token a passthroughAuth entry's upstream gets for a caller (src/auth/caller-tokens.ts);
+   * absent, such entries answer 502.
+   */
+  callerTokens?: { lease(subject: string, audience: string): Promise<CallerTokenLease> };
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
 
 interface Admission {
   principal: Principal;
-  token: string;
   entry: StoredGatewayEntry;
 }
 
@@ -114,23 +121,22 @@ export class DataPlane {
       return this.refuse(res, 401, 'Unauthorized', message, '', 'unauthenticated');
     }
     const entry = this.catalog.get(serverFqn(this.options.tenant, name));
-    // connection_type: direct (issue 8): clients reach that server themselves; the gateway does not serve it.
-    if (!entry || entry.connectionType === 'direct') {
-      return this.refuse(res, 404, 'NotFound', `No MCP server "${name}" is served by this gateway; check the name, or whether it was deleted.`, '', 'not_found');
-    }
-    if (!this.options.policy.canUse(principal, entry.collaborators, entry.accountId)) {
-      const message = `You may not use MCP server "${name}": you are neither a tenant admin nor one of its collaborators; ask one of its managers to add you.`;
-      return this.refuse(res, 403, 'Forbidden', message, name, 'forbidden');
+    // connection_type: direct: clients reach that server themselves; the gateway does not serve it.
+    // Not the caller's to use: the same answer, byte for byte (the metrics, which only admins read, tell them apart).
+    const usable = entry !== undefined && this.options.policy.canUse(principal, entry.collaborators, entry.accountId);
+    if (!entry || entry.connectionType === 'direct' || !usable) {
+      const message = `No MCP server "${name}" is served to you by this gateway; check the name, whether it was deleted, or ask its managers to add you as a collaborator.`;
+      return this.refuse(res, 404, 'NotFound', message, entry && !usable ? name : '', entry && !usable ? 'forbidden' : 'not_found');
     }
     if (entry.unavailable) {
       const { reason, message } = entry.unavailable;
       return this.refuse(res, 503, 'Unavailable', `MCP server "${name}" is not served right now (${reason}): ${message}`, name, 'unavailable');
     }
-    return { principal, token, entry };
+    return { principal, entry };
   }
 
   /** `body`: the parsed JSON of a POST (undefined when it was not JSON). */
-  private async serve(req: IncomingMessage, res: ServerResponse, { principal, token, entry }: Admission, body: unknown): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, { principal, entry }: Admission, body: unknown): Promise<void> {
     const sessionId = req.headers['mcp-session-id'];
     if (sessionId !== undefined) {
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
@@ -148,9 +154,10 @@ export class DataPlane {
 
     let upstream;
     try {
+      const callerToken = entry.passthroughAuth && !entry.stdio ? await this.options.callerTokens?.lease(principal.subject.subjectId, entry.upstreamUrl) : undefined;
       upstream = await connectUpstream({
         entry,
-        callerToken: token,
+        ...(callerToken ? { callerToken } : {}),
         initialize: body,
         timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
         ...(this.options.egress ? { egress: this.options.egress } : {}),

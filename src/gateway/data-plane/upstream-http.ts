@@ -24,7 +24,7 @@ export interface ReconnectionOptions {
 
 export interface HttpUpstreamOptions {
   url: URL;
-  /** Sent with every request (the entry's resolved headers). */
+  /** Sent with every request (the entry's resolved headers); setHeaders replaces them. */
   headers: Record<string, string>;
   dispatcher: Dispatcher;
   /** Of the session the initialize handshake opened. */
@@ -95,6 +95,12 @@ export class HttpUpstreamTransport implements Transport {
 
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
+    this.common = this.postHeaders = undefined;
+  }
+
+  /** Replaces the headers of every later request (a renewed caller token). */
+  setHeaders(headers: Record<string, string>): void {
+    this.options.headers = headers;
     this.common = this.postHeaders = undefined;
   }
 

@@ -1,22 +1,30 @@
 // One upstream MCP session for one client session: the entry's URL, transport, resolved headers and
 // TLS; the client's initialize request forwarded as it came, so the upstream sees the real client's
 // protocol version, info and capabilities. Nothing from the client's HTTP request is ever copied
-// upstream: the only caller credential that leaves is the bearer token of a passthrough entry.
+// upstream, the caller's bearer token least of all: an entry with passthroughAuth gets, in Authorization,
+// a token the control plane minted for this caller and this upstream (src/auth/caller-tokens.ts), renewed
+// while the session lasts.
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { classifyFailure, observeFetch } from '../../discovery/failure.js';
 import { secretsOf } from '../../discovery/redaction.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
+import type { FetchLike } from '../../discovery/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
 
 export interface ConnectUpstreamOptions {
   entry: GatewayEntry;
-  /** The caller's bearer token; sent upstream only when the entry says passthroughAuth. */
-  callerToken: string;
+  /**
+   * The token minted for the caller at this upstream, sent as its bearer token when the entry says
+   * passthroughAuth (required then). The upstream owns it from here: released when it closes, or when
+   * connecting fails.
+   */
+  callerToken?: CallerTokenLease;
   /** The client's initialize request, forwarded unchanged. */
   initialize: JSONRPCRequest;
   /** For connecting (and the transport fallback) as a whole. */
@@ -60,21 +68,54 @@ const GET_STREAM_RECONNECTION = { initialReconnectionDelay: 250, maxReconnection
 /** How long a polite upstream session DELETE may take. */
 const TERMINATE_MS = 1000;
 
-export function upstreamHeaders(entry: GatewayEntry, callerToken: string): Record<string, string> {
+/** The entry's headers; with passthroughAuth, `Authorization: Bearer <the minted caller token>` in place of any other. */
+export function upstreamHeaders(entry: GatewayEntry, callerToken: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(entry.headers)) {
     if (!(entry.passthroughAuth && name.toLowerCase() === 'authorization')) headers[name] = value;
   }
-  if (entry.passthroughAuth) headers.Authorization = `Bearer ${callerToken}`;
+  if (entry.passthroughAuth && callerToken !== undefined) headers.Authorization = `Bearer ${callerToken}`;
   return headers;
 }
 
+/** Every request of an SDK transport carries the lease's token of the moment (it is renewed under a long session). */
+function withCallerToken(fetch: FetchLike, lease: CallerTokenLease): FetchLike {
+  return (url, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${lease.token}`);
+    return fetch(url, { ...init, headers });
+  };
+}
+
 export async function connectUpstream(options: ConnectUpstreamOptions): Promise<Upstream> {
+  try {
+    const upstream = await connectTo(options);
+    const lease = options.callerToken;
+    if (!lease) return upstream;
+    const close = upstream.close;
+    return {
+      ...upstream,
+      close: () => {
+        lease.release();
+        return close();
+      },
+    };
+  } catch (error) {
+    options.callerToken?.release();
+    throw error;
+  }
+}
+
+async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   const { entry, initialize } = options;
   if (entry.stdio) return connectStdio(options, entry.stdio);
+  const lease = entry.passthroughAuth ? options.callerToken : undefined;
+  if (entry.passthroughAuth && !lease) {
+    throw new UpstreamConnectError(502, `MCP server "${entry.name}" takes a token minted for each caller, and this gateway has no signing key to mint one.`);
+  }
   const url = new URL(entry.upstreamUrl);
-  const headers = upstreamHeaders(entry, options.callerToken);
-  const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {}), options.callerToken];
+  const headers = upstreamHeaders(entry, lease?.token);
+  const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {})];
   // A transport the manifest preset is the only one tried; a detected one is tried first.
   const order: GatewayTransport[] =
     entry.transportPinned && entry.transport
@@ -90,7 +131,7 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
   let lastMessage = '';
   try {
     for (const kind of order) {
-      const { fetch, observed } = observeFetch(serverFetch);
+      const { fetch, observed } = observeFetch(lease ? withCallerToken(serverFetch, lease) : serverFetch);
       const requestInit: RequestInit = { headers };
       const transport =
         kind === 'sse'
@@ -102,6 +143,7 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
         const version = typeof result.protocolVersion === 'string' ? result.protocolVersion : undefined;
         if (kind === 'sse') {
           if (version) transport.setProtocolVersion?.(version);
+          // Its requests take the token of the moment through withCallerToken.
           return { kind, transport, initializeResult: result, close: closer(transport, serverFetch) };
         }
         // The handshake went through the SDK (its failures are what classifyFailure reads); the session
@@ -116,6 +158,7 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
           protocolVersion: version,
           reconnection: GET_STREAM_RECONNECTION,
         });
+        if (lease) lease.onRenewed = (token) => session.setHeaders(upstreamHeaders(entry, token));
         return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch) };
       } catch (error) {
         await transport.close().catch(() => undefined);
