@@ -65,7 +65,7 @@ export class CallerTokens {
   private readonly renewBeforeMs: number;
   private readonly maxCached: number;
   private readonly cache = new Map<string, { minted: Promise<Minted>; renewAt: number }>();
-  /** Tokens signed so far (the cache's misses). */
+  /** Tokens signed so far (the cache's misses), counted once signed. */
   signed = 0;
 
   /** jose computes the key id asynchronously, hence a factory. */
@@ -154,7 +154,6 @@ export class CallerTokens {
   }
 
   private mint(subject: string, audience: string, iat: number, exp: number): Promise<string> {
-    this.signed++;
     return new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: this.publicJwk.kid })
       .setIssuer(this.options.issuer())
@@ -163,6 +162,10 @@ export class CallerTokens {
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .setJti(randomUUID())
-      .sign(this.options.key);
+      .sign(this.options.key)
+      .then((token) => {
+        this.signed++;
+        return token;
+      });
   }
 }
