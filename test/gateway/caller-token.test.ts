@@ -4,39 +4,38 @@
 // useless against the control plane. And /mcp/<name> does not tell a server the caller may not use from
 // one that does not exist. Real control plane on port 0, real SDK clients and servers on loopback.
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex, StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type McpTransportKind, type RunningMcpServer } from '../support/mcp-servers.js';
 import { ALICE, ALICE_TOKEN, connectClient, GATEWAY_TEST_ARGS, GATEWAY_TOOLS, putServer, type GatewayClient } from './gateway-support.js';
 
+/** Eve, an editor, from --tokens-file. */
 const EDITOR_TOKEN = 'editor-token-4d2c8e1a9b7f3c5d';
-const EDITOR: Principal = {
-  subject: { subjectId: 'user:eve@example.com', subjectType: 'user', subjectSlug: 'eve@example.com', subjectDisplayName: 'Eve' },
-  role: 'editor',
-  teams: [],
-  accounts: ['default'],
-};
 const OUTSIDER_TOKEN = 'outsider-token-7e3a1c9d5b2f8a4e';
 /** A user of another account, with no servers of its own here. */
 const OUTSIDER: Principal = { ...ALICE, subject: { ...ALICE.subject, subjectId: 'user:olga@example.com' }, accounts: ['initech'] };
 
 let cp: TestControlPlane;
+let tokensDir: string;
 const upstreams: RunningMcpServer[] = [];
 const clients: GatewayClient[] = [];
 
 beforeAll(async () => {
+  tokensDir = mkdtempSync(join(tmpdir(), 'mcp-cp-tokens-'));
+  const tokensFile = join(tokensDir, 'tokens.yaml');
+  writeFileSync(tokensFile, [`- token_sha256: ${sha256Hex(EDITOR_TOKEN)}`, '  subject: { type: user, slug: eve@example.com }', '  role: editor', '  accounts: [default]', ''].join('\n'));
   cp = await startTestControlPlane({
-    args: GATEWAY_TEST_ARGS,
-    authenticators: [
-      new StaticTokenAuthenticator(ALICE_TOKEN, ALICE),
-      new StaticTokenAuthenticator(EDITOR_TOKEN, EDITOR),
-      new StaticTokenAuthenticator(OUTSIDER_TOKEN, OUTSIDER),
-    ],
+    args: [...GATEWAY_TEST_ARGS, '--tokens-file', tokensFile],
+    authenticators: [new StaticTokenAuthenticator(ALICE_TOKEN, ALICE), new StaticTokenAuthenticator(OUTSIDER_TOKEN, OUTSIDER)],
   });
 });
 afterAll(async () => {
   await cp.dispose();
+  rmSync(tokensDir, { recursive: true, force: true });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => undefined)));
@@ -117,6 +116,12 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('a passthrough serve
     const verified = await jwtVerify(hers[0]!, jwks(), { issuer: cp.publicUrl, audience: u.url });
     expect(verified.payload.sub).toBe('user:alice@example.com');
     expect(verified.payload.jti).not.toBe(payload.jti);
+
+    // Nor does a token of the tokens file leave, not even to its owner's own server.
+    const fromEve = u.requests.length;
+    await (await connect(name, EDITOR_TOKEN)).client.listTools();
+    for (const r of u.requests.slice(fromEve)) expect(JSON.stringify(r.headers)).not.toContain(EDITOR_TOKEN);
+    expect((await jwtVerify(bearersSince(u, fromEve)[0]!, jwks(), { issuer: cp.publicUrl, audience: u.url })).payload.sub).toBe('user:eve@example.com');
   });
 });
 
