@@ -14,7 +14,7 @@ export class SigningKeyError extends Error {}
 
 export interface LoadedSigningKey {
   key: KeyObject;
-  /** "environment", or the file it was read from (or generated into). */
+  /** The file it was read from (or generated into). */
   source: string;
   generated: boolean;
 }

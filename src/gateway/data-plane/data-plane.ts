@@ -122,7 +122,7 @@ export class DataPlane {
     }
     const entry = this.catalog.get(serverFqn(this.options.tenant, name));
     // connection_type: direct: clients reach that server themselves; the gateway does not serve it.
-    // Not the caller's to use: the same answer, byte for byte (the metrics, which only admins read, tell them apart).
+    // Not the caller's to use: the same answer, byte for byte (only the metrics tell them apart).
     const usable = entry !== undefined && this.options.policy.canUse(principal, entry.collaborators, entry.accountId);
     if (!entry || entry.connectionType === 'direct' || !usable) {
       const message = `No MCP server "${name}" is served to you by this gateway; check the name, whether it was deleted, or ask its managers to add you as a collaborator.`;

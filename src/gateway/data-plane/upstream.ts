@@ -152,7 +152,8 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
         await transport.close();
         const session = new HttpUpstreamTransport({
           url,
-          headers,
+          // The lease's token of now (it may have been renewed during a long handshake).
+          headers: lease ? upstreamHeaders(entry, lease.token) : headers,
           dispatcher: serverFetch.dispatcher,
           sessionId,
           protocolVersion: version,
