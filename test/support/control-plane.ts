@@ -67,7 +67,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
       : ['--no-manifests'];
   // Writes are not rate limited unless a test asks for it (test/security does).
   const rateArgs = args.some((a) => a.startsWith('--write-rate-limit')) ? [] : ['--write-rate-limit', 'off'];
-  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...args], options.env ?? {});
+  // Files settle fast in tests; a test of the quiet period itself sets its own.
+  const quietArgs = args.some((a) => a.startsWith('--prune-quiet-period')) ? [] : ['--prune-quiet-period', '50ms'];
+  const config = parseServeConfig(
+    ['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args],
+    options.env ?? {},
+  );
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
