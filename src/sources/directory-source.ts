@@ -106,6 +106,11 @@ export class DirectorySource {
     if (paths.length > 0) this.addPending(paths);
   }
 
+  /** Reads these files again in the next batch. */
+  reread(paths: string[]): void {
+    this.addPending(paths);
+  }
+
   /** Whether this source's file `path` lets go of `name` (see RootHandover.releases). */
   releases(path: string, name: string): boolean {
     return this.sync.releases(path, name);

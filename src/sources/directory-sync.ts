@@ -80,6 +80,8 @@ export interface RootHandover {
   releases(root: string, path: string, name: string): boolean;
   /** `root` no longer declares these names (held or pruned): files of other roots refused over them try again. */
   released(root: string, names: string[]): void;
+  /** Another root took a name from the file `path` of `root`: that file is read again (its hold may be over). */
+  taken(root: string, path: string): void;
 }
 
 /** What a file of the source looks like after the last batch that read it. */
@@ -152,6 +154,8 @@ export class DirectorySync {
   private awaitingPrune: Set<string> | undefined;
   /** Owned entries made from the store's (immutable) refs, made once per ref: a batch allocates nothing per resource. */
   private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
+  /** Files of other roots this batch took names from (see RootHandover.taken): root → paths. */
+  private readonly takenFrom = new Map<string, Set<string>>();
   private conditions: Condition[];
   private lastSyncTime: string | null = null;
   private syncs = 0;
@@ -490,6 +494,9 @@ export class DirectorySync {
     if (heldBack.length > 0) this.recordHeldBack(heldBack);
     const released = [...prunedNames, ...this.updateHolds([...byPath.keys()], holds)];
     if (released.length > 0) this.handover?.released(this.root, released);
+    // Told after the commit: a savepoint rolled back may have undone some, and a needless read costs little.
+    for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
+    this.takenFrom.clear();
     for (const r of readings) {
       this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
     }
@@ -601,8 +608,13 @@ export class DirectorySync {
         source: this.ref(path, doc.document),
         principal: this.principal,
         // Within this root, step 1 and 2 already decided who may hold a name; another root must let go of it.
-        mayAdopt: (current) =>
-          current.kind === 'file' && (current.root === this.root || (this.handover?.releases(current.root, current.path, doc.name) ?? false)),
+        mayAdopt: (current) => {
+          if (current.kind !== 'file') return false;
+          if (current.root === this.root) return true;
+          const released = this.handover?.releases(current.root, current.path, doc.name) ?? false;
+          if (released && !dryRun) this.takenFrom.set(current.root, (this.takenFrom.get(current.root) ?? new Set()).add(current.path));
+          return released;
+        },
       });
       return result.warnings.map((w) => {
         onConflict(doc.name, w);

@@ -23,6 +23,7 @@ export class ManifestSources {
       released: (root, names) => {
         for (const source of byRoot.values()) if (source.root !== root) source.retryDeclaring(names);
       },
+      taken: (root, path) => byRoot.get(root)?.reread([path]),
     };
     for (const root of roots) {
       const source = new DirectorySource({ ...rest, root, handover, logger: options.logger.child({ component: 'sources', root }) });
