@@ -310,11 +310,13 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^\d+$/.test(watchBufferRaw) || watchBufferEvents < 1 || watchBufferEvents > 1_000_000) {
     throw new ConfigError(`--watch-buffer: "${watchBufferRaw}" must be a whole number from 1 to 1000000.`);
   }
+  const pruneQuietPeriodMs = parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period');
+  if (pruneQuietPeriodMs > 3_600_000) throw new ConfigError('--prune-quiet-period: must be at most 1h (0 prunes at once).');
   const publicUrlRaw = get('public-url');
   return {
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
-    pruneQuietPeriodMs: parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period'),
+    pruneQuietPeriodMs,
     host,
     port,
     dataDir: get('data-dir') ?? './data',

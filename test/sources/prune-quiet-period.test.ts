@@ -159,6 +159,21 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     expect(sync.status().files.map((f) => f.path)).toEqual(['keep.yaml', 'new/f0.yaml', 'new/f1.yaml', 'new/f2.yaml', 'new/f3.yaml', 'new/f4.yaml']);
   });
 
+  it('a directory emptied stays held for the quiet period, then the empty-directory guard keeps its servers', async () => {
+    writeFile(dir, 'a.yaml', serverYaml('alpha'));
+    writeFile(dir, 'b.yaml', serverYaml('beta'));
+    const sync = newSync();
+    await sync.syncBatch([], true);
+    rmSync(join(dir, 'a.yaml'));
+    rmSync(join(dir, 'b.yaml'));
+    expect(await sync.syncBatch(['a.yaml', 'b.yaml'], false)).toMatchObject({ pruned: 0, heldBack: 0 });
+    expect(sync.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'PrunePending' });
+    clock.advance(QUIET);
+    expect(await sync.syncBatch([], false)).toMatchObject({ pruned: 0, heldBack: 2 });
+    expect(sync.status().conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'HoldingBackEmptyPrune' });
+    expect(names()).toEqual(['alpha', 'beta']);
+  });
+
   it('with a quiet period of 0 a removal is pruned at once', async () => {
     writeFile(dir, 'a.yaml', serverYaml('alpha'));
     writeFile(dir, 'b.yaml', serverYaml('beta'));
