@@ -187,7 +187,8 @@ export class DirectorySync {
   /** When the earliest held file is due to be read again, and every held file (read together then). */
   nextDue(): { at: number; paths: string[] } | undefined {
     if (this.holds.size === 0) return undefined;
-    const at = Math.min(...[...this.holds.values()].map((h) => h.since + this.pruneQuietMs));
+    let at = Infinity;
+    for (const hold of this.holds.values()) at = Math.min(at, hold.since + this.pruneQuietMs);
     return { at, paths: [...this.holds.keys()] };
   }
 
