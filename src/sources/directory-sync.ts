@@ -679,11 +679,12 @@ export class DirectorySync {
   /** A held file as its status reports it (like an error: its servers are kept as they were). */
   private holdMessage(hold: PruneHold): string {
     const shown = hold.dropped.slice(0, 10).join(', ') + (hold.dropped.length > 10 ? `, and ${hold.dropped.length - 10} more` : '');
-    return (
-      `${hold.content === null ? 'the file is gone' : 'the file no longer declares'} ${hold.dropped.length} server(s) it held (${shown}); ` +
-      `they are kept, and the file is not applied, until it has read the same for ${this.pruneQuietMs} ms ` +
-      `(since ${isoTime(hold.since)}); then they are pruned. Declare them again to keep them.`
-    );
+    const until = `(since ${isoTime(hold.since)}), then pruned`;
+    return hold.content === null
+      ? `the file is gone; the ${hold.dropped.length} server(s) it declared (${shown}) are kept until it has stayed gone for ` +
+          `${this.pruneQuietMs} ms ${until}. Restore it, or declare them in another file, to keep them.`
+      : `the file no longer declares ${hold.dropped.length} server(s) it held (${shown}); it is not applied and they are kept until ` +
+          `it has read the same for ${this.pruneQuietMs} ms ${until}. Declare them again to keep them.`;
   }
 
   private recordHeldBack(heldBack: Owned[]): void {

@@ -48,7 +48,7 @@ describe('GitOps never deletes what the user did not remove', () => {
     return condition(s, 'Ready')?.reason === 'Synced' && s.files.every((f) => f.errors.length === 0) ? s : undefined;
   };
   const holding = async (cp: TestControlPlane, root: string, path: string) =>
-    (await sourceOf(cp, root)).files.find((f) => f.path === path)?.errors.some((e) => /kept, and the file is not applied/.test(e.message));
+    (await sourceOf(cp, root)).files.find((f) => f.path === path)?.errors.some((e) => /are kept until/.test(e.message));
   /** Waits until a batch has run after this call (the watcher has reported what was written before it). */
   const nextBatch = async (cp: TestControlPlane, root: string, what: string) => {
     const seen = batches(cp, root);
