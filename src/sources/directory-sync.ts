@@ -566,6 +566,8 @@ export class DirectorySync {
           { root: this.root, path, resources: fresh.length, quietMs: this.pruneQuietMs },
           'a file no longer declares some servers; holding them until it has read the same for the quiet period',
         );
+        const message = `${path} no longer declares this server; it is pruned if that lasts ${this.pruneQuietMs} ms. Declare it again to keep it.`;
+        for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) this.event(ref, 'PrunePending', message);
       }
       this.holds.set(path, hold);
     }
