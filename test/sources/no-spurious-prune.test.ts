@@ -161,7 +161,7 @@ describe('GitOps never deletes what the user did not remove', () => {
     const dir = newDir();
     writeFile(dir, 'keep.yaml', serverYaml('other'));
     writeFile(dir, 'f.yaml', multiDoc(serverYaml('stay'), serverYaml('gone')));
-    const cp = await start([dir], ['--prune-quiet-period', '300ms']);
+    const cp = await start([dir], ['--prune-quiet-period', '1s']);
     const goneId = ids(cp).gone;
     await waitFor(async () => (await gatewayNames(cp)).includes('gone'), { what: 'gone in the gateway' });
 
