@@ -27,6 +27,8 @@ export interface Config {
   manifestDirs: string[];
   /** Let a sync that would leave a directory with no servers prune them. */
   allowEmptyPrune: boolean;
+  /** How long a file must read the same before the servers it no longer declares are pruned. */
+  pruneQuietPeriodMs: number;
   /** Rediscover each healthy server this often. */
   discoveryIntervalMs: number;
   /** The budget of one discovery. */
@@ -159,6 +161,14 @@ export const SERVE_FLAGS = [
     env: 'MCP_CP_ALLOW_EMPTY_PRUNE',
     default: 'off',
     help: 'Let a sync that leaves a directory with no servers (empty or missing) delete the servers it declared; otherwise they are kept.',
+  },
+  {
+    flag: 'prune-quiet-period',
+    env: 'MCP_CP_PRUNE_QUIET_PERIOD',
+    default: '5s',
+    help:
+      'A file that no longer declares some of its servers (removed, emptied, half-written) is held, its servers kept, until it has ' +
+      'read the same for this long; a read after that prunes them. A re-declaration meanwhile is an update. 0 prunes at once.',
   },
   {
     flag: 'metrics-public',
@@ -316,10 +326,13 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^\d+$/.test(watchBufferRaw) || watchBufferEvents < 1 || watchBufferEvents > 1_000_000) {
     throw new ConfigError(`--watch-buffer: "${watchBufferRaw}" must be a whole number from 1 to 1000000.`);
   }
+  const pruneQuietPeriodMs = parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period');
+  if (pruneQuietPeriodMs > 3_600_000) throw new ConfigError('--prune-quiet-period: must be at most 1h (0 prunes at once).');
   const publicUrlRaw = get('public-url');
   return {
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
+    pruneQuietPeriodMs,
     host,
     port,
     dataDir: get('data-dir') ?? './data',

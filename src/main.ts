@@ -208,6 +208,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     store,
     tenant: config.tenant,
     allowEmptyPrune: config.allowEmptyPrune,
+    pruneQuietMs: config.pruneQuietPeriodMs,
     clock,
     logger,
     ...(options.manifestWatch ? { timing: options.manifestWatch } : {}),

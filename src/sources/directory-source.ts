@@ -1,5 +1,6 @@
 // A watched manifest directory: DirectoryWatcher reports → coalesced batches of changed paths →
 // DirectorySync. Batches run one at a time; paths that change while a batch runs go into the next one.
+// Files held back from pruning are read again when their quiet period ends, whether or not they changed.
 // Nothing the watcher or a batch does can crash the server: failures are logged and reported on the
 // source.
 import type { Clock, TimerHandle } from '../domain/clock.js';
@@ -46,6 +47,8 @@ export class DirectorySource {
   private pendingFull = false;
   private pendingSince: number | undefined;
   private timer: TimerHandle | undefined;
+  /** Fires when the earliest file held back from pruning is due to be read again. */
+  private dueTimer: TimerHandle | undefined;
   /** The batch running now and every batch queued behind it. */
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -80,8 +83,9 @@ export class DirectorySource {
   /** Stops watching and waits for the batch that is running (queued batches still run, then stop). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    for (const timer of [this.timer, this.dueTimer]) if (timer !== undefined) this.clock.clearTimeout(timer);
     this.timer = undefined;
+    this.dueTimer = undefined;
     this.pending.clear();
     this.watcher?.close();
     await this.chain;
@@ -94,6 +98,22 @@ export class DirectorySource {
 
   status(canRead?: (r: McpServerResource) => boolean): SourceStatus {
     return this.sync.status(canRead);
+  }
+
+  /** Another root no longer declares these names: files refused over them are read again. */
+  retryDeclaring(names: readonly string[]): void {
+    const paths = this.sync.refusedDeclaring(names);
+    if (paths.length > 0) this.addPending(paths);
+  }
+
+  /** Reads these files again in the next batch. */
+  reread(paths: string[]): void {
+    this.addPending(paths);
+  }
+
+  /** Whether this source's file `path` lets go of `name` (see RootHandover.releases). */
+  releases(path: string, name: string): boolean {
+    return this.sync.releases(path, name);
   }
 
   /** Batches completed (full syncs included); for tests and metrics. */
@@ -138,7 +158,19 @@ export class DirectorySource {
       this.addPending(paths, { full, delayMs: RETRY_DELAY_MS });
     } finally {
       this.batches++;
+      this.scheduleDue();
     }
+  }
+
+  private scheduleDue(): void {
+    if (this.dueTimer !== undefined) this.clock.clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    const due = this.sync.nextDue();
+    if (!due || this.stopped) return;
+    this.dueTimer = this.clock.setTimeout(() => {
+      this.dueTimer = undefined;
+      this.addPending(due.paths);
+    }, Math.max(0, due.at - this.clock.now()));
   }
 
   private enqueue(batch: () => Promise<void>): Promise<void> {

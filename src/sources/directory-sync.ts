@@ -10,6 +10,9 @@
 // - Prune = inventory minus what the files in the batch declare, only for files that read cleanly
 //   (or are gone), never a name a failing file declares. A batch after which the directory would hold
 //   no resources prunes nothing unless allowEmptyPrune.
+// - A file that would prune is held first (prune-hold.ts): not applied, its servers kept, until it has
+//   read the same for the quiet period; the read after that prunes. A name it dropped may meanwhile move
+//   to another file of this root, or of another root (handover), keeping its id.
 // - A name moving between files of this root in one batch is adopted (same id, createdAt).
 // - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
 //   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
@@ -30,6 +33,7 @@ import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/index.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
+import { decideHold, type PruneHold } from './prune-hold.js';
 import {
   readManifestFile,
   readManifestFileSync,
@@ -64,6 +68,20 @@ export interface DirectorySyncOptions {
   logger: Logger;
   /** Files read at once. */
   readConcurrency?: number;
+  /** How long a file that would prune must read the same first (see prune-hold.ts); 0 (default): no wait. */
+  pruneQuietMs?: number;
+  /** The other watched roots: a name may move between them (see RootHandover). */
+  handover?: RootHandover;
+}
+
+/** How the watched roots of one control plane hand names to each other. */
+export interface RootHandover {
+  /** Whether the file `path` of `root` lets go of `name`: it is held and no longer declares it. */
+  releases(root: string, path: string, name: string): boolean;
+  /** `root` no longer declares these names (held or pruned): files of other roots refused over them try again. */
+  released(root: string, names: string[]): void;
+  /** Another root took a name from the file `path` of `root`: that file is read again (its hold may be over). */
+  taken(root: string, path: string): void;
 }
 
 /** What a file of the source looks like after the last batch that read it. */
@@ -124,7 +142,11 @@ export class DirectorySync {
   private readonly logger: Logger;
   private readonly principal: Principal;
   private readonly readConcurrency: number;
+  private readonly pruneQuietMs: number;
+  private readonly handover: RootHandover | undefined;
 
+  /** Files held back from pruning (see prune-hold.ts), by path. */
+  private readonly holds = new Map<string, PruneHold>();
   private readonly files = new Map<string, FileState>();
   /** The files of `files` that have errors (few), so a batch never walks every file to find them. */
   private readonly failing = new Set<string>();
@@ -132,6 +154,8 @@ export class DirectorySync {
   private awaitingPrune: Set<string> | undefined;
   /** Owned entries made from the store's (immutable) refs, made once per ref: a batch allocates nothing per resource. */
   private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
+  /** Files of other roots this batch took names from (see RootHandover.taken): root → paths. */
+  private readonly takenFrom = new Map<string, Set<string>>();
   private conditions: Condition[];
   private lastSyncTime: string | null = null;
   private syncs = 0;
@@ -146,6 +170,8 @@ export class DirectorySync {
     this.logger = options.logger;
     this.principal = gitopsPrincipal(options.tenant);
     this.readConcurrency = options.readConcurrency ?? 32;
+    this.pruneQuietMs = options.pruneQuietMs ?? 0;
+    this.handover = options.handover;
     this.conditions = setCondition(
       [],
       { type: READY, status: 'Unknown', reason: 'Syncing', message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
@@ -156,6 +182,24 @@ export class DirectorySync {
   /** Paths (relative to root) this source has read and that still exist. */
   knownPaths(): string[] {
     return [...this.files.keys()];
+  }
+
+  /** When the earliest held file is due to be read again, and every held file (read together then). */
+  nextDue(): { at: number; paths: string[] } | undefined {
+    if (this.holds.size === 0) return undefined;
+    let at = Infinity;
+    for (const hold of this.holds.values()) at = Math.min(at, hold.since + this.pruneQuietMs);
+    return { at, paths: [...this.holds.keys()] };
+  }
+
+  /** See RootHandover.releases. */
+  releases(path: string, name: string): boolean {
+    return this.holds.get(path)?.dropped.includes(name) ?? false;
+  }
+
+  /** Files refused (with errors) that declare one of these names. */
+  refusedDeclaring(names: readonly string[]): string[] {
+    return [...this.failing].filter((path) => names.some((n) => this.files.get(path)!.names.has(n)));
   }
 
   /**
@@ -258,12 +302,10 @@ export class DirectorySync {
     const paths = new Set([...this.files.keys(), ...byPath.keys()]);
     const files = [...paths].sort(comparePaths).map((path): SourceFileStatus => {
       const state = this.files.get(path);
-      return {
-        path,
-        contentHash: state?.contentHash ?? null,
-        resources: (byPath.get(path) ?? []).sort(comparePaths),
-        errors: (state?.errors ?? []).map(({ line, col, pointer, message }) => ({ line, col, pointer, message })),
-      };
+      const errors = (state?.errors ?? []).map(({ line, col, pointer, message }) => ({ line, col, pointer, message }));
+      const hold = this.holds.get(path);
+      if (hold) errors.push({ line: 1, col: 1, pointer: '', message: this.holdMessage(hold) });
+      return { path, contentHash: state?.contentHash ?? null, resources: (byPath.get(path) ?? []).sort(comparePaths), errors };
     });
     return { path: this.root, lastSyncTime: this.lastSyncTime, conditions: this.conditions, files };
   }
@@ -327,6 +369,7 @@ export class DirectorySync {
     const fail = (path: string, errors: SourceFileError[]) =>
       failed.set(path, [...(failed.get(path) ?? []), ...errors].sort((a, b) => a.line - b.line || a.col - b.col));
     const documentsOf = (r: FileReading | undefined): DeclaredDocument[] => (r?.kind === 'read' ? r.documents : []);
+    const holds = this.decideHolds(readings, failed);
 
     // 1. Names whose owner keeps them: the owner is not in this batch, failed, or still declares them.
     //    Asked per name of the batch (not built for the whole directory): the answer as of this step.
@@ -339,7 +382,7 @@ export class DirectorySync {
     };
     const claims = new Map<string, string>();
     // 2. New claims, first path wins; a second file declaring a claimed name fails as a whole.
-    const candidates = readings.filter((r) => r.kind === 'read' && !failed.has(r.path));
+    const candidates = readings.filter((r) => r.kind === 'read' && !failed.has(r.path) && !holds.has(r.path));
     for (const r of candidates) {
       for (const d of documentsOf(r)) {
         const owner = claims.has(d.name) ? claims.get(d.name) : keptBy(d.name);
@@ -371,14 +414,14 @@ export class DirectorySync {
     }
 
     let applied = 0;
-    let pruned = 0;
+    const prunedNames: string[] = [];
     let heldBack: Owned[] = [];
     this.store.transaction(() => {
       // 4. Apply, each file whole or not at all (see applyWhole). A file taking over a name another file of
       //    this batch held goes after that file: should the holder be refused, it keeps its servers, so the
       //    taker is refused too. (Found by test/security/fuzz.test.ts: a refused file must not change
       //    stored state.)
-      const settled = new Set<string>();
+      const settled = new Set<string>(holds.keys());
       const applyFile = (r: FileReading) => {
         settled.add(r.path);
         if (failed.has(r.path)) return;
@@ -422,11 +465,11 @@ export class DirectorySync {
       // 5. Prune what files that read cleanly (or are gone) no longer declare.
       const heldByFailed = new Set<string>();
       for (const path of this.failing) if (!byPath.has(path)) this.files.get(path)!.names.forEach((n) => heldByFailed.add(n));
-      for (const r of readings) if (r.kind === 'read' && failed.has(r.path)) r.names.forEach((n) => heldByFailed.add(n));
+      for (const r of readings) if (r.kind === 'read' && (failed.has(r.path) || holds.has(r.path))) r.names.forEach((n) => heldByFailed.add(n));
       const after = this.inventory();
       const prunes: Owned[] = [];
       for (const [path, r] of byPath) {
-        if (failed.has(path)) continue;
+        if (failed.has(path) || holds.has(path)) continue;
         for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) {
           if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
           prunes.push(after.get(ref.name)!);
@@ -436,12 +479,12 @@ export class DirectorySync {
       if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
         heldBack = prunes;
       } else {
-        for (const owned of prunes) if (this.prune(owned)) pruned++;
+        for (const owned of prunes) if (this.prune(owned)) prunedNames.push(owned.name);
       }
       // 6. What each file of the batch now stands for (a later full sync trusts it); a refused or vanished file is forgotten.
       const records = new Map<string, Omit<SourceFileRecord, 'path'> | null>();
       for (const r of readings) {
-        const clean = r.kind === 'read' && r.contentHash !== null && !failed.has(r.path);
+        const clean = r.kind === 'read' && r.contentHash !== null && !failed.has(r.path) && !holds.has(r.path);
         records.set(r.path, clean ? { contentHash: r.contentHash!, names: [...r.names].sort(comparePaths), fingerprint: PIPELINE_FINGERPRINT } : null);
       }
       this.store.recordSourceFiles(this.root, records);
@@ -450,6 +493,11 @@ export class DirectorySync {
     // A refused file's servers are as they were: the inventory after the batch names them.
     this.recordFileErrors(readings, failed, this.inventory());
     if (heldBack.length > 0) this.recordHeldBack(heldBack);
+    const released = [...prunedNames, ...this.updateHolds([...byPath.keys()], holds)];
+    if (released.length > 0) this.handover?.released(this.root, released);
+    // Told after the commit: a savepoint rolled back may have undone some, and a needless read costs little.
+    for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
+    this.takenFrom.clear();
     for (const r of readings) {
       this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
     }
@@ -465,14 +513,65 @@ export class DirectorySync {
       root: this.root,
       generation: this.syncs,
       heldBack: heldBack.map((o) => o.name),
+      pendingPrune: [...this.holds].map(([path, hold]) => ({ path, names: hold.dropped })),
+      quietMs: this.pruneQuietMs,
       directoryMissing,
       files: this.files.size,
       failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
       now,
     });
-    const result = { applied, pruned, heldBack: heldBack.length, failedFiles: failed.size };
+    const result = { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: failed.size };
     this.logger.debug({ root: this.root, files: readings.length, ...result }, 'manifest directory synced');
     return result;
+  }
+
+  /**
+   * Which files of the batch are held back from pruning (see prune-hold.ts). What a file would prune: the
+   * servers the store holds for it that no file of the batch, and no refused file, declares.
+   */
+  private decideHolds(readings: FileReading[], failed: ReadonlyMap<string, unknown>): Map<string, PruneHold> {
+    const holds = new Map<string, PruneHold>();
+    if (this.pruneQuietMs <= 0) return holds;
+    const declared = new Set<string>();
+    for (const r of readings) if (r.kind === 'read') r.names.forEach((n) => declared.add(n));
+    for (const path of this.failing) this.files.get(path)!.names.forEach((n) => declared.add(n));
+    const now = this.clock.now();
+    for (const r of readings) {
+      if (failed.has(r.path)) continue;
+      const dropped = this.store
+        .fileRefsAt(this.tenant, this.root, r.path)
+        .map((ref) => ref.name)
+        .filter((n) => !declared.has(n));
+      const content = r.kind === 'read' ? r.contentHash : null;
+      const decision = decideHold({ content, dropped, previous: this.holds.get(r.path), now, quietMs: this.pruneQuietMs });
+      if (decision.kind === 'hold') holds.set(r.path, decision.hold);
+    }
+    return holds;
+  }
+
+  /** Keeps the holds of the batch's files; answers the names newly held (other roots may take them). */
+  private updateHolds(paths: string[], holds: ReadonlyMap<string, PruneHold>): string[] {
+    const released: string[] = [];
+    for (const path of paths) {
+      const hold = holds.get(path);
+      const previous = this.holds.get(path);
+      if (!hold) {
+        this.holds.delete(path);
+        continue;
+      }
+      const fresh = hold.dropped.filter((n) => !previous?.dropped.includes(n));
+      if (fresh.length > 0) {
+        released.push(...fresh);
+        this.logger.info(
+          { root: this.root, path, resources: fresh.length, quietMs: this.pruneQuietMs },
+          'a file no longer declares some servers; holding them until it has read the same for the quiet period',
+        );
+        const message = `${path} no longer declares this server; it is pruned if that lasts ${this.pruneQuietMs} ms. Declare it again to keep it.`;
+        for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) this.event(ref, 'PrunePending', message);
+      }
+      this.holds.set(path, hold);
+    }
+    return released;
   }
 
   /**
@@ -511,8 +610,14 @@ export class DirectorySync {
         metadata: undefined,
         source: this.ref(path, doc.document),
         principal: this.principal,
-        // Within this root, step 1 and 2 already decided who may hold a name.
-        mayAdopt: (current) => current.kind === 'file' && current.root === this.root,
+        // Within this root, step 1 and 2 already decided who may hold a name; another root must let go of it.
+        mayAdopt: (current) => {
+          if (current.kind !== 'file') return false;
+          if (current.root === this.root) return true;
+          const released = this.handover?.releases(current.root, current.path, doc.name) ?? false;
+          if (released && !dryRun) this.takenFrom.set(current.root, (this.takenFrom.get(current.root) ?? new Set()).add(current.path));
+          return released;
+        },
       });
       return result.warnings.map((w) => {
         onConflict(doc.name, w);
@@ -571,6 +676,17 @@ export class DirectorySync {
         );
       }
     }
+  }
+
+  /** A held file as its status reports it (like an error: its servers are kept as they were). */
+  private holdMessage(hold: PruneHold): string {
+    const shown = hold.dropped.slice(0, 10).join(', ') + (hold.dropped.length > 10 ? `, and ${hold.dropped.length - 10} more` : '');
+    const until = `(since ${isoTime(hold.since)}), then pruned`;
+    return hold.content === null
+      ? `the file is gone; the ${hold.dropped.length} server(s) it declared (${shown}) are kept until it has stayed gone for ` +
+          `${this.pruneQuietMs} ms ${until}. Restore it, or declare them in another file, to keep them.`
+      : `the file no longer declares ${hold.dropped.length} server(s) it held (${shown}); it is not applied and they are kept until ` +
+          `it has read the same for ${this.pruneQuietMs} ms ${until}. Declare them again to keep them.`;
   }
 
   private recordHeldBack(heldBack: Owned[]): void {

@@ -2,7 +2,7 @@
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { DirectorySource, type DirectorySourceOptions } from './directory-source.js';
-import type { SourceStatus } from './directory-sync.js';
+import type { RootHandover, SourceStatus } from './directory-sync.js';
 
 export interface ManifestSourcesOptions extends Omit<DirectorySourceOptions, 'root'> {
   /** The watched directories as configured. Two entries naming one directory are watched once. */
@@ -17,8 +17,16 @@ export class ManifestSources {
   constructor(options: ManifestSourcesOptions) {
     const { roots, ...rest } = options;
     const byRoot = new Map<string, DirectorySource>();
+    // A name moves between roots when the root it leaves holds it back from pruning (see RootHandover).
+    const handover: RootHandover = {
+      releases: (root, path, name) => byRoot.get(root)?.releases(path, name) ?? false,
+      released: (root, names) => {
+        for (const source of byRoot.values()) if (source.root !== root) source.retryDeclaring(names);
+      },
+      taken: (root, path) => byRoot.get(root)?.reread([path]),
+    };
     for (const root of roots) {
-      const source = new DirectorySource({ ...rest, root, logger: options.logger.child({ component: 'sources', root }) });
+      const source = new DirectorySource({ ...rest, root, handover, logger: options.logger.child({ component: 'sources', root }) });
       if (!byRoot.has(source.root)) byRoot.set(source.root, source);
     }
     this.sources = [...byRoot.values()];

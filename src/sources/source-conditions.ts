@@ -6,6 +6,7 @@ import { comparePaths } from './manifest-files.js';
 import type { SourceFileError } from './read-manifest-file.js';
 
 export const HOLDING_BACK_EMPTY_PRUNE = 'HoldingBackEmptyPrune';
+export const PRUNE_PENDING = 'PrunePending';
 
 export interface SourceSituation {
   root: string;
@@ -13,6 +14,9 @@ export interface SourceSituation {
   generation: number;
   /** Servers a prune would have deleted, kept because the directory would be left empty. */
   heldBack: string[];
+  /** Files held back from pruning until they have read the same for `quietMs` (see prune-hold.ts). */
+  pendingPrune: { path: string; names: string[] }[];
+  quietMs: number;
   directoryMissing: boolean;
   /** Files the source knows. */
   files: number;
@@ -49,6 +53,17 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
         message:
           `${s.failedFiles.length} file(s) have errors (${list}${s.failedFiles.length > 5 ? ', …' : ''}); their servers are ` +
           'kept as they were. Fix the files (see files[].errors) to apply them.',
+      };
+    } else if (s.pendingPrune.length > 0) {
+      const names = s.pendingPrune.flatMap((p) => p.names).sort(comparePaths);
+      const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+      ready = {
+        status: 'False',
+        reason: PRUNE_PENDING,
+        message:
+          `${s.pendingPrune.length} file(s) no longer declare ${names.length} server(s) (${shown})` +
+          `${s.directoryMissing ? `, and ${s.root} does not exist` : ''}; they are kept until those files have read the same for ` +
+          `${s.quietMs} ms, then pruned. Declare them again to keep them.`,
       };
     } else if (s.directoryMissing) {
       ready = { status: 'False', reason: 'DirectoryNotFound', message: `${s.root} does not exist; create it or point --manifests elsewhere.` };

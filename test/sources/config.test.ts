@@ -1,5 +1,5 @@
 // The serve flags of the watched-directory source: --manifests (repeatable), MANIFESTS_DIR,
-// --no-manifests, the ./manifests default, --allow-empty-prune.
+// --no-manifests, the ./manifests default, --allow-empty-prune, --prune-quiet-period.
 import { mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ConfigError, parseServeConfig, serveHelp } from '../../src/config.js';
@@ -54,6 +54,15 @@ describe('serve flags for manifest directories', () => {
     );
     expect(() => parseServeConfig(['--allow-empty-prune=yes'], {})).toThrow(/--allow-empty-prune/);
     expect(() => parseServeConfig(['--manifests', ''], {})).toThrow('--manifests: needs a directory.');
+  });
+
+  it('reads --prune-quiet-period and MCP_CP_PRUNE_QUIET_PERIOD: 5s by default, 0 to 1h', () => {
+    expect(parseServeConfig(['--no-manifests'], {}).pruneQuietPeriodMs).toBe(5000);
+    expect(parseServeConfig(['--no-manifests', '--prune-quiet-period', '250ms'], {}).pruneQuietPeriodMs).toBe(250);
+    expect(parseServeConfig(['--no-manifests'], { MCP_CP_PRUNE_QUIET_PERIOD: '0' }).pruneQuietPeriodMs).toBe(0);
+    expect(() => parseServeConfig(['--no-manifests', '--prune-quiet-period', 'soon'], {})).toThrow(/--prune-quiet-period: "soon" is not a duration/);
+    expect(() => parseServeConfig(['--no-manifests', '--prune-quiet-period', '2h'], {})).toThrow('--prune-quiet-period: must be at most 1h');
+    expect(serveHelp()).toMatch(/--prune-quiet-period VALUE\s+A file that no longer declares/);
   });
 
   it('documents the flags in --help', () => {

@@ -67,7 +67,9 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
       : ['--no-manifests'];
   // Writes are not rate limited unless a test asks for it (test/security does).
   const rateArgs = args.some((a) => a.startsWith('--write-rate-limit')) ? [] : ['--write-rate-limit', 'off'];
-  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...args], options.env ?? {});
+  // Removals are pruned at once unless a test asks for a quiet period (test/sources does).
+  const quietArgs = args.some((a) => a.startsWith('--prune-quiet-period')) ? [] : ['--prune-quiet-period', '0'];
+  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], options.env ?? {});
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
