@@ -222,7 +222,10 @@ function throwUnlessNotPublished(error: unknown, observed: Observed): void {
 }
 
 function isParseError(error: unknown): boolean {
-  return error instanceof SyntaxError || (error instanceof Error && Array.isArray((error as { issues?: unknown }).issues));
+  // By shape, not instanceof: a JSON SyntaxError may come from another realm than this module's.
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; issues?: unknown };
+  return e.name === 'SyntaxError' || Array.isArray(e.issues);
 }
 
 function failedOf(error: unknown, observed: Observed, budget: Budget, timeoutMs: number): OAuthMetadataResult {
@@ -329,5 +332,6 @@ function trimSlash(s: string): string {
 }
 
 function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  const message = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : String(e);
 }
