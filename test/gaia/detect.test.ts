@@ -3,6 +3,7 @@
 // a server that speaks both at one URL, the SDK's OAuth example server, mcp-proxy --apiKey, a dead port
 // and a denied egress range.
 import { createServer, type Server } from 'node:http';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { AddressInfo } from 'node:net';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import type { Principal } from '../../src/domain/principal.js';
@@ -245,5 +246,29 @@ describe('rate limit', () => {
     } finally {
       await limited.dispose();
     }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('lists both routes, and their answers validate against the schemas it documents', async () => {
+    const doc = (await cp.api('/openapi.json', { token: null })).json;
+    for (const kind of ['transport', 'auth']) {
+      const op = doc.paths[`/api/mcp/detect-${kind}`].post;
+      expect(op.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/GaiaDetectRequest' });
+      expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429']);
+    }
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    ajv.addSchema({ $id: 'https://openapi.test/doc', components: doc.components }, 'doc');
+    const check = (component: string, value: unknown) => {
+      const validate = ajv.getSchema(`https://openapi.test/doc#/components/schemas/${component}`)!;
+      return validate(value) ? [] : validate.errors;
+    };
+    for (const url of [everythingHttp.url, deadUrl, proxy.url]) {
+      expect(check('GaiaDetectTransportAnswer', (await detect('transport', { url })).json)).toEqual([]);
+    }
+    for (const url of [everythingHttp.url, oauth.url, proxy.url, deadUrl]) {
+      expect(check('GaiaDetectAuthAnswer', (await detect('auth', { url })).json)).toEqual([]);
+    }
+    expect(check('GaiaError', (await detect('auth', {})).json)).toEqual([]);
   });
 });
