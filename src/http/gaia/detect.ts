@@ -7,6 +7,7 @@ import { discover as discoverServer, type DiscoverDeps } from '../../discovery/i
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { observeFetch } from '../../discovery/failure.js';
 import { discoverOAuthMetadata, type OAuthMetadataDeps, type OAuthMetadataRequest, type OAuthMetadataResult } from '../../discovery/oauth-metadata.js';
+import { sanitize } from '../../discovery/redaction.js';
 import { createServerFetch } from '../../discovery/server-fetch.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from '../../discovery/types.js';
 import { DEFAULTS } from './gaia-body.js';
@@ -114,7 +115,8 @@ export function createDetectProbes(options: DetectProbesOptions = {}): DetectPro
         { serverUrl: url, ...(refusal?.wwwAuthenticate ? { wwwAuthenticate: refusal.wwwAuthenticate } : {}), timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) },
         egress ? { egress } : {},
       );
-      const status = refusal ? `HTTP ${refusal.status}` : 'a refusal';
+      const challenge = refusal?.wwwAuthenticate ? ` (WWW-Authenticate: ${sanitize(refusal.wwwAuthenticate, [], 200)})` : '';
+      const status = refusal ? `HTTP ${refusal.status}${challenge}` : 'a refusal';
       switch (found.kind) {
         case 'found': {
           const m = found.metadata;
