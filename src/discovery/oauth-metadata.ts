@@ -159,6 +159,7 @@ async function discoverFor(
   if (!asUrl || (asUrl.protocol !== 'http:' && asUrl.protocol !== 'https:')) {
     throw new InvalidMetadataError(`The protected resource metadata names the authorization server "${sanitize(asText, [], 200)}", which is not an http(s) URL.`);
   }
+  observed.networkErrors = [];
   const asMetadata = await discoverAuthorizationServerMetadata(asUrl, { fetchFn: fetch });
   if (!asMetadata) {
     if (observed.networkErrors.length > 0) throw observed.networkErrors[observed.networkErrors.length - 1];
@@ -261,7 +262,7 @@ function parseProblem(error: unknown): string {
   if (Array.isArray(issues) && issues.length > 0) {
     return issues
       .slice(0, 3)
-      .map((i) => `${(i.path ?? []).join('.') || '(document)'}: ${i.message ?? 'invalid'}`)
+      .map((i) => sanitize(`${(i.path ?? []).join('.') || '(document)'}: ${i.message ?? 'invalid'}`, [], 160))
       .join('; ');
   }
   return `not JSON (${sanitize(messageOf(error), [], 120)})`;

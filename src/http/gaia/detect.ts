@@ -6,7 +6,7 @@
 import { discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { observeFetch } from '../../discovery/failure.js';
-import { discoverOAuthMetadata, type OAuthMetadataDeps, type OAuthMetadataRequest, type OAuthMetadataResult } from '../../discovery/oauth-metadata.js';
+import { discoverOAuthMetadata } from '../../discovery/oauth-metadata.js';
 import { sanitize } from '../../discovery/redaction.js';
 import { createServerFetch } from '../../discovery/server-fetch.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from '../../discovery/types.js';
@@ -44,8 +44,6 @@ export interface DetectProbesOptions {
   timeoutMs?: number;
   /** The longest one MCP request may take. Default: GAIA's requestTimeout default, as validate. */
   requestTimeoutMs?: number;
-  discover?: (target: DiscoveryTarget, deps?: DiscoverDeps) => Promise<DiscoveryResult>;
-  discoverOAuthMetadata?: (request: OAuthMetadataRequest, deps?: OAuthMetadataDeps) => Promise<OAuthMetadataResult>;
 }
 
 function failedTransport(f: DiscoveryFailure): DetectTransportAnswer {
@@ -56,8 +54,8 @@ function failedTransport(f: DiscoveryFailure): DetectTransportAnswer {
 
 export function createDetectProbes(options: DetectProbesOptions = {}): DetectProbes {
   const egress = options.egress;
-  const discover = options.discover ?? ((target, deps) => discoverServer(target, { ...deps, ...(egress && !deps?.fetch ? { egress } : {}) }));
-  const findMetadata = options.discoverOAuthMetadata ?? discoverOAuthMetadata;
+  const discover = (target: DiscoveryTarget, deps: DiscoverDeps = {}): Promise<DiscoveryResult> =>
+    discoverServer(target, { ...deps, ...(egress && !deps.fetch ? { egress } : {}) });
   const timeoutMs = options.timeoutMs ?? DEFAULTS.maxTotalTimeout;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeout;
 
@@ -111,7 +109,7 @@ export function createDetectProbes(options: DetectProbesOptions = {}): DetectPro
         return { success: false, reason, message };
       }
       const refusal = [...observed.failedResponses].reverse().find((r) => r.status === 401 || r.status === 403);
-      const found = await findMetadata(
+      const found = await discoverOAuthMetadata(
         { serverUrl: url, ...(refusal?.wwwAuthenticate ? { wwwAuthenticate: refusal.wwwAuthenticate } : {}), timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) },
         egress ? { egress } : {},
       );
