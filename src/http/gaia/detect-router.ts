@@ -28,8 +28,8 @@ export interface DetectRouterOptions {
   writeLimiter?: RequestHandler | undefined;
 }
 
-/** The probe bodies are small: a URL. */
-const MAX_BODY_BYTES = 16 * 1024;
+/** As every API body (the schema bounds the URL itself). */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 function urlOf(body: unknown): string {
   if (!isPlainObject(body)) throw invalid([{ path: '', message: 'must be a JSON object with url, e.g. { "url": "https://mcp.example.com/mcp" }' }]);
