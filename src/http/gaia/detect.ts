@@ -44,7 +44,17 @@ export interface DetectProbesOptions {
   timeoutMs?: number;
   /** The longest one MCP request may take. Default: GAIA's requestTimeout default, as validate. */
   requestTimeoutMs?: number;
+  /** The most the HTTP+SSE probe after a Streamable HTTP answer may take. Default EXTRA_PROBE_MS. */
+  extraProbeMs?: number;
 }
+
+/**
+ * Once Streamable HTTP answered, the probe for HTTP+SSE at the same URL gets this long at most (within
+ * what is left of the budget): an HTTP+SSE server sends its `endpoint` event at once, while a Streamable
+ * HTTP server may answer the GET with its own event stream that never sends one, and would otherwise hold
+ * the answer for the whole budget.
+ */
+export const EXTRA_PROBE_MS = 5000;
 
 function failedTransport(f: DiscoveryFailure): DetectTransportAnswer {
   const message =
@@ -58,6 +68,7 @@ export function createDetectProbes(options: DetectProbesOptions = {}): DetectPro
     discoverServer(target, { ...deps, ...(egress && !deps.fetch ? { egress } : {}) });
   const timeoutMs = options.timeoutMs ?? DEFAULTS.maxTotalTimeout;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeout;
+  const extraProbeMs = options.extraProbeMs ?? EXTRA_PROBE_MS;
 
   const targetOf = (url: string, budgetMs: number): DiscoveryTarget => ({
     url,
@@ -75,9 +86,8 @@ export function createDetectProbes(options: DetectProbesOptions = {}): DetectPro
       const first = await discover(targetOf(url, timeoutMs));
       if (!first.ok) return failedTransport(first);
       const supported: GaiaRemoteTransport[] = [first.transport === 'sse' ? 'sse' : 'http'];
-      // Streamable HTTP answered; whether the same URL also serves HTTP+SSE takes a probe of its own,
-      // within what is left of the budget.
-      const left = timeoutMs - (Date.now() - started);
+      // Streamable HTTP answered; whether the same URL also serves HTTP+SSE takes a probe of its own.
+      const left = Math.min(extraProbeMs, timeoutMs - (Date.now() - started));
       if (first.transport === 'streamable-http' && left > 0) {
         const sse = await discover({ ...targetOf(url, left), fixedTransport: 'sse' });
         if (sse.ok) supported.push('sse');
