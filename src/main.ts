@@ -22,6 +22,7 @@ import type { GatewayStore } from './gateway/gateway-store.js';
 import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
+import { createDetectProbes } from './http/gaia/detect.js';
 import { ForbiddenError } from './domain/errors.js';
 import { isStdioManifest } from './domain/manifest.js';
 import { StdioPolicy } from './stdio/stdio-policy.js';
@@ -263,6 +264,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     gaia: {
       testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
       stdio: stdio.policy,
+      // POST /api/mcp/detect-transport and /detect-auth: the same egress policy and timeouts as validate.
+      detect: createDetectProbes({ egress }),
     },
     intake,
     store,

@@ -11,6 +11,13 @@ export {
   type OAuthToken,
 } from './oauth-client-credentials.js';
 export { authMethod } from './auth-status.js';
+export {
+  discoverOAuthMetadata,
+  MAX_METADATA_BYTES,
+  type OAuthMetadataRequest,
+  type OAuthMetadataResult,
+  type OAuthServerMetadata,
+} from './oauth-metadata.js';
 export type {
   AuthConfigured,
   DiscoveryFailure,

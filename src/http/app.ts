@@ -17,6 +17,8 @@ import { eventsRouter } from './events-router.js';
 import { gatewayRouter } from './gateway-router.js';
 import { gaiaRouter, type StdioGate } from './gaia/gaia-router.js';
 import type { TestConnection } from './gaia/test-connection.js';
+import type { DetectProbes } from './gaia/detect.js';
+import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
 import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
@@ -57,7 +59,7 @@ export interface AppOptions {
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
   /** The GAIA-style API at /api/mcp/servers (issue 8); absent: not served. */
-  gaia?: { testConnection: TestConnection; stdio?: StdioGate };
+  gaia?: { testConnection: TestConnection; stdio?: StdioGate; detect?: DetectProbes };
   /** Watch streams of GET /api/svc/v1/mcp-servers?watch=true; without it that GET always lists. */
   watch?: WatchHub;
   /** GET /metrics and HTTP request timing; without it there is no /metrics. */
@@ -120,6 +122,7 @@ export function createApp(options: AppOptions): Express {
   if (options.gaia) {
     // publicUrl is a getter (known once listening), so it is read through, not copied.
     app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, get publicUrl() { return options.publicUrl; } }));
+    if (options.gaia.detect) app.use('/api/mcp', detectRouter({ ...options, probes: options.gaia.detect, writeLimiter }));
   }
   app.use('/api', api);
   // The server's listener hands /mcp/ requests to the data plane before express (requestListener); this

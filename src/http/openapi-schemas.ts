@@ -199,6 +199,36 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     properties: { success: { const: true }, message: str(), serverId: str(), server: { type: 'object' }, servers: { type: 'array', items: { type: 'object' } }, tools: { type: 'array', items: { type: 'object' } } },
     description: "The GAIA-style envelope: { success: true, ... } with the route's payload.",
   },
+  GaiaDetectTransportAnswer: obj(
+    {
+      success: { type: 'boolean' },
+      message: str(),
+      supportedTypes: { type: 'array', items: { enum: ['stdio', 'http', 'sse'] }, description: 'Every transport that answered initialize.' },
+      recommended: { enum: ['http', 'sse', null], description: 'http when Streamable HTTP works, else sse; null when none does.' },
+      reason: { enum: ['unreachable', 'timeout', 'tls_error', 'protocol_error', 'egress_denied', 'authentication_required'], description: 'With success false: why no transport answered.' },
+    },
+    ['success', 'message', 'supportedTypes', 'recommended'],
+  ),
+  GaiaDetectAuthAnswer: obj(
+    {
+      success: { type: 'boolean' },
+      message: str(),
+      authType: { enum: ['none', 'bearer', 'oauth'], description: 'none: initialize answered without credentials; bearer: a 401 without OAuth metadata (a bearer token or API key); oauth: a 401 and OAuth metadata.' },
+      oauth: obj(
+        {
+          authorizationServer: str('The issuer.'),
+          authorizationEndpoint: str(),
+          tokenEndpoint: str(),
+          registrationEndpoint: str('Dynamic client registration (RFC 7591), when offered.'),
+          scopesSupported: { type: 'array', items: str() },
+          pkce: { type: 'boolean', description: 'The authorization server supports PKCE with S256.' },
+        },
+        ['authorizationServer', 'authorizationEndpoint', 'tokenEndpoint', 'pkce'],
+      ),
+      reason: { enum: ['unreachable', 'timeout', 'tls_error', 'protocol_error', 'egress_denied', 'invalid_metadata', 'resource_mismatch'], description: 'With success false: why it could not be told.' },
+    },
+    ['success', 'message'],
+  ),
   GaiaError: obj({ success: { const: false }, message: str(), errors: { type: 'array', items: obj({ path: str(), message: str() }) } }, ['success', 'message']),
   GaiaPatchServerRequest: { type: 'object', minProperties: 1, description: 'The fields of GaiaCreateServerRequest to change, all optional.' },
   GatewayError: { type: 'object', description: 'A refusal by the gateway (JSON, or a JSON-RPC error for MCP-level failures).' },

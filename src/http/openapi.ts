@@ -95,6 +95,8 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'post', path: G, ...GAIA, body: 'GaiaCreateServerRequest', status: 201, errors: [403, 409], summary: 'Create a server (GAIA-style); it becomes a manifest applied like PUT.' },
   { method: 'get', path: G, ...GAIA, query: ['projectId'], errors: [400, 403], summary: 'List the servers of a project (GAIA-style).' },
   { method: 'post', path: `${G}/validate`, ...GAIA, body: 'GaiaCreateServerRequest', errors: [403], summary: 'Test the connection a create body describes; nothing is stored.' },
+  { method: 'post', path: '/api/mcp/detect-transport', ...GAIA, body: 'GaiaDetectRequest', ok: 'GaiaDetectTransportAnswer', errors: [403], summary: 'Which MCP transports a URL speaks (http, sse) and which to use; nothing is stored. A URL that speaks neither: success false with the reason.' },
+  { method: 'post', path: '/api/mcp/detect-auth', ...GAIA, body: 'GaiaDetectRequest', ok: 'GaiaDetectAuthAnswer', errors: [403], summary: 'What authentication a URL needs: none, a bearer token or API key, or OAuth (with its authorization server metadata); nothing is stored.' },
   { method: 'get', path: `${G}/{serverId}`, ...GAIA, summary: 'Get a server (GAIA-style).' },
   { method: 'get', path: `${G}/{serverId}/tools`, ...GAIA, summary: 'The tools of a server the gateway serves (disabled ones left out).' },
   { method: 'patch', path: `${G}/{serverId}`, ...GAIA, body: 'GaiaPatchServerRequest', errors: [403, 409], summary: 'Change some fields of a server (GAIA-style).' },

@@ -133,6 +133,9 @@ export const gaiaPatchRequestSchema: SchemaObject = (() => {
   return { ...rest, $id: String($id).replace('gaia-create-request', 'gaia-patch-request'), title: 'GaiaPatchServerRequest' };
 })();
 export const validateGaiaPatchSchema = compiledOnFirstUse(gaiaPatchRequestSchema);
+/** The body of the GAIA-style probes (POST /api/mcp/detect-transport, /api/mcp/detect-auth): { url }. */
+export const gaiaDetectRequestSchema = loadSchema('gaia-detect-request.schema.json');
+export const validateGaiaDetectSchema = compiledOnFirstUse(gaiaDetectRequestSchema);
 
 export function isSchemaObject(value: unknown): value is SchemaObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

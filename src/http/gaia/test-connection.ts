@@ -34,15 +34,16 @@ export interface TestConnectionOptions {
   discoverStdio?: DiscoverStdio;
 }
 
-function snake(reason: string): string {
-  return reason.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/TLS/g, 'tls').toLowerCase();
+/** A discovery reason in GAIA's snake_case: TLSError → tls_error, EgressDenied → egress_denied. */
+export function snakeReason(reason: string): string {
+  return reason.replace(/TLS/g, 'tls').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio' } as const;
 
 function answerOf(result: DiscoveryResult, wanted: GaiaTransportType): ValidateAnswer {
   if (!result.ok) {
-    return { valid: false, status: snake(result.reason), serverInfo: null, capabilities: null, detectedTransport: null, message: result.message };
+    return { valid: false, status: snakeReason(result.reason), serverInfo: null, capabilities: null, detectedTransport: null, message: result.message };
   }
   const detected: 'http' | 'sse' | 'stdio' = wanted === 'stdio' ? 'stdio' : GAIA_TRANSPORT[result.transport];
   const base = { serverInfo: result.serverInfo, capabilities: result.capabilities, detectedTransport: detected };
