@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Authenticator } from '../../src/auth/authenticator.js';
 import { parseServeConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
@@ -52,6 +53,8 @@ export interface TestControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
   /** How often --tokens-file is re-read. Default 20 ms. */
   tokensFilePollIntervalMs?: number;
+  /** The control plane's clock (a FakeClock where time is the subject). Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Short enough for fast tests, long enough for a write of a few KiB to settle. */
@@ -73,6 +76,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
     tokensFilePollIntervalMs: options.tokensFilePollIntervalMs ?? 20,
     ...(options.authenticators ? { authenticators: options.authenticators } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
