@@ -115,9 +115,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   };
 }
 
-/** Polls until fn answers a truthy value, or fails with the last value seen after the deadline. */
+/**
+ * Polls until fn answers a truthy value, or fails with the last value seen after the deadline. The
+ * deadline only bounds a test that is failing; the default is generous for a busy machine.
+ */
 export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: T | undefined;
   for (;;) {
     last = await fn();
