@@ -1,5 +1,6 @@
 // A time budget for one discovery: an AbortSignal that fires when it runs out, and a race that stops
 // waiting on a promise the SDK does not let us cancel (SSEClientTransport.start waits for `endpoint`).
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 
 export class BudgetExceededError extends Error {
   /** `requestCapMs`: the longest one SDK request may take (a server's timeouts.request_ms); the budget still bounds it. */
@@ -15,15 +16,16 @@ export class BudgetExceededError extends Error {
 export class Budget {
   private readonly controller = new AbortController();
   private readonly deadline: number;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: TimerHandle;
 
   /** `requestCapMs`: the longest one SDK request may take (a server's timeouts.request_ms); the budget still bounds it. */
   constructor(
     readonly budgetMs: number,
     private readonly requestCapMs?: number,
+    private readonly clock: Clock = systemClock,
   ) {
-    this.deadline = Date.now() + budgetMs;
-    this.timer = setTimeout(() => this.controller.abort(new BudgetExceededError(budgetMs)), Math.max(0, budgetMs));
+    this.deadline = clock.now() + budgetMs;
+    this.timer = clock.setTimeout(() => this.controller.abort(new BudgetExceededError(budgetMs)), Math.max(0, budgetMs));
   }
 
   get signal(): AbortSignal {
@@ -35,7 +37,7 @@ export class Budget {
   }
 
   remainingMs(): number {
-    return Math.max(1, this.deadline - Date.now());
+    return Math.max(1, this.deadline - this.clock.now());
   }
 
   /**
@@ -70,6 +72,6 @@ export class Budget {
 
   /** Clears the timer; the signal stays as it is. Call once discovery is over. */
   dispose(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
   }
 }

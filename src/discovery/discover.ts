@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
+import type { Clock } from '../domain/clock.js';
 import { Budget } from './budget.js';
 import {
   classifyFailure,
@@ -55,6 +56,8 @@ export interface DiscoverDeps {
   fetch?: FetchLike;
   /** The egress policy of the fetch built here (ignored with `fetch`). Default: the link-local ranges denied. */
   egress?: EgressPolicy;
+  /** The clock of the discovery budget (tests move it). Default: the system clock. */
+  clock?: Clock;
 }
 
 /** A server answered, but not as the MCP protocol requires. */
@@ -81,7 +84,7 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
     ? undefined
     : createServerFetch(target.tls, { ...(deps.egress ? { egress: deps.egress } : {}), ...(target.proxy ? { proxy: target.proxy } : {}) });
   const fetch = deps.fetch ?? ownedFetch!;
-  const budget = new Budget(target.timeoutMs, target.requestTimeoutMs);
+  const budget = new Budget(target.timeoutMs, target.requestTimeoutMs, deps.clock);
   try {
     // A transport preset by the manifest is the only one tried: no detection, no fallback.
     const order: Transport[] = target.fixedTransport

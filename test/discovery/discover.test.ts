@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServerFetch, discover, MAX_TOOL_PAGES, type DiscoveryTarget } from '../../src/discovery/index.js';
 import { waitFor } from '../support/control-plane.js';
+import { FakeClock, flushPromises } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const SECRET = 'Bearer s3cr3t-token-value';
@@ -198,24 +199,44 @@ describe('authentication', () => {
 });
 
 describe('failures', () => {
-  it.each(['streamable-http', 'sse'] as const)('a %s server slower than the budget is a Timeout within the budget', async (transport) => {
-    const server = await start({ transport, delayMs: 60_000 });
-    const started = Date.now();
-    const result = await discover(target(server.url, { timeoutMs: 300, preferredTransport: transport, headers: { Authorization: SECRET } }));
-    const elapsed = Date.now() - started;
+  // The budget runs on an injected clock and the server never answers: discovery ends when the test moves
+  // the clock to the end of the budget, not a moment before, and not because the server answered. The
+  // budget is long in real time too, so the SDK's own request timer (just past the budget) never decides.
+  const BUDGET_MS = 60_000;
+
+  /** Starts discover() with a FakeClock budget; `settled` says whether it has answered. */
+  function discoverOnFakeClock(t: DiscoveryTarget) {
+    const clock = new FakeClock();
+    const run = { clock, settled: false, result: discover(t, { clock }) };
+    void run.result.finally(() => (run.settled = true));
+    return run;
+  }
+
+  it.each(['streamable-http', 'sse'] as const)('a %s server slower than the budget is a Timeout when the budget runs out', async (transport) => {
+    const server = await start({ transport, hang: true });
+    const run = discoverOnFakeClock(target(server.url, { timeoutMs: BUDGET_MS, preferredTransport: transport, headers: { Authorization: SECRET } }));
+    await waitFor(() => server.requests.length > 0, { what: 'the server to hold the first request' });
+    run.clock.advance(BUDGET_MS - 1);
+    await flushPromises();
+    // A moment before the end, nothing has ended it: the budget's timer is the one thing still due.
+    expect(run.settled).toBe(false);
+    expect(run.clock.pendingTimers().map((t) => t.inMs)).toEqual([1]);
+    run.clock.advance(1);
+    const result = await run.result;
     expect(result).toMatchObject({ ok: false, reason: 'Timeout', authStatus: { status: 'unknown', method: null } });
     expect(!result.ok && result.message).toBe(
-      `MCP server at 127.0.0.1:${server.port} did not complete discovery within the 300 ms budget; check that it responds, or raise the discovery timeout.`,
+      `MCP server at 127.0.0.1:${server.port} did not complete discovery within the ${BUDGET_MS} ms budget; check that it responds, or raise the discovery timeout.`,
     );
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(1500);
   });
 
   it('a budget that runs out after initialize, during tools/list, is a Timeout too', async () => {
-    // Every request takes 400 ms: initialize and initialized (800 ms) fit in 1 s, tools/list does not;
-    // 200 ms of slack either way, so a loaded machine does not turn it into a timeout during initialize.
-    const server = await start({ transport: 'streamable-http', delayMs: 400 });
-    const result = await discover(target(server.url, { timeoutMs: 1000 }));
+    // initialize is answered; tools/list is held until the budget has run out.
+    const server = await start({ transport: 'streamable-http', hang: ['tools/list'] });
+    const run = discoverOnFakeClock(target(server.url, { timeoutMs: BUDGET_MS }));
+    await waitFor(() => server.requests.some((r) => r.rpcMethod === 'tools/list'), { what: 'tools/list to be held' });
+    expect(run.settled).toBe(false);
+    run.clock.advance(BUDGET_MS);
+    const result = await run.result;
     expect(result).toMatchObject({ ok: false, reason: 'Timeout' });
     expect(server.requests.map((r) => r.rpcMethod)).toContain('tools/list');
   });

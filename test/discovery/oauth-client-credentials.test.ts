@@ -1,7 +1,7 @@
 import { discover, OAuthClientCredentials, OAuthError, type ClientCredentialsConfig } from '../../src/discovery/index.js';
 import { startMcpServer, startOAuthTokenServer, type RunningMcpServer, type RunningOAuthTokenServer } from '../support/mcp-servers.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { createSelfSignedCert } from '../support/tls.js';
+import { createSelfSignedCert, openssl } from '../support/tls.js';
 
 const CLIENT_SECRET = 'cl13nt-s3cret+with/odd=chars';
 
@@ -153,7 +153,7 @@ it('an unreachable token endpoint is an Unreachable OAuthError', async () => {
   expect(error).toMatchObject({ name: 'OAuthError', kind: 'Unreachable', message: expect.stringContaining('ECONNREFUSED') });
 });
 
-it('uses the per-server TLS settings for the token endpoint', async () => {
+openssl.it('uses the per-server TLS settings for the token endpoint', async () => {
   const cert = await createSelfSignedCert();
   const tokens = await tokenServer({ tls: cert });
   const oauth = new OAuthClientCredentials();

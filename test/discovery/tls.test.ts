@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerFetch, discover, type DiscoveryTarget } from '../../src/discovery/index.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
-import { createSelfSignedCert, type SelfSignedCert } from '../support/tls.js';
+import { createSelfSignedCert, openssl, type SelfSignedCert } from '../support/tls.js';
 
 let cert: SelfSignedCert;
 let otherCert: SelfSignedCert;
@@ -30,7 +30,7 @@ function target(url: string, tls: DiscoveryTarget['tls']): DiscoveryTarget {
   return { url, headers: {}, tls, timeoutMs: 5000, authConfigured: 'none' };
 }
 
-it('fails with TLSError on a self-signed certificate, saying how to fix it', async () => {
+openssl.it('fails with TLSError on a self-signed certificate, saying how to fix it', async () => {
   const server = await start({ transport: 'streamable-http', tls: cert });
   const result = await discover(target(server.url, { rejectUnauthorized: true }));
   expect(result).toMatchObject({ ok: false, reason: 'TLSError' });
@@ -38,23 +38,23 @@ it('fails with TLSError on a self-signed certificate, saying how to fix it', asy
   expect(server.requests).toHaveLength(0); // no fallback to SSE after a TLS failure
 });
 
-it.each(['streamable-http', 'sse'] as const)('discovers a %s server whose CA is given as ca_cert', async (transport) => {
+openssl.it.each(['streamable-http', 'sse'] as const)('discovers a %s server whose CA is given as ca_cert', async (transport) => {
   const server = await start({ transport, tls: cert });
   expect(await discover(target(server.url, { rejectUnauthorized: true, caCert: cert.cert }))).toMatchObject({ ok: true, transport });
 });
 
-it('a ca_cert that did not sign the certificate is still a TLSError', async () => {
+openssl.it('a ca_cert that did not sign the certificate is still a TLSError', async () => {
   const server = await start({ transport: 'streamable-http', tls: cert });
   expect(await discover(target(server.url, { rejectUnauthorized: true, caCert: otherCert.cert }))).toMatchObject({ ok: false, reason: 'TLSError' });
 });
 
-it('names a hostname mismatch as such', async () => {
+openssl.it('names a hostname mismatch as such', async () => {
   const server = await start({ transport: 'streamable-http', tls: wrongHostCert });
   const result = await discover(target(server.url, { rejectUnauthorized: true, caCert: wrongHostCert.cert }));
   expect(result).toMatchObject({ ok: false, reason: 'TLSError', message: expect.stringContaining('is not valid for host "127.0.0.1" (ERR_TLS_CERT_ALTNAME_INVALID)') });
 });
 
-it('an https URL to a plain HTTP port is a TLSError that says so', async () => {
+openssl.it('an https URL to a plain HTTP port is a TLSError that says so', async () => {
   const plain = createServer((_req, res) => res.end('hello'));
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   try {
@@ -66,7 +66,7 @@ it('an https URL to a plain HTTP port is a TLSError that says so', async () => {
   }
 });
 
-it('reject_unauthorized: false works for that server and leaks to no other', async () => {
+openssl.it('reject_unauthorized: false works for that server and leaks to no other', async () => {
   const lenient = await start({ transport: 'streamable-http', tls: cert });
   const strict = await start({ transport: 'sse', tls: otherCert });
   expect(await discover(target(lenient.url, { rejectUnauthorized: false }))).toMatchObject({ ok: true });
@@ -86,7 +86,7 @@ it('reject_unauthorized: false works for that server and leaks to no other', asy
   expect(b).toMatchObject({ ok: false, reason: 'TLSError' });
 });
 
-it('createServerFetch keeps its trust to itself and closes its sockets', async () => {
+openssl.it('createServerFetch keeps its trust to itself and closes its sockets', async () => {
   const server = await start({ transport: 'streamable-http', tls: cert });
   const trusting = createServerFetch({ rejectUnauthorized: true, caCert: cert.cert });
   const strict = createServerFetch({ rejectUnauthorized: true });

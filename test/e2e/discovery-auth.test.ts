@@ -16,7 +16,7 @@ import {
   refresh,
   waitForReady,
 } from '../support/servers-api.js';
-import { createSelfSignedCert, type SelfSignedCert } from '../support/tls.js';
+import { createSelfSignedCert, openssl, type SelfSignedCert } from '../support/tls.js';
 
 const closeables: { close(): Promise<void> }[] = [];
 async function upstream(opts: StartMcpServerOptions): Promise<RunningMcpServer> {
@@ -72,7 +72,7 @@ describe('header auth', () => {
   });
 });
 
-describe('HTTPS with a self-signed certificate', () => {
+openssl.describe('HTTPS with a self-signed certificate', () => {
   let cert: SelfSignedCert;
   beforeAll(async () => {
     cert = await createSelfSignedCert();

@@ -57,7 +57,7 @@ describe('transports', () => {
     // The PUT answers before discovery: nothing is known yet.
     expect(created.json.data.tools).toEqual([]);
 
-    const ready = await waitForReady(cp, 'streamable', 'True', { timeoutMs: 3000 });
+    const ready = await waitForReady(cp, 'streamable', 'True');
     expect(ready.tools).toEqual([
       {
         name: 'search',
@@ -124,7 +124,7 @@ describe('transports', () => {
         join(dir, 'from-file.yaml'),
         ['type: mcp-server/remote', 'name: from-file', 'description: From a file', `url: ${server.url}`, 'collaborators:', '  - subject: team:everyone', '    role_id: mcp-server-user', ''].join('\n'),
       );
-      const ready = await waitForReady(fileCp, 'from-file', 'True', { timeoutMs: 5000 });
+      const ready = await waitForReady(fileCp, 'from-file', 'True');
       expect(ready.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
       expect(ready.metadata.detected_transport).toBe('streamable-http');
     } finally {

@@ -3,7 +3,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { createSelfSignedCert } from '../support/tls.js';
+import { createSelfSignedCert, openssl } from '../support/tls.js';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type McpTransportKind, type RunningMcpServer } from '../support/mcp-servers.js';
 import {
@@ -156,7 +156,7 @@ describe('per server', () => {
     expect((refused as Error).message).toContain('HTTP 401');
   });
 
-  it('honours tls_settings: trusts ca_cert, refuses an unverified certificate', async () => {
+  openssl.it('honours tls_settings: trusts ca_cert, refuses an unverified certificate', async () => {
     const cert = await createSelfSignedCert();
     const u = await upstream('streamable-http', { tls: cert });
     await putServer(cp, { name: 'tls-trusted', url: u.url, tls_settings: { reject_unauthorized: true, ca_cert: cert.cert } });

@@ -60,16 +60,16 @@ describe('parseDocuments: YAML', () => {
     expect(parseDocuments(text)).toEqual([]);
   });
 
-  it('refuses a billion-laughs document quickly', () => {
+  it('refuses a billion-laughs document without expanding it', () => {
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 10; i++) {
       const name = String.fromCharCode(97 + i);
       const prev = String.fromCharCode(96 + i);
       lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
-    const started = Date.now();
+    // Expanded, this document would hold 9^10 (3.4 billion) strings: an answer at all means the
+    // expansion was cut off at the alias bound, which the error names.
     const doc = only(lines.join('\n'));
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(doc.value).toBeUndefined();
     expect(doc.errors).toEqual([expect.objectContaining({ path: '', message: expect.stringContaining('too many alias expansions') })]);
   });

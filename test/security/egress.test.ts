@@ -15,6 +15,7 @@ import { createServerFetch } from '../../src/discovery/server-fetch.js';
 import type { DiscoveryTarget } from '../../src/discovery/types.js';
 import { parseServeConfig, ConfigError } from '../../src/config.js';
 import { remoteManifest, startTestControlPlane, waitFor } from '../support/control-plane.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { startMcpServer, startOAuthTokenServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 describe('egress rules (a table; nothing is sent anywhere)', () => {
@@ -198,8 +199,9 @@ describe('egress on loopback: the connector, names, redirects, OAuth and discove
   });
 
   it('discovery answers EgressDenied at once, and a redirect hop into a denied range gets nothing', async () => {
-    const started = Date.now();
-    const direct = await discover(discoveryTarget(upstream.url), { egress: new EgressPolicy({ deny: ['127.0.0.0/8'] }) });
+    // At once: the budget's clock never moves, so an answer cannot have waited for the budget to run out.
+    const clock = new FakeClock();
+    const direct = await discover(discoveryTarget(upstream.url), { egress: new EgressPolicy({ deny: ['127.0.0.0/8'] }), clock });
     expect(direct).toMatchObject({ ok: false, reason: 'EgressDenied' });
     expect(direct.ok === false && direct.message).toBe(
       `The control plane may not connect for ${upstream.url}: 127.0.0.1 is in a range the egress policy denies (127.0.0.0/8); use another URL, or an operator may allow it with --egress-allow.`,
@@ -207,9 +209,8 @@ describe('egress on loopback: the connector, names, redirects, OAuth and discove
     // The MCP SDK follows redirects within the origin only (a cross-origin hop is a failed answer); hops it
     // does follow reconnect through the same Agent, so the connect-time check holds for them (see the fetch
     // test above). Either way the denied range gets nothing.
-    const viaRedirect = await discover(discoveryTarget(`${redirector.origin}/mcp`), { egress: denyTarget });
+    const viaRedirect = await discover(discoveryTarget(`${redirector.origin}/mcp`), { egress: denyTarget, clock });
     expect(viaRedirect.ok).toBe(false);
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(target.hits).toEqual([]);
     expect(upstream.requests).toEqual([]);
     // The control: the same discovery is allowed without the rule.
@@ -240,7 +241,7 @@ describe('egress through the real control plane', () => {
     try {
       const put = await cp.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: remoteManifest({ url: upstream.url }) } });
       expect(put.status).toBe(200);
-      const started = Date.now();
+      // Quickly: denied before connecting, so the reason is EgressDenied and never a Timeout of the discovery.
       const ready = await waitFor(
         async () => {
           const r = await cp.api('/api/svc/v1/mcp-servers/name/github-tools');
@@ -249,7 +250,6 @@ describe('egress through the real control plane', () => {
         },
         { what: 'Ready=False' },
       );
-      expect(Date.now() - started).toBeLessThan(3000);
       expect(ready.reason).toBe('EgressDenied');
       expect(ready.message).toContain('127.0.0.1 is in a range the egress policy denies (127.0.0.0/8)');
       expect(upstream.requests).toEqual([]);

@@ -3,8 +3,9 @@
 //   - never a 5xx (and no "unhandled error" in the log), never a crash;
 //   - a rejected input (and a dry run) changes no stored byte: every row of resources, changelog,
 //     events and counters, and of the gateway store, is compared before and after each case.
-// While fuzzing, the reconciler is stopped so that only the input under test can write; afterwards a
-// restarted control plane reconciles everything that was accepted, and still answers every read.
+// Each property fuzzes a control plane of its own. While fuzzing, its reconciler is stopped so that only the
+// input under test can write; afterwards a restarted control plane reconciles everything that was accepted,
+// and still answers every read.
 // Only loopback: every URL the generators can produce points at 127.0.0.1 (or is not a URL at all),
 // and the restarted control plane denies every other address by its egress policy.
 import Database from 'better-sqlite3';
@@ -267,49 +268,112 @@ function describeChange(before: string, after: string): string {
     .join('\n');
 }
 
-describe('fuzzing the write paths', () => {
-  let cp: TestControlPlane;
-  let dir: string;
-  let manifests: string;
-  let db: Database.Database;
-  let gw: Database.Database;
-  const log = captureStream();
+/** A control plane of its own for one property: its reconciler stopped, its stores open read-only for snapshots. */
+interface FuzzPlane {
+  cp: TestControlPlane;
+  dir: string;
+  manifests: string;
+  log: ReturnType<typeof captureStream>;
+  /** Every row of resources, changelog, counters (and events), and of the gateway store. */
+  snapshot(withEvents: boolean): string;
+  /** Closes the snapshot connections (before a restart on the same data dir). */
+  closeSnapshots(): void;
+  dispose(): Promise<void>;
+}
 
+async function startFuzzPlane(): Promise<FuzzPlane> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fuzz-'));
+  const manifests = join(dir, 'manifests');
+  mkdirSync(manifests);
+  writeTokensFile(join(dir, 'tokens.yaml'), [
+    { token: TOKENS.editor, subject: 'user:alice@example.com', role: 'editor', teams: ['blue'], accounts: ['default', 'acme'] },
+    { token: TOKENS.viewer, subject: 'user:vera@example.com', role: 'viewer', teams: ['blue'] },
+  ]);
+  const log = captureStream();
+  const cp = await startTestControlPlane({
+    dataDir: join(dir, 'data'),
+    manifests: [manifests],
+    args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml')],
+    logger: createLogger({ level: 'warn', destination: log.stream }),
+  });
+  // Only the input under test writes from here on.
+  await cp.controller.stop();
+  cp.discovery.stop();
+  const db = new Database(join(cp.dataDir, 'control-plane.db'), { readonly: true });
+  const gw = new Database(join(cp.dataDir, 'gateway.db'), { readonly: true });
+  const closeSnapshots = () => {
+    if (db.open) db.close();
+    if (gw.open) gw.close();
+  };
+  return {
+    cp,
+    dir,
+    manifests,
+    log,
+    snapshot: (withEvents) =>
+      JSON.stringify([
+        db.prepare('SELECT * FROM resources ORDER BY fqn').all(),
+        db.prepare('SELECT * FROM changelog ORDER BY resource_version').all(),
+        db.prepare('SELECT * FROM counters').all(),
+        withEvents ? db.prepare('SELECT * FROM events ORDER BY id').all() : [],
+        gw.prepare('SELECT * FROM gateway_entries ORDER BY fqn').all(),
+      ]),
+    closeSnapshots,
+    async dispose() {
+      closeSnapshots();
+      await cp.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Restarts the plane's control plane on its data dir: everything accepted is reconciled, every read answers. */
+async function restartedReconcilesEverything(plane: FuzzPlane): Promise<void> {
+  const { cp, dir, manifests, log } = plane;
+  plane.closeSnapshots();
+  await cp.stop();
+  const again = await startTestControlPlane({
+    dataDir: cp.dataDir,
+    manifests: [manifests],
+    // Loopback only, whatever was stored.
+    args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml'), '--egress-deny', '0.0.0.0/0', '--egress-deny', '::/0', '--egress-allow', '127.0.0.0/8', '--discovery-timeout', '2s'],
+    logger: createLogger({ level: 'warn', destination: log.stream }),
+  });
+  try {
+    const list = await again.api(`${API}?limit=1000`);
+    expect(list.status).toBe(200);
+    for (const s of list.json.data as { manifest: { url: string } }[]) expect(new URL(s.manifest.url).hostname).toBe('127.0.0.1');
+    await waitFor(
+      async () => {
+        const l = await again.api(`${API}?limit=1000`);
+        return (l.json.data as { generation: number; status: { observedGeneration: number; conditions: { type: string }[] } }[]).every(
+          (s) => s.status.observedGeneration === s.generation && s.status.conditions.some((c) => c.type === 'Ready'),
+        );
+      },
+      { what: 'every accepted server reconciled', timeoutMs: 30_000 },
+    );
+    for (const s of (await again.api(`${API}?limit=1000`)).json.data as { id: string; name: string }[]) {
+      for (const path of [`${API}/${s.id}`, `${API}/name/${s.name}`, `${API}/${s.id}/events`]) expect((await again.api(path)).status).toBe(200);
+    }
+    for (const path of ['/api/svc/v1/events?limit=1000', '/api/svc/v1/gateway/servers', '/api/svc/v1/sources', '/readyz']) {
+      expect((await again.api(path)).status).toBeLessThan(500);
+    }
+    expect(log.text()).not.toContain('unhandled error');
+  } finally {
+    await again.stop();
+  }
+}
+
+// Each property has a control plane of its own, so that one that fails (or runs out of time and goes on in
+// the background) cannot change the state another one compares.
+describe('fuzzing the HTTP write paths', () => {
+  let plane: FuzzPlane;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mcp-fuzz-'));
-    manifests = join(dir, 'manifests');
-    mkdirSync(manifests);
-    writeTokensFile(join(dir, 'tokens.yaml'), [
-      { token: TOKENS.editor, subject: 'user:alice@example.com', role: 'editor', teams: ['blue'], accounts: ['default', 'acme'] },
-      { token: TOKENS.viewer, subject: 'user:vera@example.com', role: 'viewer', teams: ['blue'] },
-    ]);
-    cp = await startTestControlPlane({
-      dataDir: join(dir, 'data'),
-      manifests: [manifests],
-      args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml')],
-      logger: createLogger({ level: 'warn', destination: log.stream }),
-    });
-    // Only the input under test writes from here on.
-    await cp.controller.stop();
-    cp.discovery.stop();
-    db = new Database(join(cp.dataDir, 'control-plane.db'), { readonly: true });
-    gw = new Database(join(cp.dataDir, 'gateway.db'), { readonly: true });
+    plane = await startFuzzPlane();
   });
   afterAll(async () => {
-    db?.close();
-    gw?.close();
-    await cp?.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await plane?.dispose();
   });
-
-  const snapshot = (withEvents: boolean) =>
-    JSON.stringify([
-      db.prepare('SELECT * FROM resources ORDER BY fqn').all(),
-      db.prepare('SELECT * FROM changelog ORDER BY resource_version').all(),
-      db.prepare('SELECT * FROM counters').all(),
-      withEvents ? db.prepare('SELECT * FROM events ORDER BY id').all() : [],
-      gw.prepare('SELECT * FROM gateway_entries ORDER BY fqn').all(),
-    ]);
 
   it('HTTP: never a 5xx, and a rejected input or a dry run changes nothing', async () => {
     let accepted = 0;
@@ -330,13 +394,13 @@ describe('fuzzing the write paths', () => {
                   ? ['/api/mcp/servers', { method: 'POST', rawBody: c.body, headers, token }]
                   : [`/api/mcp/servers/${encodeURIComponent(c.name)}`, { method: 'PATCH', rawBody: c.body, headers, token }];
         if (c.route === 'list' && c.query.watch !== undefined) return; // a stream, not an answer
-        const before = snapshot(true);
-        const r = await cp.api(...request);
+        const before = plane.snapshot(true);
+        const r = await plane.cp.api(...request);
         if (r.status >= 500) throw new Error(`${request[1]?.method ?? 'GET'} ${request[0]} answered ${r.status}: ${r.text}\nbody: ${c.body.slice(0, 500)}`);
         const dryRun = r.status < 300 && r.json?.dryRun === true;
         if (r.status >= 300 || dryRun || c.route === 'list') {
           refused++;
-          const after = snapshot(true);
+          const after = plane.snapshot(true);
           if (after !== before) throw new Error(`${request[0]} answered ${r.status} but changed stored state; body: ${c.body.slice(0, 500)}`);
         } else {
           accepted++;
@@ -349,8 +413,20 @@ describe('fuzzing the write paths', () => {
     process.stdout.write(`fuzz HTTP: ${accepted} accepted, ${refused} refused or read-only\n`);
     expect(accepted).toBeGreaterThan(60);
     expect(refused).toBeGreaterThan(500);
-    expect(log.text()).not.toContain('unhandled error');
+    expect(plane.log.text()).not.toContain('unhandled error');
   }, 90_000);
+
+  it('a restarted control plane reconciles everything accepted and answers every read', () => restartedReconcilesEverything(plane), 60_000);
+});
+
+describe('fuzzing the file source', () => {
+  let plane: FuzzPlane;
+  beforeAll(async () => {
+    plane = await startFuzzPlane();
+  });
+  afterAll(async () => {
+    await plane?.dispose();
+  });
 
   it('the file source: a refused file changes no stored state; nothing crashes', async () => {
     let refusedFiles = 0;
@@ -361,67 +437,33 @@ describe('fuzzing the write paths', () => {
         const path = `fuzz.${ext}`;
         // Unique bytes per case, so "synced" below means this write was read (not an earlier equal one).
         const text = ext === 'json' ? `${generated}${' '.repeat(++cases)}` : `${generated}\n# fuzz case ${++cases}\n`;
-        const before = snapshot(false);
-        writeFileSync(join(manifests, path), text);
+        const before = plane.snapshot(false);
+        writeFileSync(join(plane.manifests, path), text);
         const hash = `sha256:${createHash('sha256').update(text).digest('hex')}`;
         const file = await waitFor(
           async () => {
-            const s = await cp.api('/api/svc/v1/sources');
+            const s = await plane.cp.api('/api/svc/v1/sources');
             if (s.status >= 500) throw new Error(`sources answered ${s.status}`);
             return s.json.data[0].files.find((f: { path: string; contentHash: string }) => f.path === path && f.contentHash === hash);
           },
-          { what: `${path} synced`, timeoutMs: 5000 },
+          { what: `${path} synced` },
         );
         if (file.errors.length > 0) {
           refusedFiles++;
-          const after = snapshot(false);
+          const after = plane.snapshot(false);
           if (after !== before) throw new Error(`a refused file changed stored state: ${JSON.stringify(file.errors)}\n${text.slice(0, 500)}\n${describeChange(before, after)}`);
         } else {
           appliedFiles++;
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-        expect((await cp.api('/healthz')).status).toBe(200);
+        expect((await plane.cp.api('/healthz')).status).toBe(200);
       }),
       { numRuns: 120, seed: FUZZ_SEED },
     );
     expect(refusedFiles).toBeGreaterThan(20);
     expect(appliedFiles + refusedFiles).toBe(120);
-    expect(log.text()).not.toContain('unhandled error');
+    expect(plane.log.text()).not.toContain('unhandled error');
   }, 90_000);
 
-  it('a restarted control plane reconciles everything accepted and answers every read', async () => {
-    db.close();
-    gw.close();
-    await cp.stop();
-    const again = await startTestControlPlane({
-      dataDir: cp.dataDir,
-      manifests: [manifests],
-      // Loopback only, whatever was stored.
-      args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml'), '--egress-deny', '0.0.0.0/0', '--egress-deny', '::/0', '--egress-allow', '127.0.0.0/8', '--discovery-timeout', '2s'],
-      logger: createLogger({ level: 'warn', destination: log.stream }),
-    });
-    try {
-      const list = await again.api(`${API}?limit=1000`);
-      expect(list.status).toBe(200);
-      for (const s of list.json.data as { manifest: { url: string } }[]) expect(new URL(s.manifest.url).hostname).toBe('127.0.0.1');
-      await waitFor(
-        async () => {
-          const l = await again.api(`${API}?limit=1000`);
-          return (l.json.data as { generation: number; status: { observedGeneration: number; conditions: { type: string }[] } }[]).every(
-            (s) => s.status.observedGeneration === s.generation && s.status.conditions.some((c) => c.type === 'Ready'),
-          );
-        },
-        { what: 'every accepted server reconciled', timeoutMs: 15_000 },
-      );
-      for (const s of (await again.api(`${API}?limit=1000`)).json.data as { id: string; name: string }[]) {
-        for (const path of [`${API}/${s.id}`, `${API}/name/${s.name}`, `${API}/${s.id}/events`]) expect((await again.api(path)).status).toBe(200);
-      }
-      for (const path of ['/api/svc/v1/events?limit=1000', '/api/svc/v1/gateway/servers', '/api/svc/v1/sources', '/readyz']) {
-        expect((await again.api(path)).status).toBeLessThan(500);
-      }
-      expect(log.text()).not.toContain('unhandled error');
-    } finally {
-      await again.stop();
-    }
-  }, 60_000);
+  it('a restarted control plane reconciles everything accepted and answers every read', () => restartedReconcilesEverything(plane), 60_000);
 });

@@ -169,15 +169,14 @@ describe('hostile input through the real server', () => {
 });
 
 describe('hostile input to mcpctl validate', () => {
-  it('a billion-laughs file is an error with its position, quickly', async () => {
+  it('a billion-laughs file is an error with its position, without expanding it', async () => {
     const ws = workspace();
     try {
       ws.write('laughs.yaml', billionLaughs());
-      const started = Date.now();
+      // Expanded, the file would not fit in memory: an answer at all means the alias bound cut it off.
       const r = await ws.run(runValidate, ['-f', 'laughs.yaml']);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/laughs\.yaml:\d+:\d+: .*too many alias expansions/);
-      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       ws.dispose();
     }

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseServeConfig, parseRate } from '../../src/config.js';
-import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { writeTokensFile } from './support.js';
 
 const API = '/api/svc/v1/mcp-servers';
@@ -31,11 +32,13 @@ describe('--write-rate-limit', () => {
   describe('on the real server', () => {
     let cp: TestControlPlane;
     let dir: string;
+    // The buckets refill only when the test moves this clock.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     const other = 'other-token-0123456789abcdef';
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'mcp-rate-'));
       writeTokensFile(join(dir, 'tokens.yaml'), [{ token: other, subject: 'user:other@example.com', role: 'editor' }]);
-      cp = await startTestControlPlane({ args: ['--write-rate-limit', '3/s', '--tokens-file', join(dir, 'tokens.yaml'), '--resync-interval', '0'] });
+      cp = await startTestControlPlane({ args: ['--write-rate-limit', '3/s', '--tokens-file', join(dir, 'tokens.yaml'), '--resync-interval', '0'], clock });
     });
     afterAll(async () => {
       await cp.dispose();
@@ -59,8 +62,14 @@ describe('--write-rate-limit', () => {
       // Reads are not limited; another token has its own bucket.
       for (let i = 0; i < 10; i++) expect((await cp.api(API)).status).toBe(200);
       expect((await write(20, other)).status).toBe(200);
-      // The bucket refills.
-      await waitFor(async () => (await write(30)).status === 200, { what: 'a write allowed again', timeoutMs: 3000 });
+      // The bucket refills: at 3 per second, one write a third of a second later, three after a second.
+      clock.advance(300);
+      expect((await write(30)).status).toBe(429);
+      clock.advance(40);
+      expect((await write(31)).status).toBe(200);
+      expect((await write(32)).status).toBe(429);
+      clock.advance(1000);
+      expect([(await write(33)).status, (await write(34)).status, (await write(35)).status, (await write(36)).status]).toEqual([200, 200, 200, 429]);
     });
   });
 

@@ -2,9 +2,10 @@
 // symlinks, and that it keeps watching a root that is removed and re-created.
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock } from '../../src/domain/clock.js';
+import { systemClock, type Clock } from '../../src/domain/clock.js';
 import { DirectoryWatcher } from '../../src/sources/directory-watcher.js';
 import { waitFor } from '../support/control-plane.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { tempDir, writeFile } from './helpers.js';
 
 describe('DirectoryWatcher', () => {
@@ -30,13 +31,13 @@ describe('DirectoryWatcher', () => {
     cleanup();
   });
 
-  const start = () => {
+  const start = (clock: Clock = systemClock) => {
     watcher = new DirectoryWatcher({
       root,
       stabilityThresholdMs: 50,
       pollIntervalMs: 10,
       maxHoldMs: 1000,
-      clock: systemClock,
+      clock,
       onChange: (paths) => {
         calls.push([...paths].sort());
         reports.push(...[...paths].sort());
@@ -68,15 +69,28 @@ describe('DirectoryWatcher', () => {
   });
 
   it('reports the files of a burst together, holding those settled while another is still written', async () => {
-    start();
+    // Time is a FakeClock moved one poll interval (10 ms) at a time; the files are real.
+    const clock = new FakeClock();
+    start(clock);
+    /** One poll interval passes; returns once that poll has stat()ed the files (it then polls again) or reported. */
+    const tick = async () => {
+      clock.advance(10);
+      await waitFor(() => clock.pendingTimers().length > 0 || calls.length > 0, { what: 'the poll to finish' });
+    };
     writeFile(root, 'a.yaml', 'one');
-    // b.yaml is written for three stability thresholds; a.yaml settles meanwhile, and waits for it.
-    for (let i = 0; i < 15; i++) {
-      writeFile(root, 'b.yaml', 'x'.repeat(i + 1));
-      await new Promise((r) => setTimeout(r, 10));
+    writeFile(root, 'b.yaml', 'x');
+    await waitFor(() => clock.pendingTimers().length > 0, { what: 'the first change seen' });
+    // b.yaml grows at every poll for three stability thresholds (150 ms); a.yaml settles after 50 ms meanwhile,
+    // and waits for it.
+    for (let i = 2; i <= 16; i++) {
+      writeFile(root, 'b.yaml', 'x'.repeat(i));
+      await tick();
+      expect(calls).toEqual([]);
     }
-    await reported('b.yaml');
+    // Once b.yaml has stayed the same for the stability threshold, both are reported in one call.
+    for (let polls = 0; calls.length === 0 && polls < 10; polls++) await tick();
     expect(calls).toEqual([['a.yaml', 'b.yaml']]);
+    expect(clock.now()).toBeGreaterThanOrEqual(150 + 50);
   });
 
   it('reports added and deleted files, and an atomic rename-save once as the file saved', async () => {

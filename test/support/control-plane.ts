@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Authenticator } from '../../src/auth/authenticator.js';
 import { parseServeConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
@@ -52,6 +53,8 @@ export interface TestControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
   /** How often --tokens-file is re-read. Default 20 ms. */
   tokensFilePollIntervalMs?: number;
+  /** The control plane's clock (a FakeClock where time is the subject). Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Short enough for fast tests, long enough for a write of a few KiB to settle. */
@@ -75,6 +78,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
     tokensFilePollIntervalMs: options.tokensFilePollIntervalMs ?? 20,
     ...(options.authenticators ? { authenticators: options.authenticators } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
@@ -113,9 +117,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   };
 }
 
-/** Polls until fn answers a truthy value, or fails with the last value seen after the deadline. */
+/**
+ * Polls until fn answers a truthy value, or fails with the last value seen after the deadline. The
+ * deadline only bounds a test that is failing; the default is generous for a busy machine.
+ */
 export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: T | undefined;
   for (;;) {
     last = await fn();

@@ -1,6 +1,6 @@
 // Real upstream servers for tests, on 127.0.0.1 with an ephemeral port, inside the test process:
 //   startMcpServer       an MCP server built with @modelcontextprotocol/sdk (Streamable HTTP or HTTP+SSE),
-//                        optionally behind TLS and a required header, slow, or paging tools/list;
+//                        optionally behind TLS and a required header, slow, hanging, or paging tools/list;
 //   startOAuthTokenServer an OAuth 2.0 token endpoint for the client credentials grant.
 // Every server records the requests it saw and closes all of its sockets and timers in close().
 import { randomUUID } from 'node:crypto';
@@ -46,8 +46,14 @@ export interface StartMcpServerOptions {
   requireHeader?: HeaderRequirement;
   /** Serve HTTPS with this certificate. */
   tls?: { cert: string; key: string };
-  /** Wait this long before handling each HTTP request (for timeout tests). */
+  /** Wait this long before handling each HTTP request. */
   delayMs?: number;
+  /**
+   * Never answer (until close()): every request, or the POSTs of these JSON-RPC methods. A request is
+   * recorded before it is held, so a test can wait until the server holds one. For timeout tests with
+   * an injected clock: the budget runs out when the test says, never because the server was slow.
+   */
+  hang?: true | readonly string[];
   /** Streamable HTTP only: keep sessions (mcp-session-id, GET stream, DELETE, SSE responses). Default false. */
   stateful?: boolean;
   /** Default 0 (ephemeral). Pass a closed server's port to restart it at the same URL. */
@@ -119,6 +125,10 @@ export async function startMcpServer(opts: StartMcpServerOptions): Promise<Runni
       });
       res.end(JSON.stringify({ error: 'unauthorized' }));
       return;
+    }
+    if (opts.hang === true || (opts.hang && recorded.rpcMethod !== undefined && opts.hang.includes(recorded.rpcMethod))) {
+      await delays.hold();
+      return void res.destroy();
     }
     if (opts.delayMs) {
       await delays.wait(opts.delayMs);
@@ -360,29 +370,38 @@ async function shutdown(http: HttpServer): Promise<void> {
   await closed;
 }
 
-/** Timers that close() cancels, so a slow server never keeps the test process alive. */
+/** Waits that close() ends, so a slow or hanging server never keeps the test process alive. */
 class Delays {
   closed = false;
-  private readonly pending = new Map<NodeJS.Timeout, () => void>();
+  private readonly pending = new Map<() => void, NodeJS.Timeout | undefined>();
 
   wait(ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(timer);
-        resolve();
-      }, ms);
-      this.pending.set(timer, resolve);
-    });
+    return this.until(ms);
+  }
+
+  /** Resolves only in close(). */
+  hold(): Promise<void> {
+    return this.until(undefined);
   }
 
   close(): void {
     this.closed = true;
-    for (const [timer, resolve] of this.pending) {
-      clearTimeout(timer);
+    for (const [resolve, timer] of this.pending) {
+      if (timer) clearTimeout(timer);
       resolve();
     }
     this.pending.clear();
+  }
+
+  private until(ms: number | undefined): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.pending.delete(done);
+        resolve();
+      };
+      this.pending.set(done, ms === undefined ? undefined : setTimeout(done, ms));
+    });
   }
 }
 

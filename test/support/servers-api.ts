@@ -78,7 +78,7 @@ export function waitForReady(
         (options.reason === undefined || ready.reason === options.reason);
       return matches ? server : undefined;
     },
-    { what: `${name} Ready=${status}${options.reason ? ` (${options.reason})` : ''}`, timeoutMs: options.timeoutMs ?? 5000 },
+    { what: `${name} Ready=${status}${options.reason ? ` (${options.reason})` : ''}`, timeoutMs: options.timeoutMs ?? 10_000 },
   );
 }
 

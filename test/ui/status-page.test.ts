@@ -1,16 +1,19 @@
 // The status page in a real browser (Debian's chromium, driven by playwright-core): sign in, watch a
 // server become Ready after a PUT, see a broken file's error, see the reconnect, see a deleted server
 // disappear, all without reloading. UPDATE_SCREENSHOT=1 refreshes docs/screenshot-ui.png; otherwise the
-// screenshot goes to the temp directory, so a test run never changes the tree.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// screenshot goes to the temp directory, so a test run never changes the tree. Without a Chromium
+// (CHROMIUM_PATH, /usr/bin/chromium) the suite is skipped with a warning, or fails under
+// MCP_CP_TEST_REQUIRE_ALL=1 (see test/support/system-binary.ts).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { requireSystemBinary } from '../support/system-binary.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const chromiumBinary = requireSystemBinary('chromium', ['/usr/bin/chromium'], { envVar: 'CHROMIUM_PATH', install: 'apt-get install -y chromium' });
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT
   ? resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshot-ui.png')
   : join(tmpdir(), `mcp-cp-ui-${process.pid}.png`);
@@ -21,7 +24,7 @@ function fileServer(name: string, url: string): string {
   return `type: mcp-server/remote\nname: ${name}\ndescription: Declared in a watched directory\nurl: ${url}\ncollaborators:\n  - subject: team:everyone\n    role_id: mcp-server-user\n`;
 }
 
-describe('status page (/ui) in chromium', () => {
+chromiumBinary.describe('status page (/ui) in chromium', () => {
   let cp: TestControlPlane;
   let upstream: RunningMcpServer;
   let browser: Browser;
@@ -30,7 +33,6 @@ describe('status page (/ui) in chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does).`);
     dir = mkdtempSync(join(tmpdir(), 'mcp-cp-ui-'));
     upstream = await startMcpServer({
       transport: 'streamable-http',
@@ -42,7 +44,7 @@ describe('status page (/ui) in chromium', () => {
     });
     cp = await startTestControlPlane({ manifests: [dir], args: ['--resync-interval', '0', '--write-rate-limit', 'off'] });
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumBinary.path!,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1500, height: 940 } });
