@@ -36,7 +36,11 @@ import type { NewResource, ResourceStore, ResourceUpdate, StoredAnswerTexts } fr
 import type { AccessPolicy } from './access-policy.js';
 
 export interface ApplyInput {
-  /** The manifest as received, not yet validated. */
+  /**
+   * The manifest as received, not yet validated. A secret the caller did not send must be the mask
+   * (`********`), never a stored value copied in by a route: intake restores masked secrets from the stored
+   * resource and only so knows them as kept, which a non-admin may not move to a new destination.
+   */
   manifest: unknown;
   dryRun: boolean;
   /** Take over a resource managed by another source instead of answering 409. */

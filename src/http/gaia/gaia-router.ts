@@ -11,7 +11,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { AccessPolicy, Intake } from '../../intake/index.js';
-import { normaliseManifest, validateManifest } from '../../manifest/index.js';
+import { maskManifest, normaliseManifest, validateManifest } from '../../manifest/index.js';
 import type { ResourceStore } from '../../store/index.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
@@ -194,7 +194,9 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     if (!body.ok) throw invalid(body.errors);
     const r = readable(req, String(req.params.serverId));
     requireWriter(principal);
-    const stored = r.manifest as unknown as ManifestDraft;
+    // The patch is laid over the stored manifest as a caller sees it: secrets masked. Intake restores the
+    // ones the body does not send again and knows them as kept (Intake.apply's destination rule).
+    const stored = maskManifest(r.manifest) as unknown as ManifestDraft;
     const mapped = manifestFromPatch(stored, r.accountId, body.value);
     if (!mapped.ok) throw invalid(mapped.errors);
     const command = (mapped.value as { command?: unknown }).command;
