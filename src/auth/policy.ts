@@ -36,6 +36,12 @@ export class RoleAccessPolicy implements AccessPolicy {
     return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
   }
 
+  authorizeWrite(principal: Principal): void {
+    if (principal.role === 'viewer') {
+      throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
+    }
+  }
+
   authorizeApply(
     principal: Principal,
     desired: McpServerManifest,
@@ -58,9 +64,7 @@ export class RoleAccessPolicy implements AccessPolicy {
       // Not even visible to the caller: answer as if it did not exist, but refuse to create over it.
       throw new ForbiddenError(`The name "${desired.name}" is taken; choose another name.`);
     }
-    if (principal.role === 'viewer') {
-      throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
-    }
+    this.authorizeWrite(principal);
     if (existing && !collaboratorRoles(principal, existing.manifest.collaborators).has(MANAGER)) {
       throw new ForbiddenError(
         `You are not a collaborator with role ${MANAGER} on "${existing.name}"; ask one of its managers to add you.`,

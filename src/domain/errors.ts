@@ -8,6 +8,8 @@ export interface FieldError {
   /** 1-based position in the source text, when the input came from a file or a text body. */
   line?: number;
   col?: number;
+  /** Set on the one entry that stands for errors not reported (see tidyErrors): how many. */
+  omitted?: number;
 }
 
 export class ControlPlaneError extends Error {

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy, Intake } from '../intake/index.js';
-import { maskManifest, validateApplyRequest } from '../manifest/index.js';
+import { maskManifest, summariseErrors, validateApplyRequest } from '../manifest/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
 import { viewAnswerer, type ResourceStore } from '../store/index.js';
 import { principalOf } from './authenticate.js';
@@ -57,9 +57,11 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
   };
 
   router.put('/', requireJson, (req, res) => {
+    // Authorised before the body is validated: a caller who may not write gets no validation work done.
+    intake.authorizeWrite(principalOf(req));
     const body = validateApplyRequest(req.body);
     if (!body.ok) {
-      throw new ValidationError(`The request body is invalid: ${body.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`, body.errors);
+      throw new ValidationError(summariseErrors('The request body is invalid', body.errors), body.errors);
     }
     const { manifest, dryRun, force, metadata } = body.request;
     const result = intake.apply({

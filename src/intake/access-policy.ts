@@ -5,6 +5,12 @@ import type { McpServerResource } from '../domain/resource.js';
 
 export interface AccessPolicy {
   canRead(principal: Principal, resource: McpServerResource): boolean;
+  /**
+   * Throws ForbiddenError when the caller may not write anything at all. Cheap and body-free: callers
+   * ask it before any work on the body (validation), so a caller who may not write cannot make the
+   * control plane validate large bodies for them.
+   */
+  authorizeWrite(principal: Principal): void;
   /** Throws ForbiddenError (or NotFoundError when the caller may not even read it). */
   /**
    * `keptSecrets`: pointers of secrets the caller sent back masked, which intake restored from the stored

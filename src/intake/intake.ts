@@ -28,6 +28,7 @@ import {
   restoreMaskedSecrets,
   secretPointers,
   specHash,
+  summariseErrors,
   validateManifest,
   valueAt,
 } from '../manifest/index.js';
@@ -120,8 +121,15 @@ export class Intake {
     return serverFqn(this.tenant, name);
   }
 
+  /** Refuses (403) a caller who may not write at all; routes ask it before they look at a body. */
+  authorizeWrite(principal: Principal): void {
+    this.policy.authorizeWrite(principal);
+  }
+
   apply(input: ApplyInput): ApplyResult {
     const prefix = input.errorPathPrefix ?? '';
+    // Before any work on the manifest: validation of a large body costs far more than this check.
+    this.policy.authorizeWrite(input.principal);
     const validated = validateManifest(input.manifest);
     if (!validated.ok) throw invalid(validated.errors, prefix);
 
@@ -259,12 +267,7 @@ function describeDiff(diff: readonly DiffOp[], max = 10): string {
 
 function invalid(errors: FieldError[], prefix: string): ValidationError {
   const details = errors.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
-  const summary = details
-    .slice(0, 3)
-    .map((e) => `${e.path || '/'}: ${e.message}`)
-    .join('; ');
-  const more = details.length > 3 ? ` (and ${details.length - 3} more)` : '';
-  return new ValidationError(`The manifest is invalid: ${summary}${more}`, details);
+  return new ValidationError(summariseErrors('The manifest is invalid', details), details);
 }
 
 function checkIfMatch(ifMatch: string | undefined, existing: McpServerResource | undefined, fqn: string): void {
