@@ -123,7 +123,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
 
   router.get('/:id/events', (req, res) => {
     const r = readable(req, store.getById(req.params.id), `with id "${req.params.id}"`);
-    res.json({ data: store.listEvents({ fqn: r.fqn, limit: 100 }).map(presentEvent) });
+    res.json({ data: store.listEvents({ resourceId: r.id, limit: 100 }).map(presentEvent) });
   });
 
   // Forces a discovery; answers the resource once that discovery finished and the reconcile after it
