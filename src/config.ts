@@ -25,6 +25,8 @@ export interface Config {
   manifestDirs: string[];
   /** Let a sync that would leave a directory with no servers prune them. */
   allowEmptyPrune: boolean;
+  /** The least role that may take a file-declared server over through the API (force: true). */
+  fileTakeoverRole: 'admin' | 'editor';
   /** Rediscover each healthy server this often. */
   discoveryIntervalMs: number;
   /** The budget of one discovery. */
@@ -144,6 +146,13 @@ export const SERVE_FLAGS = [
     env: 'MCP_CP_ALLOW_EMPTY_PRUNE',
     default: 'off',
     help: 'Let a sync that leaves a directory with no servers (empty or missing) delete the servers it declared; otherwise they are kept.',
+  },
+  {
+    flag: 'file-takeover-role',
+    env: 'MCP_CP_FILE_TAKEOVER_ROLE',
+    default: 'admin',
+    value: 'ROLE',
+    help: 'Who may take a server declared in a watched directory over through the API (force: true): admin, or editor (a manager of the server).',
   },
   {
     flag: 'metrics-public',
@@ -304,6 +313,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   return {
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
+    fileTakeoverRole: parseTakeoverRole(get('file-takeover-role') ?? 'admin'),
     host,
     port,
     dataDir: get('data-dir') ?? './data',
@@ -417,4 +427,9 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+function parseTakeoverRole(value: string): 'admin' | 'editor' {
+  if (value === 'admin' || value === 'editor') return value;
+  throw new ConfigError(`--file-takeover-role: "${value}" must be admin or editor.`);
 }

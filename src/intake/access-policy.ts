@@ -23,6 +23,11 @@ export interface AccessPolicy {
     keptSecrets?: readonly string[],
   ): void;
   authorizeDelete(principal: Principal, existing: McpServerResource): void;
+  /**
+   * Taking a resource away from the file that declares it (an API write with force: true), after
+   * authorizeApply allowed the write itself. Throws ForbiddenError.
+   */
+  authorizeTakeover(principal: Principal, existing: McpServerResource): void;
   /** The account the resource belongs to after this write (ownedBy.account, else the caller's default). */
   accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string;
 }

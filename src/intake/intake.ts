@@ -165,7 +165,11 @@ export class Intake {
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
     checkIfMatch(input.ifMatch, existing, fqn);
-    const conflict = existing && !input.force ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
+    const managedElsewhere = existing ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
+    // force: true takes the resource over from its manager; from a file, that needs the policy's consent.
+    const takenFrom = managedElsewhere !== undefined && input.force ? existing!.source : undefined;
+    if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing!);
+    const conflict = takenFrom ? undefined : managedElsewhere;
     if (conflict && !input.dryRun) throw new ConflictError(conflict);
 
     const plan = planApply({
@@ -207,6 +211,16 @@ export class Intake {
     // The row and its event commit together: one transaction, one commit.
     const resource = this.store.transaction(() => {
       const written = created ? this.store.create(created) : this.store.update(fqn, update);
+      if (takenFrom) {
+        this.store.recordEvent({
+          fqn,
+          resourceId: written.id,
+          type: 'Normal',
+          reason: 'TakenOver',
+          message: `Taken over from ${describeSource(takenFrom)} by ${subject.subjectId} through ${describeSource(input.source)} (force).`,
+          actor: subject.subjectId,
+        });
+      }
       this.store.recordEvent({
         fqn,
         resourceId: written.id,
