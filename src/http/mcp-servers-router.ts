@@ -2,7 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
 import type { McpServerResource } from '../domain/resource.js';
-import type { AccessPolicy, Intake } from '../intake/index.js';
+import { generationETag, GENERATION_ETAG_HEADER, resourceVersionETag, type AccessPolicy, type Intake } from '../intake/index.js';
 import { maskManifest, summariseErrors, validateApplyRequest } from '../manifest/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
 import { viewAnswerer, type ResourceStore } from '../store/index.js';
@@ -51,8 +51,14 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     return r;
   };
 
+  /** Both validators of a resource (see intake/preconditions.ts): If-Match takes either. */
+  const setValidators = (res: Response, r: McpServerResource) => {
+    res.setHeader('ETag', resourceVersionETag(r));
+    res.setHeader(GENERATION_ETAG_HEADER, generationETag(r));
+  };
+
   const answerOne = (res: Response, r: McpServerResource) => {
-    res.setHeader('ETag', `"${r.resourceVersion}"`);
+    setValidators(res, r);
     res.json({ data: present(r) });
   };
 
@@ -74,7 +80,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       ifMatch: single(req.headers['if-match']),
       errorPathPrefix: '/manifest',
     });
-    if (!result.dryRun) res.setHeader('ETag', `"${result.resource.resourceVersion}"`);
+    if (!result.dryRun) setValidators(res, result.resource);
     // Put together as text: what is answered of the stored resource is stored as text already, and an
     // unchanged write (the GitOps steady state) is answered from those texts alone.
     const stored = result.existingAnswer;

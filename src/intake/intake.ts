@@ -7,7 +7,6 @@ import { READY, RECONCILING, setCondition } from '../domain/conditions.js';
 import {
   ConflictError,
   NotFoundError,
-  PreconditionFailedError,
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
@@ -35,6 +34,7 @@ import {
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import type { NewResource, ResourceStore, ResourceUpdate, StoredAnswerTexts } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
+import { checkIfMatch } from './preconditions.js';
 
 export interface ApplyInput {
   /**
@@ -50,7 +50,7 @@ export interface ApplyInput {
   metadata: Record<string, unknown> | undefined;
   source: SourceRef;
   principal: Principal;
-  /** If-Match: the resourceVersion the caller last saw ("*": the resource must exist). */
+  /** If-Match: the resourceVersion or the generation ETag the caller last saw ("*": the resource must exist). See preconditions.ts. */
   ifMatch?: string;
   /** Prefix for error pointers, e.g. "/manifest" when the manifest sits inside a request body. */
   errorPathPrefix?: string;
@@ -282,24 +282,6 @@ function describeDiff(diff: readonly DiffOp[], max = 10): string {
 function invalid(errors: FieldError[], prefix: string): ValidationError {
   const details = errors.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
   return new ValidationError(summariseErrors('The manifest is invalid', details), details);
-}
-
-function checkIfMatch(ifMatch: string | undefined, existing: McpServerResource | undefined, fqn: string): void {
-  if (ifMatch === undefined) return;
-  const wanted = ifMatch.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-  if (wanted === '*') {
-    if (!existing) throw new PreconditionFailedError(`If-Match: * but ${fqn} does not exist.`);
-    return;
-  }
-  if (!existing) {
-    throw new PreconditionFailedError(`If-Match: "${wanted}" but ${fqn} does not exist; omit If-Match to create it.`);
-  }
-  if (String(existing.resourceVersion) !== wanted) {
-    throw new PreconditionFailedError(
-      `If-Match: "${wanted}" does not match the current resourceVersion "${existing.resourceVersion}" of ${fqn}; ` +
-        'read the resource again, reapply your change and retry.',
-    );
-  }
 }
 
 function sameSource(a: SourceRef, b: SourceRef): boolean {
