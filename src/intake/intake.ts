@@ -28,6 +28,7 @@ import {
   secretPointers,
   specHash,
   summariseErrors,
+  tidyErrors,
   validateManifest,
   valueAt,
 } from '../manifest/index.js';
@@ -280,7 +281,8 @@ function describeDiff(diff: readonly DiffOp[], max = 10): string {
 }
 
 function invalid(errors: FieldError[], prefix: string): ValidationError {
-  const details = errors.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  // Tidied (and so capped) here too: not every list of errors comes from validateManifest.
+  const details = tidyErrors(errors).map((e) => ({ ...e, path: `${prefix}${e.path}` }));
   return new ValidationError(summariseErrors('The manifest is invalid', details), details);
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { AccessPolicy, Intake } from '../../intake/index.js';
-import { maskManifest, normaliseManifest, summariseErrors, validateManifest } from '../../manifest/index.js';
+import { maskManifest, normaliseManifest, summariseErrors, tidyErrors, validateManifest } from '../../manifest/index.js';
 import type { ResourceStore } from '../../store/index.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
@@ -61,7 +61,8 @@ function atGaiaFields(err: ValidationError): ValidationError {
 }
 
 function invalid(errors: readonly FieldError[]): ValidationError {
-  return new ValidationError(summariseErrors('The request is invalid', errors), [...errors]);
+  const details = tidyErrors(errors);
+  return new ValidationError(summariseErrors('The request is invalid', details), details);
 }
 
 /** Runs an Intake call, with manifest errors moved to GAIA fields. */
