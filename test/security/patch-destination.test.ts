@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { EDITOR_TOKEN, editorAuthenticator, gaia, SERVERS } from '../gaia/support.js';
 
-const ENV_NAME = 'MCP_CP_TEST_PATCH_DESTINATION_KEY';
+const ENV_NAME = 'PATCH_DESTINATION_TEST_KEY';
 const ENV_CANARY = 'canary-env-header-2f9b61c3';
 const OAUTH_CANARY = 'canary-oauth-secret-7d30a9e4';
 const PROXY_CANARY = 'canary-proxy-token-b85e1f27';
@@ -21,7 +21,10 @@ interface Listener {
 
 async function startListener(): Promise<Listener> {
   const received: string[] = [];
-  const describe = (req: IncomingMessage) => `${req.method} ${req.url}\n${JSON.stringify(req.headers)}`;
+  // Basic credentials are kept decoded too, so a secret sent base64-encoded is found as well.
+  const basic = (value: string | undefined) => (value?.startsWith('Basic ') ? Buffer.from(value.slice(6), 'base64').toString('utf8') : '');
+  const describe = (req: IncomingMessage) =>
+    `${req.method} ${req.url}\n${JSON.stringify(req.headers)}\n${basic(req.headers.authorization)}\n${basic(req.headers['proxy-authorization'])}`;
   const server: Server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -94,22 +97,71 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
 
   const stored = () => cp.store.get('default:mcp-server:guarded')!;
 
+  /** An admin's server holding one kind of secret, the editor one of its managers. */
+  const register = async (name: string, secret: Record<string, unknown>): Promise<string> => {
+    // Port 10: closed, and not one of the Fetch-blocked ports (9 is), so a discovery does try it.
+    await cp.api(`${SERVERS}/name/${name}`, { method: 'DELETE' });
+    const put = await cp.api(SERVERS, {
+      method: 'PUT',
+      body: {
+        manifest: {
+          type: 'mcp-server/remote',
+          name,
+          description: name,
+          url: 'http://127.0.0.1:10/mcp',
+          ...secret,
+          ownedBy: { account: 'proj-a' },
+          collaborators: [{ subject: 'user:erin@example.com', role_id: 'mcp-server-manager' }],
+        },
+      },
+    });
+    expect(put.status).toBe(200);
+    return put.json.data.id as string;
+  };
+
   it.each([
-    ['url', { url: `LISTENER/mcp` }, '/additional_headers/X-Api-Key'],
-    ['oauthTokenUrl', { oauthTokenUrl: `LISTENER/token` }, '/auth_data/client_secret'],
-    ['proxyUrl', { proxyUrl: 'LISTENER' }, '/upstream_proxy/auth_token'],
-  ])("refuses an editor's PATCH of %s (403) and changes nothing", async (_field, change, pointer) => {
-    const before = stored().resourceVersion;
+    ['url', { additional_headers: { 'X-Api-Key': `\${env:${ENV_NAME}}` } }, { url: 'LISTENER/mcp' }, '/additional_headers/X-Api-Key'],
+    [
+      'oauthTokenUrl',
+      { auth_data: { type: 'oauth2', grant_type: 'client_credentials', token_url: 'http://127.0.0.1:10/token', client_id: 'c', client_secret: OAUTH_CANARY } },
+      { oauthTokenUrl: 'LISTENER/token' },
+      '/auth_data/client_secret',
+    ],
+    ['proxyUrl', { upstream_proxy: { url: 'http://127.0.0.1:10', auth_token: PROXY_CANARY } }, { proxyUrl: 'LISTENER' }, '/upstream_proxy/auth_token'],
+  ])("refuses an editor's PATCH of %s (403); a discovery after it sends nothing to the listener", async (field, secret, change, pointer) => {
+    const single = await register(`single-${field.toLowerCase()}`, secret);
+    const from = listener.received.length;
     const body = Object.fromEntries(Object.entries(change).map(([k, v]) => [k, v.replace('LISTENER', listener.url)]));
-    const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body });
+    const res = await gaia(cp, `/${single}`, { method: 'PATCH', token: EDITOR_TOKEN, body });
+    // A discovery of whatever is stored now has finished when refresh answers.
+    await cp.api(`${SERVERS}/${single}/refresh`, { method: 'POST' });
+    for (const seen of listener.received.slice(from)) for (const canary of CANARIES) expect(seen).not.toContain(canary);
     expect(res.status).toBe(403);
     expect(res.json.message).toContain(pointer);
     expect(res.json.message).toContain('new destination');
     for (const canary of CANARIES) expect(res.text).not.toContain(canary);
-    expect(stored().resourceVersion).toBe(before);
+    expect(cp.store.getById(single)!.generation).toBe(1);
+    expect(cp.store.getById(single)!.manifest).toMatchObject({ url: 'http://127.0.0.1:10/mcp' });
+  });
+
+  it.each([
+    ['url', { url: `LISTENER/mcp` }, '/additional_headers/X-Api-Key'],
+    ['oauthTokenUrl', { oauthTokenUrl: `LISTENER/token` }, '/auth_data/client_secret'],
+    ['proxyUrl', { proxyUrl: 'LISTENER' }, '/upstream_proxy/auth_token'],
+  ])("refuses an editor's PATCH of %s on a server with every kind of secret, and changes nothing", async (_field, change, pointer) => {
+    const before = stored();
+    const body = Object.fromEntries(Object.entries(change).map(([k, v]) => [k, v.replace('LISTENER', listener.url)]));
+    const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body });
+    expect(res.status).toBe(403);
+    expect(res.json.message).toContain(pointer);
+    for (const canary of CANARIES) expect(res.text).not.toContain(canary);
+    // Status writes may land meanwhile; the spec stays as it was.
+    expect(stored().generation).toBe(before.generation);
+    expect(stored().manifest).toEqual(before.manifest);
   });
 
   it('lets the editor move the server when they send every secret again, and only their values arrive', async () => {
+    const from = listener.received.length;
     const res = await gaia(cp, `/${id}`, {
       method: 'PATCH',
       token: EDITOR_TOKEN,
@@ -124,8 +176,9 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
     });
     expect(res.status).toBe(200);
     // The discovery of the new generation reaches the listener (token endpoint or proxy) with Erin's values.
-    await waitFor(() => listener.received.length > 0, { what: 'a request at the listener' });
-    for (const seen of listener.received) for (const canary of CANARIES) expect(seen).not.toContain(canary);
+    await waitFor(() => listener.received.length > from, { what: 'a request at the listener' });
+    for (const seen of listener.received.slice(from)) for (const canary of CANARIES) expect(seen).not.toContain(canary);
+    expect(listener.received.slice(from).join('\n')).toMatch(/erin-own-(secret|proxy-token|key)/);
   });
 
   it("lets a tenant admin PATCH the url with the stored secrets", async () => {
@@ -148,5 +201,48 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
 
   it('never let a canary reach the listener', () => {
     for (const seen of listener.received) for (const canary of CANARIES) expect(seen).not.toContain(canary);
+  });
+});
+
+describe('GAIA PATCH keeps a stdio server\'s env with its command', () => {
+  const NODE = process.execPath;
+  const STDIO_CANARY = 'canary-stdio-env-0e4a7b95';
+  let cp: TestControlPlane;
+  let id: string;
+  beforeAll(async () => {
+    cp = await startTestControlPlane({ args: ['--resync-interval', '0', '--allow-stdio', '--stdio-allow', NODE], authenticators: [editorAuthenticator()] });
+    const put = await cp.api(SERVERS, {
+      method: 'PUT',
+      body: {
+        manifest: {
+          type: 'mcp-server/stdio',
+          name: 'stdio-guarded',
+          description: 'stdio-guarded',
+          command: NODE,
+          args: ['-e', 'process.exit(1)'],
+          env: { STDIO_SECRET: STDIO_CANARY },
+          ownedBy: { account: 'proj-a' },
+          collaborators: [{ subject: 'user:erin@example.com', role_id: 'mcp-server-manager' }],
+        },
+      },
+    });
+    expect(put.status).toBe(200);
+    id = put.json.data.id;
+  });
+  afterAll(async () => {
+    await cp.dispose();
+  });
+
+  it("refuses an editor's PATCH of args that would run another program with the stored env", async () => {
+    const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { args: ['-e', 'console.log(process.env.STDIO_SECRET)'] } });
+    expect(res.status).toBe(403);
+    expect(res.json.message).toContain('/env/STDIO_SECRET');
+    expect(cp.store.get('default:mcp-server:stdio-guarded')!.manifest).toMatchObject({ args: ['-e', 'process.exit(1)'] });
+  });
+
+  it('lets the editor change args when they send the env again', async () => {
+    const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { args: ['-e', 'process.exit(2)'], env: { STDIO_SECRET: 'erin-own' } } });
+    expect(res.status).toBe(200);
+    expect(cp.store.get('default:mcp-server:stdio-guarded')!.manifest).toMatchObject({ env: { STDIO_SECRET: 'erin-own' } });
   });
 });
