@@ -29,6 +29,8 @@ export interface Config {
   allowEmptyPrune: boolean;
   /** How long a file must read the same before the servers it no longer declares are pruned. */
   pruneQuietPeriodMs: number;
+  /** The least role that may take a file-declared server over through the API (force: true). */
+  fileTakeoverRole: 'admin' | 'editor';
   /** Rediscover each healthy server this often. */
   discoveryIntervalMs: number;
   /** The budget of one discovery. */
@@ -169,6 +171,11 @@ export const SERVE_FLAGS = [
     help:
       'A file that no longer declares some of its servers (removed, emptied, half-written) is held, its servers kept, until it has ' +
       'read the same for this long; a read after that prunes them. A re-declaration meanwhile is an update. 0 prunes at once.',
+    flag: 'file-takeover-role',
+    env: 'MCP_CP_FILE_TAKEOVER_ROLE',
+    default: 'admin',
+    value: 'ROLE',
+    help: 'Who may take a server declared in a watched directory over through the API (force: true): admin, or editor (a manager of the server).',
   },
   {
     flag: 'metrics-public',
@@ -333,6 +340,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
     pruneQuietPeriodMs,
+    fileTakeoverRole: parseTakeoverRole(get('file-takeover-role') ?? 'admin'),
     host,
     port,
     dataDir: get('data-dir') ?? './data',
@@ -459,4 +467,9 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+function parseTakeoverRole(value: string): 'admin' | 'editor' {
+  if (value === 'admin' || value === 'editor') return value;
+  throw new ConfigError(`--file-takeover-role: "${value}" must be admin or editor.`);
 }

@@ -138,7 +138,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     gateway.close();
     throw err;
   }
-  const policy = new RoleAccessPolicy();
+  const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
   const queue = new WorkQueue({ clock });
   const metrics = new ControlPlaneMetrics({ clock });
   const reconcileLogs = new ReconcileLogContext();

@@ -5,7 +5,7 @@
 import type { Collaborator, McpServerManifest } from '../domain/manifest.js';
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import type { McpServerResource } from '../domain/resource.js';
+import { describeSource, type McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy } from '../intake/access-policy.js';
 import { secretPointers, stableStringify, valueAt } from '../manifest/index.js';
 import { hasSecretReference } from '../domain/secret-reference.js';
@@ -24,7 +24,21 @@ export function collaboratorRoles(principal: Principal, collaborators: readonly 
   return new Set(collaborators.filter((c) => mine.has(c.subject)).map((c) => c.role_id));
 }
 
+export interface RoleAccessPolicyOptions {
+  /**
+   * The least role that may take a server over from a file (--file-takeover-role): admin (default) or
+   * editor (then also a collaborator with mcp-server-manager, as for any change).
+   */
+  fileTakeoverRole?: 'admin' | 'editor';
+}
+
 export class RoleAccessPolicy implements AccessPolicy {
+  private readonly fileTakeoverRole: 'admin' | 'editor';
+
+  constructor(options: RoleAccessPolicyOptions = {}) {
+    this.fileTakeoverRole = options.fileTakeoverRole ?? 'admin';
+  }
+
   canRead(principal: Principal, resource: McpServerResource): boolean {
     if (principal.role === 'admin') return true;
     if (!principal.accounts.includes(resource.accountId)) return false;
@@ -34,6 +48,12 @@ export class RoleAccessPolicy implements AccessPolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean {
     if (principal.role === 'admin') return true;
     return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
+  }
+
+  authorizeWrite(principal: Principal): void {
+    if (principal.role === 'viewer') {
+      throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
+    }
   }
 
   authorizeApply(
@@ -58,9 +78,7 @@ export class RoleAccessPolicy implements AccessPolicy {
       // Not even visible to the caller: answer as if it did not exist, but refuse to create over it.
       throw new ForbiddenError(`The name "${desired.name}" is taken; choose another name.`);
     }
-    if (principal.role === 'viewer') {
-      throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
-    }
+    this.authorizeWrite(principal);
     if (existing && !collaboratorRoles(principal, existing.manifest.collaborators).has(MANAGER)) {
       throw new ForbiddenError(
         `You are not a collaborator with role ${MANAGER} on "${existing.name}"; ask one of its managers to add you.`,
@@ -88,6 +106,15 @@ export class RoleAccessPolicy implements AccessPolicy {
     if (principal.role === 'viewer' || !collaboratorRoles(principal, existing.manifest.collaborators).has(MANAGER)) {
       throw new ForbiddenError(`Deleting "${existing.name}" needs role ${MANAGER} on it (or tenant admin).`);
     }
+  }
+
+  authorizeTakeover(principal: Principal, existing: McpServerResource): void {
+    if (principal.role === 'admin') return;
+    if (this.fileTakeoverRole === 'editor' && principal.role === 'editor') return;
+    throw new ForbiddenError(
+      `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}; taking it over from the file ` +
+        `needs a tenant admin${this.fileTakeoverRole === 'editor' ? ' or editor' : ''} (--file-takeover-role); change it in the file instead.`,
+    );
   }
 
   accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string {

@@ -8,6 +8,8 @@ export interface FieldError {
   /** 1-based position in the source text, when the input came from a file or a text body. */
   line?: number;
   col?: number;
+  /** Set on the one entry that stands for errors not reported (see tidyErrors): how many. */
+  omitted?: number;
 }
 
 export class ControlPlaneError extends Error {
@@ -27,7 +29,7 @@ export class ForbiddenError extends ControlPlaneError {}
 export class NotFoundError extends ControlPlaneError {}
 /** 409: the write conflicts with the state (e.g. another manager owns the resource). */
 export class ConflictError extends ControlPlaneError {}
-/** 412: If-Match did not match the current resourceVersion. */
+/** 412: If-Match did not match the current resourceVersion (or generation). */
 export class PreconditionFailedError extends ControlPlaneError {}
 /** 413 */
 export class PayloadTooLargeError extends ControlPlaneError {}

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { AccessPolicy } from '../intake/index.js';
 import { ValidationError } from '../domain/errors.js';
-import type { ResourceStore } from '../store/index.js';
+import type { ResourceStore, StoredEvent } from '../store/index.js';
 import { principalOf } from './authenticate.js';
 import { presentEvent } from './present.js';
 
@@ -23,11 +23,22 @@ export function eventsRouter(options: { store: ResourceStore; policy: AccessPoli
       ]);
     }
     const principal = principalOf(req);
-    const events = options.store.listEvents({ limit, ...(since ? { since: new Date(since).toISOString() } : {}) });
-    const visible = events.filter((e) => {
-      if (principal.role === 'admin') return true;
-      const r = options.store.get(e.fqn);
-      return r !== undefined && options.policy.canRead(principal, r);
+    // An event is readable with the resource it belongs to (by id: not a later one of the same name);
+    // the events of a deleted resource only by a tenant admin.
+    const readable = new Map<string, boolean>();
+    const canRead = (resourceId: string): boolean => {
+      let known = readable.get(resourceId);
+      if (known === undefined) {
+        const r = options.store.getById(resourceId);
+        known = r !== undefined && options.policy.canRead(principal, r);
+        readable.set(resourceId, known);
+      }
+      return known;
+    };
+    const visible = options.store.listEvents({
+      limit,
+      ...(since ? { since: new Date(since).toISOString() } : {}),
+      ...(principal.role === 'admin' ? {} : { filter: (e: StoredEvent) => canRead(e.resourceId) }),
     });
     res.json({ data: visible.map(presentEvent) });
   });

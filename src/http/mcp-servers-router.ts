@@ -2,8 +2,8 @@
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
 import type { McpServerResource } from '../domain/resource.js';
-import type { AccessPolicy, Intake } from '../intake/index.js';
-import { maskManifest, validateApplyRequest } from '../manifest/index.js';
+import { generationETag, GENERATION_ETAG_HEADER, resourceVersionETag, type AccessPolicy, type Intake } from '../intake/index.js';
+import { maskManifest, summariseErrors, validateApplyRequest } from '../manifest/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
 import { viewAnswerer, type ResourceStore } from '../store/index.js';
 import { principalOf } from './authenticate.js';
@@ -51,15 +51,23 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     return r;
   };
 
+  /** Both validators of a resource (see intake/preconditions.ts): If-Match takes either. */
+  const setValidators = (res: Response, r: McpServerResource) => {
+    res.setHeader('ETag', resourceVersionETag(r));
+    res.setHeader(GENERATION_ETAG_HEADER, generationETag(r));
+  };
+
   const answerOne = (res: Response, r: McpServerResource) => {
-    res.setHeader('ETag', `"${r.resourceVersion}"`);
+    setValidators(res, r);
     res.json({ data: present(r) });
   };
 
   router.put('/', requireJson, (req, res) => {
+    // Authorised before the body is validated: a caller who may not write gets no validation work done.
+    intake.authorizeWrite(principalOf(req));
     const body = validateApplyRequest(req.body);
     if (!body.ok) {
-      throw new ValidationError(`The request body is invalid: ${body.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`, body.errors);
+      throw new ValidationError(summariseErrors('The request body is invalid', body.errors), body.errors);
     }
     const { manifest, dryRun, force, metadata } = body.request;
     const result = intake.apply({
@@ -72,7 +80,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       ifMatch: single(req.headers['if-match']),
       errorPathPrefix: '/manifest',
     });
-    if (!result.dryRun) res.setHeader('ETag', `"${result.resource.resourceVersion}"`);
+    if (!result.dryRun) setValidators(res, result.resource);
     // Put together as text: what is answered of the stored resource is stored as text already, and an
     // unchanged write (the GitOps steady state) is answered from those texts alone.
     const stored = result.existingAnswer;
@@ -121,7 +129,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
 
   router.get('/:id/events', (req, res) => {
     const r = readable(req, store.getById(req.params.id), `with id "${req.params.id}"`);
-    res.json({ data: store.listEvents({ fqn: r.fqn, limit: 100 }).map(presentEvent) });
+    res.json({ data: store.listEvents({ resourceId: r.id, limit: 100 }).map(presentEvent) });
   });
 
   // Forces a discovery; answers the resource once that discovery finished and the reconcile after it

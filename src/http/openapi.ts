@@ -31,7 +31,7 @@ const QUERY = {
 } satisfies Record<string, { schema: Json; description: string }>;
 
 const HEADERS = {
-  'If-Match': { schema: { type: 'string' }, description: 'The resourceVersion (ETag) the change is based on; 412 when it is not the current one. "*": the server must exist.' },
+  'If-Match': { schema: { type: 'string' }, description: 'The ETag ("<resourceVersion>", moved by every write, status included) or the Generation-ETag ("gen-<generation>", moved only by spec changes) the change is based on; 412 when it is not the current one. "*": the server must exist.' },
   'Mcp-Session-Id': { schema: { type: 'string' }, description: 'The MCP session, from the answer to initialize.' },
   'Last-Event-ID': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'With watch=true: resume after this event id (wins over resourceVersion).' },
 } satisfies Record<string, { schema: Json; description: string }>;
@@ -113,7 +113,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'No such server (or the caller may not read it).',
   409: 'Another manager owns the server.',
   410: 'The resourceVersion is older than the kept history: list, then watch again without resourceVersion.',
-  412: 'If-Match does not match the current resourceVersion.',
+  412: 'If-Match does not match the current resourceVersion (or generation, for a "gen-<n>" validator).',
   413: 'The body is larger than 1 MiB.',
   415: 'The body is not JSON.',
   429: 'Too many writes with this token; see Retry-After.',

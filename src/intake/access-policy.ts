@@ -5,6 +5,12 @@ import type { McpServerResource } from '../domain/resource.js';
 
 export interface AccessPolicy {
   canRead(principal: Principal, resource: McpServerResource): boolean;
+  /**
+   * Throws ForbiddenError when the caller may not write anything at all. Cheap and body-free: callers
+   * ask it before any work on the body (validation), so a caller who may not write cannot make the
+   * control plane validate large bodies for them.
+   */
+  authorizeWrite(principal: Principal): void;
   /** Throws ForbiddenError (or NotFoundError when the caller may not even read it). */
   /**
    * `keptSecrets`: pointers of secrets the caller sent back masked, which intake restored from the stored
@@ -17,6 +23,11 @@ export interface AccessPolicy {
     keptSecrets?: readonly string[],
   ): void;
   authorizeDelete(principal: Principal, existing: McpServerResource): void;
+  /**
+   * Taking a resource away from the file that declares it (an API write with force: true), after
+   * authorizeApply allowed the write itself. Throws ForbiddenError.
+   */
+  authorizeTakeover(principal: Principal, existing: McpServerResource): void;
   /** The account the resource belongs to after this write (ownedBy.account, else the caller's default). */
   accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string;
 }

@@ -7,7 +7,6 @@ import { READY, RECONCILING, setCondition } from '../domain/conditions.js';
 import {
   ConflictError,
   NotFoundError,
-  PreconditionFailedError,
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
@@ -28,15 +27,22 @@ import {
   restoreMaskedSecrets,
   secretPointers,
   specHash,
+  summariseErrors,
+  tidyErrors,
   validateManifest,
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import type { NewResource, ResourceStore, ResourceUpdate, StoredAnswerTexts } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
+import { checkIfMatch } from './preconditions.js';
 
 export interface ApplyInput {
-  /** The manifest as received, not yet validated. */
+  /**
+   * The manifest as received, not yet validated. A secret the caller did not send must be the mask
+   * (`********`), never a stored value copied in by a route: intake restores masked secrets from the stored
+   * resource and only so knows them as kept, which a non-admin may not move to a new destination.
+   */
   manifest: unknown;
   dryRun: boolean;
   /** Take over a resource managed by another source instead of answering 409. */
@@ -45,7 +51,7 @@ export interface ApplyInput {
   metadata: Record<string, unknown> | undefined;
   source: SourceRef;
   principal: Principal;
-  /** If-Match: the resourceVersion the caller last saw ("*": the resource must exist). */
+  /** If-Match: the resourceVersion or the generation ETag the caller last saw ("*": the resource must exist). See preconditions.ts. */
   ifMatch?: string;
   /** Prefix for error pointers, e.g. "/manifest" when the manifest sits inside a request body. */
   errorPathPrefix?: string;
@@ -116,8 +122,15 @@ export class Intake {
     return serverFqn(this.tenant, name);
   }
 
+  /** Refuses (403) a caller who may not write at all; routes ask it before they look at a body. */
+  authorizeWrite(principal: Principal): void {
+    this.policy.authorizeWrite(principal);
+  }
+
   apply(input: ApplyInput): ApplyResult {
     const prefix = input.errorPathPrefix ?? '';
+    // Before any work on the manifest: validation of a large body costs far more than this check.
+    this.policy.authorizeWrite(input.principal);
     const validated = validateManifest(input.manifest);
     if (!validated.ok) throw invalid(validated.errors, prefix);
 
@@ -153,7 +166,11 @@ export class Intake {
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
     checkIfMatch(input.ifMatch, existing, fqn);
-    const conflict = existing && !input.force ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
+    const managedElsewhere = existing ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
+    // force: true takes the resource over from its manager; from a file, that needs the policy's consent.
+    const takenFrom = managedElsewhere !== undefined && input.force ? existing!.source : undefined;
+    if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing!);
+    const conflict = takenFrom ? undefined : managedElsewhere;
     if (conflict && !input.dryRun) throw new ConflictError(conflict);
 
     const plan = planApply({
@@ -195,6 +212,16 @@ export class Intake {
     // The row and its event commit together: one transaction, one commit.
     const resource = this.store.transaction(() => {
       const written = created ? this.store.create(created) : this.store.update(fqn, update);
+      if (takenFrom) {
+        this.store.recordEvent({
+          fqn,
+          resourceId: written.id,
+          type: 'Normal',
+          reason: 'TakenOver',
+          message: `Taken over from ${describeSource(takenFrom)} by ${subject.subjectId} through ${describeSource(input.source)} (force).`,
+          actor: subject.subjectId,
+        });
+      }
       this.store.recordEvent({
         fqn,
         resourceId: written.id,
@@ -254,31 +281,9 @@ function describeDiff(diff: readonly DiffOp[], max = 10): string {
 }
 
 function invalid(errors: FieldError[], prefix: string): ValidationError {
-  const details = errors.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
-  const summary = details
-    .slice(0, 3)
-    .map((e) => `${e.path || '/'}: ${e.message}`)
-    .join('; ');
-  const more = details.length > 3 ? ` (and ${details.length - 3} more)` : '';
-  return new ValidationError(`The manifest is invalid: ${summary}${more}`, details);
-}
-
-function checkIfMatch(ifMatch: string | undefined, existing: McpServerResource | undefined, fqn: string): void {
-  if (ifMatch === undefined) return;
-  const wanted = ifMatch.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-  if (wanted === '*') {
-    if (!existing) throw new PreconditionFailedError(`If-Match: * but ${fqn} does not exist.`);
-    return;
-  }
-  if (!existing) {
-    throw new PreconditionFailedError(`If-Match: "${wanted}" but ${fqn} does not exist; omit If-Match to create it.`);
-  }
-  if (String(existing.resourceVersion) !== wanted) {
-    throw new PreconditionFailedError(
-      `If-Match: "${wanted}" does not match the current resourceVersion "${existing.resourceVersion}" of ${fqn}; ` +
-        'read the resource again, reapply your change and retry.',
-    );
-  }
+  // Tidied (and so capped) here too: not every list of errors comes from validateManifest.
+  const details = tidyErrors(errors).map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  return new ValidationError(summariseErrors('The manifest is invalid', details), details);
 }
 
 function sameSource(a: SourceRef, b: SourceRef): boolean {

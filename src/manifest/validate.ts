@@ -1,10 +1,10 @@
-// Validation returns a result, never throws: every error at once, one per (path, message), sorted by
-// path. The validators are compiled once, in schemas.ts, when the module loads.
+// Validation returns a result, never throws: every error at once (up to MAX_REPORTED_ERRORS, then a count),
+// one per (path, message), sorted by path. The validators are compiled once, in schemas.ts, when the module loads.
 import type { ErrorObject } from 'ajv';
 import type { FieldError } from '../domain/errors.js';
 import type { McpServerManifest } from '../domain/manifest.js';
 import { comparePointers, isPlainObject } from './pointer.js';
-import { describeType, quote, translateAjvErrors } from './messages.js';
+import { describeType, quote, translateAjvErrors, type MessageContext } from './messages.js';
 import { checkSchemaRules } from './rules.js';
 import { isSecretPointer, secretPatternsFor } from './secret-paths.js';
 import {
@@ -26,16 +26,69 @@ export interface ApplyRequest {
 
 export type ApplyRequestValidation = { ok: true; request: ApplyRequest } | { ok: false; errors: FieldError[] };
 
-/** Drops repeated (path, message) pairs; sorts by path (stable, so one path keeps ajv's order). */
-export function tidyErrors(errors: readonly FieldError[]): FieldError[] {
+/** At most this many errors are reported for one input; one more entry counts the rest. */
+export const MAX_REPORTED_ERRORS = 50;
+/** Bounds the work per input: ajv errors past this many are counted, not translated into messages. */
+const MAX_TRANSLATED_ERRORS = 500;
+
+/**
+ * Drops repeated (path, message) pairs; sorts by path (stable, so one path keeps ajv's order); reports
+ * the first MAX_REPORTED_ERRORS and then one entry (path "", `omitted` set) with the count of the rest.
+ * `uncounted`: errors known to exist but not among `errors` (not translated; counted as one each).
+ * Entries that already stand for omitted errors are folded into the new count, so tidying twice is safe.
+ */
+export function tidyErrors(errors: readonly FieldError[], uncounted = 0): FieldError[] {
   const seen = new Set<string>();
+  let omitted = uncounted;
+  let estimated = uncounted > 0;
   const unique = errors.filter((e) => {
+    if (e.omitted !== undefined) {
+      omitted += e.omitted;
+      estimated ||= e.message.startsWith('about ');
+      return false;
+    }
     const key = `${e.path}\u0000${e.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
-  return unique.sort((a, b) => comparePointers(a.path, b.path));
+  unique.sort((a, b) => comparePointers(a.path, b.path));
+  if (unique.length > MAX_REPORTED_ERRORS) {
+    omitted += unique.length - MAX_REPORTED_ERRORS;
+    unique.length = MAX_REPORTED_ERRORS;
+  }
+  if (omitted === 0) return unique;
+  const count = `${estimated ? 'about ' : ''}${omitted.toLocaleString('en-US')}`;
+  return [
+    ...unique,
+    {
+      path: '',
+      message: `${count} more error${omitted === 1 ? '' : 's'} not shown: only the first ${unique.length} are reported; fix these and send again`,
+      omitted,
+    },
+  ];
+}
+
+/** How many errors a tidied list stands for: the reported ones plus the count of those not shown. */
+export function errorCount(errors: readonly FieldError[]): number {
+  return errors.reduce((n, e) => n + (e.omitted ?? 1), 0);
+}
+
+/** One line for a list of errors: `lead: ` the first three, and how many more. */
+export function summariseErrors(lead: string, errors: readonly FieldError[]): string {
+  const shown = errors.filter((e) => e.omitted === undefined).slice(0, 3);
+  const total = errorCount(errors);
+  const more = total > shown.length ? ` (and ${(total - shown.length).toLocaleString('en-US')} more)` : '';
+  return `${lead}: ${shown.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}${more}`;
+}
+
+/**
+ * ajv's errors as tidied field errors. Only the first MAX_TRANSLATED_ERRORS are turned into messages (a
+ * 1 MiB body can hold 100,000 unknown fields); the rest are counted.
+ */
+export function reportAjvErrors(errors: readonly ErrorObject[], ctx: MessageContext, more: readonly FieldError[] = []): FieldError[] {
+  const translated = translateAjvErrors(errors.length > MAX_TRANSLATED_ERRORS ? errors.slice(0, MAX_TRANSLATED_ERRORS) : errors, ctx);
+  return tidyErrors([...translated, ...more], Math.max(0, errors.length - MAX_TRANSLATED_ERRORS));
 }
 
 /** Puts errors of a nested document under `prefix`, e.g. the manifest of a PUT body under /manifest. */
@@ -65,17 +118,12 @@ export function validateManifest(value: unknown): ManifestValidation {
     return { ok: false, errors: [{ path: '/type', message }] };
   }
   const patterns = secretPatternsFor(kind.type);
-  const errors: FieldError[] = [];
-  if (!kind.validate(value)) {
-    errors.push(
-      ...translateAjvErrors(kind.validate.errors as ErrorObject[], {
-        root: kind.schema,
-        isSecret: (pointer) => isSecretPointer(pointer, patterns),
-      }),
-    );
+  const ajvErrors = kind.validate(value) ? [] : (kind.validate.errors as ErrorObject[]);
+  const ruleErrors = checkSchemaRules(value, { schema: kind.schema, root: kind.schema });
+  if (ajvErrors.length > 0 || ruleErrors.length > 0) {
+    const ctx = { root: kind.schema, isSecret: (pointer: string) => isSecretPointer(pointer, patterns) };
+    return { ok: false, errors: reportAjvErrors(ajvErrors, ctx, ruleErrors) };
   }
-  errors.push(...checkSchemaRules(value, { schema: kind.schema, root: kind.schema }));
-  if (errors.length > 0) return { ok: false, errors: tidyErrors(errors) };
   return { ok: true, manifest: value as unknown as McpServerManifest };
 }
 
@@ -88,12 +136,12 @@ export function validateApplyRequest(body: unknown): ApplyRequestValidation {
     return { ok: false, errors: [{ path: '', message: `must be an object with a "manifest", got ${describeType(body)}` }] };
   }
   if (!validateApplyRequestSchema(body)) {
-    const errors = translateAjvErrors(validateApplyRequestSchema.errors as ErrorObject[], {
+    const errors = reportAjvErrors(validateApplyRequestSchema.errors as ErrorObject[], {
       root: applyRequestSchema,
       // The manifest may hold secrets; nothing under it is echoed.
       isSecret: (pointer) => pointer === '/manifest' || pointer.startsWith('/manifest/'),
     });
-    return { ok: false, errors: tidyErrors(errors) };
+    return { ok: false, errors };
   }
   return {
     ok: true,

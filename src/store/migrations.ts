@@ -104,4 +104,12 @@ export const controlPlaneMigrations: readonly Migration[] = [
       INSERT INTO counters (name, value) VALUES ('view_format', 0);
     `,
   },
+  {
+    version: 4,
+    name: 'events: keyed by resource id (a name deleted and created again starts a new history)',
+    sql: `
+      CREATE INDEX events_resource ON events (resource_id, id);
+      DROP INDEX events_fqn;
+    `,
+  },
 ];

@@ -99,9 +99,13 @@ export interface StoredEvent extends EventInput {
 }
 
 export interface EventQuery {
-  fqn?: string;
+  /** The events of one resource (by id: a name deleted and created again is another resource). */
+  resourceId?: string;
   since?: string;
+  /** At most this many events, the newest ones that pass `filter`. */
   limit: number;
+  /** Only events this accepts (e.g. those of resources the reader may read); newest first, until `limit`. */
+  filter?: (event: StoredEvent) => boolean;
 }
 
 /** A manifest the caller already holds, normalised, with its specHash. */
@@ -204,7 +208,7 @@ export interface ResourceStore {
   /** The oldest resourceVersion a watch can still resume from. */
   oldestRetainedResourceVersion(): number;
 
-  /** Folds an event into the last one with the same resource, type, reason and message (count + 1). */
+  /** Folds an event into the last one of the same resource (id), type, reason and message (count + 1). */
   recordEvent(event: EventInput): void;
   listEvents(query: EventQuery): StoredEvent[];
 

@@ -190,17 +190,17 @@ export class SqliteResourceStore implements ResourceStore {
       pruneChangelog: db.prepare(`DELETE FROM changelog WHERE resource_version < coalesce(
           (SELECT resource_version FROM changelog WHERE resource_version <= @keepFrom AND at >= @before ORDER BY resource_version LIMIT 1),
           @keepFrom + 1)`),
-      // The newest event of a resource, through the (fqn, id) index.
-      newestEvent: db.prepare('SELECT id, type, reason, message FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1'),
+      // The newest event of a resource, through the (resource_id, id) index.
+      newestEvent: db.prepare('SELECT id, type, reason, message FROM events WHERE resource_id = ? ORDER BY id DESC LIMIT 1'),
       bumpEvent: db.prepare('UPDATE events SET count = count + 1, last_ts = ?, actor = ? WHERE id = ?'),
       insertEvent: db.prepare(`INSERT INTO events (fqn, resource_id, type, reason, message, actor, count, first_ts, last_ts)
         VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`),
       pruneEventsByAge: db.prepare('DELETE FROM events WHERE last_ts < ?'),
       pruneEventsPerResource: db.prepare(`DELETE FROM events WHERE id IN (
-          SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY fqn ORDER BY id DESC) AS n FROM events) WHERE n > ?)`),
-      // One resource, through the (fqn, id) index: everything older than its newest `?` events.
+          SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY resource_id ORDER BY id DESC) AS n FROM events) WHERE n > ?)`),
+      // One resource, through the (resource_id, id) index: everything older than its newest `?` events.
       pruneEventsOfResource: db.prepare(
-        'DELETE FROM events WHERE fqn = ? AND id <= (SELECT id FROM events WHERE fqn = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+        'DELETE FROM events WHERE resource_id = ? AND id <= (SELECT id FROM events WHERE resource_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       ),
     };
     this.closedCleanly = this.stmt.closedCleanlyAt.get() === this.currentResourceVersion();
@@ -524,42 +524,46 @@ export class SqliteResourceStore implements ResourceStore {
     // One statement writes (a bump or an insert), atomic by itself: no savepoint around it (one per
     // event inside a batch's transaction cost more than the read).
     const now = this.isoNow();
-    const last = this.stmt.newestEvent.get(event.fqn) as Pick<EventRow, 'id' | 'type' | 'reason' | 'message'> | undefined;
+    const last = this.stmt.newestEvent.get(event.resourceId) as Pick<EventRow, 'id' | 'type' | 'reason' | 'message'> | undefined;
     // Fold only into the newest event of this resource, so a repeat after something else happened is a new line.
     if (last && last.type === event.type && last.reason === event.reason && last.message === event.message) {
       this.stmt.bumpEvent.run(now, event.actor, last.id);
     } else {
       this.stmt.insertEvent.run(event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now, now);
-      this.eventsAdded.add(event.fqn);
+      this.eventsAdded.add(event.resourceId);
     }
     this.written();
   }
 
   listEvents(query: EventQuery): StoredEvent[] {
-    const where: string[] = [];
+    const where: string[] = ['id < ?'];
     const args: unknown[] = [];
-    if (query.fqn !== undefined) {
-      where.push('fqn = ?');
-      args.push(query.fqn);
+    if (query.resourceId !== undefined) {
+      where.push('resource_id = ?');
+      args.push(query.resourceId);
     }
     if (query.since !== undefined) {
       where.push('last_ts >= ?');
       args.push(query.since);
     }
-    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, query.limit) as EventRow[];
-    return rows.reverse().map((r) => ({
-      id: r.id,
-      fqn: r.fqn,
-      resourceId: r.resource_id,
-      type: r.type,
-      reason: r.reason,
-      message: r.message,
-      actor: r.actor,
-      count: r.count,
-      firstTimestamp: r.first_ts,
-      lastTimestamp: r.last_ts,
-    }));
+    const page = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`);
+    // Newest first, a page at a time, until `limit` events passed the filter: events it refuses do not
+    // shorten the answer. (Pages, not one open iterator: the filter may read the store.)
+    const chunk = query.filter ? Math.max(query.limit, 100) : query.limit;
+    const out: StoredEvent[] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    while (out.length < query.limit) {
+      const rows = page.all(before, ...args, chunk) as EventRow[];
+      for (const row of rows) {
+        const e = eventOfRow(row);
+        if (query.filter && !query.filter(e)) continue;
+        out.push(e);
+        if (out.length >= query.limit) break;
+      }
+      if (rows.length < chunk) break;
+      before = rows[rows.length - 1]!.id;
+    }
+    return out.reverse();
   }
 
   /**
@@ -614,7 +618,7 @@ export class SqliteResourceStore implements ResourceStore {
       this.stmt.pruneEventsPerResource.run(this.eventMaxPerResource);
       this.capAllEvents = false;
     } else {
-      for (const fqn of this.eventsAdded) this.stmt.pruneEventsOfResource.run(fqn, fqn, this.eventMaxPerResource);
+      for (const id of this.eventsAdded) this.stmt.pruneEventsOfResource.run(id, id, this.eventMaxPerResource);
     }
     this.eventsAdded.clear();
   }
@@ -733,4 +737,19 @@ function maskedResourceText(row: ResourceRow): string {
     `"metadata":${row.metadata},"createdBy":${row.created_by},"updatedBy":${row.updated_by},"accountId":${json(row.account_id)},` +
     `"createdAt":${json(row.created_at)},"updatedAt":${json(row.updated_at)},"status":${row.status}}`
   );
+}
+
+function eventOfRow(r: EventRow): StoredEvent {
+  return {
+    id: r.id,
+    fqn: r.fqn,
+    resourceId: r.resource_id,
+    type: r.type,
+    reason: r.reason,
+    message: r.message,
+    actor: r.actor,
+    count: r.count,
+    firstTimestamp: r.first_ts,
+    lastTimestamp: r.last_ts,
+  };
 }

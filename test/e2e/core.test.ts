@@ -280,7 +280,7 @@ describe('core: drift and restart', () => {
         await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.upstreamUrl === upstream.url, {
           what: 'edited entry restored',
         });
-        const events = cp.store.listEvents({ fqn: 'default:mcp-server:github-tools', limit: 10 });
+        const events = cp.store.listEvents({ resourceId: cp.store.get('default:mcp-server:github-tools')!.id, limit: 10 });
         expect(events.map((e) => e.reason)).toContain('DriftRepaired');
 
         db.prepare('DELETE FROM gateway_entries').run();

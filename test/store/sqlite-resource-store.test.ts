@@ -157,7 +157,7 @@ describe('SqliteResourceStore', () => {
     // later ones the resources with new events.
     for (let i = 0; i < 600; i++) event('a', i);
     for (let i = 0; i < 500; i++) event('b', i);
-    const messages = (name: string) => store.listEvents({ fqn: `default:mcp-server:${name}`, limit: 100 }).map((e) => e.message);
+    const messages = (name: string) => store.listEvents({ resourceId: `id-${name}`, limit: 100 }).map((e) => e.message);
     expect(messages('a')).toEqual(['m597', 'm598', 'm599']);
     expect(messages('b').length).toBeLessThanOrEqual(3 + 100);
     for (let i = 500; i < 1000; i++) event('b', i);

@@ -4,9 +4,8 @@
 import type { ErrorObject } from 'ajv';
 import type { FieldError } from '../../domain/errors.js';
 import { isPlainObject } from '../../manifest/pointer.js';
-import { translateAjvErrors } from '../../manifest/messages.js';
 import { isSecretPointer, deriveSecretPatterns } from '../../manifest/secret-paths.js';
-import { tidyErrors } from '../../manifest/validate.js';
+import { reportAjvErrors, tidyErrors } from '../../manifest/validate.js';
 import {
   gaiaCreateRequestSchema,
   gaiaPatchRequestSchema,
@@ -142,7 +141,7 @@ function focusAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
 function schemaErrors(validate: typeof validateGaiaCreateSchema, root: SchemaObject, body: unknown): FieldError[] {
   if (validate(body)) return [];
   const errors = focusAnyOf(validate.errors as ErrorObject[]);
-  return tidyErrors(translateAjvErrors(errors, { root, isSecret: isGaiaSecretPointer }));
+  return reportAjvErrors(errors, { root, isSecret: isGaiaSecretPointer });
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };

@@ -11,7 +11,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { AccessPolicy, Intake } from '../../intake/index.js';
-import { normaliseManifest, validateManifest } from '../../manifest/index.js';
+import { maskManifest, normaliseManifest, summariseErrors, tidyErrors, validateManifest } from '../../manifest/index.js';
 import type { ResourceStore } from '../../store/index.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
@@ -57,17 +57,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Errors found in the manifest are reported at the GAIA field they came from. */
 function atGaiaFields(err: ValidationError): ValidationError {
   const details = err.details.map((d) => ({ ...d, path: manifestPointerToGaia(d.path) }));
-  return new ValidationError(summary('The request is invalid', details), details);
-}
-
-function summary(lead: string, errors: readonly FieldError[]): string {
-  const shown = errors.slice(0, 3).map((e) => `${e.path || '/'}: ${e.message}`);
-  const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
-  return `${lead}: ${shown.join('; ')}${more}`;
+  return new ValidationError(summariseErrors('The request is invalid', details), details);
 }
 
 function invalid(errors: readonly FieldError[]): ValidationError {
-  return new ValidationError(summary('The request is invalid', errors), [...errors]);
+  const details = tidyErrors(errors);
+  return new ValidationError(summariseErrors('The request is invalid', details), details);
 }
 
 /** Runs an Intake call, with manifest errors moved to GAIA fields. */
@@ -140,10 +135,10 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.post('/', requireJson, (req, res) => {
     const principal = principalOf(req);
+    requireWriter(principal);
     const body = validateCreateBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     const f: GaiaServerFields = body.value;
-    requireWriter(principal);
     requireProject(principal, f.projectId);
     if (f.transportType === 'stdio') requireStdioAllowed(f.command ?? '');
     const mapped = manifestFromCreate(f, { principal });
@@ -165,10 +160,10 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.post('/validate', requireJson, async (req, res) => {
     const principal = principalOf(req);
+    requireWriter(principal);
     const body = validateCreateBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     const f = body.value;
-    requireWriter(principal);
     requireProject(principal, f.projectId);
     if (f.transportType === 'stdio') requireStdioAllowed(f.command ?? '');
     const mapped = manifestFromCreate(f, { principal });
@@ -190,11 +185,13 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.patch('/:serverId', requireJson, (req, res) => {
     const principal = principalOf(req);
+    requireWriter(principal);
+    const r = readable(req, String(req.params.serverId));
     const body = validatePatchBody(req.body);
     if (!body.ok) throw invalid(body.errors);
-    const r = readable(req, String(req.params.serverId));
-    requireWriter(principal);
-    const stored = r.manifest as unknown as ManifestDraft;
+    // The patch is laid over the stored manifest as a caller sees it: secrets masked. Intake restores the
+    // ones the body does not send again and knows them as kept (Intake.apply's destination rule).
+    const stored = maskManifest(r.manifest) as unknown as ManifestDraft;
     const mapped = manifestFromPatch(stored, r.accountId, body.value);
     if (!mapped.ok) throw invalid(mapped.errors);
     const command = (mapped.value as { command?: unknown }).command;
