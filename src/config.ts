@@ -171,6 +171,8 @@ export const SERVE_FLAGS = [
     help:
       'A file that no longer declares some of its servers (removed, emptied, half-written) is held, its servers kept, until it has ' +
       'read the same for this long; a read after that prunes them. A re-declaration meanwhile is an update. 0 prunes at once.',
+  },
+  {
     flag: 'file-takeover-role',
     env: 'MCP_CP_FILE_TAKEOVER_ROLE',
     default: 'admin',

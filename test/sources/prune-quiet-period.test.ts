@@ -54,7 +54,7 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     expect(file.errors[0]?.message).toMatch(/no longer declares 10 server\(s\).*kept.*2000 ms/);
     expect(sync.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PrunePending' });
     expect(sync.nextDue()).toEqual({ at: 1_002_000, paths: ['f.yaml'] });
-    expect(store.listEvents({ fqn: 'default:mcp-server:s3', limit: 10 }).map((e) => e.reason)).toContain('PrunePending');
+    expect(store.listEvents({ resourceId: store.get('default:mcp-server:s3')!.id, limit: 10 }).map((e) => e.reason)).toContain('PrunePending');
 
     clock.advance(150);
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10, 'rewritten')));
