@@ -156,8 +156,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     gateway,
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
-    oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
-    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress })),
+    oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
+    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -222,6 +222,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     tenant: config.tenant,
     metrics: new PromDataPlaneMetrics(metricsRegistry),
     egress,
+    upstreamLimits: config.upstreamLimits,
     stdio,
     logger: logger.child({ component: 'data-plane' }),
   });
@@ -254,7 +255,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const appOptions: AppOptions = {
     // The GAIA-style API (/api/mcp/servers); its connection test uses discovery's egress policy.
     gaia: {
-      testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
+      testConnection: createTestConnection({ egress, limits: config.upstreamLimits, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
       stdio: stdio.policy,
     },
     intake,

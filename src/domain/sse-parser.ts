@@ -52,6 +52,12 @@ export class SseParser {
   private type: string | undefined;
   private data: string[] = [];
   private lastId: string | undefined;
+  private dispatchedId: string | undefined;
+
+  /** The last event ID as of the last complete event (to resume a stream with Last-Event-ID). */
+  get lastEventId(): string | undefined {
+    return this.dispatchedId;
+  }
 
   constructor(options: SseParserOptions = {}) {
     this.onEvent = options.onEvent;
@@ -123,6 +129,7 @@ export class SseParser {
     const type = this.type;
     this.data = [];
     this.type = undefined;
+    this.dispatchedId = this.lastId;
     if (data.length > 0) this.onEvent?.({ event: type === '' ? undefined : type, data: data.join('\n'), id: this.lastId });
   }
 

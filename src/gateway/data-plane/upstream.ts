@@ -9,6 +9,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { classifyFailure, observeFetch } from '../../discovery/failure.js';
 import { secretsOf } from '../../discovery/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
@@ -23,6 +24,8 @@ export interface ConnectUpstreamOptions {
   timeoutMs: number;
   /** Which addresses the gateway may connect to; default: discovery's default policy. */
   egress?: EgressPolicy;
+  /** The largest answer or event read from the upstream (--upstream-max-message-bytes). Default: DEFAULT_UPSTREAM_LIMITS'. */
+  maxMessageBytes?: number;
   /** Opens sessions on mcp-server/stdio processes (entry.stdio); absent: stdio entries answer 502. */
   stdio?: StdioSessions;
 }
@@ -88,9 +91,12 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
     ...(entry.upstreamProxy ? { proxy: entry.upstreamProxy } : {}),
   });
   let lastMessage = '';
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
   try {
     for (const kind of order) {
-      const { fetch, observed } = observeFetch(serverFetch);
+      // The SDK reads the handshake (and an HTTP+SSE session's stream): capped per answer and per event.
+      const capped = limitFetch(serverFetch, { maxMessageBytes }, (error) => (observed.tooLarge ??= error));
+      const { fetch, observed } = observeFetch(capped);
       const requestInit: RequestInit = { headers };
       const transport =
         kind === 'sse'
@@ -115,6 +121,7 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
           sessionId,
           protocolVersion: version,
           reconnection: GET_STREAM_RECONNECTION,
+          maxMessageBytes,
         });
         return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch) };
       } catch (error) {
