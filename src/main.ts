@@ -139,6 +139,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const stdio = new StdioSupervisor({
     policy: new StdioPolicy({ enabled: config.allowStdio, allow: config.stdioAllow }),
     idleMs: config.stdioIdleTimeoutMs,
+    maxMessageBytes: config.upstreamLimits.maxMessageBytes,
     logger: logger.child({ component: 'stdio' }),
   });
   const discovery = new DiscoveryManager({

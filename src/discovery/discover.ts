@@ -22,13 +22,11 @@ import {
 import { sanitize, secretsOf } from './redaction.js';
 import { egressDenial, type EgressPolicy } from './egress.js';
 import { createServerFetch } from './server-fetch.js';
-import { DEFAULT_UPSTREAM_LIMITS, limitFetch, TooManyToolsError, type ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch, MAX_TOOLS, TooManyToolsError, type ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
 
 /** tools/list pages followed at most; a server paging past this is treated as broken, not truncated. */
 export const MAX_TOOL_PAGES = 100;
-/** Tools kept per server at most; a server listing more fails (ResponseTooLarge), it is not truncated. */
-export const MAX_TOOLS = 10_000;
 
 const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
 /**

@@ -47,6 +47,9 @@ const PART_TEXT: Record<OversizedPart, string> = {
   response: 'the whole answer',
 };
 
+/** Tools kept per server at most; a server listing more fails (ResponseTooLarge), it is not truncated. */
+export const MAX_TOOLS = 10_000;
+
 /** A server listed more tools than the control plane keeps (they are not truncated). */
 export class TooManyToolsError extends Error {
   constructor(readonly limit: number) {
