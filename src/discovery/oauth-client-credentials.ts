@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { describeEgressDenial, egressDenial, type EgressPolicy } from './egress.js';
 import { hostPort, networkFailure, safeUrl } from './failure.js';
-import { sanitize } from './redaction.js';
+import { excerpt, sanitize } from './redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, readTextCapped, responseTooLarge } from './response-limits.js';
 import { createServerFetch } from './server-fetch.js';
 import type { FetchLike, TlsOptions } from './types.js';
@@ -245,8 +245,11 @@ function oauthErrorCode(body: unknown): string | undefined {
 function rejection(url: URL, cfg: ClientCredentialsConfig, response: TokenResponse): OAuthError {
   const code = oauthErrorCode(response.body);
   const rawDescription = (response.body as { error_description?: unknown } | undefined)?.error_description;
-  const description = typeof rawDescription === 'string' ? `: ${sanitize(rawDescription, [cfg.clientSecret], 160)}` : '';
-  const detail = `HTTP ${response.status}${code ? ` ${sanitize(code, [cfg.clientSecret], 60)}` : ''}${description}`;
+  // The endpoint's own words, as a bounded excerpt (never a body dump).
+  const described = typeof rawDescription === 'string' ? excerpt(rawDescription, [cfg.clientSecret], 160) : '';
+  const description = described ? `: ${described}` : '';
+  const codeText = code ? excerpt(code, [cfg.clientSecret], 60) : '';
+  const detail = `HTTP ${response.status}${codeText ? ` ${codeText}` : ''}${description}`;
   if (rejectsClientAuth(response)) {
     return new OAuthError(
       `The OAuth token endpoint ${safeUrl(url)} rejected client_id "${sanitize(cfg.clientId, [cfg.clientSecret], 80)}" (${detail}); check auth_data.client_id and client_secret.`,

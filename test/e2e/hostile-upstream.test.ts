@@ -58,6 +58,18 @@ describe('a hostile upstream', () => {
     await callHealthy();
   }, 30_000);
 
+  it('while a hostile stream is open, the control plane and a healthy server answer', async () => {
+    await putServer(cp, remoteManifest({ name: 'held-line', url: hostile.url('held-line'), transport: 'streamable-http' }));
+    await waitFor(() => hostile.streaming > 0, { what: 'the hostile stream to be open', timeoutMs: 15_000 });
+    expect((await cp.api('/healthz', { token: null })).status).toBe(200);
+    expect((await cp.api('/api/svc/v1/mcp-servers')).status).toBe(200);
+    await callHealthy();
+    expect(hostile.streaming).toBeGreaterThan(0);
+    hostile.release();
+    await waitForReady(cp, 'held-line', 'False', { reason: 'ResponseTooLarge', timeoutMs: 15_000 });
+    await waitFor(() => hostile.streaming === 0, { what: 'the hostile stream to be hung up on' });
+  }, 30_000);
+
   it.each([
     ['JSON', undefined],
     ['an event stream', 'sse'],

@@ -13,8 +13,9 @@ import type { AddressInfo } from 'node:net';
  * - huge-call: one tool, "big", whose tools/call answer never ends (JSON, or an event stream with ?sse);
  *   the tool "small" answers at once
  * - internal-json: not MCP at all: an internal service answering every request with its own JSON
+ * - held-line: as endless-line, but after its first bytes the stream waits for release()
  */
-export type HostileMode = 'endless-line' | 'endless-event' | 'huge-list' | 'million-tools' | 'huge-call' | 'internal-json';
+export type HostileMode = 'endless-line' | 'endless-event' | 'huge-list' | 'million-tools' | 'huge-call' | 'internal-json' | 'held-line';
 
 export interface HostileUpstream {
   url(mode: HostileMode, query?: string): string;
@@ -22,6 +23,8 @@ export interface HostileUpstream {
   readonly streaming: number;
   /** Answers that were cut by their reader before they ended. */
   readonly abandoned: number;
+  /** held-line streams write their first bytes, then wait for this. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ const INIT_RESULT = {
 export async function startHostileUpstream(): Promise<HostileUpstream> {
   let streaming = 0;
   let abandoned = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
   });
@@ -98,6 +103,17 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
         let started = false;
         return pump(res, () => (started ? 'x'.repeat(16384) : ((started = true), 'data: {"jsonrpc":"2.0","result":"')));
       }
+      if (mode === 'held-line') {
+        head(true);
+        streaming++;
+        res.on('close', () => streaming--);
+        res.write('data: {"jsonrpc":"2.0","result":"');
+        await released;
+        if (res.destroyed) return;
+        streaming--;
+        res.removeAllListeners('close');
+        return pump(res, () => 'x'.repeat(16384));
+      }
       if (mode === 'endless-event') {
         head(true);
         return pump(res, () => `data: ${'x'.repeat(1024)}\n`);
@@ -151,6 +167,7 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
     get abandoned() {
       return abandoned;
     },
+    release: () => release(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
