@@ -38,6 +38,12 @@ describe('discovery of a hostile upstream', () => {
     await waitFor(() => hostile.streaming === 0, { what: 'the hostile stream to be closed' });
   }, 15_000);
 
+  it('caps the HTTP+SSE transport\'s stream too', async () => {
+    const result = await discover(target(hostile.url('endless-event'), { fixedTransport: 'sse' }), { limits: LIMITS });
+    expect(result).toMatchObject({ ok: false, reason: 'ResponseTooLarge', message: expect.stringContaining('over HTTP+SSE') });
+    await waitFor(() => hostile.streaming === 0, { what: 'the hostile stream to be closed' });
+  }, 15_000);
+
   it('a 1,000,000-tool answer under a cap that admits it fails on the count, without a stack overflow', async () => {
     const result = await discover(target(hostile.url('million-tools')), { limits: { maxMessageBytes: 128 * 1024 * 1024, maxResponseBytes: 128 * 1024 * 1024 } });
     expect(result).toMatchObject({ ok: false, reason: 'ResponseTooLarge', message: expect.stringContaining(`more than ${MAX_TOOLS} tools`) });

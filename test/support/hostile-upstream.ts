@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * - endless-line: initialize is answered as an event stream whose data line never ends
- * - endless-event: initialize is answered as an event stream of data lines that never has a blank line
+ * - endless-event: initialize (and the HTTP+SSE GET) is answered as an event stream of data lines that never has a blank line
  * - huge-list: tools/list is answered as one endless JSON answer (tool after tool)
  * - million-tools: tools/list is answered with 1,000,000 tools in one JSON answer
  * - huge-call: one tool, "big", whose tools/call answer never ends (JSON, or an event stream with ?sse);
@@ -88,6 +88,11 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
       return;
     }
     if (req.method === 'DELETE') return void res.writeHead(200).end();
+    // HTTP+SSE: the GET stream of endless-event never ends an event.
+    if (req.method === 'GET' && mode === 'endless-event') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      return pump(res, () => `data: ${'x'.repeat(1024)}\n`);
+    }
     if (req.method !== 'POST') return void res.writeHead(405).end();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
