@@ -161,7 +161,7 @@ export class HttpUpstreamTransport implements Transport {
         }
         return collect(
           (text) => {
-            const data = JSON.parse(text) as unknown;
+            const data = parseJson(text);
             if (Array.isArray(data)) for (const item of data) this.receive(item);
             else this.receive(data);
             resolve();
@@ -249,7 +249,7 @@ export class HttpUpstreamTransport implements Transport {
         if (event.event !== undefined && event.event !== 'message') return;
         let message: unknown;
         try {
-          message = JSON.parse(event.data);
+          message = parseJson(event.data);
         } catch (error) {
           return this.onerror?.(error as Error);
         }
@@ -357,6 +357,15 @@ export class HttpUpstreamTransport implements Transport {
       },
     };
     this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
+  }
+}
+
+/** JSON.parse, whose error names the problem without quoting the upstream's text. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error('The upstream sent something that is not JSON.');
   }
 }
 
