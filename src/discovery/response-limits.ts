@@ -6,6 +6,7 @@
 //  - a message: a JSON answer, or one event of an event stream (every byte since the last blank line);
 //  - a response: every byte of one answer, for reads that end (discovery, including its event streams,
 //    and OAuth token answers). The data plane's long-lived streams have the per-event cap only.
+import { mediaType } from '../domain/media-type.js';
 import { SseEventTooLargeError, SseParser } from '../domain/sse-parser.js';
 import type { FetchLike } from './types.js';
 
@@ -187,8 +188,4 @@ function withBody(response: Response, body: ReadableStream<Uint8Array>): Respons
   Object.defineProperty(wrapped, 'url', { value: response.url });
   Object.defineProperty(wrapped, 'redirected', { value: response.redirected });
   return wrapped;
-}
-
-function mediaType(header: string | null): string | undefined {
-  return header?.split(';', 1)[0]!.trim().toLowerCase();
 }

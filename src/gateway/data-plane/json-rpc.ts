@@ -13,11 +13,7 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
   return validId && ('result' in m ? typeof m.result === 'object' && m.result !== null : typeof m.error === 'object' && m.error !== null);
 }
 
-/** `application/json; charset=utf-8` → `application/json`. */
-export function mediaType(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  return value?.split(';', 1)[0]!.trim().toLowerCase();
-}
+export { mediaType } from '../../domain/media-type.js';
 
 export function sseEvent(message: JSONRPCMessage): string {
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
