@@ -68,6 +68,8 @@ export interface Config {
   stdioAllow: string[];
   /** A stdio process nobody used for this long is killed (started again on the next use). */
   stdioIdleTimeoutMs: number;
+  /** Byte caps on what is read from upstreams: per message (a JSON answer, an event, a stdio line) and per answer in all. */
+  upstreamLimits: { maxMessageBytes: number; maxResponseBytes: number };
 }
 
 /**
@@ -212,6 +214,22 @@ export const SERVE_FLAGS = [
       `so list wrappers, not interpreters. Repeatable; the environment variable takes a "${delimiter}"-separated list.`,
   },
   { flag: 'stdio-idle-timeout', env: 'MCP_CP_STDIO_IDLE_TIMEOUT', default: '5m', help: 'Kill a stdio server process nobody used for this long; the next use starts it again.' },
+  {
+    flag: 'upstream-max-message-bytes',
+    env: 'MCP_CP_UPSTREAM_MAX_MESSAGE_BYTES',
+    default: '4MiB',
+    value: 'SIZE',
+    help:
+      'The largest message read from an upstream (a JSON answer, one event of a stream, a stdio line), in discovery and the gateway; ' +
+      'past it discovery fails with ResponseTooLarge and the gateway fails that one request. Bytes, or with KiB/MiB/GiB.',
+  },
+  {
+    flag: 'upstream-max-response-bytes',
+    env: 'MCP_CP_UPSTREAM_MAX_RESPONSE_BYTES',
+    default: '16MiB',
+    value: 'SIZE',
+    help: 'The most bytes one answer may carry in all where it is read to its end: an event stream during discovery, an OAuth token answer.',
+  },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
@@ -369,7 +387,24 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     watchBookmarkIntervalMs,
     watchBufferEvents,
     ...stdioConfig(values, env, getBoolean('allow-stdio'), get('stdio-idle-timeout')),
+    upstreamLimits: {
+      maxMessageBytes: parseSize(get('upstream-max-message-bytes') ?? '4MiB', 'upstream-max-message-bytes'),
+      maxResponseBytes: parseSize(get('upstream-max-response-bytes') ?? '16MiB', 'upstream-max-response-bytes'),
+    },
   };
+}
+
+const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i;
+const SIZE_UNIT: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "65536", "64KiB", "4MiB", "1GiB": a whole number of bytes from 1 KiB to 4 GiB. */
+export function parseSize(value: string, flag: string): number {
+  const m = SIZE.exec(value.trim());
+  const bytes = m ? Number(m[1]) * SIZE_UNIT[(m[2] ?? 'b').toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1024 || bytes > 4 * 1024 ** 3) {
+    throw new ConfigError(`--${flag}: "${value}" is not a size from 1KiB to 4GiB; use e.g. 65536, 512KiB or 4MiB.`);
+  }
+  return bytes;
 }
 
 /** --stdio-allow (repeatable) wins over MCP_CP_STDIO_ALLOW; a list without --allow-stdio is a mistake worth naming. */

@@ -146,6 +146,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const stdio = new StdioSupervisor({
     policy: new StdioPolicy({ enabled: config.allowStdio, allow: config.stdioAllow }),
     idleMs: config.stdioIdleTimeoutMs,
+    maxMessageBytes: config.upstreamLimits.maxMessageBytes,
     logger: logger.child({ component: 'stdio' }),
   });
   const discovery = new DiscoveryManager({
@@ -163,8 +164,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     gateway,
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
-    oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
-    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress })),
+    oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
+    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -229,6 +230,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     tenant: config.tenant,
     metrics: new PromDataPlaneMetrics(metricsRegistry),
     egress,
+    upstreamLimits: config.upstreamLimits,
     stdio,
     callerTokens,
     logger: logger.child({ component: 'data-plane' }),
@@ -262,7 +264,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const appOptions: AppOptions = {
     // The GAIA-style API (/api/mcp/servers); its connection test uses discovery's egress policy.
     gaia: {
-      testConnection: createTestConnection({ egress, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
+      testConnection: createTestConnection({ egress, limits: config.upstreamLimits, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
       stdio: stdio.policy,
       // POST /api/mcp/detect-transport and /detect-auth: the same egress policy and timeouts as validate.
       detect: createDetectProbes({ egress }),

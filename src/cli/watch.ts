@@ -1,6 +1,7 @@
 // mcpctl watch [NAME]: one line per change of the MCP servers, until interrupted. The stream resumes
 // after a disconnect from the last event it printed (Last-Event-ID), so nothing is missed or repeated;
 // when the server no longer has that history (410), it lists again.
+import { SseParser } from '../domain/sse-parser.js';
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { API_PREFIX, resolveClient } from './client.js';
 import { now, startCommand, usageError } from './command.js';
@@ -43,34 +44,8 @@ export interface WatchOptions {
   maxBackoffMs?: number;
 }
 
-/** Splits a text/event-stream into events as bytes arrive. */
-class SseParser {
-  private buffer = '';
-  private data: string[] = [];
-  private id: string | undefined;
-
-  constructor(private readonly onEvent: (id: string | undefined, data: string) => void) {}
-
-  push(text: string): void {
-    this.buffer += text;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line === '') {
-        if (this.data.length > 0) this.onEvent(this.id, this.data.join('\n'));
-        this.data = [];
-        this.id = undefined;
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'data') this.data.push(value);
-        else if (field === 'id') this.id = value;
-      }
-    }
-  }
-}
+/** The largest event the watch reads; a larger one ends the connection (and the watch resumes). */
+const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 
 function formatLine(event: WatchEvent, at: Date): string {
   const o = event.object;
@@ -161,9 +136,8 @@ export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptio
       if (connectedOnce) io.stderr.write(`watch: reconnected${lastEventId !== undefined ? `, resuming after resourceVersion ${lastEventId}` : ''}\n`);
       connectedOnce = true;
       failures = 0;
-      const parser = new SseParser(print);
-      const decoder = new TextDecoder();
-      for await (const chunk of res.body) parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+      const parser = new SseParser({ onEvent: (e) => print(e.id, e.data), maxEventBytes: MAX_EVENT_BYTES });
+      for await (const chunk of res.body) parser.push(chunk as Uint8Array);
       problem = 'the server ended the stream';
     } catch (err) {
       if (signal?.aborted) break;

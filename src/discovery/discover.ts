@@ -23,6 +23,7 @@ import {
 import { sanitize, secretsOf } from './redaction.js';
 import { egressDenial, type EgressPolicy } from './egress.js';
 import { createServerFetch } from './server-fetch.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch, MAX_TOOLS, TooManyToolsError, type ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
 
 /** tools/list pages followed at most; a server paging past this is treated as broken, not truncated. */
@@ -58,6 +59,8 @@ export interface DiscoverDeps {
   egress?: EgressPolicy;
   /** The clock of the discovery budget (tests move it). Default: the system clock. */
   clock?: Clock;
+  /** Byte caps on what the server sends. Default: DEFAULT_UPSTREAM_LIMITS. */
+  limits?: UpstreamLimits;
 }
 
 /** A server answered, but not as the MCP protocol requires. */
@@ -120,7 +123,7 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
     const wrongTransports: ClassifiedFailure[] = [];
     for (const transport of order) {
       if (budget.expired) return failure(target, timeoutFailure(url, target.timeoutMs), secrets);
-      const attempt = await attemptTransport(transport, url, target, fetch, budget, secrets);
+      const attempt = await attemptTransport(transport, url, target, fetch, budget, secrets, deps.limits ?? DEFAULT_UPSTREAM_LIMITS);
       if (attempt.ok) {
         const { client } = attempt;
         const serverVersion = client.getServerVersion();
@@ -190,8 +193,19 @@ async function attemptTransport(
   baseFetch: FetchLike,
   budget: Budget,
   secrets: string[],
+  limits: UpstreamLimits,
 ): Promise<Attempt> {
-  const { fetch, observed } = observeFetch(baseFetch);
+  // An answer past its cap ends the attempt at once: the SDK reports a stream's error only as text
+  // (onerror) and would leave the request waiting for the whole budget.
+  let exceeded!: (error: ResponseTooLargeError) => void;
+  const tooLarge = new Promise<never>((_, reject) => (exceeded = reject));
+  tooLarge.catch(() => undefined);
+  const capped = limitFetch(baseFetch, { maxMessageBytes: limits.maxMessageBytes, maxStreamBytes: limits.maxResponseBytes }, (error) => {
+    observed.tooLarge ??= error;
+    exceeded(error);
+  });
+  const { fetch, observed } = observeFetch(capped);
+  const run = <T>(promise: Promise<T>): Promise<T> => budget.run(Promise.race([promise, tooLarge]));
   const requestInit: RequestInit = { headers: { ...target.headers } };
   // requestInit headers reach every request either transport makes, the SSE GET included.
   const transport =
@@ -208,9 +222,9 @@ async function attemptTransport(
   client.onerror = () => undefined;
   let phase: 'connect' | 'list' = 'connect';
   try {
-    await budget.run(client.connect(transport, budget.requestOptions()));
+    await run(client.connect(transport, budget.requestOptions()));
     phase = 'list';
-    const tools = await listAllTools(client, budget);
+    const tools = await listAllTools(client, budget, run);
     return { ok: true, transport: kind, client, tools };
   } catch (error) {
     const classified = classifyFailure(error, {
@@ -231,14 +245,14 @@ async function attemptTransport(
   }
 }
 
-async function listAllTools(client: Client, budget: Budget): Promise<UpstreamTool[]> {
+async function listAllTools(client: Client, budget: Budget, run: <T>(promise: Promise<T>) => Promise<T>): Promise<UpstreamTool[]> {
   const tools: UpstreamTool[] = [];
   const seenCursors = new Set<string>();
   let cursor: string | undefined;
   for (let page = 0; page < MAX_TOOL_PAGES; page++) {
     let result;
     try {
-      result = await budget.run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions()));
+      result = await run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions()));
     } catch (error) {
       // A server without the tools capability may answer tools/list with "method not found": no tools.
       if (page === 0 && !client.getServerCapabilities()?.tools && error instanceof McpError && error.code === ErrorCode.MethodNotFound) {
@@ -246,7 +260,9 @@ async function listAllTools(client: Client, budget: Budget): Promise<UpstreamToo
       }
       throw error;
     }
-    tools.push(...result.tools.map(toUpstreamTool));
+    // Counted before any is kept; one at a time (a spread of a huge page would overflow the stack).
+    if (result.tools.length > MAX_TOOLS - tools.length) throw new TooManyToolsError(MAX_TOOLS);
+    for (const tool of result.tools) tools.push(toUpstreamTool(tool));
     const next = result.nextCursor;
     if (next === undefined || next === '') return tools;
     if (seenCursors.has(next)) throw new ProtocolViolation(`tools/list returned cursor "${next.slice(0, 40)}" twice`);

@@ -4,7 +4,8 @@
 // discovery is observed too (observeFetch) and its raw network error is consulted.
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describeEgressDenial, egressDenial } from './egress.js';
-import { sanitize } from './redaction.js';
+import { excerpt, sanitize } from './redaction.js';
+import { ResponseTooLargeError, responseTooLarge, TooManyToolsError } from './response-limits.js';
 import type { DiscoveryFailureReason, FetchLike, Transport } from './types.js';
 
 export interface FailedResponse {
@@ -19,6 +20,8 @@ export interface FetchObservations {
   networkError?: unknown;
   /** Every non-2xx, non-3xx response, oldest first. */
   failedResponses: FailedResponse[];
+  /** The first answer whose body passed its byte cap (see response-limits.ts). */
+  tooLarge?: ResponseTooLargeError;
 }
 
 export function observeFetch(base: FetchLike): { fetch: FetchLike; observed: FetchObservations } {
@@ -217,6 +220,27 @@ export function timeoutFailure(url: URL, timeoutMs: number): ClassifiedFailure {
   };
 }
 
+/**
+ * What went wrong, in words that show nothing of the server's body: a schema error (zod's dumps the
+ * body's shape as JSON) or a JSON parse error (which quotes the body) is named, not shown; any other
+ * text is a bounded, sanitised excerpt.
+ */
+function detailOf(error: unknown, secrets: string[]): string {
+  for (const e of errorChain(error)) {
+    if (e instanceof Error && (e.name === 'ZodError' || Array.isArray((e as { issues?: unknown }).issues))) return 'its answer is not a valid MCP message';
+    if (e instanceof SyntaxError) return 'its answer is not valid JSON';
+  }
+  return excerpt(messageOf(error), secrets) || 'an answer the control plane could not read';
+}
+
+export function tooLargeFailure(url: URL, transport: Transport, error: ResponseTooLargeError): ClassifiedFailure {
+  return {
+    reason: 'ResponseTooLarge',
+    message: `MCP server at ${safeUrl(url)} sent ${error.what} larger than ${error.limitBytes} bytes over ${transportName(transport)}; the control plane reads at most that (${error.flag}), so make the server answer less or raise the limit.`,
+    wrongTransport: false,
+  };
+}
+
 export function classifyFailure(error: unknown, ctx: FailureContext): ClassifiedFailure {
   const { url, transport, observed, secrets } = ctx;
   // Refused before connecting, so it is never a timeout; the SSE transport flattens errors, the fetch saw it whole.
@@ -225,6 +249,17 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
     return {
       reason: 'EgressDenied',
       message: `The control plane may not connect for ${safeUrl(url)}: ${describeEgressDenial(denied)}.`,
+      wrongTransport: false,
+    };
+  }
+  // A body cut at its cap fails whatever the SDK made of the cut (a parse error, a dead stream, a timeout).
+  const tooLarge = observed.tooLarge ?? responseTooLarge(error);
+  if (tooLarge) return tooLargeFailure(url, transport, tooLarge);
+  const tooMany = errorChain(error).find((e): e is TooManyToolsError => e instanceof TooManyToolsError);
+  if (tooMany) {
+    return {
+      reason: 'ResponseTooLarge',
+      message: `MCP server at ${safeUrl(url)} lists more than ${tooMany.limit} tools; the control plane keeps at most ${tooMany.limit} per server, so split the server.`,
       wrongTransport: false,
     };
   }
@@ -298,7 +333,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
     };
   }
 
-  const detail = sanitize(messageOf(error), secrets);
+  const detail = detailOf(error, secrets);
   // EventSource got a 200 that is not an event stream: this URL does not serve HTTP+SSE.
   const wrongTransport = transport === 'sse' && /content type|event-stream/i.test(detail);
   return {

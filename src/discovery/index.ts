@@ -1,5 +1,6 @@
 // The MCP client the reconciler uses to talk to one registered remote MCP server.
 export { discover, MAX_TOOL_PAGES, type DiscoverDeps } from './discover.js';
+export { DEFAULT_UPSTREAM_LIMITS, MAX_TOOLS, ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
 export { createServerFetch, type ServerFetch } from './server-fetch.js';
 export { applyToolSettings, type AppliedToolSettings } from './tool-settings.js';
 export {

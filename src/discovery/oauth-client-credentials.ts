@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { describeEgressDenial, egressDenial, type EgressPolicy } from './egress.js';
 import { hostPort, networkFailure, safeUrl } from './failure.js';
-import { sanitize } from './redaction.js';
+import { excerpt, sanitize } from './redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, readTextCapped, responseTooLarge } from './response-limits.js';
 import { createServerFetch } from './server-fetch.js';
 import type { FetchLike, TlsOptions } from './types.js';
 
@@ -16,7 +17,8 @@ export type OAuthErrorKind =
   | 'Unreachable'
   | 'TLSError'
   | 'Timeout'
-  | 'EgressDenied';
+  | 'EgressDenied'
+  | 'ResponseTooLarge';
 
 /** A token could not be obtained. The message names the endpoint and client_id, never the secret. */
 export class OAuthError extends Error {
@@ -59,6 +61,8 @@ export interface OAuthClientCredentialsOptions {
   defaultTtlMs?: number;
   /** The egress policy of the per-endpoint fetch (ignored with `fetch`). Default: the link-local ranges denied. */
   egress?: EgressPolicy;
+  /** The most bytes of one token answer read (--upstream-max-response-bytes). */
+  maxResponseBytes?: number;
 }
 
 type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -75,6 +79,7 @@ export class OAuthClientCredentials {
   private readonly timeoutMs: number;
   private readonly defaultTtlMs: number;
   private readonly egress: EgressPolicy | undefined;
+  private readonly maxResponseBytes: number;
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<OAuthToken>>();
   /** The client authentication method an endpoint accepted, per (tokenUrl, clientId). */
@@ -87,6 +92,7 @@ export class OAuthClientCredentials {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.defaultTtlMs = opts.defaultTtlMs ?? 300_000;
     this.egress = opts.egress;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_UPSTREAM_LIMITS.maxResponseBytes;
   }
 
   /** A valid token: from the cache, or from one request shared by concurrent callers. Throws OAuthError. */
@@ -158,7 +164,7 @@ export class OAuthClientCredentials {
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
       const response = await fetch(url, { method: 'POST', headers, body: form.toString(), signal: controller.signal, redirect: 'error' });
-      const text = await response.text();
+      const text = await readTextCapped(response, this.maxResponseBytes);
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -167,6 +173,13 @@ export class OAuthClientCredentials {
       }
       return { ok: response.ok, status: response.status, body, method };
     } catch (error) {
+      const tooLarge = responseTooLarge(error);
+      if (tooLarge) {
+        throw new OAuthError(
+          `The OAuth token endpoint ${safeUrl(url)} answered more than ${tooLarge.limitBytes} bytes; the control plane reads at most that (${tooLarge.flag}); check auth_data.token_url.`,
+          'ResponseTooLarge',
+        );
+      }
       const denied = egressDenial(error);
       if (denied) {
         throw new OAuthError(`The OAuth token endpoint ${safeUrl(url)} may not be reached: ${describeEgressDenial(denied)}.`, 'EgressDenied');
@@ -232,8 +245,11 @@ function oauthErrorCode(body: unknown): string | undefined {
 function rejection(url: URL, cfg: ClientCredentialsConfig, response: TokenResponse): OAuthError {
   const code = oauthErrorCode(response.body);
   const rawDescription = (response.body as { error_description?: unknown } | undefined)?.error_description;
-  const description = typeof rawDescription === 'string' ? `: ${sanitize(rawDescription, [cfg.clientSecret], 160)}` : '';
-  const detail = `HTTP ${response.status}${code ? ` ${sanitize(code, [cfg.clientSecret], 60)}` : ''}${description}`;
+  // The endpoint's own words, as a bounded excerpt (never a body dump).
+  const described = typeof rawDescription === 'string' ? excerpt(rawDescription, [cfg.clientSecret], 160) : '';
+  const description = described ? `: ${described}` : '';
+  const codeText = code ? excerpt(code, [cfg.clientSecret], 60) : '';
+  const detail = `HTTP ${response.status}${codeText ? ` ${codeText}` : ''}${description}`;
   if (rejectsClientAuth(response)) {
     return new OAuthError(
       `The OAuth token endpoint ${safeUrl(url)} rejected client_id "${sanitize(cfg.clientId, [cfg.clientSecret], 80)}" (${detail}); check auth_data.client_id and client_secret.`,

@@ -11,6 +11,20 @@ export function sanitize(text: string, secrets: string[], max = 240): string {
   return out.length > max ? `${out.slice(0, max - 1)}…` : out;
 }
 
+/**
+ * A bounded, sanitised excerpt of text that may quote a server's body (a JSON parse error citing it, a
+ * schema error dumping it): `sanitize`d, then cut before the first character that starts JSON, a quote or
+ * markup, so no key or value of the body is shown; at most `max` characters. Empty when nothing is left.
+ */
+export function excerpt(text: string, secrets: string[], max = 160): string {
+  const clean = sanitize(text, secrets, Number.MAX_SAFE_INTEGER);
+  const cut = clean.search(/(?!\[redacted\])[{["'`<]/);
+  const kept = (cut === -1 ? clean : clean.slice(0, cut)).replace(/[\s:,(]+$/, '');
+  if (kept === '') return '';
+  const shown = kept.length > max ? `${kept.slice(0, max - 1)}…` : kept;
+  return cut === -1 || shown.endsWith('…') ? shown : `${shown} …`;
+}
+
 export function secretsOf(headers: Record<string, string>): string[] {
   const out: string[] = [];
   for (const value of Object.values(headers)) {

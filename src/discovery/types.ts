@@ -46,8 +46,11 @@ export interface DiscoveryTarget {
   authConfigured: AuthConfigured;
 }
 
-/** EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent. */
-export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied';
+/**
+ * EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent.
+ * ResponseTooLarge: an answer passed a byte cap (response-limits.ts), or the server lists more tools than kept.
+ */
+export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied' | 'ResponseTooLarge';
 
 export interface UpstreamTool {
   name: string;

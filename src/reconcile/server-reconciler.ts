@@ -56,6 +56,7 @@ const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
   TLSError: 'TLSError',
   Timeout: 'Timeout',
   EgressDenied: 'EgressDenied',
+  ResponseTooLarge: 'ResponseTooLarge',
 };
 
 /**

@@ -104,12 +104,12 @@ export class StdioMultiplexer {
     return session;
   }
 
-  /** The process exited: every request waiting for an answer fails. */
-  failPending(why: string, detail: string): void {
+  /** The process exited: every request waiting for an answer fails (`cause`: why it was killed, when it was). */
+  failPending(why: string, detail: string, cause?: Error): void {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       if (p.owner instanceof Session) p.owner.deliver({ jsonrpc: '2.0', id: p.id, error: { code: -32000, message: `${why}; retry the request` } });
-      else p.owner.reject(new StdioExitError(`${why}${detail}`));
+      else p.owner.reject(new StdioExitError(`${why}${detail}`, cause ? { cause } : undefined));
     }
     this.progress.clear();
   }

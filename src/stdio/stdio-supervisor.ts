@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../domain/logger.js';
 import { authStatusOnSuccess } from '../discovery/auth-status.js';
 import type { DiscoveryResult, UpstreamTool } from '../discovery/types.js';
+import { MAX_TOOLS, TooManyToolsError } from '../discovery/response-limits.js';
+import { LineTooLongError } from './line-reader.js';
 import { stableStringify } from '../manifest/index.js';
 import type { StdioPolicy } from './stdio-policy.js';
 import { StdioExitError, StdioRequestError, StdioTimeoutError, type Session } from './stdio-multiplexer.js';
@@ -25,6 +27,8 @@ export interface StdioSupervisorOptions {
   restartMaxMs?: number;
   /** Default 10 s. */
   initializeTimeoutMs?: number;
+  /** The longest line (one message) read from a process (--upstream-max-message-bytes). Default: DEFAULT_UPSTREAM_LIMITS'. */
+  maxMessageBytes?: number;
 }
 
 export class StdioNotAllowedError extends Error {}
@@ -61,6 +65,7 @@ export class StdioSupervisor {
       restartBaseMs: this.options.restartBaseMs ?? 500,
       restartMaxMs: this.options.restartMaxMs ?? 30_000,
       initializeTimeoutMs: this.options.initializeTimeoutMs ?? 10_000,
+      ...(this.options.maxMessageBytes !== undefined ? { maxMessageBytes: this.options.maxMessageBytes } : {}),
     });
     this.servers.set(key, { server, specHash });
     return server;
@@ -116,7 +121,9 @@ export class StdioSupervisor {
           if (page === 0 && err instanceof StdioRequestError && err.code === -32601 && !init.capabilities.tools) break;
           throw err;
         }
-        for (const t of (result.tools as Record<string, unknown>[] | undefined) ?? []) tools.push(toUpstreamTool(t));
+        const listed = (result.tools as Record<string, unknown>[] | undefined) ?? [];
+        if (listed.length > MAX_TOOLS - tools.length) throw new TooManyToolsError(MAX_TOOLS);
+        for (const t of listed) tools.push(toUpstreamTool(t));
         const next = result.nextCursor;
         if (typeof next !== 'string' || next === '') break;
         if (seen.has(next)) throw new StdioRequestError(`tools/list returned cursor "${next.slice(0, 40)}" twice`, -32603);
@@ -134,6 +141,10 @@ export class StdioSupervisor {
       };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof TooManyToolsError || (err instanceof Error && err.cause instanceof LineTooLongError)) {
+        const text = `stdio server ${key}: ${err instanceof TooManyToolsError ? `lists more than ${MAX_TOOLS} tools; the control plane keeps at most ${MAX_TOOLS} per server` : message}`;
+        return { ok: false, reason: 'ResponseTooLarge', message: text.slice(0, 1000), authStatus: { status: 'unknown', method: null, message: text.slice(0, 240) } };
+      }
       const reason =
         err instanceof StdioTimeoutError || err instanceof BudgetError
           ? 'Timeout'

@@ -3,9 +3,11 @@
 // each gateway session) through a StdioMultiplexer, restarted with exponential backoff when it crashes,
 // killed when idle (started again on the next use) and killed for good by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
+import { LineReader, LineTooLongError } from './line-reader.js';
 import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
 
 export interface StdioSpec {
@@ -31,6 +33,8 @@ export interface SupervisedServerOptions {
   initializeTimeoutMs: number;
   /** SIGTERM, then SIGKILL after this long. */
   killGraceMs?: number;
+  /** The longest line (one message) read from the process (--upstream-max-message-bytes); past it the process is killed. */
+  maxMessageBytes?: number;
 }
 
 export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'closed';
@@ -71,6 +75,8 @@ export class SupervisedServer {
   private stopping: Promise<void> | undefined;
   private exited: Promise<void> = Promise.resolve();
   private afterBackoff: Promise<InitializeResult> | undefined;
+  /** Why the control plane killed the running process, when it did so for misbehaving. */
+  private killedFor: Error | undefined;
 
   constructor(private readonly options: SupervisedServerOptions) {
     this.key = options.key;
@@ -144,7 +150,18 @@ export class SupervisedServer {
       return Promise.reject(new StdioStartError(`could not start "${spec.command}": ${(err as Error).message}`));
     }
     this.child = child;
-    const readBuffer = new ReadBuffer();
+    const lines = new LineReader(this.options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes, (line) => {
+      let message: JSONRPCMessage;
+      try {
+        message = deserializeMessage(line);
+      } catch (err) {
+        logger.warn({ key: this.key, err: (err as Error).name }, 'stdio server wrote a line that is not JSON-RPC');
+        return;
+      }
+      this.lastActivity = Date.now();
+      this.multiplexer.route(message);
+    });
+    let overflowed = false;
     let resolveExit!: () => void;
     this.exited = new Promise<void>((r) => (resolveExit = r));
 
@@ -185,18 +202,16 @@ export class SupervisedServer {
     handshake.catch(() => undefined);
 
     child.stdout?.on('data', (chunk: Buffer) => {
-      readBuffer.append(chunk);
-      for (;;) {
-        let message: JSONRPCMessage | null;
-        try {
-          message = readBuffer.readMessage();
-        } catch (err) {
-          logger.warn({ key: this.key, err: (err as Error).message }, 'stdio server wrote a line that is not JSON-RPC');
-          continue;
-        }
-        if (!message) break;
-        this.lastActivity = Date.now();
-        this.multiplexer.route(message);
+      if (overflowed) return;
+      try {
+        lines.push(chunk);
+      } catch (err) {
+        if (!(err instanceof LineTooLongError)) throw err;
+        // Nothing more is read from it; it is killed and, like a crash, started again after a backoff.
+        overflowed = true;
+        if (this.child === child) this.killedFor = err;
+        logger.warn({ key: this.key, limitBytes: err.limitBytes }, 'stdio server wrote a line past the cap; killing it');
+        void this.kill();
       }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -220,8 +235,12 @@ export class SupervisedServer {
     const wasState = this.state;
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.initializeResult = undefined;
-    const why = `the stdio server "${this.spec.command}" exited (${signal ? `signal ${signal}` : `code ${code}`})`;
-    this.multiplexer.failPending(why, this.stderrHint());
+    const killedFor = this.killedFor;
+    this.killedFor = undefined;
+    const why = killedFor
+      ? `the stdio server "${this.spec.command}" was stopped: it ${killedFor.message} (--upstream-max-message-bytes)`
+      : `the stdio server "${this.spec.command}" exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    this.multiplexer.failPending(why, this.stderrHint(), killedFor);
     if (wasState === 'closed' || wasState === 'stopped') return;
     // A crash: start again after a backoff that doubles with each crash in a row.
     this.crashes++;

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
+import type { UpstreamLimits } from '../../discovery/response-limits.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
@@ -44,6 +45,8 @@ export interface DataPlaneOptions {
   storePollIntervalMs?: number;
   /** Which addresses upstream connections may reach (the same policy as discovery's). */
   egress?: EgressPolicy;
+  /** Byte caps on upstream answers (the message cap applies: per answer and per event). */
+  upstreamLimits?: UpstreamLimits;
   /** Runs mcp-server/stdio servers (the control plane's stdio supervisor, shared with discovery). */
   stdio?: StdioSessions;
   /**
@@ -161,6 +164,7 @@ export class DataPlane {
         initialize: body,
         timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
         ...(this.options.egress ? { egress: this.options.egress } : {}),
+        ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
         ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
       });
     } catch (error) {

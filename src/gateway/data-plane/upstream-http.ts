@@ -8,12 +8,14 @@
 // dispatcher's own handler API (no promise, stream or abort signal per request, as undici's request()
 // would make), and an answer's bytes go straight to a JSON.parse or to the event stream parser.
 import type { IncomingHttpHeaders } from 'node:http';
-import { StringDecoder } from 'node:string_decoder';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { isMessage, mediaType, SseParser } from './json-rpc.js';
+import { excerpt } from '../../discovery/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
+import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
+import { isMessage, mediaType } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;
@@ -31,6 +33,8 @@ export interface HttpUpstreamOptions {
   sessionId: string | undefined;
   protocolVersion: string | undefined;
   reconnection: ReconnectionOptions;
+  /** The largest answer or event read (--upstream-max-message-bytes); past it the request it belongs to fails. */
+  maxMessageBytes?: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -38,6 +42,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** What to do with the body of an answer, decided from its head. */
 interface BodySink {
+  /** May throw (a body past its cap): the exchange is then aborted and error() gets what was thrown. */
   data(chunk: Buffer): void;
   end(): void;
   /** The connection failed, or the transport closed, before the body ended. */
@@ -49,15 +54,29 @@ type HeadReader = (status: number, headers: IncomingHttpHeaders) => BodySink;
 
 const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () => undefined };
 
-/** Collects a body as text, for a JSON answer or an error's message. */
-function collect(onText: (text: string) => void, onError: (error: Error) => void): BodySink {
+/** The bytes of an error answer kept for its message; the rest is read and dropped. */
+const ERROR_BODY_BYTES = 1024;
+
+/**
+ * Collects a body as text, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or an
+ * error's message (`truncate`: bytes past `maxBytes` are dropped).
+ */
+function collect(onText: (text: string) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
   const chunks: Buffer[] = [];
+  let total = 0;
   return {
-    data: (chunk) => void chunks.push(chunk),
+    data: (chunk) => {
+      if (total + chunk.length > maxBytes) {
+        if (!truncate) throw new ResponseTooLargeError(maxBytes, 'message');
+        chunk = chunk.subarray(0, maxBytes - total);
+      }
+      total += chunk.length;
+      if (chunk.length > 0) chunks.push(chunk);
+    },
     end: () => {
       // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
       try {
-        onText((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
+        onText((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8'));
       } catch (error) {
         onError(error as Error);
       }
@@ -81,10 +100,12 @@ export class HttpUpstreamTransport implements Transport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** The retry field of the upstream's event streams, when it sent one. */
   private serverRetryMs: number | undefined;
+  private readonly maxMessageBytes: number;
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.session = options.sessionId;
     this.protocolVersion = options.protocolVersion;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
   }
 
   get sessionId(): string | undefined {
@@ -111,6 +132,12 @@ export class HttpUpstreamTransport implements Transport {
         reject(error);
       };
       const isRequest = 'method' in message && 'id' in message;
+      // An answer past the cap fails this request alone, with a JSON-RPC error in place of the answer.
+      const failAnswer = (error: Error) => {
+        if (!(isRequest && error instanceof ResponseTooLargeError)) return fail(error);
+        this.receive(oversizedAnswer(message.id, error));
+        resolve();
+      };
       this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
       this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
         const sessionId = headers['mcp-session-id'];
@@ -119,7 +146,8 @@ export class HttpUpstreamTransport implements Transport {
           this.common = this.postHeaders = undefined;
         }
         if (status < 200 || status >= 300) {
-          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${text}`)), fail);
+          // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed).
+          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(text, []) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
         }
         if (status === 202 || !isRequest) {
           if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
@@ -131,18 +159,22 @@ export class HttpUpstreamTransport implements Transport {
         const type = mediaType(headers['content-type']);
         if (type === 'text/event-stream') {
           resolve();
-          return this.eventStream(false);
+          return this.eventStream(false, isRequest ? message.id : undefined);
         }
         if (type !== 'application/json') {
           fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
           return DROP;
         }
-        return collect((text) => {
-          const data = JSON.parse(text) as unknown;
-          if (Array.isArray(data)) for (const item of data) this.receive(item);
-          else this.receive(data);
-          resolve();
-        }, fail);
+        return collect(
+          (text) => {
+            const data = parseJson(text);
+            if (Array.isArray(data)) for (const item of data) this.receive(item);
+            else this.receive(data);
+            resolve();
+          },
+          failAnswer,
+          this.maxMessageBytes,
+        );
       });
     });
   }
@@ -213,33 +245,46 @@ export class HttpUpstreamTransport implements Transport {
 
   /**
    * Hands out each message of an event stream. When it ends before an answer came, it is resumed
-   * (the GET stream always; a POST's only when its events had ids), as the SDK does.
+   * (the GET stream always; a POST's only when its events had ids), as the SDK does. An event past the
+   * cap ends the stream; a POST's request (`requestId`) is then answered with a JSON-RPC error.
    */
-  private eventStream(reconnectable: boolean): BodySink {
-    let lastEventId: string | undefined;
+  private eventStream(reconnectable: boolean, requestId?: string | number): BodySink {
     let answered = false;
-    const parser = new SseParser(
-      (event) => {
-        if (event.id) lastEventId = event.id;
+    const parser = new SseParser({
+      onEvent: (event) => {
         if (event.event !== undefined && event.event !== 'message') return;
         let message: unknown;
         try {
-          message = JSON.parse(event.data);
+          message = parseJson(event.data);
         } catch (error) {
           return this.onerror?.(error as Error);
         }
         if (isMessage(message) && ('result' in message || 'error' in message)) answered = true;
         this.receive(message);
       },
-      (ms) => (this.serverRetryMs = ms),
-    );
-    const decoder = new StringDecoder('utf8');
+      onRetry: (ms) => (this.serverRetryMs = ms),
+      maxEventBytes: this.maxMessageBytes,
+    });
+    let lastEventId: string | undefined;
     const ended = (error?: Error) => {
+      if (error instanceof ResponseTooLargeError && requestId !== undefined && !answered && !this.closed) {
+        answered = true;
+        return this.receive(oversizedAnswer(requestId, error));
+      }
       if (error && !this.closed) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       if ((reconnectable || lastEventId !== undefined) && !answered && !this.closed) this.reconnect(lastEventId, 0);
     };
     return {
-      data: (chunk) => parser.push(decoder.write(chunk)),
+      data: (chunk) => {
+        try {
+          parser.push(chunk);
+        } catch (error) {
+          if (error instanceof SseEventTooLargeError) throw new ResponseTooLargeError(error.limitBytes, 'event');
+          throw error;
+        } finally {
+          lastEventId = parser.lastEventId;
+        }
+      },
       end: () => ended(),
       error: ended,
     };
@@ -263,7 +308,8 @@ export class HttpUpstreamTransport implements Transport {
 
   private receive(message: unknown): void {
     if (isMessage(message)) this.onmessage?.(message);
-    else this.onerror?.(new Error(`The upstream sent something that is not a JSON-RPC message: ${JSON.stringify(message).slice(0, 200)}`));
+    // Not quoted: it may be an internal service's body.
+    else this.onerror?.(new Error('The upstream sent something that is not a JSON-RPC message.'));
   }
 
   /**
@@ -293,7 +339,18 @@ export class HttpUpstreamTransport implements Transport {
         redirect = hop < MAX_REDIRECTS ? redirectTarget(status, answerHeaders.location, url, method) : undefined;
         sink = redirect ? DROP : onHead(status, answerHeaders);
       },
-      onResponseData: (_controller, chunk) => sink!.data(chunk),
+      onResponseData: (controller, chunk) => {
+        try {
+          sink!.data(chunk);
+        } catch (error) {
+          // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
+          const failed = sink!;
+          sink = DROP;
+          this.inFlight.delete(controller);
+          controller.abort(error as Error);
+          failed.error(error as Error);
+        }
+      },
       onResponseEnd: (controller) => {
         this.inFlight.delete(controller);
         if (redirect) this.exchange(method, headers, body, onError, onHead, redirect, hop + 1);
@@ -307,6 +364,28 @@ export class HttpUpstreamTransport implements Transport {
     };
     this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
   }
+}
+
+/** JSON.parse, whose error names the problem without quoting the upstream's text. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error('The upstream sent something that is not JSON.');
+  }
+}
+
+/** The answer to `id` that an answer or event past the cap stands in for. */
+function oversizedAnswer(id: string | number, error: ResponseTooLargeError): JSONRPCMessage {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: -32603,
+      message: `The upstream MCP server sent ${error.what} larger than ${error.limitBytes} bytes; the gateway relays at most that (${error.flag}).`,
+      data: { reason: 'ResponseTooLarge', limitBytes: error.limitBytes },
+    },
+  };
 }
 
 function redirectTarget(status: number, location: string | string[] | undefined, from: URL, method: string): URL | undefined {

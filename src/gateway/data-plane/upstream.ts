@@ -12,6 +12,7 @@ import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { classifyFailure, observeFetch } from '../../discovery/failure.js';
 import { secretsOf } from '../../discovery/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { FetchLike } from '../../discovery/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
@@ -31,6 +32,8 @@ export interface ConnectUpstreamOptions {
   timeoutMs: number;
   /** Which addresses the gateway may connect to; default: discovery's default policy. */
   egress?: EgressPolicy;
+  /** The largest answer or event read from the upstream (--upstream-max-message-bytes). Default: DEFAULT_UPSTREAM_LIMITS'. */
+  maxMessageBytes?: number;
   /** Opens sessions on mcp-server/stdio processes (entry.stdio); absent: stdio entries answer 502. */
   stdio?: StdioSessions;
 }
@@ -129,9 +132,12 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
     ...(entry.upstreamProxy ? { proxy: entry.upstreamProxy } : {}),
   });
   let lastMessage = '';
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
   try {
     for (const kind of order) {
-      const { fetch, observed } = observeFetch(lease ? withCallerToken(serverFetch, lease) : serverFetch);
+      // The SDK reads the handshake (and an HTTP+SSE session's stream): capped per answer and per event.
+      const capped = limitFetch(lease ? withCallerToken(serverFetch, lease) : serverFetch, { maxMessageBytes }, (error) => (observed.tooLarge ??= error));
+      const { fetch, observed } = observeFetch(capped);
       const requestInit: RequestInit = { headers };
       const transport =
         kind === 'sse'
@@ -158,6 +164,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
           sessionId,
           protocolVersion: version,
           reconnection: GET_STREAM_RECONNECTION,
+          maxMessageBytes,
         });
         if (lease) lease.onRenewed = (token) => session.setHeaders(upstreamHeaders(entry, token));
         return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch) };

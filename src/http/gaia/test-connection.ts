@@ -4,6 +4,7 @@
 import type { DiscoveryResult, DiscoveryTarget } from '../../discovery/index.js';
 import { OAuthClientCredentials, OAuthError, discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
+import type { UpstreamLimits } from '../../discovery/response-limits.js';
 import type { McpServerManifest, RemoteMcpServerManifest } from '../../domain/manifest.js';
 import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../discovery/upstream-settings.js';
 import { literalSecrets } from '../../domain/secret-reference.js';
@@ -12,7 +13,7 @@ import type { ManifestDraft } from './gaia-mapping.js';
 
 export interface ValidateAnswer {
   valid: boolean;
-  /** `connected`, or what went wrong in snake_case: unreachable, timeout, tls_error, authentication_required, protocol_error, egress_denied, transport_mismatch. */
+  /** `connected`, or what went wrong in snake_case: unreachable, timeout, tls_error, authentication_required, protocol_error, egress_denied, response_too_large, transport_mismatch. */
   status: string;
   serverInfo: { name: string; version: string } | null;
   capabilities: Record<string, unknown> | null;
@@ -28,6 +29,8 @@ export type DiscoverStdio = (manifest: McpServerManifest, timeoutMs: number) => 
 
 export interface TestConnectionOptions {
   egress?: EgressPolicy;
+  /** Byte caps on the server's and the token endpoint's answers. Default: DEFAULT_UPSTREAM_LIMITS. */
+  limits?: UpstreamLimits;
   /** Used when the manifest sets no timeouts (it always does when it comes from a GAIA body). */
   defaultTimeoutMs?: number;
   discover?: (target: DiscoveryTarget, deps?: DiscoverDeps) => Promise<DiscoveryResult>;
@@ -60,7 +63,9 @@ function answerOf(result: DiscoveryResult, wanted: GaiaTransportType): ValidateA
 }
 
 export function createTestConnection(options: TestConnectionOptions = {}): TestConnection {
-  const discover = options.discover ?? ((target, deps) => discoverServer(target, { ...deps, ...(options.egress ? { egress: options.egress } : {}) }));
+  const discover =
+    options.discover ??
+    ((target, deps) => discoverServer(target, { ...deps, ...(options.egress ? { egress: options.egress } : {}), ...(options.limits ? { limits: options.limits } : {}) }));
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
 
   return async (draft, transportType) => {
@@ -89,7 +94,11 @@ export function createTestConnection(options: TestConnectionOptions = {}): TestC
     const auth = m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'client_credentials') {
       // A client of its own, so nothing is cached beyond this request.
-      const oauth = new OAuthClientCredentials({ timeoutMs: Math.min(10_000, timeoutMs), ...(options.egress ? { egress: options.egress } : {}) });
+      const oauth = new OAuthClientCredentials({
+        timeoutMs: Math.min(10_000, timeoutMs),
+        ...(options.egress ? { egress: options.egress } : {}),
+        ...(options.limits ? { maxResponseBytes: options.limits.maxResponseBytes } : {}),
+      });
       try {
         const token = await oauth.getToken({
           tokenUrl: auth.token_url,
