@@ -18,8 +18,6 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { adminPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
-import type { GatewayStore } from './gateway/gateway-store.js';
-import { SqliteGatewayStore } from './gateway/sqlite-gateway-store.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
@@ -42,7 +40,9 @@ import { createSecretResolver } from './reconcile/secret-refs.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
 import { WorkQueue } from './reconcile/workqueue.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
-import { SqliteResourceStore, type ResourceStore } from './store/index.js';
+import { resourceViews } from './http/resource-view.js';
+import type { GatewayStore, ResourceStore } from './store/index.js';
+import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 
 export interface ControlPlane {
@@ -127,7 +127,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   let publicUrl = config.publicUrl ?? '';
   const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
-  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), clock, secretCodec });
+  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), views: resourceViews, clock, secretCodec });
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
   try {
     // Seals what an older version stored in clear; a wrong key fails here, not on the first read.

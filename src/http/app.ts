@@ -5,10 +5,9 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { JsonWebKeySet } from '../auth/caller-tokens.js';
 import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
-import type { GatewayStore } from '../gateway/gateway-store.js';
 import type { Intake } from '../intake/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import type { ResourceStore } from '../store/index.js';
+import type { EventLog, GatewayReader, ResourceReader } from '../store/index.js';
 import type { Clock } from '../domain/clock.js';
 import { authenticate } from './authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
@@ -36,8 +35,8 @@ export interface Readiness {
 
 export interface AppOptions {
   intake: Intake;
-  store: ResourceStore;
-  gateway: GatewayStore;
+  store: ResourceReader & EventLog;
+  gateway: GatewayReader;
   authenticator: Authenticator;
   policy: RoleAccessPolicy;
   tenant: string;

@@ -2,11 +2,11 @@
 import { Router } from 'express';
 import type { AccessPolicy } from '../intake/index.js';
 import { ValidationError } from '../domain/errors.js';
-import type { ResourceStore, StoredEvent } from '../store/index.js';
+import type { EventLog, ResourceReader, StoredEvent } from '../store/index.js';
 import { principalOf } from './authenticate.js';
 import { presentEvent } from './present.js';
 
-export function eventsRouter(options: { store: ResourceStore; policy: AccessPolicy }): Router {
+export function eventsRouter(options: { store: ResourceReader & EventLog; policy: AccessPolicy }): Router {
   const router = Router();
   router.get('/', (req, res) => {
     const limitRaw = typeof req.query.limit === 'string' ? req.query.limit : '100';

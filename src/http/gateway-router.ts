@@ -1,11 +1,11 @@
 // What the gateway store holds now: operators and tests use it to see what the gateway serves.
 import { Router } from 'express';
-import type { GatewayStore } from '../gateway/gateway-store.js';
+import type { GatewayReader } from '../store/index.js';
 import type { RoleAccessPolicy } from '../auth/policy.js';
 import { principalOf } from './authenticate.js';
 import { presentGatewayEntry } from './present.js';
 
-export function gatewayRouter(options: { gateway: GatewayStore; policy: RoleAccessPolicy }): Router {
+export function gatewayRouter(options: { gateway: GatewayReader; policy: RoleAccessPolicy }): Router {
   const router = Router();
   router.get('/servers', (req, res) => {
     const principal = principalOf(req);

@@ -5,14 +5,15 @@ import type { McpServerResource } from '../domain/resource.js';
 import { generationETag, GENERATION_ETAG_HEADER, resourceVersionETag, type AccessPolicy, type Intake } from '../intake/index.js';
 import { maskManifest, summariseErrors, validateApplyRequest } from '../manifest/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import { viewAnswerer, type ResourceStore } from '../store/index.js';
+import type { EventLog, ResourceReader } from '../store/index.js';
 import { principalOf } from './authenticate.js';
 import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
+import { viewAnswerer } from './resource-view.js';
 
 export interface McpServersRouterOptions extends PresentOptions {
   intake: Intake;
-  store: ResourceStore;
+  store: ResourceReader & EventLog;
   policy: AccessPolicy;
   tenant: string;
   /** Forces a discovery and waits for the status it leads to; without it there is no refresh route. */

@@ -1,9 +1,9 @@
 // How resources look on the wire. Secrets are masked here, at the edge, for every answer.
 import type { McpServerResource } from '../domain/resource.js';
-import type { StoredGatewayEntry } from '../gateway/gateway-store.js';
+import type { StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StoredEvent } from '../store/index.js';
 import { maskManifest, MASK } from '../manifest/index.js';
-import { proxyPathOf, resourceView } from '../store/resource-view.js';
+import { proxyPathOf, resourceView } from './resource-view.js';
 
 export interface PresentOptions {
   publicUrl: string;

@@ -22,7 +22,7 @@ import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource } from '../domain/resource.js';
-import type { Change, ChangeType, ResourceStore } from '../store/index.js';
+import type { Change, ChangeLog, ChangeType, ResourceReader, Transactions } from '../store/index.js';
 import type { ChangeFeed } from './watch-feed.js';
 
 export type WatchEventType = ChangeType | 'BOOKMARK' | 'ERROR';
@@ -34,7 +34,7 @@ const FRAMES_PER_TURN = 200;
 
 export interface WatchHubOptions {
   feed: ChangeFeed;
-  store: ResourceStore;
+  store: ResourceReader & ChangeLog & Transactions;
   tenant: string;
   /** How an object looks on the wire: exactly as GET answers it. */
   present: (r: McpServerResource) => unknown;
@@ -293,7 +293,7 @@ function expiredMessage(rv: number): string {
 }
 
 export class WatchHub {
-  readonly store: ResourceStore;
+  readonly store: ResourceReader & ChangeLog & Transactions;
   readonly present: (r: McpServerResource) => unknown;
   readonly maxBufferedEvents: number;
   readonly replayPageSize: number;

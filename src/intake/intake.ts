@@ -33,7 +33,7 @@ import {
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import type { NewResource, ResourceStore, ResourceUpdate, StoredAnswerTexts } from '../store/index.js';
+import type { NewResource, ResourceReader, ResourceUpdate, ResourceWriter, StoredAnswerTexts, Transactions } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
 
@@ -66,7 +66,7 @@ export interface ApplyResult {
   resource: McpServerResource;
   /** The stored resource before the call. */
   existing: McpServerResource | undefined;
-  /** What the API answers for `existing` as stored, when it was read with it (see ResourceStore.getWithAnswer). */
+  /** What the API answers for `existing` as stored, when it was read with it (see ResourceReader.getWithAnswer). */
   existingAnswer?: StoredAnswerTexts;
   dryRun: boolean;
   /** Things a dryRun would have refused at commit (e.g. an ownership conflict). */
@@ -82,7 +82,7 @@ export interface DeleteInput {
 }
 
 export interface IntakeOptions {
-  store: ResourceStore;
+  store: ResourceReader & ResourceWriter & Transactions;
   tenant: string;
   policy: AccessPolicy;
   enqueue: (key: string) => void;
@@ -98,7 +98,7 @@ export interface IntakeOptions {
 }
 
 export class Intake {
-  private readonly store: ResourceStore;
+  private readonly store: ResourceReader & ResourceWriter & Transactions;
   private readonly tenant: string;
   private readonly policy: AccessPolicy;
   private readonly enqueue: (key: string) => void;

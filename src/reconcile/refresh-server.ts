@@ -2,7 +2,7 @@
 // written status from it, and say why when that takes longer than one discovery may.
 import type { Clock } from '../domain/clock.js';
 import { findCondition, READY } from '../domain/conditions.js';
-import type { ResourceStore } from '../store/index.js';
+import type { ResourceReader } from '../store/index.js';
 import type { DiscoveryManager } from './discovery-manager.js';
 
 export type RefreshAnswer =
@@ -18,7 +18,7 @@ export type RefreshServer = (fqn: string, signal?: AbortSignal) => Promise<Refre
 
 export interface RefreshServerOptions {
   discovery: DiscoveryManager;
-  store: ResourceStore;
+  store: ResourceReader;
   clock: Clock;
   /** The budget of one discovery (--discovery-timeout). */
   discoveryTimeoutMs: number;

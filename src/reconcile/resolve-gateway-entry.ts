@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { RemoteMcpServerManifest as McpServerManifest, StdioMcpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
-import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-store.js';
+import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-entry.js';
 import { stableStringify } from '../manifest/index.js';
 import type { SecretResolver } from '../domain/secret-reference.js';
 import { tlsOf } from '../discovery/upstream-settings.js';

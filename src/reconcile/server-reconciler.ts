@@ -19,17 +19,17 @@ import {
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
 import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
-import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from '../gateway/gateway-store.js';
+import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
-import type { ResourceStore } from '../store/index.js';
+import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, type DiscoveryView } from './server-status.js';
 
 export interface ServerReconcilerOptions {
-  store: ResourceStore;
-  gateway: GatewayStore;
+  store: ResourceReader & StatusWriter & Transactions;
+  gateway: GatewayReader & GatewayWriter;
   discovery: DiscoveryManager;
   oauth: OAuthClientCredentials;
   /** The budget of one discovery (connect, fallback, every tools/list page). */

@@ -31,7 +31,7 @@ import type { Condition, McpServerResource, SourceRef } from '../domain/resource
 import type { Intake } from '../intake/index.js';
 import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
-import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/index.js';
+import type { EventRecorder, ResourceReader, ResourceRef, SourceFileRecord, SourceInventory, Transactions } from '../store/index.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import { decideHold, type PruneHold } from './prune-hold.js';
 import {
@@ -61,7 +61,7 @@ export interface DirectorySyncOptions {
   /** The watched directory as configured; resolved to an absolute path. */
   root: string;
   intake: Intake;
-  store: ResourceStore;
+  store: ResourceReader & SourceInventory & EventRecorder & Transactions;
   tenant: string;
   allowEmptyPrune: boolean;
   clock?: Clock;
@@ -135,7 +135,7 @@ export interface BatchResult {
 export class DirectorySync {
   readonly root: string;
   private readonly intake: Intake;
-  private readonly store: ResourceStore;
+  private readonly store: ResourceReader & SourceInventory & EventRecorder & Transactions;
   private readonly tenant: string;
   private readonly allowEmptyPrune: boolean;
   private readonly clock: Clock;

@@ -1,4 +1,14 @@
-export * from './resource-store.js';
+export * from './types.js';
+export type { ResourceReader } from './resource-reader.js';
+export type { ResourceWriter } from './resource-writer.js';
+export type { StatusWriter } from './status-writer.js';
+export type { EventLog, EventRecorder } from './event-log.js';
+export type { SourceInventory } from './source-inventory.js';
+export type { ChangeLog } from './change-log.js';
+export type { Transactions } from './transactions.js';
+export type { StoredResourceText, ViewRenderer } from './view-renderer.js';
+export type { GatewayReader } from './gateway-reader.js';
+export type { GatewayWriter } from './gateway-writer.js';
+export type { ResourceStore } from './resource-store.js';
+export type { GatewayStore } from './gateway-store.js';
 export { plainSecretCodec, type SecretCodec } from './secret-codec.js';
-export { SqliteResourceStore, type SqliteResourceStoreOptions } from './sqlite-resource-store.js';
-export { viewAnswerer, VIEW_FORMAT } from './resource-view.js';

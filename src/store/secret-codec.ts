@@ -1,11 +1,11 @@
-// Secrets at rest: AES-256-GCM under a key from MCP_CP_SECRET_KEY or <data-dir>/secret.key. Both SQLite
-// stores seal every secret value with it, so the database files (and their WAL) never hold one in clear.
+// Secrets at rest: AES-256-GCM under a key from MCP_CP_SECRET_KEY or <data-dir>/secret.key. Every store
+// engine seals every secret value with it (SQLite's column helpers: sqlite/sealed-columns.ts), so the
+// database files (and their WAL) never hold one in clear.
 // The same master key also keys the spec and gateway-config hashes (HMAC), so a stored or answered hash
 // cannot be used to test guesses of a secret offline.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 
 /** Seals secret values at rest. The identity codec is replaced by encryption where configured. */
 export interface SecretCodec {
@@ -14,63 +14,6 @@ export interface SecretCodec {
   open(sealed: string): string;
   /** False for a value stored before this codec was configured (resealSecrets rewrites those). */
   isSealed?(stored: string): boolean;
-}
-
-/**
- * Opens the first sealed value of a column, so a wrong key fails at startup; answers false when the
- * column holds none (nothing to check, or values stored before encryption: resealColumn's work).
- */
-export function checkColumnKey(db: Database.Database, table: string, column: string, codec: SecretCodec): boolean {
-  const sealed = codec.isSealed?.bind(codec);
-  if (!sealed) return false;
-  for (const stored of db.prepare(`SELECT ${column} FROM ${table} WHERE ${column} <> '{}'`).pluck().iterate()) {
-    const value = Object.values(JSON.parse(stored as string) as Record<string, string>).find(sealed);
-    if (value === undefined) return false;
-    codec.open(value);
-    return true;
-  }
-  return false;
-}
-
-/**
- * Seals every stored value the codec does not recognise as sealed, and opens the first sealed one so a
- * wrong key fails at startup instead of on the first read. One is enough: every value is sealed under
- * the one key of the data directory, and opening them all took a third of a second per 10,000 servers
- * at each start. When something was rewritten, the file is vacuumed and the WAL truncated, so the old
- * clear text is gone from the disk too. Answers the rows rewritten.
- */
-export function resealColumn(db: Database.Database, table: string, keyColumn: string, column: string, codec: SecretCodec): number {
-  const sealed = codec.isSealed?.bind(codec);
-  if (!sealed) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)
-  const rows = db.prepare(`SELECT ${keyColumn} AS k, ${column} AS v FROM ${table}`).all() as { k: string; v: string }[];
-  const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${keyColumn} = ?`);
-  let changed = 0;
-  let keyChecked = false;
-  db.transaction(() => {
-    for (const row of rows) {
-      const values = JSON.parse(row.v) as Record<string, string>;
-      let dirty = false;
-      for (const [name, value] of Object.entries(values)) {
-        if (sealed(value)) {
-          if (!keyChecked) codec.open(value);
-          keyChecked = true;
-          continue;
-        }
-        values[name] = codec.seal(codec.open(value));
-        dirty = true;
-      }
-      if (dirty) {
-        update.run(JSON.stringify(values), row.k);
-        changed++;
-      }
-    }
-  })();
-  if (changed > 0) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.exec('VACUUM');
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  }
-  return changed;
 }
 
 export const plainSecretCodec: SecretCodec = { seal: (s) => s, open: (s) => s };

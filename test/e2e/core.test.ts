@@ -1,7 +1,8 @@
 // The core flow through the real server on port 0 with real SQLite files.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { Intake } from '../../src/intake/index.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
@@ -304,7 +305,7 @@ describe('core: drift and restart', () => {
     const dataDir = first.dataDir;
     await first.stop();
     // Commit through the real intake with nothing reconciling, as if the process died right after commit.
-    const store = new SqliteResourceStore({ path: join(dataDir, 'control-plane.db') });
+    const store = new SqliteResourceStore({ views: resourceViews, path: join(dataDir, 'control-plane.db') });
     const intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
     intake.apply({
       manifest: manifest({ name: 'pending' }),

@@ -16,7 +16,7 @@ import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startMcpServer, type McpTransportKind, type RunningMcpServer } from '../support/mcp-servers.js';

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 
 function entry(name: string, generation = 1): GatewayEntry {
   return {

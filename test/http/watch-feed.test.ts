@@ -6,7 +6,8 @@ import { ChangeFeed } from '../../src/http/watch-feed.js';
 import { Intake } from '../../src/intake/index.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import type { Change } from '../../src/store/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { remoteManifest, waitFor } from '../support/control-plane.js';
 
 describe('watch: the change feed', () => {
@@ -25,7 +26,7 @@ describe('watch: the change feed', () => {
     });
 
   beforeEach(() => {
-    store = new SqliteResourceStore({ path: ':memory:' });
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
     // A timer that never fires within a test: whatever arrives was woken by the write.
     feed = new ChangeFeed({ store, logger: silentLogger, pollIntervalMs: 3_600_000 });

@@ -6,19 +6,20 @@ import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { createApp } from '../../src/http/app.js';
 import { presentServer } from '../../src/http/present.js';
 import { ChangeFeed } from '../../src/http/watch-feed.js';
 import { WatchHub } from '../../src/http/watch-hub.js';
 import { Intake } from '../../src/intake/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { ADMIN_TOKEN, remoteManifest } from '../support/control-plane.js';
 import { WatchClient } from './watch-client.js';
 
 describe('watch: history', () => {
   it('answers 410 with what to do for a resourceVersion the changelog no longer holds, and replays from any it does', async () => {
-    const store = new SqliteResourceStore({ path: ':memory:', changelogMinEntries: 20, changelogMinAgeMs: 0 });
+    const store = new SqliteResourceStore({ views: resourceViews, path: ':memory:', changelogMinEntries: 20, changelogMinAgeMs: 0 });
     const gateway = new SqliteGatewayStore({ path: ':memory:' });
     const policy = new RoleAccessPolicy();
     const intake = new Intake({ store, tenant: 'default', policy, enqueue: () => {} });

@@ -4,7 +4,9 @@ import { findCondition, READY, setCondition } from '../../src/domain/conditions.
 import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { initialStatus, type ConditionStatus, type ResourceStatus, type SourceRef } from '../../src/domain/resource.js';
 import { ReadyTally, sourceLabel } from '../../src/metrics/index.js';
-import { SqliteResourceStore, type NewResource } from '../../src/store/index.js';
+import type { NewResource } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
 
@@ -34,7 +36,7 @@ function withReady(status: ConditionStatus): ResourceStatus {
 describe('ReadyTally seeded from SqliteResourceStore.listReadiness', () => {
   let store: SqliteResourceStore;
   beforeEach(() => {
-    store = new SqliteResourceStore({ path: ':memory:' });
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
   });
   afterEach(() => store.close());
 

@@ -6,11 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseServeConfig } from '../../src/config.js';
-import { gatewayEntryHash } from '../../src/gateway/gateway-store.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { gatewayEntryHash } from '../../src/gateway/gateway-entry.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { normaliseManifest, stableStringify, validateManifest } from '../../src/manifest/index.js';
 import { AesGcmSecretCodec, decodeSecretKey, deriveKey, SecretKeyError } from '../../src/store/secret-codec.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { initialStatus } from '../../src/domain/resource.js';
 import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
@@ -141,7 +142,7 @@ describe('secrets at rest in the real control plane', () => {
   });
 
   it('seals secrets an older version stored in clear, and vacuums the clear text away', async () => {
-    const legacy = new SqliteResourceStore({ path: join(dataDir, 'control-plane.db') });
+    const legacy = new SqliteResourceStore({ views: resourceViews, path: join(dataDir, 'control-plane.db') });
     const v = validateManifest(withSecret());
     if (!v.ok) throw new Error('fixture');
     const m = normaliseManifest(v.manifest);

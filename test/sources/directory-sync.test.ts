@@ -8,7 +8,8 @@ import { silentLogger } from '../../src/domain/logger.js';
 import type { McpServerResource } from '../../src/domain/resource.js';
 import { Intake } from '../../src/intake/index.js';
 import { DirectorySync, MAX_MANIFEST_FILE_BYTES } from '../../src/sources/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { multiDoc, serverYaml, tempDir, writeFile } from './helpers.js';
 
 describe('DirectorySync', () => {
@@ -25,7 +26,7 @@ describe('DirectorySync', () => {
 
   beforeEach(() => {
     ({ dir, cleanup } = tempDir());
-    store = new SqliteResourceStore({ path: ':memory:' });
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     enqueued = [];
     intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: (k) => enqueued.push(k) });
   });

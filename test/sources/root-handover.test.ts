@@ -7,7 +7,8 @@ import { silentLogger } from '../../src/domain/logger.js';
 import { Intake } from '../../src/intake/index.js';
 import { DirectorySync } from '../../src/sources/index.js';
 import type { RootHandover } from '../../src/sources/directory-sync.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { multiDoc, serverYaml, tempDir, writeFile } from './helpers.js';
 
@@ -31,7 +32,7 @@ describe('a name moving between watched roots', () => {
     a = tempDir();
     b = tempDir();
     clock = new FakeClock(1_000_000);
-    store = new SqliteResourceStore({ path: ':memory:', clock });
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:', clock });
     const intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => undefined, clock });
     told = [];
     const syncs = () => [syncA, syncB];

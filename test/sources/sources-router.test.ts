@@ -5,11 +5,12 @@ import { ChainAuthenticator, StaticTokenAuthenticator } from '../../src/auth/aut
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal, type Principal } from '../../src/domain/principal.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { createApp } from '../../src/http/app.js';
 import { Intake } from '../../src/intake/index.js';
 import { ManifestSources } from '../../src/sources/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { multiDoc, serverYaml, tempDir, writeFile } from './helpers.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -24,7 +25,7 @@ const alice: Principal = {
 describe('GET /api/svc/v1/sources', () => {
   it('answers every source to the admin and filters servers by what the caller may read', async () => {
     const { dir, cleanup } = tempDir();
-    const store = new SqliteResourceStore({ path: ':memory:' });
+    const store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     const gateway = new SqliteGatewayStore({ path: ':memory:' });
     const policy = new RoleAccessPolicy();
     const intake = new Intake({ store, tenant: 'default', policy, enqueue: () => {} });

@@ -9,7 +9,8 @@ import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { Intake } from '../../src/intake/index.js';
 import { DirectorySync } from '../../src/sources/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { multiDoc, serverYaml, tempDir, writeFile } from './helpers.js';
 
 describe('DirectorySync: trusted files on a full sync', () => {
@@ -20,7 +21,7 @@ describe('DirectorySync: trusted files on a full sync', () => {
   let intake: Intake;
 
   const open = () => {
-    store = new SqliteResourceStore({ path: join(dataDir, 'control-plane.db') });
+    store = new SqliteResourceStore({ views: resourceViews, path: join(dataDir, 'control-plane.db') });
     intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
   };
   /** A new process: a new store object and a new DirectorySync on the same files and data. */

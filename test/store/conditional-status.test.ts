@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initialStatus } from '../../src/domain/resource.js';
 import { normaliseManifest, specHash, validateManifest } from '../../src/manifest/index.js';
-import { SqliteResourceStore } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user' as const, subjectSlug: 'admin', subjectDisplayName: 'Admin' };
 
@@ -25,7 +26,7 @@ describe('SqliteResourceStore.setStatus with expect', () => {
   let store: SqliteResourceStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-store-'));
-    store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
   });
   afterEach(() => {
     store.close();

@@ -8,8 +8,9 @@ import { initialStatus } from '../../src/domain/resource.js';
 import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { presentServer } from '../../src/http/present.js';
 import { MASK } from '../../src/manifest/index.js';
-import { SqliteResourceStore, VIEW_FORMAT, viewAnswerer, type NewResource } from '../../src/store/index.js';
-import { renderView } from '../../src/store/resource-view.js';
+import type { NewResource } from '../../src/store/index.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { renderView, resourceViews, VIEW_FORMAT, viewAnswerer } from '../../src/http/resource-view.js';
 
 const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
 const PUBLIC_URL = 'http://cp.example:8080/';
@@ -56,7 +57,7 @@ describe('resource views', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('answer what presentServer makes of the resource, after creates, updates and status writes, secrets masked', () => {
-    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     store.create(newResource('a'));
     store.create(newResource('b', { connection_type: 'direct' }));
     expect(answered(store)).toEqual(presented(store));
@@ -72,7 +73,7 @@ describe('resource views', () => {
   });
 
   it('of a status write (made from the stored texts) answer what presentServer makes of the resource', () => {
-    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     // "direct" appears in the spec's text, but not as the connection type: the proxy URL stays.
     store.create(newResource('a', { description: 'not "connection_type":"direct"', tool_settings: [{ name: 'x', connection_type: 'direct' }] }));
     store.create({ ...newResource('b', { connection_type: 'direct' }), metadata: { detected_transport: 'stale', note: 'b' } });
@@ -92,7 +93,7 @@ describe('resource views', () => {
   });
 
   it('of creates and updates (made from the column texts) are renderView of the masked resource, and so are their changelog entries', () => {
-    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     const fqn = 'default:mcp-server:a';
     const check = () => {
       const masked = store.list({ tenant: 'default', limit: 1, offset: 0, masked: true }).items[0]!;
@@ -110,7 +111,7 @@ describe('resource views', () => {
   });
 
   it('page, filter and tag like list()', () => {
-    const store = new SqliteResourceStore({ path: join(dir, 'cp.db') });
+    const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     for (const name of ['a', 'b', 'c']) store.create(newResource(name));
     expect(store.listViews({ tenant: 'default', limit: 1, offset: 1 })).toEqual({ views: [expect.stringContaining('"name":"b"')], total: 3 });
     expect(store.listViews({ tenant: 'default', limit: 10, offset: 0, name: 'c' }).total).toBe(1);
@@ -123,7 +124,7 @@ describe('resource views', () => {
 
   it('are rendered at open for a database from before views, and again when the view format changes', () => {
     const path = join(dir, 'cp.db');
-    const store = new SqliteResourceStore({ path });
+    const store = new SqliteResourceStore({ views: resourceViews, path });
     store.create(newResource('a'));
     store.create(newResource('b'));
     const expected = answered(store);
@@ -132,7 +133,7 @@ describe('resource views', () => {
     const db = new Database(path);
     db.exec("ALTER TABLE resources DROP COLUMN view; DELETE FROM counters WHERE name = 'view_format'; DELETE FROM schema_migrations WHERE version = 3");
     db.close();
-    const upgraded = new SqliteResourceStore({ path });
+    const upgraded = new SqliteResourceStore({ views: resourceViews, path });
     expect(answered(upgraded)).toEqual(expected);
     upgraded.close();
     // Views of another format are rendered again.
@@ -140,14 +141,14 @@ describe('resource views', () => {
     stale.prepare("UPDATE resources SET view = '{}'").run();
     stale.prepare("UPDATE counters SET value = ? WHERE name = 'view_format'").run(VIEW_FORMAT - 1);
     stale.close();
-    const reopened = new SqliteResourceStore({ path });
+    const reopened = new SqliteResourceStore({ views: resourceViews, path });
     expect(answered(reopened)).toEqual(expected);
     reopened.close();
   });
 
   it('are rendered at open for rows an older build wrote after views came (a rollback, then the upgrade again)', () => {
     const path = join(dir, 'cp.db');
-    const store = new SqliteResourceStore({ path });
+    const store = new SqliteResourceStore({ views: resourceViews, path });
     store.create(newResource('a'));
     store.create(newResource('b'));
     store.create(newResource('c'));
@@ -159,7 +160,7 @@ describe('resource views', () => {
     old.prepare("UPDATE resources SET resource_version = resource_version + 10 WHERE name = 'b'").run();
     old.prepare("UPDATE counters SET value = value + 10 WHERE name = 'resource_version'").run();
     old.close();
-    const reopened = new SqliteResourceStore({ path });
+    const reopened = new SqliteResourceStore({ views: resourceViews, path });
     expect(answered(reopened)).toEqual(
       expected.map((v) => (v.name === 'b' ? { ...v, resourceVersion: String(Number(v.resourceVersion) + 10) } : v)),
     );
@@ -167,7 +168,7 @@ describe('resource views', () => {
   });
 
   it('get(fqn, { known }) answers the known manifest when the hash matches, and decodes its own otherwise', () => {
-    const store = new SqliteResourceStore({ path: ':memory:' });
+    const store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     const input = newResource('a');
     store.create(input);
     const known = { ...input.manifest };

@@ -3,7 +3,9 @@
 // resource without scanning the whole table, and the changelog never holding a secret.
 import { initialStatus, type ResourceStatus } from '../../src/domain/resource.js';
 import type { McpServerManifest } from '../../src/domain/manifest.js';
-import { SqliteResourceStore, type NewResource } from '../../src/store/index.js';
+import type { NewResource } from '../../src/store/index.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +45,7 @@ function newResource(name: string, source: NewResource['source'] = { kind: 'api'
 describe('SqliteResourceStore', () => {
   let store: SqliteResourceStore;
   beforeEach(() => {
-    store = new SqliteResourceStore({ path: ':memory:', eventMaxPerResource: 3 });
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:', eventMaxPerResource: 3 });
   });
   afterEach(() => store.close());
 
@@ -167,7 +169,7 @@ describe('SqliteResourceStore', () => {
 
   it('prunes the changelog past its minimum entries, keeping every entry younger than its minimum age', () => {
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
-    const pruned = new SqliteResourceStore({ path: ':memory:', clock, changelogMinEntries: 10, changelogMinAgeMs: 1000 });
+    const pruned = new SqliteResourceStore({ views: resourceViews, path: ':memory:', clock, changelogMinEntries: 10, changelogMinAgeMs: 1000 });
     pruned.create(newResource('a'));
     const status = (g: number) => ({ ...initialStatus(), observedGeneration: g });
     // 500 writes make one maintenance: 300 entries old by then, 200 young (beyond the last 10).
@@ -199,23 +201,23 @@ describe('SqliteResourceStore at open, after a clean close', () => {
   it('still checks the key, and seals what a store without encryption left in clear', () => {
     const path = join(dir, 'cp.db');
     const key = new AesGcmSecretCodec(randomBytes(32));
-    const sealed = new SqliteResourceStore({ path, secretCodec: key });
+    const sealed = new SqliteResourceStore({ views: resourceViews, path, secretCodec: key });
     expect(sealed.resealSecrets()).toBe(0);
     sealed.create(newResource('sealed'));
     sealed.close();
     // Nothing wrote since the clean close, so only the key is checked: another key is still refused.
-    expect(() => new SqliteResourceStore({ path, secretCodec: new AesGcmSecretCodec(randomBytes(32)) }).resealSecrets()).toThrow(SecretKeyError);
-    const reopened = new SqliteResourceStore({ path, secretCodec: key });
+    expect(() => new SqliteResourceStore({ views: resourceViews, path, secretCodec: new AesGcmSecretCodec(randomBytes(32)) }).resealSecrets()).toThrow(SecretKeyError);
+    const reopened = new SqliteResourceStore({ views: resourceViews, path, secretCodec: key });
     expect(reopened.resealSecrets()).toBe(0);
     expect((reopened.get('default:mcp-server:sealed')?.manifest as { auth_data?: unknown }).auth_data).toEqual({ type: 'header', headers: { Authorization: 'Bearer s3cret' } });
     reopened.close();
 
     const clearPath = join(dir, 'clear.db');
-    const clear = new SqliteResourceStore({ path: clearPath, secretCodec: plainSecretCodec });
+    const clear = new SqliteResourceStore({ views: resourceViews, path: clearPath, secretCodec: plainSecretCodec });
     expect(clear.resealSecrets()).toBe(0);
     clear.create(newResource('clear'));
     clear.close();
-    const encrypted = new SqliteResourceStore({ path: clearPath, secretCodec: key });
+    const encrypted = new SqliteResourceStore({ views: resourceViews, path: clearPath, secretCodec: key });
     expect(encrypted.resealSecrets()).toBe(1);
     expect((encrypted.get('default:mcp-server:clear')?.manifest as { auth_data?: unknown }).auth_data).toEqual({ type: 'header', headers: { Authorization: 'Bearer s3cret' } });
     encrypted.close();

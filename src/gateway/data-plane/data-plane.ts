@@ -16,7 +16,8 @@ import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
-import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
+import type { GatewayReader } from '../../store/gateway-reader.js';
+import type { StoredGatewayEntry } from '../gateway-entry.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
 import { BodyError, readJsonBody } from './json-body.js';
@@ -29,7 +30,7 @@ export interface UsePolicy {
 }
 
 export interface DataPlaneOptions {
-  gateway: GatewayStore;
+  gateway: GatewayReader;
   authenticator: Authenticator;
   policy: UsePolicy;
   tenant: string;

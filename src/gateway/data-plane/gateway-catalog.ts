@@ -3,10 +3,11 @@
 // same store object are seen at once (watch()); writes by another process are found by polling the
 // store's external revision, so the data plane can run next to a copy of the gateway store without a
 // restart.
-import type { GatewayStore, StoredGatewayEntry } from '../gateway-store.js';
+import type { GatewayReader } from '../../store/gateway-reader.js';
+import type { StoredGatewayEntry } from '../gateway-entry.js';
 
 export interface GatewayCatalogOptions {
-  store: GatewayStore;
+  store: GatewayReader;
   /** Called with the fqn of each entry that was created, changed or deleted. */
   onChange: (fqn: string, entry: StoredGatewayEntry | undefined) => void;
   /** How often to look for writes by other processes; 0 turns polling off. Default 1000. */
@@ -14,7 +15,7 @@ export interface GatewayCatalogOptions {
 }
 
 export class GatewayCatalog {
-  private readonly store: GatewayStore;
+  private readonly store: GatewayReader;
   private readonly onChange: GatewayCatalogOptions['onChange'];
   /** Present entries only: misses are not cached, so unknown names cannot grow it. */
   private readonly cache = new Map<string, StoredGatewayEntry>();

@@ -1,6 +1,6 @@
 // What a gateway entry's tool settings do to the tools an upstream serves. Pure.
 import { stableStringify } from '../../manifest/index.js';
-import type { GatewayEntry } from '../gateway-store.js';
+import type { GatewayEntry } from '../gateway-entry.js';
 
 export type ToolSettings = Pick<GatewayEntry, 'disabledTools' | 'toolOverrides'>;
 

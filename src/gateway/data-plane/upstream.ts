@@ -15,7 +15,7 @@ import { secretsOf } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { FetchLike } from '../../discovery/types.js';
-import type { GatewayEntry, GatewayTransport } from '../gateway-store.js';
+import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
 
 export interface ConnectUpstreamOptions {

@@ -4,7 +4,7 @@ import { findCondition, READY } from '../../domain/conditions.js';
 import type { FieldError } from '../../domain/errors.js';
 import type { DiscoveredTool, McpServerResource } from '../../domain/resource.js';
 import { MASK } from '../../manifest/index.js';
-import { isDirect } from '../../store/resource-view.js';
+import { isDirect } from '../resource-view.js';
 import { proxyUrlOf, type PresentOptions } from '../present.js';
 import { displayNameOf, transportTypeOf } from './gaia-mapping.js';
 

@@ -12,7 +12,7 @@ import type { Principal } from '../../domain/principal.js';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { AccessPolicy, Intake } from '../../intake/index.js';
 import { maskManifest, normaliseManifest, summariseErrors, tidyErrors, validateManifest } from '../../manifest/index.js';
-import type { ResourceStore } from '../../store/index.js';
+import type { ResourceReader } from '../../store/index.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
 import { classifyError, requireJson } from '../errors.js';
@@ -31,7 +31,7 @@ import type { TestConnection } from './test-connection.js';
 
 export interface GaiaRouterOptions extends PresentOptions {
   intake: Intake;
-  store: ResourceStore;
+  store: ResourceReader;
   policy: AccessPolicy;
   authenticator: Authenticator;
   tenant: string;

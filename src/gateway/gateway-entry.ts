@@ -1,5 +1,5 @@
-// The gateway store: the resolved configuration the data plane serves, one entry per server.
-// Only the reconciler writes it; the data plane reads nothing else.
+// A gateway entry: the resolved configuration the data plane serves, one per server, and its hash.
+// Stored by the gateway store (src/store: GatewayWriter for the reconciler, GatewayReader for the data plane).
 import { createHash, createHmac } from 'node:crypto';
 import type { Collaborator } from '../domain/manifest.js';
 import { stableStringify } from '../manifest/index.js';
@@ -64,37 +64,6 @@ export interface StoredGatewayEntry extends GatewayEntry {
   /** The hash recorded when the reconciler wrote the entry; differs from configHash after an out-of-band edit. */
   writtenHash: string;
   updatedAt: string;
-}
-
-export interface GatewayStore {
-  get(fqn: string): StoredGatewayEntry | undefined;
-  list(): StoredGatewayEntry[];
-  keys(): string[];
-  /**
-   * Writes the entry unless the stored one has the same content; answers whether it wrote. `known`: the
-   * caller's gatewayEntryHash of `entry` (with this store's key) and the stored entry it just read, so
-   * neither is read or computed again.
-   */
-  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean;
-  /** Answers whether there was an entry. */
-  delete(fqn: string): boolean;
-  /**
-   * Runs fn in one transaction (nested calls join it): a reconcile worker writes a batch of entries at
-   * the cost of one commit. Synchronous; fn must not return a promise.
-   */
-  transaction<T>(fn: () => T): T;
-  /**
-   * Calls listener(fqn) after each write or delete made through this object (synchronously, after the
-   * commit: inside transaction(), when it commits). Answers the unsubscribe. A listener that throws
-   * does not stop the others.
-   */
-  watch(listener: (fqn: string) => void): () => void;
-  /**
-   * Cheap to call. Changes whenever another connection (another process) changed the stored entries;
-   * writes through this object are announced to watch() listeners instead and do not change it.
-   */
-  externalRevision(): number;
-  close(): void;
 }
 
 /**

@@ -2,8 +2,8 @@
 // directory → name and directory → file → name. It mirrors the resources table; SqliteResourceStore
 // keeps it in step with every write, and a rollback undoes the index's changes too (journal/rollback),
 // so a refused file in a batch does not cost a reload of every row.
-import type { SourceRef } from '../domain/resource.js';
-import type { ResourceRef } from './resource-store.js';
+import type { SourceRef } from '../../domain/resource.js';
+import type { ResourceRef } from '../types.js';
 
 export function refOf(fqn: string, id: string, tenant: string, name: string, generation: number, source: SourceRef): ResourceRef {
   return Object.freeze({ fqn, id, tenant, name, generation, source: Object.freeze({ ...source }) });

@@ -1,11 +1,13 @@
 // The gateway store in its own SQLite file (<data-dir>/gateway.db). Header values are sealed by the
 // injected codec in a column of their own.
-import Database from 'better-sqlite3';
-import type { Clock } from '../domain/clock.js';
-import { isoTime, systemClock } from '../domain/clock.js';
-import { configure, migrate, type Migration } from '../store/migrations.js';
-import { plainSecretCodec, resealColumn, type SecretCodec } from '../store/secret-codec.js';
-import { gatewayEntryHash, type GatewayEntry, type GatewayStore, type StoredGatewayEntry } from './gateway-store.js';
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../domain/clock.js';
+import { isoTime, systemClock } from '../../domain/clock.js';
+import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
+import type { GatewayStore } from '../gateway-store.js';
+import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
+import { openDatabase, type Migration } from './migrations.js';
+import { resealColumn } from './sealed-columns.js';
 
 const gatewayMigrations: readonly Migration[] = [
   {
@@ -55,9 +57,7 @@ export class SqliteGatewayStore implements GatewayStore {
   private unannounced: Set<string> | undefined;
 
   constructor(options: SqliteGatewayStoreOptions) {
-    this.db = new Database(options.path);
-    configure(this.db);
-    migrate(this.db, gatewayMigrations);
+    this.db = openDatabase(options.path, gatewayMigrations);
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;

@@ -1,35 +1,5 @@
-// Versioned schema migrations. Append only: a shipped migration is never edited.
-import type Database from 'better-sqlite3';
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-export function migrate(db: Database.Database, migrations: readonly Migration[]): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const applied = new Set(
-    db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version),
-  );
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, new Date().toISOString());
-    })();
-  }
-}
-
-/** Opens a SQLite file (or ":memory:") the way every store here wants it. */
-export function configure(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-}
+// The resource store's schema. Append only: a shipped migration is never edited.
+import type { Migration } from './migrations.js';
 
 export const controlPlaneMigrations: readonly Migration[] = [
   {
@@ -110,6 +80,14 @@ export const controlPlaneMigrations: readonly Migration[] = [
     sql: `
       CREATE INDEX events_resource ON events (resource_id, id);
       DROP INDEX events_fqn;
+    `,
+  },
+  {
+    version: 5,
+    name: 'resources: the resourceVersion each view was rendered at (format 0: every view is rendered again at open)',
+    sql: `
+      ALTER TABLE resources ADD COLUMN view_rv INTEGER;
+      UPDATE counters SET value = 0 WHERE name = 'view_format';
     `,
   },
 ];

@@ -1,12 +1,13 @@
-// A resource as the API answers it (its "view"). The store renders the view of a resource at every write
-// and keeps the JSON text beside the row, so reads (a page of a list, a GET, an unchanged PUT) answer
-// stored text: nothing is decoded, decrypted, masked or serialised per read. Secrets are masked: the
-// view is made from the masked resource, like the changelog.
+// A resource as the API answers it (its "view"): the one place its JSON layout is made. The store calls
+// `resourceViews` (a ViewRenderer) at every write and keeps the text beside the row as an opaque column,
+// so reads (a page of a list, a GET, an unchanged PUT) answer stored text: nothing is decoded, decrypted,
+// masked or serialised per read. Secrets are masked: the view is made from the masked resource.
 //
 // The proxy URL depends on where the control plane is reached (--public-url, or the bound port), so
 // the stored text holds the path only (`/mcp/<name>`, or null for connection_type direct) as its last
 // member, and viewAnswerer puts the base in front when answering.
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import type { StoredResourceText, ViewRenderer } from '../store/index.js';
 
 /**
  * The format of the rendered views. Bump it with any change of resourceView (or of its JSON): a store
@@ -56,27 +57,10 @@ export function renderView(masked: McpServerResource): string {
   return JSON.stringify(resourceView(masked));
 }
 
-/** What a status write leaves of a stored resource, as the store keeps it: the JSON columns as texts. */
-export interface StoredResourceText {
-  id: string;
-  fqn: string;
-  name: string;
-  /** JSON of the masked manifest (the spec column). */
-  spec: string;
-  /** JSON of createdBy, source and metadata. */
-  createdBy: string;
-  source: string;
-  metadata: string;
-  accountId: string;
-  createdAt: string;
-  updatedAt: string;
-  generation: number;
-}
-
 /**
- * renderView of a stored resource with another status and resourceVersion, made from its column texts:
- * a status write (one per reconcile) neither decodes nor serialises the manifest again. The same text
- * as renderView (the members of resourceView, in its order; tested).
+ * renderView of a stored resource with this status and resourceVersion, made from its column texts:
+ * a write (a status write is one per reconcile) neither decodes nor serialises the manifest again. The
+ * same text as renderView (the members of resourceView, in its order; tested).
  */
 export function renderStatusView(r: StoredResourceText, status: ResourceStatus, resourceVersion: number): string {
   const members: string[] = [];
@@ -112,6 +96,9 @@ export function renderStatusView(r: StoredResourceText, status: ResourceStatus, 
 function isDirectSpec(spec: string): boolean {
   return spec.includes('"connection_type":"direct"') && (JSON.parse(spec) as { connection_type?: string }).connection_type === 'direct';
 }
+
+/** The renderer the store keeps views of. */
+export const resourceViews: ViewRenderer = { format: VIEW_FORMAT, render: renderStatusView };
 
 const PROXY_MEMBER = '"proxyUrl":"';
 const NO_PROXY = '"proxyUrl":null}';

@@ -1,0 +1,19 @@
+// The data plane's port: the gateway entries, read-only, and word of their changes.
+import type { StoredGatewayEntry } from '../gateway/gateway-entry.js';
+
+export interface GatewayReader {
+  get(fqn: string): StoredGatewayEntry | undefined;
+  list(): StoredGatewayEntry[];
+  keys(): string[];
+  /**
+   * Calls listener(fqn) after each write or delete made through this store object (synchronously, after
+   * the commit: inside transaction(), when it commits). Answers the unsubscribe. A listener that throws
+   * does not stop the others.
+   */
+  watch(listener: (fqn: string) => void): () => void;
+  /**
+   * Cheap to call. Changes whenever another connection (another process) changed the stored entries;
+   * writes through this object are announced to watch() listeners instead and do not change it.
+   */
+  externalRevision(): number;
+}

@@ -1,0 +1,14 @@
+// The reconciler's port to the gateway entries: the only writer of them.
+import type { GatewayEntry, StoredGatewayEntry } from '../gateway/gateway-entry.js';
+import type { Transactions } from './transactions.js';
+
+export interface GatewayWriter extends Transactions {
+  /**
+   * Writes the entry unless the stored one has the same content; answers whether it wrote. `known`: the
+   * caller's gatewayEntryHash of `entry` (with this store's key) and the stored entry it just read, so
+   * neither is read or computed again.
+   */
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean;
+  /** Answers whether there was an entry. */
+  delete(fqn: string): boolean;
+}

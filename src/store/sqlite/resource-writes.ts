@@ -1,0 +1,128 @@
+// Writes of desired state: the row (with its view, rendered by the ViewRenderer and kept opaque), a new
+// resourceVersion and its changelog entry. The caller runs each inside one transaction.
+import type Database from 'better-sqlite3';
+import type { McpServerResource } from '../../domain/resource.js';
+import type { NewResource, ResourceUpdate } from '../types.js';
+import type { ViewRenderer } from '../view-renderer.js';
+import type { SqliteChangelog } from './changelog.js';
+import type { IsoNow } from './iso-now.js';
+import { refOf, type RefIndex } from './ref-index.js';
+import type { SqliteResourceReads } from './resource-reads.js';
+import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from './rows.js';
+
+export interface ResourceWritesDeps {
+  db: Database.Database;
+  rows: RowCodec;
+  reads: SqliteResourceReads;
+  changelog: SqliteChangelog;
+  views: ViewRenderer;
+  clock: IsoNow;
+  /** The ref index when loaded (kept in step with each write), else undefined. */
+  refs: () => RefIndex | undefined;
+}
+
+export class SqliteResourceWrites {
+  private readonly stmt;
+
+  constructor(private readonly deps: ResourceWritesDeps) {
+    const db = deps.db;
+    this.stmt = {
+      insert: db.prepare(`INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
+          resource_version, source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view, view_rv)
+        VALUES (@id, @fqn, @tenant, @name, @kind, @spec, @secrets, @spec_hash, @generation, @resource_version,
+          @source, @metadata, @account_id, @created_by, @updated_by, @created_at, @updated_at, @status, @view, @resource_version)`),
+      update: db.prepare(`UPDATE resources SET kind = @kind, spec = @spec, secrets = @secrets, spec_hash = @spec_hash,
+          generation = @generation, resource_version = @resource_version, source = @source, metadata = @metadata,
+          account_id = @account_id, updated_by = @updated_by, updated_at = @updated_at, status = @status, view = @view,
+          view_rv = @resource_version
+        WHERE fqn = @fqn`),
+      delete: db.prepare('DELETE FROM resources WHERE fqn = ?'),
+    };
+  }
+
+  create(input: NewResource): McpServerResource {
+    const { changelog, rows, views } = this.deps;
+    const rv = changelog.nextResourceVersion();
+    const now = this.deps.clock.now();
+    const sealed = rows.seal(input.manifest);
+    const createdBy = JSON.stringify(input.createdBy);
+    const row: ResourceRow = {
+      id: input.id,
+      fqn: input.fqn,
+      tenant: input.tenant,
+      name: input.name,
+      kind: input.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: input.specHash,
+      generation: 1,
+      resource_version: rv,
+      source: JSON.stringify(input.source),
+      metadata: JSON.stringify(input.metadata),
+      account_id: input.accountId,
+      created_by: createdBy,
+      updated_by: createdBy,
+      created_at: now,
+      updated_at: now,
+      status: JSON.stringify(input.status),
+    };
+    this.stmt.insert.run({ ...row, view: views.render(storedText(row), input.status, rv) });
+    this.deps.refs()?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
+    changelog.append(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
+    return resourceOfRow(row, {
+      manifest: input.manifest,
+      source: input.source,
+      metadata: input.metadata,
+      createdBy: input.createdBy,
+      updatedBy: input.createdBy,
+      status: input.status,
+    });
+  }
+
+  update(fqn: string, update: ResourceUpdate): McpServerResource {
+    const { changelog, rows, views } = this.deps;
+    // Who created it, and when, stay as stored.
+    const stored = this.deps.reads.row(fqn);
+    if (!stored) throw new Error(`update of ${fqn}: no such resource`);
+    const rv = changelog.nextResourceVersion();
+    const now = this.deps.clock.now();
+    const sealed = rows.seal(update.manifest);
+    const row: ResourceRow = {
+      ...stored,
+      kind: update.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: update.specHash,
+      generation: update.generation,
+      resource_version: rv,
+      source: JSON.stringify(update.source),
+      metadata: JSON.stringify(update.metadata),
+      account_id: update.accountId,
+      updated_by: JSON.stringify(update.updatedBy),
+      updated_at: now,
+      status: JSON.stringify(update.status),
+    };
+    this.stmt.update.run({ ...row, view: views.render(storedText(row), update.status, rv) });
+    changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
+    this.deps.refs()?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
+    return resourceOfRow(row, {
+      manifest: update.manifest,
+      source: update.source,
+      metadata: update.metadata,
+      createdBy: JSON.parse(row.created_by),
+      updatedBy: update.updatedBy,
+      status: update.status,
+    });
+  }
+
+  remove(fqn: string): McpServerResource | undefined {
+    const { changelog, rows } = this.deps;
+    const row = this.deps.reads.row(fqn);
+    if (!row) return undefined;
+    const rv = changelog.nextResourceVersion();
+    this.stmt.delete.run(fqn);
+    this.deps.refs()?.delete(fqn);
+    changelog.appendResource(rv, 'DELETED', { ...rows.fromRow(row, true), resourceVersion: rv }, this.deps.clock.now());
+    return { ...rows.fromRow(row), resourceVersion: rv };
+  }
+}

@@ -1,0 +1,318 @@
+// The SQLite engine of the resource store (better-sqlite3, WAL): every resource port, composed from the
+// areas beside it (rows, reads, writes, status, changelog, events, source files, ref index, views at
+// open). This class owns only what spans them: transactions, write listeners, housekeeping, the clean
+// close and resealing secrets.
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../domain/clock.js';
+import { isoTime, systemClock } from '../../domain/clock.js';
+import type { McpServerResource, ResourceStatus, SourceRef } from '../../domain/resource.js';
+import type { ResourceStore } from '../resource-store.js';
+import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
+import type {
+  Change,
+  EventInput,
+  EventQuery,
+  GetOptions,
+  ListQuery,
+  NewResource,
+  ResourceReadiness,
+  ResourceRef,
+  ResourceUpdate,
+  SourceFileRecord,
+  StoredAnswerTexts,
+  StoredEvent,
+} from '../types.js';
+import type { ViewRenderer } from '../view-renderer.js';
+import { SqliteChangelog } from './changelog.js';
+import { SqliteEvents } from './events.js';
+import { IsoNow } from './iso-now.js';
+import { openDatabase } from './migrations.js';
+import { RefIndex, refOf } from './ref-index.js';
+import { controlPlaneMigrations } from './resource-migrations.js';
+import { SqliteResourceReads } from './resource-reads.js';
+import { SqliteResourceWrites } from './resource-writes.js';
+import { RowCodec, type ResourceRow } from './rows.js';
+import { checkColumnKey, resealColumn } from './sealed-columns.js';
+import { SqliteSourceFiles } from './source-files.js';
+import { renderStaleViews } from './stale-views.js';
+import { SqliteStatusWrites } from './status-writes.js';
+
+export interface SqliteResourceStoreOptions {
+  /** A file path or ":memory:". */
+  path: string;
+  /** Renders the text the API answers for each resource, kept beside its row (see ViewRenderer). */
+  views: ViewRenderer;
+  clock?: Clock;
+  secretCodec?: SecretCodec;
+  /** The changelog keeps at least this many entries... */
+  changelogMinEntries?: number;
+  /** ...and every entry younger than this. */
+  changelogMinAgeMs?: number;
+  /** Events older than this are dropped. */
+  eventMaxAgeMs?: number;
+  /** At most this many events are kept per resource. */
+  eventMaxPerResource?: number;
+}
+
+const MAINTENANCE_EVERY_WRITES = 500;
+
+export class SqliteResourceStore implements ResourceStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly codec: SecretCodec;
+  private readonly changelogMinEntries: number;
+  private readonly changelogMinAgeMs: number;
+  private readonly eventMaxAgeMs: number;
+  private readonly reads: SqliteResourceReads;
+  private readonly writes: SqliteResourceWrites;
+  private readonly statusWrites: SqliteStatusWrites;
+  private readonly changelog: SqliteChangelog;
+  private readonly events: SqliteEvents;
+  private readonly files: SqliteSourceFiles;
+  private readonly isoNow: IsoNow;
+  private writesSinceMaintenance = 0;
+  /**
+   * Runs fn in a transaction, or in a savepoint inside one. Made once: better-sqlite3's transaction()
+   * builds four wrapper functions per call, which the per-key write path cannot afford.
+   */
+  private readonly inTransaction: <T>(fn: () => T) => T;
+  /**
+   * fqn → ResourceRef of every resource, loaded on first use and kept in step with each write, so a
+   * watched directory's inventory costs no decoding. When SQLite rolls a write back, so does the index
+   * (see atomically).
+   */
+  private refIndex: RefIndex | undefined;
+  private readonly refsStmt;
+  /**
+   * This build closed the store last and nothing wrote since (close() records the resourceVersion): every
+   * view was current and every secret sealed then, so the checks at open can be skipped.
+   */
+  private readonly closedCleanly: boolean;
+  /** resealSecrets succeeded: from here on every secret is sealed under this key. */
+  private secretsSealed = false;
+  private readonly writeListeners = new Set<() => void>();
+  private readonly closedCleanlyAt;
+
+  constructor(options: SqliteResourceStoreOptions) {
+    const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.secretCodec ?? plainSecretCodec;
+    this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
+    this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
+    this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.isoNow = new IsoNow(this.clock);
+    this.inTransaction = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
+    const rows = new RowCodec(this.codec);
+    this.reads = new SqliteResourceReads(db, rows);
+    this.changelog = new SqliteChangelog(db);
+    this.events = new SqliteEvents(db, options.eventMaxPerResource ?? 100);
+    this.files = new SqliteSourceFiles(db);
+    this.writes = new SqliteResourceWrites({
+      db,
+      rows,
+      reads: this.reads,
+      changelog: this.changelog,
+      views: options.views,
+      clock: this.isoNow,
+      refs: () => this.refIndex,
+    });
+    this.statusWrites = new SqliteStatusWrites(db, this.reads, this.changelog, options.views, this.isoNow);
+    this.refsStmt = db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources');
+    // The resourceVersion at which this build last closed the store (see closedCleanly).
+    this.closedCleanlyAt = {
+      get: db.prepare("SELECT value FROM counters WHERE name = 'closed_cleanly_at'").pluck(),
+      set: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+    };
+    this.closedCleanly = this.closedCleanlyAt.get.get() === this.currentResourceVersion();
+    renderStaleViews(db, options.views, this.closedCleanly);
+  }
+
+  // ResourceReader
+
+  get(fqn: string, options?: GetOptions): McpServerResource | undefined {
+    return this.reads.get(fqn, options);
+  }
+
+  getWithAnswer(fqn: string, options?: GetOptions): { resource: McpServerResource; answer: StoredAnswerTexts } | undefined {
+    return this.reads.getWithAnswer(fqn, options);
+  }
+
+  getById(id: string): McpServerResource | undefined {
+    return this.reads.getById(id);
+  }
+
+  list(query: ListQuery): { items: McpServerResource[]; total: number } {
+    return this.reads.list(query);
+  }
+
+  listViews(query: ListQuery): { views: string[]; total: number } {
+    return this.reads.listViews(query);
+  }
+
+  listRefs(tenant: string): readonly ResourceRef[] {
+    return this.refs().ofTenant(tenant);
+  }
+
+  listReadiness(tenant: string): ResourceReadiness[] {
+    return this.reads.listReadiness(tenant);
+  }
+
+  keys(): string[] {
+    return this.reads.keys();
+  }
+
+  count(): number {
+    return this.reads.count();
+  }
+
+  // ResourceWriter
+
+  create(input: NewResource): McpServerResource {
+    return this.write(() => this.writes.create(input));
+  }
+
+  update(fqn: string, update: ResourceUpdate): McpServerResource {
+    return this.write(() => this.writes.update(fqn, update));
+  }
+
+  remove(fqn: string): McpServerResource | undefined {
+    return this.write(() => this.writes.remove(fqn));
+  }
+
+  // StatusWriter
+
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined {
+    return this.statusWrites.setStatus(fqn, status, expect, (fn) => this.write(fn));
+  }
+
+  /** One statement writes (a bump or an insert), atomic by itself: no savepoint around it. */
+  recordEvent(event: EventInput): void {
+    this.events.record(event, this.isoNow.now());
+    this.written();
+  }
+
+  // EventLog
+
+  listEvents(query: EventQuery): StoredEvent[] {
+    return this.events.list(query);
+  }
+
+  // SourceInventory
+
+  fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef> {
+    return this.refs().ofRoot(tenant, root);
+  }
+
+  fileRefsAt(tenant: string, root: string, path: string): ResourceRef[] {
+    return this.refs().ofPath(tenant, root, path);
+  }
+
+  sourceFiles(root: string): SourceFileRecord[] {
+    return this.files.list(root);
+  }
+
+  recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): void {
+    if (files.size === 0) return;
+    this.atomically(() => this.files.record(root, files));
+  }
+
+  // ChangeLog
+
+  currentResourceVersion(): number {
+    return this.changelog.currentResourceVersion();
+  }
+
+  changesSince(resourceVersion: number, limit: number): Change[] {
+    return this.changelog.changesSince(resourceVersion, limit);
+  }
+
+  onWrite(listener: () => void): () => void {
+    this.writeListeners.add(listener);
+    return () => void this.writeListeners.delete(listener);
+  }
+
+  oldestRetainedResourceVersion(): number {
+    return this.changelog.oldestRetainedResourceVersion();
+  }
+
+  // Transactions
+
+  transaction<T>(fn: () => T): T {
+    return this.atomically(fn);
+  }
+
+  // Life cycle
+
+  /**
+   * See resealColumn: seals secrets stored before encryption and checks the key against the rest. After a
+   * clean close with nothing written since, every value was sealed then: only the key is checked.
+   */
+  resealSecrets(): number {
+    const resealed = this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec) ? 0 : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
+    this.secretsSealed = true;
+    return resealed;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).
+    if (this.secretsSealed) this.closedCleanlyAt.set.run(this.currentResourceVersion());
+    this.db.close();
+  }
+
+  private refs(): RefIndex {
+    if (!this.refIndex) {
+      const rows = this.refsStmt.all() as Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>[];
+      this.refIndex = new RefIndex(rows.map((r) => refOf(r.fqn, r.id, r.tenant, r.name, r.generation, JSON.parse(r.source) as SourceRef)));
+    }
+    return this.refIndex;
+  }
+
+  /** fn in a transaction (a savepoint inside one), and the ref index rolled back with it. */
+  private atomically<T>(fn: () => T): T {
+    const outermost = !this.db.inTransaction;
+    const index = this.refIndex;
+    const mark = index?.journal() ?? 0;
+    let result: T;
+    try {
+      result = this.inTransaction(fn);
+    } catch (err) {
+      // An index loaded inside the rolled-back transaction may hold rows SQLite no longer has.
+      if (this.refIndex !== index) this.refIndex = undefined;
+      else index?.rollback(mark);
+      throw err;
+    } finally {
+      if (outermost) this.refIndex?.settle();
+    }
+    if (outermost) this.maintainWhenDue();
+    return result;
+  }
+
+  /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
+  private write<T>(fn: () => T): T {
+    const result = this.atomically(fn);
+    this.written();
+    return result;
+  }
+
+  /** After every write: the listeners hear of it, and housekeeping runs when due. */
+  private written(): void {
+    for (const listener of this.writeListeners) listener();
+    this.writesSinceMaintenance++;
+    this.maintainWhenDue();
+  }
+
+  /**
+   * Housekeeping runs outside any transaction (after the outermost one commits, see atomically): a
+   * rollback would undo its deletes but not what the events area remembers of them.
+   */
+  private maintainWhenDue(): void {
+    if (this.writesSinceMaintenance < MAINTENANCE_EVERY_WRITES || this.db.inTransaction) return;
+    this.writesSinceMaintenance = 0;
+    this.inTransaction(() => {
+      const now = this.clock.now();
+      this.changelog.prune(this.currentResourceVersion() - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
+      this.events.prune(isoTime(now - this.eventMaxAgeMs));
+    });
+  }
+}
