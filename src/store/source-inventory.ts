@@ -4,9 +4,10 @@ import type { ResourceRef, SourceFileRecord } from './types.js';
 
 export interface SourceInventory {
   /**
-   * The refs of the resources a watched directory (absolute path) manages, by name. A live view, not a
-   * copy: it follows the writes that come after (until a rolled-back transaction makes the store
-   * rebuild its index, after which it stays as it was). Read-only.
+   * The refs of the resources a watched directory (absolute path) manages, by name, as stored now (other
+   * writers' commits included). A live view, not a copy: it follows this store object's writes that come
+   * after, until a rolled-back transaction or another writer's commit makes the store rebuild its index
+   * (after which it stays as it was): ask again rather than keep it. Read-only.
    */
   fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef>;
   /** The refs of the resources one file (path relative to root) of a watched directory manages. */

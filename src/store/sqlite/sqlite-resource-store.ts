@@ -79,10 +79,14 @@ export class SqliteResourceStore implements ResourceStore {
   /**
    * fqn → ResourceRef of every resource, loaded on first use and kept in step with each write, so a
    * watched directory's inventory costs no decoding. When SQLite rolls a write back, so does the index
-   * (see atomically).
+   * (see atomically). Another connection's commit (another replica or process) makes it stale: it is
+   * loaded again when SQLite's data_version says one happened since (see refs).
    */
   private refIndex: RefIndex | undefined;
+  /** data_version when the ref index was loaded: another connection's commit changes it, ours never. */
+  private refIndexRevision = 0;
   private readonly refsStmt;
+  private readonly dataVersionStmt;
   /**
    * This build closed the store last and nothing wrote since (close() records the resourceVersion): every
    * view was current and every secret sealed then, so the checks at open can be skipped.
@@ -118,6 +122,7 @@ export class SqliteResourceStore implements ResourceStore {
     });
     this.statusWrites = new SqliteStatusWrites(db, this.reads, this.changelog, options.views, this.isoNow);
     this.refsStmt = db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources');
+    this.dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
     // The resourceVersion at which this build last closed the store (see closedCleanly).
     this.closedCleanlyAt = {
       get: db.prepare("SELECT value FROM counters WHERE name = 'closed_cleanly_at'").pluck(),
@@ -261,11 +266,17 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   private refs(): RefIndex {
+    if (this.refIndex && this.dataVersion() !== this.refIndexRevision) this.refIndex = undefined;
     if (!this.refIndex) {
+      this.refIndexRevision = this.dataVersion();
       const rows = this.refsStmt.all() as Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>[];
       this.refIndex = new RefIndex(rows.map((r) => refOf(r.fqn, r.id, r.tenant, r.name, r.generation, JSON.parse(r.source) as SourceRef)));
     }
     return this.refIndex;
+  }
+
+  private dataVersion(): number {
+    return this.dataVersionStmt.get() as number;
   }
 
   /** fn in a transaction (a savepoint inside one), and the ref index rolled back with it. */

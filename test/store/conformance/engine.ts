@@ -1,0 +1,29 @@
+// What the store conformance suite runs against: a factory of store engines. Each engine answers both
+// stores over one set of data, and optionally a second connection to the same data (another replica).
+// The suite awaits every port call, so it runs unchanged whether an engine answers values or promises.
+import type { Clock } from '../../../src/domain/clock.js';
+import type { GatewayStore, ResourceStore, SecretCodec } from '../../../src/store/index.js';
+
+export interface StoreConnection {
+  resources: ResourceStore;
+  gateway: GatewayStore;
+}
+
+export interface StoreEngine extends StoreConnection {
+  /** Another connection to the same data, as another replica would hold it; undefined when the engine has none. */
+  connect?(): Promise<StoreConnection>;
+  /** Closes every connection and drops the data. */
+  dispose(): Promise<void>;
+}
+
+export interface StoreEngineOptions {
+  clock: Clock;
+  secretCodec?: SecretCodec;
+  /** Events kept per resource. */
+  eventMaxPerResource?: number;
+}
+
+export interface StoreEngineFactory {
+  name: string;
+  open(options: StoreEngineOptions): Promise<StoreEngine>;
+}

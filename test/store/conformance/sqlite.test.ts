@@ -1,0 +1,39 @@
+// The store conformance suite on the embedded engine: both SQLite stores in a temp directory, and a
+// second pair of connections to the same files as another replica.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resourceViews } from '../../../src/http/resource-view.js';
+import { SqliteGatewayStore, SqliteResourceStore } from '../../../src/store/sqlite/index.js';
+import type { StoreConnection, StoreEngineFactory } from './engine.js';
+import { describeStoreConformance } from './suite.js';
+
+const sqlite: StoreEngineFactory = {
+  name: 'sqlite',
+  async open(options) {
+    const dir = mkdtempSync(join(tmpdir(), 'store-conformance-'));
+    const connections: StoreConnection[] = [];
+    const connect = async (): Promise<StoreConnection> => {
+      const connection = {
+        resources: new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews, ...options }),
+        gateway: new SqliteGatewayStore({ path: join(dir, 'gateway.db'), clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
+      };
+      connections.push(connection);
+      return connection;
+    };
+    const first = await connect();
+    return {
+      ...first,
+      connect,
+      async dispose() {
+        for (const c of connections) {
+          c.resources.close();
+          c.gateway.close();
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+describeStoreConformance(sqlite);

@@ -1,0 +1,34 @@
+// The store conformance suite: every case of every port, against one engine factory. An engine's test
+// file calls describeStoreConformance with its factory; the cases do not change per engine.
+import { FakeClock } from '../../support/fake-clock.js';
+import { changelogCases } from './changelog.js';
+import type { StoreEngine, StoreEngineFactory } from './engine.js';
+import { eventCases } from './events.js';
+import { gatewayCases } from './gateway.js';
+import { replicaCases } from './replicas.js';
+import { resourceCases } from './resources.js';
+import { sourceInventoryCases } from './source-inventory.js';
+import { statusCases } from './status.js';
+import { transactionCases } from './transactions.js';
+
+export function describeStoreConformance(factory: StoreEngineFactory): void {
+  describe(`store conformance: ${factory.name}`, () => {
+    let engine: StoreEngine | undefined;
+    beforeEach(async () => {
+      engine = await factory.open({ clock: new FakeClock(Date.parse('2026-01-01T00:00:00Z')) });
+    });
+    afterEach(async () => {
+      await engine?.dispose();
+      engine = undefined;
+    });
+    const current = () => engine!;
+    resourceCases(current);
+    statusCases(current);
+    changelogCases(current);
+    eventCases(current);
+    sourceInventoryCases(current);
+    transactionCases(current);
+    gatewayCases(current);
+    replicaCases(current);
+  });
+}
