@@ -7,6 +7,7 @@ import { READY, RECONCILING, setCondition } from '../domain/conditions.js';
 import {
   ConflictError,
   NotFoundError,
+  PreconditionFailedError,
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
@@ -33,9 +34,12 @@ import {
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import type { NewResource, ResourceReader, ResourceUpdate, ResourceWriter, StoredAnswerTexts, Transactions } from '../store/index.js';
+import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type Transactions } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
+
+/** How often a write that lost a race to another writer is planned again (see Intake.raced). */
+const WRITE_TRIES = 3;
 
 export interface ApplyInput {
   /**
@@ -138,6 +142,30 @@ export class Intake {
     this.admitManifest?.(normalised);
     const fqn = this.fqnOf(normalised.name);
     const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);
+    return this.raced(fqn, input.ifMatch, () => this.planAndCommit(input, normalised, fqn, keptSecrets, prefix));
+  }
+
+  /**
+   * Runs a read → plan → commit until its commit finds the resource as it was read (the writes are
+   * compare-and-swaps, see ResourceWriter): a write that lost a race to another writer is planned again
+   * against what that writer left, at most WRITE_TRIES times, so no update is lost. A caller who sent
+   * If-Match planned against what it read itself: it gets the 412 its precondition now fails with.
+   */
+  private raced<T>(fqn: string, ifMatch: string | undefined, attempt: () => T): T {
+    for (let tries = 1; ; tries++) {
+      try {
+        return attempt();
+      } catch (err) {
+        if (!(err instanceof WriteConflictError)) throw err;
+        if (ifMatch !== undefined) {
+          throw new PreconditionFailedError(`If-Match: ${fqn} was changed by another write meanwhile; read the resource again, reapply your change and retry.`);
+        }
+        if (tries >= WRITE_TRIES) throw new ConflictError(`${fqn} kept changing while this write was planned (${WRITE_TRIES} tries); retry.`);
+      }
+    }
+  }
+
+  private planAndCommit(input: ApplyInput, normalised: McpServerManifest, fqn: string, keptSecrets: string[], prefix: string): ApplyResult {
 
     let existing: McpServerResource | undefined;
     let existingAnswer: StoredAnswerTexts | undefined;
@@ -211,7 +239,7 @@ export class Intake {
 
     // The row and its event commit together: one transaction, one commit.
     const resource = this.store.transaction(() => {
-      const written = created ? this.store.create(created) : this.store.update(fqn, update);
+      const written = created ? this.store.create(created) : this.store.update(fqn, update, { resourceVersion: existing!.resourceVersion });
       if (takenFrom) {
         this.store.recordEvent({
           fqn,
@@ -242,6 +270,10 @@ export class Intake {
   }
 
   delete(input: DeleteInput): McpServerResource {
+    return this.raced(input.fqn, input.ifMatch, () => this.deleteOnce(input));
+  }
+
+  private deleteOnce(input: DeleteInput): McpServerResource {
     const existing = this.store.get(input.fqn);
     if (!existing || !this.policy.canRead(input.principal, existing)) {
       throw new NotFoundError(`MCP server ${input.fqn} not found.`);
@@ -250,15 +282,18 @@ export class Intake {
     checkIfMatch(input.ifMatch, existing, input.fqn);
     const conflict = input.force ? undefined : ownershipConflict(existing, input.source);
     if (conflict) throw new ConflictError(conflict);
-    const removed = this.store.remove(input.fqn);
-    if (!removed) throw new NotFoundError(`MCP server ${input.fqn} not found.`);
-    this.store.recordEvent({
-      fqn: input.fqn,
-      resourceId: existing.id,
-      type: 'Normal',
-      reason: 'Deleted',
-      message: `Deleted through ${describeSource(input.source)}.`,
-      actor: input.principal.subject.subjectId,
+    const removed = this.store.transaction(() => {
+      const removed = this.store.remove(input.fqn, { resourceVersion: existing.resourceVersion });
+      if (!removed) throw new WriteConflictError(input.fqn, 'it no longer exists');
+      this.store.recordEvent({
+        fqn: input.fqn,
+        resourceId: existing.id,
+        type: 'Normal',
+        reason: 'Deleted',
+        message: `Deleted through ${describeSource(input.source)}.`,
+        actor: input.principal.subject.subjectId,
+      });
+      return removed;
     });
     this.enqueue(input.fqn);
     return removed;

@@ -1,6 +1,7 @@
 export * from './types.js';
 export type { ResourceReader } from './resource-reader.js';
-export type { ResourceWriter } from './resource-writer.js';
+export type { ExpectedVersion, ResourceWriter } from './resource-writer.js';
+export { WriteConflictError } from './write-conflict.js';
 export type { StatusWriter } from './status-writer.js';
 export type { EventLog, EventRecorder } from './event-log.js';
 export type { SourceInventory } from './source-inventory.js';

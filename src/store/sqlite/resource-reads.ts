@@ -16,6 +16,7 @@ export class SqliteResourceReads {
       byFqn: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE fqn = ?`),
       byFqnViewed: db.prepare(`SELECT ${COLUMNS}, view FROM resources WHERE fqn = ?`),
       byId: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ?`),
+      versionOf: db.prepare('SELECT resource_version FROM resources WHERE fqn = ?').pluck(),
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
@@ -33,6 +34,11 @@ export class SqliteResourceReads {
   /** The row of a resource, every column but its view. */
   row(fqn: string): ResourceRow | undefined {
     return this.stmt.byFqn.get(fqn) as ResourceRow | undefined;
+  }
+
+  /** The stored resourceVersion of a resource; undefined when there is none. */
+  versionOf(fqn: string): number | undefined {
+    return this.stmt.versionOf.get(fqn) as number | undefined;
   }
 
   get(fqn: string, options?: GetOptions): McpServerResource | undefined {

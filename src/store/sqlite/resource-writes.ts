@@ -2,7 +2,9 @@
 // resourceVersion and its changelog entry. The caller runs each inside one transaction.
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
+import type { ExpectedVersion } from '../resource-writer.js';
 import type { NewResource, ResourceUpdate } from '../types.js';
+import { WriteConflictError } from '../write-conflict.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
 import type { IsoNow } from './iso-now.js';
@@ -42,6 +44,9 @@ export class SqliteResourceWrites {
 
   create(input: NewResource): McpServerResource {
     const { changelog, rows, views } = this.deps;
+    // Checked in the write's transaction, before anything is written: the fqn's UNIQUE index would refuse
+    // the insert too, but with an error that names no conflict.
+    if (this.deps.reads.versionOf(input.fqn) !== undefined) throw new WriteConflictError(input.fqn, 'the name is taken');
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
     const sealed = rows.seal(input.manifest);
@@ -79,11 +84,14 @@ export class SqliteResourceWrites {
     });
   }
 
-  update(fqn: string, update: ResourceUpdate): McpServerResource {
+  update(fqn: string, update: ResourceUpdate, expect?: ExpectedVersion): McpServerResource {
     const { changelog, rows, views } = this.deps;
-    // Who created it, and when, stay as stored.
+    // Who created it, and when, stay as stored. Read in the write's transaction: the compare of the swap.
     const stored = this.deps.reads.row(fqn);
-    if (!stored) throw new Error(`update of ${fqn}: no such resource`);
+    if (!stored) throw new WriteConflictError(fqn, 'it no longer exists');
+    if (expect && stored.resource_version !== expect.resourceVersion) {
+      throw new WriteConflictError(fqn, `resourceVersion ${stored.resource_version}, not ${expect.resourceVersion}`);
+    }
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
     const sealed = rows.seal(update.manifest);
@@ -115,10 +123,13 @@ export class SqliteResourceWrites {
     });
   }
 
-  remove(fqn: string): McpServerResource | undefined {
+  remove(fqn: string, expect?: ExpectedVersion): McpServerResource | undefined {
     const { changelog, rows } = this.deps;
     const row = this.deps.reads.row(fqn);
     if (!row) return undefined;
+    if (expect && row.resource_version !== expect.resourceVersion) {
+      throw new WriteConflictError(fqn, `resourceVersion ${row.resource_version}, not ${expect.resourceVersion}`);
+    }
     const rv = changelog.nextResourceVersion();
     this.stmt.delete.run(fqn);
     this.deps.refs()?.delete(fqn);

@@ -7,6 +7,7 @@ import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
 import type { McpServerResource, ResourceStatus, SourceRef } from '../../domain/resource.js';
 import type { ResourceStore } from '../resource-store.js';
+import type { ExpectedVersion } from '../resource-writer.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import type {
   Change,
@@ -176,12 +177,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.write(() => this.writes.create(input));
   }
 
-  update(fqn: string, update: ResourceUpdate): McpServerResource {
-    return this.write(() => this.writes.update(fqn, update));
+  update(fqn: string, update: ResourceUpdate, expect?: ExpectedVersion): McpServerResource {
+    return this.write(() => this.writes.update(fqn, update, expect));
   }
 
-  remove(fqn: string): McpServerResource | undefined {
-    return this.write(() => this.writes.remove(fqn));
+  remove(fqn: string, expect?: ExpectedVersion): McpServerResource | undefined {
+    return this.write(() => this.writes.remove(fqn, expect));
   }
 
   // StatusWriter

@@ -9,6 +9,8 @@ import type { IsoNow } from './iso-now.js';
 import type { SqliteResourceReads } from './resource-reads.js';
 import { maskedResourceText, storedText } from './rows.js';
 
+const RACED = Symbol('raced');
+
 export class SqliteStatusWrites {
   private readonly update;
 
@@ -30,8 +32,22 @@ export class SqliteStatusWrites {
     fqn: string,
     status: ResourceStatus,
     expect: { id: string; generation: number } | undefined,
-    write: (fn: () => number) => number,
+    write: (fn: () => number | undefined) => number | undefined,
   ): number | undefined {
+    // Another writer may commit between the read and the write: the write then finds another
+    // resourceVersion and writes nothing, and the status is decided again on a fresh read.
+    for (;;) {
+      const written = this.attempt(fqn, status, expect, write);
+      if (written !== RACED) return written;
+    }
+  }
+
+  private attempt(
+    fqn: string,
+    status: ResourceStatus,
+    expect: { id: string; generation: number } | undefined,
+    write: (fn: () => number | undefined) => number | undefined,
+  ): number | undefined | typeof RACED {
     const row = this.reads.row(fqn);
     if (!row) return undefined;
     // A status computed from an older read (another generation, or a deleted and recreated resource) is dropped.
@@ -42,13 +58,20 @@ export class SqliteStatusWrites {
     if (row.status === json || (row.status.length === json.length && isDeepStrictEqual(JSON.parse(row.status), JSON.parse(json)))) {
       return row.resource_version;
     }
-    return write(() => {
-      // Synchronous, and this connection the only writer: the row read above is still the rest of the resource.
+    let raced = false;
+    const rv = write(() => {
+      // The compare of the swap, in the write's transaction: the row read above is still the rest of the
+      // resource only while its resourceVersion is.
+      if (this.reads.versionOf(fqn) !== row.resource_version) {
+        raced = true;
+        return undefined;
+      }
       const rv = this.changelog.nextResourceVersion();
       const written = { ...row, status: json, resource_version: rv };
       this.update.run(json, rv, this.views.render(storedText(written), status, rv), rv, fqn);
       this.changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(written), this.clock.now());
       return rv;
     });
+    return raced ? RACED : rv;
   }
 }

@@ -1,6 +1,7 @@
 // ResourceReader and ResourceWriter: what a write leaves, what each read answers, and the writes that
 // must not win over a stored resource (a create of a taken name, an update of a missing one).
 import { MASK } from '../../../src/manifest/index.js';
+import { WriteConflictError } from '../../../src/store/index.js';
 import type { StoreEngine } from './engine.js';
 import { fileSource, fqnOf, manifest, newResource, other, readyStatus, SECRET, subject, updateOf } from './fixtures.js';
 
@@ -37,7 +38,7 @@ export function resourceCases(engine: () => StoreEngine): void {
       const { resources } = engine();
       const first = await resources.create(newResource('a'));
       const rv = await resources.currentResourceVersion();
-      await expect(Promise.resolve().then(() => resources.create(newResource('a', { id: 'id-other' })))).rejects.toThrow();
+      await expect(Promise.resolve().then(() => resources.create(newResource('a', { id: 'id-other' })))).rejects.toThrow(WriteConflictError);
       expect(await resources.get(fqnOf('a'))).toEqual(first);
       expect(await resources.currentResourceVersion()).toBe(rv);
       expect(await resources.changesSince(rv, 10)).toEqual([]);
@@ -46,10 +47,24 @@ export function resourceCases(engine: () => StoreEngine): void {
     it('an update of a missing resource fails and writes nothing; a remove of one answers undefined', async () => {
       const { resources } = engine();
       const rv = await resources.currentResourceVersion();
-      await expect(Promise.resolve().then(() => resources.update(fqnOf('a'), updateOf('a', 2)))).rejects.toThrow();
+      await expect(Promise.resolve().then(() => resources.update(fqnOf('a'), updateOf('a', 2)))).rejects.toThrow(WriteConflictError);
       expect(await resources.remove(fqnOf('a'))).toBeUndefined();
       expect(await resources.currentResourceVersion()).toBe(rv);
       expect(await resources.count()).toBe(0);
+    });
+
+    it('an update or remove planned against another resourceVersion fails (compare-and-swap) and writes nothing', async () => {
+      const { resources } = engine();
+      const created = await resources.create(newResource('a'));
+      const updated = await resources.update(fqnOf('a'), updateOf('a', 2), { resourceVersion: created.resourceVersion });
+      const stale = { resourceVersion: created.resourceVersion };
+      await expect(Promise.resolve().then(() => resources.update(fqnOf('a'), updateOf('a', 3), stale))).rejects.toThrow(WriteConflictError);
+      await expect(Promise.resolve().then(() => resources.remove(fqnOf('a'), stale))).rejects.toThrow(WriteConflictError);
+      expect(await resources.get(fqnOf('a'))).toEqual(updated);
+      expect(await resources.changesSince(updated.resourceVersion, 10)).toEqual([]);
+      // The current one writes.
+      const removed = await resources.remove(fqnOf('a'), { resourceVersion: updated.resourceVersion });
+      expect(removed!.resourceVersion).toBeGreaterThan(updated.resourceVersion);
     });
 
     it('a remove answers the resource at the resourceVersion of its deletion, and frees the name for another id', async () => {
