@@ -40,6 +40,8 @@ export interface Config {
   /** First retry delay of a failing discovery; doubles per failure up to discoveryRetryMaxMs. */
   discoveryRetryBaseMs: number;
   discoveryRetryMaxMs: number;
+  /** The longest a server that could not be reached (refused, unknown name) waits for its next discovery. */
+  discoveryRetryUnreachableMaxMs: number;
   /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
   secretsDir: string | undefined;
   /** YAML list of hashed bearer tokens (--tokens-file), re-read when it changes; undefined: admin token only. */
@@ -108,6 +110,12 @@ export const SERVE_FLAGS = [
   { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', help: 'Discoveries running at once.' },
   { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
   { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', help: 'The longest a failing server waits for its next discovery.' },
+  {
+    flag: 'discovery-retry-unreachable-max',
+    env: 'MCP_CP_DISCOVERY_RETRY_UNREACHABLE_MAX',
+    default: '5s',
+    help: 'The longest a server that could not be reached (connection refused, unknown name: Unreachable) waits for its next discovery, so a server started after the control plane is found within seconds.',
+  },
   { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', help: 'Where ${file:PATH} secret references are read from (never outside it).' },
   {
     flag: 'tokens-file',
@@ -311,7 +319,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError(`--workers: "${workersRaw}" must be a whole number from 1 to 64.`);
   }
   const positive = (
-    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max',
+    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max' | 'discovery-retry-unreachable-max',
     fallback: string,
   ): number => {
     const ms = parseDuration(get(flag) ?? fallback, flag);
@@ -328,6 +336,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (discoveryRetryMaxMs < discoveryRetryBaseMs) {
     throw new ConfigError(`--discovery-retry-max: must be at least --discovery-retry-base (${discoveryRetryBaseMs} ms).`);
   }
+  const discoveryRetryUnreachableMaxMs = positive('discovery-retry-unreachable-max', '5s');
   const watchBookmarkIntervalMs = parseDuration(get('watch-bookmark-interval') ?? '30s', 'watch-bookmark-interval');
   if (watchBookmarkIntervalMs < 1) throw new ConfigError('--watch-bookmark-interval: must be longer than 0.');
   const watchBufferRaw = get('watch-buffer') ?? '1000';
@@ -357,6 +366,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryConcurrency,
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,
+    discoveryRetryUnreachableMaxMs,
     secretsDir: get('secrets-dir'),
     tokensFile: get('tokens-file'),
     egressDeny: cidrList(values, env, 'egress-deny', 'MCP_CP_EGRESS_DENY'),

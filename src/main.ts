@@ -40,6 +40,7 @@ import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
+import { UpstreamHealth } from './reconcile/upstream-health.js';
 import { WorkQueue } from './reconcile/workqueue.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { SqliteResourceStore, type ResourceStore } from './store/index.js';
@@ -154,10 +155,13 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     intervalMs: config.discoveryIntervalMs,
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
+    retryUnreachableMaxMs: config.discoveryRetryUnreachableMaxMs,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
+  // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
+  const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
     store,
     gateway,
@@ -169,6 +173,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
+    upstreamHealth,
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -231,6 +236,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     egress,
     stdio,
     callerTokens,
+    upstreamHealth,
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -317,6 +323,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
           }),
       ],
       ['discovery', () => discovery.stop()],
+      ['upstream health', () => upstreamHealth.close()],
       ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],

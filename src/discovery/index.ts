@@ -1,7 +1,7 @@
 // The MCP client the reconciler uses to talk to one registered remote MCP server.
 export { discover, MAX_TOOL_PAGES, type DiscoverDeps } from './discover.js';
 export { createServerFetch, type ServerFetch } from './server-fetch.js';
-export { applyToolSettings, type AppliedToolSettings } from './tool-settings.js';
+export { applyToolSettings, closestToolNames, type AppliedToolSettings } from './tool-settings.js';
 export {
   OAuthClientCredentials,
   OAuthError,

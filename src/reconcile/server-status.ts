@@ -1,17 +1,62 @@
 // The status a reconcile writes: Applied, Discovered, Ready (= Applied AND Discovered), Reconciling and
 // Stalled when true. Pure.
+import { isoTime } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
 import type { AuthStatus, Condition, DiscoveredTool, McpServerResource, ResourceStatus } from '../domain/resource.js';
-import type { DiscoveryFailure, DiscoverySuccess } from '../discovery/index.js';
+import { closestToolNames, type DiscoveryFailure, type DiscoverySuccess } from '../discovery/index.js';
+
+/** What the gateway saw of the upstream after the latest discovery: it could not reach it (see UpstreamHealth). */
+export interface UpstreamFailureSeen {
+  reason: string;
+  message: string;
+  /** When the gateway saw it (ms since the epoch). */
+  at: number;
+}
 
 /** What discovery says about the current generation. */
 export type DiscoveryView =
-  | { kind: 'discovered'; result: DiscoverySuccess; tools: DiscoveredTool[]; unknownSettings: string[] }
-  | { kind: 'failed'; result: DiscoveryFailure }
+  | {
+      kind: 'discovered';
+      result: DiscoverySuccess;
+      tools: DiscoveredTool[];
+      unknownSettings: string[];
+      /** Unknown names with `disabled: true`: the server is not served until they are fixed (fail closed). */
+      unknownDisabled: string[];
+      upstreamFailure?: UpstreamFailureSeen;
+    }
+  /** `nextAttemptAt`: when the next discovery is due (ms since the epoch), when one is scheduled. */
+  | { kind: 'failed'; result: DiscoveryFailure; nextAttemptAt?: number }
   /** A discovery for the current inputs is running or queued, and none has finished yet. */
   | { kind: 'pending'; url: string }
   /** The server authenticates each caller; the control plane has no credential to discover with. */
-  | { kind: 'per-user'; authStatus: AuthStatus; message: string };
+  | { kind: 'per-user'; authStatus: AuthStatus; message: string; upstreamFailure?: UpstreamFailureSeen };
+
+/**
+ * Why the gateway must not serve a discovered server although it answered: a `disabled: true` setting
+ * names no tool the server has (a typo would leave the tool meant disabled callable). Undefined: none.
+ */
+export function toolSettingsRefusal(view: DiscoveryView): { reason: 'UnknownTool'; message: string } | undefined {
+  if (view.kind !== 'discovered' || view.unknownDisabled.length === 0) return undefined;
+  const names = view.tools.map((t) => t.name);
+  const each = view.unknownDisabled.map((name) => {
+    const near = closestToolNames(name, names);
+    return near.length ? `"${name}" (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : `"${name}"`;
+  });
+  const which = each.length === 1 ? `names no tool the server has: ${each[0]}` : `name no tools the server has: ${each.join(', ')}`;
+  return {
+    reason: 'UnknownTool',
+    message: `tool_settings with disabled: true ${which}; the gateway does not serve this server until the name is fixed or the entry removed.`,
+  };
+}
+
+/** The upstream failure the gateway saw, as the Ready message says it. */
+function upstreamFailureMessage(seen: UpstreamFailureSeen, then: string): string {
+  return `The gateway could not reach the server at ${isoTime(seen.at)}: ${seen.message} ${then}`;
+}
+
+function nextAttemptText(at: number | undefined): string {
+  return at === undefined ? '' : ` Next attempt at ${isoTime(at)}.`;
+}
 
 export function appliedStatus(resource: McpServerResource, view: DiscoveryView, now: string): ResourceStatus {
   const g = resource.generation;
@@ -33,19 +78,26 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       c = unknown.length
         ? set(c, DISCOVERED, 'True', 'UnknownTool', `${summary} tool_settings name tools the server does not have: ${unknown.join(', ')}; fix or remove those entries.`)
         : set(c, DISCOVERED, 'True', 'Discovered', summary);
-      c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied and the server answered: ${summary}`);
-      c = removeCondition(c, RECONCILING);
+      const refusal = toolSettingsRefusal(view);
+      if (refusal) c = set(c, READY, 'False', refusal.reason, refusal.message);
+      else if (view.upstreamFailure) c = set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'Discovering it again now; a success clears this.'));
+      else c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied and the server answered: ${summary}`);
+      c = view.upstreamFailure && !refusal
+        ? set(c, RECONCILING, 'True', 'Discovering', `The gateway could not reach the server; discovering generation ${g} again.`)
+        : removeCondition(c, RECONCILING);
       tools = view.tools;
       authStatus = view.result.authStatus;
       detectedTransport = view.result.transport;
       break;
     }
-    case 'failed':
-      c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
-      c = set(c, READY, 'False', view.result.reason, view.result.message);
-      c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}`);
+    case 'failed': {
+      const next = nextAttemptText(view.nextAttemptAt);
+      c = set(c, DISCOVERED, 'False', view.result.reason, `${view.result.message}${next}`);
+      c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);
+      c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}${next}`);
       authStatus = view.result.authStatus;
       break;
+    }
     case 'pending':
       c = set(c, DISCOVERED, 'Unknown', 'Discovering', `Connecting to ${view.url} to list its tools.`);
       c = set(c, READY, 'Unknown', 'Discovering', `Generation ${g} is applied; waiting for the server to answer.`);
@@ -53,7 +105,9 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       break;
     case 'per-user':
       c = set(c, DISCOVERED, 'Unknown', 'PerUserAuthentication', view.message);
-      c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied; each caller authenticates to the server itself.`);
+      c = view.upstreamFailure
+        ? set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'The next session the gateway opens with it clears this.'))
+        : set(c, READY, 'True', 'Ready', `Generation ${g} is applied; each caller authenticates to the server itself.`);
       c = removeCondition(c, RECONCILING);
       authStatus = view.authStatus;
       break;
