@@ -64,7 +64,7 @@ export interface DiscoveryManagerOptions {
   /**
    * No retry of an unreachable server (connection refused, unknown name, reset: no MCP conversation
    * happened, and the failure came back at once) waits longer: a fresh deploy or a restart is the common
-   * case, and it should be found within seconds. Default 5 s; never more than retryMaxMs.
+   * case, and it should be found within seconds. Default 5 s; kept between retryBaseMs and retryMaxMs.
    */
   retryUnreachableMaxMs?: number;
   /** Asks for a reconcile of key: when its job finished, or a refresh forced a discovery. The reconciler's queue.add. */
@@ -112,7 +112,7 @@ export class DiscoveryManager {
     }
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = Math.max(options.retryMaxMs ?? 5 * 60_000, this.retryBaseMs);
-    this.retryUnreachableMaxMs = Math.min(options.retryUnreachableMaxMs ?? 5000, this.retryMaxMs);
+    this.retryUnreachableMaxMs = Math.min(Math.max(options.retryUnreachableMaxMs ?? 5000, this.retryBaseMs), this.retryMaxMs);
   }
 
   state(key: string, inputsHash: string): DiscoveryState {

@@ -24,8 +24,11 @@ export type DiscoveryView =
       unknownDisabled: string[];
       upstreamFailure?: UpstreamFailureSeen;
     }
-  /** `nextAttemptAt`: when the next discovery is due (ms since the epoch), when one is scheduled. */
-  | { kind: 'failed'; result: DiscoveryFailure; nextAttemptAt?: number }
+  /**
+   * `retryInMs`: how long after this failure the next discovery starts. Said as a delay, not a time, so a
+   * server that keeps failing the same way on the same schedule keeps the same status (nothing is written).
+   */
+  | { kind: 'failed'; result: DiscoveryFailure; retryInMs?: number }
   /** A discovery for the current inputs is running or queued, and none has finished yet. */
   | { kind: 'pending'; url: string }
   /** The server authenticates each caller; the control plane has no credential to discover with. */
@@ -54,8 +57,17 @@ function upstreamFailureMessage(seen: UpstreamFailureSeen, then: string): string
   return `The gateway could not reach the server at ${isoTime(seen.at)}: ${seen.message} ${then}`;
 }
 
-function nextAttemptText(at: number | undefined): string {
-  return at === undefined ? '' : ` Next attempt at ${isoTime(at)}.`;
+function nextAttemptText(retryInMs: number | undefined): string {
+  return retryInMs === undefined ? '' : ` Next attempt ${delayText(retryInMs)} after this one.`;
+}
+
+/** 250 ms, 5 s, 1.5 s, 5 min, 2 h. */
+export function delayText(ms: number): string {
+  const round = (n: number) => String(Math.round(n * 10) / 10);
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${round(ms / 60_000)} min`;
+  return `${round(ms / 3_600_000)} h`;
 }
 
 export function appliedStatus(resource: McpServerResource, view: DiscoveryView, now: string): ResourceStatus {
@@ -91,8 +103,9 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       break;
     }
     case 'failed': {
-      const next = nextAttemptText(view.nextAttemptAt);
-      c = set(c, DISCOVERED, 'False', view.result.reason, `${view.result.message}${next}`);
+      const next = nextAttemptText(view.retryInMs);
+      // Discovered keeps discovery's own words (the gateway entry's `unavailable` is made of them).
+      c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
       c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);
       c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}${next}`);
       authStatus = view.result.authStatus;
