@@ -189,6 +189,11 @@ export class DiscoveryManager {
     this.options.enqueue(key);
   }
 
+  /** The longest a server failing for `reason` waits for its next discovery. */
+  retryCapMs(reason: string): number {
+    return reason === 'Unreachable' ? this.retryUnreachableMaxMs : this.retryMaxMs;
+  }
+
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
   reported(key: string, record: DiscoveryRecord): void {
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
@@ -285,7 +290,7 @@ export class DiscoveryManager {
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
-    const cap = !outcome.result.ok && outcome.result.reason === 'Unreachable' ? this.retryUnreachableMaxMs : this.retryMaxMs;
+    const cap = outcome.result.ok ? this.retryMaxMs : this.retryCapMs(outcome.result.reason);
     const retryIn = Math.min(this.retryBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 1023), cap);
     let dueAt = now + (outcome.result.ok ? this.options.intervalMs : retryIn);
     const expiresAt = outcome.bearer?.expiresAt;

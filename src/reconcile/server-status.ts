@@ -25,10 +25,10 @@ export type DiscoveryView =
       upstreamFailure?: UpstreamFailureSeen;
     }
   /**
-   * `retryInMs`: how long after this failure the next discovery starts. Said as a delay, not a time, so a
-   * server that keeps failing the same way on the same schedule keeps the same status (nothing is written).
+   * `retryWithinMs`: the longest until the next discovery (the backoff cap for this failure). A bound, not
+   * a time, so a server that keeps failing the same way keeps the same status (nothing is written).
    */
-  | { kind: 'failed'; result: DiscoveryFailure; retryInMs?: number }
+  | { kind: 'failed'; result: DiscoveryFailure; retryWithinMs?: number }
   /** A discovery for the current inputs is running or queued, and none has finished yet. */
   | { kind: 'pending'; url: string }
   /** The server authenticates each caller; the control plane has no credential to discover with. */
@@ -57,8 +57,8 @@ function upstreamFailureMessage(seen: UpstreamFailureSeen, then: string): string
   return `The gateway could not reach the server at ${isoTime(seen.at)}: ${seen.message} ${then}`;
 }
 
-function nextAttemptText(retryInMs: number | undefined): string {
-  return retryInMs === undefined ? '' : ` Next attempt ${delayText(retryInMs)} after this one.`;
+function nextAttemptText(withinMs: number | undefined): string {
+  return withinMs === undefined ? '' : ` Next attempt within ${delayText(withinMs)}.`;
 }
 
 /** 250 ms, 5 s, 1.5 s, 5 min, 2 h. */
@@ -103,7 +103,7 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       break;
     }
     case 'failed': {
-      const next = nextAttemptText(view.retryInMs);
+      const next = nextAttemptText(view.retryWithinMs);
       // Discovered keeps discovery's own words (the gateway entry's `unavailable` is made of them).
       c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
       c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);

@@ -72,14 +72,13 @@ describe('a server started after the control plane (the quick start)', () => {
 
     const down = await waitForReady(cp, 'example-tools', 'False', { reason: 'Unreachable' });
     // The status says when the next attempt is.
-    expect(condition(down, 'Ready')!.message).toContain('Next attempt 1 s after this one.');
-    expect(condition(down, 'Reconciling')!.message).toContain('Next attempt 1 s after this one.');
+    expect(condition(down, 'Ready')!.message).toContain('Next attempt within 5 s.');
+    expect(condition(down, 'Reconciling')!.message).toContain('Next attempt within 5 s.');
 
     await runUntil(clock, cp, fqn, clock.now() + downMs, async () => false);
     // Still failing, still retried within seconds however long it has been down.
     const stillDown = await getServer(cp, 'example-tools');
-    const next = /Next attempt ([\d.]+) s after this one\./.exec(condition(stillDown, 'Ready')!.message)?.[1];
-    expect(Number(next)).toBeLessThanOrEqual(5);
+    expect(condition(stillDown, 'Ready')!.message).toContain('Next attempt within 5 s.');
 
     await demoServer(port);
     const startedAt = clock.now();
