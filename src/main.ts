@@ -202,6 +202,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     clock,
     enqueue: (key) => queue.add(key),
     specHashKey: hashKey,
+    // A server whose file was deleted (its prune held back for the quiet period) may be deleted through the API.
+    fileGone: (source) => !existsSync(resolve(source.root, source.path)),
     // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
     admitManifest: (m) => {
       const refusal = isStdioManifest(m) ? stdio.policy.refusal(m.command) : undefined;
