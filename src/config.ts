@@ -228,9 +228,13 @@ type StringFlag = Exclude<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['fl
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** A number with a unit (500ms, 30s, 5m, 1h); a bare number is refused (is 30 seconds or minutes?), except 0. */
 export function parseDuration(value: string, flag: string): number {
   const m = DURATION.exec(value.trim());
   if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m or 1h.`);
+  if (m[2] === undefined && Number(m[1]) !== 0) {
+    throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
+  }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
 

@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -350,9 +351,15 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       s.once('error', rejectListen);
     });
     port = (server.address() as AddressInfo).port;
-    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-    url = `http://${hostForUrl}:${port}`;
-    if (!config.publicUrl) publicUrl = url;
+    const wildcard = defaultPublicUrl(config.host, port, networkInterfaces());
+    url = wildcard?.localUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (!config.publicUrl) publicUrl = wildcard?.publicUrl ?? url;
+    if (wildcard && !config.publicUrl) {
+      logger.warn(
+        { host: config.host, publicUrl },
+        `--host ${config.host} listens on every interface, and no --public-url was given: proxy URLs use ${publicUrl} (${wildcard.why}); pass --public-url to choose the address clients reach.`,
+      );
+    }
 
     controller.start();
     started = true;
@@ -388,6 +395,28 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     stdio,
     close: shutdown,
   };
+}
+
+/**
+ * For a wildcard --host (0.0.0.0, ::), which is no address a client can reach: the URL this process is
+ * reached at locally (loopback), and a public URL built from the first non-internal interface address
+ * (IPv4 first), else loopback, with a sentence saying which. Undefined for any other host. Pure.
+ */
+export function defaultPublicUrl(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): { localUrl: string; publicUrl: string; why: string } | undefined {
+  const v6 = host === '::' || host === '[::]';
+  if (!v6 && host !== '0.0.0.0') return undefined;
+  const localUrl = `http://127.0.0.1:${port}`;
+  const candidates = Object.entries(interfaces).flatMap(([name, list]) =>
+    (list ?? []).filter((a) => !a.internal && (a.family === 'IPv4' || (v6 && a.family === 'IPv6' && !a.address.startsWith('fe80:')))).map((a) => ({ name, a })),
+  );
+  const chosen = candidates.find((c) => c.a.family === 'IPv4') ?? candidates[0];
+  if (!chosen) return { localUrl, publicUrl: localUrl, why: 'no non-loopback interface was found, so the loopback address' };
+  const address = chosen.a.family === 'IPv6' ? `[${chosen.a.address}]` : chosen.a.address;
+  return { localUrl, publicUrl: `http://${address}:${port}`, why: `the address of interface ${chosen.name}` };
 }
 
 /**
