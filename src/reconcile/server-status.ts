@@ -1,5 +1,6 @@
-// The status a reconcile writes: Applied, Discovered, Ready (= Applied AND Discovered), Reconciling and
-// Stalled when true. Pure.
+// The status a reconcile writes: Applied, Discovered, Ready (= Applied AND Discovered, except that a
+// disabled: true tool setting naming no real tool, or an upstream failure the gateway saw after the latest
+// discovery started, makes it False), Reconciling and Stalled when true. Pure.
 import { isoTime } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
 import type { AuthStatus, Condition, DiscoveredTool, McpServerResource, ResourceStatus } from '../domain/resource.js';
@@ -62,7 +63,7 @@ function nextAttemptText(withinMs: number | undefined): string {
 }
 
 /** 250 ms, 5 s, 1.5 s, 5 min, 2 h. */
-export function delayText(ms: number): string {
+function delayText(ms: number): string {
   const round = (n: number) => String(Math.round(n * 10) / 10);
   if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
   if (ms < 60_000) return `${round(ms / 1000)} s`;
