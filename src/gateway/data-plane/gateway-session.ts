@@ -298,5 +298,5 @@ function failureCode(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   if (/Maximum reconnection attempts/.test(text)) return 'its event stream could not be reopened';
   if (error instanceof SseError) return 'its event stream ended';
-  return /\b(E[A-Z]{3,20})\b/.exec(text)?.[1] ?? 'the connection failed';
+  return /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)\b/.exec(text)?.[1] ?? 'the connection failed';
 }
