@@ -1,6 +1,8 @@
 // Status that tells the truth, fast, through the real control plane: a server started after the
 // control plane is found within seconds (on an injected clock), an upstream killed under a live gateway
 // session turns Ready=False within seconds, and a disabled: true setting with a typo fails closed.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -11,6 +13,7 @@ import { freePort, startPeer, type PeerProcess } from '../support/peer-process.j
 import { condition, getServer, putServer, waitForReady, type ServerView } from '../support/servers-api.js';
 
 const DEMO = join(process.cwd(), 'examples', 'demo-mcp-server.mjs');
+const EXAMPLE = join(process.cwd(), 'manifests', 'example.yaml');
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -65,10 +68,13 @@ describe('a server started after the control plane (the quick start)', () => {
     ['10 minutes', 10 * 60_000],
   ])('is Ready within 5 s of starting when it was down for %s, and the status says when the next attempt is', async (_label, downMs) => {
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
-    const cp = await controlPlane([], clock);
     const port = await freePort();
-    const created = await putServer(cp, remoteManifest({ name: 'example-tools', url: `http://127.0.0.1:${port}/mcp` }));
-    const fqn = created.json.data.fqn;
+    // The quick start's own manifest, from a watched directory, at a free port instead of 3001.
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-quick-start-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'example.yaml'), readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1:3001', `127.0.0.1:${port}`));
+    const cp = await controlPlane(['--manifests', dir], clock);
+    const fqn = `default:mcp-server:example-tools`;
 
     const down = await waitForReady(cp, 'example-tools', 'False', { reason: 'Unreachable' });
     // The status says when the next attempt is.
@@ -86,7 +92,11 @@ describe('a server started after the control plane (the quick start)', () => {
     expect(ready).toBe(true);
     expect(clock.now() - startedAt).toBeLessThanOrEqual(5_000);
     const server = await getServer(cp, 'example-tools');
-    expect(server.tools.map((t) => t.name)).toEqual(['echo', 'add', 'delete_everything']);
+    expect(server.tools.map((t) => [t.name, t.disabled])).toEqual([
+      ['echo', false],
+      ['add', false],
+      ['delete_everything', true],
+    ]);
   });
 });
 
