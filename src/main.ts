@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -40,6 +41,7 @@ import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
+import { UpstreamHealth } from './reconcile/upstream-health.js';
 import { WorkQueue } from './reconcile/workqueue.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { SqliteResourceStore, type ResourceStore } from './store/index.js';
@@ -155,10 +157,13 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     intervalMs: config.discoveryIntervalMs,
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
+    retryUnreachableMaxMs: config.discoveryRetryUnreachableMaxMs,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
+  // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
+  const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
     store,
     gateway,
@@ -170,6 +175,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
+    upstreamHealth,
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -198,6 +204,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     clock,
     enqueue: (key) => queue.add(key),
     specHashKey: hashKey,
+    // A server whose file was deleted (its prune held back for the quiet period) may be deleted through the API.
+    fileGone: (source) => !existsSync(resolve(source.root, source.path)),
     // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
     admitManifest: (m) => {
       const refusal = isStdioManifest(m) ? stdio.policy.refusal(m.command) : undefined;
@@ -233,6 +241,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     upstreamLimits: config.upstreamLimits,
     stdio,
     callerTokens,
+    upstreamHealth,
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -319,6 +328,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
           }),
       ],
       ['discovery', () => discovery.stop()],
+      ['upstream health', () => upstreamHealth.close()],
       ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
@@ -343,9 +353,15 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       s.once('error', rejectListen);
     });
     port = (server.address() as AddressInfo).port;
-    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-    url = `http://${hostForUrl}:${port}`;
-    if (!config.publicUrl) publicUrl = url;
+    const wildcard = defaultPublicUrl(config.host, port, networkInterfaces());
+    url = wildcard?.localUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (!config.publicUrl) publicUrl = wildcard?.publicUrl ?? url;
+    if (wildcard && !config.publicUrl) {
+      logger.warn(
+        { host: config.host, publicUrl },
+        `--host ${config.host} listens on every interface, and no --public-url was given: proxy URLs use ${publicUrl} (${wildcard.why}); pass --public-url to choose the address clients reach.`,
+      );
+    }
 
     controller.start();
     started = true;
@@ -381,6 +397,28 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     stdio,
     close: shutdown,
   };
+}
+
+/**
+ * For a wildcard --host (0.0.0.0, ::), which is no address a client can reach: the URL this process is
+ * reached at locally (loopback), and a public URL built from the first non-internal interface address
+ * (IPv4 first), else loopback, with a sentence saying which. Undefined for any other host. Pure.
+ */
+export function defaultPublicUrl(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): { localUrl: string; publicUrl: string; why: string } | undefined {
+  const v6 = host === '::' || host === '[::]';
+  if (!v6 && host !== '0.0.0.0') return undefined;
+  const localUrl = `http://127.0.0.1:${port}`;
+  const candidates = Object.entries(interfaces).flatMap(([name, list]) =>
+    (list ?? []).filter((a) => !a.internal && (a.family === 'IPv4' || (v6 && a.family === 'IPv6' && !a.address.startsWith('fe80:')))).map((a) => ({ name, a })),
+  );
+  const chosen = candidates.find((c) => c.a.family === 'IPv4') ?? candidates[0];
+  if (!chosen) return { localUrl, publicUrl: localUrl, why: 'no non-loopback interface was found, so the loopback address' };
+  const address = chosen.a.family === 'IPv6' ? `[${chosen.a.address}]` : chosen.a.address;
+  return { localUrl, publicUrl: `http://${address}:${port}`, why: `the address of interface ${chosen.name}` };
 }
 
 /**
