@@ -32,7 +32,6 @@ import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/inde
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import {
   readManifestFile,
-  readManifestFileSync,
   stillHashesTo,
   toFileError,
   type DeclaredDocument,
@@ -211,7 +210,7 @@ export class DirectorySync {
     // An edit touches a file or a few: read at once, not queued behind other work in the thread pool.
     const readings =
       toRead.length <= SYNC_READ_MAX_FILES
-        ? toRead.map((p) => readManifestFileSync(this.root, p))
+        ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, { syncRead: true })))
         : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
     return this.commit(readings, directoryMissing);
   }

@@ -17,6 +17,7 @@ describe('parse limits', () => {
         value: undefined,
         errors: [{ path: '', line: MAX_KEYS + 1, col: expect.any(Number), message: expect.stringContaining(`at most ${MAX_KEYS} mapping keys`) }],
         locate: expect.any(Function),
+        outline: expect.any(Function),
       },
     ]);
   });
