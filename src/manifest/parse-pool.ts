@@ -71,6 +71,13 @@ export class ParsePool {
     });
   }
 
+  /** Texts being parsed or waiting for a worker. */
+  pending(): number {
+    let parsing = 0;
+    for (const slot of this.slots) if (slot.job) parsing++;
+    return parsing + this.queue.length;
+  }
+
   /** Terminates the workers; texts still waiting get an error. */
   async close(): Promise<void> {
     this.closed = true;
