@@ -39,8 +39,9 @@ function positioned(error: FieldError, locate: (pointer: string) => SourcePositi
 
 /** A locate for a ManifestDocument: the position of the pointer, or of its nearest existing parent. */
 export function outlineLocator(outline: readonly [string, SourcePosition][]): (pointer: string) => SourcePosition | undefined {
-  const byPointer = new Map(outline);
+  let byPointer: Map<string, SourcePosition> | undefined; // made when first asked: errors at commit are rare
   return (pointer) => {
+    byPointer ??= new Map(outline);
     let segments: string[];
     try {
       segments = parsePointer(pointer);
