@@ -2,7 +2,8 @@
 // takes seconds on a busy machine, and the API, the gateway and the watches must not wait for it. A
 // small pool of worker threads parses one text per worker at a time, each within a time budget; a
 // worker over budget (or out of memory) is terminated, the file gets an error saying so, and a fresh
-// worker is started when next needed. Idle workers do not keep the process alive.
+// worker is started when next needed. Idle workers do not keep the process alive, and end after
+// IDLE_MS without work (a watched directory is mostly quiet; a worker holds tens of MB).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
@@ -13,6 +14,8 @@ import type { ParseAnswer, ParseRequest } from './parse-worker.js';
 export const PARSE_BUDGET_MS = 30_000;
 /** A worker's heap; composing a MiB of YAML needs far less. */
 const WORKER_HEAP_MB = 512;
+/** How long a worker waits for the next text before it ends. */
+export const IDLE_MS = 10_000;
 
 /**
  * Run from the TypeScript sources (the tests), the worker is a .ts file too and needs the loader the
@@ -39,6 +42,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   job?: Job;
+  /** The budget of the job, or the idle time left without one. */
   timer?: TimerHandle;
 }
 
@@ -78,6 +82,11 @@ export class ParsePool {
     return parsing + this.queue.length;
   }
 
+  /** Workers running, busy or idle. */
+  workers(): number {
+    return this.slots.size;
+  }
+
   /** Terminates the workers; texts still waiting get an error. */
   async close(): Promise<void> {
     this.closed = true;
@@ -93,6 +102,7 @@ export class ParsePool {
         slot = this.start();
       }
       const job = this.queue.shift()!;
+      if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
       slot.job = job;
       slot.worker.ref();
       slot.timer = this.clock.setTimeout(() => {
@@ -110,6 +120,7 @@ export class ParsePool {
       const job = slot.job;
       if (!job || answer.id !== job.request.id) return;
       this.settle(slot);
+      slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), IDLE_MS);
       job.resolve('error' in answer ? failed(`the file could not be parsed: ${answer.error}`) : answer.documents);
       this.pump();
     });

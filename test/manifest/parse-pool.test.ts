@@ -2,7 +2,7 @@
 // over budget is terminated and the text gets an error saying so, and the next text gets a fresh worker.
 import { readFileSync } from 'node:fs';
 import { MAX_KEYS } from '../../src/manifest/parse.js';
-import { ParsePool } from '../../src/manifest/parse-pool.js';
+import { IDLE_MS, ParsePool } from '../../src/manifest/parse-pool.js';
 import { outlineLocator } from '../../src/manifest/manifest-documents.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -35,7 +35,13 @@ describe('ParsePool', () => {
     expect(locate('/auth_data/headers/Authorization')).toEqual({ line: authLine, col: 5 });
     // A pointer that does not exist: its nearest existing parent.
     expect(locate('/auth_data/headers/Nope')).toEqual(locate('/auth_data/headers'));
-    expect(clock.pendingTimers()).toEqual([]);
+    // The budget's timer is gone; the worker waits for more until its idle time runs out.
+    expect(clock.pendingTimers()).toEqual([expect.objectContaining({ inMs: IDLE_MS })]);
+    expect(pool.workers()).toBe(1);
+    clock.advance(IDLE_MS);
+    expect(pool.workers()).toBe(0);
+    const [again] = await pool.readManifests(fixture, 'yaml');
+    expect(again!.valid).toBe(true);
   });
 
   it('refuses a file over a limit with the limit and the line', async () => {
