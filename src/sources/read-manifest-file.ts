@@ -159,9 +159,9 @@ export async function parseManifestText(path: string, text: string, hash: string
 }
 
 /**
- * Pure: the parsed documents of a file → its reading. A declared document keeps no parse tree, only
- * the outline of where its members start: a batch holds every reading of a directory at once, and
- * errors found at commit point at a document's name or at a top-level member (or below one).
+ * Pure: the parsed documents of a file → its reading. A declared document keeps no parse tree (a batch
+ * holds every reading of a directory at once), only its outline (pointer → line:col), which positions
+ * the errors found at commit.
  */
 export function readingOfDocuments(path: string, hash: string, parsed: ManifestDocument[]): FileReading {
   const documents: DeclaredDocument[] = [];
