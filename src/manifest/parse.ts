@@ -88,7 +88,8 @@ function parseJson(text: string): ParsedDocument[] {
     }
     return undefined;
   };
-  const errors = source.issues.map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
+  const errors = source.issues.slice(0, MAX_ERRORS).map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
+  if (source.issues.length > MAX_ERRORS) errors.push(moreErrors(source.issues.length - MAX_ERRORS));
   const outline = (): Map<string, SourcePosition> => {
     const out = new Map<string, SourcePosition>();
     for (const [pointer, offset] of source.offsets) out.set(pointer, positionOf(lineCounter, offset));

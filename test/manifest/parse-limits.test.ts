@@ -82,3 +82,13 @@ describe('parse limits', () => {
     expect(doc!.errors.length).toBeGreaterThan(0);
   });
 });
+
+describe('parse limits: JSON', () => {
+  it('reports at most MAX_ERRORS duplicate keys and how many more', () => {
+    const text = `{${Array.from({ length: 3000 }, () => '"key": 1').join(',\n')}}`;
+    const [doc] = parseDocuments(text, { format: 'json' });
+    expect(doc!.errors).toHaveLength(MAX_ERRORS + 1);
+    expect(doc!.errors[0]).toMatchObject({ path: '/key', line: 2, message: expect.stringContaining('duplicate key') });
+    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', message: `and ${2999 - MAX_ERRORS} more errors: fix the ones above first` });
+  });
+});
