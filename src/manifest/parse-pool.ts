@@ -2,8 +2,9 @@
 // takes seconds on a busy machine, and the API, the gateway and the watches must not wait for it. A
 // small pool of worker threads parses one text per worker at a time, each within a time budget; a
 // worker over budget (or out of memory) is terminated, the file gets an error saying so, and a fresh
-// worker is started when next needed. Idle workers do not keep the process alive, and end after
-// IDLE_MS without work (a watched directory is mostly quiet; a worker holds tens of MB).
+// worker is started when next needed. Idle workers do not keep the process alive. A server owns its
+// pool (main.ts): started warm, so an edit never waits for a worker to load, and closed with the server.
+// The shared pool, for whatever runs without one, ends a worker after IDLE_MS without work.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
@@ -14,7 +15,7 @@ import type { ParseAnswer, ParseRequest } from './parse-worker.js';
 export const PARSE_BUDGET_MS = 30_000;
 /** A worker's heap; composing a MiB of YAML needs far less. */
 const WORKER_HEAP_MB = 512;
-/** How long a worker waits for the next text before it ends. */
+/** How long a worker of the shared pool waits for the next text before it ends. */
 export const IDLE_MS = 10_000;
 
 /**
@@ -30,7 +31,9 @@ export interface ParsePoolOptions {
   size?: number;
   /** Default PARSE_BUDGET_MS. */
   budgetMs?: number;
-  /** For the budget's timer. */
+  /** How long an idle worker waits for the next text before it ends. Default: until close(). */
+  idleMs?: number;
+  /** For the budget's and the idle timers. */
   clock?: Clock;
 }
 
@@ -42,7 +45,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   job?: Job;
-  /** The budget of the job, or the idle time left without one. */
+  /** The budget of the job, or the idle time left without one (with idleMs). */
   timer?: TimerHandle;
 }
 
@@ -54,6 +57,7 @@ function failed(message: string): ManifestDocument[] {
 export class ParsePool {
   private readonly size: number;
   private readonly budgetMs: number;
+  private readonly idleMs: number | undefined;
   private readonly clock: Clock;
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
@@ -63,6 +67,7 @@ export class ParsePool {
   constructor(options: ParsePoolOptions = {}) {
     this.size = Math.max(1, options.size ?? (availableParallelism() > 2 ? 2 : 1));
     this.budgetMs = options.budgetMs ?? PARSE_BUDGET_MS;
+    this.idleMs = options.idleMs;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -73,6 +78,11 @@ export class ParsePool {
       this.queue.push({ request: { id: this.nextId++, text, format }, resolve });
       this.pump();
     });
+  }
+
+  /** Starts a worker now, if none runs, so the first text does not wait for one to load. */
+  warm(): void {
+    if (!this.closed && this.slots.size === 0) this.idle(this.start());
   }
 
   /** Texts being parsed or waiting for a worker. */
@@ -120,7 +130,7 @@ export class ParsePool {
       const job = slot.job;
       if (!job || answer.id !== job.request.id) return;
       this.settle(slot);
-      slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), IDLE_MS);
+      this.idle(slot);
       job.resolve('error' in answer ? failed(`the file could not be parsed: ${answer.error}`) : answer.documents);
       this.pump();
     });
@@ -140,6 +150,10 @@ export class ParsePool {
     slot.worker.unref();
   }
 
+  private idle(slot: Slot): void {
+    if (this.idleMs !== undefined) slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), this.idleMs);
+  }
+
   /** Ends a worker for good; its text, if any, gets `message` as its error. */
   private async retire(slot: Slot, message: string): Promise<void> {
     if (!this.slots.delete(slot)) return;
@@ -154,8 +168,8 @@ export class ParsePool {
 
 let shared: ParsePool | undefined;
 
-/** The process's pool, started on first use. */
+/** The pool of whatever has none of its own (a DirectorySync made without one), started on first use. */
 export function sharedParsePool(): ParsePool {
-  shared ??= new ParsePool();
+  shared ??= new ParsePool({ idleMs: IDLE_MS });
   return shared;
 }

@@ -29,6 +29,7 @@ import type { Intake } from '../intake/index.js';
 import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { ResourceRef, ResourceStore, SourceFileRecord } from '../store/index.js';
+import { sharedParsePool, type ParsePool } from '../manifest/parse-pool.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import {
   readManifestFile,
@@ -63,6 +64,8 @@ export interface DirectorySyncOptions {
   logger: Logger;
   /** Files read at once. */
   readConcurrency?: number;
+  /** Where files are parsed. Default: the shared pool (sharedParsePool). */
+  parsePool?: ParsePool;
 }
 
 /** What a file of the source looks like after the last batch that read it. */
@@ -123,6 +126,7 @@ export class DirectorySync {
   private readonly logger: Logger;
   private readonly principal: Principal;
   private readonly readConcurrency: number;
+  private readonly parsePool: ParsePool;
 
   private readonly files = new Map<string, FileState>();
   /** The files of `files` that have errors (few), so a batch never walks every file to find them. */
@@ -145,6 +149,7 @@ export class DirectorySync {
     this.logger = options.logger;
     this.principal = gitopsPrincipal(options.tenant);
     this.readConcurrency = options.readConcurrency ?? 32;
+    this.parsePool = options.parsePool ?? sharedParsePool();
     this.conditions = setCondition(
       [],
       { type: READY, status: 'Unknown', reason: 'Syncing', message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
@@ -210,8 +215,8 @@ export class DirectorySync {
     // An edit touches a file or a few: read at once, not queued behind other work in the thread pool.
     const readings =
       toRead.length <= SYNC_READ_MAX_FILES
-        ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, { syncRead: true })))
-        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
+        ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, this.parsePool, { syncRead: true })))
+        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p, this.parsePool));
     return this.commit(readings, directoryMissing);
   }
 

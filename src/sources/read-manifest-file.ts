@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
 import type { SourcePosition } from '../manifest/index.js';
 import { outlineLocator, type ManifestDocument } from '../manifest/manifest-documents.js';
-import { sharedParsePool } from '../manifest/parse-pool.js';
+import type { ParsePool } from '../manifest/parse-pool.js';
 import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
 
 /** One error in one file. `line`/`col` are 1-based; `pointer` is a JSON pointer into the document. */
@@ -60,14 +60,14 @@ export function wholeFileError(path: string, message: string): SourceFileError {
 }
 
 /**
- * Reads and parses one file. `syncRead` reads the bytes at once instead of through the libuv thread
- * pool: for a batch of a few files (an edit), which should not wait behind whatever else keeps that
- * pool busy (another source's large batch, the watcher's polls). The parse is off the event loop either way.
+ * Reads one file and parses it in `pool`. `syncRead` reads the bytes at once instead of through the
+ * libuv thread pool: for a batch of a few files (an edit), which should not wait behind whatever else
+ * keeps that pool busy (another source's large batch, the watcher's polls).
  */
-export async function readManifestFile(root: string, path: string, options: { syncRead?: boolean } = {}): Promise<FileReading> {
+export async function readManifestFile(root: string, path: string, pool: ParsePool, options: { syncRead?: boolean } = {}): Promise<FileReading> {
   if (options.syncRead) {
     const read = readBytesSync(root, path);
-    return Buffer.isBuffer(read) ? readingOf(path, read) : read;
+    return Buffer.isBuffer(read) ? readingOf(path, read, pool) : read;
   }
   let bytes: Buffer;
   try {
@@ -84,7 +84,7 @@ export async function readManifestFile(root: string, path: string, options: { sy
   } catch (err) {
     return unreadable(path, err);
   }
-  return readingOf(path, bytes);
+  return readingOf(path, bytes, pool);
 }
 
 /** The bytes of a file, read synchronously, or what keeps it from being read. */
@@ -120,12 +120,12 @@ function unreadable(path: string, err: unknown): FileReading {
   return refused(path, null, `the file cannot be read (${code ?? (err as Error).message}); check its permissions`);
 }
 
-async function readingOf(path: string, bytes: Buffer): Promise<FileReading> {
+async function readingOf(path: string, bytes: Buffer, pool: ParsePool): Promise<FileReading> {
   // The file may have grown between stat and read.
   if (bytes.length > MAX_MANIFEST_FILE_BYTES) {
     return refused(path, contentHash(bytes), `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
   }
-  return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes));
+  return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes), pool);
 }
 
 /**
@@ -153,9 +153,9 @@ export function contentHash(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Text of a file → its valid documents and every error (syntax, schema, duplicate names), parsed in a worker. */
-export async function parseManifestText(path: string, text: string, hash: string): Promise<FileReading> {
-  return readingOfDocuments(path, hash, await sharedParsePool().readManifests(text, formatOf(path)));
+/** Text of a file → its valid documents and every error (syntax, schema, duplicate names), parsed in a worker of `pool`. */
+export async function parseManifestText(path: string, text: string, hash: string, pool: ParsePool): Promise<FileReading> {
+  return readingOfDocuments(path, hash, await pool.readManifests(text, formatOf(path)));
 }
 
 /**

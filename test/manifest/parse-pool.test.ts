@@ -13,7 +13,7 @@ describe('ParsePool', () => {
   let clock: FakeClock;
   beforeEach(() => {
     clock = new FakeClock();
-    pool = new ParsePool({ size: 1, budgetMs: 5000, clock });
+    pool = new ParsePool({ size: 1, budgetMs: 5000, idleMs: IDLE_MS, clock });
   });
   afterEach(async () => {
     await pool.close();
@@ -66,6 +66,20 @@ describe('ParsePool', () => {
     const texts = Array.from({ length: 5 }, (_, i) => fixture.replace('name: search-tools', `name: search-${i}`));
     const answers = await Promise.all(texts.map((t) => pool.readManifests(t, 'yaml')));
     expect(answers.map((docs) => (docs[0]!.value as { name: string }).name)).toEqual(['search-0', 'search-1', 'search-2', 'search-3', 'search-4']);
+  });
+
+  it('starts warm and keeps its worker without idleMs (as a server does)', async () => {
+    const own = new ParsePool({ clock });
+    try {
+      own.warm();
+      expect(own.workers()).toBe(1);
+      expect((await own.readManifests(fixture, 'yaml'))[0]!.valid).toBe(true);
+      expect(own.workers()).toBe(1);
+      expect(clock.pendingTimers()).toEqual([]);
+    } finally {
+      await own.close();
+    }
+    expect(own.workers()).toBe(0);
   });
 
   it('answers an error once closed', async () => {

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_ANCHORS, MAX_KEYS } from '../../src/manifest/parse.js';
-import { sharedParsePool } from '../../src/manifest/parse-pool.js';
 import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 
 const lines = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('');
@@ -39,7 +38,7 @@ describe('large manifest files', () => {
   });
 
   it('answers /healthz and the API while a large file parses', async () => {
-    const pool = sharedParsePool();
+    const pool = cp.parsePool;
     // Just under 1 MiB of YAML that parses (not a manifest): seconds of parsing on a busy machine.
     writeFileSync(join(manifests, 'large.yaml'), lines(260_000, () => '- x\n'));
     await waitFor(() => pool.pending() > 0, { what: 'the parse to start', timeoutMs: 30_000 });
