@@ -11,10 +11,15 @@ import { validateManifest } from './validate.js';
 export interface ManifestDocument {
   /** Position among all documents of the text, empty ones included (0-based). */
   index: number;
-  /** The parsed value (valid or not); undefined when the document did not parse. */
-  value: unknown;
   /** Parsed and validated as a manifest. */
   valid: boolean;
+  /**
+   * The manifest, when valid (the schema bounds its size); undefined otherwise, so an invalid document
+   * (aliases may expand it to a great many members) is never copied out of the worker.
+   */
+  value: unknown;
+  /** The `name` the document declares, valid or not, when it parsed and is a string. */
+  name: string | undefined;
   /** Parse errors, else validation errors; each positioned when its place is known. */
   errors: FieldError[];
   /** [pointer, position] of every member of a valid document (as ParsedDocument.locate answers); empty otherwise. */
@@ -23,11 +28,13 @@ export interface ManifestDocument {
 
 export function readManifestDocuments(text: string, format: 'yaml' | 'json'): ManifestDocument[] {
   return parseDocuments(text, { format }).map((doc): ManifestDocument => {
-    if (doc.errors.length > 0) return { index: doc.index, value: undefined, valid: false, errors: doc.errors, outline: [] };
+    if (doc.errors.length > 0) return { index: doc.index, valid: false, value: undefined, name: undefined, errors: doc.errors, outline: [] };
+    const raw = typeof doc.value === 'object' && doc.value !== null ? (doc.value as { name?: unknown }).name : undefined;
+    const name = typeof raw === 'string' ? raw : undefined;
     const validated = validateManifest(doc.value);
-    if (validated.ok) return { index: doc.index, value: doc.value, valid: true, errors: [], outline: [...doc.outline()] };
+    if (validated.ok) return { index: doc.index, valid: true, value: doc.value, name, errors: [], outline: [...doc.outline()] };
     const errors = capErrors(validated.errors).map((e) => positioned(e, doc.locate));
-    return { index: doc.index, value: doc.value, valid: false, errors, outline: [] };
+    return { index: doc.index, valid: false, value: undefined, name, errors, outline: [] };
   });
 }
 

@@ -51,7 +51,7 @@ interface Slot {
 
 /** The documents of a text that could not be parsed at all: one error on the whole of it. */
 function failed(message: string): ManifestDocument[] {
-  return [{ index: 0, value: undefined, valid: false, errors: [{ path: '', line: 1, col: 1, message }], outline: [] }];
+  return [{ index: 0, valid: false, value: undefined, name: undefined, errors: [{ path: '', line: 1, col: 1, message }], outline: [] }];
 }
 
 export class ParsePool {

@@ -170,8 +170,7 @@ export function readingOfDocuments(path: string, hash: string, parsed: ManifestD
   const firstByName = new Map<string, DeclaredDocument>();
   for (const doc of parsed) {
     const locate = outlineLocator(doc.outline);
-    const raw = typeof doc.value === 'object' && doc.value !== null ? (doc.value as { name?: unknown }).name : undefined;
-    const name = typeof raw === 'string' ? raw : undefined;
+    const name = doc.name;
     if (name !== undefined) names.push(name);
     if (!doc.valid) {
       errors.push(...doc.errors.map((e) => toFileError(path, e, locate)));

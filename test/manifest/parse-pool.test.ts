@@ -1,7 +1,7 @@
 // The parse pool: texts are parsed and validated in worker threads, within a time budget; a worker
 // over budget is terminated and the text gets an error saying so, and the next text gets a fresh worker.
 import { readFileSync } from 'node:fs';
-import { MAX_KEYS } from '../../src/manifest/parse.js';
+import { MAX_ERRORS, MAX_KEYS } from '../../src/manifest/parse.js';
 import { IDLE_MS, ParsePool } from '../../src/manifest/parse-pool.js';
 import { outlineLocator } from '../../src/manifest/manifest-documents.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -27,6 +27,8 @@ describe('ParsePool', () => {
     const secondName = text.split('\n').indexOf('name: Not_A_Label') + 1;
     expect(docs[1]!.errors).toContainEqual(expect.objectContaining({ path: '/name', line: secondName, col: 1, message: expect.stringContaining('DNS label') }));
     expect(docs[1]!.errors.every((e) => e.line !== undefined)).toBe(true);
+    // An invalid document's value stays in the worker; its name comes back (a file holds names back from pruning).
+    expect(docs[1]).toMatchObject({ value: undefined, name: 'Not_A_Label' });
     expect(docs[2]!.errors[0]).toEqual(expect.objectContaining({ line: expect.any(Number), message: expect.stringContaining('invalid YAML') }));
     const locate = outlineLocator(docs[0]!.outline);
     const nameLine = fixture.split('\n').findIndex((l) => l.startsWith('name:')) + 1;
@@ -60,6 +62,16 @@ describe('ParsePool', () => {
     ]);
     const [next] = await pool.readManifests(fixture, 'yaml');
     expect(next!.valid).toBe(true);
+  });
+
+  it('answers a large invalid document with its name and at most MAX_ERRORS errors, not its value', async () => {
+    const extra = Array.from({ length: 9000 }, (_, i) => `extra${i}: v`).join('\n');
+    const text = `type: mcp-server/remote\nname: big\nurl: http://127.0.0.1:9/mcp\n${extra}\n`;
+    const [doc] = await pool.readManifests(text, 'yaml');
+    expect(doc).toMatchObject({ valid: false, value: undefined, name: 'big', outline: [] });
+    expect(doc!.errors).toHaveLength(MAX_ERRORS + 1);
+    expect(doc!.errors).toContainEqual(expect.objectContaining({ path: '/extra0', line: 4, col: 1 }));
+    expect(doc!.errors[MAX_ERRORS]!.message).toMatch(/^and \d+ more errors/);
   });
 
   it('queues texts beyond its workers and answers each', async () => {
