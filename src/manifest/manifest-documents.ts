@@ -33,9 +33,15 @@ export function readManifestDocuments(text: string, format: 'yaml' | 'json'): Ma
     const name = typeof raw === 'string' ? raw : undefined;
     const validated = validateManifest(doc.value);
     if (validated.ok) return { index: doc.index, valid: true, value: doc.value, name, errors: [], outline: [...doc.outline()] };
-    const errors = capErrors(validated.errors).map((e) => positioned(e, doc.locate));
+    // Positioned through the outline (one walk), not locate (a walk per error): there may be thousands.
+    const locate = outlineLocator([...doc.outline()]);
+    const errors = capErrors(validated.errors.map((e) => positioned(e, locate)).sort(byPosition));
     return { index: doc.index, valid: false, value: undefined, name, errors, outline: [] };
   });
+}
+
+function byPosition(a: FieldError, b: FieldError): number {
+  return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
 }
 
 function positioned(error: FieldError, locate: (pointer: string) => SourcePosition | undefined): FieldError {

@@ -1,7 +1,7 @@
 // Text (YAML, possibly several `---` documents, or JSON) → documents with positions. Hostile input is
 // an error, not a hang or a polluted prototype: nesting, keys, anchors, aliases and alias expansions
 // (billion laughs) are bounded before or while composing, so the cost is linear in the text; duplicate
-// keys, merge keys (`<<`) and the keys __proto__/constructor/prototype are refused. Messages never
+// keys and the keys __proto__/constructor/prototype are refused, and `<<` is a plain key (never merged). Messages never
 // quote the input text, so a syntax error next to a secret does not leak it. Linear is still seconds
 // for a MiB on a busy machine: a server parses files off its event loop (parse-pool.ts).
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
@@ -89,7 +89,7 @@ function parseJson(text: string): ParsedDocument[] {
     return undefined;
   };
   const errors = source.issues.slice(0, MAX_ERRORS).map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
-  if (source.issues.length > MAX_ERRORS) errors.push(moreErrors(source.issues.length - MAX_ERRORS));
+  if (source.issues.length > MAX_ERRORS) errors.push(moreErrors(source.issues.length - MAX_ERRORS, errors[errors.length - 1]));
   const outline = (): Map<string, SourcePosition> => {
     const out = new Map<string, SourcePosition>();
     for (const [pointer, offset] of source.offsets) out.set(pointer, positionOf(lineCounter, offset));
@@ -203,13 +203,17 @@ function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): { erro
   return { errors, found };
 }
 
-function moreErrors(count: number): FieldError {
-  return { path: '', message: `and ${count} more error${count === 1 ? '' : 's'}: fix the ones above first` };
+/** The error that stands for `count` more, placed where the last one listed is (so it sorts after it). */
+function moreErrors(count: number, last: FieldError | undefined): FieldError {
+  const message = `and ${count} more error${count === 1 ? '' : 's'}: fix the ones above first`;
+  return last?.line !== undefined ? { path: '', message, line: last.line, col: last.col ?? 1 } : { path: '', message };
 }
 
-/** At most MAX_ERRORS of `errors`, then one saying how many more there are. */
+/** At most MAX_ERRORS of `errors` (sorted as they are to be shown), then one saying how many more there are. */
 export function capErrors(errors: FieldError[]): FieldError[] {
-  return errors.length <= MAX_ERRORS ? errors : [...errors.slice(0, MAX_ERRORS), moreErrors(errors.length - MAX_ERRORS)];
+  if (errors.length <= MAX_ERRORS) return errors;
+  const shown = errors.slice(0, MAX_ERRORS);
+  return [...shown, moreErrors(errors.length - MAX_ERRORS, shown[shown.length - 1])];
 }
 
 /** The yaml library's message, cut before any ": <source text>" it quotes (a block scalar header, a tag). */
@@ -290,7 +294,7 @@ function parseYaml(text: string): ParsedDocument[] {
     }
     if (errors.length === 0 && (doc.contents === null || value === null || value === undefined)) return; // empty document
     errors.sort(byPosition);
-    if (found > MAX_ERRORS) errors.push(moreErrors(found - MAX_ERRORS));
+    if (found > MAX_ERRORS) errors.push(moreErrors(found - MAX_ERRORS, errors[errors.length - 1]));
     out.push({ index, value: errors.length === 0 ? value : undefined, errors, locate, outline: () => outlineOf(doc, lineCounter) });
   });
   return out;

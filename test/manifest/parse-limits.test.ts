@@ -68,7 +68,8 @@ describe('parse limits', () => {
     expect(doc!.errors).toHaveLength(MAX_ERRORS + 1);
     expect(doc!.errors[0]).toEqual({ path: '/key', line: 2, col: 1, message: 'duplicate key: each key may appear once in a mapping' });
     expect(doc!.errors[MAX_ERRORS - 1]).toMatchObject({ line: MAX_ERRORS + 1 });
-    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', message: `and ${4999 - MAX_ERRORS} more errors: fix the ones above first` });
+    // Placed where the last listed one is, so that it sorts after it wherever errors are sorted by line.
+    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, message: `and ${4999 - MAX_ERRORS} more errors: fix the ones above first` });
   });
 
   it('treats keys that JavaScript would merge as duplicates', () => {
@@ -89,6 +90,6 @@ describe('parse limits: JSON', () => {
     const [doc] = parseDocuments(text, { format: 'json' });
     expect(doc!.errors).toHaveLength(MAX_ERRORS + 1);
     expect(doc!.errors[0]).toMatchObject({ path: '/key', line: 2, message: expect.stringContaining('duplicate key') });
-    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', message: `and ${2999 - MAX_ERRORS} more errors: fix the ones above first` });
+    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, message: `and ${2999 - MAX_ERRORS} more errors: fix the ones above first` });
   });
 });
