@@ -1,7 +1,7 @@
 // Secret references keep secrets out of Git: a secret field may hold `${env:NAME}` or `${file:PATH}`
 // (alone or inside a value, e.g. "Bearer ${env:GITHUB_TOKEN}"). The reconciler resolves them when it
 // builds the gateway entry; the resource only ever stores the reference.
-import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ReconcileError } from '../domain/errors.js';
 import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
@@ -50,9 +50,9 @@ function isInside(root: string, path: string): boolean {
 }
 
 /**
- * The text of the regular file at `path` (inside `root`) (one trailing newline dropped), provided its real path lies
- * inside the secrets directory's real path. Never blocks (a FIFO is refused, not opened for reading
- * until a writer comes) and never reads more than MAX_SECRET_FILE_BYTES.
+ * The text of the regular file at `path` (one trailing newline dropped), provided its real path lies
+ * inside the real path of the secrets directory `root`. Never blocks (a FIFO is refused, not waited
+ * on for a writer) and never reads more than MAX_SECRET_FILE_BYTES, even from a file that grows.
  */
 function readSecretFile(ref: string, root: string, path: string, notFound: (ref: string, why: string) => Error): string {
   let realPath: string;
@@ -72,8 +72,11 @@ function readSecretFile(ref: string, root: string, path: string, notFound: (ref:
     fd = openSync(realPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     const info = fstatSync(fd);
     if (!info.isFile()) throw notFound(ref, `is not a regular file; ${path} must be a file holding the secret.`);
-    if (info.size > MAX_SECRET_FILE_BYTES) throw notFound(ref, `is ${info.size} bytes; a secret file may hold at most ${MAX_SECRET_FILE_BYTES} bytes.`);
-    return readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_SECRET_FILE_BYTES) throw notFound(ref, `is larger than ${MAX_SECRET_FILE_BYTES} bytes, the most a secret file may hold.`);
+    return buffer.toString('utf8', 0, length).replace(/\r?\n$/, '');
   } catch (err) {
     if (err instanceof ReconcileError) throw err;
     throw notFound(ref, `cannot be read: create ${path} (readable by the control plane).`);

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReconcileError } from '../../src/domain/errors.js';
-import { createSecretResolver } from '../../src/reconcile/secret-refs.js';
+import { MAX_SECRET_FILE_BYTES, createSecretResolver } from '../../src/reconcile/secret-refs.js';
 import { remoteManifest, startTestControlPlane, waitFor } from '../support/control-plane.js';
 
 const OUTSIDE_SECRET = 'outside-secret-4c1d0a77';
@@ -62,6 +62,14 @@ describe('${file:NAME} secret references', () => {
     const resolver = createSecretResolver({ env: {}, secretsDir: secrets });
     expect(refusal(() => resolver.resolve('${file:fifo}')).message).toMatch(/not a regular file/);
     expect(refusal(() => resolver.resolve('${file:team}')).message).toMatch(/not a regular file/);
+  });
+
+  it('reads at most MAX_SECRET_FILE_BYTES', () => {
+    writeFileSync(join(secrets, 'full'), 'k'.repeat(MAX_SECRET_FILE_BYTES));
+    writeFileSync(join(secrets, 'over'), 'k'.repeat(MAX_SECRET_FILE_BYTES + 1));
+    const resolver = createSecretResolver({ env: {}, secretsDir: secrets });
+    expect(resolver.resolve('${file:full}')).toHaveLength(MAX_SECRET_FILE_BYTES);
+    expect(refusal(() => resolver.resolve('${file:over}')).message).toContain(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
   });
 
   it('sets Ready=False with the reason and the refusal on the server', async () => {
