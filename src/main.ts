@@ -40,6 +40,7 @@ import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
+import { ParsePool } from './manifest/parse-pool.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
 import { UpstreamHealth } from './reconcile/upstream-health.js';
 import { WorkQueue } from './reconcile/workqueue.js';
@@ -61,6 +62,8 @@ export interface ControlPlane {
   intake: Intake;
   /** The watched manifest directories (none when config.manifestDirs is empty). */
   sources: ManifestSources;
+  /** The worker threads that parse the watched files. */
+  parsePool: ParsePool;
   /** The gateway data plane at /mcp/{name}. */
   dataPlane: DataPlane;
   /** prom-client registry holding the data plane's metrics (mcp_gateway_*); the control plane's (mcp_cp_*) are on it too. */
@@ -212,7 +215,11 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       if (refusal) throw new ForbiddenError(refusal);
     },
   });
+  // Started now, so the first sync does not wait for a worker to load; closed with the server.
+  const parsePool = new ParsePool();
+  if (config.manifestDirs.length > 0) parsePool.warm();
   const sources = new ManifestSources({
+    parsePool,
     roots: config.manifestDirs,
     intake,
     store,
@@ -313,6 +320,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     const steps: [string, () => unknown][] = [
       ['tokens file', () => tokensFile?.stop()],
       ['manifest sources', () => sources.stop()],
+      ['manifest parser', () => parsePool.close()],
       // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
       ['watch', () => watch.stop()],
       ['changelog feed', () => feed.stop()],
@@ -389,6 +397,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discovery,
     intake,
     sources,
+    parsePool,
     dataPlane,
     metricsRegistry,
     metrics,

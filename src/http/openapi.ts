@@ -117,7 +117,7 @@ const ERROR_TEXT: Record<number, string> = {
   410: 'The resourceVersion is older than the kept history: list, then watch again without resourceVersion.',
   412: 'If-Match does not match the current resourceVersion (or generation, for a "gen-<n>" validator).',
   413: 'The body is larger than 1 MiB.',
-  415: 'The body is not JSON.',
+  415: 'The body is not JSON, or not UTF-8.',
   429: 'Too many writes with this token; see Retry-After.',
   503: 'Not available now; the message says why.',
   504: 'Did not finish in time; the message says why.',
