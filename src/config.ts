@@ -40,6 +40,8 @@ export interface Config {
   /** First retry delay of a failing discovery; doubles per failure up to discoveryRetryMaxMs. */
   discoveryRetryBaseMs: number;
   discoveryRetryMaxMs: number;
+  /** The longest a server that could not be reached (refused, unknown name) waits for its next discovery. */
+  discoveryRetryUnreachableMaxMs: number;
   /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
   secretsDir: string | undefined;
   /** YAML list of hashed bearer tokens (--tokens-file), re-read when it changes; undefined: admin token only. */
@@ -110,6 +112,12 @@ export const SERVE_FLAGS = [
   { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', help: 'Discoveries running at once.' },
   { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
   { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', help: 'The longest a failing server waits for its next discovery.' },
+  {
+    flag: 'discovery-retry-unreachable-max',
+    env: 'MCP_CP_DISCOVERY_RETRY_UNREACHABLE_MAX',
+    default: '5s',
+    help: 'The longest a server that could not be reached (connection refused, unknown name: Unreachable) waits for its next discovery, so a server started after the control plane is found within seconds.',
+  },
   { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', help: 'Where ${file:PATH} secret references are read from (never outside it).' },
   {
     flag: 'tokens-file',
@@ -238,9 +246,13 @@ type StringFlag = Exclude<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['fl
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** A number with a unit (500ms, 30s, 5m, 1h); a bare number is refused (is 30 seconds or minutes?), except 0. */
 export function parseDuration(value: string, flag: string): number {
   const m = DURATION.exec(value.trim());
   if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m or 1h.`);
+  if (m[2] === undefined && Number(m[1]) !== 0) {
+    throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
+  }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
 
@@ -329,7 +341,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError(`--workers: "${workersRaw}" must be a whole number from 1 to 64.`);
   }
   const positive = (
-    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max',
+    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max' | 'discovery-retry-unreachable-max',
     fallback: string,
   ): number => {
     const ms = parseDuration(get(flag) ?? fallback, flag);
@@ -346,6 +358,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (discoveryRetryMaxMs < discoveryRetryBaseMs) {
     throw new ConfigError(`--discovery-retry-max: must be at least --discovery-retry-base (${discoveryRetryBaseMs} ms).`);
   }
+  const discoveryRetryUnreachableMaxMs = positive('discovery-retry-unreachable-max', '5s');
   const watchBookmarkIntervalMs = parseDuration(get('watch-bookmark-interval') ?? '30s', 'watch-bookmark-interval');
   if (watchBookmarkIntervalMs < 1) throw new ConfigError('--watch-bookmark-interval: must be longer than 0.');
   const watchBufferRaw = get('watch-buffer') ?? '1000';
@@ -375,6 +388,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryConcurrency,
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,
+    discoveryRetryUnreachableMaxMs,
     secretsDir: get('secrets-dir'),
     tokensFile: get('tokens-file'),
     egressDeny: cidrList(values, env, 'egress-deny', 'MCP_CP_EGRESS_DENY'),

@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -37,7 +38,9 @@ import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
+import { ParsePool } from './manifest/parse-pool.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
+import { UpstreamHealth } from './reconcile/upstream-health.js';
 import { WorkQueue } from './reconcile/workqueue.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
@@ -59,6 +62,8 @@ export interface ControlPlane {
   intake: Intake;
   /** The watched manifest directories (none when config.manifestDirs is empty). */
   sources: ManifestSources;
+  /** The worker threads that parse the watched files. */
+  parsePool: ParsePool;
   /** The gateway data plane at /mcp/{name}. */
   dataPlane: DataPlane;
   /** prom-client registry holding the data plane's metrics (mcp_gateway_*); the control plane's (mcp_cp_*) are on it too. */
@@ -155,10 +160,13 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     intervalMs: config.discoveryIntervalMs,
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
+    retryUnreachableMaxMs: config.discoveryRetryUnreachableMaxMs,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
+  // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
+  const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
     store,
     gateway,
@@ -170,6 +178,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
+    upstreamHealth,
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -198,13 +207,19 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     clock,
     enqueue: (key) => queue.add(key),
     specHashKey: hashKey,
+    // A server whose file was deleted (its prune held back for the quiet period) may be deleted through the API.
+    fileGone: (source) => !existsSync(resolve(source.root, source.path)),
     // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
     admitManifest: (m) => {
       const refusal = isStdioManifest(m) ? stdio.policy.refusal(m.command) : undefined;
       if (refusal) throw new ForbiddenError(refusal);
     },
   });
+  // Started now, so the first sync does not wait for a worker to load; closed with the server.
+  const parsePool = new ParsePool();
+  if (config.manifestDirs.length > 0) parsePool.warm();
   const sources = new ManifestSources({
+    parsePool,
     roots: config.manifestDirs,
     intake,
     store,
@@ -233,6 +248,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     upstreamLimits: config.upstreamLimits,
     stdio,
     callerTokens,
+    upstreamHealth,
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -304,6 +320,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     const steps: [string, () => unknown][] = [
       ['tokens file', () => tokensFile?.stop()],
       ['manifest sources', () => sources.stop()],
+      ['manifest parser', () => parsePool.close()],
       // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
       ['watch', () => watch.stop()],
       ['changelog feed', () => feed.stop()],
@@ -319,6 +336,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
           }),
       ],
       ['discovery', () => discovery.stop()],
+      ['upstream health', () => upstreamHealth.close()],
       ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
@@ -343,9 +361,15 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       s.once('error', rejectListen);
     });
     port = (server.address() as AddressInfo).port;
-    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-    url = `http://${hostForUrl}:${port}`;
-    if (!config.publicUrl) publicUrl = url;
+    const wildcard = defaultPublicUrl(config.host, port, networkInterfaces());
+    url = wildcard?.localUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (!config.publicUrl) publicUrl = wildcard?.publicUrl ?? url;
+    if (wildcard && !config.publicUrl) {
+      logger.warn(
+        { host: config.host, publicUrl },
+        `--host ${config.host} listens on every interface, and no --public-url was given: proxy URLs use ${publicUrl} (${wildcard.why}); pass --public-url to choose the address clients reach.`,
+      );
+    }
 
     controller.start();
     started = true;
@@ -373,6 +397,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     discovery,
     intake,
     sources,
+    parsePool,
     dataPlane,
     metricsRegistry,
     metrics,
@@ -381,6 +406,28 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     stdio,
     close: shutdown,
   };
+}
+
+/**
+ * For a wildcard --host (0.0.0.0, ::), which is no address a client can reach: the URL this process is
+ * reached at locally (loopback), and a public URL built from the first non-internal interface address
+ * (IPv4 first), else loopback, with a sentence saying which. Undefined for any other host. Pure.
+ */
+export function defaultPublicUrl(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): { localUrl: string; publicUrl: string; why: string } | undefined {
+  const v6 = host === '::' || host === '[::]';
+  if (!v6 && host !== '0.0.0.0') return undefined;
+  const localUrl = `http://127.0.0.1:${port}`;
+  const candidates = Object.entries(interfaces).flatMap(([name, list]) =>
+    (list ?? []).filter((a) => !a.internal && (a.family === 'IPv4' || (v6 && a.family === 'IPv6' && !a.address.startsWith('fe80:')))).map((a) => ({ name, a })),
+  );
+  const chosen = candidates.find((c) => c.a.family === 'IPv4') ?? candidates[0];
+  if (!chosen) return { localUrl, publicUrl: localUrl, why: 'no non-loopback interface was found, so the loopback address' };
+  const address = chosen.a.family === 'IPv6' ? `[${chosen.a.address}]` : chosen.a.address;
+  return { localUrl, publicUrl: `http://${address}:${port}`, why: `the address of interface ${chosen.name}` };
 }
 
 /**

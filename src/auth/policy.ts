@@ -90,11 +90,19 @@ export class RoleAccessPolicy implements AccessPolicy {
           `keep a collaborator entry with role_id ${MANAGER} for yourself or one of your teams.`,
       );
     }
-    // Secrets sent back masked were never seen by the caller. Pointing them at a new destination would
-    // hand them to whoever runs it, so that takes the values themselves (or a tenant admin).
-    if (existing && keptSecrets.length > 0 && credentialDestination(existing.manifest) !== credentialDestination(desired)) {
+    // Secrets sent back masked were never seen by the caller, nor those a reference kept as it was reads
+    // (a reference is shown as written). Pointing them at a new destination would hand them to whoever
+    // runs it, so that takes the values themselves (or a tenant admin).
+    const keptReferences = existing
+      ? secretPointers(desired).filter((p) => {
+          const value = valueAt(desired, p);
+          return typeof value === 'string' && hasSecretReference(value) && valueAt(existing.manifest, p) === value;
+        })
+      : [];
+    const kept = [...keptSecrets, ...keptReferences];
+    if (existing && kept.length > 0 && credentialDestination(existing.manifest) !== credentialDestination(desired)) {
       throw new ForbiddenError(
-        `This change sends the stored secrets at ${keptSecrets.join(', ')} to a new destination (url, upstream_proxy, ` +
+        `This change sends the stored secrets at ${kept.join(', ')} to a new destination (url, upstream_proxy, ` +
           'token_url or command); send their values again instead of the masked ones, or ask a tenant admin.',
       );
     }

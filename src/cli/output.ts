@@ -56,8 +56,24 @@ export function formatAge(iso: string | undefined, now: Date): string {
 
 export type MachineFormat = 'json' | 'yaml';
 
+/** Deeper values are written as JSON even for yaml (JSON is YAML too): the yaml stringifier recurses. */
+const MAX_YAML_DEPTH = 256;
+
+/** Whether arrays and objects nest deeper than `limit` in `value`; iterative. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function writeMachine(out: CliWriter, format: MachineFormat, value: unknown): void {
-  out.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value, { lineWidth: 0 }));
+  const yaml = format === 'yaml' && !nestsDeeperThan(value, MAX_YAML_DEPTH);
+  out.write(yaml ? toYaml(value, { lineWidth: 0 }) : `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Checks an -o value against the formats a command supports; answers an error message when it is not one. */

@@ -2,7 +2,7 @@
 export { discover, MAX_TOOL_PAGES, type DiscoverDeps } from './discover.js';
 export { DEFAULT_UPSTREAM_LIMITS, MAX_TOOLS, ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
 export { createServerFetch, type ServerFetch } from './server-fetch.js';
-export { applyToolSettings, type AppliedToolSettings } from './tool-settings.js';
+export { applyToolSettings, closestToolNames, type AppliedToolSettings } from './tool-settings.js';
 export {
   OAuthClientCredentials,
   OAuthError,

@@ -8,6 +8,11 @@ export interface AppliedToolSettings {
   tools: DiscoveredTool[];
   /** tool_settings names the server does not have, in manifest order, each once. */
   unknownSettings: string[];
+  /**
+   * The unknown names whose (last) setting says `disabled: true`: a safety setting that disables nothing,
+   * most likely a typo that leaves the tool meant enabled. Fail closed on these.
+   */
+  unknownDisabled: string[];
 }
 
 export function applyToolSettings(upstream: UpstreamTool[], settings: ToolSetting[]): AppliedToolSettings {
@@ -32,7 +37,40 @@ export function applyToolSettings(upstream: UpstreamTool[], settings: ToolSettin
 
   const upstreamNames = new Set(upstream.map((t) => t.name));
   const unknownSettings = [...new Set(settings.map((s) => s.name))].filter((name) => !upstreamNames.has(name));
-  return { tools, unknownSettings };
+  const unknownDisabled = unknownSettings.filter((name) => byName.get(name)?.disabled === true);
+  return { tools, unknownSettings, unknownDisabled };
+}
+
+/** Names longer than this are not compared (a suggestion is for typos, and the work stays bounded). */
+const MAX_COMPARED_NAME = 128;
+
+/**
+ * The real tool names closest to `name` by edit distance, closest first (ties in upstream order): at most
+ * `max`, and only those within a quarter of the name's length (at least 2 edits), so an unrelated name gets none.
+ */
+export function closestToolNames(name: string, candidates: readonly string[], max = 3): string[] {
+  if (name.length > MAX_COMPARED_NAME) return [];
+  const limit = Math.max(2, Math.floor(name.length / 4));
+  return candidates
+    .filter((c) => c.length <= MAX_COMPARED_NAME && Math.abs(c.length - name.length) <= limit)
+    .map((c, i) => ({ c, i, d: editDistance(name.toLowerCase(), c.toLowerCase()) }))
+    .filter((x) => x.d <= limit)
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .slice(0, max)
+    .map((x) => x.c);
+}
+
+/** Levenshtein distance (insert, delete, substitute), two rows of memory. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** A setting's annotation left undefined does not erase the upstream one. */

@@ -1,8 +1,10 @@
-// Hostile JSON bodies: nesting is bounded before the body is parsed (every walker after the parser may
-// recurse), and the keys __proto__, constructor and prototype are refused anywhere in a body, so no
-// later copy or merge can touch a prototype. Both answer 400 before any validation or state is read.
+// Hostile JSON bodies: only UTF-8 is read (any other charset is 415), nesting is bounded before the
+// body is parsed (every walker after the parser may recurse), and the keys __proto__, constructor and
+// prototype are refused anywhere in a body, so no later copy or merge can touch a prototype. Each is
+// answered before any validation or state is read.
 import type { RequestHandler } from 'express';
-import { ValidationError } from '../domain/errors.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../domain/errors.js';
+import { jsonNestsDeeperThan } from '../domain/json-depth.js';
 import { appendPointer, RESERVED_KEYS } from '../manifest/pointer.js';
 
 /** Levels of [ and { a request body may nest. A manifest needs fewer than ten. */
@@ -14,26 +16,14 @@ function tooDeep(): ValidationError {
 }
 
 /**
- * For express.json's `verify`: scans the raw bytes (strings skipped) and throws when arrays and objects
- * nest deeper than MAX_JSON_DEPTH. UTF-8 continuation bytes are never ASCII, so a byte scan is exact.
+ * For express.json's `verify`: refuses a body in any charset but UTF-8 (415), for which alone the
+ * raw-byte depth scan is exact, then throws when arrays and objects nest deeper than MAX_JSON_DEPTH.
  */
-export function verifyJsonDepth(_req: unknown, _res: unknown, body: Buffer): void {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < body.length; i++) {
-    const b = body[i];
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (b === 0x5c) escaped = true;
-      else if (b === 0x22) inString = false;
-      continue;
-    }
-    if (b === 0x22) inString = true;
-    else if (b === 0x5b || b === 0x7b) {
-      if (++depth > MAX_JSON_DEPTH) throw tooDeep();
-    } else if (b === 0x5d || b === 0x7d) depth--;
+export function verifyJsonDepth(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+  if (encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
+    throw new UnsupportedMediaTypeError(`The request body is in charset "${encoding.slice(0, 40)}"; send it as UTF-8 JSON (Content-Type: application/json).`);
   }
+  if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) throw tooDeep();
 }
 
 /** Whether a reserved key occurs anywhere in a parsed body: the common answer (no) without building paths. */

@@ -128,19 +128,27 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     answerOne(res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
   });
 
-  router.get('/:id/events', (req, res) => {
-    const r = readable(req, store.getById(req.params.id), `with id "${req.params.id}"`);
+  /** The resource a route names: by name under /name/:name, else by id. */
+  const named = (req: Request): { r: McpServerResource; what: string } => {
+    const { name, id } = req.params as { name?: string; id?: string };
+    if (name !== undefined) return { r: readable(req, store.get(intake.fqnOf(name)), `"${name}"`), what: `"${name}"` };
+    return { r: readable(req, store.getById(id ?? ''), `with id "${id}"`), what: `with id "${id}"` };
+  };
+
+  const events = (req: Request, res: Response) => {
+    const { r } = named(req);
     res.json({ data: store.listEvents({ resourceId: r.id, limit: 100 }).map(presentEvent) });
-  });
+  };
+  router.get('/name/:name/events', events);
+  router.get('/:id/events', events);
 
   // Forces a discovery; answers the resource once that discovery finished and the reconcile after it
   // wrote status, or 504 saying why not (waiting for a slot, still running) after one discovery timeout
   // and a margin. Reading is enough: a refresh changes no desired state.
   const refreshServer = options.refreshServer;
   if (refreshServer) {
-    router.post('/:id/refresh', async (req, res) => {
-      const what = `with id "${req.params.id}"`;
-      const r = readable(req, store.getById(req.params.id), what);
+    const refresh = async (req: Request, res: Response) => {
+      const { r, what } = named(req);
       const callerGone = new AbortController();
       res.on('close', () => {
         if (!res.writableFinished) callerGone.abort();
@@ -153,7 +161,9 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
         return;
       }
       answerOne(res, readable(req, store.get(r.fqn), what));
-    });
+    };
+    router.post('/name/:name/refresh', refresh);
+    router.post('/:id/refresh', refresh);
   }
 
   router.get('/:id', (req, res) => {

@@ -99,6 +99,11 @@ export interface IntakeOptions {
    * throws ForbiddenError. Today: mcp-server/stdio commands not allowed by --allow-stdio / --stdio-allow.
    */
   admitManifest?: (manifest: McpServerManifest) => void;
+  /**
+   * Whether the file a resource came from no longer exists. Such a resource is managed by nobody (its
+   * prune may be held back, see sources/prune-hold.ts), so the API may delete it. Absent: never.
+   */
+  fileGone?: (source: Extract<SourceRef, { kind: 'file' }>) => boolean;
 }
 
 export class Intake {
@@ -110,6 +115,7 @@ export class Intake {
   private readonly newId: () => string;
   private readonly specHashKey: Uint8Array | undefined;
   private readonly admitManifest: ((manifest: McpServerManifest) => void) | undefined;
+  private readonly fileGone: IntakeOptions['fileGone'];
 
   constructor(options: IntakeOptions) {
     this.store = options.store;
@@ -120,6 +126,7 @@ export class Intake {
     this.newId = options.newId ?? (() => crypto.randomUUID());
     this.specHashKey = options.specHashKey;
     this.admitManifest = options.admitManifest;
+    this.fileGone = options.fileGone;
   }
 
   fqnOf(name: string): string {
@@ -280,7 +287,9 @@ export class Intake {
     }
     this.policy.authorizeDelete(input.principal, existing);
     checkIfMatch(input.ifMatch, existing, input.fqn);
-    const conflict = input.force ? undefined : ownershipConflict(existing, input.source);
+    // A file that no longer exists manages nothing: its server may be deleted from anywhere.
+    const orphan = existing.source.kind === 'file' && input.source.kind !== 'file' && this.fileGone?.(existing.source) === true;
+    const conflict = input.force || orphan ? undefined : ownershipConflict(existing, input.source);
     if (conflict) throw new ConflictError(conflict);
     const removed = this.store.transaction(() => {
       const removed = this.store.remove(input.fqn, { resourceVersion: existing.resourceVersion });
@@ -290,7 +299,7 @@ export class Intake {
         resourceId: existing.id,
         type: 'Normal',
         reason: 'Deleted',
-        message: `Deleted through ${describeSource(input.source)}.`,
+        message: `Deleted through ${describeSource(input.source)}.${orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : ''}`,
         actor: input.principal.subject.subjectId,
       });
       return removed;

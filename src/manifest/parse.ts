@@ -1,12 +1,14 @@
 // Text (YAML, possibly several `---` documents, or JSON) → documents with positions. Hostile input is
-// an error, not a hang or a polluted prototype: aliases are bounded (billion laughs), duplicate keys,
-// merge keys (`<<`) and the keys __proto__/constructor/prototype are refused. Messages never quote
-// the input text, so a syntax error next to a secret does not leak it.
+// an error, not a hang or a polluted prototype: nesting, keys, anchors, aliases and alias expansions
+// (billion laughs) are bounded before or while composing, so the cost is linear in the text; duplicate
+// keys and the keys __proto__/constructor/prototype are refused, and `<<` is a plain key (never merged). Messages never
+// quote the input text, so a syntax error next to a secret does not leak it. Linear is still seconds
+// for a MiB on a busy machine: a server parses files off its event loop (parse-pool.ts).
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { FieldError } from '../domain/errors.js';
 import { RESERVED_KEYS, appendPointer, parsePointer, toPointer } from './pointer.js';
 import { parseJsonSource } from './json-source.js';
-import { nestingDepthBound } from './yaml-depth.js';
+import { prescanYaml, type PrescanLimits } from './yaml-prescan.js';
 
 export interface SourcePosition {
   /** 1-based. */
@@ -26,6 +28,8 @@ export interface ParsedDocument {
    * exist resolves to its nearest existing parent.
    */
   locate(pointer: string): SourcePosition | undefined;
+  /** locate() of every pointer of the document, found in one pass (linear in its size). */
+  outline(): Map<string, SourcePosition>;
 }
 
 export interface ParseOptions {
@@ -37,8 +41,21 @@ export interface ParseOptions {
 export const MAX_ALIAS_COUNT = 100;
 /** Deeper documents are refused (JSON too): every walker here, and those after, may recurse. */
 export const MAX_DEPTH = 256;
-/** Bound on nestingDepthBound() before the yaml composer runs; well below where it exhausts the stack. */
-const MAX_DEPTH_BOUND = 400;
+/** Mapping keys a YAML document may hold: a manifest needs dozens. */
+export const MAX_KEYS = 10_000;
+/** Anchors (&name) and aliases (*name) a YAML document may hold: enough to share a few values. */
+export const MAX_ANCHORS = 100;
+export const MAX_ALIASES = 100;
+/** Errors reported per document; the rest are counted in one more. */
+export const MAX_ERRORS = 100;
+/** Checked by prescanYaml before the yaml composer runs; the depth bound is well below where it exhausts the stack. */
+const PRESCAN_LIMITS: PrescanLimits = { depthBound: 400, keys: MAX_KEYS, anchors: MAX_ANCHORS, aliases: MAX_ALIASES };
+const PRESCAN_MESSAGES: Record<keyof PrescanLimits, string> = {
+  depthBound: `nested too deeply: at most ${MAX_DEPTH} levels of nesting are allowed`,
+  keys: `too many keys: a YAML document may hold at most ${MAX_KEYS} mapping keys; split it into several documents or files`,
+  anchors: `too many anchors (&name): a YAML document may define at most ${MAX_ANCHORS}`,
+  aliases: `too many aliases (*name): a YAML document may use at most ${MAX_ALIASES}; aliases share values, write others out`,
+};
 
 export function parseDocuments(text: string, opts: ParseOptions = {}): ParsedDocument[] {
   return opts.format === 'json' ? parseJson(text) : parseYaml(text);
@@ -71,8 +88,14 @@ function parseJson(text: string): ParsedDocument[] {
     }
     return undefined;
   };
-  const errors = source.issues.map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
-  return [{ index: 0, value: source.value, errors, locate }];
+  const errors = source.issues.slice(0, MAX_ERRORS).map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
+  if (source.issues.length > MAX_ERRORS) errors.push(moreErrors(source.issues.length - MAX_ERRORS, errors[errors.length - 1]));
+  const outline = (): Map<string, SourcePosition> => {
+    const out = new Map<string, SourcePosition>();
+    for (const [pointer, offset] of source.offsets) out.set(pointer, positionOf(lineCounter, offset));
+    return out;
+  };
+  return [{ index: 0, value: source.value, errors, locate, outline }];
 }
 
 function keyText(key: unknown): string {
@@ -98,6 +121,25 @@ function pointerAt(node: unknown, offset: number, pointer = '', depth = 0): stri
     if (index !== -1) return pointerAt(node.items[index], offset, appendPointer(pointer, index), depth + 1);
   }
   return pointer;
+}
+
+/** What locateIn answers for every pointer, in one walk (aliases followed, as locateIn does). */
+function outlineOf(doc: Document.Parsed, lineCounter: LineCounter): Map<string, SourcePosition> {
+  const out = new Map<string, SourcePosition>();
+  const visit = (node: unknown, pointer: string, offset: number | undefined, depth: number): void => {
+    if (offset !== undefined && !out.has(pointer)) out.set(pointer, positionOf(lineCounter, offset));
+    if (depth > MAX_DEPTH) return;
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        visit(pair.value, appendPointer(pointer, keyText(pair.key)), (pair.key as Node | null)?.range?.[0] ?? offset, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visit(item, appendPointer(pointer, i), (item as Node | null)?.range?.[0] ?? offset, depth + 1));
+    }
+  };
+  visit(doc.contents, '', (doc.contents as Node | null)?.range?.[0], 0);
+  return out;
 }
 
 function locateIn(doc: Document.Parsed, pointer: string): number | undefined {
@@ -128,24 +170,29 @@ function locateIn(doc: Document.Parsed, pointer: string): number | undefined {
   return offset;
 }
 
-/** Keys __proto__, constructor and prototype anywhere in the document; nesting deeper than MAX_DEPTH. */
-function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): FieldError[] {
+/**
+ * Keys __proto__, constructor and prototype and keys repeated in a mapping (one Set per mapping: the
+ * yaml library's uniqueKeys compares every pair), anywhere in the document; nesting deeper than
+ * MAX_DEPTH. The first MAX_ERRORS are positioned; `found` counts them all.
+ */
+function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): { errors: FieldError[]; found: number } {
   const errors: FieldError[] = [];
+  let found = 0;
+  const report = (node: unknown, path: string, message: string): void => {
+    if (found++ >= MAX_ERRORS) return;
+    const offset = (node as Node | null)?.range?.[0];
+    errors.push(fieldError(path, message, offset === undefined ? undefined : positionOf(lineCounter, offset)));
+  };
   const visit = (node: unknown, pointer: string, depth: number): void => {
-    if (depth > MAX_DEPTH) {
-      const offset = (node as Node | null)?.range?.[0];
-      errors.push(fieldError(pointer, `nested deeper than ${MAX_DEPTH} levels`, offset === undefined ? undefined : positionOf(lineCounter, offset)));
-      return;
-    }
+    if (depth > MAX_DEPTH) return report(node, pointer, `nested deeper than ${MAX_DEPTH} levels`);
     if (isMap(node)) {
+      const seen = new Set<string>();
       for (const pair of node.items) {
         const key = keyText(pair.key);
         const path = appendPointer(pointer, key);
-        if (RESERVED_KEYS.has(key)) {
-          const offset = (pair.key as Node | null)?.range?.[0];
-          const pos = offset === undefined ? undefined : positionOf(lineCounter, offset);
-          errors.push(fieldError(path, `the key ${JSON.stringify(key)} is not allowed (reserved in JavaScript)`, pos));
-        }
+        if (seen.has(key)) report(pair.key, path, 'duplicate key: each key may appear once in a mapping');
+        seen.add(key);
+        if (RESERVED_KEYS.has(key)) report(pair.key, path, `the key ${JSON.stringify(key)} is not allowed (reserved in JavaScript)`);
         visit(pair.value, path, depth + 1);
       }
     } else if (isSeq(node)) {
@@ -153,7 +200,20 @@ function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): FieldE
     }
   };
   visit(doc.contents, '', 0);
-  return errors;
+  return { errors, found };
+}
+
+/** The error that stands for `count` more, placed where the last one listed is (so it sorts after it). */
+function moreErrors(count: number, last: FieldError | undefined): FieldError {
+  const message = `and ${count} more error${count === 1 ? '' : 's'}: fix the ones above first`;
+  return last?.line !== undefined ? { path: '', message, line: last.line, col: last.col ?? 1 } : { path: '', message };
+}
+
+/** At most MAX_ERRORS of `errors` (sorted as they are to be shown), then one saying how many more there are. */
+export function capErrors(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_ERRORS) return errors;
+  const shown = errors.slice(0, MAX_ERRORS);
+  return [...shown, moreErrors(errors.length - MAX_ERRORS, shown[shown.length - 1])];
 }
 
 /** The yaml library's message, cut before any ": <source text>" it quotes (a block scalar header, a tag). */
@@ -168,10 +228,22 @@ function byPosition(a: FieldError, b: FieldError): number {
   return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
 }
 
+/** 1-based line and column of `offset`, counting the lines before it (once, for one error). */
+function positionIn(text: string, offset: number): SourcePosition {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
 function parseYaml(text: string): ParsedDocument[] {
-  if (nestingDepthBound(text, MAX_DEPTH_BOUND) > MAX_DEPTH_BOUND) {
-    const message = `nested too deeply: at most ${MAX_DEPTH} levels of nesting are allowed`;
-    return [{ index: 0, value: undefined, errors: [{ path: '', message }], locate: () => undefined }];
+  const problem = prescanYaml(text, PRESCAN_LIMITS);
+  if (problem) {
+    const error = fieldError('', PRESCAN_MESSAGES[problem.limit], positionIn(text, problem.offset));
+    return [{ index: 0, value: undefined, errors: [error], locate: () => undefined, outline: () => new Map() }];
   }
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
@@ -179,7 +251,7 @@ function parseYaml(text: string): ParsedDocument[] {
     docs = [...parseAllDocuments(text, {
       lineCounter,
       prettyErrors: false, // pretty messages quote the source line
-      uniqueKeys: true,
+      uniqueKeys: false, // structureErrors finds duplicates in linear time
       merge: false,
       stringKeys: true,
       strict: true,
@@ -189,7 +261,7 @@ function parseYaml(text: string): ParsedDocument[] {
   } catch (err) {
     // The composer recurses; extreme nesting overflows the stack.
     const message = err instanceof RangeError ? 'invalid YAML: nested too deeply' : `invalid YAML: ${(err as Error).message}`;
-    return [{ index: 0, value: undefined, errors: [{ path: '', message }], locate: () => undefined }];
+    return [{ index: 0, value: undefined, errors: [{ path: '', message }], locate: () => undefined, outline: () => new Map() }];
   }
   const out: ParsedDocument[] = [];
   docs.forEach((doc, index) => {
@@ -197,12 +269,17 @@ function parseYaml(text: string): ParsedDocument[] {
       const offset = locateIn(doc, pointer);
       return offset === undefined ? undefined : positionOf(lineCounter, offset);
     };
-    const errors: FieldError[] = doc.errors.map((e) => {
+    const errors: FieldError[] = doc.errors.slice(0, MAX_ERRORS).map((e) => {
       const offset = e.pos[0];
       return fieldError(pointerAt(doc.contents, offset), yamlErrorMessage(e.code, e.message), positionOf(lineCounter, offset));
     });
+    let found = doc.errors.length;
     // With syntax errors the tree may be cut short anyway; the structure is checked when it is whole.
-    if (errors.length === 0) errors.push(...structureErrors(doc, lineCounter));
+    if (found === 0) {
+      const structure = structureErrors(doc, lineCounter);
+      errors.push(...structure.errors);
+      found = structure.found;
+    }
     let value: unknown;
     if (errors.length === 0) {
       try {
@@ -216,7 +293,9 @@ function parseYaml(text: string): ParsedDocument[] {
       }
     }
     if (errors.length === 0 && (doc.contents === null || value === null || value === undefined)) return; // empty document
-    out.push({ index, value: errors.length === 0 ? value : undefined, errors: errors.sort(byPosition), locate });
+    errors.sort(byPosition);
+    if (found > MAX_ERRORS) errors.push(moreErrors(found - MAX_ERRORS, errors[errors.length - 1]));
+    out.push({ index, value: errors.length === 0 ? value : undefined, errors, locate, outline: () => outlineOf(doc, lineCounter) });
   });
   return out;
 }

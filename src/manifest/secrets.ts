@@ -2,8 +2,10 @@
 // kept when a client sends the mask back. Which values are secret is read from the schema's
 // `x-secret` marks (secret-paths.ts); nothing here names a field.
 //
-// Values may also be references such as `${env:NAME}` or `${file:PATH}`; they are ordinary strings here.
+// Values may also be references such as `${env:NAME}` or `${file:PATH}`: a value that is only a reference
+// (isReferenceOnly) holds no secret and is shown as written; every other secret value is masked.
 import type { FieldError } from '../domain/errors.js';
+import { isReferenceOnly } from '../domain/secret-reference.js';
 import { childAt, parsePointer, setAtPointer, setOwn, valueAt } from './pointer.js';
 import { expandPatterns, formatPattern, secretPatternsFor } from './secret-paths.js';
 
@@ -28,7 +30,8 @@ export function secretPathPatterns(type: string): string[] {
 }
 
 /**
- * A copy with every secret value replaced by MASK (whatever its type, so nothing leaks). Only the objects
+ * A copy with every secret value replaced by MASK (whatever its type, so nothing leaks), except a value
+ * that is only a reference (kept as written). Only the objects
  * and arrays on the way to a secret are copied; the rest is shared with `m` (answers are masked on every
  * read, and a deep copy would cost more than the masking), so change neither afterwards.
  */
@@ -62,7 +65,7 @@ function maskAt<T>(m: T, pointers: readonly string[]): T {
       setChild(parent, segment, copy);
       parent = copy;
     }
-    if (parent !== undefined) setChild(parent, last, MASK);
+    if (parent !== undefined && !isReferenceOnly(childAt(parent, last))) setChild(parent, last, MASK);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // A readable, secret-safe diff between two normalised documents. Pure.
 import { stableStringify } from '../manifest/index.js';
+import { isReferenceOnly } from '../domain/secret-reference.js';
 
 export interface DiffOp {
   op: 'add' | 'remove' | 'replace';
@@ -70,7 +71,9 @@ export function diffDocuments(before: unknown, after: unknown, options: DiffOpti
   const isSecret = options.isSecret ?? (() => false);
 
   const emit = (op: DiffOp['op'], path: string, from: unknown, to: unknown): void => {
-    if (isSecret(path)) {
+    // A secret field whose sides are references only (or absent) holds no secret: its values are shown.
+    const referencesOnly = (op === 'add' || isReferenceOnly(from)) && (op === 'remove' || isReferenceOnly(to));
+    if (isSecret(path) && !referencesOnly) {
       ops.push({ op, path, secret: true });
       return;
     }

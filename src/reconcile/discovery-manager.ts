@@ -20,6 +20,8 @@ export interface DiscoveryRecord {
   /** The hash of everything the discovery depended on (URL, headers, TLS, timeouts...). */
   inputsHash: string;
   outcome: DiscoveryOutcome;
+  /** When the job started: what the server did before this, the record describes better. */
+  startedAt: number;
   finishedAt: number;
   /** Consecutive failures for these inputs; 0 after a success. */
   failures: number;
@@ -59,6 +61,12 @@ export interface DiscoveryManagerOptions {
   retryBaseMs?: number;
   /** No retry waits longer. Default 5 min. */
   retryMaxMs?: number;
+  /**
+   * No retry of an unreachable server (connection refused, unknown name, reset: no MCP conversation
+   * happened, and the failure came back at once) waits longer: a fresh deploy or a restart is the common
+   * case, and it should be found within seconds. Default 5 s; kept between retryBaseMs and retryMaxMs.
+   */
+  retryUnreachableMaxMs?: number;
   /** Asks for a reconcile of key: when its job finished, or a refresh forced a discovery. The reconciler's queue.add. */
   enqueue: (key: string) => void;
   /**
@@ -92,6 +100,7 @@ export class DiscoveryManager {
   private readonly waiters = new Map<string, RefreshWaiter[]>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly retryUnreachableMaxMs: number;
   private nextSeq = 1;
   private stopped = false;
   /** The pool waits for reconcilesWaiting() to resolve. */
@@ -103,6 +112,7 @@ export class DiscoveryManager {
     }
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = Math.max(options.retryMaxMs ?? 5 * 60_000, this.retryBaseMs);
+    this.retryUnreachableMaxMs = Math.min(Math.max(options.retryUnreachableMaxMs ?? 5000, this.retryBaseMs), this.retryMaxMs);
   }
 
   state(key: string, inputsHash: string): DiscoveryState {
@@ -167,6 +177,21 @@ export class DiscoveryManager {
     this.forced.add(key);
     this.options.enqueue(key);
     return promise;
+  }
+
+  /**
+   * Makes the next reconcile of key start a discovery even when its record is not due (the gateway saw
+   * the server fail), and asks for that reconcile. Unlike refresh, nobody waits for the result.
+   */
+  rediscover(key: string): void {
+    if (this.stopped) return;
+    this.forced.add(key);
+    this.options.enqueue(key);
+  }
+
+  /** The longest a server failing for `reason` waits for its next discovery. */
+  retryCapMs(reason: string): number {
+    return reason === 'Unreachable' ? this.retryUnreachableMaxMs : this.retryMaxMs;
   }
 
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
@@ -246,6 +271,7 @@ export class DiscoveryManager {
   }
 
   private async runJob(key: string, job: Pending, seq: number): Promise<void> {
+    const startedAt = this.options.clock.now();
     let outcome: DiscoveryOutcome;
     try {
       outcome = await job.run();
@@ -264,12 +290,13 @@ export class DiscoveryManager {
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
-    const retryIn = Math.min(this.retryBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 1023), this.retryMaxMs);
+    const cap = outcome.result.ok ? this.retryMaxMs : this.retryCapMs(outcome.result.reason);
+    const retryIn = Math.min(this.retryBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 1023), cap);
     let dueAt = now + (outcome.result.ok ? this.options.intervalMs : retryIn);
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
-    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, finishedAt: now, failures, dueAt, seq, generation: job.generation });
+    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation });
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;

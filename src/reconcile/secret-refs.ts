@@ -1,17 +1,22 @@
 // Secret references keep secrets out of Git: a secret field may hold `${env:NAME}` or `${file:PATH}`
 // (alone or inside a value, e.g. "Bearer ${env:GITHUB_TOKEN}"). The reconciler resolves them when it
 // builds the gateway entry; the resource only ever stores the reference.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ReconcileError } from '../domain/errors.js';
 import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
 
 /** The control plane's own secrets can never be read through a reference. */
 const RESERVED_ENV = /^MCP_CP_/;
+/** A secret file is a token or a key, not a data set. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 export interface SecretResolverOptions {
   env: NodeJS.ProcessEnv;
-  /** `${file:PATH}` is read relative to this directory, and never from outside it. */
+  /**
+   * `${file:PATH}` is read relative to this directory, and never from outside it: the file's real path
+   * (every symbolic link on the way followed) must lie inside the directory's real path.
+   */
   secretsDir: string;
 }
 
@@ -32,13 +37,50 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     if (name === '' || isAbsolute(name) || rel.startsWith('..') || isAbsolute(rel)) {
       throw notFound(ref, `must name a file inside the secrets directory ${root}.`);
     }
-    try {
-      return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      throw notFound(ref, `cannot be read: create ${path} (readable by the control plane).`);
-    }
+    return readSecretFile(ref, root, path, notFound);
   };
   return {
     resolve: (value) => value.replace(SECRET_REFERENCE, (_m, kind: string, name: string) => lookup(kind, name)),
   };
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * The text of the regular file at `path` (one trailing newline dropped), provided its real path lies
+ * inside the real path of the secrets directory `root`. Never blocks (a FIFO is refused, not waited
+ * on for a writer) and never reads more than MAX_SECRET_FILE_BYTES, even from a file that grows.
+ */
+function readSecretFile(ref: string, root: string, path: string, notFound: (ref: string, why: string) => Error): string {
+  let realPath: string;
+  let realRoot: string;
+  try {
+    realPath = realpathSync(path);
+    realRoot = realpathSync(root);
+  } catch {
+    throw notFound(ref, `cannot be read: create ${path} (readable by the control plane).`);
+  }
+  if (!isInside(realRoot, realPath)) {
+    throw notFound(ref, `is a symbolic link (or passes through one) leading outside the secrets directory ${realRoot}; only files inside it are read.`);
+  }
+  let fd: number | undefined;
+  try {
+    // O_NOFOLLOW: the path checked above is the one opened, even if a link is swapped in meanwhile.
+    fd = openSync(realPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw notFound(ref, `is not a regular file; ${path} must be a file holding the secret.`);
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_SECRET_FILE_BYTES) throw notFound(ref, `is larger than ${MAX_SECRET_FILE_BYTES} bytes, the most a secret file may hold.`);
+    return buffer.toString('utf8', 0, length).replace(/\r?\n$/, '');
+  } catch (err) {
+    if (err instanceof ReconcileError) throw err;
+    throw notFound(ref, `cannot be read: create ${path} (readable by the control plane).`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -25,7 +25,8 @@ import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transa
 import type { ReconcileResult } from './controller.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
-import { appliedStatus, failedStatus, type DiscoveryView } from './server-status.js';
+import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
+import type { UpstreamHealth } from './upstream-health.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -43,6 +44,8 @@ export interface ServerReconcilerOptions {
   discover?: typeof discoverServer;
   /** Runs mcp-server/stdio processes (issue 8); absent: stdio resources are Stalled (StdioNotAllowed). */
   stdio?: StdioSupervisor;
+  /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
+  upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
 }
 
 const RECONCILER = 'reconciler';
@@ -112,7 +115,23 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return { result: await discover(target) };
   };
 
+  /** A failure the gateway saw after the discovery `record` started (or with no discovery at all). */
+  const upstreamFailure = (key: string, record: DiscoveryRecord | undefined) => {
+    const health = options.upstreamHealth;
+    if (!health) return undefined;
+    if (record) health.supersede(key, record.startedAt);
+    const failure = health.failure(key);
+    return failure ? { upstreamFailure: failure } : {};
+  };
+
   const discoveryView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
+    const view = discoveryResultView(resource, record);
+    if (view.kind === 'discovered' || view.kind === 'per-user') return { ...view, ...upstreamFailure(resource.fqn, record) };
+    if (view.kind === 'failed') return { ...view, retryWithinMs: discovery.retryCapMs(view.result.reason) };
+    return view;
+  };
+
+  const discoveryResultView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
     const m = resource.manifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code') {
@@ -123,7 +142,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const result = record.outcome.result;
     if (result.ok) {
       const applied = applyToolSettings(result.tools, m.tool_settings);
-      return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings };
+      return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings, unknownDisabled: applied.unknownDisabled };
     }
     if (result.reason === 'AuthenticationRequired' && !isStdioManifest(m) && isPerUserAuth(m)) {
       const message = `The server needs each caller's own credentials (${m.auth_data?.type}); tools are discovered per caller through the gateway.`;
@@ -249,11 +268,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const view = discoveryView(resource, record);
     if (record) discoveredSinceStart.add(key);
     const carried = view.kind === 'pending' && carriedOver(key, resource);
+    const refusal = toolSettingsRefusal(view);
     if (view.kind === 'failed') desired.unavailable = { reason: view.result.reason, message: view.result.message };
+    // Fail closed: a disabled: true setting that names no tool the server has must not leave the tool it meant served.
+    else if (refusal) desired.unavailable = refusal;
     else if (carried) {
       // As the failed discovery before the restart left it (its reason and message are the Discovered condition's).
       const discovered = findCondition(resource.status.conditions, DISCOVERED)!;
       if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
+      // Fail closed across a restart too: the refusal stands until a discovery says otherwise.
+      const ready = findCondition(resource.status.conditions, READY);
+      if (ready?.status === 'False' && ready.reason === 'UnknownTool') desired.unavailable = { reason: ready.reason, message: ready.message };
     }
 
     // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
@@ -316,6 +341,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (!resource) {
       discoveredSinceStart.delete(key);
       discovery.forget(key);
+      options.upstreamHealth?.forget(key);
       if (entry && gateway.delete(key)) {
         event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');

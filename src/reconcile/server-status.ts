@@ -1,17 +1,75 @@
-// The status a reconcile writes: Applied, Discovered, Ready (= Applied AND Discovered), Reconciling and
-// Stalled when true. Pure.
+// The status a reconcile writes: Applied, Discovered, Ready (= Applied AND Discovered, except that a
+// disabled: true tool setting naming no real tool, or an upstream failure the gateway saw after the latest
+// discovery started, makes it False), Reconciling and Stalled when true. Pure.
+import { isoTime } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
 import type { AuthStatus, Condition, DiscoveredTool, McpServerResource, ResourceStatus } from '../domain/resource.js';
-import type { DiscoveryFailure, DiscoverySuccess } from '../discovery/index.js';
+import { closestToolNames, type DiscoveryFailure, type DiscoverySuccess } from '../discovery/index.js';
+
+/** What the gateway saw of the upstream after the latest discovery: it could not reach it (see UpstreamHealth). */
+export interface UpstreamFailureSeen {
+  reason: string;
+  message: string;
+  /** When the gateway saw it (ms since the epoch). */
+  at: number;
+}
 
 /** What discovery says about the current generation. */
 export type DiscoveryView =
-  | { kind: 'discovered'; result: DiscoverySuccess; tools: DiscoveredTool[]; unknownSettings: string[] }
-  | { kind: 'failed'; result: DiscoveryFailure }
+  | {
+      kind: 'discovered';
+      result: DiscoverySuccess;
+      tools: DiscoveredTool[];
+      unknownSettings: string[];
+      /** Unknown names with `disabled: true`: the server is not served until they are fixed (fail closed). */
+      unknownDisabled: string[];
+      upstreamFailure?: UpstreamFailureSeen;
+    }
+  /**
+   * `retryWithinMs`: the longest until the next discovery (the backoff cap for this failure). A bound, not
+   * a time, so a server that keeps failing the same way keeps the same status (nothing is written).
+   */
+  | { kind: 'failed'; result: DiscoveryFailure; retryWithinMs?: number }
   /** A discovery for the current inputs is running or queued, and none has finished yet. */
   | { kind: 'pending'; url: string }
   /** The server authenticates each caller; the control plane has no credential to discover with. */
-  | { kind: 'per-user'; authStatus: AuthStatus; message: string };
+  | { kind: 'per-user'; authStatus: AuthStatus; message: string; upstreamFailure?: UpstreamFailureSeen };
+
+/**
+ * Why the gateway must not serve a discovered server although it answered: a `disabled: true` setting
+ * names no tool the server has (a typo would leave the tool meant disabled callable). Undefined: none.
+ */
+export function toolSettingsRefusal(view: DiscoveryView): { reason: 'UnknownTool'; message: string } | undefined {
+  if (view.kind !== 'discovered' || view.unknownDisabled.length === 0) return undefined;
+  const names = view.tools.map((t) => t.name);
+  const each = view.unknownDisabled.map((name) => {
+    const near = closestToolNames(name, names);
+    return near.length ? `"${name}" (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : `"${name}"`;
+  });
+  const which = each.length === 1 ? `names no tool the server has: ${each[0]}` : `name no tools the server has: ${each.join(', ')}`;
+  return {
+    reason: 'UnknownTool',
+    message: `tool_settings with disabled: true ${which}; the gateway does not serve this server until the name is fixed or the entry removed.`,
+  };
+}
+
+/** The upstream failure the gateway saw, as the Ready message says it. */
+function upstreamFailureMessage(seen: UpstreamFailureSeen, then: string): string {
+  return `The gateway could not reach the server at ${isoTime(seen.at)}: ${seen.message} ${then}`;
+}
+
+function nextAttemptText(withinMs: number | undefined): string {
+  return withinMs === undefined ? '' : ` Next attempt within ${delayText(withinMs)}.`;
+}
+
+/** 250 ms, 5 s, 1.5 s, 5 min, 2 h. */
+function delayText(ms: number): string {
+  const round = (n: number) => String(Math.round(n * 10) / 10);
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${round(ms / 60_000)} min`;
+  return `${round(ms / 3_600_000)} h`;
+}
 
 export function appliedStatus(resource: McpServerResource, view: DiscoveryView, now: string): ResourceStatus {
   const g = resource.generation;
@@ -33,19 +91,27 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       c = unknown.length
         ? set(c, DISCOVERED, 'True', 'UnknownTool', `${summary} tool_settings name tools the server does not have: ${unknown.join(', ')}; fix or remove those entries.`)
         : set(c, DISCOVERED, 'True', 'Discovered', summary);
-      c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied and the server answered: ${summary}`);
-      c = removeCondition(c, RECONCILING);
+      const refusal = toolSettingsRefusal(view);
+      if (refusal) c = set(c, READY, 'False', refusal.reason, refusal.message);
+      else if (view.upstreamFailure) c = set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'Discovering it again now; a success clears this.'));
+      else c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied and the server answered: ${summary}`);
+      c = view.upstreamFailure && !refusal
+        ? set(c, RECONCILING, 'True', 'Discovering', `The gateway could not reach the server; discovering generation ${g} again.`)
+        : removeCondition(c, RECONCILING);
       tools = view.tools;
       authStatus = view.result.authStatus;
       detectedTransport = view.result.transport;
       break;
     }
-    case 'failed':
+    case 'failed': {
+      const next = nextAttemptText(view.retryWithinMs);
+      // Discovered keeps discovery's own words (the gateway entry's `unavailable` is made of them).
       c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
-      c = set(c, READY, 'False', view.result.reason, view.result.message);
-      c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}`);
+      c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);
+      c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}${next}`);
       authStatus = view.result.authStatus;
       break;
+    }
     case 'pending':
       c = set(c, DISCOVERED, 'Unknown', 'Discovering', `Connecting to ${view.url} to list its tools.`);
       c = set(c, READY, 'Unknown', 'Discovering', `Generation ${g} is applied; waiting for the server to answer.`);
@@ -53,7 +119,9 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       break;
     case 'per-user':
       c = set(c, DISCOVERED, 'Unknown', 'PerUserAuthentication', view.message);
-      c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied; each caller authenticates to the server itself.`);
+      c = view.upstreamFailure
+        ? set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'The next session the gateway opens with it clears this.'))
+        : set(c, READY, 'True', 'Ready', `Generation ${g} is applied; each caller authenticates to the server itself.`);
       c = removeCondition(c, RECONCILING);
       authStatus = view.authStatus;
       break;

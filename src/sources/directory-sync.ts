@@ -32,11 +32,11 @@ import type { Intake } from '../intake/index.js';
 import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { EventRecorder, ResourceReader, ResourceRef, SourceFileRecord, SourceInventory, Transactions } from '../store/index.js';
+import { sharedParsePool, type ParsePool } from '../manifest/parse-pool.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
 import { decideHold, type PruneHold } from './prune-hold.js';
 import {
   readManifestFile,
-  readManifestFileSync,
   stillHashesTo,
   toFileError,
   type DeclaredDocument,
@@ -72,6 +72,8 @@ export interface DirectorySyncOptions {
   pruneQuietMs?: number;
   /** The other watched roots: a name may move between them (see RootHandover). */
   handover?: RootHandover;
+  /** Where files are parsed. Default: the shared pool (sharedParsePool). */
+  parsePool?: ParsePool;
 }
 
 /** How the watched roots of one control plane hand names to each other. */
@@ -144,6 +146,7 @@ export class DirectorySync {
   private readonly readConcurrency: number;
   private readonly pruneQuietMs: number;
   private readonly handover: RootHandover | undefined;
+  private readonly parsePool: ParsePool;
 
   /** Files held back from pruning (see prune-hold.ts), by path. */
   private readonly holds = new Map<string, PruneHold>();
@@ -172,6 +175,7 @@ export class DirectorySync {
     this.readConcurrency = options.readConcurrency ?? 32;
     this.pruneQuietMs = options.pruneQuietMs ?? 0;
     this.handover = options.handover;
+    this.parsePool = options.parsePool ?? sharedParsePool();
     this.conditions = setCondition(
       [],
       { type: READY, status: 'Unknown', reason: 'Syncing', message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
@@ -255,8 +259,8 @@ export class DirectorySync {
     // An edit touches a file or a few: read at once, not queued behind other work in the thread pool.
     const readings =
       toRead.length <= SYNC_READ_MAX_FILES
-        ? toRead.map((p) => readManifestFileSync(this.root, p))
-        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p));
+        ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, this.parsePool, { syncRead: true })))
+        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p, this.parsePool));
     return this.commit(readings, directoryMissing);
   }
 

@@ -1,10 +1,13 @@
 // One file of a watched directory → its documents, or every error in it at once (syntax, schema,
-// a name declared twice), each with line:col and a JSON pointer.
+// a name declared twice), each with line:col and a JSON pointer. The text is parsed and validated in a
+// worker thread (src/manifest/parse-pool.ts), never on the event loop.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
-import { parseDocuments, validateManifest, type ParsedDocument, type SourcePosition } from '../manifest/index.js';
+import type { SourcePosition } from '../manifest/index.js';
+import { outlineLocator, type ManifestDocument } from '../manifest/manifest-documents.js';
+import type { ParsePool } from '../manifest/parse-pool.js';
 import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
 
 /** One error in one file. `line`/`col` are 1-based; `pointer` is a JSON pointer into the document. */
@@ -56,7 +59,16 @@ export function wholeFileError(path: string, message: string): SourceFileError {
   return { path, line: 1, col: 1, pointer: '', message };
 }
 
-export async function readManifestFile(root: string, path: string): Promise<FileReading> {
+/**
+ * Reads one file and parses it in `pool`. `syncRead` reads the bytes at once instead of through the
+ * libuv thread pool: for a batch of a few files (an edit), which should not wait behind whatever else
+ * keeps that pool busy (another source's large batch, the watcher's polls).
+ */
+export async function readManifestFile(root: string, path: string, pool: ParsePool, options: { syncRead?: boolean } = {}): Promise<FileReading> {
+  if (options.syncRead) {
+    const read = readBytesSync(root, path);
+    return Buffer.isBuffer(read) ? readingOf(path, read, pool) : read;
+  }
   let bytes: Buffer;
   try {
     // O_NONBLOCK: a FIFO that happens to be named *.yaml must not block the source forever.
@@ -72,14 +84,11 @@ export async function readManifestFile(root: string, path: string): Promise<File
   } catch (err) {
     return unreadable(path, err);
   }
-  return readingOf(path, bytes);
+  return readingOf(path, bytes, pool);
 }
 
-/**
- * readManifestFile, synchronously: for a batch of a few files (an edit), which should not wait behind
- * whatever else keeps the libuv thread pool busy (another source's large batch, the watcher's polls).
- */
-export function readManifestFileSync(root: string, path: string): FileReading {
+/** The bytes of a file, read synchronously, or what keeps it from being read. */
+function readBytesSync(root: string, path: string): Buffer | FileReading {
   let bytes: Buffer;
   let fd: number | undefined;
   try {
@@ -92,7 +101,7 @@ export function readManifestFileSync(root: string, path: string): FileReading {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return readingOf(path, bytes);
+  return bytes;
 }
 
 /** What the stats alone decide (a directory, not a regular file, too large), or undefined to read on. */
@@ -111,12 +120,12 @@ function unreadable(path: string, err: unknown): FileReading {
   return refused(path, null, `the file cannot be read (${code ?? (err as Error).message}); check its permissions`);
 }
 
-function readingOf(path: string, bytes: Buffer): FileReading {
+async function readingOf(path: string, bytes: Buffer, pool: ParsePool): Promise<FileReading> {
   // The file may have grown between stat and read.
   if (bytes.length > MAX_MANIFEST_FILE_BYTES) {
     return refused(path, contentHash(bytes), `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
   }
-  return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes));
+  return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes), pool);
 }
 
 /**
@@ -144,34 +153,30 @@ export function contentHash(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Pure: text of a file → its valid documents and every error (syntax, schema, duplicate names). */
-export function parseManifestText(path: string, text: string, hash: string): FileReading {
+/** Text of a file → its valid documents and every error (syntax, schema, duplicate names), parsed in a worker of `pool`. */
+export async function parseManifestText(path: string, text: string, hash: string, pool: ParsePool): Promise<FileReading> {
+  return readingOfDocuments(path, hash, await pool.readManifests(text, formatOf(path)));
+}
+
+/**
+ * Pure: the parsed documents of a file → its reading. A declared document keeps no parse tree (a batch
+ * holds every reading of a directory at once), only its outline (pointer → line:col), which positions
+ * the errors found at commit.
+ */
+export function readingOfDocuments(path: string, hash: string, parsed: ManifestDocument[]): FileReading {
   const documents: DeclaredDocument[] = [];
   const names: string[] = [];
   const errors: SourceFileError[] = [];
   const firstByName = new Map<string, DeclaredDocument>();
-  // A declared document keeps no parse tree: a batch holds every reading of a directory at once, and
-  // the trees (kept alive by locate) cost far more than the manifests. Positions are rare (errors
-  // found at commit), so locate parses the text again, once per file, when first asked.
-  let reparsed: ParsedDocument[] | undefined;
-  const locateLater = (index: number) => (pointer: string) => {
-    reparsed ??= parseDocuments(text, { format: formatOf(path) });
-    return reparsed.find((d) => d.index === index)?.locate(pointer);
-  };
-  for (const doc of parseDocuments(text, { format: formatOf(path) })) {
-    if (doc.errors.length > 0) {
-      errors.push(...doc.errors.map((e) => toFileError(path, e, doc.locate)));
-      continue;
-    }
-    const raw = typeof doc.value === 'object' && doc.value !== null ? (doc.value as { name?: unknown }).name : undefined;
-    const name = typeof raw === 'string' ? raw : undefined;
+  for (const doc of parsed) {
+    const locate = outlineLocator(doc.outline);
+    const name = doc.name;
     if (name !== undefined) names.push(name);
-    const validated = validateManifest(doc.value);
-    if (!validated.ok) {
-      errors.push(...validated.errors.map((e) => toFileError(path, e, doc.locate)));
+    if (!doc.valid) {
+      errors.push(...doc.errors.map((e) => toFileError(path, e, locate)));
       continue;
     }
-    const declared: DeclaredDocument = { document: doc.index, name: validated.manifest.name, manifest: doc.value, locate: locateLater(doc.index) };
+    const declared: DeclaredDocument = { document: doc.index, name: name!, manifest: doc.value, locate };
     const first = firstByName.get(declared.name);
     if (first) {
       const at = first.locate('/name');
@@ -184,7 +189,7 @@ export function parseManifestText(path: string, text: string, hash: string): Fil
               `the name "${declared.name}" is already declared by document ${first.document} of this file` +
               `${at ? ` (line ${at.line})` : ''}; each MCP server is declared once`,
           },
-          doc.locate,
+          locate,
         ),
       );
       continue;

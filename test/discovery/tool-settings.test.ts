@@ -49,7 +49,7 @@ describe('applyToolSettings', () => {
       ],
     ],
   ])('%s', (_label, settings, tools) => {
-    expect(applyToolSettings(upstream, settings)).toEqual({ tools, unknownSettings: [] });
+    expect(applyToolSettings(upstream, settings)).toEqual({ tools, unknownSettings: [], unknownDisabled: [] });
   });
 
   it('reports settings for tools the server does not have, once each, in manifest order', () => {

@@ -129,9 +129,13 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('over a %s upstream'
     await second.client.listTools();
     await u.close(); // the upstream goes away with the session on it
     await waitFor(() => cp.dataPlane.sessionCount(`${name}-ends`) === 0, { what: 'the gateway session to end with its upstream', timeoutMs: 10_000 });
+    // The lost session reached the status: the server is rediscovered at once, found gone and no longer served.
+    await waitFor(() => cp.gateway.keys().some((k) => k.endsWith(`:${name}-ends`) && cp.gateway.get(k)?.unavailable?.reason === 'Unreachable'), {
+      what: 'the gateway entry to say the server is unreachable',
+    });
     const after = await second.client.listTools().catch((e: unknown) => e);
     expect(after).toBeInstanceOf(StreamableHTTPError);
-    expect((after as StreamableHTTPError).code).toBe(404);
+    expect((after as StreamableHTTPError).code).toBe(503);
   });
 });
 

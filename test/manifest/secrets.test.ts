@@ -87,9 +87,12 @@ describe('maskManifest', () => {
     expect(JSON.stringify(m)).toBe(before);
   });
 
-  it('masks references and values of the wrong type alike', () => {
-    const masked = maskManifest({ ...oauthManifest(), additional_headers: { 'X-Ref': '${file:/run/secret}', 'X-Num': 42 } });
-    expect(masked.additional_headers).toEqual({ 'X-Ref': MASK, 'X-Num': MASK });
+  it('shows a value that is only a reference as written; masks literals, mixes and values of the wrong type', () => {
+    const masked = maskManifest({
+      ...oauthManifest(),
+      additional_headers: { 'X-Ref': '${file:/run/secret}', 'X-Bearer': 'Bearer ${env:TOKEN}', 'X-Mixed': 'sk-1${env:TOKEN}', 'X-Two': '${env:A}${env:B}', 'X-Num': 42 },
+    });
+    expect(masked.additional_headers).toEqual({ 'X-Ref': '${file:/run/secret}', 'X-Bearer': 'Bearer ${env:TOKEN}', 'X-Mixed': MASK, 'X-Two': MASK, 'X-Num': MASK });
     expect(JSON.stringify(masked)).not.toContain(CANARY);
   });
 
@@ -141,7 +144,8 @@ describe('restoreMaskedSecrets', () => {
 
   it('refuses every mask when there is no stored manifest', () => {
     const { errors } = restoreMaskedSecrets(maskManifest(oauthManifest()), undefined);
-    expect(errors.map((e) => e.path)).toEqual(['/auth_data/client_secret', '/additional_headers/X~0Key', '/additional_headers/X-Api-Key']);
+    // The reference at /additional_headers/X-Api-Key is not masked, so it needs nothing stored.
+    expect(errors.map((e) => e.path)).toEqual(['/auth_data/client_secret', '/additional_headers/X~0Key']);
   });
 
   it('does not take a stored value that is itself the mask', () => {

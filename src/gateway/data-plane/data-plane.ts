@@ -24,6 +24,7 @@ import { BodyError, readJsonBody } from './json-body.js';
 import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } from './metrics.js';
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
+import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -55,6 +56,8 @@ export interface DataPlaneOptions {
    * absent, such entries answer 502.
    */
   callerTokens?: { lease(subject: string, audience: string): Promise<CallerTokenLease> };
+  /** Told when an upstream session opens, cannot be opened, or is lost, so the server's status follows. */
+  upstreamHealth?: UpstreamHealthReporter;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
@@ -87,10 +90,12 @@ export class DataPlane {
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly catalog: GatewayCatalog;
   private readonly metrics: DataPlaneMetrics;
+  private readonly health: UpstreamHealthReporter;
   private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DataPlaneOptions) {
     this.metrics = options.metrics ?? noopDataPlaneMetrics;
+    this.health = options.upstreamHealth ?? noUpstreamHealthReporter;
     this.catalog = new GatewayCatalog({
       store: options.gateway,
       onChange: (fqn, entry) => this.entryChanged(fqn, entry),
@@ -173,8 +178,10 @@ export class DataPlane {
       this.options.logger.info({ server: entry.name, status: error.status, err: error.message }, 'could not open an upstream session');
       this.metrics.error(entry.name, 'upstream_connect');
       this.metrics.request(entry.name, 'initialize', 'error');
+      this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
       return answerJson(res, error.status, rpcError(-32000, error.message, body.id));
     }
+    this.health.report(entry.fqn, { ok: true });
     const session = new GatewaySession({
       serverName: entry.name,
       fqn: entry.fqn,
@@ -191,6 +198,7 @@ export class DataPlane {
       onClosed: (s) => {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
+      onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message }),
     });
     session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.

@@ -35,6 +35,8 @@ export interface GatewaySessionOptions {
   logger: Logger;
   onInitialized: (session: GatewaySession) => void;
   onClosed: (session: GatewaySession) => void;
+  /** The upstream session was lost, or a message could not be sent to it (one sentence, no secrets). */
+  onUpstreamFailed?: (message: string) => void;
 }
 
 export class GatewaySession {
@@ -73,6 +75,7 @@ export class GatewaySession {
     upstream.onerror = (error) => {
       if (upstreamSessionGone(error)) {
         options.metrics.error(options.serverName, 'upstream_closed');
+        options.onUpstreamFailed?.(`The gateway lost its session with MCP server "${options.serverName}" (${failureCode(error)}).`);
         // Not from inside the transport's error dispatch: EventSource arms its reconnect timer after it,
         // and only a close() that comes later clears that timer.
         queueMicrotask(() => void this.close(`the upstream session ended (${error.message})`));
@@ -176,6 +179,7 @@ export class GatewaySession {
       this.options.metrics.error(this.options.serverName, 'upstream_send');
       const detail = error instanceof Error ? error.message : String(error);
       this.refuse(request, ErrorCode.InternalError, `The gateway could not send ${request.method} to MCP server "${this.options.serverName}": ${detail}`, 'error');
+      if (upstreamFailed(error)) this.options.onUpstreamFailed?.(`The gateway could not send ${request.method} to MCP server "${this.options.serverName}" (${failureCode(error)}).`);
       if (upstreamSessionGone(error)) void this.close('the upstream session ended');
     });
   }
@@ -276,4 +280,23 @@ function upstreamSessionGone(error: unknown): boolean {
   if (error instanceof StreamableHTTPError) return error.code === 404;
   if (error instanceof SseError) return true;
   return error instanceof Error && /Maximum reconnection attempts/.test(error.message);
+}
+
+/** A send failed because of the upstream (not reached, session gone, 5xx), not because of the message (a 4xx). */
+function upstreamFailed(error: unknown): boolean {
+  if (error instanceof StreamableHTTPError && typeof error.code === 'number') return error.code === 404 || error.code >= 500;
+  return true;
+}
+
+/** What a status message may say of an upstream error: a network code or an HTTP status, never its text (it may echo anything). */
+function failureCode(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code;
+    if (e instanceof StreamableHTTPError && typeof code === 'number') return `HTTP ${code}`;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  if (/Maximum reconnection attempts/.test(text)) return 'its event stream could not be reopened';
+  if (error instanceof SseError) return 'its event stream ended';
+  return /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)\b/.exec(text)?.[1] ?? 'the connection failed';
 }

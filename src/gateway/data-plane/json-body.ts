@@ -4,10 +4,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { jsonNestsDeeperThan } from '../../domain/json-depth.js';
 import { mediaType } from './json-rpc.js';
 
 /** Client messages are JSON-RPC, not uploads. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Levels of [ and { a client message may nest: far more than tool arguments need. */
+export const MAX_BODY_DEPTH = 512;
 
 /** Why a body cannot be read: the HTTP status and JSON-RPC error the client is answered with. */
 export class BodyError extends Error {
@@ -34,7 +37,10 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new BodyError(415, -32000, `Unsupported charset "${charset}": send the body as UTF-8.`);
   }
-  const text = (await readBytes(req)).toString('utf8');
+  const bytes = await readBytes(req);
+  // The message is relayed and re-serialised (JSON.stringify recurses); checked before it is parsed.
+  if (jsonNestsDeeperThan(bytes, MAX_BODY_DEPTH)) throw new BodyError(400, -32700, `Parse error: the body is nested deeper than ${MAX_BODY_DEPTH} levels.`);
+  const text = bytes.toString('utf8');
   if (text.length === 0) return undefined;
   // Strict, as express.json(): the top level is an object or an array.
   const first = /\S/.exec(text)?.[0];

@@ -40,6 +40,8 @@ let sourcesTimer;
 let agoTimer;
 let sourcesSoon;
 let detailSoon;
+/** Files that are gone while the servers they declared are kept (prune held back): "root\npath" → why. */
+let goneFiles = new Map();
 
 // ---------- helpers ----------
 
@@ -61,6 +63,11 @@ function ago(iso) {
 function sourceText(source) {
   if (!source || source.kind === 'api') return 'API';
   return source.path;
+}
+
+/** Why a server's file is gone while the server is kept, or undefined. */
+function fileGone(source) {
+  return source?.kind === 'file' ? goneFiles.get(`${source.root}\n${source.path}`) : undefined;
 }
 
 function statusPill(c) {
@@ -110,7 +117,12 @@ function serverRow(s) {
     el('td', { dataset: { col: 'applied' } }, statusPill(applied)),
     el('td', { dataset: { col: 'discovered' } }, statusPill(discovered), discovered ? el('span', { class: 'reason' }, discovered.reason) : null),
     el('td', { dataset: { col: 'generation' }, class: 'mono' }, `${s.generation} / ${s.status?.observedGeneration ?? 0}`),
-    el('td', { dataset: { col: 'source' }, title: s.source?.kind === 'file' ? `${s.source.root}/${s.source.path} (document ${s.source.document})` : 'Managed through the API' }, sourceText(s.source)),
+    el(
+      'td',
+      { dataset: { col: 'source' }, title: s.source?.kind === 'file' ? `${s.source.root}/${s.source.path} (document ${s.source.document})` : 'Managed through the API' },
+      sourceText(s.source),
+      fileGone(s.source) ? el('span', { class: 'reason gone', dataset: { gone: 'true' }, title: fileGone(s.source) }, 'file gone, prune held back') : null,
+    ),
     el('td', { dataset: { col: 'tools' } }, String(tools.length), disabled ? el('span', { class: 'reason' }, `${disabled} disabled`) : null),
     el('td', { dataset: { col: 'auth' }, title: s.authStatus?.message ?? '' }, (s.authStatus?.status ?? 'unknown').replaceAll('_', ' ')),
     el(
@@ -188,6 +200,7 @@ async function renderDetail() {
   fact(facts, 'Generation', `${s.generation} (observed ${s.status?.observedGeneration ?? 0})`);
   fact(facts, 'resourceVersion', s.resourceVersion);
   fact(facts, 'Source', s.source?.kind === 'file' ? `${s.source.root}/${s.source.path} (document ${s.source.document})` : 'API');
+  if (fileGone(s.source)) fact(facts, 'File', `gone: ${fileGone(s.source)}`);
   fact(facts, 'Auth', `${s.authStatus?.status ?? 'unknown'}${s.authStatus?.message ? ` — ${s.authStatus.message}` : ''}`);
   fact(facts, 'Updated', `${s.updatedAt} (${ago(s.updatedAt)})`);
 
@@ -259,6 +272,7 @@ async function refreshSources() {
   } catch {
     return;
   }
+  showGoneFiles(data);
   const root = $('sources');
   if (data.length === 0) {
     root.replaceChildren(el('p', { class: 'muted' }, 'No directory is watched (start the server with --manifests DIR).'));
@@ -297,6 +311,32 @@ async function refreshSources() {
       );
     }),
   );
+}
+
+/**
+ * Marks the servers of files that are gone but still hold them (their prune is held back for the quiet
+ * period): a file with no content that still lists resources. Only rows whose mark changed are drawn again.
+ */
+function showGoneFiles(sources) {
+  const next = new Map();
+  for (const src of sources) {
+    for (const f of src.files) {
+      if (f.contentHash !== null || f.resources.length === 0) continue;
+      const why = f.errors.map((e) => e.message).join(' ') || 'the file is gone; its servers are kept until the prune quiet period ends.';
+      next.set(`${src.path}\n${f.path}`, why);
+    }
+  }
+  const before = goneFiles;
+  goneFiles = next;
+  for (const s of servers.values()) {
+    if (s.source?.kind !== 'file') continue;
+    const key = `${s.source.root}\n${s.source.path}`;
+    if (before.get(key) === next.get(key)) continue;
+    const tr = serverRow(s);
+    rows.get(s.fqn)?.replaceWith(tr);
+    rows.set(s.fqn, tr);
+    if (s.fqn === selected) scheduleDetail();
+  }
 }
 
 // ---------- the watch stream ----------

@@ -1,0 +1,175 @@
+// Manifest files are parsed off the event loop: parsing is linear (parse.ts), but a MiB of YAML still
+// takes seconds on a busy machine, and the API, the gateway and the watches must not wait for it. A
+// small pool of worker threads parses one text per worker at a time, each within a time budget; a
+// worker over budget (or out of memory) is terminated, the file gets an error saying so, and a fresh
+// worker is started when next needed. Idle workers do not keep the process alive. A server owns its
+// pool (main.ts): started warm, so an edit never waits for a worker to load, and closed with the server.
+// The shared pool, for whatever runs without one, ends a worker after IDLE_MS without work.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
+import type { ManifestDocument } from './manifest-documents.js';
+import type { ParseAnswer, ParseRequest } from './parse-worker.js';
+
+/** How long one file may take to parse. A valid MiB takes a few seconds on a busy machine. */
+export const PARSE_BUDGET_MS = 30_000;
+/** A worker's heap; composing a MiB of YAML needs far less. */
+const WORKER_HEAP_MB = 512;
+/** How long a worker of the shared pool waits for the next text before it ends. */
+export const IDLE_MS = 10_000;
+
+/**
+ * Run from the TypeScript sources (the tests), the worker is a .ts file too and needs the loader the
+ * tests use; built, it is the .js beside this module.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './parse-worker.ts' : './parse-worker.js', import.meta.url);
+const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../test/support/ts-worker-register.mjs', import.meta.url).href] : [];
+
+export interface ParsePoolOptions {
+  /** Workers at most. Default: one, or two with more than two cores. */
+  size?: number;
+  /** Default PARSE_BUDGET_MS. */
+  budgetMs?: number;
+  /** How long an idle worker waits for the next text before it ends. Default: until close(). */
+  idleMs?: number;
+  /** For the budget's and the idle timers. */
+  clock?: Clock;
+}
+
+interface Job {
+  request: ParseRequest;
+  resolve(documents: ManifestDocument[]): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job?: Job;
+  /** The budget of the job, or the idle time left without one (with idleMs). */
+  timer?: TimerHandle;
+}
+
+/** The documents of a text that could not be parsed at all: one error on the whole of it. */
+function failed(message: string): ManifestDocument[] {
+  return [{ index: 0, valid: false, value: undefined, name: undefined, errors: [{ path: '', line: 1, col: 1, message }], outline: [] }];
+}
+
+export class ParsePool {
+  private readonly size: number;
+  private readonly budgetMs: number;
+  private readonly idleMs: number | undefined;
+  private readonly clock: Clock;
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: ParsePoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? (availableParallelism() > 2 ? 2 : 1));
+    this.budgetMs = options.budgetMs ?? PARSE_BUDGET_MS;
+    this.idleMs = options.idleMs;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The documents of `text`, parsed and validated in a worker; never rejects. */
+  readManifests(text: string, format: 'yaml' | 'json'): Promise<ManifestDocument[]> {
+    if (this.closed) return Promise.resolve(failed('the parser is shut down'));
+    return new Promise((resolve) => {
+      this.queue.push({ request: { id: this.nextId++, text, format }, resolve });
+      this.pump();
+    });
+  }
+
+  /** Starts a worker now, if none runs, so the first text does not wait for one to load. */
+  warm(): void {
+    if (!this.closed && this.slots.size === 0) this.idle(this.start());
+  }
+
+  /** Texts being parsed or waiting for a worker. */
+  pending(): number {
+    let parsing = 0;
+    for (const slot of this.slots) if (slot.job) parsing++;
+    return parsing + this.queue.length;
+  }
+
+  /** Workers running, busy or idle. */
+  workers(): number {
+    return this.slots.size;
+  }
+
+  /** Terminates the workers; texts still waiting get an error. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve(failed('the parser is shut down'));
+    await Promise.all([...this.slots].map((slot) => this.retire(slot, 'the parser is shut down')));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = [...this.slots].find((s) => !s.job);
+      if (!slot) {
+        if (this.slots.size >= this.size) return;
+        slot = this.start();
+      }
+      const job = this.queue.shift()!;
+      if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
+      slot.job = job;
+      slot.worker.ref();
+      slot.timer = this.clock.setTimeout(() => {
+        void this.retire(slot, `parsing took longer than ${this.budgetMs / 1000} s, the limit for one file: split it into several smaller files`);
+      }, this.budgetMs);
+      slot.worker.postMessage(job.request);
+    }
+  }
+
+  private start(): Slot {
+    const worker = new Worker(WORKER_URL, { execArgv: WORKER_EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    const slot: Slot = { worker };
+    worker.unref();
+    worker.on('message', (answer: ParseAnswer) => {
+      const job = slot.job;
+      if (!job || answer.id !== job.request.id) return;
+      this.settle(slot);
+      this.idle(slot);
+      job.resolve('error' in answer ? failed(`the file could not be parsed: ${answer.error}`) : answer.documents);
+      this.pump();
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'parsing it needed too much memory' : `the parser failed (${err.message})`;
+      void this.retire(slot, `${why}: split it into several smaller files`);
+    });
+    worker.on('exit', () => void this.retire(slot, 'the parser stopped unexpectedly'));
+    this.slots.add(slot);
+    return slot;
+  }
+
+  private settle(slot: Slot): void {
+    if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = undefined;
+    slot.worker.unref();
+  }
+
+  private idle(slot: Slot): void {
+    if (this.idleMs !== undefined) slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), this.idleMs);
+  }
+
+  /** Ends a worker for good; its text, if any, gets `message` as its error. */
+  private async retire(slot: Slot, message: string): Promise<void> {
+    if (!this.slots.delete(slot)) return;
+    const job = slot.job;
+    this.settle(slot);
+    job?.resolve(failed(message));
+    const exited = slot.worker.terminate();
+    if (!this.closed) this.pump();
+    await exited;
+  }
+}
+
+let shared: ParsePool | undefined;
+
+/** The pool of whatever has none of its own (a DirectorySync made without one), started on first use. */
+export function sharedParsePool(): ParsePool {
+  shared ??= new ParsePool({ idleMs: IDLE_MS });
+  return shared;
+}
