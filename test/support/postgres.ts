@@ -33,7 +33,10 @@ export interface TestPostgres {
   url: string;
   /** A new schema of its own: the URL selects it through search_path, so unqualified names land there. */
   freshSchema(): Promise<{ url: string; schema: string }>;
-  /** Stops the server (`fast`: sessions are ended cleanly; `immediate`: like a crash) and starts it again on the same port. */
+  /**
+   * Stops the server and starts it again on the same port. `fast` (default): sessions are ended, every
+   * commit is kept. `immediate`: like a crash; with synchronous_commit off, the last commits may be lost.
+   */
   restart(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server and removes its directory; the next testPostgres() starts another. */
   stop(): Promise<void>;

@@ -87,13 +87,16 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
       -- One row per lease (the controller's is 'controller'). holder NULL: released. epoch grows by one at
       -- every change of holder, and every leader transaction is fenced on it (src/cluster/fence.ts).
+      -- (name, epoch) is a key on purpose: a takeover changes a key column, so it waits for the fences'
+      -- FOR KEY SHARE locks, while a renewal or a release changes none and never waits for them.
       CREATE TABLE leases (
         name TEXT PRIMARY KEY,
         holder TEXT,
         epoch BIGINT NOT NULL,
         duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
         acquired_at TIMESTAMPTZ NOT NULL,
-        renewed_at TIMESTAMPTZ NOT NULL
+        renewed_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (name, epoch)
       );
       -- Every running replica, with a heartbeat (last_seen).
       CREATE TABLE replicas (
