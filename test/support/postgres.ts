@@ -14,13 +14,13 @@
 // skip it with one loud line, or fail it under MCP_CP_TEST_REQUIRE_ALL=1. PG_BIN names the directory of
 // initdb/pg_ctl/postgres to use instead of PATH and /usr/lib/postgresql/*/bin.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './peer-process.js';
-import { requireSystemBinary, type SystemBinary } from './system-binary.js';
+import { findSystemBinary, requireSystemBinary, type SystemBinary } from './system-binary.js';
 
 const run = promisify(execFile);
 
@@ -50,10 +50,15 @@ function initdbCandidates(): string[] {
   return ['initdb', ...versions.map((v) => `/usr/lib/postgresql/${v}/bin/initdb`)];
 }
 
+/** initdb under PG_BIN when that is set, else the first candidate found. */
+function initdbPaths(): string[] {
+  const fromEnv = process.env[PG_BIN_VARIABLE];
+  return fromEnv ? [join(fromEnv, 'initdb')] : initdbCandidates();
+}
+
 /** Call at the top of a test file (describe time): the suite runs only where PostgreSQL's binaries are. */
 export function requirePostgres(): SystemBinary {
-  const fromEnv = process.env[PG_BIN_VARIABLE];
-  return requireSystemBinary('PostgreSQL (initdb)', fromEnv ? [join(fromEnv, 'initdb')] : initdbCandidates(), {
+  return requireSystemBinary('PostgreSQL (initdb)', initdbPaths(), {
     install: `apt-get install -y postgresql (Debian), or set ${PG_BIN_VARIABLE} to the directory holding initdb and pg_ctl`,
   });
 }
@@ -76,10 +81,11 @@ export function testPostgres(): Promise<TestPostgres> {
 }
 
 async function startServer(): Promise<TestPostgres> {
-  const initdb = requirePostgres().path;
-  if (!initdb) throw new Error('PostgreSQL binaries not found (see requirePostgres)');
-  const bin = dirname(initdb);
-  const pgCtl = join(bin, 'pg_ctl');
+  const found = findSystemBinary(initdbPaths());
+  if (!found) throw new Error(`PostgreSQL's initdb not found (looked at ${initdbPaths().join(', ')}): see requirePostgres`);
+  // The real directory: pg_ctl and postgres sit beside the real initdb, whatever links to it.
+  const initdb = realpathSync(found);
+  const pgCtl = join(dirname(initdb), 'pg_ctl');
   const asUser = await systemUserPrefix();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-cp-pg-'));
   const data = join(dir, 'data');
