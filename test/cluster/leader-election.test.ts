@@ -11,7 +11,7 @@ import { connect, inTransaction } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { waitFor } from '../support/control-plane.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const { describe } = requirePostgres();
 
@@ -56,6 +56,7 @@ class FreezableClock implements Clock {
 type Happening = { who: string; what: 'started'; epoch: number } | { who: string; what: 'stopped' } | { who: string; what: 'session ended' };
 
 describe('leader election (PostgreSQL lease)', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   let url: string;
   let admin: pg.Pool;
   let happened: Happening[];

@@ -6,11 +6,12 @@ import { connect } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { waitFor } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const { describe } = requirePostgres();
 
 describe('replicas', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   let db: pg.Pool;
   beforeEach(async () => {
     db = connect((await (await testPostgres()).freshSchema()).url);

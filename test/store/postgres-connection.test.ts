@@ -2,11 +2,12 @@
 import pg from 'pg';
 import { connect, inTransaction, redactPostgresUrl } from '../../src/store/postgres/connection.js';
 import { waitFor } from '../support/control-plane.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const { describe } = requirePostgres();
 
 describe('PostgreSQL connection', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   let url: string;
   const pools: pg.Pool[] = [];
   function pool(options?: Parameters<typeof connect>[1]): pg.Pool {
@@ -29,6 +30,12 @@ describe('PostgreSQL connection', () => {
     const defaults = await pool().query(`SELECT current_setting('application_name') AS app,
       current_setting('idle_in_transaction_session_timeout') AS idle`);
     expect(defaults.rows).toEqual([{ app: 'mcp-control-plane', idle: '5s' }]);
+  });
+
+  it('cancels a statement that runs past the statement timeout', async () => {
+    const p = pool({ statementTimeoutMs: 100 });
+    await expect(p.query('SELECT pg_sleep(30)')).rejects.toThrow('canceling statement due to statement timeout');
+    expect((await p.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
   it('refuses an idle-in-transaction timeout not below the lease, and a URL of another kind', () => {

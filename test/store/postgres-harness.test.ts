@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { transformSync } from '@swc/core';
 import pg from 'pg';
 import { waitFor } from '../support/control-plane.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const SUPPORT = join(dirname(fileURLToPath(import.meta.url)), '..', 'support');
 
@@ -47,6 +47,7 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
 }
 
 describe('test PostgreSQL', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   it('gives each caller a schema of its own, selected by the URL', async () => {
     const server = await testPostgres();
     const a = await server.freshSchema();

@@ -15,11 +15,12 @@ import {
   SchemaTooNewError,
 } from '../../src/store/postgres/migrations.js';
 import { controlPlaneMigrations, migrate as sqliteMigrate } from '../../src/store/migrations.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const { describe } = requirePostgres();
 
 describe('PostgreSQL migrations', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   const pools: pg.Pool[] = [];
   let lastUrl = '';
   async function freshPool(): Promise<pg.Pool> {

@@ -6,7 +6,7 @@ import { connect, inTransaction } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { currentResourceVersion, nextResourceVersion, RESOURCE_VERSION_CTE } from '../../src/store/postgres/resource-version.js';
 import { waitFor } from '../support/control-plane.js';
-import { requirePostgres, testPostgres } from '../support/postgres.js';
+import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const { describe } = requirePostgres();
 
@@ -31,6 +31,7 @@ class Follower {
 }
 
 describe('resourceVersion on PostgreSQL', () => {
+  beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
   let db: pg.Pool;
   let url: string;
   const pools: pg.Pool[] = [];

@@ -56,6 +56,9 @@ function initdbPaths(): string[] {
   return fromEnv ? [join(fromEnv, 'initdb')] : initdbCandidates();
 }
 
+/** For a `beforeAll(() => testPostgres(), …)`: the first start (initdb) takes seconds on a busy machine. */
+export const POSTGRES_START_TIMEOUT_MS = 120_000;
+
 /** Call at the top of a test file (describe time): the suite runs only where PostgreSQL's binaries are. */
 export function requirePostgres(): SystemBinary {
   return requireSystemBinary('PostgreSQL (initdb)', initdbPaths(), {
@@ -64,12 +67,28 @@ export function requirePostgres(): SystemBinary {
 }
 
 // Shared by every test file of this process: jest gives each file its own module registry and global
-// object, but core modules are the process's own, so the server hangs off `os` under a registered symbol.
+// object, but core modules are the process's own, so the server's state hangs off `os` under a registered
+// symbol. Only plain data and core objects are shared: each file builds its TestPostgres from them with its
+// own modules (a module of a finished file's registry can no longer load what it loads lazily).
 const SHARED = Symbol.for('mcp-control-plane.test-postgres');
-type Shared = { [SHARED]?: Promise<TestPostgres> };
+type Shared = { [SHARED]?: Promise<ServerState> };
+
+interface ServerState {
+  url: string;
+  port: number;
+  data: string;
+  log: string;
+  pgCtl: string;
+  asUser: string[];
+  watchdog: ChildProcess;
+  schemas: number;
+  stopped?: Promise<void>;
+}
+
+const apis = new WeakMap<ServerState, TestPostgres>();
 
 /** This worker's server, started on first use. */
-export function testPostgres(): Promise<TestPostgres> {
+export async function testPostgres(): Promise<TestPostgres> {
   const shared = os as unknown as Shared;
   if (!shared[SHARED]) {
     shared[SHARED] = startServer().catch((err: unknown) => {
@@ -77,10 +96,43 @@ export function testPostgres(): Promise<TestPostgres> {
       throw err;
     });
   }
-  return shared[SHARED];
+  const state = await shared[SHARED];
+  let api = apis.get(state);
+  if (!api) apis.set(state, (api = serverApi(state)));
+  return api;
 }
 
-async function startServer(): Promise<TestPostgres> {
+function serverApi(state: ServerState): TestPostgres {
+  const { url, port, data, log, pgCtl, asUser } = state;
+  return {
+    url,
+    async freshSchema() {
+      const schema = `t${process.pid}_${++state.schemas}_${Math.random().toString(36).slice(2, 8)}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA ${schema}`);
+      } finally {
+        await client.end();
+      }
+      return { url: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, schema };
+    },
+    async restart(mode = 'fast') {
+      await pgCtlRun(pgCtl, asUser, ['-D', data, '-m', mode, '-w', 'stop']);
+      await pgCtlRun(pgCtl, asUser, ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
+    },
+    stop() {
+      state.stopped ??= (async () => {
+        const shared = os as unknown as Shared;
+        if (shared[SHARED] && (await shared[SHARED].catch(() => undefined)) === state) delete shared[SHARED];
+        await endWatchdog(state.watchdog);
+      })();
+      return state.stopped;
+    },
+  };
+}
+
+async function startServer(): Promise<ServerState> {
   const found = findSystemBinary(initdbPaths());
   if (!found) throw new Error(`PostgreSQL's initdb not found (looked at ${initdbPaths().join(', ')}): see requirePostgres`);
   // The real directory: pg_ctl and postgres sit beside the real initdb, whatever links to it.
@@ -107,47 +159,16 @@ async function startServer(): Promise<TestPostgres> {
       'shared_buffers = 32MB',
       '',
     ].join('\n'));
-    let port = 0;
     for (let attempt = 1; ; attempt++) {
       // The free port may be taken by someone else before the server binds it: try another.
-      port = await freePort();
+      const port = await freePort();
       try {
         await pgCtlRun(pgCtl, asUser, ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
-        break;
+        return { url: `postgresql://postgres@127.0.0.1:${port}/postgres`, port, data, log, pgCtl, asUser, watchdog, schemas: 0 };
       } catch (err) {
         if (attempt >= 3) throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${tail(log)}`);
       }
     }
-    const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    let schemas = 0;
-    let stopped: Promise<void> | undefined;
-    const server: TestPostgres = {
-      url,
-      async freshSchema() {
-        const schema = `t${process.pid}_${++schemas}_${Math.random().toString(36).slice(2, 8)}`;
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          await client.query(`CREATE SCHEMA ${schema}`);
-        } finally {
-          await client.end();
-        }
-        return { url: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, schema };
-      },
-      async restart(mode = 'fast') {
-        await pgCtlRun(pgCtl, asUser, ['-D', data, '-m', mode, '-w', 'stop']);
-        await pgCtlRun(pgCtl, asUser, ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
-      },
-      stop() {
-        stopped ??= (async () => {
-          const shared = os as unknown as Shared;
-          delete shared[SHARED];
-          await endWatchdog(watchdog);
-        })();
-        return stopped;
-      },
-    };
-    return server;
   } catch (err) {
     await endWatchdog(watchdog);
     throw err;

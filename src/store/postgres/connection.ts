@@ -14,7 +14,10 @@ export interface PostgresConnectOptions {
   applicationName?: string;
   /** Connections at most. Default 10. */
   max?: number;
-  /** Every statement ends after this long (waits for locks included). Default 10 s. */
+  /**
+   * Every statement ends after this long (waits for locks included). Default 10 s. A statement that gets no
+   * answer at all (the server unreachable) fails 5 s later on this side, and its connection is dropped.
+   */
   statementTimeoutMs?: number;
   /** A session idle inside a transaction this long is ended by the server. Default min(5 s, lease / 3). */
   idleInTransactionTimeoutMs?: number;
@@ -74,11 +77,13 @@ export function connect(url: string, options: PostgresConnectOptions = {}): pg.P
     );
   }
   const onError = options.onError ?? (() => {});
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: url,
     application_name: options.applicationName ?? 'mcp-control-plane',
     max: options.max ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 5_000,
     idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
