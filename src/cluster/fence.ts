@@ -11,9 +11,13 @@
 import type { Queryable } from '../store/postgres/connection.js';
 import type { LeaseToken } from './lease.js';
 
+/** The transaction is not the current leader's: it must roll back (and its replica stop leading). */
 export class FencedError extends Error {
-  constructor(readonly token: LeaseToken) {
-    super(`Lease "${token.name}" is no longer held by ${token.holder} at epoch ${token.epoch}: this replica is not the leader, its write is refused`);
+  constructor(
+    readonly token: LeaseToken,
+    message = `Lease "${token.name}" is no longer held by ${token.holder} at epoch ${token.epoch}: this replica is not the leader, its write is refused`,
+  ) {
+    super(message);
     this.name = 'FencedError';
   }
 }

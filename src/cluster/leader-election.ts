@@ -130,7 +130,10 @@ export class LeaderElector {
    */
   async fence(client: Queryable): Promise<void> {
     const held = this.held;
-    if (!held) throw new FencedError({ name: this.name, holder: this.identity, epoch: 0 });
+    if (!held) {
+      const token = { name: this.name, holder: this.identity, epoch: 0 };
+      throw new FencedError(token, `${this.identity} does not hold lease "${this.name}": this replica is not the leader, its write is refused`);
+    }
     try {
       await fence(client, held);
     } catch (err) {
@@ -143,7 +146,8 @@ export class LeaderElector {
     if (this.stopped) return;
     this.nextTry = this.clock.setTimeout(() => {
       this.nextTry = undefined;
-      this.trying = this.tryOnce().finally(() => {
+      // A callback that throws is reported, and the elector goes on.
+      this.trying = this.tryOnce().catch((err: unknown) => this.options.onError?.(err)).finally(() => {
         this.trying = undefined;
         const wait = this.held ? this.retryPeriodMs : this.retryPeriodMs * (1 + (JITTER_FACTOR - 1) * this.random());
         this.schedule(wait);

@@ -151,7 +151,34 @@ describe('leader election (PostgreSQL lease)', () => {
     ]);
     expect(await writes()).toEqual([{ holder: 'a', epoch: 1 }, { holder: next.identity, epoch: 2 }]);
     // A stopped elector's fence refuses.
-    await expect(leaderWrite(a.elector, a.pool)).rejects.toThrow(FencedError);
+    await expect(leaderWrite(a.elector, a.pool)).rejects.toThrow(new FencedError(
+      { name: 'controller', holder: 'a', epoch: 0 },
+      'a does not hold lease "controller": this replica is not the leader, its write is refused',
+    ));
+  });
+
+  it('a callback that throws is reported, and the elector goes on leading', async () => {
+    const pool = connect(url);
+    pools.push(pool);
+    const errors: unknown[] = [];
+    const elector = new LeaderElector({
+      db: pool,
+      identity: 'a',
+      leaseDurationMs: LEASE_MS,
+      renewDeadlineMs: RENEW_DEADLINE_MS,
+      retryPeriodMs: RETRY_MS,
+      onStartedLeading: () => {
+        throw new Error('callback failed');
+      },
+      onError: (err) => errors.push(err),
+    });
+    electors.push(elector);
+    elector.start();
+    await waitFor(() => errors.length > 0, { what: 'the error reported' });
+    expect(errors).toEqual([new Error('callback failed')]);
+    const before = (await readLease(admin, 'controller'))!;
+    await waitFor(async () => (await readLease(admin, 'controller'))!.renewedAt > before.renewedAt, { what: 'a renewal' });
+    expect(elector.isLeader).toBe(true);
   });
 
   it('a frozen leader is replaced after its lease runs out; its write then is fenced, and it steps down when it wakes', async () => {
