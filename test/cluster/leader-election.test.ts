@@ -15,11 +15,13 @@ import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../sup
 
 const { describe } = requirePostgres();
 
-const LEASE_MS = 2000;
-const RENEW_DEADLINE_MS = 1400;
-const RETRY_MS = 200;
-/** Below the lease, as connect() requires; short, so a frozen transaction ends soon. */
-const IDLE_IN_TRANSACTION_MS = 500;
+// Short, yet with room for a busy machine: a leader stalled past the renew deadline would step down and
+// change the order the tests expect.
+const LEASE_MS = 4000;
+const RENEW_DEADLINE_MS = 3000;
+const RETRY_MS = 250;
+/** Below the lease, as connect() requires; a frozen transaction ends well before the lease runs out. */
+const IDLE_IN_TRANSACTION_MS = 1500;
 
 /** The system clock, whose timers wait while frozen and run when it thaws. */
 class FreezableClock implements Clock {

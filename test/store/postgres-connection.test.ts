@@ -64,7 +64,7 @@ describe('PostgreSQL connection', () => {
 
   it('ends a frozen transaction after the idle timeout: its row lock frees, and the process lives on', async () => {
     const errors: Error[] = [];
-    const frozen = pool({ leaseDurationMs: 1500, idleInTransactionTimeoutMs: 300, onError: (e) => errors.push(e) });
+    const frozen = pool({ leaseDurationMs: 3000, idleInTransactionTimeoutMs: 1000, onError: (e) => errors.push(e) });
     const other = pool();
     await other.query('CREATE TABLE held (id int PRIMARY KEY, v int); INSERT INTO held VALUES (1, 0)');
     const client = await frozen.connect();
