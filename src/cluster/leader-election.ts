@@ -157,6 +157,8 @@ export class LeaderElector {
 
   private async tryOnce(): Promise<void> {
     const held = this.held;
+    // The lease runs from the statement's start (database clock), so the deadline does too.
+    const startedAt = this.clock.now();
     let epoch: number | undefined;
     try {
       if (held) {
@@ -180,21 +182,24 @@ export class LeaderElector {
       if (held) this.stepDown();
       return;
     }
-    this.renewed();
+    this.renewed(startedAt);
     if (!held) {
       this.held = { name: this.name, holder: this.identity, epoch };
       this.options.onStartedLeading?.(epoch);
     }
   }
 
-  /** Restarts the renew deadline: the leader steps down when it passes without another renewal. */
-  private renewed(): void {
-    this.lastRenewedAt = this.clock.now();
+  /**
+   * Restarts the renew deadline from `at` (when the successful statement was sent): the leader steps down
+   * when it passes without another renewal.
+   */
+  private renewed(at: number): void {
+    this.lastRenewedAt = at;
     if (this.deadline) this.clock.clearTimeout(this.deadline);
     this.deadline = this.clock.setTimeout(() => {
       this.deadline = undefined;
       if (this.held && this.clock.now() - this.lastRenewedAt >= this.renewDeadlineMs) this.stepDown();
-    }, this.renewDeadlineMs);
+    }, Math.max(0, at + this.renewDeadlineMs - this.clock.now()));
   }
 
   private stepDown(): void {
