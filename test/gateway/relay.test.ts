@@ -221,7 +221,7 @@ it('keeps serving other servers while one upstream hangs', async () => {
 });
 
 it('answers 504 when the upstream does not answer initialize in time, and 502 when it cannot be reached', async () => {
-  const slow = await startMcpServer({ transport: 'streamable-http', delayMs: 5000 });
+  const slow = await startMcpServer({ transport: 'streamable-http', hang: true });
   closeLater.push(slow);
   store.apply(entry('slow', slow.url, { transport: 'streamable-http' }));
   await stopGateway();
