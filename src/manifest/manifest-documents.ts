@@ -5,7 +5,8 @@
 // is its outline.
 import type { FieldError } from '../domain/errors.js';
 import { parsePointer, toPointer } from './pointer.js';
-import { capErrors, parseDocuments, type SourcePosition } from './parse.js';
+import { capReportedErrors } from './error-cap.js';
+import { parseDocuments, type SourcePosition } from './parse.js';
 import { validateManifest } from './validate.js';
 
 export interface ManifestDocument {
@@ -35,7 +36,7 @@ export function readManifestDocuments(text: string, format: 'yaml' | 'json'): Ma
     if (validated.ok) return { index: doc.index, valid: true, value: doc.value, name, errors: [], outline: [...doc.outline()] };
     // Positioned through the outline (one walk), not locate (a walk per error): there may be thousands.
     const locate = outlineLocator([...doc.outline()]);
-    const errors = capErrors(validated.errors.map((e) => positioned(e, locate)).sort(byPosition));
+    const errors = capReportedErrors(validated.errors.map((e) => positioned(e, locate)).sort(byPosition));
     return { index: doc.index, valid: false, value: undefined, name, errors, outline: [] };
   });
 }

@@ -7,6 +7,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { FieldError } from '../domain/errors.js';
 import { RESERVED_KEYS, appendPointer, parsePointer, toPointer } from './pointer.js';
+import { capReportedErrors, MAX_REPORTED_ERRORS } from './error-cap.js';
 import { parseJsonSource } from './json-source.js';
 import { prescanYaml, type PrescanLimits } from './yaml-prescan.js';
 
@@ -47,7 +48,6 @@ export const MAX_KEYS = 10_000;
 export const MAX_ANCHORS = 100;
 export const MAX_ALIASES = 100;
 /** Errors reported per document; the rest are counted in one more. */
-export const MAX_ERRORS = 100;
 /** Checked by prescanYaml before the yaml composer runs; the depth bound is well below where it exhausts the stack. */
 const PRESCAN_LIMITS: PrescanLimits = { depthBound: 400, keys: MAX_KEYS, anchors: MAX_ANCHORS, aliases: MAX_ALIASES };
 const PRESCAN_MESSAGES: Record<keyof PrescanLimits, string> = {
@@ -88,8 +88,8 @@ function parseJson(text: string): ParsedDocument[] {
     }
     return undefined;
   };
-  const errors = source.issues.slice(0, MAX_ERRORS).map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
-  if (source.issues.length > MAX_ERRORS) errors.push(moreErrors(source.issues.length - MAX_ERRORS, errors[errors.length - 1]));
+  const listed = source.issues.slice(0, MAX_REPORTED_ERRORS).map((issue) => fieldError(issue.path, issue.message, positionOf(lineCounter, issue.offset)));
+  const errors = capReportedErrors(listed, source.issues.length - listed.length);
   const outline = (): Map<string, SourcePosition> => {
     const out = new Map<string, SourcePosition>();
     for (const [pointer, offset] of source.offsets) out.set(pointer, positionOf(lineCounter, offset));
@@ -173,13 +173,13 @@ function locateIn(doc: Document.Parsed, pointer: string): number | undefined {
 /**
  * Keys __proto__, constructor and prototype and keys repeated in a mapping (one Set per mapping: the
  * yaml library's uniqueKeys compares every pair), anywhere in the document; nesting deeper than
- * MAX_DEPTH. The first MAX_ERRORS are positioned; `found` counts them all.
+ * MAX_DEPTH. The first MAX_REPORTED_ERRORS are positioned; `found` counts them all.
  */
 function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): { errors: FieldError[]; found: number } {
   const errors: FieldError[] = [];
   let found = 0;
   const report = (node: unknown, path: string, message: string): void => {
-    if (found++ >= MAX_ERRORS) return;
+    if (found++ >= MAX_REPORTED_ERRORS) return;
     const offset = (node as Node | null)?.range?.[0];
     errors.push(fieldError(path, message, offset === undefined ? undefined : positionOf(lineCounter, offset)));
   };
@@ -201,19 +201,6 @@ function structureErrors(doc: Document.Parsed, lineCounter: LineCounter): { erro
   };
   visit(doc.contents, '', 0);
   return { errors, found };
-}
-
-/** The error that stands for `count` more, placed where the last one listed is (so it sorts after it). */
-function moreErrors(count: number, last: FieldError | undefined): FieldError {
-  const message = `and ${count} more error${count === 1 ? '' : 's'}: fix the ones above first`;
-  return last?.line !== undefined ? { path: '', message, line: last.line, col: last.col ?? 1 } : { path: '', message };
-}
-
-/** At most MAX_ERRORS of `errors` (sorted as they are to be shown), then one saying how many more there are. */
-export function capErrors(errors: FieldError[]): FieldError[] {
-  if (errors.length <= MAX_ERRORS) return errors;
-  const shown = errors.slice(0, MAX_ERRORS);
-  return [...shown, moreErrors(errors.length - MAX_ERRORS, shown[shown.length - 1])];
 }
 
 /** The yaml library's message, cut before any ": <source text>" it quotes (a block scalar header, a tag). */
@@ -269,7 +256,7 @@ function parseYaml(text: string): ParsedDocument[] {
       const offset = locateIn(doc, pointer);
       return offset === undefined ? undefined : positionOf(lineCounter, offset);
     };
-    const errors: FieldError[] = doc.errors.slice(0, MAX_ERRORS).map((e) => {
+    const errors: FieldError[] = doc.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => {
       const offset = e.pos[0];
       return fieldError(pointerAt(doc.contents, offset), yamlErrorMessage(e.code, e.message), positionOf(lineCounter, offset));
     });
@@ -294,8 +281,8 @@ function parseYaml(text: string): ParsedDocument[] {
     }
     if (errors.length === 0 && (doc.contents === null || value === null || value === undefined)) return; // empty document
     errors.sort(byPosition);
-    if (found > MAX_ERRORS) errors.push(moreErrors(found - MAX_ERRORS, errors[errors.length - 1]));
-    out.push({ index, value: errors.length === 0 ? value : undefined, errors, locate, outline: () => outlineOf(doc, lineCounter) });
+    const reported = capReportedErrors(errors, Math.max(0, found - errors.length));
+    out.push({ index, value: reported.length === 0 ? value : undefined, errors: reported, locate, outline: () => outlineOf(doc, lineCounter) });
   });
   return out;
 }

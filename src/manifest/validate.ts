@@ -3,6 +3,7 @@
 import type { ErrorObject } from 'ajv';
 import type { FieldError } from '../domain/errors.js';
 import type { McpServerManifest } from '../domain/manifest.js';
+import { capReportedErrors } from './error-cap.js';
 import { comparePointers, isPlainObject } from './pointer.js';
 import { describeType, quote, translateAjvErrors, type MessageContext } from './messages.js';
 import { checkSchemaRules } from './rules.js';
@@ -26,47 +27,25 @@ export interface ApplyRequest {
 
 export type ApplyRequestValidation = { ok: true; request: ApplyRequest } | { ok: false; errors: FieldError[] };
 
-/** At most this many errors are reported for one input; one more entry counts the rest. */
-export const MAX_REPORTED_ERRORS = 50;
 /** Bounds the work per input: ajv errors past this many are counted, not translated into messages. */
 const MAX_TRANSLATED_ERRORS = 500;
 
 /**
  * Drops repeated (path, message) pairs; sorts by path (stable, so one path keeps ajv's order); reports
- * the first MAX_REPORTED_ERRORS and then one entry (path "", `omitted` set) with the count of the rest.
+ * at most MAX_REPORTED_ERRORS and one entry counting the rest (capReportedErrors).
  * `uncounted`: errors known to exist but not among `errors` (not translated; counted as one each).
- * Entries that already stand for omitted errors are folded into the new count, so tidying twice is safe.
  */
 export function tidyErrors(errors: readonly FieldError[], uncounted = 0): FieldError[] {
   const seen = new Set<string>();
-  let omitted = uncounted;
-  let estimated = uncounted > 0;
   const unique = errors.filter((e) => {
-    if (e.omitted !== undefined) {
-      omitted += e.omitted;
-      estimated ||= e.message.startsWith('about ');
-      return false;
-    }
+    if (e.omitted !== undefined) return true;
     const key = `${e.path}\u0000${e.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
   unique.sort((a, b) => comparePointers(a.path, b.path));
-  if (unique.length > MAX_REPORTED_ERRORS) {
-    omitted += unique.length - MAX_REPORTED_ERRORS;
-    unique.length = MAX_REPORTED_ERRORS;
-  }
-  if (omitted === 0) return unique;
-  const count = `${estimated ? 'about ' : ''}${omitted.toLocaleString('en-US')}`;
-  return [
-    ...unique,
-    {
-      path: '',
-      message: `${count} more error${omitted === 1 ? '' : 's'} not shown: only the first ${unique.length} are reported; fix these and send again`,
-      omitted,
-    },
-  ];
+  return capReportedErrors(unique, uncounted, uncounted > 0);
 }
 
 /** How many errors a tidied list stands for: the reported ones plus the count of those not shown. */

@@ -19,6 +19,7 @@ import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/i
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
+import { FakeClock, flushPromises } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { startConnectProxy } from './connect-proxy.js';
 import { errorOf } from './gateway-support.js';
@@ -55,6 +56,8 @@ let dataPlane: DataPlane;
 let http: Server;
 let base: string;
 let rich: RichUpstream;
+/** The gateway's request deadlines: no request times out unless a test moves this clock. */
+let clock: FakeClock;
 const clients: Client[] = [];
 const closeLater: RunningMcpServer[] = [];
 
@@ -66,6 +69,7 @@ async function startGateway(options: Partial<DataPlaneOptions> = {}) {
     tenant: 'default',
     logger: silentLogger,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    clock,
     connectTimeoutMs: 2000,
     storePollIntervalMs: 20,
     ...options,
@@ -101,6 +105,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcp-cp-relay-'));
   store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
   otherProcess = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
+  clock = new FakeClock();
   await startGateway();
 });
 async function stopGateway() {
@@ -196,7 +201,10 @@ it("relays the client's cancellation, and answers an upstream that does not answ
   await cancelled;
   await waitFor(() => rich.cancelled === 1, { what: 'the upstream to see the cancellation' });
 
-  const timedOut = await client.callTool({ name: 'wait', arguments: {} }).catch((e: unknown) => e);
+  const unanswered = client.callTool({ name: 'wait', arguments: {} }).catch((e: unknown) => e);
+  await waitFor(() => rich.waiting === 1, { what: 'the upstream to run the second call' });
+  clock.advance(REQUEST_TIMEOUT_MS);
+  const timedOut = await unanswered;
   expect(timedOut).toBeInstanceOf(McpError);
   expect((timedOut as McpError).code).toBe(-32001);
   expect((timedOut as McpError).message).toContain(`MCP server "rich" did not answer tools/call within ${REQUEST_TIMEOUT_MS} ms`);
@@ -217,11 +225,12 @@ it('keeps serving other servers while one upstream hangs', async () => {
   expect((await other.listTools()).tools).toHaveLength(2);
   expect((await other.callTool({ name: 'tool-0001', arguments: {} })).content).toHaveLength(1);
   expect(settled).toBe(false);
+  clock.advance(REQUEST_TIMEOUT_MS);
   await call;
 });
 
 it('answers 504 when the upstream does not answer initialize in time, and 502 when it cannot be reached', async () => {
-  const slow = await startMcpServer({ transport: 'streamable-http', delayMs: 5000 });
+  const slow = await startMcpServer({ transport: 'streamable-http', hang: true });
   closeLater.push(slow);
   store.apply(entry('slow', slow.url, { transport: 'streamable-http' }));
   await stopGateway();
@@ -361,7 +370,17 @@ describe('per-entry connection settings (connection_type, transport, timeouts, u
   it("answers with the entry's own request timeout", async () => {
     store.apply(entry('rich', rich.url, { timeouts: { requestMs: 150, totalMs: 2000 } }));
     const client = await connect('rich');
-    await expect(client.callTool({ name: 'wait', arguments: {} })).rejects.toThrow('did not answer tools/call within 150 ms');
+    let settled = false;
+    const call = client.callTool({ name: 'wait', arguments: {} }).finally(() => (settled = true));
+    call.catch(() => undefined);
+    await waitFor(() => rich.waiting === 1, { what: 'the upstream to run the call' });
+    // The entry's 150 ms, not the gateway's default (REQUEST_TIMEOUT_MS).
+    clock.advance(149);
+    await flushPromises();
+    expect(settled).toBe(false);
+    expect(clock.pendingTimers().map((t) => t.inMs)).toEqual([1]);
+    clock.advance(1);
+    await expect(call).rejects.toThrow('did not answer tools/call within 150 ms');
   });
 
   it('reaches the upstream through its upstream_proxy, sending the proxy headers to the proxy only', async () => {

@@ -2,7 +2,8 @@
 // are counted by a pass of the lexer before anything is composed, so the files that used to take
 // minutes (60,000 keys: the duplicate-key check compared every pair; 50,000 anchor/alias pairs: each
 // alias scanned every anchor) are refused, with the limit and the line where it was passed.
-import { MAX_ALIASES, MAX_ANCHORS, MAX_ERRORS, MAX_KEYS, parseDocuments } from '../../src/manifest/parse.js';
+import { MAX_REPORTED_ERRORS as MAX_ERRORS } from '../../src/manifest/error-cap.js';
+import { MAX_ALIASES, MAX_ANCHORS, MAX_KEYS, parseDocuments } from '../../src/manifest/parse.js';
 
 const lines = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('');
 
@@ -69,7 +70,7 @@ describe('parse limits', () => {
     expect(doc!.errors[0]).toEqual({ path: '/key', line: 2, col: 1, message: 'duplicate key: each key may appear once in a mapping' });
     expect(doc!.errors[MAX_ERRORS - 1]).toMatchObject({ line: MAX_ERRORS + 1 });
     // Placed where the last listed one is, so that it sorts after it wherever errors are sorted by line.
-    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, message: `and ${4999 - MAX_ERRORS} more errors: fix the ones above first` });
+    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, omitted: 4999 - MAX_ERRORS, message: `${(4999 - MAX_ERRORS).toLocaleString('en-US')} more errors not shown: only the first ${MAX_ERRORS} are reported; fix these and send again` });
   });
 
   it('treats keys that JavaScript would merge as duplicates', () => {
@@ -90,6 +91,6 @@ describe('parse limits: JSON', () => {
     const [doc] = parseDocuments(text, { format: 'json' });
     expect(doc!.errors).toHaveLength(MAX_ERRORS + 1);
     expect(doc!.errors[0]).toMatchObject({ path: '/key', line: 2, message: expect.stringContaining('duplicate key') });
-    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, message: `and ${2999 - MAX_ERRORS} more errors: fix the ones above first` });
+    expect(doc!.errors[MAX_ERRORS]).toEqual({ path: '', line: MAX_ERRORS + 1, col: 1, omitted: 2999 - MAX_ERRORS, message: `${(2999 - MAX_ERRORS).toLocaleString('en-US')} more errors not shown: only the first ${MAX_ERRORS} are reported; fix these and send again` });
   });
 });

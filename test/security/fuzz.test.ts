@@ -25,6 +25,8 @@ const FUZZ_SEED =
   process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 20261122);
 
 const API = '/api/svc/v1/mcp-servers';
+/** About 10 s each on an idle machine; generous, so that a busy one does not cut a property off. */
+const FUZZ_TIMEOUT_MS = 300_000;
 const NAMES = ['fz-a', 'fz-b', 'fz-c', 'fz-d', 'fz-e'];
 /** Loopback, or not a URL the schema accepts. Nothing else is ever generated for a URL-like field. */
 const URLS = ['http://127.0.0.1:9/mcp', 'https://127.0.0.1:9/sse', 'http://127.0.0.1:9/', 'http://127.0.0.1:9/mcp?x=1#f', 'not a url', 'ftp://127.0.0.1/x', '', 'http://'];
@@ -414,7 +416,7 @@ describe('fuzzing the HTTP write paths', () => {
     expect(accepted).toBeGreaterThan(60);
     expect(refused).toBeGreaterThan(500);
     expect(plane.log.text()).not.toContain('unhandled error');
-  }, 90_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it('a restarted control plane reconciles everything accepted and answers every read', () => restartedReconcilesEverything(plane), 60_000);
 });
@@ -463,7 +465,7 @@ describe('fuzzing the file source', () => {
     expect(refusedFiles).toBeGreaterThan(20);
     expect(appliedFiles + refusedFiles).toBe(120);
     expect(plane.log.text()).not.toContain('unhandled error');
-  }, 90_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it('a restarted control plane reconciles everything accepted and answers every read', () => restartedReconcilesEverything(plane), 60_000);
 });

@@ -13,6 +13,7 @@ import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { UpstreamLimits } from '../../discovery/response-limits.js';
 import type { Collaborator } from '../../domain/manifest.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
@@ -41,6 +42,8 @@ export interface DataPlaneOptions {
   connectTimeoutMs?: number;
   /** How long one upstream request may stay unanswered (progress restarts it). Default 60 s. */
   requestTimeoutMs?: number;
+  /** The clock of those request deadlines (tests move a FakeClock). Default: the system clock. */
+  clock?: Clock;
   /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
   idleSessionTimeoutMs?: number;
   /** How often to look for gateway store writes by other processes; 0 never. Default 1 s. */
@@ -189,6 +192,7 @@ export class DataPlane {
       upstream,
       toolSettings: () => this.catalog.get(entry.fqn),
       requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 60_000,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
       logger: this.options.logger,
       onInitialized: (s) => {

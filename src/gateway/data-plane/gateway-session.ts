@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { ClientChannel } from './client-channel.js';
@@ -31,6 +32,8 @@ export interface GatewaySessionOptions {
   /** The entry's tool settings as the gateway store holds them now; undefined once it is gone. */
   toolSettings: () => ToolSettings | undefined;
   requestTimeoutMs: number;
+  /** The clock of request deadlines. Default: the system clock. */
+  clock?: Clock;
   metrics: DataPlaneMetrics;
   logger: Logger;
   onInitialized: (session: GatewaySession) => void;
@@ -59,7 +62,11 @@ export class GatewaySession {
     this.fqn = options.fqn;
     this.principal = options.principal;
     this.toolKey = toolSettingsKey(options.toolSettings() ?? { disabledTools: [], toolOverrides: {} });
-    this.pending = new PendingRequests({ timeoutMs: options.requestTimeoutMs, onTimeout: (id, request) => this.timedOut(id, request) });
+    this.pending = new PendingRequests({
+      timeoutMs: options.requestTimeoutMs,
+      onTimeout: (id, request) => this.timedOut(id, request),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     this.downstream = new ClientChannel({
       onInitialized: () => options.onInitialized(this),
       // Messages kept for a client that had no GET stream yet.

@@ -2,6 +2,7 @@
 // request restarts its deadline (a long tool that reports progress is not a stuck one); a request
 // past its deadline is handed to onTimeout once and forgotten, so a late answer is dropped.
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
 
 export interface PendingRequest {
   method: string;
@@ -13,19 +14,25 @@ export interface PendingRequest {
 }
 
 interface Tracked extends PendingRequest {
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export interface PendingRequestsOptions {
   timeoutMs: number;
   onTimeout: (id: RequestId, request: PendingRequest) => void;
+  /** The deadlines' clock. Default: the system clock. */
+  clock?: Clock;
 }
 
 export class PendingRequests {
   private readonly byId = new Map<RequestId, Tracked>();
   private readonly byProgressToken = new Map<string | number, RequestId>();
 
-  constructor(private readonly options: PendingRequestsOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: PendingRequestsOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   get size(): number {
     return this.byId.size;
@@ -41,7 +48,7 @@ export class PendingRequests {
   take(id: RequestId): PendingRequest | undefined {
     const tracked = this.byId.get(id);
     if (!tracked) return undefined;
-    clearTimeout(tracked.timer);
+    this.clock.clearTimeout(tracked.timer);
     this.byId.delete(id);
     if (tracked.progressToken !== undefined) this.byProgressToken.delete(tracked.progressToken);
     const { timer: _timer, ...request } = tracked;
@@ -53,7 +60,7 @@ export class PendingRequests {
     const id = this.byProgressToken.get(token);
     const tracked = id === undefined ? undefined : this.byId.get(id);
     if (id === undefined || !tracked) return undefined;
-    clearTimeout(tracked.timer);
+    this.clock.clearTimeout(tracked.timer);
     tracked.timer = this.arm(id);
     return id;
   }
@@ -66,17 +73,16 @@ export class PendingRequests {
   }
 
   clear(): void {
-    for (const tracked of this.byId.values()) clearTimeout(tracked.timer);
+    for (const tracked of this.byId.values()) this.clock.clearTimeout(tracked.timer);
     this.byId.clear();
     this.byProgressToken.clear();
   }
 
-  private arm(id: RequestId): NodeJS.Timeout {
-    const timer = setTimeout(() => {
+  /** The system clock's timers do not keep the process alive. */
+  private arm(id: RequestId): TimerHandle {
+    return this.clock.setTimeout(() => {
       const request = this.take(id);
       if (request) this.options.onTimeout(id, request);
     }, this.options.timeoutMs);
-    timer.unref();
-    return timer;
   }
 }

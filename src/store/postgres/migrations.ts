@@ -1,0 +1,182 @@
+// The PostgreSQL schema of the control plane and its versioned migrations. Append only: a shipped
+// migration is never edited. Both stores live in this one schema (resources and the gateway entries), so
+// a status write and its gateway write can commit together.
+//
+// The columns mirror the SQLite stores (src/store/sqlite/resource-migrations.ts, src/store/sqlite/sqlite-gateway-store.ts): the
+// JSON columns are TEXT, not jsonb, because the store keeps and answers their exact text (views). Times the
+// application writes are ISO-8601 TEXT as there; times of the cluster (lease, replicas) are timestamptz
+// from the database clock.
+import type pg from 'pg';
+import type { PoolLike } from './connection.js';
+import { inTransaction } from './connection.js';
+
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'resources, resourceVersion counter, changelog, events, source files, gateway entries, lease, replicas',
+    sql: `
+      -- Single-purpose counter rows. 'resource_version' is bumped by every write, inside its transaction
+      -- (see resource-version.ts): the row lock orders the writers, so commit order is resourceVersion order.
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+      INSERT INTO counters (name, value) VALUES ('resource_version', 0), ('view_format', 0);
+      CREATE TABLE resources (
+        id TEXT PRIMARY KEY,
+        fqn TEXT NOT NULL UNIQUE,
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        spec_hash TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        resource_version BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        view TEXT
+      );
+      CREATE INDEX resources_tenant_name ON resources (tenant, name);
+      CREATE TABLE changelog (
+        resource_version BIGINT PRIMARY KEY,
+        type TEXT NOT NULL,
+        fqn TEXT NOT NULL,
+        object TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      CREATE TABLE events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        fqn TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        first_ts TEXT NOT NULL,
+        last_ts TEXT NOT NULL
+      );
+      CREATE INDEX events_resource ON events (resource_id, id);
+      CREATE INDEX events_fqn ON events (fqn, id);
+      CREATE INDEX events_last_ts ON events (last_ts);
+      CREATE TABLE source_files (
+        root TEXT NOT NULL,
+        path TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        names TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (root, path)
+      );
+      CREATE TABLE gateway_entries (
+        fqn TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- One row per lease (the controller's is 'controller'). holder NULL: released. epoch grows by one at
+      -- every change of holder, and every leader transaction is fenced on it (src/cluster/fence.ts).
+      -- (name, epoch) is a key on purpose: a takeover changes a key column, so it waits for the fences'
+      -- FOR KEY SHARE locks, while a renewal or a release changes none and never waits for them.
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT,
+        epoch BIGINT NOT NULL,
+        duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
+        acquired_at TIMESTAMPTZ NOT NULL,
+        renewed_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (name, epoch)
+      );
+      -- Every running replica, with a heartbeat (last_seen).
+      CREATE TABLE replicas (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        last_seen TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'resources: the resourceVersion each view was rendered at (the store never parses a view)',
+    sql: `ALTER TABLE resources ADD COLUMN view_rv BIGINT;`,
+  },
+];
+
+/** The newest schema version this build knows. */
+export const POSTGRES_SCHEMA_VERSION = Math.max(...postgresMigrations.map((m) => m.version));
+
+/** The database was migrated by a newer build: this one refuses to use it. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly databaseVersion: number,
+    readonly buildVersion: number,
+  ) {
+    super(
+      `The PostgreSQL schema is at version ${databaseVersion}, newer than this build of the control plane knows ` +
+        `(up to version ${buildVersion}): a newer replica migrated it. Run the newer version of mcpctl; this one ` +
+        'refuses to start rather than write to a schema it does not know.',
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/**
+ * Brings the current schema (the connection's search_path) up to the newest migration, under a
+ * transaction-level advisory lock keyed by the schema, so replicas starting together migrate it once.
+ * All of it is one transaction: a failed migration leaves the schema as it was. Throws SchemaTooNewError,
+ * changing nothing, when the database is newer than `migrations`.
+ */
+export async function migrate(
+  pool: PoolLike,
+  migrations: readonly PostgresMigration[] = postgresMigrations,
+): Promise<{ from: number; to: number }> {
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  return inTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('mcp-control-plane migrate ' || current_schema()))");
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const from = Math.max(0, ...applied);
+    if (from > known) throw new SchemaTooNewError(from, known);
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    }
+    return { from, to: Math.max(from, known) };
+  });
+}
+
+/**
+ * The schema version of the database, checked against this build without changing anything: for a
+ * replica that does not migrate. Throws SchemaTooNewError when the database is newer, and an error naming
+ * both versions when it is older (a migration is due).
+ */
+export async function checkSchemaVersion(
+  client: Pick<pg.ClientBase, 'query'>,
+  migrations: readonly PostgresMigration[] = postgresMigrations,
+): Promise<number> {
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+  const current = exists.rows[0]?.t
+    ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0)
+    : 0;
+  if (current > known) throw new SchemaTooNewError(current, known);
+  if (current < known) {
+    throw new Error(`The PostgreSQL schema is at version ${current}, older than this build's version ${known}: run the migration (migrate) first.`);
+  }
+  return current;
+}
