@@ -31,6 +31,7 @@ import {
   summariseErrors,
   tidyErrors,
   validateManifest,
+  type ValidatedManifest,
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
@@ -139,13 +140,25 @@ export class Intake {
   }
 
   apply(input: ApplyInput): ApplyResult {
-    const prefix = input.errorPathPrefix ?? '';
     // Before any work on the manifest: validation of a large body costs far more than this check.
     this.policy.authorizeWrite(input.principal);
     const validated = validateManifest(input.manifest);
-    if (!validated.ok) throw invalid(validated.errors, prefix);
+    if (!validated.ok) throw invalid(validated.errors, input.errorPathPrefix ?? '');
+    return this.applyAuthorized(input, validated.manifest);
+  }
 
-    const normalised = normaliseManifest(validated.manifest);
+  /**
+   * apply() of a manifest validateManifest accepted already (a watched file's documents, validated where
+   * the file was parsed): the same pipeline from normalisation on, without validating it again.
+   */
+  applyValidated(input: ApplyInput & { manifest: ValidatedManifest }): ApplyResult {
+    this.policy.authorizeWrite(input.principal);
+    return this.applyAuthorized(input, input.manifest);
+  }
+
+  private applyAuthorized(input: ApplyInput, manifest: ValidatedManifest): ApplyResult {
+    const prefix = input.errorPathPrefix ?? '';
+    const normalised = normaliseManifest(manifest);
     this.admitManifest?.(normalised);
     const fqn = this.fqnOf(normalised.name);
     const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);

@@ -7,7 +7,7 @@ import type { FieldError } from '../domain/errors.js';
 import { parsePointer, toPointer } from './pointer.js';
 import { capReportedErrors } from './error-cap.js';
 import { parseDocuments, type SourcePosition } from './parse.js';
-import { validateManifest } from './validate.js';
+import { validateManifest, type ValidatedManifest } from './validate.js';
 
 export interface ManifestDocument {
   /** Position among all documents of the text, empty ones included (0-based). */
@@ -18,7 +18,7 @@ export interface ManifestDocument {
    * The manifest, when valid (the schema bounds its size); undefined otherwise, so an invalid document
    * (aliases may expand it to a great many members) is never copied out of the worker.
    */
-  value: unknown;
+  value: ValidatedManifest | undefined;
   /** The `name` the document declares, valid or not, when it parsed and is a string. */
   name: string | undefined;
   /** Parse errors, else validation errors; each positioned when its place is known. */
@@ -33,7 +33,7 @@ export function readManifestDocuments(text: string, format: 'yaml' | 'json'): Ma
     const raw = typeof doc.value === 'object' && doc.value !== null ? (doc.value as { name?: unknown }).name : undefined;
     const name = typeof raw === 'string' ? raw : undefined;
     const validated = validateManifest(doc.value);
-    if (validated.ok) return { index: doc.index, valid: true, value: doc.value, name, errors: [], outline: [...doc.outline()] };
+    if (validated.ok) return { index: doc.index, valid: true, value: validated.manifest, name, errors: [], outline: [...doc.outline()] };
     // Positioned through the outline (one walk), not locate (a walk per error): there may be thousands.
     const locate = outlineLocator([...doc.outline()]);
     const errors = capReportedErrors(validated.errors.map((e) => positioned(e, locate)).sort(byPosition));

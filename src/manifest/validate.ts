@@ -15,7 +15,14 @@ import {
   validateApplyRequestSchema,
 } from './schemas.js';
 
-export type ManifestValidation = { ok: true; manifest: McpServerManifest } | { ok: false; errors: FieldError[] };
+declare const VALIDATED: unique symbol;
+/**
+ * A manifest validateManifest accepted (or a structured clone of one, as a parse worker answers it):
+ * intake's applyValidated takes it without validating it again.
+ */
+export type ValidatedManifest = McpServerManifest & { readonly [VALIDATED]: true };
+
+export type ManifestValidation = { ok: true; manifest: ValidatedManifest } | { ok: false; errors: FieldError[] };
 
 /** The PUT body, defaults filled. `manifest` is not validated here: see validateApplyRequest. */
 export interface ApplyRequest {
@@ -103,7 +110,7 @@ export function validateManifest(value: unknown): ManifestValidation {
     const ctx = { root: kind.schema, isSecret: (pointer: string) => isSecretPointer(pointer, patterns) };
     return { ok: false, errors: reportAjvErrors(ajvErrors, ctx, ruleErrors) };
   }
-  return { ok: true, manifest: value as unknown as McpServerManifest };
+  return { ok: true, manifest: value as unknown as ValidatedManifest };
 }
 
 /**

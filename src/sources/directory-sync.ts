@@ -607,7 +607,7 @@ export class DirectorySync {
     onConflict: (name: string, message: string) => void = (name, message) => this.conflictEvent(name, path, message),
   ): SourceFileError[] {
     try {
-      const result = this.intake.apply({
+      const result = this.intake.applyValidated({
         manifest: doc.manifest,
         dryRun,
         force: false,

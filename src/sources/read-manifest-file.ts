@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
-import type { SourcePosition } from '../manifest/index.js';
+import type { SourcePosition, ValidatedManifest } from '../manifest/index.js';
 import { outlineLocator, type ManifestDocument } from '../manifest/manifest-documents.js';
 import type { ParsePool } from '../manifest/parse-pool.js';
 import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
@@ -25,8 +25,8 @@ export interface DeclaredDocument {
   /** 0-based index among the file's documents (empty ones count), as in SourceRef.document. */
   document: number;
   name: string;
-  /** The manifest as written (intake validates and normalises it again). */
-  manifest: unknown;
+  /** The manifest as written, validated (intake normalises it, and does not validate it again). */
+  manifest: ValidatedManifest;
   locate(pointer: string): SourcePosition | undefined;
 }
 
@@ -176,7 +176,7 @@ export function readingOfDocuments(path: string, hash: string, parsed: ManifestD
       errors.push(...doc.errors.map((e) => toFileError(path, e, locate)));
       continue;
     }
-    const declared: DeclaredDocument = { document: doc.index, name: name!, manifest: doc.value, locate };
+    const declared: DeclaredDocument = { document: doc.index, name: name!, manifest: doc.value!, locate };
     const first = firstByName.get(declared.name);
     if (first) {
       const at = first.locate('/name');
