@@ -71,8 +71,9 @@ export async function listServers(client: ApiClient): Promise<ServerView[]> {
   }
 }
 
-export async function deleteServer(client: ApiClient, name: string): Promise<ServerView> {
-  return (await client.request<{ data: ServerView }>('DELETE', `${SERVERS}/name/${encodeURIComponent(name)}`)).data;
+export async function deleteServer(client: ApiClient, name: string, options: { force?: boolean } = {}): Promise<ServerView> {
+  const query = options.force ? '?force=true' : '';
+  return (await client.request<{ data: ServerView }>('DELETE', `${SERVERS}/name/${encodeURIComponent(name)}${query}`)).data;
 }
 
 export async function listEvents(client: ApiClient, id: string): Promise<EventView[]> {
