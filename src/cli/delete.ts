@@ -4,7 +4,7 @@ import { ApiError, ConnectionError, describeError } from './client.js';
 import { connect, forceHint, startCommand, usageError } from './command.js';
 import { loadDocuments } from './files.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
-import { deleteServer, listServers } from './resources.js';
+import { deleteServer, listServers, notFoundMessage } from './resources.js';
 import { matches, parseSelectors } from './selectors.js';
 
 const FLAGS = {
@@ -78,7 +78,7 @@ export async function runDelete(argv: string[], rawIo: CliIo): Promise<number> {
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         if (flags['ignore-not-found']) continue;
-        io.stderr.write(`error: MCP server ${JSON.stringify(name)} not found\n`);
+        io.stderr.write(`error: ${await notFoundMessage(client, name)}\n`);
       } else if (err instanceof ApiError && err.status === 409) {
         io.stderr.write(`error: ${forceHint(describeError(err), 'delete')}\n`);
       } else {

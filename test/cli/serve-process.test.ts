@@ -53,15 +53,15 @@ function portIsFree(port: number): Promise<boolean> {
 
 const SERVE_ARGS = (dataDir: string) => ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--no-manifests'];
 
+beforeAll(() => {
+  // Incremental: cheap when dist is up to date.
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed: ${build.stdout}${build.stderr}`);
+}, SLOW);
+
 describe('mcpctl serve as a process', () => {
   let dir: string;
   const started: ChildProcess[] = [];
-
-  beforeAll(() => {
-    // Incremental: cheap when dist is up to date.
-    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed: ${build.stdout}${build.stderr}`);
-  }, SLOW);
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mcpctl-serve-'));
   });
@@ -132,6 +132,45 @@ describe('mcpctl serve as a process', () => {
     },
     SLOW,
   );
+});
+
+describe('the mcpctl binary', () => {
+  const mcpctl = (args: string[]) => spawnSync(process.execPath, [MCPCTL, ...args], { encoding: 'utf8', env: { ...process.env, MCPCTL_SERVER: 'http://127.0.0.1:9' } });
+
+  it('answers a mistyped command with the command meant', () => {
+    const r = mcpctl(['aply', '-f', 'x.yaml']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "aply"; did you mean "apply"?');
+  });
+
+  it('prints a bash completion script that bash parses and that completes commands and flags', () => {
+    const script = mcpctl(['completion', 'bash']);
+    expect(script.status).toBe(0);
+    const parsed = spawnSync('bash', ['-n'], { input: script.stdout, encoding: 'utf8' });
+    expect(parsed.stderr).toBe('');
+    expect(parsed.status).toBe(0);
+    // Completing "mcpctl apply --f" in a real bash.
+    const complete = spawnSync(
+      'bash',
+      ['-c', `${script.stdout}\nCOMP_WORDS=(mcpctl apply --f); COMP_CWORD=2; _mcpctl; echo "\${COMPREPLY[@]}"; COMP_WORDS=(mcpctl ver); COMP_CWORD=1; _mcpctl; echo "\${COMPREPLY[@]}"`],
+      { encoding: 'utf8' },
+    );
+    expect(complete.stdout).toBe('--filename --force\nversion\n');
+  });
+
+  it('prints a zsh completion script naming every command; an unknown shell is a usage error', () => {
+    const script = mcpctl(['completion', 'zsh']);
+    expect(script.status).toBe(0);
+    expect(script.stdout.startsWith('#compdef mcpctl\n')).toBe(true);
+    expect(script.stdout).toMatch(/commands=\(serve validate diff apply get describe delete watch token version completion help\)/);
+    expect(mcpctl(['completion', 'fish']).status).toBe(2);
+  });
+
+  it('version --client needs no server', () => {
+    const r = mcpctl(['version', '--client']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Client Version: \d+\.\d+\.\d+\n$/);
+  });
 });
 
 describe('the data directory lock (in-process)', () => {
