@@ -204,6 +204,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(value: string, flag: string): number {
   const m = DURATION.exec(value.trim());
   if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m or 1h.`);
+  // A number alone is ambiguous (seconds? milliseconds?); only 0 means the same in every unit.
+  if (m[2] === undefined && Number(m[1]) !== 0) {
+    throw new ConfigError(`--${flag}: "${value}" needs a unit: ${m[1]}ms, ${m[1]}s, ${m[1]}m or ${m[1]}h.`);
+  }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
 
