@@ -85,7 +85,7 @@ const DEFAULT_MANIFESTS_DIR = './manifests';
 
 /** One row per flag: the single source for parsing, the environment and --help. */
 export const SERVE_FLAGS = [
-  { flag: 'host', env: 'MCP_CP_HOST', default: '127.0.0.1', help: 'Address to listen on.' },
+  { flag: 'host', env: 'MCP_CP_HOST', default: '127.0.0.1', help: 'Address to listen on. 0.0.0.0 or :: (every interface): set --public-url too, or proxy URLs name 0.0.0.0 (serve warns).' },
   { flag: 'port', env: 'PORT', default: '8080', help: 'Port to listen on (0 picks a free one).' },
   { flag: 'data-dir', env: 'DATA_DIR', default: './data', help: 'Where the SQLite files and the admin token live.' },
   { flag: 'tenant', env: 'MCP_CP_TENANT', default: 'default', help: 'Tenant name; FQNs are <tenant>:mcp-server:<name>.' },
