@@ -25,8 +25,16 @@ function say(text: string): void {
   }
 }
 
-function unspecifiedHost(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '[::]';
+/**
+ * Listening on every interface (0.0.0.0, ::) without --public-url makes proxy URLs such as
+ * http://0.0.0.0:8080/mcp/x that no client can use: the warning for that, or undefined.
+ */
+export function publicUrlWarning(config: { host: string; publicUrl?: string | undefined }, publicUrl: string, port: number): string | undefined {
+  if (config.publicUrl || !['0.0.0.0', '::', '[::]'].includes(config.host)) return undefined;
+  return (
+    `warning: --host ${config.host} listens on every interface, but ${publicUrl} is not an address clients can use; ` +
+    `every proxyUrl is built from it. Pass --public-url (or MCP_CP_PUBLIC_URL) with the address clients reach, e.g. http://my-host:${port}\n`
+  );
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -73,12 +81,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
       `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
   );
-  if (!config.publicUrl && unspecifiedHost(config.host)) {
-    say(
-      `warning: --host ${config.host} listens on every interface, but ${cp.publicUrl} is not an address clients can use; ` +
-        `every proxyUrl is built from it. Pass --public-url (or MCP_CP_PUBLIC_URL) with the address clients reach, e.g. http://my-host:${cp.port}\n`,
-    );
-  }
+  const warning = publicUrlWarning(config, cp.publicUrl, cp.port);
+  if (warning) say(warning);
   const running = cp;
   await new Promise<void>((resolveStop) => {
     onStop = (signal) => {

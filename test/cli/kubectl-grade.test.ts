@@ -101,3 +101,15 @@ describe('serve flags: durations', () => {
     expect(parseServeConfig(['--resync-interval', '2m'], {}).resyncIntervalMs).toBe(120_000);
   });
 });
+
+describe('serve: --host 0.0.0.0', () => {
+  it('warns that the public URL is not usable unless --public-url is given', async () => {
+    const { parseServeConfig } = await import('../../src/config.js');
+    const { publicUrlWarning } = await import('../../src/cli/serve.js');
+    const open = parseServeConfig(['--host', '0.0.0.0', '--port', '8080'], {});
+    expect(publicUrlWarning(open, 'http://0.0.0.0:8080', 8080)).toContain('--public-url');
+    const named = parseServeConfig(['--host', '0.0.0.0', '--public-url', 'http://cp.example:8080'], {});
+    expect(publicUrlWarning(named, 'http://cp.example:8080', 8080)).toBeUndefined();
+    expect(publicUrlWarning(parseServeConfig([], {}), 'http://127.0.0.1:8080', 8080)).toBeUndefined();
+  });
+});
