@@ -66,6 +66,9 @@ export function expandPaths(paths: readonly string[], cwd: string): Expansion {
       if (stat.isDirectory()) {
         const found: ManifestFile[] = [];
         walk(absolute, path, new Set(), found);
+        // By whole path, as a watched directory orders its files (its first declaration of a name wins),
+        // not directory by directory: "a-b.yaml" comes before "a/z.yaml".
+        found.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
         if (found.length === 0) return { ok: false, message: `${path}: no *.yaml, *.yml or *.json files in this directory` };
         files.push(...found);
       } else if (stat.isFile()) {
