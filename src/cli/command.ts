@@ -53,7 +53,8 @@ export function exactlyOneName(command: string, positionals: readonly string[], 
  */
 export function forceHint(message: string, command: string): string {
   const flag = `mcpctl ${command} --force`;
-  const reworded = message.replace(/\(?or send force: true[^).]*\)?/, `(or run ${flag} to take it over)`);
+  const action = command === 'delete' ? 'to delete it anyway' : 'to take it over';
+  const reworded = message.replace(/\(?or send force: true[^).]*\)?/, `(or run ${flag} ${action})`);
   return reworded.includes('--force') ? reworded : `${reworded} Run ${flag} to override.`;
 }
 

@@ -32,7 +32,7 @@ describe('mcpctl: refusals have a way out', () => {
     rmSync(join(ws.dir, 'watched/alpha.yaml'));
     const refused = await ws.run(runDelete, ['alpha'], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('mcpctl delete --force');
+    expect(refused.stderr).toContain('(or run mcpctl delete --force to delete it anyway)');
     expect(refused.stderr).not.toContain('force: true');
 
     const forced = await ws.run(runDelete, ['alpha', '--force'], env);
@@ -44,7 +44,7 @@ describe('mcpctl: refusals have a way out', () => {
     ws.write('mine.yaml', remoteYaml('alpha', { description: 'Taken over' }));
     const refused = await ws.run(runApply, ['-f', 'mine.yaml'], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('mcpctl apply --force');
+    expect(refused.stderr).toContain('(or run mcpctl apply --force to take it over)');
     expect(refused.stderr).not.toContain('force: true');
     const diff = await ws.run(runDiff, ['-f', 'mine.yaml'], env);
     expect(diff.stdout).toContain('mcpctl diff --force');
