@@ -96,7 +96,7 @@ describe('mcpctl kubectl-grade reads', () => {
 describe('serve flags: durations', () => {
   it('refuse a bare number other than 0, naming the units', async () => {
     const { parseServeConfig } = await import('../../src/config.js');
-    expect(() => parseServeConfig(['--resync-interval', '30'], {})).toThrow('--resync-interval: "30" needs a unit: 30ms, 30s, 30m or 30h.');
+    expect(() => parseServeConfig(['--resync-interval', '30'], {})).toThrow('--resync-interval: "30" needs a unit; write e.g. 30s (units: ms, s, m, h).');
     expect(parseServeConfig(['--resync-interval', '0'], {}).resyncIntervalMs).toBe(0);
     expect(parseServeConfig(['--resync-interval', '2m'], {}).resyncIntervalMs).toBe(120_000);
   });

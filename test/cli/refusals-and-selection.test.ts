@@ -28,8 +28,7 @@ describe('mcpctl: refusals have a way out', () => {
     ws.dispose();
   });
 
-  it('delete of a server whose only manifest was removed names --force, and delete --force deletes it', async () => {
-    rmSync(join(ws.dir, 'watched/alpha.yaml'));
+  it('delete of a server its file still declares names --force, and delete --force deletes it', async () => {
     const refused = await ws.run(runDelete, ['alpha'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('(or run mcpctl delete --force to delete it anyway)');
@@ -37,6 +36,13 @@ describe('mcpctl: refusals have a way out', () => {
 
     const forced = await ws.run(runDelete, ['alpha', '--force'], env);
     expect(forced).toMatchObject({ code: 0, stdout: 'alpha: deleted\n' });
+    expect((await cp.api(`${SERVERS}/name/alpha`)).status).toBe(404);
+  });
+
+  it('delete of a server whose only manifest was removed needs no --force: it is no longer managed', async () => {
+    rmSync(join(ws.dir, 'watched/alpha.yaml'));
+    const deleted = await ws.run(runDelete, ['alpha'], env);
+    expect(deleted).toMatchObject({ code: 0, stdout: 'alpha: deleted\n' });
     expect((await cp.api(`${SERVERS}/name/alpha`)).status).toBe(404);
   });
 
