@@ -93,7 +93,7 @@ const DEFAULT_MANIFESTS_DIR = './manifests';
 
 /** One row per flag: the single source for parsing, the environment and --help. */
 export const SERVE_FLAGS = [
-  { flag: 'host', env: 'MCP_CP_HOST', default: '127.0.0.1', help: 'Address to listen on.' },
+  { flag: 'host', env: 'MCP_CP_HOST', default: '127.0.0.1', help: 'Address to listen on. 0.0.0.0 or :: (every interface) without --public-url: proxy URLs use the first non-loopback interface address (else 127.0.0.1), with a warning.' },
   { flag: 'port', env: 'PORT', default: '8080', help: 'Port to listen on (0 picks a free one).' },
   { flag: 'data-dir', env: 'DATA_DIR', default: './data', help: 'Where the SQLite files and the admin token live.' },
   { flag: 'tenant', env: 'MCP_CP_TENANT', default: 'default', help: 'Tenant name; FQNs are <tenant>:mcp-server:<name>.' },
@@ -250,6 +250,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(value: string, flag: string): number {
   const m = DURATION.exec(value.trim());
   if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m or 1h.`);
+  // A number alone is ambiguous (seconds? milliseconds?); only 0 means the same in every unit.
   if (m[2] === undefined && Number(m[1]) !== 0) {
     throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
   }

@@ -14,6 +14,7 @@ import { RoleAccessPolicy } from './auth/policy.js';
 import { loadSigningKeyFile } from './auth/signing-key.js';
 import { TokensFileAuthenticator } from './auth/tokens-file.js';
 import type { Config } from './config.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
@@ -107,10 +108,24 @@ export function loadAdminToken(config: Config): { token: string; source: string 
   return { token, source: file };
 }
 
+/**
+ * Starts a control plane on config.dataDir, which it locks first: a second one on the same directory
+ * fails with DataDirLockedError naming the holder's PID. close() releases the lock last.
+ */
 export async function startControlPlane(config: Config, options: StartOptions = {}): Promise<ControlPlane> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataDirLock(config.dataDir);
+  try {
+    return await startLocked(config, options, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, options: StartOptions, lock: DataDirLock): Promise<ControlPlane> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, source: adminTokenSource } = loadAdminToken(config);
   // Read before anything is opened: a bad tokens file is a startup error naming file:line:col.
   const tokensFile = config.tokensFile
@@ -342,6 +357,8 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       ['stdio', () => stdio.close()],
       ['resource store', () => store.close()],
       ['gateway store', () => gateway.close()],
+      // Last: another control plane may open the directory once this one has closed its databases.
+      ['data directory lock', () => lock.release()],
     ];
     for (const [step, run] of steps) {
       try {

@@ -10,17 +10,20 @@ const FLAGS = {
   filename: { kind: 'list', short: 'f' },
   output: { kind: 'string', short: 'o' },
   'dry-run': { kind: 'boolean' },
+  force: { kind: 'boolean' },
 } as const;
 
-export const APPLY_HELP = `Usage: mcpctl apply -f PATH... [--dry-run] [-o text|json] [--server URL]
+export const APPLY_HELP = `Usage: mcpctl apply -f PATH... [--dry-run] [--force] [-o text|json] [--server URL]
 
 Creates or updates the MCP servers the manifests declare, one PUT per document, in a stable order
 (the -f arguments in order, directories sorted by path, documents in file order).
 Prints "name: created", "name: configured" or "name: unchanged" per resource.
 
 Flags:
-  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped). Repeatable.
+  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped), or - for stdin. Repeatable.
       --dry-run         Ask the server what would happen; store nothing.
+      --force           Take over servers a file in a watched directory declares (refused otherwise);
+                        the file keeps declaring the name, so change or remove it there too.
   -o, --output FORMAT   text (default) or json (an array with one result per document).
   -h, --help            This help.
 ${CONNECTION_HELP}

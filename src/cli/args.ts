@@ -1,4 +1,5 @@
 // A small, strict flag parser: unknown flags and missing values are usage errors that name the flag.
+import { didYouMean } from './suggest.js';
 
 export type FlagKind = 'string' | 'list' | 'boolean';
 
@@ -41,7 +42,10 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
     const name = written.startsWith('--') ? written.slice(2) : byShort.get(written.slice(1));
     const spec = name !== undefined && Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (name === undefined || !spec) return { ok: false, message: `unknown flag ${JSON.stringify(written)}` };
+    if (name === undefined || !spec) {
+      const known = Object.entries(specs).flatMap(([n, s]) => [`--${n}`, ...(s.short ? [`-${s.short}`] : [])]);
+      return { ok: false, message: `unknown flag ${JSON.stringify(written)}${didYouMean(written, known)}` };
+    }
     if (spec.kind === 'boolean') {
       if (inline !== undefined && inline !== 'true' && inline !== 'false') {
         return { ok: false, message: `flag ${written} takes no value (or =true / =false), got ${JSON.stringify(inline)}` };

@@ -47,6 +47,17 @@ export function exactlyOneName(command: string, positionals: readonly string[], 
   return { ok: true, name: positionals[0] };
 }
 
+/**
+ * The server words its ownership refusal (409) for API clients ("send force: true"); mcpctl's way out
+ * is the --force flag of the command at hand, so the message names that.
+ */
+export function forceHint(message: string, command: string): string {
+  const flag = `mcpctl ${command} --force`;
+  const action = command === 'delete' ? 'to delete it anyway' : 'to take it over';
+  const reworded = message.replace(/\(?or send force: true[^).]*\)?/, `(or run ${flag} ${action})`);
+  return reworded.includes('--force') ? reworded : `${reworded} Run ${flag} to override.`;
+}
+
 export function now(io: CliIo): Date {
   return io.now ? io.now() : new Date();
 }

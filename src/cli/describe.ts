@@ -5,7 +5,7 @@ import { ApiError, describeError, type ApiClient } from './client.js';
 import { connect, exactlyOneName, now, startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
 import { formatAge, formatTable, indent } from './output.js';
-import { gatewayEntry, getServer, listEvents, readyOf, type GatewayEntryView, type ServerView } from './resources.js';
+import { gatewayEntry, getServer, listEvents, notFoundMessage, readyOf, type GatewayEntryView, type ServerView } from './resources.js';
 
 const FLAGS = { ...CONNECTION_FLAGS } as const;
 
@@ -120,7 +120,7 @@ export async function runDescribe(argv: string[], rawIo: CliIo): Promise<number>
   try {
     server = await getServer(client, named.name);
   } catch (err) {
-    const message = err instanceof ApiError && err.status === 404 ? `MCP server ${JSON.stringify(named.name)} not found` : describeError(err);
+    const message = err instanceof ApiError && err.status === 404 ? await notFoundMessage(client, named.name) : describeError(err);
     io.stderr.write(`error: ${message}\n`);
     return EXIT_FAILED;
   }

@@ -10,16 +10,18 @@ const FLAGS = {
   ...CONNECTION_FLAGS,
   filename: { kind: 'list', short: 'f' },
   output: { kind: 'string', short: 'o' },
+  force: { kind: 'boolean' },
 } as const;
 
-export const DIFF_HELP = `Usage: mcpctl diff -f PATH... [-o text|json] [--server URL]
+export const DIFF_HELP = `Usage: mcpctl diff -f PATH... [--force] [-o text|json] [--server URL]
 
 Shows what "mcpctl apply" would change: the server plans each document (a dryRun PUT) and stores nothing.
 Per resource: "CREATE name", "UPDATE name" or "UNCHANGED name", then the changed fields:
   ~ /path: from → to      + /path: value      - /path: value      ~ /path: (secret changed)
 
 Flags:
-  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped). Repeatable.
+  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped), or - for stdin. Repeatable.
+      --force           Plan as "mcpctl apply --force" would: take over servers a watched file declares.
   -o, --output FORMAT   text (default) or json (an array with one result per document).
   -h, --help            This help.
 ${CONNECTION_HELP}

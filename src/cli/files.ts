@@ -8,10 +8,18 @@ import { parseDocuments, type ParsedDocument } from '../manifest/index.js';
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export interface ManifestFile {
-  /** As shown to people: the -f argument, joined with the path found under it for directories. */
+  /** As shown to people: the -f argument, joined with the path found under it for directories; STDIN for -f -. */
   display: string;
+  /** Empty for stdin. */
   absolute: string;
 }
+
+/** -f - : the documents come from standard input. */
+export const STDIN_PATH = '-';
+const STDIN_DISPLAY = 'STDIN';
+
+/** Reads all of standard input (injected: tests pass text). */
+export type StdinReader = () => string;
 
 export interface SourceDocument {
   file: string;
@@ -47,6 +55,10 @@ export function expandPaths(paths: readonly string[], cwd: string): Expansion {
   if (paths.length === 0) return { ok: false, message: 'no manifests given: pass -f PATH (a file or a directory), once or more' };
   const files: ManifestFile[] = [];
   for (const path of paths) {
+    if (path === STDIN_PATH) {
+      files.push({ display: STDIN_DISPLAY, absolute: '' });
+      continue;
+    }
     const absolute = resolve(cwd, path);
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) return { ok: false, message: `${path}: no such file or directory` };
@@ -54,6 +66,9 @@ export function expandPaths(paths: readonly string[], cwd: string): Expansion {
       if (stat.isDirectory()) {
         const found: ManifestFile[] = [];
         walk(absolute, path, new Set(), found);
+        // By whole path, as a watched directory orders its files (its first declaration of a name wins),
+        // not directory by directory: "a-b.yaml" comes before "a/z.yaml".
+        found.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
         if (found.length === 0) return { ok: false, message: `${path}: no *.yaml, *.yml or *.json files in this directory` };
         files.push(...found);
       } else if (stat.isFile()) {
@@ -69,7 +84,8 @@ export function expandPaths(paths: readonly string[], cwd: string): Expansion {
   return {
     ok: true,
     files: files.filter((f) => {
-      if (seen.has(f.absolute)) return false;
+      if (f.absolute === '' ? seen.has(STDIN_DISPLAY) : seen.has(f.absolute)) return false;
+      if (f.absolute === '') seen.add(STDIN_DISPLAY);
       seen.add(f.absolute);
       return true;
     }),
@@ -79,12 +95,17 @@ export function expandPaths(paths: readonly string[], cwd: string): Expansion {
 export type Reading = { ok: true; documents: SourceDocument[] } | { ok: false; message: string };
 
 /** Reads and parses every file; syntax errors land in the documents, unreadable files fail the whole read. */
-export function readDocuments(files: readonly ManifestFile[]): Reading {
+export function readDocuments(files: readonly ManifestFile[], stdin?: StdinReader): Reading {
   const documents: SourceDocument[] = [];
   for (const file of files) {
     let text: string;
     try {
-      text = readFileSync(file.absolute, 'utf8');
+      if (file.absolute === '') {
+        if (!stdin) return { ok: false, message: '-f -: this command cannot read standard input' };
+        text = stdin();
+      } else {
+        text = readFileSync(file.absolute, 'utf8');
+      }
     } catch (err) {
       return { ok: false, message: `${file.display}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
     }
@@ -95,9 +116,9 @@ export function readDocuments(files: readonly ManifestFile[]): Reading {
 }
 
 /** expandPaths, then readDocuments. */
-export function loadDocuments(paths: readonly string[], cwd: string): Reading & { files?: ManifestFile[] } {
+export function loadDocuments(paths: readonly string[], cwd: string, stdin?: StdinReader): Reading & { files?: ManifestFile[] } {
   const expansion = expandPaths(paths, cwd);
   if (!expansion.ok) return expansion;
-  const reading = readDocuments(expansion.files);
+  const reading = readDocuments(expansion.files, stdin);
   return reading.ok ? { ...reading, files: expansion.files } : reading;
 }

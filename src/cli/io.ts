@@ -1,4 +1,5 @@
 // What a command needs from its process, injected so that every command runs in-process in tests.
+import { readFileSync } from 'node:fs';
 
 export interface CliWriter {
   write(chunk: string): unknown;
@@ -10,6 +11,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Relative -f paths and ./data/admin-token resolve against this. */
   cwd: string;
+  /** All of standard input, for -f -. */
+  stdin?: () => string;
   /** For AGE columns; defaults to the system clock. */
   now?: () => Date;
 }
@@ -23,7 +26,7 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: () => readFileSync(0, 'utf8') };
 }
 
 const REDACTED = '[REDACTED]';

@@ -2,6 +2,7 @@
 // mcpctl: the control plane's command line. Subcommands live in files of their own; each client
 // command is `run…(argv, io)` so that tests run it in-process.
 import { processIo } from './io.js';
+import { didYouMean } from './suggest.js';
 
 const USAGE = `Usage: mcpctl <command> [flags]
 
@@ -10,11 +11,13 @@ Commands:
   validate    Check manifest files offline: every error as file:line:col.
   diff        Show what apply would change (server-side dry run); exit 1 when something would.
   apply       Create or update the MCP servers the manifest files declare.
-  get         List MCP servers (or one) with their readiness.
+  get         List MCP servers (or some) with their readiness; get events, get sources.
   describe    Show one MCP server: spec, conditions, tools, events, gateway entry.
-  delete      Delete an MCP server.
+  delete      Delete MCP servers (by name, -f FILE or -l selector).
   watch       Print every change of the MCP servers as it happens (one line per event) until Ctrl-C.
   token       token create: a new bearer token (shown once) and its --tokens-file entry.
+  version     Print the client's and the server's version.
+  completion  Print a shell completion script: mcpctl completion bash|zsh.
 
 Client commands talk to --server (env MCPCTL_SERVER, default http://127.0.0.1:8080) with the bearer
 token in MCPCTL_TOKEN (or --token); against a loopback server, ./data/admin-token is used when neither is set.
@@ -40,6 +43,13 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
     return runWatch(argv, processIo(), { signal: interrupted.signal });
   },
   token: async (argv) => (await import('./token.js')).runToken(argv, processIo()),
+  version: async (argv) => (await import('./version.js')).runVersion(argv, processIo()),
+  completion: async (argv) => (await import('./completion.js')).runCompletion(argv, processIo()),
+};
+
+/** Not listed: what the completion scripts call for server names. */
+const hidden: Record<string, (argv: string[]) => Promise<number>> = {
+  __names: async () => (await import('./completion.js')).runNames(processIo()),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -48,9 +58,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const command = Object.hasOwn(commands, name) ? commands[name] : Object.hasOwn(hidden, name) ? hidden[name] : undefined;
   if (!command) {
-    process.stderr.write(`mcpctl: unknown command "${name}".\n\n${USAGE}`);
+    process.stderr.write(`mcpctl: unknown command "${name}"${didYouMean(name, Object.keys(commands))}\nRun "mcpctl --help" for the commands.\n`);
     return 2;
   }
   return command(rest);

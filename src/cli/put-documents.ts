@@ -2,7 +2,7 @@
 // everything (dryRun for diff). Invalid documents are not sent; a document the server refuses fails
 // alone; a connection failure or a refused token stops the run, since every later request would fail alike.
 import { API_PREFIX, ApiError, ConnectionError, type ApiClient } from './client.js';
-import { connect, usageError } from './command.js';
+import { connect, forceHint, usageError } from './command.js';
 import { checkDocuments, documentLabel, formatLocatedError, locateServerDetails, type CheckedDocument, type LocatedError } from './documents.js';
 import { loadDocuments } from './files.js';
 import type { CliIo, CliWriter } from './io.js';
@@ -38,7 +38,12 @@ export interface PutRun {
   aborted?: string;
 }
 
-export async function putDocuments(client: ApiClient, docs: readonly CheckedDocument[], dryRun: boolean): Promise<PutRun> {
+export async function putDocuments(
+  client: ApiClient,
+  docs: readonly CheckedDocument[],
+  options: { command: string; dryRun: boolean; force: boolean },
+): Promise<PutRun> {
+  const { dryRun, force } = options;
   const results: DocumentResult[] = [];
   let aborted: string | undefined;
   for (const doc of docs) {
@@ -52,20 +57,24 @@ export async function putDocuments(client: ApiClient, docs: readonly CheckedDocu
       continue;
     }
     try {
-      const answer = await client.request<PutAnswer>('PUT', `${API_PREFIX}/mcp-servers`, { manifest: doc.manifest, dryRun });
+      const answer = await client.request<PutAnswer>('PUT', `${API_PREFIX}/mcp-servers`, { manifest: doc.manifest, dryRun, ...(force ? { force } : {}) });
       results.push({
         ...base,
         name: answer.data?.name ?? doc.manifest.name,
         action: answer.action,
         diff: Array.isArray(answer.diff) ? answer.diff : [],
-        ...(answer.warnings && answer.warnings.length > 0 ? { warnings: answer.warnings } : {}),
+        // A dry run reports the ownership refusal as a warning.
+        ...(answer.warnings && answer.warnings.length > 0
+          ? { warnings: answer.warnings.map((w) => (w.includes('force: true') ? forceHint(w, options.command) : w)) }
+          : {}),
       });
     } catch (err) {
       if (err instanceof ConnectionError || (err instanceof ApiError && err.status === 401)) {
         aborted = err.message;
         results.push({ ...base, error: err.message });
       } else if (err instanceof ApiError) {
-        results.push({ ...base, error: err.message, errors: locateServerDetails(doc, err.details) });
+        const message = err.status === 409 ? forceHint(err.message, options.command) : err.message;
+        results.push({ ...base, error: message, errors: locateServerDetails(doc, err.details) });
       } else {
         throw err;
       }
@@ -112,7 +121,7 @@ export type FileRun = { ok: true; run: PutRun; io: CliIo } | { ok: false; code: 
  */
 export async function putFileArguments(
   command: string,
-  flags: { filename: readonly string[]; output?: string | undefined; server?: string | undefined; token?: string | undefined },
+  flags: { filename: readonly string[]; output?: string | undefined; server?: string | undefined; token?: string | undefined; force: boolean },
   positionals: readonly string[],
   rawIo: CliIo,
   dryRun: boolean,
@@ -121,10 +130,10 @@ export async function putFileArguments(
   if (positionals.length > 0) return fail(`unexpected argument ${JSON.stringify(positionals[0])}; pass files with -f`);
   const formatError = checkOutputFormat(flags.output, ['text', 'json']);
   if (formatError) return fail(formatError);
-  const loaded = loadDocuments(flags.filename, rawIo.cwd);
+  const loaded = loadDocuments(flags.filename, rawIo.cwd, rawIo.stdin);
   if (!loaded.ok) return fail(loaded.message);
   if (loaded.documents.length === 0) return fail('the files hold no documents');
   const connected = connect(command, flags, rawIo);
   if (!connected.ok) return connected;
-  return { ok: true, run: await putDocuments(connected.client, checkDocuments(loaded.documents), dryRun), io: connected.io };
+  return { ok: true, run: await putDocuments(connected.client, checkDocuments(loaded.documents), { command, dryRun, force: flags.force }), io: connected.io };
 }

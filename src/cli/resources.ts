@@ -1,5 +1,6 @@
 // The API's view of MCP servers as mcpctl reads it (see src/http/present.ts), and the reads it needs.
 import { API_PREFIX, type ApiClient } from './client.js';
+import { didYouMean } from './suggest.js';
 
 export interface ConditionView {
   type: string;
@@ -30,6 +31,8 @@ export interface ServerView {
 }
 
 export interface EventView {
+  /** Present on GET /events (every server's); the fqn names the server. */
+  subject?: { fqn: string; id: string };
   type: string;
   reason: string;
   message: string;
@@ -71,17 +74,58 @@ export async function listServers(client: ApiClient): Promise<ServerView[]> {
   }
 }
 
-export async function deleteServer(client: ApiClient, name: string): Promise<ServerView> {
-  return (await client.request<{ data: ServerView }>('DELETE', `${SERVERS}/name/${encodeURIComponent(name)}`)).data;
+export async function deleteServer(client: ApiClient, name: string, options: { force?: boolean } = {}): Promise<ServerView> {
+  const query = options.force ? '?force=true' : '';
+  return (await client.request<{ data: ServerView }>('DELETE', `${SERVERS}/name/${encodeURIComponent(name)}${query}`)).data;
 }
 
 export async function listEvents(client: ApiClient, id: string): Promise<EventView[]> {
   return (await client.request<{ data: EventView[] }>('GET', `${SERVERS}/${encodeURIComponent(id)}/events`)).data;
 }
 
+/** Recent events of every server the caller may read, newest last as the API orders them. */
+export async function listAllEvents(client: ApiClient, limit = 100): Promise<EventView[]> {
+  return (await client.request<{ data: EventView[] }>('GET', `${API_PREFIX}/events?limit=${limit}`)).data;
+}
+
+export interface SourceFileView {
+  path: string;
+  resources: string[];
+  errors: { line: number; col: number; pointer: string; message: string }[];
+}
+
+export interface WatchedDirectoryView {
+  /** The watched directory. */
+  path: string;
+  lastSyncTime: string | null;
+  conditions: ConditionView[];
+  files: SourceFileView[];
+}
+
+/** The watched manifest directories, their files and every error in them. */
+export async function listSources(client: ApiClient): Promise<WatchedDirectoryView[]> {
+  return (await client.request<{ data: WatchedDirectoryView[] }>('GET', `${API_PREFIX}/sources`)).data;
+}
+
 export async function gatewayEntry(client: ApiClient, fqn: string): Promise<GatewayEntryView | undefined> {
   const { data } = await client.request<{ data: GatewayEntryView[] }>('GET', `${API_PREFIX}/gateway/servers`);
   return data.find((e) => e.fqn === fqn);
+}
+
+/** `MCP server "x" not found`, with the closest existing name when there is one. */
+export async function notFoundMessage(client: ApiClient, name: string): Promise<string> {
+  let hint = '';
+  try {
+    hint = didYouMean(name, (await listServers(client)).map((s) => s.name));
+  } catch {
+    // The hint is a courtesy: without the list, none.
+  }
+  return `MCP server ${JSON.stringify(name)} not found${hint}`;
+}
+
+/** The Ready condition, when there is one. */
+export function readyCondition(server: ServerView): ConditionView | undefined {
+  return server.status.conditions.find((c) => c.type === 'Ready');
 }
 
 /** Ready's status: True, False or Unknown (also when the condition is not there yet). */

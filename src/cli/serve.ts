@@ -1,8 +1,32 @@
 // mcpctl serve: start the control plane in the foreground until SIGINT/SIGTERM.
+// Contract: the first SIGINT/SIGTERM closes everything (HTTP, workers, databases, the data directory
+// lock) and exits 0; a second one exits at once (130). Output that cannot be written (stdout or stderr
+// a closed pipe, as with `npm start | tee` and Ctrl-C) is dropped: it never fails the shutdown.
+// A data directory in use by another control plane exits 2 naming its PID.
 import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
+import { DataDirLockedError } from '../data-dir-lock.js';
 import { startControlPlane } from '../main.js';
 
+const EXIT_INTERRUPTED = 130;
+
+/** stdout/stderr errors (EPIPE, a destroyed stream) are dropped instead of crashing the process. */
+function ignoreOutputErrors(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  }
+}
+
+/** A write that never throws: the reader of our output may be gone. */
+function say(text: string): void {
+  try {
+    process.stderr.write(text);
+  } catch {
+    // Nowhere to report it.
+  }
+}
+
 export async function serveCommand(argv: string[]): Promise<number> {
+  ignoreOutputErrors();
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(serveHelp());
     return 0;
@@ -12,23 +36,49 @@ export async function serveCommand(argv: string[]): Promise<number> {
     config = parseServeConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`mcpctl serve: ${err.message}\n`);
+      say(`mcpctl serve: ${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  const cp = await startControlPlane(config);
-  process.stderr.write(
+  // Signals that arrive while starting are honoured once the start finished (or failed).
+  let stopSignal: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopSignal !== undefined) {
+      say(`received ${signal} again, exiting without a clean shutdown\n`);
+      process.exit(EXIT_INTERRUPTED);
+    }
+    stopSignal = signal;
+    onStop?.(signal);
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+
+  let cp;
+  try {
+    cp = await startControlPlane(config);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      say(`mcpctl serve: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  say(
     `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
       `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
   );
+  const running = cp;
   await new Promise<void>((resolveStop) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`received ${signal}, shutting down\n`);
-      cp.close().then(resolveStop, resolveStop);
+    onStop = (signal) => {
+      say(`received ${signal}, shutting down\n`);
+      running.close().then(resolveStop, (err: unknown) => {
+        say(`shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
+        resolveStop();
+      });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (stopSignal !== undefined) onStop(stopSignal);
   });
   return 0;
 }

@@ -17,7 +17,7 @@ Checks manifests offline, without a server: YAML/JSON syntax, the schema, and na
 Prints every error as "file:line:col: /json/pointer: message".
 
 Flags:
-  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped). Repeatable.
+  -f, --filename PATH   A file or a directory (recursive: *.yaml, *.yml, *.json; dotfiles skipped), or - for stdin. Repeatable.
   -o, --output FORMAT   text (default) or json (an array with one result per document).
   -h, --help            This help.
 
@@ -32,7 +32,7 @@ export async function runValidate(argv: string[], io: CliIo): Promise<number> {
   const formatError = checkOutputFormat(flags.output, ['text', 'json']);
   if (formatError) return usageError(io, 'validate', formatError);
 
-  const loaded = loadDocuments(flags.filename, io.cwd);
+  const loaded = loadDocuments(flags.filename, io.cwd, io.stdin);
   if (!loaded.ok) return usageError(io, 'validate', loaded.message);
   const docs = checkDocuments(loaded.documents);
   const fileCount = loaded.files?.length ?? 0;

@@ -8,22 +8,25 @@ import { now, startCommand, usageError } from './command.js';
 import { EXIT_FAILED, EXIT_OK, redactingIo, type CliIo } from './io.js';
 import { checkOutputFormat } from './output.js';
 import type { ServerView } from './resources.js';
+import { matches, parseSelectors } from './selectors.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
   output: { kind: 'string', short: 'o' },
   'resource-version': { kind: 'string' },
   bookmarks: { kind: 'boolean' },
+  selector: { kind: 'list', short: 'l' },
 } as const;
 
-export const WATCH_HELP = `Usage: mcpctl watch [NAME] [-o line|json] [--resource-version N] [--bookmarks] [--server URL]
+export const WATCH_HELP = `Usage: mcpctl watch [NAME...] [-l key=value] [-o line|json] [--resource-version N] [--bookmarks] [--server URL]
 
-Prints one line per change of the MCP servers (or of NAME) until interrupted (Ctrl-C): first every
+Prints one line per change of the MCP servers (or of those named, or whose tags match -l) until interrupted (Ctrl-C): first every
 server as ADDED, then each change as it happens; status changes (conditions, tools) are MODIFIED.
   TIME  TYPE  NAME  rv=RESOURCE_VERSION  gen=GENERATION/OBSERVED  Ready=STATUS(REASON)  tools=N  MESSAGE
 After a disconnect it reconnects and resumes after the last event it printed.
 
 Flags:
+  -l, --selector SELECTOR    Only servers whose tags match: key=value, key!=value; comma-separated, repeatable.
   -o, --output FORMAT        line (default) or json: each event as one JSON line ({"type", "object"}).
       --resource-version N   Start after this resourceVersion (replay what followed it) instead of listing.
       --bookmarks            Print BOOKMARK events too (they carry the latest resourceVersion).
@@ -71,7 +74,10 @@ export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptio
   const started = startCommand('watch', argv, rawIo, FLAGS, WATCH_HELP);
   if (!started.ok) return started.code;
   const { flags, positionals } = started;
-  if (positionals.length > 1) return usageError(rawIo, 'watch', `takes at most one NAME, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 0 && flags.selector.length > 0) return usageError(rawIo, 'watch', 'pass NAMEs or -l, not both');
+  const parsedSelector = parseSelectors(flags.selector);
+  if (!parsedSelector.ok) return usageError(rawIo, 'watch', parsedSelector.message);
+  const selector = parsedSelector.selector;
   const formatError = checkOutputFormat(flags.output, ['line', 'json']);
   if (formatError) return usageError(rawIo, 'watch', formatError);
   const rvFlag = flags['resource-version'];
@@ -80,7 +86,23 @@ export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptio
   if (!resolved.ok) return usageError(rawIo, 'watch', resolved.message);
   const io = redactingIo(rawIo, resolved.token);
   const server = resolved.client.server;
-  const name = positionals[0];
+  const names = new Set(positionals);
+  /** Servers that matched -l: their DELETED events (which carry no tags) are printed too. */
+  const selected = new Set<string>();
+  const wanted = (event: WatchEvent): boolean => {
+    if (event.type === 'BOOKMARK') return true;
+    const eventName = event.object.name ?? '';
+    if (names.size > 0) return names.has(eventName);
+    if (selector.length === 0) return true;
+    if (event.type === 'DELETED') return selected.delete(eventName);
+    if (event.object.manifest && matches(event.object as ServerView, selector)) {
+      selected.add(eventName);
+      return true;
+    }
+    // It no longer matches: a later DELETED is not this watch's business.
+    selected.delete(eventName);
+    return false;
+  };
   const signal = options.signal;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
 
@@ -107,7 +129,7 @@ export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptio
     }
     if (id !== undefined && id !== '') lastEventId = id;
     if (event.type === 'BOOKMARK' && !flags.bookmarks) return;
-    if (name !== undefined && event.type !== 'BOOKMARK' && event.object.name !== name) return;
+    if (!wanted(event)) return;
     io.stdout.write(flags.output === 'json' ? `${JSON.stringify(event)}\n` : `${formatLine(event, now(io))}\n`);
   };
 

@@ -174,6 +174,8 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     const removed = intake.delete({
       fqn: r.fqn,
       source: API_SOURCE,
+      // ?force=true deletes a server a watched file declares (e.g. one whose file is gone while the prune is held back).
+      force: single(req.query.force) === 'true',
       principal: principalOf(req),
       ifMatch: single(req.headers['if-match']),
     });

@@ -27,6 +27,10 @@ const QUERY = {
     description: 'With watch=true: replay every change after this resourceVersion, then stream. Too old (history is kept for at least 10,000 changes or one hour): 410.',
   },
   since: { schema: { type: 'string', format: 'date-time' }, description: 'Only events that last happened at or after this time.' },
+  force: {
+    schema: { type: 'boolean', default: false },
+    description: 'true: delete a server that a file in a watched directory declares (409 without it), e.g. one whose file is gone while the prune is held back.',
+  },
   projectId: { schema: { type: 'string' }, description: 'The project (account) whose servers to list; required.' },
 } satisfies Record<string, { schema: Json; description: string }>;
 
@@ -84,9 +88,9 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'put', path: `${S}/mcp-servers`, tag: 'servers', body: 'ApplyRequest', headers: ['If-Match'], ok: 'ApplyResponse', errors: [409, 412], summary: 'Create or update a server from a manifest (dryRun: answer the plan only).' },
   { method: 'get', path: `${S}/mcp-servers`, tag: 'servers', query: ['limit', 'offset', 'name', 'tag', 'watch', 'resourceVersion'], headers: ['Last-Event-ID'], ok: 'McpServerList', stream: 'WatchEvent', errors: [400, 410], summary: 'List servers, or watch them (watch=true).' },
   { method: 'get', path: `${S}/mcp-servers/name/{name}`, tag: 'servers', ok: 'McpServerOne', summary: 'Get a server by name.' },
-  { method: 'delete', path: `${S}/mcp-servers/name/{name}`, tag: 'servers', headers: ['If-Match'], ok: 'McpServerOne', errors: [409, 412], summary: 'Delete a server by name.' },
+  { method: 'delete', path: `${S}/mcp-servers/name/{name}`, tag: 'servers', query: ['force'], headers: ['If-Match'], ok: 'McpServerOne', errors: [409, 412], summary: 'Delete a server by name.' },
   { method: 'get', path: `${S}/mcp-servers/{id}`, tag: 'servers', ok: 'McpServerOne', summary: 'Get a server by id.' },
-  { method: 'delete', path: `${S}/mcp-servers/{id}`, tag: 'servers', headers: ['If-Match'], ok: 'McpServerOne', errors: [409, 412], summary: 'Delete a server by id.' },
+  { method: 'delete', path: `${S}/mcp-servers/{id}`, tag: 'servers', query: ['force'], headers: ['If-Match'], ok: 'McpServerOne', errors: [409, 412], summary: 'Delete a server by id.' },
   { method: 'get', path: `${S}/mcp-servers/{id}/events`, tag: 'events', ok: 'EventList', summary: 'Recent events of a server.' },
   { method: 'get', path: `${S}/mcp-servers/name/{name}/events`, tag: 'events', ok: 'EventList', summary: 'Recent events of a server, by name.' },
   { method: 'post', path: `${S}/mcp-servers/{id}/refresh`, tag: 'servers', ok: 'McpServerOne', errors: [503, 504], summary: 'Discover the server now; answers once the status reflects it.' },

@@ -76,12 +76,12 @@ describe('mcpctl apply', () => {
 
   it('exits 2 on a usage error and sends nothing', async () => {
     ws.write('a.yaml', remoteYaml('never'));
-    for (const argv of [['-f', 'a.yaml', '--force'], ['-f', 'a.yaml', '-f', 'nope/'], ['a.yaml']]) {
+    for (const argv of [['-f', 'a.yaml', '--forse'], ['-f', 'a.yaml', '-f', 'nope/'], ['a.yaml']]) {
       const r = await ws.run(runApply, argv, env);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
     }
-    expect((await ws.run(runApply, ['-f', 'a.yaml', '--force'], env)).stderr).toContain('unknown flag "--force"');
+    expect((await ws.run(runApply, ['-f', 'a.yaml', '--forse'], env)).stderr).toContain('unknown flag "--forse"');
     expect(await names()).toEqual([]);
   });
 });

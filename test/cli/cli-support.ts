@@ -13,7 +13,8 @@ export interface CliRun {
 export interface Workspace {
   dir: string;
   write(path: string, text: string): string;
-  run(command: CliCommand, argv: string[], env?: Record<string, string | undefined>): Promise<CliRun>;
+  /** `stdin`: what -f - reads. */
+  run(command: CliCommand, argv: string[], env?: Record<string, string | undefined>, stdin?: string): Promise<CliRun>;
   dispose(): void;
 }
 
@@ -27,7 +28,7 @@ export function workspace(): Workspace {
       writeFileSync(abs, text);
       return abs;
     },
-    async run(command, argv, env = {}) {
+    async run(command, argv, env = {}, stdin) {
       let stdout = '';
       let stderr = '';
       const io: CliIo = {
@@ -35,6 +36,7 @@ export function workspace(): Workspace {
         stderr: { write: (chunk: string) => (stderr += chunk) },
         env,
         cwd: dir,
+        ...(stdin !== undefined ? { stdin: () => stdin } : {}),
       };
       const code = await command(argv, io);
       return { code, stdout, stderr };

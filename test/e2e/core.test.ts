@@ -348,7 +348,9 @@ describe('core: start-up failures', () => {
   it('fails a start whose port is taken with the reason, and the same data dir starts cleanly afterwards', async () => {
     const first = await startTestControlPlane({ args: ['--resync-interval', '0'] });
     try {
-      await expect(startTestControlPlane({ dataDir: first.dataDir, args: ['--port', String(first.port)] })).rejects.toThrow(/EADDRINUSE/);
+      await expect(startTestControlPlane({ args: ['--port', String(first.port)] })).rejects.toThrow(/EADDRINUSE/);
+      // The data directory is locked by the first.
+      await expect(startTestControlPlane({ dataDir: first.dataDir })).rejects.toThrow(/in use by another control plane/);
       // The failed start closed its stores and timers: the first instance still writes, and a new one starts.
       const put = await first.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: remoteManifest({ name: 'after-failure' }) } });
       expect(put.status).toBe(200);
