@@ -35,7 +35,7 @@ import {
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type Transactions } from '../store/index.js';
+import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type WriteEvent } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
 
@@ -87,7 +87,7 @@ export interface DeleteInput {
 }
 
 export interface IntakeOptions {
-  store: ResourceReader & ResourceWriter & Transactions;
+  store: ResourceReader & ResourceWriter;
   tenant: string;
   policy: AccessPolicy;
   enqueue: (key: string) => void;
@@ -108,7 +108,7 @@ export interface IntakeOptions {
 }
 
 export class Intake {
-  private readonly store: ResourceReader & ResourceWriter & Transactions;
+  private readonly store: ResourceReader & ResourceWriter;
   private readonly tenant: string;
   private readonly policy: AccessPolicy;
   private readonly enqueue: (key: string) => void;
@@ -257,34 +257,30 @@ export class Intake {
       return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: conflict ? [conflict] : [] };
     }
 
-    // The row and its event commit together: one transaction, one commit.
-    const resource = this.store.transaction(() => {
-      const written = created ? this.store.create(created) : this.store.update(fqn, update, { resourceVersion: existing!.resourceVersion });
-      if (takenFrom) {
-        this.store.recordEvent({
-          fqn,
-          resourceId: written.id,
-          type: 'Normal',
-          reason: 'TakenOver',
-          message: `Taken over from ${describeSource(takenFrom)} by ${subject.subjectId} through ${describeSource(input.source)} (force).`,
-          actor: subject.subjectId,
-        });
-      }
-      this.store.recordEvent({
-        fqn,
-        resourceId: written.id,
+    // The row and its events are one write: one unit, one commit.
+    const events: WriteEvent[] = [];
+    if (takenFrom) {
+      events.push({
         type: 'Normal',
-        reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
-        message:
-          plan.action === 'CREATE'
-            ? `Created from ${describeSource(input.source)}; generation 1.`
-            : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
-              (plan.specChanged ? '' : ' (spec unchanged)') +
-              (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
-        actor: input.principal.subject.subjectId,
+        reason: 'TakenOver',
+        message: `Taken over from ${describeSource(takenFrom)} by ${subject.subjectId} through ${describeSource(input.source)} (force).`,
+        actor: subject.subjectId,
       });
-      return written;
+    }
+    events.push({
+      type: 'Normal',
+      reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
+      message:
+        plan.action === 'CREATE'
+          ? `Created from ${describeSource(input.source)}; generation 1.`
+          : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
+            (plan.specChanged ? '' : ' (spec unchanged)') +
+            (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
+      actor: input.principal.subject.subjectId,
     });
+    const resource = created
+      ? this.store.create(created, { events })
+      : this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events });
     this.enqueue(fqn);
     return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
   }
@@ -304,19 +300,18 @@ export class Intake {
     const orphan = existing.source.kind === 'file' && input.source.kind !== 'file' && this.fileGone?.(existing.source) === true;
     const conflict = input.force || orphan ? undefined : ownershipConflict(existing, input.source);
     if (conflict) throw new ConflictError(conflict);
-    const removed = this.store.transaction(() => {
-      const removed = this.store.remove(input.fqn, { resourceVersion: existing.resourceVersion });
-      if (!removed) throw new WriteConflictError(input.fqn, 'it no longer exists');
-      this.store.recordEvent({
-        fqn: input.fqn,
-        resourceId: existing.id,
-        type: 'Normal',
-        reason: 'Deleted',
-        message: `Deleted through ${describeSource(input.source)}.${orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : ''}`,
-        actor: input.principal.subject.subjectId,
-      });
-      return removed;
+    const removed = this.store.remove(input.fqn, {
+      expect: { resourceVersion: existing.resourceVersion },
+      events: [
+        {
+          type: 'Normal',
+          reason: 'Deleted',
+          message: `Deleted through ${describeSource(input.source)}.${orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : ''}`,
+          actor: input.principal.subject.subjectId,
+        },
+      ],
     });
+    if (!removed) throw new WriteConflictError(input.fqn, 'it no longer exists');
     this.enqueue(input.fqn);
     return removed;
   }

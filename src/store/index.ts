@@ -1,6 +1,6 @@
 export * from './types.js';
 export type { ResourceReader } from './resource-reader.js';
-export type { ExpectedVersion, ResourceWriter } from './resource-writer.js';
+export type { ExpectedVersion, ResourceWriter, WriteEvent, WriteOptions } from './resource-writer.js';
 export { WriteConflictError } from './write-conflict.js';
 export type { StatusWriter } from './status-writer.js';
 export type { EventLog, EventRecorder } from './event-log.js';

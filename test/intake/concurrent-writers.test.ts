@@ -9,7 +9,7 @@ import { ConflictError, PreconditionFailedError } from '../../src/domain/errors.
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { resourceViews } from '../../src/http/resource-view.js';
 import { Intake, type ApplyInput } from '../../src/intake/index.js';
-import type { ResourceReader, ResourceWriter, Transactions } from '../../src/store/index.js';
+import type { ResourceReader, ResourceWriter } from '../../src/store/index.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { remoteManifest } from '../support/control-plane.js';
 
@@ -37,7 +37,7 @@ function connect(): SqliteResourceStore {
  * The store of one replica, on which `other` runs right before each of the next `times` writes: after
  * this replica's intake read and planned, before its commit (as another replica's commit would land).
  */
-function racedBy(store: SqliteResourceStore, other: () => void, times = 1): ResourceReader & ResourceWriter & Transactions {
+function racedBy(store: SqliteResourceStore, other: () => void, times = 1): ResourceReader & ResourceWriter {
   let left = times;
   const race = () => {
     if (left-- > 0) other();
@@ -53,7 +53,6 @@ function racedBy(store: SqliteResourceStore, other: () => void, times = 1): Reso
     keys: () => store.keys(),
     count: () => store.count(),
     recordEvent: (...a) => store.recordEvent(...a),
-    transaction: (fn) => store.transaction(fn),
     create: (...a) => (race(), store.create(...a)),
     update: (...a) => (race(), store.update(...a)),
     remove: (...a) => (race(), store.remove(...a)),

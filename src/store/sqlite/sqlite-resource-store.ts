@@ -7,7 +7,7 @@ import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
 import type { McpServerResource, ResourceStatus, SourceRef } from '../../domain/resource.js';
 import type { ResourceStore } from '../resource-store.js';
-import type { ExpectedVersion } from '../resource-writer.js';
+import type { WriteOptions } from '../resource-writer.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import type {
   Change,
@@ -173,16 +173,26 @@ export class SqliteResourceStore implements ResourceStore {
 
   // ResourceWriter
 
-  create(input: NewResource): McpServerResource {
-    return this.write(() => this.writes.create(input));
+  create(input: NewResource, options?: WriteOptions): McpServerResource {
+    return this.write(() => this.withEvents(this.writes.create(input), options));
   }
 
-  update(fqn: string, update: ResourceUpdate, expect?: ExpectedVersion): McpServerResource {
-    return this.write(() => this.writes.update(fqn, update, expect));
+  update(fqn: string, update: ResourceUpdate, options?: WriteOptions): McpServerResource {
+    return this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect), options));
   }
 
-  remove(fqn: string, expect?: ExpectedVersion): McpServerResource | undefined {
-    return this.write(() => this.writes.remove(fqn, expect));
+  remove(fqn: string, options?: WriteOptions): McpServerResource | undefined {
+    return this.write(() => {
+      const removed = this.writes.remove(fqn, options?.expect);
+      return removed && this.withEvents(removed, options);
+    });
+  }
+
+  /** Records the events of a write in its transaction. */
+  private withEvents(written: McpServerResource, options: WriteOptions | undefined): McpServerResource {
+    const events = options?.events;
+    if (events) for (const e of events) this.events.record({ ...e, fqn: written.fqn, resourceId: written.id }, this.isoNow.now());
+    return written;
   }
 
   // StatusWriter

@@ -2,7 +2,8 @@
 // first through a filter.
 import type { EventInput } from '../../../src/store/index.js';
 import type { StoreEngine } from './engine.js';
-import { fqnOf, newResource } from './fixtures.js';
+import { WriteConflictError } from '../../../src/store/index.js';
+import { fqnOf, newResource, updateOf } from './fixtures.js';
 
 const event = (resourceId: string, reason: string, message = `${reason} happened`): EventInput => ({
   fqn: fqnOf('a'),
@@ -39,6 +40,25 @@ export function eventCases(engine: () => StoreEngine): void {
       expect((await resources.listEvents({ resourceId: 'id-a2', limit: 10 })).map((e) => [e.resourceId, e.count])).toEqual([['id-a2', 1]]);
       expect(await resources.listEvents({ resourceId: 'id-a', limit: 10 })).toHaveLength(1);
       expect(await resources.listEvents({ limit: 10 })).toHaveLength(2);
+    });
+
+    it('given with a write are recorded for the written resource, and not at all when the write is refused', async () => {
+      const { resources } = engine();
+      const note = (reason: string) => ({ type: 'Normal' as const, reason, message: `${reason} by a write`, actor: 'admin' });
+      const created = await resources.create(newResource('a'), { events: [note('Created')] });
+      await expect(Promise.resolve().then(() => resources.create(newResource('a', { id: 'id-other' }), { events: [note('Lost')] }))).rejects.toThrow(WriteConflictError);
+      const stale = { resourceVersion: created.resourceVersion - 1 };
+      await expect(Promise.resolve().then(() => resources.update(fqnOf('a'), updateOf('a', 2), { expect: stale, events: [note('Stale')] }))).rejects.toThrow(WriteConflictError);
+      await resources.update(fqnOf('a'), updateOf('a', 2), { expect: { resourceVersion: created.resourceVersion }, events: [note('TakenOver'), note('Updated')] });
+      expect(await resources.remove(fqnOf('missing'), { events: [note('Deleted')] })).toBeUndefined();
+      await resources.remove(fqnOf('a'), { events: [note('Deleted')] });
+      const listed = await resources.listEvents({ limit: 10 });
+      expect(listed.map((e) => [e.fqn, e.resourceId, e.reason])).toEqual([
+        [fqnOf('a'), 'id-a', 'Created'],
+        [fqnOf('a'), 'id-a', 'TakenOver'],
+        [fqnOf('a'), 'id-a', 'Updated'],
+        [fqnOf('a'), 'id-a', 'Deleted'],
+      ]);
     });
 
     it('answer the newest `limit` that pass the filter, oldest of them first', async () => {

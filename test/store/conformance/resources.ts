@@ -56,14 +56,14 @@ export function resourceCases(engine: () => StoreEngine): void {
     it('an update or remove planned against another resourceVersion fails (compare-and-swap) and writes nothing', async () => {
       const { resources } = engine();
       const created = await resources.create(newResource('a'));
-      const updated = await resources.update(fqnOf('a'), updateOf('a', 2), { resourceVersion: created.resourceVersion });
-      const stale = { resourceVersion: created.resourceVersion };
+      const updated = await resources.update(fqnOf('a'), updateOf('a', 2), { expect: { resourceVersion: created.resourceVersion } });
+      const stale = { expect: { resourceVersion: created.resourceVersion } };
       await expect(Promise.resolve().then(() => resources.update(fqnOf('a'), updateOf('a', 3), stale))).rejects.toThrow(WriteConflictError);
       await expect(Promise.resolve().then(() => resources.remove(fqnOf('a'), stale))).rejects.toThrow(WriteConflictError);
       expect(await resources.get(fqnOf('a'))).toEqual(updated);
       expect(await resources.changesSince(updated.resourceVersion, 10)).toEqual([]);
       // The current one writes.
-      const removed = await resources.remove(fqnOf('a'), { resourceVersion: updated.resourceVersion });
+      const removed = await resources.remove(fqnOf('a'), { expect: { resourceVersion: updated.resourceVersion } });
       expect(removed!.resourceVersion).toBeGreaterThan(updated.resourceVersion);
     });
 
