@@ -2,7 +2,7 @@
 // → a real SDK server on loopback, over Streamable HTTP and HTTP+SSE upstreams.
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
-import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createSelfSignedCert, openssl } from '../support/tls.js';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type McpTransportKind, type RunningMcpServer } from '../support/mcp-servers.js';
@@ -76,12 +76,11 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('over a %s upstream'
     });
     expect(tools[1]!.description).toBe('Upstream description.');
 
-    const refused = await client.callTool({ name: 'secret-admin', arguments: {} }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(McpError);
-    expect((refused as McpError).message).toContain('"secret-admin" is disabled');
-    const unknown = await client.callTool({ name: 'no-such-tool', arguments: {} }).catch((e: unknown) => e);
-    expect(unknown).toBeInstanceOf(McpError);
-    expect((unknown as McpError).message).toContain('"no-such-tool" is not a tool');
+    // Answered as servers answer a tool they cannot run: a result with isError.
+    const refused = await client.callTool({ name: 'secret-admin', arguments: {} });
+    expect(refused).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('"secret-admin" is disabled') }] });
+    const unknown = await client.callTool({ name: 'no-such-tool', arguments: {} });
+    expect(unknown).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('"no-such-tool" is not a tool') }] });
     expect(toolCalls(u)).toEqual([]);
 
     const result = await client.callTool({ name: 'echo', arguments: { text: 'hello', count: 2 } });
@@ -195,7 +194,7 @@ describe('per server', () => {
       ['plain', 'New words.'],
     ]);
     const calls = toolCalls(u).length;
-    await expect(client.callTool({ name: 'secret-admin', arguments: {} })).rejects.toThrow('"secret-admin" is disabled');
+    expect(await client.callTool({ name: 'secret-admin', arguments: {} })).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('"secret-admin" is disabled') }] });
     expect(toolCalls(u)).toHaveLength(calls);
     expect(notified).toBe(1);
   });

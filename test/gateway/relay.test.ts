@@ -166,7 +166,7 @@ it('answers a request as JSON, and as an event stream only when a message about 
   const listed = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
   expect(listed.headers.get('content-type')).toMatch(/^application\/json/);
   expect(listed.headers.get('mcp-session-id')).toBe(sessionId);
-  expect(((await listed.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+  expect(((await listed.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log', 'gate']);
 
   const batch = await post([{ jsonrpc: '2.0', id: 3, method: 'ping' }, { jsonrpc: '2.0', id: 4, method: 'ping' }], session);
   expect(await batch.json()).toEqual([{ jsonrpc: '2.0', id: 3, result: {} }, { jsonrpc: '2.0', id: 4, result: {} }]);
@@ -279,7 +279,7 @@ it('ends sessions left idle without a GET stream, keeps listening ones, and answ
   expect(await res.text()).toContain('"serverInfo"');
   expect(dataPlane.sessionCount('rich')).toBe(2);
   await waitFor(() => dataPlane.sessionCount('rich') === 1, { what: 'the idle session to end' });
-  expect((await listening.listTools()).tools).toHaveLength(3);
+  expect((await listening.listTools()).tools).toHaveLength(4);
 
   const malformed = await fetch(`${base}/rich`, { method: 'POST', headers, body: '{"jsonrpc": ' });
   expect(malformed.status).toBe(400);
@@ -324,7 +324,7 @@ it('follows an upstream redirect within its origin, keeping the method and body'
     store.apply(entry('moved', `http://127.0.0.1:${(moved.address() as AddressInfo).port}/old`, { transport: 'streamable-http' }));
     const client = await connect('moved');
     const before = rich.methods.length;
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log', 'gate']);
     expect((await client.callTool({ name: 'log', arguments: {} })).content).toEqual([{ type: 'text', text: 'logged' }]);
     expect(rich.methods.slice(before)).toEqual(expect.arrayContaining(['tools/list', 'tools/call']));
   } finally {

@@ -12,6 +12,7 @@ import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
@@ -37,8 +38,13 @@ export interface DataPlaneOptions {
   metrics?: DataPlaneMetrics;
   /** Budget for opening an upstream session (both transports when the entry's is unknown). Default 10 s. */
   connectTimeoutMs?: number;
-  /** How long one upstream request may stay unanswered (progress restarts it). Default 60 s. */
+  /**
+   * How long one upstream request may stay unanswered (progress restarts it), for entries without
+   * timeouts.request_ms. Default 0: no deadline; the client's own timeout applies, as MCP leaves it.
+   */
   requestTimeoutMs?: number;
+  /** The deadlines' clock (tests inject one). Default: the system clock. */
+  clock?: Clock;
   /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
   idleSessionTimeoutMs?: number;
   /** How often to look for gateway store writes by other processes; 0 never. Default 1 s. */
@@ -180,7 +186,8 @@ export class DataPlane {
       principal,
       upstream,
       toolSettings: () => this.catalog.get(entry.fqn),
-      requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 60_000,
+      requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
       logger: this.options.logger,
       onInitialized: (s) => {

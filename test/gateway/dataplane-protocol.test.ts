@@ -1,0 +1,232 @@
+// The data plane against clients and servers nobody here wrote: the SDK's client, server-everything
+// (Streamable HTTP) and the rich test upstream, each feature compared with what the upstream answers
+// directly. The data plane runs on its own (an express app with nothing but its handler) over a
+// gateway store in a temp dir; deadlines run on an injected clock.
+import express from 'express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  GetTaskResultSchema,
+  ListTasksResultSchema,
+  McpError,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
+import { RoleAccessPolicy } from '../../src/auth/policy.js';
+import { silentLogger } from '../../src/domain/logger.js';
+import { adminPrincipal } from '../../src/domain/principal.js';
+import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/index.js';
+import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
+import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { waitFor } from '../support/control-plane.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
+import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
+
+const TOKEN = 'protocol-test-token-0123456789';
+
+function entry(name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry {
+  return {
+    fqn: `default:mcp-server:${name}`,
+    tenant: 'default',
+    name,
+    resourceId: `id-${name}`,
+    accountId: 'default',
+    upstreamUrl: url,
+    transport: null,
+    headers: {},
+    passthroughAuth: false,
+    tls: { rejectUnauthorized: true },
+    disabledTools: [],
+    toolOverrides: {},
+    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    generation: 1,
+    ...extra,
+  };
+}
+
+let dir: string;
+let store: SqliteGatewayStore;
+let dataPlane: DataPlane;
+let http: Server;
+let base: string;
+let clock: FakeClock;
+let everything: { peer: PeerProcess; url: string };
+const clients: Client[] = [];
+const closeLater: { close(): Promise<void> }[] = [];
+
+async function startGateway(options: Partial<DataPlaneOptions> = {}) {
+  dataPlane = new DataPlane({
+    gateway: store,
+    authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
+    policy: new RoleAccessPolicy(),
+    tenant: 'default',
+    logger: silentLogger,
+    connectTimeoutMs: 5000,
+    storePollIntervalMs: 20,
+    clock,
+    ...options,
+  });
+  const app = express();
+  app.use('/mcp', dataPlane.handler);
+  http = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+}
+
+/** An SDK client on `url` (a gateway route, or an upstream directly), with the capabilities server-everything's task tools ask for. */
+async function connectTo(url: string, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }): Promise<Client> {
+  const client = new Client({ name: 'protocol-test', version: '1.0.0' }, { capabilities: { elicitation: {}, sampling: {}, roots: {} } });
+  client.onerror = () => undefined;
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers },
+      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+    }),
+  );
+  clients.push(client);
+  return client;
+}
+
+const viaGateway = (name: string) => connectTo(`${base}/${name}`);
+const direct = (url: string) => connectTo(url, {});
+
+beforeAll(async () => {
+  const port = await freePort();
+  everything = { peer: await startPeer(PEERS.everything, ['streamableHttp'], { env: { PORT: String(port) }, ports: [port] }), url: `http://127.0.0.1:${port}/mcp` };
+});
+afterAll(async () => {
+  await everything.peer.kill();
+});
+beforeEach(async () => {
+  clock = new FakeClock(Date.now());
+  dir = mkdtempSync(join(tmpdir(), 'mcp-cp-protocol-'));
+  store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
+  await startGateway();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await dataPlane.close();
+  await new Promise<void>((resolve) => {
+    http.close(() => resolve());
+    http.closeAllConnections();
+  });
+  await Promise.all(closeLater.splice(0).map((u) => u.close()));
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts a task-style tool call, then follows it with tasks/get, tasks/list and tasks/result. */
+async function taskLifecycle(client: Client): Promise<{ status: string; listed: boolean; result: CallToolResult }> {
+  const created = await client.request(
+    { method: 'tools/call', params: { name: 'simulate-research-query', arguments: { topic: 'gateways' }, task: { ttl: 60_000 } } },
+    CreateTaskResultSchema,
+  );
+  const { taskId } = created.task;
+  const got = await client.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema);
+  const listed = await client.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+  // tasks/result waits for the task to finish (a few seconds of simulated research).
+  const result = await client.request({ method: 'tasks/result', params: { taskId } }, CallToolResultSchema, { timeout: 60_000 });
+  return { status: got.taskId === taskId ? got.status : 'wrong task', listed: listed.tasks.some((t) => t.taskId === taskId), result };
+}
+
+it('relays the task lifecycle (tools/call as a task, tasks/get, tasks/list, tasks/result) as the upstream serves it directly', async () => {
+  store.apply(entry('everything', everything.url));
+  const gateway = await viaGateway('everything');
+  expect(gateway.getServerCapabilities()?.tasks).toEqual((await direct(everything.url)).getServerCapabilities()?.tasks);
+
+  const relayed = await taskLifecycle(gateway);
+  expect(['working', 'submitted']).toContain(relayed.status);
+  expect(relayed.listed).toBe(true);
+  expect(relayed.result.isError).toBeFalsy();
+  expect(JSON.stringify(relayed.result.content)).toContain('gateways');
+
+  // tasks/cancel reaches the upstream too: a finished task cannot be cancelled, and the upstream says so.
+  const task = await gateway.request(
+    { method: 'tools/call', params: { name: 'simulate-research-query', arguments: { topic: 'cancel me' }, task: { ttl: 60_000 } } },
+    CreateTaskResultSchema,
+  );
+  const cancelled = await gateway.request({ method: 'tasks/cancel', params: { taskId: task.task.taskId } }, GetTaskResultSchema);
+  expect(cancelled.status).toBe('cancelled');
+}, 60_000);
+
+it('relays methods it does not know, so the upstream answers them as it would directly', async () => {
+  store.apply(entry('everything', everything.url));
+  const gateway = await viaGateway('everything');
+  const viaGatewayError = await gateway.request({ method: 'no-such/method', params: {} }, CallToolResultSchema).catch((e: unknown) => e);
+  const directError = await (await direct(everything.url)).request({ method: 'no-such/method', params: {} }, CallToolResultSchema).catch((e: unknown) => e);
+  expect(directError).toBeInstanceOf(McpError);
+  expect(viaGatewayError).toBeInstanceOf(McpError);
+  expect((viaGatewayError as McpError).code).toBe((directError as McpError).code);
+  expect((viaGatewayError as McpError).message).toBe((directError as McpError).message);
+});
+
+it('answers an unknown or disabled tool with a tools/call result that is an error, as the upstream does', async () => {
+  store.apply(entry('everything', everything.url, { disabledTools: ['get-env'] }));
+  const directly = await (await direct(everything.url)).callTool({ name: 'no-such-tool', arguments: {} });
+  expect(directly.isError).toBe(true);
+
+  const gateway = await viaGateway('everything');
+  const unknown = await gateway.callTool({ name: 'no-such-tool', arguments: {} });
+  expect(unknown.isError).toBe(true);
+  expect(unknown.content).toEqual([{ type: 'text', text: expect.stringContaining('"no-such-tool" is not a tool of MCP server "everything"') }]);
+  const disabled = await gateway.callTool({ name: 'get-env', arguments: {} });
+  expect(disabled.isError).toBe(true);
+  expect(disabled.content).toEqual([{ type: 'text', text: expect.stringContaining('"get-env" is disabled') }]);
+  expect((await gateway.callTool({ name: 'echo', arguments: { message: 'hi' } })).isError).toBeFalsy();
+});
+
+describe('deadlines', () => {
+  let rich: RichUpstream;
+  beforeEach(async () => {
+    rich = await startRichUpstream();
+    closeLater.push(rich);
+  });
+
+  it('sets no deadline of its own: a call answered after 70 s (of the injected clock) reaches the client', async () => {
+    store.apply(entry('rich', rich.url));
+    const client = await viaGateway('rich');
+    const call = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000 });
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
+    clock.advance(70_000);
+    rich.openGates();
+    expect((await call).content).toEqual([{ type: 'text', text: 'opened' }]);
+  });
+
+  it('keeps timeouts.request_ms as a cap, and progress restarts it', async () => {
+    store.apply(entry('rich', rich.url, { timeouts: { requestMs: 5000, totalMs: 5000 } }));
+    const client = await viaGateway('rich');
+    let progressed = 0;
+    const reporting = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000, onprogress: () => void progressed++ });
+    const silent = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000 }).catch((e: unknown) => e);
+    await waitFor(() => rich.gated === 2, { what: 'the upstream to run both calls' });
+    clock.advance(4000);
+    rich.gateProgress();
+    await waitFor(() => progressed === 1, { what: 'the progress to reach the client' });
+    clock.advance(4000); // 8 s since the calls started: past the cap, but not since the progress
+    const timedOut = await silent;
+    expect(timedOut).toBeInstanceOf(McpError);
+    expect((timedOut as McpError).message).toContain('did not answer tools/call within 5000 ms');
+    rich.openGates();
+    expect((await reporting).content).toEqual([{ type: 'text', text: 'opened' }]);
+  });
+
+  it('answers a request at once with an error when the upstream goes away before answering it', async () => {
+    store.apply(entry('rich', rich.url));
+    const client = await viaGateway('rich');
+    const call = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000 }).catch((e: unknown) => e);
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
+    await rich.close();
+    const failed = await call;
+    expect(failed).toBeInstanceOf(McpError);
+    expect((failed as McpError).message).toMatch(/closed the stream of this request before answering it|session with MCP server "rich" ended/);
+  });
+});
