@@ -230,3 +230,59 @@ describe('deadlines', () => {
     expect((failed as McpError).message).toMatch(/closed the stream of this request before answering it|session with MCP server "rich" ended/);
   });
 });
+
+describe('an HTTP+SSE upstream', () => {
+  let sse: { peer: PeerProcess; url: string };
+  beforeAll(async () => {
+    const port = await freePort();
+    sse = { peer: await startPeer(PEERS.everything, ['sse'], { env: { PORT: String(port) }, ports: [port] }), url: `http://127.0.0.1:${port}/sse` };
+  });
+  afterAll(async () => {
+    await sse.peer.kill();
+  });
+
+  it('keeps a session whose stream is quiet past any body timeout; one whose stream drops ends with an error for its open requests', async () => {
+    store.apply(entry('everything-sse', sse.url, { transport: 'sse', transportPinned: true }));
+    const lasting = await viaGateway('everything-sse');
+    expect((await lasting.listTools()).tools.length).toBeGreaterThan(0);
+    // From here on, the lasting session's upstream stream carries nothing.
+
+    // A second data plane whose upstream answers may be silent for 150 ms at most.
+    const strict = new DataPlane({
+      gateway: store,
+      authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
+      policy: new RoleAccessPolicy(),
+      tenant: 'default',
+      logger: silentLogger,
+      connectTimeoutMs: 5000,
+      upstreamBodyTimeoutMs: 150,
+    });
+    const app = express();
+    app.use('/mcp', strict.handler);
+    const strictHttp = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    closeLater.push({
+      close: async () => {
+        await strict.close();
+        await new Promise<void>((resolve) => {
+          strictHttp.close(() => resolve());
+          strictHttp.closeAllConnections();
+        });
+      },
+    });
+    const dropping = await connectTo(`http://127.0.0.1:${(strictHttp.address() as AddressInfo).port}/mcp/everything-sse`);
+    // A long operation that sends nothing until it is done: its session's stream goes quiet and is dropped.
+    const call = dropping
+      .callTool({ name: 'trigger-long-running-operation', arguments: { duration: 600, steps: 1 } }, undefined, { timeout: 10 * 60_000 })
+      .catch((e: unknown) => e);
+    await waitFor(() => strict.sessionCount('everything-sse') === 0, { what: "the strict data plane's session to end when its quiet stream drops" });
+    const failed = await call;
+    expect(failed).toBeInstanceOf(McpError);
+    expect((failed as McpError).message).toContain('The gateway session with MCP server "everything-sse" ended');
+
+    // The lasting session was quiet for longer than that, and still works.
+    expect(dataPlane.sessionCount('everything-sse')).toBe(1);
+    expect((await lasting.callTool({ name: 'echo', arguments: { message: 'still here' } })).content).toEqual([{ type: 'text', text: 'Echo: still here' }]);
+  });
+});

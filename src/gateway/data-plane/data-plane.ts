@@ -43,6 +43,12 @@ export interface DataPlaneOptions {
    * timeouts.request_ms. Default 0: no deadline; the client's own timeout applies, as MCP leaves it.
    */
   requestTimeoutMs?: number;
+  /**
+   * The longest silence within one upstream answer's body. Default 0: none, so an HTTP+SSE session's
+   * stream, a GET stream or a long call's streamed answer stays up however quiet (a dead upstream is found
+   * by TCP keep-alive); when it does drop, the session ends and its open requests get an error at once.
+   */
+  upstreamBodyTimeoutMs?: number;
   /** The deadlines' clock (tests inject one). Default: the system clock. */
   clock?: Clock;
   /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
@@ -172,6 +178,7 @@ export class DataPlane {
         ...(this.options.egress ? { egress: this.options.egress } : {}),
         ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
         ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
+        ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
