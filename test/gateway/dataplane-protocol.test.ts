@@ -22,7 +22,9 @@ import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
+import { SseParser } from '../../src/domain/sse-parser.js';
 import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/index.js';
+import { noopDataPlaneMetrics } from '../../src/gateway/data-plane/metrics.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
 import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
 import { waitFor } from '../support/control-plane.js';
@@ -60,6 +62,8 @@ let base: string;
 let clock: FakeClock;
 let everything: { peer: PeerProcess; url: string };
 const clients: Client[] = [];
+/** Client requests the gateway answered, as `method outcome`. */
+let answered: string[];
 const closeLater: { close(): Promise<void> }[] = [];
 
 async function startGateway(options: Partial<DataPlaneOptions> = {}) {
@@ -72,6 +76,7 @@ async function startGateway(options: Partial<DataPlaneOptions> = {}) {
     connectTimeoutMs: 5000,
     storePollIntervalMs: 20,
     clock,
+    metrics: { ...noopDataPlaneMetrics, request: (_server, method, outcome) => void answered.push(`${method} ${outcome}`) },
     ...options,
   });
   const app = express();
@@ -108,6 +113,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   clock = new FakeClock(Date.now());
+  answered = [];
   dir = mkdtempSync(join(tmpdir(), 'mcp-cp-protocol-'));
   store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
   await startGateway();
@@ -284,5 +290,95 @@ describe('an HTTP+SSE upstream', () => {
     // The lasting session was quiet for longer than that, and still works.
     expect(dataPlane.sessionCount('everything-sse')).toBe(1);
     expect((await lasting.callTool({ name: 'echo', arguments: { message: 'still here' } })).content).toEqual([{ type: 'text', text: 'Echo: still here' }]);
+  });
+});
+
+describe('resumability', () => {
+  let rich: RichUpstream;
+  beforeEach(async () => {
+    rich = await startRichUpstream();
+    closeLater.push(rich);
+    store.apply(entry('rich', rich.url));
+  });
+
+  const VERSION = '2025-11-25';
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+  /** A raw session at protocol 2025-11-25 (whose clients take priming events); answers its headers. */
+  async function rawSession(): Promise<Record<string, string>> {
+    const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+    const opened = await fetch(`${base}/rich`, { method: 'POST', headers, body: JSON.stringify(initialize) });
+    await opened.text();
+    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': VERSION };
+    await fetch(`${base}/rich`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    return session;
+  }
+
+  /** Reads `res`'s event stream until `until` holds; answers the messages and the last event id. */
+  async function readEvents(res: Response, until: (messages: unknown[], lastEventId: string | undefined) => boolean) {
+    const messages: unknown[] = [];
+    // An event without data is a priming event: a cursor, no message.
+    const parser = new SseParser({ onEvent: (e) => void (e.data !== '' && messages.push(JSON.parse(e.data))) });
+    const reader = res.body!.getReader();
+    while (!until(messages, parser.lastEventId)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.push(value);
+    }
+    return { messages, lastEventId: parser.lastEventId, reader };
+  }
+
+  it('streams a slow answer with a priming event, and a client that dropped gets the answer on resuming with Last-Event-ID', async () => {
+    const session = await rawSession();
+    const call = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'gate', arguments: {} } });
+
+    // The answer comes while the client is away: it is replayed.
+    const aborted = new AbortController();
+    const first = await fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(1), signal: aborted.signal });
+    expect(first.headers.get('content-type')).toBe('text/event-stream');
+    const primed = await readEvents(first, (_m, id) => id !== undefined);
+    expect(primed.lastEventId).toBeDefined();
+    aborted.abort();
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
+    rich.openGates();
+    await waitFor(() => answered.includes('tools/call ok'), { what: 'the gateway to receive the answer' });
+    const replayed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': primed.lastEventId! } });
+    expect(replayed.status).toBe(200);
+    const afterDrop = await readEvents(replayed, (m) => m.length === 1);
+    expect(afterDrop.messages).toEqual([{ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'opened' }] } }]);
+
+    // The client comes back before the answer: the resumed stream carries it.
+    const again = new AbortController();
+    const second = await fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(2), signal: again.signal });
+    const primedAgain = await readEvents(second, (_m, id) => id !== undefined);
+    again.abort();
+    const resumed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': primedAgain.lastEventId! } });
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the second call' });
+    rich.openGates();
+    const live = await readEvents(resumed, (m) => m.length === 1);
+    expect(live.messages).toEqual([{ jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'opened' }] } }]);
+
+    // A cursor the session does not hold is refused with a reason.
+    const unknown = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': '99999' } });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('Last-Event-ID "99999" is not an event this session still holds');
+  });
+
+  it('gives the GET stream event ids, and replays what it carried after a cursor', async () => {
+    const session = await rawSession();
+    const listening = await fetch(`${base}/rich`, { method: 'GET', headers: session });
+    // The gateway's own message on the GET stream: tools changed.
+    store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 }));
+    const seen = await readEvents(listening, (m) => m.length === 1);
+    expect(seen.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
+    const cursor = seen.lastEventId!;
+    expect(cursor).toBeDefined();
+    await seen.reader.cancel();
+    store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
+    // Sent while no GET stream was open: kept for the next one, which the resumed stream is.
+    const resumed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': cursor } });
+    const after = await readEvents(resumed, (m) => m.length === 1);
+    expect(after.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
+    expect(after.lastEventId).not.toBe(cursor);
   });
 });

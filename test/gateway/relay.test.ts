@@ -14,6 +14,7 @@ import { LoggingMessageNotificationSchema, McpError, ToolListChangedNotification
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
+import { SseParser, type SseEvent } from '../../src/domain/sse-parser.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/index.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
@@ -174,9 +175,12 @@ it('answers a request as JSON, and as an event stream only when a message about 
   const call = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'progress', arguments: {}, _meta: { progressToken: 'p' } } };
   const streamed = await post(call, session);
   expect(streamed.headers.get('content-type')).toBe('text/event-stream');
-  const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('event: message'));
-  const messages = events.map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as { method?: string; id?: number });
+  const events: SseEvent[] = [];
+  new SseParser({ onEvent: (e) => void events.push(e) }).push(Buffer.from(await streamed.arrayBuffer()));
+  const messages = events.map((e) => JSON.parse(e.data) as { method?: string; id?: number });
   expect(messages.map((m) => m.method ?? `answer ${m.id}`)).toEqual(['notifications/progress', 'notifications/progress', 'notifications/progress', 'answer 5']);
+  // Every event has an id, to resume the stream by.
+  expect(new Set(events.map((e) => e.id)).size).toBe(4);
 
   const wrongVersion = await post({ jsonrpc: '2.0', id: 6, method: 'ping' }, { ...session, 'mcp-protocol-version': '1999-01-01' });
   expect(wrongVersion.status).toBe(400);

@@ -1,5 +1,5 @@
-// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message, media
-// types, and an event of a stream (event streams are parsed by src/domain/sse-parser.ts).
+// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message and media
+// types (event streams are parsed by src/domain/sse-parser.ts and written by event-log.ts).
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** The shape of a JSON-RPC 2.0 message: a request or notification (method), or an answer (id with result or error). */
@@ -15,6 +15,3 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
 
 export { mediaType } from '../../domain/media-type.js';
 
-export function sseEvent(message: JSONRPCMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
-}

@@ -257,7 +257,8 @@ export class HttpUpstreamTransport implements Transport {
     let answered = false;
     const parser = new SseParser({
       onEvent: (event) => {
-        if (event.event !== undefined && event.event !== 'message') return;
+        // An event without data is a priming event (a cursor to resume by), not a message.
+        if ((event.event !== undefined && event.event !== 'message') || event.data === '') return;
         let message: unknown;
         try {
           message = parseJson(event.data);
