@@ -305,21 +305,27 @@ describe('resumability', () => {
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
   /** A raw session at protocol 2025-11-25 (whose clients take priming events); answers its headers. */
-  async function rawSession(): Promise<Record<string, string>> {
-    const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  async function rawSession(version = VERSION): Promise<Record<string, string>> {
+    const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
     const opened = await fetch(`${base}/rich`, { method: 'POST', headers, body: JSON.stringify(initialize) });
     await opened.text();
-    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': VERSION };
+    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': version };
     await fetch(`${base}/rich`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
     return session;
   }
 
-  /** Reads `res`'s event stream until `until` holds; answers the messages and the last event id. */
+  /** Reads `res`'s event stream until `until` holds (called again, reads on); answers the messages so far and the last event id. */
+  const streams = new WeakMap<Response, { messages: unknown[]; parser: SseParser; reader: ReadableStreamDefaultReader<Uint8Array> }>();
   async function readEvents(res: Response, until: (messages: unknown[], lastEventId: string | undefined) => boolean) {
-    const messages: unknown[] = [];
-    // An event without data is a priming event: a cursor, no message.
-    const parser = new SseParser({ onEvent: (e) => void (e.data !== '' && messages.push(JSON.parse(e.data))) });
-    const reader = res.body!.getReader();
+    let state = streams.get(res);
+    if (!state) {
+      const messages: unknown[] = [];
+      // An event without data is a priming event: a cursor, no message.
+      const parser = new SseParser({ onEvent: (e) => void (e.data !== '' && messages.push(JSON.parse(e.data))) });
+      state = { messages, parser, reader: res.body!.getReader() };
+      streams.set(res, state);
+    }
+    const { messages, parser, reader } = state;
     while (!until(messages, parser.lastEventId)) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -362,6 +368,35 @@ describe('resumability', () => {
     const unknown = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': '99999' } });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('Last-Event-ID "99999" is not an event this session still holds');
+  });
+
+  it("puts an upstream message on the stream of the request it came with, and others on the GET stream, never on another request's answer", async () => {
+    const session = await rawSession('2025-06-18');
+    const call = (id: number, name: string) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+    // No GET stream yet: a message about no request waits for one instead of riding on an open answer.
+    const pending = fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(1, 'gate') });
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
+    store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 })); // seen at once (the same store object)
+    const listening = await fetch(`${base}/rich`, { method: 'GET', headers: session });
+    const held = await readEvents(listening, (m) => m.length === 1);
+    expect(held.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
+    rich.openGates();
+    const answer = await pending;
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await answer.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'opened' }] } });
+
+    // The upstream logs during a call, on that call's stream: the log goes with the call's answer.
+    const logged = await fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(2, 'log') });
+    expect(logged.headers.get('content-type')).toBe('text/event-stream');
+    const onAnswer = await readEvents(logged, (m) => m.length === 2);
+    expect(onAnswer.messages).toEqual([
+      { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'warning', data: 'from upstream' } },
+      { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'logged' }] } },
+    ]);
+    // ... and not on the GET stream, whose next message is the next one about no request.
+    store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
+    const next = await readEvents(listening, (m) => m.length === 2);
+    expect(next.messages[1]).toEqual({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   });
 
   it('gives the GET stream event ids, and replays what it carried after a cursor', async () => {

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { EventLog } from './event-log.js';
-import { isMessage, mediaType } from './json-rpc.js';
+import { isMessage, mediaType, serialize } from './json-rpc.js';
 
 /** As the SDK's transport: at most this many messages in one POST. */
 const MAX_BATCH_SIZE = 100;
@@ -94,7 +94,7 @@ class PostAnswer {
     } else {
       this.stopTimer();
       this.res!.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-      this.res!.end(JSON.stringify(answers.length === 1 ? answers[0] : answers));
+      this.res!.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
     }
     return true;
   }

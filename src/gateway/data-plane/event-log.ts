@@ -7,6 +7,7 @@
 // is kept whatever its size). A cursor older than what is kept is not known any more: the stream cannot
 // be resumed from it.
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { serialize } from './json-rpc.js';
 
 /** Events kept per session. */
 export const MAX_EVENTS = 1000;
@@ -30,7 +31,7 @@ export class EventLog {
   /** Logs `message` (or, undefined, a priming event) on `stream`; answers the frame to write. */
   append(stream: string, message: JSONRPCMessage | undefined): string {
     const seq = this.nextSeq++;
-    const frame = message === undefined ? `id: ${seq}\ndata: \n\n` : `id: ${seq}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`;
+    const frame = message === undefined ? `id: ${seq}\ndata: \n\n` : `id: ${seq}\nevent: message\ndata: ${serialize(message)}\n\n`;
     // A priming event is only a cursor: its frame is never replayed, so it costs no bytes.
     const kept = message === undefined ? '' : frame;
     this.events.push({ seq, stream, frame: kept });

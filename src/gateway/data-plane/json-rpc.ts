@@ -15,3 +15,19 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
 
 export { mediaType } from '../../domain/media-type.js';
 
+/** The JSON text each message read from an upstream was parsed from (one line: it may go in an event). */
+const sources = new WeakMap<object, string>();
+
+/**
+ * Remembers that `message` was parsed from `text`, so relaying it unchanged costs no second
+ * serialization (a large tool result is then copied, not rebuilt). Text with a line break is not kept.
+ */
+export function parsedFrom(message: unknown, text: string): void {
+  if (typeof message === 'object' && message !== null && !text.includes('\n') && !text.includes('\r')) sources.set(message, text);
+}
+
+/** The message as JSON text on one line: the upstream's own text when it came unchanged. */
+export function serialize(message: JSONRPCMessage): string {
+  return sources.get(message) ?? JSON.stringify(message);
+}
+

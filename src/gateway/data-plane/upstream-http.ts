@@ -15,7 +15,7 @@ import type { Dispatcher } from 'undici';
 import { excerpt } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
-import { isMessage, mediaType } from './json-rpc.js';
+import { isMessage, mediaType, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;
@@ -174,7 +174,10 @@ export class HttpUpstreamTransport implements Transport {
           (text) => {
             const data = parseJson(text);
             if (Array.isArray(data)) for (const item of data) this.receive(item);
-            else this.receive(data);
+            else {
+              parsedFrom(data, text);
+              this.receive(data);
+            }
             resolve();
           },
           failAnswer,
@@ -262,6 +265,7 @@ export class HttpUpstreamTransport implements Transport {
         let message: unknown;
         try {
           message = parseJson(event.data);
+          parsedFrom(message, event.data);
         } catch (error) {
           return this.onerror?.(error as Error);
         }
