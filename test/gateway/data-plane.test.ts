@@ -241,7 +241,8 @@ describe('per server', () => {
 
   it.each([
     ['no token', undefined, 401, 'Unauthorized'],
-    ['an unknown token', 'not-a-known-token-123', 401, 'Unauthorized'],
+    // Not 401: that sends OAuth clients off to sign in at an authorization server the gateway does not have.
+    ['an unknown token', 'not-a-known-token-123', 403, 'InvalidToken'],
     // As for a server that does not exist: the name of a server the caller may not use does not leak.
     ['a subject that is not a collaborator', BOB_TOKEN, 404, 'NotFound'],
   ])('refuses %s before anything reaches the upstream', async (_what, token, status, code) => {
@@ -258,6 +259,7 @@ describe('per server', () => {
     expect(res.status).toBe(status);
     expect((await errorOf(res)).code).toBe(code);
     if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    if (status === 403) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
     expect(u.requests.length).toBe(before);
 
     // The collaborator gets in; her session is hers alone.
