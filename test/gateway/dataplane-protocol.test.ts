@@ -30,6 +30,7 @@ import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
 import { waitFor } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
+import { startChunkyUpstream } from './chunky-upstream.js';
 import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
 
 const TOKEN = 'protocol-test-token-0123456789';
@@ -417,3 +418,56 @@ describe('resumability', () => {
     expect(after.lastEventId).not.toBe(cursor);
   });
 });
+
+describe('large messages', () => {
+  it('relays an 8 MB result that arrives in 16 KiB chunks, while another session is answered meanwhile', async () => {
+    const bytes = 8 * 1024 * 1024;
+    const chunky = await startChunkyUpstream(bytes);
+    closeLater.push(chunky);
+    await dataPlane.close();
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+    await startGateway({ upstreamLimits: { maxMessageBytes: 16 * 1024 * 1024, maxResponseBytes: 64 * 1024 * 1024 } });
+    store.apply(entry('chunky', chunky.url));
+    const large = await viaGateway('chunky');
+    const other = await viaGateway('chunky');
+    const result = large.callTool({ name: 'big', arguments: {} }, undefined, { timeout: 10 * 60_000 });
+    await waitFor(() => chunky.halfway === 1, { what: 'the upstream to send half of the large result' });
+    // The large event is half read and still open: another session's request is answered all the same.
+    await other.ping();
+    expect(await other.listTools()).toEqual({ tools: [{ name: 'big', inputSchema: { type: 'object' } }] });
+    chunky.release();
+    const text = ((await result).content as { text: string }[])[0]!.text;
+    expect(text.length).toBe(bytes);
+    expect(/^a+$/.test(text)).toBe(true);
+  }, 120_000);
+});
+
+it('answers at once, with an error, a request in flight when the upstream restarts and one sent right after; a new session then works', async () => {
+  const port = await freePort();
+  const start = () => startPeer(PEERS.everything, ['streamableHttp'], { env: { PORT: String(port) }, ports: [port] });
+  let peer = await start();
+  closeLater.push({ close: () => peer.kill() });
+  store.apply(entry('restarting', `http://127.0.0.1:${port}/mcp`));
+  const client = await viaGateway('restarting');
+  await client.listTools(); // so the call below is the one request it makes upstream
+  const posts = () => peer.output().split('Received MCP POST request').length;
+  const before = posts();
+  const inFlight = client
+    .callTool({ name: 'trigger-long-running-operation', arguments: { duration: 600, steps: 1 } }, undefined, { timeout: 10 * 60_000 })
+    .catch((e: unknown) => e);
+  await waitFor(() => posts() > before, { what: 'the upstream to receive the call' });
+  await peer.kill();
+  peer = await start();
+  const sentAfter = await client.callTool({ name: 'echo', arguments: { message: 'after the restart' } }, undefined, { timeout: 10 * 60_000 }).catch((e: unknown) => e);
+  const failed = await inFlight;
+  expect(failed).toBeInstanceOf(McpError);
+  expect((failed as Error).message).toMatch(/closed the stream of this request before answering it|session with MCP server "restarting" ended/);
+  // The restarted upstream does not know the session: the client is told so, and starts a new one.
+  expect(sentAfter).toBeInstanceOf(Error);
+  expect((sentAfter as Error).message).toMatch(/Session not found|session with MCP server "restarting" ended|could not send tools\/call/);
+  const fresh = await viaGateway('restarting');
+  expect((await fresh.callTool({ name: 'echo', arguments: { message: 'new session' } })).content).toEqual([{ type: 'text', text: 'Echo: new session' }]);
+}, 60_000);
