@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { EventLog } from './event-log.js';
-import { isMessage, mediaType, serialize } from './json-rpc.js';
+import { isMessage, mediaType, serialize, sourceBytes } from './json-rpc.js';
 
 /** As the SDK's transport: at most this many messages in one POST. */
 const MAX_BATCH_SIZE = 100;
@@ -93,8 +93,24 @@ class PostAnswer {
       this.end();
     } else {
       this.stopTimer();
-      this.res!.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-      this.res!.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
+      const res = this.res!;
+      const bytes = answers.length === 1 ? sourceBytes(answers[0]!) : undefined;
+      if (bytes) {
+        // The upstream's own bytes, as they came: no serializing or encoding again.
+        const length = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+        res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(length) }));
+        if (bytes.length === 1) {
+          res.end(bytes[0]);
+        } else {
+          res.cork();
+          for (const chunk of bytes) res.write(chunk);
+          res.end();
+          res.uncork();
+        }
+      } else {
+        res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
+        res.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
+      }
     }
     return true;
   }

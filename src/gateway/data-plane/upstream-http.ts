@@ -15,7 +15,7 @@ import type { Dispatcher } from 'undici';
 import { excerpt } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
-import { isMessage, mediaType, parsedFrom } from './json-rpc.js';
+import { decodeUtf8, isMessage, mediaType, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;
@@ -66,7 +66,7 @@ const ERROR_BODY_BYTES = 1024;
  * Collects a body as text, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or an
  * error's message (`truncate`: bytes past `maxBytes` are dropped).
  */
-function collect(onText: (text: string) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
+function collect(onText: (text: string, bytes: readonly Buffer[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
   const chunks: Buffer[] = [];
   let total = 0;
   return {
@@ -81,7 +81,7 @@ function collect(onText: (text: string) => void, onError: (error: Error) => void
     end: () => {
       // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
       try {
-        onText((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8'));
+        onText(chunks.length === 0 ? '' : decodeUtf8(chunks), chunks);
       } catch (error) {
         onError(error as Error);
       }
@@ -171,11 +171,11 @@ export class HttpUpstreamTransport implements Transport {
           return DROP;
         }
         return collect(
-          (text) => {
+          (text, bytes) => {
             const data = parseJson(text);
             if (Array.isArray(data)) for (const item of data) this.receive(item);
             else {
-              parsedFrom(data, text);
+              parsedFrom(data, text, bytes);
               this.receive(data);
             }
             resolve();
