@@ -17,6 +17,7 @@ import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
 import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import { waitFor } from '../support/control-plane.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -133,4 +134,50 @@ it('makes mcp-remote with a wrong token exit with a message about the token, wit
   expect(run.code).not.toBe(0);
   expect(run.stderr).toContain('The bearer token is not valid');
   expect(run.stderr).not.toMatch(/Dynamic Client Registration|OAuth callback server running/);
+}, 120_000);
+
+it('bridges a desktop client through mcp-remote: initialize, tools/list and tools/call over its stdio', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'mcp-cp-client-home-'));
+  const child = spawn(process.execPath, ['--import', LOOPBACK_ONLY, MCP_REMOTE, `${base}/everything`, '--header', `Authorization:Bearer ${TOKEN}`], {
+    cwd: home,
+    env: { PATH: dirname(process.execPath), HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, 'mcp-auth'), BROWSER: 'false', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const answers = new Map<number, { result?: Record<string, unknown>; error?: unknown }>();
+  let pending = '';
+  child.stdout.on('data', (b: Buffer) => {
+    pending += b.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (!line) continue;
+      const message = JSON.parse(line) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+      if (typeof message.id === 'number' && ('result' in message || 'error' in message)) answers.set(message.id, message);
+    }
+  });
+  const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  const answer = async (id: number) => {
+    await waitFor(() => answers.has(id) || child.exitCode !== null, { what: `mcp-remote's answer ${id}`, timeoutMs: 30_000 });
+    if (!answers.has(id)) throw new Error(`mcp-remote exited (${child.exitCode}):\n${stderr}`);
+    return answers.get(id)!;
+  };
+  try {
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'desktop', version: '1' } } });
+    expect((await answer(1)).result).toMatchObject({ serverInfo: expect.any(Object) });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const names = ((await answer(2)).result!.tools as { name: string }[]).map((t) => t.name);
+    expect(names).toContain('echo');
+    expect(names).not.toContain('get-env');
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { message: 'from the desktop' } } });
+    expect((await answer(3)).result).toMatchObject({ content: [{ type: 'text', text: 'Echo: from the desktop' }] });
+  } finally {
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(home, { recursive: true, force: true });
+  }
 }, 120_000);
