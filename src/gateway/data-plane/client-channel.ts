@@ -130,13 +130,15 @@ class PostAnswer {
     this.keepAlive = keepAlive(res);
   }
 
-  /** The session ended before every answer came: end the stream (as the SDK does). */
+  /** Ends the stream: complete, or the session ended before every answer came (as the SDK does). */
   end(): void {
     this.stopTimer();
     this.stopKeepAlive();
     const res = this.res;
     if (!res || res.writableEnded) return;
     if (!res.headersSent) res.writeHead(200, this.headers(SSE_HEADERS));
+    // Every byte of a complete stream went out: nothing is left to resume it for.
+    if (this.complete) res.once('finish', () => this.log.forget(this.key));
     res.end();
   }
 

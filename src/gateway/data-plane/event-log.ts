@@ -4,8 +4,8 @@
 // the event stream answering one POST).
 //
 // Bounded: at most MAX_EVENTS events and MAX_BYTES bytes of frames; the oldest go first (the newest event
-// is kept whatever its size). A cursor older than what is kept is not known any more: the stream cannot
-// be resumed from it.
+// is kept whatever its size), and a stream delivered in full gives its frames back (forget). A cursor older
+// than what is kept is not known any more: the stream cannot be resumed from it.
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { serialize } from './json-rpc.js';
 
@@ -45,6 +45,16 @@ export class EventLog {
       this.head = 0;
     }
     return frame;
+  }
+
+  /** The stream was delivered in full: its frames are not kept any more (a resume of it replays nothing). */
+  forget(stream: string): void {
+    for (let i = this.head; i < this.events.length; i++) {
+      const event = this.events[i]!;
+      if (event.stream !== stream || event.frame === '') continue;
+      this.bytes -= event.frame.length;
+      event.frame = '';
+    }
   }
 
   /**
