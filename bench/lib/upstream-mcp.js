@@ -11,14 +11,24 @@ const TOOLS = [
   { name: 'echo', description: 'Answers its arguments.', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
   { name: 'search', description: 'Searches nothing.', inputSchema: { type: 'object', properties: {} } },
   { name: 'delete_everything', description: 'Disabled by the manifests.', inputSchema: { type: 'object', properties: {} } },
+  { name: 'large', description: 'Answers a text of `bytes` bytes (default 5 MB).', inputSchema: { type: 'object', properties: { bytes: { type: 'number' } } } },
 ];
+
+/** The large tool's texts, made once per size. */
+const texts = new Map();
+function largeText(bytes) {
+  if (!texts.has(bytes)) texts.set(bytes, 'x'.repeat(bytes));
+  return texts.get(bytes);
+}
 
 function mcpServer() {
   const server = new Server({ name: 'bench-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
-  server.setRequestHandler(CallToolRequestSchema, (request) => ({
-    content: [{ type: 'text', text: JSON.stringify(request.params.arguments ?? {}) }],
-  }));
+  server.setRequestHandler(CallToolRequestSchema, (request) =>
+    request.params.name === 'large'
+      ? { content: [{ type: 'text', text: largeText(Number(request.params.arguments?.bytes ?? 5_000_000)) }] }
+      : { content: [{ type: 'text', text: JSON.stringify(request.params.arguments ?? {}) }] },
+  );
   return server;
 }
 

@@ -29,21 +29,27 @@ export interface ServerFetchOptions {
    * resolved by the proxy. The server's TLS settings still apply inside the tunnel.
    */
   proxy?: { url: string; headers: Record<string, string> };
+  /**
+   * The longest silence between two chunks of an answer's body, in ms; 0: none (a long-lived event
+   * stream, whose liveness is TCP keep-alive). Default: undici's (300 s).
+   */
+  bodyTimeoutMs?: number;
 }
 
 export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions = {}): ServerFetch {
   const policy = options.egress ?? DEFAULT_EGRESS_POLICY;
   const serverTls = { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.caCert ? { ca: tls.caCert } : {}) };
   const proxy = options.proxy;
+  const timeouts = options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs };
   const direct = proxy ? undefined : new HeldConnection(egressConnector(policy, serverTls));
   const agent: Dispatcher = proxy
     ? new ProxyAgent({
         uri: proxy.url,
         headers: { ...proxy.headers },
         requestTls: serverTls,
-        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}) }),
+        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...timeouts }),
       })
-    : new Agent({ connect: direct!.connector });
+    : new Agent({ connect: direct!.connector, ...timeouts });
   let closed = false;
   const serverFetch = ((url: string | URL, init?: RequestInit) => {
     // Through a proxy only the proxy's address is ours to check; a server named by its IP address is

@@ -61,9 +61,10 @@ describe('watch: a slow consumer', () => {
     const last = events[events.length - 1]!;
     const error = JSON.parse(last.data);
     expect(error.type).toBe('ERROR');
-    expect(last.id).toBeUndefined();
     expect(error.object.reason).toBe('TooSlow');
     const before = events.slice(0, -1);
+    // The ERROR sets no event id of its own: the stream's last event id stays that of the last event before it.
+    expect(last.id).toBe(before[before.length - 1]!.id);
     expect(before.length).toBeLessThan(fast.events.length);
     expect(error.object.resourceVersion).toBe(before[before.length - 1]!.id);
     expect(error.object.message).toMatch(new RegExp(`resourceVersion=${error.object.resourceVersion}`));

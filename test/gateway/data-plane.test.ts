@@ -2,7 +2,7 @@
 // → a real SDK server on loopback, over Streamable HTTP and HTTP+SSE upstreams.
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
-import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createSelfSignedCert, openssl } from '../support/tls.js';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type McpTransportKind, type RunningMcpServer } from '../support/mcp-servers.js';
@@ -76,12 +76,11 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('over a %s upstream'
     });
     expect(tools[1]!.description).toBe('Upstream description.');
 
-    const refused = await client.callTool({ name: 'secret-admin', arguments: {} }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(McpError);
-    expect((refused as McpError).message).toContain('"secret-admin" is disabled');
-    const unknown = await client.callTool({ name: 'no-such-tool', arguments: {} }).catch((e: unknown) => e);
-    expect(unknown).toBeInstanceOf(McpError);
-    expect((unknown as McpError).message).toContain('"no-such-tool" is not a tool');
+    // Answered as servers answer a tool they cannot run: a result with isError.
+    const refused = await client.callTool({ name: 'secret-admin', arguments: {} });
+    expect(refused).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('"secret-admin" is disabled') }] });
+    const unknown = await client.callTool({ name: 'no-such-tool', arguments: {} });
+    expect(unknown).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('"no-such-tool" is not a tool') }] });
     expect(toolCalls(u)).toEqual([]);
 
     const result = await client.callTool({ name: 'echo', arguments: { text: 'hello', count: 2 } });
@@ -199,7 +198,7 @@ describe('per server', () => {
       ['plain', 'New words.'],
     ]);
     const calls = toolCalls(u).length;
-    await expect(client.callTool({ name: 'secret-admin', arguments: {} })).rejects.toThrow('"secret-admin" is disabled');
+    expect(await client.callTool({ name: 'secret-admin', arguments: {} })).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('"secret-admin" is disabled') }] });
     expect(toolCalls(u)).toHaveLength(calls);
     expect(notified).toBe(1);
   });
@@ -246,7 +245,8 @@ describe('per server', () => {
 
   it.each([
     ['no token', undefined, 401, 'Unauthorized'],
-    ['an unknown token', 'not-a-known-token-123', 401, 'Unauthorized'],
+    // Not 401: that sends OAuth clients off to sign in at an authorization server the gateway does not have.
+    ['an unknown token', 'not-a-known-token-123', 403, 'InvalidToken'],
     // As for a server that does not exist: the name of a server the caller may not use does not leak.
     ['a subject that is not a collaborator', BOB_TOKEN, 404, 'NotFound'],
   ])('refuses %s before anything reaches the upstream', async (_what, token, status, code) => {
@@ -263,6 +263,7 @@ describe('per server', () => {
     expect(res.status).toBe(status);
     expect((await errorOf(res)).code).toBe(code);
     if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    if (status === 403) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
     expect(u.requests.length).toBe(before);
 
     // The collaborator gets in; her session is hers alone.

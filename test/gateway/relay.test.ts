@@ -14,6 +14,7 @@ import { LoggingMessageNotificationSchema, McpError, ToolListChangedNotification
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
+import { SseParser, type SseEvent } from '../../src/domain/sse-parser.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/index.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
@@ -171,7 +172,7 @@ it('answers a request as JSON, and as an event stream only when a message about 
   const listed = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
   expect(listed.headers.get('content-type')).toMatch(/^application\/json/);
   expect(listed.headers.get('mcp-session-id')).toBe(sessionId);
-  expect(((await listed.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+  expect(((await listed.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log', 'gate']);
 
   const batch = await post([{ jsonrpc: '2.0', id: 3, method: 'ping' }, { jsonrpc: '2.0', id: 4, method: 'ping' }], session);
   expect(await batch.json()).toEqual([{ jsonrpc: '2.0', id: 3, result: {} }, { jsonrpc: '2.0', id: 4, result: {} }]);
@@ -179,9 +180,12 @@ it('answers a request as JSON, and as an event stream only when a message about 
   const call = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'progress', arguments: {}, _meta: { progressToken: 'p' } } };
   const streamed = await post(call, session);
   expect(streamed.headers.get('content-type')).toBe('text/event-stream');
-  const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('event: message'));
-  const messages = events.map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as { method?: string; id?: number });
+  const events: SseEvent[] = [];
+  new SseParser({ onEvent: (e) => void events.push(e) }).push(Buffer.from(await streamed.arrayBuffer()));
+  const messages = events.map((e) => JSON.parse(e.data) as { method?: string; id?: number });
   expect(messages.map((m) => m.method ?? `answer ${m.id}`)).toEqual(['notifications/progress', 'notifications/progress', 'notifications/progress', 'answer 5']);
+  // Every event has an id, to resume the stream by.
+  expect(new Set(events.map((e) => e.id)).size).toBe(4);
 
   const wrongVersion = await post({ jsonrpc: '2.0', id: 6, method: 'ping' }, { ...session, 'mcp-protocol-version': '1999-01-01' });
   expect(wrongVersion.status).toBe(400);
@@ -288,7 +292,7 @@ it('ends sessions left idle without a GET stream, keeps listening ones, and answ
   expect(await res.text()).toContain('"serverInfo"');
   expect(dataPlane.sessionCount('rich')).toBe(2);
   await waitFor(() => dataPlane.sessionCount('rich') === 1, { what: 'the idle session to end' });
-  expect((await listening.listTools()).tools).toHaveLength(3);
+  expect((await listening.listTools()).tools).toHaveLength(4);
 
   const malformed = await fetch(`${base}/rich`, { method: 'POST', headers, body: '{"jsonrpc": ' });
   expect(malformed.status).toBe(400);
@@ -333,7 +337,7 @@ it('follows an upstream redirect within its origin, keeping the method and body'
     store.apply(entry('moved', `http://127.0.0.1:${(moved.address() as AddressInfo).port}/old`, { transport: 'streamable-http' }));
     const client = await connect('moved');
     const before = rich.methods.length;
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log']);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log', 'gate']);
     expect((await client.callTool({ name: 'log', arguments: {} })).content).toEqual([{ type: 'text', text: 'logged' }]);
     expect(rich.methods.slice(before)).toEqual(expect.arrayContaining(['tools/list', 'tools/call']));
   } finally {

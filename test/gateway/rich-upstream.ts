@@ -25,16 +25,27 @@ export interface RichUpstream {
   waiting: number;
   /** Calls of the `wait` tool that were cancelled (the upstream saw notifications/cancelled). */
   cancelled: number;
+  /** Calls of the `gate` tool now running: each answers "opened" once openGates() is called. */
+  gated: number;
+  /** Answers every running `gate` call. */
+  openGates(): void;
+  /** Sends a progress notification for every running `gate` call that asked for progress. */
+  gateProgress(): void;
   close(): Promise<void>;
 }
 
-function buildServer(state: RichUpstream): Server {
+interface Gates {
+  open: (() => void)[];
+  ticks: Set<() => void>;
+}
+
+function buildServer(state: RichUpstream, { open: gates, ticks }: Gates): Server {
   const server = new Server(
     { name: 'rich-upstream', version: '2.0.0' },
     { capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} }, instructions: 'Use memo://one.' },
   );
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: ['progress', 'wait', 'log'].map((name) => ({ name, inputSchema: { type: 'object' as const, properties: {} } })),
+    tools: ['progress', 'wait', 'log', 'gate'].map((name) => ({ name, inputSchema: { type: 'object' as const, properties: {} } })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
@@ -48,6 +59,17 @@ function buildServer(state: RichUpstream): Server {
     if (name === 'log') {
       await extra.sendNotification({ method: 'notifications/message', params: { level: 'warning', data: 'from upstream' } });
       return { content: [{ type: 'text', text: 'logged' }] };
+    }
+    if (name === 'gate') {
+      const progressToken = request.params._meta?.progressToken;
+      let progress = 0;
+      const tick = () => void (progressToken !== undefined && extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: ++progress } }));
+      state.gated++;
+      ticks.add(tick);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      ticks.delete(tick);
+      state.gated--;
+      return { content: [{ type: 'text', text: 'opened' }] };
     }
     state.waiting++;
     await new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -72,7 +94,21 @@ function buildServer(state: RichUpstream): Server {
 export async function startRichUpstream(): Promise<RichUpstream> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const closeables: { close(): Promise<void> }[] = [];
-  const state: RichUpstream = { url: '', methods: [], waiting: 0, cancelled: 0, close: async () => undefined };
+  const gates: Gates = { open: [], ticks: new Set() };
+  const state: RichUpstream = {
+    url: '',
+    methods: [],
+    waiting: 0,
+    cancelled: 0,
+    gated: 0,
+    openGates: () => {
+      for (const open of gates.open.splice(0)) open();
+    },
+    gateProgress: () => {
+      for (const tick of gates.ticks) tick();
+    },
+    close: async () => undefined,
+  };
 
   const http = createServer((req, res) => {
     void (async () => {
@@ -91,7 +127,7 @@ export async function startRichUpstream(): Promise<RichUpstream> {
         onsessioninitialized: (id) => void sessions.set(id, transport),
         onsessionclosed: (id) => void sessions.delete(id),
       });
-      const server = buildServer(state);
+      const server = buildServer(state, gates);
       closeables.push(transport, server);
       await server.connect(transport);
       await transport.handleRequest(req, res, body);

@@ -1,4 +1,5 @@
-// A test client of the watch stream: fetch + a text/event-stream parser, collecting every event.
+// A test client of the watch stream: fetch + the code base's one event stream parser, collecting every event.
+import { SseParser } from '../../src/domain/sse-parser.js';
 import { ADMIN_TOKEN } from '../support/control-plane.js';
 
 export interface WatchEventSeen {
@@ -15,21 +16,11 @@ export interface OpenWatchOptions {
   lastEventId?: string;
 }
 
-/** Parses SSE text into events (data lines joined); `rest` is an incomplete trailing event. */
-export function parseSse(text: string): { events: { id: string | undefined; data: string }[]; rest: string } {
+/** Parses SSE text into its complete events (data lines joined); an incomplete trailing event is left out. */
+export function parseSse(text: string): { events: { id: string | undefined; data: string }[] } {
   const events: { id: string | undefined; data: string }[] = [];
-  const blocks = text.split('\n\n');
-  const rest = blocks.pop() ?? '';
-  for (const block of blocks) {
-    let id: string | undefined;
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('id: ')) id = line.slice(4);
-      else if (line.startsWith('data: ')) data.push(line.slice(6));
-    }
-    if (data.length > 0) events.push({ id, data: data.join('\n') });
-  }
-  return { events, rest };
+  new SseParser({ onEvent: ({ id, data }) => void events.push({ id, data }) }).push(Buffer.from(text, 'utf8'));
+  return { events };
 }
 
 export class WatchClient {
@@ -61,15 +52,12 @@ export class WatchClient {
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
+    const parser = new SseParser({ onEvent: (e) => void this.events.push({ id: e.id, ...(JSON.parse(e.data) as Omit<WatchEventSeen, 'id'>) }) });
     try {
       for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        const { events, rest } = parseSse(buffer);
-        buffer = rest;
-        for (const e of events) this.events.push({ id: e.id, ...(JSON.parse(e.data) as Omit<WatchEventSeen, 'id'>) });
-        if (events.length > 0) this.wake();
+        const before = this.events.length;
+        parser.push(chunk);
+        if (this.events.length > before) this.wake();
       }
     } catch {
       // aborted

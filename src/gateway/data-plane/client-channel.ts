@@ -6,16 +6,29 @@
 //
 // Here a POST with requests is answered as JSON (one write, headers and body together) unless a
 // message about one of its requests (progress, a request to the client) must go out before the
-// answer: then the answer becomes an event stream, as the spec allows either.
+// answer, or the answer takes longer than STREAM_AFTER_MS for a client that can resume (protocol
+// 2025-11-25 and later: a priming event gives it a cursor): then the answer becomes an event stream,
+// as the spec allows either.
+//
+// Resumability: every event on every stream has an id (event-log.ts). A streamed POST whose client went
+// away goes on being answered into the log; a GET with Last-Event-ID replays what its stream was sent
+// since that event and carries the rest of it (the GET stream, or that POST's answers).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { isMessage, mediaType, sseEvent } from './json-rpc.js';
+import { EventLog } from './event-log.js';
+import { isMessage, mediaType, serialize, sourceBytes } from './json-rpc.js';
 
 /** As the SDK's transport: at most this many messages in one POST. */
 const MAX_BATCH_SIZE = 100;
 /** A comment line on every open event stream this often, so proxies keep them (the SDK's default). */
 const KEEP_ALIVE_MS = 15_000;
+/** A POST unanswered this long becomes an event stream (with a priming event), if its client can resume it. */
+export const STREAM_AFTER_MS = 200;
+/** The first protocol version whose clients take an event without data (a priming event). */
+const PRIMING_VERSION = '2025-11-25';
+/** The GET stream's key in the event log. */
+const GET_STREAM = 'get';
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
 
 export interface ClientChannelOptions {
@@ -29,54 +42,129 @@ export interface ClientChannelOptions {
 class PostAnswer {
   /** Answers held until every request of the POST has one (JSON), in request order. */
   readonly answers = new Map<RequestId, JSONRPCMessage | undefined>();
+  /** The client's connection; undefined while a streamed answer's client is away (resumable). */
+  res: ServerResponse | undefined;
   private streaming = false;
+  private complete = false;
   private keepAlive: NodeJS.Timeout | undefined;
+  private streamTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly res: ServerResponse,
+    res: ServerResponse,
+    /** Its key in the event log. */
+    readonly key: string,
+    private readonly log: EventLog,
     private readonly sessionId: string | undefined,
     requestIds: RequestId[],
+    /** Becomes an event stream with a priming event when not answered within STREAM_AFTER_MS. */
+    resumable: boolean,
   ) {
+    this.res = res;
     for (const id of requestIds) this.answers.set(id, undefined);
+    if (resumable) {
+      this.streamTimer = setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
+      this.streamTimer.unref();
+    }
   }
 
+  /** Every request has its answer (sent, or logged for a client that may resume). */
   get done(): boolean {
-    return this.res.writableEnded;
+    return this.complete;
+  }
+
+  get isStreaming(): boolean {
+    return this.streaming;
   }
 
   /** A message about one of the requests (not its answer): the answer becomes an event stream. */
   message(message: JSONRPCMessage): void {
-    if (!this.streaming) {
-      this.streaming = true;
-      this.res.writeHead(200, this.headers(SSE_HEADERS));
-      this.keepAlive = keepAlive(this.res);
-      // Answers already given (a batch) go first.
-      for (const answer of this.answers.values()) if (answer) this.res.write(sseEvent(answer));
-    }
-    this.res.write(sseEvent(message));
+    this.startStream(false);
+    this.write(this.log.append(this.key, message));
   }
 
   /** Answers true once every request has its answer (the response is then complete). */
   answer(id: RequestId, message: JSONRPCMessage): boolean {
     this.answers.set(id, message);
-    if (this.streaming) this.res.write(sseEvent(message));
+    if (this.streaming) this.write(this.log.append(this.key, message));
     const answers = [...this.answers.values()];
     if (answers.some((a) => a === undefined)) return false;
+    this.complete = true;
     if (this.streaming) {
       this.end();
     } else {
-      this.res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-      this.res.end(JSON.stringify(answers.length === 1 ? answers[0] : answers));
+      this.stopTimer();
+      const res = this.res!;
+      const bytes = answers.length === 1 ? sourceBytes(answers[0]!) : undefined;
+      if (bytes) {
+        // The upstream's own bytes, as they came: no serializing or encoding again.
+        const length = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+        res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(length) }));
+        if (bytes.length === 1) {
+          res.end(bytes[0]);
+        } else {
+          res.cork();
+          for (const chunk of bytes) res.write(chunk);
+          res.end();
+          res.uncork();
+        }
+      } else {
+        res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
+        res.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
+      }
     }
     return true;
   }
 
-  /** The session ended before every answer came: end the stream (as the SDK does). */
+  /** The client went away: a streamed answer goes on into the log (answers true); a JSON one is over. */
+  detach(): boolean {
+    this.stopTimer();
+    this.stopKeepAlive();
+    this.res = undefined;
+    return this.streaming && !this.complete;
+  }
+
+  /** A client resumed the stream (Last-Event-ID) on `res`: the rest of it goes there. */
+  reattach(res: ServerResponse): void {
+    this.res = res;
+    if (this.complete) return this.end();
+    this.keepAlive = keepAlive(res);
+  }
+
+  /** Ends the stream: complete, or the session ended before every answer came (as the SDK does). */
   end(): void {
+    this.stopTimer();
+    this.stopKeepAlive();
+    const res = this.res;
+    if (!res || res.writableEnded) return;
+    if (!res.headersSent) res.writeHead(200, this.headers(SSE_HEADERS));
+    // Every byte of a complete stream went out: nothing is left to resume it for.
+    if (this.complete) res.once('finish', () => this.log.forget(this.key));
+    res.end();
+  }
+
+  private startStream(priming: boolean): void {
+    this.stopTimer();
+    if (this.streaming || this.complete || !this.res) return;
+    this.streaming = true;
+    this.res.writeHead(200, this.headers(SSE_HEADERS));
+    this.keepAlive = keepAlive(this.res);
+    if (priming) this.write(this.log.append(this.key, undefined));
+    // Answers already given (a batch) go first.
+    for (const answer of this.answers.values()) if (answer) this.write(this.log.append(this.key, answer));
+  }
+
+  private write(frame: string): void {
+    if (this.res && !this.res.writableEnded) this.res.write(frame);
+  }
+
+  private stopTimer(): void {
+    if (this.streamTimer) clearTimeout(this.streamTimer);
+    this.streamTimer = undefined;
+  }
+
+  private stopKeepAlive(): void {
     if (this.keepAlive) clearInterval(this.keepAlive);
-    if (this.res.writableEnded) return;
-    if (!this.res.headersSent) this.res.writeHead(200, this.headers(SSE_HEADERS));
-    this.res.end();
+    this.keepAlive = undefined;
   }
 
   private headers(base: Record<string, string>): Record<string, string> {
@@ -95,6 +183,10 @@ export class ClientChannel {
   private stream: { res: ServerResponse; keepAlive: NodeJS.Timeout | undefined } | undefined;
   /** Requests still unanswered, by id, with the POST that waits for each. */
   private readonly waiting = new Map<RequestId, PostAnswer>();
+  /** POSTs not answered in full yet, by their key in the event log (to resume them). */
+  private readonly posts = new Map<string, PostAnswer>();
+  private readonly log = new EventLog();
+  private postCount = 0;
 
   constructor(private readonly options: ClientChannelOptions) {}
 
@@ -124,7 +216,7 @@ export class ClientChannel {
     const id = isAnswer ? (message as { id: RequestId }).id : relatedRequestId;
     if (id === undefined) {
       if (isAnswer || !this.stream) return false;
-      this.stream.res.write(sseEvent(message));
+      this.stream.res.write(this.log.append(GET_STREAM, message));
       return true;
     }
     const post = this.waiting.get(id);
@@ -134,7 +226,10 @@ export class ClientChannel {
       return true;
     }
     this.waiting.delete(id);
-    if (post.answer(id, message)) for (const other of post.answers.keys()) this.waiting.delete(other);
+    if (post.answer(id, message)) {
+      for (const other of post.answers.keys()) this.waiting.delete(other);
+      this.posts.delete(post.key);
+    }
     return true;
   }
 
@@ -144,6 +239,7 @@ export class ClientChannel {
     this.closed = true;
     for (const post of this.waiting.values()) post.end();
     this.waiting.clear();
+    this.posts.clear();
     this.endStream();
     this.onclose?.();
   }
@@ -176,14 +272,12 @@ export class ClientChannel {
       for (const message of messages) this.onmessage?.(message);
       return;
     }
-    const post = new PostAnswer(res, this.sessionId, requestIds);
+    const version = req.headers['mcp-protocol-version'];
+    const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
+    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable);
     for (const id of requestIds) this.waiting.set(id, post);
-    res.on('close', () => {
-      if (post.done) return;
-      // The client went away: later messages for these requests have no one to reach.
-      post.end();
-      for (const id of requestIds) if (this.waiting.get(id) === post) this.waiting.delete(id);
-    });
+    this.posts.set(post.key, post);
+    res.on('close', () => this.postClosed(post, res));
     for (const message of messages) this.onmessage?.(message);
   }
 
@@ -192,9 +286,17 @@ export class ClientChannel {
       return refuse(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
     }
     if (!this.admitted(req, res)) return;
+    const lastEventId = req.headers['last-event-id'];
+    if (typeof lastEventId === 'string' && lastEventId !== '') return this.resume(res, lastEventId);
     if (this.stream) return refuse(res, 409, -32000, 'Conflict: Only one SSE stream is allowed per session');
+    this.openStream(res, []);
+  }
+
+  /** `res` becomes the GET stream, after `frames` (a resumed stream's replay). */
+  private openStream(res: ServerResponse, frames: string[]): void {
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! });
-    res.flushHeaders();
+    if (frames.length === 0) res.flushHeaders();
+    for (const frame of frames) res.write(frame);
     const stream = { res, keepAlive: keepAlive(res) };
     this.stream = stream;
     res.on('close', () => {
@@ -202,6 +304,39 @@ export class ClientChannel {
       if (this.stream === stream) this.stream = undefined;
     });
     this.options.onStreamOpened();
+  }
+
+  /** GET with Last-Event-ID: what the stream of that event was sent since, then the rest of that stream. */
+  private resume(res: ServerResponse, lastEventId: string): void {
+    const found = this.log.after(lastEventId);
+    if (!found) {
+      const message = `Bad Request: Last-Event-ID ${JSON.stringify(lastEventId.slice(0, 40))} is not an event this session still holds; open the GET stream without it (events sent since are lost).`;
+      return refuse(res, 400, -32000, message);
+    }
+    if (found.stream === GET_STREAM) {
+      // A client resuming its GET stream may come back before its old connection was seen to close.
+      if (this.stream) this.endStream();
+      return this.openStream(res, found.frames);
+    }
+    res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! });
+    if (found.frames.length === 0) res.flushHeaders();
+    for (const frame of found.frames) res.write(frame);
+    const post = this.posts.get(found.stream);
+    // Answered in full: the replay held every answer.
+    if (!post) return void res.end();
+    const previous = post.res;
+    post.reattach(res);
+    if (previous && previous !== res) previous.end();
+    res.on('close', () => this.postClosed(post, res));
+  }
+
+  /** A POST's connection closed: over, unless a streamed answer's client may resume it. */
+  private postClosed(post: PostAnswer, res: ServerResponse): void {
+    if (post.done || post.res !== res) return;
+    if (post.detach()) return;
+    // The client went away from a JSON answer: later messages for these requests have no one to reach.
+    for (const id of post.answers.keys()) if (this.waiting.get(id) === post) this.waiting.delete(id);
+    this.posts.delete(post.key);
   }
 
   private delete(req: IncomingMessage, res: ServerResponse): void {

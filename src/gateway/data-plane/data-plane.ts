@@ -2,7 +2,9 @@
 // session to one upstream session of the server the gateway store describes. It reads the gateway
 // store and nothing else, so it can run as a process of its own next to a copy of that store.
 //
-// Every HTTP request is admitted on its own: a bearer token of a known subject (401), an entry in the
+// Every HTTP request is admitted on its own: a bearer token (401 without one; 403 with error="invalid_token"
+// for one the gateway does not know: a 401 would send OAuth clients such as mcp-remote off to sign in and
+// register at an authorization server this gateway does not have, reporting that instead), an entry in the
 // gateway store that the subject may use (404 for both: a server the caller may not use answers exactly
 // what a missing one does, so names do not leak across accounts), an entry that is served (503). A
 // session is bound to the subject that opened it. The caller's token stays here: an upstream that
@@ -12,8 +14,8 @@ import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import type { UpstreamLimits } from '../../discovery/response-limits.js';
-import type { Collaborator } from '../../domain/manifest.js';
 import type { Clock } from '../../domain/clock.js';
+import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
@@ -40,9 +42,18 @@ export interface DataPlaneOptions {
   metrics?: DataPlaneMetrics;
   /** Budget for opening an upstream session (both transports when the entry's is unknown). Default 10 s. */
   connectTimeoutMs?: number;
-  /** How long one upstream request may stay unanswered (progress restarts it). Default 60 s. */
+  /**
+   * How long one upstream request may stay unanswered (progress restarts it), for entries without
+   * timeouts.request_ms. Default 0: no deadline; the client's own timeout applies, as MCP leaves it.
+   */
   requestTimeoutMs?: number;
-  /** The clock of those request deadlines (tests move a FakeClock). Default: the system clock. */
+  /**
+   * The longest silence within one upstream answer's body. Default 0: none, so an HTTP+SSE session's
+   * stream, a GET stream or a long call's streamed answer stays up however quiet (a dead upstream is found
+   * by TCP keep-alive); when it does drop, the session ends and its open requests get an error at once.
+   */
+  upstreamBodyTimeoutMs?: number;
+  /** The deadlines' clock (tests inject one). Default: the system clock. */
   clock?: Clock;
   /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
   idleSessionTimeoutMs?: number;
@@ -64,6 +75,8 @@ export interface DataPlaneOptions {
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
+/** No resource_metadata: the gateway offers no OAuth sign-in, only tokens its administrators issue. */
+const INVALID_TOKEN = 'Bearer realm="mcp-control-plane", error="invalid_token", error_description="The bearer token is not valid"';
 
 interface Admission {
   principal: Principal;
@@ -127,10 +140,15 @@ export class DataPlane {
   private admit(name: string, req: IncomingMessage, res: ServerResponse): Admission | undefined {
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : this.options.authenticator.authenticate(token);
-    if (token === undefined || !principal) {
+    if (token === undefined) {
       res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-      const message = token === undefined ? 'Send a bearer token: Authorization: Bearer <token>.' : 'The bearer token is not valid; check it or ask an administrator for a new one.';
+      const message = 'Send a bearer token: Authorization: Bearer <token> (a token an administrator of this gateway issued; it offers no OAuth sign-in).';
       return this.refuse(res, 401, 'Unauthorized', message, '', 'unauthenticated');
+    }
+    if (!principal) {
+      res.setHeader('WWW-Authenticate', INVALID_TOKEN);
+      const message = 'The bearer token is not valid: check the token you passed, or ask an administrator of this gateway for a new one (it offers no OAuth sign-in).';
+      return this.refuse(res, 403, 'InvalidToken', message, '', 'unauthenticated');
     }
     const entry = this.catalog.get(serverFqn(this.options.tenant, name));
     // connection_type: direct: clients reach that server themselves; the gateway does not serve it.
@@ -175,6 +193,7 @@ export class DataPlane {
         ...(this.options.egress ? { egress: this.options.egress } : {}),
         ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
         ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
+        ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
@@ -191,7 +210,7 @@ export class DataPlane {
       principal,
       upstream,
       toolSettings: () => this.catalog.get(entry.fqn),
-      requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 60_000,
+      requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0,
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
       logger: this.options.logger,

@@ -1,12 +1,15 @@
 // One client session relayed to one upstream session, message by message. JSON-RPC ids pass through
 // unchanged in both directions (one upstream per client, so they cannot collide); the gateway's own
-// upstream requests use ids of their own. The gateway answers by itself only where the manifest
-// decides: a disabled or unknown tool, a method it does not relay, an upstream that timed out.
-// Ending either side ends the other.
+// upstream requests use ids of their own. Every request and notification goes through, whatever its
+// method (tasks/*, and methods newer than this code): the upstream answers what it does not support,
+// as it would directly. The gateway answers by itself only where the manifest decides (a disabled or
+// unknown tool: a tools/call result with isError, as servers answer) and where an operator's deadline
+// (timeouts.request_ms) passed. Ending either side ends the other; requests still unanswered then get
+// an error at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
@@ -15,9 +18,8 @@ import type { DataPlaneMetrics } from './metrics.js';
 import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSettings } from './tool-policy.js';
 import type { Upstream } from './upstream.js';
+import type { UpstreamMessageExtra } from './upstream-http.js';
 
-/** Client requests relayed upstream; anything else is answered "method not found" by the gateway. */
-const RELAYED = /^(?:ping|tools\/(?:list|call)|resources\/[a-z/]+|prompts\/(?:list|get)|completion\/complete|logging\/setLevel)$/;
 /** Standalone messages kept for a client that has not opened its GET stream yet. */
 const OUTBOX_LIMIT = 100;
 /** tools/list pages the gateway follows to learn the upstream's tools. */
@@ -31,6 +33,7 @@ export interface GatewaySessionOptions {
   upstream: Upstream;
   /** The entry's tool settings as the gateway store holds them now; undefined once it is gone. */
   toolSettings: () => ToolSettings | undefined;
+  /** The deadline of each relayed request (timeouts.request_ms); 0: none, the client decides. */
   requestTimeoutMs: number;
   /** The clock of request deadlines. Default: the system clock. */
   clock?: Clock;
@@ -77,7 +80,7 @@ export class GatewaySession {
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');
     const upstream = options.upstream.transport;
-    upstream.onmessage = (message) => this.fromUpstream(message);
+    upstream.onmessage = (message, extra?: MessageExtraInfo) => this.fromUpstream(message, (extra as UpstreamMessageExtra | undefined)?.relatedRequestId);
     upstream.onclose = () => void this.close('the upstream session closed');
     upstream.onerror = (error) => {
       if (upstreamSessionGone(error)) {
@@ -115,11 +118,21 @@ export class GatewaySession {
     this.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   }
 
-  /** Ends both sides. Idempotent. */
+  /** Ends both sides; each request still unanswered gets an error naming `reason` first. Idempotent. */
   async close(reason: string): Promise<void> {
     if (this.closed) return;
+    const message = `The gateway session with MCP server "${this.options.serverName}" ended (${reason}); start a new session.`;
+    for (const [id, request] of this.pending.clear()) {
+      const error: JSONRPCMessage = { jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message } };
+      if (request.answer) request.answer(error);
+      else {
+        this.options.metrics.request(this.options.serverName, request.method, 'error');
+        this.send(error);
+      }
+    }
+    for (const id of this.checking.keys()) this.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message } });
+    this.checking.clear();
     this.closed = true;
-    this.pending.clear();
     this.options.logger.debug({ server: this.options.serverName, session: this.id, reason }, 'gateway session closed');
     this.options.onClosed(this);
     this.downstream.close();
@@ -141,9 +154,6 @@ export class GatewaySession {
     }
     const request = message;
     if (request.method === 'initialize') return this.answerInitialize(request);
-    if (!RELAYED.test(request.method)) {
-      return this.refuse(request, ErrorCode.MethodNotFound, `Method "${request.method}" is not relayed by the gateway.`);
-    }
     if (request.method === 'tools/call') return void this.callTool(request);
     this.forward(request);
   }
@@ -161,7 +171,7 @@ export class GatewaySession {
   private async callTool(request: JSONRPCRequest): Promise<void> {
     const name = String((request.params as { name?: unknown } | undefined)?.name ?? '');
     const settings = this.options.toolSettings();
-    if (!settings) return this.refuse(request, ErrorCode.InvalidRequest, `MCP server "${this.options.serverName}" is no longer served.`);
+    if (!settings) return this.refuseTool(request, `MCP server "${this.options.serverName}" is no longer served.`);
     this.checking.set(request.id, false);
     try {
       if (!settings.disabledTools.includes(name) && !this.upstreamTools.has(name)) await this.learnUpstreamTools();
@@ -174,7 +184,7 @@ export class GatewaySession {
     this.checking.delete(request.id);
     if (cancelled || this.closed) return;
     const refusal = toolRefusal(name, this.options.serverName, this.options.toolSettings() ?? settings, this.upstreamTools);
-    if (refusal) return this.refuse(request, ErrorCode.InvalidParams, refusal);
+    if (refusal) return this.refuseTool(request, refusal);
     this.forward(request);
   }
 
@@ -191,7 +201,8 @@ export class GatewaySession {
     });
   }
 
-  private fromUpstream(message: JSONRPCMessage): void {
+  /** `relatedRequestId`: the client's request whose upstream POST stream carried the message. */
+  private fromUpstream(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
     this.lastActivity = Date.now();
     if ('method' in message) {
       if (message.method === 'notifications/tools/list_changed') this.upstreamTools.clear();
@@ -200,6 +211,9 @@ export class GatewaySession {
         const related = token === undefined ? undefined : this.pending.progress(token);
         if (related !== undefined) return this.send(message, related);
       }
+      // About a request of the client's (a request to the client during a tool call, a log line): on
+      // that request's stream while it is open.
+      if (relatedRequestId !== undefined && this.pending.has(relatedRequestId) && this.downstream.send(message, relatedRequestId)) return;
       return this.deliver(message); // an upstream notification, or a request to the client (sampling, roots, …)
     }
     const request = message.id === undefined ? undefined : this.pending.take(message.id);
@@ -253,7 +267,7 @@ export class GatewaySession {
   }
 
   private timedOut(id: RequestId, request: PendingRequest): void {
-    const message = `MCP server "${this.options.serverName}" did not answer ${request.method} within ${this.options.requestTimeoutMs} ms.`;
+    const message = `MCP server "${this.options.serverName}" did not answer ${request.method} within ${this.options.requestTimeoutMs} ms (timeouts.request_ms of its manifest).`;
     this.options.metrics.error(this.options.serverName, 'upstream_timeout');
     this.toUpstream({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } });
     if (request.answer) return request.answer({ jsonrpc: '2.0', id, error: { code: ErrorCode.RequestTimeout, message } });
@@ -261,15 +275,25 @@ export class GatewaySession {
     this.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.RequestTimeout, message } });
   }
 
+  /** A tools/call the gateway does not relay: answered as servers answer a tool they cannot run. */
+  private refuseTool(request: JSONRPCRequest, message: string): void {
+    this.options.metrics.request(this.options.serverName, request.method, 'refused');
+    this.send({ jsonrpc: '2.0', id: request.id, result: { content: [{ type: 'text', text: message }], isError: true } });
+  }
+
   private refuse(request: JSONRPCRequest, code: number, message: string, outcome: 'refused' | 'error' = 'refused'): void {
     this.options.metrics.request(this.options.serverName, request.method, outcome);
     this.send({ jsonrpc: '2.0', id: request.id, error: { code, message } });
   }
 
-  /** A message with no request of the client's to ride on: the GET stream, else an open POST stream, else later. */
+  /**
+   * A message no request of the client's carries: the GET stream, else kept until it opens. An upstream
+   * that cannot tell which request a message is about (HTTP+SSE and stdio carry every message on one
+   * stream) has its messages ride on the client's latest open request, as they would have directly.
+   */
   private deliver(message: JSONRPCMessage): void {
     if (this.downstream.streaming) return this.send(message);
-    const related = this.pending.latestClientRequest();
+    const related = this.options.upstream.kind === 'streamable-http' ? undefined : this.pending.latestClientRequest();
     if (related !== undefined) return this.send(message, related);
     this.outbox.push(message);
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();

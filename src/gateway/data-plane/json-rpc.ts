@@ -1,5 +1,6 @@
-// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message, media
-// types, and an event of a stream (event streams are parsed by src/domain/sse-parser.ts).
+// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message and media
+// types (event streams are parsed by src/domain/sse-parser.ts and written by event-log.ts).
+import { StringDecoder } from 'node:string_decoder';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** The shape of a JSON-RPC 2.0 message: a request or notification (method), or an answer (id with result or error). */
@@ -15,6 +16,44 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
 
 export { mediaType } from '../../domain/media-type.js';
 
-export function sseEvent(message: JSONRPCMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+interface Source {
+  text: string;
+  /** The bytes `text` was decoded from, when the gateway still holds them. */
+  bytes: readonly Buffer[] | undefined;
+  /** Whether `text` has no line break (so it fits in one data line of an event); found when first asked. */
+  oneLine?: boolean;
 }
+
+/** What each message read from an upstream was parsed from. */
+const sources = new WeakMap<object, Source>();
+
+/**
+ * Remembers that `message` was parsed from `text` (decoded from `bytes`), so relaying it unchanged costs
+ * no second serialization or encoding: a large tool result is copied, not rebuilt.
+ */
+export function parsedFrom(message: unknown, text: string, bytes?: readonly Buffer[]): void {
+  if (typeof message === 'object' && message !== null) sources.set(message, { text, bytes });
+}
+
+/** The message as JSON text on one line: the upstream's own text when it came unchanged and has no line break. */
+export function serialize(message: JSONRPCMessage): string {
+  const source = sources.get(message);
+  if (!source) return JSON.stringify(message);
+  source.oneLine ??= !source.text.includes('\n') && !source.text.includes('\r');
+  return source.oneLine ? source.text : JSON.stringify(message);
+}
+
+/** The upstream's own bytes of the message (JSON), when it came unchanged in a body of its own. */
+export function sourceBytes(message: JSONRPCMessage): readonly Buffer[] | undefined {
+  return sources.get(message)?.bytes;
+}
+
+/** UTF-8 bytes to text, a chunk at a time (a character split between chunks decodes whole). */
+export function decodeUtf8(chunks: readonly Buffer[]): string {
+  if (chunks.length === 1) return chunks[0]!.toString('utf8');
+  const decoder = new StringDecoder('utf8');
+  const pieces = chunks.map((chunk) => decoder.write(chunk));
+  pieces.push(decoder.end());
+  return pieces.join('');
+}
+

@@ -1,6 +1,8 @@
-// Requests the gateway forwarded upstream and still waits on, each with a deadline. Progress for a
-// request restarts its deadline (a long tool that reports progress is not a stuck one); a request
-// past its deadline is handed to onTimeout once and forgotten, so a late answer is dropped.
+// Requests the gateway forwarded upstream and still waits on. A request may have a deadline (an
+// operator's cap, timeouts.request_ms): progress for it restarts the deadline (a long tool that reports
+// progress is not a stuck one), and a request past its deadline is handed to onTimeout once and
+// forgotten, so a late answer is dropped. Without a deadline a request waits as long as the client
+// does (MCP leaves timeouts to the requester): until it is answered, cancelled, or the session ends.
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
 
@@ -14,11 +16,12 @@ export interface PendingRequest {
 }
 
 interface Tracked extends PendingRequest {
-  timer: TimerHandle;
+  timer: TimerHandle | undefined;
 }
 
 export interface PendingRequestsOptions {
-  timeoutMs: number;
+  /** The deadline of each request; 0 or absent: none. */
+  timeoutMs?: number;
   onTimeout: (id: RequestId, request: PendingRequest) => void;
   /** The deadlines' clock. Default: the system clock. */
   clock?: Clock;
@@ -27,7 +30,6 @@ export interface PendingRequestsOptions {
 export class PendingRequests {
   private readonly byId = new Map<RequestId, Tracked>();
   private readonly byProgressToken = new Map<string | number, RequestId>();
-
   private readonly clock: Clock;
 
   constructor(private readonly options: PendingRequestsOptions) {
@@ -44,11 +46,15 @@ export class PendingRequests {
     if (request.progressToken !== undefined) this.byProgressToken.set(request.progressToken, id);
   }
 
+  has(id: RequestId): boolean {
+    return this.byId.has(id);
+  }
+
   /** Forgets the request and answers it, if it was still pending. */
   take(id: RequestId): PendingRequest | undefined {
     const tracked = this.byId.get(id);
     if (!tracked) return undefined;
-    this.clock.clearTimeout(tracked.timer);
+    if (tracked.timer) this.clock.clearTimeout(tracked.timer);
     this.byId.delete(id);
     if (tracked.progressToken !== undefined) this.byProgressToken.delete(tracked.progressToken);
     const { timer: _timer, ...request } = tracked;
@@ -60,7 +66,7 @@ export class PendingRequests {
     const id = this.byProgressToken.get(token);
     const tracked = id === undefined ? undefined : this.byId.get(id);
     if (id === undefined || !tracked) return undefined;
-    this.clock.clearTimeout(tracked.timer);
+    if (tracked.timer) this.clock.clearTimeout(tracked.timer);
     tracked.timer = this.arm(id);
     return id;
   }
@@ -72,17 +78,18 @@ export class PendingRequests {
     return latest;
   }
 
-  clear(): void {
-    for (const tracked of this.byId.values()) this.clock.clearTimeout(tracked.timer);
-    this.byId.clear();
-    this.byProgressToken.clear();
+  /** Forgets every request; answers the ones still pending, each with its id. */
+  clear(): [RequestId, PendingRequest][] {
+    const all = [...this.byId.keys()];
+    return all.map((id) => [id, this.take(id)!] as [RequestId, PendingRequest]);
   }
 
-  /** The system clock's timers do not keep the process alive. */
-  private arm(id: RequestId): TimerHandle {
+  private arm(id: RequestId): TimerHandle | undefined {
+    const timeoutMs = this.options.timeoutMs ?? 0;
+    if (timeoutMs <= 0) return undefined;
     return this.clock.setTimeout(() => {
       const request = this.take(id);
       if (request) this.options.onTimeout(id, request);
-    }, this.options.timeoutMs);
+    }, timeoutMs);
   }
 }

@@ -10,12 +10,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
 import { excerpt } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
-import { isMessage, mediaType } from './json-rpc.js';
+import { decodeUtf8, isMessage, mediaType, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;
@@ -35,6 +35,11 @@ export interface HttpUpstreamOptions {
   reconnection: ReconnectionOptions;
   /** The largest answer or event read (--upstream-max-message-bytes); past it the request it belongs to fails. */
   maxMessageBytes?: number;
+}
+
+/** What onmessage learns beside a message: the request whose POST stream carried it, if one did. */
+export interface UpstreamMessageExtra extends MessageExtraInfo {
+  relatedRequestId?: RequestId;
 }
 
 const MAX_REDIRECTS = 5;
@@ -61,7 +66,7 @@ const ERROR_BODY_BYTES = 1024;
  * Collects a body as text, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or an
  * error's message (`truncate`: bytes past `maxBytes` are dropped).
  */
-function collect(onText: (text: string) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
+function collect(onText: (text: string, bytes: readonly Buffer[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
   const chunks: Buffer[] = [];
   let total = 0;
   return {
@@ -76,7 +81,7 @@ function collect(onText: (text: string) => void, onError: (error: Error) => void
     end: () => {
       // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
       try {
-        onText((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8'));
+        onText(chunks.length === 0 ? '' : decodeUtf8(chunks), chunks);
       } catch (error) {
         onError(error as Error);
       }
@@ -86,7 +91,7 @@ function collect(onText: (text: string) => void, onError: (error: Error) => void
 }
 
 export class HttpUpstreamTransport implements Transport {
-  onmessage?: (message: JSONRPCMessage) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: UpstreamMessageExtra) => void;
   onerror?: (error: Error) => void;
   onclose?: () => void;
   private session: string | undefined;
@@ -166,10 +171,13 @@ export class HttpUpstreamTransport implements Transport {
           return DROP;
         }
         return collect(
-          (text) => {
+          (text, bytes) => {
             const data = parseJson(text);
             if (Array.isArray(data)) for (const item of data) this.receive(item);
-            else this.receive(data);
+            else {
+              parsedFrom(data, text, bytes);
+              this.receive(data);
+            }
             resolve();
           },
           failAnswer,
@@ -252,15 +260,17 @@ export class HttpUpstreamTransport implements Transport {
     let answered = false;
     const parser = new SseParser({
       onEvent: (event) => {
-        if (event.event !== undefined && event.event !== 'message') return;
+        // An event without data is a priming event (a cursor to resume by), not a message.
+        if ((event.event !== undefined && event.event !== 'message') || event.data === '') return;
         let message: unknown;
         try {
           message = parseJson(event.data);
+          parsedFrom(message, event.data);
         } catch (error) {
           return this.onerror?.(error as Error);
         }
         if (isMessage(message) && ('result' in message || 'error' in message)) answered = true;
-        this.receive(message);
+        this.receive(message, requestId);
       },
       onRetry: (ms) => (this.serverRetryMs = ms),
       maxEventBytes: this.maxMessageBytes,
@@ -272,7 +282,10 @@ export class HttpUpstreamTransport implements Transport {
         return this.receive(oversizedAnswer(requestId, error));
       }
       if (error && !this.closed) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
-      if ((reconnectable || lastEventId !== undefined) && !answered && !this.closed) this.reconnect(lastEventId, 0);
+      if (answered || this.closed) return;
+      if (reconnectable || lastEventId !== undefined) return this.reconnect(lastEventId, 0);
+      // A POST's stream that ended unanswered and cannot be resumed: its request fails now, not never.
+      if (requestId !== undefined) this.receive(unansweredAnswer(requestId, error));
     };
     return {
       data: (chunk) => {
@@ -306,8 +319,9 @@ export class HttpUpstreamTransport implements Transport {
     }, delay);
   }
 
-  private receive(message: unknown): void {
-    if (isMessage(message)) this.onmessage?.(message);
+  /** `relatedRequestId`: the request whose POST stream carried the message. */
+  private receive(message: unknown, relatedRequestId?: RequestId): void {
+    if (isMessage(message)) this.onmessage?.(message, relatedRequestId === undefined ? undefined : ({ relatedRequestId } satisfies UpstreamMessageExtra));
     // Not quoted: it may be an internal service's body.
     else this.onerror?.(new Error('The upstream sent something that is not a JSON-RPC message.'));
   }
@@ -385,6 +399,16 @@ function oversizedAnswer(id: string | number, error: ResponseTooLargeError): JSO
       message: `The upstream MCP server sent ${error.what} larger than ${error.limitBytes} bytes; the gateway relays at most that (${error.flag}).`,
       data: { reason: 'ResponseTooLarge', limitBytes: error.limitBytes },
     },
+  };
+}
+
+/** The answer to `id` whose event stream ended without one and without event ids to resume it by. */
+function unansweredAnswer(id: RequestId, error: Error | undefined): JSONRPCMessage {
+  const why = error ? ` (${error.message})` : '';
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: -32000, message: `The upstream MCP server closed the stream of this request before answering it${why}; send the request again.` },
   };
 }
 

@@ -36,6 +36,8 @@ export interface ConnectUpstreamOptions {
   maxMessageBytes?: number;
   /** Opens sessions on mcp-server/stdio processes (entry.stdio); absent: stdio entries answer 502. */
   stdio?: StdioSessions;
+  /** The longest silence within one upstream answer's body; 0 (the default): none. */
+  bodyTimeoutMs?: number;
 }
 
 /** The part of the stdio supervisor (src/stdio) the gateway uses: one multiplexed session per client session. */
@@ -130,6 +132,9 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   const serverFetch = createServerFetch(entry.tls, {
     ...(options.egress ? { egress: options.egress } : {}),
     ...(entry.upstreamProxy ? { proxy: entry.upstreamProxy } : {}),
+    // An HTTP+SSE session's stream, a GET stream and a long tool call's streamed answer may be quiet for
+    // as long as the session lives; a dead upstream is found by TCP keep-alive and the server's own pings.
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 0,
   });
   let lastMessage = '';
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;

@@ -341,32 +341,50 @@ function showGoneFiles(sources) {
 
 // ---------- the watch stream ----------
 
-/** Reads a text/event-stream body; calls onEvent({ id, data }) per event. */
+/**
+ * Reads a text/event-stream body; calls onEvent({ id, data }) per event with data (id: the last event id,
+ * carried over as the standard says). The algorithm of the server's one parser (src/domain/sse-parser.ts),
+ * on decoded text: each character is scanned once, a line's pieces are joined once when it ends (CR, LF
+ * or CRLF, also split between chunks), so a large event costs time in proportion to its size.
+ */
 async function readEventStream(body, onEvent) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
+  let pieces = [];
+  let afterCr = false;
   let data = [];
   let id;
+  const endLine = (line) => {
+    if (line === '') {
+      if (data.length) onEvent({ id, data: data.join('\n') });
+      data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'data') data.push(text);
+    else if (field === 'id' && !text.includes('\0')) id = text;
+  };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl).replace(/\r$/, '');
-      buffer = buffer.slice(nl + 1);
-      if (line === '') {
-        if (data.length) onEvent({ id, data: data.join('\n') });
-        data = [];
-        id = undefined;
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'data') data.push(text);
-        else if (field === 'id') id = text;
+    let start = afterCr && value.charCodeAt(0) === 10 ? 1 : 0;
+    afterCr = false;
+    for (let i = start; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      pieces.push(value.slice(start, i));
+      endLine(pieces.length === 1 ? pieces[0] : pieces.join(''));
+      pieces = [];
+      if (c === 13) {
+        if (i + 1 < value.length) {
+          if (value.charCodeAt(i + 1) === 10) i++;
+        } else afterCr = true;
       }
+      start = i + 1;
     }
+    if (start < value.length) pieces.push(value.slice(start));
   }
 }
 
