@@ -13,7 +13,7 @@ export function proxyUrlOf(publicUrl: string, name: string): string {
   return `${publicUrl.replace(/\/+$/, '')}${proxyPathOf(name)}`;
 }
 
-/** The view of a resource (see src/store/resource-view.ts), for a resource at hand rather than a stored view. */
+/** The view of a resource (see ./resource-view.ts), for a resource at hand rather than a stored view. */
 export function presentServer(r: McpServerResource, options: PresentOptions) {
   const view = resourceView({ ...r, manifest: maskManifest(r.manifest) });
   return { ...view, proxyUrl: view.proxyUrl === null ? null : proxyUrlOf(options.publicUrl, r.name) };

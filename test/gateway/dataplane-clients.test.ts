@@ -15,8 +15,8 @@ import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
-import type { GatewayEntry } from '../../src/gateway/gateway-store.js';
-import { SqliteGatewayStore } from '../../src/gateway/sqlite-gateway-store.js';
+import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
+import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 
