@@ -11,7 +11,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { classifyFailure, observeFetch } from '../../discovery/failure.js';
-import { excerpt, secretsOf } from '../../discovery/redaction.js';
+import { excerpt, sanitize, secretsOf } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { FetchLike } from '../../discovery/types.js';
@@ -226,7 +226,8 @@ async function connectStdio(options: ConnectUpstreamOptions, spec: NonNullable<G
   } catch (error) {
     await transport.close().catch(() => undefined);
     if (timedOut) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`, true);
-    const detail = excerpt((error as Error).message, Object.values(spec.env)) || 'the process gave no usable reason';
+    // The supervisor's own sentence (its stderr tail already sanitised) or the refusal's excerpt: bounded again here.
+    const detail = sanitize((error as Error).message, Object.values(spec.env), 500);
     throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${detail}`);
   }
 }
