@@ -192,7 +192,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
           );
         }
         lastMessage = failure.message.replace('did not complete discovery', 'did not complete initialize');
-        lastUnreachable = failure.reason === 'Unreachable';
+        lastUnreachable = failure.reason === 'Unreachable' || failure.reason === 'Timeout';
         if (!failure.wrongTransport) break;
       }
     }
