@@ -187,7 +187,7 @@ export const SERVE_FLAGS = [
     env: 'MCP_CP_FILE_TAKEOVER_ROLE',
     default: 'admin',
     value: 'ROLE',
-    help: 'Who may take a server declared in a watched directory over through the API (force: true): admin, or editor (a manager of the server).',
+    help: 'Who may take a server declared in a watched directory over through the API (force: true, or DELETE ?force=true): admin, or editor (a manager of the server).',
   },
   {
     flag: 'metrics-public',

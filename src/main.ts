@@ -298,7 +298,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       testConnection: createTestConnection({ egress, limits: config.upstreamLimits, defaultTimeoutMs: config.discoveryTimeoutMs, discoverStdio: validateStdio(stdio) }),
       stdio: stdio.policy,
       // POST /api/mcp/detect-transport and /detect-auth: the same egress policy and timeouts as validate.
-      detect: createDetectProbes({ egress }),
+      detect: createDetectProbes({ egress, limits: config.upstreamLimits }),
     },
     intake,
     store,

@@ -5,7 +5,7 @@
 // origin is taken as the authorization server (the 2025-03-26 revision of the spec).
 //
 // The SDK's discovery functions (client/auth.js) build the well-known URLs and parse the documents;
-// they fetch through the fetch given here, so every request goes through the egress policy (a
+// they fetch through the fetch built here, so every request goes through the egress policy (a
 // metadata URL in a denied range is refused before a packet is sent, redirects included), is bounded
 // by one time budget, and reads at most MAX_METADATA_BYTES of a document.
 //
@@ -23,9 +23,10 @@ import type { AuthorizationServerMetadata, OAuthProtectedResourceMetadata } from
 import { Budget } from './budget.js';
 import { describeEgressDenial, egressDenial, type EgressPolicy } from './egress.js';
 import { hostPort, isAbort, networkFailure, safeUrl } from './failure.js';
-import { sanitize } from './redaction.js';
+import { excerpt, sanitize } from './redaction.js';
+import { readBytesCapped, ResponseTooLargeError } from './response-limits.js';
 import { createServerFetch } from './server-fetch.js';
-import type { FetchLike, TlsOptions } from './types.js';
+import type { FetchLike } from './types.js';
 
 /** The most of one metadata document read; real ones are a few KiB. */
 export const MAX_METADATA_BYTES = 64 * 1024;
@@ -35,19 +36,13 @@ export interface OAuthMetadataRequest {
   serverUrl: string;
   /** The WWW-Authenticate header of the server's 401, when it sent one; its resource_metadata is used first. */
   wwwAuthenticate?: string;
-  /** Default: verify certificates against the public roots. */
-  tls?: TlsOptions;
   /** The budget for every request made here. */
   timeoutMs: number;
 }
 
 export interface OAuthMetadataDeps {
-  /** The egress policy of the fetch built here (ignored with `fetch`). Default: the link-local ranges denied. */
+  /** The egress policy of the fetch built here. Default: the link-local ranges denied. */
   egress?: EgressPolicy;
-  /** Used instead of a fetch built here; the caller owns (and closes) it. */
-  fetch?: FetchLike;
-  /** Default MAX_METADATA_BYTES. */
-  maxBytes?: number;
 }
 
 export interface OAuthServerMetadata {
@@ -105,10 +100,11 @@ export async function discoverOAuthMetadata(request: OAuthMetadataRequest, deps:
   } catch {
     return { kind: 'failed', reason: 'InvalidMetadata', message: 'The server URL is not a valid absolute URL.' };
   }
-  const owned = deps.fetch ? undefined : createServerFetch(request.tls ?? { rejectUnauthorized: true }, deps.egress ? { egress: deps.egress } : {});
+  // Certificates are verified against the public roots.
+  const owned = createServerFetch({ rejectUnauthorized: true }, deps.egress ? { egress: deps.egress } : {});
   const budget = new Budget(request.timeoutMs);
   const observed: Observed = { networkErrors: [] };
-  const fetch = cappedFetch(deps.fetch ?? owned!, deps.maxBytes ?? MAX_METADATA_BYTES, budget.signal, observed);
+  const fetch = cappedFetch(owned, MAX_METADATA_BYTES, budget.signal, observed);
   const challenge = request.wwwAuthenticate ? challengeParams(request.wwwAuthenticate) : {};
   try {
     return await budget.run(discoverFor(serverUrl, challenge, fetch, observed));
@@ -116,7 +112,7 @@ export async function discoverOAuthMetadata(request: OAuthMetadataRequest, deps:
     return failedOf(error, observed, budget, request.timeoutMs);
   } finally {
     budget.dispose();
-    await owned?.close();
+    await owned.close();
   }
 }
 
@@ -139,7 +135,7 @@ async function discoverFor(
     throwUnlessNotPublished(error, observed);
     if (hint) {
       throw new InvalidMetadataError(
-        `The server's WWW-Authenticate names resource metadata at ${safeUrl(hint)}, but none is served there (${sanitize(messageOf(error), [], 120)}).`,
+        `The server's WWW-Authenticate names resource metadata at ${safeUrl(hint)}, but none is served there${parenthesised(excerpt(messageOf(error), []))}.`,
       );
     }
   }
@@ -253,7 +249,7 @@ function failedOf(error: unknown, observed: Observed, budget: Budget, timeoutMs:
   return {
     kind: 'failed',
     reason: 'Unreachable',
-    message: `The OAuth metadata could not be fetched${where}${net?.kind === 'unreachable' ? ` (${net.code})` : ` (${sanitize(messageOf(cause), [], 160)})`}.`,
+    message: `The OAuth metadata could not be fetched${where}${net?.kind === 'unreachable' ? ` (${net.code})` : parenthesised(excerpt(messageOf(cause), []))}.`,
   };
 }
 
@@ -262,10 +258,15 @@ function parseProblem(error: unknown): string {
   if (Array.isArray(issues) && issues.length > 0) {
     return issues
       .slice(0, 3)
-      .map((i) => sanitize(`${(i.path ?? []).join('.') || '(document)'}: ${i.message ?? 'invalid'}`, [], 160))
+      .map((i) => excerpt(`${(i.path ?? []).join('.') || '(document)'}: ${i.message ?? 'invalid'}`, []) || 'invalid')
       .join('; ');
   }
-  return `not JSON (${sanitize(messageOf(error), [], 120)})`;
+  return `not JSON${parenthesised(excerpt(messageOf(error), []))}`;
+}
+
+/** " (text)", or nothing when nothing of the text may be shown. */
+function parenthesised(text: string): string {
+  return text ? ` (${text})` : '';
 }
 
 const urlOfRequest = new WeakMap<object, string>();
@@ -293,39 +294,12 @@ function cappedFetch(base: FetchLike, maxBytes: number, signal: AbortSignal, obs
       throw error;
     }
     if (response.status < 200 || response.status >= 300) return response;
-    const body = await readCapped(response, maxBytes, safeUrl(url));
+    const body = await readBytesCapped(response, maxBytes).catch((error: unknown) => {
+      throw error instanceof ResponseTooLargeError ? new MetadataTooLargeError(safeUrl(url), maxBytes) : error;
+    });
     observed.lastOkUrl = safeUrl(url);
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
-}
-
-async function readCapped(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new MetadataTooLargeError(url, maxBytes);
-  }
-  if (!response.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new MetadataTooLargeError(url, maxBytes);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function trimSlash(s: string): string {

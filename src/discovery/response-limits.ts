@@ -103,7 +103,12 @@ export function limitFetch(base: FetchLike, caps: FetchCaps, onExceeded: (error:
  * `maxBytes`. For answers read whole (a token endpoint's).
  */
 export async function readTextCapped(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
+  return Buffer.from(await readBytesCapped(response, maxBytes)).toString('utf8');
+}
+
+/** The body's bytes, failing with ResponseTooLargeError (and cancelling the rest) once it passes `maxBytes`. */
+export async function readBytesCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array();
   const declared = Number(response.headers.get('content-length') ?? NaN);
   const tooLarge = new ResponseTooLargeError(maxBytes, 'response');
   if (declared > maxBytes) {
@@ -123,7 +128,7 @@ export async function readTextCapped(response: Response, maxBytes: number): Prom
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return Buffer.concat(chunks, total);
 }
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);

@@ -298,16 +298,23 @@ export class Intake {
     checkIfMatch(input.ifMatch, existing, input.fqn);
     // A file that no longer exists manages nothing: its server may be deleted from anywhere.
     const orphan = existing.source.kind === 'file' && input.source.kind !== 'file' && this.fileGone?.(existing.source) === true;
-    const conflict = input.force || orphan ? undefined : ownershipConflict(existing, input.source);
-    if (conflict) throw new ConflictError(conflict);
+    const managedElsewhere = orphan ? undefined : ownershipConflict(existing, input.source);
+    // force deletes it from under its manager; from a live file, that needs the same consent as a takeover.
+    const takenFrom = managedElsewhere !== undefined && input.force ? existing.source : undefined;
+    if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing);
+    if (managedElsewhere && !takenFrom) throw new ConflictError(managedElsewhere);
+    const subjectId = input.principal.subject.subjectId;
     const removed = this.store.remove(input.fqn, {
       expect: { resourceVersion: existing.resourceVersion },
       events: [
         {
           type: 'Normal',
           reason: 'Deleted',
-          message: `Deleted through ${describeSource(input.source)}.${orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : ''}`,
-          actor: input.principal.subject.subjectId,
+          message:
+            `Deleted through ${describeSource(input.source)}.` +
+            (orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : '') +
+            (takenFrom ? ` Taken from ${describeSource(takenFrom)} by ${subjectId} (force).` : ''),
+          actor: subjectId,
         },
       ],
     });

@@ -1,10 +1,11 @@
 // Secret references keep secrets out of Git: a secret field may hold `${env:NAME}` or `${file:PATH}`
 // (alone or inside a value, e.g. "Bearer ${env:GITHUB_TOKEN}"). The reconciler resolves them when it
 // builds the gateway entry; the resource only ever stores the reference.
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ReconcileError } from '../domain/errors.js';
 import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
+import { readAtMostSync } from '../read-at-most.js';
 
 /** The control plane's own secrets can never be read through a reference. */
 const RESERVED_ENV = /^MCP_CP_/;
@@ -44,6 +45,15 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
   };
 }
 
+/** The path the open descriptor `fd` names, where the system tells (Linux's /proc); else undefined. */
+function openedPath(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
 function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
@@ -68,15 +78,19 @@ function readSecretFile(ref: string, root: string, path: string, notFound: (ref:
   }
   let fd: number | undefined;
   try {
-    // O_NOFOLLOW: the path checked above is the one opened, even if a link is swapped in meanwhile.
+    // O_NOFOLLOW refuses a link swapped in for the last component only; a directory on the way swapped
+    // for a link between the check above and this open is caught by asking the system which file the
+    // descriptor names (where it can say: /proc on Linux).
     fd = openSync(realPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const opened = openedPath(fd);
+    if (opened !== undefined && opened !== realPath) {
+      throw notFound(ref, `changed while it was opened (it now leads to another file); only files inside the secrets directory ${realRoot} are read.`);
+    }
     const info = fstatSync(fd);
     if (!info.isFile()) throw notFound(ref, `is not a regular file; ${path} must be a file holding the secret.`);
-    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
-    let length = 0;
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_SECRET_FILE_BYTES) throw notFound(ref, `is larger than ${MAX_SECRET_FILE_BYTES} bytes, the most a secret file may hold.`);
-    return buffer.toString('utf8', 0, length).replace(/\r?\n$/, '');
+    const bytes = readAtMostSync(fd, MAX_SECRET_FILE_BYTES + 1);
+    if (bytes.length > MAX_SECRET_FILE_BYTES) throw notFound(ref, `is larger than ${MAX_SECRET_FILE_BYTES} bytes, the most a secret file may hold.`);
+    return bytes.toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
     if (err instanceof ReconcileError) throw err;
     throw notFound(ref, `cannot be read: create ${path} (readable by the control plane).`);

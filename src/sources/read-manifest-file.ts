@@ -2,12 +2,13 @@
 // a name declared twice), each with line:col and a JSON pointer. The text is parsed and validated in a
 // worker thread (src/manifest/parse-pool.ts), never on the event loop.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FieldError } from '../domain/errors.js';
 import type { SourcePosition, ValidatedManifest } from '../manifest/index.js';
 import { outlineLocator, type ManifestDocument } from '../manifest/manifest-documents.js';
 import type { ParsePool } from '../manifest/parse-pool.js';
+import { readAtMost, readAtMostSync } from '../read-at-most.js';
 import { MAX_MANIFEST_FILE_BYTES, formatOf, toAbsolute } from './manifest-files.js';
 
 /** One error in one file. `line`/`col` are 1-based; `pointer` is a JSON pointer into the document. */
@@ -77,7 +78,7 @@ export async function readManifestFile(root: string, path: string, pool: ParsePo
       const info = await handle.stat();
       const early = checkStats(path, info);
       if (early) return early;
-      bytes = await handle.readFile();
+      bytes = await readAtMost(handle, MAX_MANIFEST_FILE_BYTES + 1);
     } finally {
       await handle.close();
     }
@@ -95,7 +96,7 @@ function readBytesSync(root: string, path: string): Buffer | FileReading {
     fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
     const early = checkStats(path, fstatSync(fd));
     if (early) return early;
-    bytes = readFileSync(fd);
+    bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1);
   } catch (err) {
     return unreadable(path, err);
   } finally {
@@ -121,9 +122,9 @@ function unreadable(path: string, err: unknown): FileReading {
 }
 
 async function readingOf(path: string, bytes: Buffer, pool: ParsePool): Promise<FileReading> {
-  // The file may have grown between stat and read.
+  // The file grew between stat and read: only its first MAX + 1 bytes were read, which hash to nothing stable.
   if (bytes.length > MAX_MANIFEST_FILE_BYTES) {
-    return refused(path, contentHash(bytes), `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
+    return refused(path, null, `the file is larger than 1 MiB (${MAX_MANIFEST_FILE_BYTES} bytes); split it into several files`);
   }
   return parseManifestText(path, bytes.toString('utf8').replace(/^\uFEFF/, ''), contentHash(bytes), pool);
 }
@@ -141,7 +142,8 @@ export function stillHashesTo(root: string, path: string, trustedHash: string): 
     fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
     const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_MANIFEST_FILE_BYTES) return false;
-    return contentHash(readFileSync(fd)) === trustedHash;
+    const bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1);
+    return bytes.length <= MAX_MANIFEST_FILE_BYTES && contentHash(bytes) === trustedHash;
   } catch {
     return false;
   } finally {

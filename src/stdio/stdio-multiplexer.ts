@@ -9,6 +9,7 @@
 // cannot be routed to one client, so they are refused (ping is answered).
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { excerpt } from '../discovery/redaction.js';
 
 export interface InitializeResult {
   protocolVersion: string;
@@ -26,6 +27,8 @@ export interface MultiplexedProcess {
   write(message: JSONRPCMessage): void;
   /** Whether the process is running and initialized. */
   isReady(): boolean;
+  /** Values never shown in an error (the process's env values). */
+  secrets(): string[];
 }
 
 export class StdioExitError extends Error {}
@@ -131,7 +134,9 @@ export class StdioMultiplexer {
       } else if ('result' in message) {
         p.owner.resolve(message.result as Record<string, unknown>);
       } else if ('error' in message) {
-        p.owner.reject(new StdioRequestError(`${p.method} failed: ${message.error.message}`, message.error.code));
+        // The process's own words: a bounded excerpt, its secrets redacted.
+        const said = typeof message.error.message === 'string' ? excerpt(message.error.message, this.process.secrets()) : '';
+        p.owner.reject(new StdioRequestError(`${p.method} failed${said ? `: ${said}` : ''}`, message.error.code));
       }
       return;
     }

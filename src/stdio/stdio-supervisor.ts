@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../domain/logger.js';
 import { authStatusOnSuccess } from '../discovery/auth-status.js';
-import type { DiscoveryResult, UpstreamTool } from '../discovery/types.js';
+import { sanitize } from '../discovery/redaction.js';
+import type { DiscoveryFailureReason, DiscoveryResult, UpstreamTool } from '../discovery/types.js';
 import { MAX_TOOLS, TooManyToolsError } from '../discovery/response-limits.js';
 import { LineTooLongError } from './line-reader.js';
 import { stableStringify } from '../manifest/index.js';
@@ -143,7 +144,7 @@ export class StdioSupervisor {
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof TooManyToolsError || (err instanceof Error && err.cause instanceof LineTooLongError)) {
         const text = `stdio server ${key}: ${err instanceof TooManyToolsError ? `lists more than ${MAX_TOOLS} tools; the control plane keeps at most ${MAX_TOOLS} per server` : message}`;
-        return { ok: false, reason: 'ResponseTooLarge', message: text.slice(0, 1000), authStatus: { status: 'unknown', method: null, message: text.slice(0, 240) } };
+        return failed('ResponseTooLarge', text, spec);
       }
       const reason =
         err instanceof StdioTimeoutError || err instanceof BudgetError
@@ -151,10 +152,15 @@ export class StdioSupervisor {
           : err instanceof StdioStartError || err instanceof StdioNotAllowedError || (err instanceof Error && /not found on the control plane's PATH/.test(message))
             ? 'Unreachable'
             : 'ProtocolError';
-      const text = `stdio server ${key}: ${message}`;
-      return { ok: false, reason, message: text.slice(0, 1000), authStatus: { status: 'unknown', method: null, message: text.slice(0, 240) } };
+      return failed(reason, `stdio server ${key}: ${message}`, spec);
     }
   }
+}
+
+/** A failed discovery whose message may carry the process's words (its stderr, its errors): sanitised, env values redacted, bounded. */
+function failed(reason: DiscoveryFailureReason, text: string, spec: StdioSpec): DiscoveryResult {
+  const secrets = Object.values(spec.env);
+  return { ok: false, reason, message: sanitize(text, secrets, 1000), authStatus: { status: 'unknown', method: null, message: sanitize(text, secrets, 240) } };
 }
 
 class BudgetError extends Error {}

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
+import { sanitize } from '../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
 import { LineReader, LineTooLongError } from './line-reader.js';
 import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
@@ -64,6 +65,7 @@ export class SupervisedServer {
     ready: () => this.ready(),
     write: (message) => this.write(message),
     isReady: () => this.state === 'ready',
+    secrets: () => Object.values(this.spec.env),
   });
   private started = 0;
   private crashes = 0;
@@ -291,11 +293,10 @@ export class SupervisedServer {
     void this.kill();
   }
 
+  /** The last 400 characters of the process's stderr, sanitised; env values are secrets, never in a log or a message. */
   private stderrTail(): string {
-    // Env values are secrets: never in a log or a message.
-    let text = this.stderr;
-    for (const value of Object.values(this.spec.env)) if (value.length >= 4) text = text.split(value).join('[redacted]');
-    return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]+/g, ' ').trim().slice(-400);
+    const text = sanitize(this.stderr, Object.values(this.spec.env), Number.MAX_SAFE_INTEGER);
+    return text.length > 400 ? `…${text.slice(-399)}` : text;
   }
 
   private stderrHint(): string {

@@ -200,7 +200,8 @@ export class DataPlane {
       this.options.logger.info({ server: entry.name, status: error.status, err: error.message }, 'could not open an upstream session');
       this.metrics.error(entry.name, 'upstream_connect');
       this.metrics.request(entry.name, 'initialize', 'error');
-      this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
+      // Only a server down for everyone flips Ready: one caller's refusal says nothing of the server.
+      if (error.unreachable) this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
       return answerJson(res, error.status, rpcError(-32000, error.message, body.id));
     }
     this.health.report(entry.fqn, { ok: true });

@@ -11,7 +11,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
 import { classifyFailure, observeFetch } from '../../discovery/failure.js';
-import { secretsOf } from '../../discovery/redaction.js';
+import { excerpt, sanitize, secretsOf } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
 import type { FetchLike } from '../../discovery/types.js';
@@ -54,11 +54,17 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Connecting failed; `status` is the HTTP status the gateway answers the client (502 or 504). */
+/**
+ * Connecting failed; `status` is the HTTP status the gateway answers the client (502 or 504). `unreachable`:
+ * the upstream itself could not be reached or did not answer in time (a network failure or the timeout), so
+ * it is down for every caller and the message is the gateway's own sentence; false when only this caller
+ * or this gateway is refused (an initialize error, no signing key, no stdio), which says nothing of the server.
+ */
 export class UpstreamConnectError extends Error {
   constructor(
     readonly status: 502 | 504,
     message: string,
+    readonly unreachable = false,
   ) {
     super(message);
   }
@@ -137,6 +143,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
     bodyTimeoutMs: options.bodyTimeoutMs ?? 0,
   });
   let lastMessage = '';
+  let lastUnreachable = false;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
   try {
     for (const kind of order) {
@@ -150,7 +157,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
           : new StreamableHTTPClientTransport(url, { requestInit, fetch, reconnectionOptions: GET_STREAM_RECONNECTION });
       let timedOut = false;
       try {
-        const result = await withDeadline(initializeOver(transport, initialize), deadline, () => (timedOut = true));
+        const result = await withDeadline(initializeOver(transport, initialize, secrets), deadline, () => (timedOut = true));
         const version = typeof result.protocolVersion === 'string' ? result.protocolVersion : undefined;
         if (kind === 'sse') {
           if (version) transport.setProtocolVersion?.(version);
@@ -181,9 +188,11 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
           throw new UpstreamConnectError(
             504,
             `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`,
+            true,
           );
         }
         lastMessage = failure.message.replace('did not complete discovery', 'did not complete initialize');
+        lastUnreachable = failure.reason === 'Unreachable' || failure.reason === 'Timeout';
         if (!failure.wrongTransport) break;
       }
     }
@@ -192,7 +201,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
     throw error;
   }
   await serverFetch.close();
-  throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`);
+  throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`, lastUnreachable);
 }
 
 /**
@@ -211,25 +220,33 @@ async function connectStdio(options: ConnectUpstreamOptions, spec: NonNullable<G
   }
   let timedOut = false;
   try {
-    const result = await withDeadline(initializeOver(transport, options.initialize), Date.now() + options.timeoutMs, () => (timedOut = true));
+    const result = await withDeadline(initializeOver(transport, options.initialize, Object.values(spec.env)), Date.now() + options.timeoutMs, () => (timedOut = true));
     let closing: Promise<void> | undefined;
     return { kind: 'stdio', transport, initializeResult: result, close: () => (closing ??= transport.close().catch(() => undefined)) };
   } catch (error) {
     await transport.close().catch(() => undefined);
-    if (timedOut) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`);
-    throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${(error as Error).message}`);
+    if (timedOut) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`, true);
+    // The supervisor's own sentence (its stderr tail already sanitised) or the refusal's excerpt: bounded again here.
+    const detail = sanitize((error as Error).message, Object.values(spec.env), 500);
+    throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${detail}`);
   }
 }
 
 class UpstreamInitializeRefused extends Error {}
 
-/** start(), send initialize, and wait for the answer with the same id. */
-async function initializeOver(transport: Transport, initialize: JSONRPCRequest): Promise<Record<string, unknown>> {
+/**
+ * start(), send initialize, and wait for the answer with the same id. A refusal quotes the upstream's
+ * error message only as a bounded excerpt, with `secrets` redacted.
+ */
+async function initializeOver(transport: Transport, initialize: JSONRPCRequest, secrets: string[]): Promise<Record<string, unknown>> {
   const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
     transport.onmessage = (message: JSONRPCMessage) => {
       if (!('id' in message) || message.id !== initialize.id || 'method' in message) return;
       if ('result' in message) resolve(message.result as Record<string, unknown>);
-      else if ('error' in message) reject(new UpstreamInitializeRefused(`The MCP server refused initialize: ${message.error.message}`));
+      else if ('error' in message) {
+        const said = typeof message.error.message === 'string' ? excerpt(message.error.message, secrets) : '';
+        reject(new UpstreamInitializeRefused(`The MCP server refused initialize (code ${Number(message.error.code) || 'none'})${said ? `: ${said}` : '.'}`));
+      }
     };
     transport.onerror = (error) => reject(error);
     transport.onclose = () => reject(new Error('the connection closed before initialize was answered'));

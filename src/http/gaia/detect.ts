@@ -3,12 +3,10 @@
 // Both use discovery (src/discovery) as validate does: the same egress policy, the same timeouts,
 // no credentials sent, nothing stored. The answers are GAIA's: { success: true, ... } or
 // { success: false, reason, message } (reason in snake_case, as validate's status).
-import { discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
+import { discover as discoverServer, type UpstreamLimits } from '../../discovery/index.js';
 import type { EgressPolicy } from '../../discovery/egress.js';
-import { observeFetch } from '../../discovery/failure.js';
-import { discoverOAuthMetadata } from '../../discovery/oauth-metadata.js';
+import { probeAuth } from '../../discovery/probe-auth.js';
 import { sanitize } from '../../discovery/redaction.js';
-import { createServerFetch } from '../../discovery/server-fetch.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from '../../discovery/types.js';
 import { DEFAULTS } from './gaia-body.js';
 import { snakeReason } from './test-connection.js';
@@ -46,6 +44,8 @@ export interface DetectProbesOptions {
   requestTimeoutMs?: number;
   /** The most the HTTP+SSE probe after a Streamable HTTP answer may take. Default EXTRA_PROBE_MS. */
   extraProbeMs?: number;
+  /** Byte caps on what a probed server sends (--upstream-max-*). Default: DEFAULT_UPSTREAM_LIMITS. */
+  limits?: UpstreamLimits;
 }
 
 /**
@@ -64,8 +64,8 @@ function failedTransport(f: DiscoveryFailure): DetectTransportAnswer {
 
 export function createDetectProbes(options: DetectProbesOptions = {}): DetectProbes {
   const egress = options.egress;
-  const discover = (target: DiscoveryTarget, deps: DiscoverDeps = {}): Promise<DiscoveryResult> =>
-    discoverServer(target, { ...deps, ...(egress && !deps.fetch ? { egress } : {}) });
+  const discover = (target: DiscoveryTarget): Promise<DiscoveryResult> =>
+    discoverServer(target, { ...(egress ? { egress } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const timeoutMs = options.timeoutMs ?? DEFAULTS.maxTotalTimeout;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeout;
   const extraProbeMs = options.extraProbeMs ?? EXTRA_PROBE_MS;
@@ -101,28 +101,15 @@ export function createDetectProbes(options: DetectProbesOptions = {}): DetectPro
     },
 
     async detectAuth(url) {
-      const started = Date.now();
-      // The probe's own fetch, observed, so the server's WWW-Authenticate challenge can be read.
-      const serverFetch = createServerFetch({ rejectUnauthorized: true }, egress ? { egress } : {});
-      const { fetch, observed } = observeFetch(serverFetch);
-      let result: DiscoveryResult;
-      try {
-        result = await discover(targetOf(url, timeoutMs), { fetch });
-      } finally {
-        await serverFetch.close();
-      }
-      if (result.ok) {
+      const probe = await probeAuth(targetOf(url, timeoutMs), { ...(egress ? { egress } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+      if (probe.kind === 'open') {
         return { success: true, authType: 'none', message: 'The server answered initialize without credentials.' };
       }
-      if (result.reason !== 'AuthenticationRequired') {
-        const { reason, message } = failedTransport(result) as { reason: string; message: string };
+      if (probe.kind === 'failed') {
+        const { reason, message } = failedTransport(probe.failure) as { reason: string; message: string };
         return { success: false, reason, message };
       }
-      const refusal = [...observed.failedResponses].reverse().find((r) => r.status === 401 || r.status === 403);
-      const found = await discoverOAuthMetadata(
-        { serverUrl: url, ...(refusal?.wwwAuthenticate ? { wwwAuthenticate: refusal.wwwAuthenticate } : {}), timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) },
-        egress ? { egress } : {},
-      );
+      const { refusal, oauth: found } = probe;
       const challenge = refusal?.wwwAuthenticate ? ` (WWW-Authenticate: ${sanitize(refusal.wwwAuthenticate, [], 200)})` : '';
       const status = refusal ? `HTTP ${refusal.status}${challenge}` : 'a refusal';
       switch (found.kind) {
