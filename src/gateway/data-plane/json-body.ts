@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { jsonNestsDeeperThan } from '../../domain/json-depth.js';
-import { mediaType } from './json-rpc.js';
+import { mediaType } from '../../domain/media-type.js';
 
 /** Client messages are JSON-RPC, not uploads. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
