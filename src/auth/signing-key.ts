@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadOrCreateKeyFile, type LoadedKey } from '../key-file.js';
 
 export const SIGNING_KEY_ENV = 'MCP_CP_SIGNING_KEY';
-export const SIGNING_KEY_FILE = 'signing-key.pem';
+const SIGNING_KEY_FILE = 'signing-key.pem';
 
 export class SigningKeyError extends Error {}
 

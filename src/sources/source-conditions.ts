@@ -7,7 +7,7 @@ import { comparePaths } from './manifest-files.js';
 import type { SourceFileError } from './read-manifest-file.js';
 
 export const HOLDING_BACK_EMPTY_PRUNE = 'HoldingBackEmptyPrune';
-export const PRUNE_PENDING = 'PrunePending';
+const PRUNE_PENDING = 'PrunePending';
 
 /** Server names a message lists before ", and N more". */
 export const MAX_NAMES_SHOWN = 10;
