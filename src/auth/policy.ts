@@ -56,6 +56,13 @@ export class RoleAccessPolicy implements AccessPolicy {
     }
   }
 
+  authorizeCreateSomewhere(principal: Principal): void {
+    this.authorizeWrite(principal);
+    if (principal.role !== 'admin' && principal.accounts.length === 0) {
+      throw new ForbiddenError('You are not a member of any project; creating MCP servers needs a token that is a member of one.');
+    }
+  }
+
   authorizeApply(
     principal: Principal,
     desired: McpServerManifest,

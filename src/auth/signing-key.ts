@@ -4,20 +4,16 @@
 // generated (mode 0600) on first start. Replicas that serve one public URL must share it, so every
 // replica's tokens verify against the one JWKS: give them the same key through the environment or a file.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadOrCreateKeyFile, type LoadedKey } from '../key-file.js';
 
 export const SIGNING_KEY_ENV = 'MCP_CP_SIGNING_KEY';
-export const SIGNING_KEY_FILE = 'signing-key.pem';
+const SIGNING_KEY_FILE = 'signing-key.pem';
 
 export class SigningKeyError extends Error {}
 
-export interface LoadedSigningKey {
-  key: KeyObject;
-  /** The file it was read from (or generated into). */
-  source: string;
-  generated: boolean;
-}
+export type LoadedSigningKey = LoadedKey<KeyObject>;
 
 /**
  * A PEM private key (PKCS#8 or SEC1) that must be EC P-256; `where` names its origin in the error.
@@ -41,13 +37,13 @@ export function decodeSigningKey(pem: string, where: string): KeyObject {
 /** The key of `file`, or of <data-dir>/signing-key.pem, generating that one when it is missing. */
 export function loadSigningKeyFile(dataDir: string, file?: string): LoadedSigningKey {
   const path = file ?? join(dataDir, SIGNING_KEY_FILE);
-  if (existsSync(path)) {
-    if (!statSync(path).isFile()) throw new SigningKeyError(`${path} is not a file; remove it or set ${SIGNING_KEY_ENV}.`);
-    return { key: decodeSigningKey(readFileSync(path, 'utf8'), path), source: path, generated: false };
-  }
-  if (file !== undefined) throw new SigningKeyError(`--signing-key-file: ${file} does not exist.`);
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
-  return { key: privateKey, source: path, generated: true };
+  if (file !== undefined && !existsSync(file)) throw new SigningKeyError(`--signing-key-file: ${file} does not exist.`);
+  return loadOrCreateKeyFile(path, {
+    decode: decodeSigningKey,
+    generate: () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      return { key: privateKey, text: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string };
+    },
+    notAFile: (p) => new SigningKeyError(`${p} is not a file; remove it or set ${SIGNING_KEY_ENV}.`),
+  });
 }

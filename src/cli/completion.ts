@@ -6,7 +6,7 @@ import { startCommand, usageError } from './command.js';
 import { DELETE_HELP } from './delete.js';
 import { DESCRIBE_HELP } from './describe.js';
 import { DIFF_HELP } from './diff.js';
-import { GET_HELP } from './get.js';
+import { GET_HELP, GET_KINDS } from './get.js';
 import { EXIT_OK, type CliIo } from './io.js';
 import { TOKEN_HELP } from './token.js';
 import { VALIDATE_HELP } from './validate.js';
@@ -26,7 +26,7 @@ Flags:
 `;
 
 /** The commands and the flags each takes, as their help texts list them. */
-export function commandFlags(): Record<string, string[]> {
+function commandFlags(): Record<string, string[]> {
   const helps: Record<string, string> = {
     serve: serveHelp(),
     validate: VALIDATE_HELP,
@@ -45,7 +45,6 @@ export function commandFlags(): Record<string, string[]> {
 
 /** Commands whose positional arguments are server names. */
 const NAME_COMMANDS = ['get', 'describe', 'delete', 'watch'];
-const GET_KIND_WORDS = ['servers', 'events', 'sources'];
 
 function bashScript(flags: Record<string, string[]>): string {
   const cases = Object.entries(flags)
@@ -75,7 +74,7 @@ ${cases}
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "\${cur}") ) ;;
     ${NAME_COMMANDS.join('|')})
       words_="$(mcpctl __names 2>/dev/null)"
-      if [ "\${cmd}" = get ] && [ "\${COMP_CWORD}" -eq 2 ]; then words_="${GET_KIND_WORDS.join(' ')} \${words_}"; fi
+      if [ "\${cmd}" = get ] && [ "\${COMP_CWORD}" -eq 2 ]; then words_="${GET_KINDS.join(' ')} \${words_}"; fi
       COMPREPLY=( $(compgen -W "\${words_}" -- "\${cur}") ) ;;
   esac
   return 0
@@ -113,7 +112,7 @@ ${cases}
     completion) compadd -- bash zsh ;;
     ${NAME_COMMANDS.join('|')})
       names=(\${(f)"$(mcpctl __names 2>/dev/null)"})
-      if [[ $words[2] == get && CURRENT == 3 ]]; then names+=(${GET_KIND_WORDS.join(' ')}); fi
+      if [[ $words[2] == get && CURRENT == 3 ]]; then names+=(${GET_KINDS.join(' ')}); fi
       compadd -- $names ;;
   esac
 }

@@ -8,6 +8,7 @@ import { checkOutputFormat, formatAge, formatTable, writeMachine } from './outpu
 import {
   getServer,
   listAllEvents,
+  listEventsByName,
   listServers,
   listSources,
   notFoundMessage,
@@ -130,12 +131,16 @@ async function getEvents(client: ApiClient, io: CliIo, names: readonly string[],
   const name = names[0];
   let events;
   try {
-    events = await listAllEvents(client, 1000);
+    events = name === undefined ? await listAllEvents(client, 1000) : await listEventsByName(client, name);
   } catch (err) {
+    if (name !== undefined && err instanceof ApiError && err.status === 404) {
+      io.stderr.write(`error: ${await notFoundMessage(client, name)}\n`);
+      return EXIT_FAILED;
+    }
     return fail(io, err);
   }
-  const serverOf = (fqn: string | undefined) => (fqn ?? '').slice((fqn ?? '').lastIndexOf(':') + 1);
-  if (name !== undefined) events = events.filter((e) => serverOf(e.subject?.fqn) === name);
+  /** The server an event is about: NAME when one was asked for (those events name no subject). */
+  const serverOf = (fqn: string | undefined) => name ?? (fqn ?? '').slice((fqn ?? '').lastIndexOf(':') + 1);
   if (output === 'json' || output === 'yaml') {
     writeMachine(io.stdout, output, events);
     return EXIT_OK;

@@ -38,7 +38,7 @@ export interface PutRun {
   aborted?: string;
 }
 
-export async function putDocuments(
+async function putDocuments(
   client: ApiClient,
   docs: readonly CheckedDocument[],
   options: { command: string; dryRun: boolean; force: boolean },

@@ -83,6 +83,11 @@ export async function listEvents(client: ApiClient, id: string): Promise<EventVi
   return (await client.request<{ data: EventView[] }>('GET', `${SERVERS}/${encodeURIComponent(id)}/events`)).data;
 }
 
+/** Recent events of the server that has `name` now (not of an earlier one of that name). */
+export async function listEventsByName(client: ApiClient, name: string): Promise<EventView[]> {
+  return (await client.request<{ data: EventView[] }>('GET', `${SERVERS}/name/${encodeURIComponent(name)}/events`)).data;
+}
+
 /** Recent events of every server the caller may read, newest last as the API orders them. */
 export async function listAllEvents(client: ApiClient, limit = 100): Promise<EventView[]> {
   return (await client.request<{ data: EventView[] }>('GET', `${API_PREFIX}/events?limit=${limit}`)).data;

@@ -44,7 +44,7 @@ export async function pruneReplicas(db: Queryable, olderThanMs: number): Promise
   return rowCount ?? 0;
 }
 
-export async function removeReplica(db: Queryable, id: string): Promise<void> {
+async function removeReplica(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM replicas WHERE id = $1', [id]);
 }
 

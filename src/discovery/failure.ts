@@ -233,7 +233,7 @@ function detailOf(error: unknown, secrets: string[]): string {
   return excerpt(messageOf(error), secrets) || 'an answer the control plane could not read';
 }
 
-export function tooLargeFailure(url: URL, transport: Transport, error: ResponseTooLargeError): ClassifiedFailure {
+function tooLargeFailure(url: URL, transport: Transport, error: ResponseTooLargeError): ClassifiedFailure {
   return {
     reason: 'ResponseTooLarge',
     message: `MCP server at ${safeUrl(url)} sent ${error.what} larger than ${error.limitBytes} bytes over ${transportName(transport)}; the control plane reads at most that (${error.flag}), so make the server answer less or raise the limit.`,

@@ -1,6 +1,7 @@
 // The manifest's tool_settings applied to the tools a server reported. Pure.
 import type { ToolSetting } from '../domain/manifest.js';
 import type { DiscoveredTool } from '../domain/resource.js';
+import { editDistance } from '../domain/edit-distance.js';
 import type { UpstreamTool } from './types.js';
 
 export interface AppliedToolSettings {
@@ -58,19 +59,6 @@ export function closestToolNames(name: string, candidates: readonly string[], ma
     .sort((a, b) => a.d - b.d || a.i - b.i)
     .slice(0, max)
     .map((x) => x.c);
-}
-
-/** Levenshtein distance (insert, delete, substitute), two rows of memory. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 /** A setting's annotation left undefined does not erase the upstream one. */

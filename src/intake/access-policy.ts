@@ -11,6 +11,11 @@ export interface AccessPolicy {
    * control plane validate large bodies for them.
    */
   authorizeWrite(principal: Principal): void;
+  /**
+   * authorizeWrite, and the caller may create servers in some project (an admin, or a member of one).
+   * For work done before a server exists, e.g. probing a URL. Throws ForbiddenError.
+   */
+  authorizeCreateSomewhere(principal: Principal): void;
   /** Throws ForbiddenError (or NotFoundError when the caller may not even read it). */
   /**
    * `keptSecrets`: pointers of secrets the caller sent back masked, which intake restored from the stored

@@ -1,5 +1,5 @@
 // The manifest pipeline's public API: parse → validate → normalise (+ hash) → secrets.
-export { parseDocuments, MAX_ALIAS_COUNT } from './parse.js';
+export { parseDocuments } from './parse.js';
 export type { ParsedDocument, ParseOptions, SourcePosition } from './parse.js';
 export { type ValidatedManifest, validateManifest, validateApplyRequest, prefixErrors, tidyErrors, errorCount, reportAjvErrors, summariseErrors } from './validate.js';
 export { capReportedErrors, MAX_REPORTED_ERRORS } from './error-cap.js';

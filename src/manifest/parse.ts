@@ -38,16 +38,17 @@ export interface ParseOptions {
   format?: 'yaml' | 'json';
 }
 
-/** Aliases a document may expand; enough for sharing, far too few for an expansion attack. */
-export const MAX_ALIAS_COUNT = 100;
 /** Deeper documents are refused (JSON too): every walker here, and those after, may recurse. */
 export const MAX_DEPTH = 256;
 /** Mapping keys a YAML document may hold: a manifest needs dozens. */
 export const MAX_KEYS = 10_000;
 /** Anchors (&name) and aliases (*name) a YAML document may hold: enough to share a few values. */
 export const MAX_ANCHORS = 100;
+/**
+ * Also the yaml library's bound on alias expansions (maxAliasCount), which catches an alias of an anchor
+ * that itself holds aliases: enough for sharing, far too few for an expansion attack.
+ */
 export const MAX_ALIASES = 100;
-/** Errors reported per document; the rest are counted in one more. */
 /** Checked by prescanYaml before the yaml composer runs; the depth bound is well below where it exhausts the stack. */
 const PRESCAN_LIMITS: PrescanLimits = { depthBound: 400, keys: MAX_KEYS, anchors: MAX_ANCHORS, aliases: MAX_ALIASES };
 const PRESCAN_MESSAGES: Record<keyof PrescanLimits, string> = {
@@ -270,11 +271,11 @@ function parseYaml(text: string): ParsedDocument[] {
     let value: unknown;
     if (errors.length === 0) {
       try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+        value = doc.toJS({ maxAliasCount: MAX_ALIASES });
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         const message = /excessive alias count/i.test(text)
-          ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): aliases (*name) may be used to share values, not to multiply them`
+          ? `too many alias expansions (more than ${MAX_ALIASES}): aliases (*name) may be used to share values, not to multiply them`
           : yamlErrorMessage('', text);
         errors.push(fieldError('', message, locate('')));
       }

@@ -9,6 +9,7 @@
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
+import { backoffDelay } from './backoff.js';
 
 export interface DiscoveryOutcome {
   result: DiscoveryResult;
@@ -291,7 +292,7 @@ export class DiscoveryManager {
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
     const cap = outcome.result.ok ? this.retryMaxMs : this.retryCapMs(outcome.result.reason);
-    const retryIn = Math.min(this.retryBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 1023), cap);
+    const retryIn = backoffDelay(failures - 1, { baseDelayMs: this.retryBaseMs, maxDelayMs: cap });
     let dueAt = now + (outcome.result.ok ? this.options.intervalMs : retryIn);
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.

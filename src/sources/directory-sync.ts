@@ -26,6 +26,7 @@ import { isoTime, systemClock } from '../domain/clock.js';
 import { READY, setCondition } from '../domain/conditions.js';
 import { ControlPlaneError, ValidationError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
+import { listShown } from '../domain/list-shown.js';
 import { gitopsPrincipal, type Principal } from '../domain/principal.js';
 import type { Condition, McpServerResource, SourceRef } from '../domain/resource.js';
 import type { Intake } from '../intake/index.js';
@@ -43,7 +44,7 @@ import {
   type FileReading,
   type SourceFileError,
 } from './read-manifest-file.js';
-import { sourceConditions } from './source-conditions.js';
+import { MAX_NAMES_SHOWN, sourceConditions } from './source-conditions.js';
 
 /** Batches of at most this many files are read synchronously (see syncBatch). */
 const SYNC_READ_MAX_FILES = 8;
@@ -684,7 +685,7 @@ export class DirectorySync {
 
   /** A held file as its status reports it (like an error: its servers are kept as they were). */
   private holdMessage(hold: PruneHold): string {
-    const shown = hold.dropped.slice(0, 10).join(', ') + (hold.dropped.length > 10 ? `, and ${hold.dropped.length - 10} more` : '');
+    const shown = listShown(hold.dropped, MAX_NAMES_SHOWN);
     const until = `(since ${isoTime(hold.since)}), then pruned`;
     return hold.content === null
       ? `the file is gone; the ${hold.dropped.length} server(s) it declared (${shown}) are kept until it has stayed gone for ` +

@@ -1,12 +1,16 @@
 // The conditions of a watched directory after a batch: Ready always; Stalled while a prune that
 // would empty the directory is held back. Each message says what to do.
 import { READY, STALLED, setCondition } from '../domain/conditions.js';
+import { listShown } from '../domain/list-shown.js';
 import type { Condition } from '../domain/resource.js';
 import { comparePaths } from './manifest-files.js';
 import type { SourceFileError } from './read-manifest-file.js';
 
 export const HOLDING_BACK_EMPTY_PRUNE = 'HoldingBackEmptyPrune';
-export const PRUNE_PENDING = 'PrunePending';
+const PRUNE_PENDING = 'PrunePending';
+
+/** Server names a message lists before ", and N more". */
+export const MAX_NAMES_SHOWN = 10;
 
 export interface SourceSituation {
   root: string;
@@ -29,7 +33,7 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
   let ready: { status: 'True' | 'False'; reason: string; message: string };
   if (s.heldBack.length > 0) {
     const names = [...s.heldBack].sort(comparePaths);
-    const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+    const shown = listShown(names, MAX_NAMES_SHOWN);
     const message =
       `${s.root} ${s.directoryMissing ? 'does not exist' : 'declares no MCP servers'}, but ${names.length} server(s) ` +
       `came from it (${shown}); nothing was pruned. Restore the manifests, or restart with --allow-empty-prune ` +
@@ -56,7 +60,7 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
       };
     } else if (s.pendingPrune.length > 0) {
       const names = s.pendingPrune.flatMap((p) => p.names).sort(comparePaths);
-      const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+      const shown = listShown(names, MAX_NAMES_SHOWN);
       ready = {
         status: 'False',
         reason: PRUNE_PENDING,

@@ -4,14 +4,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseServeConfig } from '../../src/config.js';
 import { startControlPlane } from '../../src/main.js';
 import { silentLogger } from '../../src/domain/logger.js';
+import { buildPackage, type BuiltPackage } from '../support/built-package.js';
 import { waitFor } from '../support/control-plane.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MCPCTL = join(ROOT, 'dist/src/cli/mcpctl.js');
 const SLOW = 180_000;
 
 interface Spawned {
@@ -21,7 +20,7 @@ interface Spawned {
 }
 
 function run(command: string, args: string[], options: { cwd?: string } = {}): Spawned {
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, MCPCTL_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: options.cwd ?? built.root, env: { ...process.env, MCPCTL_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   child.stdout!.resume();
@@ -53,11 +52,11 @@ function portIsFree(port: number): Promise<boolean> {
 
 const SERVE_ARGS = (dataDir: string) => ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--no-manifests'];
 
+let built: BuiltPackage;
 beforeAll(() => {
-  // Incremental: cheap when dist is up to date.
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`npm run build failed: ${build.stdout}${build.stderr}`);
+  built = buildPackage();
 }, SLOW);
+afterAll(() => built.dispose());
 
 describe('mcpctl serve as a process', () => {
   let dir: string;
@@ -98,10 +97,10 @@ describe('mcpctl serve as a process', () => {
     'a second serve on the same data directory exits 2 naming the PID of the first',
     async () => {
       const dataDir = join(dir, 'data');
-      const first = run(process.execPath, [MCPCTL, 'serve', ...SERVE_ARGS(dataDir)]);
+      const first = run(process.execPath, [built.mcpctl, 'serve', ...SERVE_ARGS(dataDir)]);
       started.push(first.child);
       await servingPort(first);
-      const second = run(process.execPath, [MCPCTL, 'serve', ...SERVE_ARGS(dataDir)]);
+      const second = run(process.execPath, [built.mcpctl, 'serve', ...SERVE_ARGS(dataDir)]);
       started.push(second.child);
       const exit = await second.exited;
       expect(exit.code).toBe(2);
@@ -118,7 +117,7 @@ describe('mcpctl serve as a process', () => {
     'shuts down cleanly (exit 0, databases closed, no WAL files) when stdout and stderr are closed pipes',
     async () => {
       const dataDir = join(dir, 'data');
-      const serve = run(process.execPath, [MCPCTL, 'serve', ...SERVE_ARGS(dataDir)]);
+      const serve = run(process.execPath, [built.mcpctl, 'serve', ...SERVE_ARGS(dataDir)]);
       started.push(serve.child);
       await servingPort(serve);
       // The reader of the output goes away (`npm start | tee` and Ctrl-C).
@@ -135,7 +134,7 @@ describe('mcpctl serve as a process', () => {
 });
 
 describe('the mcpctl binary', () => {
-  const mcpctl = (args: string[]) => spawnSync(process.execPath, [MCPCTL, ...args], { encoding: 'utf8', env: { ...process.env, MCPCTL_SERVER: 'http://127.0.0.1:9' } });
+  const mcpctl = (args: string[]) => spawnSync(process.execPath, [built.mcpctl, ...args], { encoding: 'utf8', env: { ...process.env, MCPCTL_SERVER: 'http://127.0.0.1:9' } });
 
   it('answers a mistyped command with the command meant', () => {
     const r = mcpctl(['aply', '-f', 'x.yaml']);

@@ -1,28 +1,8 @@
 // mcpctl watch with several names and with -l selectors, against the real server.
-import { tmpdir } from 'node:os';
-import { runWatch } from '../../src/cli/watch.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { watching } from '../support/mcpctl-watch.js';
 
 const SERVERS = '/api/svc/v1/mcp-servers';
-
-function watching(server: string, argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const stop = new AbortController();
-  const io: CliIo = {
-    stdout: { write: (c: string) => (out.stdout += c) },
-    stderr: { write: (c: string) => (out.stderr += c) },
-    env: { MCPCTL_SERVER: server, MCPCTL_TOKEN: ADMIN_TOKEN },
-    cwd: tmpdir(),
-  };
-  const done = runWatch(['-o', 'json', ...argv], io, { signal: stop.signal, maxBackoffMs: 200 });
-  const events = () =>
-    out.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; object: { name: string } });
-  return { out, done, stop: () => stop.abort(), seen: () => events().map((e) => `${e.type} ${e.object.name}`) };
-}
 
 describe('mcpctl watch: choosing servers', () => {
   let cp: TestControlPlane;
@@ -38,8 +18,8 @@ describe('mcpctl watch: choosing servers', () => {
   it('prints only the servers named, or whose tags match -l (their deletion too)', async () => {
     await put('one', { team: 'blue' });
     await put('two', { team: 'red' });
-    const named = watching(cp.url, ['one', 'three', 'four']);
-    const selected = watching(cp.url, ['-l', 'team=blue']);
+    const named = watching(cp.url, ['-o', 'json', 'one', 'three', 'four']);
+    const selected = watching(cp.url, ['-o', 'json', '-l', 'team=blue']);
     await put('three', { team: 'blue' });
     await cp.api(`${SERVERS}/name/one`, { method: 'DELETE' });
     await cp.api(`${SERVERS}/name/two`, { method: 'DELETE' });

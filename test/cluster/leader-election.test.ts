@@ -15,10 +15,14 @@ import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../sup
 
 const { describe } = requirePostgres();
 
-// Short, yet with room for a busy machine: a leader stalled past the renew deadline would step down and
-// change the order the tests expect.
-const LEASE_MS = 4000;
-const RENEW_DEADLINE_MS = 3000;
+// A replica leads on a lease far longer than any test waits, so a busy machine's stalls never make it step
+// down: a takeover within a test is a release, a fenced write or a manual one, never an expiry. Only a
+// replica whose lease is meant to run out (a frozen one) holds a short lease; its clock is frozen as soon
+// as it leads, so its own renew deadline never runs on the system clock.
+const LEASE_MS = 120_000;
+const RENEW_DEADLINE_MS = 90_000;
+const SHORT_LEASE_MS = 4000;
+const SHORT_RENEW_DEADLINE_MS = 3000;
 const RETRY_MS = 250;
 /** Below the lease, as connect() requires; a frozen transaction ends well before the lease runs out. */
 const IDLE_IN_TRANSACTION_MS = 1500;
@@ -78,10 +82,19 @@ describe('leader election (PostgreSQL lease)', () => {
     await Promise.all(pools.splice(0).map((p) => p.end()));
   });
 
-  function replica(who: string, clock: Clock = systemClock): { elector: LeaderElector; pool: pg.Pool } {
+  /**
+   * `short`: the replica's lease runs out 4 s after its last renewal. `onLeading`: runs when it starts
+   * leading, before any other timer of its clock (e.g. to freeze that clock).
+   */
+  function replica(
+    who: string,
+    clock: Clock = systemClock,
+    options: { short?: boolean; onLeading?: () => void } = {},
+  ): { elector: LeaderElector; pool: pg.Pool } {
+    const leaseMs = options.short ? SHORT_LEASE_MS : LEASE_MS;
     const pool = connect(url, {
       applicationName: who,
-      leaseDurationMs: LEASE_MS,
+      leaseDurationMs: leaseMs,
       idleInTransactionTimeoutMs: IDLE_IN_TRANSACTION_MS,
       onError: (err) => {
         if (/idle-in-transaction timeout/.test(err.message)) happened.push({ who, what: 'session ended' });
@@ -91,11 +104,14 @@ describe('leader election (PostgreSQL lease)', () => {
     const elector = new LeaderElector({
       db: pool,
       identity: who,
-      leaseDurationMs: LEASE_MS,
-      renewDeadlineMs: RENEW_DEADLINE_MS,
+      leaseDurationMs: leaseMs,
+      renewDeadlineMs: options.short ? SHORT_RENEW_DEADLINE_MS : RENEW_DEADLINE_MS,
       retryPeriodMs: RETRY_MS,
       clock,
-      onStartedLeading: (epoch) => happened.push({ who, what: 'started', epoch }),
+      onStartedLeading: (epoch) => {
+        happened.push({ who, what: 'started', epoch });
+        options.onLeading?.();
+      },
       onStoppedLeading: () => happened.push({ who, what: 'stopped' }),
     });
     electors.push(elector);
@@ -133,21 +149,16 @@ describe('leader election (PostgreSQL lease)', () => {
     a.elector.start();
     await waitFor(() => a.elector.isLeader, { what: 'a leading' });
     await leaderWrite(a.elector, a.pool);
+    await a.elector.stop();
+    // Released, long before it would have run out.
+    expect(await readLease(admin, 'controller')).toMatchObject({ holder: null, epoch: 1, expired: false });
     const b = replica('b');
     const c = replica('c');
     b.elector.start();
     c.elector.start();
-    const lastOfA = (await readLease(admin, 'controller'))!;
-    await a.elector.stop();
-    // Released (or, by now, already taken over).
-    const afterStop = (await readLease(admin, 'controller'))!;
-    if (afterStop.holder === null) expect(afterStop.epoch).toBe(1);
-    else expect(afterStop).toMatchObject({ holder: expect.stringMatching(/^[bc]$/), epoch: 2 });
+    // Taken over at release: the lease lasts far longer than this wait.
     const next = await waitFor(() => [b.elector, c.elector].find((e) => e.isLeader), { what: 'a new leader' });
-    const taken = (await readLease(admin, 'controller'))!;
-    expect(taken).toMatchObject({ holder: next.identity, epoch: 2 });
-    // Taken over at release, not at expiry (both times on the database clock).
-    expect(taken.acquiredAt.getTime()).toBeLessThan(lastOfA.renewedAt.getTime() + LEASE_MS);
+    expect(await readLease(admin, 'controller')).toMatchObject({ holder: next.identity, epoch: 2, expired: false });
     await leaderWrite(next, next === b.elector ? b.pool : c.pool);
     expect(happened).toEqual([
       { who: 'a', what: 'started', epoch: 1 },
@@ -188,11 +199,10 @@ describe('leader election (PostgreSQL lease)', () => {
 
   it('a frozen leader is replaced after its lease runs out; its write then is fenced, and it steps down when it wakes', async () => {
     const clockA = new FreezableClock();
-    const a = replica('a', clockA);
+    const a = replica('a', clockA, { short: true, onLeading: () => clockA.freeze() });
     a.elector.start();
     await waitFor(() => a.elector.isLeader, { what: 'a leading' });
     const tokenA = a.elector.token!;
-    clockA.freeze();
     const b = replica('b');
     b.elector.start();
     let lastOfA = (await readLease(admin, 'controller'))!;
@@ -203,8 +213,9 @@ describe('leader election (PostgreSQL lease)', () => {
     }, { what: 'b leading' });
     const taken = (await readLease(admin, 'controller'))!;
     expect(taken).toMatchObject({ holder: 'b', epoch: 2 });
-    // Taken only once a's lease had run out (database clock).
-    expect(taken.acquiredAt.getTime()).toBeGreaterThanOrEqual(lastOfA.renewedAt.getTime() + LEASE_MS);
+    // Taken only once a's lease had run out: the database compares its own times (acquireLease), whatever
+    // the test's machine did meanwhile.
+    expect(taken.acquiredAt.getTime()).toBeGreaterThanOrEqual(lastOfA.renewedAt.getTime() + SHORT_LEASE_MS);
     // a has noticed nothing yet; the write it makes on waking is refused.
     expect(a.elector.isLeader).toBe(true);
     await expect(inTransaction(a.pool, async (c) => {
@@ -260,10 +271,9 @@ describe('leader election (PostgreSQL lease)', () => {
 
   it('a fenced write makes the elector step down at once', async () => {
     const clockA = new FreezableClock();
-    const a = replica('a', clockA);
+    const a = replica('a', clockA, { short: true, onLeading: () => clockA.freeze() });
     a.elector.start();
     await waitFor(() => a.elector.isLeader, { what: 'a leading' });
-    clockA.freeze();
     const b = replica('b');
     b.elector.start();
     await waitFor(() => b.elector.isLeader, { what: 'b leading' });
@@ -279,7 +289,7 @@ describe('leader election (PostgreSQL lease)', () => {
 
   it('a leader frozen inside a fenced transaction holds the lease row until the idle-in-transaction timeout ends it', async () => {
     const clockA = new FreezableClock();
-    const a = replica('a', clockA);
+    const a = replica('a', clockA, { short: true });
     a.elector.start();
     await waitFor(() => a.elector.isLeader, { what: 'a leading' });
     const client = await a.pool.connect();
@@ -335,8 +345,8 @@ describe('leader election (PostgreSQL lease)', () => {
     const elector = new LeaderElector({
       db: { query: ((...args: Parameters<pg.Pool['query']>) => db.query(...args)) as pg.Pool['query'] },
       identity: 'a',
-      leaseDurationMs: LEASE_MS,
-      renewDeadlineMs: RENEW_DEADLINE_MS,
+      leaseDurationMs: SHORT_LEASE_MS,
+      renewDeadlineMs: SHORT_RENEW_DEADLINE_MS,
       retryPeriodMs: RETRY_MS,
       clock,
       onStartedLeading: (epoch) => happened.push({ who: 'a', what: 'started', epoch }),
@@ -350,14 +360,14 @@ describe('leader election (PostgreSQL lease)', () => {
     db = dead;
     // Renewals fail one after another; up to just before the deadline it still leads.
     let elapsed = 0;
-    while (elapsed + RETRY_MS < RENEW_DEADLINE_MS) {
+    while (elapsed + RETRY_MS < SHORT_RENEW_DEADLINE_MS) {
       const before = errors.length;
       clock.advance(RETRY_MS);
       elapsed += RETRY_MS;
       await waitFor(() => errors.length > before, { what: 'a failed renewal' });
       await flushPromises();
     }
-    clock.advance(RENEW_DEADLINE_MS - elapsed - 1);
+    clock.advance(SHORT_RENEW_DEADLINE_MS - elapsed - 1);
     expect(elector.isLeader).toBe(true);
     clock.advance(1);
     expect(elector.isLeader).toBe(false);

@@ -1,14 +1,14 @@
 // The README's quick start is run as written (bash, curl, mcpctl) against a real control plane on a
 // random port, so the text cannot drift from what works. So is examples/api/curl-walkthrough.sh.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_TOKEN, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { buildPackage, type BuiltPackage } from '../support/built-package.js';
+import { freePort } from '../support/peer-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const MCPCTL = join(ROOT, 'dist/src/cli/mcpctl.js');
 const SLOW = 180_000;
 
 /** The fenced sh block that follows `marker` in the README. */
@@ -21,23 +21,15 @@ function readmeBlock(marker: string): string {
   return m[1] as string;
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => r(port));
-    });
-  });
-}
-
 describe('README quick start', () => {
   let cp: TestControlPlane;
   let dir: string;
+  let built: BuiltPackage;
   beforeAll(() => {
     // `npx mcpctl` is the built binary.
-    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed: ${build.stdout}${build.stderr}`);
+    built = buildPackage();
   }, SLOW);
+  afterAll(() => built.dispose());
   beforeEach(async () => {
     cp = await startTestControlPlane({ args: ['--resync-interval', '0'] });
     // What the reader has after `npm start` in a clone: ./data/admin-token and ./examples.
@@ -67,7 +59,7 @@ describe('README quick start', () => {
     async () => {
       const block = readmeBlock('Then, in another terminal');
       // `npx mcpctl` in a clone runs the package's own bin; here, the same built file.
-      const shim = `npx() { if [ "$1" = mcpctl ]; then shift; node ${JSON.stringify(MCPCTL)} "$@"; else command npx "$@"; fi; }\n`;
+      const shim = `npx() { if [ "$1" = mcpctl ]; then shift; node ${JSON.stringify(built.mcpctl)} "$@"; else command npx "$@"; fi; }\n`;
       const r = await bash(`set -euo pipefail\n${shim}${block}`, { CP: cp.url });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
@@ -92,7 +84,7 @@ describe('README quick start', () => {
       expect(ok.stdout).toContain('# 5. Delete');
       expect(cp.store.get('default:mcp-server:github-tools')).toBeUndefined();
 
-      const nowhere = `http://127.0.0.1:${await closedPort()}`;
+      const nowhere = `http://127.0.0.1:${await freePort()}`;
       const down = await bash(`bash ${JSON.stringify(script)}`, { CP: nowhere });
       expect(down.status).toBe(1);
       expect(down.stderr).toContain(`cannot reach the control plane at ${nowhere}`);

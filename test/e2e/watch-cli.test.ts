@@ -6,22 +6,10 @@ import { join } from 'node:path';
 import { runWatch } from '../../src/cli/watch.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { watching } from '../support/mcpctl-watch.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const SERVERS = '/api/svc/v1/mcp-servers';
-
-function watching(server: string, argv: string[] = []) {
-  const out = { stdout: '', stderr: '' };
-  const stop = new AbortController();
-  const io: CliIo = {
-    stdout: { write: (c: string) => (out.stdout += c) },
-    stderr: { write: (c: string) => (out.stderr += c) },
-    env: { MCPCTL_SERVER: server, MCPCTL_TOKEN: ADMIN_TOKEN },
-    cwd: tmpdir(),
-  };
-  const done = runWatch(argv, io, { signal: stop.signal, maxBackoffMs: 200 });
-  return { out, done, stop: () => stop.abort(), lines: () => out.stdout.split('\n').filter(Boolean) };
-}
 
 let upstream: RunningMcpServer;
 beforeAll(async () => {

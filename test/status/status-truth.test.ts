@@ -113,35 +113,41 @@ async function connectGateway(cp: TestControlPlane, name: string): Promise<Clien
 }
 
 describe('what the gateway sees reaches the status', () => {
-  it('turns Ready=False (Unreachable, with the time) when an upstream dies under a live session, and a success clears it', async () => {
-    // Rediscovered only every 10 minutes: without the gateway's report the status would stay Ready=True.
-    const cp = await controlPlane(['--discovery-interval', '10m', '--discovery-retry-base', '100ms', '--discovery-retry-unreachable-max', '200ms']);
+  it('turns Ready=False (Unreachable, at the time the gateway saw it) when an upstream dies under a live session, and a success clears it', async () => {
+    // The clock only moves when the test moves it, and discovery runs only every 10 minutes: nothing but
+    // the gateway's report can make the status change while the clock stands still.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const cp = await controlPlane(['--discovery-interval', '10m', '--discovery-retry-base', '100ms', '--discovery-retry-unreachable-max', '200ms'], clock);
+    const fqn = 'default:mcp-server:live';
     let upstream: RunningMcpServer = await startMcpServer({ transport: 'streamable-http', tools: 2, stateful: true });
     cleanups.push(() => upstream.close());
     await putServer(cp, remoteManifest({ name: 'live', url: upstream.url }));
     await waitForReady(cp, 'live', 'True');
     const client = await connectGateway(cp, 'live');
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
+    await settle(cp, fqn);
+    const frozenAt = clock.now();
 
     const port = upstream.port;
     await upstream.close();
-    const before = Date.now();
-    // The session's next call fails: the gateway tells the status.
+    // The session's next call fails: the gateway tells the status, which discovers the server again at once.
     await expect(client.callTool({ name: 'tool-0001', arguments: {} })).rejects.toThrow();
-    const down = await waitFor(async () => {
-      const s = await getServer(cp, 'live');
-      const ready = condition(s, 'Ready')!;
-      return ready.status === 'False' && ready.reason === 'Unreachable' ? s : undefined;
-    }, { what: 'Ready=False Unreachable' });
-    const ready = condition(down, 'Ready')!;
-    // With the time the gateway saw it (or, once the rediscovery it asked for failed, that discovery's message).
-    const seenAt = /could not reach the server at (\S+Z):/.exec(ready.message)?.[1];
-    if (seenAt) expect(Date.parse(seenAt)).toBeGreaterThanOrEqual(before - 1000);
-    else expect(ready.message).toMatch(/ECONNREFUSED/);
+    await waitFor(async () => condition(await getServer(cp, 'live'), 'Ready')!.status === 'False', { what: 'Ready=False' });
+    await settle(cp, fqn);
+    expect(clock.now()).toBe(frozenAt);
+    const ready = condition(await getServer(cp, 'live'), 'Ready')!;
+    // The rediscovery the report asked for finished after it, so its answer is what Ready says, with the
+    // time the status changed: the instant the gateway saw the failure.
+    expect(ready).toMatchObject({
+      status: 'False',
+      reason: 'Unreachable',
+      message: `Cannot reach the MCP server at 127.0.0.1:${port} (ECONNREFUSED); check the URL and that the server is running. Next attempt within 200 ms.`,
+      lastTransitionTime: new Date(frozenAt).toISOString(),
+    });
 
     // Back at the same URL: the short retry schedule finds it, and Ready is True again by itself.
     upstream = await startMcpServer({ transport: 'streamable-http', tools: 2, stateful: true, port });
-    await waitForReady(cp, 'live', 'True');
+    expect(await runUntil(clock, cp, fqn, clock.now() + 1_000, isReady(cp, 'live'))).toBe(true);
     const again = await connectGateway(cp, 'live');
     expect((await again.callTool({ name: 'tool-0002', arguments: {} })).isError).toBeFalsy();
   });

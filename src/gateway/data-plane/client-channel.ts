@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { EventLog } from './event-log.js';
-import { isMessage, mediaType, serialize, sourceBytes } from './json-rpc.js';
+import { mediaType } from '../../domain/media-type.js';
+import { isMessage, serialize, sourceBytes } from './json-rpc.js';
 
 /** As the SDK's transport: at most this many messages in one POST. */
 const MAX_BATCH_SIZE = 100;

@@ -5,12 +5,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { jsonNestsDeeperThan } from '../../domain/json-depth.js';
-import { mediaType } from './json-rpc.js';
+import { mediaType } from '../../domain/media-type.js';
 
 /** Client messages are JSON-RPC, not uploads. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Levels of [ and { a client message may nest: far more than tool arguments need. */
-export const MAX_BODY_DEPTH = 512;
+const MAX_BODY_DEPTH = 512;
 
 /** Why a body cannot be read: the HTTP status and JSON-RPC error the client is answered with. */
 export class BodyError extends Error {

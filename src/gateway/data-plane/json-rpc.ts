@@ -1,5 +1,5 @@
-// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message and media
-// types (event streams are parsed by src/domain/sse-parser.ts and written by event-log.ts).
+// What both ends of the relay need to read Streamable HTTP: the shape of a JSON-RPC message and its text
+// (media types are src/domain/media-type.ts; event streams are parsed by src/domain/sse-parser.ts and written by event-log.ts).
 import { StringDecoder } from 'node:string_decoder';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -13,8 +13,6 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
   if (typeof m.method === 'string') return (id === undefined || validId) && (m.params === undefined || (typeof m.params === 'object' && m.params !== null));
   return validId && ('result' in m ? typeof m.result === 'object' && m.result !== null : typeof m.error === 'object' && m.error !== null);
 }
-
-export { mediaType } from '../../domain/media-type.js';
 
 interface Source {
   text: string;

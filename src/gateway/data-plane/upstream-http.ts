@@ -15,7 +15,8 @@ import type { Dispatcher } from 'undici';
 import { excerpt } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
-import { decodeUtf8, isMessage, mediaType, parsedFrom } from './json-rpc.js';
+import { mediaType } from '../../domain/media-type.js';
+import { decodeUtf8, isMessage, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;

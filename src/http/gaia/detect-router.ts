@@ -6,23 +6,22 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { ErrorObject } from 'ajv';
 import type { Authenticator } from '../../auth/authenticator.js';
-import { ForbiddenError, ValidationError, type FieldError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
-import type { Principal } from '../../domain/principal.js';
+import type { AccessPolicy } from '../../intake/access-policy.js';
 import { translateAjvErrors } from '../../manifest/messages.js';
 import { isPlainObject } from '../../manifest/pointer.js';
 import { gaiaDetectRequestSchema, validateGaiaDetectSchema } from '../../manifest/schemas.js';
-import { tidyErrors } from '../../manifest/validate.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
 import { requireJson } from '../errors.js';
 import type { DetectProbes } from './detect.js';
-import { gaiaErrorHandler } from './gaia-router.js';
+import { gaiaErrorHandler, invalid } from './gaia-router.js';
 import { gaiaErrorBody } from './gaia-present.js';
 
 export interface DetectRouterOptions {
   authenticator: Authenticator;
   probes: DetectProbes;
+  policy: AccessPolicy;
   logger: Logger;
   /** The one write limiter of the app: a probe spends a write of the token's budget. */
   writeLimiter?: RequestHandler | undefined;
@@ -34,25 +33,13 @@ const MAX_BODY_BYTES = 1024 * 1024;
 function urlOf(body: unknown): string {
   if (!isPlainObject(body)) throw invalid([{ path: '', message: 'must be a JSON object with url, e.g. { "url": "https://mcp.example.com/mcp" }' }]);
   if (!validateGaiaDetectSchema(body)) {
-    throw invalid(tidyErrors(translateAjvErrors(validateGaiaDetectSchema.errors as ErrorObject[], { root: gaiaDetectRequestSchema, isSecret: () => false })));
+    throw invalid(translateAjvErrors(validateGaiaDetectSchema.errors as ErrorObject[], { root: gaiaDetectRequestSchema, isSecret: () => false }));
   }
   return (body as { url: string }).url;
 }
 
-function invalid(errors: readonly FieldError[]): ValidationError {
-  const shown = errors.slice(0, 3).map((e) => `${e.path || '/'}: ${e.message}`);
-  return new ValidationError(`The request is invalid: ${shown.join('; ')}${errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''}`, [...errors]);
-}
-
-function requireCreator(principal: Principal): void {
-  if (principal.role === 'viewer') throw new ForbiddenError('Your role is viewer; probing a URL needs a token that may create MCP servers.');
-  if (principal.role !== 'admin' && principal.accounts.length === 0) {
-    throw new ForbiddenError('You are not a member of any project; probing a URL needs a token that may create MCP servers in some project.');
-  }
-}
-
 export function detectRouter(options: DetectRouterOptions): Router {
-  const { probes } = options;
+  const { probes, policy } = options;
   const router = Router();
   const before: RequestHandler[] = [
     authenticate(options.authenticator),
@@ -63,11 +50,11 @@ export function detectRouter(options: DetectRouterOptions): Router {
   ];
 
   router.post('/detect-transport', ...before, async (req, res) => {
-    requireCreator(principalOf(req));
+    policy.authorizeCreateSomewhere(principalOf(req));
     res.json(await probes.detectTransport(urlOf(req.body)));
   });
   router.post('/detect-auth', ...before, async (req, res) => {
-    requireCreator(principalOf(req));
+    policy.authorizeCreateSomewhere(principalOf(req));
     res.json(await probes.detectAuth(urlOf(req.body)));
   });
   const postOnly: RequestHandler = (req, res) => {

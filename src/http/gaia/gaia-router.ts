@@ -60,7 +60,8 @@ function atGaiaFields(err: ValidationError): ValidationError {
   return new ValidationError(summariseErrors('The request is invalid', details), details);
 }
 
-function invalid(errors: readonly FieldError[]): ValidationError {
+/** A 400 for errors in a GAIA request body: tidied, summarised in the message. */
+export function invalid(errors: readonly FieldError[]): ValidationError {
   const details = tidyErrors(errors);
   return new ValidationError(summariseErrors('The request is invalid', details), details);
 }
@@ -93,10 +94,6 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   const requireProject = (principal: Principal, projectId: string): void => {
     if (principal.role === 'admin' || principal.accounts.includes(projectId)) return;
     throw new ForbiddenError(`You are not a member of project "${projectId}"; your projects: ${principal.accounts.join(', ') || 'none'}.`);
-  };
-
-  const requireWriter = (principal: Principal): void => {
-    if (principal.role === 'viewer') throw new ForbiddenError('Your role is viewer; viewers cannot create, change or test MCP servers.');
   };
 
   const requireStdioAllowed = (command: string): void => {
@@ -135,7 +132,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.post('/', requireJson, (req, res) => {
     const principal = principalOf(req);
-    requireWriter(principal);
+    policy.authorizeWrite(principal);
     const body = validateCreateBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     const f: GaiaServerFields = body.value;
@@ -160,7 +157,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.post('/validate', requireJson, async (req, res) => {
     const principal = principalOf(req);
-    requireWriter(principal);
+    policy.authorizeWrite(principal);
     const body = validateCreateBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     const f = body.value;
@@ -185,7 +182,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   router.patch('/:serverId', requireJson, (req, res) => {
     const principal = principalOf(req);
-    requireWriter(principal);
+    policy.authorizeWrite(principal);
     const r = readable(req, String(req.params.serverId));
     const body = validatePatchBody(req.body);
     if (!body.ok) throw invalid(body.errors);
