@@ -77,7 +77,7 @@ async function startEchoingGiant(): Promise<{ url: string; base: string; close()
       }
       // Small answers quoting the credential in words, which an excerpt of the answer could show.
       if (req.url === '/text') return void res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream refused credential ${String(req.headers.authorization)} for this route`);
-      if (req.url === '/rpc') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: asked.id, error: { code: -32001, message: `credential ${String(req.headers.authorization)} refused` } }));
+      if (req.url === '/rpc') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: asked.id, error: { code: -32000, message: `credential ${String(req.headers.authorization)} refused` } }));
       // The same page, small enough to be read (and quoted in part).
       if (req.url === '/page') return void res.writeHead(502, { 'content-type': 'text/html' }).end(`<html><body>bad gateway for ${String(req.headers.authorization)} (try again)</body></html>`);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: asked.id, error: { code: -32000, message: echo } }));

@@ -2,6 +2,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -120,5 +121,42 @@ describe('an upstream that quotes the credential it refuses, through the gateway
       await client.close();
     }
     expect(log.text()).not.toContain(SECRET);
+  });
+});
+
+// Found by the fuzz test (FUZZ_SEED=532584829): a name a file dropped was kept because a refused file
+// declared it; when the refused file, still refused, stopped declaring it, that read pruned the name at once.
+describe('a refused file that stops declaring a name another file dropped', () => {
+  let cp: TestControlPlane;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-fuzz-regress-'));
+    cp = await startTestControlPlane({ manifests: [dir], args: ['--resync-interval', '0', '--prune-quiet-period', '1h'] });
+  });
+  afterAll(async () => {
+    await cp.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const fileOf = async (path: string, text: string) => {
+    writeFileSync(join(dir, path), text);
+    const hash = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    return waitFor(async () => ((await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; contentHash: string; errors: { message: string }[] }[]).find((f) => f.path === path && f.contentHash === hash), { what: `${path} synced` });
+  };
+  /** Declares the name, but is refused (a schema error, so the name is known). */
+  const broken = (name: string) => yaml(name).replace('http://127.0.0.1:9/mcp', 'not a url');
+
+  it('keeps the name (held by the file that dropped it) and deletes nothing', async () => {
+    await fileOf('a.yaml', yaml('moving'));
+    expect((await fileOf('b.yaml', broken('moving'))).errors.length).toBeGreaterThan(0);
+    expect((await fileOf('a.yaml', yaml('other'))).errors).toEqual([]);
+    const id = (await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data.id as string;
+
+    const b = await fileOf('b.yaml', broken('elsewhere'));
+    expect(b.errors.length).toBeGreaterThan(0);
+    // The refused read changed nothing: "moving" is still there, held by a.yaml for the quiet period.
+    expect((await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data?.id).toBe(id);
+    const a = await waitFor(async () => ((await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; errors: { message: string }[] }[]).find((f) => f.path === 'a.yaml' && f.errors.some((e) => e.message.includes('no longer declares'))), { what: 'a.yaml held' });
+    expect(a.errors[0]!.message).toContain('moving');
   });
 });
