@@ -473,9 +473,7 @@ async function startFuzzPlane(): Promise<FuzzPlane> {
   const cp = await startTestControlPlane({
     dataDir: join(dir, 'data'),
     manifests: [manifests],
-    // A file that drops servers is held (and counted as refused) however long a case takes: no timer of the
-    // prune quiet period may fire between a case's snapshots on a busy machine.
-    args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml'), '--prune-quiet-period', '1h'],
+    args: ['--resync-interval', '0', '--tokens-file', join(dir, 'tokens.yaml')],
     logger: createLogger({ level: 'warn', destination: log.stream }),
   });
   // Only the input under test writes from here on.
