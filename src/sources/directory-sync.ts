@@ -537,9 +537,12 @@ export class DirectorySync {
   private decideHolds(readings: FileReading[], failed: ReadonlyMap<string, unknown>): Map<string, PruneHold> {
     const holds = new Map<string, PruneHold>();
     if (this.pruneQuietMs <= 0) return holds;
+    // Declared as the prune (step 5) counts: a file of this batch by what it reads as now, refused or not;
+    // a refused file outside the batch by what it last read as.
     const declared = new Set<string>();
+    const inBatch = new Set(readings.map((r) => r.path));
     for (const r of readings) if (r.kind === 'read') r.names.forEach((n) => declared.add(n));
-    for (const path of this.failing) this.files.get(path)!.names.forEach((n) => declared.add(n));
+    for (const path of this.failing) if (!inBatch.has(path)) this.files.get(path)!.names.forEach((n) => declared.add(n));
     const now = this.clock.now();
     for (const r of readings) {
       if (failed.has(r.path)) continue;

@@ -1,9 +1,16 @@
-// Cases the fuzz test found, kept as plain tests.
+// Cases the fuzz and canary tests found, kept as plain tests.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { createLogger } from '../../src/logger.js';
+import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { captureStream } from './support.js';
 
 const yaml = (name: string) =>
   `type: mcp-server/remote\nname: ${name}\ndescription: d\nurl: http://127.0.0.1:9/mcp\ncollaborators:\n  - subject: team:everyone\n    role_id: mcp-server-user\n`;
@@ -54,5 +61,102 @@ describe('a refused file keeps its servers, even when another file of the same b
     writeFileSync(join(dir, 'a.yaml'), yaml('other'));
     writeFileSync(join(dir, 'b.yaml'), `${yaml('held')}# again\n`);
     await waitFor(async () => (await cp.api('/api/svc/v1/mcp-servers/name/held')).json.data?.source.path === 'b.yaml', { what: 'held moved to b.yaml' });
+  });
+});
+
+// Found by the canary: the gateway quoted an upstream's error answer (an excerpt) with the credential the
+// upstream echoed in it, to the MCP client and into the log.
+describe('an upstream that quotes the credential it refuses, through the gateway', () => {
+  const SECRET = 'regression-echoed-credential-5b7e2a9c41';
+  let cp: TestControlPlane;
+  let upstream: Server;
+  let url: string;
+  const log = captureStream();
+  beforeAll(async () => {
+    // Discovers fine; every tools/call is a 502 whose plain-text body quotes the Authorization it got.
+    upstream = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method !== 'POST') return void res.writeHead(405).end();
+        const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: number; method: string };
+        if (message.id === undefined) return void res.writeHead(202).end();
+        const result =
+          message.method === 'initialize'
+            ? { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'echoing', version: '1' } }
+            : message.method === 'tools/list'
+              ? { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] }
+              : undefined;
+        if (result) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+        res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream refused credential ${String(req.headers.authorization)} for this call`);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+    cp = await startTestControlPlane({ args: ['--resync-interval', '0'], logger: createLogger({ level: 'trace', destination: log.stream }) });
+  });
+  afterAll(async () => {
+    await cp.dispose();
+    upstream.closeAllConnections();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  });
+
+  it('answers the failed call with the upstream\'s words, the credential taken out', async () => {
+    const put = await cp.api('/api/svc/v1/mcp-servers', {
+      method: 'PUT',
+      body: { manifest: remoteManifest({ name: 'echoing', url, auth_data: { type: 'header', headers: { Authorization: `Bearer ${SECRET}` } } }) },
+    });
+    expect(put.status).toBe(200);
+    await waitFor(async () => (await cp.api('/api/svc/v1/mcp-servers/name/echoing')).json.data.status.conditions.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), { what: 'echoing Ready' });
+    const client = new Client({ name: 'regression', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${cp.url}/mcp/echoing`), { requestInit: { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } } }));
+    try {
+      const failure = await client.callTool({ name: 'echo', arguments: {} }).then(
+        (r) => JSON.stringify(r),
+        (err: Error) => `${err.message} ${JSON.stringify(err)}`,
+      );
+      expect(failure).toContain('upstream refused credential [redacted] for this call');
+      expect(failure).not.toContain(SECRET);
+    } finally {
+      await client.close();
+    }
+    expect(log.text()).not.toContain(SECRET);
+  });
+});
+
+// Found by the fuzz test (FUZZ_SEED=532584829): a name a file dropped was kept because a refused file
+// declared it; when the refused file, still refused, stopped declaring it, that read pruned the name at once.
+describe('a refused file that stops declaring a name another file dropped', () => {
+  let cp: TestControlPlane;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-fuzz-regress-'));
+    cp = await startTestControlPlane({ manifests: [dir], args: ['--resync-interval', '0', '--prune-quiet-period', '1h'] });
+  });
+  afterAll(async () => {
+    await cp.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const fileOf = async (path: string, text: string) => {
+    writeFileSync(join(dir, path), text);
+    const hash = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    return waitFor(async () => ((await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; contentHash: string; errors: { message: string }[] }[]).find((f) => f.path === path && f.contentHash === hash), { what: `${path} synced` });
+  };
+  /** Declares the name, but is refused (a schema error, so the name is known). */
+  const broken = (name: string) => yaml(name).replace('http://127.0.0.1:9/mcp', 'not a url');
+
+  it('keeps the name (held by the file that dropped it) and deletes nothing', async () => {
+    await fileOf('a.yaml', yaml('moving'));
+    expect((await fileOf('b.yaml', broken('moving'))).errors.length).toBeGreaterThan(0);
+    expect((await fileOf('a.yaml', yaml('other'))).errors).toEqual([]);
+    const id = (await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data.id as string;
+
+    const b = await fileOf('b.yaml', broken('elsewhere'));
+    expect(b.errors.length).toBeGreaterThan(0);
+    // The refused read changed nothing: "moving" is still there, held by a.yaml for the quiet period.
+    expect((await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data?.id).toBe(id);
+    const a = await waitFor(async () => ((await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; errors: { message: string }[] }[]).find((f) => f.path === 'a.yaml' && f.errors.some((e) => e.message.includes('no longer declares'))), { what: 'a.yaml held' });
+    expect(a.errors[0]!.message).toContain('moving');
   });
 });

@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createLogger } from '../../src/logger.js';
-import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { MAX_REPORTED_ERRORS } from '../../src/manifest/error-cap.js';
+import { MAX_ALIASES, MAX_ANCHORS, MAX_DEPTH, MAX_KEYS } from '../../src/manifest/parse.js';
+import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { captureStream, writeTokensFile } from './support.js';
 
 // A fixed seed keeps CI deterministic; FUZZ_SEED=<n> (or FUZZ_SEED=random) explores other inputs locally.
@@ -221,6 +223,21 @@ const bodyTextArb = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
 );
 
+/** The generation ETag forms If-Match takes, and some it does not: every one is 200, 412 or 400, never a 5xx. */
+const ifMatchArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+    // CUR stands for the stored generation of the server the body names (looked up when sent).
+    fc.constantFrom('"gen-CUR"', 'W/"gen-CUR"', 'gen-CUR', ' "gen-CUR" '),
+    fc.nat({ max: 6 }).chain((n) => fc.constantFrom(`"gen-${n}"`, `W/"gen-${n}"`, `gen-${n}`, `"${n}"`, `W/"${n}"`, `"gen-${n}", "gen-${n + 1}"`)),
+    fc.constantFrom('*', '"gen-"', '"gen--1"', '"gen-1e309"', `"gen-${'9'.repeat(40)}"`, 'W/', '""', '"', 'gen-1"', '"gen-0x1"', '"gen- 1"'),
+    fc.string({ maxLength: 20 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+    ),
+  },
+);
+
 const caseArb = fc.record({
   body: bodyTextArb,
   contentType: fc.oneof(
@@ -231,7 +248,131 @@ const caseArb = fc.record({
   route: fc.oneof({ weight: 8, arbitrary: fc.constant('put') }, { weight: 1, arbitrary: fc.constantFrom('delete', 'list', 'gaia-post', 'gaia-patch') }),
   name: fc.constantFrom(...NAMES, '..%2f', 'x'.repeat(300)),
   query: fc.dictionary(fc.constantFrom('limit', 'offset', 'name', 'tag', 'watch', 'resourceVersion', 'x'), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+  ifMatch: ifMatchArb,
 });
+
+/** A body the server must refuse whole, with the one answer named, before it stores anything. */
+interface HostileBody {
+  what: string;
+  route: 'put' | 'gaia-post';
+  body: Buffer;
+  contentType: string;
+  /** What an admin or editor gets. */
+  status: number;
+  /** What a viewer may get: 403 (refused before the body is looked at) or the same answer. */
+  viewer: number[];
+  /** A piece of the answer that names what was wrong. */
+  names: string;
+}
+
+/** Encodes JSON text in a charset other than UTF-8 (the server takes UTF-8 only). */
+function encodeAs(text: string, charset: 'utf-16le' | 'utf-16be' | 'latin1'): Buffer {
+  if (charset === 'latin1') return Buffer.from(text, 'latin1');
+  const b = Buffer.from(text, 'utf16le');
+  return charset === 'utf-16be' ? b.swap16() : b;
+}
+
+/** A valid PUT envelope whose manifest is a fuzzed one (so the refusal is for the shape alone). */
+const hostileBodyArb: fc.Arbitrary<HostileBody> = fc.oneof(
+  // Another charset, with or without brackets hidden behind a U+2241: 415, whatever the body.
+  fc
+    .tuple(envelopeArb, fc.constantFrom('utf-16le' as const, 'utf-16be' as const, 'latin1' as const), fc.constantFrom('put' as const, 'gaia-post' as const), fc.integer({ min: 0, max: 600 }), fc.constantFrom('charset', 'CHARSET'))
+    .map(([e, charset, route, depth, param]) => ({
+      what: `a ${charset} body nested ${depth}`,
+      route,
+      body: encodeAs(`{"manifest":${JSON.stringify(e.manifest ?? null)},"note":"\u2241 \u2241","metadata":{"d":${'['.repeat(depth)}${']'.repeat(depth)}}}`, charset),
+      contentType: `application/json; ${param}=${charset === 'utf-16be' ? 'UTF-16BE' : charset}`,
+      status: 415,
+      viewer: [403, 415],
+      names: 'UTF-8',
+    })),
+  // Nested past the bound, in the manifest or the envelope, as arrays or objects: 400 naming the depth.
+  fc
+    .tuple(fc.integer({ min: 65, max: 3000 }), fc.constantFrom('manifest', 'metadata', 'top'), fc.boolean())
+    .map(([depth, where, objects]) => {
+      const open = objects ? '{"k":'.repeat(depth - 1) + '{' : '['.repeat(depth);
+      const close = objects ? '}'.repeat(depth) : ']'.repeat(depth);
+      const deep = `${open}${close}`;
+      const manifest = `{"type":"mcp-server/remote","name":"fz-deep","description":"d","url":"http://127.0.0.1:9/mcp","collaborators":[]${where === 'manifest' ? `,"tags":${deep}` : ''}}`;
+      const text = where === 'top' ? `{"manifest":${manifest},"x":${deep}}` : `{"manifest":${manifest}${where === 'metadata' ? `,"metadata":${deep}` : ''}}`;
+      return { what: `${where} nested ${depth} deep`, route: 'put' as const, body: Buffer.from(text), contentType: 'application/json', status: 400, viewer: [403, 400], names: 'nested deeper than' };
+    }),
+  // Tens of thousands of unknown fields: a bounded 400 (the first errors and a count).
+  fc
+    .tuple(fc.integer({ min: 10_000, max: 30_000 }), fc.constantFrom('manifest', 'envelope', 'gaia'), fc.string({ minLength: 1, maxLength: 6 }))
+    .map(([count, where, prefix]) => {
+      const fields: Record<string, number> = {};
+      for (let i = 0; i < count; i++) fields[`${prefix}${i}`] = i;
+      const manifest = { type: 'mcp-server/remote', name: 'fz-wide', description: 'd', url: 'http://127.0.0.1:9/mcp', collaborators: [{ subject: 'team:blue', role_id: 'mcp-server-user' }] };
+      const body =
+        where === 'gaia'
+          ? { projectId: 'default', name: 'Fz Wide', transportType: 'http', url: 'http://127.0.0.1:9/mcp', ...fields }
+          : where === 'manifest'
+            ? { manifest: { ...manifest, ...fields } }
+            : { manifest, ...fields };
+      return { what: `${count} unknown fields (${where})`, route: where === 'gaia' ? ('gaia-post' as const) : ('put' as const), body: Buffer.from(JSON.stringify(body)), contentType: 'application/json', status: 400, viewer: [403], names: 'more errors not shown' };
+    }),
+);
+
+/**
+ * A GAIA PATCH of the seeded server that holds every kind of secret (header, OAuth client secret, proxy
+ * token), by its editor or a viewer: destinations moved or not, secrets sent again or not.
+ */
+const guardPatchArb = fc.record({
+  who: fc.constantFrom<'editor' | 'viewer'>('editor', 'editor', 'editor', 'viewer'),
+  moves: fc.record(
+    {
+      url: fc.constantFrom('http://127.0.0.1:9/mcp', 'http://127.0.0.1:10/mcp', 'http://127.0.0.1:11/other'),
+      oauthTokenUrl: fc.constantFrom('http://127.0.0.1:9/token', 'http://127.0.0.1:10/token', 'http://127.0.0.1:11/t'),
+      proxyUrl: fc.constantFrom('http://127.0.0.1:9', 'http://127.0.0.1:10', 'http://127.0.0.1:11'),
+    },
+    { requiredKeys: [] },
+  ),
+  resend: fc.record(
+    {
+      customHeaders: fc.constant({ 'X-Api-Key': 'fuzz-resent-key' }),
+      oauthClientSecret: fc.constant('fuzz-resent-client-secret'),
+      proxyAuthToken: fc.constant('fuzz-resent-proxy-token'),
+    },
+    { requiredKeys: [] },
+  ),
+  extra: fc.record({ description: fc.string({ minLength: 1, maxLength: 20 }) }, { requiredKeys: [] }),
+});
+type GuardPatch = typeof guardPatchArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** What the HTTP property sends: an ordinary case (mostly), a body to be refused whole, or a PATCH of the guarded server. */
+const httpCaseArb = fc.oneof(
+  { weight: 40, arbitrary: caseArb.map((c) => ({ kind: 'plain' as const, c })) },
+  { weight: 2, arbitrary: fc.record({ who: fc.constantFrom<keyof typeof TOKENS>('admin', 'editor', 'viewer'), h: hostileBodyArb }).map((x) => ({ kind: 'hostile' as const, ...x })) },
+  { weight: 3, arbitrary: guardPatchArb.map((g) => ({ kind: 'guard' as const, g })) },
+);
+
+const lines = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('');
+
+/**
+ * A file past one of the parser's limits (nesting, keys, anchors, aliases), after a valid manifest that would
+ * change stored state if it were applied: the file is refused with an error naming the limit.
+ */
+const overLimitFileArb = fc
+  .tuple(
+    validManifestArb,
+    fc.oneof(
+      fc.integer({ min: MAX_DEPTH + 1, max: 3000 }).map((d) => ({ text: `x: ${'['.repeat(d)}${']'.repeat(d)}\n`, names: `${MAX_DEPTH} levels` })),
+      fc.integer({ min: MAX_DEPTH + 1, max: 300 }).map((d) => ({ text: lines(d, (i) => `${'  '.repeat(i)}k:\n`) + `${'  '.repeat(d)}v\n`, names: `${MAX_DEPTH} levels` })),
+      fc.integer({ min: MAX_DEPTH + 1, max: 1000 }).map((d) => ({ text: `tags: ${'{a: '.repeat(d)}b${'}'.repeat(d)}\n`, names: `${MAX_DEPTH} levels` })),
+      fc.integer({ min: 1, max: 2000 }).map((extra) => ({ text: lines(MAX_KEYS + extra, (i) => `k${i}: v\n`), names: 'too many keys' })),
+      fc.integer({ min: 1, max: 2000 }).map((extra) => ({ text: `{${lines(MAX_KEYS + extra, (i) => `k${i}: v, `)}}\n`, names: 'too many keys' })),
+      fc.integer({ min: 1, max: 5000 }).map((extra) => ({ text: lines(MAX_ANCHORS + extra, (i) => `- &a${i} v${i}\n- *a${i}\n`), names: 'too many anchors' })),
+      fc.integer({ min: 1, max: 5000 }).map((extra) => ({ text: `- &a x\n${lines(MAX_ALIASES + extra, () => '- *a\n')}`, names: 'too many aliases' })),
+    ),
+    fc.boolean(),
+  )
+  .map(([manifest, over, sameDocument]) => ({
+    ext: 'yaml',
+    // In a document of its own after the manifest, or (for the mapping shapes) merged into the manifest's.
+    text: sameDocument && !over.text.startsWith('-') && !over.text.startsWith('{') ? `${stringify(manifest)}${over.text.replace(/^k\d*:|^x:|^tags:/, (k) => `zz${k}`)}` : `${stringify(manifest)}---\n${over.text}`,
+    mustRefuse: over.names,
+  }));
 
 /** A YAML file: a mutated manifest, damaged text, or YAML's sharper edges. */
 const fileArb = fc.oneof(
@@ -251,7 +392,44 @@ const fileArb = fc.oneof(
     ).map((text) => ({ ext: 'yaml', text })),
   },
   { weight: 1, arbitrary: envelopeArb.map((e) => ({ ext: 'json', text: JSON.stringify(e.manifest ?? null) })) },
+  { weight: 2, arbitrary: overLimitFileArb },
 );
+
+const GUARD_SECRETS = { header: 'fuzz-guarded-header-secret', client: 'fuzz-guarded-client-secret', proxy: 'fuzz-guarded-proxy-token' };
+
+/** An admin's server holding every kind of secret, the fuzz editor one of its managers; answers its id. */
+async function seedGuarded(plane: FuzzPlane): Promise<string> {
+  const r = await plane.cp.api(API, {
+    method: 'PUT',
+    body: {
+      manifest: {
+        type: 'mcp-server/remote',
+        name: 'fz-guarded',
+        description: 'holds every kind of secret',
+        url: 'http://127.0.0.1:9/mcp',
+        additional_headers: { 'X-Api-Key': GUARD_SECRETS.header },
+        auth_data: { type: 'oauth2', grant_type: 'client_credentials', token_url: 'http://127.0.0.1:9/token', client_id: 'c', client_secret: GUARD_SECRETS.client },
+        upstream_proxy: { url: 'http://127.0.0.1:9', auth_token: GUARD_SECRETS.proxy },
+        collaborators: [{ subject: 'user:alice@example.com', role_id: 'mcp-server-manager' }],
+      },
+    },
+  });
+  expect(r.status).toBe(200);
+  return r.json.data.id as string;
+}
+
+/** A request with a raw byte body (cp.api sends strings). */
+async function sendRaw(cp: TestControlPlane, path: string, method: string, body: Buffer, contentType: string, token: string | undefined) {
+  const res = await fetch(`${cp.url}${path}`, { method, body, headers: { authorization: `Bearer ${token ?? ADMIN_TOKEN}`, 'content-type': contentType } });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json };
+}
 
 /** Which rows of a snapshot differ, for the failure message. */
 function describeChange(before: string, after: string): string {
@@ -380,10 +558,68 @@ describe('fuzzing the HTTP write paths', () => {
   it('HTTP: never a 5xx, and a rejected input or a dry run changes nothing', async () => {
     let accepted = 0;
     let refused = 0;
+    let hostile = 0;
+    let guarded = 0;
+    let ifMatchAccepted = 0;
+    let preconditionFailed = 0;
+    const guardId = await seedGuarded(plane);
+    /** A GAIA PATCH of the guarded server: an editor who moves a destination and sends no secret again is refused. */
+    const guardedPatch = async (g: GuardPatch) => {
+      const got = await plane.cp.api(`/api/mcp/servers/${guardId}`);
+      expect(got.status).toBe(200);
+      const stored = got.json.server as Record<string, unknown>;
+      expect(typeof stored.url).toBe('string');
+      const moved = Object.entries(g.moves).filter(([k, v]) => stored[k] !== v).map(([k]) => k);
+      const resent = Object.keys(g.resend).length > 0;
+      const before = plane.snapshot(true);
+      const r = await plane.cp.api(`/api/mcp/servers/${guardId}`, { method: 'PATCH', token: TOKENS[g.who], body: { ...g.moves, ...g.resend, ...g.extra } });
+      const what = `PATCH by ${g.who} moving [${moved.join(', ')}], resending [${Object.keys(g.resend).join(', ')}]: ${r.status} ${r.text.slice(0, 300)}`;
+      if (r.status >= 500) throw new Error(what);
+      if (g.who === 'viewer' && r.status !== 403 && r.status !== 404) throw new Error(what);
+      if (g.who === 'editor' && moved.length > 0 && !resent && (r.status !== 403 || !r.text.includes('new destination'))) throw new Error(what);
+      for (const secret of [GUARD_SECRETS.header, GUARD_SECRETS.client, GUARD_SECRETS.proxy, 'fuzz-resent']) if (r.text.includes(secret)) throw new Error(`the answer shows a secret: ${what}`);
+      if (r.status >= 300 && plane.snapshot(true) !== before) throw new Error(`refused but changed stored state: ${what}`);
+      if (r.status === 403 && moved.length > 0) guardRefused++;
+    };
+    let guardRefused = 0;
+    /** The generation stored for the server a PUT body names (0 when there is none). */
+    const storedGeneration = async (body: string): Promise<number> => {
+      let name: unknown;
+      try {
+        name = (JSON.parse(body) as { manifest?: { name?: unknown } })?.manifest?.name;
+      } catch {
+        return 0;
+      }
+      if (typeof name !== 'string' || !NAMES.includes(name)) return 0;
+      const got = await plane.cp.api(`${API}/name/${name}`);
+      return got.status === 200 ? (got.json.data.generation as number) : 0;
+    };
     await fc.assert(
-      fc.asyncProperty(caseArb, async (c) => {
+      fc.asyncProperty(httpCaseArb, async (hc) => {
+        if (hc.kind === 'hostile') {
+          hostile++;
+          const { who, h } = hc;
+          const before = plane.snapshot(true);
+          const r = await sendRaw(plane.cp, h.route === 'put' ? API : '/api/mcp/servers', h.route === 'put' ? 'PUT' : 'POST', h.body, h.contentType, TOKENS[who]);
+          const expected = who === 'viewer' ? h.viewer : [h.status];
+          if (!expected.includes(r.status)) throw new Error(`${h.what} as ${who}: answered ${r.status} (expected ${expected.join(' or ')}): ${r.text.slice(0, 500)}`);
+          if (r.status === h.status && !r.text.includes(h.names)) throw new Error(`${h.what}: the answer does not say "${h.names}": ${r.text.slice(0, 500)}`);
+          // Bounded: the first errors and a count, never one entry per field.
+          if (r.text.length > 64 * 1024) throw new Error(`${h.what}: a ${r.text.length}-byte answer`);
+          const details = (r.json?.error?.details ?? r.json?.errors ?? []) as unknown[];
+          if (details.length > MAX_REPORTED_ERRORS + 1) throw new Error(`${h.what}: ${details.length} errors reported`);
+          if (plane.snapshot(true) !== before) throw new Error(`${h.what} as ${who}: answered ${r.status} but changed stored state`);
+          return;
+        }
+        if (hc.kind === 'guard') {
+          guarded++;
+          await guardedPatch(hc.g);
+          return;
+        }
+        const { c } = hc;
         const token = TOKENS[c.who];
-        const headers = { 'content-type': c.contentType };
+        const headers: Record<string, string> = { 'content-type': c.contentType };
+        if (c.ifMatch !== undefined && c.route === 'put') headers['if-match'] = c.ifMatch.includes('CUR') ? c.ifMatch.replace('CUR', String(await storedGeneration(c.body))) : c.ifMatch;
         const qs = new URLSearchParams(c.query).toString();
         const request: [string, Parameters<TestControlPlane['api']>[1]] =
           c.route === 'put'
@@ -399,6 +635,11 @@ describe('fuzzing the HTTP write paths', () => {
         const before = plane.snapshot(true);
         const r = await plane.cp.api(...request);
         if (r.status >= 500) throw new Error(`${request[1]?.method ?? 'GET'} ${request[0]} answered ${r.status}: ${r.text}\nbody: ${c.body.slice(0, 500)}`);
+        if (headers['if-match'] !== undefined && ![200, 400, 401, 403, 404, 409, 412, 415].includes(r.status)) {
+          throw new Error(`PUT with If-Match ${headers['if-match']} answered ${r.status}: ${r.text.slice(0, 500)}`);
+        }
+        if (headers['if-match'] !== undefined && r.status < 300) ifMatchAccepted++;
+        if (r.status === 412) preconditionFailed++;
         const dryRun = r.status < 300 && r.json?.dryRun === true;
         if (r.status >= 300 || dryRun || c.route === 'list') {
           refused++;
@@ -413,8 +654,13 @@ describe('fuzzing the HTTP write paths', () => {
     );
     // The generators reach both sides of every check.
     process.stdout.write(`fuzz HTTP: ${accepted} accepted, ${refused} refused or read-only\n`);
+    process.stdout.write(`fuzz HTTP: ${hostile} hostile bodies, ${guarded} guarded PATCHes (${guardRefused} refused a move), If-Match ${ifMatchAccepted} accepted / ${preconditionFailed} 412\n`);
     expect(accepted).toBeGreaterThan(60);
     expect(refused).toBeGreaterThan(500);
+    expect(hostile).toBeGreaterThan(20);
+    expect(guardRefused).toBeGreaterThan(10);
+    expect(ifMatchAccepted).toBeGreaterThan(0);
+    expect(preconditionFailed).toBeGreaterThan(0);
     expect(plane.log.text()).not.toContain('unhandled error');
   }, FUZZ_TIMEOUT_MS);
 
@@ -432,10 +678,13 @@ describe('fuzzing the file source', () => {
 
   it('the file source: a refused file changes no stored state; nothing crashes', async () => {
     let refusedFiles = 0;
+    let overLimit = 0;
     let appliedFiles = 0;
     let cases = 0;
     await fc.assert(
-      fc.asyncProperty(fileArb, async ({ ext, text: generated }) => {
+      fc.asyncProperty(fileArb, async (generatedFile) => {
+        const { ext, text: generated } = generatedFile;
+        const mustRefuse = 'mustRefuse' in generatedFile ? generatedFile.mustRefuse : undefined;
         const path = `fuzz.${ext}`;
         // Unique bytes per case, so "synced" below means this write was read (not an earlier equal one).
         const text = ext === 'json' ? `${generated}${' '.repeat(++cases)}` : `${generated}\n# fuzz case ${++cases}\n`;
@@ -450,6 +699,12 @@ describe('fuzzing the file source', () => {
           },
           { what: `${path} synced` },
         );
+        if (mustRefuse !== undefined) {
+          overLimit++;
+          const messages = (file.errors as { message: string }[]).map((e) => e.message);
+          if (!messages.some((m) => m.includes(mustRefuse))) throw new Error(`a file past a limit was not refused for "${mustRefuse}": ${JSON.stringify(messages).slice(0, 500)}`);
+          if (messages.length > MAX_REPORTED_ERRORS + 1) throw new Error(`${messages.length} errors for one file`);
+        }
         if (file.errors.length > 0) {
           refusedFiles++;
           const after = plane.snapshot(false);
@@ -464,6 +719,7 @@ describe('fuzzing the file source', () => {
     );
     expect(refusedFiles).toBeGreaterThan(20);
     expect(appliedFiles + refusedFiles).toBe(120);
+    expect(overLimit).toBeGreaterThan(5);
     expect(plane.log.text()).not.toContain('unhandled error');
   }, FUZZ_TIMEOUT_MS);
 

@@ -12,7 +12,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { excerpt } from '../../discovery/redaction.js';
+import { excerpt, secretsOf } from '../../discovery/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
 import { mediaType } from '../../domain/media-type.js';
@@ -152,8 +152,9 @@ export class HttpUpstreamTransport implements Transport {
           this.common = this.postHeaders = undefined;
         }
         if (status < 200 || status >= 300) {
-          // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed).
-          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(text, []) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
+          // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
+          // any header value this request sent (an upstream may quote the credential it refuses).
+          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(text, secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
         }
         if (status === 202 || !isRequest) {
           if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
