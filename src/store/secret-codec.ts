@@ -4,8 +4,8 @@
 // The same master key also keys the spec and gateway-config hashes (HMAC), so a stored or answered hash
 // cannot be used to test guesses of a secret offline.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadOrCreateKeyFile } from '../key-file.js';
 
 /** Seals secret values at rest. The identity codec is replaced by encryption where configured. */
 export interface SecretCodec {
@@ -57,15 +57,14 @@ export interface LoadedSecretKey {
  * MCP_CP_SECRET_KEY is not set (config.ts decodes that one).
  */
 export function loadSecretKeyFile(dataDir: string): LoadedSecretKey {
-  const file = join(dataDir, SECRET_KEY_FILE);
-  if (existsSync(file)) {
-    if (!statSync(file).isFile()) throw new SecretKeyError(`${file} is not a file; remove it or set ${SECRET_KEY_ENV}.`);
-    return { key: decodeSecretKey(readFileSync(file, 'utf8'), file), source: file, generated: false };
-  }
-  const key = randomBytes(KEY_BYTES);
-  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
-  return { key, source: file, generated: true };
+  return loadOrCreateKeyFile(join(dataDir, SECRET_KEY_FILE), {
+    decode: decodeSecretKey,
+    generate: () => {
+      const key = randomBytes(KEY_BYTES);
+      return { key, text: `${key.toString('base64')}\n` };
+    },
+    notAFile: (file) => new SecretKeyError(`${file} is not a file; remove it or set ${SECRET_KEY_ENV}.`),
+  });
 }
 
 /** Independent keys for independent uses, derived from the one master key (HKDF-SHA256). */
