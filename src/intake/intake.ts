@@ -105,6 +105,11 @@ export interface IntakeOptions {
    * prune may be held back, see sources/prune-hold.ts), so the API may delete it. Absent: never.
    */
   fileGone?: (source: Extract<SourceRef, { kind: 'file' }>) => boolean;
+  /**
+   * Called after a write through another source took a resource over from the file that declares it
+   * (force: true), once committed: that file is refused for the name from now on. Absent: nothing.
+   */
+  takenFromFile?: (source: Extract<SourceRef, { kind: 'file' }>) => void;
 }
 
 export class Intake {
@@ -117,6 +122,7 @@ export class Intake {
   private readonly specHashKey: Uint8Array | undefined;
   private readonly admitManifest: ((manifest: McpServerManifest) => void) | undefined;
   private readonly fileGone: IntakeOptions['fileGone'];
+  private readonly takenFromFile: IntakeOptions['takenFromFile'];
 
   constructor(options: IntakeOptions) {
     this.store = options.store;
@@ -128,6 +134,7 @@ export class Intake {
     this.specHashKey = options.specHashKey;
     this.admitManifest = options.admitManifest;
     this.fileGone = options.fileGone;
+    this.takenFromFile = options.takenFromFile;
   }
 
   fqnOf(name: string): string {
@@ -282,6 +289,7 @@ export class Intake {
       ? this.store.create(created, { events })
       : this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events });
     this.enqueue(fqn);
+    if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom);
     return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
   }
 

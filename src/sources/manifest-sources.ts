@@ -49,6 +49,11 @@ export class ManifestSources {
     await Promise.all(this.sources.map((s) => s.stop()));
   }
 
+  /** The file `path` of the watched directory `root` is read again in its next batch (nothing if not watched). */
+  reread(root: string, path: string): void {
+    this.sources.find((s) => s.root === root)?.reread([path]);
+  }
+
   list(canRead?: (r: McpServerResource) => boolean): SourceStatus[] {
     return this.sources.map((s) => s.status(canRead));
   }
