@@ -1,8 +1,11 @@
 // How servers and errors look in the GAIA-style API. Secrets never leave: no oauthClientSecret, no
-// proxyAuthToken, and header and env values are masked (names only), whatever kind of server it is.
+// proxyAuthToken, and env values are masked (names only), whatever kind of server it is. Header values are
+// masked too, except one that is only a secret reference (isReferenceOnly, the native API's rule): it holds
+// no secret and is shown as written.
 import { findCondition, READY } from '../../domain/conditions.js';
 import type { FieldError } from '../../domain/errors.js';
 import type { DiscoveredTool, McpServerResource } from '../../domain/resource.js';
+import { isReferenceOnly } from '../../domain/secret-reference.js';
 import { MASK } from '../../manifest/index.js';
 import { isDirect } from '../resource-view.js';
 import { proxyUrlOf, type PresentOptions } from '../present.js';
@@ -58,7 +61,7 @@ export function presentGaiaServer(r: McpServerResource, options: PresentOptions)
     command: stdio ? (m.command ?? null) : null,
     args: stdio ? [...(m.args ?? [])] : null,
     env: stdio ? masked(m.env) : null,
-    customHeaders: stdio ? null : Object.keys(m.additional_headers ?? {}).map((name) => ({ name, value: MASK })),
+    customHeaders: stdio ? null : Object.entries(m.additional_headers ?? {}).map(([name, value]) => ({ name, value: isReferenceOnly(value) ? value : MASK })),
     oauthClientId: oauth?.client_id ?? null,
     oauthScope: oauth?.scopes?.join(' ') ?? null,
     oauthTokenUrl: oauth?.token_url ?? null,
