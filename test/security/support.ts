@@ -1,5 +1,5 @@
 // Shared by the security tests: tokens files built the way `mcpctl token create` builds entries.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { sha256Hex } from '../../src/auth/authenticator.js';
 import { tokenEntryYaml, type TokenSubjectType } from '../../src/auth/tokens-file.js';
 import type { TenantRole } from '../../src/domain/principal.js';
@@ -31,7 +31,17 @@ export function tokensYaml(tokens: readonly TestToken[]): string {
 
 /** Writes atomically enough for the poller: the whole text in one write. */
 export function writeTokensFile(path: string, tokens: readonly TestToken[]): void {
-  writeFileSync(path, tokensYaml(tokens));
+  writeFileAtomically(path, tokensYaml(tokens));
+}
+
+/**
+ * Replaces a file in one step (a new file renamed over it), as editors and Git do: a poller that reads it
+ * meanwhile sees the old or the new content, never half of the new one.
+ */
+export function writeFileAtomically(path: string, text: string): void {
+  const next = `${path}.next`;
+  writeFileSync(next, text);
+  renameSync(next, path);
 }
 
 /** A destination for the real pino logger that keeps every line. */

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import { startControlPlane } from '../../src/main.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { workspace } from '../cli/cli-support.js';
-import { captureStream, tokensYaml, writeTokensFile, type TestToken } from './support.js';
+import { captureStream, tokensYaml, writeFileAtomically, writeTokensFile, type TestToken } from './support.js';
 
 const HASH = 'a'.repeat(64);
 
@@ -110,7 +110,7 @@ describe('the tokens file on the real server', () => {
       await waitFor(async () => (await as(bob)).status === 200, { what: 'bob let in' });
       expect((await as(alice)).status).toBe(401);
 
-      writeFileSync(file, `${tokensYaml([alice, bob])}- role: admin\n`);
+      writeFileAtomically(file, `${tokensYaml([alice, bob])}- role: admin\n`);
       await waitFor(() => log.text().includes('tokens file refused'), { what: 'the refusal logged' });
       expect((await as(bob)).status).toBe(200);
       expect((await as(alice)).status).toBe(401);

@@ -33,8 +33,16 @@ describe('PostgreSQL connection', () => {
   });
 
   it('cancels a statement that runs past the statement timeout', async () => {
+    // The statement waits on a lock another session holds, so it can only end by the timeout cancelling it.
+    const holder = await pool().connect();
+    await holder.query('SELECT pg_advisory_lock(4242)');
     const p = pool({ statementTimeoutMs: 100 });
-    await expect(p.query('SELECT pg_sleep(30)')).rejects.toThrow('canceling statement due to statement timeout');
+    try {
+      await expect(p.query('SELECT pg_advisory_lock(4242)')).rejects.toThrow('canceling statement due to statement timeout');
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(4242)');
+      holder.release();
+    }
     expect((await p.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 

@@ -19,7 +19,7 @@ const SUPPORT = join(dirname(fileURLToPath(import.meta.url)), '..', 'support');
  */
 function harnessForChild(dir: string): string {
   const pgEntry = pathToFileURL(createRequire(import.meta.url).resolve('pg')).href;
-  for (const name of ['postgres', 'peer-process', 'system-binary']) {
+  for (const name of ['postgres', 'peer-process', 'wait-for', 'system-binary']) {
     const source = readFileSync(join(SUPPORT, `${name}.ts`), 'utf8');
     const { code } = transformSync(source, { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } });
     writeFileSync(join(dir, `${name}.js`), code.replace(/from ['"]pg['"]/g, `from '${pgEntry}'`));

@@ -8,6 +8,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
+export { waitFor } from './wait-for.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -121,19 +122,6 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
  * Polls until fn answers a truthy value, or fails with the last value seen after the deadline. The
  * deadline only bounds a test that is failing; the default is generous for a busy machine.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  let last: T | undefined;
-  for (;;) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${options.what ?? 'condition'}; last value: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export function remoteManifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'mcp-server/remote',

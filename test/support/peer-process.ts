@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOOPBACK_ONLY = join(ROOT, 'test', 'support', 'loopback-listen.mjs');
@@ -71,16 +72,19 @@ export async function startPeer(script: string, args: string[], opts: { env?: Re
     },
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
-  for (const port of opts.ports) {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${script} exited (${child.exitCode}) before port ${port} answered:\n${out}`);
-      if (await portAnswers(port)) break;
-      if (Date.now() > deadline) {
-        await peer.kill();
-        throw new Error(`${script} did not listen on ${port} in time:\n${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
+  try {
+    for (const port of opts.ports) {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`${script} exited (${child.exitCode}) before port ${port} answered:\n${out}`);
+          return portAnswers(port);
+        },
+        { timeoutMs: Math.max(0, deadline - Date.now()), what: `${script} to listen on ${port}` },
+      );
     }
+  } catch (err) {
+    await peer.kill();
+    throw new Error(`${(err as Error).message}\n${out}`);
   }
   return peer;
 }
