@@ -2,9 +2,12 @@
 // Contract: the first SIGINT/SIGTERM closes everything (HTTP, workers, databases, the data directory
 // lock) and exits 0; a second one exits at once (130). Output that cannot be written (stdout or stderr
 // a closed pipe, as with `npm start | tee` and Ctrl-C) is dropped: it never fails the shutdown.
-// A data directory in use by another control plane exits 2 naming its PID.
+// A data directory in use by another control plane exits 2 naming its PID; so do a secret key that does not
+// open a PostgreSQL store's secrets and a schema newer than this build.
 import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
+import { SecretKeyMismatchError } from '../cluster/key-check.js';
+import { SchemaTooNewError } from '../store/postgres/migrations.js';
 import { startControlPlane } from '../main.js';
 
 const EXIT_INTERRUPTED = 130;
@@ -59,7 +62,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   try {
     cp = await startControlPlane(config);
   } catch (err) {
-    if (err instanceof DataDirLockedError) {
+    // Refusals that name what to fix: the data directory in use, another replica's key, a newer schema.
+    if (err instanceof DataDirLockedError || err instanceof SecretKeyMismatchError || err instanceof SchemaTooNewError) {
       say(`mcpctl serve: ${err.message}\n`);
       return 2;
     }
