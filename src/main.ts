@@ -48,6 +48,11 @@ import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
+import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
+import { singleReplicaView } from './cluster/cluster-view.js';
+import { newReplicaId } from './cluster/replicas.js';
+import { ClusterMetrics } from './metrics/cluster-metrics.js';
+import { packageVersion } from './http/openapi.js';
 
 export interface ControlPlane {
   /** e.g. http://127.0.0.1:8080 */
@@ -77,6 +82,8 @@ export interface ControlPlane {
   app: Express;
   /** The mcp-server/stdio processes (issue 8); runs nothing unless --allow-stdio and --stdio-allow say so. */
   stdio: StdioSupervisor;
+  /** Leader or follower, and the leader work it runs (SQLite mode: always leader). */
+  role: ClusterRole;
   close(): Promise<void>;
 }
 
@@ -248,7 +255,23 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(options.manifestWatch ? { timing: options.manifestWatch } : {}),
   });
 
-  let started = false;
+  // The leader work: only the leader reconciles, discovers and watches the directories (src/cluster/cluster-role.ts).
+  const replicaId = newReplicaId();
+  const role = new ClusterRole({
+    election: alwaysLeader,
+    work: [
+      { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
+      // Ready only after every watched directory has been synced once.
+      { name: 'manifest sources', start: () => sources.start(), stop: () => sources.stop() },
+      // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
+      // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
+      // entries must not hold up the sync (nor readiness).
+      { name: 'resync', start: () => controller.enqueueAll(), stop: () => undefined },
+    ],
+    clock,
+    logger: logger.child({ component: 'cluster' }),
+    onTransition: () => clusterMetrics.transitioned(),
+  });
   const authenticator = new ChainAuthenticator([
     new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
     ...(tokensFile ? [tokensFile] : []),
@@ -285,6 +308,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   feed.start(() => metrics.seedResources(store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
+  const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => (role.isLeader ? 0 : undefined) });
   const storeProblem = (): string | undefined => {
     try {
       store.currentResourceVersion();
@@ -311,7 +335,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: () => storeProblem() ?? (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
+    readiness: { notReadyReason: () => storeProblem() ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
+    cluster: singleReplicaView({ id: replicaId, url: () => advertiseUrl, version: packageVersion(), since: new Date(clock.now()), now: () => clock.now() }),
     sources,
     refreshServer: createRefreshServer({
       discovery,
@@ -336,7 +361,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const shutdown = async (): Promise<void> => {
     const steps: [string, () => unknown][] = [
       ['tokens file', () => tokensFile?.stop()],
-      ['manifest sources', () => sources.stop()],
+      // The leader work (watched directories, discovery, the reconciler), then the lease.
+      ['leader work', () => role.stop()],
       ['manifest parser', () => parsePool.close()],
       // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
       ['watch', () => watch.stop()],
@@ -352,9 +378,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
             server!.closeAllConnections();
           }),
       ],
-      ['discovery', () => discovery.stop()],
       ['upstream health', () => upstreamHealth.close()],
-      ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
       ['resource store', () => store.close()],
@@ -373,6 +397,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
 
   let url: string;
   let port: number;
+  let advertiseUrl = '';
   try {
     server = await new Promise<Server>((resolveListen, rejectListen) => {
       const s = createServer(requestListener(app, appOptions)).listen(config.port, config.host);
@@ -390,14 +415,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       );
     }
 
-    controller.start();
-    started = true;
-    // Ready only after every watched directory has been synced once.
-    await sources.start();
-    // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
-    // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
-    // entries must not hold up the sync (nor readiness).
-    await controller.enqueueAll();
+    advertiseUrl = config.advertiseUrl ?? wildcard?.publicUrl ?? url;
+    await role.start();
     tokensFile?.start();
   } catch (err) {
     await shutdown();
@@ -423,6 +442,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     app,
     stdio,
+    role,
     close: shutdown,
   };
 }
