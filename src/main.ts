@@ -37,7 +37,7 @@ import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarg
 import { EgressPolicy } from './discovery/egress.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
-import { createRefreshServer } from './reconcile/refresh-server.js';
+import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
 import { ParsePool } from './manifest/parse-pool.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
@@ -48,8 +48,10 @@ import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
-import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
-import { singleReplicaView } from './cluster/cluster-view.js';
+import { alwaysLeader, ClusterRole, type Election, type ElectionCallbacks } from './cluster/cluster-role.js';
+import { leaderAddress, singleReplicaView, type ClusterView } from './cluster/cluster-view.js';
+import { InternalTokens } from './cluster/internal-token.js';
+import { forwardingRefreshServer } from './cluster/refresh-forwarding.js';
 import { newReplicaId } from './cluster/replicas.js';
 import { ClusterMetrics } from './metrics/cluster-metrics.js';
 import { packageVersion } from './http/openapi.js';
@@ -87,7 +89,18 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** How this replica takes part in a cluster: SQLite mode's is built here (one replica, always leader). */
+export interface ClusterWiring {
+  replicaId: string;
+  election: (callbacks: ElectionCallbacks) => Election;
+  view: ClusterView;
+  /** Milliseconds since the lease was last taken or renewed, while leading. */
+  lastRenewalAgeMs?: () => number | undefined;
+}
+
 export interface StartOptions {
+  /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
+  cluster?: ClusterWiring;
   clock?: Clock;
   logger?: Logger;
   /** Watcher timing (tests shorten it). */
@@ -256,9 +269,15 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   });
 
   // The leader work: only the leader reconciles, discovers and watches the directories (src/cluster/cluster-role.ts).
-  const replicaId = newReplicaId();
-  const role = new ClusterRole({
+  const replicaId = options.cluster?.replicaId ?? newReplicaId();
+  const cluster: ClusterWiring = options.cluster ?? {
+    replicaId,
     election: alwaysLeader,
+    view: singleReplicaView({ id: replicaId, url: () => advertiseUrl, version: packageVersion(), since: new Date(clock.now()), now: () => clock.now() }),
+    lastRenewalAgeMs: () => (role.isLeader ? 0 : undefined),
+  };
+  const role = new ClusterRole({
+    election: cluster.election,
     work: [
       { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
       // Ready only after every watched directory has been synced once.
@@ -308,7 +327,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   feed.start(() => metrics.seedResources(store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
-  const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => (role.isLeader ? 0 : undefined) });
+  const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
+  // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
+  const internalTokens = new InternalTokens(secretKey, clock);
+  const localRefresh = createRefreshServer({
+    discovery,
+    store,
+    clock,
+    discoveryTimeoutMs: config.discoveryTimeoutMs,
+    concurrency: config.discoveryConcurrency,
+  });
   const storeProblem = (): string | undefined => {
     try {
       store.currentResourceVersion();
@@ -336,14 +364,17 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       return publicUrl;
     },
     readiness: { notReadyReason: () => storeProblem() ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
-    cluster: singleReplicaView({ id: replicaId, url: () => advertiseUrl, version: packageVersion(), since: new Date(clock.now()), now: () => clock.now() }),
+    cluster: cluster.view,
+    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeader, refresh: localRefresh },
     sources,
-    refreshServer: createRefreshServer({
-      discovery,
-      store,
-      clock,
-      discoveryTimeoutMs: config.discoveryTimeoutMs,
-      concurrency: config.discoveryConcurrency,
+    refreshServer: forwardingRefreshServer({
+      local: localRefresh,
+      selfId: replicaId,
+      isLeader: () => role.isLeader,
+      leader: () => leaderAddress(cluster.view),
+      tokens: internalTokens,
+      // The leader's own wait (the discovery timeout and its margin), and time for the answer to come back.
+      timeoutMs: config.discoveryTimeoutMs + refreshMarginMs(config.discoveryTimeoutMs) + 5_000,
     }),
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,

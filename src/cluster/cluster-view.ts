@@ -49,3 +49,10 @@ export function postgresClusterView(options: { db: Queryable; selfId: string; le
     },
   };
 }
+
+/** The leader and where the other replicas reach it; undefined when no live replica holds the lease. */
+export async function leaderAddress(view: ClusterView): Promise<{ id: string; url: string } | undefined> {
+  const status = await view.status();
+  const leader = status.leader && status.replicas.find((r) => r.id === status.leader!.id && r.live);
+  return leader ? { id: leader.id, url: leader.url } : undefined;
+}

@@ -29,6 +29,7 @@ import { writeRateLimit } from './rate-limit.js';
 import { sourcesRouter, type SourcesView } from './sources-router.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { clusterRouter } from './cluster-router.js';
+import { clusterInternalRouter, type ClusterInternalOptions } from './cluster-internal-router.js';
 
 export interface Readiness {
   /** undefined when ready; otherwise what is still missing. */
@@ -58,6 +59,8 @@ export interface AppOptions {
   jwks?: JsonWebKeySet;
   /** GET /api/svc/v1/cluster (admins); absent: not served. */
   cluster?: ClusterView;
+  /** What other replicas ask of this one (/internal/cluster/v1/*, internal tokens only); absent: not served. */
+  clusterInternal?: ClusterInternalOptions;
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
@@ -109,6 +112,7 @@ export function createApp(options: AppOptions): Express {
     });
   }
   app.use(uiRouter());
+  if (options.clusterInternal) app.use(clusterInternalRouter(options.clusterInternal));
 
   const api = express.Router();
   api.use(authenticate(options.authenticator));

@@ -251,5 +251,9 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
       }),
     },
   }),
+  RefreshAnswer: {
+    description: "The leader's refresh, as the follower that forwarded it answers it (200, 404, 503 or 504).",
+    oneOf: [obj({ ok: { const: true } }), obj({ ok: { const: false }, reason: { enum: ['NotFound', 'Timeout', 'Unavailable'] }, message: str() })],
+  },
   Readiness: obj({ status: { type: 'string', enum: ['ready', 'not ready'] }, reason: str('What is still missing.') }, ['status']),
 };

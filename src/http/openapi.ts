@@ -98,6 +98,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: `${S}/events`, tag: 'events', query: ['limit', 'since'], ok: 'EventList', errors: [400], summary: 'Recent events of every server the caller may read.' },
   { method: 'get', path: `${S}/sources`, tag: 'sources', ok: 'SourceList', summary: 'Watched manifest directories, their files and file errors.' },
   { method: 'get', path: `${S}/cluster`, tag: 'operations', auth: 'admin', ok: 'ClusterStatus', summary: 'This replica, the leader (id, epoch, since) and every replica with its URL, version and last heartbeat.' },
+  { method: 'post', path: '/internal/cluster/v1/refresh', tag: 'operations', ok: 'RefreshAnswer', errors: [503], summary: 'Between replicas: the leader runs a refresh a follower was asked for. Takes only an internal token (HS256 under a key derived from MCP_CP_SECRET_KEY) addressed to this replica; 503 NotLeader on a replica that no longer leads.' },
   { method: 'get', path: `${S}/gateway/servers`, tag: 'gateway', ok: 'GatewayEntryList', summary: 'What the gateway store serves now (header values masked).' },
   { method: 'post', path: G, ...GAIA, body: 'GaiaCreateServerRequest', status: 201, errors: [403, 409], summary: 'Create a server (GAIA-style); it becomes a manifest applied like PUT.' },
   { method: 'get', path: G, ...GAIA, query: ['projectId'], errors: [400, 403], summary: 'List the servers of a project (GAIA-style).' },
