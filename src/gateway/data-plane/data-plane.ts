@@ -28,6 +28,8 @@ import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } 
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
+import { forwardSessionRequest } from './session-forward.js';
+import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -72,6 +74,11 @@ export interface DataPlaneOptions {
   callerTokens?: { lease(subject: string, audience: string): Promise<CallerTokenLease> };
   /** Told when an upstream session opens, cannot be opened, or is lost, so the server's status follows. */
   upstreamHealth?: UpstreamHealthReporter;
+  /**
+   * Several replicas behind one load balancer: session ids name their replica, and a request for a session
+   * another live replica holds is forwarded there (session-owners.ts). Absent: every session is this process's.
+   */
+  sessionOwners?: SessionOwners;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
@@ -94,6 +101,16 @@ export class DataPlane {
     if (name === undefined || name instanceof URIError) return next(name);
     const admission = this.admit(name, req, res);
     if (!admission) return;
+    const sessionId = req.headers['mcp-session-id'];
+    const owners = this.options.sessionOwners;
+    if (owners && typeof sessionId === 'string' && !this.sessions.has(sessionId) && req.headers[FORWARDED_BY_HEADER] === undefined) {
+      void this.serveElsewhere(req, res, admission, owners, sessionId, name);
+      return;
+    }
+    this.serveHere(req, res, admission, name);
+  };
+
+  private serveHere(req: IncomingMessage, res: ServerResponse, admission: Admission, name: string): void {
     const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
     served.catch((error: unknown) => {
       if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
@@ -101,7 +118,31 @@ export class DataPlane {
       if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
       else res.end();
     });
-  };
+  }
+
+  /**
+   * A session this replica does not hold: forwarded to the live replica that owns it, or answered here
+   * (404: unknown session) when none does. Admission ran here first: a request this replica would refuse
+   * is never forwarded.
+   */
+  private async serveElsewhere(req: IncomingMessage, res: ServerResponse, admission: Admission, owners: SessionOwners, sessionId: string, name: string): Promise<void> {
+    const owner = await owners.ownerOf(sessionId).catch((error: unknown) => {
+      this.options.logger.warn({ server: name, err: error instanceof Error ? error.message : String(error) }, 'could not look up the owner of a session');
+      return { kind: 'unknown' as const };
+    });
+    if (owner.kind !== 'elsewhere') return this.serveHere(req, res, admission, name);
+    const query = (req.url ?? '').indexOf('?');
+    const target = new URL(`/mcp/${encodeURIComponent(name)}${query === -1 ? '' : (req.url ?? '').slice(query)}`, owner.url);
+    forwardSessionRequest(req, res, {
+      target,
+      selfId: owners.selfId,
+      ownerGone: (r) => {
+        this.metrics.error(name, 'unknown_session');
+        answerJson(r, 404, rpcError(-32001, 'Session not found: the replica that held it is gone; start a new session with initialize.'));
+      },
+      onError: (error) => this.options.logger.info({ server: name, owner: owner.url, err: error.message }, 'forwarding a session request failed'),
+    });
+  }
 
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly catalog: GatewayCatalog;
@@ -223,6 +264,7 @@ export class DataPlane {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
       onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message }),
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
