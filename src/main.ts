@@ -48,8 +48,9 @@ import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
-import { alwaysLeader, ClusterRole, type Election, type ElectionCallbacks } from './cluster/cluster-role.js';
-import { leaderAddress, singleReplicaView, type ClusterView } from './cluster/cluster-view.js';
+import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
+import { leaderAddress, singleReplicaView } from './cluster/cluster-view.js';
+import type { ClusterWiring } from './cluster/cluster-wiring.js';
 import { InternalTokens } from './cluster/internal-token.js';
 import { forwardingRefreshServer } from './cluster/refresh-forwarding.js';
 import { newReplicaId } from './cluster/replicas.js';
@@ -89,14 +90,7 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** How this replica takes part in a cluster: SQLite mode's is built here (one replica, always leader). */
-export interface ClusterWiring {
-  replicaId: string;
-  election: (callbacks: ElectionCallbacks) => Election;
-  view: ClusterView;
-  /** Milliseconds since the lease was last taken or renewed, while leading. */
-  lastRenewalAgeMs?: () => number | undefined;
-}
+export type { ClusterWiring } from './cluster/cluster-wiring.js';
 
 export interface StartOptions {
   /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
@@ -128,11 +122,20 @@ export function loadAdminToken(config: Config): { token: string; source: string 
   return { token, source: file };
 }
 
+/** --store postgres://… before this build composes the PostgreSQL stores: refused, never silently SQLite. */
+export class StoreUnavailableError extends Error {
+  constructor() {
+    super('--store: the PostgreSQL store engine is not wired into this build yet; use sqlite: (the default) for now.');
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /**
  * Starts a control plane on config.dataDir, which it locks first: a second one on the same directory
  * fails with DataDirLockedError naming the holder's PID. close() releases the lock last.
  */
 export async function startControlPlane(config: Config, options: StartOptions = {}): Promise<ControlPlane> {
+  if (config.store.kind === 'postgres') throw new StoreUnavailableError();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
   try {

@@ -8,7 +8,7 @@ import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
 import { SchemaTooNewError } from '../store/postgres/migrations.js';
-import { startControlPlane } from '../main.js';
+import { startControlPlane, StoreUnavailableError } from '../main.js';
 
 const EXIT_INTERRUPTED = 130;
 
@@ -63,7 +63,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cp = await startControlPlane(config);
   } catch (err) {
     // Refusals that name what to fix: the data directory in use, another replica's key, a newer schema.
-    if (err instanceof DataDirLockedError || err instanceof SecretKeyMismatchError || err instanceof SchemaTooNewError) {
+    if (err instanceof DataDirLockedError || err instanceof SecretKeyMismatchError || err instanceof SchemaTooNewError || err instanceof StoreUnavailableError) {
       say(`mcpctl serve: ${err.message}\n`);
       return 2;
     }
