@@ -8,9 +8,9 @@ export function transactionCases(engine: () => StoreEngine): void {
     it('commit the writes of a unit together', async () => {
       const { resources } = engine();
       const rv = await resources.currentResourceVersion();
-      await resources.transaction(() => {
-        resources.create(newResource('a'));
-        resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
+      await resources.transaction(async () => {
+        await resources.create(newResource('a'));
+        await resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
       });
       expect(await resources.count()).toBe(1);
       expect(await resources.changesSince(rv, 10)).toHaveLength(1);
@@ -24,11 +24,11 @@ export function transactionCases(engine: () => StoreEngine): void {
       const rv = await resources.currentResourceVersion();
       await expect(
         Promise.resolve().then(() =>
-          resources.transaction(() => {
-            resources.create(newResource('a', { source: fileSource('a.yaml') }));
-            resources.remove(fqnOf('kept'));
-            resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
-            resources.recordSourceFiles('/manifests', new Map([['a.yaml', { contentHash: 'h', names: ['a'], fingerprint: 'fp' }]]));
+          resources.transaction(async () => {
+            await resources.create(newResource('a', { source: fileSource('a.yaml') }));
+            await resources.remove(fqnOf('kept'));
+            await resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
+            await resources.recordSourceFiles('/manifests', new Map([['a.yaml', { contentHash: 'h', names: ['a'], fingerprint: 'fp' }]]));
             throw new Error('the batch failed');
           }),
         ),
