@@ -8,7 +8,7 @@ import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
-import { SqliteUnits, type UnitScope } from './units.js';
+import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 
 const gatewayMigrations: readonly Migration[] = [
   {
@@ -167,13 +167,15 @@ export class SqliteGatewayStore implements GatewayStore {
       this.unannounced.add(fqn);
       return;
     }
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(fqn);
-      } catch {
-        // A listener's failure is its own; the write has committed.
+    outsideUnits(() => {
+      for (const listener of [...this.listeners]) {
+        try {
+          listener(fqn);
+        } catch {
+          // A listener's failure is its own; the write has committed.
+        }
       }
-    }
+    });
   }
 
   /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */

@@ -37,7 +37,7 @@ import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { SqliteStatusWrites } from './status-writes.js';
-import { SqliteUnits, type UnitScope } from './units.js';
+import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 
 export interface SqliteResourceStoreOptions {
   /** A file path or ":memory:". */
@@ -353,7 +353,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** After every write: the listeners hear of it, and housekeeping runs when due. */
   private written(): void {
-    for (const listener of this.writeListeners) listener();
+    if (this.writeListeners.size > 0) outsideUnits(() => this.writeListeners.forEach((listener) => listener()));
     this.writesSinceMaintenance++;
     this.maintainWhenDue();
   }

@@ -21,6 +21,14 @@ interface Frame {
 
 const context = new AsyncLocalStorage<Frame>();
 
+/**
+ * Runs fn outside every unit: what it starts (a listener's read a microtask later) is an outside call,
+ * so it never joins a unit that has yet to commit. Write listeners are called so.
+ */
+export function outsideUnits<T>(fn: () => T): T {
+  return context.exit(fn);
+}
+
 /** What a store keeps in step with a transaction or savepoint besides SQLite (an in-memory index, announcements). */
 export interface UnitScope<S> {
   /** A unit (outermost) or a savepoint (nested) begins; answers what end() needs. */
