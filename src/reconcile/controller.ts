@@ -82,7 +82,8 @@ export interface ControllerOptions {
 interface Ran {
   key: string;
   waitedMs: number;
-  startedAt: number;
+  /** How long the reconcile (and its finish) ran. */
+  durationMs: number;
   ended: { result: ReconcileResult | void } | { thrown: unknown };
 }
 
@@ -200,35 +201,38 @@ export class Controller {
       );
       // A reconcile that was under way when the batch failed is one of them.
       const keys = new Set(ran.map((r) => r.key));
-      if (!keys.has(first.key)) ran.push({ key: first.key, waitedMs: first.waitedMs, startedAt: this.clock.now(), ended: { thrown: err } });
-      for (const r of ran) this.finish(r.key, r.waitedMs, r.startedAt, { thrown: err });
+      if (!keys.has(first.key)) ran.push({ key: first.key, waitedMs: first.waitedMs, durationMs: 0, ended: { thrown: err } });
+      for (const r of ran) this.finish(r.key, r.waitedMs, r.durationMs, { thrown: err });
       return;
     }
     for (const r of ran) {
       const finish = 'result' in r.ended ? r.ended.result?.finish : undefined;
       if (finish) {
+        const startedAt = this.clock.now();
         try {
           r.ended = { result: await finish() };
         } catch (thrown) {
           r.ended = { thrown };
         }
+        r.durationMs += this.clock.now() - startedAt;
       }
-      this.finish(r.key, r.waitedMs, r.startedAt, r.ended);
+      this.finish(r.key, r.waitedMs, r.durationMs, r.ended);
     }
   }
 
   /** Runs one reconcile and answers how it ended. Never rejects. */
   private async process(key: string, waitedMs: number): Promise<Ran> {
     const startedAt = this.clock.now();
+    let ended: Ran['ended'];
     try {
-      return { key, waitedMs, startedAt, ended: { result: await this.reconcileFn(key) } };
+      ended = { result: await this.reconcileFn(key) };
     } catch (thrown) {
-      return { key, waitedMs, startedAt, ended: { thrown } };
+      ended = { thrown };
     }
+    return { key, waitedMs, durationMs: this.clock.now() - startedAt, ended };
   }
 
-  private finish(key: string, waitedMs: number, startedAt: number, ended: { result: ReconcileResult | void } | { thrown: unknown }): void {
-    const durationMs = this.clock.now() - startedAt;
+  private finish(key: string, waitedMs: number, durationMs: number, ended: Ran['ended']): void {
     let outcome: ReconcileOutcome;
     if ('result' in ended) {
       const requeueAfterMs = ended.result?.requeueAfterMs;

@@ -39,14 +39,17 @@ describe('watch: the change feed', () => {
     await store.close();
   });
 
-  it('hands out a write as soon as the writer yields, and the writes of one go as one batch', async () => {
-    await apply('one', 'first');
+  it('hands out a write as soon as the writer yields, and the writes of one unit as one batch', async () => {
+    const written = apply('one', 'first');
     expect(batches).toEqual([]); // not from inside the write
+    await written;
     await waitFor(() => batches.length === 1, { what: 'the write to be handed out' });
     expect(batches[0]!.map((c) => [c.type, c.fqn])).toEqual([['ADDED', 'default:mcp-server:one']]);
 
-    await apply('two', 'second');
-    await apply('one', 'third');
+    await store.transaction(async () => {
+      await apply('two', 'second');
+      await apply('one', 'third');
+    });
     await waitFor(() => batches.length === 2, { what: 'the next writes to be handed out' });
     expect(batches[1]!.map((c) => c.resourceVersion)).toEqual([2, 3]);
     expect(feed.position).toBe(3);

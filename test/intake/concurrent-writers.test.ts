@@ -37,10 +37,10 @@ function connect(): SqliteResourceStore {
  * The store of one replica, on which `other` runs right before each of the next `times` writes: after
  * this replica's intake read and planned, before its commit (as another replica's commit would land).
  */
-function racedBy(store: SqliteResourceStore, other: () => void, times = 1): ResourceReader & ResourceWriter {
+function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, times = 1): ResourceReader & ResourceWriter {
   let left = times;
-  const race = () => {
-    if (left-- > 0) other();
+  const race = async () => {
+    if (left-- > 0) await other();
   };
   return {
     get: (...a) => store.get(...a),
@@ -53,9 +53,9 @@ function racedBy(store: SqliteResourceStore, other: () => void, times = 1): Reso
     keys: () => store.keys(),
     count: () => store.count(),
     recordEvent: (...a) => store.recordEvent(...a),
-    create: async (...a) => (race(), await store.create(...a)),
-    update: async (...a) => (race(), await store.update(...a)),
-    remove: async (...a) => (race(), await store.remove(...a)),
+    create: async (...a) => (await race(), await store.create(...a)),
+    update: async (...a) => (await race(), await store.update(...a)),
+    remove: async (...a) => (await race(), await store.remove(...a)),
   };
 }
 
