@@ -51,9 +51,14 @@ export class PgResourceReads {
       const { total, rows } = await this.page<{ view: string }>('view', query);
       return { views: rows.map((r) => r.view), total };
     }
-    // Tags and filters read the resources (masked: nothing is decrypted).
-    const matching = await this.matching<ResourceRow & { view: string }>(`${COLUMNS}, view`, query, true);
-    return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.view), total: matching.length };
+    // Tags and filters read the resources (masked: nothing is decrypted); only the page's views are read.
+    const matching = await this.matching<ResourceRow>(COLUMNS, query, true);
+    const page = matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.fqn);
+    if (page.length === 0) return { views: [], total: matching.length };
+    const { rows } = await this.db().query<{ fqn: string; view: string }>('SELECT fqn, view FROM resources WHERE fqn = ANY($1)', [page]);
+    const views = new Map(rows.map((r) => [r.fqn, r.view]));
+    // A resource removed between the two reads (outside a unit) leaves the page.
+    return { views: page.flatMap((fqn) => views.get(fqn) ?? []), total: matching.length };
   }
 
   /** One page of a tenant (or of a name in it) in name order, and the count of all of them, in one statement. */
