@@ -174,11 +174,11 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
   try {
     // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
-    const resealed = store.resealSecrets() + gateway.resealSecrets();
+    const resealed = (await store.resealSecrets()) + (await gateway.resealSecrets());
     if (resealed > 0) logger.info({ rows: resealed }, 'encrypted secrets stored before encryption at rest');
   } catch (err) {
-    store.close();
-    gateway.close();
+    await store.close();
+    await gateway.close();
     throw err;
   }
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
@@ -233,7 +233,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     workers: config.workers,
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
-    listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
+    listKeys: async () => [...new Set([...(await store.keys()), ...(await gateway.keys())])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
     batch: (run) => store.transaction(() => gateway.transaction(run)),
@@ -327,9 +327,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
-  feed.start(() => metrics.seedResources(store.listReadiness(config.tenant)));
+  await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
-  metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
+  metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
   const internalTokens = new InternalTokens(secretKey, clock);
@@ -340,9 +340,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     concurrency: config.discoveryConcurrency,
   });
-  const storeProblem = (): string | undefined => {
+  const storeProblem = async (): Promise<string | undefined> => {
     try {
-      store.currentResourceVersion();
+      await store.currentResourceVersion();
       return undefined;
     } catch (err) {
       return `the store cannot be read: ${err instanceof Error ? err.message : String(err)}`;
@@ -366,7 +366,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: () => storeProblem() ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
+    readiness: { notReadyReason: async () => (await storeProblem()) ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
     cluster: cluster.view,
     clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeader, refresh: localRefresh },
     sources,

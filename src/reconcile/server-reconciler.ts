@@ -63,10 +63,10 @@ const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
 };
 
 /**
- * Synchronous for a remote server, so the controller can reconcile a batch of keys in one transaction;
- * a promise only when the reconcile must await (stopping or asking a stdio process).
+ * Awaits only the store, so the controller can reconcile a batch of keys in one unit of work; what must
+ * await something else (stopping a stdio process) is answered as `finish`, run after the batch.
  */
-export type ServerReconciler = (key: string) => ReconcileResult | Promise<ReconcileResult>;
+export type ServerReconciler = (key: string) => Promise<ReconcileResult>;
 
 export function createServerReconciler(options: ServerReconcilerOptions): ServerReconciler {
   const { store, gateway, discovery, logger } = options;
@@ -74,7 +74,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
 
-  const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string) =>
+  const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
   /** The job the discovery manager runs: an OAuth token when configured, then the MCP conversation. */
@@ -151,14 +151,14 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return { kind: 'failed', result };
   };
 
-  const recordTransitions = (resource: McpServerResource, before: ResourceStatus, after: ResourceStatus) => {
+  const recordTransitions = async (resource: McpServerResource, before: ResourceStatus, after: ResourceStatus): Promise<void> => {
     const beforeNames = new Set(before.tools.map((t) => t.name));
     const afterNames = new Set(after.tools.map((t) => t.name));
     const added = [...afterNames].filter((n) => !beforeNames.has(n));
     const removed = [...beforeNames].filter((n) => !afterNames.has(n));
     if (added.length || removed.length) {
       const parts = [added.length ? `added ${nameList(added)}` : '', removed.length ? `removed ${nameList(removed)}` : ''].filter(Boolean);
-      event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
+      await event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
     }
     for (const type of [READY, STALLED, 'Discovered']) {
       const a = findCondition(before.conditions, type);
@@ -167,7 +167,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       if (type === 'Discovered' && b.reason !== 'UnknownTool') continue;
       const warning = (type === READY && b.status === 'False') || (type === STALLED && b.status === 'True') || b.reason === 'UnknownTool';
       if (type === READY && b.status === 'Unknown') continue;
-      event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
+      await event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
     }
   };
 
@@ -180,8 +180,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   }
 
   const remotePlan = (key: string, resource: McpServerResource, m: RemoteMcpServerManifest): KindPlan => {
-    // The resource may have been a stdio server before (same name, another kind): its process goes.
-    if (options.stdio?.has(key)) void options.stdio.stop(key);
+    // The resource may have been a stdio server before (same name, another kind): its process goes. Not
+    // awaited (a reconcile awaits only the store); has() is false from the call on.
+    if (options.stdio?.has(key)) {
+      options.stdio.stop(key).catch((err: unknown) => logger.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'stopping a stdio process failed'));
+    }
     const headers = upstreamHeaders(m, secrets);
     const target: DiscoveryTarget = {
       url: m.url,
@@ -212,14 +215,12 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   /**
    * mcp-server/stdio: the command must still be allowed (an operator may have removed it since the write);
    * discovery asks the supervised process; the gateway entry carries command, args and the resolved env.
+   * A refused command throws StdioRefused (its process is stopped after the batch, see fail).
    */
-  const stdioPlan = async (key: string, resource: McpServerResource, m: StdioMcpServerManifest): Promise<KindPlan> => {
+  const stdioPlan = (key: string, resource: McpServerResource, m: StdioMcpServerManifest): KindPlan => {
     const supervisor = options.stdio;
     const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
-    if (!supervisor || refusal) {
-      await supervisor?.stop(key);
-      throw new TerminalError(refusal ?? '', 'StdioNotAllowed');
-    }
+    if (!supervisor || refusal) throw new StdioRefused(refusal ?? '');
     const spec = stdioSpecOf(m, secrets);
     const budget = {
       timeoutMs: m.timeouts?.total_ms ?? options.discoveryTimeoutMs,
@@ -260,7 +261,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   };
 
   /** Converges the gateway entry and status of a resource that exists, given its kind's plan. */
-  const converge = (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): ReconcileResult => {
+  const converge = async (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): Promise<ReconcileResult> => {
     const { inputsHash, skipDiscovery } = plan;
     const { record, running } = discovery.state(key, inputsHash);
     const desired = plan.entry(record);
@@ -286,10 +287,10 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
     // The status and the events it leads to commit together in the control-plane store. The gateway entry
     // lives in its own file and is written (idempotently, by hash) inside this callback before them.
-    store.transaction(() => {
+    await store.transaction(async () => {
       const hash = gatewayEntryHash(desired, options.configHashKey);
       if (!entry || entry.configHash !== hash) {
-        gateway.apply(desired, { hash, current: entry });
+        await gateway.apply(desired, { hash, current: entry });
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
         // entry vanished although status says this generation was applied.
         const drifted = entry
@@ -297,17 +298,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
           : resource.status.observedGeneration === resource.generation &&
             findCondition(resource.status.conditions, 'Applied')?.status === 'True';
         if (drifted) {
-          event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          await event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
         } else if (!entry || entry.generation !== resource.generation) {
-          event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          await event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
       }
       // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
       if (!carried) {
         const status = appliedStatus(resource, view, isoTime(clock.now()));
-        store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-        recordTransitions(resource, resource.status, status);
+        await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+        await recordTransitions(resource, resource.status, status);
       }
     });
     if (skipDiscovery) discovery.settle(key);
@@ -320,50 +321,71 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return {};
   };
 
-  /** The reconcile failed: status says why (Stalled when terminal), then the error goes to the controller. */
-  const fail = (key: string, resource: McpServerResource, err: unknown): never => {
+  /**
+   * The reconcile failed: status says why (Stalled when terminal), then the error goes to the controller
+   * (a refused stdio server's: after its process stopped, once the batch committed).
+   */
+  const fail = async (key: string, resource: McpServerResource, err: unknown): Promise<ReconcileResult> => {
     const terminal = err instanceof TerminalError;
     const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
     const message = err instanceof Error ? err.message : String(err);
     const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
-    store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-    recordTransitions(resource, resource.status, status);
+    await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+    await recordTransitions(resource, resource.status, status);
     // A refresh waiting on this key answers the status that says why nothing was discovered.
     discovery.settle(key);
     logger.warn({ key, err: message, terminal }, 'reconcile failed');
+    const supervisor = options.stdio;
+    if (err instanceof StdioRefused && supervisor?.has(key)) {
+      return {
+        finish: async () => {
+          await supervisor.stop(key);
+          throw err;
+        },
+      };
+    }
     throw err;
   };
 
-  return function reconcileServer(key: string): ReconcileResult | Promise<ReconcileResult> {
-    const resource = store.get(key);
-    const entry = gateway.get(key);
+  return async function reconcileServer(key: string): Promise<ReconcileResult> {
+    const resource = await store.get(key);
+    const entry = await gateway.get(key);
 
     if (!resource) {
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
-      if (entry && gateway.delete(key)) {
-        event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
+      if (entry && (await gateway.delete(key))) {
+        await event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
       }
-      // A deleted stdio server's process is killed now (after its entry, so the gateway cannot start it again).
-      if (options.stdio?.has(key)) return options.stdio.stop(key).then(() => ({}));
+      // A deleted stdio server's process is killed once its entry's removal committed (so the gateway cannot start it again).
+      const supervisor = options.stdio;
+      if (supervisor?.has(key)) return { finish: async () => void (await supervisor.stop(key)) };
       return {};
     }
 
     // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
     const m = resource.manifest;
-    if (isStdioManifest(m)) {
-      return stdioPlan(key, resource, m)
-        .then((plan) => converge(key, resource, entry, plan))
-        .catch((err: unknown) => fail(key, resource, err));
+    let plan: KindPlan;
+    try {
+      plan = isStdioManifest(m) ? stdioPlan(key, resource, m) : remotePlan(key, resource, m);
+    } catch (err) {
+      return fail(key, resource, err);
     }
     try {
-      return converge(key, resource, entry, remotePlan(key, resource, m));
+      return await converge(key, resource, entry, plan);
     } catch (err) {
       return fail(key, resource, err);
     }
   };
+}
+
+/** A stdio server whose command is not allowed (any more): Stalled, and its process stopped. */
+class StdioRefused extends TerminalError {
+  constructor(refusal: string) {
+    super(refusal, 'StdioNotAllowed');
+  }
 }
 
 /** Tool names for an event message: a server with hundreds of tools must not make a huge event. */

@@ -99,7 +99,20 @@ export class DataPlane {
   readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const name = nameOf(req.url ?? '/');
     if (name === undefined || name instanceof URIError) return next(name);
-    const admission = this.admit(name, req, res);
+    const principal = this.authenticate(req, res);
+    if (!principal) return;
+    // A cached entry (every server with sessions) is served without waiting for the store.
+    const fqn = serverFqn(this.options.tenant, name);
+    const cached = this.catalog.cached(fqn);
+    if (cached) return this.dispatch(name, req, res, principal, cached);
+    this.catalog.get(fqn).then(
+      (entry) => this.dispatch(name, req, res, principal, entry),
+      (error: unknown) => this.failed(name, res, error),
+    );
+  };
+
+  private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
+    const admission = this.admit(name, res, principal, entry);
     if (!admission) return;
     const sessionId = req.headers['mcp-session-id'];
     const owners = this.options.sessionOwners;
@@ -108,16 +121,11 @@ export class DataPlane {
       return;
     }
     this.serveHere(req, res, admission, name);
-  };
+  }
 
   private serveHere(req: IncomingMessage, res: ServerResponse, admission: Admission, name: string): void {
     const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
-    served.catch((error: unknown) => {
-      if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
-      this.options.logger.error({ server: name, err: error instanceof Error ? error.message : String(error) }, 'the data plane failed a request');
-      if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
-      else res.end();
-    });
+    served.catch((error: unknown) => this.failed(name, res, error));
   }
 
   /**
@@ -142,6 +150,13 @@ export class DataPlane {
       },
       onError: (error) => this.options.logger.info({ server: name, owner: owner.url, err: error.message }, 'forwarding a session request failed'),
     });
+  }
+
+  private failed(name: string, res: ServerResponse, error: unknown): void {
+    if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
+    this.options.logger.error({ server: name, err: error instanceof Error ? error.message : String(error) }, 'the data plane failed a request');
+    if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
+    else res.end();
   }
 
   private readonly sessions = new Map<string, GatewaySession>();
@@ -178,7 +193,8 @@ export class DataPlane {
     await Promise.all([...this.sessions.values()].map((s) => s.close('the gateway is shutting down')));
   }
 
-  private admit(name: string, req: IncomingMessage, res: ServerResponse): Admission | undefined {
+  /** The caller, or undefined when refused (answered 401/403 here). */
+  private authenticate(req: IncomingMessage, res: ServerResponse): Principal | undefined {
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : this.options.authenticator.authenticate(token);
     if (token === undefined) {
@@ -191,7 +207,10 @@ export class DataPlane {
       const message = 'The bearer token is not valid: check the token you passed, or ask an administrator of this gateway for a new one (it offers no OAuth sign-in).';
       return this.refuse(res, 403, 'InvalidToken', message, '', 'unauthenticated');
     }
-    const entry = this.catalog.get(serverFqn(this.options.tenant, name));
+    return principal;
+  }
+
+  private admit(name: string, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): Admission | undefined {
     // connection_type: direct: clients reach that server themselves; the gateway does not serve it.
     // Not the caller's to use: the same answer, byte for byte (only the metrics tell them apart).
     const usable = entry !== undefined && this.options.policy.canUse(principal, entry.collaborators, entry.accountId);
@@ -251,7 +270,7 @@ export class DataPlane {
       fqn: entry.fqn,
       principal,
       upstream,
-      toolSettings: () => this.catalog.get(entry.fqn),
+      toolSettings: () => this.catalog.cached(entry.fqn),
       requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0,
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
