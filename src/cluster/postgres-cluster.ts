@@ -1,22 +1,24 @@
-// PostgreSQL mode's cluster, composed: the pool, the schema brought up to date (migrations under their
+// PostgreSQL mode's cluster, composed over the stores' pool: the schema brought up to date (migrations under their
 // advisory lock; a build older than the schema refuses with SchemaTooNewError), the shared secret key
 // checked against the canary (SecretKeyMismatchError), the leader election on the lease row, the
 // heartbeat of this replica's row, the cluster view, MCP session ownership, and the housekeeping the
-// leader runs (pruning replicas long gone). The stores use the same pool.
+// leader runs (pruning replicas long gone), and the fence the leader's store objects run.
 //
-// The order of a start: open (everything above but the heartbeat); the HTTP server listens, so the URL
-// to advertise is known; startHeartbeat(url); ClusterRole.start() joins the election. close() stops the
-// heartbeat (removing the row) and ends the pool; ClusterRole.stop() has released the lease before it.
+// The order of a start: open (everything above but the heartbeat), before the stores; the HTTP server
+// listens, so the URL to advertise is known; startHeartbeat(url); ClusterRole.start() joins the election.
+// close() stops the heartbeat (removing the row); ClusterRole.stop() has released the lease before it,
+// and the pool's owner (the PostgresDatabase) ends the pool after it.
 import type pg from 'pg';
+import type { Queryable } from '../store/postgres/connection.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import { connect } from '../store/postgres/connection.js';
 import { migrate } from '../store/postgres/migrations.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import type { LeaderWork } from './cluster-role.js';
 import { postgresClusterView } from './cluster-view.js';
 import type { ClusterWiring } from './cluster-wiring.js';
+import { FencedError } from './fence.js';
 import { checkSecretKeyCanary } from './key-check.js';
 import { LeaderElector } from './leader-election.js';
 import { listReplicas, newReplicaId, pruneReplicas, ReplicaHeartbeat } from './replicas.js';
@@ -25,7 +27,8 @@ import { ReplicaSessionOwners } from './session-owners.js';
 export const CONTROLLER_LEASE = 'controller';
 
 export interface PostgresClusterOptions {
-  url: string;
+  /** The pool the stores use (PostgresDatabase.pool); its search_path selects the schema. */
+  pool: pg.Pool;
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** Seals the key canary: the codec of the stores. */
   secretCodec: SecretCodec;
@@ -33,14 +36,13 @@ export interface PostgresClusterOptions {
   version: string;
   logger: Logger;
   clock?: Clock;
-  /** Connections at most. Default 10. */
-  maxConnections?: number;
   replicaId?: string;
 }
 
 export interface PostgresCluster {
-  pool: pg.Pool;
   wiring: ClusterWiring;
+  /** For the leader's store objects: fails a transaction (FencedError) unless this replica holds the lease. */
+  fence(client: Queryable): Promise<void>;
   sessionOwners: ReplicaSessionOwners;
   /** Leader work: removes the rows of replicas not seen for a long while. */
   housekeeping: LeaderWork;
@@ -56,20 +58,10 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
   const clock = options.clock ?? systemClock;
   const replicaId = options.replicaId ?? newReplicaId();
   const { logger, lease } = options;
-  const pool = connect(options.url, {
-    applicationName: `mcp-control-plane ${replicaId}`.slice(0, 63),
-    leaseDurationMs: lease.durationMs,
-    ...(options.maxConnections !== undefined ? { max: options.maxConnections } : {}),
-    onError: (err) => logger.warn({ err: err.message }, 'a PostgreSQL connection failed; the next use opens another'),
-  });
-  try {
-    const { from, to } = await migrate(pool);
-    if (from !== to) logger.info({ from, to }, 'migrated the PostgreSQL schema');
-    await checkSecretKeyCanary(pool, options.secretCodec);
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    throw err;
-  }
+  const { pool } = options;
+  const { from, to } = await migrate(pool);
+  if (from !== to) logger.info({ from, to }, 'migrated the PostgreSQL schema');
+  await checkSecretKeyCanary(pool, options.secretCodec);
 
   let elector: LeaderElector | undefined;
   const staleAfterMs = lease.durationMs;
@@ -86,7 +78,10 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
   };
 
   return {
-    pool,
+    fence: async (client) => {
+      if (!elector) throw new FencedError({ name: CONTROLLER_LEASE, holder: replicaId, epoch: 0 }, `${replicaId} has not joined the election: this replica is not the leader, its write is refused`);
+      await elector.fence(client);
+    },
     wiring: {
       replicaId,
       election: (callbacks) =>
@@ -132,7 +127,6 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
     close() {
       closing ??= (async () => {
         await heartbeat?.stop();
-        await pool.end();
       })();
       return closing;
     },

@@ -99,10 +99,6 @@ describe('cluster flags', () => {
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/MCP_CP_SECRET_KEY/);
     expect(noKey.stderr).not.toContain('s3cr3t-pw');
-    // Until the PostgreSQL stores are composed, a valid PostgreSQL configuration is refused, never run on SQLite.
-    const notYet = await serve([], { ...SHARED_ENV, MCP_CP_STORE: PG_URL });
-    expect(notYet.code).toBe(2);
-    expect(notYet.stderr).toMatch(/PostgreSQL store engine is not wired into this build yet/);
   });
 });
 

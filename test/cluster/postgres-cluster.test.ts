@@ -21,6 +21,13 @@ describe('openPostgresCluster', () => {
   let url: string;
   const key = randomBytes(32);
   const opened: PostgresCluster[] = [];
+  const pools: pg.Pool[] = [];
+  /** A pool of its own per replica, as each replica's PostgresDatabase has. */
+  const poolOf = () => {
+    const pool = connect(url);
+    pools.push(pool);
+    return pool;
+  };
   const roles: ClusterRole[] = [];
   beforeEach(async () => {
     url = (await (await testPostgres()).freshSchema()).url;
@@ -28,10 +35,11 @@ describe('openPostgresCluster', () => {
   afterEach(async () => {
     for (const r of roles.splice(0)) await r.stop();
     for (const c of opened.splice(0)) await c.close();
+    for (const p of pools.splice(0)) await p.end();
   });
 
   async function replica(id: string, log: string[]): Promise<{ cluster: PostgresCluster; role: ClusterRole }> {
-    const cluster = await openPostgresCluster({ url, lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '9.9.9', logger: silentLogger, replicaId: id });
+    const cluster = await openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '9.9.9', logger: silentLogger, replicaId: id });
     opened.push(cluster);
     cluster.startHeartbeat(`http://127.0.0.1:1${opened.length}`);
     const role = new ClusterRole({
@@ -64,6 +72,8 @@ describe('openPostgresCluster', () => {
 
     await a.role.stop();
     await a.cluster.close();
+    // The old leader's fence refuses its writes now.
+    await expect(a.cluster.fence(pools[0]!)).rejects.toThrow(/not the leader/);
     await waitFor(() => b.role.isLeader, { what: 'b to take over' });
     const after = await b.cluster.wiring.view.status();
     expect(after.leader).toMatchObject({ id: 'b', epoch: 2 });
@@ -73,14 +83,14 @@ describe('openPostgresCluster', () => {
 
   it('refuses a replica whose secret key does not open the canary, and one older than the schema', async () => {
     await replica('a', []);
-    await expect(openPostgresCluster({ url, lease: LEASE, secretCodec: new AesGcmSecretCodec(randomBytes(32)), version: '1', logger: silentLogger })).rejects.toBeInstanceOf(SecretKeyMismatchError);
+    await expect(openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(randomBytes(32)), version: '1', logger: silentLogger })).rejects.toBeInstanceOf(SecretKeyMismatchError);
     const admin = connect(url);
     try {
       await admin.query("INSERT INTO schema_migrations (version, name) VALUES (999, 'from a newer build')");
     } finally {
       await admin.end();
     }
-    const older = openPostgresCluster({ url, lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '1', logger: silentLogger });
+    const older = openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '1', logger: silentLogger });
     await expect(older).rejects.toBeInstanceOf(SchemaTooNewError);
     await expect(older).rejects.toThrow(/schema is at version 999, newer than this build/);
   });
