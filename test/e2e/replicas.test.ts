@@ -1,6 +1,6 @@
 // Three replicas on one PostgreSQL, each a real `mcpctl serve` process (from the TypeScript sources), a
 // real upstream MCP server and clients over HTTP. Writes are spread across the replicas; the leader is
-// killed (SIGKILL) under write load, and later frozen (SIGSTOP) and woken (SIGCONT). Asserted: no
+// killed (SIGKILL) under write load, later frozen (SIGSTOP) and woken (SIGCONT), and last stopped (SIGTERM). Asserted: no
 // acknowledged write is lost, a new leader takes over within the lease and a few seconds, every key
 // converges on every replica, the woken old leader writes nothing (it finds its lease gone and exits 1),
 // and a watch client resumes on a surviving replica without gaps or repeats.
@@ -130,7 +130,7 @@ describe('three replicas on one PostgreSQL', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('elects one leader, spreads writes across replicas, survives the leader\'s SIGKILL and SIGSTOP without losing an acknowledged write', async () => {
+  it('elects one leader, spreads writes across replicas, survives the leader\'s SIGKILL, SIGSTOP and SIGTERM without losing an acknowledged write', async () => {
     // One leader, seen alike by all three.
     const first = await waitFor(async () => {
       const seen = await Promise.all(replicas.map(leaderSeenBy));
@@ -140,11 +140,13 @@ describe('three replicas on one PostgreSQL', () => {
 
     // Writes spread across the replicas; every acknowledged one is remembered.
     const acknowledged = new Map<string, string>();
+    let acks = 0;
     let turn = 0;
     const write = async (targets: Replica[], name: string, description: string): Promise<boolean> => {
       const r = targets[turn++ % targets.length]!;
       const res = await api(r, SERVERS, { method: 'PUT', body: { manifest: manifest(name, description) } }).catch(() => undefined);
       if (res?.status === 200) {
+        acks++;
         acknowledged.set(name, description);
         return true;
       }
@@ -172,7 +174,8 @@ describe('three replicas on one PostgreSQL', () => {
       return l && l.id !== first!.id ? l : undefined;
     }, { timeoutMs: TAKEOVER_DEADLINE_MS, what: 'a new leader after SIGKILL' });
     expect(second!.epoch).toBeGreaterThan(first!.epoch);
-    await waitFor(() => acknowledged.size === 9 && [...acknowledged.values()].filter((v) => v.startsWith('v2-')).length === 9, { what: 'writes after the takeover' });
+    const acksAtTakeover = acks;
+    await waitFor(() => acks >= acksAtTakeover + 9, { what: 'writes after the takeover' });
     writing = false;
     await load;
     await waitFor(() => converged(survivors, acknowledged), { timeoutMs: 60_000, what: 'every key to converge after the takeover' });
@@ -210,5 +213,17 @@ describe('three replicas on one PostgreSQL', () => {
     // The woken leader wrote nothing: every key holds its last acknowledged value and the leader is unchanged.
     await waitFor(() => converged([other], acknowledged), { timeoutMs: 60_000, what: 'every key to converge after the freeze' });
     expect((await leaderSeenBy(other))?.id).toBe(third!.id);
+
+    // SIGTERM of the leader: it releases the lease on its way out, and a new replica takes over at its next try.
+    const fresh = await startReplica('r4');
+    other.child.kill('SIGTERM');
+    expect(await other.exited).toBe(0);
+    const fourth = await waitFor(async () => {
+      const l = await leaderSeenBy(fresh);
+      return l && l.id !== third!.id ? l : undefined;
+    }, { timeoutMs: TAKEOVER_DEADLINE_MS, what: 'the new replica to lead after SIGTERM' });
+    expect(fourth!.epoch).toBe(third!.epoch + 1);
+    expect(fourth!.url).toBe(fresh.url);
+    await waitFor(() => converged([fresh], acknowledged), { timeoutMs: 60_000, what: 'every key on the new leader' });
   }, 10 * 60_000);
 });
