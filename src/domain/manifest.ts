@@ -103,6 +103,14 @@ export interface RemoteMcpServerManifest {
   tags: Record<string, string>;
 }
 
+/** mcp-server/stdio credentials: environment variables of the process. Values are secrets. */
+export interface EnvAuth {
+  type: 'env';
+  env: Record<string, string>;
+  /** `per_user` is refused by validation until per-user credentials exist. */
+  auth_level: 'global' | 'per_user';
+}
+
 /** A local MCP server the control plane runs (stdin/stdout); only with --allow-stdio and a command on --stdio-allow. */
 export interface StdioMcpServerManifest {
   type: typeof STDIO_SERVER_TYPE;
@@ -111,8 +119,13 @@ export interface StdioMcpServerManifest {
   /** An absolute path, or a name looked up on the control plane's PATH; must be on --stdio-allow as written. */
   command: string;
   args: string[];
-  /** The process's environment besides PATH. Values are secrets. */
-  env: Record<string, string>;
+  /**
+   * Deprecated spelling of auth_data.env: normalising rewrites it, so only manifests stored before
+   * auth_data carry it. Read the environment with stdioEnv().
+   */
+  env?: Record<string, string>;
+  /** The process's environment besides PATH. */
+  auth_data?: EnvAuth;
   timeouts?: Timeouts;
   collaborators: Collaborator[];
   tool_settings: ToolSetting[];
@@ -125,4 +138,9 @@ export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest
 
 export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManifest {
   return m.type === STDIO_SERVER_TYPE;
+}
+
+/** The environment a stdio server's process gets besides PATH: auth_data.env, else the deprecated top-level env. */
+export function stdioEnv(m: StdioMcpServerManifest): Record<string, string> {
+  return m.auth_data?.env ?? m.env ?? {};
 }
