@@ -194,6 +194,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
     upstreamHealth,
+    // mcp-server/virtual servers follow their sources.
+    enqueue: (key) => queue.add(key),
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });

@@ -3,6 +3,7 @@
 
 export const REMOTE_SERVER_TYPE = 'mcp-server/remote';
 export const STDIO_SERVER_TYPE = 'mcp-server/stdio';
+export const VIRTUAL_SERVER_TYPE = 'mcp-server/virtual';
 
 export type CollaboratorRole = 'mcp-server-manager' | 'mcp-server-user';
 
@@ -133,8 +134,28 @@ export interface StdioMcpServerManifest {
   tags: Record<string, string>;
 }
 
+/** One source of a virtual server: a registered remote or stdio server, by name. */
+export interface VirtualSource {
+  name: string;
+  /** Tool names at the source; absent: every tool the source serves. */
+  enabled_tools?: string[];
+  /** Replaces the source's own auth_data for this virtual server (a remote source). Header values are secrets. */
+  auth_data?: HeaderAuth | PassthroughAuth;
+}
+
+/** One gateway endpoint composed of tools of other registered servers (schemas/mcp-server-virtual.schema.json). */
+export interface VirtualMcpServerManifest {
+  type: typeof VIRTUAL_SERVER_TYPE;
+  name: string;
+  description: string;
+  servers: VirtualSource[];
+  collaborators: Collaborator[];
+  ownedBy?: { account: string };
+  tags: Record<string, string>;
+}
+
 /** Every manifest kind the control plane stores. Other kinds join this union. */
-export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest;
+export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest | VirtualMcpServerManifest;
 
 export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManifest {
   return m.type === STDIO_SERVER_TYPE;
@@ -143,4 +164,8 @@ export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManife
 /** The environment a stdio server's process gets besides PATH: auth_data.env, else the deprecated top-level env. */
 export function stdioEnv(m: StdioMcpServerManifest): Record<string, string> {
   return m.auth_data?.env ?? m.env ?? {};
+}
+
+export function isVirtualManifest(m: McpServerManifest): m is VirtualMcpServerManifest {
+  return m.type === VIRTUAL_SERVER_TYPE;
 }

@@ -9,8 +9,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import type { FieldError } from '../domain/errors.js';
-import { REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE } from '../domain/manifest.js';
+import { REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE, VIRTUAL_SERVER_TYPE } from '../domain/manifest.js';
 import { checkStdioManifest, rewriteStdioEnvAlias } from './stdio-manifest.js';
+import { checkVirtualManifest } from './virtual-manifest.js';
 
 /** A JSON Schema object (boolean schemas are not used in schemas/). */
 export type SchemaObject = { readonly [keyword: string]: unknown };
@@ -43,6 +44,7 @@ function loadSchema(file: string): SchemaObject {
 
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
+export const virtualServerSchema = loadSchema('mcp-server-virtual.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
 export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
@@ -131,6 +133,10 @@ export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
       check: checkStdioManifest,
       rewrite: rewriteStdioEnvAlias,
     },
+  ],
+  [
+    VIRTUAL_SERVER_TYPE,
+    { type: VIRTUAL_SERVER_TYPE, schema: virtualServerSchema, validate: compiledOnFirstUse(virtualServerSchema), check: checkVirtualManifest },
   ],
 ]);
 
