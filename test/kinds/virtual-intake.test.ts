@@ -1,0 +1,113 @@
+// mcp-server/virtual through the other doors of intake: a watched file (sources and the virtual server in
+// one file), dryRun with a masked diff, events, and the status that names a source that is not Ready.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+
+const API = '/api/svc/v1/mcp-servers';
+
+let cp: TestControlPlane;
+let dir: string;
+let upstream: RunningMcpServer;
+
+async function condition(name: string, type: string) {
+  const got = await cp.api(`${API}/name/${name}`);
+  const data = got.json?.data;
+  const c = (data?.status?.conditions ?? []).find((x: { type: string }) => x.type === type);
+  return c && c.observedGeneration === data.generation ? c : undefined;
+}
+
+beforeAll(async () => {
+  upstream = await startMcpServer({ transport: 'streamable-http', tools: [{ name: 'files_read' }, { name: 'files_write' }] });
+  dir = mkdtempSync(join(tmpdir(), 'mcp-cp-virtual-files-'));
+  cp = await startTestControlPlane({ manifests: [dir] });
+});
+
+afterAll(async () => {
+  await cp?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+  await upstream?.close();
+});
+
+describe('mcp-server/virtual through files and dryRun', () => {
+  it('applies sources and a virtual server from one watched file; a source that is not Ready is named', async () => {
+    writeFileSync(
+      join(dir, 'team.yaml'),
+      [
+        'type: mcp-server/remote',
+        'name: files',
+        'description: Files',
+        `url: ${upstream.url}`,
+        'collaborators: [{ subject: "team:everyone", role_id: mcp-server-user }]',
+        '---',
+        'type: mcp-server/remote',
+        'name: down',
+        'description: A server nobody runs',
+        'url: http://127.0.0.1:9/mcp',
+        'collaborators: [{ subject: "team:everyone", role_id: mcp-server-user }]',
+        '---',
+        'type: mcp-server/virtual',
+        'name: team-agent',
+        'description: The team agent',
+        'servers:',
+        '  - { name: files, enabled_tools: [files_read] }',
+        '  - { name: down }',
+        'collaborators: [{ subject: "team:everyone", role_id: mcp-server-user }]',
+        '',
+      ].join('\n'),
+    );
+    const notReady = await waitFor(async () => {
+      const ready = await condition('team-agent', 'Ready');
+      return ready?.reason === 'SourceNotReady' ? ready : undefined;
+    }, { what: 'team-agent SourceNotReady' });
+    expect(notReady.status).toBe('False');
+    expect(notReady.message).toContain('Source "down" is not Ready');
+
+    // The file drops the broken source: the virtual server follows, level-triggered.
+    writeFileSync(
+      join(dir, 'team.yaml'),
+      [
+        'type: mcp-server/remote',
+        'name: files',
+        'description: Files',
+        `url: ${upstream.url}`,
+        'collaborators: [{ subject: "team:everyone", role_id: mcp-server-user }]',
+        '---',
+        'type: mcp-server/virtual',
+        'name: team-agent',
+        'description: The team agent',
+        'servers:',
+        '  - { name: files, enabled_tools: [files_read] }',
+        'collaborators: [{ subject: "team:everyone", role_id: mcp-server-user }]',
+        '',
+      ].join('\n'),
+    );
+    await waitFor(async () => (await condition('team-agent', 'Ready'))?.status === 'True', { what: 'team-agent Ready' });
+    const got = await cp.api(`${API}/name/team-agent`);
+    expect(got.json.data.tools.map((t: { name: string; source: string }) => [t.name, t.source])).toEqual([['files_read', 'files']]);
+    expect(got.json.data.source).toMatchObject({ kind: 'file', path: 'team.yaml', document: 1 });
+    const events = await cp.api(`${API}/${got.json.data.id}/events`);
+    expect(events.json.data.map((e: { reason: string }) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Applied', 'ToolsChanged']));
+  });
+
+  it('answers a dryRun with a diff that names a changed override secret without showing it, and writes nothing', async () => {
+    await waitFor(async () => (await condition('files', 'Ready'))?.status === 'True', { what: 'files Ready' });
+    const manifest = (token: string) => ({
+      type: 'mcp-server/virtual',
+      name: 'api-agent',
+      description: 'Through the API',
+      servers: [{ name: 'files', auth_data: { type: 'header', headers: { Authorization: `Bearer ${token}` } } }],
+      collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    });
+    const created = await cp.api(API, { method: 'PUT', body: { manifest: manifest('first-secret-value') } });
+    expect(created.json.action).toBe('CREATE');
+    const preview = await cp.api(API, { method: 'PUT', body: { manifest: manifest('second-secret-value'), dryRun: true } });
+    expect(preview.status).toBe(200);
+    expect(preview.json).toMatchObject({ action: 'UPDATE', dryRun: true });
+    expect(preview.json.diff).toEqual([{ op: 'replace', path: '/servers/0/auth_data/headers/Authorization', secret: true }]);
+    expect(preview.text).not.toContain('secret-value');
+    expect((await cp.api(`${API}/name/api-agent`)).json.data.generation).toBe(1);
+  });
+});
