@@ -109,6 +109,9 @@ describe('mcp-server/virtual', () => {
 
     expect((await put(virtualManifest([{ name: 'github-tools' }, { name: 'wiki', enabled_tools: ['wiki_read'] }]))).status).toBe(200);
     const resolved = await waitReady('support-agent', 'True');
+    // Nothing to discover: a refresh answers at once with the status written.
+    const refreshed = await cp.api(`${API}/name/support-agent/refresh`, { method: 'POST' });
+    expect(refreshed.status).toBe(200);
     expect(resolved.tools.map((t: { name: string; source: string }) => [t.name, t.source]).sort()).toEqual([
       ['create_issue', 'github-tools'],
       ['lookup', 'github-tools'],
