@@ -212,7 +212,9 @@ export class Intake {
       existing = this.store.get(fqn);
       // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
       // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
-      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
+      // Normalised again: a manifest stored under an older spelling (a stdio server's top-level env) keeps its
+      // secrets at the paths the canonical form has them.
+      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? normaliseManifest(existing.manifest) : undefined;
       const restored = restoreMaskedSecrets(normalised, restoreFrom);
       if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
       desired = restored.manifest;
