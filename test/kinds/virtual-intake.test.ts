@@ -110,4 +110,14 @@ describe('mcp-server/virtual through files and dryRun', () => {
     expect(preview.text).not.toContain('secret-value');
     expect((await cp.api(`${API}/name/api-agent`)).json.data.generation).toBe(1);
   });
+
+  it('is shown by the GAIA-style API, which refuses to change it and says where to', async () => {
+    const id = (await cp.api(`${API}/name/api-agent`)).json.data.id;
+    const shown = await cp.api(`/api/mcp/servers/${id}`);
+    expect(shown.status).toBe(200);
+    expect(shown.text).not.toContain('secret-value');
+    const patched = await cp.api(`/api/mcp/servers/${id}`, { method: 'PATCH', body: { description: 'changed' } });
+    expect(patched.status).toBe(400);
+    expect(patched.text).toContain('use PUT /api/svc/v1/mcp-servers');
+  });
 });
