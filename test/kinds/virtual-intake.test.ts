@@ -3,7 +3,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { runDescribe } from '../../src/cli/describe.js';
+import { runGet } from '../../src/cli/get.js';
+import { workspace } from '../cli/cli-support.js';
+import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
 const API = '/api/svc/v1/mcp-servers';
@@ -109,6 +112,22 @@ describe('mcp-server/virtual through files and dryRun', () => {
     expect(preview.json.diff).toEqual([{ op: 'replace', path: '/servers/0/auth_data/headers/Authorization', secret: true }]);
     expect(preview.text).not.toContain('secret-value');
     expect((await cp.api(`${API}/name/api-agent`)).json.data.generation).toBe(1);
+  });
+
+  it('mcpctl get lists it and describe names its sources and the tools each serves', async () => {
+    const ws = workspace();
+    try {
+      const env = { MCPCTL_SERVER: cp.url, MCPCTL_TOKEN: ADMIN_TOKEN };
+      const got = await ws.run(runGet, ['team-agent'], env);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^team-agent +True +/m);
+      const described = await ws.run(runDescribe, ['team-agent'], env);
+      expect(described.code).toBe(0);
+      expect(described.stdout).toMatch(/^Spec:\n {2}type: mcp-server\/virtual\n/m);
+      expect(described.stdout).toMatch(/^ {2}Sources: +files \(files_read\)$/m);
+    } finally {
+      ws.dispose();
+    }
   });
 
   it('is shown by the GAIA-style API, which refuses to change it and says where to', async () => {
