@@ -112,6 +112,13 @@ describe('mcp-server/virtual through files and dryRun', () => {
     expect(preview.json.diff).toEqual([{ op: 'replace', path: '/servers/0/auth_data/headers/Authorization', secret: true }]);
     expect(preview.text).not.toContain('secret-value');
     expect((await cp.api(`${API}/name/api-agent`)).json.data.generation).toBe(1);
+
+    // Applied for real: the event that describes the change says only that a secret changed.
+    const updated = await cp.api(API, { method: 'PUT', body: { manifest: manifest('second-secret-value') } });
+    expect(updated.json).toMatchObject({ action: 'UPDATE', data: { generation: 2 } });
+    const events = await cp.api(`${API}/${updated.json.data.id}/events`);
+    expect(events.text).toContain('(secret changed)');
+    expect(updated.text + events.text + (await cp.api(`${API}/name/api-agent`)).text).not.toContain('secret-value');
   });
 
   it('mcpctl get lists it and describe names its sources and the tools each serves', async () => {
