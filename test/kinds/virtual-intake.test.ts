@@ -121,6 +121,29 @@ describe('mcp-server/virtual through files and dryRun', () => {
     expect(updated.text + events.text + (await cp.api(`${API}/name/api-agent`)).text).not.toContain('secret-value');
   });
 
+  it('follows a source created after it: SourceNotFound, then Ready with its tools', async () => {
+    const virtual = {
+      type: 'mcp-server/virtual',
+      name: 'early-agent',
+      description: 'Written before its source',
+      servers: [{ name: 'late-source' }],
+      collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    };
+    expect((await cp.api(API, { method: 'PUT', body: { manifest: virtual } })).status).toBe(200);
+    await waitFor(async () => (await condition('early-agent', 'Ready'))?.reason === 'SourceNotFound', { what: 'early-agent SourceNotFound' });
+    const source = {
+      type: 'mcp-server/remote',
+      name: 'late-source',
+      description: 'Created later',
+      url: upstream.url,
+      collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+    };
+    expect((await cp.api(API, { method: 'PUT', body: { manifest: source } })).status).toBe(200);
+    await waitFor(async () => (await condition('early-agent', 'Ready'))?.status === 'True', { what: 'early-agent Ready' });
+    const tools = (await cp.api(`${API}/name/early-agent`)).json.data.tools.map((t: { name: string }) => t.name);
+    expect(tools.sort()).toEqual(['files_read', 'files_write']);
+  });
+
   it('mcpctl get lists it and describe names its sources and the tools each serves', async () => {
     const ws = workspace();
     try {
