@@ -70,7 +70,10 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       return { reason: 'SourceNotReady', message: `Source "${spec.name}" is not Ready${why}.` };
     }
     if (spec.auth_data && isStdioManifest(m)) {
-      return { reason: 'SourceAuthNotApplicable', message: `servers[${spec.name}].auth_data overrides HTTP authentication, and source "${spec.name}" is an mcp-server/stdio server; remove the override.` };
+      return {
+        reason: 'SourceAuthNotApplicable',
+        message: `The auth_data given for source "${spec.name}" overrides HTTP authentication, and "${spec.name}" is an mcp-server/stdio server; remove the override.`,
+      };
     }
     const discovered = findCondition(source.status.conditions, DISCOVERED)?.status === 'True';
     const served = source.status.tools.filter((t) => !t.disabled);
@@ -170,7 +173,8 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       virtual: { sources: resolved.map((r) => r.entry) },
       ...(problem ? { unavailable: { reason: problem.reason, message: problem.message } } : {}),
     };
-    const tools = problem ? [] : resolved.flatMap((r) => r.tools);
+    // Shown whatever the problem, each with its source (a conflict's two tools included), as a failing server keeps its last tools.
+    const tools = resolved.flatMap((r) => r.tools);
     const unknownEnabled = resolved.flatMap((r) => r.unknownEnabled.map((n) => `"${n}" of "${r.entry.name}"`));
     const status = virtualStatus(resource, problem, tools, resolved.length, unknownEnabled, isoTime(options.clock.now()));
 

@@ -98,6 +98,8 @@ describe('mcp-server/virtual', () => {
     const conflicted = await waitReady('support-agent', 'False', 'ToolNameConflict');
     const ready = conflicted.status.conditions.find((c: { type: string }) => c.type === 'Ready');
     expect(ready.message).toContain('"lookup" ("github-tools" and "wiki")');
+    // Status shows both, each with its source.
+    expect(conflicted.tools.filter((t: { name: string }) => t.name === 'lookup').map((t: { source: string }) => t.source)).toEqual(['github-tools', 'wiki']);
     // Not served meanwhile: 503 with the reason.
     const refused = await fetch(`${cp.url}/mcp/support-agent`, {
       method: 'POST',
