@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runDescribe } from '../../src/cli/describe.js';
 import { runGet } from '../../src/cli/get.js';
 import { workspace } from '../cli/cli-support.js';
+import { WatchClient } from '../http/watch-client.js';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 
@@ -142,6 +143,29 @@ describe('mcp-server/virtual through files and dryRun', () => {
     await waitFor(async () => (await condition('early-agent', 'Ready'))?.status === 'True', { what: 'early-agent Ready' });
     const tools = (await cp.api(`${API}/name/early-agent`)).json.data.tools.map((t: { name: string }) => t.name);
     expect(tools.sort()).toEqual(['files_read', 'files_write']);
+  });
+
+  it('reaches watchers with its override masked and its status as it settles', async () => {
+    const watch = await WatchClient.open(cp.url);
+    try {
+      const manifest = {
+        type: 'mcp-server/virtual',
+        name: 'watched-agent',
+        description: 'Watched',
+        servers: [{ name: 'files', enabled_tools: ['files_write'], auth_data: { type: 'header', headers: { 'X-Token': 'watch-secret-value' } } }],
+        collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
+      };
+      expect((await cp.api(API, { method: 'PUT', body: { manifest } })).status).toBe(200);
+      const settled = await watch.waitFor(
+        (e) => e.object?.name === 'watched-agent' && e.object.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+        { what: 'watched-agent Ready on the watch stream', timeoutMs: 10_000 },
+      );
+      expect(settled.object.manifest.servers[0].auth_data.headers['X-Token']).toBe('********');
+      expect(settled.object.tools).toEqual([expect.objectContaining({ name: 'files_write', source: 'files' })]);
+      expect(JSON.stringify(watch.events)).not.toContain('watch-secret-value');
+    } finally {
+      await watch.close();
+    }
   });
 
   it('mcpctl get lists it and describe names its sources and the tools each serves', async () => {
