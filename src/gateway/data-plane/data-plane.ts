@@ -20,7 +20,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
 import type { GatewayReader } from '../../store/gateway-reader.js';
-import { virtualSourceHeaders, type StoredGatewayEntry } from '../gateway-entry.js';
+import { virtualSourceHeaders, type GatewayEntry, type StoredGatewayEntry } from '../gateway-entry.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
 import { BodyError, readJsonBody } from './json-body.js';
@@ -191,11 +191,7 @@ export class DataPlane {
         entry,
         ...(callerToken ? { callerToken } : {}),
         initialize: body,
-        timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
-        ...(this.options.egress ? { egress: this.options.egress } : {}),
-        ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
-        ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
-        ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+        ...this.connectOptions(entry),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
@@ -275,11 +271,7 @@ export class DataPlane {
             entry: upstreamEntry,
             ...(callerToken ? { callerToken } : {}),
             initialize,
-            timeoutMs: upstreamEntry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
-            ...(this.options.egress ? { egress: this.options.egress } : {}),
-            ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
-            ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
-            ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+            ...this.connectOptions(upstreamEntry),
           });
           this.health.report(upstreamEntry.fqn, { ok: true });
           return { name: source.name, upstream };
@@ -320,6 +312,17 @@ export class DataPlane {
     });
     session.handle(req, res, initialize);
     if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  /** What connecting to an entry's upstream takes besides the entry, its caller token and the initialize request. */
+  private connectOptions(entry: GatewayEntry) {
+    return {
+      timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
+      ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
+      ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
+      ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+    };
   }
 
   private endIdleSessions(idleMs: number): void {
