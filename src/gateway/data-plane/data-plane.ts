@@ -274,7 +274,7 @@ export class DataPlane {
             ...this.connectOptions(upstreamEntry),
           });
           this.health.report(upstreamEntry.fqn, { ok: true });
-          return { name: source.name, upstream };
+          return { name: source.name, upstream, requestTimeoutMs: upstreamEntry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0 };
         } catch (error) {
           if (error instanceof UpstreamConnectError && error.unreachable) this.health.report(upstreamEntry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
           throw error;
@@ -296,6 +296,7 @@ export class DataPlane {
       principal,
       sources: opened.map((o) => (o as PromiseFulfilledResult<VirtualSourceSession>).value),
       current: () => this.catalog.get(entry.fqn)?.virtual?.sources,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
       logger: this.options.logger,
       onInitialized: (s) => {

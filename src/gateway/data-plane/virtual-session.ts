@@ -7,9 +7,11 @@
 // ids of the gateway's own, so two sources cannot collide, and the client's answer goes back renumbered.
 // A tool is served only when the virtual entry says its source serves it (enabled_tools, the source's
 // own tool_settings, no conflict): that list is the reconciler's, level-triggered; tool descriptions and
-// annotations follow the source's tool_settings.
+// annotations follow the source's tool_settings. Each source's requests keep its timeouts.request_ms
+// (PendingRequests, as for a server of its own).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { stableStringify } from '../../manifest/index.js';
@@ -17,6 +19,7 @@ import type { GatewayEntry, VirtualSourceEntry } from '../gateway-entry.js';
 import { ClientChannel } from './client-channel.js';
 import { failureCode, upstreamSessionGone } from './gateway-session.js';
 import type { DataPlaneMetrics } from './metrics.js';
+import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { presentToolList } from './tool-policy.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamMessageExtra } from './upstream-http.js';
@@ -34,6 +37,8 @@ export function virtualToolsKey(entry: Pick<GatewayEntry, 'virtual'>): string {
 export interface VirtualSourceSession {
   name: string;
   upstream: Upstream;
+  /** The deadline of each request to this source (its timeouts.request_ms); 0: none. */
+  requestTimeoutMs: number;
 }
 
 export interface VirtualSessionOptions {
@@ -44,6 +49,8 @@ export interface VirtualSessionOptions {
   sources: VirtualSourceSession[];
   /** The virtual entry's sources as the gateway store holds them now; undefined once it is gone. */
   current: () => VirtualSourceEntry[] | undefined;
+  /** The clock of request deadlines. Default: the system clock. */
+  clock?: Clock;
   metrics: DataPlaneMetrics;
   logger: Logger;
   onInitialized: (session: VirtualSession) => void;
@@ -61,11 +68,9 @@ const LISTS = {
 } as const;
 type ListMethod = keyof typeof LISTS;
 
-interface ClientRequest {
-  source: string;
-  method: string;
-  sentAt: number;
-  progressToken?: string | number;
+interface SourceState extends VirtualSourceSession {
+  /** Requests sent to this source: the client's (relayed) and the gateway's own (answer set). */
+  pending: PendingRequests;
 }
 
 export class VirtualSession {
@@ -76,11 +81,9 @@ export class VirtualSession {
   /** virtualToolsKey of the entry the client last saw announced. */
   private toolKey: string;
   private closed = false;
-  private readonly sources = new Map<string, VirtualSourceSession>();
-  /** Client requests relayed to a source, by the client's id. */
-  private readonly pending = new Map<RequestId, ClientRequest>();
-  /** The gateway's own requests (list pages), by id. */
-  private readonly own = new Map<string, { resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  private readonly sources = new Map<string, SourceState>();
+  /** Which source each client request still open was relayed to, by the client's id (in the order sent). */
+  private readonly routes = new Map<RequestId, string>();
   /** Upstream requests relayed to the client, by the gateway's id. */
   private readonly toClient = new Map<string, { source: string; id: RequestId }>();
   /** Which source listed a tool name, resource URI or prompt name last. */
@@ -102,7 +105,12 @@ export class VirtualSession {
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');
     for (const source of options.sources) {
-      this.sources.set(source.name, source);
+      const pending = new PendingRequests({
+        timeoutMs: source.requestTimeoutMs,
+        onTimeout: (id, request) => this.timedOut(source.name, source.requestTimeoutMs, id, request),
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+      this.sources.set(source.name, { ...source, pending });
       const transport = source.upstream.transport;
       transport.onmessage = (message, extra?: MessageExtraInfo) =>
         this.fromUpstream(source.name, message, (extra as UpstreamMessageExtra | undefined)?.relatedRequestId);
@@ -142,13 +150,17 @@ export class VirtualSession {
     if (this.closed) return;
     this.closed = true;
     const message = `The gateway session with MCP server "${this.options.serverName}" ended (${reason}); start a new session.`;
-    for (const [id, request] of this.pending) {
-      this.options.metrics.request(this.options.serverName, request.method, 'error');
-      this.downstream.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message } });
+    for (const source of this.sources.values()) {
+      for (const [id, request] of source.pending.clear()) {
+        const error: JSONRPCMessage = { jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message } };
+        if (request.answer) request.answer(error);
+        else {
+          this.options.metrics.request(this.options.serverName, request.method, 'error');
+          this.downstream.send(error);
+        }
+      }
     }
-    this.pending.clear();
-    for (const waiter of this.own.values()) waiter.reject(new Error(message));
-    this.own.clear();
+    this.routes.clear();
     this.options.logger.debug({ server: this.options.serverName, session: this.id, reason }, 'virtual gateway session closed');
     this.options.onClosed(this);
     this.downstream.close();
@@ -167,10 +179,11 @@ export class VirtualSession {
     if (!('id' in message)) {
       if (message.method === 'notifications/cancelled') {
         const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-        const request = requestId === undefined ? undefined : this.pending.get(requestId);
-        if (request) {
-          this.pending.delete(requestId!);
-          this.toSource(request.source, message);
+        const source = requestId === undefined ? undefined : this.routes.get(requestId);
+        if (source !== undefined) {
+          this.routes.delete(requestId!);
+          this.sources.get(source)?.pending.take(requestId!);
+          this.toSource(source, message);
         }
         return;
       }
@@ -351,9 +364,12 @@ export class VirtualSession {
 
   private forward(source: string, request: JSONRPCRequest): void {
     const progressToken = (request.params as { _meta?: { progressToken?: string | number } } | undefined)?._meta?.progressToken;
-    this.pending.set(request.id, { source, method: request.method, sentAt: performance.now(), ...(progressToken !== undefined ? { progressToken } : {}) });
-    this.sources.get(source)!.upstream.transport.send(request).catch((error: unknown) => {
-      if (!this.pending.delete(request.id)) return;
+    const state = this.sources.get(source)!;
+    this.routes.set(request.id, source);
+    state.pending.add(request.id, { method: request.method, ...(progressToken !== undefined ? { progressToken } : {}) });
+    state.upstream.transport.send(request).catch((error: unknown) => {
+      if (!state.pending.take(request.id)) return;
+      this.routes.delete(request.id);
       this.options.metrics.error(this.options.serverName, 'upstream_send');
       this.refuse(request, ErrorCode.InternalError, `The gateway could not send ${request.method} to source "${source}" of virtual MCP server "${this.options.serverName}": ${(error as Error).message}`, 'error');
       if (upstreamSessionGone(error)) void this.close(`the upstream session of source "${source}" ended`);
@@ -362,7 +378,8 @@ export class VirtualSession {
 
   private fromUpstream(source: string, message: JSONRPCMessage, relatedRequestId?: RequestId): void {
     this.lastActivity = Date.now();
-    const related = relatedRequestId !== undefined && this.pending.get(relatedRequestId)?.source === source ? relatedRequestId : undefined;
+    const state = this.sources.get(source)!;
+    const related = relatedRequestId !== undefined && this.routes.get(relatedRequestId) === source ? relatedRequestId : undefined;
     if ('method' in message) {
       if ('id' in message) {
         // A request of the source's to the client: under an id of the gateway's own.
@@ -377,23 +394,18 @@ export class VirtualSession {
       if (message.method === 'notifications/resources/list_changed') this.owners.resource.clear();
       if (message.method === 'notifications/prompts/list_changed') this.owners.prompt.clear();
       if (message.method === 'notifications/progress') {
+        // Restarts the request's deadline, as for a server of its own.
         const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
-        const about = [...this.pending].find(([, r]) => r.source === source && r.progressToken !== undefined && r.progressToken === token)?.[0];
+        const about = token === undefined ? undefined : state.pending.progress(token);
         if (about !== undefined && this.downstream.send(message, about)) return;
       }
       if (related !== undefined && this.downstream.send(message, related)) return;
       return this.deliver(message);
     }
-    const ownWaiter = this.own.get(String(message.id));
-    if (ownWaiter) {
-      this.own.delete(String(message.id));
-      if ('result' in message) ownWaiter.resolve(message.result as Record<string, unknown>);
-      else ownWaiter.reject(new Error('error' in message ? message.error.message : 'no answer'));
-      return;
-    }
-    const request = message.id === undefined ? undefined : this.pending.get(message.id);
-    if (!request || request.source !== source) return;
-    this.pending.delete(message.id!);
+    const request = message.id === undefined ? undefined : state.pending.take(message.id);
+    if (!request) return; // answered already (timed out or cancelled)
+    if (request.answer) return request.answer(message);
+    this.routes.delete(message.id!);
     this.options.metrics.upstreamLatency(this.options.serverName, request.method, (performance.now() - request.sentAt) / 1000);
     this.options.metrics.request(this.options.serverName, request.method, 'error' in message ? 'error' : 'ok');
     this.send(message);
@@ -401,12 +413,31 @@ export class VirtualSession {
 
   private requestSource(source: string, method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = `mcp-gateway-virtual-${++this.ownIds}`;
+    const state = this.sources.get(source)!;
     return new Promise((resolve, reject) => {
-      this.own.set(id, { resolve, reject });
-      this.sources.get(source)!.upstream.transport.send({ jsonrpc: '2.0', id, method, params }).catch((error: unknown) => {
-        if (this.own.delete(id)) reject(error instanceof Error ? error : new Error(String(error)));
+      state.pending.add(id, {
+        method,
+        answer: (message) => {
+          if ('result' in message) resolve(message.result as Record<string, unknown>);
+          else reject(new Error('error' in message ? message.error.message : 'no answer'));
+        },
+      });
+      state.upstream.transport.send({ jsonrpc: '2.0', id, method, params }).catch((error: unknown) => {
+        if (state.pending.take(id)) reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
+  }
+
+  /** A request to `source` passed its deadline: the source is told to cancel it, the requester gets an error. */
+  private timedOut(source: string, timeoutMs: number, id: RequestId, request: PendingRequest): void {
+    const message = `Source "${source}" of virtual MCP server "${this.options.serverName}" did not answer ${request.method} within ${timeoutMs} ms (timeouts.request_ms of its manifest).`;
+    this.options.metrics.error(this.options.serverName, 'upstream_timeout');
+    this.toSource(source, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } });
+    const error: JSONRPCMessage = { jsonrpc: '2.0', id, error: { code: ErrorCode.RequestTimeout, message } };
+    if (request.answer) return request.answer(error);
+    this.routes.delete(id);
+    this.options.metrics.request(this.options.serverName, request.method, 'timeout');
+    this.send(error);
   }
 
   private toSource(source: string, message: JSONRPCMessage): void {
@@ -428,7 +459,7 @@ export class VirtualSession {
   /** A message about no request of the client's: the GET stream, else its latest open request, else kept until the stream opens. */
   private deliver(message: JSONRPCMessage): void {
     if (this.downstream.streaming) return this.send(message);
-    const latest = [...this.pending.keys()].at(-1);
+    const latest = [...this.routes.keys()].at(-1);
     if (latest !== undefined && this.downstream.send(message, latest)) return;
     this.outbox.push(message);
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();
