@@ -184,6 +184,12 @@ describe('mcp-server/virtual through files and dryRun', () => {
     }
   });
 
+  it('is a manifest kind of the OpenAPI document, from its schema file', async () => {
+    const doc = (await cp.api('/openapi.json')).json;
+    expect(doc.components.schemas.VirtualMcpServerManifest).toMatchObject({ 'x-schema-file': 'schemas/mcp-server-virtual.schema.json' });
+    expect(doc.components.schemas.McpServerManifest.oneOf).toContainEqual({ $ref: '#/components/schemas/VirtualMcpServerManifest' });
+  });
+
   it('is shown by the GAIA-style API, which refuses to change it and says where to', async () => {
     const id = (await cp.api(`${API}/name/api-agent`)).json.data.id;
     const shown = await cp.api(`/api/mcp/servers/${id}`);
