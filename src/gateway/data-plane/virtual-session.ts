@@ -28,6 +28,8 @@ import type { UpstreamMessageExtra } from './upstream-http.js';
 const MAX_PAGES = 100;
 /** Standalone messages kept for a client that has not opened its GET stream yet. */
 const OUTBOX_LIMIT = 100;
+/** Sources' requests to the client awaiting its answer, per session. */
+const MAX_OPEN_CLIENT_REQUESTS = 1000;
 
 /** What the client sees change when the virtual entry changes: the sources' served tools and their settings. */
 export function virtualToolsKey(entry: Pick<GatewayEntry, 'virtual'>): string {
@@ -386,6 +388,8 @@ export class VirtualSession {
         if (message.method === 'ping') return this.toSource(source, { jsonrpc: '2.0', id: message.id, result: {} });
         const id = `mcp-gateway-virtual-${++this.ownIds}`;
         this.toClient.set(id, { source, id: message.id });
+        // Bounded: requests the client never answers are forgotten, oldest first.
+        if (this.toClient.size > MAX_OPEN_CLIENT_REQUESTS) this.toClient.delete(this.toClient.keys().next().value!);
         const renumbered = { ...message, id } as JSONRPCMessage;
         if (related !== undefined && this.downstream.send(renumbered, related)) return;
         return this.deliver(renumbered);
