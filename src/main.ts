@@ -24,7 +24,7 @@ import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
 import { ForbiddenError } from './domain/errors.js';
-import { isStdioManifest } from './domain/manifest.js';
+import { isStdioManifest, stdioEnv } from './domain/manifest.js';
 import { StdioPolicy } from './stdio/stdio-policy.js';
 import { StdioSupervisor } from './stdio/stdio-supervisor.js';
 import { presentServer } from './http/present.js';
@@ -210,6 +210,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
     upstreamHealth,
+    // mcp-server/virtual servers follow their sources.
+    enqueue: (key) => queue.add(key),
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -512,7 +514,7 @@ function validateStdio(stdio: StdioSupervisor): DiscoverStdio {
     if (!isStdioManifest(manifest)) throw new Error('validateStdio: not an mcp-server/stdio manifest');
     const key = `validate:${randomUUID()}`;
     try {
-      return await stdio.discover(key, { command: manifest.command, args: manifest.args, env: manifest.env }, { timeoutMs });
+      return await stdio.discover(key, { command: manifest.command, args: manifest.args, env: stdioEnv(manifest) }, { timeoutMs });
     } finally {
       await stdio.stop(key);
     }

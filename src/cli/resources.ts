@@ -51,6 +51,8 @@ export interface GatewayEntryView {
   passthroughAuth: boolean;
   tls: { rejectUnauthorized: boolean; caCert: boolean };
   disabledTools: string[];
+  /** mcp-server/virtual: its sources and the tools each serves (null: every tool); absent or null for other kinds. */
+  virtual?: { sources: { name: string; tools: string[] | null }[] } | null;
   generation: number;
   configHash: string;
   updatedAt: string;

@@ -40,6 +40,8 @@ export function presentGatewayEntry(e: StoredGatewayEntry) {
       : null,
     // mcp-server/stdio: what the gateway runs; env values are secrets.
     stdio: e.stdio ? { command: e.stdio.command, args: e.stdio.args, env: Object.fromEntries(Object.keys(e.stdio.env).map((k) => [k, MASK])) } : null,
+    // mcp-server/virtual: its sources (their auth_data overrides are among the masked headers).
+    virtual: e.virtual ?? null,
     generation: e.generation,
     configHash: e.configHash,
     updatedAt: e.updatedAt,

@@ -11,7 +11,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
-import type { McpServerManifest } from '../domain/manifest.js';
+import { isVirtualManifest, type McpServerManifest } from '../domain/manifest.js';
 import type { Principal } from '../domain/principal.js';
 import {
   describeSource,
@@ -38,6 +38,7 @@ import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type WriteEvent } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
+import { checkVirtualSources } from './virtual-sources.js';
 
 /** How often a write that lost a race to another writer is planned again (see Intake.raced). */
 const WRITE_TRIES = 3;
@@ -210,7 +211,9 @@ export class Intake {
       existing = await this.store.get(fqn);
       // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
       // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
-      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
+      // Normalised again: a manifest stored under an older spelling (a stdio server's top-level env) keeps its
+      // secrets at the paths the canonical form has them.
+      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? normaliseManifest(existing.manifest) : undefined;
       const restored = restoreMaskedSecrets(normalised, restoreFrom);
       if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
       desired = restored.manifest;
@@ -219,6 +222,11 @@ export class Intake {
 
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
+    if (isVirtualManifest(desired)) {
+      // Its sources: remote or stdio servers the writer may use.
+      const sourceErrors = await checkVirtualSources(desired, this.tenant, input.principal, this.policy, (fqn) => this.store.get(fqn));
+      if (sourceErrors.length > 0) throw invalid(sourceErrors, prefix);
+    }
     checkIfMatch(input.ifMatch, existing, fqn);
     const managedElsewhere = existing ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
     // force: true takes the resource over from its manager; from a file, that needs the policy's consent.

@@ -18,7 +18,7 @@ import {
 } from '../discovery/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
-import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { isStdioManifest, isVirtualManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
@@ -27,6 +27,8 @@ import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './disc
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
 import type { UpstreamHealth } from './upstream-health.js';
+import { createVirtualReconciler } from './virtual-reconciler.js';
+import { VirtualSourceIndex } from './virtual-sources.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -46,6 +48,8 @@ export interface ServerReconcilerOptions {
   stdio?: StdioSupervisor;
   /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
+  /** Requeues the mcp-server/virtual servers that reference a server after each reconcile of it; absent: they follow at resync. */
+  enqueue?: (key: string) => void;
 }
 
 const RECONCILER = 'reconciler';
@@ -132,7 +136,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   };
 
   const discoveryResultView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
-    const m = resource.manifest;
+    // Only servers with a discovery of their own come here (a virtual server takes reconcileVirtual).
+    const m = resource.manifest as RemoteMcpServerManifest | StdioMcpServerManifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code') {
       const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
@@ -347,11 +352,26 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     throw err;
   };
 
-  return async function reconcileServer(key: string): Promise<ReconcileResult> {
+  // mcp-server/virtual: composed from other servers' stored state, no discovery of its own.
+  const virtualSources = new VirtualSourceIndex();
+  const reconcileVirtual = createVirtualReconciler({
+    store,
+    gateway,
+    secrets,
+    ...(options.configHashKey ? { configHashKey: options.configHashKey } : {}),
+    clock,
+    logger,
+    index: virtualSources,
+    event,
+    recordTransitions,
+  });
+
+  const reconcileOne = async (key: string): Promise<ReconcileResult> => {
     const resource = await store.get(key);
     const entry = await gateway.get(key);
 
     if (!resource) {
+      virtualSources.remove(key);
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
@@ -367,6 +387,19 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
 
     // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
     const m = resource.manifest;
+    if (isVirtualManifest(m)) {
+      // It may have been a stdio server before (same name, another kind): its process goes.
+      if (options.stdio?.has(key)) void options.stdio.stop(key);
+      try {
+        const result = await reconcileVirtual(key, resource, entry);
+        // Nothing to discover: a refresh waiting on it answers the status just written.
+        discovery.settle(key);
+        return result;
+      } catch (err) {
+        return fail(key, resource, err);
+      }
+    }
+    virtualSources.remove(key);
     let plan: KindPlan;
     try {
       plan = isStdioManifest(m) ? stdioPlan(key, resource, m) : remotePlan(key, resource, m);
@@ -377,6 +410,19 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       return await converge(key, resource, entry, plan);
     } catch (err) {
       return fail(key, resource, err);
+    }
+  };
+
+  /** After a server's status (or its absence) is written, the virtual servers that reference it follow. */
+  const requeueDependents = (key: string) => {
+    if (options.enqueue) for (const dependent of virtualSources.dependents(key)) options.enqueue(dependent);
+  };
+
+  return async function reconcileServer(key: string): Promise<ReconcileResult> {
+    try {
+      return await reconcileOne(key);
+    } finally {
+      requeueDependents(key);
     }
   };
 }

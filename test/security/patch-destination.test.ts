@@ -243,6 +243,6 @@ describe('GAIA PATCH keeps a stdio server\'s env with its command', () => {
   it('lets the editor change args when they send the env again', async () => {
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { args: ['-e', 'process.exit(2)'], env: { STDIO_SECRET: 'erin-own' } } });
     expect(res.status).toBe(200);
-    expect((await cp.store.get('default:mcp-server:stdio-guarded'))!.manifest).toMatchObject({ env: { STDIO_SECRET: 'erin-own' } });
+    expect((await cp.store.get('default:mcp-server:stdio-guarded'))!.manifest).toMatchObject({ auth_data: { type: 'env', env: { STDIO_SECRET: 'erin-own' } } });
   });
 });

@@ -20,7 +20,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
 import type { GatewayReader } from '../../store/gateway-reader.js';
-import type { StoredGatewayEntry } from '../gateway-entry.js';
+import { virtualSourceHeaders, type GatewayEntry, type StoredGatewayEntry } from '../gateway-entry.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
 import { BodyError, readJsonBody } from './json-body.js';
@@ -30,6 +30,7 @@ import { connectUpstream, UpstreamConnectError, type StdioSessions } from './ups
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
 import { forwardSessionRequest } from './session-forward.js';
 import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
+import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -159,7 +160,7 @@ export class DataPlane {
     else res.end();
   }
 
-  private readonly sessions = new Map<string, GatewaySession>();
+  private readonly sessions = new Map<string, GatewaySession | VirtualSession>();
   private readonly catalog: GatewayCatalog;
   private readonly metrics: DataPlaneMetrics;
   private readonly health: UpstreamHealthReporter;
@@ -241,6 +242,7 @@ export class DataPlane {
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return answerJson(res, 400, rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
     }
+    if (entry.virtual) return this.serveVirtual(req, res, principal, entry, body);
 
     let upstream;
     try {
@@ -249,11 +251,7 @@ export class DataPlane {
         entry,
         ...(callerToken ? { callerToken } : {}),
         initialize: body,
-        timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
-        ...(this.options.egress ? { egress: this.options.egress } : {}),
-        ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
-        ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
-        ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+        ...this.connectOptions(entry),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
@@ -299,8 +297,95 @@ export class DataPlane {
       else if (entry.connectionType === 'direct') void session.close('the server is no longer proxied');
       else if (entry.unavailable) void session.close(`the server is not served (${entry.unavailable.reason})`);
       else if (!this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access was withdrawn');
-      else session.toolsChanged(key!);
+      else session.toolsChanged(session instanceof VirtualSession ? virtualToolsKey(entry) : key!);
     }
+  }
+
+  /**
+   * A new session of an mcp-server/virtual server: one upstream session per source, each opened from the
+   * source's own gateway entry (with the virtual server's auth_data override, if any), the client's
+   * initialize forwarded to each. Use rights are the virtual server's alone (checked in admit).
+   */
+  private async serveVirtual(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    entry: StoredGatewayEntry,
+    initialize: { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> },
+  ): Promise<void> {
+    const sources = entry.virtual!.sources;
+    const entries = await Promise.all(sources.map(async (source) => ({ source, entry: await this.catalog.get(source.fqn) })));
+    const missing = entries.find((e) => !e.entry || e.entry.unavailable);
+    if (missing) {
+      const why = missing.entry?.unavailable ? `it is not served (${missing.entry.unavailable.reason})` : 'it is gone';
+      return void this.refuse(res, 503, 'Unavailable', `MCP server "${entry.name}" is not served right now: its source "${missing.source.name}" cannot be reached (${why}).`, entry.name, 'unavailable');
+    }
+    const opened = await Promise.allSettled(
+      entries.map(async ({ source, entry: stored }): Promise<VirtualSourceSession> => {
+        const upstreamEntry = source.authOverride
+          ? { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth }
+          : stored!;
+        const callerToken =
+          upstreamEntry.passthroughAuth && !upstreamEntry.stdio ? await this.options.callerTokens?.lease(principal.subject.subjectId, upstreamEntry.upstreamUrl) : undefined;
+        try {
+          const upstream = await connectUpstream({
+            entry: upstreamEntry,
+            ...(callerToken ? { callerToken } : {}),
+            initialize,
+            ...this.connectOptions(upstreamEntry),
+          });
+          this.health.report(upstreamEntry.fqn, { ok: true });
+          return { name: source.name, upstream, requestTimeoutMs: upstreamEntry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0 };
+        } catch (error) {
+          if (error instanceof UpstreamConnectError && error.unreachable) this.health.report(upstreamEntry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
+          throw error;
+        }
+      }),
+    );
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.upstream.close() : undefined)));
+      if (!(failed.reason instanceof UpstreamConnectError)) throw failed.reason;
+      this.options.logger.info({ server: entry.name, status: failed.reason.status, err: failed.reason.message }, 'could not open the upstream sessions of a virtual server');
+      this.metrics.error(entry.name, 'upstream_connect');
+      this.metrics.request(entry.name, 'initialize', 'error');
+      return answerJson(res, failed.reason.status, rpcError(-32000, failed.reason.message, initialize.id));
+    }
+    const session = new VirtualSession({
+      serverName: entry.name,
+      fqn: entry.fqn,
+      principal,
+      sources: opened.map((o) => (o as PromiseFulfilledResult<VirtualSourceSession>).value),
+      current: () => this.catalog.cached(entry.fqn)?.virtual?.sources,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      metrics: this.metrics,
+      logger: this.options.logger,
+      onInitialized: (s) => {
+        this.sessions.set(s.id!, s);
+        this.metrics.sessionOpened(entry.name);
+      },
+      onClosed: (s) => {
+        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
+      },
+      onUpstreamFailed: (source, message) => {
+        const fqn = sources.find((x) => x.name === source)?.fqn;
+        if (fqn) this.health.report(fqn, { ok: false, reason: 'Unreachable', message });
+      },
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
+    });
+    session.handle(req, res, initialize);
+    if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  /** What connecting to an entry's upstream takes besides the entry, its caller token and the initialize request. */
+  private connectOptions(entry: GatewayEntry) {
+    return {
+      timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
+      ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
+      ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
+      ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+    };
   }
 
   private endIdleSessions(idleMs: number): void {

@@ -186,6 +186,11 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     const principal = principalOf(req);
     policy.authorizeWrite(principal);
     const r = await readable(req, String(req.params.serverId));
+    // Its fields map onto remote and stdio manifests only (not, say, an mcp-server/virtual one).
+    if (r.manifest.type !== 'mcp-server/remote' && r.manifest.type !== 'mcp-server/stdio') {
+      const message = `MCP server "${r.name}" is an ${r.manifest.type} server, which this API does not change; use PUT /api/svc/v1/mcp-servers with its manifest`;
+      throw invalid([{ path: '', message }]);
+    }
     const body = validatePatchBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     // The patch is laid over the stored manifest as a caller sees it: secrets masked. Intake restores the
