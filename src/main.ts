@@ -329,6 +329,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
+  // PostgreSQL mode: a write another replica's intake made (a PUT or DELETE sent to a follower) reaches the
+  // leader's queue through the shared changelog; the leader's own status writes (observed = generation) do not.
+  if (stores.postgres) {
+    feed.listen((changes) => {
+      if (!role.isLeader) return;
+      for (const c of changes) if (c.type === 'DELETED' || c.object.status.observedGeneration !== c.object.generation) queue.add(c.fqn);
+    });
+  }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
