@@ -3,6 +3,7 @@
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 import { currentResourceVersion } from './resource-version.js';
 
 /**
@@ -14,6 +15,9 @@ export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; obje
   return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}))`;
 }
 
+const SINCE = prepared('changes_since',
+  'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2');
+
 export class PgChangelog {
   constructor(private readonly db: () => Queryable) {}
 
@@ -22,10 +26,7 @@ export class PgChangelog {
   }
 
   async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
-    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(
-      'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2',
-      [resourceVersion, limit],
-    );
+    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(SINCE([resourceVersion, limit]));
     return rows.map((r) => ({
       resourceVersion: r.resource_version,
       type: r.type,

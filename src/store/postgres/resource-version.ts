@@ -27,7 +27,7 @@ export async function nextResourceVersion(client: Queryable): Promise<number> {
 
 /** The last resourceVersion committed (as this statement's snapshot sees it). */
 export async function currentResourceVersion(client: Queryable): Promise<number> {
-  const result = await client.query<{ value: number }>("SELECT value FROM counters WHERE name = 'resource_version'");
+  const result = await client.query<{ value: number }>({ name: 'mcp_cp_current_rv', text: "SELECT value FROM counters WHERE name = 'resource_version'" });
   const rv = result.rows[0]?.value;
   if (rv === undefined) throw new Error("The counters table has no 'resource_version' row: the schema was not migrated");
   return rv;

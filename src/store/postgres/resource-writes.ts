@@ -12,6 +12,7 @@ import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';
 import { changeEntry } from './changelog.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 
 /** The NOTIFY a write transaction sends (see notifications.ts). */
 export interface Notice {
@@ -23,10 +24,32 @@ export interface Notice {
  * The claim of an update or remove: the stored row, and the new resourceVersion when the row is the one
  * expected ($2, or any when null): `next_rv` null when it is another.
  */
-const CLAIM_STORED = `WITH cur AS (SELECT ${COLUMNS} FROM resources WHERE fqn = $1),
+const CLAIM_STORED = prepared('claim_stored', `WITH cur AS (SELECT ${COLUMNS} FROM resources WHERE fqn = $1),
   rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
     AND EXISTS (SELECT 1 FROM cur WHERE $2::int8 IS NULL OR cur.resource_version = $2::int8) RETURNING value)
-  SELECT cur.*, (SELECT value FROM rv) AS next_rv FROM cur`;
+  SELECT cur.*, (SELECT value FROM rv) AS next_rv FROM cur`);
+
+/** The claim of a create: the new resourceVersion while the name is free. */
+const CLAIM_NAME = prepared('claim_name', `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
+    AND NOT EXISTS (SELECT 1 FROM resources WHERE fqn = $1) RETURNING value AS resource_version)
+  SELECT resource_version FROM rv`);
+
+const INSERT = prepared('insert', `WITH written AS (INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation,
+      resource_version, source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view, view_rv)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $10)),
+  ${changeEntry('ADDED', { rv: '$10', fqn: '$2', object: '$20', at: '$16' })}
+  SELECT pg_notify($21, $22)`);
+
+const UPDATE = prepared('update', `WITH written AS (UPDATE resources SET kind = $2, spec = $3, secrets = $4, spec_hash = $5, generation = $6,
+      resource_version = $7, source = $8, metadata = $9, account_id = $10, updated_by = $11, updated_at = $12, status = $13, view = $14,
+      view_rv = $7
+    WHERE fqn = $1),
+  ${changeEntry('MODIFIED', { rv: '$7', fqn: '$1', object: '$15', at: '$12' })}
+  SELECT pg_notify($16, $17)`);
+
+const DELETE = prepared('delete', `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
+  ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
+  SELECT pg_notify($5, $6)`);
 
 export class PgResourceWrites {
   constructor(
@@ -35,12 +58,7 @@ export class PgResourceWrites {
   ) {}
 
   async create(client: Queryable, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
-    const claim = await client.query<{ resource_version: number }>(
-      `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
-         AND NOT EXISTS (SELECT 1 FROM resources WHERE fqn = $1) RETURNING value AS resource_version)
-       SELECT resource_version FROM rv`,
-      [input.fqn],
-    );
+    const claim = await client.query<{ resource_version: number }>(CLAIM_NAME([input.fqn]));
     const rv = claim.rows[0]?.resource_version;
     if (rv === undefined) throw new WriteConflictError(input.fqn, 'the name is taken');
     const sealed = this.rows.seal(input.manifest);
@@ -66,16 +84,10 @@ export class PgResourceWrites {
       status: JSON.stringify(input.status),
     };
     await client.query(
-      `WITH written AS (INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation, resource_version,
-          source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view, view_rv)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $10)),
-       ${changeEntry('ADDED', { rv: '$10', fqn: '$2', object: '$20', at: '$16' })}
-       SELECT pg_notify($21, $22)`,
-      [
-        row.id, row.fqn, row.tenant, row.name, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv,
+      INSERT([        row.id, row.fqn, row.tenant, row.name, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv,
         row.source, row.metadata, row.account_id, row.created_by, row.updated_by, row.created_at, row.updated_at, row.status,
         this.views.render(storedText(row), input.status, rv), maskedResourceText(row), notice.channel, notice.payload,
-      ],
+      ]),
     );
     return resourceOfRow(row, {
       manifest: input.manifest,
@@ -107,16 +119,10 @@ export class PgResourceWrites {
       status: JSON.stringify(update.status),
     };
     await client.query(
-      `WITH written AS (UPDATE resources SET kind = $2, spec = $3, secrets = $4, spec_hash = $5, generation = $6, resource_version = $7,
-          source = $8, metadata = $9, account_id = $10, updated_by = $11, updated_at = $12, status = $13, view = $14, view_rv = $7
-        WHERE fqn = $1),
-       ${changeEntry('MODIFIED', { rv: '$7', fqn: '$1', object: '$15', at: '$12' })}
-       SELECT pg_notify($16, $17)`,
-      [
-        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
+      UPDATE([        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
         row.updated_by, now, row.status, this.views.render(storedText(row), update.status, rv), maskedResourceText(row),
         notice.channel, notice.payload,
-      ],
+      ]),
     );
     return resourceOfRow(row, {
       manifest: update.manifest,
@@ -133,12 +139,7 @@ export class PgResourceWrites {
     if (!claimed) return undefined;
     const { stored, rv } = claimed;
     const masked = { ...this.rows.fromRow(stored, true), resourceVersion: rv };
-    await client.query(
-      `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
-       ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
-       SELECT pg_notify($5, $6)`,
-      [fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload],
-    );
+    await client.query(DELETE([fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload]));
     return { ...this.rows.fromRow(stored), resourceVersion: rv };
   }
 
@@ -146,7 +147,7 @@ export class PgResourceWrites {
   private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: string): Promise<{ stored: ResourceRow; rv: number }>;
   private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: undefined): Promise<{ stored: ResourceRow; rv: number } | undefined>;
   private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: string | undefined) {
-    const { rows } = await client.query<ResourceRow & { next_rv: number | null }>(CLAIM_STORED, [fqn, expect?.resourceVersion ?? null]);
+    const { rows } = await client.query<ResourceRow & { next_rv: number | null }>(CLAIM_STORED([fqn, expect?.resourceVersion ?? null]));
     const found = rows[0];
     if (!found) {
       if (missing === undefined) return undefined;

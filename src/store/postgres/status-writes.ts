@@ -7,10 +7,20 @@ import { maskedResourceText, storedText } from '../sqlite/rows.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { changeEntry } from './changelog.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 import type { PgResourceReads } from './resource-reads.js';
 import type { Notice } from './resource-writes.js';
 
 const RACED = Symbol('raced');
+
+/** The new resourceVersion while the row is still at the one the status was compared with. */
+const CLAIM = prepared('claim_status', `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
+    AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2) RETURNING value AS resource_version)
+  SELECT resource_version FROM rv`);
+
+const WRITE = prepared('write_status', `WITH written AS (UPDATE resources SET status = $2, resource_version = $3, view = $4, view_rv = $3 WHERE fqn = $1),
+  ${changeEntry('MODIFIED', { rv: '$3', fqn: '$1', object: '$5', at: '$6' })}
+  SELECT pg_notify($7, $8)`);
 
 /** Runs fn in the engine's write transaction (the caller's unit, or one of its own). */
 export type WriteIn = <T>(fn: (client: Queryable) => Promise<T>) => Promise<T>;
@@ -57,21 +67,13 @@ export class PgStatusWrites {
       return row.resource_version;
     }
     return write(async (client) => {
-      const claim = await client.query<{ resource_version: number }>(
-        `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
-           AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2) RETURNING value AS resource_version)
-         SELECT resource_version FROM rv`,
-        [fqn, row.resource_version],
-      );
+      const claim = await client.query<{ resource_version: number }>(CLAIM([fqn, row.resource_version]));
       const rv = claim.rows[0]?.resource_version;
       if (rv === undefined) return RACED;
       const at = now();
       const written = { ...row, status: json, resource_version: rv };
       await client.query(
-        `WITH written AS (UPDATE resources SET status = $2, resource_version = $3, view = $4, view_rv = $3 WHERE fqn = $1),
-         ${changeEntry('MODIFIED', { rv: '$3', fqn: '$1', object: '$5', at: '$6' })}
-         SELECT pg_notify($7, $8)`,
-        [fqn, json, rv, this.views.render(storedText(written), status, rv), maskedResourceText(written), at, notice.channel, notice.payload],
+        WRITE([fqn, json, rv, this.views.render(storedText(written), status, rv), maskedResourceText(written), at, notice.channel, notice.payload]),
       );
       return rv;
     });

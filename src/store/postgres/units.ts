@@ -17,11 +17,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 
 /** Fails the transaction (throws) unless its writer may still write; see src/cluster/fence.ts. */
 export type Fence = (client: Queryable) => Promise<void>;
 
-const WRITER_LOCK = "SELECT value FROM counters WHERE name = 'resource_version' FOR NO KEY UPDATE";
+const WRITER_LOCK_SQL = "SELECT value FROM counters WHERE name = 'resource_version' FOR NO KEY UPDATE";
+const WRITER_LOCK = prepared('writer_lock', WRITER_LOCK_SQL);
 
 export interface Unit {
   readonly client: pg.PoolClient;
@@ -62,7 +64,7 @@ export class Units {
    */
   write<T>(fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     const unit = this.current();
-    if (!unit) return this.outermost(() => this.write(fence, fn), fence);
+    if (!unit) return this.outermost(() => this.write(fence, fn), fence, true);
     return this.writeIn(unit, fence, fn);
   }
 
@@ -76,7 +78,7 @@ export class Units {
   private async writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     await this.join(unit, fence);
     if (!unit.writerLocked) {
-      await unit.client.query(WRITER_LOCK);
+      await unit.client.query(WRITER_LOCK());
       unit.writerLocked = true;
     }
     return fn(unit.client, unit);
@@ -88,14 +90,20 @@ export class Units {
     unit.fenced.add(fence);
   }
 
-  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined): Promise<T> {
+  /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
+  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
     const client = await this.pool.connect();
     const unit: Unit = { client, live: true, writerLocked: false, fenced: new Set(), committed: [], savepoints: 0 };
     let broken = false;
     let result: T;
     try {
-      await client.query('BEGIN');
-      await this.join(unit, fence);
+      if (writes && !fence) {
+        await client.query(`BEGIN; ${WRITER_LOCK_SQL}`);
+        unit.writerLocked = true;
+      } else {
+        await client.query('BEGIN');
+        await this.join(unit, fence);
+      }
       result = await this.als.run(unit, fn);
       unit.live = false;
       const commit = await client.query('COMMIT');
