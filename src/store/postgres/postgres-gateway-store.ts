@@ -39,16 +39,19 @@ const GET = withRevision('gateway_get', ENTRY_COLUMNS, 'g.fqn = $1');
 const LIST = withRevision('gateway_list', ENTRY_COLUMNS, 'true');
 const KEYS = withRevision('gateway_keys', 'g.fqn', 'true');
 
+/** The fqn in a NOTIFY payload (below its 8000-byte limit; a longer one is left out: the revision still moves). */
+const NAMED = (fqn: string) => `CASE WHEN octet_length(${fqn}) < 7000 THEN ' ' || ${fqn} ELSE '' END`;
+
 const APPLY = prepared('gateway_apply', `WITH up AS (INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
       VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers, config_hash = excluded.config_hash,
         generation = excluded.generation, updated_at = excluded.updated_at),
     rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' RETURNING value)
-  SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ' ' || $1) FROM rev`);
+  SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ${NAMED('$1')}) FROM rev`);
 
 const DELETE = prepared('gateway_delete', `WITH gone AS (DELETE FROM gateway_entries WHERE fqn = $1 RETURNING fqn),
     rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM gone) RETURNING value)
-  SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ' ' || $1) FROM rev`);
+  SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ${NAMED('$1')}) FROM rev`);
 
 export class PostgresGatewayStore implements GatewayStore {
   private readonly units: Units;
@@ -76,9 +79,10 @@ export class PostgresGatewayStore implements GatewayStore {
       notified: (kind, detail) => {
         if (kind !== 'g') return;
         const space = detail.indexOf(' ');
-        this.known = Math.max(this.known, Number(detail.slice(0, space)));
+        const fqn = space < 0 ? '' : detail.slice(space + 1);
+        this.known = Math.max(this.known, Number(space < 0 ? detail : detail.slice(0, space)));
         this.external++;
-        this.announce(detail.slice(space + 1));
+        if (fqn) this.announce(fqn);
       },
       polled: (counters) => this.seen(counters.get('gateway_revision') ?? 0),
     });
