@@ -68,7 +68,7 @@ export class Units {
     return this.writeIn(unit, fence, fn);
   }
 
-  /** fn after `fn` of the current unit commits, or now when the caller is in no unit. */
+  /** Runs hook once the caller's unit commits (never, when it rolls back), or now when the caller is in no unit. */
   afterCommit(hook: () => void): void {
     const unit = this.current();
     if (unit) unit.committed.push(hook);
