@@ -72,13 +72,13 @@ export class PgResourceReads {
     const where = byName ? 'tenant = $1 AND name = $2' : 'tenant = $1';
     const args: unknown[] = byName ? [query.tenant, query.name] : [query.tenant];
     const n = args.length;
-    const { rows } = await this.db().query<R & { total: number; in_page: boolean | null }>(
+    const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
       prepared(`page_${columns === COLUMNS ? 'rows' : 'views'}_${byName}`, `SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM resources WHERE ${where}) t
-         LEFT JOIN LATERAL (SELECT ${columns}, true AS in_page FROM resources WHERE ${where} ${BY_NAME}
-           LIMIT $${n + 1} OFFSET $${n + 2}) p ON true`)([...args, query.limit, query.offset]),
+         LEFT JOIN LATERAL (SELECT ${columns}, name COLLATE "C" AS in_page FROM resources WHERE ${where} ${BY_NAME}
+           LIMIT $${n + 1} OFFSET $${n + 2}) p ON true ORDER BY p.in_page`)([...args, query.limit, query.offset]),
     );
-    // An empty page: the one row of the count, with nulls for the page's columns.
-    const page = rows.filter((r) => r.in_page).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
+    // An empty page: the one row of the count, with nulls for the page's columns (in_page: the sort key).
+    const page = rows.filter((r) => r.in_page !== null).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
     return { total: rows[0]?.total ?? 0, rows: page };
   }
 
