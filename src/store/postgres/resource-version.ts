@@ -7,7 +7,10 @@
 // order: its values are handed out at once and commit in any order.)
 //
 // The lock is held from the bump to the commit: bump last, and keep that stretch to one statement (the
-// RESOURCE_VERSION_CTE form), since every round trip under the lock delays every other writer.
+// RESOURCE_VERSION_CTE form), since every round trip under the lock delays every other writer. The stores
+// take this row's lock at the start of each write transaction instead (the writer lock, see units.ts), so
+// that writers never deadlock and each compare-and-swap reads the current row; they keep the statements
+// after it few (two per write) and prepared.
 import type { Queryable } from './connection.js';
 
 /**
