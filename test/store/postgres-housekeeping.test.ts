@@ -53,5 +53,12 @@ describe('PostgreSQL housekeeping', () => {
     expect((await store.listEvents({ limit: 10 })).map((e) => e.reason)).toEqual(['Step480', 'Step481', 'Last']);
     expect(await store.oldestRetainedResourceVersion()).toBe(2);
     expect((await store.changesSince(0, 1000)).length).toBe(rv - 1);
+    // The next 500 writes: only the resources with new events are capped (an indexed delete each).
+    for (let i = 0; i < 500; i++) {
+      await store.recordEvent({ fqn: fqnOf('b'), resourceId: 'id-b', type: 'Warning', reason: `Retry${i}`, message: 'retry', actor: 'reconciler' });
+    }
+    await waitFor(async () => (await store.listEvents({ resourceId: 'id-b', limit: 1000 })).length === 3, { what: 'the events of id-b capped at 3' });
+    expect((await store.listEvents({ resourceId: 'id-b', limit: 10 })).map((e) => e.reason)).toEqual(['Retry497', 'Retry498', 'Retry499']);
+    expect(await store.listEvents({ resourceId: 'id-a', limit: 10 })).toHaveLength(3);
   });
 });
