@@ -101,7 +101,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.reads = new PgResourceReads(db, rows);
     this.writes = new PgResourceWrites(rows, options.views);
     this.statusWrites = new PgStatusWrites(this.reads, options.views);
-    this.changelog = new PgChangelog(db);
+    this.changelog = new PgChangelog(this.units);
     this.events = new PgEvents(db, options.eventMaxPerResource ?? 100);
     this.files = new PgSourceFiles(db);
     const writer = PostgresDatabase.writerId();
