@@ -8,12 +8,13 @@ import { currentResourceVersion } from './resource-version.js';
 import type { Units } from './units.js';
 
 /**
- * A WITH item that appends the changelog entry of a write, from the write's parameters: `$rv`, `$fqn`,
- * `$object` (the JSON of the masked resource after the change: the changelog never holds a secret) and
- * `$at` name them.
+ * A WITH item that appends the changelog entry of a write, from the write's parameters: `rv`, `fqn`,
+ * `object` (the JSON of the masked resource after the change: the changelog never holds a secret) and
+ * `at` name them; with `from`, one entry per row of that WITH item (none when it has none).
  */
-export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; object: string; at: string }): string {
-  return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}))`;
+export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; object: string; at: string; from?: string }): string {
+  return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at)
+    SELECT ${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}${p.from ? ` FROM ${p.from}` : ''})`;
 }
 
 const SINCE = prepared('changes_since',
@@ -36,7 +37,7 @@ export class PgChangelog {
    */
   async currentResourceVersion(): Promise<number> {
     const unit = this.units.current();
-    if (!unit || unit.writerLocked) return currentResourceVersion(this.db());
+    if (!unit || unit.resourceVersion !== undefined) return currentResourceVersion(this.db());
     const { rows } = await unit.client.query<{ value: number }>(POSITION());
     return rows[0]!.value;
   }

@@ -29,7 +29,11 @@ export interface Unit {
   readonly client: pg.PoolClient;
   /** False once committed or rolled back: a late call from its context then runs outside any unit. */
   live: boolean;
-  writerLocked: boolean;
+  /**
+   * The resourceVersion counter as this unit holds it: read when it took the writer lock, and set by each
+   * bump of the unit, so the next resourceVersion is this + 1. Undefined until it takes the writer lock.
+   */
+  resourceVersion: number | undefined;
   readonly fenced: Set<Fence>;
   /** Run after the commit, in order; dropped with a rolled-back savepoint or unit. */
   readonly committed: (() => void)[];
@@ -77,9 +81,8 @@ export class Units {
 
   private async writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     await this.join(unit, fence);
-    if (!unit.writerLocked) {
-      await unit.client.query(WRITER_LOCK());
-      unit.writerLocked = true;
+    if (unit.resourceVersion === undefined) {
+      unit.resourceVersion = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
     }
     return fn(unit.client, unit);
   }
@@ -93,13 +96,14 @@ export class Units {
   /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
   private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
     const client = await this.pool.connect();
-    const unit: Unit = { client, live: true, writerLocked: false, fenced: new Set(), committed: [], savepoints: 0 };
+    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0 };
     let broken = false;
     let result: T;
     try {
       if (writes && !fence) {
-        await client.query(`BEGIN; ${WRITER_LOCK_SQL}`);
-        unit.writerLocked = true;
+        // A query of two statements answers a result for each.
+        const [, locked] = (await client.query(`BEGIN; ${WRITER_LOCK_SQL}`)) as unknown as pg.QueryResult<{ value: number }>[];
+        unit.resourceVersion = locked!.rows[0]!.value;
       } else {
         await client.query('BEGIN');
         await this.join(unit, fence);
@@ -134,7 +138,7 @@ export class Units {
     // Fenced before the savepoint: a rollback to it would release the fence's lock.
     await this.join(unit, fence);
     const name = `unit_${++unit.savepoints}`;
-    const before = { writerLocked: unit.writerLocked, fenced: [...unit.fenced], hooks: unit.committed.length };
+    const before = { resourceVersion: unit.resourceVersion, fenced: [...unit.fenced], hooks: unit.committed.length };
     await unit.client.query(`SAVEPOINT ${name}`);
     let result: T;
     try {
@@ -143,7 +147,7 @@ export class Units {
       if (unit.live) {
         // Locks taken after the savepoint go with it.
         await unit.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`).catch(() => {});
-        unit.writerLocked = before.writerLocked;
+        unit.resourceVersion = before.resourceVersion;
         unit.fenced.clear();
         for (const f of before.fenced) unit.fenced.add(f);
         unit.committed.length = before.hooks;
