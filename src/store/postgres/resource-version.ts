@@ -10,7 +10,7 @@
 // RESOURCE_VERSION_CTE form), since every round trip under the lock delays every other writer. The stores
 // take this row's lock at the start of each write transaction instead (the writer lock, see units.ts), so
 // that writers never deadlock and each compare-and-swap reads the current row; they keep the statements
-// after it few (two per write) and prepared.
+// after it few (one or two per write) and prepared.
 import type { Queryable } from './connection.js';
 
 /**
