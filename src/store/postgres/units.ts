@@ -8,7 +8,8 @@
 // UPDATE), before any other row, and holds it to its end (a bump would take it anyway). So writers pass
 // one at a time, as on SQLite: no two write transactions can wait for each other's rows (no deadlock,
 // whatever a unit writes in whatever order), and every statement after the lock reads every commit before
-// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock.
+// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock,
+// but for the resourceVersion it reads (changelog.ts: held FOR SHARE, so its later reads agree with it).
 //
 // Fencing: a store object may carry a fence (src/cluster/fence.ts), run once per unit that this store
 // object uses, at its start or when the store object joins it, before the writer lock: a leader's store
