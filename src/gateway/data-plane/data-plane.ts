@@ -99,10 +99,10 @@ export class DataPlane {
     const fqn = serverFqn(this.options.tenant, name);
     const cached = this.catalog.cached(fqn);
     if (cached) return this.dispatch(name, req, res, principal, cached);
-    this.catalog.get(fqn).then(
-      (entry) => this.dispatch(name, req, res, principal, entry),
-      (error: unknown) => this.failed(name, res, error),
-    );
+    this.catalog
+      .get(fqn)
+      .then((entry) => this.dispatch(name, req, res, principal, entry))
+      .catch((error: unknown) => this.failed(name, res, error));
   };
 
   private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
