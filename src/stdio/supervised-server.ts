@@ -52,6 +52,12 @@ export interface SupervisedInfo {
 /** A process that has been ready this long is healthy again: the crash count starts over. */
 const STABLE_MS = 10_000;
 const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
+/**
+ * What the control plane's handshake declares for the clients it relays: the server may ask for
+ * sampling, form elicitation and roots, and the multiplexer sends each such request to the one session
+ * it is for, whose client declared the capability (else the server is answered an error).
+ */
+const RELAYED_CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
 const STDERR_TAIL = 2048;
 
 export class SupervisedServer {
@@ -188,7 +194,7 @@ export class SupervisedServer {
           resolveExit();
         }
       });
-      this.multiplexer.call('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO }).then((result) => {
+      this.multiplexer.call('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: RELAYED_CLIENT_CAPABILITIES, clientInfo: CLIENT_INFO }).then((result) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
