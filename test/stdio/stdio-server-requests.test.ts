@@ -109,3 +109,22 @@ it('answers the server an error, and asks nobody, when two sessions have calls i
   release();
   expect(JSON.parse(textOf(await elicit))).toEqual({ name: 'Ada' });
 });
+
+it('answers a call in flight at once with an error when the process dies, and serves the restarted process', async () => {
+  const fqn = `default:mcp-server:${NAME}`;
+  const first = cp.stdio.info(fqn)!.pid!;
+  // Its client is asked and never answers: the call stays in flight at the process.
+  const { client, asked } = await connect(ALL, () => new Promise<void>(() => undefined));
+  const call = client.callTool({ name: 'elicit', arguments: {} }, undefined, { timeout: 10 * 60_000 }).catch((e: unknown) => e);
+  await waitFor(() => asked.elicitation === 1, { what: 'the call to be in flight' });
+  process.kill(first, 'SIGKILL');
+  const failed = await call;
+  expect(failed).toBeInstanceOf(Error);
+  expect((failed as Error).message).toMatch(/retry the request/);
+  const restarted = await waitFor(() => {
+    const info = cp.stdio.info(fqn);
+    return info?.state === 'ready' && info.pid !== first ? info : undefined;
+  }, { what: 'a new process' });
+  expect(restarted.pid).not.toBe(first);
+  expect(textOf(await client.callTool({ name: 'slow', arguments: { ms: 1 } }))).toBe('slept');
+});
