@@ -6,11 +6,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
 import type { Clock } from '../domain/clock.js';
-import { Budget } from './budget.js';
+import { Budget } from '../upstream/budget.js';
 import {
   classifyFailure,
   networkKindByCode,
@@ -19,15 +19,14 @@ import {
   timeoutFailure,
   transportName,
   type ClassifiedFailure,
-} from './failure.js';
-import { sanitize, secretsOf } from './redaction.js';
-import { egressDenial, type EgressPolicy } from './egress.js';
-import { createServerFetch } from './server-fetch.js';
-import { DEFAULT_UPSTREAM_LIMITS, limitFetch, MAX_TOOLS, TooManyToolsError, type ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
-import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
-
-/** tools/list pages followed at most; a server paging past this is treated as broken, not truncated. */
-export const MAX_TOOL_PAGES = 100;
+} from '../upstream/failure.js';
+import { sanitize, secretsOf } from '../upstream/redaction.js';
+import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
+import { createServerFetch } from '../upstream/server-fetch.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch, type ResponseTooLargeError, type UpstreamLimits } from '../upstream/response-limits.js';
+import { listAllTools } from '../upstream/tools-pager.js';
+import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from './types.js';
+import type { FetchLike, Transport, UpstreamTool } from '../upstream/types.js';
 
 const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
 /**
@@ -62,9 +61,6 @@ export interface DiscoverDeps {
   /** Byte caps on what the server sends. Default: DEFAULT_UPSTREAM_LIMITS. */
   limits?: UpstreamLimits;
 }
-
-/** A server answered, but not as the MCP protocol requires. */
-class ProtocolViolation extends Error {}
 
 type Attempt =
   | { ok: true; transport: Transport; client: Client; tools: UpstreamTool[] }
@@ -224,7 +220,7 @@ async function attemptTransport(
   try {
     await run(client.connect(transport, budget.requestOptions()));
     phase = 'list';
-    const tools = await listAllTools(client, budget, run);
+    const tools = await listAllTools((cursor) => run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions())), Boolean(client.getServerCapabilities()?.tools));
     return { ok: true, transport: kind, client, tools };
   } catch (error) {
     const classified = classifyFailure(error, {
@@ -243,44 +239,6 @@ async function attemptTransport(
     await transport.close().catch(() => undefined);
     return { ok: false, failure: classified };
   }
-}
-
-async function listAllTools(client: Client, budget: Budget, run: <T>(promise: Promise<T>) => Promise<T>): Promise<UpstreamTool[]> {
-  const tools: UpstreamTool[] = [];
-  const seenCursors = new Set<string>();
-  let cursor: string | undefined;
-  for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-    let result;
-    try {
-      result = await run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions()));
-    } catch (error) {
-      // A server without the tools capability may answer tools/list with "method not found": no tools.
-      if (page === 0 && !client.getServerCapabilities()?.tools && error instanceof McpError && error.code === ErrorCode.MethodNotFound) {
-        return [];
-      }
-      throw error;
-    }
-    // Counted before any is kept; one at a time (a spread of a huge page would overflow the stack).
-    if (result.tools.length > MAX_TOOLS - tools.length) throw new TooManyToolsError(MAX_TOOLS);
-    for (const tool of result.tools) tools.push(toUpstreamTool(tool));
-    const next = result.nextCursor;
-    if (next === undefined || next === '') return tools;
-    if (seenCursors.has(next)) throw new ProtocolViolation(`tools/list returned cursor "${next.slice(0, 40)}" twice`);
-    seenCursors.add(next);
-    cursor = next;
-  }
-  throw new ProtocolViolation(`tools/list returned more than ${MAX_TOOL_PAGES} pages`);
-}
-
-function toUpstreamTool(tool: Tool): UpstreamTool {
-  return {
-    name: tool.name,
-    ...(tool.title !== undefined ? { title: tool.title } : {}),
-    ...(tool.description !== undefined ? { description: tool.description } : {}),
-    inputSchema: { ...tool.inputSchema },
-    ...(tool.outputSchema !== undefined ? { outputSchema: { ...tool.outputSchema } } : {}),
-    ...(tool.annotations !== undefined ? { annotations: { ...tool.annotations } } : {}),
-  };
 }
 
 /** Ends a session politely when the server keeps one, then closes; never throws. */

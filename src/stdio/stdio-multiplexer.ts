@@ -16,7 +16,7 @@
 // here.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { excerpt } from '../discovery/redaction.js';
+import { excerpt } from '../upstream/redaction.js';
 
 export interface InitializeResult {
   protocolVersion: string;

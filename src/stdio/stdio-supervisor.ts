@@ -8,9 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../domain/logger.js';
 import { authStatusOnSuccess } from '../discovery/auth-status.js';
-import { sanitize } from '../discovery/redaction.js';
-import type { DiscoveryFailureReason, DiscoveryResult, UpstreamTool } from '../discovery/types.js';
-import { MAX_TOOLS, TooManyToolsError } from '../discovery/response-limits.js';
+import { sanitize } from '../upstream/redaction.js';
+import type { DiscoveryFailureReason, DiscoveryResult } from '../discovery/types.js';
+import type { UpstreamTool } from '../upstream/types.js';
+import { MAX_TOOLS, TooManyToolsError } from '../upstream/response-limits.js';
 import { LineTooLongError } from './line-reader.js';
 import { stableStringify } from '../manifest/index.js';
 import type { StdioPolicy } from './stdio-policy.js';

@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
-import { sanitize } from '../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
+import { sanitize } from '../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { LineReader, LineTooLongError } from './line-reader.js';
 import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
 

@@ -13,8 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import type { UpstreamLimits } from '../../upstream/response-limits.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';

@@ -12,8 +12,8 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { excerpt, secretsOf } from '../../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
+import { excerpt, secretsOf } from '../../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../upstream/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
 import { mediaType } from '../../domain/media-type.js';
 import { chunksAreUtf8, scanAnswerEnvelope } from './answer-envelope.js';

@@ -9,12 +9,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import { classifyFailure, observeFetch } from '../../discovery/failure.js';
-import { excerpt, sanitize, secretsOf } from '../../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
-import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
-import type { FetchLike } from '../../discovery/types.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import { classifyFailure, observeFetch } from '../../upstream/failure.js';
+import { excerpt, sanitize, secretsOf } from '../../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../upstream/response-limits.js';
+import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch.js';
+import type { FetchLike } from '../../upstream/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
 
