@@ -3,11 +3,10 @@
 // Contract: never throws; always answers a DiscoveryResult within target.timeoutMs (plus the time to
 // close sockets); always closes the client, the transport and the per-server Agent it created, so no
 // socket or timer outlives the call. Messages never carry header values or tokens.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
 import type { Clock } from '../domain/clock.js';
 import { Budget } from '../upstream/budget.js';
@@ -24,19 +23,11 @@ import { sanitize, secretsOf } from '../upstream/redaction.js';
 import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
 import { createServerFetch } from '../upstream/server-fetch.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch, type ResponseTooLargeError, type UpstreamLimits } from '../upstream/response-limits.js';
+import { listingClient } from '../upstream/listing-client.js';
 import { listAllTools } from '../upstream/tools-pager.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from './types.js';
 import type { FetchLike, Transport, UpstreamTool } from '../upstream/types.js';
 
-const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
-/**
- * Discovery lists tools and never calls one, so it never checks a tool's output against its
- * outputSchema. The SDK's default would build an Ajv instance per Client (most of the CPU of a
- * discovery that fails fast) and compile every outputSchema listed; this one compiles nothing.
- */
-const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
-  getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'discovery does not call tools' }),
-};
 /**
  * The Fetch standard's blocked ports (https://fetch.spec.whatwg.org/#bad-port, as undici 7 has them): fetch
  * refuses them before connecting, and that refusal has its own message, so no preconnect tries them.
@@ -213,9 +204,7 @@ async function attemptTransport(
           // The optional GET stream must not schedule reconnect timers that outlive discovery.
           reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
         });
-  const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: NO_OUTPUT_VALIDATION });
-  // Background errors (the optional GET stream, a late abort) are reported by the awaited calls.
-  client.onerror = () => undefined;
+  const client = listingClient();
   let phase: 'connect' | 'list' = 'connect';
   try {
     await run(client.connect(transport, budget.requestOptions()));

@@ -10,6 +10,7 @@ import { sanitize } from '../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { LineReader, LineTooLongError } from './line-reader.js';
 import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
+import { CLIENT_INFO } from '../upstream/listing-client.js';
 
 export interface StdioSpec {
   command: string;
@@ -51,7 +52,7 @@ export interface SupervisedInfo {
 
 /** A process that has been ready this long is healthy again: the crash count starts over. */
 const STABLE_MS = 10_000;
-const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
+
 /**
  * What the control plane's handshake declares for the clients it relays: the server may ask for
  * sampling, form elicitation and roots, and the multiplexer sends each such request to the one session
@@ -85,6 +86,8 @@ export class SupervisedServer {
   private afterBackoff: Promise<InitializeResult> | undefined;
   /** Why the control plane killed the running process, when it did so for misbehaving. */
   private killedFor: Error | undefined;
+  /** How the last process ended unexpectedly (its stderr tail included; `cause`: why it was killed, when it was). */
+  private exitError: StdioExitError | undefined;
 
   constructor(private readonly options: SupervisedServerOptions) {
     this.key = options.key;
@@ -93,6 +96,11 @@ export class SupervisedServer {
       this.idleTimer = setInterval(() => this.checkIdle(), Math.max(10, Math.min(options.idleMs / 4, 10_000)));
       this.idleTimer.unref();
     }
+  }
+
+  /** How the last process ended unexpectedly, as the requests it left unanswered learnt it; a new object per exit. */
+  get lastExit(): StdioExitError | undefined {
+    return this.exitError;
   }
 
   info(): SupervisedInfo {
@@ -248,6 +256,7 @@ export class SupervisedServer {
     const why = killedFor
       ? `the stdio server "${this.spec.command}" was stopped: it ${killedFor.message} (--upstream-max-message-bytes)`
       : `the stdio server "${this.spec.command}" exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    this.exitError = new StdioExitError(`${why}${this.stderrHint()}`, killedFor ? { cause: killedFor } : undefined);
     this.multiplexer.failPending(why, this.stderrHint(), killedFor);
     if (wasState === 'closed' || wasState === 'stopped') return;
     // A crash: start again after a backoff that doubles with each crash in a row.
