@@ -52,7 +52,7 @@ export class StdioRequestError extends Error {
   }
 }
 
-/** A request of the control plane itself (the handshake, discovery). */
+/** A request of the control plane itself (the handshake; discovery is a session like any other). */
 interface Internal {
   resolve(result: Record<string, unknown>): void;
   reject(error: Error): void;
@@ -83,24 +83,6 @@ export class StdioMultiplexer {
   /** Sends a request of the control plane's own now, whether or not the process is ready (the handshake). */
   call(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
     return this.send(method, params).answered;
-  }
-
-  /** A request of the control plane's own once the process is ready, answered with its result or an error. */
-  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    await this.process.ready();
-    const { id, answered } = this.send(method, params);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new StdioTimeoutError(`${method} was not answered within ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([answered, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private send(method: string, params: Record<string, unknown> | undefined): { id: number; answered: Promise<Record<string, unknown>> } {

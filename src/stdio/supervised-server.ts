@@ -119,11 +119,6 @@ export class SupervisedServer {
     return this.start();
   }
 
-  /** A request of the control plane itself (discovery), answered with its result or an error. */
-  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    return this.multiplexer.request(method, params, timeoutMs);
-  }
-
   /** A multiplexed connection for one user (a gateway session). */
   openSession(): Session {
     if (this.state === 'closed') throw new StdioExitError('the stdio server was stopped');
