@@ -35,9 +35,13 @@ const COLON = 0x3a;
 /** Returned by the scanners for bytes that are not JSON. */
 const BAD = -1;
 
-/** The envelope of the answer whose bytes are `chunks`, in order; undefined when it does not vouch for them. */
-export function scanAnswerEnvelope(chunks: readonly Uint8Array[]): AnswerEnvelope | undefined {
-  const s = new Scanner(chunks);
+/**
+ * The envelope of the answer whose bytes are `chunks`, in order; undefined when it does not vouch for
+ * them. `plain[k]`, when given, is isPlain(chunks[k]), found as the chunks arrived: the scan then skips
+ * those chunks inside a string at once.
+ */
+export function scanAnswerEnvelope(chunks: readonly Uint8Array[], plain?: readonly boolean[]): AnswerEnvelope | undefined {
+  const s = new Scanner(chunks, plain);
   let i = s.ws(0);
   if (s.at(i) !== OPEN_BRACE) return undefined;
   i = s.ws(i + 1);
@@ -78,6 +82,11 @@ export function scanAnswerEnvelope(chunks: readonly Uint8Array[]): AnswerEnvelop
   }
   if (i !== s.length || jsonrpc !== '2.0' || id === undefined || kind === undefined) return undefined;
   return { id, isError: kind === 'error' };
+}
+
+/** Whether `chunk` holds no quote, backslash or control character (inside a string it is all content). */
+export function isPlain(chunk: Uint8Array): boolean {
+  return run(chunk, 0) === chunk.length;
 }
 
 /**
@@ -121,10 +130,15 @@ class Scanner {
   private readonly starts: number[] = [];
   /** The chunk at() read last, and its bounds. */
   private cur: Uint8Array;
+  /** The index of `cur` in chunks. */
+  private k = 0;
   private lo = 0;
   private hi: number;
 
-  constructor(private readonly chunks: readonly Uint8Array[]) {
+  constructor(
+    private readonly chunks: readonly Uint8Array[],
+    private readonly plain?: readonly boolean[],
+  ) {
     let total = 0;
     for (const chunk of chunks) {
       this.starts.push(total);
@@ -155,6 +169,7 @@ class Scanner {
     // Empty chunks share a start with the next: take the one that holds i.
     while (this.chunks[low]!.length === 0 || this.starts[low]! + this.chunks[low]!.length <= i) low++;
     this.cur = this.chunks[low]!;
+    this.k = low;
     this.lo = this.starts[low]!;
     this.hi = this.lo + this.cur.length;
     return low;
@@ -258,6 +273,10 @@ class Scanner {
   private plainRun(i: number): number {
     while (i < this.length) {
       if (i < this.lo || i >= this.hi) this.seek(i);
+      if (this.plain?.[this.k] === true) {
+        i = this.hi;
+        continue;
+      }
       const found = run(this.cur, i - this.lo);
       if (found < this.cur.length) return this.lo + found;
       i = this.hi;

@@ -16,7 +16,7 @@ import { excerpt, secretsOf } from '../../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../upstream/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
 import { mediaType } from '../../domain/media-type.js';
-import { chunksAreUtf8, scanAnswerEnvelope } from './answer-envelope.js';
+import { chunksAreUtf8, isPlain, scanAnswerEnvelope } from './answer-envelope.js';
 import { answerFromBytes, decodeUtf8, isMessage, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
@@ -68,8 +68,10 @@ const ERROR_BODY_BYTES = 1024;
  * Collects a body's chunks, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or
  * an error's message (`truncate`: bytes past `maxBytes` are dropped).
  */
-function collect(onBody: (chunks: Buffer[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
+function collect(onBody: (chunks: Buffer[], plain: boolean[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
   const chunks: Buffer[] = [];
+  /** isPlain of each chunk, found while the rest of the body is on its way (the scan's work on long strings). */
+  const plain: boolean[] = [];
   let total = 0;
   return {
     data: (chunk) => {
@@ -78,12 +80,15 @@ function collect(onBody: (chunks: Buffer[]) => void, onError: (error: Error) => 
         chunk = chunk.subarray(0, maxBytes - total);
       }
       total += chunk.length;
-      if (chunk.length > 0) chunks.push(chunk);
+      if (chunk.length > 0) {
+        chunks.push(chunk);
+        if (!truncate) plain.push(isPlain(chunk));
+      }
     },
     end: () => {
       // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
       try {
-        onBody(chunks);
+        onBody(chunks, plain);
       } catch (error) {
         onError(error as Error);
       }
@@ -174,9 +179,9 @@ export class HttpUpstreamTransport implements Transport {
           return DROP;
         }
         return collect(
-          (chunks) => {
+          (chunks, plain) => {
             // The answer to this request, as scanned on its bytes: relayed as it came, parsed only if read.
-            const envelope = chunksAreUtf8(chunks) ? scanAnswerEnvelope(chunks) : undefined;
+            const envelope = chunksAreUtf8(chunks) ? scanAnswerEnvelope(chunks, plain) : undefined;
             if (envelope && envelope.id === (message as { id?: RequestId }).id) this.onmessage?.(answerFromBytes(envelope, chunks));
             else {
               const text = chunks.length === 0 ? '' : decodeUtf8(chunks);
