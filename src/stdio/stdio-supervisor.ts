@@ -121,7 +121,8 @@ export class StdioSupervisor {
       const failure = (method: string) => (err: unknown): never => {
         if (server.lastExit !== exitBefore && server.lastExit) throw server.lastExit;
         if (err instanceof BudgetExceededError || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {
-          throw new StdioTimeoutError(`${method} was not answered within ${limits.timeoutMs} ms`);
+          const ms = err instanceof BudgetExceededError ? limits.timeoutMs : (limits.requestTimeoutMs ?? limits.timeoutMs);
+          throw new StdioTimeoutError(`${method} was not answered within ${ms} ms`);
         }
         if (err instanceof McpError) {
           const said = excerpt(err.message.replace(/^MCP error -?\d+: /, ''), secrets);
