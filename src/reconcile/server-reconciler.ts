@@ -7,15 +7,8 @@ import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/co
 import { ReconcileError, TerminalError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
-import {
-  applyToolSettings,
-  discover as discoverServer,
-  OAuthClientCredentials,
-  OAuthError,
-  type DiscoveryFailureReason,
-  type DiscoveryResult,
-  type DiscoveryTarget,
-} from '../discovery/index.js';
+import { applyToolSettings, discover as discoverServer, type DiscoveryFailureReason, type DiscoveryResult, type DiscoveryTarget } from '../discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../upstream/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
 import { isStdioManifest, isVirtualManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
