@@ -35,6 +35,7 @@ import { Intake } from './intake/index.js';
 import { createLogger, ReconcileLogContext } from './logger.js';
 import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
 import { EgressPolicy } from './discovery/egress.js';
+import { discoverOpenApi } from './openapi/discover-openapi.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
@@ -189,6 +190,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
+    // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they read.
+    discoverOpenApi: (input) => discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes }),
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),

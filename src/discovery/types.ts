@@ -50,7 +50,20 @@ export interface DiscoveryTarget {
  * EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent.
  * ResponseTooLarge: an answer passed a byte cap (response-limits.ts), or the server lists more tools than kept.
  */
-export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied' | 'ResponseTooLarge';
+export type DiscoveryFailureReason =
+  | 'Unreachable'
+  | 'Timeout'
+  | 'TLSError'
+  | 'AuthenticationRequired'
+  | 'ProtocolError'
+  | 'EgressDenied'
+  | 'ResponseTooLarge'
+  // mcp-server/openapi (src/openapi): the document could not be fetched, is not valid OpenAPI 3, or cannot be served as tools.
+  | 'SpecFetchFailed'
+  | 'InvalidOpenApiDocument'
+  | 'CircularReference'
+  | 'TooManyOperations'
+  | 'ToolSchemaTooLarge';
 
 export interface UpstreamTool {
   name: string;
@@ -63,8 +76,10 @@ export interface UpstreamTool {
 
 export interface DiscoverySuccess {
   ok: true;
-  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio). */
-  transport: Transport | 'stdio';
+  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio); `openapi`: tools made from an OpenAPI document (src/openapi). */
+  transport: Transport | 'stdio' | 'openapi';
+  /** Where the tools were found, when not over an MCP transport (status says "Found N tools <source>"). */
+  source?: string;
   serverInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   instructions?: string;

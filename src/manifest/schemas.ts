@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import { REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE } from '../domain/manifest.js';
+import { OPENAPI_SERVER_TYPE, REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE } from '../domain/manifest.js';
 
 /** A JSON Schema object (boolean schemas are not used in schemas/). */
 export type SchemaObject = { readonly [keyword: string]: unknown };
@@ -41,6 +41,7 @@ function loadSchema(file: string): SchemaObject {
 
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
+export const openApiServerSchema = loadSchema('mcp-server-openapi.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
 export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
@@ -117,6 +118,7 @@ export interface ManifestKind {
 export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
   [REMOTE_SERVER_TYPE, { type: REMOTE_SERVER_TYPE, schema: remoteServerSchema, validate: compiledOnFirstUse(remoteServerSchema) }],
   [STDIO_SERVER_TYPE, { type: STDIO_SERVER_TYPE, schema: stdioServerSchema, validate: compiledOnFirstUse(stdioServerSchema) }],
+  [OPENAPI_SERVER_TYPE, { type: OPENAPI_SERVER_TYPE, schema: openApiServerSchema, validate: compiledOnFirstUse(openApiServerSchema) }],
 ]);
 
 export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];

@@ -18,7 +18,7 @@ import {
 } from '../discovery/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
-import { isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { isOpenApiManifest, isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
@@ -27,6 +27,9 @@ import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './disc
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
 import type { UpstreamHealth } from './upstream-health.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
+import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
+import { openApiDiscoveredTools, openApiPlan } from './openapi-plan.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -46,6 +49,8 @@ export interface ServerReconcilerOptions {
   stdio?: StdioSupervisor;
   /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
+  /** Reads an mcp-server/openapi document and makes its tools; default: src/openapi's, with the default egress policy and caps. */
+  discoverOpenApi?: DiscoverOpenApi;
 }
 
 const RECONCILER = 'reconciler';
@@ -73,12 +78,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const clock = options.clock ?? systemClock;
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
+  const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
 
   const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string) =>
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
-  /** The job the discovery manager runs: an OAuth token when configured, then the MCP conversation. */
-  const discoveryJob = (_resource: McpServerResource, m: RemoteMcpServerManifest, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
+  /** The job the discovery manager runs: an OAuth token when configured, then `run` (the MCP conversation, or reading an OpenAPI document). */
+  const discoveryJob = (
+    m: Pick<RemoteMcpServerManifest, 'auth_data'>,
+    target: DiscoveryTarget,
+    run: (target: DiscoveryTarget) => Promise<DiscoveryOutcome> = async (t) => ({ result: await discover(t) }),
+  ) => async (): Promise<DiscoveryOutcome> => {
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
       const startedAt = Date.now();
       const credentials = {
@@ -106,13 +116,13 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
       // The token request and the MCP conversation share one budget, so a refresh waits for one timeout.
       const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
-      const result = await discover({ ...target, headers, timeoutMs });
+      const outcome = await run({ ...target, headers, timeoutMs });
       // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
-      if (!result.ok && result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
+      if (!outcome.result.ok && outcome.result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
       const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
-      return { result, bearer };
+      return { ...outcome, bearer };
     }
-    return { result: await discover(target) };
+    return run(target);
   };
 
   /** A failure the gateway saw after the discovery `record` started (or with no discovery at all). */
@@ -141,7 +151,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : m.url };
     const result = record.outcome.result;
     if (result.ok) {
-      const applied = applyToolSettings(result.tools, m.tool_settings);
+      // mcp-server/openapi: tool_settings were applied when its tools were made from the document.
+      const applied = isOpenApiManifest(m) ? openApiDiscoveredTools(result, record.outcome) : applyToolSettings(result.tools, m.tool_settings);
       return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings, unknownDisabled: applied.unknownDisabled };
     }
     if (result.reason === 'AuthenticationRequired' && !isStdioManifest(m) && isPerUserAuth(m)) {
@@ -197,7 +208,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return {
       inputsHash: hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null }),
       skipDiscovery: m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code',
-      job: discoveryJob(resource, m, target),
+      job: discoveryJob(m, target),
       entry: (record) => {
         const bearer = record?.outcome.bearer?.token;
         // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
@@ -359,6 +370,12 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         .catch((err: unknown) => fail(key, resource, err));
     }
     try {
+      if (isOpenApiManifest(m)) {
+        // A stdio process of a server of the same name before (another kind) goes, as for remote servers.
+        if (options.stdio?.has(key)) void options.stdio.stop(key);
+        const deps = { secrets, discoveryTimeoutMs: options.discoveryTimeoutMs, discoverOpenApi: discoverOpenApiDocument, job: discoveryJob };
+        return converge(key, resource, entry, openApiPlan(resource, m, entry, deps));
+      }
       return converge(key, resource, entry, remotePlan(key, resource, m));
     } catch (err) {
       return fail(key, resource, err);
