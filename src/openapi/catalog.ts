@@ -35,6 +35,8 @@ export interface OpenApiOperation {
 export interface OpenApiCatalog {
   /** sha256 (hex) of the document as read (the fetched bytes, or the inline text or object). */
   specHash: string;
+  /** sha256 (hex) of the operations: a different tool list (document or tool_settings changed) has another. */
+  revision: string;
   operations: OpenApiOperation[];
 }
 

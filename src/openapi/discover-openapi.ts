@@ -2,9 +2,11 @@
 // operations into tools (tool-generation.ts), and answer them as any discovery does, with the catalog the
 // gateway serves them from. `Discovered` means "the document was fetched, parsed and made into tools".
 // Contract: never throws.
+import { createHash } from 'node:crypto';
 import { authStatusOnFailure, authStatusOnSuccess } from '../discovery/auth-status.js';
 import type { AuthConfigured, DiscoveryResult } from '../discovery/types.js';
 import type { OperationSetting } from '../domain/manifest.js';
+import { stableStringify } from '../manifest/index.js';
 import type { OpenApiCatalog } from './catalog.js';
 import { loadOpenApiDocument, type LoadDocumentDeps, type LoadDocumentInput } from './load-document.js';
 import { generateTools } from './tool-generation.js';
@@ -49,7 +51,7 @@ export async function discoverOpenApi(input: OpenApiDiscoveryInput, deps: LoadDo
       tools: operations.map((o) => ({ ...o.tool })),
       authStatus: authStatusOnSuccess(input.authConfigured),
     },
-    catalog: { specHash: loaded.specHash, operations },
+    catalog: { specHash: loaded.specHash, revision: createHash('sha256').update(stableStringify(operations)).digest('hex'), operations },
     unknownOperations,
   };
 }

@@ -100,6 +100,6 @@ function buildOpenApiGatewayEntry(
     collaborators: m.collaborators.map((c) => ({ ...c })),
     generation: resource.generation,
     ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
-    openapi: catalog ?? { specHash: '', operations: [] },
+    openapi: catalog ?? { specHash: '', revision: '', operations: [] },
   };
 }

@@ -194,6 +194,7 @@ export class DataPlane {
         ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
         ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
         ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+        latest: () => this.catalog.get(entry.fqn),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
