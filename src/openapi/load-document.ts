@@ -7,6 +7,7 @@
 // Contract: never throws; answers the dereferenced document or a failure with a PascalCase reason and a
 // sentence that names the document and what to do.
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { egressDenial, type EgressPolicy } from '../discovery/egress.js';
 import { isAbort, networkFailure, safeUrl } from '../discovery/failure.js';
@@ -16,6 +17,11 @@ import { createServerFetch } from '../discovery/server-fetch.js';
 import type { DiscoveryFailureReason, TlsOptions } from '../discovery/types.js';
 import type { OpenApiSpecSource } from '../domain/manifest.js';
 import { stableStringify } from '../manifest/index.js';
+
+// swagger-parser's structural validation (ajv against the OpenAPI 3.0/3.1 schema), run on the bundled
+// document: its own validate() runs it after dereferencing, where a schema used twice at every level is
+// walked 2^depth times. Bundled (every $ref internal, none resolved), the walk is linear in the bytes.
+const validateStructure = createRequire(import.meta.url)('@apidevtools/swagger-parser/lib/validators/schema.js') as (api: unknown) => void;
 
 /** Documents read for one load at most: the document and the ones its $refs name. */
 export const MAX_DOCUMENTS = 20;
@@ -141,13 +147,18 @@ export async function loadOpenApiDocument(input: LoadDocumentInput, deps: LoadDo
   });
   budget.catch(() => undefined);
   try {
-    const parser = new SwaggerParser();
     const spec = source.type === 'inline' && typeof source.openapi_spec === 'object' ? structuredClone(source.openapi_spec) : undefined;
-    // swagger-parser dereferences in place: an inline object is copied, never the manifest's own.
-    const parsing = spec
-      ? parser.validate(INLINE_URL, spec as never, options as SwaggerParser.Options)
-      : parser.validate(mainUrl, options as SwaggerParser.Options);
-    const api = (await Promise.race([parsing, budget])) as unknown as Record<string, unknown>;
+    const opts = options as SwaggerParser.Options;
+    // 1. Read every document (ours and those its $refs name) into one; swagger-parser works in place, so an
+    //    inline object is copied, never the manifest's own.
+    const bundling = spec ? new SwaggerParser().bundle(INLINE_URL, spec as never, opts) : new SwaggerParser().bundle(mainUrl, opts);
+    const bundled = (await Promise.race([bundling, budget])) as unknown as Record<string, unknown>;
+    // 2. Its structure, against the OpenAPI schema of its version (Swagger 2.0 is refused below).
+    if (typeof bundled.openapi === 'string') validateStructure(bundled);
+    // 3. Dereferenced (cycles refused) and checked against the rules the schema cannot say (path parameters
+    //    declared, operationIds unique). Nothing is read any more: every $ref is internal now.
+    const internal = { ...options, resolve: { file: false, http: false, external: false }, validate: { schema: false } } as SwaggerParser.Options;
+    const api = (await new SwaggerParser().validate(INLINE_URL, bundled as never, internal)) as unknown as Record<string, unknown>;
     const version = typeof api.openapi === 'string' ? api.openapi : '';
     if (!/^3\.[01]\./.test(version)) {
       return { ok: false, reason: 'InvalidOpenApiDocument', message: `The document ${where} is ${typeof api.swagger === 'string' ? `Swagger ${api.swagger}` : 'not OpenAPI 3'}; the control plane serves OpenAPI 3.0 and 3.1 documents. Convert it (e.g. with swagger2openapi).` };
@@ -170,7 +181,7 @@ function fetchFailure(error: unknown, url: URL, what: string, input: LoadDocumen
   if (denied) {
     return { reason: 'EgressDenied', message: `${what} was not read: ${url.hostname} is denied by the egress policy (${denied.rule}); ask an operator to allow it (--egress-allow), or serve the document from an allowed host.` };
   }
-  if (isAbort(error) || (error instanceof Error && error.name === 'TimeoutError')) {
+  if (isAborted(error)) {
     return budgetOver
       ? { reason: 'Timeout', message: `${what} could not be read within the ${input.timeoutMs} ms budget.` }
       : { reason: 'Timeout', message: `${what} did not answer within ${input.requestTimeoutMs} ms (timeouts.request_ms).` };
@@ -192,8 +203,14 @@ function parseFailure(error: unknown, where: string, secrets: string[]): Failure
   }
   if (name === 'ParserError') return { reason: 'InvalidOpenApiDocument', message: `The document ${where} is neither JSON nor YAML: ${text}` };
   if (name === 'MissingPointerError') return { reason: 'InvalidOpenApiDocument', message: `The OpenAPI document ${where} has a $ref to nothing: ${text}` };
-  if (/is not a valid Openapi API definition|Unsupported OpenAPI version|Swagger version/i.test(text)) {
+  if (/is not a valid Openapi API definition|is not a valid JSON Schema|Unsupported OpenAPI version|Swagger version/i.test(text)) {
     return { reason: 'InvalidOpenApiDocument', message: `The document ${where} is not an OpenAPI 3.0 or 3.1 document (no "openapi" version and "paths"); check openapi_spec_source.` };
   }
   return { reason: 'InvalidOpenApiDocument', message: `The OpenAPI document ${where} is not valid: ${text}` };
+}
+
+/** An abort or AbortSignal.timeout's reason (DOMExceptions, which are not Errors of every realm). */
+function isAborted(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return isAbort(error) || name === 'AbortError' || name === 'TimeoutError';
 }

@@ -64,7 +64,7 @@ export async function openOpenApiSession(options: OpenApiSessionOptions): Promis
       return redacted(resultOf(response.status, response.statusText, response.headers.get('content-type'), bytes, truncated), secrets);
     } catch (error) {
       if (egressDenial(error)) return failure(`${where} was not sent: ${built.url.hostname} is denied by the egress policy.`);
-      if (isAbort(error) || (error instanceof Error && error.name === 'TimeoutError')) {
+      if (isAborted(error)) {
         return failure(extra.signal.aborted ? `${where} was cancelled.` : `${where} did not answer within ${requestMs} ms (timeouts.request_ms of the manifest).`);
       }
       const network = networkFailure(error);
@@ -116,4 +116,10 @@ async function readAtMost(response: Response, max: number): Promise<{ bytes: Uin
     chunks.push(value);
     total += value.byteLength;
   }
+}
+
+/** An abort or AbortSignal.timeout's reason (DOMExceptions, which are not Errors of every realm). */
+function isAborted(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return isAbort(error) || name === 'AbortError' || name === 'TimeoutError';
 }
