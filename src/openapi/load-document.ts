@@ -210,7 +210,7 @@ function parseFailure(error: unknown, where: string, secrets: string[]): Failure
 }
 
 /** An abort or AbortSignal.timeout's reason (DOMExceptions, which are not Errors of every realm). */
-function isAborted(error: unknown): boolean {
+export function isAborted(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return isAbort(error) || name === 'AbortError' || name === 'TimeoutError';
 }

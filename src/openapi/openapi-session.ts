@@ -8,11 +8,12 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { egressDenial, type EgressPolicy } from '../discovery/egress.js';
-import { isAbort, networkFailure } from '../discovery/failure.js';
+import { networkFailure } from '../discovery/failure.js';
 import { secretsOf } from '../discovery/redaction.js';
 import { createServerFetch } from '../discovery/server-fetch.js';
 import type { GatewayEntry } from '../gateway/gateway-entry.js';
 import { ArgumentError, buildRequest, MAX_RESULT_BYTES, resultOf } from './http-call.js';
+import { isAborted } from './load-document.js';
 
 export interface OpenApiSessionOptions {
   /** The entry the session opened on. */
@@ -118,8 +119,3 @@ async function readAtMost(response: Response, max: number): Promise<{ bytes: Uin
   }
 }
 
-/** An abort or AbortSignal.timeout's reason (DOMExceptions, which are not Errors of every realm). */
-function isAborted(error: unknown): boolean {
-  const name = (error as { name?: unknown } | null)?.name;
-  return isAbort(error) || name === 'AbortError' || name === 'TimeoutError';
-}
