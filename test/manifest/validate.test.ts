@@ -33,7 +33,7 @@ describe('validateManifest: valid manifests', () => {
 describe('validateManifest: one invalid case per rule', () => {
   const tooManyTags = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
   it.each<[string, (m: Json) => void, string, string]>([
-    ['wrong type', (m) => (m.type = 'mcp-server/local'), '/type', 'must be one of the supported manifest types: mcp-server/remote, mcp-server/stdio, got "mcp-server/local"'],
+    ['wrong type', (m) => (m.type = 'mcp-server/local'), '/type', 'must be one of the supported manifest types: mcp-server/remote, mcp-server/stdio'],
     ['missing type', (m) => delete m.type, '/type', 'is required; supported types: mcp-server/remote'],
     ['uppercase name', (m) => (m.name = 'My_Server'), '/name', `must be a lowercase DNS label (a-z, 0-9, '-'; 1-63 chars, starting and ending with a letter or digit), got "My_Server"`],
     ['name too long', (m) => (m.name = 'a'.repeat(64)), '/name', 'must be a lowercase DNS label'],
