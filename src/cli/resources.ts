@@ -51,6 +51,8 @@ export interface GatewayEntryView {
   passthroughAuth: boolean;
   tls: { rejectUnauthorized: boolean; caCert: boolean };
   disabledTools: string[];
+  /** mcp-server/openapi: the document's hash and the operations served as tools. */
+  openapi?: { specHash: string; operations: { tool: string; method: string; path: string }[] } | null;
   generation: number;
   configHash: string;
   updatedAt: string;

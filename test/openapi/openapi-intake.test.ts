@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { connectClient, GATEWAY_TEST_ARGS, type GatewayClient } from '../gateway/gateway-support.js';
+import { workspace } from '../cli/cli-support.js';
+import { runDescribe } from '../../src/cli/describe.js';
+import { runGet } from '../../src/cli/get.js';
 import { startPetstoreServer, type PetstoreServer } from './petstore-server.js';
 
 let cp: TestControlPlane;
@@ -88,6 +91,21 @@ it('applies a watched file with an inline YAML document, served at its proxyUrl'
   clients.push(c);
   const result = await c.client.callTool({ name: 'inventory', arguments: {} });
   expect(JSON.parse((result.content as { text: string }[])[0]!.text)).toEqual({ available: 1, sold: 1 });
+
+  // mcpctl get and describe show it as any server, and say the gateway serves it itself.
+  const ws = workspace();
+  try {
+    const env = { MCPCTL_SERVER: cp.url, MCPCTL_TOKEN: ADMIN_TOKEN };
+    const got = await ws.run(runGet, ['servers'], env);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/inventory\s+True/);
+    const described = await ws.run(runDescribe, ['inventory'], env);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain('type: mcp-server/openapi');
+    expect(described.stdout).toMatch(/Transport: +none: the gateway serves 1 operation of the OpenAPI document \(sha256 [0-9a-f]{12}\) itself/);
+  } finally {
+    ws.dispose();
+  }
 });
 
 it('is Ready=False with the reason while its document cannot be served, and the gateway answers 503 saying why', async () => {
