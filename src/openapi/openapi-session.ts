@@ -13,7 +13,7 @@ import { secretsOf } from '../discovery/redaction.js';
 import { createServerFetch } from '../discovery/server-fetch.js';
 import type { GatewayEntry } from '../gateway/gateway-entry.js';
 import { ArgumentError, buildRequest, MAX_RESULT_BYTES, resultOf } from './http-call.js';
-import { isAborted } from './load-document.js';
+import { isAborted } from './document-reader.js';
 
 export interface OpenApiSessionOptions {
   /** The entry the session opened on. */
