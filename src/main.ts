@@ -36,6 +36,7 @@ import { createLogger, ReconcileLogContext } from './logger.js';
 import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
 import { EgressPolicy } from './discovery/egress.js';
 import { discoverOpenApi } from './openapi/discover-openapi.js';
+import { DocumentParser } from './openapi/document-parser.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer } from './reconcile/refresh-server.js';
@@ -182,6 +183,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'discovery' }),
   });
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
+  // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
+  const documentParser = new DocumentParser();
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
     store,
@@ -191,7 +194,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
     // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they read.
-    discoverOpenApi: (input) => discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes }),
+    discoverOpenApi: (input) => discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes, parser: documentParser }),
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -356,6 +359,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
           }),
       ],
       ['discovery', () => discovery.stop()],
+      ['openapi parser', () => documentParser.close()],
       ['upstream health', () => upstreamHealth.close()],
       ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
