@@ -51,7 +51,7 @@ export async function openOpenApiSession(options: OpenApiSessionOptions): Promis
     const requestMs = entry.timeouts?.requestMs;
     const signal = requestMs ? AbortSignal.any([extra.signal, AbortSignal.timeout(requestMs)]) : extra.signal;
     const secrets = secretsOf(headers).filter((s) => s.length >= 8);
-    const where = `${built.method} ${built.url.origin}${op.path}`;
+    const where = `${built.method} ${built.url.origin}${built.url.pathname}`;
     try {
       const response = await serverFetch(built.url, {
         method: built.method,
@@ -69,7 +69,14 @@ export async function openOpenApiSession(options: OpenApiSessionOptions): Promis
         return failure(extra.signal.aborted ? `${where} was cancelled.` : `${where} did not answer within ${requestMs} ms (timeouts.request_ms of the manifest).`);
       }
       const network = networkFailure(error);
-      const why = network?.kind === 'tls' ? `TLS failed (${network.code}); check tls_settings` : network?.kind === 'unreachable' ? network.code : 'the request failed';
+      const why =
+        network?.kind === 'tls'
+          ? `TLS failed (${network.code}); check tls_settings`
+          : network?.kind === 'unreachable'
+            ? network.code
+            : network?.kind === 'bad-port'
+              ? `fetch refuses port ${built.url.port} (a blocked port); serve the API on another port`
+              : 'the request failed';
       return failure(`${where} could not be sent: ${why}.`);
     }
   });
