@@ -26,6 +26,8 @@ export interface PetstoreServer {
   requests: SeenRequest[];
   /** Serve this text as the document from now on. */
   setSpec(text: string, contentType?: string): void;
+  /** true: requests for the document are held (unanswered) until it is set to false again. */
+  holdSpec(hold: boolean): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startPetstoreServer(): Promise<PetstoreServer> {
     [2, { id: 2, name: 'kitty', photoUrls: [], status: 'sold' }],
   ]);
   let spec = { text: PETSTORE_YAML, type: 'application/yaml' };
+  let held: (() => void)[] | undefined;
   const requests: SeenRequest[] = [];
   const app = express();
   app.use(express.json({ type: ['application/json'] }));
@@ -51,7 +54,11 @@ export async function startPetstoreServer(): Promise<PetstoreServer> {
     next();
   });
   const api = express.Router();
-  api.get('/openapi.yaml', (_req, res) => void res.type(spec.type).send(spec.text));
+  api.get('/openapi.yaml', (_req, res) => {
+    const answer = () => void res.type(spec.type).send(spec.text);
+    if (held) held.push(answer);
+    else answer();
+  });
   api.get('/pet/findByStatus', (req, res) => {
     const status = typeof req.query.status === 'string' ? req.query.status : 'available';
     res.json([...pets.values()].filter((p) => p.status === status));
@@ -92,6 +99,11 @@ export async function startPetstoreServer(): Promise<PetstoreServer> {
     specUrl: `${baseUrl}/openapi.yaml`,
     requests,
     setSpec: (text, type = 'application/yaml') => void (spec = { text, type }),
+    holdSpec: (hold) => {
+      const waiting = held ?? [];
+      held = hold ? waiting : undefined;
+      if (!hold) for (const answer of waiting) answer();
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
