@@ -182,9 +182,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
-  // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
   const documentParser = new DocumentParser();
+  // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
     store,

@@ -63,7 +63,8 @@ export type DiscoveryFailureReason =
   | 'InvalidOpenApiDocument'
   | 'CircularReference'
   | 'TooManyOperations'
-  | 'ToolSchemaTooLarge';
+  | 'ToolSchemaTooLarge'
+  | 'ToolNameConflict';
 
 export interface UpstreamTool {
   name: string;

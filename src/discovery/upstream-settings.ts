@@ -2,11 +2,11 @@
 // upstream proxy, which kind of auth is configured, and what else a discovery target takes from it.
 // Shared by the reconciler (gateway entries, discovery) and the GAIA validate route (one discovery).
 import type { RemoteMcpServerManifest as McpServerManifest } from '../domain/manifest.js';
+import type { SecretResolver } from '../domain/secret-reference.js';
+import type { AuthConfigured, DiscoveryTarget } from './types.js';
 
 /** What reaching an HTTP upstream takes from a manifest (mcp-server/remote and mcp-server/openapi have these). */
 type HttpUpstreamManifest = Pick<McpServerManifest, 'auth_data' | 'additional_headers' | 'tls_settings'>;
-import type { SecretResolver } from '../domain/secret-reference.js';
-import type { AuthConfigured, DiscoveryTarget } from './types.js';
 
 /** additional_headers first, then auth_data headers; on a clash (names compare case-insensitively) auth wins. */
 function resolveHeaders(

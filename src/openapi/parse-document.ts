@@ -25,7 +25,7 @@ export interface ParseRequest {
   toolSettings: readonly OperationSetting[];
 }
 
-export type ParseFailureReason = 'InvalidOpenApiDocument' | 'CircularReference' | 'TooManyOperations' | 'ToolSchemaTooLarge' | 'ReadFailed';
+export type ParseFailureReason = 'InvalidOpenApiDocument' | 'CircularReference' | 'TooManyOperations' | 'ToolSchemaTooLarge' | 'ToolNameConflict' | 'ReadFailed';
 
 export type ParseOutcome =
   | {

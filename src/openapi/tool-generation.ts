@@ -17,7 +17,7 @@ const MAX_NAME = 64;
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
-export type GenerationFailure = { reason: 'TooManyOperations' | 'ToolSchemaTooLarge' | 'InvalidOpenApiDocument'; message: string };
+export type GenerationFailure = { reason: 'TooManyOperations' | 'ToolSchemaTooLarge' | 'ToolNameConflict' | 'InvalidOpenApiDocument'; message: string };
 
 export interface GeneratedTools {
   operations: OpenApiOperation[];
@@ -52,15 +52,28 @@ export function generateTools(api: unknown, settings: readonly OperationSetting[
   const unknownOperations = settings.map((s) => key(s.method, s.path)).filter((k) => !known.has(k));
   const selected = enableAll ? found : found.filter((f) => byKey.has(key(f.method, f.path)));
 
+  // A name the manifest gives is never changed: two operations given the same one is the manifest's to fix.
+  const given = new Map<string, string>();
+  for (const { method, path } of selected) {
+    const name = byKey.get(key(method, path))?.name;
+    if (name === undefined) continue;
+    const other = given.get(name);
+    if (other) return { reason: 'ToolNameConflict', message: `tool_settings give the name "${name}" to both ${other} and ${method.toUpperCase()} ${path}; give each operation its own name.` };
+    given.set(name, `${method.toUpperCase()} ${path}`);
+  }
   const budget = { total: MAX_SCHEMA_NODES };
-  const names = new Set<string>();
+  // Generated names never take a given one; generated names that collide are numbered (name_2, ...).
+  const names = new Set<string>(given.keys());
   const operations: OpenApiOperation[] = [];
   for (const { method, path, item, op } of selected) {
     const setting = byKey.get(key(method, path));
-    let name = setting?.name ?? toolName(typeof op.operationId === 'string' ? op.operationId : `${method}_${path}`);
-    // Two operations with the same name (generated, or given twice): the later ones are numbered.
-    for (let n = 2; names.has(name); n++) name = `${name.slice(0, MAX_NAME - String(n).length - 1)}_${n}`;
-    names.add(name);
+    let name = setting?.name;
+    if (name === undefined) {
+      const generated = toolName(typeof op.operationId === 'string' ? op.operationId : `${method}_${path}`);
+      name = generated;
+      for (let n = 2; names.has(name); n++) name = `${generated.slice(0, MAX_NAME - String(n).length - 1)}_${n}`;
+      names.add(name);
+    }
     let built;
     try {
       built = inputOf(item, op, { perTool: MAX_SCHEMA_NODES_PER_TOOL, shared: budget });

@@ -193,3 +193,23 @@ it('gives up on a server that does not answer within timeouts.request_ms: Timeou
   expect(f.reason).toBe('Timeout');
   expect(f.message).toContain('timeouts.request_ms');
 });
+
+it('never renames a tool the manifest names: two operations given one name are ToolNameConflict; generated names that collide are numbered', async () => {
+  const ok = { responses: { '200': { description: 'ok' } } };
+  const idParam = { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] };
+  const paths = { '/items/{id}': { get: { ...ok, ...idParam } }, '/items/id': { get: ok }, '/other': { get: ok } };
+  const generated = await discover(inline(doc(paths)));
+  expect(generated.catalog!.operations.map((o) => o.tool.name).sort()).toEqual(['get_items_id', 'get_items_id_2', 'get_other']);
+
+  // A given name wins over a generated one, which moves aside.
+  const given = await discover(inline(doc(paths)), { toolSettings: [{ method: 'get', path: '/other', name: 'get_items_id' }] });
+  expect(Object.fromEntries(given.catalog!.operations.map((o) => [`${o.method} ${o.path}`, o.tool.name]))).toEqual({
+    'get /other': 'get_items_id',
+    'get /items/{id}': 'get_items_id_2',
+    'get /items/id': 'get_items_id_3',
+  });
+
+  const f = failure(await discover(inline(doc(paths)), { toolSettings: [{ method: 'get', path: '/other', name: 'same' }, { method: 'get', path: '/items/id', name: 'same' }] }));
+  expect(f.reason).toBe('ToolNameConflict');
+  expect(f.message).toMatch(/give the name "same" to both GET \/(other|items\/id) and GET \/(other|items\/id)/);
+});
