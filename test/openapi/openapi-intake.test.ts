@@ -55,11 +55,19 @@ it('refuses a malformed manifest with 400, naming each field and what would be r
   expect(text).toContain('/tool_settings/0/path');
 });
 
-it('answers a dry run with the plan and a diff, and writes nothing', async () => {
+it('answers a dry run with the plan and a diff, masking the secrets, and writes nothing', async () => {
   const res = await put(base({ name: 'billing-dry' }), true);
   expect(res.status).toBe(200);
-  expect(JSON.stringify(res.json)).toContain('CREATE');
+  expect(res.json).toMatchObject({ action: 'CREATE', dryRun: true });
   expect((await cp.api('/api/svc/v1/mcp-servers/name/billing-dry')).status).toBe(404);
+
+  const secret = 'billing-secret-5e4d3c2b1a';
+  expect((await put(base({ name: 'billing-dry', additional_headers: { 'X-Key': secret } }))).status).toBe(200);
+  const update = await put(base({ name: 'billing-dry', additional_headers: { 'X-Key': `${secret}-rotated` }, enable_all_tools: false, tool_settings: [{ method: 'get', path: '/store/inventory' }] }), true);
+  expect(update.json).toMatchObject({ action: 'UPDATE', dryRun: true });
+  const paths = (update.json.diff as { path: string }[]).map((d) => d.path);
+  expect(paths).toEqual(expect.arrayContaining(['/enable_all_tools', '/additional_headers/X-Key']));
+  expect(update.text).not.toContain(secret);
 });
 
 it('applies a watched file with an inline YAML document, served at its proxyUrl', async () => {
