@@ -49,7 +49,10 @@ export function buildRequest(op: OpenApiOperation, args: Record<string, unknown>
     const value = encodeURIComponent(raw);
     path = path.split(`{${p.name}}`).join(value);
   }
-  const url = new URL(baseUrl.replace(/\/+$/, '') + path);
+  // The base URL's own query (an API key in the URL, say) is kept; the operation's path goes after its path.
+  const url = new URL(baseUrl);
+  url.pathname = url.pathname.replace(/\/+$/, '') + path;
+  url.hash = '';
   for (const p of op.parameters.filter((x) => x.in === 'query')) {
     const value = args[p.arg];
     if (value === undefined || value === null) continue;

@@ -25,6 +25,10 @@ describe('buildRequest', () => {
     expect(built.body).toBeUndefined();
   });
 
+  it("keeps the base URL's query and puts the path after the base's path", () => {
+    expect(buildRequest(op(), { id: 3, filter: { q: 'x' } }, 'https://a.example/v2?tenant=acme', {}).url.href).toBe('https://a.example/v2/items/3?tenant=acme&q=x');
+  });
+
   it('refuses what would leave the path or break a header, and names missing arguments', () => {
     expect(() => buildRequest(op(), {}, 'https://a.example', {})).toThrow(new ArgumentError('Missing required argument: id.'));
     expect(() => buildRequest(op(), { id: '..' }, 'https://a.example', {})).toThrow(ArgumentError);
