@@ -63,6 +63,12 @@ export function openApiPlan(resource: McpServerResource, m: OpenApiMcpServerMani
   };
 }
 
+/** How the "Discovering" status names what is read: "the OpenAPI document at <url>" or "… given inline". */
+export function openApiDocumentName(m: OpenApiMcpServerManifest): string {
+  const source = m.openapi_spec_source;
+  return source.type === 'remote' ? `the OpenAPI document at ${source.url}` : 'the OpenAPI document given inline';
+}
+
 /** What a discovery of an OpenAPI server shows: its tools as made (tool_settings are applied when they are made). */
 export function openApiDiscoveredTools(result: Extract<DiscoveryResult, { ok: true }>, outcome: DiscoveryOutcome) {
   const tools = result.tools.map((t) => ({

@@ -29,7 +29,7 @@ import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } 
 import type { UpstreamHealth } from './upstream-health.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
-import { openApiDiscoveredTools, openApiPlan } from './openapi-plan.js';
+import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -148,7 +148,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
       return { kind: 'per-user', authStatus: { status: 'authentication_required', method: 'oauth', message }, message };
     }
-    if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : m.url };
+    if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : isOpenApiManifest(m) ? openApiDocumentName(m) : m.url };
     const result = record.outcome.result;
     if (result.ok) {
       // mcp-server/openapi: tool_settings were applied when its tools were made from the document.
