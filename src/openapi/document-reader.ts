@@ -6,7 +6,7 @@
 // with its PascalCase reason and a sentence naming the document and what to do.
 import { createHash } from 'node:crypto';
 import { egressDenial, type EgressPolicy } from '../discovery/egress.js';
-import { isAbort, networkFailure, safeUrl } from '../discovery/failure.js';
+import { errorChain, isAbort, networkFailure, safeUrl } from '../discovery/failure.js';
 import { sanitize, secretsOf } from '../discovery/redaction.js';
 import { readBytesCapped, responseTooLarge } from '../discovery/response-limits.js';
 import { createServerFetch } from '../discovery/server-fetch.js';
@@ -142,6 +142,9 @@ function fetchFailure(error: unknown, url: URL, what: string, input: ReadDocumen
   }
   if (isAborted(error)) return { reason: 'Timeout', message: `${what} did not answer within ${input.requestTimeoutMs ?? input.timeoutMs} ms (${input.requestTimeoutMs ? 'timeouts.request_ms' : 'the discovery budget'}).` };
   const network = networkFailure(error);
+  if (errorChain(error).some((e) => e instanceof Error && /redirect/i.test(e.message))) {
+    return { reason: 'SpecFetchFailed', message: `${what} answered with a redirect, which is not followed while it carries the manifest's headers; use the URL it redirects to.` };
+  }
   if (network?.kind === 'tls') return { reason: 'TLSError', message: `${what} could not be read: TLS failed (${network.code}); check tls_settings.` };
   if (network?.kind === 'unreachable') return { reason: 'Unreachable', message: `${what} could not be read: ${network.code} connecting to ${url.host}.` };
   return { reason: 'SpecFetchFailed', message: `${what} could not be read: ${sanitize(error instanceof Error ? error.message : String(error), secretsOf(input.headers), 200)}.` };

@@ -14,7 +14,7 @@ import { PETSTORE_YAML } from './petstore-server.js';
 interface Served {
   origin: string;
   hits: string[];
-  /** Path → [content type, body]; absent: 404. A body of null: never answered. */
+  /** Path → [content type, body]; absent: 404. A body of null: never answered; content type 'redirect': a 302 to the body. */
   routes: Map<string, [string, string | Buffer | null]>;
   close(): Promise<void>;
 }
@@ -27,6 +27,7 @@ async function serve(host: string): Promise<Served> {
     const route = routes.get(req.url ?? '');
     if (!route) return void res.writeHead(404).end('no');
     if (route[1] === null) return; // hangs
+    if (route[0] === 'redirect') return void res.writeHead(302, { location: String(route[1]) }).end();
     res.writeHead(200, { 'content-type': route[0] }).end(route[1]);
   });
   await new Promise<void>((r) => server.listen(0, host, r));
@@ -212,4 +213,16 @@ it('never renames a tool the manifest names: two operations given one name are T
   const f = failure(await discover(inline(doc(paths)), { toolSettings: [{ method: 'get', path: '/other', name: 'same' }, { method: 'get', path: '/items/id', name: 'same' }] }));
   expect(f.reason).toBe('ToolNameConflict');
   expect(f.message).toMatch(/give the name "same" to both GET \/(other|items\/id) and GET \/(other|items\/id)/);
+});
+
+it("follows no redirect while the document's request carries the manifest's headers, and says so", async () => {
+  const petstore = ['application/yaml', PETSTORE_YAML] as [string, string];
+  api.routes.set('/api/moved.yaml', ['redirect', `${api.origin}/api/petstore.yaml`]);
+  api.routes.set('/api/petstore.yaml', petstore);
+  const source: OpenApiSpecSource = { type: 'remote', url: `${api.origin}/api/moved.yaml` };
+  const f = failure(await discover(source, { headers: { 'X-Api-Key': 'redirect-secret-1234' } }));
+  expect(f.reason).toBe('SpecFetchFailed');
+  expect(f.message).toContain('answered with a redirect, which is not followed while it carries the manifest\'s headers');
+  // Without headers to protect, a redirect is followed.
+  expect((await discover(source)).result.ok).toBe(true);
 });
