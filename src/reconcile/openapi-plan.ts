@@ -50,9 +50,9 @@ export function openApiPlan(resource: McpServerResource, m: OpenApiMcpServerMani
     return { result: found.result, ...(found.catalog ? { openapi: { catalog: found.catalog, unknownOperations: found.unknownOperations ?? [] } } : {}) };
   };
   return {
-    // The manifest's hash stands for the document source, the selection and every setting.
-    inputsHash: hashOf({ target, spec: resource.specHash }),
-    // An OAuth authorization_code API has no token to read a protected document with; the document is still read.
+    // What the tools are made from; the rest of the manifest (description, collaborators, tags) is not, so a
+    // change there keeps the record (and the tools) shown while the new generation is discovered again.
+    inputsHash: hashOf({ target, apiUrl: m.url, source, enableAllTools: m.enable_all_tools, toolSettings: m.tool_settings }),
     skipDiscovery: false,
     job: deps.job(m, target, run),
     entry: (record: DiscoveryRecord | undefined): GatewayEntry => {

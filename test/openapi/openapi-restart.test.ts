@@ -1,6 +1,6 @@
-// After a restart the discovery records are gone, but the gateway store still holds the tools of the
-// generation it serves: until the first discovery of the new process finishes (here: held), the gateway
-// keeps serving them, and status stays as it was.
+// While a discovery is under way (here: its document fetch held), an OpenAPI server keeps its tools: after a
+// restart the gateway store's tools of the generation it serves, after a change that does not touch what the
+// tools are made of the record of the last discovery; status stays Ready.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,33 @@ it('serves the stored tools while the first discovery after a restart is still r
     expect((await client.listTools()).tools).toHaveLength(19);
     const pet = await client.callTool({ name: 'getPetById', arguments: { petId: 1 } });
     expect(pet.isError).toBeFalsy();
+  } finally {
+    await client.close();
+  }
+});
+
+it('keeps serving the tools, Ready, while a change that does not touch them is discovered again', async () => {
+  store.holdSpec(false);
+  const cp = planes.at(-1)!;
+  await waitFor(async () => (await ready(cp)) === 'True', { what: 'petstore Ready after the held discovery' });
+  const fetches = () => store.requests.filter((r) => r.url === '/api/v3/openapi.yaml').length;
+  store.holdSpec(true);
+  const before = fetches();
+  const manifest = (await cp.api('/api/svc/v1/mcp-servers/name/petstore')).json.data.manifest;
+  const res = await cp.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: { ...manifest, description: 'The Petstore, described anew' } } });
+  expect(res.status).toBe(200);
+  const generation = res.json.data.generation as number;
+  // The new generation is being discovered (its fetch held), and status already describes it.
+  await waitFor(() => fetches() > before, { what: 'the held document fetch of the new generation' });
+  const view = await waitFor(async () => {
+    const v = (await cp.api('/api/svc/v1/mcp-servers/name/petstore')).json.data;
+    return v.status.observedGeneration === generation ? v : undefined;
+  });
+  expect((view.status.conditions as { type: string; status: string }[]).find((c) => c.type === 'Ready')?.status).toBe('True');
+  expect(view.tools).toHaveLength(19);
+  const { client } = await connectClient(cp, 'petstore');
+  try {
+    expect((await client.listTools()).tools).toHaveLength(19);
   } finally {
     await client.close();
   }
