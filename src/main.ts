@@ -193,8 +193,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
-    // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they read.
-    discoverOpenApi: (input) => discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes, parser: documentParser }),
+    // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
+    // read; timed and counted in the discovery metrics like every discovery.
+    discoverOpenApi: async (input) => {
+      const started = clock.now();
+      const found = await discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes, parser: documentParser });
+      metrics.observeDiscovery(found.result, clock.now() - started);
+      return found;
+    },
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
-import { connectClient, GATEWAY_TEST_ARGS, type GatewayClient } from '../gateway/gateway-support.js';
+import { connectClient, GATEWAY_TEST_ARGS, metricValue, type GatewayClient } from '../gateway/gateway-support.js';
 import { workspace } from '../cli/cli-support.js';
 import { runDescribe } from '../../src/cli/describe.js';
 import { runGet } from '../../src/cli/get.js';
@@ -133,6 +133,8 @@ it('is Ready=False with the reason while its document cannot be served, and the 
   });
   expect(res.status).toBe(503);
   expect(await res.text()).toContain('CircularReference');
+  // Counted among discovery failures, by reason, like every discovery.
+  expect(await metricValue(cp, 'mcp_cp_discovery_failures_total', { reason: 'CircularReference' })).toBeGreaterThanOrEqual(1);
 });
 
 it('bounds a tool call by timeouts.request_ms', async () => {
