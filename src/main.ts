@@ -24,7 +24,7 @@ import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
 import { ForbiddenError } from './domain/errors.js';
-import { isStdioManifest } from './domain/manifest.js';
+import { isStdioManifest, stdioEnv } from './domain/manifest.js';
 import { StdioPolicy } from './stdio/stdio-policy.js';
 import { StdioSupervisor } from './stdio/stdio-supervisor.js';
 import { presentServer } from './http/present.js';
@@ -153,11 +153,11 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
   try {
     // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
-    const resealed = store.resealSecrets() + gateway.resealSecrets();
+    const resealed = (await store.resealSecrets()) + (await gateway.resealSecrets());
     if (resealed > 0) logger.info({ rows: resealed }, 'encrypted secrets stored before encryption at rest');
   } catch (err) {
-    store.close();
-    gateway.close();
+    await store.close();
+    await gateway.close();
     throw err;
   }
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
@@ -206,6 +206,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
     stdio,
     upstreamHealth,
+    // mcp-server/virtual servers follow their sources.
+    enqueue: (key) => queue.add(key),
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
@@ -222,7 +224,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     workers: config.workers,
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
-    listKeys: () => [...new Set([...store.keys(), ...gateway.keys()])],
+    listKeys: async () => [...new Set([...(await store.keys()), ...(await gateway.keys())])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
     batch: (run) => store.transaction(() => gateway.transaction(run)),
@@ -294,12 +296,12 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
-  feed.start(() => metrics.seedResources(store.listReadiness(config.tenant)));
+  await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
-  metrics.bind({ queue, gatewayEntries: () => gateway.keys().length, watchClients: () => watch.clientCount });
-  const storeProblem = (): string | undefined => {
+  metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
+  const storeProblem = async (): Promise<string | undefined> => {
     try {
-      store.currentResourceVersion();
+      await store.currentResourceVersion();
       return undefined;
     } catch (err) {
       return `the store cannot be read: ${err instanceof Error ? err.message : String(err)}`;
@@ -323,7 +325,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: () => storeProblem() ?? (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
+    readiness: { notReadyReason: async () => (await storeProblem()) ?? (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
     sources,
     refreshServer: createRefreshServer({
       discovery,
@@ -471,7 +473,7 @@ function validateStdio(stdio: StdioSupervisor): DiscoverStdio {
     if (!isStdioManifest(manifest)) throw new Error('validateStdio: not an mcp-server/stdio manifest');
     const key = `validate:${randomUUID()}`;
     try {
-      return await stdio.discover(key, { command: manifest.command, args: manifest.args, env: manifest.env }, { timeoutMs });
+      return await stdio.discover(key, { command: manifest.command, args: manifest.args, env: stdioEnv(manifest) }, { timeoutMs });
     } finally {
       await stdio.stop(key);
     }

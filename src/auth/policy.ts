@@ -2,7 +2,7 @@
 //   admin:  everything.
 //   editor: create; update/delete where a collaborator with mcp-server-manager.
 //   viewer: read where a collaborator with any role.
-import type { Collaborator, McpServerManifest } from '../domain/manifest.js';
+import { isVirtualManifest, type Collaborator, type McpServerManifest } from '../domain/manifest.js';
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { describeSource, type McpServerResource } from '../domain/resource.js';
@@ -153,5 +153,7 @@ export class RoleAccessPolicy implements AccessPolicy {
 const DESTINATION_POINTERS = ['/url', '/upstream_proxy/url', '/auth_data/token_url', '/command', '/args'];
 
 function credentialDestination(m: McpServerManifest): string {
-  return stableStringify(DESTINATION_POINTERS.map((p) => valueAt(m, p) ?? null));
+  // mcp-server/virtual: its auth_data overrides go to its sources, named by /servers/*/name.
+  const sources = isVirtualManifest(m) ? m.servers.map((s) => s.name) : null;
+  return stableStringify([...DESTINATION_POINTERS.map((p) => valueAt(m, p) ?? null), sources]);
 }

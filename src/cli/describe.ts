@@ -51,6 +51,8 @@ function gatewayText(entry: GatewayEntryView | undefined): string {
       field('Passthrough', String(entry.passthroughAuth)),
       field('TLS', `${entry.tls.rejectUnauthorized ? 'verified' : 'NOT verified'}${entry.tls.caCert ? ', custom CA' : ''}`),
       field('Disabled', entry.disabledTools.length > 0 ? entry.disabledTools.join(', ') : '<none>'),
+      // mcp-server/virtual: each source and the tools it serves here.
+      ...(entry.virtual ? [field('Sources', entry.virtual.sources.map((src) => `${src.name} (${src.tools === null ? 'every tool' : src.tools.join(', ') || 'no tools'})`).join('; ') || '<none>')] : []),
       field('Config hash', entry.configHash),
       field('Updated', entry.updatedAt),
     ].join(''),

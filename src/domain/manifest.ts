@@ -3,6 +3,7 @@
 
 export const REMOTE_SERVER_TYPE = 'mcp-server/remote';
 export const STDIO_SERVER_TYPE = 'mcp-server/stdio';
+export const VIRTUAL_SERVER_TYPE = 'mcp-server/virtual';
 export const OPENAPI_SERVER_TYPE = 'mcp-server/openapi';
 
 export type CollaboratorRole = 'mcp-server-manager' | 'mcp-server-user';
@@ -104,6 +105,14 @@ export interface RemoteMcpServerManifest {
   tags: Record<string, string>;
 }
 
+/** mcp-server/stdio credentials: environment variables of the process. Values are secrets. */
+export interface EnvAuth {
+  type: 'env';
+  env: Record<string, string>;
+  /** `per_user` is refused by validation until per-user credentials exist. */
+  auth_level: 'global' | 'per_user';
+}
+
 /** A local MCP server the control plane runs (stdin/stdout); only with --allow-stdio and a command on --stdio-allow. */
 export interface StdioMcpServerManifest {
   type: typeof STDIO_SERVER_TYPE;
@@ -112,11 +121,36 @@ export interface StdioMcpServerManifest {
   /** An absolute path, or a name looked up on the control plane's PATH; must be on --stdio-allow as written. */
   command: string;
   args: string[];
-  /** The process's environment besides PATH. Values are secrets. */
-  env: Record<string, string>;
+  /**
+   * Deprecated spelling of auth_data.env: normalising rewrites it, so only manifests stored before
+   * auth_data carry it. Read the environment with stdioEnv().
+   */
+  env?: Record<string, string>;
+  /** The process's environment besides PATH. */
+  auth_data?: EnvAuth;
   timeouts?: Timeouts;
   collaborators: Collaborator[];
   tool_settings: ToolSetting[];
+  ownedBy?: { account: string };
+  tags: Record<string, string>;
+}
+
+/** One source of a virtual server: a registered remote or stdio server, by name. */
+export interface VirtualSource {
+  name: string;
+  /** Tool names at the source; absent: every tool the source serves. */
+  enabled_tools?: string[];
+  /** Replaces the source's own auth_data for this virtual server (a remote source). Header values are secrets. */
+  auth_data?: HeaderAuth | PassthroughAuth;
+}
+
+/** One gateway endpoint composed of tools of other registered servers (schemas/mcp-server-virtual.schema.json). */
+export interface VirtualMcpServerManifest {
+  type: typeof VIRTUAL_SERVER_TYPE;
+  name: string;
+  description: string;
+  servers: VirtualSource[];
+  collaborators: Collaborator[];
   ownedBy?: { account: string };
   tags: Record<string, string>;
 }
@@ -154,10 +188,19 @@ export interface OpenApiMcpServerManifest {
 }
 
 /** Every manifest kind the control plane stores. Other kinds join this union. */
-export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest | OpenApiMcpServerManifest;
+export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest | VirtualMcpServerManifest | OpenApiMcpServerManifest;
 
 export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManifest {
   return m.type === STDIO_SERVER_TYPE;
+}
+
+/** The environment a stdio server's process gets besides PATH: auth_data.env, else the deprecated top-level env. */
+export function stdioEnv(m: StdioMcpServerManifest): Record<string, string> {
+  return m.auth_data?.env ?? m.env ?? {};
+}
+
+export function isVirtualManifest(m: McpServerManifest): m is VirtualMcpServerManifest {
+  return m.type === VIRTUAL_SERVER_TYPE;
 }
 
 export function isOpenApiManifest(m: McpServerManifest): m is OpenApiMcpServerManifest {

@@ -53,6 +53,8 @@ export interface DiscoveredTool {
   inputSchema: Record<string, unknown>;
   annotations?: Record<string, unknown>;
   disabled: boolean;
+  /** mcp-server/virtual: the source server that serves the tool. */
+  source?: string;
 }
 
 export interface ResourceStatus {

@@ -62,6 +62,40 @@ export interface GatewayEntry {
    * request to upstreamUrl with `headers` and `tls`. Absent for other kinds.
    */
   openapi?: OpenApiCatalog;
+  /**
+   * mcp-server/virtual: the sources the data plane composes, each reached through its own gateway entry
+   * (read by fqn). The virtual entry's own upstreamUrl, transport and tls are unused; its `headers` hold
+   * the auth_data overrides of its sources, each name prefixed with the source's name and ':' (no header
+   * name contains ':'), so the store seals them like any header. Absent for other kinds.
+   */
+  virtual?: { sources: VirtualSourceEntry[] };
+}
+
+/** One source of a virtual server, as the reconciler resolved it. */
+export interface VirtualSourceEntry {
+  /** The source's name (the server's, not the virtual one's). */
+  name: string;
+  fqn: string;
+  /**
+   * The tools of the source the virtual server serves, by their names at the source: enabled_tools and
+   * the source's tool_settings applied to what it reported. null: every tool it serves (its tools are not
+   * known here: a per-user source, no enabled_tools).
+   */
+  tools: string[] | null;
+  /** The source's own tool settings (as its manifest has them), which its tools keep in the union. */
+  disabledTools: string[];
+  toolOverrides: Record<string, ToolOverride>;
+  /**
+   * Set when the virtual server overrides the source's auth_data: the headers under the `<name>:` prefix
+   * in the entry's headers replace the source entry's, and so does passthroughAuth.
+   */
+  authOverride?: { passthroughAuth: boolean };
+}
+
+/** The headers a virtual entry holds for one source (its auth_data override), prefix removed. */
+export function virtualSourceHeaders(entry: Pick<GatewayEntry, 'headers'>, source: string): Record<string, string> {
+  const prefix = `${source}:`;
+  return Object.fromEntries(Object.entries(entry.headers).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
 export interface StoredGatewayEntry extends GatewayEntry {
@@ -100,6 +134,7 @@ export function gatewayEntryHash(entry: GatewayEntry, key?: Uint8Array): string 
     ...(entry.timeouts !== undefined ? { timeouts: entry.timeouts } : {}),
     ...(entry.upstreamProxy !== undefined ? { upstreamProxy: entry.upstreamProxy } : {}),
     ...(entry.stdio !== undefined ? { stdio: entry.stdio } : {}),
+    ...(entry.virtual !== undefined ? { virtual: entry.virtual } : {}),
     ...(entry.openapi !== undefined ? { openapi: entry.openapi } : {}),
   };
   const text = stableStringify(content);

@@ -30,7 +30,7 @@ import { sourcesRouter, type SourcesView } from './sources-router.js';
 
 export interface Readiness {
   /** undefined when ready; otherwise what is still missing. */
-  notReadyReason(): string | undefined;
+  notReadyReason(): Promise<string | undefined>;
 }
 
 export interface AppOptions {
@@ -82,8 +82,8 @@ export function createApp(options: AppOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
-    const reason = options.readiness.notReadyReason();
+  app.get('/readyz', async (_req, res) => {
+    const reason = await options.readiness.notReadyReason();
     if (reason) res.status(503).json({ status: 'not ready', reason });
     else res.json({ status: 'ready' });
   });

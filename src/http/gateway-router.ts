@@ -7,9 +7,9 @@ import { presentGatewayEntry } from './present.js';
 
 export function gatewayRouter(options: { gateway: GatewayReader; policy: RoleAccessPolicy }): Router {
   const router = Router();
-  router.get('/servers', (req, res) => {
+  router.get('/servers', async (req, res) => {
     const principal = principalOf(req);
-    const entries = options.gateway.list().filter((e) => options.policy.canUse(principal, e.collaborators, e.accountId));
+    const entries = (await options.gateway.list()).filter((e) => options.policy.canUse(principal, e.collaborators, e.accountId));
     res.json({ data: entries.map(presentGatewayEntry) });
   });
   return router;

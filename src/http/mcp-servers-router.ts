@@ -63,7 +63,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     res.json({ data: present(r) });
   };
 
-  router.put('/', requireJson, (req, res) => {
+  router.put('/', requireJson, async (req, res) => {
     // Authorised before the body is validated: a caller who may not write gets no validation work done.
     intake.authorizeWrite(principalOf(req));
     const body = validateApplyRequest(req.body);
@@ -71,7 +71,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       throw new ValidationError(summariseErrors('The request body is invalid', body.errors), body.errors);
     }
     const { manifest, dryRun, force, metadata } = body.request;
-    const result = intake.apply({
+    const result = await intake.apply({
       manifest,
       dryRun,
       force,
@@ -96,7 +96,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     );
   });
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
     const errors: FieldError[] = [];
     const limit = intParam(req.query.limit, 'limit', 1, 1000, 100, errors);
     const offset = intParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
@@ -110,7 +110,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     }
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     const principal = principalOf(req);
-    const { views, total } = store.listViews({
+    const { views, total } = await store.listViews({
       tenant: options.tenant,
       limit,
       offset,
@@ -123,21 +123,21 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     sendJson(res, `{"data":[${data}],"pagination":${JSON.stringify({ total, offset, limit })}}`);
   });
 
-  router.get('/name/:name', (req, res) => {
+  router.get('/name/:name', async (req, res) => {
     const name = req.params.name;
-    answerOne(res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
+    answerOne(res, readable(req, await store.get(intake.fqnOf(name)), `"${name}"`));
   });
 
   /** The resource a route names: by name under /name/:name, else by id. */
-  const named = (req: Request): { r: McpServerResource; what: string } => {
+  const named = async (req: Request): Promise<{ r: McpServerResource; what: string }> => {
     const { name, id } = req.params as { name?: string; id?: string };
-    if (name !== undefined) return { r: readable(req, store.get(intake.fqnOf(name)), `"${name}"`), what: `"${name}"` };
-    return { r: readable(req, store.getById(id ?? ''), `with id "${id}"`), what: `with id "${id}"` };
+    if (name !== undefined) return { r: readable(req, await store.get(intake.fqnOf(name)), `"${name}"`), what: `"${name}"` };
+    return { r: readable(req, await store.getById(id ?? ''), `with id "${id}"`), what: `with id "${id}"` };
   };
 
-  const events = (req: Request, res: Response) => {
-    const { r } = named(req);
-    res.json({ data: store.listEvents({ resourceId: r.id, limit: 100 }).map(presentEvent) });
+  const events = async (req: Request, res: Response) => {
+    const { r } = await named(req);
+    res.json({ data: (await store.listEvents({ resourceId: r.id, limit: 100 })).map(presentEvent) });
   };
   router.get('/name/:name/events', events);
   router.get('/:id/events', events);
@@ -148,7 +148,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
   const refreshServer = options.refreshServer;
   if (refreshServer) {
     const refresh = async (req: Request, res: Response) => {
-      const { r, what } = named(req);
+      const { r, what } = await named(req);
       const callerGone = new AbortController();
       res.on('close', () => {
         if (!res.writableFinished) callerGone.abort();
@@ -160,18 +160,18 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
         res.status(answer.reason === 'Timeout' ? 504 : 503).json(errorBody(answer.reason, answer.message));
         return;
       }
-      answerOne(res, readable(req, store.get(r.fqn), what));
+      answerOne(res, readable(req, await store.get(r.fqn), what));
     };
     router.post('/name/:name/refresh', refresh);
     router.post('/:id/refresh', refresh);
   }
 
-  router.get('/:id', (req, res) => {
-    answerOne(res, readable(req, store.getById(req.params.id), `with id "${req.params.id}"`));
+  router.get('/:id', async (req, res) => {
+    answerOne(res, readable(req, await store.getById(req.params.id), `with id "${req.params.id}"`));
   });
 
-  const remove = (req: Request, res: Response, r: McpServerResource) => {
-    const removed = intake.delete({
+  const remove = async (req: Request, res: Response, r: McpServerResource) => {
+    const removed = await intake.delete({
       fqn: r.fqn,
       source: API_SOURCE,
       // ?force=true deletes a server a watched file declares (e.g. one whose file is gone while the prune is held back).
@@ -182,13 +182,13 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     res.json({ data: present(removed) });
   };
 
-  router.delete('/name/:name', (req, res) => {
+  router.delete('/name/:name', async (req, res) => {
     const name = req.params.name;
-    remove(req, res, readable(req, store.get(intake.fqnOf(name)), `"${name}"`));
+    await remove(req, res, readable(req, await store.get(intake.fqnOf(name)), `"${name}"`));
   });
 
-  router.delete('/:id', (req, res) => {
-    remove(req, res, readable(req, store.getById(req.params.id), `with id "${req.params.id}"`));
+  router.delete('/:id', async (req, res) => {
+    await remove(req, res, readable(req, await store.getById(req.params.id), `with id "${req.params.id}"`));
   });
 
   return router;

@@ -9,14 +9,14 @@ import { principalOf } from './authenticate.js';
 
 /** What the router needs of the sources: their status, filtered by what the caller may read. */
 export interface SourcesView {
-  list(canRead: (r: McpServerResource) => boolean): SourceStatus[];
+  list(canRead: (r: McpServerResource) => boolean): Promise<SourceStatus[]>;
 }
 
 export function sourcesRouter(options: { sources?: SourcesView; policy: AccessPolicy }): Router {
   const router = Router();
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
     const principal = principalOf(req);
-    const data = options.sources?.list((r) => options.policy.canRead(principal, r)) ?? [];
+    const data = (await options.sources?.list((r) => options.policy.canRead(principal, r))) ?? [];
     if (principal.role === 'admin') return void res.json({ data });
     // Others see the files that declare a server they may read, and no content hash: the hash covers the
     // file's secret values too, and a file otherwise known could be used to test guesses of them.

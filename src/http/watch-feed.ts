@@ -2,8 +2,8 @@
 // resourceVersion and hands each new batch of changes to every listener (the watch hub, metrics).
 // The store tells it of each write (onWrite), and it reads as soon as the writing code yields, so a
 // change reaches watchers without waiting for a timer, and writes made in one go (a batch of files)
-// are read together. The timed poll is only a fallback. One query per turn however many watchers
-// there are; writers never wait for it.
+// are read together. The timed poll is only a fallback. One read at a time (a wake during a read reads
+// again after it), one query per read however many watchers there are; writers never wait for it.
 //
 // Contract: listeners see every change exactly once, in resourceVersion order, and `position` is
 // the resourceVersion of the last change handed out (changes <= position were delivered).
@@ -37,6 +37,9 @@ export class ChangeFeed {
   private readonly gapListeners = new Set<GapListener>();
   private timer: TimerHandle | undefined;
   private woken = false;
+  /** The read under way, and whether a poll came in during it (see poll). */
+  private reading: Promise<void> | undefined;
+  private again = false;
   private unsubscribe: (() => void) | undefined;
   private running = false;
   private positionValue = 0;
@@ -55,16 +58,17 @@ export class ChangeFeed {
   }
 
   /**
-   * Starts following the changelog from its current end. `seed` runs in the same read transaction
-   * that fixes the position, so a listener can take a consistent snapshot of the store first.
+   * Starts following the changelog from its current end. `seed` runs in the same unit of work that
+   * fixes the position, so a listener can take a consistent snapshot of the store first (it awaits only
+   * store calls).
    */
-  start(seed?: (position: number) => void): void {
+  async start(seed?: (position: number) => Promise<void>): Promise<void> {
     if (this.running) return;
-    this.store.transaction(() => {
-      this.positionValue = this.store.currentResourceVersion();
-      seed?.(this.positionValue);
-    });
     this.running = true;
+    await this.store.transaction(async () => {
+      this.positionValue = await this.store.currentResourceVersion();
+      await seed?.(this.positionValue);
+    });
     this.unsubscribe = this.store.onWrite(() => this.wake());
     this.schedule();
   }
@@ -87,10 +91,28 @@ export class ChangeFeed {
     return () => this.gapListeners.delete(listener);
   }
 
-  /** Reads and hands out everything committed since the last poll. Runs on the timer; callable directly. */
-  poll(): void {
+  /**
+   * Reads and hands out everything committed since the last poll. Runs on the timer; callable directly.
+   * A call while a read is under way is answered when a read that started after it has finished.
+   */
+  poll(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = this.readAll().finally(() => {
+      this.reading = undefined;
+      if (this.again) {
+        this.again = false;
+        if (this.running) void this.pollSafely();
+      }
+    });
+    return this.reading;
+  }
+
+  private async readAll(): Promise<void> {
     for (;;) {
-      const changes = this.store.changesSince(this.positionValue, this.batchSize);
+      const changes = await this.store.changesSince(this.positionValue, this.batchSize);
       if (changes.length === 0) return;
       const first = changes[0]!;
       if (first.resourceVersion > this.positionValue + 1) {
@@ -106,17 +128,17 @@ export class ChangeFeed {
   }
 
   /**
-   * A write happened: read once the code that wrote yields, not now. The write may be inside a
-   * transaction that has yet to commit (or roll back); SQLite here is synchronous, so by then it has
-   * done either. A microtask runs before the work the write set off (a reconcile), so watchers hear
-   * of the change first.
+   * A write happened: read once the code that wrote yields, not now. The write may be inside a unit of
+   * work that has yet to commit (or roll back): the read is an outside call, so it does not see the
+   * unit's writes before its commit (on SQLite it waits for it). A microtask runs before the work the
+   * write set off (a reconcile), so watchers hear of the change first.
    */
   private wake(): void {
     if (this.woken) return;
     this.woken = true;
     queueMicrotask(() => {
       this.woken = false;
-      if (this.running) this.pollSafely();
+      if (this.running) void this.pollSafely();
     });
   }
 
@@ -124,14 +146,14 @@ export class ChangeFeed {
     if (!this.running) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.pollSafely();
-      this.schedule();
+      void this.pollSafely().then(() => this.schedule());
     }, this.pollIntervalMs);
   }
 
-  private pollSafely(): void {
+  /** Never rejects. */
+  private async pollSafely(): Promise<void> {
     try {
-      this.poll();
+      await this.poll();
     } catch (err) {
       this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the changelog failed; retrying');
     }

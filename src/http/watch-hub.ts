@@ -106,6 +106,8 @@ class WatchSession {
   private lastWrittenId: number | undefined;
   private waitingForDrain = false;
   private scheduled = false;
+  /** The next page of the replay, read ahead of the pump (see loadPage); 'expired' when the cursor fell out of the changelog. */
+  private page: readonly Change[] | 'expired' | undefined;
   /** fqns this client was shown; kept for filtered sessions only. */
   private readonly known = new Set<string>();
   /** Started with a list, so the client holds exactly what it was shown: an object new to it is ADDED. */
@@ -130,6 +132,7 @@ class WatchSession {
 
   /** A consistent snapshot: the objects and the resourceVersion they are current at. */
   takeSnapshot(objects: McpServerResource[], rv: number): void {
+    if (this.phase === 'closed') return;
     this.snapshot = objects.sort((a, b) => a.resourceVersion - b.resourceVersion);
     this.snapshotRv = rv;
     this.cursor = rv;
@@ -212,11 +215,16 @@ class WatchSession {
           this.phase = 'live';
           continue;
         }
-        if (this.cursor < this.hub.store.oldestRetainedResourceVersion() - 1) {
+        const page = this.page;
+        if (page === undefined) {
+          this.loadPage();
+          return;
+        }
+        this.page = undefined;
+        if (page === 'expired') {
           this.fail({ code: 410, reason: 'Expired', message: expiredMessage(this.cursor) });
           return;
         }
-        const page = this.hub.store.changesSince(this.cursor, this.hub.replayPageSize);
         if (page.length === 0) {
           this.phase = 'live';
           continue;
@@ -243,6 +251,27 @@ class WatchSession {
       this.waitingForDrain = false;
       this.pump();
     });
+  }
+
+  /** Reads the replay's next page, then pumps again; the pump waits meanwhile (as for a drain). */
+  private loadPage(): void {
+    this.scheduled = true;
+    const cursor = this.cursor;
+    const read = async (): Promise<readonly Change[] | 'expired'> =>
+      cursor < (await this.hub.store.oldestRetainedResourceVersion()) - 1 ? 'expired' : this.hub.store.changesSince(cursor, this.hub.replayPageSize);
+    read().then(
+      (page) => {
+        this.scheduled = false;
+        if (this.phase === 'closed') return;
+        this.page = page;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.scheduled = false;
+        this.hub.readFailed(err);
+        this.fail({ code: 500, reason: 'InternalError', message: 'Reading the changes failed; watch again from the last resourceVersion received.' });
+      },
+    );
   }
 
   private write(frame: Frame): void {
@@ -281,6 +310,7 @@ class WatchSession {
     this.phase = 'closed';
     this.queue.length = 0;
     this.snapshot = [];
+    this.page = undefined;
     this.hub.forget(this);
   }
 }
@@ -351,21 +381,21 @@ export class WatchHub {
   }
 
   /** Why a watch from this resourceVersion cannot be served (answer 410), or undefined. */
-  goneReason(resourceVersion: number | undefined): string | undefined {
+  async goneReason(resourceVersion: number | undefined): Promise<string | undefined> {
     if (resourceVersion === undefined) return undefined;
-    const current = this.store.currentResourceVersion();
+    const current = await this.store.currentResourceVersion();
     if (resourceVersion > current) {
       return (
         `resourceVersion ${resourceVersion} is newer than the newest change this server has (${current}), so it comes from another ` +
         'history. List the servers and watch again without resourceVersion.'
       );
     }
-    if (resourceVersion < this.store.oldestRetainedResourceVersion() - 1) return expiredMessage(resourceVersion);
+    if (resourceVersion < (await this.store.oldestRetainedResourceVersion()) - 1) return expiredMessage(resourceVersion);
     return undefined;
   }
 
-  /** Answers the request with an event stream. Call goneReason() first. */
-  open(req: IncomingMessage, res: ServerResponse, request: WatchRequest): void {
+  /** Answers the request with an event stream. Call goneReason() first. Never rejects: a failed read ends the stream with an ERROR. */
+  async open(req: IncomingMessage, res: ServerResponse, request: WatchRequest): Promise<void> {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -380,18 +410,30 @@ export class WatchHub {
     res.on('close', () => session.close());
     res.on('error', () => session.close());
     if (request.resourceVersion === undefined) {
-      this.store.transaction(() => {
-        const rv = this.store.currentResourceVersion();
-        const { items } = this.store.list({
-          tenant: this.tenant,
-          limit: Number.MAX_SAFE_INTEGER,
-          offset: 0,
-          ...(request.canRead ? { filter: request.canRead } : {}),
+      try {
+        // One unit: the objects and the resourceVersion they are current at.
+        await this.store.transaction(async () => {
+          const rv = await this.store.currentResourceVersion();
+          const { items } = await this.store.list({
+            tenant: this.tenant,
+            limit: Number.MAX_SAFE_INTEGER,
+            offset: 0,
+            ...(request.canRead ? { filter: request.canRead } : {}),
+          });
+          session.takeSnapshot(items, rv);
         });
-        session.takeSnapshot(items, rv);
-      });
+      } catch (err) {
+        this.readFailed(err);
+        session.fail({ code: 500, reason: 'InternalError', message: 'Reading the servers failed; watch again.' });
+        return;
+      }
     }
     session.pump();
+  }
+
+  /** @internal A store read of a session failed: logged; the session ends. */
+  readFailed(err: unknown): void {
+    this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'watch: reading the store failed; ended the stream');
   }
 
   /** @internal */

@@ -24,7 +24,7 @@ function resourceVersionOf(value: string, where: string): number {
 
 export function watchServers(options: { hub: WatchHub; policy: AccessPolicy }): RequestHandler {
   const { hub, policy } = options;
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const watch = req.query.watch;
     if (watch === undefined || watch === 'false' || watch === '0') return next();
     if (watch !== 'true' && watch !== '1') {
@@ -43,13 +43,13 @@ export function watchServers(options: { hub: WatchHub; policy: AccessPolicy }): 
     else if (rvParam !== undefined && typeof rvParam !== 'string') resourceVersionOf(String(rvParam), 'resourceVersion');
 
     const principal = principalOf(req);
-    const gone = hub.goneReason(resourceVersion);
+    const gone = await hub.goneReason(resourceVersion);
     if (gone) {
       res.status(410).json(errorBody('Expired', gone));
       return;
     }
     res.locals[STREAMING] = true;
     const canRead = principal.role === 'admin' ? undefined : (r: McpServerResource) => policy.canRead(principal, r);
-    hub.open(req, res, { resourceVersion, canRead });
+    await hub.open(req, res, { resourceVersion, canRead });
   };
 }

@@ -1,10 +1,12 @@
 // Who may do what with a resource. Intake asks; the auth layer answers.
-import type { McpServerManifest } from '../domain/manifest.js';
+import type { Collaborator, McpServerManifest } from '../domain/manifest.js';
 import type { Principal } from '../domain/principal.js';
 import type { McpServerResource } from '../domain/resource.js';
 
 export interface AccessPolicy {
   canRead(principal: Principal, resource: McpServerResource): boolean;
+  /** Whether the principal may use a server with these collaborators through the gateway. */
+  canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
   /**
    * Throws ForbiddenError when the caller may not write anything at all. Cheap and body-free: callers
    * ask it before any work on the body (validation), so a caller who may not write cannot make the

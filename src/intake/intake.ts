@@ -11,7 +11,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
-import type { McpServerManifest } from '../domain/manifest.js';
+import { isVirtualManifest, type McpServerManifest } from '../domain/manifest.js';
 import type { Principal } from '../domain/principal.js';
 import {
   describeSource,
@@ -38,6 +38,7 @@ import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
 import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type WriteEvent } from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
+import { checkVirtualSources } from './virtual-sources.js';
 
 /** How often a write that lost a race to another writer is planned again (see Intake.raced). */
 const WRITE_TRIES = 3;
@@ -146,7 +147,7 @@ export class Intake {
     this.policy.authorizeWrite(principal);
   }
 
-  apply(input: ApplyInput): ApplyResult {
+  async apply(input: ApplyInput): Promise<ApplyResult> {
     // Before any work on the manifest: validation of a large body costs far more than this check.
     this.policy.authorizeWrite(input.principal);
     const validated = validateManifest(input.manifest);
@@ -158,12 +159,12 @@ export class Intake {
    * apply() of a manifest validateManifest accepted already (a watched file's documents, validated where
    * the file was parsed): the same pipeline from normalisation on, without validating it again.
    */
-  applyValidated(input: ApplyInput & { manifest: ValidatedManifest }): ApplyResult {
+  async applyValidated(input: ApplyInput & { manifest: ValidatedManifest }): Promise<ApplyResult> {
     this.policy.authorizeWrite(input.principal);
     return this.applyAuthorized(input, input.manifest);
   }
 
-  private applyAuthorized(input: ApplyInput, manifest: ValidatedManifest): ApplyResult {
+  private applyAuthorized(input: ApplyInput, manifest: ValidatedManifest): Promise<ApplyResult> {
     const prefix = input.errorPathPrefix ?? '';
     const normalised = normaliseManifest(manifest);
     this.admitManifest?.(normalised);
@@ -178,10 +179,10 @@ export class Intake {
    * against what that writer left, at most WRITE_TRIES times, so no update is lost. A caller who sent
    * If-Match planned against what it read itself: it gets the 412 its precondition now fails with.
    */
-  private raced<T>(fqn: string, ifMatch: string | undefined, attempt: () => T): T {
+  private async raced<T>(fqn: string, ifMatch: string | undefined, attempt: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
       try {
-        return attempt();
+        return await attempt();
       } catch (err) {
         if (!(err instanceof WriteConflictError)) throw err;
         if (ifMatch !== undefined) {
@@ -192,8 +193,7 @@ export class Intake {
     }
   }
 
-  private planAndCommit(input: ApplyInput, normalised: McpServerManifest, fqn: string, keptSecrets: string[], prefix: string): ApplyResult {
-
+  private async planAndCommit(input: ApplyInput, normalised: McpServerManifest, fqn: string, keptSecrets: string[], prefix: string): Promise<ApplyResult> {
     let existing: McpServerResource | undefined;
     let existingAnswer: StoredAnswerTexts | undefined;
     let desired: McpServerManifest;
@@ -204,14 +204,16 @@ export class Intake {
       desired = normalised;
       hash = normalisedSpecHash(normalised, this.specHashKey);
       // Read with its answer texts: an unchanged write (the GitOps steady state) answers those.
-      const stored = this.store.getWithAnswer(fqn, { known: { specHash: hash, manifest: normalised } });
+      const stored = await this.store.getWithAnswer(fqn, { known: { specHash: hash, manifest: normalised } });
       existing = stored?.resource;
       existingAnswer = stored?.answer;
     } else {
-      existing = this.store.get(fqn);
+      existing = await this.store.get(fqn);
       // Only a caller who may read the stored resource gets its secrets restored: for anyone else the answer
       // must not depend on which secrets it holds (authorizeApply refuses them below anyway).
-      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? existing.manifest : undefined;
+      // Normalised again: a manifest stored under an older spelling (a stdio server's top-level env) keeps its
+      // secrets at the paths the canonical form has them.
+      const restoreFrom = existing && this.policy.canRead(input.principal, existing) ? normaliseManifest(existing.manifest) : undefined;
       const restored = restoreMaskedSecrets(normalised, restoreFrom);
       if (restored.errors.length > 0) throw invalid(restored.errors, prefix);
       desired = restored.manifest;
@@ -220,6 +222,11 @@ export class Intake {
 
     const accountId = this.policy.accountFor(input.principal, desired, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
+    if (isVirtualManifest(desired)) {
+      // Its sources: remote or stdio servers the writer may use.
+      const sourceErrors = await checkVirtualSources(desired, this.tenant, input.principal, this.policy, (fqn) => this.store.get(fqn));
+      if (sourceErrors.length > 0) throw invalid(sourceErrors, prefix);
+    }
     checkIfMatch(input.ifMatch, existing, fqn);
     const managedElsewhere = existing ? ownershipConflict(existing, input.source, input.mayAdopt) : undefined;
     // force: true takes the resource over from its manager; from a file, that needs the policy's consent.
@@ -286,19 +293,19 @@ export class Intake {
       actor: input.principal.subject.subjectId,
     });
     const resource = created
-      ? this.store.create(created, { events })
-      : this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events });
+      ? await this.store.create(created, { events })
+      : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events });
     this.enqueue(fqn);
     if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom);
     return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
   }
 
-  delete(input: DeleteInput): McpServerResource {
+  delete(input: DeleteInput): Promise<McpServerResource> {
     return this.raced(input.fqn, input.ifMatch, () => this.deleteOnce(input));
   }
 
-  private deleteOnce(input: DeleteInput): McpServerResource {
-    const existing = this.store.get(input.fqn);
+  private async deleteOnce(input: DeleteInput): Promise<McpServerResource> {
+    const existing = await this.store.get(input.fqn);
     if (!existing || !this.policy.canRead(input.principal, existing)) {
       throw new NotFoundError(`MCP server ${input.fqn} not found.`);
     }
@@ -312,7 +319,7 @@ export class Intake {
     if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing);
     if (managedElsewhere && !takenFrom) throw new ConflictError(managedElsewhere);
     const subjectId = input.principal.subject.subjectId;
-    const removed = this.store.remove(input.fqn, {
+    const removed = await this.store.remove(input.fqn, {
       expect: { resourceVersion: existing.resourceVersion },
       events: [
         {

@@ -7,7 +7,7 @@ import type { McpServerManifest } from '../domain/manifest.js';
 import { isPlainObject, setOwn } from './pointer.js';
 import { itemIdentity } from './rules.js';
 import { planOf, type SchemaPlan } from './schema-plan.js';
-import { manifestSchemaNode } from './schemas.js';
+import { MANIFEST_KINDS, manifestSchemaNode } from './schemas.js';
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -78,9 +78,12 @@ function normaliseNode(value: unknown, location: SchemaPlan): unknown {
  * Idempotent: normaliseManifest(normaliseManifest(m)) deep-equals normaliseManifest(m).
  */
 export function normaliseManifest(m: McpServerManifest): McpServerManifest {
-  const node = manifestSchemaNode((m as { type?: unknown }).type);
-  if (!node) throw new Error(`normaliseManifest: unsupported manifest type ${JSON.stringify((m as { type?: unknown }).type)}`);
-  return normaliseNode(m, planOf(node)) as McpServerManifest;
+  const type = (m as { type?: unknown }).type;
+  const node = manifestSchemaNode(type);
+  if (!node) throw new Error(`normaliseManifest: unsupported manifest type ${JSON.stringify(type)}`);
+  // Deprecated spellings (a stdio server's top-level env) become the canonical ones first.
+  const rewrite = MANIFEST_KINDS.get(type as string)?.rewrite;
+  return normaliseNode(rewrite ? rewrite(m) : m, planOf(node)) as McpServerManifest;
 }
 
 /** JSON with object keys sorted at every level and no whitespace. Undefined members are dropped, as JSON does. */

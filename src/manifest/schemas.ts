@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import { OPENAPI_SERVER_TYPE, REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE } from '../domain/manifest.js';
+import type { FieldError } from '../domain/errors.js';
+import { OPENAPI_SERVER_TYPE, REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE, VIRTUAL_SERVER_TYPE } from '../domain/manifest.js';
+import { checkStdioManifest, rewriteStdioEnvAlias } from './stdio-manifest.js';
+import { checkVirtualManifest } from './virtual-manifest.js';
 
 /** A JSON Schema object (boolean schemas are not used in schemas/). */
 export type SchemaObject = { readonly [keyword: string]: unknown };
@@ -41,6 +44,7 @@ function loadSchema(file: string): SchemaObject {
 
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
+export const virtualServerSchema = loadSchema('mcp-server-virtual.schema.json');
 export const openApiServerSchema = loadSchema('mcp-server-openapi.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
@@ -112,12 +116,29 @@ export interface ManifestKind {
   type: string;
   schema: SchemaObject;
   validate: SchemaValidator;
+  /** Rules of this kind the schema cannot state, over the manifest as received (any shape). */
+  check?: (value: Record<string, unknown>) => FieldError[];
+  /** Rewrites deprecated spellings into the canonical ones before normalising (a new object). */
+  rewrite?: <T extends object>(manifest: T) => T;
 }
 
 /** Every manifest kind, by its `type`. Other kinds join here with their schema. */
 export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
   [REMOTE_SERVER_TYPE, { type: REMOTE_SERVER_TYPE, schema: remoteServerSchema, validate: compiledOnFirstUse(remoteServerSchema) }],
-  [STDIO_SERVER_TYPE, { type: STDIO_SERVER_TYPE, schema: stdioServerSchema, validate: compiledOnFirstUse(stdioServerSchema) }],
+  [
+    STDIO_SERVER_TYPE,
+    {
+      type: STDIO_SERVER_TYPE,
+      schema: stdioServerSchema,
+      validate: compiledOnFirstUse(stdioServerSchema),
+      check: checkStdioManifest,
+      rewrite: rewriteStdioEnvAlias,
+    },
+  ],
+  [
+    VIRTUAL_SERVER_TYPE,
+    { type: VIRTUAL_SERVER_TYPE, schema: virtualServerSchema, validate: compiledOnFirstUse(virtualServerSchema), check: checkVirtualManifest },
+  ],
   [OPENAPI_SERVER_TYPE, { type: OPENAPI_SERVER_TYPE, schema: openApiServerSchema, validate: compiledOnFirstUse(openApiServerSchema) }],
 ]);
 

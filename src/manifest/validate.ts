@@ -105,7 +105,7 @@ export function validateManifest(value: unknown): ManifestValidation {
   }
   const patterns = secretPatternsFor(kind.type);
   const ajvErrors = kind.validate(value) ? [] : (kind.validate.errors as ErrorObject[]);
-  const ruleErrors = checkSchemaRules(value, { schema: kind.schema, root: kind.schema });
+  const ruleErrors = [...checkSchemaRules(value, { schema: kind.schema, root: kind.schema }), ...(kind.check?.(value) ?? [])];
   if (ajvErrors.length > 0 || ruleErrors.length > 0) {
     const ctx = { root: kind.schema, isSecret: (pointer: string) => isSecretPointer(pointer, patterns) };
     return { ok: false, errors: reportAjvErrors(ajvErrors, ctx, ruleErrors) };

@@ -23,7 +23,7 @@ export interface ReconcileObservation {
 /** Live numbers read at scrape time. */
 export interface MetricsProbes {
   queue: { len(): number; processingCount(): number; delayedCount(): number };
-  gatewayEntries(): number;
+  gatewayEntries(): number | Promise<number>;
   watchClients(): number;
 }
 
@@ -161,8 +161,8 @@ export class ControlPlaneMetrics {
       name: `${p}gateway_store_entries`,
       help: 'Entries in the gateway store: the servers the gateway serves.',
       registers,
-      collect() {
-        this.set(probes().gatewayEntries?.() ?? 0);
+      async collect() {
+        this.set((await probes().gatewayEntries?.()) ?? 0);
       },
     });
     new Gauge({

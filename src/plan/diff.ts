@@ -98,10 +98,12 @@ export function diffDocuments(before: unknown, after: unknown, options: DiffOpti
   };
 
   const addOrRemove = (op: 'add' | 'remove', value: unknown, path: string): void => {
-    if (isObject(value) && containsSecret(value, path)) {
-      for (const k of Object.keys(value).sort()) {
+    if ((isObject(value) || Array.isArray(value)) && containsSecret(value, path)) {
+      // An array's items by index (a virtual server's servers carry secrets in their items).
+      for (const k of Array.isArray(value) ? value.map((_, i) => String(i)) : Object.keys(value).sort()) {
         const child = `${path}/${escapePointerToken(k)}`;
-        walk(op === 'add' ? undefined : value[k], op === 'add' ? value[k] : undefined, child);
+        const item = (value as Record<string, unknown>)[k];
+        walk(op === 'add' ? undefined : item, op === 'add' ? item : undefined, child);
       }
       return;
     }

@@ -10,10 +10,13 @@
 //
 // Batches: a worker that takes a key waits for the event loop's next turn (so keys added in the same
 // turn, say by a pool of discoveries finishing, join it), then reconciles the ready keys one after the
-// other for up to BATCH_MS inside `batch` (main.ts: one transaction of each store), so a burst of
-// 10,000 keys costs a few hundred commits instead of 10,000. A reconcile that answers a promise (one
-// that must await, like stopping a stdio process) finishes outside the batch; the worker waits for it
-// before its next batch. Between batches the event loop gets a turn, so I/O waits at most BATCH_MS.
+// other for up to BATCH_MS inside `batch` (main.ts: one unit of work of each store), so a burst of
+// 10,000 keys costs a few hundred commits instead of 10,000. Inside the batch a reconcile awaits only
+// the store. One that must await something else (stopping a stdio process) answers `finish`, which ends
+// the batch and runs after it committed, outside its unit; the worker waits for it before its next
+// batch. The outcome of every key of a batch is decided after its commit (a batch that fails to commit
+// retries each of its keys with backoff). Between batches the event loop gets a turn, so I/O waits at
+// most BATCH_MS.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { TerminalError } from '../domain/errors.js';
@@ -22,9 +25,14 @@ import type { QueueItem, WorkQueue } from './workqueue.js';
 export interface ReconcileResult {
   /** Run this key again after this many ms (0 = as soon as possible), even though it succeeded. */
   requeueAfterMs?: number;
+  /**
+   * The rest of the reconcile, when it must await something other than the store (see Batches above):
+   * run after the batch committed, outside its unit of work. What it answers or throws is the outcome.
+   */
+  finish?: () => Promise<ReconcileResult | void>;
 }
 
-/** Synchronous when it can be (see Batches above); a promise when it must await. */
+/** Inside a batch it awaits only the store (see Batches above). */
 export type ReconcileFn = (key: string) => ReconcileResult | void | Promise<ReconcileResult | void>;
 
 /** How long one batch may reconcile before the event loop gets a turn. */
@@ -63,11 +71,20 @@ export interface ControllerOptions {
   /** Called after every reconcile (metrics, tests). Its errors are logged and swallowed. */
   onOutcome?: (outcome: ReconcileOutcome) => void;
   /**
-   * Runs one batch of reconciles (synchronously), e.g. inside one transaction; a throw means the batch
-   * did not commit, and its keys are retried with backoff. Default: runs it as it is.
+   * Runs one batch of reconciles, e.g. inside one unit of work; a rejection means the batch did not
+   * commit, and its keys are retried with backoff. Default: runs it as it is.
    */
-  batch?: (run: () => void) => void;
+  batch?: (run: () => Promise<void>) => Promise<void>;
   logger?: ControllerLogger;
+}
+
+/** A reconcile of a batch that has run, its outcome to be reported once the batch committed. */
+interface Ran {
+  key: string;
+  waitedMs: number;
+  /** How long the reconcile (and its finish) ran. */
+  durationMs: number;
+  ended: { result: ReconcileResult | void } | { thrown: unknown };
 }
 
 const silentLogger: ControllerLogger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -81,7 +98,7 @@ export class Controller {
   private readonly resyncIntervalMs: number;
   private readonly listKeys: () => string[] | Promise<string[]>;
   private readonly onOutcome: ((outcome: ReconcileOutcome) => void) | undefined;
-  private readonly batch: (run: () => void) => void;
+  private readonly batch: (run: () => Promise<void>) => Promise<void>;
   private readonly logger: ControllerLogger;
 
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -159,60 +176,63 @@ export class Controller {
   }
 
   /**
-   * Reconciles `first` and then ready keys for up to BATCH_MS in one batch. A reconcile that answers a
-   * promise ends the batch (a worker runs one reconcile at a time); answers that promise.
+   * Reconciles `first` and then ready keys for up to BATCH_MS in one batch; a reconcile that answers
+   * `finish` ends the batch. After the batch: the finish, then every key's outcome. Never rejects.
    */
-  private runBatch(first: QueueItem): Promise<void> | undefined {
-    let unfinished: Promise<void> | undefined;
-    const keys: string[] = [];
+  private async runBatch(first: QueueItem): Promise<void> {
+    const ran: Ran[] = [];
     try {
-      this.batch(() => {
+      await this.batch(async () => {
         const startedAt = performance.now();
         let item: QueueItem | undefined = first;
         while (item) {
-          keys.push(item.key);
-          unfinished = this.process(item.key, item.waitedMs);
-          item = !unfinished && performance.now() - startedAt < BATCH_MS ? this.queue.tryGet() : undefined;
+          const done = await this.process(item.key, item.waitedMs);
+          ran.push(done);
+          item = !('result' in done.ended && done.ended.result?.finish) && performance.now() - startedAt < BATCH_MS ? this.queue.tryGet() : undefined;
         }
       });
     } catch (err) {
       // The batch did not commit: what its reconciles wrote is gone, so each of them runs again.
       this.safely(() =>
         this.logger.error(
-          { controller: this.name, keys: keys.length, err: err instanceof Error ? err.message : String(err) },
+          { controller: this.name, keys: ran.length, err: err instanceof Error ? err.message : String(err) },
           'a batch of reconciles failed to commit; retrying its keys with backoff',
         ),
       );
-      for (const key of keys) this.queue.addRateLimited(key);
+      // A reconcile that was under way when the batch failed is one of them.
+      const keys = new Set(ran.map((r) => r.key));
+      if (!keys.has(first.key)) ran.push({ key: first.key, waitedMs: first.waitedMs, durationMs: 0, ended: { thrown: err } });
+      for (const r of ran) this.finish(r.key, r.waitedMs, r.durationMs, { thrown: err });
+      return;
     }
-    return unfinished;
+    for (const r of ran) {
+      const finish = 'result' in r.ended ? r.ended.result?.finish : undefined;
+      if (finish) {
+        const startedAt = this.clock.now();
+        try {
+          r.ended = { result: await finish() };
+        } catch (thrown) {
+          r.ended = { thrown };
+        }
+        r.durationMs += this.clock.now() - startedAt;
+      }
+      this.finish(r.key, r.waitedMs, r.durationMs, r.ended);
+    }
   }
 
-  /**
-   * Runs one reconcile; answers a promise only when the reconcile did (it then finishes later). Never
-   * throws: a failing reconcile, hook or logger must not end the worker loop.
-   */
-  private process(key: string, waitedMs: number): Promise<void> | undefined {
+  /** Runs one reconcile and answers how it ended. Never rejects. */
+  private async process(key: string, waitedMs: number): Promise<Ran> {
     const startedAt = this.clock.now();
-    let returned: ReturnType<ReconcileFn>;
+    let ended: Ran['ended'];
     try {
-      returned = this.reconcileFn(key);
+      ended = { result: await this.reconcileFn(key) };
     } catch (thrown) {
-      this.finish(key, waitedMs, startedAt, { thrown });
-      return undefined;
+      ended = { thrown };
     }
-    if (returned instanceof Promise) {
-      return returned.then(
-        (result) => this.finish(key, waitedMs, startedAt, { result }),
-        (thrown: unknown) => this.finish(key, waitedMs, startedAt, { thrown }),
-      );
-    }
-    this.finish(key, waitedMs, startedAt, { result: returned });
-    return undefined;
+    return { key, waitedMs, durationMs: this.clock.now() - startedAt, ended };
   }
 
-  private finish(key: string, waitedMs: number, startedAt: number, ended: { result: ReconcileResult | void } | { thrown: unknown }): void {
-    const durationMs = this.clock.now() - startedAt;
+  private finish(key: string, waitedMs: number, durationMs: number, ended: Ran['ended']): void {
     let outcome: ReconcileOutcome;
     if ('result' in ended) {
       const requeueAfterMs = ended.result?.requeueAfterMs;

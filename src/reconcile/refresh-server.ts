@@ -61,11 +61,11 @@ export function createRefreshServer(options: RefreshServerOptions): RefreshServe
         return { ok: false, reason: 'Unavailable', message: 'The control plane is shutting down; try the refresh again.' };
       case 'aborted':
         if (!timedOut) return { ok: false, reason: 'Unavailable', message: 'The refresh was cancelled.' };
-        return { ok: false, reason: 'Timeout', message: timeoutMessage(fqn, waitMs) };
+        return { ok: false, reason: 'Timeout', message: await timeoutMessage(fqn, waitMs) };
     }
   };
 
-  function timeoutMessage(fqn: string, waitedMs: number): string {
+  async function timeoutMessage(fqn: string, waitedMs: number): Promise<string> {
     const activity = discovery.activity(fqn);
     let why: string;
     switch (activity.phase) {
@@ -79,7 +79,7 @@ export function createRefreshServer(options: RefreshServerOptions): RefreshServe
         why = 'no discovery was started for it; see the Ready condition';
         break;
     }
-    const ready = findCondition(store.get(fqn)?.status.conditions ?? [], READY);
+    const ready = findCondition((await store.get(fqn))?.status.conditions ?? [], READY);
     const current = ready ? ` Ready is ${ready.status} (${ready.reason}): ${ready.message}` : '';
     return `The discovery of ${fqn} did not finish within ${waitedMs} ms: ${why}.${current}`;
   }

@@ -1,6 +1,6 @@
 // Desired resource → its gateway entry (what reaching the upstream takes comes from discovery/upstream-settings.ts).
 import { createHash } from 'node:crypto';
-import type { RemoteMcpServerManifest as McpServerManifest, StdioMcpServerManifest } from '../domain/manifest.js';
+import { stdioEnv, type RemoteMcpServerManifest as McpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-entry.js';
 import { stableStringify } from '../manifest/index.js';
@@ -32,7 +32,7 @@ export function hashOf(value: unknown): string {
 
 /** command, args and env of an mcp-server/stdio manifest, env secret references resolved. Throws ReconcileError(SecretNotFound). */
 export function stdioSpecOf(m: StdioMcpServerManifest, secrets: SecretResolver): { command: string; args: string[]; env: Record<string, string> } {
-  return { command: m.command, args: [...m.args], env: Object.fromEntries(Object.entries(m.env).map(([k, v]) => [k, secrets.resolve(v)])) };
+  return { command: m.command, args: [...m.args], env: Object.fromEntries(Object.entries(stdioEnv(m)).map(([k, v]) => [k, secrets.resolve(v)])) };
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from '../discovery/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
-import { isOpenApiManifest, isStdioManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpServerManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
@@ -27,6 +27,8 @@ import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './disc
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
 import type { UpstreamHealth } from './upstream-health.js';
+import { createVirtualReconciler } from './virtual-reconciler.js';
+import { VirtualSourceIndex } from './virtual-sources.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
@@ -51,6 +53,8 @@ export interface ServerReconcilerOptions {
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
   /** Reads an mcp-server/openapi document and makes its tools; default: src/openapi's, with the default egress policy and caps. */
   discoverOpenApi?: DiscoverOpenApi;
+  /** Requeues the mcp-server/virtual servers that reference a server after each reconcile of it; absent: they follow at resync. */
+  enqueue?: (key: string) => void;
 }
 
 const RECONCILER = 'reconciler';
@@ -68,10 +72,10 @@ const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
 };
 
 /**
- * Synchronous for a remote server, so the controller can reconcile a batch of keys in one transaction;
- * a promise only when the reconcile must await (stopping or asking a stdio process).
+ * Awaits only the store, so the controller can reconcile a batch of keys in one unit of work; what must
+ * await something else (stopping a stdio process) is answered as `finish`, run after the batch.
  */
-export type ServerReconciler = (key: string) => ReconcileResult | Promise<ReconcileResult>;
+export type ServerReconciler = (key: string) => Promise<ReconcileResult>;
 
 export function createServerReconciler(options: ServerReconcilerOptions): ServerReconciler {
   const { store, gateway, discovery, logger } = options;
@@ -80,7 +84,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const discover = options.discover ?? discoverServer;
   const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
 
-  const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string) =>
+  const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
   /** The job the discovery manager runs: an OAuth token when configured, then `run` (the MCP conversation, or reading an OpenAPI document). */
@@ -142,7 +146,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   };
 
   const discoveryResultView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
-    const m = resource.manifest;
+    // Only servers with a discovery of their own come here (a virtual server takes reconcileVirtual).
+    const m = resource.manifest as RemoteMcpServerManifest | StdioMcpServerManifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code') {
       const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
@@ -162,14 +167,14 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return { kind: 'failed', result };
   };
 
-  const recordTransitions = (resource: McpServerResource, before: ResourceStatus, after: ResourceStatus) => {
+  const recordTransitions = async (resource: McpServerResource, before: ResourceStatus, after: ResourceStatus): Promise<void> => {
     const beforeNames = new Set(before.tools.map((t) => t.name));
     const afterNames = new Set(after.tools.map((t) => t.name));
     const added = [...afterNames].filter((n) => !beforeNames.has(n));
     const removed = [...beforeNames].filter((n) => !afterNames.has(n));
     if (added.length || removed.length) {
       const parts = [added.length ? `added ${nameList(added)}` : '', removed.length ? `removed ${nameList(removed)}` : ''].filter(Boolean);
-      event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
+      await event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
     }
     for (const type of [READY, STALLED, 'Discovered']) {
       const a = findCondition(before.conditions, type);
@@ -178,7 +183,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       if (type === 'Discovered' && b.reason !== 'UnknownTool') continue;
       const warning = (type === READY && b.status === 'False') || (type === STALLED && b.status === 'True') || b.reason === 'UnknownTool';
       if (type === READY && b.status === 'Unknown') continue;
-      event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
+      await event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
     }
   };
 
@@ -191,8 +196,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   }
 
   const remotePlan = (key: string, resource: McpServerResource, m: RemoteMcpServerManifest): KindPlan => {
-    // The resource may have been a stdio server before (same name, another kind): its process goes.
-    if (options.stdio?.has(key)) void options.stdio.stop(key);
+    // The resource may have been a stdio server before (same name, another kind): its process goes. Not
+    // awaited (a reconcile awaits only the store); has() is false from the call on.
+    if (options.stdio?.has(key)) {
+      options.stdio.stop(key).catch((err: unknown) => logger.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'stopping a stdio process failed'));
+    }
     const headers = upstreamHeaders(m, secrets);
     const target: DiscoveryTarget = {
       url: m.url,
@@ -223,14 +231,21 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   /**
    * mcp-server/stdio: the command must still be allowed (an operator may have removed it since the write);
    * discovery asks the supervised process; the gateway entry carries command, args and the resolved env.
+   * A refused command throws StdioRefused (its process is stopped after the batch, see fail).
    */
-  const stdioPlan = async (key: string, resource: McpServerResource, m: StdioMcpServerManifest): Promise<KindPlan> => {
+  /** mcp-server/openapi (src/openapi): discovery reads the document; the entry carries the tools made of it. */
+  const openApiKindPlan = (key: string, resource: McpServerResource, m: OpenApiMcpServerManifest, entry: StoredGatewayEntry | undefined): KindPlan => {
+    // It may have been a stdio server before (same name, another kind): its process goes, as for remote servers.
+    if (options.stdio?.has(key)) {
+      options.stdio.stop(key).catch((err: unknown) => logger.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'stopping a stdio process failed'));
+    }
+    return openApiPlan(resource, m, entry, { secrets, discoveryTimeoutMs: options.discoveryTimeoutMs, discoverOpenApi: discoverOpenApiDocument, job: discoveryJob });
+  };
+
+  const stdioPlan = (key: string, resource: McpServerResource, m: StdioMcpServerManifest): KindPlan => {
     const supervisor = options.stdio;
     const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
-    if (!supervisor || refusal) {
-      await supervisor?.stop(key);
-      throw new TerminalError(refusal ?? '', 'StdioNotAllowed');
-    }
+    if (!supervisor || refusal) throw new StdioRefused(refusal ?? '');
     const spec = stdioSpecOf(m, secrets);
     const budget = {
       timeoutMs: m.timeouts?.total_ms ?? options.discoveryTimeoutMs,
@@ -271,7 +286,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   };
 
   /** Converges the gateway entry and status of a resource that exists, given its kind's plan. */
-  const converge = (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): ReconcileResult => {
+  const converge = async (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): Promise<ReconcileResult> => {
     const { inputsHash, skipDiscovery } = plan;
     const { record, running } = discovery.state(key, inputsHash);
     const desired = plan.entry(record);
@@ -297,10 +312,10 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
     // The status and the events it leads to commit together in the control-plane store. The gateway entry
     // lives in its own file and is written (idempotently, by hash) inside this callback before them.
-    store.transaction(() => {
+    await store.transaction(async () => {
       const hash = gatewayEntryHash(desired, options.configHashKey);
       if (!entry || entry.configHash !== hash) {
-        gateway.apply(desired, { hash, current: entry });
+        await gateway.apply(desired, { hash, current: entry });
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
         // entry vanished although status says this generation was applied.
         const drifted = entry
@@ -308,17 +323,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
           : resource.status.observedGeneration === resource.generation &&
             findCondition(resource.status.conditions, 'Applied')?.status === 'True';
         if (drifted) {
-          event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          await event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
         } else if (!entry || entry.generation !== resource.generation) {
-          event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          await event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
       }
       // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
       if (!carried) {
         const status = appliedStatus(resource, view, isoTime(clock.now()));
-        store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-        recordTransitions(resource, resource.status, status);
+        await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+        await recordTransitions(resource, resource.status, status);
       }
     });
     if (skipDiscovery) discovery.settle(key);
@@ -331,56 +346,112 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return {};
   };
 
-  /** The reconcile failed: status says why (Stalled when terminal), then the error goes to the controller. */
-  const fail = (key: string, resource: McpServerResource, err: unknown): never => {
+  /**
+   * The reconcile failed: status says why (Stalled when terminal), then the error goes to the controller
+   * (a refused stdio server's: after its process stopped, once the batch committed).
+   */
+  const fail = async (key: string, resource: McpServerResource, err: unknown): Promise<ReconcileResult> => {
     const terminal = err instanceof TerminalError;
     const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
     const message = err instanceof Error ? err.message : String(err);
     const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
-    store.setStatus(key, status, { id: resource.id, generation: resource.generation });
-    recordTransitions(resource, resource.status, status);
+    await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
+    await recordTransitions(resource, resource.status, status);
     // A refresh waiting on this key answers the status that says why nothing was discovered.
     discovery.settle(key);
     logger.warn({ key, err: message, terminal }, 'reconcile failed');
+    const supervisor = options.stdio;
+    if (err instanceof StdioRefused && supervisor?.has(key)) {
+      return {
+        finish: async () => {
+          await supervisor.stop(key);
+          throw err;
+        },
+      };
+    }
     throw err;
   };
 
-  return function reconcileServer(key: string): ReconcileResult | Promise<ReconcileResult> {
-    const resource = store.get(key);
-    const entry = gateway.get(key);
+  // mcp-server/virtual: composed from other servers' stored state, no discovery of its own.
+  const virtualSources = new VirtualSourceIndex();
+  const reconcileVirtual = createVirtualReconciler({
+    store,
+    gateway,
+    secrets,
+    ...(options.configHashKey ? { configHashKey: options.configHashKey } : {}),
+    clock,
+    logger,
+    index: virtualSources,
+    event,
+    recordTransitions,
+  });
+
+  const reconcileOne = async (key: string): Promise<ReconcileResult> => {
+    const resource = await store.get(key);
+    const entry = await gateway.get(key);
 
     if (!resource) {
+      virtualSources.remove(key);
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
-      if (entry && gateway.delete(key)) {
-        event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
+      if (entry && (await gateway.delete(key))) {
+        await event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
       }
-      // A deleted stdio server's process is killed now (after its entry, so the gateway cannot start it again).
-      if (options.stdio?.has(key)) return options.stdio.stop(key).then(() => ({}));
+      // A deleted stdio server's process is killed once its entry's removal committed (so the gateway cannot start it again).
+      const supervisor = options.stdio;
+      if (supervisor?.has(key)) return { finish: async () => void (await supervisor.stop(key)) };
       return {};
     }
 
     // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
     const m = resource.manifest;
-    if (isStdioManifest(m)) {
-      return stdioPlan(key, resource, m)
-        .then((plan) => converge(key, resource, entry, plan))
-        .catch((err: unknown) => fail(key, resource, err));
+    if (isVirtualManifest(m)) {
+      // It may have been a stdio server before (same name, another kind): its process goes.
+      if (options.stdio?.has(key)) void options.stdio.stop(key);
+      try {
+        const result = await reconcileVirtual(key, resource, entry);
+        // Nothing to discover: a refresh waiting on it answers the status just written.
+        discovery.settle(key);
+        return result;
+      } catch (err) {
+        return fail(key, resource, err);
+      }
+    }
+    virtualSources.remove(key);
+    let plan: KindPlan;
+    try {
+      plan = isStdioManifest(m) ? stdioPlan(key, resource, m) : isOpenApiManifest(m) ? openApiKindPlan(key, resource, m, entry) : remotePlan(key, resource, m);
+    } catch (err) {
+      return fail(key, resource, err);
     }
     try {
-      if (isOpenApiManifest(m)) {
-        // A stdio process of a server of the same name before (another kind) goes, as for remote servers.
-        if (options.stdio?.has(key)) void options.stdio.stop(key);
-        const deps = { secrets, discoveryTimeoutMs: options.discoveryTimeoutMs, discoverOpenApi: discoverOpenApiDocument, job: discoveryJob };
-        return converge(key, resource, entry, openApiPlan(resource, m, entry, deps));
-      }
-      return converge(key, resource, entry, remotePlan(key, resource, m));
+      return await converge(key, resource, entry, plan);
     } catch (err) {
       return fail(key, resource, err);
     }
   };
+
+  /** After a server's status (or its absence) is written, the virtual servers that reference it follow. */
+  const requeueDependents = (key: string) => {
+    if (options.enqueue) for (const dependent of virtualSources.dependents(key)) options.enqueue(dependent);
+  };
+
+  return async function reconcileServer(key: string): Promise<ReconcileResult> {
+    try {
+      return await reconcileOne(key);
+    } finally {
+      requeueDependents(key);
+    }
+  };
+}
+
+/** A stdio server whose command is not allowed (any more): Stalled, and its process stopped. */
+class StdioRefused extends TerminalError {
+  constructor(refusal: string) {
+    super(refusal, 'StdioNotAllowed');
+  }
 }
 
 /** Tool names for an event message: a server with hundreds of tools must not make a huge event. */

@@ -96,7 +96,7 @@ export class DirectorySource {
     return this.enqueue(() => this.runBatch([], true));
   }
 
-  status(canRead?: (r: McpServerResource) => boolean): SourceStatus {
+  status(canRead?: (r: McpServerResource) => boolean): Promise<SourceStatus> {
     return this.sync.status(canRead);
   }
 

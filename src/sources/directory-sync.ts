@@ -228,7 +228,7 @@ export class DirectorySync {
     // the store knows; any other batch the files the last batch left waiting (see awaitingPrune), so a
     // batch costs what its files hold, not what the directory holds.
     if (full || !this.awaitingPrune) {
-      for (const r of this.store.fileRefs(this.tenant, this.root).values()) {
+      for (const r of (await this.store.fileRefs(this.tenant, this.root)).values()) {
         const path = filePathOf(r);
         if (full || this.awaitsPrune(path, r.name)) paths.add(path);
       }
@@ -240,14 +240,14 @@ export class DirectorySync {
     const released = new Set<string>();
     for (const p of paths) {
       this.files.get(p)?.names.forEach((n) => released.add(n));
-      for (const r of this.store.fileRefsAt(this.tenant, this.root, p)) released.add(r.name);
+      for (const r of await this.store.fileRefsAt(this.tenant, this.root, p)) released.add(r.name);
     }
     for (const path of this.failing) {
       if ([...this.files.get(path)!.names].some((n) => released.has(n))) paths.add(path);
     }
     // A full sync trusts a file applied cleanly before whose bytes, names and pipeline are unchanged: it
     // is hashed, not parsed or applied again, so a restart on an unchanged directory writes nothing.
-    const trusted = full ? this.trustedFiles(this.inventory()) : new Map<string, SourceFileRecord>();
+    const trusted = full ? await this.trustedFiles(await this.inventory()) : new Map<string, SourceFileRecord>();
     const toRead: string[] = [];
     for (const p of [...paths].sort(comparePaths)) {
       const record = trusted.get(p);
@@ -266,11 +266,11 @@ export class DirectorySync {
   }
 
   /** Recorded files (see SourceFileRecord) that still stand for exactly what the store holds for them. */
-  private trustedFiles(inventory: Inventory): Map<string, SourceFileRecord> {
+  private async trustedFiles(inventory: Inventory): Promise<Map<string, SourceFileRecord>> {
     const namesByPath = new Map<string, string[]>();
     for (const owned of inventory.values()) namesByPath.set(owned.path, [...(namesByPath.get(owned.path) ?? []), owned.name]);
     const trusted = new Map<string, SourceFileRecord>();
-    for (const record of this.store.sourceFiles(this.root)) {
+    for (const record of await this.store.sourceFiles(this.root)) {
       if (record.fingerprint !== PIPELINE_FINGERPRINT || (this.files.get(record.path)?.errors.length ?? 0) > 0) continue;
       const names = (namesByPath.get(record.path) ?? []).sort(comparePaths);
       if (names.length !== record.names.length || names.some((n, i) => n !== record.names[i])) continue;
@@ -289,9 +289,9 @@ export class DirectorySync {
   }
 
   /** The source as an API answers it; `canRead` filters the resources a caller may see. */
-  status(canRead: (r: McpServerResource) => boolean = () => true): SourceStatus {
+  async status(canRead: (r: McpServerResource) => boolean = () => true): Promise<SourceStatus> {
     const byPath = new Map<string, string[]>();
-    const { items } = this.store.list({
+    const { items } = await this.store.list({
       tenant: this.tenant,
       limit: Number.MAX_SAFE_INTEGER,
       offset: 0,
@@ -316,13 +316,14 @@ export class DirectorySync {
   }
 
   /**
-   * name → the resource of this root that declares it, as the store says: a live view of the store's
-   * index, so a batch neither decodes nor copies anything per server of the directory. Being live, it
-   * is read before the batch writes, or for files the batch refuses (which it never writes). In no
-   * particular order: whatever is reported per resource is sorted by name.
+   * name → the resource of this root that declares it, as the store says: possibly a live view of the
+   * store's index (see SourceInventory.fileRefs), so a batch neither decodes nor copies anything per
+   * server of the directory. It may follow later writes: it is read before the batch writes, or for
+   * files the batch refuses (which it never writes). In no particular order: whatever is reported per
+   * resource is sorted by name.
    */
-  private inventory(): Inventory {
-    const refs = this.store.fileRefs(this.tenant, this.root);
+  private async inventory(): Promise<Inventory> {
+    const refs = await this.store.fileRefs(this.tenant, this.root);
     const ownedOf = (r: ResourceRef): Owned => {
       let owned = this.ownedByRef.get(r);
       if (!owned) {
@@ -364,17 +365,31 @@ export class DirectorySync {
     return { kind: 'file', root: this.root, path, document };
   }
 
-  /** Everything from here on is synchronous: no other write can interleave with the batch. */
-  private commit(readings: FileReading[], directoryMissing: boolean): BatchResult {
+  /**
+   * The batch is one unit of work from here on: its reads and writes commit together, and no other write
+   * interleaves with them. Other roots hear of it after the commit.
+   */
+  private async commit(readings: FileReading[], directoryMissing: boolean): Promise<BatchResult> {
+    const result = await this.store.transaction(() => this.commitInUnit(readings, directoryMissing));
+    if (result.released.length > 0) this.handover?.released(this.root, result.released);
+    // A savepoint rolled back may have undone some takeovers, and a needless read costs little.
+    for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
+    this.takenFrom.clear();
+    this.logger.debug({ root: this.root, files: readings.length, ...result.batch }, 'manifest directory synced');
+    return result.batch;
+  }
+
+  private async commitInUnit(readings: FileReading[], directoryMissing: boolean): Promise<{ batch: BatchResult; released: string[] }> {
+    this.takenFrom.clear();
     const now = this.now();
-    const before = this.inventory();
+    const before = await this.inventory();
     const byPath = new Map(readings.map((r) => [r.path, r]));
     const failed = new Map<string, SourceFileError[]>();
     for (const r of readings) if (r.kind === 'read' && r.errors.length > 0) failed.set(r.path, [...r.errors]);
     const fail = (path: string, errors: SourceFileError[]) =>
       failed.set(path, [...(failed.get(path) ?? []), ...errors].sort((a, b) => a.line - b.line || a.col - b.col));
     const documentsOf = (r: FileReading | undefined): DeclaredDocument[] => (r?.kind === 'read' ? r.documents : []);
-    const holds = this.decideHolds(readings, failed);
+    const holds = await this.decideHolds(readings, failed);
 
     // 1. Names whose owner keeps them: the owner is not in this batch, failed, or still declares them.
     //    Asked per name of the batch (not built for the whole directory): the answer as of this step.
@@ -421,13 +436,13 @@ export class DirectorySync {
     let applied = 0;
     const prunedNames: string[] = [];
     let heldBack: Owned[] = [];
-    this.store.transaction(() => {
+    {
       // 4. Apply, each file whole or not at all (see applyWhole). A file taking over a name another file of
       //    this batch held goes after that file: should the holder be refused, it keeps its servers, so the
       //    taker is refused too. (Found by test/security/fuzz.test.ts: a refused file must not change
       //    stored state.)
       const settled = new Set<string>(holds.keys());
-      const applyFile = (r: FileReading) => {
+      const applyFile = async (r: FileReading): Promise<void> => {
         settled.add(r.path);
         if (failed.has(r.path)) return;
         const lost = [...(takesFrom.get(r.path) ?? [])].filter(([, holder]) => failed.has(holder));
@@ -445,7 +460,7 @@ export class DirectorySync {
           );
           return;
         }
-        const errors = this.applyWhole(r.path, documentsOf(r));
+        const errors = await this.applyWhole(r.path, documentsOf(r));
         if (errors.length > 0) fail(r.path, errors);
         else applied += documentsOf(r).length;
       };
@@ -455,7 +470,7 @@ export class DirectorySync {
           if (settled.has(r.path)) continue;
           const waiting = [...(takesFrom.get(r.path)?.values() ?? [])].some((holder) => !settled.has(holder) && !failed.has(holder) && holder !== r.path);
           if (waiting) continue;
-          applyFile(r);
+          await applyFile(r);
           progress = true;
         }
       }
@@ -463,19 +478,20 @@ export class DirectorySync {
       // refused is known before another takes its names.
       const swapping = candidates.filter((r) => !settled.has(r.path) && !failed.has(r.path));
       for (const r of swapping) {
-        const errors = documentsOf(r).flatMap((d) => this.tryApply(r.path, d, true));
+        const errors: SourceFileError[] = [];
+        for (const d of documentsOf(r)) errors.push(...(await this.tryApply(r.path, d, true)));
         if (errors.length > 0) fail(r.path, errors);
       }
-      for (const r of swapping) applyFile(r);
+      for (const r of swapping) await applyFile(r);
       // 5. Prune what files that read cleanly (or are gone) no longer declare.
       const heldByFailed = new Set<string>();
       for (const path of this.failing) if (!byPath.has(path)) this.files.get(path)!.names.forEach((n) => heldByFailed.add(n));
       for (const r of readings) if (r.kind === 'read' && (failed.has(r.path) || holds.has(r.path))) r.names.forEach((n) => heldByFailed.add(n));
-      const after = this.inventory();
+      const after = await this.inventory();
       const prunes: Owned[] = [];
       for (const [path, r] of byPath) {
         if (failed.has(path) || holds.has(path)) continue;
-        for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) {
+        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) {
           if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
           prunes.push(after.get(ref.name)!);
         }
@@ -484,7 +500,7 @@ export class DirectorySync {
       if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
         heldBack = prunes;
       } else {
-        for (const owned of prunes) if (this.prune(owned)) prunedNames.push(owned.name);
+        for (const owned of prunes) if (await this.prune(owned)) prunedNames.push(owned.name);
       }
       // 6. What each file of the batch now stands for (a later full sync trusts it); a refused or vanished file is forgotten.
       const records = new Map<string, Omit<SourceFileRecord, 'path'> | null>();
@@ -492,17 +508,13 @@ export class DirectorySync {
         const clean = r.kind === 'read' && r.contentHash !== null && !failed.has(r.path) && !holds.has(r.path);
         records.set(r.path, clean ? { contentHash: r.contentHash!, names: [...r.names].sort(comparePaths), fingerprint: PIPELINE_FINGERPRINT } : null);
       }
-      this.store.recordSourceFiles(this.root, records);
-    });
+      await this.store.recordSourceFiles(this.root, records);
+    }
 
     // A refused file's servers are as they were: the inventory after the batch names them.
-    this.recordFileErrors(readings, failed, this.inventory());
-    if (heldBack.length > 0) this.recordHeldBack(heldBack);
-    const released = [...prunedNames, ...this.updateHolds([...byPath.keys()], holds)];
-    if (released.length > 0) this.handover?.released(this.root, released);
-    // Told after the commit: a savepoint rolled back may have undone some, and a needless read costs little.
-    for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
-    this.takenFrom.clear();
+    await this.recordFileErrors(readings, failed, await this.inventory());
+    if (heldBack.length > 0) await this.recordHeldBack(heldBack);
+    const released = [...prunedNames, ...(await this.updateHolds([...byPath.keys()], holds))];
     for (const r of readings) {
       this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
     }
@@ -510,7 +522,7 @@ export class DirectorySync {
     // before was in it, and no other file's resources changed.
     this.awaitingPrune = new Set();
     for (const path of byPath.keys()) {
-      for (const r of this.store.fileRefsAt(this.tenant, this.root, path)) if (this.awaitsPrune(path, r.name)) this.awaitingPrune.add(path);
+      for (const r of await this.store.fileRefsAt(this.tenant, this.root, path)) if (this.awaitsPrune(path, r.name)) this.awaitingPrune.add(path);
     }
     this.syncs++;
     this.lastSyncTime = now;
@@ -525,16 +537,14 @@ export class DirectorySync {
       failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
       now,
     });
-    const result = { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: failed.size };
-    this.logger.debug({ root: this.root, files: readings.length, ...result }, 'manifest directory synced');
-    return result;
+    return { batch: { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: failed.size }, released };
   }
 
   /**
    * Which files of the batch are held back from pruning (see prune-hold.ts). What a file would prune: the
    * servers the store holds for it that no file of the batch, and no refused file, declares.
    */
-  private decideHolds(readings: FileReading[], failed: ReadonlyMap<string, unknown>): Map<string, PruneHold> {
+  private async decideHolds(readings: FileReading[], failed: ReadonlyMap<string, unknown>): Promise<Map<string, PruneHold>> {
     const holds = new Map<string, PruneHold>();
     if (this.pruneQuietMs <= 0) return holds;
     // Declared as the prune (step 5) counts: a file of this batch by what it reads as now, refused or not;
@@ -546,8 +556,7 @@ export class DirectorySync {
     const now = this.clock.now();
     for (const r of readings) {
       if (failed.has(r.path)) continue;
-      const dropped = this.store
-        .fileRefsAt(this.tenant, this.root, r.path)
+      const dropped = (await this.store.fileRefsAt(this.tenant, this.root, r.path))
         .map((ref) => ref.name)
         .filter((n) => !declared.has(n));
       const content = r.kind === 'read' ? r.contentHash : null;
@@ -558,7 +567,7 @@ export class DirectorySync {
   }
 
   /** Keeps the holds of the batch's files; answers the names newly held (other roots may take them). */
-  private updateHolds(paths: string[], holds: ReadonlyMap<string, PruneHold>): string[] {
+  private async updateHolds(paths: string[], holds: ReadonlyMap<string, PruneHold>): Promise<string[]> {
     const released: string[] = [];
     for (const path of paths) {
       const hold = holds.get(path);
@@ -575,7 +584,7 @@ export class DirectorySync {
           'a file no longer declares some servers; holding them until it has read the same for the quiet period',
         );
         const message = `${path} no longer declares this server; it is pruned if that lasts ${this.pruneQuietMs} ms. Declare it again to keep it.`;
-        for (const ref of this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) this.event(ref, 'PrunePending', message);
+        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) await this.event(ref, 'PrunePending', message);
       }
       this.holds.set(path, hold);
     }
@@ -587,31 +596,40 @@ export class DirectorySync {
    * of them is refused, so the file is applied whole or not at all at the cost of one apply per
    * document. Answers the errors of every document (none when the file was applied).
    */
-  private applyWhole(path: string, docs: DeclaredDocument[]): SourceFileError[] {
+  private async applyWhole(path: string, docs: DeclaredDocument[]): Promise<SourceFileError[]> {
     const errors: SourceFileError[] = [];
     const conflicts: [name: string, message: string][] = [];
     try {
-      this.store.transaction(() => {
-        for (const d of docs) errors.push(...this.tryApply(path, d, false, (name, message) => conflicts.push([name, message])));
+      await this.store.transaction(async () => {
+        for (const d of docs) errors.push(...(await this.tryApply(path, d, false, (name, message) => conflicts.push([name, message]))));
         if (errors.length > 0) throw ROLL_BACK;
       });
     } catch (err) {
       if (err !== ROLL_BACK) throw err;
     }
     // Recorded after the rollback, which would have taken them along.
-    for (const [name, message] of conflicts) this.conflictEvent(name, path, message);
+    for (const [name, message] of conflicts) await this.conflictEvent(name, path, message);
     return errors;
   }
 
   /** intake.apply for one document; answers the errors (none when it was applied or would be). */
-  private tryApply(
+  private async tryApply(
     path: string,
     doc: DeclaredDocument,
     dryRun: boolean,
-    onConflict: (name: string, message: string) => void = (name, message) => this.conflictEvent(name, path, message),
-  ): SourceFileError[] {
+    onConflict?: (name: string, message: string) => void,
+  ): Promise<SourceFileError[]> {
+    // Without onConflict, a conflict's event is recorded at once (after the apply).
+    const conflicts: [name: string, message: string][] = [];
+    const conflict = onConflict ?? ((name: string, message: string) => void conflicts.push([name, message]));
+    const errors = await this.applyDocument(path, doc, dryRun, conflict);
+    for (const [name, message] of conflicts) await this.conflictEvent(name, path, message);
+    return errors;
+  }
+
+  private async applyDocument(path: string, doc: DeclaredDocument, dryRun: boolean, onConflict: (name: string, message: string) => void): Promise<SourceFileError[]> {
     try {
-      const result = this.intake.applyValidated({
+      const result = await this.intake.applyValidated({
         manifest: doc.manifest,
         dryRun,
         force: false,
@@ -642,28 +660,28 @@ export class DirectorySync {
     }
   }
 
-  private prune(owned: Owned): boolean {
+  private async prune(owned: Owned): Promise<boolean> {
     try {
-      this.intake.delete({ fqn: owned.fqn, source: this.ref(owned.path, owned.document), principal: this.principal });
+      await this.intake.delete({ fqn: owned.fqn, source: this.ref(owned.path, owned.document), principal: this.principal });
       return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.warn({ root: this.root, fqn: owned.fqn, err: message }, 'prune failed');
-      this.event(owned, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
+      await this.event(owned, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
       return false;
     }
   }
 
   /** The resource another manager owns hears that a file tried to declare it. */
-  private conflictEvent(name: string, path: string, message: string): void {
-    const existing = this.store.get(this.intake.fqnOf(name));
+  private async conflictEvent(name: string, path: string, message: string): Promise<void> {
+    const existing = await this.store.get(this.intake.fqnOf(name));
     if (existing && !(existing.source.kind === 'file' && existing.source.root === this.root && existing.source.path === path)) {
-      this.event(existing, 'FileConflict', `File ${path} in ${this.root} declares this server and was refused: ${message}`);
+      await this.event(existing, 'FileConflict', `File ${path} in ${this.root} declares this server and was refused: ${message}`);
     }
   }
 
   /** A file that fails keeps its resources; each of them hears why it is not being updated. */
-  private recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, inventory: Inventory): void {
+  private async recordFileErrors(readings: FileReading[], failed: Map<string, SourceFileError[]>, inventory: Inventory): Promise<void> {
     for (const r of readings) {
       const errors = failed.get(r.path);
       if (!errors) continue;
@@ -672,12 +690,11 @@ export class DirectorySync {
       const first = errors[0]!;
       const summary = `${r.path}:${first.line}:${first.col}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '');
       this.logger.warn({ root: this.root, path: r.path, errors: errors.length }, `manifest file refused: ${summary}`);
-      const declared = this.store
-        .fileRefsAt(this.tenant, this.root, r.path)
+      const declared = (await this.store.fileRefsAt(this.tenant, this.root, r.path))
         .map((ref) => inventory.get(ref.name)!)
         .sort((a, b) => comparePaths(a.name, b.name));
       for (const owned of declared) {
-        this.event(
+        await this.event(
           owned,
           'SourceFileInvalid',
           `The file declaring this server has ${errors.length} error(s), so generation ${owned.generation} is kept as it was: ${summary}`,
@@ -697,10 +714,10 @@ export class DirectorySync {
           `it has read the same for ${this.pruneQuietMs} ms ${until}. Declare them again to keep them.`;
   }
 
-  private recordHeldBack(heldBack: Owned[]): void {
+  private async recordHeldBack(heldBack: Owned[]): Promise<void> {
     this.logger.warn({ root: this.root, resources: heldBack.length }, 'holding back a prune that would empty the directory');
     for (const owned of heldBack) {
-      this.event(
+      await this.event(
         owned,
         'PruneHeldBack',
         `${owned.path} no longer declares this server, but pruning it would leave ${this.root} with no servers; kept. ` +
@@ -709,8 +726,8 @@ export class DirectorySync {
     }
   }
 
-  private event(resource: { fqn: string; id: string }, reason: string, message: string): void {
-    this.store.recordEvent({
+  private event(resource: { fqn: string; id: string }, reason: string, message: string): Promise<void> {
+    return this.store.recordEvent({
       fqn: resource.fqn,
       resourceId: resource.id,
       type: 'Warning',

@@ -54,7 +54,7 @@ export class ManifestSources {
     this.sources.find((s) => s.root === root)?.reread([path]);
   }
 
-  list(canRead?: (r: McpServerResource) => boolean): SourceStatus[] {
-    return this.sources.map((s) => s.status(canRead));
+  list(canRead?: (r: McpServerResource) => boolean): Promise<SourceStatus[]> {
+    return Promise.all(this.sources.map((s) => s.status(canRead)));
   }
 }

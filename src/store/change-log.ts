@@ -2,14 +2,15 @@
 import type { Change } from './types.js';
 
 export interface ChangeLog {
-  currentResourceVersion(): number;
-  changesSince(resourceVersion: number, limit: number): Change[];
+  currentResourceVersion(): Promise<number>;
+  changesSince(resourceVersion: number, limit: number): Promise<Change[]>;
   /**
-   * Calls listener after each write through this object, synchronously: possibly inside an outer
-   * transaction() that has yet to commit, so a listener reads later, never from the call. Answers the
-   * unsubscribe. A listener must not throw. (The watch feed wakes on it instead of waiting for a poll.)
+   * Calls listener after each write through this object (possibly inside a unit of work that has yet to
+   * commit, so a listener reads later, never from the call), and, on an engine shared by several
+   * processes, after another process's commit comes to its notice. Answers the unsubscribe. A listener
+   * must not throw. (The watch feed wakes on it instead of waiting for a poll.)
    */
   onWrite(listener: () => void): () => void;
   /** The oldest resourceVersion a watch can still resume from. */
-  oldestRetainedResourceVersion(): number;
+  oldestRetainedResourceVersion(): Promise<number>;
 }

@@ -3,9 +3,9 @@ import type { EventInput, EventQuery, StoredEvent } from './types.js';
 
 export interface EventRecorder {
   /** Folds an event into the last one of the same resource (id), type, reason and message (count + 1). */
-  recordEvent(event: EventInput): void;
+  recordEvent(event: EventInput): Promise<void>;
 }
 
 export interface EventLog {
-  listEvents(query: EventQuery): StoredEvent[];
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
 }

@@ -2,9 +2,9 @@
 import type { StoredGatewayEntry } from '../gateway/gateway-entry.js';
 
 export interface GatewayReader {
-  get(fqn: string): StoredGatewayEntry | undefined;
-  list(): StoredGatewayEntry[];
-  keys(): string[];
+  get(fqn: string): Promise<StoredGatewayEntry | undefined>;
+  list(): Promise<StoredGatewayEntry[]>;
+  keys(): Promise<string[]>;
   /**
    * Calls listener(fqn) after each write or delete made through this store object (synchronously, after
    * the commit: inside transaction(), when it commits). Answers the unsubscribe. A listener that throws
@@ -12,8 +12,10 @@ export interface GatewayReader {
    */
   watch(listener: (fqn: string) => void): () => void;
   /**
-   * Cheap to call. Changes whenever another connection (another process) changed the stored entries;
-   * writes through this object are announced to watch() listeners instead and do not change it.
+   * Cheap to call, synchronous. Changes whenever another connection (another process) changed the stored
+   * entries, as far as this object knows now (an engine that is told of other commits, such as
+   * PostgreSQL's LISTEN, moves it when told); writes through this object are announced to watch()
+   * listeners instead and do not change it.
    */
   externalRevision(): number;
 }

@@ -4,5 +4,5 @@ import type { GatewayReader } from './gateway-reader.js';
 import type { GatewayWriter } from './gateway-writer.js';
 
 export interface GatewayStore extends GatewayReader, GatewayWriter {
-  close(): void;
+  close(): Promise<void>;
 }

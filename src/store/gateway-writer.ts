@@ -8,7 +8,7 @@ export interface GatewayWriter extends Transactions {
    * caller's gatewayEntryHash of `entry` (with this store's key) and the stored entry it just read, so
    * neither is read or computed again.
    */
-  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean;
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean>;
   /** Answers whether there was an entry. */
-  delete(fqn: string): boolean;
+  delete(fqn: string): Promise<boolean>;
 }

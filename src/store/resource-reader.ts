@@ -1,33 +1,33 @@
 // Reading desired state: the port of every reader of resources (the HTTP API, the reconciler's read,
-// metrics at startup). Answers data; the API's JSON is rendered outside the store (ViewRenderer).
+// metrics at startup). Every call is async: an engine may answer from another process (PostgreSQL). Answers data; the API's JSON is rendered outside the store (ViewRenderer).
 import type { McpServerResource } from '../domain/resource.js';
 import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from './types.js';
 
 export interface ResourceReader {
-  get(fqn: string, options?: GetOptions): McpServerResource | undefined;
+  get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined>;
   /**
    * get() with the texts the API answers for the resource, read in the same row: a write that turns out
    * unchanged answers them instead of presenting and serialising the resource again.
    */
-  getWithAnswer(fqn: string, options?: GetOptions): { resource: McpServerResource; answer: StoredAnswerTexts } | undefined;
-  getById(id: string): McpServerResource | undefined;
-  list(query: ListQuery): { items: McpServerResource[]; total: number };
+  getWithAnswer(fqn: string, options?: GetOptions): Promise<{ resource: McpServerResource; answer: StoredAnswerTexts } | undefined>;
+  getById(id: string): Promise<McpServerResource | undefined>;
+  list(query: ListQuery): Promise<{ items: McpServerResource[]; total: number }>;
   /**
    * list() answering each resource's view instead (the opaque text the ViewRenderer made at its last
    * write), so a page costs no decoding. `masked` does not apply: views are always masked.
    */
-  listViews(query: ListQuery): { views: string[]; total: number };
+  listViews(query: ListQuery): Promise<{ views: string[]; total: number }>;
   /**
    * Every resource of a tenant as a ResourceRef, in no particular order. Nothing is decoded. The
    * answered objects are frozen.
    */
-  listRefs(tenant: string): readonly ResourceRef[];
+  listRefs(tenant: string): Promise<readonly ResourceRef[]>;
   /**
    * The Ready status and managing source of every resource of a tenant, read from the stored status:
    * nothing is decoded or decrypted (the metrics' Ready tally is seeded from it at startup).
    */
-  listReadiness(tenant: string): ResourceReadiness[];
+  listReadiness(tenant: string): Promise<ResourceReadiness[]>;
   /** Every reconcile key (fqn) in the store. */
-  keys(): string[];
-  count(): number;
+  keys(): Promise<string[]>;
+  count(): Promise<number>;
 }

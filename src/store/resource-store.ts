@@ -9,5 +9,5 @@ import type { StatusWriter } from './status-writer.js';
 import type { Transactions } from './transactions.js';
 
 export interface ResourceStore extends ResourceReader, ResourceWriter, StatusWriter, SourceInventory, ChangeLog, EventLog, Transactions {
-  close(): void;
+  close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // Writing desired state: intake's port, and intake's only. Each write is one atomic unit: the row, a new
 // resourceVersion, its changelog entry and the events given with it.
-// Every write is a compare-and-swap: it throws WriteConflictError, writing nothing, when the stored
+// Every write is a compare-and-swap: it rejects with WriteConflictError, writing nothing, when the stored
 // resource is not the one it expects (another writer got there first), so no update is lost.
 import type { McpServerResource } from '../domain/resource.js';
 import type { EventRecorder } from './event-log.js';
@@ -8,18 +8,18 @@ import type { EventInput, NewResource, ResourceUpdate } from './types.js';
 
 export interface ResourceWriter extends EventRecorder {
   /** WriteConflictError when the name is taken. */
-  create(input: NewResource, options?: WriteOptions): McpServerResource;
+  create(input: NewResource, options?: WriteOptions): Promise<McpServerResource>;
   /**
    * WriteConflictError when there is no such resource, or (with `expect`) when its stored
    * resourceVersion is another: the caller planned the update against an older read.
    */
-  update(fqn: string, update: ResourceUpdate, options?: WriteOptions): McpServerResource;
+  update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource>;
   /**
    * Answers the removed resource (with the resourceVersion of its deletion), or undefined when there was
    * none (and nothing is written, its events neither). With `expect`, WriteConflictError when the stored
    * resourceVersion is another.
    */
-  remove(fqn: string, options?: WriteOptions): McpServerResource | undefined;
+  remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined>;
 }
 
 export interface WriteOptions {

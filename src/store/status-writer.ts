@@ -9,5 +9,5 @@ export interface StatusWriter extends EventRecorder {
    * has that id and generation (else undefined). Answers no resource: a reconcile writes one status per
    * key and needs none, and decoding one (secrets decrypted) would cost more than the write.
    */
-  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined;
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): Promise<number | undefined>;
 }

@@ -58,7 +58,7 @@ describe('mcpctl apply', () => {
   });
 
   it('reports a document the server refuses (another manager owns it) with its file and index', async () => {
-    cp.intake.apply({
+    await cp.intake.apply({
       manifest: { ...remoteManifest({ name: 'owned' }) },
       dryRun: false,
       force: false,

@@ -83,7 +83,7 @@ describe('mcpctl diff', () => {
   });
 
   it('prints the warning of a document another manager owns', async () => {
-    cp.intake.apply({
+    await cp.intake.apply({
       manifest: remoteManifest({ name: 'diff-owned' }),
       dryRun: false,
       force: false,

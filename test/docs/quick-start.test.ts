@@ -69,7 +69,7 @@ describe('README quick start', () => {
       // (curl prints no newline after the JSON.)
       expect(r.stdout).toMatch(/NAME +READY +GENERATION +OBSERVED +SOURCE +TOOLS +AGE +REASON +URL +MESSAGE\n/);
       expect(r.stdout).toMatch(/\ngithub-tools +\S+ +1 /);
-      expect(cp.store.get('default:mcp-server:github-tools')).toBeDefined();
+      expect((await cp.store.get('default:mcp-server:github-tools'))).toBeDefined();
     },
     SLOW,
   );
@@ -82,7 +82,7 @@ describe('README quick start', () => {
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);
       expect(ok.stdout).toContain('# 5. Delete');
-      expect(cp.store.get('default:mcp-server:github-tools')).toBeUndefined();
+      expect((await cp.store.get('default:mcp-server:github-tools'))).toBeUndefined();
 
       const nowhere = `http://127.0.0.1:${await freePort()}`;
       const down = await bash(`bash ${JSON.stringify(script)}`, { CP: nowhere });

@@ -101,7 +101,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
       headers: { Authorization: '********' },
     });
     // The gateway store itself holds the real value for the data plane.
-    expect(cp.gateway.get('default:mcp-server:github-tools')?.headers.Authorization).toBe(`Bearer ${SECRET}`);
+    expect((await cp.gateway.get('default:mcp-server:github-tools'))?.headers.Authorization).toBe(`Bearer ${SECRET}`);
 
     const changed = await cp.api(PUT, { method: 'PUT', body: { manifest: { ...withSecret, description: 'Changed description' } } });
     expect(changed.status).toBe(200);
@@ -192,7 +192,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(res.status).toBe(status);
     expect(res.json.error.code).toBe(code);
     expect(typeof res.json.error.message).toBe('string');
-    expect(cp.store.count()).toBe(0);
+    expect((await cp.store.count())).toBe(0);
   });
 
   it('reports every manifest error at once with JSON pointers under /manifest', async () => {
@@ -203,7 +203,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(res.status).toBe(400);
     const paths = res.json.error.details.map((d: { path: string }) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['/manifest/name', '/manifest/url', '/manifest/collaborators/0/subject']));
-    expect(cp.store.count()).toBe(0);
+    expect((await cp.store.count())).toBe(0);
   });
 
   it('lists with pagination and name/tag filters, and validates the query', async () => {
@@ -247,7 +247,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(rotated.json.diff).toEqual([{ op: 'replace', path: '/additional_headers/X-Api-Key', secret: true }]);
     answers.push((await cp.api(`${PUT}/name/github-tools`, { method: 'DELETE' })).text);
     for (const text of answers) expect(text).not.toContain(SECRET);
-    await waitFor(() => cp.gateway.get('default:mcp-server:github-tools') === undefined);
+    await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools')) === undefined);
   });
 
   it('GET by id and by name answer the same resource with an ETag', async () => {
@@ -272,16 +272,16 @@ describe('core: drift and restart', () => {
     const cp = await startTestControlPlane({ args: ['--resync-interval', '100ms'] });
     try {
       await cp.api(PUT, { method: 'PUT', body: { manifest: manifest() } });
-      await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.generation === 1);
+      await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools'))?.generation === 1);
       const db = new Database(join(cp.dataDir, 'gateway.db'));
       try {
         const row = db.prepare('SELECT config FROM gateway_entries').get() as { config: string };
         const edited = { ...JSON.parse(row.config), upstreamUrl: 'http://127.0.0.1:6666/evil' };
         db.prepare('UPDATE gateway_entries SET config = ?').run(JSON.stringify(edited));
-        await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.upstreamUrl === upstream.url, {
+        await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools'))?.upstreamUrl === upstream.url, {
           what: 'edited entry restored',
         });
-        const events = cp.store.listEvents({ resourceId: cp.store.get('default:mcp-server:github-tools')!.id, limit: 10 });
+        const events = await cp.store.listEvents({ resourceId: (await cp.store.get('default:mcp-server:github-tools'))!.id, limit: 10 });
         expect(events.map((e) => e.reason)).toContain('DriftRepaired');
 
         db.prepare('DELETE FROM gateway_entries').run();
@@ -291,7 +291,7 @@ describe('core: drift and restart', () => {
           `INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
            VALUES ('default:mcp-server:orphan', ?, '{}', 'x', 1, '2020-01-01T00:00:00.000Z')`,
         ).run(JSON.stringify({ ...JSON.parse(row.config), fqn: 'default:mcp-server:orphan', name: 'orphan' }));
-        await waitFor(() => cp.gateway.get('default:mcp-server:orphan') === undefined, { what: 'orphan removed' });
+        await waitFor(async () => (await cp.gateway.get('default:mcp-server:orphan')) === undefined, { what: 'orphan removed' });
       } finally {
         db.close();
       }
@@ -307,7 +307,7 @@ describe('core: drift and restart', () => {
     // Commit through the real intake with nothing reconciling, as if the process died right after commit.
     const store = new SqliteResourceStore({ views: resourceViews, path: join(dataDir, 'control-plane.db') });
     const intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
-    intake.apply({
+    await intake.apply({
       manifest: manifest({ name: 'pending' }),
       dryRun: false,
       force: false,
@@ -315,13 +315,13 @@ describe('core: drift and restart', () => {
       source: { kind: 'api' },
       principal: adminPrincipal('default'),
     });
-    expect(store.get('default:mcp-server:pending')?.status.observedGeneration).toBe(0);
-    store.close();
+    expect((await store.get('default:mcp-server:pending'))?.status.observedGeneration).toBe(0);
+    await store.close();
 
     const second = await startTestControlPlane({ dataDir, args: ['--resync-interval', '0'] });
     try {
       await waitReady(second, 'pending', 1);
-      expect(second.gateway.get('default:mcp-server:pending')?.generation).toBe(1);
+      expect((await second.gateway.get('default:mcp-server:pending'))?.generation).toBe(1);
     } finally {
       await second.dispose();
     }
@@ -359,7 +359,7 @@ describe('core: start-up failures', () => {
     }
     const second = await startTestControlPlane({ dataDir: first.dataDir, args: ['--resync-interval', '0'] });
     try {
-      expect(second.store.get('default:mcp-server:after-failure')).toBeDefined();
+      expect((await second.store.get('default:mcp-server:after-failure'))).toBeDefined();
     } finally {
       await second.dispose();
       await first.dispose(); // removes the data dir

@@ -139,7 +139,7 @@ describe('OAuth client credentials', () => {
     const token = oauth.issued[0]!;
     // The upstream saw the token; the gateway entry carries it for the data plane, masked in the view.
     expect(server.requests.every((r) => r.headers.authorization === `Bearer ${token}`)).toBe(true);
-    expect(cp.gateway.get(json.data.fqn)?.headers.Authorization).toBe(`Bearer ${token}`);
+    expect((await cp.gateway.get(json.data.fqn))?.headers.Authorization).toBe(`Bearer ${token}`);
     const view = (await cp.api('/api/svc/v1/gateway/servers')).json.data.find((e: { name: string }) => e.name === 'oauth-cc');
     expect(view.headers).toEqual({ Authorization: '********' });
 
@@ -178,7 +178,7 @@ describe('OAuth client credentials', () => {
     // The retry (backoff, no API call) fetches a fresh token instead of the cached, revoked one.
     await waitForReady(cp, 'oauth-revoked', 'True');
     expect(oauth.issued).toHaveLength(2);
-    expect(cp.gateway.get(json.data.fqn)?.headers.Authorization).toBe(`Bearer ${oauth.issued[1]}`);
+    expect((await cp.gateway.get(json.data.fqn))?.headers.Authorization).toBe(`Bearer ${oauth.issued[1]}`);
   });
 
   it('reports a client the token endpoint refuses as AuthenticationRequired, without the secret', async () => {

@@ -59,7 +59,7 @@ it('turns Ready False when a server stops and True again by itself when it comes
   expect(condition(down, 'Ready')!.message).toMatch(/ECONNREFUSED/);
   // The last known tools stay, and the gateway keeps the transport it knew.
   expect(down.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
-  expect(cp.gateway.get(ready.fqn)?.transport).toBe('streamable-http');
+  expect((await cp.gateway.get(ready.fqn))?.transport).toBe('streamable-http');
 
   // Not Ready means not served: the gateway answers 503 with the reason at once instead of hanging.
   const mcpUrl = `${cp.url}/mcp/flaky`;
@@ -68,7 +68,7 @@ it('turns Ready False when a server stops and True again by itself when it comes
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
   };
-  await waitFor(() => cp.gateway.get(ready.fqn)?.unavailable?.reason === 'Unreachable', { what: 'gateway entry marked unavailable' });
+  await waitFor(async () => (await cp.gateway.get(ready.fqn))?.unavailable?.reason === 'Unreachable', { what: 'gateway entry marked unavailable' });
   const refused = await fetch(mcpUrl, mcpInit);
   expect(refused.status).toBe(503);
   expect(await refused.text()).toContain('Unreachable');
@@ -77,7 +77,7 @@ it('turns Ready False when a server stops and True again by itself when it comes
   const back = await waitForReady(cp, 'flaky', 'True');
   expect(back.tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002', 'tool-0003']);
   expect(second.requests.length).toBeGreaterThan(0);
-  await waitFor(() => cp.gateway.get(ready.fqn) && cp.gateway.get(ready.fqn)!.unavailable === undefined, { what: 'served again' });
+  await waitFor(async () => (await cp.gateway.get(ready.fqn)) && (await cp.gateway.get(ready.fqn))!.unavailable === undefined, { what: 'served again' });
   const served = await fetch(mcpUrl, mcpInit);
   expect(served.status).toBe(200);
   await served.body?.cancel();

@@ -53,14 +53,14 @@ describe('mcpctl watch', () => {
 
     // Every change was printed once, in order, and the lines match the changelog.
     await cp.controller.waitForIdle();
-    const end = cp.store.currentResourceVersion();
+    const end = await cp.store.currentResourceVersion();
     await waitFor(() => w.lines().some((l) => l.includes(`rv=${end}`)), { what: `the line of rv=${end}` });
     const rvs = w.lines().map((l) => Number(/ rv=(\d+)/.exec(l)![1])).filter((rv) => rv <= end);
     expect(new Set(rvs).size).toBe(rvs.length);
     expect(rvs).toEqual([...rvs].sort((a, b) => a - b));
     const first = rvs[0]!;
     // The initial ADDED line carries alpha's own resourceVersion; every change after it was printed.
-    expect(rvs.slice(1)).toEqual(cp.store.changesSince(first, 1000).map((c) => c.resourceVersion).filter((rv) => rv <= end));
+    expect(rvs.slice(1)).toEqual((await cp.store.changesSince(first, 1000)).map((c) => c.resourceVersion).filter((rv) => rv <= end));
 
     // NAME filters, -o json prints the events as JSON lines.
     await waitFor(() => json.lines().length >= 1, { what: 'bravo in the json watch' });

@@ -41,7 +41,7 @@ describe('watch: a slow consumer', () => {
   });
 
   it('is cut off with a resumable ERROR while writers and a fast watcher carry on', async () => {
-    const start = cp.store.currentResourceVersion();
+    const start = await cp.store.currentResourceVersion();
     const stalled = await openStalled(cp.url, start);
     expect(stalled.statusCode).toBe(200);
     const fast = await WatchClient.open(cp.url, { resourceVersion: start });
@@ -71,7 +71,7 @@ describe('watch: a slow consumer', () => {
 
     // Resuming where it was cut off yields exactly what the fast watcher saw after that point.
     await cp.controller.waitForIdle();
-    const end = cp.store.currentResourceVersion();
+    const end = await cp.store.currentResourceVersion();
     await fast.waitFor((e) => Number(e.id) === end, { timeoutMs: 15_000, what: `the fast watcher at ${end}` });
     const resumed = await WatchClient.open(cp.url, { lastEventId: error.object.resourceVersion });
     await resumed.waitFor((e) => Number(e.id) === end, { timeoutMs: 15_000, what: `the resumed watcher at ${end}` });
@@ -79,7 +79,7 @@ describe('watch: a slow consumer', () => {
     const upToEnd = (id: string | undefined) => Number(id) <= end;
     const seen = [...before.map((e) => e.id), ...resumed.events.map((e) => e.id)].filter(upToEnd);
     expect(seen).toEqual(fast.events.map((e) => e.id).filter(upToEnd));
-    expect(seen).toEqual(cp.store.changesSince(start, 10_000).map((c) => String(c.resourceVersion)).filter(upToEnd));
+    expect(seen).toEqual((await cp.store.changesSince(start, 10_000)).map((c) => String(c.resourceVersion)).filter(upToEnd));
     await resumed.close();
     await fast.close();
   }, 60_000);

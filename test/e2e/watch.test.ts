@@ -72,7 +72,7 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
     for (const e of initial) expect(e.id).toBe(e.object.resourceVersion);
     // Oldest first, so every id is a resume point.
     expect(ids(initial)).toEqual([...ids(initial)].sort((a, b) => a - b));
-    expect(Number(end.id)).toBe(cp.store.currentResourceVersion());
+    expect(Number(end.id)).toBe((await cp.store.currentResourceVersion()));
 
     // A spec change, then the reconciler's status change, both MODIFIED.
     const from = w.events.length;
@@ -104,7 +104,7 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
   });
 
   it('replays every change after resourceVersion, and a resumed stream neither misses nor repeats an event', async () => {
-    const start = cp.store.currentResourceVersion();
+    const start = await cp.store.currentResourceVersion();
     const a = await open({ resourceVersion: start });
     await put(cp, { name: 'one' });
     await put(cp, { name: 'two' });
@@ -113,12 +113,12 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
     await put(cp, { name: 'three', url: upstream.url });
     await ready(cp, 'three');
     await cp.controller.waitForIdle();
-    const end = cp.store.currentResourceVersion();
+    const end = await cp.store.currentResourceVersion();
     await a.waitFor((e) => Number(e.id) === end, { what: `the change at ${end}` });
     // Admin sees every change in the changelog, once, in order.
     // (Bounded by end: a late status change may still be on its way.)
     const upToEnd = (e: WatchEventSeen) => Number(e.id) <= end;
-    const changelog = cp.store.changesSince(start, 1000).map((c) => c.resourceVersion).filter((rv) => rv <= end);
+    const changelog = (await cp.store.changesSince(start, 1000)).map((c) => c.resourceVersion).filter((rv) => rv <= end);
     expect(ids(a.events.filter(upToEnd))).toEqual(changelog);
     expect(a.events.find((e) => e.type === 'DELETED')?.object.name).toBe('two');
 
@@ -147,7 +147,7 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
     await cp.api(`${SERVERS}/name/s1`, { method: 'DELETE' });
     const cut = listed[1]!;
     const resumed = await open({ lastEventId: cut.id! });
-    const now = cp.store.currentResourceVersion();
+    const now = await cp.store.currentResourceVersion();
     await resumed.waitFor((e) => Number(e.id) === now);
     const state = new Map<string, unknown>();
     for (const e of [...listed.slice(0, 2), ...resumed.events]) {
@@ -160,7 +160,7 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
 
   it('answers 410 Gone for a resourceVersion outside the kept history, telling the client to list and watch again', async () => {
     await put(cp, { name: 'alpha' });
-    const future = await open({ resourceVersion: cp.store.currentResourceVersion() + 100 });
+    const future = await open({ resourceVersion: (await cp.store.currentResourceVersion()) + 100 });
     expect(future.status).toBe(410);
     expect(JSON.parse(future.body!).error).toMatchObject({ code: 'Expired' });
     expect(JSON.parse(future.body!).error.message).toMatch(/List the servers and watch again without resourceVersion/);
@@ -206,13 +206,13 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
 describe('watch: bookmarks', () => {
   it('sends a BOOKMARK with the latest resourceVersion at the configured interval', async () => {
     const cp = await startTestControlPlane({ args: ['--resync-interval', '0', '--watch-bookmark-interval', '100ms'] });
-    const w = await WatchClient.open(cp.url, { resourceVersion: cp.store.currentResourceVersion() });
+    const w = await WatchClient.open(cp.url, { resourceVersion: (await cp.store.currentResourceVersion()) });
     try {
       const first = await w.waitFor((e) => e.type === 'BOOKMARK', { what: 'a bookmark' });
-      expect(first.object).toEqual({ resourceVersion: String(cp.store.currentResourceVersion()) });
+      expect(first.object).toEqual({ resourceVersion: String((await cp.store.currentResourceVersion())) });
       expect(first.id).toBe(first.object.resourceVersion);
       await cp.api(SERVERS, { method: 'PUT', body: { manifest: remoteManifest({ name: 'alpha' }) } });
-      const rv = cp.store.currentResourceVersion();
+      const rv = await cp.store.currentResourceVersion();
       const later = await w.waitFor((e) => e.type === 'BOOKMARK' && Number(e.id) >= rv, { what: `a bookmark at ${rv} or later` });
       expect(later.object.resourceVersion).toBe(later.id);
       // A client resuming from a bookmark gets only what followed it.

@@ -103,7 +103,7 @@ describe('stdio servers when allowed', () => {
       description: 'Local Tools',
       command: NODE,
       args: [SCRIPT, '--flag', 'two words'],
-      env: { STDIO_SECRET: '********' },
+      auth_data: { type: 'env', env: { STDIO_SECRET: '********' }, auth_level: 'global' },
       timeouts: { request_ms: 5000, total_ms: 60000 },
       collaborators: [
         { subject: 'team:everyone', role_id: 'mcp-server-user' },

@@ -68,7 +68,7 @@ afterEach(async () => {
     http.closeAllConnections();
   });
   await upstream.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -78,7 +78,7 @@ function bearers(from: number): string[] {
 
 it.each<McpTransportKind>(['streamable-http', 'sse'])('renews the token of a %s upstream session before it expires', async (kind) => {
   upstream = await startMcpServer({ transport: kind, tools: GATEWAY_TOOLS, stateful: kind === 'streamable-http' });
-  store.apply({
+  await store.apply({
     fqn: 'default:mcp-server:long',
     tenant: 'default',
     name: 'long',

@@ -179,7 +179,7 @@ it("answers another account's server exactly as a missing one", async () => {
   expect(u.requests.length).toBe(before);
 
   expect((await cp.api('/api/svc/v1/mcp-servers/name/globex-tools', { method: 'DELETE' })).status).toBe(200);
-  await waitFor(() => cp.gateway.get('default:mcp-server:globex-tools') === undefined, { what: 'the gateway entry to go' });
+  await waitFor(async () => (await cp.gateway.get('default:mcp-server:globex-tools')) === undefined, { what: 'the gateway entry to go' });
   const missing = await ask();
   expect(missing.status).toBe(404);
   expect(existing).toEqual(missing);

@@ -129,7 +129,7 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('over a %s upstream'
     await u.close(); // the upstream goes away with the session on it
     await waitFor(() => cp.dataPlane.sessionCount(`${name}-ends`) === 0, { what: 'the gateway session to end with its upstream', timeoutMs: 10_000 });
     // The lost session reached the status: the server is rediscovered at once, found gone and no longer served.
-    await waitFor(() => cp.gateway.keys().some((k) => k.endsWith(`:${name}-ends`) && cp.gateway.get(k)?.unavailable?.reason === 'Unreachable'), {
+    await waitFor(async () => (await cp.gateway.list()).some((e) => e.fqn.endsWith(`:${name}-ends`) && e.unavailable?.reason === 'Unreachable'), {
       what: 'the gateway entry to say the server is unreachable',
     });
     const after = await second.client.listTools().catch((e: unknown) => e);
@@ -170,7 +170,7 @@ describe('per server', () => {
     ]);
     // Its discovery fails on the certificate, so it is not Ready and the gateway refuses it with the reason.
     // (A connect failure before discovery has spoken is a 502; relay.test.ts covers that path.)
-    await waitFor(() => cp.gateway.get('default:mcp-server:tls-untrusted')?.unavailable?.reason === 'TLSError', {
+    await waitFor(async () => (await cp.gateway.get('default:mcp-server:tls-untrusted'))?.unavailable?.reason === 'TLSError', {
       what: 'tls-untrusted marked unavailable',
     });
     const refused = await connectClient(cp, 'tls-untrusted').catch((e: unknown) => e);

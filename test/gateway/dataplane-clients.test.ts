@@ -54,7 +54,7 @@ beforeAll(async () => {
     collaborators: [],
     generation: 1,
   };
-  store.apply(entry);
+  await store.apply(entry);
   dataPlane = new DataPlane({
     gateway: store,
     authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
@@ -76,7 +76,7 @@ afterAll(async () => {
     http.close(() => resolve());
     http.closeAllConnections();
   });
-  store.close();
+  await store.close();
   await everything.kill();
   rmSync(dir, { recursive: true, force: true });
 });

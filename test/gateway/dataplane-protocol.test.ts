@@ -127,7 +127,7 @@ afterEach(async () => {
     http.closeAllConnections();
   });
   await Promise.all(closeLater.splice(0).map((u) => u.close()));
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -146,7 +146,7 @@ async function taskLifecycle(client: Client): Promise<{ status: string; listed: 
 }
 
 it('relays the task lifecycle (tools/call as a task, tasks/get, tasks/list, tasks/result) as the upstream serves it directly', async () => {
-  store.apply(entry('everything', everything.url));
+  await store.apply(entry('everything', everything.url));
   const gateway = await viaGateway('everything');
   expect(gateway.getServerCapabilities()?.tasks).toEqual((await direct(everything.url)).getServerCapabilities()?.tasks);
 
@@ -166,7 +166,7 @@ it('relays the task lifecycle (tools/call as a task, tasks/get, tasks/list, task
 }, 60_000);
 
 it('relays methods it does not know, so the upstream answers them as it would directly', async () => {
-  store.apply(entry('everything', everything.url));
+  await store.apply(entry('everything', everything.url));
   const gateway = await viaGateway('everything');
   const viaGatewayError = await gateway.request({ method: 'no-such/method', params: {} }, CallToolResultSchema).catch((e: unknown) => e);
   const directError = await (await direct(everything.url)).request({ method: 'no-such/method', params: {} }, CallToolResultSchema).catch((e: unknown) => e);
@@ -177,7 +177,7 @@ it('relays methods it does not know, so the upstream answers them as it would di
 });
 
 it('answers an unknown or disabled tool with a tools/call result that is an error, as the upstream does', async () => {
-  store.apply(entry('everything', everything.url, { disabledTools: ['get-env'] }));
+  await store.apply(entry('everything', everything.url, { disabledTools: ['get-env'] }));
   const directly = await (await direct(everything.url)).callTool({ name: 'no-such-tool', arguments: {} });
   expect(directly.isError).toBe(true);
 
@@ -199,7 +199,7 @@ describe('deadlines', () => {
   });
 
   it('sets no deadline of its own: a call answered after 70 s (of the injected clock) reaches the client', async () => {
-    store.apply(entry('rich', rich.url));
+    await store.apply(entry('rich', rich.url));
     const client = await viaGateway('rich');
     const call = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000 });
     await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
@@ -209,7 +209,7 @@ describe('deadlines', () => {
   });
 
   it('keeps timeouts.request_ms as a cap, and progress restarts it', async () => {
-    store.apply(entry('rich', rich.url, { timeouts: { requestMs: 5000, totalMs: 5000 } }));
+    await store.apply(entry('rich', rich.url, { timeouts: { requestMs: 5000, totalMs: 5000 } }));
     const client = await viaGateway('rich');
     let progressed = 0;
     const reporting = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000, onprogress: () => void progressed++ });
@@ -227,7 +227,7 @@ describe('deadlines', () => {
   });
 
   it('answers a request at once with an error when the upstream goes away before answering it', async () => {
-    store.apply(entry('rich', rich.url));
+    await store.apply(entry('rich', rich.url));
     const client = await viaGateway('rich');
     const call = client.callTool({ name: 'gate', arguments: {} }, undefined, { timeout: 10 * 60_000 }).catch((e: unknown) => e);
     await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
@@ -249,7 +249,7 @@ describe('an HTTP+SSE upstream', () => {
   });
 
   it('keeps a session whose stream is quiet past any body timeout; one whose stream drops ends with an error for its open requests', async () => {
-    store.apply(entry('everything-sse', sse.url, { transport: 'sse', transportPinned: true }));
+    await store.apply(entry('everything-sse', sse.url, { transport: 'sse', transportPinned: true }));
     const lasting = await viaGateway('everything-sse');
     expect((await lasting.listTools()).tools.length).toBeGreaterThan(0);
     // From here on, the lasting session's upstream stream carries nothing.
@@ -299,7 +299,7 @@ describe('resumability', () => {
   beforeEach(async () => {
     rich = await startRichUpstream();
     closeLater.push(rich);
-    store.apply(entry('rich', rich.url));
+    await store.apply(entry('rich', rich.url));
   });
 
   const VERSION = '2025-11-25';
@@ -377,7 +377,7 @@ describe('resumability', () => {
     // No GET stream yet: a message about no request waits for one instead of riding on an open answer.
     const pending = fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(1, 'gate') });
     await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
-    store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 })); // seen at once (the same store object)
+    await store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 })); // seen at once (the same store object)
     const listening = await fetch(`${base}/rich`, { method: 'GET', headers: session });
     const held = await readEvents(listening, (m) => m.length === 1);
     expect(held.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
@@ -395,7 +395,7 @@ describe('resumability', () => {
       { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'logged' }] } },
     ]);
     // ... and not on the GET stream, whose next message is the next one about no request.
-    store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
+    await store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
     const next = await readEvents(listening, (m) => m.length === 2);
     expect(next.messages[1]).toEqual({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   });
@@ -404,13 +404,13 @@ describe('resumability', () => {
     const session = await rawSession();
     const listening = await fetch(`${base}/rich`, { method: 'GET', headers: session });
     // The gateway's own message on the GET stream: tools changed.
-    store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 }));
+    await store.apply(entry('rich', rich.url, { disabledTools: ['wait'], generation: 2 }));
     const seen = await readEvents(listening, (m) => m.length === 1);
     expect(seen.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
     const cursor = seen.lastEventId!;
     expect(cursor).toBeDefined();
     await seen.reader.cancel();
-    store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
+    await store.apply(entry('rich', rich.url, { disabledTools: [], generation: 3 }));
     // Sent while no GET stream was open: kept for the next one, which the resumed stream is.
     const resumed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': cursor } });
     const after = await readEvents(resumed, (m) => m.length === 1);
@@ -430,7 +430,7 @@ describe('large messages', () => {
       http.closeAllConnections();
     });
     await startGateway({ upstreamLimits: { maxMessageBytes: 16 * 1024 * 1024, maxResponseBytes: 64 * 1024 * 1024 } });
-    store.apply(entry('chunky', chunky.url));
+    await store.apply(entry('chunky', chunky.url));
     const large = await viaGateway('chunky');
     const other = await viaGateway('chunky');
     const result = large.callTool({ name: 'big', arguments: {} }, undefined, { timeout: 10 * 60_000 });
@@ -450,7 +450,7 @@ it('answers at once, with an error, a request in flight when the upstream restar
   const start = () => startPeer(PEERS.everything, ['streamableHttp'], { env: { PORT: String(port) }, ports: [port] });
   let peer = await start();
   closeLater.push({ close: () => peer.kill() });
-  store.apply(entry('restarting', `http://127.0.0.1:${port}/mcp`));
+  await store.apply(entry('restarting', `http://127.0.0.1:${port}/mcp`));
   const client = await viaGateway('restarting');
   await client.listTools(); // so the call below is the one request it makes upstream
   const posts = () => peer.output().split('Received MCP POST request').length;

@@ -66,7 +66,7 @@ export async function putServer(cp: TestControlPlane, manifest: Record<string, u
   const res = await cp.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: remoteManifest(manifest) } });
   if (res.status !== 200) throw new Error(`PUT answered ${res.status}: ${res.text}`);
   const { fqn, name, generation } = res.json.data as { fqn: string; name: string; generation: number };
-  await waitFor(() => cp.gateway.get(fqn)?.generation === generation, { what: `${fqn} at generation ${generation} in the gateway store` });
+  await waitFor(async () => (await cp.gateway.get(fqn))?.generation === generation, { what: `${fqn} at generation ${generation} in the gateway store` });
   await waitFor(
     async () => {
       const conditions = (await cp.api(`/api/svc/v1/mcp-servers/name/${name}`)).json.data.status.conditions as { type: string; reason: string; observedGeneration: number }[];

@@ -121,13 +121,13 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
   await stopGateway();
   await Promise.all(closeLater.splice(0).map((u) => u.close()));
-  store.close();
-  otherProcess.close();
+  await store.close();
+  await otherProcess.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 it('relays initialize, resources, prompts, completion, ping, progress and upstream notifications', async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const client = await connect('rich');
   expect(client.getServerVersion()).toEqual({ name: 'rich-upstream', version: '2.0.0' });
   expect(client.getInstructions()).toBe('Use memo://one.');
@@ -158,7 +158,7 @@ it('relays initialize, resources, prompts, completion, ping, progress and upstre
 });
 
 it('answers a request as JSON, and as an event stream only when a message about it must go first', async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const post = (body: unknown, extra: Record<string, string> = {}) => fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
   const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
@@ -196,7 +196,7 @@ it('answers a request as JSON, and as an event stream only when a message about 
 });
 
 it("relays the client's cancellation, and answers an upstream that does not answer with an MCP error", async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const client = await connect('rich');
   const abort = new AbortController();
   const cancelled = client.callTool({ name: 'wait', arguments: {} }, undefined, { signal: abort.signal }).catch((e: unknown) => e);
@@ -217,10 +217,10 @@ it("relays the client's cancellation, and answers an upstream that does not answ
 });
 
 it('keeps serving other servers while one upstream hangs', async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const fast = await startMcpServer({ transport: 'sse', tools: 2 });
   closeLater.push(fast);
-  store.apply(entry('fast', fast.url));
+  await store.apply(entry('fast', fast.url));
   const hanging = await connect('rich');
   const other = await connect('fast');
   let settled = false;
@@ -236,7 +236,7 @@ it('keeps serving other servers while one upstream hangs', async () => {
 it('answers 504 when the upstream does not answer initialize in time, and 502 when it cannot be reached', async () => {
   const slow = await startMcpServer({ transport: 'streamable-http', hang: true });
   closeLater.push(slow);
-  store.apply(entry('slow', slow.url, { transport: 'streamable-http' }));
+  await store.apply(entry('slow', slow.url, { transport: 'streamable-http' }));
   await stopGateway();
   await startGateway({ connectTimeoutMs: 200 });
   const slowError = await connect('slow').catch((e: unknown) => e);
@@ -245,16 +245,16 @@ it('answers 504 when the upstream does not answer initialize in time, and 502 wh
 
   const gone = await startMcpServer({ transport: 'streamable-http' });
   await gone.close(); // nothing listens on its port now
-  store.apply(entry('gone', gone.url));
+  await store.apply(entry('gone', gone.url));
   const goneError = await connect('gone').catch((e: unknown) => e);
   expect((goneError as StreamableHTTPError).code).toBe(502);
   expect((goneError as Error).message).toContain(`Cannot reach the MCP server at 127.0.0.1:${gone.port} (ECONNREFUSED)`);
 });
 
 it('answers 503 with the reason while an entry is marked unavailable, and ends its sessions', async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const client = await connect('rich');
-  store.apply(entry('rich', rich.url, { generation: 2, unavailable: { reason: 'Stalled', message: 'fix spec.url' } }));
+  await store.apply(entry('rich', rich.url, { generation: 2, unavailable: { reason: 'Stalled', message: 'fix spec.url' } }));
   await waitFor(() => dataPlane.sessionCount('rich') === 0, { what: 'the session to end' });
   const res = await fetch(`${base}/rich`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
   expect(res.status).toBe(503);
@@ -265,17 +265,17 @@ it('answers 503 with the reason while an entry is marked unavailable, and ends i
 it('follows writes by another process: new entries, tool settings changes and deletions', async () => {
   const upstream = await startMcpServer({ transport: 'streamable-http', tools: 3, stateful: true });
   closeLater.push(upstream);
-  otherProcess.apply(entry('elsewhere', upstream.url));
+  await otherProcess.apply(entry('elsewhere', upstream.url));
   const client = await waitFor(() => connect('elsewhere').catch(() => undefined), { what: 'the entry written elsewhere to be served' });
   let notified = 0;
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => void notified++);
   expect((await client.listTools()).tools).toHaveLength(3);
 
-  otherProcess.apply(entry('elsewhere', upstream.url, { generation: 2, disabledTools: ['tool-0003'] }));
+  await otherProcess.apply(entry('elsewhere', upstream.url, { generation: 2, disabledTools: ['tool-0003'] }));
   await waitFor(() => notified === 1, { what: 'notifications/tools/list_changed' });
   expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['tool-0001', 'tool-0002']);
 
-  otherProcess.delete(entry('elsewhere', upstream.url).fqn);
+  await otherProcess.delete(entry('elsewhere', upstream.url).fqn);
   await waitFor(() => dataPlane.sessionCount('elsewhere') === 0, { what: 'the session of the deleted entry to end' });
   await waitFor(() => upstream.requests.some((r) => r.method === 'DELETE'), { what: 'the upstream session to be deleted' });
 });
@@ -283,7 +283,7 @@ it('follows writes by another process: new entries, tool settings changes and de
 it('ends sessions left idle without a GET stream, keeps listening ones, and answers a malformed body with a JSON-RPC error', async () => {
   await stopGateway();
   await startGateway({ idleSessionTimeoutMs: 200 });
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const listening = await connect('rich'); // the SDK client holds its GET stream open
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
@@ -300,7 +300,7 @@ it('ends sessions left idle without a GET stream, keeps listening ones, and answ
 });
 
 it('reads bodies as express.json() did: compressed, size-limited, UTF-8 only', async () => {
-  store.apply(entry('rich', rich.url));
+  await store.apply(entry('rich', rich.url));
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
   const gzipped = await fetch(`${base}/rich`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(initialize)) });
@@ -334,7 +334,7 @@ it('follows an upstream redirect within its origin, keeping the method and body'
   });
   await new Promise<void>((resolve) => moved.listen(0, '127.0.0.1', resolve));
   try {
-    store.apply(entry('moved', `http://127.0.0.1:${(moved.address() as AddressInfo).port}/old`, { transport: 'streamable-http' }));
+    await store.apply(entry('moved', `http://127.0.0.1:${(moved.address() as AddressInfo).port}/old`, { transport: 'streamable-http' }));
     const client = await connect('moved');
     const before = rich.methods.length;
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['progress', 'wait', 'log', 'gate']);
@@ -351,7 +351,7 @@ it('follows an upstream redirect within its origin, keeping the method and body'
 
 describe('per-entry connection settings (connection_type, transport, timeouts, upstream_proxy)', () => {
   it('does not serve a direct connection', async () => {
-    store.apply(entry('direct', rich.url, { connectionType: 'direct' }));
+    await store.apply(entry('direct', rich.url, { connectionType: 'direct' }));
     const before = rich.methods.length;
     const res = await fetch(`${base}/direct`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(404);
@@ -362,8 +362,8 @@ describe('per-entry connection settings (connection_type, transport, timeouts, u
   it('uses only a pinned transport, and falls back from a detected one', async () => {
     const sse = await startMcpServer({ transport: 'sse', tools: 1 });
     closeLater.push(sse);
-    store.apply(entry('pinned', sse.url, { transport: 'streamable-http', transportPinned: true }));
-    store.apply(entry('detected', sse.url, { transport: 'streamable-http' }));
+    await store.apply(entry('pinned', sse.url, { transport: 'streamable-http', transportPinned: true }));
+    await store.apply(entry('detected', sse.url, { transport: 'streamable-http' }));
     const pinned = await connect('pinned').catch((e: unknown) => e);
     expect((pinned as StreamableHTTPError).code).toBe(502);
     expect((pinned as Error).message).toContain('HTTP 405 over Streamable HTTP');
@@ -372,7 +372,7 @@ describe('per-entry connection settings (connection_type, transport, timeouts, u
   });
 
   it("answers with the entry's own request timeout", async () => {
-    store.apply(entry('rich', rich.url, { timeouts: { requestMs: 150, totalMs: 2000 } }));
+    await store.apply(entry('rich', rich.url, { timeouts: { requestMs: 150, totalMs: 2000 } }));
     const client = await connect('rich');
     let settled = false;
     const call = client.callTool({ name: 'wait', arguments: {} }).finally(() => (settled = true));
@@ -392,7 +392,7 @@ describe('per-entry connection settings (connection_type, transport, timeouts, u
     try {
       const upstream = await startMcpServer({ transport: 'streamable-http', tools: 1 });
       closeLater.push(upstream);
-      store.apply(entry('proxied', upstream.url, { upstreamProxy: { url: proxy.url, headers: { 'Proxy-Authorization': 'Basic cHJveHk6cHc=' } } }));
+      await store.apply(entry('proxied', upstream.url, { upstreamProxy: { url: proxy.url, headers: { 'Proxy-Authorization': 'Basic cHJveHk6cHc=' } } }));
       const client = await connect('proxied');
       expect((await client.listTools()).tools).toHaveLength(1);
       expect(proxy.connects.map((c) => c.target)).toContain(`127.0.0.1:${upstream.port}`);

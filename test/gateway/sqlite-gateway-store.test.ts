@@ -31,38 +31,38 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gateway-store-'));
   store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('announces the writes of a transaction when it commits, and none of one rolled back', () => {
+it('announces the writes of a transaction when it commits, and none of one rolled back', async () => {
   const heard: string[] = [];
   store.watch((fqn) => heard.push(fqn));
-  store.transaction(() => {
-    expect(store.apply(entry('a'))).toBe(true);
-    store.transaction(() => store.apply(entry('b')));
+  await store.transaction(async () => {
+    expect((await store.apply(entry('a')))).toBe(true);
+    await store.transaction(() => store.apply(entry('b')));
     expect(heard).toEqual([]);
   });
   expect(heard).toEqual(['default:mcp-server:a', 'default:mcp-server:b']);
-  expect(store.keys()).toEqual(['default:mcp-server:a', 'default:mcp-server:b']);
+  expect((await store.keys())).toEqual(['default:mcp-server:a', 'default:mcp-server:b']);
 
-  expect(() =>
-    store.transaction(() => {
-      store.apply(entry('a', 2));
+  await expect(
+    store.transaction(async () => {
+      await store.apply(entry('a', 2));
       throw new Error('the batch failed');
     }),
-  ).toThrow('the batch failed');
+  ).rejects.toThrow('the batch failed');
   expect(heard).toHaveLength(2);
-  expect(store.get('default:mcp-server:a')?.generation).toBe(1);
+  expect((await store.get('default:mcp-server:a'))?.generation).toBe(1);
 });
 
-it('skips reading and hashing again when the caller knows both', () => {
+it('skips reading and hashing again when the caller knows both', async () => {
   const first = entry('a');
-  store.apply(first);
-  const current = store.get(first.fqn);
+  await store.apply(first);
+  const current = await store.get(first.fqn);
   // The caller's hash equals the stored one: nothing is written.
-  expect(store.apply(first, { hash: current!.configHash, current })).toBe(false);
-  expect(store.apply(entry('a', 2))).toBe(true);
-  expect(store.get(first.fqn)).toMatchObject({ generation: 2, headers: { Authorization: 'Bearer a-token' } });
+  expect((await store.apply(first, { hash: current!.configHash, current }))).toBe(false);
+  expect((await store.apply(entry('a', 2)))).toBe(true);
+  expect((await store.get(first.fqn))).toMatchObject({ generation: 2, headers: { Authorization: 'Bearer a-token' } });
 });

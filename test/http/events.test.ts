@@ -75,10 +75,10 @@ describe('events', () => {
     }
 
     // Drift: the gateway entry vanishes behind the reconciler's back; the next reconcile restores it.
-    expect(cp.gateway.delete('default:mcp-server:alpha')).toBe(true);
+    expect((await cp.gateway.delete('default:mcp-server:alpha'))).toBe(true);
     await cp.controller.enqueueAll();
     expect(await waitEvent(id, 'DriftRepaired')).toMatchObject({ type: 'Warning', actor: 'reconciler' });
-    expect(cp.gateway.get('default:mcp-server:alpha')).toBeDefined();
+    expect((await cp.gateway.get('default:mcp-server:alpha'))).toBeDefined();
 
     // Failure: an unreachable URL is a Warning transition of Ready with the reason.
     await cp.api(SERVERS, { method: 'PUT', body: { manifest: remoteManifest({ name: 'alpha', url: 'http://127.0.0.1:9/mcp', auth_data: headers(SECRET_2) }) } });

@@ -24,7 +24,7 @@ describe('If-Match on the generation', () => {
 
   /** Waits until a status write after `resourceVersion` landed (the reconcile of the write). */
   const statusWritten = (resourceVersion: number) =>
-    waitFor(() => (cp.store.get(FQN)?.resourceVersion ?? 0) > resourceVersion, { what: 'the status write after the PUT' });
+    waitFor(async () => ((await cp.store.get(FQN))?.resourceVersion ?? 0) > resourceVersion, { what: 'the status write after the PUT' });
 
   it('accepts a second PUT with the generation ETag of the first answer after the status write; refuses a stale one', async () => {
     const first = await put('first');
@@ -47,7 +47,7 @@ describe('If-Match on the generation', () => {
     expect(stale.status).toBe(412);
     expect(stale.json.error.message).toContain('generation');
     expect(stale.json.error.message).toContain('"gen-2"');
-    expect(cp.store.get(FQN)!.manifest.description).toBe('second');
+    expect((await cp.store.get(FQN))!.manifest.description).toBe('second');
   });
 
   it('answers both validators on GET, and a weak or unquoted generation ETag works too', async () => {
@@ -62,7 +62,7 @@ describe('If-Match on the generation', () => {
   it('refuses a generation precondition for a server that does not exist', async () => {
     const res = await cp.api(API, { method: 'PUT', body: { manifest: remoteManifest({ name: 'not-there' }) }, headers: { 'if-match': '"gen-1"' } });
     expect(res.status).toBe(412);
-    expect(cp.store.get('default:mcp-server:not-there')).toBeUndefined();
+    expect((await cp.store.get('default:mcp-server:not-there'))).toBeUndefined();
   });
 
   it('honours the generation precondition on DELETE', async () => {

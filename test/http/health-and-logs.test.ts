@@ -17,7 +17,7 @@ describe('health', () => {
       expect(health.status).toBe(200);
       expect(health.json).toEqual({ status: 'ok' });
       expect((await cp.api('/readyz', { token: null })).json).toEqual({ status: 'ready' });
-      cp.store.close();
+      await cp.store.close();
       const notReady = await cp.api('/readyz', { token: null });
       expect(notReady.status).toBe(503);
       expect(notReady.json).toMatchObject({ status: 'not ready', reason: expect.stringMatching(/^the store cannot be read/) });

@@ -25,48 +25,51 @@ describe('watch: the change feed', () => {
       principal: adminPrincipal('default'),
     });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => {} });
     // A timer that never fires within a test: whatever arrives was woken by the write.
     feed = new ChangeFeed({ store, logger: silentLogger, pollIntervalMs: 3_600_000 });
     batches.length = 0;
     feed.listen((changes) => void batches.push([...changes]));
-    feed.start();
+    await feed.start();
   });
-  afterEach(() => {
+  afterEach(async () => {
     feed.stop();
-    store.close();
+    await store.close();
   });
 
-  it('hands out a write as soon as the writer yields, and the writes of one go as one batch', async () => {
-    apply('one', 'first');
+  it('hands out a write as soon as the writer yields, and the writes of one unit as one batch', async () => {
+    const written = apply('one', 'first');
     expect(batches).toEqual([]); // not from inside the write
+    await written;
     await waitFor(() => batches.length === 1, { what: 'the write to be handed out' });
     expect(batches[0]!.map((c) => [c.type, c.fqn])).toEqual([['ADDED', 'default:mcp-server:one']]);
 
-    apply('two', 'second');
-    apply('one', 'third');
+    await store.transaction(async () => {
+      await apply('two', 'second');
+      await apply('one', 'third');
+    });
     await waitFor(() => batches.length === 2, { what: 'the next writes to be handed out' });
     expect(batches[1]!.map((c) => c.resourceVersion)).toEqual([2, 3]);
     expect(feed.position).toBe(3);
   });
 
   it('hands out nothing of a transaction that rolled back, and goes on with what commits after it', async () => {
-    expect(() =>
-      store.transaction(() => {
-        apply('doomed', 'never committed');
+    await expect(
+      store.transaction(async () => {
+        await apply('doomed', 'never committed');
         throw new Error('roll back');
       }),
-    ).toThrow('roll back');
-    apply('kept', 'committed');
+    ).rejects.toThrow('roll back');
+    await apply('kept', 'committed');
     await waitFor(() => batches.length === 1, { what: 'the committed write' });
     expect(batches.flat().map((c) => c.fqn)).toEqual(['default:mcp-server:kept']);
   });
 
   it('stops listening to the store when stopped', async () => {
     feed.stop();
-    apply('late', 'after stop');
+    await apply('late', 'after stop');
     await new Promise((resolve) => setImmediate(resolve));
     expect(batches).toEqual([]);
   });

@@ -33,11 +33,11 @@ describe('watch: history', () => {
       authenticator: new StaticTokenAuthenticator(ADMIN_TOKEN, adminPrincipal('default')),
       tenant: 'default',
       publicUrl: 'http://x',
-      readiness: { notReadyReason: () => undefined },
+      readiness: { notReadyReason: async () => undefined },
       logger: silentLogger,
       watch: hub,
     });
-    feed.start();
+    await feed.start();
     hub.start();
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -47,9 +47,9 @@ describe('watch: history', () => {
       const admin = adminPrincipal('default');
       // The store prunes its changelog every 500 writes, keeping the newest 20 here.
       for (let i = 0; i < 520; i++) {
-        intake.apply({ manifest: remoteManifest({ name: `s${i % 7}`, description: `d${i}` }), dryRun: false, force: false, metadata: undefined, source: { kind: 'api' }, principal: admin });
+        await intake.apply({ manifest: remoteManifest({ name: `s${i % 7}`, description: `d${i}` }), dryRun: false, force: false, metadata: undefined, source: { kind: 'api' }, principal: admin });
       }
-      const oldest = store.oldestRetainedResourceVersion();
+      const oldest = await store.oldestRetainedResourceVersion();
       expect(oldest).toBeGreaterThan(2);
 
       const expired = await WatchClient.open(url, { resourceVersion: 1 });
@@ -62,7 +62,7 @@ describe('watch: history', () => {
 
       const edge = await WatchClient.open(url, { resourceVersion: oldest - 1 });
       expect(edge.status).toBe(200);
-      const current = store.currentResourceVersion();
+      const current = await store.currentResourceVersion();
       await edge.waitFor((e) => Number(e.id) === current);
       expect(edge.events.map((e) => Number(e.id))).toEqual(Array.from({ length: current - oldest + 1 }, (_, i) => oldest + i));
       await edge.close();
@@ -73,8 +73,8 @@ describe('watch: history', () => {
         server.close(() => r());
         server.closeAllConnections();
       });
-      store.close();
-      gateway.close();
+      await store.close();
+      await gateway.close();
     }
   });
 });

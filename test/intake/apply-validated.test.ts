@@ -11,8 +11,8 @@ import { remoteManifest } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 let stores: SqliteResourceStore[] = [];
-afterEach(() => {
-  stores.forEach((s) => s.close());
+afterEach(async () => {
+  await Promise.all(stores.map((s) => s.close()));
   stores = [];
 });
 
@@ -38,24 +38,24 @@ const input = (manifest: unknown, principal: Principal = adminPrincipal('default
   principal,
 });
 
-it('stores what apply() stores for the same manifest: normalised, hashed, planned', () => {
+it('stores what apply() stores for the same manifest: normalised, hashed, planned', async () => {
   const raw = remoteManifest({ tags: { b: '2', a: '1' } });
   const viaApply = intake();
   const viaValidated = intake();
-  const applied = viaApply.intake.apply(input(raw));
-  const result = viaValidated.intake.applyValidated({ ...input(validated(raw)), manifest: validated(raw) });
+  const applied = await viaApply.intake.apply(input(raw));
+  const result = await viaValidated.intake.applyValidated({ ...input(validated(raw)), manifest: validated(raw) });
   expect(result.action).toBe('CREATE');
   expect(result.resource.manifest).toEqual(applied.resource.manifest);
   expect(result.resource.specHash).toBe(applied.resource.specHash);
-  expect(viaValidated.store.getWithAnswer(result.resource.fqn)!.answer).toEqual(viaApply.store.getWithAnswer(applied.resource.fqn)!.answer);
+  expect((await viaValidated.store.getWithAnswer(result.resource.fqn))!.answer).toEqual((await viaApply.store.getWithAnswer(applied.resource.fqn))!.answer);
   // Applied again, it is unchanged.
-  expect(viaValidated.intake.applyValidated({ ...input(validated(raw)), manifest: validated(raw) }).action).toBe('UNCHANGED');
+  expect((await viaValidated.intake.applyValidated({ ...input(validated(raw)), manifest: validated(raw) })).action).toBe('UNCHANGED');
 });
 
-it('still asks the policy whether the caller may write', () => {
+it('still asks the policy whether the caller may write', async () => {
   const { intake: i, store } = intake();
   const viewer: Principal = { ...adminPrincipal('default'), role: 'viewer' };
   const manifest = validated(remoteManifest());
-  expect(() => i.applyValidated({ ...input(manifest, viewer), manifest })).toThrow(ForbiddenError);
-  expect(store.count()).toBe(0);
+  await expect(i.applyValidated({ ...input(manifest, viewer), manifest })).rejects.toThrow(ForbiddenError);
+  expect((await store.count())).toBe(0);
 });

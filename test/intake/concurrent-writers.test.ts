@@ -22,8 +22,8 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'concurrent-writers-'));
   stores = [];
 });
-afterEach(() => {
-  for (const s of stores) s.close();
+afterEach(async () => {
+  for (const s of stores) await s.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -37,10 +37,10 @@ function connect(): SqliteResourceStore {
  * The store of one replica, on which `other` runs right before each of the next `times` writes: after
  * this replica's intake read and planned, before its commit (as another replica's commit would land).
  */
-function racedBy(store: SqliteResourceStore, other: () => void, times = 1): ResourceReader & ResourceWriter {
+function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, times = 1): ResourceReader & ResourceWriter {
   let left = times;
-  const race = () => {
-    if (left-- > 0) other();
+  const race = async () => {
+    if (left-- > 0) await other();
   };
   return {
     get: (...a) => store.get(...a),
@@ -53,9 +53,9 @@ function racedBy(store: SqliteResourceStore, other: () => void, times = 1): Reso
     keys: () => store.keys(),
     count: () => store.count(),
     recordEvent: (...a) => store.recordEvent(...a),
-    create: (...a) => (race(), store.create(...a)),
-    update: (...a) => (race(), store.update(...a)),
-    remove: (...a) => (race(), store.remove(...a)),
+    create: async (...a) => (await race(), await store.create(...a)),
+    update: async (...a) => (await race(), await store.update(...a)),
+    remove: async (...a) => (await race(), await store.remove(...a)),
   };
 }
 
@@ -78,59 +78,59 @@ function replicas(times = 1) {
   return { a, b, storeA };
 }
 
-it('an update that lost the race is planned again on the winner: both count, generation and resourceVersion grow', () => {
+it('an update that lost the race is planned again on the winner: both count, generation and resourceVersion grow', async () => {
   const { a, b, storeA } = replicas();
-  const created = b.apply(put('first')).resource;
-  const result = a.apply(put('from A'));
+  const created = (await b.apply(put('first'))).resource;
+  const result = await a.apply(put('from A'));
   expect(result.action).toBe('UPDATE');
   // Planned against B's write: the diff is from B's description, and the generation follows B's.
   expect(result.existing).toMatchObject({ generation: 2, manifest: { description: 'from B 1' } });
   expect(result.diff).toEqual([expect.objectContaining({ path: '/description', from: 'from B 1', to: 'from A' })]);
   expect(result.resource).toMatchObject({ id: created.id, generation: 3 });
-  const changes = storeA.changesSince(created.resourceVersion, 10);
+  const changes = await storeA.changesSince(created.resourceVersion, 10);
   expect(changes.map((c) => [c.object.generation, c.object.manifest.description])).toEqual([
     [2, 'from B 1'],
     [3, 'from A'],
   ]);
   expect(changes.map((c) => c.resourceVersion)).toEqual([created.resourceVersion + 1, created.resourceVersion + 2]);
-  expect(storeA.listEvents({ resourceId: created.id, limit: 10 }).map((e) => e.message)).toEqual([
+  expect((await storeA.listEvents({ resourceId: created.id, limit: 10 })).map((e) => e.message)).toEqual([
     expect.stringContaining('Created'),
     expect.stringContaining('generation 2'),
     expect.stringContaining('generation 3'),
   ]);
 });
 
-it('a create that lost the race to a create of the same name becomes an update of it', () => {
+it('a create that lost the race to a create of the same name becomes an update of it', async () => {
   const { a, storeA } = replicas();
-  const result = a.apply(put('from A'));
+  const result = await a.apply(put('from A'));
   expect(result.action).toBe('UPDATE');
-  const stored = storeA.get(FQN)!;
+  const stored = (await storeA.get(FQN))!;
   expect(stored).toMatchObject({ generation: 2, manifest: { description: 'from A' } });
-  expect(storeA.changesSince(0, 10).map((c) => c.type)).toEqual(['ADDED', 'MODIFIED']);
+  expect((await storeA.changesSince(0, 10)).map((c) => c.type)).toEqual(['ADDED', 'MODIFIED']);
 });
 
-it('with If-Match, the loser gets 412 and the winner\'s write stays', () => {
+it('with If-Match, the loser gets 412 and the winner\'s write stays', async () => {
   const { a, b, storeA } = replicas();
-  const created = b.apply(put('first')).resource;
-  expect(() => a.apply(put('from A', { ifMatch: `"${created.resourceVersion}"` }))).toThrow(PreconditionFailedError);
-  expect(storeA.get(FQN)).toMatchObject({ generation: 2, manifest: { description: 'from B 1' } });
+  const created = (await b.apply(put('first'))).resource;
+  await expect(a.apply(put('from A', { ifMatch: `"${created.resourceVersion}"` }))).rejects.toThrow(PreconditionFailedError);
+  expect((await storeA.get(FQN))).toMatchObject({ generation: 2, manifest: { description: 'from B 1' } });
 });
 
-it('a delete that lost the race to an update deletes what the update left, or answers 412 with If-Match', () => {
+it('a delete that lost the race to an update deletes what the update left, or answers 412 with If-Match', async () => {
   const first = replicas();
-  first.b.apply(put('first'));
-  expect(() => first.a.delete({ fqn: FQN, source: { kind: 'api' }, principal, ifMatch: '"1"' })).toThrow(PreconditionFailedError);
-  expect(first.storeA.get(FQN)?.manifest.description).toBe('from B 1');
-  const removed = first.a.delete({ fqn: FQN, source: { kind: 'api' }, principal });
+  await first.b.apply(put('first'));
+  await expect(first.a.delete({ fqn: FQN, source: { kind: 'api' }, principal, ifMatch: '"1"' })).rejects.toThrow(PreconditionFailedError);
+  expect((await first.storeA.get(FQN))?.manifest.description).toBe('from B 1');
+  const removed = await first.a.delete({ fqn: FQN, source: { kind: 'api' }, principal });
   expect(removed.manifest.description).toBe('from B 1');
-  expect(first.storeA.get(FQN)).toBeUndefined();
+  expect((await first.storeA.get(FQN))).toBeUndefined();
 });
 
-it('a writer that loses every race gives up after a bounded number of tries, having written nothing', () => {
+it('a writer that loses every race gives up after a bounded number of tries, having written nothing', async () => {
   const { a, b, storeA } = replicas(Infinity);
-  b.apply(put('first'));
-  expect(() => a.apply(put('from A'))).toThrow(ConflictError);
-  const stored = storeA.get(FQN)!;
+  await b.apply(put('first'));
+  await expect(a.apply(put('from A'))).rejects.toThrow(ConflictError);
+  const stored = (await storeA.get(FQN))!;
   expect(stored.manifest.description).toMatch(/^from B /);
-  expect(storeA.changesSince(0, 100).every((c) => c.object.manifest.description !== 'from A')).toBe(true);
+  expect((await storeA.changesSince(0, 100)).every((c) => c.object.manifest.description !== 'from A')).toBe(true);
 });

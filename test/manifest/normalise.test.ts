@@ -105,7 +105,7 @@ describe('normaliseManifest', () => {
   });
 
   it('refuses an unsupported type', () => {
-    expect(() => normalise({ type: 'mcp-server/virtual' })).toThrow('unsupported manifest type');
+    expect(() => normalise({ type: 'mcp-server/unknown' })).toThrow('unsupported manifest type');
   });
 });
 

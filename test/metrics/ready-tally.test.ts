@@ -40,19 +40,19 @@ describe('ReadyTally seeded from SqliteResourceStore.listReadiness', () => {
   });
   afterEach(() => store.close());
 
-  it('counts each resource of the tenant by its Ready status (none: Unknown) and knows its source', () => {
+  it('counts each resource of the tenant by its Ready status (none: Unknown) and knows its source', async () => {
     const file: SourceRef = { kind: 'file', root: '/manifests', path: 'a.yaml', document: 0 };
-    store.create(newResource('default', 'ready', { kind: 'api' }));
-    store.create(newResource('default', 'failing', file));
-    store.create(newResource('default', 'new', file));
-    store.create(newResource('other', 'elsewhere', { kind: 'api' }));
-    store.setStatus('default:mcp-server:ready', withReady('True'));
-    store.setStatus('default:mcp-server:failing', withReady('False'));
-    store.setStatus('other:mcp-server:elsewhere', withReady('True'));
+    await store.create(newResource('default', 'ready', { kind: 'api' }));
+    await store.create(newResource('default', 'failing', file));
+    await store.create(newResource('default', 'new', file));
+    await store.create(newResource('other', 'elsewhere', { kind: 'api' }));
+    await store.setStatus('default:mcp-server:ready', withReady('True'));
+    await store.setStatus('default:mcp-server:failing', withReady('False'));
+    await store.setStatus('other:mcp-server:elsewhere', withReady('True'));
 
-    const readiness = store.listReadiness('default');
+    const readiness = await store.listReadiness('default');
     // The same as decoding every resource would say.
-    const decoded = store.list({ tenant: 'default', limit: 100, offset: 0 }).items.map((r) => ({
+    const decoded = (await store.list({ tenant: 'default', limit: 100, offset: 0 })).items.map((r) => ({
       fqn: r.fqn,
       ready: findCondition(r.status.conditions, READY)?.status,
       source: r.source,

@@ -357,13 +357,12 @@ describe('Controller', () => {
     let current: string[] | undefined;
     let failNext = true;
     const h = harness({
-      // Synchronous, as the server reconciler is for a remote server.
-      reconcile: (key) => {
+      reconcile: async (key) => {
         current!.push(key);
       },
-      batch: (run) => {
+      batch: async (run) => {
         current = [];
-        run();
+        await run();
         batches.push(current);
         current = undefined;
         if (failNext) {

@@ -71,7 +71,7 @@ describe('error amplification', () => {
     expect(counted + MAX_REPORTED_ERRORS).toBeGreaterThanOrEqual(UNKNOWN_FIELDS);
     expect(res.json.error.message).toMatch(/\(and [\d,]+ more\)$/);
     expect(res.text.length).toBeLessThan(64 * 1024);
-    expect(cp.store.get('default:mcp-server:amplified')).toBeUndefined();
+    expect((await cp.store.get('default:mcp-server:amplified'))).toBeUndefined();
   });
 
   it("answers an editor's GAIA POST with the first errors and a count", async () => {

@@ -46,27 +46,27 @@ describe('DELETE ?force=true of a file-declared server', () => {
     const res = await forceDelete(cp, EDITOR);
     expect(res.status).toBe(403);
     expect(res.json.error.message).toMatch(/managed by file servers\.json .*; taking it over from the file needs a tenant admin/);
-    expect(cp.store.get(FQN)).toMatchObject({ source: { kind: 'file' } });
+    expect((await cp.store.get(FQN))).toMatchObject({ source: { kind: 'file' } });
     // Without force the answer is the ownership conflict.
     expect((await cp.api(`${API}/name/from-git`, { method: 'DELETE', token: EDITOR })).status).toBe(409);
   });
 
   it('lets a tenant admin delete it, and the Deleted event names who forced it from the file', async () => {
     ({ cp, dir } = await startWithFile());
-    const id = cp.store.get(FQN)!.id;
+    const id = (await cp.store.get(FQN))!.id;
     const res = await forceDelete(cp);
     expect(res.status).toBe(200);
-    expect(cp.store.get(FQN)).toBeUndefined();
-    const deleted = cp.store.listEvents({ resourceId: id, limit: 100 }).find((e) => e.reason === 'Deleted');
+    expect((await cp.store.get(FQN))).toBeUndefined();
+    const deleted = (await cp.store.listEvents({ resourceId: id, limit: 100 })).find((e) => e.reason === 'Deleted');
     expect(deleted).toMatchObject({ actor: 'admin' });
     expect(deleted!.message).toMatch(/Taken from file servers\.json .* by admin \(force\)\./);
   });
 
   it('lets an editor delete it with --file-takeover-role editor', async () => {
     ({ cp, dir } = await startWithFile(['--file-takeover-role', 'editor']));
-    const id = cp.store.get(FQN)!.id;
+    const id = (await cp.store.get(FQN))!.id;
     expect((await forceDelete(cp, EDITOR)).status).toBe(200);
-    const deleted = cp.store.listEvents({ resourceId: id, limit: 100 }).find((e) => e.reason === 'Deleted');
+    const deleted = (await cp.store.listEvents({ resourceId: id, limit: 100 })).find((e) => e.reason === 'Deleted');
     expect(deleted).toMatchObject({ actor: 'user:erin@example.com' });
   });
 });

@@ -48,7 +48,7 @@ describe('taking a server over from a file', () => {
     const res = await takeOver(cp, EDITOR);
     expect(res.status).toBe(403);
     expect(res.json.error.message).toMatch(/managed by file servers\.json .*; taking it over from the file needs a tenant admin/);
-    expect(cp.store.get(FQN)).toMatchObject({ source: { kind: 'file' }, manifest: { description: 'declared in git' } });
+    expect((await cp.store.get(FQN))).toMatchObject({ source: { kind: 'file' }, manifest: { description: 'declared in git' } });
     // Without force the answer is still the ownership conflict.
     expect((await cp.api(API, { method: 'PUT', token: EDITOR, body: { manifest: manifest('x') } })).status).toBe(409);
   });
@@ -56,7 +56,7 @@ describe('taking a server over from a file', () => {
   it('lets a tenant admin take it over, and records who did', async () => {
     const res = await takeOver(cp);
     expect(res.status).toBe(200);
-    const r = cp.store.get(FQN)!;
+    const r = (await cp.store.get(FQN))!;
     expect(r).toMatchObject({ source: { kind: 'api' }, manifest: { description: 'taken over' } });
     const events = await cp.api(`${API}/${r.id}/events`);
     const takeover = events.json.data.find((e: { reason: string }) => e.reason === 'TakenOver');
@@ -78,7 +78,7 @@ describe('--file-takeover-role editor', () => {
     try {
       const res = await takeOver(cp, EDITOR);
       expect(res.status).toBe(200);
-      const r = cp.store.get(FQN)!;
+      const r = (await cp.store.get(FQN))!;
       expect(r.source.kind).toBe('api');
       const events = await cp.api(`${API}/${r.id}/events`, { token: EDITOR });
       const takeover = events.json.data.find((e: { reason: string }) => e.reason === 'TakenOver');

@@ -95,7 +95,7 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
     id = put.json.data.id;
   });
 
-  const stored = () => cp.store.get('default:mcp-server:guarded')!;
+  const stored = async () => (await cp.store.get('default:mcp-server:guarded'))!;
 
   /** An admin's server holding one kind of secret, the editor one of its managers. */
   const register = async (name: string, secret: Record<string, unknown>): Promise<string> => {
@@ -140,8 +140,8 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
     expect(res.json.message).toContain(pointer);
     expect(res.json.message).toContain('new destination');
     for (const canary of CANARIES) expect(res.text).not.toContain(canary);
-    expect(cp.store.getById(single)!.generation).toBe(1);
-    expect(cp.store.getById(single)!.manifest).toMatchObject({ url: 'http://127.0.0.1:10/mcp' });
+    expect((await cp.store.getById(single))!.generation).toBe(1);
+    expect((await cp.store.getById(single))!.manifest).toMatchObject({ url: 'http://127.0.0.1:10/mcp' });
   });
 
   it.each([
@@ -149,15 +149,15 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
     ['oauthTokenUrl', { oauthTokenUrl: `LISTENER/token` }, '/auth_data/client_secret'],
     ['proxyUrl', { proxyUrl: 'LISTENER' }, '/upstream_proxy/auth_token'],
   ])("refuses an editor's PATCH of %s on a server with every kind of secret, and changes nothing", async (_field, change, pointer) => {
-    const before = stored();
+    const before = await stored();
     const body = Object.fromEntries(Object.entries(change).map(([k, v]) => [k, v.replace('LISTENER', listener.url)]));
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body });
     expect(res.status).toBe(403);
     expect(res.json.message).toContain(pointer);
     for (const canary of CANARIES) expect(res.text).not.toContain(canary);
     // Status writes may land meanwhile; the spec stays as it was.
-    expect(stored().generation).toBe(before.generation);
-    expect(stored().manifest).toEqual(before.manifest);
+    expect((await stored()).generation).toBe(before.generation);
+    expect((await stored()).manifest).toEqual(before.manifest);
   });
 
   it('lets the editor move the server when they send every secret again, and only their values arrive', async () => {
@@ -184,14 +184,14 @@ describe('GAIA PATCH keeps stored secrets with their destination', () => {
   it("lets a tenant admin PATCH the url with the stored secrets", async () => {
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', body: { url: 'http://127.0.0.1:10/mcp' } });
     expect(res.status).toBe(200);
-    expect(stored().manifest).toMatchObject({ url: 'http://127.0.0.1:10/mcp', additional_headers: { 'X-Api-Key': `\${env:${ENV_NAME}}` } });
-    expect(stored().manifest).toMatchObject({ auth_data: { client_secret: OAUTH_CANARY }, upstream_proxy: { auth_token: PROXY_CANARY } });
+    expect((await stored()).manifest).toMatchObject({ url: 'http://127.0.0.1:10/mcp', additional_headers: { 'X-Api-Key': `\${env:${ENV_NAME}}` } });
+    expect((await stored()).manifest).toMatchObject({ auth_data: { client_secret: OAUTH_CANARY }, upstream_proxy: { auth_token: PROXY_CANARY } });
   });
 
   it('keeps the stored secrets for an editor PATCH that does not move them', async () => {
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { description: 'edited by erin', requestTimeout: 5000 } });
     expect(res.status).toBe(200);
-    expect(stored().manifest).toMatchObject({
+    expect((await stored()).manifest).toMatchObject({
       description: 'edited by erin',
       additional_headers: { 'X-Api-Key': `\${env:${ENV_NAME}}` },
       auth_data: { client_secret: OAUTH_CANARY },
@@ -237,12 +237,12 @@ describe('GAIA PATCH keeps a stdio server\'s env with its command', () => {
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { args: ['-e', 'console.log(process.env.STDIO_SECRET)'] } });
     expect(res.status).toBe(403);
     expect(res.json.message).toContain('/env/STDIO_SECRET');
-    expect(cp.store.get('default:mcp-server:stdio-guarded')!.manifest).toMatchObject({ args: ['-e', 'process.exit(1)'] });
+    expect((await cp.store.get('default:mcp-server:stdio-guarded'))!.manifest).toMatchObject({ args: ['-e', 'process.exit(1)'] });
   });
 
   it('lets the editor change args when they send the env again', async () => {
     const res = await gaia(cp, `/${id}`, { method: 'PATCH', token: EDITOR_TOKEN, body: { args: ['-e', 'process.exit(2)'], env: { STDIO_SECRET: 'erin-own' } } });
     expect(res.status).toBe(200);
-    expect(cp.store.get('default:mcp-server:stdio-guarded')!.manifest).toMatchObject({ env: { STDIO_SECRET: 'erin-own' } });
+    expect((await cp.store.get('default:mcp-server:stdio-guarded'))!.manifest).toMatchObject({ auth_data: { type: 'env', env: { STDIO_SECRET: 'erin-own' } } });
   });
 });

@@ -24,7 +24,7 @@ describe('masked secrets and their destination', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const stored = () => cp.store.get('default:mcp-server:retained')!.manifest as RemoteMcpServerManifest;
+  const stored = async () => (await cp.store.get('default:mcp-server:retained'))!.manifest as RemoteMcpServerManifest;
 
   beforeEach(async () => {
     // An admin registers the server with a secret, and makes the editor one of its managers.
@@ -52,32 +52,32 @@ describe('masked secrets and their destination', () => {
   it('keeps masked secrets for an edit that does not move them', async () => {
     const res = await editorSends({ description: 'edited by eve' });
     expect(res.status).toBe(200);
-    expect(stored().additional_headers['X-Api-Key']).toBe(CANARY);
+    expect((await stored()).additional_headers['X-Api-Key']).toBe(CANARY);
   });
 
   it.each([
     ['url', { url: 'http://127.0.0.1:10/evil' }],
     ['upstream_proxy', { upstream_proxy: { url: 'http://127.0.0.1:11' } }],
   ])('refuses to send masked secrets to a new %s, and changes nothing', async (_what, change) => {
-    const before = cp.store.get('default:mcp-server:retained')!;
+    const before = (await cp.store.get('default:mcp-server:retained'))!;
     const res = await editorSends(change);
     expect(res.status).toBe(403);
     expect(res.json.error.message).toContain('/additional_headers/X-Api-Key');
     expect(res.text).not.toContain(CANARY);
-    expect(cp.store.get('default:mcp-server:retained')!.resourceVersion).toBe(before.resourceVersion);
+    expect((await cp.store.get('default:mcp-server:retained'))!.resourceVersion).toBe(before.resourceVersion);
   });
 
   it('lets the editor move the server when they send the secret values themselves', async () => {
     const res = await editorSends({ url: 'http://127.0.0.1:10/mcp', additional_headers: { 'X-Api-Key': 'a-new-value-eve-knows' } });
     expect(res.status).toBe(200);
-    expect(stored().url).toBe('http://127.0.0.1:10/mcp');
-    expect(stored().additional_headers['X-Api-Key']).toBe('a-new-value-eve-knows');
+    expect((await stored()).url).toBe('http://127.0.0.1:10/mcp');
+    expect((await stored()).additional_headers['X-Api-Key']).toBe('a-new-value-eve-knows');
   });
 
   it('lets a tenant admin move a server with its masked secrets', async () => {
     const got = await cp.api(`${API}/name/retained`);
     const res = await cp.api(API, { method: 'PUT', body: { manifest: { ...got.json.data.manifest, url: 'http://127.0.0.1:12/mcp' } } });
     expect(res.status).toBe(200);
-    expect(stored().additional_headers['X-Api-Key']).toBe(CANARY);
+    expect((await stored()).additional_headers['X-Api-Key']).toBe(CANARY);
   });
 });

@@ -101,7 +101,7 @@ describe('secrets at rest in the real control plane', () => {
     try {
       expect((await cp.api(API, { method: 'PUT', body: { manifest: withSecret() } })).status).toBe(200);
       await waitReady(cp);
-      expect(cp.gateway.get('default:mcp-server:github-tools')?.headers.Authorization).toBe(`Bearer ${SECRET}`);
+      expect((await cp.gateway.get('default:mcp-server:github-tools'))?.headers.Authorization).toBe(`Bearer ${SECRET}`);
       expect(rawBytesContain(dataDir, SECRET)).toEqual([]);
       const gw = new Database(join(dataDir, 'gateway.db'), { readonly: true });
       const headers = JSON.parse((gw.prepare('SELECT headers FROM gateway_entries').get() as { headers: string }).headers);
@@ -117,7 +117,7 @@ describe('secrets at rest in the real control plane', () => {
 
     cp = await start();
     try {
-      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
+      expect(((await cp.store.get('default:mcp-server:github-tools'))?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
       await waitReady(cp);
     } finally {
       await cp.stop();
@@ -146,24 +146,24 @@ describe('secrets at rest in the real control plane', () => {
     const v = validateManifest(withSecret());
     if (!v.ok) throw new Error('fixture');
     const m = normaliseManifest(v.manifest);
-    legacy.create({
+    await legacy.create({
       id: 'legacy-1', tenant: 'default', name: 'github-tools', fqn: 'default:mcp-server:github-tools', manifest: m, specHash: 'x',
       source: { kind: 'api' }, metadata: {}, accountId: 'default', status: initialStatus(),
       createdBy: { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Administrator' },
     });
-    legacy.close();
+    await legacy.close();
     const legacyGateway = new SqliteGatewayStore({ path: join(dataDir, 'gateway.db') });
-    legacyGateway.apply({
+    await legacyGateway.apply({
       fqn: 'default:mcp-server:old', tenant: 'default', name: 'old', resourceId: 'r', accountId: 'default', upstreamUrl: upstream.url, transport: null,
       headers: { Authorization: `Bearer ${SECRET}` }, passthroughAuth: false, tls: { rejectUnauthorized: true }, disabledTools: [], toolOverrides: {}, collaborators: [], generation: 1,
     });
-    legacyGateway.close();
+    await legacyGateway.close();
     expect(rawBytesContain(dataDir, SECRET).length).toBeGreaterThan(0);
 
     const cp = await start();
     try {
       expect(rawBytesContain(dataDir, SECRET)).toEqual([]);
-      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { additional_headers?: unknown } | undefined)?.additional_headers).toEqual({ 'X-Extra': `x-${SECRET}` });
+      expect(((await cp.store.get('default:mcp-server:github-tools'))?.manifest as { additional_headers?: unknown } | undefined)?.additional_headers).toEqual({ 'X-Extra': `x-${SECRET}` });
       await waitReady(cp);
     } finally {
       await cp.stop();
@@ -198,8 +198,8 @@ describe('secrets at rest in the real control plane', () => {
       expect(hashOf()).not.toBe(stored);
       db.close();
 
-      await waitFor(() => cp.gateway.get('default:mcp-server:github-tools')?.headers.Authorization === 'Bearer rotated-value-1');
-      const entry = cp.gateway.get('default:mcp-server:github-tools')!;
+      await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools'))?.headers.Authorization === 'Bearer rotated-value-1');
+      const entry = (await cp.gateway.get('default:mcp-server:github-tools'))!;
       expect(entry.configHash).not.toBe(gatewayEntryHash(entry));
       expect(entry.configHash).toBe(gatewayEntryHash(entry, key));
       const view = await cp.api('/api/svc/v1/gateway/servers');
@@ -222,12 +222,12 @@ describe('secrets at rest in the real control plane', () => {
       expect(put.status).toBe(200);
       expect(put.json.action).toBe('UPDATE');
       expect(put.json.diff).toEqual([{ op: 'replace', path: '/description', from: 'GitHub tools for the platform team', to: 'edited after GET' }]);
-      expect((cp.store.get('default:mcp-server:github-tools')?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
+      expect(((await cp.store.get('default:mcp-server:github-tools'))?.manifest as { auth_data?: unknown } | undefined)?.auth_data).toMatchObject({ headers: { Authorization: `Bearer ${SECRET}` } });
       const unchanged = await cp.api(API, { method: 'PUT', body: { manifest: edited } });
       expect(unchanged.json.action).toBe('UNCHANGED');
       await waitFor(async () => (await cp.api(`${API}/name/github-tools`)).json.data.status.observedGeneration === 2);
       await waitReady(cp); // the upstream, which requires the real header, still answers
-      expect(cp.gateway.get('default:mcp-server:github-tools')?.headers.Authorization).toBe(`Bearer ${SECRET}`);
+      expect((await cp.gateway.get('default:mcp-server:github-tools'))?.headers.Authorization).toBe(`Bearer ${SECRET}`);
     } finally {
       await cp.stop();
     }

@@ -96,9 +96,9 @@ export async function gatewayNames(cp: TestControlPlane): Promise<string[]> {
 }
 
 /** Names of the file-managed servers of one root, as the store holds them. */
-export function storedNames(cp: TestControlPlane, root?: string): string[] {
-  return cp.store
-    .list({ tenant: 'default', limit: 100_000, offset: 0, filter: (r) => r.source.kind === 'file' && (root === undefined || r.source.root === root) })
+export async function storedNames(cp: TestControlPlane, root?: string): Promise<string[]> {
+  return (await cp.store
+    .list({ tenant: 'default', limit: 100_000, offset: 0, filter: (r) => r.source.kind === 'file' && (root === undefined || r.source.root === root) }))
     .items.map((r) => r.name)
     .sort();
 }

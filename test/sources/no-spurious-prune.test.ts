@@ -31,13 +31,13 @@ describe('GitOps never deletes what the user did not remove', () => {
   };
   const servers = (prefix: string, n: number, description?: string) =>
     Array.from({ length: n }, (_, i) => serverYaml(`${prefix}${i}`, description ?? `Server ${prefix}${i}`));
-  const ids = (cp: TestControlPlane): Record<string, string> =>
+  const ids = async (cp: TestControlPlane): Promise<Record<string, string>> =>
     Object.fromEntries(
-      cp.store.list({ tenant: 'default', limit: 100_000, offset: 0 }).items.map((r) => [r.name, r.id]),
+      (await cp.store.list({ tenant: 'default', limit: 100_000, offset: 0 })).items.map((r) => [r.name, r.id]),
     );
-  const deleted = (cp: TestControlPlane) =>
-    cp.store
-      .changesSince(0, 1_000_000)
+  const deleted = async (cp: TestControlPlane) =>
+    (await cp.store
+      .changesSince(0, 1_000_000))
       .filter((c) => c.type === 'DELETED')
       .map((c) => c.object.name);
   const sourceIndex = (cp: TestControlPlane, root: string) => cp.sources.sources.findIndex((s) => s.root === root);
@@ -60,17 +60,17 @@ describe('GitOps never deletes what the user did not remove', () => {
     writeFile(dir, 'keep.yaml', serverYaml('other'));
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10)));
     const cp = await start([dir], LONG_QUIET);
-    const before = ids(cp);
+    const before = await ids(cp);
 
     writeFileSync(join(dir, 'f.yaml'), '');
     await waitFor(() => holding(cp, dir, 'f.yaml'), { what: 'the empty file read and held' });
-    expect(ids(cp)).toEqual(before);
+    expect((await ids(cp))).toEqual(before);
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10, 'rewritten')));
     await waitFor(() => synced(cp, dir), { what: 'the rewritten file applied' });
 
-    expect(ids(cp)).toEqual(before);
-    expect(cp.store.get('default:mcp-server:s9')).toMatchObject({ generation: 2, manifest: { description: 'rewritten' } });
-    expect(deleted(cp)).toEqual([]);
+    expect((await ids(cp))).toEqual(before);
+    expect((await cp.store.get('default:mcp-server:s9'))).toMatchObject({ generation: 2, manifest: { description: 'rewritten' } });
+    expect((await deleted(cp))).toEqual([]);
   });
 
   it('a file written in two parts: the same ids, no DELETED, nothing half-written applied', async () => {
@@ -78,18 +78,18 @@ describe('GitOps never deletes what the user did not remove', () => {
     writeFile(dir, 'keep.yaml', serverYaml('other'));
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10)));
     const cp = await start([dir], LONG_QUIET);
-    const before = ids(cp);
+    const before = await ids(cp);
 
     const next = servers('s', 10, 'second');
     writeFile(dir, 'f.yaml', multiDoc(...next.slice(0, 4)));
     await waitFor(() => holding(cp, dir, 'f.yaml'), { what: 'the first part read and held' });
-    expect(cp.store.get('default:mcp-server:s0')?.generation).toBe(1);
+    expect((await cp.store.get('default:mcp-server:s0'))?.generation).toBe(1);
     appendFileSync(join(dir, 'f.yaml'), `---\n${multiDoc(...next.slice(4))}`);
     await waitFor(() => synced(cp, dir), { what: 'the whole file applied' });
 
-    expect(ids(cp)).toEqual(before);
-    expect(cp.store.get('default:mcp-server:s9')).toMatchObject({ generation: 2, manifest: { description: 'second' } });
-    expect(deleted(cp)).toEqual([]);
+    expect((await ids(cp))).toEqual(before);
+    expect((await cp.store.get('default:mcp-server:s9'))).toMatchObject({ generation: 2, manifest: { description: 'second' } });
+    expect((await deleted(cp))).toEqual([]);
   });
 
   it('a subdirectory swapped file by file: the same ids, no DELETED, the gateway keeps every entry', async () => {
@@ -98,7 +98,7 @@ describe('GitOps never deletes what the user did not remove', () => {
     for (let i = 0; i < 8; i++) writeFile(dir, `team/f${i}.yaml`, multiDoc(...servers(`t${i}-`, 5)));
     const cp = await start([dir], LONG_QUIET);
     await waitFor(async () => (await gatewayNames(cp)).length === 41, { what: '41 gateway entries' });
-    const before = ids(cp);
+    const before = await ids(cp);
 
     rmSync(join(dir, 'team'), { recursive: true });
     await waitFor(() => holding(cp, dir, 'team/f7.yaml'), { what: 'the removed directory read and held' });
@@ -109,9 +109,9 @@ describe('GitOps never deletes what the user did not remove', () => {
     }
     await waitFor(() => synced(cp, dir), { what: 'the swapped directory applied' });
 
-    expect(ids(cp)).toEqual(before);
-    expect(deleted(cp)).toEqual([]);
-    expect(cp.store.get('default:mcp-server:t7-4')).toMatchObject({ generation: 2, manifest: { description: 'swapped' } });
+    expect((await ids(cp))).toEqual(before);
+    expect((await deleted(cp))).toEqual([]);
+    expect((await cp.store.get('default:mcp-server:t7-4'))).toMatchObject({ generation: 2, manifest: { description: 'swapped' } });
     expect(await gatewayNames(cp)).toHaveLength(41);
   });
 
@@ -119,7 +119,7 @@ describe('GitOps never deletes what the user did not remove', () => {
     const dir = newDir();
     for (let i = 0; i < 6; i++) writeFile(dir, `f${i}.yaml`, multiDoc(...servers(`r${i}-`, 5)));
     const cp = await start([dir], LONG_QUIET);
-    const before = ids(cp);
+    const before = await ids(cp);
 
     rmSync(dir, { recursive: true });
     await waitFor(async () => condition(await sourceOf(cp, dir), 'Ready')?.reason === 'PrunePending', { what: 'the missing root read and held' });
@@ -130,9 +130,9 @@ describe('GitOps never deletes what the user did not remove', () => {
     }
     await waitFor(() => synced(cp, dir), { what: 'the swapped root applied' });
 
-    expect(ids(cp)).toEqual(before);
-    expect(deleted(cp)).toEqual([]);
-    expect(storedNames(cp)).toHaveLength(30);
+    expect((await ids(cp))).toEqual(before);
+    expect((await deleted(cp))).toEqual([]);
+    expect((await storedNames(cp))).toHaveLength(30);
   });
 
   it('a file moved between two watched roots keeps its servers and their ids, whichever root sees it first', async () => {
@@ -142,19 +142,19 @@ describe('GitOps never deletes what the user did not remove', () => {
     writeFile(b, 'keep.yaml', serverYaml('keep-b'));
     writeFile(a, 'moving.yaml', multiDoc(...servers('m', 3)));
     const cp = await start([a, b], LONG_QUIET);
-    const before = ids(cp);
+    const before = await ids(cp);
 
     let from = a;
     let to = b;
     for (let move = 0; move < 6; move++) {
       renameSync(join(from, 'moving.yaml'), join(to, 'moving.yaml'));
-      await waitFor(() => (storedNames(cp, to).includes('m2') ? synced(cp, to) : undefined), { what: `move ${move} into ${to}` });
+      await waitFor(async () => ((await storedNames(cp, to)).includes('m2') ? (await synced(cp, to)) : undefined), { what: `move ${move} into ${to}` });
       await waitFor(() => synced(cp, from), { what: `move ${move}: ${from} settled` });
-      expect(storedNames(cp, to)).toEqual([`keep-${to === a ? 'a' : 'b'}`, 'm0', 'm1', 'm2']);
+      expect((await storedNames(cp, to))).toEqual([`keep-${to === a ? 'a' : 'b'}`, 'm0', 'm1', 'm2']);
       [from, to] = [to, from];
     }
-    expect(ids(cp)).toEqual(before);
-    expect(deleted(cp)).toEqual([]);
+    expect((await ids(cp))).toEqual(before);
+    expect((await deleted(cp))).toEqual([]);
   });
 
   it('a genuine removal is pruned once the quiet period has passed, and a server declared again is new', async () => {
@@ -162,20 +162,20 @@ describe('GitOps never deletes what the user did not remove', () => {
     writeFile(dir, 'keep.yaml', serverYaml('other'));
     writeFile(dir, 'f.yaml', multiDoc(serverYaml('stay'), serverYaml('gone')));
     const cp = await start([dir], ['--prune-quiet-period', '1s']);
-    const goneId = ids(cp).gone;
+    const goneId = (await ids(cp)).gone;
     await waitFor(async () => (await gatewayNames(cp)).includes('gone'), { what: 'gone in the gateway' });
 
     writeFile(dir, 'f.yaml', serverYaml('stay'));
     await waitFor(() => holding(cp, dir, 'f.yaml'), { what: 'the removal read and held' });
-    expect(storedNames(cp)).toEqual(['gone', 'other', 'stay']);
+    expect((await storedNames(cp))).toEqual(['gone', 'other', 'stay']);
     await waitFor(() => synced(cp, dir), { what: 'the removal confirmed after the quiet period' });
-    expect(storedNames(cp)).toEqual(['other', 'stay']);
-    expect(deleted(cp)).toEqual(['gone']);
+    expect((await storedNames(cp))).toEqual(['other', 'stay']);
+    expect((await deleted(cp))).toEqual(['gone']);
     await waitFor(async () => !(await gatewayNames(cp)).includes('gone'), { what: 'gone out of the gateway' });
 
     writeFile(dir, 'f.yaml', multiDoc(serverYaml('stay'), serverYaml('gone', 'back')));
-    await waitFor(() => storedNames(cp).includes('gone'), { what: 'gone declared again' });
-    const again = cp.store.get('default:mcp-server:gone')!;
+    await waitFor(async () => (await storedNames(cp)).includes('gone'), { what: 'gone declared again' });
+    const again = (await cp.store.get('default:mcp-server:gone'))!;
     expect(again.id).not.toBe(goneId);
     expect(again).toMatchObject({ generation: 1, manifest: { description: 'back' } });
   });

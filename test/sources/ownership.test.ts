@@ -37,7 +37,7 @@ describe('ownership of names between files and the API', () => {
 
     expect(await serverOf(cp, 'shared')).toMatchObject({ source: { path: 'a.yaml' }, manifest: { description: 'from a' } });
     // b.yaml fails as a whole: its other document is not applied either.
-    expect(storedNames(cp)).toEqual(['shared']);
+    expect((await storedNames(cp))).toEqual(['shared']);
     expect(await errorsOf('b.yaml')).toEqual([
       {
         line: 10,
@@ -95,7 +95,7 @@ describe('ownership of names between files and the API', () => {
         message: 'MCP server "api-owned" is already managed by the API; delete it there first or rename it in this file.',
       },
     ]);
-    expect(storedNames(cp)).toEqual([]);
+    expect((await storedNames(cp))).toEqual([]);
     const api = await serverOf(cp, 'api-owned');
     expect(api).toMatchObject({ id: created.json.data.id, generation: 1, source: { kind: 'api' }, manifest: { description: created.json.data.manifest.description } });
     const events = await cp.api(`${PUT}/${api.id}/events`);
@@ -104,7 +104,7 @@ describe('ownership of names between files and the API', () => {
     // Once the API lets go of the name and the file is saved again, the file applies.
     expect((await cp.api(`${PUT}/name/api-owned`, { method: 'DELETE' })).status).toBe(200);
     writeFile(dir, 'claims.yaml', multiDoc(serverYaml('harmless'), serverYaml('api-owned', 'from a file')));
-    await waitFor(async () => storedNames(cp).join() === 'api-owned,harmless', { what: 'claims.yaml applied' });
+    await waitFor(async () => (await storedNames(cp)).join() === 'api-owned,harmless', { what: 'claims.yaml applied' });
     expect(await errorsOf('claims.yaml')).toEqual([]);
   });
 
@@ -122,7 +122,7 @@ describe('ownership of names between files and the API', () => {
       return s?.source.path === 'b.yaml' ? s : undefined;
     }, { what: 'mover owned by b.yaml' });
     expect(moved).toMatchObject({ id: mover.id, createdAt: mover.createdAt, generation: 2, source: { path: 'b.yaml', document: 1 } });
-    expect(storedNames(cp)).toEqual(['mover', 'other', 'stays']);
+    expect((await storedNames(cp))).toEqual(['mover', 'other', 'stays']);
     const events = (await cp.api(`${PUT}/${mover.id}/events`)).json.data as { reason: string }[];
     expect(events.map((e) => e.reason)).not.toContain('Deleted');
 

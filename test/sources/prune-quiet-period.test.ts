@@ -23,9 +23,9 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
 
   const newSync = (pruneQuietMs = QUIET) =>
     new DirectorySync({ root: dir, intake, store, tenant: 'default', allowEmptyPrune: false, logger: silentLogger, clock, pruneQuietMs });
-  const names = () => store.keys().map((k) => k.split(':').pop()!).sort();
-  const ids = () => Object.fromEntries(names().map((n) => [n, store.get(`default:mcp-server:${n}`)!.id]));
-  const deleted = () => store.changesSince(0, 100_000).filter((c) => c.type === 'DELETED').map((c) => c.object.name).sort();
+  const names = async () => (await store.keys()).map((k) => k.split(':').pop()!).sort();
+  const ids = async () => Object.fromEntries(await Promise.all((await names()).map(async (n) => [n, (await store.get(`default:mcp-server:${n}`))!.id])));
+  const deleted = async () => (await store.changesSince(0, 100_000)).filter((c) => c.type === 'DELETED').map((c) => c.object.name).sort();
   const servers = (prefix: string, n: number, description?: string) =>
     Array.from({ length: n }, (_, i) => serverYaml(`${prefix}${i}`, description ?? `Server ${prefix}${i}`));
 
@@ -35,8 +35,8 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     store = new SqliteResourceStore({ views: resourceViews, path: ':memory:', clock });
     intake = new Intake({ store, tenant: 'default', policy: new RoleAccessPolicy(), enqueue: () => undefined, clock });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     cleanup();
   });
 
@@ -45,27 +45,27 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10)));
     const sync = newSync();
     await sync.syncBatch([], true);
-    const before = ids();
+    const before = await ids();
 
     writeFileSync(join(dir, 'f.yaml'), '');
     expect(await sync.syncBatch(['f.yaml'], false)).toMatchObject({ pruned: 0 });
-    expect(ids()).toEqual(before);
-    const file = sync.status().files.find((f) => f.path === 'f.yaml')!;
+    expect((await ids())).toEqual(before);
+    const file = (await sync.status()).files.find((f) => f.path === 'f.yaml')!;
     expect(file.resources).toHaveLength(10);
     expect(file.errors[0]?.message).toMatch(/no longer declares 10 server\(s\).*kept.*2000 ms/);
-    expect(sync.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PrunePending' });
+    expect((await sync.status()).conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PrunePending' });
     expect(sync.nextDue()).toEqual({ at: 1_002_000, paths: ['f.yaml'] });
-    expect(store.listEvents({ resourceId: store.get('default:mcp-server:s3')!.id, limit: 10 }).map((e) => e.reason)).toContain('PrunePending');
+    expect((await store.listEvents({ resourceId: (await store.get('default:mcp-server:s3'))!.id, limit: 10 })).map((e) => e.reason)).toContain('PrunePending');
 
     clock.advance(150);
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10, 'rewritten')));
     await sync.syncBatch(['f.yaml'], false);
-    expect(ids()).toEqual(before);
-    expect(store.get('default:mcp-server:s3')).toMatchObject({ generation: 2, manifest: { description: 'rewritten' } });
-    expect(deleted()).toEqual([]);
+    expect((await ids())).toEqual(before);
+    expect((await store.get('default:mcp-server:s3'))).toMatchObject({ generation: 2, manifest: { description: 'rewritten' } });
+    expect((await deleted())).toEqual([]);
     expect(sync.nextDue()).toBeUndefined();
-    expect(sync.status().files.find((f) => f.path === 'f.yaml')!.errors).toEqual([]);
-    expect(sync.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect((await sync.status()).files.find((f) => f.path === 'f.yaml')!.errors).toEqual([]);
+    expect((await sync.status()).conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Synced' });
   });
 
   it('a file written in two parts: the first part is held whole (not applied), the second completes it', async () => {
@@ -73,22 +73,22 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     writeFile(dir, 'f.yaml', multiDoc(...servers('s', 10)));
     const sync = newSync();
     await sync.syncBatch([], true);
-    const before = ids();
+    const before = await ids();
 
     const all = servers('s', 10, 'second version');
     writeFile(dir, 'f.yaml', multiDoc(...all.slice(0, 4)));
     await sync.syncBatch(['f.yaml'], false);
-    expect(ids()).toEqual(before);
+    expect((await ids())).toEqual(before);
     // Held like a file with errors: even the documents it still declares are not applied yet.
-    expect(store.get('default:mcp-server:s0')?.generation).toBe(1);
+    expect((await store.get('default:mcp-server:s0'))?.generation).toBe(1);
 
     clock.advance(400);
     appendFileSync(join(dir, 'f.yaml'), `---\n${multiDoc(...all.slice(4))}`);
     await sync.syncBatch(['f.yaml'], false);
-    expect(ids()).toEqual(before);
-    expect(names().filter((n) => n.startsWith('s'))).toHaveLength(10);
-    expect(store.get('default:mcp-server:s0')).toMatchObject({ generation: 2, manifest: { description: 'second version' } });
-    expect(deleted()).toEqual([]);
+    expect((await ids())).toEqual(before);
+    expect((await names()).filter((n) => n.startsWith('s'))).toHaveLength(10);
+    expect((await store.get('default:mcp-server:s0'))).toMatchObject({ generation: 2, manifest: { description: 'second version' } });
+    expect((await deleted())).toEqual([]);
   });
 
   it('a genuine removal is pruned by the first read after the quiet period, not before', async () => {
@@ -96,25 +96,25 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     writeFile(dir, 'b.yaml', multiDoc(serverYaml('beta'), serverYaml('gamma')));
     const sync = newSync();
     await sync.syncBatch([], true);
-    const gammaId = ids().gamma;
+    const gammaId = (await ids()).gamma;
 
     writeFile(dir, 'b.yaml', serverYaml('beta'));
     await sync.syncBatch(['b.yaml'], false);
     clock.advance(QUIET - 1);
     // Any batch reads the held file again, whatever it was about.
     expect(await sync.syncBatch(['a.yaml'], false)).toMatchObject({ pruned: 0 });
-    expect(names()).toEqual(['alpha', 'beta', 'gamma']);
+    expect((await names())).toEqual(['alpha', 'beta', 'gamma']);
 
     clock.advance(1);
     expect(await sync.syncBatch([], false)).toMatchObject({ pruned: 1 });
-    expect(names()).toEqual(['alpha', 'beta']);
-    expect(deleted()).toEqual(['gamma']);
+    expect((await names())).toEqual(['alpha', 'beta']);
+    expect((await deleted())).toEqual(['gamma']);
     expect(sync.nextDue()).toBeUndefined();
 
     // Declared again after the prune: a new server, nothing kept from the old one.
     writeFile(dir, 'b.yaml', multiDoc(serverYaml('beta'), serverYaml('gamma', 'back')));
     await sync.syncBatch(['b.yaml'], false);
-    const gamma = store.get('default:mcp-server:gamma')!;
+    const gamma = (await store.get('default:mcp-server:gamma'))!;
     expect(gamma.id).not.toBe(gammaId);
     expect(gamma).toMatchObject({ generation: 1, manifest: { description: 'back' } });
   });
@@ -132,10 +132,10 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     await sync.syncBatch(['b.yaml'], false);
     clock.advance(QUIET - 1);
     await sync.syncBatch([], false);
-    expect(names()).toEqual(['alpha', 'beta', 'gamma']);
+    expect((await names())).toEqual(['alpha', 'beta', 'gamma']);
     clock.advance(1);
     expect(await sync.syncBatch([], false)).toMatchObject({ pruned: 2 });
-    expect(names()).toEqual(['alpha']);
+    expect((await names())).toEqual(['alpha']);
   });
 
   it('a file swapped out file by file keeps every id: names move to the new files while the old ones are held', async () => {
@@ -143,7 +143,7 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     writeFile(dir, 'keep.yaml', serverYaml('other'));
     const sync = newSync();
     await sync.syncBatch([], true);
-    const before = ids();
+    const before = await ids();
 
     // One file at a time: the old one goes in one batch, its replacement (another path) comes in a later one.
     for (let i = 0; i < 5; i++) {
@@ -154,11 +154,11 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
       await sync.syncBatch([`new/f${i}.yaml`], false);
       clock.advance(100);
     }
-    expect(ids()).toEqual(before);
-    expect(deleted()).toEqual([]);
-    expect(store.get('default:mcp-server:d4-2')).toMatchObject({ source: { path: 'new/f4.yaml' }, manifest: { description: 'moved' } });
+    expect((await ids())).toEqual(before);
+    expect((await deleted())).toEqual([]);
+    expect((await store.get('default:mcp-server:d4-2'))).toMatchObject({ source: { path: 'new/f4.yaml' }, manifest: { description: 'moved' } });
     expect(sync.nextDue()).toBeUndefined();
-    expect(sync.status().files.map((f) => f.path)).toEqual(['keep.yaml', 'new/f0.yaml', 'new/f1.yaml', 'new/f2.yaml', 'new/f3.yaml', 'new/f4.yaml']);
+    expect((await sync.status()).files.map((f) => f.path)).toEqual(['keep.yaml', 'new/f0.yaml', 'new/f1.yaml', 'new/f2.yaml', 'new/f3.yaml', 'new/f4.yaml']);
   });
 
   it('a directory emptied stays held for the quiet period, then the empty-directory guard keeps its servers', async () => {
@@ -169,11 +169,11 @@ describe('DirectorySync: prunes only after the quiet period and a confirming rea
     rmSync(join(dir, 'a.yaml'));
     rmSync(join(dir, 'b.yaml'));
     expect(await sync.syncBatch(['a.yaml', 'b.yaml'], false)).toMatchObject({ pruned: 0, heldBack: 0 });
-    expect(sync.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'PrunePending' });
+    expect((await sync.status()).conditions.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'PrunePending' });
     clock.advance(QUIET);
     expect(await sync.syncBatch([], false)).toMatchObject({ pruned: 0, heldBack: 2 });
-    expect(sync.status().conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'HoldingBackEmptyPrune' });
-    expect(names()).toEqual(['alpha', 'beta']);
+    expect((await sync.status()).conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'HoldingBackEmptyPrune' });
+    expect((await names())).toEqual(['alpha', 'beta']);
   });
 
   it('with a quiet period of 0 a removal is pruned at once', async () => {

@@ -24,9 +24,9 @@ describe('a name moving between watched roots', () => {
   /** What the handover was told, in order. */
   let told: string[];
 
-  const ids = () => Object.fromEntries(store.keys().map((k) => [k.split(':').pop()!, store.get(k)!.id]));
-  const deleted = () => store.changesSince(0, 100_000).filter((c) => c.type === 'DELETED');
-  const rootOf = (name: string) => (store.get(`default:mcp-server:${name}`)?.source as { root?: string } | undefined)?.root;
+  const ids = async () => Object.fromEntries(await Promise.all((await store.keys()).map(async (k) => [k.split(':').pop()!, (await store.get(k))!.id])));
+  const deleted = async () => (await store.changesSince(0, 100_000)).filter((c) => c.type === 'DELETED');
+  const rootOf = async (name: string) => ((await store.get(`default:mcp-server:${name}`))?.source as { root?: string } | undefined)?.root;
 
   beforeEach(async () => {
     a = tempDir();
@@ -51,43 +51,43 @@ describe('a name moving between watched roots', () => {
     await syncA.syncBatch([], true);
     await syncB.syncBatch([], true);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     a.cleanup();
     b.cleanup();
   });
 
   it('the source sees the move first: the target adopts the held names, same ids', async () => {
-    const before = ids();
+    const before = await ids();
     renameSync(join(a.dir, 'moving.yaml'), join(b.dir, 'moving.yaml'));
     await syncA.syncBatch(['moving.yaml'], false);
     expect(told).toEqual(['released a m0,m1']);
     await syncB.syncBatch(['moving.yaml'], false);
-    expect(rootOf('m0')).toBe(b.dir);
+    expect((await rootOf('m0'))).toBe(b.dir);
     expect(told).toEqual(['released a m0,m1', 'taken a moving.yaml']);
     // The source reads its file again (as `taken` asks): nothing is left to hold.
     await syncA.syncBatch(['moving.yaml'], false);
     expect(syncA.nextDue()).toBeUndefined();
-    expect(ids()).toEqual(before);
-    expect(deleted()).toEqual([]);
+    expect((await ids())).toEqual(before);
+    expect((await deleted())).toEqual([]);
   });
 
   it('the target sees it first: refused, then let in once the source holds the names, same ids', async () => {
-    const before = ids();
+    const before = await ids();
     renameSync(join(a.dir, 'moving.yaml'), join(b.dir, 'moving.yaml'));
     await syncB.syncBatch(['moving.yaml'], false);
-    expect(rootOf('m0')).toBe(a.dir);
-    expect(syncB.status().files.find((f) => f.path === 'moving.yaml')?.errors[0]?.message).toMatch(/managed by/);
+    expect((await rootOf('m0'))).toBe(a.dir);
+    expect((await syncB.status()).files.find((f) => f.path === 'moving.yaml')?.errors[0]?.message).toMatch(/managed by/);
     await syncA.syncBatch(['moving.yaml'], false);
     expect(told).toEqual(['released a m0,m1']);
     // What ManifestSources does with `released`: the other root reads its refused files again.
     expect(syncB.refusedDeclaring(['m0', 'm1'])).toEqual(['moving.yaml']);
     await syncB.syncBatch(syncB.refusedDeclaring(['m0', 'm1']), false);
-    expect(rootOf('m1')).toBe(b.dir);
+    expect((await rootOf('m1'))).toBe(b.dir);
     await syncA.syncBatch(['moving.yaml'], false);
     clock.advance(QUIET);
     expect(await syncA.syncBatch([], false)).toMatchObject({ pruned: 0 });
-    expect(ids()).toEqual(before);
-    expect(deleted()).toEqual([]);
+    expect((await ids())).toEqual(before);
+    expect((await deleted())).toEqual([]);
   });
 });

@@ -23,11 +23,11 @@ describe('a watched directory of 1,000 files', () => {
   it('loads every file and converges the gateway store', async () => {
     for (let i = 0; i < COUNT; i++) writeFile(dir, `group-${i % 10}/${nameOf(i)}.yaml`, serverYaml(nameOf(i)));
     cp = await startTestControlPlane({ manifests: [dir], args: ['--resync-interval', '0'] });
-    expect(storedNames(cp)).toHaveLength(COUNT);
+    expect((await storedNames(cp))).toHaveLength(COUNT);
     expect((await cp.api('/readyz', { token: null })).status).toBe(200);
 
     const gateway = cp.gateway;
-    await waitFor(() => gateway.keys().length === COUNT, { timeoutMs: 25_000, what: `${COUNT} gateway entries` });
+    await waitFor(async () => (await gateway.keys()).length === COUNT, { timeoutMs: 25_000, what: `${COUNT} gateway entries` });
     const listed = await cp.api('/api/svc/v1/gateway/servers');
     expect(listed.json.data).toHaveLength(COUNT);
     const sources = await cp.api('/api/svc/v1/sources');

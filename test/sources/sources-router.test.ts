@@ -51,7 +51,7 @@ describe('GET /api/svc/v1/sources', () => {
         ]),
         tenant: 'default',
         publicUrl: 'http://127.0.0.1',
-        readiness: { notReadyReason: () => undefined },
+        readiness: { notReadyReason: async () => undefined },
         logger: silentLogger,
         sources,
       });
@@ -73,8 +73,8 @@ describe('GET /api/svc/v1/sources', () => {
     } finally {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await sources.stop();
-      store.close();
-      gateway.close();
+      await store.close();
+      await gateway.close();
       cleanup();
     }
   });

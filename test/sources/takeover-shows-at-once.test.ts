@@ -18,18 +18,18 @@ describe('a forced API takeover of a file-declared server', () => {
     cleanup();
   });
 
-  const ids = (cp: TestControlPlane): Record<string, string> =>
-    Object.fromEntries(cp.store.list({ tenant: 'default', limit: 100_000, offset: 0 }).items.map((r) => [r.name, r.id]));
-  const deleted = (cp: TestControlPlane) =>
-    cp.store
-      .changesSince(0, 1_000_000)
+  const ids = async (cp: TestControlPlane): Promise<Record<string, string>> =>
+    Object.fromEntries((await cp.store.list({ tenant: 'default', limit: 100_000, offset: 0 })).items.map((r) => [r.name, r.id]));
+  const deleted = async (cp: TestControlPlane) =>
+    (await cp.store
+      .changesSince(0, 1_000_000))
       .filter((c) => c.type === 'DELETED')
       .map((c) => c.object.name);
 
   it('gives the file that still declares the name its ownership error without an edit; nothing is pruned or re-applied', async () => {
     writeFile(dir, 'team/tools.yaml', multiDoc(serverYaml('other'), serverYaml('taken')));
     cp = await startTestControlPlane({ manifests: [dir], args: ['--resync-interval', '0'] });
-    const before = ids(cp);
+    const before = await ids(cp);
     expect(Object.keys(before).sort()).toEqual(['other', 'taken']);
     expect((await fileOf(cp, dir, 'team/tools.yaml'))?.errors).toEqual([]);
 
@@ -50,7 +50,7 @@ describe('a forced API takeover of a file-declared server', () => {
     // The API keeps what it took; the file's other server stays as it was; same ids, nothing deleted.
     expect(await serverOf(cp, 'taken')).toMatchObject({ id: before.taken, source: { kind: 'api' }, manifest: { description: 'via API' }, generation: 2 });
     expect(await serverOf(cp, 'other')).toMatchObject({ id: before.other, source: { kind: 'file', path: 'team/tools.yaml' }, generation: 1 });
-    expect(ids(cp)).toEqual(before);
-    expect(deleted(cp)).toEqual([]);
+    expect((await ids(cp))).toEqual(before);
+    expect((await deleted(cp))).toEqual([]);
   });
 });

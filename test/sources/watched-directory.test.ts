@@ -46,7 +46,7 @@ describe('watched manifest directory', () => {
 
     // Started means synced: no waiting for the files.
     expect((await cp.api('/readyz', { token: null })).status).toBe(200);
-    expect(storedNames(cp)).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+    expect((await storedNames(cp))).toEqual(['alpha', 'beta', 'delta', 'gamma']);
     const gamma = await serverOf(cp, 'gamma');
     expect(gamma).toMatchObject({
       generation: 1,
@@ -109,7 +109,7 @@ describe('watched manifest directory', () => {
     const batchesBefore = source.batchCount;
     for (let i = 0; i < 20; i++) writeFile(dir, `burst/${i}.yaml`, serverYaml(`burst-${i}`));
     writeFile(dir, 'a.yaml', serverYaml('alpha', 'changed in the burst'));
-    await waitFor(() => storedNames(cp!).length === 21, { what: 'the burst applied' });
+    await waitFor(async () => (await storedNames(cp!)).length === 21, { what: 'the burst applied' });
     await waitFor(async () => (await generationOf('alpha')) === 2, { what: 'alpha changed' });
     expect(source.batchCount - batchesBefore).toBe(1);
   });
@@ -119,7 +119,7 @@ describe('watched manifest directory', () => {
     const cp = await start();
     const one = await serverOf(cp, 'one');
     writeFile(dir, 'team.yaml', multiDoc(serverYaml('one'), serverYaml('three'), serverYaml('four')));
-    await waitFor(async () => storedNames(cp).join() === 'four,one,three', { what: 'two pruned, three and four created' });
+    await waitFor(async () => (await storedNames(cp)).join() === 'four,one,three', { what: 'two pruned, three and four created' });
     expect(await serverOf(cp, 'one')).toMatchObject({ id: one.id, generation: 1 });
     expect((await serverOf(cp, 'four')).source).toMatchObject({ path: 'team.yaml', document: 2 });
     expect((await fileOf(cp, dir, 'team.yaml'))?.resources).toEqual(['four', 'one', 'three']);
@@ -134,7 +134,7 @@ describe('watched manifest directory', () => {
     const beta = await serverOf(cp, 'beta');
     rmSync(join(dir, 'sub'), { recursive: true });
     await waitFor(async () => (await gatewayNames(cp)).join() === 'alpha', { what: 'beta gone from the gateway' });
-    expect(storedNames(cp)).toEqual(['alpha']);
+    expect((await storedNames(cp))).toEqual(['alpha']);
     expect((await sourceOf(cp, dir)).files.map((f) => f.path)).toEqual(['a.yaml']);
     const events = await cp.api('/api/svc/v1/events?limit=1000');
     expect(events.json.data).toContainEqual(
@@ -158,7 +158,7 @@ describe('watched manifest directory', () => {
       { line: 11, col: 14, pointer: '/description/a', message: 'invalid YAML: Nested mappings are not allowed in compact mappings' },
     ]);
     expect(syntax.resources).toEqual(['alpha', 'beta']);
-    expect(storedNames(cp)).toEqual(['alpha', 'beta', 'other']);
+    expect((await storedNames(cp))).toEqual(['alpha', 'beta', 'other']);
     expect(await serverOf(cp, 'alpha')).toMatchObject({ id: alpha.id, generation: 1, manifest: { description: 'Server alpha' } });
     const source = await sourceOf(cp, dir);
     expect(condition(source, 'Ready')).toMatchObject({ status: 'False', reason: 'FileErrors' });
@@ -179,7 +179,7 @@ describe('watched manifest directory', () => {
       { line: 4, col: 1, pointer: '/url', message: 'must be a string, got an integer' },
       { line: 9, col: 1, pointer: '/description', message: 'is required' },
     ]);
-    expect(storedNames(cp)).toEqual(['alpha', 'beta', 'other']);
+    expect((await storedNames(cp))).toEqual(['alpha', 'beta', 'other']);
     expect(await generationOf('alpha')).toBe(1);
     const events = await cp.api(`/api/svc/v1/mcp-servers/${alpha.id}/events`);
     expect(events.json.data).toContainEqual(
@@ -207,16 +207,16 @@ describe('watched manifest directory', () => {
     expect(condition(source, 'Stalled')).toMatchObject({ status: 'True', reason: 'HoldingBackEmptyPrune' });
     expect(condition(source, 'Stalled')?.message).toContain('--allow-empty-prune');
     expect(condition(source, 'Ready')).toMatchObject({ status: 'False', reason: 'HoldingBackEmptyPrune' });
-    expect(storedNames(cp)).toEqual(['alpha', 'beta']);
+    expect((await storedNames(cp))).toEqual(['alpha', 'beta']);
 
     // A restart does not prune them either; with --allow-empty-prune it does.
     await cp.stop();
     const held = await startTestControlPlane({ dataDir: cp.dataDir, manifests: [dir], args: ['--resync-interval', '0'] });
-    expect(storedNames(held)).toEqual(['alpha', 'beta']);
+    expect((await storedNames(held))).toEqual(['alpha', 'beta']);
     await held.stop();
     const allowed = await startTestControlPlane({ dataDir: cp.dataDir, manifests: [dir], args: ['--allow-empty-prune'] });
     try {
-      expect(storedNames(allowed)).toEqual([]);
+      expect((await storedNames(allowed))).toEqual([]);
       expect(condition(await sourceOf(allowed, dir), 'Stalled')).toBeUndefined();
     } finally {
       await allowed.stop();
@@ -229,7 +229,7 @@ describe('watched manifest directory', () => {
     const alpha = await serverOf(cp, 'alpha');
     rmSync(dir, { recursive: true });
     await waitFor(async () => condition(await sourceOf(cp, dir), 'Stalled'), { what: 'Stalled' });
-    expect(storedNames(cp)).toEqual(['alpha']);
+    expect((await storedNames(cp))).toEqual(['alpha']);
 
     writeFile(dir, 'a.yaml', serverYaml('alpha', 'Restored'));
     await waitFor(async () => (await generationOf('alpha')) === 2, { what: 'the restored file applied' });
@@ -246,7 +246,7 @@ describe('watched manifest directory', () => {
     const cp = await start(['--allow-empty-prune']);
     await waitFor(async () => (await gatewayNames(cp)).length === 1, { what: 'alpha in the gateway' });
     rmSync(join(dir, 'a.yaml'));
-    await waitFor(async () => storedNames(cp).length === 0, { what: 'alpha pruned' });
+    await waitFor(async () => (await storedNames(cp)).length === 0, { what: 'alpha pruned' });
     await waitFor(async () => (await gatewayNames(cp)).length === 0, { what: 'gateway emptied' });
     expect(condition(await sourceOf(cp, dir), 'Ready')).toMatchObject({ status: 'True' });
   });
@@ -258,14 +258,14 @@ describe('watched manifest directory', () => {
     ignored.forEach((rel, i) => writeFile(dir, rel, serverYaml(`ignored-${i}`)));
     // Written after the ignored files, so its batch comes no earlier than theirs would.
     writeFile(dir, 'sentinel.yaml', serverYaml('sentinel'));
-    await waitFor(async () => storedNames(cp).includes('sentinel'), { what: 'the sentinel applied' });
-    expect(storedNames(cp)).toEqual(['alpha', 'sentinel']);
+    await waitFor(async () => (await storedNames(cp)).includes('sentinel'), { what: 'the sentinel applied' });
+    expect((await storedNames(cp))).toEqual(['alpha', 'sentinel']);
     expect((await sourceOf(cp, dir)).files.map((f) => f.path)).toEqual(['a.yaml', 'sentinel.yaml']);
     // And a full sync (a restart) ignores them too.
     await cp.stop();
     const again = await startTestControlPlane({ dataDir: cp.dataDir, manifests: [dir] });
     try {
-      expect(storedNames(again)).toEqual(['alpha', 'sentinel']);
+      expect((await storedNames(again))).toEqual(['alpha', 'sentinel']);
     } finally {
       await again.stop();
     }

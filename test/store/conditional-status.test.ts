@@ -28,8 +28,8 @@ describe('SqliteResourceStore.setStatus with expect', () => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-store-'));
     store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -49,11 +49,11 @@ describe('SqliteResourceStore.setStatus with expect', () => {
     });
   const status = (observedGeneration: number) => ({ ...initialStatus(), observedGeneration });
 
-  it('writes while id and generation match, and drops a status for an older generation', () => {
-    const created = create('id-1');
-    expect(store.setStatus(created.fqn, status(1), { id: 'id-1', generation: 1 })).toBe(store.currentResourceVersion());
-    expect(store.get(created.fqn)!.status.observedGeneration).toBe(1);
-    store.update(created.fqn, {
+  it('writes while id and generation match, and drops a status for an older generation', async () => {
+    const created = await create('id-1');
+    expect((await store.setStatus(created.fqn, status(1), { id: 'id-1', generation: 1 }))).toBe((await store.currentResourceVersion()));
+    expect((await store.get(created.fqn))!.status.observedGeneration).toBe(1);
+    await store.update(created.fqn, {
       manifest: manifest('two'),
       specHash: specHash(manifest('two')),
       generation: 2,
@@ -63,17 +63,17 @@ describe('SqliteResourceStore.setStatus with expect', () => {
       updatedBy: subject,
       status: status(1),
     });
-    const rv = store.get(created.fqn)!.resourceVersion;
-    expect(store.setStatus(created.fqn, status(7), { id: 'id-1', generation: 1 })).toBeUndefined();
-    expect(store.get(created.fqn)!.status.observedGeneration).toBe(1);
-    expect(store.get(created.fqn)!.resourceVersion).toBe(rv);
+    const rv = (await store.get(created.fqn))!.resourceVersion;
+    expect((await store.setStatus(created.fqn, status(7), { id: 'id-1', generation: 1 }))).toBeUndefined();
+    expect((await store.get(created.fqn))!.status.observedGeneration).toBe(1);
+    expect((await store.get(created.fqn))!.resourceVersion).toBe(rv);
   });
 
-  it('drops a status meant for a deleted resource that was created again under the same name', () => {
-    const first = create('id-1');
-    store.remove(first.fqn);
-    create('id-2');
-    expect(store.setStatus(first.fqn, status(1), { id: 'id-1', generation: 1 })).toBeUndefined();
-    expect(store.get(first.fqn)!.status.observedGeneration).toBe(0);
+  it('drops a status meant for a deleted resource that was created again under the same name', async () => {
+    const first = await create('id-1');
+    await store.remove(first.fqn);
+    await create('id-2');
+    expect((await store.setStatus(first.fqn, status(1), { id: 'id-1', generation: 1 }))).toBeUndefined();
+    expect((await store.get(first.fqn))!.status.observedGeneration).toBe(0);
   });
 });

@@ -41,12 +41,12 @@ function newResource(name: string, extra: Record<string, unknown> = {}): NewReso
 }
 
 /** Every view of the tenant, answered, parsed. */
-function answered(store: SqliteResourceStore, query: Partial<Parameters<SqliteResourceStore['listViews']>[0]> = {}): unknown[] {
-  return store.listViews({ tenant: 'default', limit: 100, offset: 0, ...query }).views.map((v) => JSON.parse(viewAnswerer(PUBLIC_URL)(v)));
+async function answered(store: SqliteResourceStore, query: Partial<Parameters<SqliteResourceStore['listViews']>[0]> = {}): Promise<unknown[]> {
+  return (await store.listViews({ tenant: 'default', limit: 100, offset: 0, ...query })).views.map((v) => JSON.parse(viewAnswerer(PUBLIC_URL)(v)));
 }
 
-function presented(store: SqliteResourceStore): unknown[] {
-  return store.list({ tenant: 'default', limit: 100, offset: 0 }).items.map((r) => presentServer(r, { publicUrl: PUBLIC_URL }));
+async function presented(store: SqliteResourceStore): Promise<unknown[]> {
+  return (await store.list({ tenant: 'default', limit: 100, offset: 0 })).items.map((r) => presentServer(r, { publicUrl: PUBLIC_URL }));
 }
 
 describe('resource views', () => {
@@ -56,104 +56,104 @@ describe('resource views', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('answer what presentServer makes of the resource, after creates, updates and status writes, secrets masked', () => {
+  it('answer what presentServer makes of the resource, after creates, updates and status writes, secrets masked', async () => {
     const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
-    store.create(newResource('a'));
-    store.create(newResource('b', { connection_type: 'direct' }));
-    expect(answered(store)).toEqual(presented(store));
-    store.update('default:mcp-server:a', { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: subject });
-    store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'sse' });
-    const views = answered(store);
-    expect(views).toEqual(presented(store));
+    await store.create(newResource('a'));
+    await store.create(newResource('b', { connection_type: 'direct' }));
+    expect((await answered(store))).toEqual((await presented(store)));
+    await store.update('default:mcp-server:a', { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: subject });
+    await store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'sse' });
+    const views = await answered(store);
+    expect(views).toEqual((await presented(store)));
     expect(views[0]).toMatchObject({ name: 'a', generation: 2, proxyUrl: 'http://cp.example:8080/mcp/a', manifest: { description: 'changed' } });
     expect(views[1]).toMatchObject({ name: 'b', proxyUrl: null, metadata: { note: 'b', detected_transport: 'sse' } });
     expect(JSON.stringify(views)).not.toContain('s3cret');
     expect(JSON.stringify(views)).toContain(MASK);
-    store.close();
+    await store.close();
   });
 
-  it('of a status write (made from the stored texts) answer what presentServer makes of the resource', () => {
+  it('of a status write (made from the stored texts) answer what presentServer makes of the resource', async () => {
     const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     // "direct" appears in the spec's text, but not as the connection type: the proxy URL stays.
-    store.create(newResource('a', { description: 'not "connection_type":"direct"', tool_settings: [{ name: 'x', connection_type: 'direct' }] }));
-    store.create({ ...newResource('b', { connection_type: 'direct' }), metadata: { detected_transport: 'stale', note: 'b' } });
+    await store.create(newResource('a', { description: 'not "connection_type":"direct"', tool_settings: [{ name: 'x', connection_type: 'direct' }] }));
+    await store.create({ ...newResource('b', { connection_type: 'direct' }), metadata: { detected_transport: 'stale', note: 'b' } });
     const tools = [{ name: 'search', description: 'Search "things"', inputSchema: { type: 'object' }, disabled: false }];
     const condition = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00.000Z' };
-    store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1, conditions: [condition], tools });
-    store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'streamable-http' });
-    const views = answered(store);
-    expect(views).toEqual(presented(store));
+    await store.setStatus('default:mcp-server:a', { ...initialStatus(), observedGeneration: 1, conditions: [condition], tools });
+    await store.setStatus('default:mcp-server:b', { ...initialStatus(), observedGeneration: 1, detectedTransport: 'streamable-http' });
+    const views = await answered(store);
+    expect(views).toEqual((await presented(store)));
     expect(views[0]).toMatchObject({ name: 'a', proxyUrl: 'http://cp.example:8080/mcp/a', tools, status: { conditions: [condition] } });
     expect(views[1]).toMatchObject({ name: 'b', proxyUrl: null, metadata: { detected_transport: 'streamable-http', note: 'b' } });
     // The same text as a view rendered from the decoded resource (what create and update store).
-    for (const [i, r] of store.list({ tenant: 'default', limit: 10, offset: 0, masked: true }).items.entries()) {
-      expect(store.listViews({ tenant: 'default', limit: 1, offset: i }).views[0]).toBe(renderView(r));
+    for (const [i, r] of (await store.list({ tenant: 'default', limit: 10, offset: 0, masked: true })).items.entries()) {
+      expect((await store.listViews({ tenant: 'default', limit: 1, offset: i })).views[0]).toBe(renderView(r));
     }
-    store.close();
+    await store.close();
   });
 
-  it('of creates and updates (made from the column texts) are renderView of the masked resource, and so are their changelog entries', () => {
+  it('of creates and updates (made from the column texts) are renderView of the masked resource, and so are their changelog entries', async () => {
     const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
     const fqn = 'default:mcp-server:a';
-    const check = () => {
-      const masked = store.list({ tenant: 'default', limit: 1, offset: 0, masked: true }).items[0]!;
-      expect(store.listViews({ tenant: 'default', limit: 1, offset: 0 }).views[0]).toBe(renderView(masked));
-      const entry = store.changesSince(masked.resourceVersion - 1, 1)[0]!;
+    const check = async () => {
+      const masked = (await store.list({ tenant: 'default', limit: 1, offset: 0, masked: true })).items[0]!;
+      expect((await store.listViews({ tenant: 'default', limit: 1, offset: 0 })).views[0]).toBe(renderView(masked));
+      const entry = (await store.changesSince(masked.resourceVersion - 1, 1))[0]!;
       // The same text, member order included.
       expect(JSON.stringify(entry.object)).toBe(JSON.stringify(masked));
     };
-    store.create({ ...newResource('a', { connection_type: 'direct' }), status: { ...initialStatus(), detectedTransport: 'sse' } });
-    check();
-    store.update(fqn, { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: { ...subject, subjectId: 'other' } });
-    check();
-    expect(store.get(fqn)).toMatchObject({ createdBy: subject, updatedBy: { subjectId: 'other' }, generation: 2 });
-    store.close();
+    await store.create({ ...newResource('a', { connection_type: 'direct' }), status: { ...initialStatus(), detectedTransport: 'sse' } });
+    await check();
+    await store.update(fqn, { ...newResource('a', { description: 'changed' }), generation: 2, updatedBy: { ...subject, subjectId: 'other' } });
+    await check();
+    expect((await store.get(fqn))).toMatchObject({ createdBy: subject, updatedBy: { subjectId: 'other' }, generation: 2 });
+    await store.close();
   });
 
-  it('page, filter and tag like list()', () => {
+  it('page, filter and tag like list()', async () => {
     const store = new SqliteResourceStore({ views: resourceViews, path: join(dir, 'cp.db') });
-    for (const name of ['a', 'b', 'c']) store.create(newResource(name));
-    expect(store.listViews({ tenant: 'default', limit: 1, offset: 1 })).toEqual({ views: [expect.stringContaining('"name":"b"')], total: 3 });
-    expect(store.listViews({ tenant: 'default', limit: 10, offset: 0, name: 'c' }).total).toBe(1);
-    const blue = store.listViews({ tenant: 'default', limit: 1, offset: 1, tag: { key: 'team', value: 'blue' } });
+    for (const name of ['a', 'b', 'c']) await store.create(newResource(name));
+    expect((await store.listViews({ tenant: 'default', limit: 1, offset: 1 }))).toEqual({ views: [expect.stringContaining('"name":"b"')], total: 3 });
+    expect((await store.listViews({ tenant: 'default', limit: 10, offset: 0, name: 'c' })).total).toBe(1);
+    const blue = await store.listViews({ tenant: 'default', limit: 1, offset: 1, tag: { key: 'team', value: 'blue' } });
     expect(blue).toEqual({ views: [expect.stringContaining('"name":"c"')], total: 2 });
-    const filtered = store.listViews({ tenant: 'default', limit: 10, offset: 0, filter: (r) => r.name !== 'b' && r.manifest.description.startsWith('Server') });
+    const filtered = await store.listViews({ tenant: 'default', limit: 10, offset: 0, filter: (r) => r.name !== 'b' && r.manifest.description.startsWith('Server') });
     expect(filtered.views.map((v) => (JSON.parse(v) as { name: string }).name)).toEqual(['a', 'c']);
-    store.close();
+    await store.close();
   });
 
-  it('are rendered at open for a database from before views, and again when the view format changes', () => {
+  it('are rendered at open for a database from before views, and again when the view format changes', async () => {
     const path = join(dir, 'cp.db');
     const store = new SqliteResourceStore({ views: resourceViews, path });
-    store.create(newResource('a'));
-    store.create(newResource('b'));
-    const expected = answered(store);
-    store.close();
+    await store.create(newResource('a'));
+    await store.create(newResource('b'));
+    const expected = await answered(store);
+    await store.close();
     // As an older version left it: no view column, no view format.
     const db = new Database(path);
     db.exec("ALTER TABLE resources DROP COLUMN view; DELETE FROM counters WHERE name = 'view_format'; DELETE FROM schema_migrations WHERE version = 3");
     db.close();
     const upgraded = new SqliteResourceStore({ views: resourceViews, path });
-    expect(answered(upgraded)).toEqual(expected);
-    upgraded.close();
+    expect((await answered(upgraded))).toEqual(expected);
+    await upgraded.close();
     // Views of another format are rendered again.
     const stale = new Database(path);
     stale.prepare("UPDATE resources SET view = '{}'").run();
     stale.prepare("UPDATE counters SET value = ? WHERE name = 'view_format'").run(VIEW_FORMAT - 1);
     stale.close();
     const reopened = new SqliteResourceStore({ views: resourceViews, path });
-    expect(answered(reopened)).toEqual(expected);
-    reopened.close();
+    expect((await answered(reopened))).toEqual(expected);
+    await reopened.close();
   });
 
-  it('are rendered at open for rows an older build wrote after views came (a rollback, then the upgrade again)', () => {
+  it('are rendered at open for rows an older build wrote after views came (a rollback, then the upgrade again)', async () => {
     const path = join(dir, 'cp.db');
     const store = new SqliteResourceStore({ views: resourceViews, path });
-    store.create(newResource('a'));
-    store.create(newResource('b'));
-    store.create(newResource('c'));
-    const expected = answered(store) as { name: string; resourceVersion: string }[];
-    store.close();
+    await store.create(newResource('a'));
+    await store.create(newResource('b'));
+    await store.create(newResource('c'));
+    const expected = await answered(store) as { name: string; resourceVersion: string }[];
+    await store.close();
     // An older build knows no view column: it inserts rows without one and updates rows leaving it as it was.
     const old = new Database(path);
     old.prepare("UPDATE resources SET view = NULL WHERE name = 'a'").run();
@@ -161,21 +161,21 @@ describe('resource views', () => {
     old.prepare("UPDATE counters SET value = value + 10 WHERE name = 'resource_version'").run();
     old.close();
     const reopened = new SqliteResourceStore({ views: resourceViews, path });
-    expect(answered(reopened)).toEqual(
+    expect((await answered(reopened))).toEqual(
       expected.map((v) => (v.name === 'b' ? { ...v, resourceVersion: String(Number(v.resourceVersion) + 10) } : v)),
     );
-    reopened.close();
+    await reopened.close();
   });
 
-  it('get(fqn, { known }) answers the known manifest when the hash matches, and decodes its own otherwise', () => {
+  it('get(fqn, { known }) answers the known manifest when the hash matches, and decodes its own otherwise', async () => {
     const store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
     const input = newResource('a');
-    store.create(input);
+    await store.create(input);
     const known = { ...input.manifest };
-    expect(store.get(input.fqn, { known: { specHash: 'hash-a', manifest: known } })?.manifest).toBe(known);
-    const decoded = store.get(input.fqn, { known: { specHash: 'other', manifest: known } })?.manifest;
+    expect((await store.get(input.fqn, { known: { specHash: 'hash-a', manifest: known } }))?.manifest).toBe(known);
+    const decoded = (await store.get(input.fqn, { known: { specHash: 'other', manifest: known } }))?.manifest;
     expect(decoded).not.toBe(known);
     expect(decoded).toEqual(input.manifest);
-    store.close();
+    await store.close();
   });
 });

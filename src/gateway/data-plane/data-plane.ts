@@ -20,7 +20,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { serverFqn } from '../../domain/resource.js';
 import type { GatewayReader } from '../../store/gateway-reader.js';
-import type { StoredGatewayEntry } from '../gateway-entry.js';
+import { virtualSourceHeaders, type GatewayEntry, type StoredGatewayEntry } from '../gateway-entry.js';
 import { GatewayCatalog } from './gateway-catalog.js';
 import { GatewaySession } from './gateway-session.js';
 import { BodyError, readJsonBody } from './json-body.js';
@@ -28,6 +28,7 @@ import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } 
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
+import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -92,18 +93,33 @@ export class DataPlane {
   readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const name = nameOf(req.url ?? '/');
     if (name === undefined || name instanceof URIError) return next(name);
-    const admission = this.admit(name, req, res);
-    if (!admission) return;
-    const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
-    served.catch((error: unknown) => {
-      if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
-      this.options.logger.error({ server: name, err: error instanceof Error ? error.message : String(error) }, 'the data plane failed a request');
-      if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
-      else res.end();
-    });
+    const principal = this.authenticate(req, res);
+    if (!principal) return;
+    // A cached entry (every server with sessions) is served without waiting for the store.
+    const fqn = serverFqn(this.options.tenant, name);
+    const cached = this.catalog.cached(fqn);
+    if (cached) return this.dispatch(name, req, res, principal, cached);
+    this.catalog.get(fqn).then(
+      (entry) => this.dispatch(name, req, res, principal, entry),
+      (error: unknown) => this.failed(name, res, error),
+    );
   };
 
-  private readonly sessions = new Map<string, GatewaySession>();
+  private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
+    const admission = this.admit(name, res, principal, entry);
+    if (!admission) return;
+    const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
+    served.catch((error: unknown) => this.failed(name, res, error));
+  }
+
+  private failed(name: string, res: ServerResponse, error: unknown): void {
+    if (error instanceof BodyError) return answerJson(res, error.status, rpcError(error.code, error.message));
+    this.options.logger.error({ server: name, err: error instanceof Error ? error.message : String(error) }, 'the data plane failed a request');
+    if (!res.headersSent) answerJson(res, 500, rpcError(-32603, 'Internal error: the gateway failed this request.'));
+    else res.end();
+  }
+
+  private readonly sessions = new Map<string, GatewaySession | VirtualSession>();
   private readonly catalog: GatewayCatalog;
   private readonly metrics: DataPlaneMetrics;
   private readonly health: UpstreamHealthReporter;
@@ -137,7 +153,8 @@ export class DataPlane {
     await Promise.all([...this.sessions.values()].map((s) => s.close('the gateway is shutting down')));
   }
 
-  private admit(name: string, req: IncomingMessage, res: ServerResponse): Admission | undefined {
+  /** The caller, or undefined when refused (answered 401/403 here). */
+  private authenticate(req: IncomingMessage, res: ServerResponse): Principal | undefined {
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : this.options.authenticator.authenticate(token);
     if (token === undefined) {
@@ -150,7 +167,10 @@ export class DataPlane {
       const message = 'The bearer token is not valid: check the token you passed, or ask an administrator of this gateway for a new one (it offers no OAuth sign-in).';
       return this.refuse(res, 403, 'InvalidToken', message, '', 'unauthenticated');
     }
-    const entry = this.catalog.get(serverFqn(this.options.tenant, name));
+    return principal;
+  }
+
+  private admit(name: string, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): Admission | undefined {
     // connection_type: direct: clients reach that server themselves; the gateway does not serve it.
     // Not the caller's to use: the same answer, byte for byte (only the metrics tell them apart).
     const usable = entry !== undefined && this.options.policy.canUse(principal, entry.collaborators, entry.accountId);
@@ -181,6 +201,7 @@ export class DataPlane {
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return answerJson(res, 400, rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
     }
+    if (entry.virtual) return this.serveVirtual(req, res, principal, entry, body);
 
     let upstream;
     try {
@@ -189,12 +210,7 @@ export class DataPlane {
         entry,
         ...(callerToken ? { callerToken } : {}),
         initialize: body,
-        timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
-        ...(this.options.egress ? { egress: this.options.egress } : {}),
-        ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
-        ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
-        ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
-        latest: () => this.catalog.get(entry.fqn),
+        ...this.connectOptions(entry),
       });
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
@@ -211,7 +227,7 @@ export class DataPlane {
       fqn: entry.fqn,
       principal,
       upstream,
-      toolSettings: () => this.catalog.get(entry.fqn),
+      toolSettings: () => this.catalog.cached(entry.fqn),
       requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0,
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       metrics: this.metrics,
@@ -239,8 +255,96 @@ export class DataPlane {
       else if (entry.connectionType === 'direct') void session.close('the server is no longer proxied');
       else if (entry.unavailable) void session.close(`the server is not served (${entry.unavailable.reason})`);
       else if (!this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access was withdrawn');
-      else session.toolsChanged(key!);
+      else session.toolsChanged(session instanceof VirtualSession ? virtualToolsKey(entry) : key!);
     }
+  }
+
+  /**
+   * A new session of an mcp-server/virtual server: one upstream session per source, each opened from the
+   * source's own gateway entry (with the virtual server's auth_data override, if any), the client's
+   * initialize forwarded to each. Use rights are the virtual server's alone (checked in admit).
+   */
+  private async serveVirtual(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    entry: StoredGatewayEntry,
+    initialize: { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> },
+  ): Promise<void> {
+    const sources = entry.virtual!.sources;
+    const entries = await Promise.all(sources.map(async (source) => ({ source, entry: await this.catalog.get(source.fqn) })));
+    const missing = entries.find((e) => !e.entry || e.entry.unavailable);
+    if (missing) {
+      const why = missing.entry?.unavailable ? `it is not served (${missing.entry.unavailable.reason})` : 'it is gone';
+      return void this.refuse(res, 503, 'Unavailable', `MCP server "${entry.name}" is not served right now: its source "${missing.source.name}" cannot be reached (${why}).`, entry.name, 'unavailable');
+    }
+    const opened = await Promise.allSettled(
+      entries.map(async ({ source, entry: stored }): Promise<VirtualSourceSession> => {
+        const upstreamEntry = source.authOverride
+          ? { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth }
+          : stored!;
+        const callerToken =
+          upstreamEntry.passthroughAuth && !upstreamEntry.stdio ? await this.options.callerTokens?.lease(principal.subject.subjectId, upstreamEntry.upstreamUrl) : undefined;
+        try {
+          const upstream = await connectUpstream({
+            entry: upstreamEntry,
+            ...(callerToken ? { callerToken } : {}),
+            initialize,
+            ...this.connectOptions(upstreamEntry),
+          });
+          this.health.report(upstreamEntry.fqn, { ok: true });
+          return { name: source.name, upstream, requestTimeoutMs: upstreamEntry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0 };
+        } catch (error) {
+          if (error instanceof UpstreamConnectError && error.unreachable) this.health.report(upstreamEntry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
+          throw error;
+        }
+      }),
+    );
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.upstream.close() : undefined)));
+      if (!(failed.reason instanceof UpstreamConnectError)) throw failed.reason;
+      this.options.logger.info({ server: entry.name, status: failed.reason.status, err: failed.reason.message }, 'could not open the upstream sessions of a virtual server');
+      this.metrics.error(entry.name, 'upstream_connect');
+      this.metrics.request(entry.name, 'initialize', 'error');
+      return answerJson(res, failed.reason.status, rpcError(-32000, failed.reason.message, initialize.id));
+    }
+    const session = new VirtualSession({
+      serverName: entry.name,
+      fqn: entry.fqn,
+      principal,
+      sources: opened.map((o) => (o as PromiseFulfilledResult<VirtualSourceSession>).value),
+      current: () => this.catalog.cached(entry.fqn)?.virtual?.sources,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      metrics: this.metrics,
+      logger: this.options.logger,
+      onInitialized: (s) => {
+        this.sessions.set(s.id!, s);
+        this.metrics.sessionOpened(entry.name);
+      },
+      onClosed: (s) => {
+        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
+      },
+      onUpstreamFailed: (source, message) => {
+        const fqn = sources.find((x) => x.name === source)?.fqn;
+        if (fqn) this.health.report(fqn, { ok: false, reason: 'Unreachable', message });
+      },
+    });
+    session.handle(req, res, initialize);
+    if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  /** What connecting to an entry's upstream takes besides the entry, its caller token and the initialize request. */
+  private connectOptions(entry: GatewayEntry) {
+    return {
+      timeoutMs: entry.timeouts?.totalMs ?? this.options.connectTimeoutMs ?? 10_000,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
+      ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
+      ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
+      ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+      // mcp-server/openapi: its session serves the tools of the entry as it is now.
+      latest: () => this.catalog.cached(entry.fqn),
+    };
   }
 
   private endIdleSessions(idleMs: number): void {

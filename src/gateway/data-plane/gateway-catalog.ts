@@ -19,9 +19,12 @@ export class GatewayCatalog {
   private readonly onChange: GatewayCatalogOptions['onChange'];
   /** Present entries only: misses are not cached, so unknown names cannot grow it. */
   private readonly cache = new Map<string, StoredGatewayEntry>();
+  /** One read per fqn at a time; a change heard during it makes it read again before it answers. */
+  private readonly reads = new Map<string, { answer: Promise<StoredGatewayEntry | undefined>; again: boolean }>();
   private readonly unwatch: () => void;
   private readonly poller: NodeJS.Timeout | undefined;
   private revision: number;
+  private closed = false;
 
   constructor(options: GatewayCatalogOptions) {
     this.store = options.store;
@@ -35,12 +38,16 @@ export class GatewayCatalog {
     }
   }
 
-  get(fqn: string): StoredGatewayEntry | undefined {
+  /** The cached entry, at once; undefined when it is not cached (get reads it). */
+  cached(fqn: string): StoredGatewayEntry | undefined {
+    return this.cache.get(fqn);
+  }
+
+  /** The entry: cached, or read from the store (and cached). Concurrent misses share one read. */
+  get(fqn: string): Promise<StoredGatewayEntry | undefined> {
     const cached = this.cache.get(fqn);
-    if (cached) return cached;
-    const entry = this.store.get(fqn);
-    if (entry) this.cache.set(fqn, entry);
-    return entry;
+    if (cached) return Promise.resolve(cached);
+    return this.read(fqn);
   }
 
   /** Looks for writes by other connections now (the poller calls it too). */
@@ -52,24 +59,58 @@ export class GatewayCatalog {
   }
 
   close(): void {
+    this.closed = true;
     this.unwatch();
     if (this.poller) clearInterval(this.poller);
     this.cache.clear();
   }
 
   private refresh(fqn: string): void {
+    const reading = this.reads.get(fqn);
+    if (reading) {
+      reading.again = true;
+      return;
+    }
     // An entry nobody asked for has no session to tell and is read when first asked: a sync writing
     // thousands of entries neither reads them back nor keeps a copy of each.
     if (!this.cache.has(fqn)) return;
-    this.update(fqn, this.store.get(fqn));
+    // A failed read drops the entry from the cache (read again when next asked), and is not the caller's.
+    this.read(fqn).catch(() => this.cache.delete(fqn));
   }
 
+  /**
+   * Reads fqn (again, while a change was heard during the read) and updates the cache with what it read
+   * last: one answer per read, so two concurrent misses neither read twice nor announce the entry.
+   */
+  private read(fqn: string): Promise<StoredGatewayEntry | undefined> {
+    const pending = this.reads.get(fqn);
+    if (pending) return pending.answer;
+    const reading = { answer: undefined as unknown as Promise<StoredGatewayEntry | undefined>, again: false };
+    reading.answer = (async () => {
+      try {
+        let entry: StoredGatewayEntry | undefined;
+        do {
+          reading.again = false;
+          entry = await this.store.get(fqn);
+        } while (reading.again && !this.closed);
+        if (!this.closed) this.update(fqn, entry);
+        return entry;
+      } finally {
+        this.reads.delete(fqn);
+      }
+    })();
+    this.reads.set(fqn, reading);
+    return reading.answer;
+  }
+
+  /** A first sight of an entry is cached silently; a change of a cached one is announced. */
   private update(fqn: string, entry: StoredGatewayEntry | undefined): void {
     const before = this.cache.get(fqn);
     if (entry) this.cache.set(fqn, entry);
     else this.cache.delete(fqn);
+    if (!before) return;
     // configHash covers every field, so an equal hash means nothing a session depends on changed.
-    if (before?.configHash === entry?.configHash) return;
+    if (before.configHash === entry?.configHash) return;
     this.onChange(fqn, entry);
   }
 }

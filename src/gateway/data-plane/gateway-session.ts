@@ -307,7 +307,7 @@ export class GatewaySession {
 }
 
 /** The upstream no longer has our session: Streamable HTTP answered 404, or the SSE stream dropped. */
-function upstreamSessionGone(error: unknown): boolean {
+export function upstreamSessionGone(error: unknown): boolean {
   if (error instanceof StreamableHTTPError) return error.code === 404;
   if (error instanceof SseError) return true;
   return error instanceof Error && /Maximum reconnection attempts/.test(error.message);
@@ -320,7 +320,7 @@ function upstreamFailed(error: unknown): boolean {
 }
 
 /** What a status message may say of an upstream error: a network code or an HTTP status, never its text (it may echo anything). */
-function failureCode(error: unknown): string {
+export function failureCode(error: unknown): string {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code;

@@ -150,7 +150,11 @@ function overlay(m: ManifestDraft, f: Partial<GaiaServerFields>, cleared: Readon
   if (m.type === STDIO_TYPE) {
     if (has('command')) m.command = f.command;
     if (has('args') || cleared.has('args')) m.args = f.args !== undefined ? splitArgs(f.args) : [];
-    if (has('env') || cleared.has('env')) m.env = { ...(f.env ?? {}) };
+    // The reference shape: the environment lives in auth_data (a top-level env is its deprecated alias).
+    if (has('env') || cleared.has('env')) {
+      delete m.env;
+      m.auth_data = { type: 'env', env: { ...(f.env ?? {}) } };
+    }
     return;
   }
 
@@ -316,6 +320,7 @@ const POINTER_MAP: [string, string][] = [
   ['/timeouts/total_ms', '/maxTotalTimeout'],
   ['/command', '/command'],
   ['/args', '/args'],
+  ['/auth_data/env', '/env'],
   ['/env', '/env'],
 ];
 

@@ -23,7 +23,7 @@ interface ManifestView {
   timeouts?: { request_ms: number; total_ms: number };
   upstream_proxy?: { url: string; auth_header: string; auth_token?: string };
   additional_headers?: Record<string, string>;
-  auth_data?: { type: string; client_id?: string; client_secret?: string; scopes?: string[]; token_url?: string; grant_type?: string };
+  auth_data?: { type: string; env?: Record<string, string>; client_id?: string; client_secret?: string; scopes?: string[]; token_url?: string; grant_type?: string };
   command?: string;
   args?: string[];
   env?: Record<string, string>;
@@ -60,7 +60,7 @@ export function presentGaiaServer(r: McpServerResource, options: PresentOptions)
     url: stdio ? null : (m.url ?? null),
     command: stdio ? (m.command ?? null) : null,
     args: stdio ? [...(m.args ?? [])] : null,
-    env: stdio ? masked(m.env) : null,
+    env: stdio ? masked(m.auth_data?.type === 'env' ? m.auth_data.env : m.env) : null,
     customHeaders: stdio ? null : Object.entries(m.additional_headers ?? {}).map(([name, value]) => ({ name, value: isReferenceOnly(value) ? value : MASK })),
     oauthClientId: oauth?.client_id ?? null,
     oauthScope: oauth?.scopes?.join(' ') ?? null,

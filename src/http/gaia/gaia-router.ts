@@ -67,9 +67,9 @@ export function invalid(errors: readonly FieldError[]): ValidationError {
 }
 
 /** Runs an Intake call, with manifest errors moved to GAIA fields. */
-function throughIntake<T>(call: () => T): T {
+async function throughIntake<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return call();
+    return await call();
   } catch (err) {
     throw err instanceof ValidationError ? atGaiaFields(err) : err;
   }
@@ -85,8 +85,8 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   router.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   router.use(refuseReservedKeys);
 
-  const readable = (req: Request, id: string): McpServerResource => {
-    const r = store.getById(id);
+  const readable = async (req: Request, id: string): Promise<McpServerResource> => {
+    const r = await store.getById(id);
     if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
     return r;
   };
@@ -102,17 +102,19 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   };
 
   /** The servers of a project the caller may read. */
-  const projectServers = (principal: Principal, projectId: string): McpServerResource[] =>
-    store.list({
-      tenant: options.tenant,
-      limit: Number.MAX_SAFE_INTEGER,
-      offset: 0,
-      filter: (r) => r.accountId === projectId && policy.canRead(principal, r),
-    }).items;
+  const projectServers = async (principal: Principal, projectId: string): Promise<McpServerResource[]> =>
+    (
+      await store.list({
+        tenant: options.tenant,
+        limit: Number.MAX_SAFE_INTEGER,
+        offset: 0,
+        filter: (r) => r.accountId === projectId && policy.canRead(principal, r),
+      })
+    ).items;
 
   /** 409 when another server of the project has this GAIA name (or one that maps to the same resource name). */
-  const checkNameFree = (projectId: string, name: string, resourceName: string, except?: string): void => {
-    const taken = store.get(intake.fqnOf(resourceName));
+  const checkNameFree = async (projectId: string, name: string, resourceName: string, except?: string): Promise<void> => {
+    const taken = await store.get(intake.fqnOf(resourceName));
     if (taken && taken.id !== except) {
       throw new ConflictError(
         taken.accountId === projectId
@@ -120,9 +122,9 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
           : `The name "${name}" is taken; choose another name.`,
       );
     }
-    const clash = store
-      .list({ tenant: options.tenant, limit: 1, offset: 0, filter: (r) => r.accountId === projectId && r.id !== except && sameGaiaName(projectId, displayNameOf(r.manifest), name) })
-      .items[0];
+    const clash = (
+      await store.list({ tenant: options.tenant, limit: 1, offset: 0, filter: (r) => r.accountId === projectId && r.id !== except && sameGaiaName(projectId, displayNameOf(r.manifest), name) })
+    ).items[0];
     if (clash) {
       throw new ConflictError(
         `An MCP server named "${displayNameOf(clash.manifest)}" already exists in project "${projectId}" (serverId ${clash.id}); choose another name or PATCH that server.`,
@@ -130,7 +132,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     }
   };
 
-  router.post('/', requireJson, (req, res) => {
+  router.post('/', requireJson, async (req, res) => {
     const principal = principalOf(req);
     policy.authorizeWrite(principal);
     const body = validateCreateBody(req.body);
@@ -140,19 +142,19 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     if (f.transportType === 'stdio') requireStdioAllowed(f.command ?? '');
     const mapped = manifestFromCreate(f, { principal });
     if (!mapped.ok) throw invalid(mapped.errors);
-    checkNameFree(f.projectId, f.name, mapped.value.name);
-    const result = throughIntake(() =>
+    await checkNameFree(f.projectId, f.name, mapped.value.name);
+    const result = await throughIntake(() =>
       intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
     );
     res.status(201).json({ success: true, message: 'MCP server created successfully', serverId: result.resource.id });
   });
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
     const principal = principalOf(req);
     const projectId = typeof req.query.projectId === 'string' ? req.query.projectId : '';
     if (projectId === '') throw invalid([{ path: '/query/projectId', message: 'is required: list the servers of one project, ?projectId=<id>' }]);
     requireProject(principal, projectId);
-    res.json({ success: true, servers: projectServers(principal, projectId).map(present) });
+    res.json({ success: true, servers: (await projectServers(principal, projectId)).map(present) });
   });
 
   router.post('/validate', requireJson, async (req, res) => {
@@ -171,19 +173,24 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     res.json(await options.testConnection(normaliseManifest(checked.manifest) as unknown as ManifestDraft, f.transportType));
   });
 
-  router.get('/:serverId', (req, res) => {
-    res.json({ success: true, server: present(readable(req, String(req.params.serverId))) });
+  router.get('/:serverId', async (req, res) => {
+    res.json({ success: true, server: present(await readable(req, String(req.params.serverId))) });
   });
 
-  router.get('/:serverId/tools', (req, res) => {
-    const r = readable(req, String(req.params.serverId));
+  router.get('/:serverId/tools', async (req, res) => {
+    const r = await readable(req, String(req.params.serverId));
     res.json({ success: true, serverId: r.id, tools: presentGaiaTools(r.status.tools) });
   });
 
-  router.patch('/:serverId', requireJson, (req, res) => {
+  router.patch('/:serverId', requireJson, async (req, res) => {
     const principal = principalOf(req);
     policy.authorizeWrite(principal);
-    const r = readable(req, String(req.params.serverId));
+    const r = await readable(req, String(req.params.serverId));
+    // Its fields map onto remote and stdio manifests only (not, say, an mcp-server/virtual one).
+    if (r.manifest.type !== 'mcp-server/remote' && r.manifest.type !== 'mcp-server/stdio') {
+      const message = `MCP server "${r.name}" is an ${r.manifest.type} server, which this API does not change; use PUT /api/svc/v1/mcp-servers with its manifest`;
+      throw invalid([{ path: '', message }]);
+    }
     const body = validatePatchBody(req.body);
     if (!body.ok) throw invalid(body.errors);
     // The patch is laid over the stored manifest as a caller sees it: secrets masked. Intake restores the
@@ -196,16 +203,16 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
       requireStdioAllowed(command);
     }
     const newName = body.value.fields.name;
-    if (newName !== undefined) checkNameFree(r.accountId, newName, r.name, r.id);
-    const result = throughIntake(() =>
+    if (newName !== undefined) await checkNameFree(r.accountId, newName, r.name, r.id);
+    const result = await throughIntake(() =>
       intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
     );
     res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource) });
   });
 
-  router.delete('/:serverId', (req, res) => {
-    const r = readable(req, String(req.params.serverId));
-    intake.delete({ fqn: r.fqn, source: API_SOURCE, principal: principalOf(req) });
+  router.delete('/:serverId', async (req, res) => {
+    const r = await readable(req, String(req.params.serverId));
+    await intake.delete({ fqn: r.fqn, source: API_SOURCE, principal: principalOf(req) });
     res.json({ success: true, message: 'MCP server deleted successfully', serverId: r.id });
   });
 

@@ -195,7 +195,10 @@ async function renderDetail() {
   $('detail-description').textContent = s.manifest?.description ?? '';
   const facts = $('detail-facts');
   facts.replaceChildren();
-  fact(facts, 'URL', el('span', { class: 'mono' }, s.manifest?.url ?? ''));
+  // mcp-server/virtual: its sources instead of an upstream URL; mcp-server/stdio: its command.
+  if (s.manifest?.type === 'mcp-server/virtual') fact(facts, 'Sources', el('span', { class: 'mono' }, (s.manifest.servers ?? []).map((x) => x.name).join(', ')));
+  else if (s.manifest?.type === 'mcp-server/stdio') fact(facts, 'Command', el('span', { class: 'mono' }, [s.manifest.command, ...(s.manifest.args ?? [])].join(' ')));
+  else fact(facts, 'URL', el('span', { class: 'mono' }, s.manifest?.url ?? ''));
   fact(facts, 'Gateway', el('span', { class: 'mono' }, s.proxyUrl ?? ''));
   fact(facts, 'Generation', `${s.generation} (observed ${s.status?.observedGeneration ?? 0})`);
   fact(facts, 'resourceVersion', s.resourceVersion);
@@ -220,6 +223,7 @@ async function renderDetail() {
             { class: t.disabled ? 'disabled' : undefined, dataset: { tool: t.name } },
             el('span', { class: 'tool-name mono' }, t.name),
             t.disabled ? el('span', { class: 'tag off' }, 'disabled') : null,
+            t.source ? el('span', { class: 'tag', title: 'source server' }, t.source) : null,
             t.description ? el('div', { class: 'muted' }, t.description) : null,
           ),
         )

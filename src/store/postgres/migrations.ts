@@ -113,6 +113,17 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     name: 'resources: the resourceVersion each view was rendered at (the store never parses a view)',
     sql: `ALTER TABLE resources ADD COLUMN view_rv BIGINT;`,
   },
+  {
+    version: 3,
+    name: 'gateway revision counter; resources by watched directory',
+    sql: `
+      -- Bumped by every gateway write, in its statement: what a replica whose LISTEN connection is down
+      -- polls to learn that another wrote the gateway entries (GatewayReader.externalRevision).
+      INSERT INTO counters (name, value) VALUES ('gateway_revision', 0);
+      -- The source inventory (fileRefs) reads the resources of one watched directory.
+      CREATE INDEX resources_source_root ON resources (tenant, ((source::jsonb ->> 'root')));
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -8,6 +8,7 @@ import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
+import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 
 const gatewayMigrations: readonly Migration[] = [
   {
@@ -53,11 +54,26 @@ export class SqliteGatewayStore implements GatewayStore {
   private readonly hashKey: Uint8Array | undefined;
   private readonly stmt;
   private readonly listeners = new Set<(fqn: string) => void>();
-  /** Writes of the open transaction(), announced when it commits; undefined outside one. */
+  /** Writes of the open unit, announced when it commits; undefined outside one. */
   private unannounced: Set<string> | undefined;
+  /** The connection's writer and units of work (see units.ts). */
+  private readonly units: SqliteUnits;
+  /** The outermost unit collects its writes and announces them after its commit (none after a rollback). */
+  private readonly unitScope: UnitScope<void> = {
+    begin: (outermost) => {
+      if (outermost) this.unannounced = new Set();
+    },
+    end: (_state, ok, outermost) => {
+      if (!outermost) return;
+      const written = this.unannounced;
+      this.unannounced = undefined;
+      if (ok && written) for (const fqn of written) this.announce(fqn);
+    },
+  };
 
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = openDatabase(options.path, gatewayMigrations);
+    this.units = new SqliteUnits(this.db);
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;
@@ -73,22 +89,30 @@ export class SqliteGatewayStore implements GatewayStore {
     };
   }
 
-  get(fqn: string): StoredGatewayEntry | undefined {
+  get(fqn: string): Promise<StoredGatewayEntry | undefined> {
+    return this.units.call(() => this.read(fqn));
+  }
+
+  list(): Promise<StoredGatewayEntry[]> {
+    return this.units.call(() => (this.stmt.list.all() as EntryRow[]).map((r) => this.fromRow(r)));
+  }
+
+  keys(): Promise<string[]> {
+    return this.units.call(() => this.stmt.keys.all() as string[]);
+  }
+
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
+    return this.units.call(() => this.write(entry, known));
+  }
+
+  private read(fqn: string): StoredGatewayEntry | undefined {
     const row = this.stmt.get.get(fqn) as EntryRow | undefined;
     return row && this.fromRow(row);
   }
 
-  list(): StoredGatewayEntry[] {
-    return (this.stmt.list.all() as EntryRow[]).map((r) => this.fromRow(r));
-  }
-
-  keys(): string[] {
-    return this.stmt.keys.all() as string[];
-  }
-
-  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): boolean {
+  private write(entry: GatewayEntry, known: { hash: string; current: StoredGatewayEntry | undefined } | undefined): boolean {
     const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
-    const current = known ? known.current : this.get(entry.fqn);
+    const current = known ? known.current : this.read(entry.fqn);
     if (current && current.configHash === hash) return false;
     const { headers, ...config } = entry;
     const sealed: Record<string, string> = {};
@@ -116,24 +140,16 @@ export class SqliteGatewayStore implements GatewayStore {
     return true;
   }
 
-  delete(fqn: string): boolean {
-    const deleted = this.stmt.delete.run(fqn).changes > 0;
-    if (deleted) this.announce(fqn);
-    return deleted;
+  delete(fqn: string): Promise<boolean> {
+    return this.units.call(() => {
+      const deleted = this.stmt.delete.run(fqn).changes > 0;
+      if (deleted) this.announce(fqn);
+      return deleted;
+    });
   }
 
-  transaction<T>(fn: () => T): T {
-    if (this.unannounced) return this.db.transaction(fn)();
-    const written = new Set<string>();
-    this.unannounced = written;
-    let result: T;
-    try {
-      result = this.db.transaction(fn)();
-    } finally {
-      this.unannounced = undefined;
-    }
-    for (const fqn of written) this.announce(fqn);
-    return result;
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.units.transaction(fn, this.unitScope);
   }
 
   watch(listener: (fqn: string) => void): () => void {
@@ -151,22 +167,27 @@ export class SqliteGatewayStore implements GatewayStore {
       this.unannounced.add(fqn);
       return;
     }
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(fqn);
-      } catch {
-        // A listener's failure is its own; the write has committed.
+    outsideUnits(() => {
+      for (const listener of [...this.listeners]) {
+        try {
+          listener(fqn);
+        } catch {
+          // A listener's failure is its own; the write has committed.
+        }
       }
-    }
+    });
   }
 
   /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */
-  resealSecrets(): number {
-    return resealColumn(this.db, 'gateway_entries', 'fqn', 'headers', this.codec);
+  resealSecrets(): Promise<number> {
+    return this.units.call(() => resealColumn(this.db, 'gateway_entries', 'fqn', 'headers', this.codec));
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  /** After the open unit, if any: its commit comes first. */
+  close(): Promise<void> {
+    return this.units.call(() => {
+      if (this.db.open) this.db.close();
+    });
   }
 
   private fromRow(row: EntryRow): StoredGatewayEntry {

@@ -37,6 +37,7 @@ import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { SqliteStatusWrites } from './status-writes.js';
+import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 
 export interface SqliteResourceStoreOptions {
   /** A file path or ":memory:". */
@@ -97,6 +98,21 @@ export class SqliteResourceStore implements ResourceStore {
   private secretsSealed = false;
   private readonly writeListeners = new Set<() => void>();
   private readonly closedCleanlyAt;
+  /** The connection's writer and units of work (see units.ts). */
+  private readonly units: SqliteUnits;
+  /** A unit or savepoint: the ref index rolls back with it; housekeeping runs after the outermost commit. */
+  private readonly unitScope: UnitScope<{ index: RefIndex | undefined; mark: number }> = {
+    begin: () => {
+      const index = this.refIndex;
+      return { index, mark: index?.journal() ?? 0 };
+    },
+    end: (state, ok, outermost) => {
+      if (!ok) this.rollBackIndex(state.index, state.mark);
+      if (!outermost) return;
+      this.refIndex?.settle();
+      if (ok) this.maintainWhenDue();
+    },
+  };
 
   constructor(options: SqliteResourceStoreOptions) {
     const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
@@ -129,63 +145,66 @@ export class SqliteResourceStore implements ResourceStore {
       get: db.prepare("SELECT value FROM counters WHERE name = 'closed_cleanly_at'").pluck(),
       set: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
-    this.closedCleanly = this.closedCleanlyAt.get.get() === this.currentResourceVersion();
+    this.closedCleanly = this.closedCleanlyAt.get.get() === this.changelog.currentResourceVersion();
+    this.units = new SqliteUnits(db);
     renderStaleViews(db, options.views, this.closedCleanly);
   }
 
   // ResourceReader
 
-  get(fqn: string, options?: GetOptions): McpServerResource | undefined {
-    return this.reads.get(fqn, options);
+  get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined> {
+    return this.units.call(() => this.reads.get(fqn, options));
   }
 
-  getWithAnswer(fqn: string, options?: GetOptions): { resource: McpServerResource; answer: StoredAnswerTexts } | undefined {
-    return this.reads.getWithAnswer(fqn, options);
+  getWithAnswer(fqn: string, options?: GetOptions): Promise<{ resource: McpServerResource; answer: StoredAnswerTexts } | undefined> {
+    return this.units.call(() => this.reads.getWithAnswer(fqn, options));
   }
 
-  getById(id: string): McpServerResource | undefined {
-    return this.reads.getById(id);
+  getById(id: string): Promise<McpServerResource | undefined> {
+    return this.units.call(() => this.reads.getById(id));
   }
 
-  list(query: ListQuery): { items: McpServerResource[]; total: number } {
-    return this.reads.list(query);
+  list(query: ListQuery): Promise<{ items: McpServerResource[]; total: number }> {
+    return this.units.call(() => this.reads.list(query));
   }
 
-  listViews(query: ListQuery): { views: string[]; total: number } {
-    return this.reads.listViews(query);
+  listViews(query: ListQuery): Promise<{ views: string[]; total: number }> {
+    return this.units.call(() => this.reads.listViews(query));
   }
 
-  listRefs(tenant: string): readonly ResourceRef[] {
-    return this.refs().ofTenant(tenant);
+  listRefs(tenant: string): Promise<readonly ResourceRef[]> {
+    return this.units.call(() => this.refs().ofTenant(tenant));
   }
 
-  listReadiness(tenant: string): ResourceReadiness[] {
-    return this.reads.listReadiness(tenant);
+  listReadiness(tenant: string): Promise<ResourceReadiness[]> {
+    return this.units.call(() => this.reads.listReadiness(tenant));
   }
 
-  keys(): string[] {
-    return this.reads.keys();
+  keys(): Promise<string[]> {
+    return this.units.call(() => this.reads.keys());
   }
 
-  count(): number {
-    return this.reads.count();
+  count(): Promise<number> {
+    return this.units.call(() => this.reads.count());
   }
 
   // ResourceWriter
 
-  create(input: NewResource, options?: WriteOptions): McpServerResource {
-    return this.write(() => this.withEvents(this.writes.create(input), options));
+  create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
+    return this.units.call(() => this.write(() => this.withEvents(this.writes.create(input), options)));
   }
 
-  update(fqn: string, update: ResourceUpdate, options?: WriteOptions): McpServerResource {
-    return this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect), options));
+  update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
+    return this.units.call(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect), options)));
   }
 
-  remove(fqn: string, options?: WriteOptions): McpServerResource | undefined {
-    return this.write(() => {
-      const removed = this.writes.remove(fqn, options?.expect);
-      return removed && this.withEvents(removed, options);
-    });
+  remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined> {
+    return this.units.call(() =>
+      this.write(() => {
+        const removed = this.writes.remove(fqn, options?.expect);
+        return removed && this.withEvents(removed, options);
+      }),
+    );
   }
 
   /** Records the events of a write in its transaction. */
@@ -197,49 +216,52 @@ export class SqliteResourceStore implements ResourceStore {
 
   // StatusWriter
 
-  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): number | undefined {
-    return this.statusWrites.setStatus(fqn, status, expect, (fn) => this.write(fn));
+  setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): Promise<number | undefined> {
+    return this.units.call(() => this.statusWrites.setStatus(fqn, status, expect, (fn) => this.write(fn)));
   }
 
   /** One statement writes (a bump or an insert), atomic by itself: no savepoint around it. */
-  recordEvent(event: EventInput): void {
-    this.events.record(event, this.isoNow.now());
-    this.written();
+  recordEvent(event: EventInput): Promise<void> {
+    return this.units.call(() => {
+      this.events.record(event, this.isoNow.now());
+      this.written();
+    });
   }
 
   // EventLog
 
-  listEvents(query: EventQuery): StoredEvent[] {
-    return this.events.list(query);
+  listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    return this.units.call(() => this.events.list(query));
   }
 
   // SourceInventory
 
-  fileRefs(tenant: string, root: string): ReadonlyMap<string, ResourceRef> {
-    return this.refs().ofRoot(tenant, root);
+  fileRefs(tenant: string, root: string): Promise<ReadonlyMap<string, ResourceRef>> {
+    return this.units.call(() => this.refs().ofRoot(tenant, root));
   }
 
-  fileRefsAt(tenant: string, root: string, path: string): ResourceRef[] {
-    return this.refs().ofPath(tenant, root, path);
+  fileRefsAt(tenant: string, root: string, path: string): Promise<ResourceRef[]> {
+    return this.units.call(() => this.refs().ofPath(tenant, root, path));
   }
 
-  sourceFiles(root: string): SourceFileRecord[] {
-    return this.files.list(root);
+  sourceFiles(root: string): Promise<SourceFileRecord[]> {
+    return this.units.call(() => this.files.list(root));
   }
 
-  recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): void {
-    if (files.size === 0) return;
-    this.atomically(() => this.files.record(root, files));
+  recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): Promise<void> {
+    return this.units.call(() => {
+      if (files.size > 0) this.atomically(() => this.files.record(root, files));
+    });
   }
 
   // ChangeLog
 
-  currentResourceVersion(): number {
-    return this.changelog.currentResourceVersion();
+  currentResourceVersion(): Promise<number> {
+    return this.units.call(() => this.changelog.currentResourceVersion());
   }
 
-  changesSince(resourceVersion: number, limit: number): Change[] {
-    return this.changelog.changesSince(resourceVersion, limit);
+  changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
+    return this.units.call(() => this.changelog.changesSince(resourceVersion, limit));
   }
 
   onWrite(listener: () => void): () => void {
@@ -247,14 +269,14 @@ export class SqliteResourceStore implements ResourceStore {
     return () => void this.writeListeners.delete(listener);
   }
 
-  oldestRetainedResourceVersion(): number {
-    return this.changelog.oldestRetainedResourceVersion();
+  oldestRetainedResourceVersion(): Promise<number> {
+    return this.units.call(() => this.changelog.oldestRetainedResourceVersion());
   }
 
   // Transactions
 
-  transaction<T>(fn: () => T): T {
-    return this.atomically(fn);
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.units.transaction(fn, this.unitScope);
   }
 
   // Life cycle
@@ -263,17 +285,24 @@ export class SqliteResourceStore implements ResourceStore {
    * See resealColumn: seals secrets stored before encryption and checks the key against the rest. After a
    * clean close with nothing written since, every value was sealed then: only the key is checked.
    */
-  resealSecrets(): number {
+  resealSecrets(): Promise<number> {
+    return this.units.call(() => this.resealSecretsNow());
+  }
+
+  private resealSecretsNow(): number {
     const resealed = this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec) ? 0 : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
     this.secretsSealed = true;
     return resealed;
   }
 
-  close(): void {
-    if (!this.db.open) return;
-    // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).
-    if (this.secretsSealed) this.closedCleanlyAt.set.run(this.currentResourceVersion());
-    this.db.close();
+  /** After the open unit, if any: its commit comes first. */
+  close(): Promise<void> {
+    return this.units.call(() => {
+      if (!this.db.open) return;
+      // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).
+      if (this.secretsSealed) this.closedCleanlyAt.set.run(this.changelog.currentResourceVersion());
+      this.db.close();
+    });
   }
 
   private refs(): RefIndex {
@@ -299,15 +328,20 @@ export class SqliteResourceStore implements ResourceStore {
     try {
       result = this.inTransaction(fn);
     } catch (err) {
-      // An index loaded inside the rolled-back transaction may hold rows SQLite no longer has.
-      if (this.refIndex !== index) this.refIndex = undefined;
-      else index?.rollback(mark);
+      this.rollBackIndex(index, mark);
       throw err;
     } finally {
       if (outermost) this.refIndex?.settle();
     }
     if (outermost) this.maintainWhenDue();
     return result;
+  }
+
+  /** The transaction or savepoint that began when the index was `index` at `mark` rolled back. */
+  private rollBackIndex(index: RefIndex | undefined, mark: number): void {
+    // An index loaded inside the rolled-back transaction may hold rows SQLite no longer has.
+    if (this.refIndex !== index) this.refIndex = undefined;
+    else index?.rollback(mark);
   }
 
   /** One transaction per write, plus bounded housekeeping of the changelog and events now and then. */
@@ -319,7 +353,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** After every write: the listeners hear of it, and housekeeping runs when due. */
   private written(): void {
-    for (const listener of this.writeListeners) listener();
+    if (this.writeListeners.size > 0) outsideUnits(() => this.writeListeners.forEach((listener) => listener()));
     this.writesSinceMaintenance++;
     this.maintainWhenDue();
   }
@@ -333,7 +367,7 @@ export class SqliteResourceStore implements ResourceStore {
     this.writesSinceMaintenance = 0;
     this.inTransaction(() => {
       const now = this.clock.now();
-      this.changelog.prune(this.currentResourceVersion() - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
+      this.changelog.prune(this.changelog.currentResourceVersion() - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
       this.events.prune(isoTime(now - this.eventMaxAgeMs));
     });
   }

@@ -42,17 +42,17 @@ export function gatewayCases(engine: () => StoreEngine): void {
     it('are announced to watchers after their transaction commits, and not at all when it rolls back', async () => {
       const { gateway } = engine();
       const heard: string[] = [];
-      const unwatch = await gateway.watch((fqn) => heard.push(fqn));
-      await gateway.transaction(() => {
-        gateway.apply(gatewayEntry('a'));
-        gateway.apply(gatewayEntry('b'));
+      const unwatch = gateway.watch((fqn) => heard.push(fqn));
+      await gateway.transaction(async () => {
+        await gateway.apply(gatewayEntry('a'));
+        await gateway.apply(gatewayEntry('b'));
         expect(heard).toEqual([]);
       });
       expect(heard).toEqual([fqnOf('a'), fqnOf('b')]);
       await expect(
         Promise.resolve().then(() =>
-          gateway.transaction(() => {
-            gateway.apply(gatewayEntry('a', 2));
+          gateway.transaction(async () => {
+            await gateway.apply(gatewayEntry('a', 2));
             throw new Error('the batch failed');
           }),
         ),

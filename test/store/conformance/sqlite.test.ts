@@ -27,8 +27,8 @@ const sqlite: StoreEngineFactory = {
       connect,
       async dispose() {
         for (const c of connections) {
-          c.resources.close();
-          c.gateway.close();
+          await c.resources.close();
+          await c.gateway.close();
         }
         rmSync(dir, { recursive: true, force: true });
       },

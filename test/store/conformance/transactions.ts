@@ -1,5 +1,7 @@
 // Transactions: the writes of a unit commit together or not at all, and what a rolled-back unit wrote
-// is gone from every read (rows, changelog, events, the source inventory).
+// is gone from every read (rows, changelog, events, the source inventory). The unit is ambient: calls
+// from its asynchronous context join it, calls from any other context (one started before it, or a
+// callback it scheduled that runs after it ended) do not, and a nested unit is a savepoint.
 import type { StoreEngine } from './engine.js';
 import { fileSource, fqnOf, newResource } from './fixtures.js';
 
@@ -8,9 +10,9 @@ export function transactionCases(engine: () => StoreEngine): void {
     it('commit the writes of a unit together', async () => {
       const { resources } = engine();
       const rv = await resources.currentResourceVersion();
-      await resources.transaction(() => {
-        resources.create(newResource('a'));
-        resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
+      await resources.transaction(async () => {
+        await resources.create(newResource('a'));
+        await resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
       });
       expect(await resources.count()).toBe(1);
       expect(await resources.changesSince(rv, 10)).toHaveLength(1);
@@ -24,11 +26,11 @@ export function transactionCases(engine: () => StoreEngine): void {
       const rv = await resources.currentResourceVersion();
       await expect(
         Promise.resolve().then(() =>
-          resources.transaction(() => {
-            resources.create(newResource('a', { source: fileSource('a.yaml') }));
-            resources.remove(fqnOf('kept'));
-            resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
-            resources.recordSourceFiles('/manifests', new Map([['a.yaml', { contentHash: 'h', names: ['a'], fingerprint: 'fp' }]]));
+          resources.transaction(async () => {
+            await resources.create(newResource('a', { source: fileSource('a.yaml') }));
+            await resources.remove(fqnOf('kept'));
+            await resources.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Created', message: 'created', actor: 'admin' });
+            await resources.recordSourceFiles('/manifests', new Map([['a.yaml', { contentHash: 'h', names: ['a'], fingerprint: 'fp' }]]));
             throw new Error('the batch failed');
           }),
         ),
@@ -39,6 +41,99 @@ export function transactionCases(engine: () => StoreEngine): void {
       expect(await resources.listEvents({ resourceId: 'id-a', limit: 10 })).toEqual([]);
       expect(await resources.sourceFiles('/manifests')).toEqual([]);
       expect([...(await resources.fileRefs('default', '/manifests')).keys()]).toEqual(['kept']);
+    });
+
+    it('are not seen, nor joined, by calls from another context while open', async () => {
+      const { resources } = engine();
+      await resources.create(newResource('kept'));
+      // Continuations registered here run in this (outside) context, whoever resolves them.
+      let startOutside!: () => void;
+      const started = new Promise<void>((resolve) => (startOutside = resolve));
+      const outsideRead = started.then(() => resources.get(fqnOf('a')));
+      const outsideWrite = started.then(() => resources.create(newResource('b')));
+      const outsideRemove = started.then(() => resources.remove(fqnOf('kept')));
+      await expect(
+        resources.transaction(async () => {
+          await resources.create(newResource('a'));
+          startOutside();
+          // The outside calls have been made: an engine with one writer queues them, another runs them beside.
+          await resources.count();
+          await resources.count();
+          expect(await resources.get(fqnOf('kept'))).toBeDefined();
+          throw new Error('the unit failed');
+        }),
+      ).rejects.toThrow('the unit failed');
+      expect(await outsideRead).toBeUndefined();
+      expect((await outsideWrite).name).toBe('b');
+      expect((await outsideRemove)?.name).toBe('kept');
+      // What the outside calls wrote was theirs, not the rolled-back unit's.
+      expect((await resources.keys()).sort()).toEqual([fqnOf('b')]);
+    });
+
+    it('are seen by a read made after the commit, with every write of the unit', async () => {
+      const { resources } = engine();
+      let startOutside!: () => void;
+      const started = new Promise<void>((resolve) => (startOutside = resolve));
+      const outsideCount = started.then(() => resources.count());
+      await resources.transaction(async () => {
+        await resources.create(newResource('a'));
+        startOutside();
+        await resources.count();
+        await resources.create(newResource('b'));
+      });
+      // Before the commit (0) or after it (2): never half of the unit.
+      expect([0, 2]).toContain(await outsideCount);
+      expect(await resources.count()).toBe(2);
+    });
+
+    it('do not take in a call their callback makes after they ended', async () => {
+      const { resources } = engine();
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let late: Promise<unknown> | undefined;
+      await resources.transaction(async () => {
+        // Registered inside the unit, so it runs in the unit's context, but after the unit committed.
+        late = gate.then(() => resources.create(newResource('late')));
+        await resources.create(newResource('a'));
+      });
+      // A second unit, from another context, is open when the callback runs: the callback joins neither.
+      let inSecond!: () => void;
+      const secondOpen = new Promise<void>((resolve) => (inSecond = resolve));
+      const second = resources.transaction(async () => {
+        await resources.create(newResource('b'));
+        inSecond();
+        await resources.count();
+        await resources.count();
+        throw new Error('the second unit failed');
+      });
+      await secondOpen;
+      openGate();
+      await expect(second).rejects.toThrow('the second unit failed');
+      await late;
+      expect((await resources.keys()).sort()).toEqual([fqnOf('a'), fqnOf('late')]);
+    });
+
+    it('nest: a nested unit that rejects undoes only its own writes', async () => {
+      const { resources } = engine();
+      await resources.create(newResource('kept', { source: fileSource('kept.yaml') }));
+      await resources.fileRefs('default', '/manifests');
+      const rv = await resources.currentResourceVersion();
+      await resources.transaction(async () => {
+        await resources.create(newResource('a', { source: fileSource('a.yaml') }));
+        await expect(
+          resources.transaction(async () => {
+            await resources.create(newResource('b', { source: fileSource('b.yaml') }));
+            await resources.remove(fqnOf('kept'));
+            await resources.recordSourceFiles('/manifests', new Map([['b.yaml', { contentHash: 'h', names: ['b'], fingerprint: 'fp' }]]));
+            throw new Error('the file failed');
+          }),
+        ).rejects.toThrow('the file failed');
+        await resources.create(newResource('c'));
+      });
+      expect((await resources.keys()).sort()).toEqual([fqnOf('a'), fqnOf('c'), fqnOf('kept')]);
+      expect((await resources.changesSince(rv, 10)).map((c) => c.fqn)).toEqual([fqnOf('a'), fqnOf('c')]);
+      expect(await resources.sourceFiles('/manifests')).toEqual([]);
+      expect([...(await resources.fileRefs('default', '/manifests')).keys()].sort()).toEqual(['a', 'kept']);
     });
   });
 }

@@ -1,0 +1,58 @@
+// The changelog: an entry per write keyed by its resourceVersion (resource-version.ts), appended by the
+// write's own statement (changeEntry), read in order by watchers, and pruned by age and count.
+import type { McpServerResource } from '../../domain/resource.js';
+import type { Change, ChangeType } from '../types.js';
+import type { Queryable } from './connection.js';
+import { currentResourceVersion } from './resource-version.js';
+
+/**
+ * A WITH item that appends the changelog entry of a write, from the write's parameters: `$rv`, `$fqn`,
+ * `$object` (the JSON of the masked resource after the change: the changelog never holds a secret) and
+ * `$at` name them.
+ */
+export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; object: string; at: string }): string {
+  return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}))`;
+}
+
+export class PgChangelog {
+  constructor(private readonly db: () => Queryable) {}
+
+  currentResourceVersion(): Promise<number> {
+    return currentResourceVersion(this.db());
+  }
+
+  async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
+    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(
+      'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2',
+      [resourceVersion, limit],
+    );
+    return rows.map((r) => ({
+      resourceVersion: r.resource_version,
+      type: r.type,
+      fqn: r.fqn,
+      object: JSON.parse(r.object) as McpServerResource,
+      at: r.at,
+    }));
+  }
+
+  async oldestRetainedResourceVersion(): Promise<number> {
+    const { rows } = await this.db().query<{ oldest: number | null; current: number }>(
+      "SELECT (SELECT min(resource_version) FROM changelog) AS oldest, value AS current FROM counters WHERE name = 'resource_version'",
+    );
+    const row = rows[0]!;
+    return row.oldest ?? row.current + 1;
+  }
+
+  /**
+   * Drops entries below keepFrom that are older than `before` (ISO time): those up to the first younger
+   * one, oldest first (entries are appended in time order), so it reads what it deletes and one more row.
+   */
+  async prune(client: Queryable, keepFrom: number, before: string): Promise<void> {
+    await client.query(
+      `DELETE FROM changelog WHERE resource_version < coalesce(
+         (SELECT resource_version FROM changelog WHERE resource_version <= $1 AND at >= $2 ORDER BY resource_version LIMIT 1),
+         $1 + 1)`,
+      [keepFrom, before],
+    );
+  }
+}

@@ -1,0 +1,5 @@
+export { PostgresDatabase, type PostgresDatabaseOptions } from './database.js';
+export { PostgresResourceStore, type PostgresResourceStoreOptions } from './postgres-resource-store.js';
+export { PostgresGatewayStore, type PostgresGatewayStoreOptions } from './postgres-gateway-store.js';
+export { migrate, checkSchemaVersion, SchemaTooNewError } from './migrations.js';
+export type { Fence } from './units.js';

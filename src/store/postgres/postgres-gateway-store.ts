@@ -1,0 +1,182 @@
+// The gateway store on PostgreSQL: the gateway_entries table of the one database (so a reconcile's
+// status and gateway entry commit in one unit), the same row layout as SQLite's (gateway-rows.ts).
+//
+// Word of changes: writes through this object are announced to watch() listeners after their commit.
+// Other processes' (and other store objects') writes arrive by NOTIFY (notifications.ts): their fqn goes
+// to the watch() listeners and externalRevision() moves. Every gateway write bumps the gateway revision
+// counter in its statement; a read outside a unit brings the counter along, so externalRevision() also
+// moves as soon as any read of this object sees another's write, and while the LISTEN connection is down
+// the polled counter moves it (its listeners then hear of nothing: the data plane polls externalRevision).
+import type { Clock } from '../../domain/clock.js';
+import { isoTime, systemClock } from '../../domain/clock.js';
+import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
+import type { GatewayStore } from '../gateway-store.js';
+import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
+import { PostgresDatabase } from './database.js';
+import { entryOfRow, sealEntry, type EntryRow } from './gateway-rows.js';
+import { resealColumn } from './sealed-columns.js';
+import type { Fence, Units } from './units.js';
+
+export interface PostgresGatewayStoreOptions {
+  database: PostgresDatabase;
+  clock?: Clock;
+  secretCodec?: SecretCodec;
+  /** Keys the config hash (HMAC), so a stored or answered hash cannot test guesses of a header value. */
+  hashKey?: Uint8Array;
+  /** Run at the start of every transaction of this object that writes (see units.ts). */
+  fence?: Fence;
+}
+
+/** The gateway revision beside the rows of a read (one row of nulls when there are none). */
+const WITH_REVISION = "FROM counters c LEFT JOIN gateway_entries g ON";
+const REVISION_ROW = "WHERE c.name = 'gateway_revision'";
+
+export class PostgresGatewayStore implements GatewayStore {
+  private readonly units: Units;
+  private readonly channel: string;
+  private readonly clock: Clock;
+  private readonly codec: SecretCodec;
+  private readonly hashKey: Uint8Array | undefined;
+  private readonly fence: Fence | undefined;
+  private readonly writer = PostgresDatabase.writerId();
+  private readonly listeners = new Set<(fqn: string) => void>();
+  private readonly unsubscribe: () => void;
+  /** The gateway revision as far as this object knows. */
+  private known: number;
+  private external = 0;
+
+  private constructor(options: PostgresGatewayStoreOptions, revision: number) {
+    this.units = options.database.units;
+    this.channel = options.database.channel;
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.secretCodec ?? plainSecretCodec;
+    this.hashKey = options.hashKey;
+    this.fence = options.fence;
+    this.known = revision;
+    this.unsubscribe = options.database.notifications.subscribe(this.writer, {
+      notified: (kind, detail) => {
+        if (kind !== 'g') return;
+        const space = detail.indexOf(' ');
+        this.known = Math.max(this.known, Number(detail.slice(0, space)));
+        this.external++;
+        this.announce(detail.slice(space + 1));
+      },
+      polled: (counters) => this.seen(counters.get('gateway_revision') ?? 0),
+    });
+  }
+
+  static async open(options: PostgresGatewayStoreOptions): Promise<PostgresGatewayStore> {
+    const { rows } = await options.database.pool.query<{ value: number }>("SELECT value FROM counters WHERE name = 'gateway_revision'");
+    if (!rows[0]) throw new Error("The counters table has no 'gateway_revision' row: the schema was not migrated");
+    return new PostgresGatewayStore(options, rows[0].value);
+  }
+
+  async get(fqn: string): Promise<StoredGatewayEntry | undefined> {
+    const rows = await this.read('g.*', 'g.fqn = $1', [fqn]);
+    return rows[0] && entryOfRow(rows[0], this.codec, this.hashKey);
+  }
+
+  async list(): Promise<StoredGatewayEntry[]> {
+    return (await this.read('g.*', 'true', [])).map((r) => entryOfRow(r, this.codec, this.hashKey));
+  }
+
+  async keys(): Promise<string[]> {
+    return (await this.read('g.fqn', 'true', [])).map((r) => r.fqn);
+  }
+
+  async apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
+    const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
+    const current = known ? known.current : await this.get(entry.fqn);
+    if (current && current.configHash === hash) return false;
+    const { config, headers } = sealEntry(entry, this.codec);
+    await this.units.write(this.fence, async (client) => {
+      const { rows } = await client.query<{ revision: number }>(
+        `WITH up AS (INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers, config_hash = excluded.config_hash,
+              generation = excluded.generation, updated_at = excluded.updated_at),
+          rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' RETURNING value)
+         SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ' ' || $1) FROM rev`,
+        [entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `],
+      );
+      this.committedLater(rows[0]!.revision, entry.fqn);
+    });
+    return true;
+  }
+
+  async delete(fqn: string): Promise<boolean> {
+    return this.units.write(this.fence, async (client) => {
+      const { rows } = await client.query<{ revision: number }>(
+        `WITH gone AS (DELETE FROM gateway_entries WHERE fqn = $1 RETURNING fqn),
+          rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM gone) RETURNING value)
+         SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ' ' || $1) FROM rev`,
+        [fqn, this.channel, `${this.writer} g `],
+      );
+      if (!rows[0]) return false;
+      this.committedLater(rows[0].revision, fqn);
+      return true;
+    });
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.units.transaction(fn, this.fence);
+  }
+
+  watch(listener: (fqn: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  externalRevision(): number {
+    return this.external;
+  }
+
+  /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */
+  resealSecrets(): Promise<number> {
+    return this.units.write(this.fence, (client) => resealColumn(client, 'gateway_entries', 'headers', this.codec));
+  }
+
+  /** Stops hearing of other processes' writes. The database is closed by its owner. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    this.listeners.clear();
+  }
+
+  /** Rows of gateway_entries matching `on`, in name order, noting the gateway revision they were read at. */
+  private async read(columns: string, on: string, args: unknown[]): Promise<EntryRow[]> {
+    const inUnit = this.units.current() !== undefined;
+    const { rows } = await this.units.reader().query<EntryRow & { revision: number }>(
+      `SELECT c.value AS revision, ${columns} ${WITH_REVISION} ${on} ${REVISION_ROW} ORDER BY g.fqn COLLATE "C"`,
+      args,
+    );
+    // Inside a unit the counter may hold the unit's own uncommitted writes.
+    if (!inUnit && rows[0]) this.seen(rows[0].revision);
+    return rows.filter((r) => r.fqn !== null);
+  }
+
+  /** A revision read or told: one beyond what this object knows is another's write. */
+  private seen(revision: number): void {
+    if (revision <= this.known) return;
+    this.known = revision;
+    this.external++;
+  }
+
+  /** A write of this object at `revision`: announced, and known, once its unit commits. */
+  private committedLater(revision: number, fqn: string): void {
+    this.units.afterCommit(() => {
+      // The revision right after the known one is this write; a greater one means others wrote meanwhile.
+      if (revision === this.known + 1) this.known = revision;
+      else this.seen(revision);
+      this.announce(fqn);
+    });
+  }
+
+  private announce(fqn: string): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(fqn);
+      } catch {
+        // A listener's failure is its own; the write has committed.
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Reads of the resources table: by name or id, pages (as resources or as their stored views), the cheap
+// projections (readiness, keys, count) and the refs of the source inventory. Each runs in the caller's
+// unit when there is one, else on the pool.
+import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
+import { COLUMNS, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from '../types.js';
+import type { Queryable } from './connection.js';
+
+/** Names in byte order, as SQLite sorts them, whatever the database's collation. */
+const BY_NAME = 'ORDER BY name COLLATE "C"';
+
+export class PgResourceReads {
+  constructor(
+    private readonly db: () => Queryable,
+    private readonly rows: RowCodec,
+  ) {}
+
+  /** The row of a resource, every column but its view. */
+  async row(fqn: string): Promise<ResourceRow | undefined> {
+    return (await this.db().query<ResourceRow>(`SELECT ${COLUMNS} FROM resources WHERE fqn = $1`, [fqn])).rows[0];
+  }
+
+  async get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined> {
+    const row = await this.row(fqn);
+    return row && this.rows.fromKnownRow(row, options);
+  }
+
+  async getWithAnswer(fqn: string, options?: GetOptions): Promise<{ resource: McpServerResource; answer: StoredAnswerTexts } | undefined> {
+    const row = (await this.db().query<ResourceRow & { view: string }>(`SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`, [fqn])).rows[0];
+    // The spec column is the masked manifest's JSON (see RowCodec.seal), the very text the view holds.
+    return row && { resource: this.rows.fromKnownRow(row, options), answer: { view: row.view, maskedManifest: row.spec } };
+  }
+
+  async getById(id: string): Promise<McpServerResource | undefined> {
+    const row = (await this.db().query<ResourceRow>(`SELECT ${COLUMNS} FROM resources WHERE id = $1`, [id])).rows[0];
+    return row && this.rows.fromRow(row);
+  }
+
+  async list(query: ListQuery): Promise<{ items: McpServerResource[]; total: number }> {
+    if (!query.tag && !query.filter) {
+      // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
+      const { total, rows } = await this.page<ResourceRow>(COLUMNS, query);
+      return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
+    }
+    const matching = await this.matching<ResourceRow>(COLUMNS, query, query.masked === true);
+    return { items: matching.slice(query.offset, query.offset + query.limit).map((m) => m.resource), total: matching.length };
+  }
+
+  async listViews(query: ListQuery): Promise<{ views: string[]; total: number }> {
+    if (!query.tag && !query.filter) {
+      const { total, rows } = await this.page<{ view: string }>('view', query);
+      return { views: rows.map((r) => r.view), total };
+    }
+    // Tags and filters read the resources (masked: nothing is decrypted); only the page's views are read.
+    const matching = await this.matching<ResourceRow>(COLUMNS, query, true);
+    const page = matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.fqn);
+    if (page.length === 0) return { views: [], total: matching.length };
+    const { rows } = await this.db().query<{ fqn: string; view: string }>('SELECT fqn, view FROM resources WHERE fqn = ANY($1)', [page]);
+    const views = new Map(rows.map((r) => [r.fqn, r.view]));
+    // A resource removed between the two reads (outside a unit) leaves the page.
+    return { views: page.flatMap((fqn) => views.get(fqn) ?? []), total: matching.length };
+  }
+
+  /** One page of a tenant (or of a name in it) in name order, and the count of all of them, in one statement. */
+  private async page<R>(columns: string, query: ListQuery): Promise<{ total: number; rows: R[] }> {
+    const byName = query.name !== undefined;
+    const where = byName ? 'tenant = $1 AND name = $2' : 'tenant = $1';
+    const args: unknown[] = byName ? [query.tenant, query.name] : [query.tenant];
+    const n = args.length;
+    const { rows } = await this.db().query<R & { total: number; in_page: boolean | null }>(
+      `SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM resources WHERE ${where}) t
+         LEFT JOIN LATERAL (SELECT ${columns}, true AS in_page FROM resources WHERE ${where} ${BY_NAME}
+           LIMIT $${n + 1} OFFSET $${n + 2}) p ON true`,
+      [...args, query.limit, query.offset],
+    );
+    // An empty page: the one row of the count, with nulls for the page's columns.
+    const page = rows.filter((r) => r.in_page).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
+    return { total: rows[0]?.total ?? 0, rows: page };
+  }
+
+  /** The rows of a list query with a tag or a filter, which read every resource of the tenant (or name). */
+  private async matching<R extends ResourceRow>(columns: string, query: ListQuery, masked: boolean): Promise<{ row: R; resource: McpServerResource }[]> {
+    const byName = query.name !== undefined;
+    const { rows } = await this.db().query<R>(
+      `SELECT ${columns} FROM resources WHERE tenant = $1 ${byName ? 'AND name = $2' : ''} ${BY_NAME}`,
+      byName ? [query.tenant, query.name] : [query.tenant],
+    );
+    let matching = rows.map((row) => ({ row, resource: this.rows.fromRow(row, masked) }));
+    if (query.tag) {
+      const { key, value } = query.tag;
+      matching = matching.filter((m) => m.resource.manifest.tags[key] === value);
+    }
+    const filter = query.filter;
+    return filter ? matching.filter((m) => filter(m.resource)) : matching;
+  }
+
+  async listReadiness(tenant: string): Promise<ResourceReadiness[]> {
+    const { rows } = await this.db().query<{ fqn: string; source: string; ready: ConditionStatus | null }>(
+      `SELECT fqn, source, (SELECT c ->> 'status' FROM jsonb_array_elements(status::jsonb -> 'conditions') AS c
+         WHERE c ->> 'type' = 'Ready' LIMIT 1) AS ready FROM resources WHERE tenant = $1`,
+      [tenant],
+    );
+    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
+  async keys(): Promise<string[]> {
+    return (await this.db().query<{ fqn: string }>('SELECT fqn FROM resources ORDER BY fqn COLLATE "C"')).rows.map((r) => r.fqn);
+  }
+
+  async count(): Promise<number> {
+    return (await this.db().query<{ n: number }>('SELECT count(*)::int8 AS n FROM resources')).rows[0]!.n;
+  }
+
+  /** The refs of a tenant's resources, of those a watched directory manages, or of one file of it. */
+  async refs(tenant: string, root?: string, path?: string): Promise<ResourceRef[]> {
+    const args: unknown[] = [tenant];
+    let where = 'tenant = $1';
+    if (root !== undefined) {
+      args.push(root);
+      where += ` AND (source::jsonb ->> 'root') = $2 AND (source::jsonb ->> 'kind') = 'file'`;
+      if (path !== undefined) {
+        args.push(path);
+        where += ` AND (source::jsonb ->> 'path') = $3`;
+      }
+    }
+    const { rows } = await this.db().query<Pick<ResourceRow, 'fqn' | 'id' | 'tenant' | 'name' | 'generation' | 'source'>>(
+      `SELECT fqn, id, tenant, name, generation, source FROM resources WHERE ${where}`,
+      args,
+    );
+    return rows.map((r) => Object.freeze({ fqn: r.fqn, id: r.id, tenant: r.tenant, name: r.name, generation: r.generation, source: Object.freeze(JSON.parse(r.source) as SourceRef) }));
+  }
+}
