@@ -63,7 +63,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
   const resolve = (spec: VirtualSource, source: McpServerResource): ResolvedSource | Problem => {
     const m = source.manifest;
     if (isVirtualManifest(m)) {
-      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote and mcp-server/stdio servers only.` };
+      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote, mcp-server/stdio and mcp-server/openapi servers only.` };
     }
     const ready = findCondition(source.status.conditions, READY);
     if (ready?.status !== 'True' || source.status.observedGeneration !== source.generation) {
