@@ -5,12 +5,13 @@
 // no redirect is followed. An inline document may refer only within itself. A failed read is recorded
 // with its PascalCase reason and a sentence naming the document and what to do.
 import { createHash } from 'node:crypto';
-import { egressDenial, type EgressPolicy } from '../discovery/egress.js';
-import { errorChain, isAbort, networkFailure, safeUrl } from '../discovery/failure.js';
-import { sanitize, secretsOf } from '../discovery/redaction.js';
-import { readBytesCapped, responseTooLarge } from '../discovery/response-limits.js';
-import { createServerFetch } from '../discovery/server-fetch.js';
-import type { DiscoveryFailureReason, TlsOptions } from '../discovery/types.js';
+import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
+import { errorChain, isAbort, networkFailure, safeUrl } from '../upstream/failure.js';
+import { sanitize, secretsOf } from '../upstream/redaction.js';
+import { readBytesCapped, responseTooLarge } from '../upstream/response-limits.js';
+import { createServerFetch } from '../upstream/server-fetch.js';
+import type { DiscoveryFailureReason } from '../discovery/types.js';
+import type { TlsOptions } from '../upstream/types.js';
 import type { OpenApiSpecSource } from '../domain/manifest.js';
 
 /** Documents read for one discovery at most: the document and the ones its $refs name. */

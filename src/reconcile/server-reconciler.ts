@@ -7,15 +7,8 @@ import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/co
 import { ReconcileError, TerminalError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
-import {
-  applyToolSettings,
-  discover as discoverServer,
-  OAuthClientCredentials,
-  OAuthError,
-  type DiscoveryFailureReason,
-  type DiscoveryResult,
-  type DiscoveryTarget,
-} from '../discovery/index.js';
+import { applyToolSettings, discover as discoverServer, type DiscoveryFailureReason, type DiscoveryResult, type DiscoveryTarget } from '../discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../upstream/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
 import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpServerManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
@@ -29,7 +22,7 @@ import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } 
 import type { UpstreamHealth } from './upstream-health.js';
 import { createVirtualReconciler } from './virtual-reconciler.js';
 import { VirtualSourceIndex } from './virtual-sources.js';
-import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 

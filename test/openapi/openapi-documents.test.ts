@@ -4,8 +4,8 @@
 // answers), the answer is a failure with a PascalCase reason and a sentence, never a throw or a hang.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EgressPolicy } from '../../src/discovery/egress.js';
-import { DEFAULT_UPSTREAM_LIMITS } from '../../src/discovery/response-limits.js';
+import { EgressPolicy } from '../../src/upstream/egress.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../../src/upstream/response-limits.js';
 import type { OpenApiSpecSource } from '../../src/domain/manifest.js';
 import { discoverOpenApi, type OpenApiDiscovery, type OpenApiDiscoveryInput } from '../../src/openapi/discover-openapi.js';
 import { MAX_ALL_OPERATIONS } from '../../src/openapi/tool-generation.js';

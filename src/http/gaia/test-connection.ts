@@ -2,9 +2,10 @@
 // nothing. Values are used as sent: secret references (${env:...}, ${file:...}) are NOT resolved here, so
 // a caller cannot make the control plane send its own secrets to a URL of the caller's choosing.
 import type { DiscoveryResult, DiscoveryTarget } from '../../discovery/index.js';
-import { OAuthClientCredentials, OAuthError, discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import { discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../../upstream/index.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import type { UpstreamLimits } from '../../upstream/response-limits.js';
 import type { McpServerManifest, RemoteMcpServerManifest } from '../../domain/manifest.js';
 import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../discovery/upstream-settings.js';
 import { literalSecrets } from '../../domain/secret-reference.js';

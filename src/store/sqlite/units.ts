@@ -8,8 +8,10 @@
 // and answers a settled promise: the embedded default pays no queue for being async.
 //
 // A unit ends (is no longer live) at its commit or rollback, so a callback it scheduled that runs later is
-// an outside call. One AsyncLocalStorage serves every connection: its frames name their connection, and a
-// unit of one store opened inside a unit of another (resources then gateway) sees both.
+// an outside call. Inside a unit, calls run one after the other as fn awaits them, nested transactions
+// too (fn awaits each before the next: savepoints are a stack). One AsyncLocalStorage serves every
+// connection: its frames name their connection, and a unit of one store opened inside a unit of another
+// (resources then gateway) sees both.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 
@@ -42,6 +44,7 @@ export class SqliteUnits {
   private busy = false;
   private readonly waiting: (() => void)[] = [];
   private readonly stmt;
+  /** Names the savepoints of the open unit; none is reused while it is open. */
   private savepoints = 0;
 
   constructor(private readonly db: Database.Database) {
@@ -81,6 +84,7 @@ export class SqliteUnits {
     let state: S;
     try {
       this.stmt.begin.run();
+      this.savepoints = 0;
       state = scope.begin(true);
     } catch (err) {
       if (this.db.inTransaction) this.stmt.rollback.run();
@@ -117,7 +121,6 @@ export class SqliteUnits {
       ok = true;
       return result;
     } finally {
-      this.savepoints--;
       if (!ok && this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       scope.end(state, ok, false);
     }
