@@ -29,13 +29,25 @@ export interface DiscoveryTarget {
   authConfigured: AuthConfigured;
 }
 
-/** Why a discovery failed: the upstream layer's failure reasons. */
-export type DiscoveryFailureReason = FailureReason;
+/**
+ * Why a discovery failed: the upstream layer's failure reasons, and mcp-server/openapi's (src/openapi): its
+ * document could not be fetched, is not valid OpenAPI 3, or cannot be served as tools.
+ */
+export type DiscoveryFailureReason =
+  | FailureReason
+  | 'SpecFetchFailed'
+  | 'InvalidOpenApiDocument'
+  | 'CircularReference'
+  | 'TooManyOperations'
+  | 'ToolSchemaTooLarge'
+  | 'ToolNameConflict';
 
 export interface DiscoverySuccess {
   ok: true;
-  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio). */
-  transport: Transport | 'stdio';
+  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio); `openapi`: tools made from an OpenAPI document (src/openapi). */
+  transport: Transport | 'stdio' | 'openapi';
+  /** Where the tools were found, when not over an MCP transport (status says "Found N tools <source>"). */
+  source?: string;
   serverInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   instructions?: string;

@@ -343,6 +343,8 @@ export class DataPlane {
       ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
       ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
       ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+      // mcp-server/openapi: its session serves the tools of the entry as it is now.
+      latest: () => this.catalog.cached(entry.fqn),
     };
   }
 

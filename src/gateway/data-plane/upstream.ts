@@ -18,6 +18,7 @@ import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch
 import type { FetchLike } from '../../upstream/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
+import { openOpenApiSession } from '../../openapi/openapi-session.js';
 
 export interface ConnectUpstreamOptions {
   entry: GatewayEntry;
@@ -39,6 +40,8 @@ export interface ConnectUpstreamOptions {
   stdio?: StdioSessions;
   /** The longest silence within one upstream answer's body; 0 (the default): none. */
   bodyTimeoutMs?: number;
+  /** The entry as the gateway store holds it now; an mcp-server/openapi session serves its current tools. */
+  latest?: () => GatewayEntry | undefined;
 }
 
 /** The part of the stdio supervisor (src/stdio) the gateway uses: one multiplexed session per client session. */
@@ -47,7 +50,8 @@ export interface StdioSessions {
 }
 
 export interface Upstream {
-  kind: GatewayTransport | 'stdio';
+  /** `openapi`: the gateway's own MCP server for an mcp-server/openapi entry (src/openapi). */
+  kind: GatewayTransport | 'stdio' | 'openapi';
   transport: Transport;
   /** The upstream's result for initialize. */
   initializeResult: Record<string, unknown>;
@@ -125,6 +129,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   if (entry.passthroughAuth && !lease) {
     throw new UpstreamConnectError(502, `MCP server "${entry.name}" takes a token minted for each caller, and this gateway has no signing key to mint one.`);
   }
+  if (entry.openapi) return connectOpenApi(options, lease);
   const url = new URL(entry.upstreamUrl);
   const headers = upstreamHeaders(entry, lease?.token);
   const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {})];
@@ -233,6 +238,30 @@ async function connectStdio(options: ConnectUpstreamOptions, spec: NonNullable<G
     // The supervisor's own sentence (its stderr tail already sanitised) or the refusal's excerpt: bounded again here.
     const detail = sanitize((error as Error).message, Object.values(spec.env), 500);
     throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${detail}`);
+  } finally {
+    budget.dispose();
+  }
+}
+
+/**
+ * mcp-server/openapi: the gateway's own MCP server for the entry (src/openapi/openapi-session.ts); each
+ * request carries the entry's headers of the moment, with the caller's minted token when passthroughAuth.
+ */
+async function connectOpenApi(options: ConnectUpstreamOptions, lease: CallerTokenLease | undefined): Promise<Upstream> {
+  const { entry } = options;
+  const session = await openOpenApiSession({
+    entry,
+    ...(options.latest ? { latest: options.latest } : {}),
+    headersOf: (e) => upstreamHeaders(e, lease?.token),
+    ...(options.egress ? { egress: options.egress } : {}),
+  });
+  const budget = new Budget(options.timeoutMs);
+  try {
+    const result = await budget.run(initializeOver(session.transport, options.initialize, []));
+    return { kind: 'openapi', transport: session.transport, initializeResult: result, close: session.close };
+  } catch (error) {
+    await session.close();
+    throw new UpstreamConnectError(502, `The gateway could not open its session for MCP server "${entry.name}": ${(error as Error).message}`);
   } finally {
     budget.dispose();
   }

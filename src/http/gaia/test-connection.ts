@@ -43,7 +43,8 @@ export function snakeReason(reason: string): string {
   return reason.replace(/TLS/g, 'tls').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
-const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio' } as const;
+// openapi: never a GAIA server's (the GAIA API has no such type); tools over plain HTTP, if it were.
+const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio', openapi: 'http' } as const;
 
 function answerOf(result: DiscoveryResult, wanted: GaiaTransportType): ValidateAnswer {
   if (!result.ok) {
