@@ -3,15 +3,17 @@
 // stored resource with what the write expects and bumps the resourceVersion only when it matches (a
 // refused write changes nothing and leaves the transaction usable); the write then puts the row (with
 // its view, rendered by the ViewRenderer for that resourceVersion), its changelog entry and the NOTIFY
-// for the other replicas in one statement.
+// for the other replicas in one statement; a new generation's revision is a third (see revisions.ts).
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
 import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
-import type { NewResource, ResourceUpdate } from '../types.js';
+import { revisionRowOf } from '../sqlite/revision-rows.js';
+import type { NewResource, ResourceUpdate, RevisionNote } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';
 import { changeEntry } from './changelog.js';
 import type { Queryable } from './connection.js';
+import type { PgRevisions } from './revisions.js';
 
 /** The NOTIFY a write transaction sends (see notifications.ts). */
 export interface Notice {
@@ -32,9 +34,10 @@ export class PgResourceWrites {
   constructor(
     private readonly rows: RowCodec,
     private readonly views: ViewRenderer,
+    private readonly revisions: PgRevisions,
   ) {}
 
-  async create(client: Queryable, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
+  async create(client: Queryable, input: NewResource, now: string, notice: Notice, revision?: RevisionNote): Promise<McpServerResource> {
     const claim = await client.query<{ resource_version: number }>(
       `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
          AND NOT EXISTS (SELECT 1 FROM resources WHERE fqn = $1) RETURNING value AS resource_version)
@@ -77,7 +80,7 @@ export class PgResourceWrites {
         this.views.render(storedText(row), input.status, rv), maskedResourceText(row), notice.channel, notice.payload,
       ],
     );
-    return resourceOfRow(row, {
+    const created = resourceOfRow(row, {
       manifest: input.manifest,
       source: input.source,
       metadata: input.metadata,
@@ -85,9 +88,19 @@ export class PgResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
+    await this.revisions.record(client, revisionRowOf(created, sealed, revision, now));
+    return created;
   }
 
-  async update(client: Queryable, fqn: string, update: ResourceUpdate, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource> {
+  async update(
+    client: Queryable,
+    fqn: string,
+    update: ResourceUpdate,
+    expect: ExpectedVersion | undefined,
+    now: string,
+    notice: Notice,
+    revision?: RevisionNote,
+  ): Promise<McpServerResource> {
     // Who created it, and when, stay as stored.
     const { stored, rv } = await this.claim(client, fqn, expect, 'it no longer exists');
     const sealed = this.rows.seal(update.manifest);
@@ -118,7 +131,7 @@ export class PgResourceWrites {
         notice.channel, notice.payload,
       ],
     );
-    return resourceOfRow(row, {
+    const updated = resourceOfRow(row, {
       manifest: update.manifest,
       source: update.source,
       metadata: update.metadata,
@@ -126,6 +139,8 @@ export class PgResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
+    if (update.generation > Number(stored.generation)) await this.revisions.record(client, revisionRowOf(updated, sealed, revision, now));
+    return updated;
   }
 
   async remove(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource | undefined> {
@@ -135,9 +150,10 @@ export class PgResourceWrites {
     const masked = { ...this.rows.fromRow(stored, true), resourceVersion: rv };
     await client.query(
       `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
+       marked AS (UPDATE revisions SET deleted_at = $4 WHERE resource_id = $7 AND deleted_at IS NULL),
        ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
        SELECT pg_notify($5, $6)`,
-      [fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload],
+      [fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload, stored.id],
     );
     return { ...this.rows.fromRow(stored), resourceVersion: rv };
   }
