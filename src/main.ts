@@ -147,7 +147,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   let publicUrl = config.publicUrl ?? '';
   const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
-  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), views: resourceViews, clock, secretCodec });
+  const store = new SqliteResourceStore({
+    path: join(config.dataDir, 'control-plane.db'),
+    views: resourceViews,
+    clock,
+    secretCodec,
+    revisionHistory: config.revisionHistory,
+    revisionRetentionMs: config.revisionRetentionMs,
+  });
   const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
   try {
     // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
