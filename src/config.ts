@@ -269,7 +269,7 @@ export function parseDuration(value: string, flag: string): number {
   if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m, 1h or 7d.`);
   // A number alone is ambiguous (seconds? milliseconds?); only 0 means the same in every unit.
   if (m[2] === undefined && Number(m[1]) !== 0) {
-    throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h, d).`);
+    throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
   }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
