@@ -22,7 +22,7 @@ export interface RevisionsRouterOptions extends PresentOptions {
   policy: AccessPolicy;
 }
 
-const MAX_PAGE = 100;
+const MAX_PAGE = 1000;
 
 function single(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -66,7 +66,7 @@ export function revisionsRouter(options: RevisionsRouterOptions): Router {
 
   const list = async (req: Request, res: Response) => {
     const errors: FieldError[] = [];
-    const limit = req.query.limit === undefined ? 20 : wholeNumber(req.query.limit, '/query/limit', 1, MAX_PAGE, errors);
+    const limit = req.query.limit === undefined ? 100 : wholeNumber(req.query.limit, '/query/limit', 1, MAX_PAGE, errors);
     const offset = req.query.offset === undefined ? 0 : wholeNumber(req.query.offset, '/query/offset', 0, Number.MAX_SAFE_INTEGER, errors);
     if (errors.length > 0) refuse(errors);
     const { id } = await named(req);

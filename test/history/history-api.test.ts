@@ -82,7 +82,7 @@ it('keeps a revision per generation across GAIA, PUT and file changes, with who,
 
   const listed = await api(`${SERVERS}/${id}/revisions`);
   expect(listed.status).toBe(200);
-  expect(listed.json.pagination).toEqual({ total: 3, offset: 0, limit: 20 });
+  expect(listed.json.pagination).toEqual({ total: 3, offset: 0, limit: 100 });
   expect(listed.json.data.map((r: { generation: number; source: { via: string }; subject: { subjectId: string } }) => [r.generation, r.source.via, r.subject.subjectId])).toEqual([
     [3, 'api', 'admin'],
     [2, 'gaia', 'admin'],
