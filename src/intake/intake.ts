@@ -316,8 +316,12 @@ export class Intake {
       reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
       message:
         plan.action === 'CREATE'
-          ? `Created from ${describeSource(input.source)}; generation 1.`
-          : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
+          ? `Created from ${describeSource(input.source)}` +
+            (input.origin?.rolledBackTo !== undefined ? ` (recreated from revision ${input.origin.rolledBackTo} of a deleted server)` : '') +
+            '; generation 1.'
+          : `Updated from ${describeSource(input.source)}` +
+            (input.origin?.rolledBackTo !== undefined ? ` (rollback to generation ${input.origin.rolledBackTo})` : '') +
+            `; generation ${plan.generation}` +
             (plan.specChanged ? '' : ' (spec unchanged)') +
             (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
       actor: input.principal.subject.subjectId,

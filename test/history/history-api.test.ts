@@ -2,6 +2,7 @@
 // upstreams and mcpctl: who changed what from where, rollback of a secret change (the upstream gets the
 // old secret again), undo of a delete, a file-managed server refused, tenant isolation, and no secret in
 // any revision, diff or CLI output.
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,19 @@ it('undoes a delete: the revisions outlive the server, and rollback recreates it
   // Ready needs the old secret at the upstream: it was restored from the sealed revision.
   const back = await waitForReady(cp, name, 'True');
   expect(back.generation).toBe(1);
+  const events = await api(`${SERVERS}/name/${name}/events`);
+  expect(events.json.data.map((e: { message: string }) => e.message)).toContainEqual(expect.stringContaining('recreated from revision 1 of a deleted server'));
+
+  // At rest, the revisions hold the secrets sealed: not one value in clear.
+  const db = new Database(join(cp.dataDir, 'control-plane.db'), { readonly: true });
+  try {
+    const stored = db.prepare('SELECT spec, secrets, diff FROM revisions').all() as { spec: string; secrets: string; diff: string }[];
+    expect(stored.length).toBeGreaterThan(3);
+    expect(JSON.stringify(stored)).not.toContain('CANARY');
+    expect(stored.some((r) => r.secrets.includes('aes256gcm:v1:'))).toBe(true);
+  } finally {
+    db.close();
+  }
 });
 
 it('shows another account nothing: revisions and rollback of its servers are 404', async () => {
