@@ -289,7 +289,8 @@ export class PostgresResourceStore implements ResourceStore {
 
   /** Seals secrets stored before encryption and checks the key against the rest (see resealColumn). */
   resealSecrets(): Promise<number> {
-    return this.units.write(this.fence, (client) => resealColumn(client, 'resources', 'secrets', this.codec));
+    // Revisions keep their secrets sealed as the rows do, so they are sealed (and checked) alike.
+    return this.units.write(this.fence, async (client) => (await resealColumn(client, 'resources', 'secrets', this.codec)) + (await resealColumn(client, 'revisions', 'secrets', this.codec)));
   }
 
   /** Stops hearing of other processes' writes and waits for housekeeping. The database is closed by its owner. */

@@ -315,7 +315,11 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   private resealSecretsNow(): number {
-    const resealed = this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec) ? 0 : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
+    // Revisions keep their secrets sealed as the rows do, so they are sealed (and checked) alike.
+    const resealed =
+      this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec)
+        ? 0
+        : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec) + resealColumn(this.db, 'revisions', 'rowid', 'secrets', this.codec);
     this.secretsSealed = true;
     return resealed;
   }
