@@ -33,6 +33,10 @@ export interface Config {
   pruneQuietPeriodMs: number;
   /** The least role that may take a file-declared server over through the API (force: true). */
   fileTakeoverRole: 'admin' | 'editor';
+  /** Revisions kept per server (its newest generations). */
+  revisionHistory: number;
+  /** How long the revisions of a deleted server are kept (to undo the delete). */
+  revisionRetentionMs: number;
   /** Rediscover each healthy server this often. */
   discoveryIntervalMs: number;
   /** The budget of one discovery. */
@@ -193,6 +197,19 @@ export const SERVE_FLAGS = [
       'read the same for this long; a read after that prunes them. A re-declaration meanwhile is an update. 0 prunes at once.',
   },
   {
+    flag: 'revision-history',
+    env: 'MCP_CP_REVISION_HISTORY',
+    default: '20',
+    value: 'N',
+    help: 'Revisions kept per server: its newest N generations (GET .../revisions, mcpctl history, mcpctl rollback). 1 to 1000.',
+  },
+  {
+    flag: 'revision-retention',
+    env: 'MCP_CP_REVISION_RETENTION',
+    default: '7d',
+    help: 'How long the revisions of a deleted server are kept, so that mcpctl rollback NAME --to-revision N can recreate it.',
+  },
+  {
     flag: 'file-takeover-role',
     env: 'MCP_CP_FILE_TAKEOVER_ROLE',
     default: 'admin',
@@ -275,13 +292,13 @@ export const SERVE_FLAGS = [
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
 type StringFlag = Exclude<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A number with a unit (500ms, 30s, 5m, 1h); a bare number is refused (is 30 seconds or minutes?), except 0. */
 export function parseDuration(value: string, flag: string): number {
   const m = DURATION.exec(value.trim());
-  if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m or 1h.`);
+  if (!m) throw new ConfigError(`--${flag}: "${value}" is not a duration; use e.g. 500ms, 30s, 5m, 1h or 7d.`);
   // A number alone is ambiguous (seconds? milliseconds?); only 0 means the same in every unit.
   if (m[2] === undefined && Number(m[1]) !== 0) {
     throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
@@ -401,6 +418,12 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const pruneQuietPeriodMs = parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period');
   if (pruneQuietPeriodMs > 3_600_000) throw new ConfigError('--prune-quiet-period: must be at most 1h (0 prunes at once).');
+  const revisionHistoryRaw = get('revision-history') ?? '20';
+  const revisionHistory = Number(revisionHistoryRaw);
+  if (!/^\d+$/.test(revisionHistoryRaw) || revisionHistory < 1 || revisionHistory > 1000) {
+    throw new ConfigError(`--revision-history: "${revisionHistoryRaw}" must be a whole number from 1 to 1000.`);
+  }
+  const revisionRetentionMs = parseDuration(get('revision-retention') ?? '7d', 'revision-retention');
   const publicUrlRaw = get('public-url');
   const advertiseUrlRaw = get('advertise-url');
   const store = parseStore(get('store') ?? 'sqlite:');
@@ -413,6 +436,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     store,
     lease: parseLease(get('lease-duration') ?? '15s'),
     advertiseUrl: advertiseUrlRaw !== undefined ? parseUrl(advertiseUrlRaw, 'advertise-url') : undefined,
+    revisionHistory,
+    revisionRetentionMs,
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
     pruneQuietPeriodMs,

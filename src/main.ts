@@ -565,7 +565,14 @@ async function openStores(
 ): Promise<OpenStores> {
   const { clock, secretCodec, hashKey, logger } = deps;
   if (config.store.kind === 'sqlite') {
-    const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), views: resourceViews, clock, secretCodec });
+    const store = new SqliteResourceStore({
+      path: join(config.dataDir, 'control-plane.db'),
+      views: resourceViews,
+      clock,
+      secretCodec,
+      revisionHistory: config.revisionHistory,
+      revisionRetentionMs: config.revisionRetentionMs,
+    });
     const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
     const close = async () => {
       await store.close();
@@ -599,8 +606,9 @@ async function openStores(
       opened.push(o);
       return o;
     };
-    const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec }));
-    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, fence: postgres.fence }));
+    const revisions = { revisionHistory: config.revisionHistory, revisionRetentionMs: config.revisionRetentionMs };
+    const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions }));
+    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence }));
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');

@@ -34,7 +34,7 @@ export class ConnectionError extends Error {
 export interface ApiClient {
   /** The server as shown to people: no credentials, query or fragment. */
   readonly server: string;
-  request<T>(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
 export type ClientResolution = { ok: true; client: ApiClient; token: string } | { ok: false; message: string };
@@ -122,7 +122,7 @@ const MAX_RETRY_AFTER_S = 10;
 export function httpClient(server: string, token: string): ApiClient {
   return {
     server,
-    async request<T>(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;

@@ -7,6 +7,8 @@ import { DELETE_HELP } from './delete.js';
 import { DESCRIBE_HELP } from './describe.js';
 import { DIFF_HELP } from './diff.js';
 import { GET_HELP, GET_KINDS } from './get.js';
+import { HISTORY_HELP } from './history.js';
+import { ROLLBACK_HELP } from './rollback.js';
 import { EXIT_OK, type CliIo } from './io.js';
 import { TOKEN_HELP } from './token.js';
 import { VALIDATE_HELP } from './validate.js';
@@ -35,6 +37,8 @@ function commandFlags(): Record<string, string[]> {
     get: GET_HELP,
     describe: DESCRIBE_HELP,
     delete: DELETE_HELP,
+    history: HISTORY_HELP,
+    rollback: ROLLBACK_HELP,
     watch: WATCH_HELP,
     token: TOKEN_HELP,
     version: VERSION_HELP,
@@ -44,7 +48,7 @@ function commandFlags(): Record<string, string[]> {
 }
 
 /** Commands whose positional arguments are server names. */
-const NAME_COMMANDS = ['get', 'describe', 'delete', 'watch'];
+const NAME_COMMANDS = ['get', 'describe', 'delete', 'watch', 'history', 'rollback'];
 
 function bashScript(flags: Record<string, string[]>): string {
   const cases = Object.entries(flags)

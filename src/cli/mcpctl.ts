@@ -14,6 +14,8 @@ Commands:
   get         List MCP servers (or some) with their readiness; get events, get sources.
   describe    Show one MCP server: spec, conditions, tools, events, gateway entry.
   delete      Delete MCP servers (by name, -f FILE or -l selector).
+  history     Show the revisions of an MCP server (GENERATION, AGE, BY, SOURCE, CHANGE), or one with --revision N.
+  rollback    Apply revision N of an MCP server again (--to-revision N [--dry-run]); recreates a deleted one.
   watch       Print every change of the MCP servers as it happens (one line per event) until Ctrl-C.
   token       token create: a new bearer token (shown once) and its --tokens-file entry.
   version     Print the client's and the server's version.
@@ -35,6 +37,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   get: async (argv) => (await import('./get.js')).runGet(argv, processIo()),
   describe: async (argv) => (await import('./describe.js')).runDescribe(argv, processIo()),
   delete: async (argv) => (await import('./delete.js')).runDelete(argv, processIo()),
+  history: async (argv) => (await import('./history.js')).runHistory(argv, processIo()),
+  rollback: async (argv) => (await import('./rollback.js')).runRollback(argv, processIo()),
   watch: async (argv) => {
     const { runWatch } = await import('./watch.js');
     const interrupted = new AbortController();

@@ -7,7 +7,7 @@ import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
 import type { Intake } from '../intake/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import type { EventLog, GatewayReader, ResourceReader } from '../store/index.js';
+import type { EventLog, GatewayReader, ResourceReader, RevisionLog } from '../store/index.js';
 import type { Clock } from '../domain/clock.js';
 import { authenticate } from './authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
@@ -20,6 +20,7 @@ import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
+import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
 import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -39,7 +40,7 @@ export interface Readiness {
 
 export interface AppOptions {
   intake: Intake;
-  store: ResourceReader & EventLog;
+  store: ResourceReader & EventLog & RevisionLog;
   gateway: GatewayReader;
   authenticator: Authenticator;
   policy: RoleAccessPolicy;
@@ -122,6 +123,7 @@ export function createApp(options: AppOptions): Express {
   api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   api.use(refuseReservedKeys);
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
+  api.use('/svc/v1/mcp-servers', revisionsRouter(options));
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));

@@ -109,6 +109,42 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     ['data', 'action', 'dryRun', 'existingManifest', 'diff'],
   ),
   McpServerOne: obj({ data: ref('McpServer') }),
+  Revision: obj(
+    {
+      resourceId: str('The id of the server (a deleted one keeps its id here).'),
+      name: str(),
+      generation: { type: 'integer', minimum: 1, description: 'The generation this revision is.' },
+      createdAt: time('When it was written.'),
+      deletedAt: { oneOf: [time('When its server was deleted; its revisions are kept for --revision-retention.'), { type: 'null' }] },
+      subject: ref('Subject'),
+      source: {
+        type: 'object',
+        description: 'Where the write came from: the SourceRef, `via` (api, gaia, rollback or file) and, for a file, the line of its document.',
+        required: ['kind', 'via'],
+        properties: { kind: { type: 'string', enum: ['api', 'file'] }, via: { type: 'string', enum: ['api', 'gaia', 'rollback', 'file'] }, root: str(), path: str(), document: int('The document index.'), line: int('The line the document starts at.') },
+      },
+      rolledBackTo: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], description: 'A rollback: the generation it applied again.' },
+      change: str('The change in one line: the paths of the diff ("created" for generation 1).'),
+      diff: { type: 'array', items: ref('DiffOp'), description: 'From the generation before (masked: a secret shows only that it changed).' },
+      manifest: { ...ref('McpServerManifest'), description: 'The spec, secrets masked (GET .../revisions/{generation} only).' },
+    },
+    ['resourceId', 'name', 'generation', 'createdAt', 'deletedAt', 'subject', 'source', 'rolledBackTo', 'change', 'diff'],
+  ),
+  RevisionList: obj({
+    data: { type: 'array', items: ref('Revision') },
+    pagination: obj({ total: int('Revisions kept, all pages.'), offset: int('First item.'), limit: int('Page size.') }),
+  }),
+  RevisionOne: obj({ data: ref('Revision') }),
+  RollbackRequest: obj(
+    {
+      toGeneration: { type: 'integer', minimum: 1, description: 'The generation whose spec (secrets included) to apply again.' },
+      dryRun: { type: 'boolean', default: false, description: 'true: answer the plan only; nothing is written.' },
+    },
+    ['toGeneration'],
+  ),
+  RollbackResponse: {
+    allOf: [ref('ApplyResponse'), obj({ rolledBackTo: { type: 'integer', minimum: 1 } })],
+  },
   McpServerList: obj({
     data: { type: 'array', items: ref('McpServer') },
     pagination: obj({ total: int('Servers matching, all pages.'), offset: int('First item.'), limit: int('Page size.') }),

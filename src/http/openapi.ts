@@ -44,6 +44,7 @@ const PATH_PARAMS: Record<string, string> = {
   id: 'The server id.',
   name: 'The server name.',
   serverId: 'The server id (the same id as /api/svc/v1/mcp-servers/{id}).',
+  generation: 'The generation of the revision.',
 };
 
 export interface RouteDoc {
@@ -98,6 +99,12 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: `${S}/mcp-servers/name/{name}/events`, tag: 'events', ok: 'EventList', summary: 'Recent events of a server, by name.' },
   { method: 'post', path: `${S}/mcp-servers/{id}/refresh`, tag: 'servers', ok: 'McpServerOne', errors: [503, 504], summary: 'Discover the server now; answers once the status reflects it.' },
   { method: 'post', path: `${S}/mcp-servers/name/{name}/refresh`, tag: 'servers', ok: 'McpServerOne', errors: [503, 504], summary: 'Discover the server now, by name; answers once the status reflects it.' },
+  { method: 'get', path: `${S}/mcp-servers/{id}/revisions`, tag: 'history', query: ['limit', 'offset'], ok: 'RevisionList', errors: [400], summary: 'The revisions of a server (one per generation), newest first; a deleted one\'s too, for --revision-retention.' },
+  { method: 'get', path: `${S}/mcp-servers/name/{name}/revisions`, tag: 'history', query: ['limit', 'offset'], ok: 'RevisionList', errors: [400], summary: 'The revisions of a server by name (of the deleted one of that name when none lives), newest first.' },
+  { method: 'get', path: `${S}/mcp-servers/{id}/revisions/{generation}`, tag: 'history', ok: 'RevisionOne', errors: [400], summary: 'One revision: its spec (secrets masked) and its diff.' },
+  { method: 'get', path: `${S}/mcp-servers/name/{name}/revisions/{generation}`, tag: 'history', ok: 'RevisionOne', errors: [400], summary: 'One revision of a server by name.' },
+  { method: 'post', path: `${S}/mcp-servers/{id}/rollback`, tag: 'history', body: 'RollbackRequest', headers: ['If-Match'], ok: 'RollbackResponse', errors: [409, 412], summary: 'Apply revision toGeneration again (secrets included) as a new generation, through intake; a deleted server is created again. 409 for a file-managed server (roll back in Git).' },
+  { method: 'post', path: `${S}/mcp-servers/name/{name}/rollback`, tag: 'history', body: 'RollbackRequest', headers: ['If-Match'], ok: 'RollbackResponse', errors: [409, 412], summary: 'Rollback by name (of the deleted one of that name when none lives).' },
   { method: 'get', path: `${S}/events`, tag: 'events', query: ['limit', 'since'], ok: 'EventList', errors: [400], summary: 'Recent events of every server the caller may read.' },
   { method: 'get', path: `${S}/sources`, tag: 'sources', ok: 'SourceList', summary: 'Watched manifest directories, their files and file errors.' },
   { method: 'get', path: `${S}/cluster`, tag: 'operations', auth: 'admin', ok: 'ClusterStatus', summary: 'This replica, the leader (id, epoch, since) and every replica with its URL, version and last heartbeat.' },

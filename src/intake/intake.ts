@@ -35,7 +35,17 @@ import {
   valueAt,
 } from '../manifest/index.js';
 import { planApply, type DiffOp, type PlanAction } from '../plan/index.js';
-import { WriteConflictError, type NewResource, type ResourceReader, type ResourceUpdate, type ResourceWriter, type StoredAnswerTexts, type WriteEvent } from '../store/index.js';
+import {
+  WriteConflictError,
+  type NewResource,
+  type ResourceReader,
+  type ResourceUpdate,
+  type ResourceWriter,
+  type RevisionLog,
+  type RevisionOrigin,
+  type StoredAnswerTexts,
+  type WriteEvent,
+} from '../store/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
 import { checkVirtualSources } from './virtual-sources.js';
@@ -63,6 +73,23 @@ export interface ApplyInput {
   errorPathPrefix?: string;
   /** A source may adopt a resource from one of its own earlier locations (a document moved between files). */
   mayAdopt?: (current: SourceRef) => boolean;
+  /** Kept with the revision a new generation records: the route (GAIA, rollback), a file's line. */
+  origin?: RevisionOrigin;
+  /**
+   * The account a create takes when the manifest names none (instead of the caller's first one): a
+   * rollback that recreates a removed server gives the account it had.
+   */
+  account?: string;
+}
+
+export interface RollbackInput {
+  /** The resource whose revision is applied again: a live one, or one removed within the retention. */
+  resourceId: string;
+  fqn: string;
+  toGeneration: number;
+  dryRun: boolean;
+  principal: Principal;
+  ifMatch?: string;
 }
 
 export interface ApplyResult {
@@ -88,7 +115,7 @@ export interface DeleteInput {
 }
 
 export interface IntakeOptions {
-  store: ResourceReader & ResourceWriter;
+  store: ResourceReader & ResourceWriter & Pick<RevisionLog, 'getRevision'>;
   tenant: string;
   policy: AccessPolicy;
   enqueue: (key: string) => void;
@@ -114,7 +141,7 @@ export interface IntakeOptions {
 }
 
 export class Intake {
-  private readonly store: ResourceReader & ResourceWriter;
+  private readonly store: IntakeOptions['store'];
   private readonly tenant: string;
   private readonly policy: AccessPolicy;
   private readonly enqueue: (key: string) => void;
@@ -220,7 +247,10 @@ export class Intake {
       hash = specHash(desired, this.specHashKey);
     }
 
-    const accountId = this.policy.accountFor(input.principal, desired, existing);
+    // A create given an account (a removed server recreated) takes it unless the manifest names one; the
+    // policy decides whether the caller may use it, as for ownedBy.account.
+    const accountOf = !existing && input.account !== undefined && desired.ownedBy?.account === undefined ? { ...desired, ownedBy: { ...desired.ownedBy, account: input.account } } : desired;
+    const accountId = this.policy.accountFor(input.principal, accountOf, existing);
     this.policy.authorizeApply(input.principal, desired, existing, keptSecrets);
     if (isVirtualManifest(desired)) {
       // Its sources: remote or stdio servers the writer may use.
@@ -286,18 +316,70 @@ export class Intake {
       reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
       message:
         plan.action === 'CREATE'
-          ? `Created from ${describeSource(input.source)}; generation 1.`
-          : `Updated from ${describeSource(input.source)}; generation ${plan.generation}` +
+          ? `Created from ${describeSource(input.source)}` +
+            (input.origin?.rolledBackTo !== undefined ? ` (recreated from revision ${input.origin.rolledBackTo} of a deleted server)` : '') +
+            '; generation 1.'
+          : `Updated from ${describeSource(input.source)}` +
+            (input.origin?.rolledBackTo !== undefined ? ` (rollback to generation ${input.origin.rolledBackTo})` : '') +
+            `; generation ${plan.generation}` +
             (plan.specChanged ? '' : ' (spec unchanged)') +
             (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
       actor: input.principal.subject.subjectId,
     });
+    // The revision a new generation records keeps the spec's diff (not the request metadata's).
+    const revision = { diff: plan.diff.filter((d) => d.path !== '/metadata' && !d.path.startsWith('/metadata/')), ...(input.origin ? { origin: input.origin } : {}) };
     const resource = created
-      ? await this.store.create(created, { events })
-      : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events });
+      ? await this.store.create(created, { events, revision })
+      : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events, revision });
     this.enqueue(fqn);
     if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom);
     return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
+  }
+
+  /**
+   * Applies the spec of one kept revision again, secrets included, as a new generation through the same
+   * pipeline as apply (access, If-Match, plan; dryRun answers the plan). A server a watched file manages
+   * is refused (409, naming the file: roll it back in Git); a removed one is created again (a new resource,
+   * in the account it had), unless another server took its name meanwhile.
+   */
+  async rollback(input: RollbackInput): Promise<ApplyResult> {
+    this.policy.authorizeWrite(input.principal);
+    const n = input.toGeneration;
+    const revision = await this.store.getRevision(input.resourceId, n);
+    if (!revision) {
+      throw new NotFoundError(`MCP server ${input.fqn} has no revision ${n}; list the kept ones with GET .../revisions (mcpctl history NAME).`);
+    }
+    const existing = await this.store.get(input.fqn);
+    if (existing && existing.id !== input.resourceId) {
+      throw new ConflictError(
+        `Revision ${n} belongs to an MCP server "${revision.name}" that was deleted; another server of that name exists now. Delete it first, or roll that one back.`,
+      );
+    }
+    if (existing?.source.kind === 'file') {
+      throw new ConflictError(
+        `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}; roll it back in Git (revert that file), not through the API.`,
+      );
+    }
+    // Validated again: the schema may have moved on since the revision was written.
+    const validated = validateManifest(revision.manifest);
+    if (!validated.ok) {
+      const details = tidyErrors(validated.errors);
+      throw new ValidationError(summariseErrors(`Revision ${n} of ${input.fqn} is no longer a valid manifest`, details), details);
+    }
+    return this.applyAuthorized(
+      {
+        manifest: validated.manifest,
+        dryRun: input.dryRun,
+        force: false,
+        metadata: undefined,
+        source: { kind: 'api' },
+        principal: input.principal,
+        ...(input.ifMatch !== undefined ? { ifMatch: input.ifMatch } : {}),
+        origin: { via: 'rollback', rolledBackTo: n },
+        account: revision.accountId,
+      },
+      validated.manifest,
+    );
   }
 
   delete(input: DeleteInput): Promise<McpServerResource> {

@@ -636,6 +636,8 @@ export class DirectorySync {
         metadata: undefined,
         source: this.ref(path, doc.document),
         principal: this.principal,
+        // The revision a new generation records names the document's line.
+        origin: { line: doc.locate('')?.line ?? 1 },
         // Within this root, step 1 and 2 already decided who may hold a name; another root must let go of it.
         mayAdopt: (current) => {
           if (current.kind !== 'file') return false;

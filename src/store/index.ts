@@ -13,3 +13,4 @@ export type { GatewayWriter } from './gateway-writer.js';
 export type { ResourceStore } from './resource-store.js';
 export type { GatewayStore } from './gateway-store.js';
 export { plainSecretCodec, type SecretCodec } from './secret-codec.js';
+export type { RevisionLog } from './revision-log.js';

@@ -4,7 +4,7 @@
 // resource is not the one it expects (another writer got there first), so no update is lost.
 import type { McpServerResource } from '../domain/resource.js';
 import type { EventRecorder } from './event-log.js';
-import type { EventInput, NewResource, ResourceUpdate } from './types.js';
+import type { EventInput, NewResource, ResourceUpdate, RevisionNote } from './types.js';
 
 export interface ResourceWriter extends EventRecorder {
   /** WriteConflictError when the name is taken. */
@@ -27,6 +27,11 @@ export interface WriteOptions {
   expect?: ExpectedVersion;
   /** Recorded with the write, in the same unit, for the written resource (its fqn and id). */
   events?: readonly WriteEvent[];
+  /**
+   * For the revision a new generation records (a create, or an update whose generation is above the
+   * stored one; see RevisionLog), in the same unit. Absent: recorded with an empty diff.
+   */
+  revision?: RevisionNote;
 }
 
 /** An event of a write: the store fills in the resource it is about. */

@@ -2,6 +2,7 @@
 // plain objects, no wire format (the API's JSON is src/http/resource-view.ts).
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { ConditionStatus, McpServerResource, ResourceStatus, SourceRef, Subject } from '../domain/resource.js';
+import type { DiffOp } from '../plan/diff.js';
 
 export interface NewResource {
   id: string;
@@ -135,4 +136,44 @@ export interface ResourceReadiness {
   /** The status of its Ready condition; undefined when it has none. */
   ready: ConditionStatus | undefined;
   source: SourceRef;
+}
+
+/** A page of a newest-first listing. */
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+/** How a revision's write came in, besides its SourceRef: the GAIA-style API, a rollback, a file's line. */
+export interface RevisionOrigin {
+  /** The route the write came through when it is not told by `source` alone. */
+  via?: 'gaia' | 'rollback';
+  /** A rollback: the generation whose spec it applied again. */
+  rolledBackTo?: number;
+  /** A file: the line its document starts at (1-based). */
+  line?: number;
+}
+
+/** What a write gives the revision it records (a new generation only). */
+export interface RevisionNote {
+  /** The masked diff from the previous generation (a create lists its fields). */
+  diff: readonly DiffOp[];
+  origin?: RevisionOrigin;
+}
+
+export interface Revision {
+  resourceId: string;
+  fqn: string;
+  name: string;
+  generation: number;
+  /** Normalised; secrets masked in listings, opened by getRevision. */
+  manifest: McpServerManifest;
+  diff: DiffOp[];
+  source: SourceRef;
+  origin: RevisionOrigin;
+  subject: Subject;
+  accountId: string;
+  createdAt: string;
+  /** When its resource was removed; undefined while it lives. */
+  deletedAt?: string;
 }

@@ -161,7 +161,7 @@ describe('the mcpctl binary', () => {
     const script = mcpctl(['completion', 'zsh']);
     expect(script.status).toBe(0);
     expect(script.stdout.startsWith('#compdef mcpctl\n')).toBe(true);
-    expect(script.stdout).toMatch(/commands=\(serve validate diff apply get describe delete watch token version completion help\)/);
+    expect(script.stdout).toMatch(/commands=\(serve validate diff apply get describe delete history rollback watch token version completion help\)/);
     expect(mcpctl(['completion', 'fish']).status).toBe(2);
   });
 

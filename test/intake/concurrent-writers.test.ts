@@ -9,7 +9,7 @@ import { ConflictError, PreconditionFailedError } from '../../src/domain/errors.
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { resourceViews } from '../../src/http/resource-view.js';
 import { Intake, type ApplyInput } from '../../src/intake/index.js';
-import type { ResourceReader, ResourceWriter } from '../../src/store/index.js';
+import type { ResourceReader, ResourceWriter, RevisionLog } from '../../src/store/index.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { remoteManifest } from '../support/control-plane.js';
 
@@ -37,7 +37,7 @@ function connect(): SqliteResourceStore {
  * The store of one replica, on which `other` runs right before each of the next `times` writes: after
  * this replica's intake read and planned, before its commit (as another replica's commit would land).
  */
-function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, times = 1): ResourceReader & ResourceWriter {
+function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, times = 1): ResourceReader & ResourceWriter & Pick<RevisionLog, 'getRevision'> {
   let left = times;
   const race = async () => {
     if (left-- > 0) await other();
@@ -53,6 +53,7 @@ function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, time
     keys: () => store.keys(),
     count: () => store.count(),
     recordEvent: (...a) => store.recordEvent(...a),
+    getRevision: (...a) => store.getRevision(...a),
     create: async (...a) => (await race(), await store.create(...a)),
     update: async (...a) => (await race(), await store.update(...a)),
     remove: async (...a) => (await race(), await store.remove(...a)),

@@ -52,6 +52,8 @@ export interface StdioGate {
 }
 
 const API_SOURCE = { kind: 'api' } as const;
+/** Revisions of its writes say they came through this API. */
+const GAIA_ORIGIN = { via: 'gaia' } as const;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Errors found in the manifest are reported at the GAIA field they came from. */
@@ -144,7 +146,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     if (!mapped.ok) throw invalid(mapped.errors);
     await checkNameFree(f.projectId, f.name, mapped.value.name);
     const result = await throughIntake(() =>
-      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
+      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal, origin: GAIA_ORIGIN }),
     );
     res.status(201).json({ success: true, message: 'MCP server created successfully', serverId: result.resource.id });
   });
@@ -205,7 +207,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     const newName = body.value.fields.name;
     if (newName !== undefined) await checkNameFree(r.accountId, newName, r.name, r.id);
     const result = await throughIntake(() =>
-      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal }),
+      intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal, origin: GAIA_ORIGIN }),
     );
     res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource) });
   });

@@ -20,9 +20,11 @@ import type {
   GetOptions,
   ListQuery,
   NewResource,
+  Page,
   ResourceReadiness,
   ResourceRef,
   ResourceUpdate,
+  Revision,
   SourceFileRecord,
   StoredAnswerTexts,
   StoredEvent,
@@ -39,6 +41,8 @@ import { resealColumn } from './sealed-columns.js';
 import { PgSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { PgStatusWrites } from './status-writes.js';
+import { revisionRetention } from '../sqlite/revision-rows.js';
+import { PgRevisions } from './revisions.js';
 import type { Fence, Unit, Units } from './units.js';
 
 export interface PostgresResourceStoreOptions {
@@ -57,6 +61,10 @@ export interface PostgresResourceStoreOptions {
   eventMaxAgeMs?: number;
   /** At most this many events are kept per resource. */
   eventMaxPerResource?: number;
+  /** Generations kept per resource (default 20). */
+  revisionHistory?: number;
+  /** How long the revisions of a removed resource are kept (default 7 days). */
+  revisionRetentionMs?: number;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -77,6 +85,7 @@ export class PostgresResourceStore implements ResourceStore {
   private readonly changelog: PgChangelog;
   private readonly events: PgEvents;
   private readonly files: PgSourceFiles;
+  private readonly revisions: PgRevisions;
   private readonly notice: Notice;
   private readonly writeListeners = new Set<() => void>();
   private readonly unsubscribe: () => void;
@@ -99,7 +108,8 @@ export class PostgresResourceStore implements ResourceStore {
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
-    this.writes = new PgResourceWrites(rows, options.views);
+    this.revisions = new PgRevisions(db, rows, revisionRetention(options), this.clock);
+    this.writes = new PgResourceWrites(rows, options.views, this.revisions);
     this.statusWrites = new PgStatusWrites(this.reads, options.views);
     this.changelog = new PgChangelog(this.units);
     this.events = new PgEvents(db, options.eventMaxPerResource ?? 100);
@@ -172,12 +182,12 @@ export class PostgresResourceStore implements ResourceStore {
   // ResourceWriter
 
   create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
-    return this.write(async (unit) => this.withEvents(unit.client, await this.writes.create(unit, input, this.isoNow.now(), this.notice), options));
+    return this.write(async (unit) => this.withEvents(unit.client, await this.writes.create(unit, input, this.isoNow.now(), this.notice, options?.revision), options));
   }
 
   update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
     return this.write(async (unit) =>
-      this.withEvents(unit.client, await this.writes.update(unit, fqn, update, options?.expect, this.isoNow.now(), this.notice), options),
+      this.withEvents(unit.client, await this.writes.update(unit, fqn, update, options?.expect, this.isoNow.now(), this.notice, options?.revision), options),
     );
   }
 
@@ -209,6 +219,20 @@ export class PostgresResourceStore implements ResourceStore {
     }
     await this.events.record(this.pool, event, this.isoNow.now());
     this.written();
+  }
+
+  // RevisionLog
+
+  listRevisions(resourceId: string, page: Page): Promise<{ items: Revision[]; total: number }> {
+    return this.revisions.list(resourceId, page);
+  }
+
+  getRevision(resourceId: string, generation: number): Promise<Revision | undefined> {
+    return this.revisions.get(resourceId, generation);
+  }
+
+  revisedIdOf(fqn: string): Promise<string | undefined> {
+    return this.revisions.idOf(fqn);
   }
 
   // EventLog
@@ -265,7 +289,8 @@ export class PostgresResourceStore implements ResourceStore {
 
   /** Seals secrets stored before encryption and checks the key against the rest (see resealColumn). */
   resealSecrets(): Promise<number> {
-    return this.units.write(this.fence, (client) => resealColumn(client, 'resources', 'secrets', this.codec));
+    // Revisions keep their secrets sealed as the rows do, so they are sealed (and checked) alike.
+    return this.units.write(this.fence, async (client) => (await resealColumn(client, 'resources', 'secrets', this.codec)) + (await resealColumn(client, 'revisions', 'secrets', this.codec)));
   }
 
   /** Stops hearing of other processes' writes and waits for housekeeping. The database is closed by its owner. */
@@ -314,6 +339,7 @@ export class PostgresResourceStore implements ResourceStore {
       const now = this.clock.now();
       await this.changelog.prune(client, (await currentResourceVersion(client)) - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
       await this.events.prune(client, isoTime(now - this.eventMaxAgeMs));
+      await this.revisions.prune(client);
     });
   }
 }

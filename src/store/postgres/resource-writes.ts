@@ -4,17 +4,20 @@
 // resourceVersion), its changelog entry and the NOTIFY for the other replicas, all only while the name is
 // free. An update or remove needs the stored row first: its claim compares it with what the write
 // expects and bumps the resourceVersion only when it matches, then the write is one statement. A refused
-// write changes nothing and leaves the transaction usable.
+// write changes nothing and leaves the transaction usable. A new generation's revision is one statement more
+// (see revisions.ts); a removal marks its resource's revisions in its own statement.
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
 import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
-import type { NewResource, ResourceUpdate } from '../types.js';
+import { revisionRowOf } from '../sqlite/revision-rows.js';
+import type { NewResource, ResourceUpdate, RevisionNote } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';
 import { changeEntry } from './changelog.js';
 import { OutOfStepError } from './out-of-step.js';
 import type { Unit } from './units.js';
 import { prepared } from './prepared.js';
+import type { PgRevisions } from './revisions.js';
 
 /** The NOTIFY a write transaction sends (see notifications.ts). */
 export interface Notice {
@@ -52,6 +55,7 @@ const UPDATE = prepared('update', `WITH written AS (UPDATE resources SET kind = 
   SELECT pg_notify($16, $17)`);
 
 const DELETE = prepared('delete', `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
+  marked AS (UPDATE revisions SET deleted_at = $4 WHERE resource_id = $7 AND deleted_at IS NULL),
   ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
   SELECT pg_notify($5, $6)`);
 
@@ -59,9 +63,10 @@ export class PgResourceWrites {
   constructor(
     private readonly rows: RowCodec,
     private readonly views: ViewRenderer,
+    private readonly revisions: PgRevisions,
   ) {}
 
-  async create(unit: Unit, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
+  async create(unit: Unit, input: NewResource, now: string, notice: Notice, revision?: RevisionNote): Promise<McpServerResource> {
     const rv = unit.resourceVersion! + 1;
     const sealed = this.rows.seal(input.manifest);
     const createdBy = JSON.stringify(input.createdBy);
@@ -95,7 +100,7 @@ export class PgResourceWrites {
     if (rows[0]!.held !== rv - 1) throw new OutOfStepError(rows[0]!.held, rv - 1);
     if (rows[0]!.resource_version === null) throw new WriteConflictError(input.fqn, 'the name is taken');
     unit.resourceVersion = rv;
-    return resourceOfRow(row, {
+    const created = resourceOfRow(row, {
       manifest: input.manifest,
       source: input.source,
       metadata: input.metadata,
@@ -103,9 +108,19 @@ export class PgResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
+    await this.revisions.record(unit.client, revisionRowOf(created, sealed, revision, now));
+    return created;
   }
 
-  async update(unit: Unit, fqn: string, update: ResourceUpdate, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource> {
+  async update(
+    unit: Unit,
+    fqn: string,
+    update: ResourceUpdate,
+    expect: ExpectedVersion | undefined,
+    now: string,
+    notice: Notice,
+    revision?: RevisionNote,
+  ): Promise<McpServerResource> {
     // Who created it, and when, stay as stored.
     const { stored, rv } = await this.claim(unit, fqn, expect, 'it no longer exists');
     const sealed = this.rows.seal(update.manifest);
@@ -130,7 +145,7 @@ export class PgResourceWrites {
         notice.channel, notice.payload,
       ]),
     );
-    return resourceOfRow(row, {
+    const updated = resourceOfRow(row, {
       manifest: update.manifest,
       source: update.source,
       metadata: update.metadata,
@@ -138,6 +153,8 @@ export class PgResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
+    if (update.generation > Number(stored.generation)) await this.revisions.record(unit.client, revisionRowOf(updated, sealed, revision, now));
+    return updated;
   }
 
   async remove(unit: Unit, fqn: string, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource | undefined> {
@@ -145,7 +162,7 @@ export class PgResourceWrites {
     if (!claimed) return undefined;
     const { stored, rv } = claimed;
     const masked = { ...this.rows.fromRow(stored, true), resourceVersion: rv };
-    await unit.client.query(DELETE([fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload]));
+    await unit.client.query(DELETE([fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload, stored.id]));
     return { ...this.rows.fromRow(stored), resourceVersion: rv };
   }
 

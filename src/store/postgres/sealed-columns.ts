@@ -4,14 +4,18 @@
 import type { SecretCodec } from '../secret-codec.js';
 import type { Queryable } from './connection.js';
 
+/** The key of each sealed table's rows, as one text. */
+const KEYS = { resources: 'fqn', gateway_entries: 'fqn', revisions: "resource_id || '/' || generation" } as const;
+
 /**
  * Seals every stored value the codec does not recognise as sealed, and opens the first sealed one (every
  * value is sealed under the one key). On the caller's write transaction. Answers the rows rewritten.
  */
-export async function resealColumn(client: Queryable, table: 'resources' | 'gateway_entries', column: 'secrets' | 'headers', codec: SecretCodec): Promise<number> {
+export async function resealColumn(client: Queryable, table: 'resources' | 'gateway_entries' | 'revisions', column: 'secrets' | 'headers', codec: SecretCodec): Promise<number> {
+  const key = KEYS[table];
   const sealed = codec.isSealed?.bind(codec);
   if (!sealed) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)
-  const { rows } = await client.query<{ k: string; v: string }>(`SELECT fqn AS k, ${column} AS v FROM ${table} WHERE ${column} <> '{}'`);
+  const { rows } = await client.query<{ k: string; v: string }>(`SELECT ${key} AS k, ${column} AS v FROM ${table} WHERE ${column} <> '{}'`);
   const keys: string[] = [];
   const values: string[] = [];
   let keyChecked = false;
@@ -33,7 +37,7 @@ export async function resealColumn(client: Queryable, table: 'resources' | 'gate
     }
   }
   if (keys.length > 0) {
-    await client.query(`UPDATE ${table} SET ${column} = v.value FROM unnest($1::text[], $2::text[]) AS v(k, value) WHERE ${table}.fqn = v.k`, [keys, values]);
+    await client.query(`UPDATE ${table} SET ${column} = v.value FROM unnest($1::text[], $2::text[]) AS v(k, value) WHERE (${key}) = v.k`, [keys, values]);
   }
   return keys.length;
 }

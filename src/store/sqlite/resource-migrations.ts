@@ -90,4 +90,28 @@ export const controlPlaneMigrations: readonly Migration[] = [
       UPDATE counters SET value = 0 WHERE name = 'view_format';
     `,
   },
+  {
+    version: 6,
+    name: 'revisions: one per generation of each resource (spec masked, secrets sealed), kept after its removal for a while',
+    sql: `
+      CREATE TABLE revisions (
+        resource_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        fqn TEXT NOT NULL,
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        diff TEXT NOT NULL,
+        source TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        PRIMARY KEY (resource_id, generation)
+      );
+      CREATE INDEX revisions_fqn ON revisions (fqn);
+      CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
+    `,
+  },
 ];

@@ -1,15 +1,17 @@
 // Writes of desired state: the row (with its view, rendered by the ViewRenderer and kept opaque), a new
-// resourceVersion and its changelog entry. The caller runs each inside one transaction.
+// resourceVersion, its changelog entry and (a new generation) its revision. The caller runs each inside one transaction.
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
-import type { NewResource, ResourceUpdate } from '../types.js';
+import type { NewResource, ResourceUpdate, RevisionNote } from '../types.js';
 import { WriteConflictError } from '../write-conflict.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
 import type { IsoNow } from './iso-now.js';
 import { refOf, type RefIndex } from './ref-index.js';
 import type { SqliteResourceReads } from './resource-reads.js';
+import { revisionRowOf } from './revision-rows.js';
+import type { SqliteRevisions } from './revisions.js';
 import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from './rows.js';
 
 export interface ResourceWritesDeps {
@@ -19,6 +21,8 @@ export interface ResourceWritesDeps {
   changelog: SqliteChangelog;
   views: ViewRenderer;
   clock: IsoNow;
+  /** Each new generation records its revision here, in the write's transaction. */
+  revisions: SqliteRevisions;
   /** The ref index when loaded (kept in step with each write), else undefined. */
   refs: () => RefIndex | undefined;
 }
@@ -42,7 +46,7 @@ export class SqliteResourceWrites {
     };
   }
 
-  create(input: NewResource): McpServerResource {
+  create(input: NewResource, revision?: RevisionNote): McpServerResource {
     const { changelog, rows, views } = this.deps;
     // Checked in the write's transaction, before anything is written: the fqn's UNIQUE index would refuse
     // the insert too, but with an error that names no conflict.
@@ -74,7 +78,7 @@ export class SqliteResourceWrites {
     this.stmt.insert.run({ ...row, view: views.render(storedText(row), input.status, rv) });
     this.deps.refs()?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
     changelog.append(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
-    return resourceOfRow(row, {
+    const created = resourceOfRow(row, {
       manifest: input.manifest,
       source: input.source,
       metadata: input.metadata,
@@ -82,9 +86,11 @@ export class SqliteResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
+    this.deps.revisions.record(revisionRowOf(created, sealed, revision, now));
+    return created;
   }
 
-  update(fqn: string, update: ResourceUpdate, expect?: ExpectedVersion): McpServerResource {
+  update(fqn: string, update: ResourceUpdate, expect?: ExpectedVersion, revision?: RevisionNote): McpServerResource {
     const { changelog, rows, views } = this.deps;
     // Who created it, and when, stay as stored. Read in the write's transaction: the compare of the swap.
     const stored = this.deps.reads.row(fqn);
@@ -113,7 +119,7 @@ export class SqliteResourceWrites {
     this.stmt.update.run({ ...row, view: views.render(storedText(row), update.status, rv) });
     changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
     this.deps.refs()?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
-    return resourceOfRow(row, {
+    const updated = resourceOfRow(row, {
       manifest: update.manifest,
       source: update.source,
       metadata: update.metadata,
@@ -121,6 +127,8 @@ export class SqliteResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
+    if (update.generation > stored.generation) this.deps.revisions.record(revisionRowOf(updated, sealed, revision, now));
+    return updated;
   }
 
   remove(fqn: string, expect?: ExpectedVersion): McpServerResource | undefined {
@@ -131,9 +139,11 @@ export class SqliteResourceWrites {
       throw new WriteConflictError(fqn, `resourceVersion ${row.resource_version}, not ${expect.resourceVersion}`);
     }
     const rv = changelog.nextResourceVersion();
+    const now = this.deps.clock.now();
     this.stmt.delete.run(fqn);
     this.deps.refs()?.delete(fqn);
-    changelog.appendResource(rv, 'DELETED', { ...rows.fromRow(row, true), resourceVersion: rv }, this.deps.clock.now());
+    this.deps.revisions.markDeleted(row.id, now);
+    changelog.appendResource(rv, 'DELETED', { ...rows.fromRow(row, true), resourceVersion: rv }, now);
     return { ...rows.fromRow(row), resourceVersion: rv };
   }
 }

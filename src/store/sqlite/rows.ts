@@ -69,11 +69,16 @@ export class RowCodec {
   }
 
   private manifestOfRow(row: ResourceRow, masked: boolean): McpServerManifest {
+    return this.open(row.spec, masked ? undefined : row.secrets);
+  }
+
+  /** The manifest of a spec column (see seal), with the secrets column opened into it; masked without it. */
+  open(spec: string, secrets: string | undefined): McpServerManifest {
     // The spec column is the manifest with every secret value masked (see seal); the secrets are put
     // back into the freshly parsed copy, so nothing needs cloning.
-    const manifest = JSON.parse(row.spec) as McpServerManifest;
-    if (!masked) {
-      const sealed = JSON.parse(row.secrets) as Record<string, string>;
+    const manifest = JSON.parse(spec) as McpServerManifest;
+    if (secrets !== undefined) {
+      const sealed = JSON.parse(secrets) as Record<string, string>;
       for (const pointer in sealed) setAtPointer(manifest, pointer, this.codec.open(sealed[pointer]!));
     }
     return manifest;

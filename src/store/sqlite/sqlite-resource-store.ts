@@ -17,9 +17,11 @@ import type {
   GetOptions,
   ListQuery,
   NewResource,
+  Page,
   ResourceReadiness,
   ResourceRef,
   ResourceUpdate,
+  Revision,
   SourceFileRecord,
   StoredAnswerTexts,
   StoredEvent,
@@ -38,6 +40,8 @@ import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { SqliteStatusWrites } from './status-writes.js';
+import { revisionRetention } from './revision-rows.js';
+import { SqliteRevisions } from './revisions.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 
 export interface SqliteResourceStoreOptions {
@@ -55,6 +59,10 @@ export interface SqliteResourceStoreOptions {
   eventMaxAgeMs?: number;
   /** At most this many events are kept per resource. */
   eventMaxPerResource?: number;
+  /** Generations kept per resource (default 20). */
+  revisionHistory?: number;
+  /** How long the revisions of a removed resource are kept (default 7 days). */
+  revisionRetentionMs?: number;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -72,6 +80,7 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly changelog: SqliteChangelog;
   private readonly events: SqliteEvents;
   private readonly files: SqliteSourceFiles;
+  private readonly revisions: SqliteRevisions;
   private readonly isoNow: IsoNow;
   private writesSinceMaintenance = 0;
   /**
@@ -129,6 +138,7 @@ export class SqliteResourceStore implements ResourceStore {
     this.changelog = new SqliteChangelog(db);
     this.events = new SqliteEvents(db, options.eventMaxPerResource ?? 100);
     this.files = new SqliteSourceFiles(db);
+    this.revisions = new SqliteRevisions(db, rows, revisionRetention(options), this.clock);
     this.writes = new SqliteResourceWrites({
       db,
       rows,
@@ -137,6 +147,7 @@ export class SqliteResourceStore implements ResourceStore {
       views: options.views,
       clock: this.isoNow,
       refs: () => this.refIndex,
+      revisions: this.revisions,
     });
     this.statusWrites = new SqliteStatusWrites(db, this.reads, this.changelog, options.views, this.isoNow);
     this.refsStmt = db.prepare('SELECT fqn, id, tenant, name, generation, source FROM resources');
@@ -192,11 +203,11 @@ export class SqliteResourceStore implements ResourceStore {
   // ResourceWriter
 
   create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.call(() => this.write(() => this.withEvents(this.writes.create(input), options)));
+    return this.units.call(() => this.write(() => this.withEvents(this.writes.create(input, options?.revision), options)));
   }
 
   update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.call(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect), options)));
+    return this.units.call(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect, options?.revision), options)));
   }
 
   remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined> {
@@ -227,6 +238,20 @@ export class SqliteResourceStore implements ResourceStore {
       this.events.record(event, this.isoNow.now());
       this.written();
     });
+  }
+
+  // RevisionLog
+
+  listRevisions(resourceId: string, page: Page): Promise<{ items: Revision[]; total: number }> {
+    return this.units.call(() => this.revisions.list(resourceId, page));
+  }
+
+  getRevision(resourceId: string, generation: number): Promise<Revision | undefined> {
+    return this.units.call(() => this.revisions.get(resourceId, generation));
+  }
+
+  revisedIdOf(fqn: string): Promise<string | undefined> {
+    return this.units.call(() => this.revisions.idOf(fqn));
   }
 
   // EventLog
@@ -291,7 +316,11 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   private resealSecretsNow(): number {
-    const resealed = this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec) ? 0 : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec);
+    // Revisions keep their secrets sealed as the rows do, so they are sealed (and checked) alike.
+    const resealed =
+      this.closedCleanly && checkColumnKey(this.db, 'resources', 'secrets', this.codec)
+        ? 0
+        : resealColumn(this.db, 'resources', 'fqn', 'secrets', this.codec) + resealColumn(this.db, 'revisions', 'rowid', 'secrets', this.codec);
     this.secretsSealed = true;
     return resealed;
   }
@@ -370,6 +399,7 @@ export class SqliteResourceStore implements ResourceStore {
       const now = this.clock.now();
       this.changelog.prune(this.changelog.currentResourceVersion() - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
       this.events.prune(isoTime(now - this.eventMaxAgeMs));
+      this.revisions.prune();
     });
   }
 }

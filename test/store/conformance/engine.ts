@@ -21,6 +21,10 @@ export interface StoreEngineOptions {
   secretCodec?: SecretCodec;
   /** Events kept per resource. */
   eventMaxPerResource?: number;
+  /** Generations kept per resource. */
+  revisionHistory?: number;
+  /** How long a removed resource's revisions are kept. */
+  revisionRetentionMs?: number;
 }
 
 export interface StoreEngineFactory {

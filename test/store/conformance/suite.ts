@@ -7,6 +7,7 @@ import { eventCases } from './events.js';
 import { gatewayCases } from './gateway.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
+import { revisionCases } from './revisions.js';
 import { sourceInventoryCases } from './source-inventory.js';
 import { statusCases } from './status.js';
 import { transactionCases } from './transactions.js';
@@ -30,5 +31,6 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     transactionCases(current);
     gatewayCases(current);
     replicaCases(current);
+    revisionCases(current, factory);
   });
 }

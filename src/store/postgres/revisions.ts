@@ -1,0 +1,78 @@
+// Revisions on PostgreSQL: recorded on the write's transaction (one statement: the row, and the trim to
+// the newest generations of its resource), marked at the removal of their resource (in the removal's
+// statement, see resource-writes.ts) and dropped after the retention (hidden from reads at once, deleted
+// by housekeeping).
+import { isoTime, type Clock } from '../../domain/clock.js';
+import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../sqlite/revision-rows.js';
+import type { RowCodec } from '../sqlite/rows.js';
+import type { Page, Revision } from '../types.js';
+import type { Queryable } from './connection.js';
+
+/** Kept: alive, or removed within the retention ($2). */
+const KEPT = '(deleted_at IS NULL OR deleted_at >= $2)';
+
+export class PgRevisions {
+  constructor(
+    private readonly db: () => Queryable,
+    private readonly rows: RowCodec,
+    private readonly retention: RevisionRetention,
+    private readonly clock: Clock,
+  ) {}
+
+  /** On the write's transaction; keeps the newest `revisionHistory` generations of the resource. */
+  async record(client: Queryable, row: RevisionRow): Promise<void> {
+    await client.query(
+      `WITH trimmed AS (DELETE FROM revisions WHERE resource_id = $1 AND generation <= $14)
+       INSERT INTO revisions (${REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (resource_id, generation) DO UPDATE SET spec = excluded.spec, secrets = excluded.secrets, diff = excluded.diff,
+         source = excluded.source, origin = excluded.origin, subject = excluded.subject, account_id = excluded.account_id,
+         created_at = excluded.created_at, deleted_at = NULL`,
+      [
+        row.resource_id, row.generation, row.fqn, row.name, row.spec, row.secrets, row.diff, row.source, row.origin, row.subject,
+        row.account_id, row.created_at, row.deleted_at, row.generation - this.retention.revisionHistory,
+      ],
+    );
+  }
+
+  async list(resourceId: string, page: Page): Promise<{ items: Revision[]; total: number }> {
+    const cutoff = this.cutoff();
+    const { rows } = await this.db().query<RevisionRow & { total: string }>(
+      `SELECT ${REVISION_COLUMNS}, count(*) OVER () AS total FROM revisions WHERE resource_id = $1 AND ${KEPT}
+       ORDER BY generation DESC LIMIT $3 OFFSET $4`,
+      [resourceId, cutoff, page.limit, page.offset],
+    );
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && page.offset > 0) {
+      const counted = await this.db().query<{ n: string }>(`SELECT count(*) AS n FROM revisions WHERE resource_id = $1 AND ${KEPT}`, [resourceId, cutoff]);
+      total = Number(counted.rows[0]?.n ?? 0);
+    }
+    return { items: rows.map((r) => revisionOfRow(r, this.rows, false)), total };
+  }
+
+  async get(resourceId: string, generation: number): Promise<Revision | undefined> {
+    const { rows } = await this.db().query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = $1 AND ${KEPT} AND generation = $3`, [
+      resourceId,
+      this.cutoff(),
+      generation,
+    ]);
+    return rows[0] && revisionOfRow(rows[0], this.rows, true);
+  }
+
+  async idOf(fqn: string): Promise<string | undefined> {
+    const { rows } = await this.db().query<{ resource_id: string }>(
+      `SELECT resource_id FROM revisions WHERE fqn = $1 AND ${KEPT}
+       ORDER BY deleted_at IS NULL DESC, deleted_at DESC, created_at DESC, generation DESC LIMIT 1`,
+      [fqn, this.cutoff()],
+    );
+    return rows[0]?.resource_id;
+  }
+
+  /** Housekeeping, in a transaction of its own: the revisions of resources removed longer than the retention ago. */
+  async prune(client: Queryable): Promise<void> {
+    await client.query('DELETE FROM revisions WHERE deleted_at < $1', [this.cutoff()]);
+  }
+
+  private cutoff(): string {
+    return isoTime(this.clock.now() - this.retention.revisionRetentionMs);
+  }
+}

@@ -1,0 +1,82 @@
+// The revisions table's row (both engines keep the same columns), and what a write records in it. The
+// spec and secrets columns are the resource row's (see RowCodec.seal): masked spec, sealed secrets.
+import type { McpServerResource } from '../../domain/resource.js';
+import type { Revision, RevisionNote } from '../types.js';
+import type { RowCodec } from './rows.js';
+
+export interface RevisionRow {
+  resource_id: string;
+  generation: number;
+  fqn: string;
+  name: string;
+  spec: string;
+  secrets: string;
+  diff: string;
+  source: string;
+  origin: string;
+  subject: string;
+  account_id: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+/** How long revisions are kept (see RevisionLog). */
+export interface RevisionRetention {
+  /** Generations kept per resource. */
+  revisionHistory: number;
+  /** How long the revisions of a removed resource are kept. */
+  revisionRetentionMs: number;
+}
+
+export const DEFAULT_REVISION_RETENTION: RevisionRetention = { revisionHistory: 20, revisionRetentionMs: 7 * 24 * 3_600_000 };
+
+export function revisionRetention(options: Partial<RevisionRetention>): RevisionRetention {
+  return {
+    revisionHistory: options.revisionHistory ?? DEFAULT_REVISION_RETENTION.revisionHistory,
+    revisionRetentionMs: options.revisionRetentionMs ?? DEFAULT_REVISION_RETENTION.revisionRetentionMs,
+  };
+}
+
+/** The revision row of a written resource's new generation, from the spec and secrets columns its row got. */
+export function revisionRowOf(
+  written: McpServerResource,
+  sealed: { spec: string; secrets: string },
+  note: RevisionNote | undefined,
+  now: string,
+): RevisionRow {
+  return {
+    resource_id: written.id,
+    generation: written.generation,
+    fqn: written.fqn,
+    name: written.name,
+    spec: sealed.spec,
+    secrets: sealed.secrets,
+    diff: JSON.stringify(note?.diff ?? []),
+    source: JSON.stringify(written.source),
+    origin: JSON.stringify(note?.origin ?? {}),
+    subject: JSON.stringify(written.updatedBy),
+    account_id: written.accountId,
+    created_at: now,
+    deleted_at: null,
+  };
+}
+
+/** A row as a revision: secrets masked, or opened (`open`). */
+export function revisionOfRow(row: RevisionRow, rows: RowCodec, open: boolean): Revision {
+  return {
+    resourceId: row.resource_id,
+    fqn: row.fqn,
+    name: row.name,
+    generation: Number(row.generation),
+    manifest: rows.open(row.spec, open ? row.secrets : undefined),
+    diff: JSON.parse(row.diff),
+    source: JSON.parse(row.source),
+    origin: JSON.parse(row.origin),
+    subject: JSON.parse(row.subject),
+    accountId: row.account_id,
+    createdAt: row.created_at,
+    ...(row.deleted_at !== null ? { deletedAt: row.deleted_at } : {}),
+  };
+}
+
+export const REVISION_COLUMNS = 'resource_id, generation, fqn, name, spec, secrets, diff, source, origin, subject, account_id, created_at, deleted_at';

@@ -1,0 +1,70 @@
+// Revisions on SQLite: recorded in the write's transaction, trimmed to the newest generations of their
+// resource at once, marked at the removal of their resource and dropped after the retention (hidden from
+// reads at once, deleted by housekeeping).
+import type Database from 'better-sqlite3';
+import { isoTime, type Clock } from '../../domain/clock.js';
+import type { Page, Revision } from '../types.js';
+import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from './revision-rows.js';
+import type { RowCodec } from './rows.js';
+
+/** Kept: alive, or removed within the retention (?). */
+const KEPT = '(deleted_at IS NULL OR deleted_at >= ?)';
+
+export class SqliteRevisions {
+  private readonly stmt;
+
+  constructor(
+    db: Database.Database,
+    private readonly rows: RowCodec,
+    private readonly retention: RevisionRetention,
+    private readonly clock: Clock,
+  ) {
+    this.stmt = {
+      insert: db.prepare(`INSERT OR REPLACE INTO revisions (${REVISION_COLUMNS}) VALUES (@resource_id, @generation, @fqn, @name, @spec,
+          @secrets, @diff, @source, @origin, @subject, @account_id, @created_at, @deleted_at)`),
+      trim: db.prepare('DELETE FROM revisions WHERE resource_id = ? AND generation <= ?'),
+      markDeleted: db.prepare('UPDATE revisions SET deleted_at = ? WHERE resource_id = ? AND deleted_at IS NULL'),
+      list: db.prepare(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = ? AND ${KEPT} ORDER BY generation DESC LIMIT ? OFFSET ?`),
+      count: db.prepare(`SELECT count(*) FROM revisions WHERE resource_id = ? AND ${KEPT}`).pluck(),
+      get: db.prepare(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = ? AND generation = ? AND ${KEPT}`),
+      idOf: db
+        .prepare(`SELECT resource_id FROM revisions WHERE fqn = ? AND ${KEPT} ORDER BY deleted_at IS NULL DESC, deleted_at DESC, created_at DESC, generation DESC LIMIT 1`)
+        .pluck(),
+      prune: db.prepare('DELETE FROM revisions WHERE deleted_at < ?'),
+    };
+  }
+
+  /** In the write's transaction; keeps the newest `revisionHistory` generations of the resource. */
+  record(row: RevisionRow): void {
+    this.stmt.insert.run(row);
+    this.stmt.trim.run(row.resource_id, row.generation - this.retention.revisionHistory);
+  }
+
+  markDeleted(resourceId: string, now: string): void {
+    this.stmt.markDeleted.run(now, resourceId);
+  }
+
+  list(resourceId: string, page: Page): { items: Revision[]; total: number } {
+    const cutoff = this.cutoff();
+    const rows = this.stmt.list.all(resourceId, cutoff, page.limit, page.offset) as RevisionRow[];
+    return { items: rows.map((r) => revisionOfRow(r, this.rows, false)), total: this.stmt.count.get(resourceId, cutoff) as number };
+  }
+
+  get(resourceId: string, generation: number): Revision | undefined {
+    const row = this.stmt.get.get(resourceId, generation, this.cutoff()) as RevisionRow | undefined;
+    return row && revisionOfRow(row, this.rows, true);
+  }
+
+  idOf(fqn: string): string | undefined {
+    return this.stmt.idOf.get(fqn, this.cutoff()) as string | undefined;
+  }
+
+  /** Housekeeping: the revisions of resources removed longer than the retention ago. */
+  prune(): void {
+    this.stmt.prune.run(this.cutoff());
+  }
+
+  private cutoff(): string {
+    return isoTime(this.clock.now() - this.retention.revisionRetentionMs);
+  }
+}
