@@ -11,8 +11,8 @@ import type { McpServerResource, ResourceStatus } from '../../domain/resource.js
 import type { ResourceStore } from '../resource-store.js';
 import type { WriteOptions } from '../resource-writer.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
-import { IsoNow } from '../sqlite/iso-now.js';
-import { RowCodec } from '../sqlite/rows.js';
+import { IsoNow } from '../iso-now.js';
+import { RowCodec } from '../resource-rows.js';
 import type {
   Change,
   EventInput,
@@ -57,6 +57,11 @@ export interface PostgresResourceStoreOptions {
   eventMaxAgeMs?: number;
   /** At most this many events are kept per resource. */
   eventMaxPerResource?: number;
+  /**
+   * Hears a failure of housekeeping, which runs after a commit with no caller to answer (the next round
+   * tries again). Default: ignored.
+   */
+  onError?: (err: Error) => void;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -71,6 +76,7 @@ export class PostgresResourceStore implements ResourceStore {
   private readonly changelogMinEntries: number;
   private readonly changelogMinAgeMs: number;
   private readonly eventMaxAgeMs: number;
+  private readonly onError: (err: Error) => void;
   private readonly reads: PgResourceReads;
   private readonly writes: PgResourceWrites;
   private readonly statusWrites: PgStatusWrites;
@@ -96,6 +102,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
     this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.onError = options.onError ?? (() => {});
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -290,8 +297,16 @@ export class PostgresResourceStore implements ResourceStore {
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
-        .catch(() => {})
+        .catch((err: unknown) => this.reportError(err))
         .finally(() => (this.maintaining = undefined));
+    }
+  }
+
+  private reportError(err: unknown): void {
+    try {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // The callback's own failure is its own.
     }
   }
 

@@ -7,7 +7,7 @@
 // write changes nothing and leaves the transaction usable.
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
-import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
+import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../resource-rows.js';
 import type { NewResource, ResourceUpdate } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';

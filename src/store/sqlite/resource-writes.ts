@@ -7,10 +7,10 @@ import type { NewResource, ResourceUpdate } from '../types.js';
 import { WriteConflictError } from '../write-conflict.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
-import type { IsoNow } from './iso-now.js';
+import type { IsoNow } from '../iso-now.js';
 import { refOf, type RefIndex } from './ref-index.js';
 import type { SqliteResourceReads } from './resource-reads.js';
-import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from './rows.js';
+import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 export interface ResourceWritesDeps {
   db: Database.Database;

@@ -1,12 +1,12 @@
 // The resources table's row, and the conversions between a row and a resource. Secret values live in
 // their own column, sealed by the codec; the spec column holds the manifest with them masked.
-import type { McpServerManifest } from '../../domain/manifest.js';
-import type { McpServerResource, ResourceStatus } from '../../domain/resource.js';
-import { splitSecrets } from '../../manifest/index.js';
-import { setAtPointer } from '../../manifest/pointer.js';
-import type { SecretCodec } from '../secret-codec.js';
-import type { GetOptions } from '../types.js';
-import type { StoredResourceText } from '../view-renderer.js';
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import { splitSecrets } from '../manifest/index.js';
+import { setAtPointer } from '../manifest/pointer.js';
+import type { SecretCodec } from './secret-codec.js';
+import type { GetOptions } from './types.js';
+import type { StoredResourceText } from './view-renderer.js';
 
 export interface ResourceRow {
   id: string;
