@@ -28,6 +28,8 @@ import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } 
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
+import { forwardSessionRequest } from './session-forward.js';
+import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 
 export interface UsePolicy {
@@ -73,6 +75,11 @@ export interface DataPlaneOptions {
   callerTokens?: { lease(subject: string, audience: string): Promise<CallerTokenLease> };
   /** Told when an upstream session opens, cannot be opened, or is lost, so the server's status follows. */
   upstreamHealth?: UpstreamHealthReporter;
+  /**
+   * Several replicas behind one load balancer: session ids name their replica, and a request for a session
+   * another live replica holds is forwarded there (session-owners.ts). Absent: every session is this process's.
+   */
+  sessionOwners?: SessionOwners;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
@@ -108,8 +115,42 @@ export class DataPlane {
   private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
     const admission = this.admit(name, res, principal, entry);
     if (!admission) return;
+    const sessionId = req.headers['mcp-session-id'];
+    const owners = this.options.sessionOwners;
+    if (owners && typeof sessionId === 'string' && !this.sessions.has(sessionId) && req.headers[FORWARDED_BY_HEADER] === undefined) {
+      void this.serveElsewhere(req, res, admission, owners, sessionId, name);
+      return;
+    }
+    this.serveHere(req, res, admission, name);
+  }
+
+  private serveHere(req: IncomingMessage, res: ServerResponse, admission: Admission, name: string): void {
     const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
     served.catch((error: unknown) => this.failed(name, res, error));
+  }
+
+  /**
+   * A session this replica does not hold: forwarded to the live replica that owns it, or answered here
+   * (404: unknown session) when none does. Admission ran here first: a request this replica would refuse
+   * is never forwarded.
+   */
+  private async serveElsewhere(req: IncomingMessage, res: ServerResponse, admission: Admission, owners: SessionOwners, sessionId: string, name: string): Promise<void> {
+    const owner = await owners.ownerOf(sessionId).catch((error: unknown) => {
+      this.options.logger.warn({ server: name, err: error instanceof Error ? error.message : String(error) }, 'could not look up the owner of a session');
+      return { kind: 'unknown' as const };
+    });
+    if (owner.kind !== 'elsewhere') return this.serveHere(req, res, admission, name);
+    const query = (req.url ?? '').indexOf('?');
+    const target = new URL(`/mcp/${encodeURIComponent(name)}${query === -1 ? '' : (req.url ?? '').slice(query)}`, owner.url);
+    forwardSessionRequest(req, res, {
+      target,
+      selfId: owners.selfId,
+      ownerGone: (r) => {
+        this.metrics.error(name, 'unknown_session');
+        answerJson(r, 404, rpcError(-32001, 'Session not found: the replica that held it is gone; start a new session with initialize.'));
+      },
+      onError: (error) => this.options.logger.info({ server: name, owner: owner.url, err: error.message }, 'forwarding a session request failed'),
+    });
   }
 
   private failed(name: string, res: ServerResponse, error: unknown): void {
@@ -240,6 +281,7 @@ export class DataPlane {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
       onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message }),
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
@@ -329,6 +371,7 @@ export class DataPlane {
         const fqn = sources.find((x) => x.name === source)?.fqn;
         if (fqn) this.health.report(fqn, { ok: false, reason: 'Unreachable', message });
       },
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, initialize);
     if (session.id === undefined) await session.close('initialize was not accepted');

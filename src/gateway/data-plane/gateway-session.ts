@@ -43,6 +43,8 @@ export interface GatewaySessionOptions {
   onClosed: (session: GatewaySession) => void;
   /** The upstream session was lost, or a message could not be sent to it (one sentence, no secrets). */
   onUpstreamFailed?: (message: string) => void;
+  /** Makes the session id. Default: a random UUID. */
+  newSessionId?: () => string;
 }
 
 export class GatewaySession {
@@ -76,6 +78,7 @@ export class GatewaySession {
       onStreamOpened: () => {
         for (const message of this.outbox.splice(0)) this.send(message);
       },
+      ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
     });
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');
