@@ -5,7 +5,7 @@ import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { splitSecrets } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import type { SecretCodec } from './secret-codec.js';
-import type { GetOptions } from './types.js';
+import type { GetOptions, NewResource } from './types.js';
 import type { StoredResourceText } from './view-renderer.js';
 
 export interface ResourceRow {
@@ -45,6 +45,32 @@ export class RowCodec {
     const sealed: Record<string, string> = {};
     for (const [pointer, value] of Object.entries(secrets)) sealed[pointer] = this.codec.seal(value);
     return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
+  }
+
+  /** The row of a resource being created: generation 1, created and updated now by its creator. */
+  newRow(input: NewResource, resourceVersion: number, now: string): ResourceRow {
+    const sealed = this.seal(input.manifest);
+    const createdBy = JSON.stringify(input.createdBy);
+    return {
+      id: input.id,
+      fqn: input.fqn,
+      tenant: input.tenant,
+      name: input.name,
+      kind: input.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: input.specHash,
+      generation: 1,
+      resource_version: resourceVersion,
+      source: JSON.stringify(input.source),
+      metadata: JSON.stringify(input.metadata),
+      account_id: input.accountId,
+      created_by: createdBy,
+      updated_by: createdBy,
+      created_at: now,
+      updated_at: now,
+      status: JSON.stringify(input.status),
+    };
   }
 
   /**

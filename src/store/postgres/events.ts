@@ -3,19 +3,7 @@
 import type { EventInput, EventQuery, StoredEvent } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
-
-interface EventRow {
-  id: number;
-  fqn: string;
-  resource_id: string;
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-  actor: string;
-  count: number;
-  first_ts: string;
-  last_ts: string;
-}
+import { eventOfRow, type EventRow } from '../event-rows.js';
 
 /**
  * Bumps the newest event of the resource when it is the same (type, reason, message), else inserts a new
@@ -95,19 +83,4 @@ export class PgEvents {
       ids ? [this.maxPerResource, ids] : [this.maxPerResource],
     );
   }
-}
-
-function eventOfRow(r: EventRow): StoredEvent {
-  return {
-    id: r.id,
-    fqn: r.fqn,
-    resourceId: r.resource_id,
-    type: r.type,
-    reason: r.reason,
-    message: r.message,
-    actor: r.actor,
-    count: r.count,
-    firstTimestamp: r.first_ts,
-    lastTimestamp: r.last_ts,
-  };
 }

@@ -63,28 +63,7 @@ export class PgResourceWrites {
 
   async create(unit: Unit, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
     const rv = unit.resourceVersion! + 1;
-    const sealed = this.rows.seal(input.manifest);
-    const createdBy = JSON.stringify(input.createdBy);
-    const row: ResourceRow = {
-      id: input.id,
-      fqn: input.fqn,
-      tenant: input.tenant,
-      name: input.name,
-      kind: input.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: input.specHash,
-      generation: 1,
-      resource_version: rv,
-      source: JSON.stringify(input.source),
-      metadata: JSON.stringify(input.metadata),
-      account_id: input.accountId,
-      created_by: createdBy,
-      updated_by: createdBy,
-      created_at: now,
-      updated_at: now,
-      status: JSON.stringify(input.status),
-    };
+    const row = this.rows.newRow(input, rv, now);
     const { rows } = await unit.client.query<{ resource_version: number | null; held: number }>(
       INSERT([
         row.id, row.fqn, row.tenant, row.name, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv,

@@ -49,28 +49,7 @@ export class SqliteResourceWrites {
     if (this.deps.reads.versionOf(input.fqn) !== undefined) throw new WriteConflictError(input.fqn, 'the name is taken');
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
-    const sealed = rows.seal(input.manifest);
-    const createdBy = JSON.stringify(input.createdBy);
-    const row: ResourceRow = {
-      id: input.id,
-      fqn: input.fqn,
-      tenant: input.tenant,
-      name: input.name,
-      kind: input.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: input.specHash,
-      generation: 1,
-      resource_version: rv,
-      source: JSON.stringify(input.source),
-      metadata: JSON.stringify(input.metadata),
-      account_id: input.accountId,
-      created_by: createdBy,
-      updated_by: createdBy,
-      created_at: now,
-      updated_at: now,
-      status: JSON.stringify(input.status),
-    };
+    const row = rows.newRow(input, rv, now);
     this.stmt.insert.run({ ...row, view: views.render(storedText(row), input.status, rv) });
     this.deps.refs()?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
     changelog.append(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
