@@ -5,7 +5,7 @@ import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { splitSecrets } from '../manifest/index.js';
 import { setAtPointer } from '../manifest/pointer.js';
 import type { SecretCodec } from './secret-codec.js';
-import type { GetOptions, NewResource } from './types.js';
+import type { GetOptions, NewResource, ResourceUpdate } from './types.js';
 import type { StoredResourceText } from './view-renderer.js';
 
 export interface ResourceRow {
@@ -70,6 +70,26 @@ export class RowCodec {
       created_at: now,
       updated_at: now,
       status: JSON.stringify(input.status),
+    };
+  }
+
+  /** The stored row with an update applied: who created it, and when, stay as stored. */
+  updatedRow(stored: ResourceRow, update: ResourceUpdate, resourceVersion: number, now: string): ResourceRow {
+    const sealed = this.seal(update.manifest);
+    return {
+      ...stored,
+      kind: update.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: update.specHash,
+      generation: update.generation,
+      resource_version: resourceVersion,
+      source: JSON.stringify(update.source),
+      metadata: JSON.stringify(update.metadata),
+      account_id: update.accountId,
+      updated_by: JSON.stringify(update.updatedBy),
+      updated_at: now,
+      status: JSON.stringify(update.status),
     };
   }
 

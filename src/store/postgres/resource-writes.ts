@@ -87,22 +87,7 @@ export class PgResourceWrites {
   async update(unit: Unit, fqn: string, update: ResourceUpdate, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource> {
     // Who created it, and when, stay as stored.
     const { stored, rv } = await this.claim(unit, fqn, expect, 'it no longer exists');
-    const sealed = this.rows.seal(update.manifest);
-    const row: ResourceRow = {
-      ...stored,
-      kind: update.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: update.specHash,
-      generation: update.generation,
-      resource_version: rv,
-      source: JSON.stringify(update.source),
-      metadata: JSON.stringify(update.metadata),
-      account_id: update.accountId,
-      updated_by: JSON.stringify(update.updatedBy),
-      updated_at: now,
-      status: JSON.stringify(update.status),
-    };
+    const row = this.rows.updatedRow(stored, update, rv, now);
     await unit.client.query(
       UPDATE([        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
         row.updated_by, now, row.status, this.views.render(storedText(row), update.status, rv), maskedResourceText(row),

@@ -10,7 +10,7 @@ import type { SqliteChangelog } from './changelog.js';
 import type { IsoNow } from '../iso-now.js';
 import { refOf, type RefIndex } from './ref-index.js';
 import type { SqliteResourceReads } from './resource-reads.js';
-import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../resource-rows.js';
+import { maskedResourceText, resourceOfRow, storedText, type RowCodec } from '../resource-rows.js';
 
 export interface ResourceWritesDeps {
   db: Database.Database;
@@ -73,22 +73,7 @@ export class SqliteResourceWrites {
     }
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
-    const sealed = rows.seal(update.manifest);
-    const row: ResourceRow = {
-      ...stored,
-      kind: update.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: update.specHash,
-      generation: update.generation,
-      resource_version: rv,
-      source: JSON.stringify(update.source),
-      metadata: JSON.stringify(update.metadata),
-      account_id: update.accountId,
-      updated_by: JSON.stringify(update.updatedBy),
-      updated_at: now,
-      status: JSON.stringify(update.status),
-    };
+    const row = rows.updatedRow(stored, update, rv, now);
     this.stmt.update.run({ ...row, view: views.render(storedText(row), update.status, rv) });
     changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
     this.deps.refs()?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
