@@ -325,10 +325,11 @@ export class PostgresResourceStore implements ResourceStore {
    * committed: a rollback would undo its deletes but not what the events area remembers of them.
    */
   private async maintain(): Promise<void> {
-    await this.units.write(this.fence, async (client) => {
+    const committed = await this.units.write(this.fence, async (client) => {
       const now = this.clock.now();
       await this.changelog.prune(client, (await currentResourceVersion(client)) - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
-      await this.events.prune(client, isoTime(now - this.eventMaxAgeMs));
+      return this.events.prune(client, isoTime(now - this.eventMaxAgeMs));
     });
+    committed();
   }
 }
