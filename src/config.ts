@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCidr } from './discovery/egress.js';
+import { parseCidr } from './upstream/egress.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import type { KeyObject } from 'node:crypto';
 import { decodeSigningKey, SIGNING_KEY_ENV, SigningKeyError } from './auth/signing-key.js';

@@ -33,8 +33,11 @@ import { WatchHub } from './http/watch-hub.js';
 import { ControlPlaneMetrics } from './metrics/index.js';
 import { Intake } from './intake/index.js';
 import { createLogger, ReconcileLogContext } from './logger.js';
-import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
-import { EgressPolicy } from './discovery/egress.js';
+import { discover, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
+import { OAuthClientCredentials } from './upstream/index.js';
+import { EgressPolicy } from './upstream/egress.js';
+import { discoverOpenApi } from './openapi/discover-openapi.js';
+import { DocumentParser } from './openapi/document-parser.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
@@ -196,6 +199,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
+  // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
+  const documentParser = new DocumentParser();
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
@@ -205,6 +210,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
+    // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
+    // read; timed and counted in the discovery metrics like every discovery.
+    discoverOpenApi: async (input) => {
+      const started = clock.now();
+      const found = await discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes, parser: documentParser });
+      metrics.observeDiscovery(found.result, clock.now() - started);
+      return found;
+    },
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -329,6 +342,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
+  // PostgreSQL mode: a write another replica's intake made (a PUT or DELETE sent to a follower) reaches the
+  // leader's queue through the shared changelog; the leader's own status writes (observed = generation) do not.
+  if (stores.postgres) {
+    feed.listen((changes) => {
+      if (!role.isLeader) return;
+      for (const c of changes) if (c.type === 'DELETED' || c.object.status.observedGeneration !== c.object.generation) queue.add(c.fqn);
+    });
+  }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
@@ -414,6 +435,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
             server!.closeAllConnections();
           }),
       ],
+      ['openapi parser', () => documentParser.close()],
       ['upstream health', () => upstreamHealth.close()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],

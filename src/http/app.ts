@@ -19,6 +19,7 @@ import type { TestConnection } from './gaia/test-connection.js';
 import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { oauthRefusalRouter } from './oauth-refusal.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
 import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -136,6 +137,8 @@ export function createApp(options: AppOptions): Express {
   // The server's listener hands /mcp/ requests to the data plane before express (requestListener); this
   // route serves what reaches the app all the same (another letter case), and lists the route.
   if (options.mcp) app.use('/mcp', express.Router().all('/:name', options.mcp));
+
+  app.use(oauthRefusalRouter(options.authenticator));
 
   app.use(notFound);
   app.use(errorHandler(options.logger));

@@ -2,9 +2,10 @@
 // session to one upstream session of the server the gateway store describes. It reads the gateway
 // store and nothing else, so it can run as a process of its own next to a copy of that store.
 //
-// Every HTTP request is admitted on its own: a bearer token (401 without one; 403 with error="invalid_token"
-// for one the gateway does not know: a 401 would send OAuth clients such as mcp-remote off to sign in and
-// register at an authorization server this gateway does not have, reporting that instead), an entry in the
+// Every HTTP request is admitted on its own: a bearer token (401 without one, and 401 with error="invalid_token"
+// for one the gateway does not know, as RFC 6750 and MCP's authorization spec ask; the body names the
+// problem, and an OAuth client that signs in anyway is refused at /register with the same words:
+// http/oauth-refusal.ts), an entry in the
 // gateway store that the subject may use (404 for both: a server the caller may not use answers exactly
 // what a missing one does, so names do not leak across accounts), an entry that is served (503). A
 // session is bound to the subject that opened it. The caller's token stays here: an upstream that
@@ -12,8 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import type { UpstreamLimits } from '../../upstream/response-limits.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
@@ -83,7 +84,7 @@ export interface DataPlaneOptions {
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
-/** No resource_metadata: the gateway offers no OAuth sign-in, only tokens its administrators issue. */
+/** No resource_metadata: the gateway has no authorization server, only tokens its administrators issue. */
 const INVALID_TOKEN = 'Bearer realm="mcp-control-plane", error="invalid_token", error_description="The bearer token is not valid"';
 
 interface Admission {
@@ -206,7 +207,7 @@ export class DataPlane {
     if (!principal) {
       res.setHeader('WWW-Authenticate', INVALID_TOKEN);
       const message = 'The bearer token is not valid: check the token you passed, or ask an administrator of this gateway for a new one (it offers no OAuth sign-in).';
-      return this.refuse(res, 403, 'InvalidToken', message, '', 'unauthenticated');
+      return this.refuse(res, 401, 'InvalidToken', message, '', 'unauthenticated');
     }
     return principal;
   }
@@ -385,6 +386,8 @@ export class DataPlane {
       ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
       ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
       ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+      // mcp-server/openapi: its session serves the tools of the entry as it is now.
+      latest: () => this.catalog.cached(entry.fqn),
     };
   }
 

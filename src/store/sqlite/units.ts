@@ -21,14 +21,16 @@ interface Frame {
   live: boolean;
 }
 
-const context = new AsyncLocalStorage<Frame>();
+const context = new AsyncLocalStorage<Frame | undefined>();
 
 /**
  * Runs fn outside every unit: what it starts (a listener's read a microtask later) is an outside call,
  * so it never joins a unit that has yet to commit. Write listeners are called so.
  */
 export function outsideUnits<T>(fn: () => T): T {
-  return context.exit(fn);
+  // run(undefined) rather than exit(): exit() disables the storage for the call, which turns node's promise
+  // hooks off and on again when it is the only one.
+  return context.getStore() === undefined ? fn() : context.run(undefined, fn);
 }
 
 /** What a store keeps in step with a transaction or savepoint besides SQLite (an in-memory index, announcements). */
