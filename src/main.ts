@@ -607,8 +607,9 @@ async function openStores(
       return o;
     };
     const revisions = { revisionHistory: config.revisionHistory, revisionRetentionMs: config.revisionRetentionMs };
-    const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions }));
-    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence }));
+    const onError = (err: Error) => logger.warn({ err: err.message }, 'PostgreSQL housekeeping failed; the next round tries again');
+    const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, onError }));
+    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, onError }));
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');

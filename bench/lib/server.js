@@ -51,8 +51,9 @@ export function newToken() {
  * @param {string} [o.token]
  * @param {string[]} [o.args] more flags
  * @param {number} [o.startTimeoutMs]
+ * @param {Record<string, string>} [o.env] more environment (a replica's store, keys)
  */
-export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [] }) {
+export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [], env = {} }) {
   const flags = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--admin-token', token, '--log-level', 'warn'];
   if (manifestDirs.length === 0) flags.push('--no-manifests');
   for (const d of manifestDirs) flags.push('--manifests', d);
@@ -67,7 +68,7 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
   const child = spawn(process.execPath, [...node, CLI, 'serve', ...buildFlags(), ...flags, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '' },
+    env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '', ...env },
   });
   const output = [];
   const keep = (chunk) => {
@@ -98,6 +99,11 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
     if (!exited) child.kill('SIGKILL');
   };
   const undoSync = onExitSync(killSync);
+  /** SIGKILL, as a crash: resolves once the process is gone. */
+  const kill = async () => {
+    if (!exited) child.kill('SIGKILL');
+    await exit;
+  };
   const stop = async () => {
     if (!exited) {
       child.kill('SIGTERM');
@@ -140,6 +146,7 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
     get exited() {
       return exited;
     },
+    kill,
     async stop() {
       await stop();
       undoCleanup();

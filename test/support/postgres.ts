@@ -59,11 +59,17 @@ function initdbPaths(): string[] {
 /** For a `beforeAll(() => testPostgres(), …)`: the first start (initdb) takes seconds on a busy machine. */
 export const POSTGRES_START_TIMEOUT_MS = 120_000;
 
+/** How to get PostgreSQL's binaries, for the line that says a suite or benchmark was skipped. */
+export const POSTGRES_INSTALL_HINT = `apt-get install -y postgresql (Debian), or set ${PG_BIN_VARIABLE} to the directory holding initdb and pg_ctl`;
+
+/** initdb, where testPostgres() would find it (the benchmarks ask too, outside jest). */
+export function findPostgres(): { initdb: string | undefined; looked: string[] } {
+  return { initdb: findSystemBinary(initdbPaths()), looked: initdbPaths() };
+}
+
 /** Call at the top of a test file (describe time): the suite runs only where PostgreSQL's binaries are. */
 export function requirePostgres(): SystemBinary {
-  return requireSystemBinary('PostgreSQL (initdb)', initdbPaths(), {
-    install: `apt-get install -y postgresql (Debian), or set ${PG_BIN_VARIABLE} to the directory holding initdb and pg_ctl`,
-  });
+  return requireSystemBinary('PostgreSQL (initdb)', initdbPaths(), { install: POSTGRES_INSTALL_HINT });
 }
 
 // Shared by every test file of this process: jest gives each file its own module registry and global

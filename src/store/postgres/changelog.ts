@@ -1,7 +1,7 @@
 // The changelog: an entry per write keyed by its resourceVersion (resource-version.ts), appended by the
 // write's own statement (changeEntry), read in order by watchers, and pruned by age and count.
-import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
+import { changeOfRow, type ChangeRow } from '../change-rows.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
 import { currentResourceVersion } from './resource-version.js';
@@ -43,14 +43,8 @@ export class PgChangelog {
   }
 
   async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
-    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(SINCE([resourceVersion, limit]));
-    return rows.map((r) => ({
-      resourceVersion: r.resource_version,
-      type: r.type,
-      fqn: r.fqn,
-      object: JSON.parse(r.object) as McpServerResource,
-      at: r.at,
-    }));
+    const { rows } = await this.db().query<ChangeRow>(SINCE([resourceVersion, limit]));
+    return rows.map(changeOfRow);
   }
 
   async oldestRetainedResourceVersion(): Promise<number> {

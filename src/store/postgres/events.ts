@@ -3,19 +3,7 @@
 import type { EventInput, EventQuery, StoredEvent } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
-
-interface EventRow {
-  id: number;
-  fqn: string;
-  resource_id: string;
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-  actor: string;
-  count: number;
-  first_ts: string;
-  last_ts: string;
-}
+import { eventOfRow, type EventRow } from '../event-rows.js';
 
 /**
  * Bumps the newest event of the resource when it is the same (type, reason, message), else inserts a new
@@ -77,37 +65,27 @@ export class PgEvents {
   }
 
   /**
-   * Drops events last seen before `before` (ISO time) and caps each resource. Run in a transaction of its
-   * own, never in a caller's unit: a rollback would undo its deletes but not what it remembers of them.
+   * Drops events last seen before `before` (ISO time) and caps each resource, on the caller's transaction,
+   * which must be one of its own, never a caller's unit. Answers what to call once that transaction has
+   * committed: only then does it forget the resources it capped (a round that fails or rolls back leaves
+   * them to the next one).
    */
-  async prune(client: Queryable, before: string): Promise<void> {
+  async prune(client: Queryable, before: string): Promise<() => void> {
     await client.query('DELETE FROM events WHERE last_ts < $1', [before]);
     // Capping every resource reads the whole events table; after the first time only resources with new
     // rows can be over the cap.
     const ids = this.capAll ? undefined : [...this.added];
-    this.capAll = false;
-    this.added.clear();
-    if (ids?.length === 0) return;
+    const committed = () => {
+      if (!ids) this.capAll = false;
+      for (const id of ids ?? []) this.added.delete(id);
+    };
+    if (ids?.length === 0) return committed;
     await client.query(
       `DELETE FROM events WHERE id IN (SELECT id FROM (
          SELECT id, row_number() OVER (PARTITION BY resource_id ORDER BY id DESC) AS n FROM events
          ${ids ? 'WHERE resource_id = ANY($2)' : ''}) ranked WHERE n > $1)`,
       ids ? [this.maxPerResource, ids] : [this.maxPerResource],
     );
+    return committed;
   }
-}
-
-function eventOfRow(r: EventRow): StoredEvent {
-  return {
-    id: r.id,
-    fqn: r.fqn,
-    resourceId: r.resource_id,
-    type: r.type,
-    reason: r.reason,
-    message: r.message,
-    actor: r.actor,
-    count: r.count,
-    firstTimestamp: r.first_ts,
-    lastTimestamp: r.last_ts,
-  };
 }

@@ -14,7 +14,7 @@ import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '..
 import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { PostgresDatabase } from './database.js';
-import { entryOfRow, sealEntry, type EntryRow } from './gateway-rows.js';
+import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import { prepared } from './prepared.js';
 import { resealColumn } from './sealed-columns.js';
 import type { Fence, Units } from './units.js';

@@ -11,8 +11,8 @@ import type { McpServerResource, ResourceStatus } from '../../domain/resource.js
 import type { ResourceStore } from '../resource-store.js';
 import type { WriteOptions } from '../resource-writer.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
-import { IsoNow } from '../sqlite/iso-now.js';
-import { RowCodec } from '../sqlite/rows.js';
+import { IsoNow } from '../iso-now.js';
+import { RowCodec } from '../resource-rows.js';
 import type {
   Change,
   EventInput,
@@ -41,7 +41,7 @@ import { resealColumn } from './sealed-columns.js';
 import { PgSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { PgStatusWrites } from './status-writes.js';
-import { revisionRetention } from '../sqlite/revision-rows.js';
+import { revisionRetention } from '../revision-rows.js';
 import { PgRevisions } from './revisions.js';
 import type { Fence, Unit, Units } from './units.js';
 
@@ -65,6 +65,11 @@ export interface PostgresResourceStoreOptions {
   revisionHistory?: number;
   /** How long the revisions of a removed resource are kept (default 7 days). */
   revisionRetentionMs?: number;
+  /**
+   * Hears a failure of housekeeping, which runs after a commit with no caller to answer (the next round
+   * tries again). Default: ignored.
+   */
+  onError?: (err: Error) => void;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -79,6 +84,7 @@ export class PostgresResourceStore implements ResourceStore {
   private readonly changelogMinEntries: number;
   private readonly changelogMinAgeMs: number;
   private readonly eventMaxAgeMs: number;
+  private readonly onError: (err: Error) => void;
   private readonly reads: PgResourceReads;
   private readonly writes: PgResourceWrites;
   private readonly statusWrites: PgStatusWrites;
@@ -105,6 +111,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
     this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.onError = options.onError ?? (() => {});
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -315,8 +322,16 @@ export class PostgresResourceStore implements ResourceStore {
     if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
-        .catch(() => {})
+        .catch((err: unknown) => this.reportError(err))
         .finally(() => (this.maintaining = undefined));
+    }
+  }
+
+  private reportError(err: unknown): void {
+    try {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // The callback's own failure is its own.
     }
   }
 
@@ -335,11 +350,12 @@ export class PostgresResourceStore implements ResourceStore {
    * committed: a rollback would undo its deletes but not what the events area remembers of them.
    */
   private async maintain(): Promise<void> {
-    await this.units.write(this.fence, async (client) => {
+    const committed = await this.units.write(this.fence, async (client) => {
       const now = this.clock.now();
       await this.changelog.prune(client, (await currentResourceVersion(client)) - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
-      await this.events.prune(client, isoTime(now - this.eventMaxAgeMs));
       await this.revisions.prune(client);
+      return this.events.prune(client, isoTime(now - this.eventMaxAgeMs));
     });
+    committed();
   }
 }

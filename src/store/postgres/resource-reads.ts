@@ -2,7 +2,7 @@
 // projections (readiness, keys, count) and the refs of the source inventory. Each runs in the caller's
 // unit when there is one, else on the pool.
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
-import { COLUMNS, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
+import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
 import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';

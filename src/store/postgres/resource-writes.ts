@@ -8,8 +8,8 @@
 // (see revisions.ts); a removal marks its resource's revisions in its own statement.
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
-import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
-import { revisionRowOf } from '../sqlite/revision-rows.js';
+import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../resource-rows.js';
+import { revisionRowOf } from '../revision-rows.js';
 import type { NewResource, ResourceUpdate, RevisionNote } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';
@@ -68,28 +68,7 @@ export class PgResourceWrites {
 
   async create(unit: Unit, input: NewResource, now: string, notice: Notice, revision?: RevisionNote): Promise<McpServerResource> {
     const rv = unit.resourceVersion! + 1;
-    const sealed = this.rows.seal(input.manifest);
-    const createdBy = JSON.stringify(input.createdBy);
-    const row: ResourceRow = {
-      id: input.id,
-      fqn: input.fqn,
-      tenant: input.tenant,
-      name: input.name,
-      kind: input.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: input.specHash,
-      generation: 1,
-      resource_version: rv,
-      source: JSON.stringify(input.source),
-      metadata: JSON.stringify(input.metadata),
-      account_id: input.accountId,
-      created_by: createdBy,
-      updated_by: createdBy,
-      created_at: now,
-      updated_at: now,
-      status: JSON.stringify(input.status),
-    };
+    const row = this.rows.newRow(input, rv, now);
     const { rows } = await unit.client.query<{ resource_version: number | null; held: number }>(
       INSERT([
         row.id, row.fqn, row.tenant, row.name, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv,
@@ -108,7 +87,7 @@ export class PgResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
-    await this.revisions.record(unit.client, revisionRowOf(created, sealed, revision, now));
+    await this.revisions.record(unit.client, revisionRowOf(created, row, revision, now));
     return created;
   }
 
@@ -123,22 +102,7 @@ export class PgResourceWrites {
   ): Promise<McpServerResource> {
     // Who created it, and when, stay as stored.
     const { stored, rv } = await this.claim(unit, fqn, expect, 'it no longer exists');
-    const sealed = this.rows.seal(update.manifest);
-    const row: ResourceRow = {
-      ...stored,
-      kind: update.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: update.specHash,
-      generation: update.generation,
-      resource_version: rv,
-      source: JSON.stringify(update.source),
-      metadata: JSON.stringify(update.metadata),
-      account_id: update.accountId,
-      updated_by: JSON.stringify(update.updatedBy),
-      updated_at: now,
-      status: JSON.stringify(update.status),
-    };
+    const row = this.rows.updatedRow(stored, update, rv, now);
     await unit.client.query(
       UPDATE([        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
         row.updated_by, now, row.status, this.views.render(storedText(row), update.status, rv), maskedResourceText(row),
@@ -153,7 +117,7 @@ export class PgResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
-    if (update.generation > Number(stored.generation)) await this.revisions.record(unit.client, revisionRowOf(updated, sealed, revision, now));
+    if (update.generation > Number(stored.generation)) await this.revisions.record(unit.client, revisionRowOf(updated, row, revision, now));
     return updated;
   }
 

@@ -3,8 +3,8 @@
 // statement, see resource-writes.ts) and dropped after the retention (hidden from reads at once, deleted
 // by housekeeping).
 import { isoTime, type Clock } from '../../domain/clock.js';
-import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../sqlite/revision-rows.js';
-import type { RowCodec } from '../sqlite/rows.js';
+import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
+import type { RowCodec } from '../resource-rows.js';
 import type { Page, Revision } from '../types.js';
 import type { Queryable } from './connection.js';
 

@@ -4,7 +4,7 @@
 // the resourceVersion it was rendered at. Runs as a write (the writer lock, see units.ts), so replicas
 // opening together render each row once and no write changes a row under it.
 import type { ResourceStatus } from '../../domain/resource.js';
-import { COLUMNS, storedText, type ResourceRow } from '../sqlite/rows.js';
+import { COLUMNS, storedText, type ResourceRow } from '../resource-rows.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { Queryable } from './connection.js';
 

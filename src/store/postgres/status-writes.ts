@@ -3,7 +3,7 @@
 // is a compare-and-swap on the resourceVersion of the row the status was compared with.
 import { isDeepStrictEqual } from 'node:util';
 import type { ResourceStatus } from '../../domain/resource.js';
-import { maskedResourceText, storedText } from '../sqlite/rows.js';
+import { maskedResourceText, storedText } from '../resource-rows.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { changeEntry } from './changelog.js';
 import { OutOfStepError } from './out-of-step.js';

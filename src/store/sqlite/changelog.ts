@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
+import { changeOfRow, type ChangeRow } from '../change-rows.js';
 
 export class SqliteChangelog {
   private readonly stmt;
@@ -43,14 +44,7 @@ export class SqliteChangelog {
   }
 
   changesSince(resourceVersion: number, limit: number): Change[] {
-    const rows = this.stmt.since.all(resourceVersion, limit) as { resource_version: number; type: ChangeType; fqn: string; object: string; at: string }[];
-    return rows.map((r) => ({
-      resourceVersion: r.resource_version,
-      type: r.type,
-      fqn: r.fqn,
-      object: JSON.parse(r.object) as McpServerResource,
-      at: r.at,
-    }));
+    return (this.stmt.since.all(resourceVersion, limit) as ChangeRow[]).map(changeOfRow);
   }
 
   oldestRetainedResourceVersion(): number {

@@ -2,19 +2,7 @@
 // listed newest first through a filter, and kept bounded by age and per resource.
 import type Database from 'better-sqlite3';
 import type { EventInput, EventQuery, StoredEvent } from '../types.js';
-
-interface EventRow {
-  id: number;
-  fqn: string;
-  resource_id: string;
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-  actor: string;
-  count: number;
-  first_ts: string;
-  last_ts: string;
-}
+import { eventOfRow, type EventRow } from '../event-rows.js';
 
 export class SqliteEvents {
   private readonly stmt;
@@ -102,19 +90,4 @@ export class SqliteEvents {
     }
     this.added.clear();
   }
-}
-
-function eventOfRow(r: EventRow): StoredEvent {
-  return {
-    id: r.id,
-    fqn: r.fqn,
-    resourceId: r.resource_id,
-    type: r.type,
-    reason: r.reason,
-    message: r.message,
-    actor: r.actor,
-    count: r.count,
-    firstTimestamp: r.first_ts,
-    lastTimestamp: r.last_ts,
-  };
 }

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import type { GetOptions, ListQuery, ResourceReadiness, StoredAnswerTexts } from '../types.js';
-import { COLUMNS, type ResourceRow, type RowCodec } from './rows.js';
+import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 export class SqliteResourceReads {
   private readonly stmt;

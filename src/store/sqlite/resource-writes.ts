@@ -7,12 +7,12 @@ import type { NewResource, ResourceUpdate, RevisionNote } from '../types.js';
 import { WriteConflictError } from '../write-conflict.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
-import type { IsoNow } from './iso-now.js';
+import type { IsoNow } from '../iso-now.js';
 import { refOf, type RefIndex } from './ref-index.js';
 import type { SqliteResourceReads } from './resource-reads.js';
-import { revisionRowOf } from './revision-rows.js';
+import { revisionRowOf } from '../revision-rows.js';
 import type { SqliteRevisions } from './revisions.js';
-import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from './rows.js';
+import { maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 export interface ResourceWritesDeps {
   db: Database.Database;
@@ -53,28 +53,7 @@ export class SqliteResourceWrites {
     if (this.deps.reads.versionOf(input.fqn) !== undefined) throw new WriteConflictError(input.fqn, 'the name is taken');
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
-    const sealed = rows.seal(input.manifest);
-    const createdBy = JSON.stringify(input.createdBy);
-    const row: ResourceRow = {
-      id: input.id,
-      fqn: input.fqn,
-      tenant: input.tenant,
-      name: input.name,
-      kind: input.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: input.specHash,
-      generation: 1,
-      resource_version: rv,
-      source: JSON.stringify(input.source),
-      metadata: JSON.stringify(input.metadata),
-      account_id: input.accountId,
-      created_by: createdBy,
-      updated_by: createdBy,
-      created_at: now,
-      updated_at: now,
-      status: JSON.stringify(input.status),
-    };
+    const row = rows.newRow(input, rv, now);
     this.stmt.insert.run({ ...row, view: views.render(storedText(row), input.status, rv) });
     this.deps.refs()?.set(refOf(input.fqn, input.id, input.tenant, input.name, 1, input.source));
     changelog.append(rv, 'ADDED', input.fqn, maskedResourceText(row), now);
@@ -86,7 +65,7 @@ export class SqliteResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
-    this.deps.revisions.record(revisionRowOf(created, sealed, revision, now));
+    this.deps.revisions.record(revisionRowOf(created, row, revision, now));
     return created;
   }
 
@@ -100,22 +79,7 @@ export class SqliteResourceWrites {
     }
     const rv = changelog.nextResourceVersion();
     const now = this.deps.clock.now();
-    const sealed = rows.seal(update.manifest);
-    const row: ResourceRow = {
-      ...stored,
-      kind: update.manifest.type,
-      spec: sealed.spec,
-      secrets: sealed.secrets,
-      spec_hash: update.specHash,
-      generation: update.generation,
-      resource_version: rv,
-      source: JSON.stringify(update.source),
-      metadata: JSON.stringify(update.metadata),
-      account_id: update.accountId,
-      updated_by: JSON.stringify(update.updatedBy),
-      updated_at: now,
-      status: JSON.stringify(update.status),
-    };
+    const row = rows.updatedRow(stored, update, rv, now);
     this.stmt.update.run({ ...row, view: views.render(storedText(row), update.status, rv) });
     changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(row), now);
     this.deps.refs()?.set(refOf(fqn, row.id, row.tenant, row.name, update.generation, update.source));
@@ -127,7 +91,7 @@ export class SqliteResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
-    if (update.generation > stored.generation) this.deps.revisions.record(revisionRowOf(updated, sealed, revision, now));
+    if (update.generation > stored.generation) this.deps.revisions.record(revisionRowOf(updated, row, revision, now));
     return updated;
   }
 

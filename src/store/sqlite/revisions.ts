@@ -4,8 +4,8 @@
 import type Database from 'better-sqlite3';
 import { isoTime, type Clock } from '../../domain/clock.js';
 import type { Page, Revision } from '../types.js';
-import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from './revision-rows.js';
-import type { RowCodec } from './rows.js';
+import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
+import type { RowCodec } from '../resource-rows.js';
 
 /** Kept: alive, or removed within the retention (?). */
 const KEPT = '(deleted_at IS NULL OR deleted_at >= ?)';

@@ -2,6 +2,7 @@
 // values stored in clear before encryption was configured. Shared by both SQLite stores.
 import type Database from 'better-sqlite3';
 import type { SecretCodec } from '../secret-codec.js';
+import { resealerOf } from '../sealed-values.js';
 
 /**
  * Opens the first sealed value of a column, so a wrong key fails at startup; answers false when the
@@ -27,29 +28,17 @@ export function checkColumnKey(db: Database.Database, table: string, column: str
  * clear text is gone from the disk too. Answers the rows rewritten.
  */
 export function resealColumn(db: Database.Database, table: string, keyColumn: string, column: string, codec: SecretCodec): number {
-  const sealed = codec.isSealed?.bind(codec);
-  if (!sealed) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)
+  const resealer = resealerOf(codec);
+  if (!resealer) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)
   const rows = db.prepare(`SELECT ${keyColumn} AS k, ${column} AS v FROM ${table}`).all() as { k: string; v: string }[];
   const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${keyColumn} = ?`);
   let changed = 0;
-  let keyChecked = false;
   db.transaction(() => {
     for (const row of rows) {
-      const values = JSON.parse(row.v) as Record<string, string>;
-      let dirty = false;
-      for (const [name, value] of Object.entries(values)) {
-        if (sealed(value)) {
-          if (!keyChecked) codec.open(value);
-          keyChecked = true;
-          continue;
-        }
-        values[name] = codec.seal(codec.open(value));
-        dirty = true;
-      }
-      if (dirty) {
-        update.run(JSON.stringify(values), row.k);
-        changed++;
-      }
+      const resealed = resealer.reseal(row.v);
+      if (resealed === undefined) continue;
+      update.run(resealed, row.k);
+      changed++;
     }
   })();
   if (changed > 0) {

@@ -1,9 +1,10 @@
 // The gateway store in its own SQLite file (<data-dir>/gateway.db). Header values are sealed by the
-// injected codec in a column of their own.
+// injected codec in a column of their own (the row layout in ../gateway-rows.ts, shared with PostgreSQL).
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
+import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
@@ -24,20 +25,6 @@ const gatewayMigrations: readonly Migration[] = [
     )`,
   },
 ];
-
-interface EntryRow {
-  fqn: string;
-  config: string;
-  headers: string;
-  config_hash: string;
-  generation: number;
-  updated_at: string;
-}
-
-/** Sealed-column keys of the upstream proxy's headers (see apply). */
-const PROXY_PREFIX = 'proxy:';
-/** Sealed-column keys of a stdio server's env values. */
-const ENV_PREFIX = 'env:';
 
 export interface SqliteGatewayStoreOptions {
   path: string;
@@ -120,24 +107,9 @@ export class SqliteGatewayStore implements GatewayStore {
     const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
     const current = known ? known.current : this.read(entry.fqn);
     if (current && current.configHash === hash) return false;
-    const { headers, ...config } = entry;
-    const sealed: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) sealed[name] = this.codec.seal(value);
-    // The upstream proxy's headers are secrets too: sealed in the same column, under a "proxy:" prefix (a
-    // header name cannot contain ':', so no real header collides); the config keeps only the proxy URL.
-    if (config.upstreamProxy) {
-      for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_PREFIX}${name}`] = this.codec.seal(value);
-      config.upstreamProxy = { url: config.upstreamProxy.url, headers: {} };
-    }
-    // A stdio server's env values likewise, under "env:" (neither a header name nor "proxy:" can start so).
-    if (config.stdio) {
-      for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_PREFIX}${name}`] = this.codec.seal(value);
-      config.stdio = { ...config.stdio, env: {} };
-    }
     this.stmt.upsert.run({
       fqn: entry.fqn,
-      config: JSON.stringify(config),
-      headers: JSON.stringify(sealed),
+      ...sealEntry(entry, this.codec),
       config_hash: hash,
       generation: entry.generation,
       updated_at: isoTime(this.clock.now()),
@@ -197,19 +169,6 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   private fromRow(row: EntryRow): StoredGatewayEntry {
-    const sealed = JSON.parse(row.headers) as Record<string, string>;
-    const headers: Record<string, string> = {};
-    const proxyHeaders: Record<string, string> = {};
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(sealed)) {
-      if (name.startsWith(PROXY_PREFIX)) proxyHeaders[name.slice(PROXY_PREFIX.length)] = this.codec.open(value);
-      else if (name.startsWith(ENV_PREFIX)) env[name.slice(ENV_PREFIX.length)] = this.codec.open(value);
-      else headers[name] = this.codec.open(value);
-    }
-    const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
-    if (entry.upstreamProxy) entry.upstreamProxy = { url: entry.upstreamProxy.url, headers: proxyHeaders };
-    if (entry.stdio) entry.stdio = { ...entry.stdio, env };
-    // The hash is recomputed from what is stored, so an out-of-band edit shows up as drift.
-    return { ...entry, configHash: gatewayEntryHash(entry, this.hashKey), writtenHash: row.config_hash, updatedAt: row.updated_at };
+    return entryOfRow(row, this.codec, this.hashKey);
   }
 }

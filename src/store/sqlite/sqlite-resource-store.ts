@@ -29,18 +29,18 @@ import type {
 import type { ViewRenderer } from '../view-renderer.js';
 import { SqliteChangelog } from './changelog.js';
 import { SqliteEvents } from './events.js';
-import { IsoNow } from './iso-now.js';
+import { IsoNow } from '../iso-now.js';
 import { openDatabase } from './migrations.js';
 import { RefIndex, refOf } from './ref-index.js';
 import { controlPlaneMigrations } from './resource-migrations.js';
 import { SqliteResourceReads } from './resource-reads.js';
 import { SqliteResourceWrites } from './resource-writes.js';
-import { RowCodec, type ResourceRow } from './rows.js';
+import { RowCodec, type ResourceRow } from '../resource-rows.js';
 import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { SqliteStatusWrites } from './status-writes.js';
-import { revisionRetention } from './revision-rows.js';
+import { revisionRetention } from '../revision-rows.js';
 import { SqliteRevisions } from './revisions.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { ResourceStatus } from '../../domain/resource.js';
 import type { ViewRenderer } from '../view-renderer.js';
-import { storedText, type ResourceRow } from './rows.js';
+import { storedText, type ResourceRow } from '../resource-rows.js';
 
 /** `closedCleanly`: this build closed the store last and nothing wrote since, so no row can be stale. */
 export function renderStaleViews(db: Database.Database, views: ViewRenderer, closedCleanly: boolean): void {

@@ -5,9 +5,9 @@ import type Database from 'better-sqlite3';
 import type { ResourceStatus } from '../../domain/resource.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
-import type { IsoNow } from './iso-now.js';
+import type { IsoNow } from '../iso-now.js';
 import type { SqliteResourceReads } from './resource-reads.js';
-import { maskedResourceText, storedText } from './rows.js';
+import { maskedResourceText, storedText } from '../resource-rows.js';
 
 const RACED = Symbol('raced');
 

@@ -1,12 +1,12 @@
 // The resources table's row, and the conversions between a row and a resource. Secret values live in
 // their own column, sealed by the codec; the spec column holds the manifest with them masked.
-import type { McpServerManifest } from '../../domain/manifest.js';
-import type { McpServerResource, ResourceStatus } from '../../domain/resource.js';
-import { splitSecrets } from '../../manifest/index.js';
-import { setAtPointer } from '../../manifest/pointer.js';
-import type { SecretCodec } from '../secret-codec.js';
-import type { GetOptions } from '../types.js';
-import type { StoredResourceText } from '../view-renderer.js';
+import type { McpServerManifest } from '../domain/manifest.js';
+import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
+import { splitSecrets } from '../manifest/index.js';
+import { setAtPointer } from '../manifest/pointer.js';
+import type { SecretCodec } from './secret-codec.js';
+import type { GetOptions, NewResource, ResourceUpdate } from './types.js';
+import type { StoredResourceText } from './view-renderer.js';
 
 export interface ResourceRow {
   id: string;
@@ -45,6 +45,52 @@ export class RowCodec {
     const sealed: Record<string, string> = {};
     for (const [pointer, value] of Object.entries(secrets)) sealed[pointer] = this.codec.seal(value);
     return { spec: JSON.stringify(spec), secrets: JSON.stringify(sealed) };
+  }
+
+  /** The row of a resource being created: generation 1, created and updated now by its creator. */
+  newRow(input: NewResource, resourceVersion: number, now: string): ResourceRow {
+    const sealed = this.seal(input.manifest);
+    const createdBy = JSON.stringify(input.createdBy);
+    return {
+      id: input.id,
+      fqn: input.fqn,
+      tenant: input.tenant,
+      name: input.name,
+      kind: input.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: input.specHash,
+      generation: 1,
+      resource_version: resourceVersion,
+      source: JSON.stringify(input.source),
+      metadata: JSON.stringify(input.metadata),
+      account_id: input.accountId,
+      created_by: createdBy,
+      updated_by: createdBy,
+      created_at: now,
+      updated_at: now,
+      status: JSON.stringify(input.status),
+    };
+  }
+
+  /** The stored row with an update applied: who created it, and when, stay as stored. */
+  updatedRow(stored: ResourceRow, update: ResourceUpdate, resourceVersion: number, now: string): ResourceRow {
+    const sealed = this.seal(update.manifest);
+    return {
+      ...stored,
+      kind: update.manifest.type,
+      spec: sealed.spec,
+      secrets: sealed.secrets,
+      spec_hash: update.specHash,
+      generation: update.generation,
+      resource_version: resourceVersion,
+      source: JSON.stringify(update.source),
+      metadata: JSON.stringify(update.metadata),
+      account_id: update.accountId,
+      updated_by: JSON.stringify(update.updatedBy),
+      updated_at: now,
+      status: JSON.stringify(update.status),
+    };
   }
 
   /**

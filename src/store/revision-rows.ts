@@ -1,8 +1,8 @@
 // The revisions table's row (both engines keep the same columns), and what a write records in it. The
 // spec and secrets columns are the resource row's (see RowCodec.seal): masked spec, sealed secrets.
-import type { McpServerResource } from '../../domain/resource.js';
-import type { Revision, RevisionNote } from '../types.js';
-import type { RowCodec } from './rows.js';
+import type { McpServerResource } from '../domain/resource.js';
+import type { Revision, RevisionNote } from './types.js';
+import type { RowCodec } from './resource-rows.js';
 
 export interface RevisionRow {
   resource_id: string;

@@ -1,6 +1,6 @@
 // The clock's now as ISO text, remembered for the millisecond: a write asks it several times.
-import type { Clock } from '../../domain/clock.js';
-import { isoTime } from '../../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
+import { isoTime } from '../domain/clock.js';
 
 export class IsoNow {
   private ms = NaN;

@@ -1,8 +1,8 @@
 // The gateway_entries row of an entry and back: every secret of the entry (header values, the upstream
 // proxy's headers, a stdio server's env values) sealed by the codec in the one `headers` column, the rest
-// as JSON in `config`. The same layout as the SQLite gateway store's.
-import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
-import type { SecretCodec } from '../secret-codec.js';
+// as JSON in `config`. Both engines store entries so.
+import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
+import type { SecretCodec } from './secret-codec.js';
 
 export interface EntryRow {
   fqn: string;
