@@ -3,7 +3,7 @@
 // builds the gateway entry; the resource only ever stores the reference.
 import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { ReconcileError } from '../domain/errors.js';
+import { ReconcileError } from './reconcile.js';
 import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
 import { readAtMostSync } from '../read-at-most.js';
 

@@ -4,7 +4,7 @@
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/conditions.js';
-import { ReconcileError, TerminalError } from '../domain/errors.js';
+import { ReconcileError, TerminalError } from './reconcile.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { applyToolSettings, discover as discoverServer, type DiscoveryFailureReason, type DiscoveryResult, type DiscoveryTarget } from '../discovery/index.js';
@@ -14,8 +14,9 @@ import { literalSecrets, type SecretResolver } from '../domain/secret-reference.
 import { isStdioManifest, isVirtualManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
+import { stdioRefusal } from '../stdio/stdio-policy.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
-import type { ReconcileResult } from './controller.js';
+import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
@@ -217,7 +218,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    */
   const stdioPlan = (key: string, resource: McpServerResource, m: StdioMcpServerManifest): KindPlan => {
     const supervisor = options.stdio;
-    const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
+    const refusal = stdioRefusal(supervisor?.policy, m.command);
     if (!supervisor || refusal) throw new StdioRefused(refusal ?? '');
     const spec = stdioSpecOf(m, secrets);
     const budget = {

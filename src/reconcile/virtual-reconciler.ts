@@ -21,7 +21,7 @@ import type { SecretResolver } from '../domain/secret-reference.js';
 import { upstreamHeaders } from '../discovery/upstream-settings.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
-import type { ReconcileResult } from './controller.js';
+import type { ReconcileResult } from './reconcile.js';
 import type { VirtualSourceIndex } from './virtual-sources.js';
 
 export interface VirtualReconcilerOptions {
