@@ -23,6 +23,8 @@ import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry, type Tool
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { VirtualSourceIndex } from './virtual-sources.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
+import { EventReason } from '../domain/event-reasons.js';
 
 export interface VirtualReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -39,7 +41,7 @@ export interface VirtualReconcilerOptions {
 
 /** Why the virtual server is not served; the first problem found, in the order of the sources. */
 interface Problem {
-  reason: 'SourceNotFound' | 'SourceIsVirtual' | 'SourceNotReady' | 'SourceAuthNotApplicable' | 'ToolNameConflict';
+  reason: typeof ConditionReason.SourceNotFound | typeof ConditionReason.SourceIsVirtual | typeof ConditionReason.SourceNotReady | typeof ConditionReason.SourceAuthNotApplicable | typeof ConditionReason.ToolNameConflict;
   message: string;
 }
 
@@ -62,16 +64,16 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
   const resolve = (spec: VirtualSource, source: McpServerResource): ResolvedSource | Problem => {
     const m = source.manifest;
     if (isVirtualManifest(m)) {
-      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote and mcp-server/stdio servers only.` };
+      return { reason: ConditionReason.SourceIsVirtual, message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote and mcp-server/stdio servers only.` };
     }
     const ready = findCondition(source.status.conditions, READY);
     if (ready?.status !== 'True' || source.status.observedGeneration !== source.generation) {
       const why = ready && ready.observedGeneration === source.generation ? ` (${ready.reason}: ${ready.message})` : ' (it has not been reconciled yet)';
-      return { reason: 'SourceNotReady', message: `Source "${spec.name}" is not Ready${why}.` };
+      return { reason: ConditionReason.SourceNotReady, message: `Source "${spec.name}" is not Ready${why}.` };
     }
     if (spec.auth_data && isStdioManifest(m)) {
       return {
-        reason: 'SourceAuthNotApplicable',
+        reason: ConditionReason.SourceAuthNotApplicable,
         message: `The auth_data given for source "${spec.name}" overrides HTTP authentication, and "${spec.name}" is an mcp-server/stdio server; remove the override.`,
       };
     }
@@ -135,7 +137,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
     if (missing.length > 0) {
       const names = missing.map((n) => `"${n}"`).join(', ');
       problem = {
-        reason: 'SourceNotFound',
+        reason: ConditionReason.SourceNotFound,
         message: `No server named ${names} exists in this tenant; create ${missing.length === 1 ? 'it' : 'them'} or remove ${missing.length === 1 ? 'it' : 'them'} from servers.`,
       };
     }
@@ -148,7 +150,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       const each = conflicts.slice(0, 10).map(([name, sources]) => `"${name}" (${sources.map((s) => `"${s}"`).join(' and ')})`);
       const more = conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : '';
       problem = {
-        reason: 'ToolNameConflict',
+        reason: ConditionReason.ToolNameConflict,
         message: `Two sources serve the same tool name: ${each.join(', ')}${more}; list each name in the enabled_tools of one source only.`,
       };
     }
@@ -183,9 +185,9 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       if (!current || current.configHash !== hash) {
         await gateway.apply(desired, { hash, current });
         if (current && current.writtenHash !== current.configHash) {
-          await options.event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          await options.event(resource, 'Warning', EventReason.DriftRepaired, `The gateway entry differed from generation ${resource.generation}; restored it.`);
         } else if (!current || current.generation !== resource.generation) {
-          await options.event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          await options.event(resource, 'Normal', EventReason.Applied, `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation }, 'virtual gateway entry applied');
       }
@@ -207,7 +209,7 @@ function virtualStatus(
   const g = resource.generation;
   const set = (conditions: Condition[], type: string, status: Condition['status'], reason: string, message: string) =>
     setCondition(conditions, { type, status, reason, message, observedGeneration: g }, now);
-  let c = set(resource.status.conditions, APPLIED, 'True', 'Applied', `The gateway store holds generation ${g}.`);
+  let c = set(resource.status.conditions, APPLIED, 'True', ConditionReason.Applied, `The gateway store holds generation ${g}.`);
   c = removeCondition(removeCondition(c, STALLED), RECONCILING);
   if (problem) {
     c = set(c, DISCOVERED, 'False', problem.reason, problem.message);
@@ -216,7 +218,7 @@ function virtualStatus(
     const summary = `Composed ${tools.length} tool${tools.length === 1 ? '' : 's'} from ${sources} source${sources === 1 ? '' : 's'}.`;
     const warning = unknownEnabled.length > 0 ? ` enabled_tools name tools their source does not serve: ${unknownEnabled.slice(0, 10).join(', ')}.` : '';
     c = set(c, DISCOVERED, 'True', unknownEnabled.length > 0 ? 'UnknownTool' : 'Composed', `${summary}${warning}`);
-    c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied: ${summary}`);
+    c = set(c, READY, 'True', ConditionReason.Ready, `Generation ${g} is applied: ${summary}`);
   }
   return {
     observedGeneration: g,

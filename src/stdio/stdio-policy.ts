@@ -25,9 +25,9 @@ const STDIO_OFF =
   'and the command is listed with --stdio-allow (an exact path or name); ask an operator.';
 
 /**
- * The one stdio admission rule, asked by every door (API and file writes, the GAIA-style API) and again
- * by the reconciler before each run: undefined when `command` may run; otherwise why not. No policy
- * means stdio is off, in the same words as a policy without --allow-stdio.
+ * The one stdio admission rule, asked by every door (API and file writes, the GAIA-style API), again by
+ * the reconciler and by the supervisor before each start: undefined when `command` may run; otherwise
+ * why not. No policy means stdio is off, in the same words as a policy without --allow-stdio.
  */
 export function stdioRefusal(policy: StdioGate | undefined, command: string): string | undefined {
   return policy ? policy.refusal(command) : STDIO_OFF;
