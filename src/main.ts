@@ -76,7 +76,7 @@ export interface ControlPlane {
   watch: WatchHub;
   /** The express app (its routes are what /openapi.json must describe). */
   app: Express;
-  /** The mcp-server/stdio processes (issue 8); runs nothing unless --allow-stdio and --stdio-allow say so. */
+  /** The mcp-server/stdio processes; runs nothing unless --allow-stdio and --stdio-allow say so. */
   stdio: StdioSupervisor;
   close(): Promise<void>;
 }

@@ -59,7 +59,7 @@ export interface AppOptions {
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
-  /** The GAIA-style API at /api/mcp/servers (issue 8); absent: not served. */
+  /** The GAIA-style API at /api/mcp/servers; absent: not served. */
   gaia?: { testConnection: TestConnection; stdio?: StdioGate; detect?: DetectProbes };
   /** Watch streams of GET /api/svc/v1/mcp-servers?watch=true; without it that GET always lists. */
   watch?: WatchHub;
