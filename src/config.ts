@@ -90,12 +90,20 @@ export type StoreConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string }
 
 /**
  * A row of the flag table. String flags take a value (`multiple`: may be repeated); boolean flags
- * take none. `env` is the environment variable read when the flag is absent.
+ * take none (their default is off). `env` is the environment variable read when the flag is absent.
  */
 export interface ServeFlag {
   flag: string;
   env?: string;
+  /**
+   * Shown in --help and, for a string flag, the value parsed when neither the flag nor `env` is
+   * given; with `describedDefault` it only describes what happens then (no value is parsed).
+   */
   default: string;
+  describedDefault?: true;
+  /** Bounds of a whole-number flag (`count`) or of a duration flag, in ms (`duration`); checked and shown in --help. */
+  count?: { min: number; max: number };
+  duration?: { min?: number; max?: number };
   help: string;
   type?: 'string' | 'boolean';
   multiple?: boolean;
@@ -108,35 +116,38 @@ const DEFAULT_MANIFESTS_DIR = './manifests';
 /** One row per flag: the single source for parsing, the environment and --help. */
 export const SERVE_FLAGS = [
   { flag: 'host', env: 'MCP_CP_HOST', default: '127.0.0.1', help: 'Address to listen on. 0.0.0.0 or :: (every interface) without --public-url: proxy URLs use the first non-loopback interface address (else 127.0.0.1), with a warning.' },
-  { flag: 'port', env: 'PORT', default: '8080', help: 'Port to listen on (0 picks a free one).' },
+  { flag: 'port', env: 'PORT', default: '8080', count: { min: 0, max: 65535 }, help: 'Port to listen on (0 picks a free one).' },
   { flag: 'data-dir', env: 'DATA_DIR', default: './data', help: 'Where the SQLite files and the admin token live.' },
   { flag: 'tenant', env: 'MCP_CP_TENANT', default: 'default', help: 'Tenant name; FQNs are <tenant>:mcp-server:<name>.' },
-  { flag: 'public-url', env: 'MCP_CP_PUBLIC_URL', default: 'http://<host>:<port>', help: 'Base of every proxyUrl.' },
+  { flag: 'public-url', env: 'MCP_CP_PUBLIC_URL', default: 'http://<host>:<port>', describedDefault: true, help: 'Base of every proxyUrl.' },
   {
     flag: 'admin-token',
     env: 'MCP_CP_ADMIN_TOKEN',
     default: '<data-dir>/admin-token',
+    describedDefault: true,
     help: 'Break-glass admin bearer token; when absent it is read from (or generated into, mode 0600) <data-dir>/admin-token.',
   },
   { flag: 'resync-interval', env: 'MCP_CP_RESYNC_INTERVAL', default: '60s', help: 'How often every server is re-reconciled to repair drift (e.g. 30s, 5m; 0 turns it off).' },
   { flag: 'log-level', env: 'MCP_CP_LOG_LEVEL', default: 'info', help: `One of ${LOG_LEVELS.join(', ')}.` },
-  { flag: 'workers', env: 'MCP_CP_WORKERS', default: '4', help: 'Reconcile workers running at once.' },
-  { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', help: 'How often each server is asked for its tools again.' },
-  { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
-  { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', help: 'Discoveries running at once.' },
-  { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
-  { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', help: 'The longest a failing server waits for its next discovery.' },
+  { flag: 'workers', env: 'MCP_CP_WORKERS', default: '4', count: { min: 1, max: 64 }, help: 'Reconcile workers running at once.' },
+  { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', duration: { min: 1 }, help: 'How often each server is asked for its tools again.' },
+  { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', duration: { min: 1 }, help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
+  { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', count: { min: 1, max: 256 }, help: 'Discoveries running at once.' },
+  { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', duration: { min: 1 }, help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
+  { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', duration: { min: 1 }, help: 'The longest a failing server waits for its next discovery.' },
   {
     flag: 'discovery-retry-unreachable-max',
     env: 'MCP_CP_DISCOVERY_RETRY_UNREACHABLE_MAX',
     default: '5s',
+    duration: { min: 1 },
     help: 'The longest a server that could not be reached (connection refused, unknown name: Unreachable) waits for its next discovery, so a server started after the control plane is found within seconds.',
   },
-  { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', help: 'Where ${file:PATH} secret references are read from (never outside it).' },
+  { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', describedDefault: true, help: 'Where ${file:PATH} secret references are read from (never outside it).' },
   {
     flag: 'tokens-file',
     env: 'MCP_CP_TOKENS_FILE',
     default: 'none (the admin token only)',
+    describedDefault: true,
     value: 'FILE',
     help: 'YAML list of bearer tokens by sha256 (token_sha256, subject, teams, role, accounts); re-read when it changes. Make entries with "mcpctl token create".',
   },
@@ -144,6 +155,7 @@ export const SERVE_FLAGS = [
     flag: 'egress-deny',
     env: 'MCP_CP_EGRESS_DENY',
     default: '169.254.0.0/16 and fe80::/10 (always denied unless allowed)',
+    describedDefault: true,
     multiple: true,
     value: 'CIDR',
     help: 'A range outbound connections (discovery, OAuth, the gateway) may not reach, checked on the resolved address and every redirect. The environment variable may hold several, comma-separated.',
@@ -152,6 +164,7 @@ export const SERVE_FLAGS = [
     flag: 'egress-allow',
     env: 'MCP_CP_EGRESS_ALLOW',
     default: 'none',
+    describedDefault: true,
     multiple: true,
     value: 'CIDR',
     help: 'A range carved out of the denied ones; the most specific matching range decides (deny wins a tie). Comma-separated in the environment variable.',
@@ -160,6 +173,7 @@ export const SERVE_FLAGS = [
     flag: 'signing-key-file',
     env: 'MCP_CP_SIGNING_KEY_FILE',
     default: '<data-dir>/signing-key.pem (generated, mode 0600)',
+    describedDefault: true,
     value: 'FILE',
     help:
       `The EC P-256 private key (PEM) that signs the tokens passthrough upstreams get for each caller (public half at /.well-known/jwks.json). ` +
@@ -175,6 +189,7 @@ export const SERVE_FLAGS = [
     flag: 'manifests',
     env: 'MANIFESTS_DIR',
     default: `${DEFAULT_MANIFESTS_DIR} when it exists`,
+    describedDefault: true,
     multiple: true,
     help:
       'A directory of manifests (*.yaml, *.yml, *.json, recursive) to apply and watch; repeat the flag for several. ' +
@@ -192,6 +207,7 @@ export const SERVE_FLAGS = [
     flag: 'prune-quiet-period',
     env: 'MCP_CP_PRUNE_QUIET_PERIOD',
     default: '5s',
+    duration: { max: 3_600_000 },
     help:
       'A file that no longer declares some of its servers (removed, emptied, half-written) is held, its servers kept, until it has ' +
       'read the same for this long; a read after that prunes them. A re-declaration meanwhile is an update. 0 prunes at once.',
@@ -200,8 +216,9 @@ export const SERVE_FLAGS = [
     flag: 'revision-history',
     env: 'MCP_CP_REVISION_HISTORY',
     default: '20',
+    count: { min: 1, max: 1000 },
     value: 'N',
-    help: 'Revisions kept per server: its newest N generations (GET .../revisions, mcpctl history, mcpctl rollback). 1 to 1000.',
+    help: 'Revisions kept per server: its newest N generations (GET .../revisions, mcpctl history, mcpctl rollback).',
   },
   {
     flag: 'revision-retention',
@@ -223,11 +240,12 @@ export const SERVE_FLAGS = [
     default: 'off (an admin bearer token is needed)',
     help: 'Serve /metrics without a bearer token, for a Prometheus that scrapes without credentials; keep the port on a private network then.',
   },
-  { flag: 'watch-bookmark-interval', env: 'MCP_CP_WATCH_BOOKMARK_INTERVAL', default: '30s', help: 'How often an idle watch stream gets a BOOKMARK with the latest resourceVersion.' },
+  { flag: 'watch-bookmark-interval', env: 'MCP_CP_WATCH_BOOKMARK_INTERVAL', default: '30s', duration: { min: 1 }, help: 'How often an idle watch stream gets a BOOKMARK with the latest resourceVersion.' },
   {
     flag: 'watch-buffer',
     env: 'MCP_CP_WATCH_BUFFER',
     default: '1000',
+    count: { min: 1, max: 1_000_000 },
     value: 'EVENTS',
     help: 'Events a watch client may fall behind before its stream is ended with an error telling it to resume.',
   },
@@ -242,6 +260,7 @@ export const SERVE_FLAGS = [
     flag: 'stdio-allow',
     env: 'MCP_CP_STDIO_ALLOW',
     default: 'none',
+    describedDefault: true,
     multiple: true,
     value: 'COMMAND',
     help:
@@ -269,6 +288,7 @@ export const SERVE_FLAGS = [
     flag: 'store',
     env: 'MCP_CP_STORE',
     default: 'sqlite: (the files under --data-dir)',
+    describedDefault: true,
     value: 'URL',
     help:
       'Where state lives: sqlite: for the embedded files, or postgres://user:password@host:port/database for one PostgreSQL ' +
@@ -285,12 +305,19 @@ export const SERVE_FLAGS = [
     flag: 'advertise-url',
     env: 'MCP_CP_ADVERTISE_URL',
     default: 'http://<host>:<port> (the listen address)',
+    describedDefault: true,
     help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader); give it when the listen address is not reachable from them.',
   },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
 type StringFlag = Exclude<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
+/** String flags whose table default is a value to parse. */
+type ValuedFlag = Exclude<StringFlag, Extract<(typeof SERVE_FLAGS)[number], { describedDefault: true }>['flag']>;
+
+function rowOf(flag: string): ServeFlag {
+  return (SERVE_FLAGS as readonly ServeFlag[]).find((f) => f.flag === flag)!;
+}
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -306,13 +333,6 @@ export function parseDuration(value: string, flag: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
 
-function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) {
-    throw new ConfigError(`--port: "${value}" is not a port; use a whole number from 0 to 65535.`);
-  }
-  return Number(value);
-}
-
 function parseUrl(value: string, flag: string): string {
   try {
     const u = new URL(value);
@@ -323,12 +343,25 @@ function parseUrl(value: string, flag: string): string {
   }
 }
 
+/** A flag's bounds as --help shows them (and its errors say them). */
+function bounds(f: ServeFlag): string {
+  if (f.count) return `; from ${f.count.min} to ${f.count.max}`;
+  const parts = [f.duration?.min === 1 ? 'longer than 0' : '', f.duration?.max !== undefined ? `at most ${formatDuration(f.duration.max)}` : ''];
+  return parts.filter((p) => p !== '').map((p) => `; ${p}`).join('');
+}
+
+/** ms as the largest whole unit parseDuration reads back (3600000 → 1h). */
+function formatDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) if (ms % UNIT_MS[unit]! === 0 && ms >= UNIT_MS[unit]!) return `${ms / UNIT_MS[unit]!}${unit}`;
+  return `${ms}ms`;
+}
+
 export function serveHelp(): string {
   const flags = SERVE_FLAGS as readonly ServeFlag[];
   const nameOf = (f: ServeFlag) => (f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.value ?? (f.multiple ? 'DIR' : 'VALUE')}`);
   const width = Math.max(...flags.map((f) => nameOf(f).length));
   const rows = flags.map((f) => {
-    const where = `default ${f.default}${f.env ? `; env ${f.env}` : ''}${f.multiple ? '; repeatable' : ''}`;
+    const where = `default ${f.default}${bounds(f)}${f.env ? `; env ${f.env}` : ''}${f.multiple ? '; repeatable' : ''}`;
     return `  ${nameOf(f).padEnd(width)}  ${f.help}\n  ${' '.repeat(width)}  ${where}`;
   });
   const environment =
@@ -353,7 +386,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}. Run "mcpctl serve --help" for the flags.`);
   }
   const envOf = (flag: string): string | undefined => {
-    const row = (SERVE_FLAGS as readonly ServeFlag[]).find((f) => f.flag === flag)!;
+    const row = rowOf(flag);
     const fromEnv = row.env === undefined ? undefined : env[row.env];
     return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
   };
@@ -371,59 +404,51 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     if (fromEnv === undefined) return false;
     if (/^(true|1|yes|on)$/i.test(fromEnv)) return true;
     if (/^(false|0|no|off)$/i.test(fromEnv)) return false;
-    const row = (SERVE_FLAGS as readonly ServeFlag[]).find((f) => f.flag === flag)!;
-    throw new ConfigError(`--${flag}: ${row.env}="${fromEnv}" is not a boolean; use true or false.`);
+    throw new ConfigError(`--${flag}: ${rowOf(flag).env}="${fromEnv}" is not a boolean; use true or false.`);
   };
 
-  const host = get('host') ?? '127.0.0.1';
-  const port = parsePort(get('port') ?? '8080');
-  const tenant = get('tenant') ?? 'default';
+  /** The flag, else its env, else the table's default. */
+  const value = (flag: ValuedFlag): string => get(flag) ?? rowOf(flag).default;
+  /** A whole-number flag within its table bounds. */
+  const count = (flag: ValuedFlag): number => {
+    const raw = value(flag);
+    const { min, max } = rowOf(flag).count!;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new ConfigError(`--${flag}: "${raw}" must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+  /** A duration flag within its table bounds. */
+  const duration = (flag: ValuedFlag): number => {
+    const ms = parseDuration(value(flag), flag);
+    const { min, max } = rowOf(flag).duration ?? {};
+    if (min !== undefined && ms < min) throw new ConfigError(`--${flag}: must be ${min === 1 ? 'longer than 0' : `at least ${formatDuration(min)}`}.`);
+    if (max !== undefined && ms > max) throw new ConfigError(`--${flag}: must be at most ${formatDuration(max)}${min === undefined ? ' (0 means at once)' : ''}.`);
+    return ms;
+  };
+
+  const host = value('host');
+  const port = count('port');
+  const tenant = value('tenant');
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(tenant)) {
     throw new ConfigError(`--tenant: "${tenant}" must be a lowercase DNS label (a-z, 0-9, '-').`);
   }
-  const logLevel = get('log-level') ?? 'info';
+  const logLevel = value('log-level');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}.`);
   }
-  const workersRaw = get('workers') ?? '4';
-  const workers = Number(workersRaw);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new ConfigError(`--workers: "${workersRaw}" must be a whole number from 1 to 64.`);
-  }
-  const positive = (
-    flag: 'discovery-interval' | 'discovery-timeout' | 'discovery-retry-base' | 'discovery-retry-max' | 'discovery-retry-unreachable-max',
-    fallback: string,
-  ): number => {
-    const ms = parseDuration(get(flag) ?? fallback, flag);
-    if (ms < 1) throw new ConfigError(`--${flag}: must be longer than 0.`);
-    return ms;
-  };
-  const concurrencyRaw = get('discovery-concurrency') ?? '8';
-  const discoveryConcurrency = Number(concurrencyRaw);
-  if (!Number.isInteger(discoveryConcurrency) || discoveryConcurrency < 1 || discoveryConcurrency > 256) {
-    throw new ConfigError(`--discovery-concurrency: "${concurrencyRaw}" must be a whole number from 1 to 256.`);
-  }
-  const discoveryRetryBaseMs = positive('discovery-retry-base', '1s');
-  const discoveryRetryMaxMs = positive('discovery-retry-max', '5m');
+  const workers = count('workers');
+  const discoveryConcurrency = count('discovery-concurrency');
+  const discoveryRetryBaseMs = duration('discovery-retry-base');
+  const discoveryRetryMaxMs = duration('discovery-retry-max');
   if (discoveryRetryMaxMs < discoveryRetryBaseMs) {
     throw new ConfigError(`--discovery-retry-max: must be at least --discovery-retry-base (${discoveryRetryBaseMs} ms).`);
   }
-  const discoveryRetryUnreachableMaxMs = positive('discovery-retry-unreachable-max', '5s');
-  const watchBookmarkIntervalMs = parseDuration(get('watch-bookmark-interval') ?? '30s', 'watch-bookmark-interval');
-  if (watchBookmarkIntervalMs < 1) throw new ConfigError('--watch-bookmark-interval: must be longer than 0.');
-  const watchBufferRaw = get('watch-buffer') ?? '1000';
-  const watchBufferEvents = Number(watchBufferRaw);
-  if (!/^\d+$/.test(watchBufferRaw) || watchBufferEvents < 1 || watchBufferEvents > 1_000_000) {
-    throw new ConfigError(`--watch-buffer: "${watchBufferRaw}" must be a whole number from 1 to 1000000.`);
-  }
-  const pruneQuietPeriodMs = parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period');
-  if (pruneQuietPeriodMs > 3_600_000) throw new ConfigError('--prune-quiet-period: must be at most 1h (0 prunes at once).');
-  const revisionHistoryRaw = get('revision-history') ?? '20';
-  const revisionHistory = Number(revisionHistoryRaw);
-  if (!/^\d+$/.test(revisionHistoryRaw) || revisionHistory < 1 || revisionHistory > 1000) {
-    throw new ConfigError(`--revision-history: "${revisionHistoryRaw}" must be a whole number from 1 to 1000.`);
-  }
-  const revisionRetentionMs = parseDuration(get('revision-retention') ?? '7d', 'revision-retention');
+  const discoveryRetryUnreachableMaxMs = duration('discovery-retry-unreachable-max');
+  const watchBookmarkIntervalMs = duration('watch-bookmark-interval');
+  const watchBufferEvents = count('watch-buffer');
+  const pruneQuietPeriodMs = duration('prune-quiet-period');
+  const revisionHistory = count('revision-history');
+  const revisionRetentionMs = duration('revision-retention');
   const publicUrlRaw = get('public-url');
   const advertiseUrlRaw = get('advertise-url');
   const store = parseStore(get('store') ?? 'sqlite:');
@@ -434,44 +459,44 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (store.kind === 'postgres') requireSharedKeys({ secretKey, adminToken, signingKey, signingKeyFile });
   return {
     store,
-    lease: parseLease(get('lease-duration') ?? '15s'),
+    lease: parseLease(value('lease-duration')),
     advertiseUrl: advertiseUrlRaw !== undefined ? parseUrl(advertiseUrlRaw, 'advertise-url') : undefined,
     revisionHistory,
     revisionRetentionMs,
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
     pruneQuietPeriodMs,
-    fileTakeoverRole: parseTakeoverRole(get('file-takeover-role') ?? 'admin'),
+    fileTakeoverRole: parseTakeoverRole(value('file-takeover-role')),
     host,
     port,
-    dataDir: get('data-dir') ?? './data',
+    dataDir: value('data-dir'),
     tenant,
     publicUrl: publicUrlRaw !== undefined ? parseUrl(publicUrlRaw, 'public-url') : undefined,
     adminToken,
-    resyncIntervalMs: parseDuration(get('resync-interval') ?? '60s', 'resync-interval'),
+    resyncIntervalMs: duration('resync-interval'),
     logLevel: logLevel as LogLevel,
     workers,
-    discoveryIntervalMs: positive('discovery-interval', '5m'),
-    discoveryTimeoutMs: positive('discovery-timeout', '10s'),
+    discoveryIntervalMs: duration('discovery-interval'),
+    discoveryTimeoutMs: duration('discovery-timeout'),
     discoveryConcurrency,
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,
     discoveryRetryUnreachableMaxMs,
     secretsDir: get('secrets-dir'),
     tokensFile: get('tokens-file'),
-    egressDeny: cidrList(values, env, 'egress-deny', 'MCP_CP_EGRESS_DENY'),
-    egressAllow: cidrList(values, env, 'egress-allow', 'MCP_CP_EGRESS_ALLOW'),
-    writeRateLimit: parseRate(get('write-rate-limit') ?? '20/s'),
+    egressDeny: cidrList(values, env, 'egress-deny'),
+    egressAllow: cidrList(values, env, 'egress-allow'),
+    writeRateLimit: parseRate(value('write-rate-limit')),
     secretKey,
     signingKey,
     signingKeyFile,
     metricsPublic: getBoolean('metrics-public'),
     watchBookmarkIntervalMs,
     watchBufferEvents,
-    ...stdioConfig(values, env, getBoolean('allow-stdio'), get('stdio-idle-timeout')),
+    ...stdioConfig(values, env, getBoolean('allow-stdio'), duration('stdio-idle-timeout')),
     upstreamLimits: {
-      maxMessageBytes: parseSize(get('upstream-max-message-bytes') ?? '4MiB', 'upstream-max-message-bytes'),
-      maxResponseBytes: parseSize(get('upstream-max-response-bytes') ?? '16MiB', 'upstream-max-response-bytes'),
+      maxMessageBytes: parseSize(value('upstream-max-message-bytes'), 'upstream-max-message-bytes'),
+      maxResponseBytes: parseSize(value('upstream-max-response-bytes'), 'upstream-max-response-bytes'),
     },
   };
 }
@@ -549,16 +574,15 @@ function stdioConfig(
   values: Record<string, string | boolean | (string | boolean)[] | undefined>,
   env: NodeJS.ProcessEnv,
   allowStdio: boolean,
-  idleRaw: string | undefined,
+  stdioIdleTimeoutMs: number,
 ): Pick<Config, 'allowStdio' | 'stdioAllow' | 'stdioIdleTimeoutMs'> {
   const given = (Array.isArray(values['stdio-allow']) ? values['stdio-allow'] : []).filter((v): v is string => typeof v === 'string');
   if (given.some((v) => v.trim() === '')) throw new ConfigError('--stdio-allow: needs a command (a path or a name).');
-  const fromEnv = (env.MCP_CP_STDIO_ALLOW ?? '').split(delimiter).filter((v) => v.trim() !== '');
+  const fromEnv = (env[rowOf('stdio-allow').env!] ?? '').split(delimiter).filter((v) => v.trim() !== '');
   const stdioAllow = [...new Set((given.length > 0 ? given : fromEnv).map((v) => v.trim()))];
   if (stdioAllow.length > 0 && !allowStdio) {
     throw new ConfigError('--stdio-allow: stdio servers are off; add --allow-stdio to run the listed commands.');
   }
-  const stdioIdleTimeoutMs = parseDuration(idleRaw ?? '5m', 'stdio-idle-timeout');
   return { allowStdio, stdioAllow, stdioIdleTimeoutMs };
 }
 
@@ -567,8 +591,8 @@ function cidrList(
   values: Record<string, string | boolean | (string | boolean)[] | undefined>,
   env: NodeJS.ProcessEnv,
   flag: 'egress-deny' | 'egress-allow',
-  envName: string,
 ): string[] {
+  const envName = rowOf(flag).env!;
   const given = (Array.isArray(values[flag]) ? (values[flag] as unknown[]) : []).filter((v): v is string => typeof v === 'string');
   const list = given.length > 0 ? given : (env[envName] ?? '').split(',').filter((v) => v.trim() !== '');
   for (const item of list) {
@@ -630,7 +654,7 @@ function manifestConfig(
     return { manifestDirs: [] };
   }
   if (given.length > 0) return { manifestDirs: [...new Set(given)] };
-  const fromEnv = (env.MANIFESTS_DIR ?? '').split(delimiter).filter((d) => d.trim() !== '');
+  const fromEnv = (env[rowOf('manifests').env!] ?? '').split(delimiter).filter((d) => d.trim() !== '');
   if (fromEnv.length > 0) return { manifestDirs: [...new Set(fromEnv)] };
   return { manifestDirs: isDirectory(DEFAULT_MANIFESTS_DIR) ? [DEFAULT_MANIFESTS_DIR] : [] };
 }

@@ -25,7 +25,7 @@ import { createTestConnection, type DiscoverStdio } from './http/gaia/test-conne
 import { createDetectProbes } from './http/gaia/detect.js';
 import { ForbiddenError } from './domain/errors.js';
 import { isStdioManifest, stdioEnv } from './domain/manifest.js';
-import { StdioPolicy } from './stdio/stdio-policy.js';
+import { StdioPolicy, stdioRefusal } from './stdio/stdio-policy.js';
 import { StdioSupervisor } from './stdio/stdio-supervisor.js';
 import { presentServer } from './http/present.js';
 import { ChangeFeed } from './http/watch-feed.js';
@@ -90,7 +90,7 @@ export interface ControlPlane {
   watch: WatchHub;
   /** The express app (its routes are what /openapi.json must describe). */
   app: Express;
-  /** The mcp-server/stdio processes (issue 8); runs nothing unless --allow-stdio and --stdio-allow say so. */
+  /** The mcp-server/stdio processes; runs nothing unless --allow-stdio and --stdio-allow say so. */
   stdio: StdioSupervisor;
   /** Leader or follower, and the leader work it runs (SQLite mode: always leader). */
   role: ClusterRole;
@@ -260,7 +260,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     takenFromFile: (source) => sources.reread(source.root, source.path),
     // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
     admitManifest: (m) => {
-      const refusal = isStdioManifest(m) ? stdio.policy.refusal(m.command) : undefined;
+      const refusal = isStdioManifest(m) ? stdioRefusal(stdio.policy, m.command) : undefined;
       if (refusal) throw new ForbiddenError(refusal);
     },
   });

@@ -21,6 +21,7 @@ import {
 import { matches, parseSelectors } from './selectors.js';
 import { closest } from './suggest.js';
 import { getCluster } from './get-cluster.js';
+import { READY } from '../domain/conditions.js';
 
 const FLAGS = { ...CONNECTION_FLAGS, output: { kind: 'string', short: 'o' }, selector: { kind: 'list', short: 'l' } } as const;
 
@@ -182,7 +183,7 @@ async function getSources(client: ApiClient, io: CliIo, names: readonly string[]
     return EXIT_OK;
   }
   const rows = sources.flatMap((src) => {
-    const ready = src.conditions.find((c) => c.type === 'Ready');
+    const ready = src.conditions.find((c) => c.type === READY);
     const dirRow = [src.path, '', ready ? `Ready=${ready.status}(${ready.reason})` : 'Ready=Unknown', ''];
     const fileRows = src.files.map((f) => [`  ${f.path}`, f.resources.join(',') || '-', f.errors.length > 0 ? 'error' : 'ok', String(f.errors.length)]);
     return [dirRow, ...fileRows];
@@ -191,7 +192,7 @@ async function getSources(client: ApiClient, io: CliIo, names: readonly string[]
   const errors = sourceErrorLines(sources);
   if (errors.length > 0) io.stdout.write(`\nErrors:\n${errors.map((l) => `  ${l}\n`).join('')}`);
   for (const src of sources) {
-    const ready = src.conditions.find((c) => c.type === 'Ready');
+    const ready = src.conditions.find((c) => c.type === READY);
     if (ready && ready.status !== 'True' && ready.message) io.stdout.write(`\n${src.path}: ${ready.message}\n`);
   }
   return EXIT_OK;

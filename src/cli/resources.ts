@@ -1,6 +1,7 @@
 // The API's view of MCP servers as mcpctl reads it (see src/http/present.ts), and the reads it needs.
 import { API_PREFIX, type ApiClient } from './client.js';
 import { didYouMean } from './suggest.js';
+import { READY } from '../domain/conditions.js';
 
 export interface ConditionView {
   type: string;
@@ -134,12 +135,12 @@ export async function notFoundMessage(client: ApiClient, name: string): Promise<
 
 /** The Ready condition, when there is one. */
 export function readyCondition(server: ServerView): ConditionView | undefined {
-  return server.status.conditions.find((c) => c.type === 'Ready');
+  return server.status.conditions.find((c) => c.type === READY);
 }
 
 /** Ready's status: True, False or Unknown (also when the condition is not there yet). */
 export function readyOf(server: ServerView): string {
-  return server.status.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+  return server.status.conditions.find((c) => c.type === READY)?.status ?? 'Unknown';
 }
 
 export function sourceLabel(source: SourceView): string {

@@ -9,6 +9,7 @@ import { EXIT_FAILED, EXIT_OK, redactingIo, type CliIo } from './io.js';
 import { checkOutputFormat } from './output.js';
 import type { ServerView } from './resources.js';
 import { matches, parseSelectors } from './selectors.js';
+import { READY } from '../domain/conditions.js';
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
@@ -55,7 +56,7 @@ function formatLine(event: WatchEvent, at: Date): string {
   const time = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (event.type === 'BOOKMARK') return `${time}  BOOKMARK  rv=${o.resourceVersion}`;
   if (event.type === 'DELETED') return `${time}  DELETED  ${o.name}  rv=${o.resourceVersion}`;
-  const ready = o.status?.conditions.find((c) => c.type === 'Ready');
+  const ready = o.status?.conditions.find((c) => c.type === READY);
   const readyText = ready ? `Ready=${ready.status}(${ready.reason})` : 'Ready=-';
   const parts = [time, event.type, o.name, `rv=${o.resourceVersion}`, `gen=${o.generation}/${o.status?.observedGeneration ?? 0}`, readyText, `tools=${o.tools?.length ?? 0}`];
   return `${parts.join('  ')}${ready?.message ? `  ${ready.message.replace(/\s+/g, ' ')}` : ''}`;

@@ -1,6 +1,7 @@
 // What discovery learned about authentication, in the shape the reference API reports as authStatus.
 import type { AuthStatus } from '../domain/resource.js';
 import type { AuthConfigured, DiscoveryFailureReason } from './types.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 export function authMethod(configured: AuthConfigured): AuthStatus['method'] {
   switch (configured) {
@@ -37,7 +38,7 @@ export function authStatusOnSuccess(configured: AuthConfigured): AuthStatus {
 /** `challenge`: the server's WWW-Authenticate header, already redacted; the message quotes what it asked for. */
 export function authStatusOnFailure(configured: AuthConfigured, reason: DiscoveryFailureReason, httpStatus?: number, challenge?: string): AuthStatus {
   const method = authMethod(configured);
-  if (reason !== 'AuthenticationRequired') {
+  if (reason !== ConditionReason.AuthenticationRequired) {
     return { status: 'unknown', method, message: 'Authentication was not checked because the server could not be discovered.' };
   }
   const asked = challenge ? `, asking for ${challenge}` : '';

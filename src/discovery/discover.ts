@@ -27,6 +27,7 @@ import { listingClient } from '../upstream/listing-client.js';
 import { listAllTools } from '../upstream/tools-pager.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from './types.js';
 import type { FetchLike, Transport, UpstreamTool } from '../upstream/types.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 /**
  * The Fetch standard's blocked ports (https://fetch.spec.whatwg.org/#bad-port, as undici 7 has them): fetch
@@ -64,10 +65,10 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
   try {
     url = new URL(target.url);
   } catch {
-    return failure(target, { reason: 'ProtocolError', message: 'The server URL is not a valid absolute URL; fix spec.url.', wrongTransport: false }, secrets);
+    return failure(target, { reason: ConditionReason.ProtocolError, message: 'The server URL is not a valid absolute URL; fix spec.url.', wrongTransport: false }, secrets);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return failure(target, { reason: 'ProtocolError', message: `The server URL uses ${url.protocol} but MCP remote servers need http:// or https://; fix spec.url.`, wrongTransport: false }, secrets);
+    return failure(target, { reason: ConditionReason.ProtocolError, message: `The server URL uses ${url.protocol} but MCP remote servers need http:// or https://; fix spec.url.`, wrongTransport: false }, secrets);
   }
 
   const ownedFetch = deps.fetch
@@ -83,7 +84,7 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
         ? ['sse', 'streamable-http']
         : ['streamable-http', 'sse'];
     // A server nobody answers at (refused, unknown name, TLS refused, egress denied) fails here, on one
-    // socket, before a client and a fetch are built for it: ~20x cheaper, and no garbage that survives to
+    // socket, before a client and a fetch are built for it: far cheaper (bench/results.md), and no garbage that survives to
     // the next full GC. The socket is the one the first request then uses. Only a failure the classifier
     // names by its code ends discovery here, with the message the same failure of a fetch would get.
     if (ownedFetch?.preconnect && !url.username && !url.password && !FETCH_BAD_PORTS.has(url.port)) {
@@ -144,7 +145,7 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
     return failure(
       target,
       {
-        reason: 'ProtocolError',
+        reason: ConditionReason.ProtocolError,
         message,
         ...(httpStatus ? { httpStatus } : {}),
         wrongTransport: false,

@@ -8,6 +8,7 @@ import { discoverOAuthMetadata, type OAuthMetadataResult } from '../upstream/oau
 import type { UpstreamLimits } from '../upstream/response-limits.js';
 import { createServerFetch } from '../upstream/server-fetch.js';
 import type { DiscoveryFailure, DiscoveryTarget } from './types.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 export interface ProbeAuthDeps {
   /** Default: the link-local ranges denied. */
@@ -41,7 +42,7 @@ export async function probeAuth(target: DiscoveryTarget, deps: ProbeAuthDeps = {
     await serverFetch.close();
   }
   if (result.ok) return { kind: 'open' };
-  if (result.reason !== 'AuthenticationRequired') return { kind: 'failed', failure: result };
+  if (result.reason !== ConditionReason.AuthenticationRequired) return { kind: 'failed', failure: result };
   const seen = [...observed.failedResponses].reverse().find((r) => r.status === 401 || r.status === 403);
   const oauth = await discoverOAuthMetadata(
     { serverUrl: target.url, ...(seen?.wwwAuthenticate ? { wwwAuthenticate: seen.wwwAuthenticate } : {}), timeoutMs: Math.max(1, target.timeoutMs - (Date.now() - started)) },

@@ -44,25 +44,3 @@ export class TooManyRequestsError extends ControlPlaneError {
     super(message);
   }
 }
-
-/**
- * Thrown by a reconciler when retrying cannot help (the spec itself is unusable). The controller does
- * not requeue the key; the resource reports Stalled=True until its spec changes.
- */
-export class TerminalError extends Error {
-  constructor(message: string, readonly reason: string) {
-    super(message);
-    this.name = 'TerminalError';
-  }
-}
-
-/**
- * A reconcile failure with a PascalCase reason for the Ready condition (e.g. SecretNotFound).
- * Retried with backoff, unlike TerminalError.
- */
-export class ReconcileError extends Error {
-  constructor(message: string, readonly reason: string) {
-    super(message);
-    this.name = 'ReconcileError';
-  }
-}

@@ -42,7 +42,7 @@ export interface GatewayEntry {
    */
   unavailable?: { reason: string; message: string };
   // The fields below come from the manifest's connection_type, transport, timeouts and upstream_proxy
-  // (issue 8, the GAIA-style API). Each is absent when the manifest does not set it, so entries of
+  // (as the GAIA-style API sets them). Each is absent when the manifest does not set it, so entries of
   // manifests without them keep their hash.
   /** `direct`: clients connect to the upstream themselves; the data plane must not serve it (404). Absent means `proxy`. */
   connectionType?: 'proxy' | 'direct';

@@ -14,7 +14,8 @@ import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
 import { errorHandler, notFound } from './errors.js';
 import { eventsRouter } from './events-router.js';
 import { gatewayRouter } from './gateway-router.js';
-import { gaiaRouter, type StdioGate } from './gaia/gaia-router.js';
+import { gaiaRouter } from './gaia/gaia-router.js';
+import type { StdioGate } from '../stdio/stdio-policy.js';
 import type { TestConnection } from './gaia/test-connection.js';
 import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
@@ -66,7 +67,7 @@ export interface AppOptions {
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
-  /** The GAIA-style API at /api/mcp/servers (issue 8); absent: not served. */
+  /** The GAIA-style API at /api/mcp/servers; absent: not served. */
   gaia?: { testConnection: TestConnection; stdio?: StdioGate; detect?: DetectProbes };
   /** Watch streams of GET /api/svc/v1/mcp-servers?watch=true; without it that GET always lists. */
   watch?: WatchHub;

@@ -49,6 +49,8 @@ import {
 import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
 import { checkVirtualSources } from './virtual-sources.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
+import { EventReason } from '../domain/event-reasons.js';
 
 /** How often a write that lost a race to another writer is planned again (see Intake.raced). */
 const WRITE_TRIES = 3;
@@ -306,14 +308,14 @@ export class Intake {
     if (takenFrom) {
       events.push({
         type: 'Normal',
-        reason: 'TakenOver',
+        reason: EventReason.TakenOver,
         message: `Taken over from ${describeSource(takenFrom)} by ${subject.subjectId} through ${describeSource(input.source)} (force).`,
         actor: subject.subjectId,
       });
     }
     events.push({
       type: 'Normal',
-      reason: plan.action === 'CREATE' ? 'Created' : 'Updated',
+      reason: plan.action === 'CREATE' ? EventReason.Created : EventReason.Updated,
       message:
         plan.action === 'CREATE'
           ? `Created from ${describeSource(input.source)}` +
@@ -406,7 +408,7 @@ export class Intake {
       events: [
         {
           type: 'Normal',
-          reason: 'Deleted',
+          reason: EventReason.Deleted,
           message:
             `Deleted through ${describeSource(input.source)}.` +
             (orphan ? ` The ${describeSource(existing.source)}, which declared it, no longer exists.` : '') +
@@ -475,7 +477,7 @@ function pendingStatus(status: ResourceStatus, generation: number, now: string):
     {
       type: READY,
       status: 'Unknown',
-      reason: 'Progressing',
+      reason: ConditionReason.Progressing,
       message: `Waiting for the reconciler to apply generation ${generation}.`,
       observedGeneration: generation,
     },
@@ -486,7 +488,7 @@ function pendingStatus(status: ResourceStatus, generation: number, now: string):
     {
       type: RECONCILING,
       status: 'True',
-      reason: 'Progressing',
+      reason: ConditionReason.Progressing,
       message: `Generation ${generation} is queued for reconcile.`,
       observedGeneration: generation,
     },

@@ -1,12 +1,7 @@
 // The generic reconcile loop, modelled on controller-runtime: N workers take keys from a WorkQueue
 // and run a level-triggered reconcile function on each; a periodic resync re-adds every known key.
 //
-// What a reconcile's outcome means:
-// - returns nothing / {}          → success: the key's backoff is reset (forget).
-// - returns { requeueAfterMs }    → success, run again after that long (forget + addAfter).
-// - throws an ordinary error      → retry with per-key exponential backoff (addRateLimited).
-// - throws TerminalError          → no retry (forget); the key runs again only when something adds it.
-// In every case the key is done() afterwards, so adds that arrived during the run cause one more run.
+// What each outcome of a reconcile means (retry, requeue, terminal) is the contract in reconcile.ts.
 //
 // Batches: a worker that takes a key waits for the event loop's next turn (so keys added in the same
 // turn, say by a pool of discoveries finishing, join it), then reconciles the ready keys one after the
@@ -19,21 +14,8 @@
 // most BATCH_MS.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../domain/clock.js';
-import { TerminalError } from '../domain/errors.js';
+import { TerminalError, type ReconcileResult, type Reconciler } from './reconcile.js';
 import type { QueueItem, WorkQueue } from './workqueue.js';
-
-export interface ReconcileResult {
-  /** Run this key again after this many ms (0 = as soon as possible), even though it succeeded. */
-  requeueAfterMs?: number;
-  /**
-   * The rest of the reconcile, when it must await something other than the store (see Batches above):
-   * run after the batch committed, outside its unit of work. What it answers or throws is the outcome.
-   */
-  finish?: () => Promise<ReconcileResult | void>;
-}
-
-/** Inside a batch it awaits only the store (see Batches above). */
-export type ReconcileFn = (key: string) => ReconcileResult | void | Promise<ReconcileResult | void>;
 
 /** How long one batch may reconcile before the event loop gets a turn. */
 const BATCH_MS = 10;
@@ -59,7 +41,7 @@ export interface ControllerLogger {
 export interface ControllerOptions {
   /** Names the controller in logs. */
   name: string;
-  reconcile: ReconcileFn;
+  reconcile: Reconciler;
   queue: WorkQueue;
   clock: Clock;
   /** Concurrent reconciles (of different keys). At least 1. */
@@ -91,7 +73,7 @@ const silentLogger: ControllerLogger = { info: () => {}, warn: () => {}, error: 
 
 export class Controller {
   private readonly name: string;
-  private readonly reconcileFn: ReconcileFn;
+  private readonly reconcileFn: Reconciler;
   private readonly queue: WorkQueue;
   private readonly clock: Clock;
   private readonly workers: number;

@@ -11,6 +11,7 @@ import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
 import { backoffDelay } from './backoff.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 export interface DiscoveryOutcome {
   result: DiscoveryResult;
@@ -195,7 +196,7 @@ export class DiscoveryManager {
 
   /** The longest a server failing for `reason` waits for its next discovery. */
   retryCapMs(reason: string): number {
-    return reason === 'Unreachable' ? this.retryUnreachableMaxMs : this.retryMaxMs;
+    return reason === ConditionReason.Unreachable ? this.retryUnreachableMaxMs : this.retryMaxMs;
   }
 
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
@@ -285,7 +286,7 @@ export class DiscoveryManager {
       outcome = {
         result: {
           ok: false,
-          reason: 'ProtocolError',
+          reason: ConditionReason.ProtocolError,
           message: 'Discovery failed unexpectedly; see the control plane log.',
           authStatus: { status: 'unknown', method: null, message: 'Discovery failed unexpectedly.' },
         },

@@ -3,9 +3,10 @@
 // builds the gateway entry; the resource only ever stores the reference.
 import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { ReconcileError } from '../domain/errors.js';
+import { ReconcileError } from './reconcile.js';
 import { SECRET_REFERENCE, type SecretResolver } from '../domain/secret-reference.js';
 import { readAtMostSync } from '../read-at-most.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 /** The control plane's own secrets can never be read through a reference. */
 const RESERVED_ENV = /^MCP_CP_/;
@@ -23,7 +24,7 @@ export interface SecretResolverOptions {
 
 export function createSecretResolver(options: SecretResolverOptions): SecretResolver {
   const root = resolve(options.secretsDir);
-  const notFound = (ref: string, why: string) => new ReconcileError(`Secret reference ${ref} ${why}`, 'SecretNotFound');
+  const notFound = (ref: string, why: string) => new ReconcileError(`Secret reference ${ref} ${why}`, ConditionReason.SecretNotFound);
   const lookup = (kind: string, name: string): string => {
     const ref = `\${${kind}:${name}}`;
     if (kind === 'env') {

@@ -4,7 +4,7 @@
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/conditions.js';
-import { ReconcileError, TerminalError } from '../domain/errors.js';
+import { ReconcileError, TerminalError } from './reconcile.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { applyToolSettings, discover as discoverServer, type DiscoveryFailureReason, type DiscoveryResult, type DiscoveryTarget } from '../discovery/index.js';
@@ -14,8 +14,9 @@ import { literalSecrets, type SecretResolver } from '../domain/secret-reference.
 import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpServerManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
+import { stdioRefusal } from '../stdio/stdio-policy.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
-import type { ReconcileResult } from './controller.js';
+import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
@@ -25,6 +26,8 @@ import { VirtualSourceIndex } from './virtual-sources.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
+import { EventReason } from '../domain/event-reasons.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -40,7 +43,7 @@ export interface ServerReconcilerOptions {
   configHashKey?: Uint8Array;
   /** Injected for tests; defaults to the real MCP client. */
   discover?: typeof discoverServer;
-  /** Runs mcp-server/stdio processes (issue 8); absent: stdio resources are Stalled (StdioNotAllowed). */
+  /** Runs mcp-server/stdio processes; absent: stdio resources are Stalled (StdioNotAllowed). */
   stdio?: StdioSupervisor;
   /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
@@ -53,15 +56,15 @@ export interface ServerReconcilerOptions {
 const RECONCILER = 'reconciler';
 
 const OAUTH_FAILURE: Record<OAuthError['kind'], DiscoveryFailureReason> = {
-  InvalidConfig: 'ProtocolError',
-  InvalidClient: 'AuthenticationRequired',
-  TokenRequestRejected: 'AuthenticationRequired',
-  InvalidTokenResponse: 'ProtocolError',
-  Unreachable: 'Unreachable',
-  TLSError: 'TLSError',
-  Timeout: 'Timeout',
-  EgressDenied: 'EgressDenied',
-  ResponseTooLarge: 'ResponseTooLarge',
+  InvalidConfig: ConditionReason.ProtocolError,
+  InvalidClient: ConditionReason.AuthenticationRequired,
+  TokenRequestRejected: ConditionReason.AuthenticationRequired,
+  InvalidTokenResponse: ConditionReason.ProtocolError,
+  Unreachable: ConditionReason.Unreachable,
+  TLSError: ConditionReason.TLSError,
+  Timeout: ConditionReason.Timeout,
+  EgressDenied: ConditionReason.EgressDenied,
+  ResponseTooLarge: ConditionReason.ResponseTooLarge,
 };
 
 /**
@@ -100,13 +103,13 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       try {
         token = await options.oauth.getToken(credentials);
       } catch (err) {
-        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : 'ProtocolError';
+        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : ConditionReason.ProtocolError;
         const message = `The OAuth token request failed: ${err instanceof Error ? err.message : String(err)}`;
         const result: DiscoveryResult = {
           ok: false,
           reason,
           message,
-          authStatus: { status: reason === 'AuthenticationRequired' ? 'authentication_required' : 'unknown', method: 'oauth', message },
+          authStatus: { status: reason === ConditionReason.AuthenticationRequired ? 'authentication_required' : 'unknown', method: 'oauth', message },
         };
         return { result };
       }
@@ -115,7 +118,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
       const outcome = await run({ ...target, headers, timeoutMs });
       // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
-      if (!outcome.result.ok && outcome.result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
+      if (!outcome.result.ok && outcome.result.reason === ConditionReason.AuthenticationRequired) options.oauth.invalidate(credentials);
       const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
       return { ...outcome, bearer };
     }
@@ -153,7 +156,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const applied = isOpenApiManifest(m) ? openApiDiscoveredTools(result, record.outcome) : applyToolSettings(result.tools, m.tool_settings);
       return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings, unknownDisabled: applied.unknownDisabled };
     }
-    if (result.reason === 'AuthenticationRequired' && !isStdioManifest(m) && isPerUserAuth(m)) {
+    if (result.reason === ConditionReason.AuthenticationRequired && !isStdioManifest(m) && isPerUserAuth(m)) {
       const message = `The server needs each caller's own credentials (${m.auth_data?.type}); tools are discovered per caller through the gateway.`;
       return { kind: 'per-user', authStatus: { ...result.authStatus, message }, message };
     }
@@ -167,14 +170,14 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const removed = [...beforeNames].filter((n) => !afterNames.has(n));
     if (added.length || removed.length) {
       const parts = [added.length ? `added ${nameList(added)}` : '', removed.length ? `removed ${nameList(removed)}` : ''].filter(Boolean);
-      await event(resource, 'Normal', 'ToolsChanged', `Tools changed: ${parts.join('; ')}.`);
+      await event(resource, 'Normal', EventReason.ToolsChanged, `Tools changed: ${parts.join('; ')}.`);
     }
-    for (const type of [READY, STALLED, 'Discovered']) {
+    for (const type of [READY, STALLED, DISCOVERED]) {
       const a = findCondition(before.conditions, type);
       const b = findCondition(after.conditions, type);
       if (!b || (a && a.status === b.status && a.reason === b.reason)) continue;
-      if (type === 'Discovered' && b.reason !== 'UnknownTool') continue;
-      const warning = (type === READY && b.status === 'False') || (type === STALLED && b.status === 'True') || b.reason === 'UnknownTool';
+      if (type === DISCOVERED && b.reason !== ConditionReason.UnknownTool) continue;
+      const warning = (type === READY && b.status === 'False') || (type === STALLED && b.status === 'True') || b.reason === ConditionReason.UnknownTool;
       if (type === READY && b.status === 'Unknown') continue;
       await event(resource, warning ? 'Warning' : 'Normal', b.reason, b.message);
     }
@@ -237,7 +240,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
 
   const stdioPlan = (key: string, resource: McpServerResource, m: StdioMcpServerManifest): KindPlan => {
     const supervisor = options.stdio;
-    const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
+    const refusal = stdioRefusal(supervisor?.policy, m.command);
     if (!supervisor || refusal) throw new StdioRefused(refusal ?? '');
     const spec = stdioSpecOf(m, secrets);
     const budget = {
@@ -297,7 +300,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       if (discovered.status === 'False') desired.unavailable = { reason: discovered.reason, message: discovered.message };
       // Fail closed across a restart too: the refusal stands until a discovery says otherwise.
       const ready = findCondition(resource.status.conditions, READY);
-      if (ready?.status === 'False' && ready.reason === 'UnknownTool') desired.unavailable = { reason: ready.reason, message: ready.message };
+      if (ready?.status === 'False' && ready.reason === ConditionReason.UnknownTool) desired.unavailable = { reason: ready.reason, message: ready.message };
     }
 
     // Every spec change rediscovers (the generation), while the record of unchanged inputs stays shown meanwhile.
@@ -314,11 +317,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         const drifted = entry
           ? entry.writtenHash !== entry.configHash
           : resource.status.observedGeneration === resource.generation &&
-            findCondition(resource.status.conditions, 'Applied')?.status === 'True';
+            findCondition(resource.status.conditions, APPLIED)?.status === 'True';
         if (drifted) {
-          await event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          await event(resource, 'Warning', EventReason.DriftRepaired, `The gateway entry differed from generation ${resource.generation}; restored it.`);
         } else if (!entry || entry.generation !== resource.generation) {
-          await event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          await event(resource, 'Normal', EventReason.Applied, `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation, drifted }, 'gateway entry applied');
       }
@@ -345,7 +348,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    */
   const fail = async (key: string, resource: McpServerResource, err: unknown): Promise<ReconcileResult> => {
     const terminal = err instanceof TerminalError;
-    const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : 'ReconcileFailed';
+    const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : ConditionReason.ReconcileFailed;
     const message = err instanceof Error ? err.message : String(err);
     const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
     await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
@@ -389,7 +392,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
       if (entry && (await gateway.delete(key))) {
-        await event({ fqn: key, id: entry.resourceId }, 'Normal', 'RemovedFromGateway', 'The resource is gone; removed its gateway entry.');
+        await event({ fqn: key, id: entry.resourceId }, 'Normal', EventReason.RemovedFromGateway, 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
       }
       // A deleted stdio server's process is killed once its entry's removal committed (so the gateway cannot start it again).
@@ -398,7 +401,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       return {};
     }
 
-    // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
+    // The kind decides how discovery runs and what the gateway entry holds.
     const m = resource.manifest;
     if (isVirtualManifest(m)) {
       // It may have been a stdio server before (same name, another kind): its process goes.
@@ -443,7 +446,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
 /** A stdio server whose command is not allowed (any more): Stalled, and its process stopped. */
 class StdioRefused extends TerminalError {
   constructor(refusal: string) {
-    super(refusal, 'StdioNotAllowed');
+    super(refusal, ConditionReason.StdioNotAllowed);
   }
 }
 

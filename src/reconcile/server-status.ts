@@ -5,6 +5,7 @@ import { isoTime } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
 import type { AuthStatus, Condition, DiscoveredTool, McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { closestToolNames, type DiscoveryFailure, type DiscoverySuccess } from '../discovery/index.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 /** What the gateway saw of the upstream after the latest discovery: it could not reach it (see UpstreamHealth). */
 export interface UpstreamFailureSeen {
@@ -39,7 +40,7 @@ export type DiscoveryView =
  * Why the gateway must not serve a discovered server although it answered: a `disabled: true` setting
  * names no tool the server has (a typo would leave the tool meant disabled callable). Undefined: none.
  */
-export function toolSettingsRefusal(view: DiscoveryView): { reason: 'UnknownTool'; message: string } | undefined {
+export function toolSettingsRefusal(view: DiscoveryView): { reason: typeof ConditionReason.UnknownTool; message: string } | undefined {
   if (view.kind !== 'discovered' || view.unknownDisabled.length === 0) return undefined;
   const names = view.tools.map((t) => t.name);
   const each = view.unknownDisabled.map((name) => {
@@ -48,7 +49,7 @@ export function toolSettingsRefusal(view: DiscoveryView): { reason: 'UnknownTool
   });
   const which = each.length === 1 ? `names no tool the server has: ${each[0]}` : `name no tools the server has: ${each.join(', ')}`;
   return {
-    reason: 'UnknownTool',
+    reason: ConditionReason.UnknownTool,
     message: `tool_settings with disabled: true ${which}; the gateway does not serve this server until the name is fixed or the entry removed.`,
   };
 }
@@ -77,7 +78,7 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
   const set = (conditions: Condition[], type: string, status: Condition['status'], reason: string, message: string) =>
     setCondition(conditions, { type, status, reason, message, observedGeneration: g }, now);
 
-  let c = set(prev.conditions, APPLIED, 'True', 'Applied', `The gateway store holds generation ${g}.`);
+  let c = set(prev.conditions, APPLIED, 'True', ConditionReason.Applied, `The gateway store holds generation ${g}.`);
   c = removeCondition(c, STALLED);
   let tools = prev.tools;
   let authStatus = prev.authStatus;
@@ -89,14 +90,14 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       const summary = `Found ${n} tool${n === 1 ? '' : 's'} ${view.result.source ?? `over ${view.result.transport}`}.`;
       const unknown = view.unknownSettings;
       c = unknown.length
-        ? set(c, DISCOVERED, 'True', 'UnknownTool', `${summary} tool_settings name tools the server does not have: ${unknown.join(', ')}; fix or remove those entries.`)
-        : set(c, DISCOVERED, 'True', 'Discovered', summary);
+        ? set(c, DISCOVERED, 'True', ConditionReason.UnknownTool, `${summary} tool_settings name tools the server does not have: ${unknown.join(', ')}; fix or remove those entries.`)
+        : set(c, DISCOVERED, 'True', ConditionReason.Discovered, summary);
       const refusal = toolSettingsRefusal(view);
       if (refusal) c = set(c, READY, 'False', refusal.reason, refusal.message);
       else if (view.upstreamFailure) c = set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'Discovering it again now; a success clears this.'));
-      else c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied and the server answered: ${summary}`);
+      else c = set(c, READY, 'True', ConditionReason.Ready, `Generation ${g} is applied and the server answered: ${summary}`);
       c = view.upstreamFailure && !refusal
-        ? set(c, RECONCILING, 'True', 'Discovering', `The gateway could not reach the server; discovering generation ${g} again.`)
+        ? set(c, RECONCILING, 'True', ConditionReason.Discovering, `The gateway could not reach the server; discovering generation ${g} again.`)
         : removeCondition(c, RECONCILING);
       tools = view.tools;
       authStatus = view.result.authStatus;
@@ -108,20 +109,20 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       // Discovered keeps discovery's own words (the gateway entry's `unavailable` is made of them).
       c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
       c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);
-      c = set(c, RECONCILING, 'True', 'RetryingWithBackoff', `Discovery will be retried with backoff: ${view.result.message}${next}`);
+      c = set(c, RECONCILING, 'True', ConditionReason.RetryingWithBackoff, `Discovery will be retried with backoff: ${view.result.message}${next}`);
       authStatus = view.result.authStatus;
       break;
     }
     case 'pending':
-      c = set(c, DISCOVERED, 'Unknown', 'Discovering', `Connecting to ${view.url} to list its tools.`);
-      c = set(c, READY, 'Unknown', 'Discovering', `Generation ${g} is applied; waiting for the server to answer.`);
-      c = set(c, RECONCILING, 'True', 'Discovering', `Discovering generation ${g}.`);
+      c = set(c, DISCOVERED, 'Unknown', ConditionReason.Discovering, `Connecting to ${view.url} to list its tools.`);
+      c = set(c, READY, 'Unknown', ConditionReason.Discovering, `Generation ${g} is applied; waiting for the server to answer.`);
+      c = set(c, RECONCILING, 'True', ConditionReason.Discovering, `Discovering generation ${g}.`);
       break;
     case 'per-user':
-      c = set(c, DISCOVERED, 'Unknown', 'PerUserAuthentication', view.message);
+      c = set(c, DISCOVERED, 'Unknown', ConditionReason.PerUserAuthentication, view.message);
       c = view.upstreamFailure
         ? set(c, READY, 'False', view.upstreamFailure.reason, upstreamFailureMessage(view.upstreamFailure, 'The next session the gateway opens with it clears this.'))
-        : set(c, READY, 'True', 'Ready', `Generation ${g} is applied; each caller authenticates to the server itself.`);
+        : set(c, READY, 'True', ConditionReason.Ready, `Generation ${g} is applied; each caller authenticates to the server itself.`);
       c = removeCondition(c, RECONCILING);
       authStatus = view.authStatus;
       break;
@@ -138,7 +139,7 @@ export function failedStatus(resource: McpServerResource, reason: string, messag
     ? setCondition(removeCondition(c, RECONCILING), { type: STALLED, status: 'True', reason, message, observedGeneration: g }, now)
     : setCondition(
         removeCondition(c, STALLED),
-        { type: RECONCILING, status: 'True', reason: 'RetryingWithBackoff', message: `Retrying with backoff: ${message}`, observedGeneration: g },
+        { type: RECONCILING, status: 'True', reason: ConditionReason.RetryingWithBackoff, message: `Retrying with backoff: ${message}`, observedGeneration: g },
         now,
       );
   return { ...resource.status, conditions: c };

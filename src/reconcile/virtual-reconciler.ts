@@ -22,8 +22,10 @@ import type { SecretResolver } from '../domain/secret-reference.js';
 import { upstreamHeaders } from '../discovery/upstream-settings.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
-import type { ReconcileResult } from './controller.js';
+import type { ReconcileResult } from './reconcile.js';
 import type { VirtualSourceIndex } from './virtual-sources.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
+import { EventReason } from '../domain/event-reasons.js';
 
 export interface VirtualReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -40,7 +42,7 @@ export interface VirtualReconcilerOptions {
 
 /** Why the virtual server is not served; the first problem found, in the order of the sources. */
 interface Problem {
-  reason: 'SourceNotFound' | 'SourceIsVirtual' | 'SourceNotReady' | 'SourceAuthNotApplicable' | 'ToolNameConflict';
+  reason: typeof ConditionReason.SourceNotFound | typeof ConditionReason.SourceIsVirtual | typeof ConditionReason.SourceNotReady | typeof ConditionReason.SourceAuthNotApplicable | typeof ConditionReason.ToolNameConflict;
   message: string;
 }
 
@@ -63,16 +65,16 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
   const resolve = (spec: VirtualSource, source: McpServerResource): ResolvedSource | Problem => {
     const m = source.manifest;
     if (isVirtualManifest(m)) {
-      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote, mcp-server/stdio and mcp-server/openapi servers only.` };
+      return { reason: ConditionReason.SourceIsVirtual, message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote, mcp-server/stdio and mcp-server/openapi servers only.` };
     }
     const ready = findCondition(source.status.conditions, READY);
     if (ready?.status !== 'True' || source.status.observedGeneration !== source.generation) {
       const why = ready && ready.observedGeneration === source.generation ? ` (${ready.reason}: ${ready.message})` : ' (it has not been reconciled yet)';
-      return { reason: 'SourceNotReady', message: `Source "${spec.name}" is not Ready${why}.` };
+      return { reason: ConditionReason.SourceNotReady, message: `Source "${spec.name}" is not Ready${why}.` };
     }
     if (spec.auth_data && isStdioManifest(m)) {
       return {
-        reason: 'SourceAuthNotApplicable',
+        reason: ConditionReason.SourceAuthNotApplicable,
         message: `The auth_data given for source "${spec.name}" overrides HTTP authentication, and "${spec.name}" is an mcp-server/stdio server; remove the override.`,
       };
     }
@@ -138,7 +140,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
     if (missing.length > 0) {
       const names = missing.map((n) => `"${n}"`).join(', ');
       problem = {
-        reason: 'SourceNotFound',
+        reason: ConditionReason.SourceNotFound,
         message: `No server named ${names} exists in this tenant; create ${missing.length === 1 ? 'it' : 'them'} or remove ${missing.length === 1 ? 'it' : 'them'} from servers.`,
       };
     }
@@ -151,7 +153,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       const each = conflicts.slice(0, 10).map(([name, sources]) => `"${name}" (${sources.map((s) => `"${s}"`).join(' and ')})`);
       const more = conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : '';
       problem = {
-        reason: 'ToolNameConflict',
+        reason: ConditionReason.ToolNameConflict,
         message: `Two sources serve the same tool name: ${each.join(', ')}${more}; list each name in the enabled_tools of one source only.`,
       };
     }
@@ -186,9 +188,9 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       if (!current || current.configHash !== hash) {
         await gateway.apply(desired, { hash, current });
         if (current && current.writtenHash !== current.configHash) {
-          await options.event(resource, 'Warning', 'DriftRepaired', `The gateway entry differed from generation ${resource.generation}; restored it.`);
+          await options.event(resource, 'Warning', EventReason.DriftRepaired, `The gateway entry differed from generation ${resource.generation}; restored it.`);
         } else if (!current || current.generation !== resource.generation) {
-          await options.event(resource, 'Normal', 'Applied', `Applied generation ${resource.generation} to the gateway store.`);
+          await options.event(resource, 'Normal', EventReason.Applied, `Applied generation ${resource.generation} to the gateway store.`);
         }
         logger.info({ key, generation: resource.generation }, 'virtual gateway entry applied');
       }
@@ -210,7 +212,7 @@ function virtualStatus(
   const g = resource.generation;
   const set = (conditions: Condition[], type: string, status: Condition['status'], reason: string, message: string) =>
     setCondition(conditions, { type, status, reason, message, observedGeneration: g }, now);
-  let c = set(resource.status.conditions, APPLIED, 'True', 'Applied', `The gateway store holds generation ${g}.`);
+  let c = set(resource.status.conditions, APPLIED, 'True', ConditionReason.Applied, `The gateway store holds generation ${g}.`);
   c = removeCondition(removeCondition(c, STALLED), RECONCILING);
   if (problem) {
     c = set(c, DISCOVERED, 'False', problem.reason, problem.message);
@@ -219,7 +221,7 @@ function virtualStatus(
     const summary = `Composed ${tools.length} tool${tools.length === 1 ? '' : 's'} from ${sources} source${sources === 1 ? '' : 's'}.`;
     const warning = unknownEnabled.length > 0 ? ` enabled_tools name tools their source does not serve: ${unknownEnabled.slice(0, 10).join(', ')}.` : '';
     c = set(c, DISCOVERED, 'True', unknownEnabled.length > 0 ? 'UnknownTool' : 'Composed', `${summary}${warning}`);
-    c = set(c, READY, 'True', 'Ready', `Generation ${g} is applied: ${summary}`);
+    c = set(c, READY, 'True', ConditionReason.Ready, `Generation ${g} is applied: ${summary}`);
   }
   return {
     observedGeneration: g,

@@ -45,6 +45,8 @@ import {
   type SourceFileError,
 } from './read-manifest-file.js';
 import { MAX_NAMES_SHOWN, sourceConditions } from './source-conditions.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
+import { EventReason } from '../domain/event-reasons.js';
 
 /** Batches of at most this many files are read synchronously (see syncBatch). */
 const SYNC_READ_MAX_FILES = 8;
@@ -179,7 +181,7 @@ export class DirectorySync {
     this.parsePool = options.parsePool ?? sharedParsePool();
     this.conditions = setCondition(
       [],
-      { type: READY, status: 'Unknown', reason: 'Syncing', message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
+      { type: READY, status: 'Unknown', reason: ConditionReason.Syncing, message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
       this.now(),
     );
   }
@@ -283,7 +285,7 @@ export class DirectorySync {
   reportFailure(message: string): void {
     this.conditions = setCondition(
       this.conditions,
-      { type: READY, status: 'False', reason: 'SyncFailed', message: `Syncing ${this.root} failed: ${message}; retrying.`, observedGeneration: this.syncs },
+      { type: READY, status: 'False', reason: ConditionReason.SyncFailed, message: `Syncing ${this.root} failed: ${message}; retrying.`, observedGeneration: this.syncs },
       this.now(),
     );
   }
@@ -584,7 +586,7 @@ export class DirectorySync {
           'a file no longer declares some servers; holding them until it has read the same for the quiet period',
         );
         const message = `${path} no longer declares this server; it is pruned if that lasts ${this.pruneQuietMs} ms. Declare it again to keep it.`;
-        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) await this.event(ref, 'PrunePending', message);
+        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) await this.event(ref, EventReason.PrunePending, message);
       }
       this.holds.set(path, hold);
     }
@@ -669,7 +671,7 @@ export class DirectorySync {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.warn({ root: this.root, fqn: owned.fqn, err: message }, 'prune failed');
-      await this.event(owned, 'PruneFailed', `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
+      await this.event(owned, EventReason.PruneFailed, `${owned.path} no longer declares this server, but deleting it failed: ${message}`);
       return false;
     }
   }
@@ -678,7 +680,7 @@ export class DirectorySync {
   private async conflictEvent(name: string, path: string, message: string): Promise<void> {
     const existing = await this.store.get(this.intake.fqnOf(name));
     if (existing && !(existing.source.kind === 'file' && existing.source.root === this.root && existing.source.path === path)) {
-      await this.event(existing, 'FileConflict', `File ${path} in ${this.root} declares this server and was refused: ${message}`);
+      await this.event(existing, EventReason.FileConflict, `File ${path} in ${this.root} declares this server and was refused: ${message}`);
     }
   }
 
@@ -698,7 +700,7 @@ export class DirectorySync {
       for (const owned of declared) {
         await this.event(
           owned,
-          'SourceFileInvalid',
+          EventReason.SourceFileInvalid,
           `The file declaring this server has ${errors.length} error(s), so generation ${owned.generation} is kept as it was: ${summary}`,
         );
       }
@@ -721,7 +723,7 @@ export class DirectorySync {
     for (const owned of heldBack) {
       await this.event(
         owned,
-        'PruneHeldBack',
+        EventReason.PruneHeldBack,
         `${owned.path} no longer declares this server, but pruning it would leave ${this.root} with no servers; kept. ` +
           'Start the server with --allow-empty-prune to allow it.',
       );

@@ -5,9 +5,7 @@ import { listShown } from '../domain/list-shown.js';
 import type { Condition } from '../domain/resource.js';
 import { comparePaths } from './manifest-files.js';
 import type { SourceFileError } from './read-manifest-file.js';
-
-export const HOLDING_BACK_EMPTY_PRUNE = 'HoldingBackEmptyPrune';
-const PRUNE_PENDING = 'PrunePending';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 /** Server names a message lists before ", and N more". */
 export const MAX_NAMES_SHOWN = 10;
@@ -40,10 +38,10 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
       '(MCP_CP_ALLOW_EMPTY_PRUNE=true) to delete them.';
     conditions = setCondition(
       conditions,
-      { type: STALLED, status: 'True', reason: HOLDING_BACK_EMPTY_PRUNE, message, observedGeneration: s.generation },
+      { type: STALLED, status: 'True', reason: ConditionReason.HoldingBackEmptyPrune, message, observedGeneration: s.generation },
       s.now,
     );
-    ready = { status: 'False', reason: HOLDING_BACK_EMPTY_PRUNE, message };
+    ready = { status: 'False', reason: ConditionReason.HoldingBackEmptyPrune, message };
   } else {
     conditions = conditions.filter((c) => c.type !== STALLED);
     if (s.failedFiles.length > 0) {
@@ -53,7 +51,7 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
         .join(', ');
       ready = {
         status: 'False',
-        reason: 'FileErrors',
+        reason: ConditionReason.FileErrors,
         message:
           `${s.failedFiles.length} file(s) have errors (${list}${s.failedFiles.length > 5 ? ', …' : ''}); their servers are ` +
           'kept as they were. Fix the files (see files[].errors) to apply them.',
@@ -63,16 +61,16 @@ export function sourceConditions(previous: readonly Condition[], s: SourceSituat
       const shown = listShown(names, MAX_NAMES_SHOWN);
       ready = {
         status: 'False',
-        reason: PRUNE_PENDING,
+        reason: ConditionReason.PrunePending,
         message:
           `${s.pendingPrune.length} file(s) no longer declare ${names.length} server(s) (${shown})` +
           `${s.directoryMissing ? `, and ${s.root} does not exist` : ''}; they are kept until those files have read the same for ` +
           `${s.quietMs} ms, then pruned. Declare them again to keep them.`,
       };
     } else if (s.directoryMissing) {
-      ready = { status: 'False', reason: 'DirectoryNotFound', message: `${s.root} does not exist; create it or point --manifests elsewhere.` };
+      ready = { status: 'False', reason: ConditionReason.DirectoryNotFound, message: `${s.root} does not exist; create it or point --manifests elsewhere.` };
     } else {
-      ready = { status: 'True', reason: 'Synced', message: `All ${s.files} file(s) are applied.` };
+      ready = { status: 'True', reason: ConditionReason.Synced, message: `All ${s.files} file(s) are applied.` };
     }
   }
   return setCondition(conditions, { type: READY, ...ready, observedGeneration: s.generation }, s.now);

@@ -14,7 +14,26 @@ export interface StdioPolicyOptions {
   path?: string;
 }
 
-export class StdioPolicy {
+/** The narrow view of a StdioPolicy a door needs to admit a command. */
+export interface StdioGate {
+  /** undefined when `command` may run; otherwise why not, in words an API answer (403) can carry. */
+  refusal(command: string): string | undefined;
+}
+
+const STDIO_OFF =
+  'stdio servers are off: the control plane runs a command only when it is started with --allow-stdio ' +
+  'and the command is listed with --stdio-allow (an exact path or name); ask an operator.';
+
+/**
+ * The one stdio admission rule, asked by every door (API and file writes, the GAIA-style API), again by
+ * the reconciler and by the supervisor before each start: undefined when `command` may run; otherwise
+ * why not. No policy means stdio is off, in the same words as a policy without --allow-stdio.
+ */
+export function stdioRefusal(policy: StdioGate | undefined, command: string): string | undefined {
+  return policy ? policy.refusal(command) : STDIO_OFF;
+}
+
+export class StdioPolicy implements StdioGate {
   readonly enabled: boolean;
   private readonly allow: ReadonlySet<string>;
   private readonly path: string;
@@ -27,12 +46,7 @@ export class StdioPolicy {
 
   /** undefined when `command` may run; otherwise why not, in words an API answer (403) can carry. */
   refusal(command: string): string | undefined {
-    if (!this.enabled) {
-      return (
-        'stdio servers are off: the control plane runs a command only when it is started with --allow-stdio ' +
-        'and the command is listed with --stdio-allow (an exact path or name); ask an operator.'
-      );
-    }
+    if (!this.enabled) return STDIO_OFF;
     if (!this.allow.has(command)) {
       return (
         `The command "${command}" is not on the control plane's --stdio-allow list; an operator must add it exactly as written ` +

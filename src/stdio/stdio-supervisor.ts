@@ -18,9 +18,10 @@ import { listAllTools } from '../upstream/tools-pager.js';
 import { MAX_TOOLS, TooManyToolsError } from '../upstream/response-limits.js';
 import { LineTooLongError } from './line-reader.js';
 import { stableStringify } from '../manifest/index.js';
-import type { StdioPolicy } from './stdio-policy.js';
+import { stdioRefusal, type StdioPolicy } from './stdio-policy.js';
 import { StdioExitError, StdioRequestError, StdioTimeoutError, type Session } from './stdio-multiplexer.js';
 import { StdioStartError, SupervisedServer, type StdioSpec, type SupervisedInfo } from './supervised-server.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 export interface StdioSupervisorOptions {
   policy: StdioPolicy;
@@ -52,7 +53,7 @@ export class StdioSupervisor {
   /** The process for key, (re)created when the spec changed. Throws StdioNotAllowedError. */
   server(key: string, spec: StdioSpec): SupervisedServer {
     if (this.closed) throw new StdioExitError('the control plane is shutting down');
-    const refusal = this.options.policy.refusal(spec.command);
+    const refusal = stdioRefusal(this.options.policy, spec.command);
     if (refusal) throw new StdioNotAllowedError(refusal);
     const specHash = hashSpec(spec);
     const current = this.servers.get(key);
@@ -155,9 +156,9 @@ export class StdioSupervisor {
       }
       const reason =
         err instanceof StdioTimeoutError
-          ? 'Timeout'
+          ? ConditionReason.Timeout
           : err instanceof StdioStartError || err instanceof StdioNotAllowedError || (err instanceof Error && /not found on the control plane's PATH/.test(message))
-            ? 'Unreachable'
+            ? ConditionReason.Unreachable
             : 'ProtocolError';
       return failed(reason, `stdio server ${key}: ${message}`, spec);
     } finally {

@@ -7,6 +7,7 @@ import { describeEgressDenial, egressDenial } from './egress.js';
 import { excerpt, sanitize } from './redaction.js';
 import { ResponseTooLargeError, responseTooLarge, TooManyToolsError } from './response-limits.js';
 import type { FailureReason, FetchLike, Transport } from './types.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 export interface FailedResponse {
   method: string;
@@ -214,7 +215,7 @@ export function transportName(transport: Transport): string {
 
 export function timeoutFailure(url: URL, timeoutMs: number): ClassifiedFailure {
   return {
-    reason: 'Timeout',
+    reason: ConditionReason.Timeout,
     message: `MCP server at ${hostPort(url)} did not complete discovery within the ${timeoutMs} ms budget; check that it responds, or raise the discovery timeout.`,
     wrongTransport: false,
   };
@@ -235,7 +236,7 @@ function detailOf(error: unknown, secrets: string[]): string {
 
 function tooLargeFailure(url: URL, transport: Transport, error: ResponseTooLargeError): ClassifiedFailure {
   return {
-    reason: 'ResponseTooLarge',
+    reason: ConditionReason.ResponseTooLarge,
     message: `MCP server at ${safeUrl(url)} sent ${error.what} larger than ${error.limitBytes} bytes over ${transportName(transport)}; the control plane reads at most that (${error.flag}), so make the server answer less or raise the limit.`,
     wrongTransport: false,
   };
@@ -247,7 +248,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
   const denied = egressDenial(error) ?? egressDenial(observed.networkError);
   if (denied) {
     return {
-      reason: 'EgressDenied',
+      reason: ConditionReason.EgressDenied,
       message: `The control plane may not connect for ${safeUrl(url)}: ${describeEgressDenial(denied)}.`,
       wrongTransport: false,
     };
@@ -258,7 +259,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
   const tooMany = errorChain(error).find((e): e is TooManyToolsError => e instanceof TooManyToolsError);
   if (tooMany) {
     return {
-      reason: 'ResponseTooLarge',
+      reason: ConditionReason.ResponseTooLarge,
       message: `MCP server at ${safeUrl(url)} lists more than ${tooMany.limit} tools; the control plane keeps at most ${tooMany.limit} per server, so split the server.`,
       wrongTransport: false,
     };
@@ -277,34 +278,34 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
   if (net?.kind === 'tls') {
     if (net.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       return {
-        reason: 'TLSError',
+        reason: ConditionReason.TLSError,
         message: `The TLS certificate of ${hostPort(url)} is not valid for host "${url.hostname}" (${net.code}); use a URL whose host the certificate names, or set tls_settings.reject_unauthorized: false only if you accept an unverified connection.`,
         wrongTransport: false,
       };
     }
     if (net.code.startsWith('ERR_SSL_') || net.code === 'EPROTO') {
       return {
-        reason: 'TLSError',
+        reason: ConditionReason.TLSError,
         message: `The TLS handshake with ${hostPort(url)} failed (${net.code}); check that the server speaks HTTPS on this port, or use an http:// URL if it does not.`,
         wrongTransport: false,
       };
     }
     return {
-      reason: 'TLSError',
+      reason: ConditionReason.TLSError,
       message: `The TLS certificate of ${hostPort(url)} could not be verified (${net.code}); set tls_settings.ca_cert to the CA that signed it, or, only if you accept an unverified connection, tls_settings.reject_unauthorized: false.`,
       wrongTransport: false,
     };
   }
   if (net?.kind === 'bad-port') {
     return {
-      reason: 'Unreachable',
+      reason: ConditionReason.Unreachable,
       message: `Port ${hostPort(url).split(':').pop()} is on the Fetch standard's list of blocked ports, so ${hostPort(url)} cannot be reached over HTTP; serve the MCP server on another port.`,
       wrongTransport: false,
     };
   }
   if (net?.kind === 'unreachable') {
     return {
-      reason: 'Unreachable',
+      reason: ConditionReason.Unreachable,
       message: `Cannot reach the MCP server at ${hostPort(url)} (${net.code}); check the URL and that the server is running.`,
       wrongTransport: false,
     };
@@ -315,7 +316,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
     const asked = seen?.wwwAuthenticate ? sanitize(seen.wwwAuthenticate, secrets, 200) : undefined;
     const challenge = asked ? ` (WWW-Authenticate: ${asked})` : '';
     return {
-      reason: 'AuthenticationRequired',
+      reason: ConditionReason.AuthenticationRequired,
       message: `MCP server at ${hostPort(url)} answered HTTP ${status}${challenge}; configure auth_data with credentials the server accepts.`,
       httpStatus: status,
       ...(asked ? { challenge: asked } : {}),
@@ -326,7 +327,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
     const wrong = status >= 400 && status < 500;
     const advice = status >= 500 ? "the server failed; check its health and logs" : 'check that the URL points at the MCP endpoint';
     return {
-      reason: 'ProtocolError',
+      reason: ConditionReason.ProtocolError,
       message: `MCP server at ${safeUrl(url)} answered HTTP ${status} over ${transportName(transport)}; ${advice}.`,
       httpStatus: status,
       wrongTransport: wrong,
@@ -337,7 +338,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): Classified
   // EventSource got a 200 that is not an event stream: this URL does not serve HTTP+SSE.
   const wrongTransport = transport === 'sse' && /content type|event-stream/i.test(detail);
   return {
-    reason: 'ProtocolError',
+    reason: ConditionReason.ProtocolError,
     message: `MCP server at ${safeUrl(url)} did not complete discovery over ${transportName(transport)} (${detail}); check that the URL points at an MCP endpoint.`,
     wrongTransport,
   };

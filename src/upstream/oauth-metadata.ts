@@ -27,6 +27,7 @@ import { excerpt, sanitize } from './redaction.js';
 import { readBytesCapped, ResponseTooLargeError } from './response-limits.js';
 import { createServerFetch } from './server-fetch.js';
 import type { FetchLike } from './types.js';
+import { ConditionReason } from '../domain/condition-reasons.js';
 
 /** The most of one metadata document read; real ones are a few KiB. */
 export const MAX_METADATA_BYTES = 64 * 1024;
@@ -229,10 +230,10 @@ function failedOf(error: unknown, observed: Observed, budget: Budget, timeoutMs:
   const cause = observed.networkErrors.length > 0 && !(error instanceof InvalidMetadataError) ? (observed.networkErrors.at(-1) ?? error) : error;
   const denied = egressDenial(cause) ?? egressDenial(error);
   if (denied) {
-    return { kind: 'failed', reason: 'EgressDenied', message: `The OAuth metadata may not be fetched: ${describeEgressDenial(denied)}.` };
+    return { kind: 'failed', reason: ConditionReason.EgressDenied, message: `The OAuth metadata may not be fetched: ${describeEgressDenial(denied)}.` };
   }
   if (budget.expired) {
-    return { kind: 'failed', reason: 'Timeout', message: `The OAuth metadata did not arrive within ${timeoutMs} ms.` };
+    return { kind: 'failed', reason: ConditionReason.Timeout, message: `The OAuth metadata did not arrive within ${timeoutMs} ms.` };
   }
   if (error instanceof MetadataTooLargeError) {
     return { kind: 'failed', reason: 'InvalidMetadata', message: `The OAuth metadata is too large: ${error.message}.` };
@@ -244,11 +245,11 @@ function failedOf(error: unknown, observed: Observed, budget: Budget, timeoutMs:
   const net = networkFailure(cause);
   const where = urlOfError(cause);
   if (net?.kind === 'tls') {
-    return { kind: 'failed', reason: 'TLSError', message: `The TLS certificate of the OAuth metadata host${where} could not be verified (${net.code}).` };
+    return { kind: 'failed', reason: ConditionReason.TLSError, message: `The TLS certificate of the OAuth metadata host${where} could not be verified (${net.code}).` };
   }
   return {
     kind: 'failed',
-    reason: 'Unreachable',
+    reason: ConditionReason.Unreachable,
     message: `The OAuth metadata could not be fetched${where}${net?.kind === 'unreachable' ? ` (${net.code})` : parenthesised(excerpt(messageOf(cause), []))}.`,
   };
 }

@@ -1,6 +1,7 @@
 // The vocabulary of the upstream connection layer: how a request reaches an MCP server, and what a
 // failure to reach it is called.
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ConditionReason } from '../domain/condition-reasons.js';
 
 export type { FetchLike };
 
@@ -24,7 +25,9 @@ export interface UpstreamProxyTarget {
  * EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent.
  * ResponseTooLarge: an answer passed a byte cap (response-limits.ts), or the server lists more tools than kept.
  */
-export type FailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied' | 'ResponseTooLarge';
+export type FailureReason = (typeof ConditionReason)[
+  'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied' | 'ResponseTooLarge'
+];
 
 /** A tool as an upstream lists it (tools/list), copied out of the answer. */
 export interface UpstreamTool {

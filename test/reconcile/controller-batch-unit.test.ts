@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceViews } from '../../src/http/resource-view.js';
-import { Controller, type ReconcileFn, type ReconcileOutcome } from '../../src/reconcile/controller.js';
+import { Controller, type ReconcileOutcome } from '../../src/reconcile/controller.js';
+import type { Reconciler } from '../../src/reconcile/reconcile.js';
 import { WorkQueue } from '../../src/reconcile/workqueue.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -31,7 +32,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(reconcile: ReconcileFn): { queue: WorkQueue; outcomes: ReconcileOutcome[] } {
+function start(reconcile: Reconciler): { queue: WorkQueue; outcomes: ReconcileOutcome[] } {
   const clock = new FakeClock(10_000);
   const queue = new WorkQueue({ clock, baseDelayMs: 100, maxDelayMs: 10_000 });
   const outcomes: ReconcileOutcome[] = [];

@@ -1,6 +1,6 @@
-import { Controller, type ControllerOptions, type ReconcileFn, type ReconcileOutcome } from '../../src/reconcile/controller.js';
+import { Controller, type ControllerOptions, type ReconcileOutcome } from '../../src/reconcile/controller.js';
+import { TerminalError, type Reconciler } from '../../src/reconcile/reconcile.js';
 import { WorkQueue } from '../../src/reconcile/workqueue.js';
-import { TerminalError } from '../../src/domain/errors.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 
 interface Deferred {
@@ -27,7 +27,7 @@ class Signal {
 }
 
 function harness(
-  options: Partial<Omit<ControllerOptions, 'queue' | 'clock'>> & { reconcile: ReconcileFn; baseDelayMs?: number },
+  options: Partial<Omit<ControllerOptions, 'queue' | 'clock'>> & { reconcile: Reconciler; baseDelayMs?: number },
 ) {
   const clock = new FakeClock(10_000);
   const queue = new WorkQueue({ clock, baseDelayMs: options.baseDelayMs ?? 100, maxDelayMs: 10_000 });
@@ -59,7 +59,7 @@ function controlledReconcile() {
   const overlaps: string[] = [];
   let maxParallel = 0;
   const signal = new Signal();
-  const reconcile: ReconcileFn = async (key) => {
+  const reconcile: Reconciler = async (key) => {
     if (running.has(key)) overlaps.push(key);
     running.add(key);
     maxParallel = Math.max(maxParallel, running.size);

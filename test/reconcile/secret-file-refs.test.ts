@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReconcileError } from '../../src/domain/errors.js';
+import { ReconcileError } from '../../src/reconcile/reconcile.js';
 import { MAX_SECRET_FILE_BYTES, createSecretResolver } from '../../src/reconcile/secret-refs.js';
 import { remoteManifest, startTestControlPlane, waitFor } from '../support/control-plane.js';
 

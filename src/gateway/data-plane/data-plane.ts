@@ -32,6 +32,7 @@ import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstrea
 import { forwardSessionRequest } from './session-forward.js';
 import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
+import { ConditionReason } from '../../domain/condition-reasons.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -260,7 +261,7 @@ export class DataPlane {
       this.metrics.error(entry.name, 'upstream_connect');
       this.metrics.request(entry.name, 'initialize', 'error');
       // Only a server down for everyone flips Ready: one caller's refusal says nothing of the server.
-      if (error.unreachable) this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
+      if (error.unreachable) this.health.report(entry.fqn, { ok: false, reason: ConditionReason.Unreachable, message: error.message });
       return answerJson(res, error.status, rpcError(-32000, error.message, body.id));
     }
     this.health.report(entry.fqn, { ok: true });
@@ -281,7 +282,7 @@ export class DataPlane {
       onClosed: (s) => {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
-      onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message }),
+      onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: ConditionReason.Unreachable, message }),
       ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, body);
@@ -338,7 +339,7 @@ export class DataPlane {
           this.health.report(upstreamEntry.fqn, { ok: true });
           return { name: source.name, upstream, requestTimeoutMs: upstreamEntry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0 };
         } catch (error) {
-          if (error instanceof UpstreamConnectError && error.unreachable) this.health.report(upstreamEntry.fqn, { ok: false, reason: 'Unreachable', message: error.message });
+          if (error instanceof UpstreamConnectError && error.unreachable) this.health.report(upstreamEntry.fqn, { ok: false, reason: ConditionReason.Unreachable, message: error.message });
           throw error;
         }
       }),
@@ -370,7 +371,7 @@ export class DataPlane {
       },
       onUpstreamFailed: (source, message) => {
         const fqn = sources.find((x) => x.name === source)?.fqn;
-        if (fqn) this.health.report(fqn, { ok: false, reason: 'Unreachable', message });
+        if (fqn) this.health.report(fqn, { ok: false, reason: ConditionReason.Unreachable, message });
       },
       ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });

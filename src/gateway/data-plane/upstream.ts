@@ -18,6 +18,7 @@ import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch
 import type { FetchLike } from '../../upstream/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
+import { ConditionReason } from '../../domain/condition-reasons.js';
 import { openOpenApiSession } from '../../openapi/openapi-session.js';
 
 export interface ConnectUpstreamOptions {
@@ -199,7 +200,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
           );
         }
         lastMessage = failure.message.replace('did not complete discovery', 'did not complete initialize');
-        lastUnreachable = failure.reason === 'Unreachable' || failure.reason === 'Timeout';
+        lastUnreachable = failure.reason === ConditionReason.Unreachable || failure.reason === ConditionReason.Timeout;
         if (!failure.wrongTransport) break;
       }
     }
@@ -214,7 +215,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
 }
 
 /**
- * mcp-server/stdio (issue 8): a session on the supervised process of the entry. The supervisor answers
+ * mcp-server/stdio: a session on the supervised process of the entry. The supervisor answers
  * initialize from its own handshake with the process and renumbers request ids, so many client sessions
  * share one process; it starts, restarts and idles the process, and checks --stdio-allow itself.
  */

@@ -11,6 +11,7 @@ import { sanitize } from '../../upstream/redaction.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from '../../discovery/types.js';
 import { DEFAULTS } from './gaia-body.js';
 import { snakeReason } from './test-connection.js';
+import { ConditionReason } from '../../domain/condition-reasons.js';
 
 export type GaiaRemoteTransport = 'http' | 'sse';
 
@@ -59,7 +60,7 @@ export const EXTRA_PROBE_MS = 5000;
 
 function failedTransport(f: DiscoveryFailure): DetectTransportAnswer {
   const message =
-    f.reason === 'AuthenticationRequired' ? `${f.message} POST /api/mcp/detect-auth says which credentials it takes.` : f.message;
+    f.reason === ConditionReason.AuthenticationRequired ? `${f.message} POST /api/mcp/detect-auth says which credentials it takes.` : f.message;
   return { success: false, reason: snakeReason(f.reason), message, supportedTypes: [], recommended: null };
 }
 

@@ -16,6 +16,7 @@ import type { ResourceReader } from '../../store/index.js';
 import { authenticate, principalOf } from '../authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from '../body-guards.js';
 import { classifyError, requireJson } from '../errors.js';
+import { stdioRefusal, type StdioGate } from '../../stdio/stdio-policy.js';
 import type { PresentOptions } from '../present.js';
 import {
   displayNameOf,
@@ -43,12 +44,6 @@ export interface GaiaRouterOptions extends PresentOptions {
   /** The one write limiter of the app, so a token has one budget across both APIs. */
   writeLimiter?: RequestHandler | undefined;
   clock?: Clock;
-}
-
-/** The --allow-stdio / --stdio-allow decision, as the API sees it. */
-export interface StdioGate {
-  /** undefined when the command may run; otherwise why not (for a 403). */
-  refusal(command: string): string | undefined;
 }
 
 const API_SOURCE = { kind: 'api' } as const;
@@ -99,7 +94,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   };
 
   const requireStdioAllowed = (command: string): void => {
-    const refusal = options.stdio ? options.stdio.refusal(command) : 'stdio servers are off: the control plane runs them only when started with --allow-stdio and the command listed with --stdio-allow.';
+    const refusal = stdioRefusal(options.stdio, command);
     if (refusal) throw new ForbiddenError(refusal);
   };
 
