@@ -55,6 +55,16 @@ export const ConditionReason = {
   /** Discovered/Ready=False: two sources expose tools under the same name. */
   ToolNameConflict: 'ToolNameConflict',
 
+  // An OpenAPI server (mcp-server/openapi)
+  /** Ready=False: the document is not OpenAPI 3.0/3.1, or it could not be read or parsed. */
+  InvalidOpenApiDocument: 'InvalidOpenApiDocument',
+  /** Ready=False: the document's $refs form a cycle a tool's input schema would contain. */
+  CircularReference: 'CircularReference',
+  /** Ready=False: more than 30 operations with enable_all_tools: true; select them in tool_settings. */
+  TooManyOperations: 'TooManyOperations',
+  /** Ready=False: an operation's input schema grows past the size a tool may have. */
+  ToolSchemaTooLarge: 'ToolSchemaTooLarge',
+
   // A watched directory (source)
   /** Ready=Unknown: the first sync of the directory has not finished. */
   Syncing: 'Syncing',

@@ -2,6 +2,7 @@
 // parse it and make its tools (parse-document.ts, in a worker: document-parser.ts), and answer them as any
 // discovery does, with the catalog the gateway serves them from. `Discovered` means "the document was
 // fetched, parsed and made into tools". Contract: never throws; answers within the budget.
+import { ConditionReason } from '../domain/condition-reasons.js';
 import { createHash } from 'node:crypto';
 import { authStatusOnFailure, authStatusOnSuccess } from '../discovery/auth-status.js';
 import type { AuthConfigured, DiscoveryFailureReason, DiscoveryResult } from '../discovery/types.js';
@@ -46,7 +47,7 @@ export async function discoverOpenApi(input: OpenApiDiscoveryInput, deps: OpenAp
   }
   // A read that failed says why better than the parser, which saw only that it failed.
   if (reader.failure) return failed(reader.failure.reason, reader.failure.message, reader.failure.httpStatus);
-  if (!parsed.ok) return failed(parsed.reason === 'ReadFailed' || parsed.reason === 'ParserFailed' ? 'InvalidOpenApiDocument' : parsed.reason, parsed.message);
+  if (!parsed.ok) return failed(parsed.reason === 'ReadFailed' || parsed.reason === 'ParserFailed' ? ConditionReason.InvalidOpenApiDocument : parsed.reason, parsed.message);
   const specHash = reader.documentHash ?? parsed.inlineHash ?? '';
   const { operations, unknownOperations } = parsed;
   return {

@@ -4,6 +4,7 @@
 // MAX_DOCUMENTS documents. The manifest's headers go only to documents of the API's own origin, and then
 // no redirect is followed. An inline document may refer only within itself. A failed read is recorded
 // with its PascalCase reason and a sentence naming the document and what to do.
+import { ConditionReason } from '../domain/condition-reasons.js';
 import { createHash } from 'node:crypto';
 import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
 import { errorChain, isAbort, networkFailure, safeUrl } from '../upstream/failure.js';
@@ -74,11 +75,11 @@ export function createDocumentReader(input: ReadDocumentsInput, deps: ReadDocume
     const url = new URL(href);
     url.hash = '';
     if (source.type === 'inline') {
-      return fail({ reason: 'InvalidOpenApiDocument', message: `The inline OpenAPI document refers ($ref) to ${safeUrl(url)}; an inline document may only refer within itself. Inline the referenced schema, or use openapi_spec_source type remote.` });
+      return fail({ reason: ConditionReason.InvalidOpenApiDocument, message: `The inline OpenAPI document refers ($ref) to ${safeUrl(url)}; an inline document may only refer within itself. Inline the referenced schema, or use openapi_spec_source type remote.` });
     }
     const isMain = url.href === new URL(source.url).href;
     const what = isMain ? `The OpenAPI document at ${safeUrl(url)}` : `The document at ${safeUrl(url)}, which the OpenAPI document refers to ($ref),`;
-    if (++documents > MAX_DOCUMENTS) fail({ reason: 'InvalidOpenApiDocument', message: `The OpenAPI document ${where} refers to more than ${MAX_DOCUMENTS} documents; bundle it into fewer.` });
+    if (++documents > MAX_DOCUMENTS) fail({ reason: ConditionReason.InvalidOpenApiDocument, message: `The OpenAPI document ${where} refers to more than ${MAX_DOCUMENTS} documents; bundle it into fewer.` });
     // The manifest's credentials go to the API's origin only, and not along a redirect to elsewhere.
     const own = url.origin === apiOrigin;
     const headers = own ? input.headers : {};

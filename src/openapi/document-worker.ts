@@ -1,5 +1,6 @@
 // The worker thread of document-parser.ts: parses one document at a time (parse-document.ts) and asks the
 // main thread for every document it has to read.
+import { ConditionReason } from '../domain/condition-reasons.js';
 import { parentPort } from 'node:worker_threads';
 import { parseDocument, ReadFailed } from './parse-document.js';
 import type { WorkerAnswer, WorkerRequest } from './document-parser.js';
@@ -22,6 +23,6 @@ port.on('message', (message: WorkerRequest) => {
     });
   void parseDocument(message.request, read, message.where).then(
     (outcome) => port.postMessage({ kind: 'done', id: message.id, outcome } satisfies WorkerAnswer),
-    (error: unknown) => port.postMessage({ kind: 'done', id: message.id, outcome: { ok: false, reason: 'InvalidOpenApiDocument', message: `The document ${message.where} could not be parsed: ${String((error as Error)?.message ?? error).slice(0, 300)}` } } satisfies WorkerAnswer),
+    (error: unknown) => port.postMessage({ kind: 'done', id: message.id, outcome: { ok: false, reason: ConditionReason.InvalidOpenApiDocument, message: `The document ${message.where} could not be parsed: ${String((error as Error)?.message ?? error).slice(0, 300)}` } } satisfies WorkerAnswer),
   );
 });

@@ -3,6 +3,7 @@
 // swagger-parser parses, validates and dereferences; it reads nothing by itself: its only resolver is
 // `read`, which the worker answers by asking the main thread (document-reader.ts: the egress-checked
 // fetch, the byte cap, the budget). Then tool-generation.ts makes the tools.
+import { ConditionReason } from '../domain/condition-reasons.js';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -87,7 +88,7 @@ export async function parseDocument(request: ParseRequest, read: (url: string) =
   if (!/^3\.[01]\./.test(version)) {
     return {
       ok: false,
-      reason: 'InvalidOpenApiDocument',
+      reason: ConditionReason.InvalidOpenApiDocument,
       message: `The document ${where} is ${typeof api.swagger === 'string' ? `Swagger ${api.swagger}` : 'not OpenAPI 3'}; the control plane serves OpenAPI 3.0 and 3.1 documents. Convert it (e.g. with swagger2openapi).`,
     };
   }
@@ -116,14 +117,14 @@ function parseFailure(error: unknown, where: string): ParseOutcome {
   if (error instanceof ReferenceError && /circular/i.test(text)) {
     return {
       ok: false,
-      reason: 'CircularReference',
+      reason: ConditionReason.CircularReference,
       message: `The OpenAPI document ${where} has circular $refs (a schema that contains itself), which cannot become a tool's input schema; remove the cycle from the document.`,
     };
   }
-  if (name === 'ParserError') return { ok: false, reason: 'InvalidOpenApiDocument', message: `The document ${where} is neither JSON nor YAML: ${text}` };
-  if (name === 'MissingPointerError') return { ok: false, reason: 'InvalidOpenApiDocument', message: `The OpenAPI document ${where} has a $ref to nothing: ${text}` };
+  if (name === 'ParserError') return { ok: false, reason: ConditionReason.InvalidOpenApiDocument, message: `The document ${where} is neither JSON nor YAML: ${text}` };
+  if (name === 'MissingPointerError') return { ok: false, reason: ConditionReason.InvalidOpenApiDocument, message: `The OpenAPI document ${where} has a $ref to nothing: ${text}` };
   if (/is not a valid Openapi API definition|is not a valid JSON Schema|Unsupported OpenAPI version|Swagger version/i.test(text)) {
-    return { ok: false, reason: 'InvalidOpenApiDocument', message: `The document ${where} is not an OpenAPI 3.0 or 3.1 document (no "openapi" version and "paths"); check openapi_spec_source.` };
+    return { ok: false, reason: ConditionReason.InvalidOpenApiDocument, message: `The document ${where} is not an OpenAPI 3.0 or 3.1 document (no "openapi" version and "paths"); check openapi_spec_source.` };
   }
-  return { ok: false, reason: 'InvalidOpenApiDocument', message: `The OpenAPI document ${where} is not valid: ${text}` };
+  return { ok: false, reason: ConditionReason.InvalidOpenApiDocument, message: `The OpenAPI document ${where} is not valid: ${text}` };
 }

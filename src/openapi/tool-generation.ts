@@ -3,6 +3,7 @@
 // input schema from the path, query and header parameters and the request body. Pure and bounded: the
 // schemas are copied under a node budget, since a dereferenced document shares subtrees that a copy
 // (and JSON) would repeat.
+import { ConditionReason } from '../domain/condition-reasons.js';
 import type { OperationSetting } from '../domain/manifest.js';
 import { setOwn } from '../manifest/pointer.js';
 import { BODY_ARG, type OpenApiOperation, type OpenApiParameter } from './catalog.js';
@@ -31,7 +32,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 
 export function generateTools(api: unknown, settings: readonly OperationSetting[], enableAll: boolean): GeneratedTools | GenerationFailure {
   const paths = isObject(api) ? api.paths : undefined;
-  if (paths !== undefined && !isObject(paths)) return { reason: 'InvalidOpenApiDocument', message: 'The OpenAPI document\'s "paths" is not an object.' };
+  if (paths !== undefined && !isObject(paths)) return { reason: ConditionReason.InvalidOpenApiDocument, message: 'The OpenAPI document\'s "paths" is not an object.' };
   const found: { method: string; path: string; item: Json; op: Json }[] = [];
   for (const [path, item] of Object.entries(paths ?? {})) {
     if (!isObject(item)) continue;
@@ -44,7 +45,7 @@ export function generateTools(api: unknown, settings: readonly OperationSetting[
   const byKey = new Map(settings.map((s) => [key(s.method, s.path), s]));
   if (enableAll && found.length > MAX_ALL_OPERATIONS) {
     return {
-      reason: 'TooManyOperations',
+      reason: ConditionReason.TooManyOperations,
       message: `The OpenAPI document has ${found.length} operations, more than the ${MAX_ALL_OPERATIONS} that enable_all_tools: true serves; set enable_all_tools: false and list the operations to serve in tool_settings (method and path, e.g. { method: ${found[0]!.method}, path: ${found[0]!.path} }).`,
     };
   }
@@ -80,7 +81,7 @@ export function generateTools(api: unknown, settings: readonly OperationSetting[
     } catch (error) {
       if (error instanceof SchemaTooLarge) {
         return {
-          reason: 'ToolSchemaTooLarge',
+          reason: ConditionReason.ToolSchemaTooLarge,
           message: `The input schema of ${method.toUpperCase()} ${path} (tool "${name}") ${error.message}; serve fewer operations (enable_all_tools: false and tool_settings) or simplify the document's schemas.`,
         };
       }

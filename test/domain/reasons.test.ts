@@ -30,6 +30,11 @@ const API_ANSWER_REASONS: Record<string, readonly string[]> = {
   'http/mcp-servers-router.ts': ['NotFound', 'Timeout'],
   'reconcile/refresh-server.ts': ['NotFound', 'Timeout', 'Unavailable'],
   'cli/watch.ts': ['Expired'],
+  'cluster/refresh-forwarding.ts': ['Unavailable'],
+  // The OpenAPI document parser's own failure kinds, which discovery maps onto condition reasons.
+  'openapi/discover-openapi.ts': ['ReadFailed', 'ParserFailed'],
+  'openapi/document-parser.ts': ['ParserFailed'],
+  'openapi/parse-document.ts': ['ReadFailed'],
 };
 
 /** Places a condition type is written: a lookup by type. */
