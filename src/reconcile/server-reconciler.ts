@@ -27,6 +27,11 @@ import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-opena
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 
 export interface ServerReconcilerOptions {
+  /**
+   * Whether a virtual server may still compose a source (its writer may use it). Default: always; the
+   * control plane asks the access policy with the writer's current rights.
+   */
+  mayCompose?: (virtual: McpServerResource, source: McpServerResource) => boolean;
   store: ResourceReader & StatusWriter & Transactions;
   gateway: GatewayReader & GatewayWriter;
   discovery: DiscoveryManager;
@@ -375,6 +380,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     clock,
     logger,
     index: virtualSources,
+    ...(options.mayCompose ? { mayCompose: options.mayCompose } : {}),
     event,
     recordTransitions,
   });

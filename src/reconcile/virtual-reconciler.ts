@@ -1,7 +1,7 @@
 // reconcile(key) of an mcp-server/virtual server: no discovery of its own. It reads each source's stored
 // resource (manifest and status), composes the union of their served tools, and writes the gateway entry
 // (the sources by fqn, their tools, auth_data overrides resolved) and status. Ready=False, and the entry
-// unavailable, while a source is missing (SourceNotFound), virtual itself (SourceIsVirtual), not Ready
+// unavailable, while a source is missing (SourceNotFound), not for its writer to use (SourceForbidden), virtual itself (SourceIsVirtual), not Ready
 // (SourceNotReady), cannot take the override (SourceAuthNotApplicable), or two sources serve one tool name
 // (ToolNameConflict). Every reconcile of a source requeues the virtual servers that reference it (see
 // VirtualSourceIndex), so status follows the sources level-triggered.
@@ -33,6 +33,8 @@ export interface VirtualReconcilerOptions {
   clock: Clock;
   logger: Logger;
   index: VirtualSourceIndex;
+  /** Whether the virtual server's writer may use this source now (else SourceForbidden). Default: always. */
+  mayCompose?: (virtual: McpServerResource, source: McpServerResource) => boolean;
   event(resource: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   /** Events for the changes between two statuses (tools, Ready), as for every server. */
   recordTransitions(resource: McpServerResource, before: ResourceStatus, after: ResourceStatus): Promise<void>;
@@ -40,7 +42,7 @@ export interface VirtualReconcilerOptions {
 
 /** Why the virtual server is not served; the first problem found, in the order of the sources. */
 interface Problem {
-  reason: 'SourceNotFound' | 'SourceIsVirtual' | 'SourceNotReady' | 'SourceAuthNotApplicable' | 'ToolNameConflict';
+  reason: 'SourceNotFound' | 'SourceForbidden' | 'SourceIsVirtual' | 'SourceNotReady' | 'SourceAuthNotApplicable' | 'ToolNameConflict';
   message: string;
 }
 
@@ -129,6 +131,13 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       const source = await store.get(serverFqn(resource.tenant, spec.name));
       if (!source) {
         missing.push(spec.name);
+        continue;
+      }
+      if (options.mayCompose && !options.mayCompose(resource, source)) {
+        problem ??= {
+          reason: 'SourceForbidden',
+          message: `Source "${spec.name}" may not be used by whoever last wrote this virtual server (${resource.updatedBy.subjectDisplayName}); a virtual server composes only servers its writer may use. Ask the source's managers to add them, or remove it from servers.`,
+        };
         continue;
       }
       const r = resolve(spec, source);

@@ -305,7 +305,9 @@ export class DataPlane {
   /**
    * A new session of an mcp-server/virtual server: one upstream session per source, each opened from the
    * source's own gateway entry (with the virtual server's auth_data override, if any), the client's
-   * initialize forwarded to each. Use rights are the virtual server's alone (checked in admit).
+   * initialize forwarded to each. The caller needs use rights on the virtual server (checked in admit)
+   * and on every source: a virtual server never lends its sources' credentials to someone the sources'
+   * own collaborators do not name (403, naming no source).
    */
   private async serveVirtual(
     req: IncomingMessage,
@@ -316,6 +318,10 @@ export class DataPlane {
   ): Promise<void> {
     const sources = entry.virtual!.sources;
     const entries = await Promise.all(sources.map(async (source) => ({ source, entry: await this.catalog.get(source.fqn) })));
+    if (entries.some((e) => e.entry && !this.options.policy.canUse(principal, e.entry.collaborators, e.entry.accountId))) {
+      const message = `You may not use MCP server "${entry.name}": it composes servers you are not a collaborator of; ask its managers which, and theirs to add you.`;
+      return void this.refuse(res, 403, 'Forbidden', message, entry.name, 'forbidden');
+    }
     const missing = entries.find((e) => !e.entry || e.entry.unavailable);
     if (missing) {
       const why = missing.entry?.unavailable ? `it is not served (${missing.entry.unavailable.reason})` : 'it is gone';
