@@ -20,7 +20,7 @@ import {
 import { serverFqn, type Condition, type DiscoveredTool, type McpServerResource, type ResourceStatus } from '../domain/resource.js';
 import type { SecretResolver } from '../domain/secret-reference.js';
 import { upstreamHeaders } from '../discovery/upstream-settings.js';
-import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
+import { gatewayEntryHash, virtualHeaderKey, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './controller.js';
 import type { VirtualSourceIndex } from './virtual-sources.js';
@@ -166,7 +166,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
     }
 
     const headers: Record<string, string> = {};
-    for (const r of resolved) for (const [name, value] of Object.entries(r.headers)) headers[`${r.entry.name}:${name}`] = value;
+    for (const r of resolved) for (const [name, value] of Object.entries(r.headers)) headers[virtualHeaderKey(r.entry.name, name)] = value;
     const desired: GatewayEntry = {
       fqn: resource.fqn,
       tenant: resource.tenant,

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
-import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
+import { ENV_HEADER_PREFIX, gatewayEntryHash, PROXY_HEADER_PREFIX, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
 import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
@@ -34,10 +34,6 @@ interface EntryRow {
   updated_at: string;
 }
 
-/** Sealed-column keys of the upstream proxy's headers (see apply). */
-const PROXY_PREFIX = 'proxy:';
-/** Sealed-column keys of a stdio server's env values. */
-const ENV_PREFIX = 'env:';
 
 export interface SqliteGatewayStoreOptions {
   path: string;
@@ -126,12 +122,12 @@ export class SqliteGatewayStore implements GatewayStore {
     // The upstream proxy's headers are secrets too: sealed in the same column, under a "proxy:" prefix (a
     // header name cannot contain ':', so no real header collides); the config keeps only the proxy URL.
     if (config.upstreamProxy) {
-      for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_PREFIX}${name}`] = this.codec.seal(value);
+      for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_HEADER_PREFIX}${name}`] = this.codec.seal(value);
       config.upstreamProxy = { url: config.upstreamProxy.url, headers: {} };
     }
     // A stdio server's env values likewise, under "env:" (neither a header name nor "proxy:" can start so).
     if (config.stdio) {
-      for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_PREFIX}${name}`] = this.codec.seal(value);
+      for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_HEADER_PREFIX}${name}`] = this.codec.seal(value);
       config.stdio = { ...config.stdio, env: {} };
     }
     this.stmt.upsert.run({
@@ -202,8 +198,8 @@ export class SqliteGatewayStore implements GatewayStore {
     const proxyHeaders: Record<string, string> = {};
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(sealed)) {
-      if (name.startsWith(PROXY_PREFIX)) proxyHeaders[name.slice(PROXY_PREFIX.length)] = this.codec.open(value);
-      else if (name.startsWith(ENV_PREFIX)) env[name.slice(ENV_PREFIX.length)] = this.codec.open(value);
+      if (name.startsWith(PROXY_HEADER_PREFIX)) proxyHeaders[name.slice(PROXY_HEADER_PREFIX.length)] = this.codec.open(value);
+      else if (name.startsWith(ENV_HEADER_PREFIX)) env[name.slice(ENV_HEADER_PREFIX.length)] = this.codec.open(value);
       else headers[name] = this.codec.open(value);
     }
     const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };
