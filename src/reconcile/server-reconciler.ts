@@ -45,7 +45,7 @@ export interface ServerReconcilerOptions {
   configHashKey?: Uint8Array;
   /** Injected for tests; defaults to the real MCP client. */
   discover?: typeof discoverServer;
-  /** Runs mcp-server/stdio processes (issue 8); absent: stdio resources are Stalled (StdioNotAllowed). */
+  /** Runs mcp-server/stdio processes; absent: stdio resources are Stalled (StdioNotAllowed). */
   stdio?: StdioSupervisor;
   /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
@@ -404,18 +404,19 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       return {};
     }
 
-    // The kind decides how discovery runs and what the gateway entry holds (mcp-server/stdio: issue 8).
+    // The kind decides how discovery runs and what the gateway entry holds.
     const m = resource.manifest;
     if (isVirtualManifest(m)) {
-      // It may have been a stdio server before (same name, another kind): its process goes.
-      if (options.stdio?.has(key)) void options.stdio.stop(key);
+      // It may have been a stdio server before (same name, another kind): its process goes after the batch.
+      const supervisor = options.stdio;
+      const stopProcess: ReconcileResult = supervisor?.has(key) ? { finish: async () => void (await supervisor.stop(key)) } : {};
       try {
         const result = await reconcileVirtual(key, resource, entry);
         // Nothing to discover: a refresh waiting on it answers the status just written.
         discovery.settle(key);
-        return result;
+        return { ...result, ...stopProcess };
       } catch (err) {
-        return fail(key, resource, err);
+        return { ...(await fail(key, resource, err)), ...stopProcess };
       }
     }
     virtualSources.remove(key);

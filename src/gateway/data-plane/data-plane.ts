@@ -119,7 +119,12 @@ export class DataPlane {
     const sessionId = req.headers['mcp-session-id'];
     const owners = this.options.sessionOwners;
     if (owners && typeof sessionId === 'string' && !this.sessions.has(sessionId) && req.headers[FORWARDED_BY_HEADER] === undefined) {
-      void this.serveElsewhere(req, res, admission, owners, sessionId, name);
+      this.serveElsewhere(req, res, admission, owners, sessionId, name).catch((error: unknown) => {
+        this.options.logger.warn({ server: name, err: error instanceof Error ? error.message : String(error) }, 'could not forward a session request');
+        this.metrics.error(name, 'upstream_connect');
+        if (!res.headersSent) answerJson(res, 502, rpcError(-32000, 'The request could not be forwarded to the gateway replica that holds this session; retry it.'));
+        else res.end();
+      });
       return;
     }
     this.serveHere(req, res, admission, name);
