@@ -89,4 +89,28 @@ describe('use rights of a virtual server and its sources', () => {
     expect(forbidden.message).toContain('"private-source"');
     expect((await initialize('lent-agent', A_TOKEN)).status).toBe(503);
   });
+
+  it("ends a live session of the virtual server when its caller loses use of a source", async () => {
+    const both = [
+      { subject: 'user:a@example.com', role_id: 'mcp-server-manager' },
+      { subject: 'user:b@example.com', role_id: 'mcp-server-user' },
+    ];
+    expect((await put(remoteManifest({ name: 'shared-source', url: upstream.url, collaborators: both }))).status).toBe(200);
+    await ready('shared-source', 'True');
+    const virtual = { type: 'mcp-server/virtual', name: 'shared-agent', description: 'Shared with B', servers: [{ name: 'shared-source' }], collaborators: both };
+    expect((await put(virtual, A_TOKEN)).status).toBe(200);
+    await ready('shared-agent', 'True');
+    const client = new Client({ name: 'b', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${cp.url}/mcp/shared-agent`), { requestInit: { headers: { authorization: `Bearer ${B_TOKEN}` } } }));
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['secret_tool']);
+      // B is removed from the source only: the virtual server stays Ready (A may still use it), B's session ends.
+      expect((await put(remoteManifest({ name: 'shared-source', url: upstream.url, collaborators: [both[0]] }), A_TOKEN)).status).toBe(200);
+      await waitFor(() => cp.dataPlane.sessionCount('shared-agent') === 0, { what: "B's session to end" });
+      await ready('shared-agent', 'True');
+      expect((await initialize('shared-agent', B_TOKEN)).status).toBe(403);
+    } finally {
+      await client.close();
+    }
+  });
 });

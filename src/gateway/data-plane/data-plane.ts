@@ -295,6 +295,14 @@ export class DataPlane {
   }
 
   private entryChanged(fqn: string, entry: StoredGatewayEntry | undefined): void {
+    // A virtual session over this source whose caller may no longer use the source ends (the virtual server may stay served).
+    if (entry) {
+      for (const session of this.sessions.values()) {
+        if (!(session instanceof VirtualSession) || session.fqn === fqn) continue;
+        const composes = this.catalog.cached(session.fqn)?.virtual?.sources.some((s) => s.fqn === fqn) === true;
+        if (composes && !this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access to a source was withdrawn');
+      }
+    }
     const affected = [...this.sessions.values()].filter((s) => s.fqn === fqn);
     if (affected.length === 0) return;
     const key = entry && toolSettingsKey(entry);
