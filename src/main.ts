@@ -18,7 +18,7 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
-import { adminPrincipal } from './domain/principal.js';
+import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
@@ -178,6 +178,11 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
   const { store, gateway, leaderStore, leaderGateway } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
+  const authenticator = new ChainAuthenticator([
+    new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
+    ...(tokensFile ? [tokensFile] : []),
+    ...(options.authenticators ?? []),
+  ]);
   const queue = new WorkQueue({ clock });
   const metrics = new ControlPlaneMetrics({ clock });
   const reconcileLogs = new ReconcileLogContext();
@@ -204,6 +209,12 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
+    // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
+    // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
+    mayCompose: (virtual, source) => {
+      const owner = virtual.source.kind === 'file' ? gitopsPrincipal(config.tenant) : authenticator.principalOf(virtual.updatedBy.subjectId);
+      return owner !== undefined && policy.canUse(owner, source.manifest.collaborators, source.accountId);
+    },
     store: leaderStore,
     gateway: leaderGateway,
     discovery,
@@ -307,11 +318,6 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // The leader work starts once per process: a replica that lost the lease ends (a supervisor restarts it as a follower).
     onLost: () => options.onLeadershipLost?.(),
   });
-  const authenticator = new ChainAuthenticator([
-    new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
-    ...(tokensFile ? [tokensFile] : []),
-    ...(options.authenticators ?? []),
-  ]);
   const metricsRegistry = metrics.registry;
   const dataPlane = new DataPlane({
     gateway,

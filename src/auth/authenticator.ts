@@ -4,6 +4,8 @@ import type { Principal } from '../domain/principal.js';
 
 export interface Authenticator {
   authenticate(token: string): Principal | undefined;
+  /** The principal a token of this subject stands for now; undefined when no token names it. */
+  principalOf(subjectId: string): Principal | undefined;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what it holds. */
@@ -31,6 +33,10 @@ export class StaticTokenAuthenticator implements Authenticator {
     // Both digests are 32 bytes: timingSafeEqual needs no length check.
     return timingSafeEqual(createHash('sha256').update(token).digest(), this.digest) ? this.principal : undefined;
   }
+
+  principalOf(subjectId: string): Principal | undefined {
+    return this.principal.subject.subjectId === subjectId ? this.principal : undefined;
+  }
 }
 
 /** Asks each authenticator in turn. */
@@ -40,6 +46,14 @@ export class ChainAuthenticator implements Authenticator {
   authenticate(token: string): Principal | undefined {
     for (const a of this.chain) {
       const p = a.authenticate(token);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  principalOf(subjectId: string): Principal | undefined {
+    for (const a of this.chain) {
+      const p = a.principalOf(subjectId);
       if (p) return p;
     }
     return undefined;

@@ -216,6 +216,11 @@ export class TokensFileAuthenticator implements Authenticator {
     return this.byDigest.get(sha256Hex(token));
   }
 
+  principalOf(subjectId: string): Principal | undefined {
+    for (const p of this.byDigest.values()) if (p.subject.subjectId === subjectId) return p;
+    return undefined;
+  }
+
   start(): void {
     if (this.timer) return;
     // A poll must never end the process: anything unexpected is logged and the current tokens stay.

@@ -46,6 +46,8 @@ export const ConditionReason = {
   // An mcp-server/virtual's sources
   /** Discovered/Ready=False: a source names no MCP server. */
   SourceNotFound: 'SourceNotFound',
+  /** Ready=False: the virtual server's owner (its last writer, or GitOps) may no longer use this source. */
+  SourceForbidden: 'SourceForbidden',
   /** Discovered/Ready=False: a source is itself a virtual server. */
   SourceIsVirtual: 'SourceIsVirtual',
   /** Discovered/Ready=False: a source is not Ready. */

@@ -86,15 +86,29 @@ export interface VirtualSourceEntry {
   disabledTools: string[];
   toolOverrides: Record<string, ToolOverride>;
   /**
-   * Set when the virtual server overrides the source's auth_data: the headers under the `<name>:` prefix
+   * Set when the virtual server overrides the source's auth_data: the headers under the `virtual:<name>:` prefix
    * in the entry's headers replace the source entry's, and so does passthroughAuth.
    */
   authOverride?: { passthroughAuth: boolean };
 }
 
+/**
+ * Key prefixes in an entry's headers and the stores' sealed headers column, one namespace each (a header
+ * name cannot contain ':', so no real header starts so): the upstream proxy's headers and a stdio server's
+ * env values (sealed column only), and a virtual server's overrides (`virtual:<source>:<header>`).
+ */
+export const PROXY_HEADER_PREFIX = 'proxy:';
+export const ENV_HEADER_PREFIX = 'env:';
+export const VIRTUAL_HEADER_PREFIX = 'virtual:';
+
+/** The key of one header of a virtual server's override for one source. */
+export function virtualHeaderKey(source: string, header: string): string {
+  return `${VIRTUAL_HEADER_PREFIX}${source}:${header}`;
+}
+
 /** The headers a virtual entry holds for one source (its auth_data override), prefix removed. */
 export function virtualSourceHeaders(entry: Pick<GatewayEntry, 'headers'>, source: string): Record<string, string> {
-  const prefix = `${source}:`;
+  const prefix = virtualHeaderKey(source, '');
   return Object.fromEntries(Object.entries(entry.headers).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 

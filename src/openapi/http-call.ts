@@ -40,15 +40,21 @@ export function buildRequest(op: OpenApiOperation, args: Record<string, unknown>
   if (op.body?.required && args[BODY_ARG] === undefined) missing.push(BODY_ARG);
   if (missing.length) throw new ArgumentError(`Missing required argument${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
 
-  let path = op.path;
-  for (const p of op.parameters.filter((x) => x.in === 'path')) {
-    // Every character that could end the segment or start a query is escaped; "." and ".." (which URLs
-    // resolve, escaped or not) are refused, so an argument cannot leave the operation's path.
-    const raw = text(args[p.arg]);
-    if (raw === '.' || raw === '..') throw new ArgumentError(`Argument ${p.arg} may not be "." or "..".`);
-    const value = encodeURIComponent(raw);
-    path = path.split(`{${p.name}}`).join(value);
-  }
+  // Every character that could end the segment or start a query is escaped; a segment that comes out "."
+  // or ".." (which URLs resolve, escaped or not; say /{name}.{ext} with both empty) is refused, so the
+  // arguments cannot leave the operation's path.
+  const pathParams = op.parameters.filter((x) => x.in === 'path');
+  const segments = op.path.split('/').map((template) => {
+    let segment = template;
+    for (const p of pathParams) segment = segment.split(`{${p.name}}`).join(encodeURIComponent(text(args[p.arg])));
+    if (/^(\.|%2e){1,2}$/i.test(segment)) {
+      const named = pathParams.filter((p) => template.includes(`{${p.name}}`)).map((p) => p.arg);
+      const who = named.length === 0 ? 'The operation' : `Argument${named.length > 1 ? 's' : ''} ${named.join(', ')}`;
+      throw new ArgumentError(`${who} would make the path segment "${template}" "." or ".."; pass other values.`);
+    }
+    return segment;
+  });
+  const path = segments.join('/');
   // The base URL's own query (an API key in the URL, say) is kept; the operation's path goes after its path.
   const url = new URL(baseUrl);
   url.pathname = url.pathname.replace(/\/+$/, '') + path;

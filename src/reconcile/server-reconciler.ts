@@ -30,6 +30,11 @@ import { ConditionReason } from '../domain/condition-reasons.js';
 import { EventReason } from '../domain/event-reasons.js';
 
 export interface ServerReconcilerOptions {
+  /**
+   * Whether a virtual server may still compose a source (its writer may use it). Default: always; the
+   * control plane asks the access policy with the writer's current rights.
+   */
+  mayCompose?: (virtual: McpServerResource, source: McpServerResource) => boolean;
   store: ResourceReader & StatusWriter & Transactions;
   gateway: GatewayReader & GatewayWriter;
   discovery: DiscoveryManager;
@@ -378,6 +383,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     clock,
     logger,
     index: virtualSources,
+    ...(options.mayCompose ? { mayCompose: options.mayCompose } : {}),
     event,
     recordTransitions,
   });
@@ -404,15 +410,16 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     // The kind decides how discovery runs and what the gateway entry holds.
     const m = resource.manifest;
     if (isVirtualManifest(m)) {
-      // It may have been a stdio server before (same name, another kind): its process goes.
-      if (options.stdio?.has(key)) void options.stdio.stop(key);
+      // It may have been a stdio server before (same name, another kind): its process goes after the batch.
+      const supervisor = options.stdio;
+      const stopProcess: ReconcileResult = supervisor?.has(key) ? { finish: async () => void (await supervisor.stop(key)) } : {};
       try {
         const result = await reconcileVirtual(key, resource, entry);
         // Nothing to discover: a refresh waiting on it answers the status just written.
         discovery.settle(key);
-        return result;
+        return { ...result, ...stopProcess };
       } catch (err) {
-        return fail(key, resource, err);
+        return { ...(await fail(key, resource, err)), ...stopProcess };
       }
     }
     virtualSources.remove(key);

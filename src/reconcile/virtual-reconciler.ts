@@ -1,7 +1,7 @@
 // reconcile(key) of an mcp-server/virtual server: no discovery of its own. It reads each source's stored
 // resource (manifest and status), composes the union of their served tools, and writes the gateway entry
 // (the sources by fqn, their tools, auth_data overrides resolved) and status. Ready=False, and the entry
-// unavailable, while a source is missing (SourceNotFound), virtual itself (SourceIsVirtual), not Ready
+// unavailable, while a source is missing (SourceNotFound), not for its writer to use (SourceForbidden), virtual itself (SourceIsVirtual), not Ready
 // (SourceNotReady), cannot take the override (SourceAuthNotApplicable), or two sources serve one tool name
 // (ToolNameConflict). Every reconcile of a source requeues the virtual servers that reference it (see
 // VirtualSourceIndex), so status follows the sources level-triggered.
@@ -20,7 +20,7 @@ import {
 import { serverFqn, type Condition, type DiscoveredTool, type McpServerResource, type ResourceStatus } from '../domain/resource.js';
 import type { SecretResolver } from '../domain/secret-reference.js';
 import { upstreamHeaders } from '../discovery/upstream-settings.js';
-import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
+import { gatewayEntryHash, virtualHeaderKey, type GatewayEntry, type StoredGatewayEntry, type ToolOverride, type VirtualSourceEntry } from '../gateway/gateway-entry.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { VirtualSourceIndex } from './virtual-sources.js';
@@ -35,6 +35,8 @@ export interface VirtualReconcilerOptions {
   clock: Clock;
   logger: Logger;
   index: VirtualSourceIndex;
+  /** Whether the virtual server's writer may use this source now (else SourceForbidden). Default: always. */
+  mayCompose?: (virtual: McpServerResource, source: McpServerResource) => boolean;
   event(resource: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   /** Events for the changes between two statuses (tools, Ready), as for every server. */
   recordTransitions(resource: McpServerResource, before: ResourceStatus, after: ResourceStatus): Promise<void>;
@@ -42,7 +44,7 @@ export interface VirtualReconcilerOptions {
 
 /** Why the virtual server is not served; the first problem found, in the order of the sources. */
 interface Problem {
-  reason: typeof ConditionReason.SourceNotFound | typeof ConditionReason.SourceIsVirtual | typeof ConditionReason.SourceNotReady | typeof ConditionReason.SourceAuthNotApplicable | typeof ConditionReason.ToolNameConflict;
+  reason: typeof ConditionReason.SourceNotFound | typeof ConditionReason.SourceForbidden | typeof ConditionReason.SourceIsVirtual | typeof ConditionReason.SourceNotReady | typeof ConditionReason.SourceAuthNotApplicable | typeof ConditionReason.ToolNameConflict;
   message: string;
 }
 
@@ -133,6 +135,13 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
         missing.push(spec.name);
         continue;
       }
+      if (options.mayCompose && !options.mayCompose(resource, source)) {
+        problem ??= {
+          reason: ConditionReason.SourceForbidden,
+          message: `Source "${spec.name}" may not be used by whoever last wrote this virtual server (${resource.updatedBy.subjectDisplayName}); a virtual server composes only servers its writer may use. Ask the source's managers to add them, or remove it from servers.`,
+        };
+        continue;
+      }
       const r = resolve(spec, source);
       if ('reason' in r) problem ??= r;
       else resolved.push(r);
@@ -159,7 +168,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
     }
 
     const headers: Record<string, string> = {};
-    for (const r of resolved) for (const [name, value] of Object.entries(r.headers)) headers[`${r.entry.name}:${name}`] = value;
+    for (const r of resolved) for (const [name, value] of Object.entries(r.headers)) headers[virtualHeaderKey(r.entry.name, name)] = value;
     const desired: GatewayEntry = {
       fqn: resource.fqn,
       tenant: resource.tenant,

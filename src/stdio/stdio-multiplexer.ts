@@ -7,13 +7,14 @@
 // own handshake, and its notifications/initialized is dropped. Server notifications without a progress
 // token go to every session.
 //
-// Requests from the server to a client (sampling, elicitation, roots/list, and any other) go to the one
-// session they can be for: the only session with requests in flight (related to its request, when it has
-// one in flight), or the only session open when none has. The session's answer goes back to the process
-// under the server's id; a cancellation of it goes to that session alone. Where no session, or more than
-// one, could be meant (a guess could show one user's data to another), or the session's client did not
-// declare the capability the method needs, the server is answered an error saying so; ping is answered
-// here.
+// Requests from the server to a client (sampling, elicitation, roots/list, and any other) go to a session
+// only when it is the one session attached to the process (related to its request, when it has one in
+// flight): stdio says nothing of which request a server's request belongs to, so with several sessions
+// attached any choice would be a guess that could show one user's data to another. The session's answer
+// goes back to the process under the server's id; a cancellation of it goes to that session alone. With
+// no session or several attached, when the session's client did not declare the capability the method
+// needs, or when MAX_WAITING_SERVER_REQUESTS already wait for their client, the server is answered an
+// error saying so; ping is answered here.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { excerpt } from '../upstream/redaction.js';
@@ -40,6 +41,9 @@ export interface MultiplexedProcess {
 
 /** The client capability a request of the server needs (methods not named here go to any client). */
 const CAPABILITY_OF: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+
+/** Requests of the server that may wait for a client's answer at once; more are answered an error. */
+export const MAX_WAITING_SERVER_REQUESTS = 64;
 
 export class StdioExitError extends Error {}
 export class StdioTimeoutError extends Error {}
@@ -226,21 +230,20 @@ export class StdioMultiplexer {
    * one in flight); or why there is none (the error the server is answered).
    */
   private targetOf(method: string): { session: Session; relatedRequestId?: RequestId } | string {
-    const busy = new Map<Session, RequestId[]>();
-    for (const p of this.pending.values()) if (p.owner instanceof Session) busy.set(p.owner, [...(busy.get(p.owner) ?? []), p.id]);
-    let session: Session | undefined;
-    if (busy.size === 1) session = [...busy.keys()][0];
-    else if (busy.size === 0 && this.sessions.size === 1) session = [...this.sessions][0];
-    if (!session) {
-      const why = busy.size > 1 ? `${busy.size} client sessions have requests in flight` : this.sessions.size === 0 ? 'no client session is open' : `${this.sessions.size} client sessions are open and none has a request in flight`;
-      return `The gateway cannot tell which client this ${method} request is for (${why}): it shares this stdio server among its client sessions and sends a request of the server to one only when one alone can be meant.`;
+    if (this.sessions.size !== 1) {
+      const why = this.sessions.size === 0 ? 'no client session is open' : `${this.sessions.size} client sessions share this stdio server`;
+      return `The gateway cannot tell which client this ${method} request is for (${why}): stdio does not say which request it belongs to, so the gateway sends a request of the server to a client only while one client session alone is attached.`;
     }
+    if (this.serverRequests.size >= MAX_WAITING_SERVER_REQUESTS) {
+      return `${this.serverRequests.size} requests of this server already wait for their client; the gateway sends no more until they are answered.`;
+    }
+    const session = [...this.sessions][0]!;
     const needed = CAPABILITY_OF[method];
     if (needed && session.clientCapabilities?.[needed] === undefined) {
       return `The client of this session did not declare the ${needed} capability, so the gateway does not send it ${method}.`;
     }
-    const inFlight = busy.get(session);
-    return { session, ...(inFlight?.length === 1 ? { relatedRequestId: inFlight[0]! } : {}) };
+    const inFlight = [...this.pending.values()].filter((p) => p.owner === session).map((p) => p.id);
+    return { session, ...(inFlight.length === 1 ? { relatedRequestId: inFlight[0]! } : {}) };
   }
 }
 

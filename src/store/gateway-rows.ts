@@ -1,7 +1,7 @@
 // The gateway_entries row of an entry and back: every secret of the entry (header values, the upstream
 // proxy's headers, a stdio server's env values) sealed by the codec in the one `headers` column, the rest
 // as JSON in `config`. Both engines store entries so.
-import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
+import { ENV_HEADER_PREFIX, gatewayEntryHash, PROXY_HEADER_PREFIX, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { SecretCodec } from './secret-codec.js';
 
 export interface EntryRow {
@@ -13,10 +13,6 @@ export interface EntryRow {
   updated_at: string;
 }
 
-/** Sealed-column keys of the upstream proxy's headers (a header name cannot contain ':', so no real header collides). */
-const PROXY_PREFIX = 'proxy:';
-/** Sealed-column keys of a stdio server's env values (neither a header name nor "proxy:" can start so). */
-const ENV_PREFIX = 'env:';
 
 /** The config and headers columns of an entry. */
 export function sealEntry(entry: GatewayEntry, codec: SecretCodec): { config: string; headers: string } {
@@ -24,11 +20,11 @@ export function sealEntry(entry: GatewayEntry, codec: SecretCodec): { config: st
   const sealed: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) sealed[name] = codec.seal(value);
   if (config.upstreamProxy) {
-    for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_PREFIX}${name}`] = codec.seal(value);
+    for (const [name, value] of Object.entries(config.upstreamProxy.headers)) sealed[`${PROXY_HEADER_PREFIX}${name}`] = codec.seal(value);
     config.upstreamProxy = { url: config.upstreamProxy.url, headers: {} };
   }
   if (config.stdio) {
-    for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_PREFIX}${name}`] = codec.seal(value);
+    for (const [name, value] of Object.entries(config.stdio.env)) sealed[`${ENV_HEADER_PREFIX}${name}`] = codec.seal(value);
     config.stdio = { ...config.stdio, env: {} };
   }
   return { config: JSON.stringify(config), headers: JSON.stringify(sealed) };
@@ -41,8 +37,8 @@ export function entryOfRow(row: EntryRow, codec: SecretCodec, hashKey: Uint8Arra
   const proxyHeaders: Record<string, string> = {};
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(sealed)) {
-    if (name.startsWith(PROXY_PREFIX)) proxyHeaders[name.slice(PROXY_PREFIX.length)] = codec.open(value);
-    else if (name.startsWith(ENV_PREFIX)) env[name.slice(ENV_PREFIX.length)] = codec.open(value);
+    if (name.startsWith(PROXY_HEADER_PREFIX)) proxyHeaders[name.slice(PROXY_HEADER_PREFIX.length)] = codec.open(value);
+    else if (name.startsWith(ENV_HEADER_PREFIX)) env[name.slice(ENV_HEADER_PREFIX.length)] = codec.open(value);
     else headers[name] = codec.open(value);
   }
   const entry: GatewayEntry = { ...(JSON.parse(row.config) as Omit<GatewayEntry, 'headers'>), headers };

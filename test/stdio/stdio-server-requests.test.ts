@@ -28,7 +28,12 @@ beforeAll(async () => {
   );
 });
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  // Ended at the gateway too (DELETE), so the next test's session is the only one attached to the process.
+  await Promise.all(clients.splice(0).map(async (c) => {
+    await (c.transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
+    await c.close();
+  }));
+  await waitFor(() => cp.dataPlane.sessionCount(NAME) === 0, { what: 'no session left at the gateway' });
 });
 afterAll(async () => {
   await cp.dispose();
@@ -79,12 +84,13 @@ it("relays the server's sampling, elicitation and roots requests to the client a
   expect(asked).toEqual({ sampling: 1, elicitation: 1, roots: 1 });
 });
 
-it('sends the request to the session whose call it came during, not to another open session', async () => {
+it('asks nobody while two sessions share the process, even the one whose call is in flight', async () => {
   const a = await connect(ALL);
   const b = await connect(ALL);
-  expect(textOf(await b.client.callTool({ name: 'ask', arguments: {} }))).toBe('hello from the client');
-  expect(b.asked.sampling).toBe(1);
-  expect(a.asked.sampling).toBe(0);
+  const result = (await b.client.callTool({ name: 'ask', arguments: {} })) as CallToolResult;
+  expect(result.isError).toBe(true);
+  expect(textOf(result)).toMatch(/2 client sessions share this stdio server/);
+  expect(b.asked.sampling + a.asked.sampling).toBe(0);
 });
 
 it('answers the server an error when the client did not declare the capability', async () => {
@@ -94,17 +100,17 @@ it('answers the server an error when the client did not declare the capability',
   expect(textOf(result)).toMatch(/did not declare the sampling capability/);
 });
 
-it('answers the server an error, and asks nobody, when two sessions have calls in flight', async () => {
+it('answers the server an error, and asks nobody, when a second session attaches during a call', async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const a = await connect(ALL, () => released);
-  const b = await connect(ALL);
-  // a's call is in flight while its client is being asked.
+  // a's call is in flight while its client is being asked (a alone is attached).
   const elicit = a.client.callTool({ name: 'elicit', arguments: {} });
   await waitFor(() => a.asked.elicitation === 1, { what: "a's client to be asked" });
+  const b = await connect(ALL);
   const result = (await b.client.callTool({ name: 'ask', arguments: {} })) as CallToolResult;
   expect(result.isError).toBe(true);
-  expect(textOf(result)).toMatch(/cannot tell which client this sampling\/createMessage request is for \(2 client sessions have requests in flight\)/);
+  expect(textOf(result)).toMatch(/cannot tell which client this sampling\/createMessage request is for \(2 client sessions share this stdio server\)/);
   expect(a.asked.sampling + b.asked.sampling).toBe(0);
   release();
   expect(JSON.parse(textOf(await elicit))).toEqual({ name: 'Ada' });

@@ -120,7 +120,12 @@ export class DataPlane {
     const sessionId = req.headers['mcp-session-id'];
     const owners = this.options.sessionOwners;
     if (owners && typeof sessionId === 'string' && !this.sessions.has(sessionId) && req.headers[FORWARDED_BY_HEADER] === undefined) {
-      void this.serveElsewhere(req, res, admission, owners, sessionId, name);
+      this.serveElsewhere(req, res, admission, owners, sessionId, name).catch((error: unknown) => {
+        this.options.logger.warn({ server: name, err: error instanceof Error ? error.message : String(error) }, 'could not forward a session request');
+        this.metrics.error(name, 'upstream_connect');
+        if (!res.headersSent) answerJson(res, 502, rpcError(-32000, 'The request could not be forwarded to the gateway replica that holds this session; retry it.'));
+        else res.end();
+      });
       return;
     }
     this.serveHere(req, res, admission, name);
@@ -291,6 +296,14 @@ export class DataPlane {
   }
 
   private entryChanged(fqn: string, entry: StoredGatewayEntry | undefined): void {
+    // A virtual session over this source whose caller may no longer use the source ends (the virtual server may stay served).
+    if (entry) {
+      for (const session of this.sessions.values()) {
+        if (!(session instanceof VirtualSession) || session.fqn === fqn) continue;
+        const composes = this.catalog.cached(session.fqn)?.virtual?.sources.some((s) => s.fqn === fqn) === true;
+        if (composes && !this.options.policy.canUse(session.principal, entry.collaborators, entry.accountId)) void session.close('access to a source was withdrawn');
+      }
+    }
     const affected = [...this.sessions.values()].filter((s) => s.fqn === fqn);
     if (affected.length === 0) return;
     const key = entry && toolSettingsKey(entry);
@@ -306,7 +319,9 @@ export class DataPlane {
   /**
    * A new session of an mcp-server/virtual server: one upstream session per source, each opened from the
    * source's own gateway entry (with the virtual server's auth_data override, if any), the client's
-   * initialize forwarded to each. Use rights are the virtual server's alone (checked in admit).
+   * initialize forwarded to each. The caller needs use rights on the virtual server (checked in admit)
+   * and on every source: a virtual server never lends its sources' credentials to someone the sources'
+   * own collaborators do not name (403, naming no source).
    */
   private async serveVirtual(
     req: IncomingMessage,
@@ -317,6 +332,10 @@ export class DataPlane {
   ): Promise<void> {
     const sources = entry.virtual!.sources;
     const entries = await Promise.all(sources.map(async (source) => ({ source, entry: await this.catalog.get(source.fqn) })));
+    if (entries.some((e) => e.entry && !this.options.policy.canUse(principal, e.entry.collaborators, e.entry.accountId))) {
+      const message = `You may not use MCP server "${entry.name}": it composes servers you are not a collaborator of; ask its managers which, and theirs to add you.`;
+      return void this.refuse(res, 403, 'Forbidden', message, entry.name, 'forbidden');
+    }
     const missing = entries.find((e) => !e.entry || e.entry.unavailable);
     if (missing) {
       const why = missing.entry?.unavailable ? `it is not served (${missing.entry.unavailable.reason})` : 'it is gone';

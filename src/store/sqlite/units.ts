@@ -28,8 +28,6 @@ const context = new AsyncLocalStorage<Frame | undefined>();
  * so it never joins a unit that has yet to commit. Write listeners are called so.
  */
 export function outsideUnits<T>(fn: () => T): T {
-  // run(undefined) rather than exit(): exit() disables the storage for the call, which turns node's promise
-  // hooks off and on again when it is the only one.
   return context.getStore() === undefined ? fn() : context.run(undefined, fn);
 }
 
