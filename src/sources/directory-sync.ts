@@ -8,7 +8,9 @@
 //   file already declares, a name the API owns) keeps its resources exactly as they were and reports
 //   every error at once; other files are unaffected.
 // - Prune = inventory minus what the files in the batch declare, only for files that read cleanly
-//   (or are gone), never a name a failing file declares. A batch after which the directory would hold
+//   (or are gone), never a name a failing file declares. A refused file changes no stored state: it still
+//   declares what it declared before it was refused (while the store holds it), until it reads cleanly or
+//   is gone, as Flux keeps a failed build's inventory. A batch after which the directory would hold
 //   no resources prunes nothing unless allowEmptyPrune.
 // - A file that would prune is held first (prune-hold.ts): not applied, its servers kept, until it has
 //   read the same for the quiet period; the read after that prunes. A name it dropped may meanwhile move
@@ -487,6 +489,7 @@ export class DirectorySync {
       const heldByFailed = new Set<string>();
       for (const path of this.failing) if (!byPath.has(path)) this.files.get(path)!.names.forEach((n) => heldByFailed.add(n));
       for (const r of readings) if (r.kind === 'read' && (failed.has(r.path) || holds.has(r.path))) r.names.forEach((n) => heldByFailed.add(n));
+      for (const path of failed.keys()) this.files.get(path)?.names.forEach((n) => heldByFailed.add(n));
       const after = await this.inventory();
       const prunes: Owned[] = [];
       for (const [path, r] of byPath) {
@@ -515,8 +518,17 @@ export class DirectorySync {
     await this.recordFileErrors(readings, failed, await this.inventory());
     if (heldBack.length > 0) await this.recordHeldBack(heldBack);
     const released = [...prunedNames, ...(await this.updateHolds([...byPath.keys()], holds))];
+    const stored = await this.inventory();
     for (const r of readings) {
-      this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
+      if (r.kind === 'missing') {
+        this.setFile(r.path, undefined);
+        continue;
+      }
+      const errors = failed.get(r.path) ?? [];
+      const names = new Set(r.names);
+      // A refused file still declares what it declared before (as far as the store still holds it).
+      if (errors.length > 0) for (const n of this.files.get(r.path)?.names ?? []) if (stored.get(n)) names.add(n);
+      this.setFile(r.path, { contentHash: r.contentHash, names, errors });
     }
     // Only files of this batch can hold resources waiting for a prune now: every file that held one
     // before was in it, and no other file's resources changed.
@@ -552,6 +564,7 @@ export class DirectorySync {
     const declared = new Set<string>();
     const inBatch = new Set(readings.map((r) => r.path));
     for (const r of readings) if (r.kind === 'read') r.names.forEach((n) => declared.add(n));
+    for (const path of failed.keys()) this.files.get(path)?.names.forEach((n) => declared.add(n));
     for (const path of this.failing) if (!inBatch.has(path)) this.files.get(path)!.names.forEach((n) => declared.add(n));
     const now = this.clock.now();
     for (const r of readings) {
