@@ -5,6 +5,7 @@
 //
 // Contracts (each also in directory-sync.ts's header):
 // - A file is applied whole or not at all; a refused file keeps its servers as they were.
+// - A name deleted through the API with force (a takeover) may not be declared until its file lets go of it.
 // - A name the owning file keeps (it is outside the batch, refused, or still declares it) stays with it;
 //   among new claims the first path wins, and a second file declaring a claimed name is refused.
 // - A file taking a name over from another file of the batch is applied after it; when that file is
@@ -52,6 +53,8 @@ export interface BatchInput {
   allowEmptyPrune: boolean;
   /** Files intake refused while an earlier plan of this batch was carried out, with its errors. */
   refusedAtApply?: ReadonlyMap<string, readonly SourceFileError[]>;
+  /** Names deleted through the API with force from a file of this root, and who did it: no file may declare them. */
+  forcedDeletes?: ReadonlyMap<string, { by: string }>;
 }
 
 export interface PlannedFile {
@@ -126,6 +129,14 @@ export function planBatch(input: BatchInput): BatchPlan {
   const claims = new Map<string, string>();
   for (const r of candidates) {
     for (const d of documentsOf(r)) {
+      const forced = input.forcedDeletes?.get(d.name);
+      if (forced) {
+        const message =
+          `MCP server "${d.name}" was deleted through the API by ${forced.by} (force); this file may not create it again ` +
+          'while it declares it: remove it from this file (declaring it again afterwards creates it anew)';
+        fail(r.path, [toFileError(r.path, { path: '/name', message }, d.locate)]);
+        continue;
+      }
       const owner = claims.has(d.name) ? claims.get(d.name) : keptBy(d.name);
       if (owner !== undefined && owner !== r.path) {
         const message =

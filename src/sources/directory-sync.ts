@@ -29,7 +29,7 @@ import type { Logger } from '../domain/logger.js';
 import { listShown } from '../domain/list-shown.js';
 import { gitopsPrincipal, type Principal } from '../domain/principal.js';
 import type { Condition, McpServerResource, SourceRef } from '../domain/resource.js';
-import type { Intake } from '../intake/index.js';
+import type { FileTakeover, Intake } from '../intake/index.js';
 import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { EventRecorder, ResourceReader, ResourceRef, SourceFileRecord, SourceInventory, Transactions } from '../store/index.js';
@@ -161,6 +161,11 @@ export class DirectorySync {
   private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
   /** Files of other roots this batch took names from (see RootHandover.taken): root → paths. */
   private readonly takenFrom = new Map<string, Set<string>>();
+  /**
+   * Names deleted through the API with force from a file of this root (see taken): name → the file and who.
+   * In memory, like holds: a restart lets the file create the name again.
+   */
+  private readonly forcedDeletes = new Map<string, { path: string; by: string }>();
   private conditions: Condition[];
   private lastSyncTime: string | null = null;
   private syncs = 0;
@@ -201,6 +206,15 @@ export class DirectorySync {
   /** See RootHandover.releases. */
   releases(path: string, name: string): boolean {
     return this.holds.get(path)?.dropped.includes(name) ?? false;
+  }
+
+  /**
+   * A forced API write or delete took `taken.name` from the file `path`. A write leaves the name with the
+   * API (the file's next read meets the ownership conflict); a delete is remembered, so that the file, the
+   * source of truth, is refused for the name instead of creating it again, until it stops declaring it.
+   */
+  taken(path: string, taken: FileTakeover): void {
+    if (taken.deleted) this.forcedDeletes.set(taken.name, { path, by: taken.by });
   }
 
   /** Files refused (with errors) that declare one of these names. */
@@ -397,6 +411,7 @@ export class DirectorySync {
       now: this.clock.now(),
       quietMs: this.pruneQuietMs,
       allowEmptyPrune: this.allowEmptyPrune,
+      forcedDeletes: this.forcedDeletes,
     };
     const refusedAtApply = new Map<string, SourceFileError[]>();
     const done = new Set<string>();
@@ -438,6 +453,9 @@ export class DirectorySync {
     await this.recordFileErrors(readings, plan.refused, await this.inventory());
     if (heldBack.length > 0) await this.recordHeldBack(heldBack);
     const released = [...prunedNames, ...(await this.updateHolds(readings.map((r) => r.path), plan.holds))];
+    // A forced delete is over once the file it was taken from no longer declares the name.
+    const inBatch = new Set(readings.map((r) => r.path));
+    for (const [name, { path }] of this.forcedDeletes) if (inBatch.has(path) && !plan.declared.get(path)?.has(name)) this.forcedDeletes.delete(name);
     for (const r of readings) {
       const names = plan.declared.get(r.path);
       this.setFile(r.path, r.kind === 'missing' || !names ? undefined : { contentHash: r.contentHash, names, errors: plan.refused.get(r.path) ?? [] });

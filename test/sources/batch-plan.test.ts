@@ -45,6 +45,7 @@ interface Case {
   quietMs?: number;
   allowEmptyPrune?: boolean;
   refusedAtApply?: Record<string, SourceFileError[]>;
+  forcedDeletes?: Record<string, string>;
 }
 
 function plan(c: Case): BatchPlan {
@@ -67,6 +68,7 @@ function plan(c: Case): BatchPlan {
     quietMs: c.quietMs ?? 0,
     allowEmptyPrune: c.allowEmptyPrune ?? false,
     ...(c.refusedAtApply ? { refusedAtApply: new Map(Object.entries(c.refusedAtApply)) } : {}),
+    ...(c.forcedDeletes ? { forcedDeletes: new Map(Object.entries(c.forcedDeletes).map(([name, by]) => [name, { by }])) } : {}),
   };
   return planBatch(input);
 }
@@ -226,6 +228,15 @@ describe('planBatch', () => {
         holds: { 'a.yaml': { content: 'sha256:a.yaml:x', since: 900, dropped: ['y'] } },
       },
       { ...none, apply: [['a.yaml'], ['b.yaml'], ['c.yaml']] },
+    ],
+    [
+      'a name deleted through the API with force: a file declaring it is refused, and its other servers are kept',
+      { stored: { y: 'a.yaml', k: 'k.yaml' }, readings: [clean('a.yaml', 'x', 'y')], forcedDeletes: { x: 'admin' } },
+      {
+        ...none,
+        apply: [],
+        refused: { 'a.yaml': 'MCP server "x" was deleted through the API by admin (force); this file may not create it again while it declares it: remove it from this file (declaring it again afterwards creates it anew)' },
+      },
     ],
   ];
 
