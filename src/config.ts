@@ -3,11 +3,13 @@
 import { statSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCidr } from './discovery/egress.js';
+import { parseCidr } from './upstream/egress.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import type { KeyObject } from 'node:crypto';
 import { decodeSigningKey, SIGNING_KEY_ENV, SigningKeyError } from './auth/signing-key.js';
 import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-codec.js';
+import { checkLeaseDurations } from './cluster/leader-election.js';
+import { parsePostgresUrl, redactPostgresUrl } from './store/postgres/connection.js';
 
 export class ConfigError extends Error {}
 
@@ -72,7 +74,15 @@ export interface Config {
   stdioIdleTimeoutMs: number;
   /** Byte caps on what is read from upstreams: per message (a JSON answer, an event, a stdio line) and per answer in all. */
   upstreamLimits: { maxMessageBytes: number; maxResponseBytes: number };
+  /** --store: the embedded SQLite files under dataDir, or one PostgreSQL database shared by every replica. */
+  store: StoreConfig;
+  /** The leader lease and the renew deadline and retry period derived from it (controller-runtime's ratios). */
+  lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  /** How the other replicas reach this one (session forwarding, refresh); undefined: from the listen address. */
+  advertiseUrl: string | undefined;
 }
+
+export type StoreConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
 
 /**
  * A row of the flag table. String flags take a value (`multiple`: may be repeated); boolean flags
@@ -238,6 +248,28 @@ export const SERVE_FLAGS = [
     value: 'SIZE',
     help: 'The most bytes one answer may carry in all where it is read to its end: an event stream during discovery, an OAuth token answer.',
   },
+  {
+    flag: 'store',
+    env: 'MCP_CP_STORE',
+    default: 'sqlite: (the files under --data-dir)',
+    value: 'URL',
+    help:
+      'Where state lives: sqlite: for the embedded files, or postgres://user:password@host:port/database for one PostgreSQL ' +
+      `database shared by several replicas (then ${SECRET_KEY_ENV}, MCP_CP_ADMIN_TOKEN and ${SIGNING_KEY_ENV} or --signing-key-file are required, the same on every replica). ` +
+      'Prefer the environment variable: a flag shows the password in process lists.',
+  },
+  {
+    flag: 'lease-duration',
+    env: 'MCP_CP_LEASE_DURATION',
+    default: '15s',
+    help: 'PostgreSQL mode: how long the leader lease lasts after its last renewal. The leader steps down when it has not renewed for 2/3 of it, and renews (candidates try) every 2/15 of it, as controller-runtime does (15s: 10s and 2s).',
+  },
+  {
+    flag: 'advertise-url',
+    env: 'MCP_CP_ADVERTISE_URL',
+    default: 'http://<host>:<port> (the listen address)',
+    help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader); give it when the listen address is not reachable from them.',
+  },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
@@ -370,7 +402,17 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const pruneQuietPeriodMs = parseDuration(get('prune-quiet-period') ?? '5s', 'prune-quiet-period');
   if (pruneQuietPeriodMs > 3_600_000) throw new ConfigError('--prune-quiet-period: must be at most 1h (0 prunes at once).');
   const publicUrlRaw = get('public-url');
+  const advertiseUrlRaw = get('advertise-url');
+  const store = parseStore(get('store') ?? 'sqlite:');
+  const adminToken = get('admin-token');
+  const secretKey = secretKeyFromEnv(env);
+  const signingKey = signingKeyFromEnv(env);
+  const signingKeyFile = get('signing-key-file');
+  if (store.kind === 'postgres') requireSharedKeys({ secretKey, adminToken, signingKey, signingKeyFile });
   return {
+    store,
+    lease: parseLease(get('lease-duration') ?? '15s'),
+    advertiseUrl: advertiseUrlRaw !== undefined ? parseUrl(advertiseUrlRaw, 'advertise-url') : undefined,
     ...manifestConfig(values, env, getBoolean('no-manifests')),
     allowEmptyPrune: getBoolean('allow-empty-prune'),
     pruneQuietPeriodMs,
@@ -380,7 +422,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     dataDir: get('data-dir') ?? './data',
     tenant,
     publicUrl: publicUrlRaw !== undefined ? parseUrl(publicUrlRaw, 'public-url') : undefined,
-    adminToken: get('admin-token'),
+    adminToken,
     resyncIntervalMs: parseDuration(get('resync-interval') ?? '60s', 'resync-interval'),
     logLevel: logLevel as LogLevel,
     workers,
@@ -395,9 +437,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     egressDeny: cidrList(values, env, 'egress-deny', 'MCP_CP_EGRESS_DENY'),
     egressAllow: cidrList(values, env, 'egress-allow', 'MCP_CP_EGRESS_ALLOW'),
     writeRateLimit: parseRate(get('write-rate-limit') ?? '20/s'),
-    secretKey: secretKeyFromEnv(env),
-    signingKey: signingKeyFromEnv(env),
-    signingKeyFile: get('signing-key-file'),
+    secretKey,
+    signingKey,
+    signingKeyFile,
     metricsPublic: getBoolean('metrics-public'),
     watchBookmarkIntervalMs,
     watchBufferEvents,
@@ -407,6 +449,61 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       maxResponseBytes: parseSize(get('upstream-max-response-bytes') ?? '16MiB', 'upstream-max-response-bytes'),
     },
   };
+}
+
+const STORE_URL_FORMS = 'use sqlite: (the files under --data-dir) or postgres://user:password@host:port/database';
+
+/** --store: sqlite: or a PostgreSQL URL; a message never shows the URL's password. */
+export function parseStore(value: string): StoreConfig {
+  const v = value.trim();
+  if (v === 'sqlite:' || v === 'sqlite') return { kind: 'sqlite' };
+  if (/^postgres(ql)?:/i.test(v)) {
+    try {
+      parsePostgresUrl(v);
+    } catch (err) {
+      throw new ConfigError(`--store: ${(err as Error).message}`);
+    }
+    return { kind: 'postgres', url: v };
+  }
+  const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? redactPostgresUrl(v) : v.includes('@') ? '(a value with credentials)' : v;
+  throw new ConfigError(`--store: "${shown}" is not a store URL; ${STORE_URL_FORMS}.`);
+}
+
+/** The shortest and longest --lease-duration: shorter than a second cannot survive a busy database; longer than 10 minutes is a failover nobody waits for. */
+const LEASE_MIN_MS = 1_000;
+const LEASE_MAX_MS = 600_000;
+
+/** --lease-duration, and the renew deadline (2/3) and retry period (2/15) derived as controller-runtime's defaults are (15 s, 10 s, 2 s). */
+export function parseLease(value: string): Config['lease'] {
+  const durationMs = parseDuration(value, 'lease-duration');
+  if (durationMs < LEASE_MIN_MS || durationMs > LEASE_MAX_MS) {
+    throw new ConfigError(`--lease-duration: "${value}" must be from 1s to 10m.`);
+  }
+  const renewDeadlineMs = Math.round((durationMs * 2) / 3);
+  const retryPeriodMs = Math.round((durationMs * 2) / 15);
+  try {
+    checkLeaseDurations(durationMs, renewDeadlineMs, retryPeriodMs);
+  } catch (err) {
+    throw new ConfigError(`--lease-duration: ${(err as Error).message}`);
+  }
+  return { durationMs, renewDeadlineMs, retryPeriodMs };
+}
+
+/**
+ * PostgreSQL mode: every replica must hold the same keys and admin token, so none may be generated into a
+ * data directory of its own. The message names the variable that is missing.
+ */
+function requireSharedKeys(given: { secretKey: Buffer | undefined; adminToken: string | undefined; signingKey: KeyObject | undefined; signingKeyFile: string | undefined }): void {
+  const why = 'every replica on one PostgreSQL store needs the same value, so none is generated per replica';
+  if (!given.secretKey) {
+    throw new ConfigError(`--store: PostgreSQL mode needs ${SECRET_KEY_ENV} (the 32-byte key that seals stored secrets; ${why}). Generate one with: openssl rand -base64 32`);
+  }
+  if (given.adminToken === undefined) {
+    throw new ConfigError(`--store: PostgreSQL mode needs MCP_CP_ADMIN_TOKEN (or --admin-token): the break-glass admin token; ${why}.`);
+  }
+  if (!given.signingKey && given.signingKeyFile === undefined) {
+    throw new ConfigError(`--store: PostgreSQL mode needs ${SIGNING_KEY_ENV} (or --signing-key-file): the key that signs caller tokens, published at /.well-known/jwks.json; ${why}.`);
+  }
 }
 
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i;

@@ -33,11 +33,14 @@ import { WatchHub } from './http/watch-hub.js';
 import { ControlPlaneMetrics } from './metrics/index.js';
 import { Intake } from './intake/index.js';
 import { createLogger, ReconcileLogContext } from './logger.js';
-import { discover, OAuthClientCredentials, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
-import { EgressPolicy } from './discovery/egress.js';
+import { discover, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
+import { OAuthClientCredentials } from './upstream/index.js';
+import { EgressPolicy } from './upstream/egress.js';
+import { discoverOpenApi } from './openapi/discover-openapi.js';
+import { DocumentParser } from './openapi/document-parser.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
-import { createRefreshServer } from './reconcile/refresh-server.js';
+import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
 import { ParsePool } from './manifest/parse-pool.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
@@ -47,7 +50,19 @@ import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
+import { PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
+import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
+import { redactPostgresUrl } from './store/postgres/connection.js';
+import type { GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
+import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
+import { leaderAddress, singleReplicaView } from './cluster/cluster-view.js';
+import type { ClusterWiring } from './cluster/cluster-wiring.js';
+import { InternalTokens } from './cluster/internal-token.js';
+import { forwardingRefreshServer } from './cluster/refresh-forwarding.js';
+import { newReplicaId } from './cluster/replicas.js';
+import { ClusterMetrics } from './metrics/cluster-metrics.js';
+import { packageVersion } from './http/openapi.js';
 
 export interface ControlPlane {
   /** e.g. http://127.0.0.1:8080 */
@@ -77,10 +92,21 @@ export interface ControlPlane {
   app: Express;
   /** The mcp-server/stdio processes (issue 8); runs nothing unless --allow-stdio and --stdio-allow say so. */
   stdio: StdioSupervisor;
+  /** Leader or follower, and the leader work it runs (SQLite mode: always leader). */
+  role: ClusterRole;
   close(): Promise<void>;
 }
 
+export type { ClusterWiring } from './cluster/cluster-wiring.js';
+
 export interface StartOptions {
+  /**
+   * PostgreSQL mode: this replica lost the leader lease (its leader work has stopped). The work starts once
+   * per process, so serve ends it here and a supervisor starts it again as a follower.
+   */
+  onLeadershipLost?: () => void;
+  /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
+  cluster?: ClusterWiring;
   clock?: Clock;
   logger?: Logger;
   /** Watcher timing (tests shorten it). */
@@ -147,17 +173,10 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   let publicUrl = config.publicUrl ?? '';
   const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
-  const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), views: resourceViews, clock, secretCodec });
-  const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
-  try {
-    // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
-    const resealed = (await store.resealSecrets()) + (await gateway.resealSecrets());
-    if (resealed > 0) logger.info({ rows: resealed }, 'encrypted secrets stored before encryption at rest');
-  } catch (err) {
-    await store.close();
-    await gateway.close();
-    throw err;
-  }
+  const replicaId = options.cluster?.replicaId ?? newReplicaId();
+  const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger });
+  // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
+  const { store, gateway, leaderStore, leaderGateway } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
   const queue = new WorkQueue({ clock });
   const metrics = new ControlPlaneMetrics({ clock });
@@ -180,15 +199,25 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
   });
+  // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
+  const documentParser = new DocumentParser();
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   const reconcile = createServerReconciler({
-    store,
-    gateway,
+    store: leaderStore,
+    gateway: leaderGateway,
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
+    // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
+    // read; timed and counted in the discovery metrics like every discovery.
+    discoverOpenApi: async (input) => {
+      const started = clock.now();
+      const found = await discoverOpenApi(input, { egress, maxBytes: config.upstreamLimits.maxMessageBytes, parser: documentParser });
+      metrics.observeDiscovery(found.result, clock.now() - started);
+      return found;
+    },
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
@@ -212,13 +241,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     workers: config.workers,
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
-    listKeys: async () => [...new Set([...(await store.keys()), ...(await gateway.keys())])],
+    listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
-    batch: (run) => store.transaction(() => gateway.transaction(run)),
+    batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
   });
-  const intake = new Intake({
-    store,
+  // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
+  const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
+    store: intakeStore,
     tenant: config.tenant,
     policy,
     clock,
@@ -234,14 +264,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       if (refusal) throw new ForbiddenError(refusal);
     },
   });
+  const intake = makeIntake(store);
+  const leaderIntake = leaderStore === store ? intake : makeIntake(leaderStore);
   // Started now, so the first sync does not wait for a worker to load; closed with the server.
   const parsePool = new ParsePool();
   if (config.manifestDirs.length > 0) parsePool.warm();
   const sources = new ManifestSources({
     parsePool,
     roots: config.manifestDirs,
-    intake,
-    store,
+    intake: leaderIntake,
+    store: leaderStore,
     tenant: config.tenant,
     allowEmptyPrune: config.allowEmptyPrune,
     pruneQuietMs: config.pruneQuietPeriodMs,
@@ -250,7 +282,31 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(options.manifestWatch ? { timing: options.manifestWatch } : {}),
   });
 
-  let started = false;
+  // The leader work: only the leader reconciles, discovers and watches the directories (src/cluster/cluster-role.ts).
+  const cluster: ClusterWiring = options.cluster ?? stores.postgres?.wiring ?? {
+    replicaId,
+    election: alwaysLeader,
+    view: singleReplicaView({ id: replicaId, url: () => advertiseUrl, version: packageVersion(), since: new Date(clock.now()), now: () => clock.now() }),
+    lastRenewalAgeMs: () => (role.isLeader ? 0 : undefined),
+  };
+  const role = new ClusterRole({
+    election: cluster.election,
+    work: [
+      { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
+      // Ready only after every watched directory has been synced once.
+      { name: 'manifest sources', start: () => sources.start(), stop: () => sources.stop() },
+      // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
+      // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
+      // entries must not hold up the sync (nor readiness).
+      { name: 'resync', start: () => controller.enqueueAll(), stop: () => undefined },
+      ...(stores.postgres ? [stores.postgres.housekeeping] : []),
+    ],
+    clock,
+    logger: logger.child({ component: 'cluster' }),
+    onTransition: () => clusterMetrics.transitioned(),
+    // The leader work starts once per process: a replica that lost the lease ends (a supervisor restarts it as a follower).
+    onLost: () => options.onLeadershipLost?.(),
+  });
   const authenticator = new ChainAuthenticator([
     new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
     ...(tokensFile ? [tokensFile] : []),
@@ -268,6 +324,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     stdio,
     callerTokens,
     upstreamHealth,
+    // PostgreSQL mode: a session's requests reach the replica that holds it, whichever replica they arrive at.
+    ...(stores.postgres ? { sessionOwners: stores.postgres.sessionOwners } : {}),
     logger: logger.child({ component: 'data-plane' }),
   });
   // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
@@ -284,9 +342,27 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onOverflow: () => metrics.watchOverflowed(),
   });
   feed.listen((changes) => metrics.observeChanges(changes));
+  // PostgreSQL mode: a write another replica's intake made (a PUT or DELETE sent to a follower) reaches the
+  // leader's queue through the shared changelog; the leader's own status writes (observed = generation) do not.
+  if (stores.postgres) {
+    feed.listen((changes) => {
+      if (!role.isLeader) return;
+      for (const c of changes) if (c.type === 'DELETED' || c.object.status.observedGeneration !== c.object.generation) queue.add(c.fqn);
+    });
+  }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
+  const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
+  // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
+  const internalTokens = new InternalTokens(secretKey, clock);
+  const localRefresh = createRefreshServer({
+    discovery,
+    store,
+    clock,
+    discoveryTimeoutMs: config.discoveryTimeoutMs,
+    concurrency: config.discoveryConcurrency,
+  });
   const storeProblem = async (): Promise<string | undefined> => {
     try {
       await store.currentResourceVersion();
@@ -313,14 +389,18 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     get publicUrl() {
       return publicUrl;
     },
-    readiness: { notReadyReason: async () => (await storeProblem()) ?? (started ? sources.notReadyReason() : 'starting: the reconciler is not running yet') },
+    readiness: { notReadyReason: async () => (await storeProblem()) ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
+    cluster: cluster.view,
+    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeader, refresh: localRefresh },
     sources,
-    refreshServer: createRefreshServer({
-      discovery,
-      store,
-      clock,
-      discoveryTimeoutMs: config.discoveryTimeoutMs,
-      concurrency: config.discoveryConcurrency,
+    refreshServer: forwardingRefreshServer({
+      local: localRefresh,
+      selfId: replicaId,
+      isLeader: () => role.isLeader,
+      leader: () => leaderAddress(cluster.view),
+      tokens: internalTokens,
+      // The leader's own wait (the discovery timeout and its margin), and time for the answer to come back.
+      timeoutMs: config.discoveryTimeoutMs + refreshMarginMs(config.discoveryTimeoutMs) + 5_000,
     }),
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
@@ -338,7 +418,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const shutdown = async (): Promise<void> => {
     const steps: [string, () => unknown][] = [
       ['tokens file', () => tokensFile?.stop()],
-      ['manifest sources', () => sources.stop()],
+      // The leader work (watched directories, discovery, the reconciler), then the lease.
+      ['leader work', () => role.stop()],
       ['manifest parser', () => parsePool.close()],
       // Ends every watch stream (clients resume elsewhere) and stops reading the changelog.
       ['watch', () => watch.stop()],
@@ -354,13 +435,11 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
             server!.closeAllConnections();
           }),
       ],
-      ['discovery', () => discovery.stop()],
+      ['openapi parser', () => documentParser.close()],
       ['upstream health', () => upstreamHealth.close()],
-      ['controller', () => controller.stop()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
-      ['resource store', () => store.close()],
-      ['gateway store', () => gateway.close()],
+      ['stores', () => stores.close()],
       // Last: another control plane may open the directory once this one has closed its databases.
       ['data directory lock', () => lock.release()],
     ];
@@ -375,6 +454,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
 
   let url: string;
   let port: number;
+  let advertiseUrl = '';
   try {
     server = await new Promise<Server>((resolveListen, rejectListen) => {
       const s = createServer(requestListener(app, appOptions)).listen(config.port, config.host);
@@ -392,14 +472,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       );
     }
 
-    controller.start();
-    started = true;
-    // Ready only after every watched directory has been synced once.
-    await sources.start();
-    // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
-    // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
-    // entries must not hold up the sync (nor readiness).
-    await controller.enqueueAll();
+    advertiseUrl = config.advertiseUrl ?? wildcard?.publicUrl ?? url;
+    stores.postgres?.startHeartbeat(advertiseUrl);
+    await role.start();
     tokensFile?.start();
   } catch (err) {
     await shutdown();
@@ -425,6 +500,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     app,
     stdio,
+    role,
     close: shutdown,
   };
 }
@@ -465,4 +541,72 @@ function validateStdio(stdio: StdioSupervisor): DiscoverStdio {
       await stdio.stop(key);
     }
   };
+}
+
+interface OpenStores {
+  store: ResourceStorePort;
+  gateway: GatewayStorePort;
+  /** What the leader work writes through: the same objects on SQLite, fenced ones on PostgreSQL. */
+  leaderStore: ResourceStorePort;
+  leaderGateway: GatewayStorePort;
+  /** PostgreSQL mode's cluster (election, heartbeat, view, session owners). */
+  postgres?: PostgresCluster;
+  close(): Promise<void>;
+}
+
+/**
+ * --store: the two SQLite files under the data directory, or one PostgreSQL database shared by the
+ * replicas: migrated, its key canary checked, and a fenced resource and gateway store object for the
+ * leader beside the API's, all over one pool (so a unit spans both stores).
+ */
+async function openStores(
+  config: Config,
+  deps: { replicaId: string; clock: Clock; secretCodec: AesGcmSecretCodec; hashKey: Buffer; logger: Logger },
+): Promise<OpenStores> {
+  const { clock, secretCodec, hashKey, logger } = deps;
+  if (config.store.kind === 'sqlite') {
+    const store = new SqliteResourceStore({ path: join(config.dataDir, 'control-plane.db'), views: resourceViews, clock, secretCodec });
+    const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
+    const close = async () => {
+      await store.close();
+      await gateway.close();
+    };
+    try {
+      // Seals what an older version stored in clear; a wrong key fails here, not on the first read.
+      const resealed = (await store.resealSecrets()) + (await gateway.resealSecrets());
+      if (resealed > 0) logger.info({ rows: resealed }, 'encrypted secrets stored before encryption at rest');
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    return { store, gateway, leaderStore: store, leaderGateway: gateway, close };
+  }
+  const database = await PostgresDatabase.open(config.store.url, {
+    applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
+    leaseDurationMs: config.lease.durationMs,
+    onError: (err) => logger.warn({ err: err.message }, 'a PostgreSQL connection failed; the next use opens another'),
+  });
+  const opened: { close(): Promise<void> }[] = [];
+  const close = async () => {
+    for (const o of opened.reverse()) await o.close().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing a store failed'));
+    await database.close();
+  };
+  try {
+    const postgres = await openPostgresCluster({ pool: database.pool, lease: config.lease, secretCodec, version: packageVersion(), logger: logger.child({ component: 'cluster' }), clock, replicaId: deps.replicaId });
+    opened.push(postgres);
+    const open = async <T extends { close(): Promise<void> }>(made: Promise<T>): Promise<T> => {
+      const o = await made;
+      opened.push(o);
+      return o;
+    };
+    const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec }));
+    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, fence: postgres.fence }));
+    const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
+    const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
+    logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');
+    return { store, gateway, leaderStore, leaderGateway, postgres, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -45,7 +45,7 @@ function gatewayText(entry: GatewayEntryView | undefined): string {
   return indent(
     [
       field('Upstream URL', entry.upstreamUrl),
-      field('Transport', entry.transport ?? '<not detected yet>'),
+      field('Transport', entry.openapi ? openApiText(entry.openapi) : (entry.transport ?? '<not detected yet>')),
       field('Generation', String(entry.generation)),
       field('Headers', headers.length > 0 ? headers.map((h) => `${h}=${entry.headers[h]}`).join(', ') : '<none>'),
       field('Passthrough', String(entry.passthroughAuth)),
@@ -58,6 +58,12 @@ function gatewayText(entry: GatewayEntryView | undefined): string {
     ].join(''),
     '  ',
   );
+}
+
+/** mcp-server/openapi: no MCP upstream; the gateway serves the document's operations itself. */
+function openApiText(openapi: NonNullable<GatewayEntryView['openapi']>): string {
+  const n = openapi.operations.length;
+  return `none: the gateway serves ${n} operation${n === 1 ? '' : 's'} of the OpenAPI document (sha256 ${openapi.specHash.slice(0, 12)}) itself`;
 }
 
 async function render(client: ApiClient, s: ServerView, at: Date): Promise<string> {

@@ -1,4 +1,4 @@
-// mcpctl get [servers] [NAME...] | get events [NAME] | get sources
+// mcpctl get [servers] [NAME...] | get events [NAME] | get sources | get cluster
 import { join } from 'node:path';
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { ApiError, describeError, type ApiClient } from './client.js';
@@ -20,11 +20,12 @@ import {
 } from './resources.js';
 import { matches, parseSelectors } from './selectors.js';
 import { closest } from './suggest.js';
+import { getCluster } from './get-cluster.js';
 
 const FLAGS = { ...CONNECTION_FLAGS, output: { kind: 'string', short: 'o' }, selector: { kind: 'list', short: 'l' } } as const;
 
 /** The kinds `get` reads; a first argument that is none of them is a server NAME. */
-export const GET_KINDS = ['servers', 'events', 'sources'] as const;
+export const GET_KINDS = ['servers', 'events', 'sources', 'cluster'] as const;
 const KIND_ALIASES: Record<string, (typeof GET_KINDS)[number]> = {
   servers: 'servers',
   server: 'servers',
@@ -34,11 +35,13 @@ const KIND_ALIASES: Record<string, (typeof GET_KINDS)[number]> = {
   event: 'events',
   sources: 'sources',
   source: 'sources',
+  cluster: 'cluster',
 };
 
 export const GET_HELP = `Usage: mcpctl get [servers] [NAME...] [-l key=value] [-o table|wide|json|yaml] [--server URL]
        mcpctl get events [NAME] [-o table|json|yaml]
        mcpctl get sources [-o table|json|yaml]
+       mcpctl get cluster [-o table|json|yaml]
 
 servers (the default): the MCP servers (all, or those named, or those whose tags match -l) with their
 readiness. Columns: NAME, READY (the Ready condition), GENERATION, OBSERVED (the generation the status
@@ -48,6 +51,8 @@ listed after the table (on stderr), as file:line:col: message.
 events: recent events of every server (or of NAME), oldest first.
 sources: the watched manifest directories: each file, the servers it declares, and every error in it
 as file:line:col: /pointer: message.
+cluster: the replicas of the control plane (an admin token): the leader (its epoch, since when) and each
+replica's role, URL, version and last heartbeat; one replica, always the leader, with the embedded store.
 (A server named like a kind: mcpctl get servers NAME.)
 
 Flags:
@@ -210,6 +215,7 @@ export async function runGet(argv: string[], rawIo: CliIo): Promise<number> {
   const { client, io } = connected;
   if (resolvedKind === 'events') return getEvents(client, io, names, flags.output);
   if (resolvedKind === 'sources') return getSources(client, io, names, flags.output);
+  if (resolvedKind === 'cluster') return getCluster(client, io, names, flags.output);
   const code = await getServers(client, io, names, flags.selector, flags.output);
   // A mistyped kind reads as a server NAME: point at the kind.
   if (code === EXIT_FAILED && kind === undefined && first !== undefined && names.length === 1) {

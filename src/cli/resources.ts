@@ -53,6 +53,8 @@ export interface GatewayEntryView {
   disabledTools: string[];
   /** mcp-server/virtual: its sources and the tools each serves (null: every tool); absent or null for other kinds. */
   virtual?: { sources: { name: string; tools: string[] | null }[] } | null;
+  /** mcp-server/openapi: the document's hash and the operations served as tools. */
+  openapi?: { specHash: string; operations: { tool: string; method: string; path: string }[] } | null;
   generation: number;
   configHash: string;
   updatedAt: string;

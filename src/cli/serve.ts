@@ -1,13 +1,18 @@
 // mcpctl serve: start the control plane in the foreground until SIGINT/SIGTERM.
 // Contract: the first SIGINT/SIGTERM closes everything (HTTP, workers, databases, the data directory
-// lock) and exits 0; a second one exits at once (130). Output that cannot be written (stdout or stderr
+// lock) and exits 0; a second one exits at once (130). A replica that lost the leader lease closes the same
+// way and exits 1. Output that cannot be written (stdout or stderr
 // a closed pipe, as with `npm start | tee` and Ctrl-C) is dropped: it never fails the shutdown.
-// A data directory in use by another control plane exits 2 naming its PID.
+// A data directory in use by another control plane exits 2 naming its PID; so do a secret key that does not
+// open a PostgreSQL store's secrets and a schema newer than this build.
 import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
+import { SecretKeyMismatchError } from '../cluster/key-check.js';
+import { SchemaTooNewError } from '../store/postgres/migrations.js';
 import { startControlPlane } from '../main.js';
 
 const EXIT_INTERRUPTED = 130;
+const EXIT_LEADERSHIP_LOST = 1;
 
 /** stdout/stderr errors (EPIPE, a destroyed stream) are dropped instead of crashing the process. */
 function ignoreOutputErrors(): void {
@@ -56,10 +61,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', handle);
 
   let cp;
+  let exitCode = 0;
   try {
-    cp = await startControlPlane(config);
+    // A replica that lost the leader lease ends with 1 after a clean close: its leader work starts once per
+    // process, so its supervisor starts it again, as a follower.
+    cp = await startControlPlane(config, {
+      onLeadershipLost: () => {
+        exitCode = EXIT_LEADERSHIP_LOST;
+        handle('SIGTERM');
+      },
+    });
   } catch (err) {
-    if (err instanceof DataDirLockedError) {
+    // Refusals that name what to fix: the data directory in use, another replica's key, a newer schema.
+    if (err instanceof DataDirLockedError || err instanceof SecretKeyMismatchError || err instanceof SchemaTooNewError) {
       say(`mcpctl serve: ${err.message}\n`);
       return 2;
     }
@@ -72,7 +86,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const running = cp;
   await new Promise<void>((resolveStop) => {
     onStop = (signal) => {
-      say(`received ${signal}, shutting down\n`);
+      say(exitCode === EXIT_LEADERSHIP_LOST ? 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)\n' : `received ${signal}, shutting down\n`);
       running.close().then(resolveStop, (err: unknown) => {
         say(`shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
         resolveStop();
@@ -80,5 +94,5 @@ export async function serveCommand(argv: string[]): Promise<number> {
     };
     if (stopSignal !== undefined) onStop(stopSignal);
   });
-  return 0;
+  return exitCode;
 }

@@ -14,12 +14,11 @@
 //
 // Leader work fences every transaction with `elector.fence(client)` (fence.ts); a FencedError there also
 // makes the elector step down at once.
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { Queryable } from '../store/postgres/connection.js';
 import { fence, FencedError } from './fence.js';
 import { acquireLease, releaseLease, renewLease, type LeaseToken } from './lease.js';
+import { newReplicaId } from './replicas.js';
 
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
@@ -80,7 +79,7 @@ export class LeaderElector {
     this.options = options;
     this.db = options.db;
     this.name = options.name ?? 'controller';
-    this.identity = options.identity ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.identity = options.identity ?? newReplicaId();
     this.leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
     this.retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
@@ -96,6 +95,11 @@ export class LeaderElector {
   /** The lease held now, or undefined. */
   get token(): LeaseToken | undefined {
     return this.held;
+  }
+
+  /** When the lease was last taken or renewed (this elector's clock, ms), while it leads; else undefined. */
+  get lastRenewedAtMs(): number | undefined {
+    return this.held ? this.lastRenewedAt : undefined;
   }
 
   /** Starts trying at once, then every retry period. */

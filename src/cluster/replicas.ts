@@ -1,8 +1,15 @@
 // The replicas of a cluster: each running replica keeps its row (id, URL, version) fresh with a
 // heartbeat; a row not seen within the stale age is shown as gone and may be pruned. Times are the
 // database clock's. This is what the cluster endpoint lists (with the lease, see lease.ts).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { Queryable } from '../store/postgres/connection.js';
+
+/** A replica's id: unique per process, readable in logs (`<hostname>-<pid>-<random>`). */
+export function newReplicaId(): string {
+  return `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
 
 export interface ReplicaInfo {
   id: string;

@@ -3,14 +3,13 @@
 // Contract: never throws; always answers a DiscoveryResult within target.timeoutMs (plus the time to
 // close sockets); always closes the client, the transport and the per-server Agent it created, so no
 // socket or timer outlives the call. Messages never carry header values or tokens.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { authStatusOnFailure, authStatusOnSuccess } from './auth-status.js';
 import type { Clock } from '../domain/clock.js';
-import { Budget } from './budget.js';
+import { Budget } from '../upstream/budget.js';
 import {
   classifyFailure,
   networkKindByCode,
@@ -19,25 +18,16 @@ import {
   timeoutFailure,
   transportName,
   type ClassifiedFailure,
-} from './failure.js';
-import { sanitize, secretsOf } from './redaction.js';
-import { egressDenial, type EgressPolicy } from './egress.js';
-import { createServerFetch } from './server-fetch.js';
-import { DEFAULT_UPSTREAM_LIMITS, limitFetch, MAX_TOOLS, TooManyToolsError, type ResponseTooLargeError, type UpstreamLimits } from './response-limits.js';
-import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget, FetchLike, Transport, UpstreamTool } from './types.js';
+} from '../upstream/failure.js';
+import { sanitize, secretsOf } from '../upstream/redaction.js';
+import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
+import { createServerFetch } from '../upstream/server-fetch.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch, type ResponseTooLargeError, type UpstreamLimits } from '../upstream/response-limits.js';
+import { listingClient } from '../upstream/listing-client.js';
+import { listAllTools } from '../upstream/tools-pager.js';
+import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from './types.js';
+import type { FetchLike, Transport, UpstreamTool } from '../upstream/types.js';
 
-/** tools/list pages followed at most; a server paging past this is treated as broken, not truncated. */
-export const MAX_TOOL_PAGES = 100;
-
-const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
-/**
- * Discovery lists tools and never calls one, so it never checks a tool's output against its
- * outputSchema. The SDK's default would build an Ajv instance per Client (most of the CPU of a
- * discovery that fails fast) and compile every outputSchema listed; this one compiles nothing.
- */
-const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
-  getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'discovery does not call tools' }),
-};
 /**
  * The Fetch standard's blocked ports (https://fetch.spec.whatwg.org/#bad-port, as undici 7 has them): fetch
  * refuses them before connecting, and that refusal has its own message, so no preconnect tries them.
@@ -62,9 +52,6 @@ export interface DiscoverDeps {
   /** Byte caps on what the server sends. Default: DEFAULT_UPSTREAM_LIMITS. */
   limits?: UpstreamLimits;
 }
-
-/** A server answered, but not as the MCP protocol requires. */
-class ProtocolViolation extends Error {}
 
 type Attempt =
   | { ok: true; transport: Transport; client: Client; tools: UpstreamTool[] }
@@ -217,14 +204,12 @@ async function attemptTransport(
           // The optional GET stream must not schedule reconnect timers that outlive discovery.
           reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
         });
-  const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: NO_OUTPUT_VALIDATION });
-  // Background errors (the optional GET stream, a late abort) are reported by the awaited calls.
-  client.onerror = () => undefined;
+  const client = listingClient();
   let phase: 'connect' | 'list' = 'connect';
   try {
     await run(client.connect(transport, budget.requestOptions()));
     phase = 'list';
-    const tools = await listAllTools(client, budget, run);
+    const tools = await listAllTools((cursor) => run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions())), Boolean(client.getServerCapabilities()?.tools));
     return { ok: true, transport: kind, client, tools };
   } catch (error) {
     const classified = classifyFailure(error, {
@@ -243,44 +228,6 @@ async function attemptTransport(
     await transport.close().catch(() => undefined);
     return { ok: false, failure: classified };
   }
-}
-
-async function listAllTools(client: Client, budget: Budget, run: <T>(promise: Promise<T>) => Promise<T>): Promise<UpstreamTool[]> {
-  const tools: UpstreamTool[] = [];
-  const seenCursors = new Set<string>();
-  let cursor: string | undefined;
-  for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-    let result;
-    try {
-      result = await run(client.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions()));
-    } catch (error) {
-      // A server without the tools capability may answer tools/list with "method not found": no tools.
-      if (page === 0 && !client.getServerCapabilities()?.tools && error instanceof McpError && error.code === ErrorCode.MethodNotFound) {
-        return [];
-      }
-      throw error;
-    }
-    // Counted before any is kept; one at a time (a spread of a huge page would overflow the stack).
-    if (result.tools.length > MAX_TOOLS - tools.length) throw new TooManyToolsError(MAX_TOOLS);
-    for (const tool of result.tools) tools.push(toUpstreamTool(tool));
-    const next = result.nextCursor;
-    if (next === undefined || next === '') return tools;
-    if (seenCursors.has(next)) throw new ProtocolViolation(`tools/list returned cursor "${next.slice(0, 40)}" twice`);
-    seenCursors.add(next);
-    cursor = next;
-  }
-  throw new ProtocolViolation(`tools/list returned more than ${MAX_TOOL_PAGES} pages`);
-}
-
-function toUpstreamTool(tool: Tool): UpstreamTool {
-  return {
-    name: tool.name,
-    ...(tool.title !== undefined ? { title: tool.title } : {}),
-    ...(tool.description !== undefined ? { description: tool.description } : {}),
-    inputSchema: { ...tool.inputSchema },
-    ...(tool.outputSchema !== undefined ? { outputSchema: { ...tool.outputSchema } } : {}),
-    ...(tool.annotations !== undefined ? { annotations: { ...tool.annotations } } : {}),
-  };
 }
 
 /** Ends a session politely when the server keeps one, then closes; never throws. */

@@ -2,11 +2,11 @@
 // (through discovery, its egress policy and byte caps), and on a refusal, the OAuth metadata its
 // challenge (or the well-known URLs) point at. Sends no credentials, stores nothing; never throws.
 import { discover, type DiscoverDeps } from './discover.js';
-import type { EgressPolicy } from './egress.js';
-import { observeFetch } from './failure.js';
-import { discoverOAuthMetadata, type OAuthMetadataResult } from './oauth-metadata.js';
-import type { UpstreamLimits } from './response-limits.js';
-import { createServerFetch } from './server-fetch.js';
+import type { EgressPolicy } from '../upstream/egress.js';
+import { observeFetch } from '../upstream/failure.js';
+import { discoverOAuthMetadata, type OAuthMetadataResult } from '../upstream/oauth-metadata.js';
+import type { UpstreamLimits } from '../upstream/response-limits.js';
+import { createServerFetch } from '../upstream/server-fetch.js';
 import type { DiscoveryFailure, DiscoveryTarget } from './types.js';
 
 export interface ProbeAuthDeps {

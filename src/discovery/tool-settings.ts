@@ -2,7 +2,7 @@
 import type { ToolSetting } from '../domain/manifest.js';
 import type { DiscoveredTool } from '../domain/resource.js';
 import { editDistance } from '../domain/edit-distance.js';
-import type { UpstreamTool } from './types.js';
+import type { UpstreamTool } from '../upstream/types.js';
 
 export interface AppliedToolSettings {
   /** Every upstream tool, in upstream order, with its setting applied. */

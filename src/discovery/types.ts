@@ -1,26 +1,9 @@
 // The contract between the reconciler and the MCP client: what to reach, and what came back.
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthStatus } from '../domain/resource.js';
-
-export type { FetchLike };
-
-/** The two MCP HTTP transports: Streamable HTTP (spec 2025-03-26+) and the older HTTP+SSE. */
-export type Transport = 'streamable-http' | 'sse';
-
-export interface TlsOptions {
-  /** false accepts any certificate for this server only; never changes process-wide TLS. */
-  rejectUnauthorized: boolean;
-  /** PEM bundle trusted for this server only; like curl --cacert it replaces the public roots for this server. */
-  caCert?: string;
-}
+import type { FailureReason, TlsOptions, Transport, UpstreamProxyTarget, UpstreamTool } from '../upstream/types.js';
 
 /** How the manifest authenticates to the server; decides authStatus, never the request headers. */
 export type AuthConfigured = 'none' | 'header' | 'oauth2' | 'passthrough';
-
-export interface UpstreamProxyTarget {
-  url: string;
-  headers: Record<string, string>;
-}
 
 export interface DiscoveryTarget {
   url: string;
@@ -47,24 +30,24 @@ export interface DiscoveryTarget {
 }
 
 /**
- * EgressDenied: the egress policy refused the connection (see egress.ts); no packet was sent.
- * ResponseTooLarge: an answer passed a byte cap (response-limits.ts), or the server lists more tools than kept.
+ * Why a discovery failed: the upstream layer's failure reasons, and mcp-server/openapi's (src/openapi): its
+ * document could not be fetched, is not valid OpenAPI 3, or cannot be served as tools.
  */
-export type DiscoveryFailureReason = 'Unreachable' | 'Timeout' | 'TLSError' | 'AuthenticationRequired' | 'ProtocolError' | 'EgressDenied' | 'ResponseTooLarge';
-
-export interface UpstreamTool {
-  name: string;
-  title?: string;
-  description?: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown>;
-  annotations?: Record<string, unknown>;
-}
+export type DiscoveryFailureReason =
+  | FailureReason
+  | 'SpecFetchFailed'
+  | 'InvalidOpenApiDocument'
+  | 'CircularReference'
+  | 'TooManyOperations'
+  | 'ToolSchemaTooLarge'
+  | 'ToolNameConflict';
 
 export interface DiscoverySuccess {
   ok: true;
-  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio). */
-  transport: Transport | 'stdio';
+  /** `stdio`: an mcp-server/stdio process run by the control plane (src/stdio); `openapi`: tools made from an OpenAPI document (src/openapi). */
+  transport: Transport | 'stdio' | 'openapi';
+  /** Where the tools were found, when not over an MCP transport (status says "Found N tools <source>"). */
+  source?: string;
   serverInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   instructions?: string;

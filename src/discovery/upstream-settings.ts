@@ -5,6 +5,9 @@ import type { RemoteMcpServerManifest as McpServerManifest } from '../domain/man
 import type { SecretResolver } from '../domain/secret-reference.js';
 import type { AuthConfigured, DiscoveryTarget } from './types.js';
 
+/** What reaching an HTTP upstream takes from a manifest (mcp-server/remote and mcp-server/openapi have these). */
+type HttpUpstreamManifest = Pick<McpServerManifest, 'auth_data' | 'additional_headers' | 'tls_settings'>;
+
 /** additional_headers first, then auth_data headers; on a clash (names compare case-insensitively) auth wins. */
 function resolveHeaders(
   additional: Record<string, string>,
@@ -16,7 +19,7 @@ function resolveHeaders(
   return Object.fromEntries([...byLower.values()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-export function authConfigured(m: McpServerManifest): AuthConfigured {
+export function authConfigured(m: Pick<HttpUpstreamManifest, 'auth_data'>): AuthConfigured {
   if (!m.auth_data) return 'none';
   if (m.auth_data.type === 'header') return m.auth_data.auth_level === 'per_user' ? 'passthrough' : 'header';
   if (m.auth_data.type === 'oauth2') return m.auth_data.grant_type === 'client_credentials' ? 'oauth2' : 'passthrough';
@@ -28,14 +31,14 @@ export function authConfigured(m: McpServerManifest): AuthConfigured {
  * (placeholders such as {{API_KEY}}) are filled by the gateway per caller, so they are left out here.
  * Throws ReconcileError(SecretNotFound).
  */
-export function upstreamHeaders(m: McpServerManifest, secrets: SecretResolver, bearer?: string): Record<string, string> {
+export function upstreamHeaders(m: HttpUpstreamManifest, secrets: SecretResolver, bearer?: string): Record<string, string> {
   const auth = m.auth_data?.type === 'header' && m.auth_data.auth_level === 'global' ? { ...m.auth_data.headers } : {};
   if (bearer !== undefined) auth.Authorization = `Bearer ${bearer}`;
   const merged = resolveHeaders(m.additional_headers, auth);
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, secrets.resolve(v)]));
 }
 
-export function tlsOf(m: McpServerManifest): DiscoveryTarget['tls'] {
+export function tlsOf(m: Pick<HttpUpstreamManifest, 'tls_settings'>): DiscoveryTarget['tls'] {
   const tls: DiscoveryTarget['tls'] = { rejectUnauthorized: m.tls_settings.reject_unauthorized };
   if (m.tls_settings.ca_cert !== undefined) tls.caCert = m.tls_settings.ca_cert;
   return tls;

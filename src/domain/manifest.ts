@@ -4,6 +4,7 @@
 export const REMOTE_SERVER_TYPE = 'mcp-server/remote';
 export const STDIO_SERVER_TYPE = 'mcp-server/stdio';
 export const VIRTUAL_SERVER_TYPE = 'mcp-server/virtual';
+export const OPENAPI_SERVER_TYPE = 'mcp-server/openapi';
 
 export type CollaboratorRole = 'mcp-server-manager' | 'mcp-server-user';
 
@@ -154,8 +155,40 @@ export interface VirtualMcpServerManifest {
   tags: Record<string, string>;
 }
 
+/** mcp-server/openapi: one operation of the document (method + path as written there) and how its tool looks. */
+export interface OperationSetting {
+  method: 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+  path: string;
+  name?: string;
+  description?: string;
+  annotations?: ToolAnnotations;
+}
+
+export type OpenApiSpecSource = { type: 'remote'; url: string } | { type: 'inline'; openapi_spec: Record<string, unknown> | string };
+
+/** A REST API described by an OpenAPI 3.0/3.1 document, served by the gateway as an MCP server of its own making. */
+export interface OpenApiMcpServerManifest {
+  type: typeof OPENAPI_SERVER_TYPE;
+  name: string;
+  description: string;
+  /** The API's base URL: a call goes to this URL followed by the operation's path. */
+  url: string;
+  openapi_spec_source: OpenApiSpecSource;
+  /** true: every operation is a tool (at most 30); false: only those in tool_settings. */
+  enable_all_tools: boolean;
+  tool_settings: OperationSetting[];
+  timeouts?: Timeouts;
+  collaborators: Collaborator[];
+  tls_settings: TlsSettings;
+  auth_data?: AuthData;
+  /** Values are secrets. */
+  additional_headers: Record<string, string>;
+  ownedBy?: { account: string };
+  tags: Record<string, string>;
+}
+
 /** Every manifest kind the control plane stores. Other kinds join this union. */
-export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest | VirtualMcpServerManifest;
+export type McpServerManifest = RemoteMcpServerManifest | StdioMcpServerManifest | VirtualMcpServerManifest | OpenApiMcpServerManifest;
 
 export function isStdioManifest(m: McpServerManifest): m is StdioMcpServerManifest {
   return m.type === STDIO_SERVER_TYPE;
@@ -168,4 +201,8 @@ export function stdioEnv(m: StdioMcpServerManifest): Record<string, string> {
 
 export function isVirtualManifest(m: McpServerManifest): m is VirtualMcpServerManifest {
   return m.type === VIRTUAL_SERVER_TYPE;
+}
+
+export function isOpenApiManifest(m: McpServerManifest): m is OpenApiMcpServerManifest {
+  return m.type === OPENAPI_SERVER_TYPE;
 }

@@ -64,7 +64,7 @@ export interface ResourceStatus {
   tools: DiscoveredTool[];
   authStatus: AuthStatus;
   /** The MCP transport discovery found (shown as metadata.detected_transport). */
-  detectedTransport?: 'streamable-http' | 'sse' | 'stdio';
+  detectedTransport?: 'streamable-http' | 'sse' | 'stdio' | 'openapi';
 }
 
 export interface McpServerResource {

@@ -3,6 +3,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Collaborator } from '../domain/manifest.js';
 import { stableStringify } from '../manifest/index.js';
+import type { OpenApiCatalog } from '../openapi/catalog.js';
 
 export type GatewayTransport = 'streamable-http' | 'sse';
 
@@ -56,6 +57,11 @@ export interface GatewayEntry {
    * connecting to upstreamUrl. `env` values are secrets. Absent for remote servers.
    */
   stdio?: { command: string; args: string[]; env: Record<string, string> };
+  /**
+   * mcp-server/openapi: the gateway serves these operations as tools itself (src/openapi), each call one HTTP
+   * request to upstreamUrl with `headers` and `tls`. Absent for other kinds.
+   */
+  openapi?: OpenApiCatalog;
   /**
    * mcp-server/virtual: the sources the data plane composes, each reached through its own gateway entry
    * (read by fqn). The virtual entry's own upstreamUrl, transport and tls are unused; its `headers` hold
@@ -129,6 +135,7 @@ export function gatewayEntryHash(entry: GatewayEntry, key?: Uint8Array): string 
     ...(entry.upstreamProxy !== undefined ? { upstreamProxy: entry.upstreamProxy } : {}),
     ...(entry.stdio !== undefined ? { stdio: entry.stdio } : {}),
     ...(entry.virtual !== undefined ? { virtual: entry.virtual } : {}),
+    ...(entry.openapi !== undefined ? { openapi: entry.openapi } : {}),
   };
   const text = stableStringify(content);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');

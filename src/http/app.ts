@@ -19,6 +19,7 @@ import type { TestConnection } from './gaia/test-connection.js';
 import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { oauthRefusalRouter } from './oauth-refusal.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
 import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -27,6 +28,9 @@ import type { WatchHub } from './watch-hub.js';
 import { watchServers } from './watch-router.js';
 import { writeRateLimit } from './rate-limit.js';
 import { sourcesRouter, type SourcesView } from './sources-router.js';
+import type { ClusterView } from '../cluster/cluster-view.js';
+import { clusterRouter } from './cluster-router.js';
+import { clusterInternalRouter, type ClusterInternalOptions } from './cluster-internal-router.js';
 
 export interface Readiness {
   /** undefined when ready; otherwise what is still missing. */
@@ -54,6 +58,10 @@ export interface AppOptions {
   mcp?: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   /** The public keys of the tokens the gateway mints for callers, at GET /.well-known/jwks.json. */
   jwks?: JsonWebKeySet;
+  /** GET /api/svc/v1/cluster (admins); absent: not served. */
+  cluster?: ClusterView;
+  /** What other replicas ask of this one (/internal/cluster/v1/*, internal tokens only); absent: not served. */
+  clusterInternal?: ClusterInternalOptions;
   /** Writes per token (429 past it); undefined: unlimited. */
   writeRateLimit?: { count: number; perMs: number };
   clock?: Clock;
@@ -105,6 +113,7 @@ export function createApp(options: AppOptions): Express {
     });
   }
   app.use(uiRouter());
+  if (options.clusterInternal) app.use(clusterInternalRouter(options.clusterInternal));
 
   const api = express.Router();
   api.use(authenticate(options.authenticator));
@@ -117,6 +126,7 @@ export function createApp(options: AppOptions): Express {
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
   api.use('/svc/v1/sources', sourcesRouter(options));
+  if (options.cluster) api.use('/svc/v1/cluster', clusterRouter(options.cluster));
   // The GAIA-style API has its own error envelope, so it is mounted before /api, with its own auth and body parsing.
   if (options.gaia) {
     // publicUrl is a getter (known once listening), so it is read through, not copied.
@@ -127,6 +137,8 @@ export function createApp(options: AppOptions): Express {
   // The server's listener hands /mcp/ requests to the data plane before express (requestListener); this
   // route serves what reaches the app all the same (another letter case), and lists the route.
   if (options.mcp) app.use('/mcp', express.Router().all('/:name', options.mcp));
+
+  app.use(oauthRefusalRouter(options.authenticator));
 
   app.use(notFound);
   app.use(errorHandler(options.logger));

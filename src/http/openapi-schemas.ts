@@ -235,5 +235,27 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   GaiaPatchServerRequest: { type: 'object', minProperties: 1, description: 'The fields of GaiaCreateServerRequest to change, all optional.' },
   GatewayError: { type: 'object', description: 'A refusal by the gateway (JSON, or a JSON-RPC error for MCP-level failures).' },
   Health: obj({ status: { const: 'ok' } }),
+  ClusterStatus: obj({
+    self: obj({ id: str('This replica.') }),
+    leader: {
+      description: 'The holder of the leader lease; null while none holds an unexpired one.',
+      oneOf: [obj({ id: str(), epoch: int('Grows by one at every change of leader.'), since: time('When this leader took the lease.') }), { type: 'null' }],
+    },
+    replicas: {
+      type: 'array',
+      items: obj({
+        id: str(),
+        url: str('How the other replicas reach it (--advertise-url).'),
+        version: str('Its build.'),
+        leader: { type: 'boolean' },
+        lastSeen: time('Its latest heartbeat (database clock).'),
+        live: { type: 'boolean', description: 'Seen within the lease duration.' },
+      }),
+    },
+  }),
+  RefreshAnswer: {
+    description: "The leader's refresh, as the follower that forwarded it answers it (200, 404, 503 or 504).",
+    oneOf: [obj({ ok: { const: true } }), obj({ ok: { const: false }, reason: { enum: ['NotFound', 'Timeout', 'Unavailable'] }, message: str() })],
+  },
   Readiness: obj({ status: { type: 'string', enum: ['ready', 'not ready'] }, reason: str('What is still missing.') }, ['status']),
 };

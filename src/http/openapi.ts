@@ -77,10 +77,13 @@ const GAIA = { tag: 'gaia', errorBody: 'GaiaError', ok: 'GaiaAnswer' } as const;
 /** Every route of the control plane. Adding a route: one line here (the route test fails until it is). */
 export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/healthz', tag: 'operations', auth: 'public', ok: 'Health', summary: 'Liveness: the process is up.' },
-  { method: 'get', path: '/readyz', tag: 'operations', auth: 'public', ok: 'Readiness', errors: [503], summary: 'Readiness: store open, first directory sync done, reconciler running (503 with the reason until then).' },
+  { method: 'get', path: '/readyz', tag: 'operations', auth: 'public', ok: 'Readiness', errors: [503], summary: 'Readiness of this replica: its store reachable and, on the leader, the reconciler running and the first directory sync done (503 with the reason until then).' },
   { method: 'get', path: '/metrics', tag: 'operations', auth: 'metrics', ok: 'text/plain', summary: 'Prometheus metrics (text exposition format).' },
   { method: 'get', path: '/openapi.json', tag: 'operations', auth: 'public', ok: 'application/json', summary: 'This document.' },
   { method: 'get', path: '/.well-known/jwks.json', tag: 'gateway', auth: 'public', ok: 'application/jwk-set+json', summary: 'The public keys (ES256) that verify the tokens the gateway sends passthrough upstreams for each caller.' },
+  { method: 'post', path: '/register', tag: 'gateway', auth: 'public', ok: 'Error', status: 403, summary: 'Refuses OAuth client registration (RFC 7591): the gateway signs nobody in; the answer says whether the bearer token sent was missing or not valid.' },
+  { method: 'get', path: '/authorize', tag: 'gateway', auth: 'public', ok: 'Error', status: 403, summary: 'Refuses an OAuth authorization request: the gateway takes bearer tokens its administrators issue.' },
+  { method: 'post', path: '/token', tag: 'gateway', auth: 'public', ok: 'Error', status: 403, summary: 'Refuses an OAuth token request: the gateway takes bearer tokens its administrators issue.' },
   { method: 'get', path: '/', tag: 'status page', auth: 'public', ok: 'text/plain', status: 302, summary: 'Redirects to the status page.' },
   { method: 'get', path: '/ui', tag: 'status page', auth: 'public', ok: 'text/html', summary: 'The live status page (asks for a token once per browser session).' },
   { method: 'get', path: '/ui/app.js', tag: 'status page', auth: 'public', ok: 'text/javascript', summary: 'The status page script.' },
@@ -97,6 +100,8 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'post', path: `${S}/mcp-servers/name/{name}/refresh`, tag: 'servers', ok: 'McpServerOne', errors: [503, 504], summary: 'Discover the server now, by name; answers once the status reflects it.' },
   { method: 'get', path: `${S}/events`, tag: 'events', query: ['limit', 'since'], ok: 'EventList', errors: [400], summary: 'Recent events of every server the caller may read.' },
   { method: 'get', path: `${S}/sources`, tag: 'sources', ok: 'SourceList', summary: 'Watched manifest directories, their files and file errors.' },
+  { method: 'get', path: `${S}/cluster`, tag: 'operations', auth: 'admin', ok: 'ClusterStatus', summary: 'This replica, the leader (id, epoch, since) and every replica with its URL, version and last heartbeat.' },
+  { method: 'post', path: '/internal/cluster/v1/refresh', tag: 'operations', ok: 'RefreshAnswer', errors: [503], summary: 'Between replicas: the leader runs a refresh a follower was asked for. Takes only an internal token (HS256 under a key derived from MCP_CP_SECRET_KEY) addressed to this replica; 503 NotLeader on a replica that no longer leads.' },
   { method: 'get', path: `${S}/gateway/servers`, tag: 'gateway', ok: 'GatewayEntryList', summary: 'What the gateway store serves now (header values masked).' },
   { method: 'post', path: G, ...GAIA, body: 'GaiaCreateServerRequest', status: 201, errors: [403, 409], summary: 'Create a server (GAIA-style); it becomes a manifest applied like PUT.' },
   { method: 'get', path: G, ...GAIA, query: ['projectId'], errors: [400, 403], summary: 'List the servers of a project (GAIA-style).' },
@@ -223,7 +228,8 @@ function operation(route: RouteDoc, metricsPublic: boolean): Json {
   };
 }
 
-function packageVersion(): string {
+/** This build's version (package.json next to the schemas): the OpenAPI document's and each replica's. */
+export function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(SCHEMAS_DIR, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
   } catch {

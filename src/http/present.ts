@@ -42,6 +42,8 @@ export function presentGatewayEntry(e: StoredGatewayEntry) {
     stdio: e.stdio ? { command: e.stdio.command, args: e.stdio.args, env: Object.fromEntries(Object.keys(e.stdio.env).map((k) => [k, MASK])) } : null,
     // mcp-server/virtual: its sources (their auth_data overrides are among the masked headers).
     virtual: e.virtual ?? null,
+    // mcp-server/openapi: the document served and the operations the gateway makes tools of.
+    openapi: e.openapi ? { specHash: e.openapi.specHash, operations: e.openapi.operations.map((o) => ({ tool: o.tool.name, method: o.method, path: o.path })) } : null,
     generation: e.generation,
     configHash: e.configHash,
     updatedAt: e.updatedAt,

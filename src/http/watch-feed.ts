@@ -65,10 +65,15 @@ export class ChangeFeed {
   async start(seed?: (position: number) => Promise<void>): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.store.transaction(async () => {
-      this.positionValue = await this.store.currentResourceVersion();
-      await seed?.(this.positionValue);
-    });
+    try {
+      await this.store.transaction(async () => {
+        this.positionValue = await this.store.currentResourceVersion();
+        await seed?.(this.positionValue);
+      });
+    } catch (err) {
+      this.running = false;
+      throw err;
+    }
     this.unsubscribe = this.store.onWrite(() => this.wake());
     this.schedule();
   }

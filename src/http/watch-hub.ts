@@ -259,19 +259,18 @@ class WatchSession {
     const cursor = this.cursor;
     const read = async (): Promise<readonly Change[] | 'expired'> =>
       cursor < (await this.hub.store.oldestRetainedResourceVersion()) - 1 ? 'expired' : this.hub.store.changesSince(cursor, this.hub.replayPageSize);
-    read().then(
-      (page) => {
+    read()
+      .then((page) => {
         this.scheduled = false;
         if (this.phase === 'closed') return;
         this.page = page;
         this.pump();
-      },
-      (err: unknown) => {
+      })
+      .catch((err: unknown) => {
         this.scheduled = false;
         this.hub.readFailed(err);
         this.fail({ code: 500, reason: 'InternalError', message: 'Reading the changes failed; watch again from the last resourceVersion received.' });
-      },
-    );
+      });
   }
 
   private write(frame: Frame): void {

@@ -32,7 +32,7 @@ export async function checkVirtualSources(
     if (isVirtualManifest(source.manifest)) {
       errors.push({
         path: `/servers/${index}/name`,
-        message: `"${spec.name}" is a virtual server; a virtual server composes mcp-server/remote and mcp-server/stdio servers only (name one of its sources instead)`,
+        message: `"${spec.name}" is a virtual server; a virtual server composes mcp-server/remote, mcp-server/stdio and mcp-server/openapi servers only (name one of its sources instead)`,
       });
     }
   }

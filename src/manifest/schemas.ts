@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import type { FieldError } from '../domain/errors.js';
-import { REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE, VIRTUAL_SERVER_TYPE } from '../domain/manifest.js';
+import { OPENAPI_SERVER_TYPE, REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE, VIRTUAL_SERVER_TYPE } from '../domain/manifest.js';
 import { checkStdioManifest, rewriteStdioEnvAlias } from './stdio-manifest.js';
 import { checkVirtualManifest } from './virtual-manifest.js';
 
@@ -45,6 +45,7 @@ function loadSchema(file: string): SchemaObject {
 export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
 export const virtualServerSchema = loadSchema('mcp-server-virtual.schema.json');
+export const openApiServerSchema = loadSchema('mcp-server-openapi.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
 export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
@@ -138,6 +139,7 @@ export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
     VIRTUAL_SERVER_TYPE,
     { type: VIRTUAL_SERVER_TYPE, schema: virtualServerSchema, validate: compiledOnFirstUse(virtualServerSchema), check: checkVirtualManifest },
   ],
+  [OPENAPI_SERVER_TYPE, { type: OPENAPI_SERVER_TYPE, schema: openApiServerSchema, validate: compiledOnFirstUse(openApiServerSchema) }],
 ]);
 
 export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];

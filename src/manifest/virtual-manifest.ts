@@ -12,7 +12,7 @@ export function checkVirtualManifest(value: Record<string, unknown>): FieldError
     if (isPlainObject(source) && source.name === value.name) {
       errors.push({
         path: `/servers/${index}/name`,
-        message: `a virtual server cannot include itself; name a registered mcp-server/remote or mcp-server/stdio server`,
+        message: `a virtual server cannot include itself; name a registered mcp-server/remote, mcp-server/stdio or mcp-server/openapi server`,
       });
     }
   });

@@ -9,12 +9,15 @@
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
+import type { OpenApiCatalog } from '../openapi/catalog.js';
 import { backoffDelay } from './backoff.js';
 
 export interface DiscoveryOutcome {
   result: DiscoveryResult;
   /** The bearer token the job obtained (OAuth client credentials), for the gateway entry. */
   bearer?: { token: string; expiresAt?: number };
+  /** mcp-server/openapi: what the gateway serves, and tool_settings that name no operation (`get /path`). */
+  openapi?: { catalog: OpenApiCatalog; unknownOperations: string[] };
 }
 
 export interface DiscoveryRecord {

@@ -16,7 +16,7 @@ export function presetTransport(metadata: Record<string, unknown>): GatewayTrans
  * Per-user auth: the control plane holds no credential that stands for every caller
  * (passthrough, per_user header placeholders, OAuth authorization_code).
  */
-export function isPerUserAuth(m: McpServerManifest): boolean {
+export function isPerUserAuth(m: Pick<McpServerManifest, 'auth_data'>): boolean {
   const a = m.auth_data;
   return (
     a?.type === 'passthrough' ||

@@ -7,18 +7,11 @@ import { APPLIED, DISCOVERED, findCondition, READY, STALLED } from '../domain/co
 import { ReconcileError, TerminalError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { McpServerResource, ResourceStatus } from '../domain/resource.js';
-import {
-  applyToolSettings,
-  discover as discoverServer,
-  OAuthClientCredentials,
-  OAuthError,
-  type DiscoveryFailureReason,
-  type DiscoveryResult,
-  type DiscoveryTarget,
-} from '../discovery/index.js';
+import { applyToolSettings, discover as discoverServer, type DiscoveryFailureReason, type DiscoveryResult, type DiscoveryTarget } from '../discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../upstream/index.js';
 import { authConfigured, targetOptionsOf, tlsOf, upstreamHeaders } from '../discovery/upstream-settings.js';
 import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
-import { isStdioManifest, isVirtualManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpServerManifest, type RemoteMcpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
@@ -29,6 +22,9 @@ import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } 
 import type { UpstreamHealth } from './upstream-health.js';
 import { createVirtualReconciler } from './virtual-reconciler.js';
 import { VirtualSourceIndex } from './virtual-sources.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
+import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
+import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 
 export interface ServerReconcilerOptions {
   store: ResourceReader & StatusWriter & Transactions;
@@ -48,6 +44,8 @@ export interface ServerReconcilerOptions {
   stdio?: StdioSupervisor;
   /** What the data plane saw of each upstream since its latest discovery; absent: discovery alone decides. */
   upstreamHealth?: Pick<UpstreamHealth, 'failure' | 'supersede' | 'forget'>;
+  /** Reads an mcp-server/openapi document and makes its tools; default: src/openapi's, with the default egress policy and caps. */
+  discoverOpenApi?: DiscoverOpenApi;
   /** Requeues the mcp-server/virtual servers that reference a server after each reconcile of it; absent: they follow at resync. */
   enqueue?: (key: string) => void;
 }
@@ -77,12 +75,17 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const clock = options.clock ?? systemClock;
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
+  const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
 
   const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
-  /** The job the discovery manager runs: an OAuth token when configured, then the MCP conversation. */
-  const discoveryJob = (_resource: McpServerResource, m: RemoteMcpServerManifest, target: DiscoveryTarget) => async (): Promise<DiscoveryOutcome> => {
+  /** The job the discovery manager runs: an OAuth token when configured, then `run` (the MCP conversation, or reading an OpenAPI document). */
+  const discoveryJob = (
+    m: Pick<RemoteMcpServerManifest, 'auth_data'>,
+    target: DiscoveryTarget,
+    run: (target: DiscoveryTarget) => Promise<DiscoveryOutcome> = async (t) => ({ result: await discover(t) }),
+  ) => async (): Promise<DiscoveryOutcome> => {
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
       const startedAt = Date.now();
       const credentials = {
@@ -110,13 +113,13 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
       // The token request and the MCP conversation share one budget, so a refresh waits for one timeout.
       const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
-      const result = await discover({ ...target, headers, timeoutMs });
+      const outcome = await run({ ...target, headers, timeoutMs });
       // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
-      if (!result.ok && result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
+      if (!outcome.result.ok && outcome.result.reason === 'AuthenticationRequired') options.oauth.invalidate(credentials);
       const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
-      return { result, bearer };
+      return { ...outcome, bearer };
     }
-    return { result: await discover(target) };
+    return run(target);
   };
 
   /** A failure the gateway saw after the discovery `record` started (or with no discovery at all). */
@@ -143,10 +146,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
       return { kind: 'per-user', authStatus: { status: 'authentication_required', method: 'oauth', message }, message };
     }
-    if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : m.url };
+    if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : isOpenApiManifest(m) ? openApiDocumentName(m) : m.url };
     const result = record.outcome.result;
     if (result.ok) {
-      const applied = applyToolSettings(result.tools, m.tool_settings);
+      // mcp-server/openapi: tool_settings were applied when its tools were made from the document.
+      const applied = isOpenApiManifest(m) ? openApiDiscoveredTools(result, record.outcome) : applyToolSettings(result.tools, m.tool_settings);
       return { kind: 'discovered', result, tools: applied.tools, unknownSettings: applied.unknownSettings, unknownDisabled: applied.unknownDisabled };
     }
     if (result.reason === 'AuthenticationRequired' && !isStdioManifest(m) && isPerUserAuth(m)) {
@@ -205,7 +209,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return {
       inputsHash: hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null }),
       skipDiscovery: m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code',
-      job: discoveryJob(resource, m, target),
+      job: discoveryJob(m, target),
       entry: (record) => {
         const bearer = record?.outcome.bearer?.token;
         // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
@@ -222,6 +226,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    * discovery asks the supervised process; the gateway entry carries command, args and the resolved env.
    * A refused command throws StdioRefused (its process is stopped after the batch, see fail).
    */
+  /** mcp-server/openapi (src/openapi): discovery reads the document; the entry carries the tools made of it. */
+  const openApiKindPlan = (key: string, resource: McpServerResource, m: OpenApiMcpServerManifest, entry: StoredGatewayEntry | undefined): KindPlan => {
+    // It may have been a stdio server before (same name, another kind): its process goes, as for remote servers.
+    if (options.stdio?.has(key)) {
+      options.stdio.stop(key).catch((err: unknown) => logger.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'stopping a stdio process failed'));
+    }
+    return openApiPlan(resource, m, entry, { secrets, discoveryTimeoutMs: options.discoveryTimeoutMs, discoverOpenApi: discoverOpenApiDocument, job: discoveryJob });
+  };
+
   const stdioPlan = (key: string, resource: McpServerResource, m: StdioMcpServerManifest): KindPlan => {
     const supervisor = options.stdio;
     const refusal = supervisor ? supervisor.policy.refusal(m.command) : 'this control plane does not run stdio servers (no --allow-stdio).';
@@ -402,7 +415,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     virtualSources.remove(key);
     let plan: KindPlan;
     try {
-      plan = isStdioManifest(m) ? stdioPlan(key, resource, m) : remotePlan(key, resource, m);
+      plan = isStdioManifest(m) ? stdioPlan(key, resource, m) : isOpenApiManifest(m) ? openApiKindPlan(key, resource, m, entry) : remotePlan(key, resource, m);
     } catch (err) {
       return fail(key, resource, err);
     }

@@ -86,7 +86,7 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
   switch (view.kind) {
     case 'discovered': {
       const n = view.tools.length;
-      const summary = `Found ${n} tool${n === 1 ? '' : 's'} over ${view.result.transport}.`;
+      const summary = `Found ${n} tool${n === 1 ? '' : 's'} ${view.result.source ?? `over ${view.result.transport}`}.`;
       const unknown = view.unknownSettings;
       c = unknown.length
         ? set(c, DISCOVERED, 'True', 'UnknownTool', `${summary} tool_settings name tools the server does not have: ${unknown.join(', ')}; fix or remove those entries.`)

@@ -10,6 +10,7 @@ import { isoTime } from '../domain/clock.js';
 import { APPLIED, DISCOVERED, findCondition, READY, RECONCILING, STALLED, removeCondition, setCondition } from '../domain/conditions.js';
 import type { Logger } from '../domain/logger.js';
 import {
+  isOpenApiManifest,
   isStdioManifest,
   isVirtualManifest,
   type RemoteMcpServerManifest,
@@ -62,7 +63,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
   const resolve = (spec: VirtualSource, source: McpServerResource): ResolvedSource | Problem => {
     const m = source.manifest;
     if (isVirtualManifest(m)) {
-      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote and mcp-server/stdio servers only.` };
+      return { reason: 'SourceIsVirtual', message: `Source "${spec.name}" is itself a virtual server; a virtual server composes mcp-server/remote, mcp-server/stdio and mcp-server/openapi servers only.` };
     }
     const ready = findCondition(source.status.conditions, READY);
     if (ready?.status !== 'True' || source.status.observedGeneration !== source.generation) {
@@ -90,8 +91,10 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       // Per-user authentication: the control plane has no list of its tools; enabled_tools is the list.
       names = enabled ? [...enabled] : null;
     }
+    // An mcp-server/openapi source's tool_settings were applied when its tools were made: nothing to carry.
+    const settings = isOpenApiManifest(m) ? [] : m.tool_settings;
     const overrides: Record<string, ToolOverride> = {};
-    for (const t of m.tool_settings) {
+    for (const t of settings) {
       const o: ToolOverride = {};
       if (t.description !== undefined) o.description = t.description;
       if (t.annotations !== undefined) o.annotations = { ...t.annotations };
@@ -101,7 +104,7 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
       name: spec.name,
       fqn: source.fqn,
       tools: names,
-      disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
+      disabledTools: settings.filter((t) => t.disabled).map((t) => t.name),
       toolOverrides: overrides,
     };
     let headers: Record<string, string> = {};

@@ -5,11 +5,18 @@
 // answers go back to that session with the original id; progress tokens are renumbered the same way;
 // notifications/cancelled follows its request. A session's `initialize` is answered from the process's
 // own handshake, and its notifications/initialized is dropped. Server notifications without a progress
-// token go to every session. Requests from the server to a client (sampling, roots, elicitation)
-// cannot be routed to one client, so they are refused (ping is answered).
+// token go to every session.
+//
+// Requests from the server to a client (sampling, elicitation, roots/list, and any other) go to the one
+// session they can be for: the only session with requests in flight (related to its request, when it has
+// one in flight), or the only session open when none has. The session's answer goes back to the process
+// under the server's id; a cancellation of it goes to that session alone. Where no session, or more than
+// one, could be meant (a guess could show one user's data to another), or the session's client did not
+// declare the capability the method needs, the server is answered an error saying so; ping is answered
+// here.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { excerpt } from '../discovery/redaction.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { excerpt } from '../upstream/redaction.js';
 
 export interface InitializeResult {
   protocolVersion: string;
@@ -31,6 +38,9 @@ export interface MultiplexedProcess {
   secrets(): string[];
 }
 
+/** The client capability a request of the server needs (methods not named here go to any client). */
+const CAPABILITY_OF: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+
 export class StdioExitError extends Error {}
 export class StdioTimeoutError extends Error {}
 export class StdioRequestError extends Error {
@@ -42,7 +52,7 @@ export class StdioRequestError extends Error {
   }
 }
 
-/** A request of the control plane itself (the handshake, discovery). */
+/** A request of the control plane itself (the handshake; discovery is a session like any other). */
 interface Internal {
   resolve(result: Record<string, unknown>): void;
   reject(error: Error): void;
@@ -59,6 +69,8 @@ export class StdioMultiplexer {
   private readonly sessions = new Set<Session>();
   private readonly pending = new Map<number, PendingRequest>();
   private readonly progress = new Map<string, { session: Session; token: string | number }>();
+  /** Requests of the server waiting for a session's answer, by the server's id. */
+  private readonly serverRequests = new Map<RequestId, Session>();
   private nextId = 1;
 
   constructor(private readonly process: MultiplexedProcess) {}
@@ -71,24 +83,6 @@ export class StdioMultiplexer {
   /** Sends a request of the control plane's own now, whether or not the process is ready (the handshake). */
   call(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
     return this.send(method, params).answered;
-  }
-
-  /** A request of the control plane's own once the process is ready, answered with its result or an error. */
-  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    await this.process.ready();
-    const { id, answered } = this.send(method, params);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new StdioTimeoutError(`${method} was not answered within ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([answered, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private send(method: string, params: Record<string, unknown> | undefined): { id: number; answered: Promise<Record<string, unknown>> } {
@@ -115,6 +109,7 @@ export class StdioMultiplexer {
       else p.owner.reject(new StdioExitError(`${why}${detail}`, cause ? { cause } : undefined));
     }
     this.progress.clear();
+    this.serverRequests.clear();
   }
 
   /** The process was stopped for good: every session ends. */
@@ -141,13 +136,21 @@ export class StdioMultiplexer {
       return;
     }
     if ('id' in message && 'method' in message) {
-      // A request from the server to its client: only ping can be answered for every client at once.
-      if (message.method === 'ping') this.process.write({ jsonrpc: '2.0', id: message.id, result: {} });
-      else this.process.write({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `${message.method} is not available through the gateway's stdio bridge` } });
+      if (message.method === 'ping') return this.process.write({ jsonrpc: '2.0', id: message.id, result: {} });
+      const target = this.targetOf(message.method);
+      if (typeof target === 'string') return this.process.write({ jsonrpc: '2.0', id: message.id, error: { code: -32603, message: target } });
+      this.serverRequests.set(message.id, target.session);
+      target.session.deliver(message, target.relatedRequestId);
       return;
     }
     if ('method' in message) {
       const params = (message.params ?? {}) as Record<string, unknown>;
+      if (message.method === 'notifications/cancelled' && params.requestId !== undefined && this.serverRequests.has(params.requestId as RequestId)) {
+        const owner = this.serverRequests.get(params.requestId as RequestId)!;
+        this.serverRequests.delete(params.requestId as RequestId);
+        owner.deliver(message);
+        return;
+      }
       const token = params.progressToken;
       if (token !== undefined) {
         const owner = this.progress.get(String(token));
@@ -160,6 +163,10 @@ export class StdioMultiplexer {
 
   /** A message from a session, on its way to the process. */
   async fromSession(session: Session, message: JSONRPCMessage): Promise<void> {
+    if ('method' in message && 'id' in message && message.method === 'initialize') {
+      const capabilities = (message.params as { capabilities?: unknown } | undefined)?.capabilities;
+      session.clientCapabilities = typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
+    }
     if ('method' in message && 'id' in message) {
       let init: InitializeResult;
       try {
@@ -194,22 +201,57 @@ export class StdioMultiplexer {
         return;
       }
       if (this.process.isReady()) this.process.write(message);
+      return;
     }
-    // Responses: the server's requests are never forwarded to sessions, so there is nothing to answer.
+    // An answer to a request of the server: only from the session it was sent to.
+    if (message.id !== undefined && this.serverRequests.get(message.id) === session) {
+      this.serverRequests.delete(message.id);
+      this.process.write(message);
+    }
   }
 
   detach(session: Session): void {
     this.sessions.delete(session);
     for (const [id, p] of this.pending) if (p.owner === session) this.pending.delete(id);
     for (const [token, p] of this.progress) if (p.session === session) this.progress.delete(token);
+    for (const [id, owner] of this.serverRequests) {
+      if (owner !== session) continue;
+      this.serverRequests.delete(id);
+      this.process.write({ jsonrpc: '2.0', id, error: { code: -32603, message: 'The client session this request was sent to ended before answering it.' } });
+    }
+  }
+
+  /**
+   * The session a request of the server is for, and the session's request it came during (when it has
+   * one in flight); or why there is none (the error the server is answered).
+   */
+  private targetOf(method: string): { session: Session; relatedRequestId?: RequestId } | string {
+    const busy = new Map<Session, RequestId[]>();
+    for (const p of this.pending.values()) if (p.owner instanceof Session) busy.set(p.owner, [...(busy.get(p.owner) ?? []), p.id]);
+    let session: Session | undefined;
+    if (busy.size === 1) session = [...busy.keys()][0];
+    else if (busy.size === 0 && this.sessions.size === 1) session = [...this.sessions][0];
+    if (!session) {
+      const why = busy.size > 1 ? `${busy.size} client sessions have requests in flight` : this.sessions.size === 0 ? 'no client session is open' : `${this.sessions.size} client sessions are open and none has a request in flight`;
+      return `The gateway cannot tell which client this ${method} request is for (${why}): it shares this stdio server among its client sessions and sends a request of the server to one only when one alone can be meant.`;
+    }
+    const needed = CAPABILITY_OF[method];
+    if (needed && session.clientCapabilities?.[needed] === undefined) {
+      return `The client of this session did not declare the ${needed} capability, so the gateway does not send it ${method}.`;
+    }
+    const inFlight = busy.get(session);
+    return { session, ...(inFlight?.length === 1 ? { relatedRequestId: inFlight[0]! } : {}) };
   }
 }
 
 /** One user's connection to a supervised process, as an SDK Transport (what the gateway relays over). */
 export class Session implements Transport {
+  /** `extra.relatedRequestId` (beside MessageExtraInfo): the session's request the message came during. */
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
+  /** What the session's client declared in its initialize. */
+  clientCapabilities: Record<string, unknown> | undefined;
   private closed = false;
 
   constructor(private readonly multiplexer: StdioMultiplexer) {}
@@ -233,7 +275,8 @@ export class Session implements Transport {
     void this.close();
   }
 
-  deliver(message: JSONRPCMessage): void {
-    if (!this.closed) this.onmessage?.(message);
+  /** `relatedRequestId`: the session's request (its own id) during which the server sent the message. */
+  deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
+    if (!this.closed) this.onmessage?.(message, relatedRequestId === undefined ? undefined : ({ relatedRequestId } as MessageExtraInfo));
   }
 }

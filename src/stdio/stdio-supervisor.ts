@@ -6,11 +6,16 @@
 // Every start checks the StdioPolicy again, so a command an operator removed from --stdio-allow never
 // runs, whatever the stores hold.
 import { createHash } from 'node:crypto';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
 import { authStatusOnSuccess } from '../discovery/auth-status.js';
-import { sanitize } from '../discovery/redaction.js';
-import type { DiscoveryFailureReason, DiscoveryResult, UpstreamTool } from '../discovery/types.js';
-import { MAX_TOOLS, TooManyToolsError } from '../discovery/response-limits.js';
+import { excerpt, sanitize } from '../upstream/redaction.js';
+import type { DiscoveryFailureReason, DiscoveryResult } from '../discovery/types.js';
+import { Budget, BudgetExceededError } from '../upstream/budget.js';
+import { listingClient } from '../upstream/listing-client.js';
+import { listAllTools } from '../upstream/tools-pager.js';
+import { MAX_TOOLS, TooManyToolsError } from '../upstream/response-limits.js';
 import { LineTooLongError } from './line-reader.js';
 import { stableStringify } from '../manifest/index.js';
 import type { StdioPolicy } from './stdio-policy.js';
@@ -33,8 +38,6 @@ export interface StdioSupervisorOptions {
 }
 
 export class StdioNotAllowedError extends Error {}
-
-const MAX_TOOL_PAGES = 100;
 
 export class StdioSupervisor {
   private readonly servers = new Map<string, { server: SupervisedServer; specHash: string }>();
@@ -99,38 +102,42 @@ export class StdioSupervisor {
   }
 
   /**
-   * Discovery over the supervised process: start it if needed (within the budget), then list every
-   * tool page. Never throws; failures are DiscoveryResults like the HTTP transports'.
+   * Discovery over the supervised process: start it if needed, then an SDK Client over a session of its
+   * own lists every tool page (the one pager), all within one Budget. Never throws; failures are
+   * DiscoveryResults like the HTTP transports'.
    */
-  async discover(key: string, spec: StdioSpec, budget: { timeoutMs: number; requestTimeoutMs?: number }): Promise<DiscoveryResult> {
-    const deadline = Date.now() + budget.timeoutMs;
-    const remaining = () => Math.max(1, deadline - Date.now());
-    const perRequest = () => Math.min(remaining(), budget.requestTimeoutMs ?? Number.MAX_SAFE_INTEGER);
+  async discover(key: string, spec: StdioSpec, limits: { timeoutMs: number; requestTimeoutMs?: number }): Promise<DiscoveryResult> {
+    const budget = new Budget(limits.timeoutMs, limits.requestTimeoutMs);
+    const secrets = Object.values(spec.env);
+    let client: Client | undefined;
     try {
       const server = this.server(key, spec);
-      const init = await withTimeout(server.ready(), remaining(), `"${spec.command}" did not start and answer initialize within ${budget.timeoutMs} ms`);
-      const tools: UpstreamTool[] = [];
-      let cursor: string | undefined;
-      const seen = new Set<string>();
-      for (let page = 0; ; page++) {
-        if (page >= MAX_TOOL_PAGES) throw new StdioRequestError(`tools/list returned more than ${MAX_TOOL_PAGES} pages`, -32603);
-        let result: Record<string, unknown>;
-        try {
-          result = await server.request('tools/list', cursor === undefined ? undefined : { cursor }, perRequest());
-        } catch (err) {
-          // A server without tools may answer "method not found": no tools.
-          if (page === 0 && err instanceof StdioRequestError && err.code === -32601 && !init.capabilities.tools) break;
-          throw err;
+      const init = await budget.run(server.ready()).catch((err: unknown) => {
+        throw err instanceof BudgetExceededError ? new StdioTimeoutError(`"${spec.command}" did not start and answer initialize within ${limits.timeoutMs} ms`) : err;
+      });
+      const exitBefore = server.lastExit;
+      // A request the session could not get answered: the process's exit (with its stderr tail) when it
+      // died meanwhile, the budget, or the process's own error (a bounded excerpt, its env redacted).
+      const failure = (method: string) => (err: unknown): never => {
+        if (server.lastExit !== exitBefore && server.lastExit) throw server.lastExit;
+        if (err instanceof BudgetExceededError || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {
+          const ms = err instanceof BudgetExceededError ? limits.timeoutMs : (limits.requestTimeoutMs ?? limits.timeoutMs);
+          throw new StdioTimeoutError(`${method} was not answered within ${ms} ms`);
         }
-        const listed = (result.tools as Record<string, unknown>[] | undefined) ?? [];
-        if (listed.length > MAX_TOOLS - tools.length) throw new TooManyToolsError(MAX_TOOLS);
-        for (const t of listed) tools.push(toUpstreamTool(t));
-        const next = result.nextCursor;
-        if (typeof next !== 'string' || next === '') break;
-        if (seen.has(next)) throw new StdioRequestError(`tools/list returned cursor "${next.slice(0, 40)}" twice`, -32603);
-        seen.add(next);
-        cursor = next;
-      }
+        if (err instanceof McpError) {
+          const said = excerpt(err.message.replace(/^MCP error -?\d+: /, ''), secrets);
+          throw new StdioRequestError(`${method} failed${said ? `: ${said}` : ''}`, err.code);
+        }
+        throw err;
+      };
+      client = listingClient();
+      // The session's initialize is answered from the process's own handshake.
+      await budget.run(client.connect(server.openSession(), budget.requestOptions())).catch(failure('initialize'));
+      const lister = client;
+      const tools = await listAllTools(
+        (cursor) => budget.run(lister.listTools(cursor === undefined ? undefined : { cursor }, budget.requestOptions())).catch(failure('tools/list')),
+        Boolean(init.capabilities.tools),
+      );
       return {
         ok: true,
         transport: 'stdio',
@@ -147,12 +154,16 @@ export class StdioSupervisor {
         return failed('ResponseTooLarge', text, spec);
       }
       const reason =
-        err instanceof StdioTimeoutError || err instanceof BudgetError
+        err instanceof StdioTimeoutError
           ? 'Timeout'
           : err instanceof StdioStartError || err instanceof StdioNotAllowedError || (err instanceof Error && /not found on the control plane's PATH/.test(message))
             ? 'Unreachable'
             : 'ProtocolError';
       return failed(reason, `stdio server ${key}: ${message}`, spec);
+    } finally {
+      budget.dispose();
+      // Closing the client closes its session (the process stays for the gateway and the next discovery).
+      await client?.close().catch(() => undefined);
     }
   }
 }
@@ -163,28 +174,6 @@ function failed(reason: DiscoveryFailureReason, text: string, spec: StdioSpec): 
   return { ok: false, reason, message: sanitize(text, secrets, 1000), authStatus: { status: 'unknown', method: null, message: sanitize(text, secrets, 240) } };
 }
 
-class BudgetError extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BudgetError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function hashSpec(spec: StdioSpec): string {
   return createHash('sha256').update(stableStringify({ command: spec.command, args: spec.args, env: spec.env })).digest('hex');
-}
-
-function toUpstreamTool(tool: Record<string, unknown>): UpstreamTool {
-  const obj = (v: unknown) => (typeof v === 'object' && v !== null ? { ...(v as Record<string, unknown>) } : undefined);
-  const out: UpstreamTool = { name: String(tool.name ?? ''), inputSchema: obj(tool.inputSchema) ?? { type: 'object' } };
-  if (typeof tool.title === 'string') out.title = tool.title;
-  if (typeof tool.description === 'string') out.description = tool.description;
-  const outputSchema = obj(tool.outputSchema);
-  if (outputSchema) out.outputSchema = outputSchema;
-  const annotations = obj(tool.annotations);
-  if (annotations) out.annotations = annotations;
-  return out;
 }

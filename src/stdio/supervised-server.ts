@@ -6,10 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../domain/logger.js';
-import { sanitize } from '../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS } from '../discovery/response-limits.js';
+import { sanitize } from '../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { LineReader, LineTooLongError } from './line-reader.js';
 import { StdioExitError, StdioMultiplexer, StdioTimeoutError, type InitializeResult, type Session } from './stdio-multiplexer.js';
+import { CLIENT_INFO } from '../upstream/listing-client.js';
 
 export interface StdioSpec {
   command: string;
@@ -51,7 +52,13 @@ export interface SupervisedInfo {
 
 /** A process that has been ready this long is healthy again: the crash count starts over. */
 const STABLE_MS = 10_000;
-const CLIENT_INFO = { name: 'mcp-control-plane', version: '0.1.0' };
+
+/**
+ * What the control plane's handshake declares for the clients it relays: the server may ask for
+ * sampling, form elicitation and roots, and the multiplexer sends each such request to the one session
+ * it is for, whose client declared the capability (else the server is answered an error).
+ */
+const RELAYED_CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
 const STDERR_TAIL = 2048;
 
 export class SupervisedServer {
@@ -79,6 +86,8 @@ export class SupervisedServer {
   private afterBackoff: Promise<InitializeResult> | undefined;
   /** Why the control plane killed the running process, when it did so for misbehaving. */
   private killedFor: Error | undefined;
+  /** How the last process ended unexpectedly (its stderr tail included; `cause`: why it was killed, when it was). */
+  private exitError: StdioExitError | undefined;
 
   constructor(private readonly options: SupervisedServerOptions) {
     this.key = options.key;
@@ -87,6 +96,11 @@ export class SupervisedServer {
       this.idleTimer = setInterval(() => this.checkIdle(), Math.max(10, Math.min(options.idleMs / 4, 10_000)));
       this.idleTimer.unref();
     }
+  }
+
+  /** How the last process ended unexpectedly, as the requests it left unanswered learnt it; a new object per exit. */
+  get lastExit(): StdioExitError | undefined {
+    return this.exitError;
   }
 
   info(): SupervisedInfo {
@@ -103,11 +117,6 @@ export class SupervisedServer {
     if (this.state === 'backoff' && this.afterBackoff) return this.afterBackoff;
     // stopped: never started, or killed when idle.
     return this.start();
-  }
-
-  /** A request of the control plane itself (discovery), answered with its result or an error. */
-  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    return this.multiplexer.request(method, params, timeoutMs);
   }
 
   /** A multiplexed connection for one user (a gateway session). */
@@ -188,7 +197,7 @@ export class SupervisedServer {
           resolveExit();
         }
       });
-      this.multiplexer.call('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO }).then((result) => {
+      this.multiplexer.call('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: RELAYED_CLIENT_CAPABILITIES, clientInfo: CLIENT_INFO }).then((result) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -242,6 +251,7 @@ export class SupervisedServer {
     const why = killedFor
       ? `the stdio server "${this.spec.command}" was stopped: it ${killedFor.message} (--upstream-max-message-bytes)`
       : `the stdio server "${this.spec.command}" exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    this.exitError = new StdioExitError(`${why}${this.stderrHint()}`, killedFor ? { cause: killedFor } : undefined);
     this.multiplexer.failPending(why, this.stderrHint(), killedFor);
     if (wasState === 'closed' || wasState === 'stopped') return;
     // A crash: start again after a backoff that doubles with each crash in a row.

@@ -68,7 +68,7 @@ export function loadSecretKeyFile(dataDir: string): LoadedSecretKey {
 }
 
 /** Independent keys for independent uses, derived from the one master key (HKDF-SHA256). */
-export function deriveKey(master: Uint8Array, purpose: 'secret-encryption' | 'content-hash'): Buffer {
+export function deriveKey(master: Uint8Array, purpose: 'secret-encryption' | 'content-hash' | 'cluster-internal-token'): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `mcp-control-plane ${purpose} v1`, KEY_BYTES));
 }
 

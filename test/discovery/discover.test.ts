@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServerFetch, discover, MAX_TOOL_PAGES, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { discover, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { createServerFetch, MAX_TOOL_PAGES } from '../../src/upstream/index.js';
 import { waitFor } from '../support/control-plane.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';

@@ -1,4 +1,4 @@
-import { excerpt } from '../../src/discovery/redaction.js';
+import { excerpt } from '../../src/upstream/redaction.js';
 
 describe('excerpt', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { classifyFailure, errorChain, type FetchObservations } from '../../src/discovery/failure.js';
-import { sanitize, secretsOf } from '../../src/discovery/redaction.js';
+import { classifyFailure, errorChain, type FetchObservations } from '../../src/upstream/failure.js';
+import { sanitize, secretsOf } from '../../src/upstream/redaction.js';
 
 const url = new URL('https://mcp.example.com/mcp?api_key=abc123');
 

@@ -1,6 +1,7 @@
 // discover() against upstreams that send too much: each fails alone with ResponseTooLarge, promptly
 // (the discovery budget is far longer than the test waits), and the hostile stream is hung up on.
-import { discover, MAX_TOOLS, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { discover, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { MAX_TOOLS } from '../../src/upstream/index.js';
 import { INTERNAL_BODY, startHostileUpstream, type HostileMode, type HostileUpstream } from '../support/hostile-upstream.js';
 import { startMcpServer } from '../support/mcp-servers.js';
 import { waitFor } from '../support/control-plane.js';

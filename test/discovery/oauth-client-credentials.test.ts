@@ -1,4 +1,5 @@
-import { discover, OAuthClientCredentials, OAuthError, type ClientCredentialsConfig } from '../../src/discovery/index.js';
+import { discover } from '../../src/discovery/index.js';
+import { OAuthClientCredentials, OAuthError, type ClientCredentialsConfig } from '../../src/upstream/index.js';
 import { startMcpServer, startOAuthTokenServer, type RunningMcpServer, type RunningOAuthTokenServer } from '../support/mcp-servers.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { createSelfSignedCert, openssl } from '../support/tls.js';

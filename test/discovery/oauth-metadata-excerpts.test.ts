@@ -2,7 +2,7 @@
 // the body, and the body may hold anything the metadata host serves.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { discoverOAuthMetadata } from '../../src/discovery/oauth-metadata.js';
+import { discoverOAuthMetadata } from '../../src/upstream/oauth-metadata.js';
 
 const BODY_SECRET = 'Zinternal-session-key-77c1e0';
 

@@ -4,8 +4,8 @@
 // and documents that must not be used.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EgressPolicy } from '../../src/discovery/egress.js';
-import { discoverOAuthMetadata, MAX_METADATA_BYTES } from '../../src/discovery/oauth-metadata.js';
+import { EgressPolicy } from '../../src/upstream/egress.js';
+import { discoverOAuthMetadata, MAX_METADATA_BYTES } from '../../src/upstream/oauth-metadata.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, origin: string) => void;
 

@@ -2,7 +2,7 @@
 // answer passes --upstream-max-response-bytes, and the endpoint is hung up on.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OAuthClientCredentials, OAuthError } from '../../src/discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../../src/upstream/index.js';
 import { waitFor } from '../support/control-plane.js';
 
 let server: Server;

@@ -1,7 +1,8 @@
 // Per-server TLS: trust and reject_unauthorized apply to one server's fetch only, never process-wide.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServerFetch, discover, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { discover, type DiscoveryTarget } from '../../src/discovery/index.js';
+import { createServerFetch } from '../../src/upstream/index.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { createSelfSignedCert, openssl, type SelfSignedCert } from '../support/tls.js';
 

@@ -1,4 +1,5 @@
-import { applyToolSettings, closestToolNames, type UpstreamTool } from '../../src/discovery/index.js';
+import { applyToolSettings, closestToolNames } from '../../src/discovery/index.js';
+import type { UpstreamTool } from '../../src/upstream/index.js';
 
 const schema = { type: 'object', properties: {} };
 const tools = (...names: string[]): UpstreamTool[] => names.map((name) => ({ name, inputSchema: schema }));

@@ -1,5 +1,6 @@
 import type { ToolSetting } from '../../src/domain/manifest.js';
-import { applyToolSettings, type UpstreamTool } from '../../src/discovery/index.js';
+import { applyToolSettings } from '../../src/discovery/index.js';
+import type { UpstreamTool } from '../../src/upstream/index.js';
 
 const schema = { type: 'object', properties: {} };
 const upstream: UpstreamTool[] = [

@@ -105,7 +105,7 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('a passthrough serve
     const api = await cp.api('/api/svc/v1/mcp-servers', { token });
     expect(api.status).toBe(401);
     const gateway = await fetch(`${cp.url}/mcp/${name}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
-    expect(gateway.status).toBe(403);
+    expect(gateway.status).toBe(401);
 
     // Another caller gets a token of her own: her subject, never her token.
     const from = u.requests.length;

@@ -245,8 +245,7 @@ describe('per server', () => {
 
   it.each([
     ['no token', undefined, 401, 'Unauthorized'],
-    // Not 401: that sends OAuth clients off to sign in at an authorization server the gateway does not have.
-    ['an unknown token', 'not-a-known-token-123', 403, 'InvalidToken'],
+    ['an unknown token', 'not-a-known-token-123', 401, 'InvalidToken'],
     // As for a server that does not exist: the name of a server the caller may not use does not leak.
     ['a subject that is not a collaborator', BOB_TOKEN, 404, 'NotFound'],
   ])('refuses %s before anything reaches the upstream', async (_what, token, status, code) => {
@@ -262,8 +261,7 @@ describe('per server', () => {
     const res = await fetch(`${cp.url}/mcp/guarded`, { method: 'POST', headers, body: JSON.stringify(initialize) });
     expect(res.status).toBe(status);
     expect((await errorOf(res)).code).toBe(code);
-    if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
-    if (status === 403) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+    if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(token ? /^Bearer .*error="invalid_token"/ : /^Bearer realm=/);
     expect(u.requests.length).toBe(before);
 
     // The collaborator gets in; her session is hers alone.

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ajv, applyRequestSchema, gaiaCreateRequestSchema, remoteServerSchema, type SchemaObject } from '../../src/manifest/schemas.js';
+import { ajv, applyRequestSchema, gaiaCreateRequestSchema, openApiServerSchema, remoteServerSchema, type SchemaObject } from '../../src/manifest/schemas.js';
 import { validateApplyRequest, validateManifest } from '../../src/manifest/validate.js';
 import { minimalManifest } from './manifests.js';
 
@@ -18,6 +18,7 @@ function propertiesOf(schema: unknown, path = '#'): [string, SchemaObject][] {
 
 describe.each([
   ['mcp-server-remote', remoteServerSchema],
+  ['mcp-server-openapi', openApiServerSchema],
   ['apply-request', applyRequestSchema],
   ['gaia-create-request', gaiaCreateRequestSchema],
 ])('schemas/%s.schema.json', (_name, schema) => {

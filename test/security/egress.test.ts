@@ -9,9 +9,9 @@ import {
   egressLookup,
   EgressPolicy,
   parseCidr,
-} from '../../src/discovery/egress.js';
-import { OAuthClientCredentials, OAuthError } from '../../src/discovery/oauth-client-credentials.js';
-import { createServerFetch } from '../../src/discovery/server-fetch.js';
+} from '../../src/upstream/egress.js';
+import { OAuthClientCredentials, OAuthError } from '../../src/upstream/oauth-client-credentials.js';
+import { createServerFetch } from '../../src/upstream/server-fetch.js';
 import type { DiscoveryTarget } from '../../src/discovery/types.js';
 import { parseServeConfig, ConfigError } from '../../src/config.js';
 import { remoteManifest, startTestControlPlane, waitFor } from '../support/control-plane.js';

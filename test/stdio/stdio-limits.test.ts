@@ -2,7 +2,7 @@
 // discovery fails with ResponseTooLarge; one that lists too many tools fails the same way.
 import { join } from 'node:path';
 import { silentLogger } from '../../src/domain/logger.js';
-import { MAX_TOOLS } from '../../src/discovery/index.js';
+import { MAX_TOOLS } from '../../src/upstream/index.js';
 import { LineReader, LineTooLongError } from '../../src/stdio/line-reader.js';
 import { StdioPolicy } from '../../src/stdio/stdio-policy.js';
 import { StdioSupervisor } from '../../src/stdio/stdio-supervisor.js';

@@ -147,4 +147,16 @@ describe('PostgreSQL LISTEN/NOTIFY between replicas', () => {
       await notifications.close();
     }
   });
+
+  it('after a PostgreSQL restart, both replicas write again and hear each other by NOTIFY', async () => {
+    const a = await replica('replica-a');
+    const b = await replica('replica-b');
+    await (await testPostgres()).restart('fast');
+    await waitFor(() => b.database.notifications.listening && a.database.notifications.listening, { what: 'both listening again', timeoutMs: 30_000 });
+    // The pools drop the connections the restart ended; a write may need another try while they notice.
+    await waitFor(async () => a.gateway.apply(gatewayEntry('x')).then(() => true, () => false), { what: "a's first write after the restart" });
+    await waitFor(() => b.heard.includes(fqnOf('x')), { what: "b hears a's gateway write" });
+    await b.resources.create(newResource('y'));
+    await waitFor(() => a.heard.includes('write'), { what: "a hears b's write" });
+  }, 60_000);
 });

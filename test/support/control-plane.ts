@@ -6,7 +6,7 @@ import type { Authenticator } from '../../src/auth/authenticator.js';
 import { parseServeConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
-import { startControlPlane, type ControlPlane } from '../../src/main.js';
+import { startControlPlane, type ClusterWiring, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
 export { waitFor } from './wait-for.js';
 
@@ -56,6 +56,8 @@ export interface TestControlPlaneOptions {
   tokensFilePollIntervalMs?: number;
   /** The control plane's clock (a FakeClock where time is the subject). Default: the system clock. */
   clock?: Clock;
+  /** Its part in a cluster (a follower of another control plane). Default: the single replica of SQLite mode. */
+  cluster?: ClusterWiring;
 }
 
 /** Short enough for fast tests, long enough for a write of a few KiB to settle. */
@@ -80,6 +82,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     tokensFilePollIntervalMs: options.tokensFilePollIntervalMs ?? 20,
     ...(options.authenticators ? { authenticators: options.authenticators } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };

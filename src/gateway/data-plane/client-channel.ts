@@ -37,6 +37,8 @@ export interface ClientChannelOptions {
   onInitialized: () => void;
   /** The client opened its GET stream: messages without a request may go out now. */
   onStreamOpened: () => void;
+  /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
+  newSessionId?: () => string;
 }
 
 /** The answer to one POST that carried requests. */
@@ -261,7 +263,7 @@ export class ClientChannel {
     if (messages.some((m) => 'method' in m && m.method === 'initialize' && 'id' in m)) {
       if (this.initialized) return refuse(res, 400, -32600, 'Invalid Request: Server already initialized');
       if (messages.length > 1) return refuse(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
-      this.sessionId = randomUUID();
+      this.sessionId = this.options.newSessionId?.() ?? randomUUID();
       this.initialized = true;
       this.options.onInitialized();
     } else if (!this.admitted(req, res)) {

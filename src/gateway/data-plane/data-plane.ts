@@ -2,9 +2,10 @@
 // session to one upstream session of the server the gateway store describes. It reads the gateway
 // store and nothing else, so it can run as a process of its own next to a copy of that store.
 //
-// Every HTTP request is admitted on its own: a bearer token (401 without one; 403 with error="invalid_token"
-// for one the gateway does not know: a 401 would send OAuth clients such as mcp-remote off to sign in and
-// register at an authorization server this gateway does not have, reporting that instead), an entry in the
+// Every HTTP request is admitted on its own: a bearer token (401 without one, and 401 with error="invalid_token"
+// for one the gateway does not know, as RFC 6750 and MCP's authorization spec ask; the body names the
+// problem, and an OAuth client that signs in anyway is refused at /register with the same words:
+// http/oauth-refusal.ts), an entry in the
 // gateway store that the subject may use (404 for both: a server the caller may not use answers exactly
 // what a missing one does, so names do not leak across accounts), an entry that is served (503). A
 // session is bound to the subject that opened it. The caller's token stays here: an upstream that
@@ -12,8 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import type { UpstreamLimits } from '../../upstream/response-limits.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Collaborator } from '../../domain/manifest.js';
 import type { Logger } from '../../domain/logger.js';
@@ -28,6 +29,8 @@ import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } 
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
+import { forwardSessionRequest } from './session-forward.js';
+import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 
 export interface UsePolicy {
@@ -73,10 +76,15 @@ export interface DataPlaneOptions {
   callerTokens?: { lease(subject: string, audience: string): Promise<CallerTokenLease> };
   /** Told when an upstream session opens, cannot be opened, or is lost, so the server's status follows. */
   upstreamHealth?: UpstreamHealthReporter;
+  /**
+   * Several replicas behind one load balancer: session ids name their replica, and a request for a session
+   * another live replica holds is forwarded there (session-owners.ts). Absent: every session is this process's.
+   */
+  sessionOwners?: SessionOwners;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
-/** No resource_metadata: the gateway offers no OAuth sign-in, only tokens its administrators issue. */
+/** No resource_metadata: the gateway has no authorization server, only tokens its administrators issue. */
 const INVALID_TOKEN = 'Bearer realm="mcp-control-plane", error="invalid_token", error_description="The bearer token is not valid"';
 
 interface Admission {
@@ -99,17 +107,51 @@ export class DataPlane {
     const fqn = serverFqn(this.options.tenant, name);
     const cached = this.catalog.cached(fqn);
     if (cached) return this.dispatch(name, req, res, principal, cached);
-    this.catalog.get(fqn).then(
-      (entry) => this.dispatch(name, req, res, principal, entry),
-      (error: unknown) => this.failed(name, res, error),
-    );
+    this.catalog
+      .get(fqn)
+      .then((entry) => this.dispatch(name, req, res, principal, entry))
+      .catch((error: unknown) => this.failed(name, res, error));
   };
 
   private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
     const admission = this.admit(name, res, principal, entry);
     if (!admission) return;
+    const sessionId = req.headers['mcp-session-id'];
+    const owners = this.options.sessionOwners;
+    if (owners && typeof sessionId === 'string' && !this.sessions.has(sessionId) && req.headers[FORWARDED_BY_HEADER] === undefined) {
+      void this.serveElsewhere(req, res, admission, owners, sessionId, name);
+      return;
+    }
+    this.serveHere(req, res, admission, name);
+  }
+
+  private serveHere(req: IncomingMessage, res: ServerResponse, admission: Admission, name: string): void {
     const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
     served.catch((error: unknown) => this.failed(name, res, error));
+  }
+
+  /**
+   * A session this replica does not hold: forwarded to the live replica that owns it, or answered here
+   * (404: unknown session) when none does. Admission ran here first: a request this replica would refuse
+   * is never forwarded.
+   */
+  private async serveElsewhere(req: IncomingMessage, res: ServerResponse, admission: Admission, owners: SessionOwners, sessionId: string, name: string): Promise<void> {
+    const owner = await owners.ownerOf(sessionId).catch((error: unknown) => {
+      this.options.logger.warn({ server: name, err: error instanceof Error ? error.message : String(error) }, 'could not look up the owner of a session');
+      return { kind: 'unknown' as const };
+    });
+    if (owner.kind !== 'elsewhere') return this.serveHere(req, res, admission, name);
+    const query = (req.url ?? '').indexOf('?');
+    const target = new URL(`/mcp/${encodeURIComponent(name)}${query === -1 ? '' : (req.url ?? '').slice(query)}`, owner.url);
+    forwardSessionRequest(req, res, {
+      target,
+      selfId: owners.selfId,
+      ownerGone: (r) => {
+        this.metrics.error(name, 'unknown_session');
+        answerJson(r, 404, rpcError(-32001, 'Session not found: the replica that held it is gone; start a new session with initialize.'));
+      },
+      onError: (error) => this.options.logger.info({ server: name, owner: owner.url, err: error.message }, 'forwarding a session request failed'),
+    });
   }
 
   private failed(name: string, res: ServerResponse, error: unknown): void {
@@ -165,7 +207,7 @@ export class DataPlane {
     if (!principal) {
       res.setHeader('WWW-Authenticate', INVALID_TOKEN);
       const message = 'The bearer token is not valid: check the token you passed, or ask an administrator of this gateway for a new one (it offers no OAuth sign-in).';
-      return this.refuse(res, 403, 'InvalidToken', message, '', 'unauthenticated');
+      return this.refuse(res, 401, 'InvalidToken', message, '', 'unauthenticated');
     }
     return principal;
   }
@@ -240,6 +282,7 @@ export class DataPlane {
         if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
       },
       onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: 'Unreachable', message }),
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
@@ -329,6 +372,7 @@ export class DataPlane {
         const fqn = sources.find((x) => x.name === source)?.fqn;
         if (fqn) this.health.report(fqn, { ok: false, reason: 'Unreachable', message });
       },
+      ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
     session.handle(req, res, initialize);
     if (session.id === undefined) await session.close('initialize was not accepted');
@@ -342,6 +386,8 @@ export class DataPlane {
       ...(this.options.upstreamLimits ? { maxMessageBytes: this.options.upstreamLimits.maxMessageBytes } : {}),
       ...(this.options.stdio ? { stdio: this.options.stdio } : {}),
       ...(this.options.upstreamBodyTimeoutMs !== undefined ? { bodyTimeoutMs: this.options.upstreamBodyTimeoutMs } : {}),
+      // mcp-server/openapi: its session serves the tools of the entry as it is now.
+      latest: () => this.catalog.cached(entry.fqn),
     };
   }
 

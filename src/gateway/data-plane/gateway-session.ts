@@ -9,8 +9,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../domain/clock.js';
+import { listAllTools } from '../../upstream/tools-pager.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { ClientChannel } from './client-channel.js';
@@ -22,8 +23,6 @@ import type { UpstreamMessageExtra } from './upstream-http.js';
 
 /** Standalone messages kept for a client that has not opened its GET stream yet. */
 const OUTBOX_LIMIT = 100;
-/** tools/list pages the gateway follows to learn the upstream's tools. */
-const MAX_TOOL_PAGES = 100;
 
 export interface GatewaySessionOptions {
   serverName: string;
@@ -43,6 +42,8 @@ export interface GatewaySessionOptions {
   onClosed: (session: GatewaySession) => void;
   /** The upstream session was lost, or a message could not be sent to it (one sentence, no secrets). */
   onUpstreamFailed?: (message: string) => void;
+  /** Makes the session id. Default: a random UUID. */
+  newSessionId?: () => string;
 }
 
 export class GatewaySession {
@@ -76,6 +77,7 @@ export class GatewaySession {
       onStreamOpened: () => {
         for (const message of this.outbox.splice(0)) this.send(message);
       },
+      ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
     });
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');
@@ -236,16 +238,12 @@ export class GatewaySession {
     });
   }
 
-  /** Lists every upstream tool with the gateway's own requests (once at a time). */
+  /** Lists every upstream tool with the gateway's own requests (once at a time), through the one pager. */
   private learnUpstreamTools(): Promise<void> {
     this.listing ??= (async () => {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-        const result = await this.requestUpstream('tools/list', cursor === undefined ? {} : { cursor });
-        for (const name of toolNames(result)) this.upstreamTools.add(name);
-        cursor = typeof result.nextCursor === 'string' && result.nextCursor !== '' ? result.nextCursor : undefined;
-        if (cursor === undefined) return;
-      }
+      const announcesTools = Boolean((this.options.upstream.initializeResult.capabilities as { tools?: unknown } | undefined)?.tools);
+      const tools = await listAllTools((cursor) => this.requestUpstream('tools/list', cursor === undefined ? {} : { cursor }), announcesTools);
+      for (const tool of tools) this.upstreamTools.add(tool.name);
     })().finally(() => (this.listing = undefined));
     return this.listing;
   }
@@ -257,7 +255,7 @@ export class GatewaySession {
         method,
         answer: (message) => {
           if ('result' in message) resolve(message.result as Record<string, unknown>);
-          else reject(new Error('error' in message ? message.error.message : 'no answer'));
+          else reject('error' in message ? new McpError(message.error.code, message.error.message) : new Error('no answer'));
         },
       });
       this.options.upstream.transport.send({ jsonrpc: '2.0', id, method, params }).catch((error: unknown) => {

@@ -2,6 +2,7 @@
 // (media types are src/domain/media-type.ts; event streams are parsed by src/domain/sse-parser.ts and written by event-log.ts).
 import { StringDecoder } from 'node:string_decoder';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { AnswerEnvelope } from './answer-envelope.js';
 
 /** The shape of a JSON-RPC 2.0 message: a request or notification (method), or an answer (id with result or error). */
 export function isMessage(value: unknown): value is JSONRPCMessage {
@@ -15,7 +16,8 @@ export function isMessage(value: unknown): value is JSONRPCMessage {
 }
 
 interface Source {
-  text: string;
+  /** The text; undefined until asked for, when the message was checked on its bytes alone (answerFromBytes). */
+  text: string | undefined;
   /** The bytes `text` was decoded from, when the gateway still holds them. */
   bytes: readonly Buffer[] | undefined;
   /** Whether `text` has no line break (so it fits in one data line of an event); found when first asked. */
@@ -33,12 +35,41 @@ export function parsedFrom(message: unknown, text: string, bytes?: readonly Buff
   if (typeof message === 'object' && message !== null) sources.set(message, { text, bytes });
 }
 
+/**
+ * The answer whose UTF-8 `bytes` (its chunks) scanAnswerEnvelope vouched for, without parsing them: its jsonrpc and
+ * id are plain properties, and its result (or error) is parsed from the bytes when first read. The
+ * relay reads only the envelope of most answers, so their bytes go to the client as they came.
+ */
+export function answerFromBytes(envelope: AnswerEnvelope, bytes: readonly Buffer[]): JSONRPCMessage {
+  const message = { jsonrpc: '2.0', id: envelope.id } as Record<string, unknown>;
+  const key = envelope.isError ? 'error' : 'result';
+  Object.defineProperty(message, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = (JSON.parse(textOf(message)!) as Record<string, unknown>)[key];
+      Object.defineProperty(message, key, { value, enumerable: true, configurable: true, writable: true });
+      return value;
+    },
+  });
+  sources.set(message, { text: undefined, bytes });
+  return message as unknown as JSONRPCMessage;
+}
+
+function textOf(message: object): string | undefined {
+  const source = sources.get(message);
+  if (!source) return undefined;
+  source.text ??= decodeUtf8(source.bytes!);
+  return source.text;
+}
+
 /** The message as JSON text on one line: the upstream's own text when it came unchanged and has no line break. */
 export function serialize(message: JSONRPCMessage): string {
   const source = sources.get(message);
   if (!source) return JSON.stringify(message);
-  source.oneLine ??= !source.text.includes('\n') && !source.text.includes('\r');
-  return source.oneLine ? source.text : JSON.stringify(message);
+  const text = textOf(message)!;
+  source.oneLine ??= !text.includes('\n') && !text.includes('\r');
+  return source.oneLine ? text : JSON.stringify(message);
 }
 
 /** The upstream's own bytes of the message (JSON), when it came unchanged in a body of its own. */

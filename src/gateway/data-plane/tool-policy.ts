@@ -2,11 +2,12 @@
 import { stableStringify } from '../../manifest/index.js';
 import type { GatewayEntry } from '../gateway-entry.js';
 
-export type ToolSettings = Pick<GatewayEntry, 'disabledTools' | 'toolOverrides'>;
+export type ToolSettings = Pick<GatewayEntry, 'disabledTools' | 'toolOverrides' | 'openapi'>;
 
-/** Two entries with the same key show every client the same tool list. */
+/** Two entries with the same key show every client the same tool list (an OpenAPI entry's tools are its own). */
 export function toolSettingsKey(settings: ToolSettings): string {
-  return stableStringify({ disabled: [...settings.disabledTools].sort(), overrides: settings.toolOverrides });
+  const key = { disabled: [...settings.disabledTools].sort(), overrides: settings.toolOverrides };
+  return stableStringify(settings.openapi ? { ...key, openapi: settings.openapi.revision } : key);
 }
 
 /** A tools/list result with disabled tools removed and description and annotation overrides applied. */

@@ -12,11 +12,12 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { excerpt, secretsOf } from '../../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../discovery/response-limits.js';
+import { excerpt, secretsOf } from '../../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../upstream/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
 import { mediaType } from '../../domain/media-type.js';
-import { decodeUtf8, isMessage, parsedFrom } from './json-rpc.js';
+import { chunksAreUtf8, isPlain, scanAnswerEnvelope } from './answer-envelope.js';
+import { answerFromBytes, decodeUtf8, isMessage, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
   initialReconnectionDelay: number;
@@ -64,11 +65,13 @@ const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () 
 const ERROR_BODY_BYTES = 1024;
 
 /**
- * Collects a body as text, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or an
- * error's message (`truncate`: bytes past `maxBytes` are dropped).
+ * Collects a body's chunks, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or
+ * an error's message (`truncate`: bytes past `maxBytes` are dropped).
  */
-function collect(onText: (text: string, bytes: readonly Buffer[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
+function collect(onBody: (chunks: Buffer[], plain: boolean[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
   const chunks: Buffer[] = [];
+  /** isPlain of each chunk, found while the rest of the body is on its way (the scan's work on long strings). */
+  const plain: boolean[] = [];
   let total = 0;
   return {
     data: (chunk) => {
@@ -77,12 +80,15 @@ function collect(onText: (text: string, bytes: readonly Buffer[]) => void, onErr
         chunk = chunk.subarray(0, maxBytes - total);
       }
       total += chunk.length;
-      if (chunk.length > 0) chunks.push(chunk);
+      if (chunk.length > 0) {
+        chunks.push(chunk);
+        if (!truncate) plain.push(isPlain(chunk));
+      }
     },
     end: () => {
       // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
       try {
-        onText(chunks.length === 0 ? '' : decodeUtf8(chunks), chunks);
+        onBody(chunks, plain);
       } catch (error) {
         onError(error as Error);
       }
@@ -154,7 +160,7 @@ export class HttpUpstreamTransport implements Transport {
         if (status < 200 || status >= 300) {
           // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
           // any header value this request sent (an upstream may quote the credential it refuses).
-          return collect((text) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(text, secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
+          return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
         }
         if (status === 202 || !isRequest) {
           if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
@@ -173,12 +179,18 @@ export class HttpUpstreamTransport implements Transport {
           return DROP;
         }
         return collect(
-          (text, bytes) => {
-            const data = parseJson(text);
-            if (Array.isArray(data)) for (const item of data) this.receive(item);
+          (chunks, plain) => {
+            // The answer to this request, as scanned on its bytes: relayed as it came, parsed only if read.
+            const envelope = chunksAreUtf8(chunks) ? scanAnswerEnvelope(chunks, plain) : undefined;
+            if (envelope && envelope.id === (message as { id?: RequestId }).id) this.onmessage?.(answerFromBytes(envelope, chunks));
             else {
-              parsedFrom(data, text, bytes);
-              this.receive(data);
+              const text = chunks.length === 0 ? '' : decodeUtf8(chunks);
+              const data = parseJson(text);
+              if (Array.isArray(data)) for (const item of data) this.receive(item);
+              else {
+                parsedFrom(data, text, chunks);
+                this.receive(data);
+              }
             }
             resolve();
           },

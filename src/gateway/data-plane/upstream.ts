@@ -9,14 +9,16 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerTokenLease } from '../../auth/caller-tokens.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import { classifyFailure, observeFetch } from '../../discovery/failure.js';
-import { excerpt, sanitize, secretsOf } from '../../discovery/redaction.js';
-import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../discovery/response-limits.js';
-import { createServerFetch, type ServerFetch } from '../../discovery/server-fetch.js';
-import type { FetchLike } from '../../discovery/types.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import { Budget } from '../../upstream/budget.js';
+import { classifyFailure, observeFetch } from '../../upstream/failure.js';
+import { excerpt, sanitize, secretsOf } from '../../upstream/redaction.js';
+import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../upstream/response-limits.js';
+import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch.js';
+import type { FetchLike } from '../../upstream/types.js';
 import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
+import { openOpenApiSession } from '../../openapi/openapi-session.js';
 
 export interface ConnectUpstreamOptions {
   entry: GatewayEntry;
@@ -38,6 +40,8 @@ export interface ConnectUpstreamOptions {
   stdio?: StdioSessions;
   /** The longest silence within one upstream answer's body; 0 (the default): none. */
   bodyTimeoutMs?: number;
+  /** The entry as the gateway store holds it now; an mcp-server/openapi session serves its current tools. */
+  latest?: () => GatewayEntry | undefined;
 }
 
 /** The part of the stdio supervisor (src/stdio) the gateway uses: one multiplexed session per client session. */
@@ -46,7 +50,8 @@ export interface StdioSessions {
 }
 
 export interface Upstream {
-  kind: GatewayTransport | 'stdio';
+  /** `openapi`: the gateway's own MCP server for an mcp-server/openapi entry (src/openapi). */
+  kind: GatewayTransport | 'stdio' | 'openapi';
   transport: Transport;
   /** The upstream's result for initialize. */
   initializeResult: Record<string, unknown>;
@@ -124,6 +129,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   if (entry.passthroughAuth && !lease) {
     throw new UpstreamConnectError(502, `MCP server "${entry.name}" takes a token minted for each caller, and this gateway has no signing key to mint one.`);
   }
+  if (entry.openapi) return connectOpenApi(options, lease);
   const url = new URL(entry.upstreamUrl);
   const headers = upstreamHeaders(entry, lease?.token);
   const secrets = [...secretsOf(headers), ...secretsOf(entry.upstreamProxy?.headers ?? {})];
@@ -134,7 +140,8 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
       : entry.transport === 'sse'
         ? ['sse', 'streamable-http']
         : ['streamable-http', 'sse'];
-  const deadline = Date.now() + options.timeoutMs;
+  // One budget for connecting, the transport fallback included.
+  const budget = new Budget(options.timeoutMs);
   const serverFetch = createServerFetch(entry.tls, {
     ...(options.egress ? { egress: options.egress } : {}),
     ...(entry.upstreamProxy ? { proxy: entry.upstreamProxy } : {}),
@@ -155,9 +162,8 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
         kind === 'sse'
           ? new SSEClientTransport(url, { requestInit, fetch })
           : new StreamableHTTPClientTransport(url, { requestInit, fetch, reconnectionOptions: GET_STREAM_RECONNECTION });
-      let timedOut = false;
       try {
-        const result = await withDeadline(initializeOver(transport, initialize, secrets), deadline, () => (timedOut = true));
+        const result = await budget.run(initializeOver(transport, initialize, secrets));
         const version = typeof result.protocolVersion === 'string' ? result.protocolVersion : undefined;
         if (kind === 'sse') {
           if (version) transport.setProtocolVersion?.(version);
@@ -183,6 +189,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
       } catch (error) {
         await transport.close().catch(() => undefined);
         if (error instanceof UpstreamInitializeRefused) throw new UpstreamConnectError(502, error.message);
+        const timedOut = budget.expired;
         const failure = classifyFailure(error, { url, transport: kind, observed, timedOut, timeoutMs: options.timeoutMs, secrets });
         if (timedOut) {
           throw new UpstreamConnectError(
@@ -199,6 +206,8 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   } catch (error) {
     await serverFetch.close();
     throw error;
+  } finally {
+    budget.dispose();
   }
   await serverFetch.close();
   throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`, lastUnreachable);
@@ -218,17 +227,43 @@ async function connectStdio(options: ConnectUpstreamOptions, spec: NonNullable<G
   } catch (error) {
     throw new UpstreamConnectError(502, `The gateway could not start MCP server "${entry.name}": ${(error as Error).message}`);
   }
-  let timedOut = false;
+  const budget = new Budget(options.timeoutMs);
   try {
-    const result = await withDeadline(initializeOver(transport, options.initialize, Object.values(spec.env)), Date.now() + options.timeoutMs, () => (timedOut = true));
+    const result = await budget.run(initializeOver(transport, options.initialize, Object.values(spec.env)));
     let closing: Promise<void> | undefined;
     return { kind: 'stdio', transport, initializeResult: result, close: () => (closing ??= transport.close().catch(() => undefined)) };
   } catch (error) {
     await transport.close().catch(() => undefined);
-    if (timedOut) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`, true);
+    if (budget.expired) throw new UpstreamConnectError(504, `MCP server "${entry.name}" did not answer initialize within ${options.timeoutMs} ms; try again later.`, true);
     // The supervisor's own sentence (its stderr tail already sanitised) or the refusal's excerpt: bounded again here.
     const detail = sanitize((error as Error).message, Object.values(spec.env), 500);
     throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${detail}`);
+  } finally {
+    budget.dispose();
+  }
+}
+
+/**
+ * mcp-server/openapi: the gateway's own MCP server for the entry (src/openapi/openapi-session.ts); each
+ * request carries the entry's headers of the moment, with the caller's minted token when passthroughAuth.
+ */
+async function connectOpenApi(options: ConnectUpstreamOptions, lease: CallerTokenLease | undefined): Promise<Upstream> {
+  const { entry } = options;
+  const session = await openOpenApiSession({
+    entry,
+    ...(options.latest ? { latest: options.latest } : {}),
+    headersOf: (e) => upstreamHeaders(e, lease?.token),
+    ...(options.egress ? { egress: options.egress } : {}),
+  });
+  const budget = new Budget(options.timeoutMs);
+  try {
+    const result = await budget.run(initializeOver(session.transport, options.initialize, []));
+    return { kind: 'openapi', transport: session.transport, initializeResult: result, close: session.close };
+  } catch (error) {
+    await session.close();
+    throw new UpstreamConnectError(502, `The gateway could not open its session for MCP server "${entry.name}": ${(error as Error).message}`);
+  } finally {
+    budget.dispose();
   }
 }
 
@@ -257,27 +292,14 @@ async function initializeOver(transport: Transport, initialize: JSONRPCRequest, 
   return answer;
 }
 
-function withDeadline<T>(promise: Promise<T>, deadline: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        onTimeout();
-        reject(new Error('timed out'));
-      },
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function closer(transport: Transport, serverFetch: ServerFetch): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
       if (transport instanceof HttpUpstreamTransport) {
-        const terminate = transport.terminateSession().catch(() => undefined);
-        await withDeadline(terminate, Date.now() + TERMINATE_MS, () => undefined).catch(() => undefined);
+        const ends = new Budget(TERMINATE_MS);
+        await ends.run(transport.terminateSession()).catch(() => undefined);
+        ends.dispose();
       }
       await transport.close().catch(() => undefined);
       await serverFetch.close();

@@ -55,6 +55,8 @@ export interface VirtualSessionOptions {
   clock?: Clock;
   metrics: DataPlaneMetrics;
   logger: Logger;
+  /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
+  newSessionId?: () => string;
   onInitialized: (session: VirtualSession) => void;
   onClosed: (session: VirtualSession) => void;
   /** A source's upstream session was lost (one sentence, no secrets). */
@@ -103,6 +105,7 @@ export class VirtualSession {
       onStreamOpened: () => {
         for (const message of this.outbox.splice(0)) this.send(message);
       },
+      ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
     });
     this.downstream.onmessage = (message) => this.fromClient(message);
     this.downstream.onclose = () => void this.close('the client ended the session');

@@ -3,10 +3,11 @@
 // Both use discovery (src/discovery) as validate does: the same egress policy, the same timeouts,
 // no credentials sent, nothing stored. The answers are GAIA's: { success: true, ... } or
 // { success: false, reason, message } (reason in snake_case, as validate's status).
-import { discover as discoverServer, type UpstreamLimits } from '../../discovery/index.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
+import { discover as discoverServer } from '../../discovery/index.js';
+import type { UpstreamLimits } from '../../upstream/index.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
 import { probeAuth } from '../../discovery/probe-auth.js';
-import { sanitize } from '../../discovery/redaction.js';
+import { sanitize } from '../../upstream/redaction.js';
 import type { DiscoveryFailure, DiscoveryResult, DiscoveryTarget } from '../../discovery/types.js';
 import { DEFAULTS } from './gaia-body.js';
 import { snakeReason } from './test-connection.js';

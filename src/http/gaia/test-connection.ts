@@ -2,9 +2,10 @@
 // nothing. Values are used as sent: secret references (${env:...}, ${file:...}) are NOT resolved here, so
 // a caller cannot make the control plane send its own secrets to a URL of the caller's choosing.
 import type { DiscoveryResult, DiscoveryTarget } from '../../discovery/index.js';
-import { OAuthClientCredentials, OAuthError, discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
-import type { EgressPolicy } from '../../discovery/egress.js';
-import type { UpstreamLimits } from '../../discovery/response-limits.js';
+import { discover as discoverServer, type DiscoverDeps } from '../../discovery/index.js';
+import { OAuthClientCredentials, OAuthError } from '../../upstream/index.js';
+import type { EgressPolicy } from '../../upstream/egress.js';
+import type { UpstreamLimits } from '../../upstream/response-limits.js';
 import type { McpServerManifest, RemoteMcpServerManifest } from '../../domain/manifest.js';
 import { authConfigured, tlsOf, upstreamHeaders, upstreamProxyOf } from '../../discovery/upstream-settings.js';
 import { literalSecrets } from '../../domain/secret-reference.js';
@@ -42,7 +43,8 @@ export function snakeReason(reason: string): string {
   return reason.replace(/TLS/g, 'tls').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
-const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio' } as const;
+// openapi: never a GAIA server's (the GAIA API has no such type); tools over plain HTTP, if it were.
+const GAIA_TRANSPORT = { 'streamable-http': 'http', sse: 'sse', stdio: 'stdio', openapi: 'http' } as const;
 
 function answerOf(result: DiscoveryResult, wanted: GaiaTransportType): ValidateAnswer {
   if (!result.ok) {

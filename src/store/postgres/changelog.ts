@@ -3,29 +3,47 @@
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 import { currentResourceVersion } from './resource-version.js';
+import type { Units } from './units.js';
 
 /**
- * A WITH item that appends the changelog entry of a write, from the write's parameters: `$rv`, `$fqn`,
- * `$object` (the JSON of the masked resource after the change: the changelog never holds a secret) and
- * `$at` name them.
+ * A WITH item that appends the changelog entry of a write, from the write's parameters: `rv`, `fqn`,
+ * `object` (the JSON of the masked resource after the change: the changelog never holds a secret) and
+ * `at` name them; with `from`, one entry per row of that WITH item (none when it has none).
  */
-export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; object: string; at: string }): string {
-  return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}))`;
+export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; object: string; at: string; from?: string }): string {
+  return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at)
+    SELECT ${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}${p.from ? ` FROM ${p.from}` : ''})`;
 }
 
-export class PgChangelog {
-  constructor(private readonly db: () => Queryable) {}
+const SINCE = prepared('changes_since',
+  'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2');
 
-  currentResourceVersion(): Promise<number> {
-    return currentResourceVersion(this.db());
+/** The position, held: writers take this row FOR NO KEY UPDATE first (the writer lock), so none commits until the unit ends. */
+const POSITION = prepared('position', "SELECT value FROM counters WHERE name = 'resource_version' FOR SHARE");
+
+export class PgChangelog {
+  constructor(private readonly units: Units) {}
+
+  private db(): Queryable {
+    return this.units.reader();
+  }
+
+  /**
+   * Read in a unit, the position holds until the unit ends (the counter row FOR SHARE: no write commits
+   * meanwhile), so what the unit reads after it agrees with it, as a watch's snapshot needs; as on SQLite,
+   * where a unit holds the one writer. In a unit that writes, or outside one, a plain read.
+   */
+  async currentResourceVersion(): Promise<number> {
+    const unit = this.units.current();
+    if (!unit || unit.resourceVersion !== undefined) return currentResourceVersion(this.db());
+    const { rows } = await unit.client.query<{ value: number }>(POSITION());
+    return rows[0]!.value;
   }
 
   async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
-    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(
-      'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2',
-      [resourceVersion, limit],
-    );
+    const { rows } = await this.db().query<{ resource_version: number; type: ChangeType; fqn: string; object: string; at: string }>(SINCE([resourceVersion, limit]));
     return rows.map((r) => ({
       resourceVersion: r.resource_version,
       type: r.type,

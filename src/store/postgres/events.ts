@@ -2,6 +2,7 @@
 // it repeats), listed newest first through a filter, and kept bounded by age and per resource.
 import type { EventInput, EventQuery, StoredEvent } from '../types.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 
 interface EventRow {
   id: number;
@@ -20,12 +21,12 @@ interface EventRow {
  * Bumps the newest event of the resource when it is the same (type, reason, message), else inserts a new
  * one; answers `added` for an insert. Only the newest one: a repeat after something else happened is a new line.
  */
-const RECORD = `WITH last AS (SELECT id, type, reason, message FROM events WHERE resource_id = $2 ORDER BY id DESC LIMIT 1),
+const RECORD = prepared('record_event', `WITH last AS (SELECT id, type, reason, message FROM events WHERE resource_id = $2 ORDER BY id DESC LIMIT 1),
   bumped AS (UPDATE events SET count = count + 1, last_ts = $7, actor = $6 FROM last
     WHERE events.id = last.id AND last.type = $3 AND last.reason = $4 AND last.message = $5 RETURNING events.id),
   added AS (INSERT INTO events (fqn, resource_id, type, reason, message, actor, count, first_ts, last_ts)
     SELECT $1, $2, $3, $4, $5, $6, 1, $7, $7 WHERE NOT EXISTS (SELECT 1 FROM bumped) RETURNING id)
-  SELECT EXISTS (SELECT 1 FROM added) AS added`;
+  SELECT EXISTS (SELECT 1 FROM added) AS added`);
 
 export class PgEvents {
   /** Resources that got a new event row since the last prune: only these can exceed the per-resource cap. */
@@ -40,7 +41,7 @@ export class PgEvents {
 
   /** One statement, on the caller's transaction (or by itself on the pool). */
   async record(client: Queryable, event: EventInput, now: string): Promise<void> {
-    const { rows } = await client.query<{ added: boolean }>(RECORD, [event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now]);
+    const { rows } = await client.query<{ added: boolean }>(RECORD([event.fqn, event.resourceId, event.type, event.reason, event.message, event.actor, now]));
     if (rows[0]?.added) this.added.add(event.resourceId);
   }
 
@@ -55,14 +56,14 @@ export class PgEvents {
       args.push(query.since);
       where.push(`last_ts >= $${args.length + 1}`);
     }
-    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.length + 2}`;
+    const page = prepared(`events_${query.resourceId !== undefined}_${query.since !== undefined}`, `SELECT id, fqn, resource_id, type, reason, message, actor, count, first_ts, last_ts FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.length + 2}`);
     // Newest first, a page at a time, until `limit` events passed the filter: events it refuses do not
     // shorten the answer. (Pages, not one cursor: the filter may read the store.)
     const chunk = query.filter ? Math.max(query.limit, 100) : query.limit;
     const out: StoredEvent[] = [];
     let before = Number.MAX_SAFE_INTEGER;
     while (out.length < query.limit) {
-      const { rows } = await this.db().query<EventRow>(sql, [before, ...args, chunk]);
+      const { rows } = await this.db().query<EventRow>(page([before, ...args, chunk]));
       for (const row of rows) {
         const e = eventOfRow(row);
         if (query.filter && !query.filter(e)) continue;

@@ -7,6 +7,7 @@
 // counter in its statement; a read outside a unit brings the counter along, so externalRevision() also
 // moves as soon as any read of this object sees another's write, and while the LISTEN connection is down
 // the polled counter moves it (its listeners then hear of nothing: the data plane polls externalRevision).
+import type pg from 'pg';
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
@@ -14,6 +15,7 @@ import type { GatewayStore } from '../gateway-store.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { PostgresDatabase } from './database.js';
 import { entryOfRow, sealEntry, type EntryRow } from './gateway-rows.js';
+import { prepared } from './prepared.js';
 import { resealColumn } from './sealed-columns.js';
 import type { Fence, Units } from './units.js';
 
@@ -27,9 +29,29 @@ export interface PostgresGatewayStoreOptions {
   fence?: Fence;
 }
 
-/** The gateway revision beside the rows of a read (one row of nulls when there are none). */
-const WITH_REVISION = "FROM counters c LEFT JOIN gateway_entries g ON";
-const REVISION_ROW = "WHERE c.name = 'gateway_revision'";
+const ENTRY_COLUMNS = 'g.fqn, g.config, g.headers, g.config_hash, g.generation, g.updated_at';
+
+/** The rows of a read, each with the gateway revision it was read at (one row of nulls when there are none). */
+const withRevision = (name: string, columns: string, on: string) =>
+  prepared(name, `SELECT c.value AS revision, ${columns} FROM counters c LEFT JOIN gateway_entries g ON ${on}
+    WHERE c.name = 'gateway_revision' ORDER BY g.fqn COLLATE "C"`);
+const GET = withRevision('gateway_get', ENTRY_COLUMNS, 'g.fqn = $1');
+const LIST = withRevision('gateway_list', ENTRY_COLUMNS, 'true');
+const KEYS = withRevision('gateway_keys', 'g.fqn', 'true');
+
+/** The fqn in a NOTIFY payload (below its 8000-byte limit; a longer one is left out: the revision still moves). */
+const NAMED = (fqn: string) => `CASE WHEN octet_length(${fqn}) < 7000 THEN ' ' || ${fqn} ELSE '' END`;
+
+const APPLY = prepared('gateway_apply', `WITH up AS (INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers, config_hash = excluded.config_hash,
+        generation = excluded.generation, updated_at = excluded.updated_at),
+    rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' RETURNING value)
+  SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ${NAMED('$1')}) FROM rev`);
+
+const DELETE = prepared('gateway_delete', `WITH gone AS (DELETE FROM gateway_entries WHERE fqn = $1 RETURNING fqn),
+    rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM gone) RETURNING value)
+  SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ${NAMED('$1')}) FROM rev`);
 
 export class PostgresGatewayStore implements GatewayStore {
   private readonly units: Units;
@@ -57,9 +79,10 @@ export class PostgresGatewayStore implements GatewayStore {
       notified: (kind, detail) => {
         if (kind !== 'g') return;
         const space = detail.indexOf(' ');
-        this.known = Math.max(this.known, Number(detail.slice(0, space)));
+        const fqn = space < 0 ? '' : detail.slice(space + 1);
+        this.known = Math.max(this.known, Number(space < 0 ? detail : detail.slice(0, space)));
         this.external++;
-        this.announce(detail.slice(space + 1));
+        if (fqn) this.announce(fqn);
       },
       polled: (counters) => this.seen(counters.get('gateway_revision') ?? 0),
     });
@@ -72,16 +95,16 @@ export class PostgresGatewayStore implements GatewayStore {
   }
 
   async get(fqn: string): Promise<StoredGatewayEntry | undefined> {
-    const rows = await this.read('g.*', 'g.fqn = $1', [fqn]);
+    const rows = await this.read(GET([fqn]));
     return rows[0] && entryOfRow(rows[0], this.codec, this.hashKey);
   }
 
   async list(): Promise<StoredGatewayEntry[]> {
-    return (await this.read('g.*', 'true', [])).map((r) => entryOfRow(r, this.codec, this.hashKey));
+    return (await this.read(LIST())).map((r) => entryOfRow(r, this.codec, this.hashKey));
   }
 
   async keys(): Promise<string[]> {
-    return (await this.read('g.fqn', 'true', [])).map((r) => r.fqn);
+    return (await this.read(KEYS())).map((r) => r.fqn);
   }
 
   async apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
@@ -91,12 +114,7 @@ export class PostgresGatewayStore implements GatewayStore {
     const { config, headers } = sealEntry(entry, this.codec);
     await this.units.write(this.fence, async (client) => {
       const { rows } = await client.query<{ revision: number }>(
-        `WITH up AS (INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers, config_hash = excluded.config_hash,
-              generation = excluded.generation, updated_at = excluded.updated_at),
-          rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' RETURNING value)
-         SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ' ' || $1) FROM rev`,
-        [entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `],
+        APPLY([entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `]),
       );
       this.committedLater(rows[0]!.revision, entry.fqn);
     });
@@ -105,12 +123,7 @@ export class PostgresGatewayStore implements GatewayStore {
 
   async delete(fqn: string): Promise<boolean> {
     return this.units.write(this.fence, async (client) => {
-      const { rows } = await client.query<{ revision: number }>(
-        `WITH gone AS (DELETE FROM gateway_entries WHERE fqn = $1 RETURNING fqn),
-          rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM gone) RETURNING value)
-         SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ' ' || $1) FROM rev`,
-        [fqn, this.channel, `${this.writer} g `],
-      );
+      const { rows } = await client.query<{ revision: number }>(DELETE([fqn, this.channel, `${this.writer} g `]));
       if (!rows[0]) return false;
       this.committedLater(rows[0].revision, fqn);
       return true;
@@ -141,13 +154,10 @@ export class PostgresGatewayStore implements GatewayStore {
     this.listeners.clear();
   }
 
-  /** Rows of gateway_entries matching `on`, in name order, noting the gateway revision they were read at. */
-  private async read(columns: string, on: string, args: unknown[]): Promise<EntryRow[]> {
+  /** Rows of gateway_entries (a read of withRevision), noting the gateway revision they were read at. */
+  private async read(query: pg.QueryConfig): Promise<EntryRow[]> {
     const inUnit = this.units.current() !== undefined;
-    const { rows } = await this.units.reader().query<EntryRow & { revision: number }>(
-      `SELECT c.value AS revision, ${columns} ${WITH_REVISION} ${on} ${REVISION_ROW} ORDER BY g.fqn COLLATE "C"`,
-      args,
-    );
+    const { rows } = await this.units.reader().query<EntryRow & { revision: number }>(query);
     // Inside a unit the counter may hold the unit's own uncommitted writes.
     if (!inUnit && rows[0]) this.seen(rows[0].revision);
     return rows.filter((r) => r.fqn !== null);

@@ -39,7 +39,7 @@ import { resealColumn } from './sealed-columns.js';
 import { PgSourceFiles } from './source-files.js';
 import { renderStaleViews } from './stale-views.js';
 import { PgStatusWrites } from './status-writes.js';
-import type { Fence, Units } from './units.js';
+import type { Fence, Unit, Units } from './units.js';
 
 export interface PostgresResourceStoreOptions {
   database: PostgresDatabase;
@@ -101,7 +101,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.reads = new PgResourceReads(db, rows);
     this.writes = new PgResourceWrites(rows, options.views);
     this.statusWrites = new PgStatusWrites(this.reads, options.views);
-    this.changelog = new PgChangelog(db);
+    this.changelog = new PgChangelog(this.units);
     this.events = new PgEvents(db, options.eventMaxPerResource ?? 100);
     this.files = new PgSourceFiles(db);
     const writer = PostgresDatabase.writerId();
@@ -172,19 +172,19 @@ export class PostgresResourceStore implements ResourceStore {
   // ResourceWriter
 
   create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
-    return this.write(async (client) => this.withEvents(client, await this.writes.create(client, input, this.isoNow.now(), this.notice), options));
+    return this.write(async (unit) => this.withEvents(unit.client, await this.writes.create(unit, input, this.isoNow.now(), this.notice), options));
   }
 
   update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
-    return this.write(async (client) =>
-      this.withEvents(client, await this.writes.update(client, fqn, update, options?.expect, this.isoNow.now(), this.notice), options),
+    return this.write(async (unit) =>
+      this.withEvents(unit.client, await this.writes.update(unit, fqn, update, options?.expect, this.isoNow.now(), this.notice), options),
     );
   }
 
   remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined> {
-    return this.write(async (client) => {
-      const removed = await this.writes.remove(client, fqn, options?.expect, this.isoNow.now(), this.notice);
-      return removed && this.withEvents(client, removed, options);
+    return this.write(async (unit) => {
+      const removed = await this.writes.remove(unit, fqn, options?.expect, this.isoNow.now(), this.notice);
+      return removed && this.withEvents(unit.client, removed, options);
     });
   }
 
@@ -204,7 +204,7 @@ export class PostgresResourceStore implements ResourceStore {
     // One statement that waits for one row lock at most: outside a unit and unfenced it needs no
     // transaction (nor the writer lock, which only orders transactions that lock several rows).
     if (this.fence || this.units.current()) {
-      await this.write((client) => this.events.record(client, event, this.isoNow.now()));
+      await this.write((unit) => this.events.record(unit.client, event, this.isoNow.now()));
       return;
     }
     await this.events.record(this.pool, event, this.isoNow.now());
@@ -276,9 +276,9 @@ export class PostgresResourceStore implements ResourceStore {
   }
 
   /** A write in the caller's unit (or a unit of its own); the listeners hear of it after the commit. */
-  private write<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
-    return this.units.write(this.fence, async (client) => {
-      const result = await fn(client);
+  private write<T>(fn: (unit: Unit) => Promise<T>): Promise<T> {
+    return this.units.write(this.fence, async (_client, unit) => {
+      const result = await fn(unit);
       this.units.afterCommit(() => this.written());
       return result;
     });

@@ -5,9 +5,14 @@ import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain
 import { COLUMNS, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
 import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 
 /** Names in byte order, as SQLite sorts them, whatever the database's collation. */
 const BY_NAME = 'ORDER BY name COLLATE "C"';
+
+const ROW = prepared('row', `SELECT ${COLUMNS} FROM resources WHERE fqn = $1`);
+const ROW_VIEWED = prepared('row_viewed', `SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`);
+const ROW_BY_ID = prepared('row_by_id', `SELECT ${COLUMNS} FROM resources WHERE id = $1`);
 
 export class PgResourceReads {
   constructor(
@@ -17,7 +22,7 @@ export class PgResourceReads {
 
   /** The row of a resource, every column but its view. */
   async row(fqn: string): Promise<ResourceRow | undefined> {
-    return (await this.db().query<ResourceRow>(`SELECT ${COLUMNS} FROM resources WHERE fqn = $1`, [fqn])).rows[0];
+    return (await this.db().query<ResourceRow>(ROW([fqn]))).rows[0];
   }
 
   async get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined> {
@@ -26,13 +31,13 @@ export class PgResourceReads {
   }
 
   async getWithAnswer(fqn: string, options?: GetOptions): Promise<{ resource: McpServerResource; answer: StoredAnswerTexts } | undefined> {
-    const row = (await this.db().query<ResourceRow & { view: string }>(`SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`, [fqn])).rows[0];
+    const row = (await this.db().query<ResourceRow & { view: string }>(ROW_VIEWED([fqn]))).rows[0];
     // The spec column is the masked manifest's JSON (see RowCodec.seal), the very text the view holds.
     return row && { resource: this.rows.fromKnownRow(row, options), answer: { view: row.view, maskedManifest: row.spec } };
   }
 
   async getById(id: string): Promise<McpServerResource | undefined> {
-    const row = (await this.db().query<ResourceRow>(`SELECT ${COLUMNS} FROM resources WHERE id = $1`, [id])).rows[0];
+    const row = (await this.db().query<ResourceRow>(ROW_BY_ID([id]))).rows[0];
     return row && this.rows.fromRow(row);
   }
 
@@ -67,14 +72,13 @@ export class PgResourceReads {
     const where = byName ? 'tenant = $1 AND name = $2' : 'tenant = $1';
     const args: unknown[] = byName ? [query.tenant, query.name] : [query.tenant];
     const n = args.length;
-    const { rows } = await this.db().query<R & { total: number; in_page: boolean | null }>(
-      `SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM resources WHERE ${where}) t
-         LEFT JOIN LATERAL (SELECT ${columns}, true AS in_page FROM resources WHERE ${where} ${BY_NAME}
-           LIMIT $${n + 1} OFFSET $${n + 2}) p ON true`,
-      [...args, query.limit, query.offset],
+    const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
+      prepared(`page_${columns === COLUMNS ? 'rows' : 'views'}_${byName}`, `SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM resources WHERE ${where}) t
+         LEFT JOIN LATERAL (SELECT ${columns}, name COLLATE "C" AS in_page FROM resources WHERE ${where} ${BY_NAME}
+           LIMIT $${n + 1} OFFSET $${n + 2}) p ON true ORDER BY p.in_page`)([...args, query.limit, query.offset]),
     );
-    // An empty page: the one row of the count, with nulls for the page's columns.
-    const page = rows.filter((r) => r.in_page).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
+    // An empty page: the one row of the count, with nulls for the page's columns (in_page: the sort key).
+    const page = rows.filter((r) => r.in_page !== null).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
     return { total: rows[0]?.total ?? 0, rows: page };
   }
 

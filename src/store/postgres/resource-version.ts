@@ -7,7 +7,10 @@
 // order: its values are handed out at once and commit in any order.)
 //
 // The lock is held from the bump to the commit: bump last, and keep that stretch to one statement (the
-// RESOURCE_VERSION_CTE form), since every round trip under the lock delays every other writer.
+// RESOURCE_VERSION_CTE form), since every round trip under the lock delays every other writer. The stores
+// take this row's lock at the start of each write transaction instead (the writer lock, see units.ts), so
+// that writers never deadlock and each compare-and-swap reads the current row; they keep the statements
+// after it few (one or two per write) and prepared.
 import type { Queryable } from './connection.js';
 
 /**
@@ -27,7 +30,7 @@ export async function nextResourceVersion(client: Queryable): Promise<number> {
 
 /** The last resourceVersion committed (as this statement's snapshot sees it). */
 export async function currentResourceVersion(client: Queryable): Promise<number> {
-  const result = await client.query<{ value: number }>("SELECT value FROM counters WHERE name = 'resource_version'");
+  const result = await client.query<{ value: number }>({ name: 'mcp_cp_current_rv', text: "SELECT value FROM counters WHERE name = 'resource_version'" });
   const rv = result.rows[0]?.value;
   if (rv === undefined) throw new Error("The counters table has no 'resource_version' row: the schema was not migrated");
   return rv;

@@ -1,9 +1,10 @@
-// Writes of desired state, each a compare-and-swap in two statements on the caller's write transaction
-// (which holds the writer lock, see units.ts, so both read the current rows): the claim compares the
-// stored resource with what the write expects and bumps the resourceVersion only when it matches (a
-// refused write changes nothing and leaves the transaction usable); the write then puts the row (with
-// its view, rendered by the ViewRenderer for that resourceVersion), its changelog entry and the NOTIFY
-// for the other replicas in one statement.
+// Writes of desired state, each a compare-and-swap on the caller's write transaction, which holds the
+// writer lock (units.ts): every statement reads the current rows, and the next resourceVersion is the
+// unit's + 1. A create is one statement: the row (with its view, rendered by the ViewRenderer for that
+// resourceVersion), its changelog entry and the NOTIFY for the other replicas, all only while the name is
+// free. An update or remove needs the stored row first: its claim compares it with what the write
+// expects and bumps the resourceVersion only when it matches, then the write is one statement. A refused
+// write changes nothing and leaves the transaction usable.
 import type { McpServerResource } from '../../domain/resource.js';
 import type { ExpectedVersion } from '../resource-writer.js';
 import { COLUMNS, maskedResourceText, resourceOfRow, storedText, type ResourceRow, type RowCodec } from '../sqlite/rows.js';
@@ -11,7 +12,9 @@ import type { NewResource, ResourceUpdate } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { WriteConflictError } from '../write-conflict.js';
 import { changeEntry } from './changelog.js';
-import type { Queryable } from './connection.js';
+import { OutOfStepError } from './out-of-step.js';
+import type { Unit } from './units.js';
+import { prepared } from './prepared.js';
 
 /** The NOTIFY a write transaction sends (see notifications.ts). */
 export interface Notice {
@@ -23,10 +26,34 @@ export interface Notice {
  * The claim of an update or remove: the stored row, and the new resourceVersion when the row is the one
  * expected ($2, or any when null): `next_rv` null when it is another.
  */
-const CLAIM_STORED = `WITH cur AS (SELECT ${COLUMNS} FROM resources WHERE fqn = $1),
+const CLAIM_STORED = prepared('claim_stored', `WITH cur AS (SELECT ${COLUMNS} FROM resources WHERE fqn = $1),
   rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
     AND EXISTS (SELECT 1 FROM cur WHERE $2::int8 IS NULL OR cur.resource_version = $2::int8) RETURNING value)
-  SELECT cur.*, (SELECT value FROM rv) AS next_rv FROM cur`;
+  SELECT cur.*, (SELECT value FROM rv) AS next_rv FROM cur`);
+
+/**
+ * A create at resourceVersion $10 (the unit's + 1), while the name is free: answers the resourceVersion
+ * written (null when the name is taken) and the counter as held before (`held`, the unit's).
+ */
+const INSERT = prepared('insert', `WITH rv AS (UPDATE counters SET value = value + 1
+      WHERE name = 'resource_version' AND value = $10::int8 - 1 AND NOT EXISTS (SELECT 1 FROM resources WHERE fqn = $2) RETURNING value),
+    written AS (INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation, resource_version,
+        source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view, view_rv)
+      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::int8, rv.value, $11, $12, $13, $14, $15, $16, $17, $18, $19, rv.value FROM rv),
+    ${changeEntry('ADDED', { rv: 'rv.value', fqn: '$2', object: '$20', at: '$16', from: 'rv' })}
+  SELECT (SELECT value FROM rv) AS resource_version, c.value AS held, (SELECT pg_notify($21, $22) FROM rv) AS notified
+  FROM counters c WHERE c.name = 'resource_version'`);
+
+const UPDATE = prepared('update', `WITH written AS (UPDATE resources SET kind = $2, spec = $3, secrets = $4, spec_hash = $5, generation = $6,
+      resource_version = $7, source = $8, metadata = $9, account_id = $10, updated_by = $11, updated_at = $12, status = $13, view = $14,
+      view_rv = $7
+    WHERE fqn = $1),
+  ${changeEntry('MODIFIED', { rv: '$7', fqn: '$1', object: '$15', at: '$12' })}
+  SELECT pg_notify($16, $17)`);
+
+const DELETE = prepared('delete', `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
+  ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
+  SELECT pg_notify($5, $6)`);
 
 export class PgResourceWrites {
   constructor(
@@ -34,15 +61,8 @@ export class PgResourceWrites {
     private readonly views: ViewRenderer,
   ) {}
 
-  async create(client: Queryable, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
-    const claim = await client.query<{ resource_version: number }>(
-      `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
-         AND NOT EXISTS (SELECT 1 FROM resources WHERE fqn = $1) RETURNING value AS resource_version)
-       SELECT resource_version FROM rv`,
-      [input.fqn],
-    );
-    const rv = claim.rows[0]?.resource_version;
-    if (rv === undefined) throw new WriteConflictError(input.fqn, 'the name is taken');
+  async create(unit: Unit, input: NewResource, now: string, notice: Notice): Promise<McpServerResource> {
+    const rv = unit.resourceVersion! + 1;
     const sealed = this.rows.seal(input.manifest);
     const createdBy = JSON.stringify(input.createdBy);
     const row: ResourceRow = {
@@ -65,18 +85,16 @@ export class PgResourceWrites {
       updated_at: now,
       status: JSON.stringify(input.status),
     };
-    await client.query(
-      `WITH written AS (INSERT INTO resources (id, fqn, tenant, name, kind, spec, secrets, spec_hash, generation, resource_version,
-          source, metadata, account_id, created_by, updated_by, created_at, updated_at, status, view, view_rv)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $10)),
-       ${changeEntry('ADDED', { rv: '$10', fqn: '$2', object: '$20', at: '$16' })}
-       SELECT pg_notify($21, $22)`,
-      [
+    const { rows } = await unit.client.query<{ resource_version: number | null; held: number }>(
+      INSERT([
         row.id, row.fqn, row.tenant, row.name, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv,
         row.source, row.metadata, row.account_id, row.created_by, row.updated_by, row.created_at, row.updated_at, row.status,
         this.views.render(storedText(row), input.status, rv), maskedResourceText(row), notice.channel, notice.payload,
-      ],
+      ]),
     );
+    if (rows[0]!.held !== rv - 1) throw new OutOfStepError(rows[0]!.held, rv - 1);
+    if (rows[0]!.resource_version === null) throw new WriteConflictError(input.fqn, 'the name is taken');
+    unit.resourceVersion = rv;
     return resourceOfRow(row, {
       manifest: input.manifest,
       source: input.source,
@@ -87,9 +105,9 @@ export class PgResourceWrites {
     });
   }
 
-  async update(client: Queryable, fqn: string, update: ResourceUpdate, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource> {
+  async update(unit: Unit, fqn: string, update: ResourceUpdate, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource> {
     // Who created it, and when, stay as stored.
-    const { stored, rv } = await this.claim(client, fqn, expect, 'it no longer exists');
+    const { stored, rv } = await this.claim(unit, fqn, expect, 'it no longer exists');
     const sealed = this.rows.seal(update.manifest);
     const row: ResourceRow = {
       ...stored,
@@ -106,17 +124,11 @@ export class PgResourceWrites {
       updated_at: now,
       status: JSON.stringify(update.status),
     };
-    await client.query(
-      `WITH written AS (UPDATE resources SET kind = $2, spec = $3, secrets = $4, spec_hash = $5, generation = $6, resource_version = $7,
-          source = $8, metadata = $9, account_id = $10, updated_by = $11, updated_at = $12, status = $13, view = $14, view_rv = $7
-        WHERE fqn = $1),
-       ${changeEntry('MODIFIED', { rv: '$7', fqn: '$1', object: '$15', at: '$12' })}
-       SELECT pg_notify($16, $17)`,
-      [
-        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
+    await unit.client.query(
+      UPDATE([        fqn, row.kind, row.spec, row.secrets, row.spec_hash, row.generation, rv, row.source, row.metadata, row.account_id,
         row.updated_by, now, row.status, this.views.render(storedText(row), update.status, rv), maskedResourceText(row),
         notice.channel, notice.payload,
-      ],
+      ]),
     );
     return resourceOfRow(row, {
       manifest: update.manifest,
@@ -128,25 +140,20 @@ export class PgResourceWrites {
     });
   }
 
-  async remove(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource | undefined> {
-    const claimed = await this.claim(client, fqn, expect, undefined);
+  async remove(unit: Unit, fqn: string, expect: ExpectedVersion | undefined, now: string, notice: Notice): Promise<McpServerResource | undefined> {
+    const claimed = await this.claim(unit, fqn, expect, undefined);
     if (!claimed) return undefined;
     const { stored, rv } = claimed;
     const masked = { ...this.rows.fromRow(stored, true), resourceVersion: rv };
-    await client.query(
-      `WITH gone AS (DELETE FROM resources WHERE fqn = $1),
-       ${changeEntry('DELETED', { rv: '$2', fqn: '$1', object: '$3', at: '$4' })}
-       SELECT pg_notify($5, $6)`,
-      [fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload],
-    );
+    await unit.client.query(DELETE([fqn, rv, JSON.stringify(masked), now, notice.channel, notice.payload]));
     return { ...this.rows.fromRow(stored), resourceVersion: rv };
   }
 
   /** The stored row and the new resourceVersion, or WriteConflictError (undefined without `missing`: none). */
-  private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: string): Promise<{ stored: ResourceRow; rv: number }>;
-  private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: undefined): Promise<{ stored: ResourceRow; rv: number } | undefined>;
-  private async claim(client: Queryable, fqn: string, expect: ExpectedVersion | undefined, missing: string | undefined) {
-    const { rows } = await client.query<ResourceRow & { next_rv: number | null }>(CLAIM_STORED, [fqn, expect?.resourceVersion ?? null]);
+  private async claim(unit: Unit, fqn: string, expect: ExpectedVersion | undefined, missing: string): Promise<{ stored: ResourceRow; rv: number }>;
+  private async claim(unit: Unit, fqn: string, expect: ExpectedVersion | undefined, missing: undefined): Promise<{ stored: ResourceRow; rv: number } | undefined>;
+  private async claim(unit: Unit, fqn: string, expect: ExpectedVersion | undefined, missing: string | undefined) {
+    const { rows } = await unit.client.query<ResourceRow & { next_rv: number | null }>(CLAIM_STORED([fqn, expect?.resourceVersion ?? null]));
     const found = rows[0];
     if (!found) {
       if (missing === undefined) return undefined;
@@ -154,6 +161,7 @@ export class PgResourceWrites {
     }
     const { next_rv: rv, ...stored } = found;
     if (rv === null) throw new WriteConflictError(fqn, `resourceVersion ${stored.resource_version}, not ${expect!.resourceVersion}`);
+    unit.resourceVersion = rv;
     return { stored: stored as ResourceRow, rv };
   }
 }

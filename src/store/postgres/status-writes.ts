@@ -6,14 +6,28 @@ import type { ResourceStatus } from '../../domain/resource.js';
 import { maskedResourceText, storedText } from '../sqlite/rows.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { changeEntry } from './changelog.js';
-import type { Queryable } from './connection.js';
+import { OutOfStepError } from './out-of-step.js';
+import type { Unit } from './units.js';
+import { prepared } from './prepared.js';
 import type { PgResourceReads } from './resource-reads.js';
 import type { Notice } from './resource-writes.js';
 
 const RACED = Symbol('raced');
 
+/**
+ * A status at resourceVersion $3 (the unit's + 1) while the row is still at the resourceVersion ($2) the
+ * status was compared with: answers the resourceVersion written (null when the row moved) and the counter
+ * as held before.
+ */
+const WRITE = prepared('write_status', `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
+      AND value = $3::int8 - 1 AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2::int8) RETURNING value),
+    written AS (UPDATE resources SET status = $4, resource_version = rv.value, view = $5, view_rv = rv.value FROM rv WHERE fqn = $1),
+    ${changeEntry('MODIFIED', { rv: 'rv.value', fqn: '$1', object: '$6', at: '$7', from: 'rv' })}
+  SELECT (SELECT value FROM rv) AS resource_version, c.value AS held, (SELECT pg_notify($8, $9) FROM rv) AS notified
+  FROM counters c WHERE c.name = 'resource_version'`);
+
 /** Runs fn in the engine's write transaction (the caller's unit, or one of its own). */
-export type WriteIn = <T>(fn: (client: Queryable) => Promise<T>) => Promise<T>;
+export type WriteIn = <T>(fn: (unit: Unit) => Promise<T>) => Promise<T>;
 
 export class PgStatusWrites {
   constructor(
@@ -56,23 +70,15 @@ export class PgStatusWrites {
     if (row.status === json || (row.status.length === json.length && isDeepStrictEqual(JSON.parse(row.status), JSON.parse(json)))) {
       return row.resource_version;
     }
-    return write(async (client) => {
-      const claim = await client.query<{ resource_version: number }>(
-        `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
-           AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2) RETURNING value AS resource_version)
-         SELECT resource_version FROM rv`,
-        [fqn, row.resource_version],
-      );
-      const rv = claim.rows[0]?.resource_version;
-      if (rv === undefined) return RACED;
-      const at = now();
+    return write(async (unit) => {
+      const rv = unit.resourceVersion! + 1;
       const written = { ...row, status: json, resource_version: rv };
-      await client.query(
-        `WITH written AS (UPDATE resources SET status = $2, resource_version = $3, view = $4, view_rv = $3 WHERE fqn = $1),
-         ${changeEntry('MODIFIED', { rv: '$3', fqn: '$1', object: '$5', at: '$6' })}
-         SELECT pg_notify($7, $8)`,
-        [fqn, json, rv, this.views.render(storedText(written), status, rv), maskedResourceText(written), at, notice.channel, notice.payload],
+      const { rows } = await unit.client.query<{ resource_version: number | null; held: number }>(
+        WRITE([fqn, row.resource_version, rv, json, this.views.render(storedText(written), status, rv), maskedResourceText(written), now(), notice.channel, notice.payload]),
       );
+      if (rows[0]!.held !== rv - 1) throw new OutOfStepError(rows[0]!.held, rv - 1);
+      if (rows[0]!.resource_version === null) return RACED;
+      unit.resourceVersion = rv;
       return rv;
     });
   }

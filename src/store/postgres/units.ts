@@ -8,7 +8,8 @@
 // UPDATE), before any other row, and holds it to its end (a bump would take it anyway). So writers pass
 // one at a time, as on SQLite: no two write transactions can wait for each other's rows (no deadlock,
 // whatever a unit writes in whatever order), and every statement after the lock reads every commit before
-// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock.
+// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock,
+// but for the resourceVersion it reads (changelog.ts: held FOR SHARE, so its later reads agree with it).
 //
 // Fencing: a store object may carry a fence (src/cluster/fence.ts), run once per unit that this store
 // object uses, at its start or when the store object joins it, before the writer lock: a leader's store
@@ -17,17 +18,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import type { Queryable } from './connection.js';
+import { prepared } from './prepared.js';
 
 /** Fails the transaction (throws) unless its writer may still write; see src/cluster/fence.ts. */
 export type Fence = (client: Queryable) => Promise<void>;
 
-const WRITER_LOCK = "SELECT value FROM counters WHERE name = 'resource_version' FOR NO KEY UPDATE";
+const WRITER_LOCK_SQL = "SELECT value FROM counters WHERE name = 'resource_version' FOR NO KEY UPDATE";
+const WRITER_LOCK = prepared('writer_lock', WRITER_LOCK_SQL);
 
 export interface Unit {
   readonly client: pg.PoolClient;
   /** False once committed or rolled back: a late call from its context then runs outside any unit. */
   live: boolean;
-  writerLocked: boolean;
+  /**
+   * The resourceVersion counter as this unit holds it: read when it took the writer lock, and set by each
+   * bump of the unit, so the next resourceVersion is this + 1. Undefined until it takes the writer lock.
+   */
+  resourceVersion: number | undefined;
   readonly fenced: Set<Fence>;
   /** Run after the commit, in order; dropped with a rolled-back savepoint or unit. */
   readonly committed: (() => void)[];
@@ -62,11 +69,11 @@ export class Units {
    */
   write<T>(fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     const unit = this.current();
-    if (!unit) return this.outermost(() => this.write(fence, fn), fence);
+    if (!unit) return this.outermost(() => this.write(fence, fn), fence, true);
     return this.writeIn(unit, fence, fn);
   }
 
-  /** fn after `fn` of the current unit commits, or now when the caller is in no unit. */
+  /** Runs hook once the caller's unit commits (never, when it rolls back), or now when the caller is in no unit. */
   afterCommit(hook: () => void): void {
     const unit = this.current();
     if (unit) unit.committed.push(hook);
@@ -75,9 +82,8 @@ export class Units {
 
   private async writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     await this.join(unit, fence);
-    if (!unit.writerLocked) {
-      await unit.client.query(WRITER_LOCK);
-      unit.writerLocked = true;
+    if (unit.resourceVersion === undefined) {
+      unit.resourceVersion = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
     }
     return fn(unit.client, unit);
   }
@@ -88,14 +94,21 @@ export class Units {
     unit.fenced.add(fence);
   }
 
-  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined): Promise<T> {
+  /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
+  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
     const client = await this.pool.connect();
-    const unit: Unit = { client, live: true, writerLocked: false, fenced: new Set(), committed: [], savepoints: 0 };
+    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0 };
     let broken = false;
     let result: T;
     try {
-      await client.query('BEGIN');
-      await this.join(unit, fence);
+      if (writes && !fence) {
+        // A query of two statements answers a result for each.
+        const [, locked] = (await client.query(`BEGIN; ${WRITER_LOCK_SQL}`)) as unknown as pg.QueryResult<{ value: number }>[];
+        unit.resourceVersion = locked!.rows[0]!.value;
+      } else {
+        await client.query('BEGIN');
+        await this.join(unit, fence);
+      }
       result = await this.als.run(unit, fn);
       unit.live = false;
       const commit = await client.query('COMMIT');
@@ -126,7 +139,7 @@ export class Units {
     // Fenced before the savepoint: a rollback to it would release the fence's lock.
     await this.join(unit, fence);
     const name = `unit_${++unit.savepoints}`;
-    const before = { writerLocked: unit.writerLocked, fenced: [...unit.fenced], hooks: unit.committed.length };
+    const before = { resourceVersion: unit.resourceVersion, fenced: [...unit.fenced], hooks: unit.committed.length };
     await unit.client.query(`SAVEPOINT ${name}`);
     let result: T;
     try {
@@ -135,7 +148,7 @@ export class Units {
       if (unit.live) {
         // Locks taken after the savepoint go with it.
         await unit.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`).catch(() => {});
-        unit.writerLocked = before.writerLocked;
+        unit.resourceVersion = before.resourceVersion;
         unit.fenced.clear();
         for (const f of before.fenced) unit.fenced.add(f);
         unit.committed.length = before.hooks;

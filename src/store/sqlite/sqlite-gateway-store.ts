@@ -58,16 +58,22 @@ export class SqliteGatewayStore implements GatewayStore {
   private unannounced: Set<string> | undefined;
   /** The connection's writer and units of work (see units.ts). */
   private readonly units: SqliteUnits;
-  /** The outermost unit collects its writes and announces them after its commit (none after a rollback). */
-  private readonly unitScope: UnitScope<void> = {
-    begin: (outermost) => {
-      if (outermost) this.unannounced = new Set();
+  /**
+   * Each unit and savepoint collects its writes: a savepoint's join its parent's when it is released (none
+   * when it rolls back), and the outermost unit announces its writes after its commit (none after a rollback).
+   */
+  private readonly unitScope: UnitScope<Set<string> | undefined> = {
+    begin: () => {
+      const parent = this.unannounced;
+      this.unannounced = new Set();
+      return parent;
     },
-    end: (_state, ok, outermost) => {
-      if (!outermost) return;
+    end: (parent, ok, outermost) => {
       const written = this.unannounced;
-      this.unannounced = undefined;
-      if (ok && written) for (const fqn of written) this.announce(fqn);
+      this.unannounced = parent;
+      if (!ok || !written) return;
+      if (!outermost) for (const fqn of written) parent?.add(fqn);
+      else for (const fqn of written) this.announce(fqn);
     },
   };
 

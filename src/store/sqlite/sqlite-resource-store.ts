@@ -1,7 +1,8 @@
 // The SQLite engine of the resource store (better-sqlite3, WAL): every resource port, composed from the
 // areas beside it (rows, reads, writes, status, changelog, events, source files, ref index, views at
-// open). This class owns only what spans them: transactions, write listeners, housekeeping, the clean
-// close and resealing secrets.
+// open). This class owns only what spans them: units of work (units.ts: every port call answers a promise,
+// at once when no unit of another context is open), write listeners, housekeeping, the clean close and
+// resealing secrets.
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';

@@ -8,8 +8,10 @@
 // and answers a settled promise: the embedded default pays no queue for being async.
 //
 // A unit ends (is no longer live) at its commit or rollback, so a callback it scheduled that runs later is
-// an outside call. One AsyncLocalStorage serves every connection: its frames name their connection, and a
-// unit of one store opened inside a unit of another (resources then gateway) sees both.
+// an outside call. Inside a unit, calls run one after the other as fn awaits them, nested transactions
+// too (fn awaits each before the next: savepoints are a stack). One AsyncLocalStorage serves every
+// connection: its frames name their connection, and a unit of one store opened inside a unit of another
+// (resources then gateway) sees both.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 
@@ -19,14 +21,16 @@ interface Frame {
   live: boolean;
 }
 
-const context = new AsyncLocalStorage<Frame>();
+const context = new AsyncLocalStorage<Frame | undefined>();
 
 /**
  * Runs fn outside every unit: what it starts (a listener's read a microtask later) is an outside call,
  * so it never joins a unit that has yet to commit. Write listeners are called so.
  */
 export function outsideUnits<T>(fn: () => T): T {
-  return context.exit(fn);
+  // run(undefined) rather than exit(): exit() disables the storage for the call, which turns node's promise
+  // hooks off and on again when it is the only one.
+  return context.getStore() === undefined ? fn() : context.run(undefined, fn);
 }
 
 /** What a store keeps in step with a transaction or savepoint besides SQLite (an in-memory index, announcements). */
@@ -42,6 +46,7 @@ export class SqliteUnits {
   private busy = false;
   private readonly waiting: (() => void)[] = [];
   private readonly stmt;
+  /** Names the savepoints of the open unit; none is reused while it is open. */
   private savepoints = 0;
 
   constructor(private readonly db: Database.Database) {
@@ -81,6 +86,7 @@ export class SqliteUnits {
     let state: S;
     try {
       this.stmt.begin.run();
+      this.savepoints = 0;
       state = scope.begin(true);
     } catch (err) {
       if (this.db.inTransaction) this.stmt.rollback.run();
@@ -117,7 +123,6 @@ export class SqliteUnits {
       ok = true;
       return result;
     } finally {
-      this.savepoints--;
       if (!ok && this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       scope.end(state, ok, false);
     }

@@ -1,5 +1,7 @@
-// A time budget for one discovery: an AbortSignal that fires when it runs out, and a race that stops
-// waiting on a promise the SDK does not let us cancel (SSEClientTransport.start waits for `endpoint`).
+// The one time budget of the upstream layer: for a whole discovery (HTTP or stdio), for opening a gateway
+// session upstream, for a polite session DELETE. An AbortSignal that fires when it runs out, options that
+// bound each SDK request by it, and a race that stops waiting on a promise the SDK does not let us cancel
+// (SSEClientTransport.start waits for `endpoint`).
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 
 export class BudgetExceededError extends Error {
@@ -8,7 +10,7 @@ export class BudgetExceededError extends Error {
     readonly budgetMs: number,
     private readonly requestCapMs?: number,
   ) {
-    super(`Discovery budget of ${budgetMs} ms exceeded`);
+    super(`Time budget of ${budgetMs} ms exceeded`);
     this.name = 'BudgetExceededError';
   }
 }
@@ -70,7 +72,7 @@ export class Budget {
     });
   }
 
-  /** Clears the timer; the signal stays as it is. Call once discovery is over. */
+  /** Clears the timer; the signal stays as it is. Call once the work it bounds is over. */
   dispose(): void {
     this.clock.clearTimeout(this.timer);
   }

@@ -1,4 +1,4 @@
-// Turns whatever the SDK, undici or the server threw into one DiscoveryFailureReason and one sentence
+// Turns whatever the SDK, undici or the server threw into one FailureReason and one sentence
 // an operator can act on. The real cause is often wrapped (undici: TypeError "fetch failed" → cause →
 // AggregateError → errors[]), and the SSE transport flattens it into a string, so the fetch used for
 // discovery is observed too (observeFetch) and its raw network error is consulted.
@@ -6,7 +6,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describeEgressDenial, egressDenial } from './egress.js';
 import { excerpt, sanitize } from './redaction.js';
 import { ResponseTooLargeError, responseTooLarge, TooManyToolsError } from './response-limits.js';
-import type { DiscoveryFailureReason, FetchLike, Transport } from './types.js';
+import type { FailureReason, FetchLike, Transport } from './types.js';
 
 export interface FailedResponse {
   method: string;
@@ -47,7 +47,7 @@ export function observeFetch(base: FetchLike): { fetch: FetchLike; observed: Fet
 }
 
 export interface ClassifiedFailure {
-  reason: DiscoveryFailureReason;
+  reason: FailureReason;
   message: string;
   httpStatus?: number;
   /** The WWW-Authenticate challenge of a 401/403, redacted: what the server asked for. */

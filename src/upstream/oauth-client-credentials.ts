@@ -2,6 +2,7 @@
 // grant_type: client_credentials. Tokens are cached until shortly before they expire.
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { Budget } from './budget.js';
 import { describeEgressDenial, egressDenial, type EgressPolicy } from './egress.js';
 import { hostPort, networkFailure, safeUrl } from './failure.js';
 import { excerpt, sanitize } from './redaction.js';
@@ -160,10 +161,9 @@ export class OAuthClientCredentials {
       form.set('client_id', cfg.clientId);
       form.set('client_secret', cfg.clientSecret);
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const budget = new Budget(this.timeoutMs);
     try {
-      const response = await fetch(url, { method: 'POST', headers, body: form.toString(), signal: controller.signal, redirect: 'error' });
+      const response = await fetch(url, { method: 'POST', headers, body: form.toString(), signal: budget.signal, redirect: 'error' });
       const text = await readTextCapped(response, this.maxResponseBytes);
       let body: unknown;
       try {
@@ -184,7 +184,7 @@ export class OAuthClientCredentials {
       if (denied) {
         throw new OAuthError(`The OAuth token endpoint ${safeUrl(url)} may not be reached: ${describeEgressDenial(denied)}.`, 'EgressDenied');
       }
-      if (controller.signal.aborted) {
+      if (budget.expired) {
         throw new OAuthError(`The OAuth token endpoint at ${hostPort(url)} did not answer within ${this.timeoutMs} ms; check auth_data.token_url.`, 'Timeout');
       }
       const net = networkFailure(error);
@@ -199,7 +199,7 @@ export class OAuthClientCredentials {
         'Unreachable',
       );
     } finally {
-      clearTimeout(timer);
+      budget.dispose();
     }
   }
 

@@ -1,0 +1,56 @@
+// Forwards one HTTP request of an MCP session to the replica that owns it, as bytes: the body streams to
+// the owner as it arrives and the answer (JSON, or an event stream that stays open) streams back as it
+// comes, headers and status as the owner sent them. The caller's headers go with it (the owner admits the
+// request itself, as it would have from the load balancer) but for hop-by-hop ones; FORWARDED_BY_HEADER is
+// added, so the owner never forwards it again. Either side closing ends the other.
+//
+// An owner that cannot be reached (refused, reset before answering) has gone since its last heartbeat: the
+// session is gone with it, and the answer is the 404 a missing session gets, so the client starts a new one.
+import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { FORWARDED_BY_HEADER } from './session-owners.js';
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) and Host: they describe one connection, not the request. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host']);
+
+export interface ForwardOptions {
+  /** The owner's URL of this same request: its advertised URL + /mcp/<name> + the query. */
+  target: URL;
+  selfId: string;
+  /** Answers the request when the owner could not be reached (the session's 404). */
+  ownerGone: (res: ServerResponse) => void;
+  /** The owner could not be reached, or the exchange broke (for logs). */
+  onError?: (error: Error) => void;
+}
+
+export function forwardSessionRequest(req: IncomingMessage, res: ServerResponse, options: ForwardOptions): void {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== FORWARDED_BY_HEADER) headers[name] = value;
+  }
+  headers[FORWARDED_BY_HEADER] = options.selfId;
+  const outgoing = request(options.target, { method: req.method ?? 'GET', headers });
+  let answered = false;
+  outgoing.on('response', (answer) => {
+    answered = true;
+    const back: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) back[name] = value;
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, back);
+    // An event stream's events reach the client as they arrive.
+    res.flushHeaders();
+    answer.pipe(res);
+    answer.on('error', (error) => {
+      options.onError?.(error);
+      res.destroy();
+    });
+  });
+  outgoing.on('error', (error) => {
+    options.onError?.(error);
+    if (answered || res.headersSent) return void res.destroy();
+    options.ownerGone(res);
+  });
+  // The client went away: so does the request to the owner (its stream, its wait).
+  res.on('close', () => {
+    if (!res.writableFinished) outgoing.destroy();
+  });
+  req.pipe(outgoing);
+}
