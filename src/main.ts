@@ -267,8 +267,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     specHashKey: hashKey,
     // A server whose file was deleted (its prune held back for the quiet period) may be deleted through the API.
     fileGone: (source) => !existsSync(resolve(source.root, source.path)),
-    // The file a forced API write took a name from shows its ownership error at once, not at its next edit.
-    takenFromFile: (source) => sources.reread(source.root, source.path),
+    // The file a forced API write or delete took a name from shows its ownership error at once, not at its next edit.
+    takenFromFile: (source, taken) => sources.taken(source.root, source.path, taken),
     // A stdio command the operator did not allow is refused at every door (PUT, files, GAIA): 403.
     admitManifest: (m) => {
       const refusal = isStdioManifest(m) ? stdioRefusal(stdio.policy, m.command) : undefined;

@@ -44,9 +44,12 @@ function byPosition(errors: LocatedError[]): LocatedError[] {
     .map(({ e }) => e);
 }
 
+/**
+ * A name declared twice is blamed on the later declaration by path (then by document), as a watched
+ * directory decides it (its first path keeps the name), whatever the order of the -f arguments.
+ */
 export function checkDocuments(sources: readonly SourceDocument[]): CheckedDocument[] {
-  const declared = new Map<string, CheckedDocument>();
-  return sources.map((source) => {
+  const docs = sources.map((source): CheckedDocument => {
     const name = nameOf(source.parsed.value);
     const doc: CheckedDocument = { file: source.file, index: source.index, errors: [], source, ...(name !== undefined ? { name } : {}) };
     if (source.parsed.errors.length > 0) {
@@ -54,24 +57,29 @@ export function checkDocuments(sources: readonly SourceDocument[]): CheckedDocum
       return doc;
     }
     const result = validateManifest(source.parsed.value);
-    if (!result.ok) {
-      doc.errors = byPosition(result.errors.map((e) => located(source, e)));
-      return doc;
-    }
-    const first = declared.get(result.manifest.name);
-    if (first) {
-      doc.errors = [
-        located(source, {
-          path: '/name',
-          message: `${JSON.stringify(result.manifest.name)} is already declared in ${first.file} (document ${first.index}); each name may be declared once`,
-        }),
-      ];
-      return doc;
-    }
-    declared.set(result.manifest.name, doc);
-    doc.manifest = result.manifest;
+    if (!result.ok) doc.errors = byPosition(result.errors.map((e) => located(source, e)));
+    else doc.manifest = result.manifest;
     return doc;
   });
+  const first = new Map<string, CheckedDocument>();
+  const earlier = (a: CheckedDocument, b: CheckedDocument) => (a.file !== b.file ? a.file < b.file : a.index < b.index);
+  for (const doc of docs) {
+    if (!doc.manifest) continue;
+    const seen = first.get(doc.manifest.name);
+    if (!seen || earlier(doc, seen)) first.set(doc.manifest.name, doc);
+  }
+  for (const doc of docs) {
+    const winner = doc.manifest && first.get(doc.manifest.name);
+    if (!winner || winner === doc) continue;
+    doc.errors = [
+      located(doc.source, {
+        path: '/name',
+        message: `${JSON.stringify(doc.manifest!.name)} is already declared in ${winner.file} (document ${winner.index}); each name may be declared once`,
+      }),
+    ];
+    delete doc.manifest;
+  }
+  return docs;
 }
 
 /** The server reports manifest errors under /manifest; put them back on the file's lines. */

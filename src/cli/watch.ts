@@ -7,7 +7,8 @@ import { API_PREFIX, resolveClient } from './client.js';
 import { now, startCommand, usageError } from './command.js';
 import { EXIT_FAILED, EXIT_OK, redactingIo, type CliIo } from './io.js';
 import { checkOutputFormat } from './output.js';
-import type { ServerView } from './resources.js';
+import { join } from 'node:path';
+import { listSources, type ServerView, type SourceFileView, type WatchedDirectoryView } from './resources.js';
 import { matches, parseSelectors } from './selectors.js';
 import { READY } from '../domain/conditions.js';
 
@@ -25,6 +26,9 @@ Prints one line per change of the MCP servers (or of those named, or whose tags 
 server as ADDED, then each change as it happens; status changes (conditions, tools) are MODIFIED.
   TIME  TYPE  NAME  rv=RESOURCE_VERSION  gen=GENERATION/OBSERVED  Ready=STATUS(REASON)  tools=N  MESSAGE
 After a disconnect it reconnects and resumes after the last event it printed.
+Files of watched directories that are refused (mcpctl get sources) are printed too, once when they fail
+(FILE-ERROR, with every error as file:line:col) and once when they are no longer refused (FILE-OK); with NAMEs,
+only files that declare one of them.
 
 Flags:
   -l, --selector SELECTOR    Only servers whose tags match: key=value, key!=value; comma-separated, repeatable.
@@ -46,6 +50,35 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** The longest wait between reconnects. Default 10 s. */
   maxBackoffMs?: number;
+  /** How often the watched directories' files are read (GET /sources) for FILE-ERROR/FILE-OK. Default 2 s. */
+  sourcesIntervalMs?: number;
+}
+
+/** A watched file's errors (or none) as one printable unit; `key` changes whenever its errors do. */
+interface FileReport {
+  file: string;
+  resources: string[];
+  errors: SourceFileView['errors'];
+  key: string;
+}
+
+function fileReports(sources: readonly WatchedDirectoryView[]): Map<string, FileReport> {
+  const reports = new Map<string, FileReport>();
+  for (const src of sources) {
+    for (const f of src.files) {
+      if (f.errors.length === 0) continue;
+      const file = join(src.path, f.path);
+      reports.set(file, { file, resources: f.resources, errors: f.errors, key: JSON.stringify(f.errors) });
+    }
+  }
+  return reports;
+}
+
+function formatFileLine(type: 'FILE-ERROR' | 'FILE-OK', report: FileReport, at: Date): string {
+  const time = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (type === 'FILE-OK') return `${time}  FILE-OK  ${report.file}  no longer refused`;
+  const errors = report.errors.map((e) => `${report.file}:${e.line}:${e.col}: ${e.pointer ? `${e.pointer}: ` : ''}${e.message.replace(/\s+/g, ' ')}`);
+  return `${time}  FILE-ERROR  ${report.file}  ${report.errors.length} error(s), not applied: ${errors.join('; ')}`;
 }
 
 /** The largest event the watch reads; a larger one ends the connection (and the watch resumes). */
@@ -64,11 +97,13 @@ function formatLine(event: WatchEvent, at: Date): string {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptions = {}): Promise<number> {
@@ -134,47 +169,88 @@ export async function runWatch(argv: string[], rawIo: CliIo, options: WatchOptio
     io.stdout.write(flags.output === 'json' ? `${JSON.stringify(event)}\n` : `${formatLine(event, now(io))}\n`);
   };
 
-  while (!signal?.aborted) {
-    const headers: Record<string, string> = { authorization: `Bearer ${resolved.token}`, accept: 'text/event-stream' };
-    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-    let problem: string;
-    try {
-      const res = await fetch(`${server}${API_PREFIX}/mcp-servers?watch=true`, { headers, ...(signal ? { signal } : {}) });
-      if (res.status === 410 && lastEventId !== undefined) {
-        const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-        io.stderr.write(`watch: ${body?.error?.message ?? 'resourceVersion too old'} Listing again.\n`);
-        lastEventId = undefined;
-        continue;
+  // The refused files, read from the sources API beside the stream (a refused file writes nothing the
+  // stream could carry): each failure is printed once, and once more when the file is applied again.
+  let reported = new Map<string, FileReport>();
+  const printFile = (type: 'FILE-ERROR' | 'FILE-OK', report: FileReport) => {
+    if (names.size > 0 && !report.resources.some((n) => names.has(n))) return;
+    io.stdout.write(
+      flags.output === 'json'
+        ? `${JSON.stringify({ type: type === 'FILE-OK' ? 'FILE_OK' : 'FILE_ERROR', object: { path: report.file, resources: report.resources, errors: type === 'FILE-OK' ? [] : report.errors } })}\n`
+        : `${formatFileLine(type, report, now(io))}\n`,
+    );
+  };
+  const filesStop = new AbortController();
+  signal?.addEventListener('abort', () => filesStop.abort());
+  const watchFiles = async () => {
+    const interval = options.sourcesIntervalMs ?? 2000;
+    while (!filesStop.signal.aborted) {
+      let sources: WatchedDirectoryView[] | undefined;
+      try {
+        sources = await listSources(resolved.client);
+      } catch {
+        sources = undefined; // tried again at the next interval
       }
-      if (!res.ok || !res.body) {
-        const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-        const message = `${server} answered ${res.status}: ${body?.error?.message ?? res.statusText}`;
-        // Refusals (bad token, bad request) do not get better by retrying; a server error might.
-        if (res.status < 500) {
-          io.stderr.write(`error: ${message}\n`);
+      if (sources && !filesStop.signal.aborted) {
+        const current = fileReports(sources);
+        for (const [file, report] of current) if (reported.get(file)?.key !== report.key) printFile('FILE-ERROR', report);
+        for (const [file, report] of reported) if (!current.has(file)) printFile('FILE-OK', report);
+        reported = current;
+      }
+      await sleep(interval, filesStop.signal);
+    }
+  };
+  const token = resolved.token;
+  const streamServers = async (): Promise<number> => {
+    while (!signal?.aborted) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      let problem: string;
+      try {
+        const res = await fetch(`${server}${API_PREFIX}/mcp-servers?watch=true`, { headers, ...(signal ? { signal } : {}) });
+        if (res.status === 410 && lastEventId !== undefined) {
+          const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+          io.stderr.write(`watch: ${body?.error?.message ?? 'resourceVersion too old'} Listing again.\n`);
+          lastEventId = undefined;
+          continue;
+        }
+        if (!res.ok || !res.body) {
+          const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+          const message = `${server} answered ${res.status}: ${body?.error?.message ?? res.statusText}`;
+          // Refusals (bad token, bad request) do not get better by retrying; a server error might.
+          if (res.status < 500) {
+            io.stderr.write(`error: ${message}\n`);
+            return EXIT_FAILED;
+          }
+          throw new Error(message);
+        }
+        if (connectedOnce) io.stderr.write(`watch: reconnected${lastEventId !== undefined ? `, resuming after resourceVersion ${lastEventId}` : ''}\n`);
+        connectedOnce = true;
+        failures = 0;
+        const parser = new SseParser({ onEvent: (e) => print(e.id, e.data), maxEventBytes: MAX_EVENT_BYTES });
+        for await (const chunk of res.body) parser.push(chunk as Uint8Array);
+        problem = 'the server ended the stream';
+      } catch (err) {
+        if (signal?.aborted) break;
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        problem = cause ?? (err instanceof Error ? err.message : String(err));
+        if (!connectedOnce) {
+          io.stderr.write(`error: cannot watch ${server}: ${problem}\n`);
           return EXIT_FAILED;
         }
-        throw new Error(message);
       }
-      if (connectedOnce) io.stderr.write(`watch: reconnected${lastEventId !== undefined ? `, resuming after resourceVersion ${lastEventId}` : ''}\n`);
-      connectedOnce = true;
-      failures = 0;
-      const parser = new SseParser({ onEvent: (e) => print(e.id, e.data), maxEventBytes: MAX_EVENT_BYTES });
-      for await (const chunk of res.body) parser.push(chunk as Uint8Array);
-      problem = 'the server ended the stream';
-    } catch (err) {
       if (signal?.aborted) break;
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      problem = cause ?? (err instanceof Error ? err.message : String(err));
-      if (!connectedOnce) {
-        io.stderr.write(`error: cannot watch ${server}: ${problem}\n`);
-        return EXIT_FAILED;
-      }
+      const delay = Math.min(maxBackoffMs, 250 * 2 ** Math.min(failures++, 8));
+      io.stderr.write(`watch: ${problem}; reconnecting in ${(delay / 1000).toFixed(1)}s\n`);
+      await sleep(delay, signal);
     }
-    if (signal?.aborted) break;
-    const delay = Math.min(maxBackoffMs, 250 * 2 ** Math.min(failures++, 8));
-    io.stderr.write(`watch: ${problem}; reconnecting in ${(delay / 1000).toFixed(1)}s\n`);
-    await sleep(delay, signal);
+    return EXIT_OK;
+  };
+  const files = watchFiles();
+  try {
+    return await streamServers();
+  } finally {
+    filesStop.abort();
+    await files;
   }
-  return EXIT_OK;
 }

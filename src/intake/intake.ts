@@ -136,10 +136,20 @@ export interface IntakeOptions {
    */
   fileGone?: (source: Extract<SourceRef, { kind: 'file' }>) => boolean;
   /**
-   * Called after a write through another source took a resource over from the file that declares it
-   * (force: true), once committed: that file is refused for the name from now on. Absent: nothing.
+   * Called after a write or a delete through another source took a resource over from the file that
+   * declares it (force: true), once committed: that file is refused for the name from now on (after a
+   * delete, until it stops declaring it). Absent: nothing.
    */
-  takenFromFile?: (source: Extract<SourceRef, { kind: 'file' }>) => void;
+  takenFromFile?: (source: Extract<SourceRef, { kind: 'file' }>, taken: FileTakeover) => void;
+}
+
+/** A forced write or delete through the API of a resource a file declares (see IntakeOptions.takenFromFile). */
+export interface FileTakeover {
+  name: string;
+  /** The subject who forced it. */
+  by: string;
+  /** The resource was deleted (not written). */
+  deleted: boolean;
 }
 
 export class Intake {
@@ -334,7 +344,7 @@ export class Intake {
       ? await this.store.create(created, { events, revision })
       : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events, revision });
     this.enqueue(fqn);
-    if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom);
+    if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom, { name: desired.name, by: subject.subjectId, deleted: false });
     return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
   }
 
@@ -419,6 +429,7 @@ export class Intake {
     });
     if (!removed) throw new WriteConflictError(input.fqn, 'it no longer exists');
     this.enqueue(input.fqn);
+    if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom, { name: existing.name, by: subjectId, deleted: true });
     return removed;
   }
 }

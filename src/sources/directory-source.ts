@@ -6,6 +6,7 @@
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
+import type { FileTakeover } from '../intake/index.js';
 import { DirectorySync, type DirectorySyncOptions, type SourceStatus } from './directory-sync.js';
 import { DirectoryWatcher } from './directory-watcher.js';
 import type { McpServerResource } from '../domain/resource.js';
@@ -104,6 +105,12 @@ export class DirectorySource {
   retryDeclaring(names: readonly string[]): void {
     const paths = this.sync.refusedDeclaring(names);
     if (paths.length > 0) this.addPending(paths);
+  }
+
+  /** A forced API write or delete took a name from the file `path` (see DirectorySync.taken): read it again. */
+  taken(path: string, taken: FileTakeover): void {
+    this.sync.taken(path, taken);
+    this.addPending([path]);
   }
 
   /** Reads these files again in the next batch. */

@@ -1,23 +1,23 @@
-// One watched directory's desired state: a batch of changed files → intake.apply() for every document
-// and intake.delete() for what the files no longer declare (prune).
+// One watched directory's desired state: a batch of changed files → a plan (batch-plan.ts: pure; which
+// files apply, in which order, which are refused, what is pruned or held back) → carried out in one unit
+// of work: intake.applyValidated() for every document of the files it applies, intake.delete() for what
+// it prunes.
 //
-// Contracts (DESIGN.md, "Prune safety" and "Ownership"):
+// Contracts (the decisions themselves are listed in batch-plan.ts):
 // - The inventory (file → resources) is read from the store (resources whose source is a file under
-//   this root), so it survives restarts.
+//   this root), so it survives restarts. A batch reads what it needs of it (its files, their names),
+//   never the whole directory.
 // - A file is applied as a whole or not at all. A file with any error (syntax, schema, a name another
 //   file already declares, a name the API owns) keeps its resources exactly as they were and reports
-//   every error at once; other files are unaffected.
-// - Prune = inventory minus what the files in the batch declare, only for files that read cleanly
-//   (or are gone), never a name a failing file declares. A batch after which the directory would hold
-//   no resources prunes nothing unless allowEmptyPrune.
+//   every error at once; other files are unaffected. A refused file changes no stored state: it still
+//   declares what it declared before it was refused (while the store holds it), until it reads cleanly
+//   or is gone, as Flux keeps a failed build's inventory.
 // - A file that would prune is held first (prune-hold.ts): not applied, its servers kept, until it has
 //   read the same for the quiet period; the read after that prunes. A name it dropped may meanwhile move
 //   to another file of this root, or of another root (handover), keeping its id.
 // - A name moving between files of this root in one batch is adopted (same id, createdAt).
 // - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
 //   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
-// - Two files declaring one name: the file that owns it keeps it; among new claims, the
-//   lexicographically first path wins; the other gets an error naming the owner.
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -29,13 +29,14 @@ import type { Logger } from '../domain/logger.js';
 import { listShown } from '../domain/list-shown.js';
 import { gitopsPrincipal, type Principal } from '../domain/principal.js';
 import type { Condition, McpServerResource, SourceRef } from '../domain/resource.js';
-import type { Intake } from '../intake/index.js';
+import type { FileTakeover, Intake } from '../intake/index.js';
 import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { EventRecorder, ResourceReader, ResourceRef, SourceFileRecord, SourceInventory, Transactions } from '../store/index.js';
 import { sharedParsePool, type ParsePool } from '../manifest/parse-pool.js';
 import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
-import { decideHold, type PruneHold } from './prune-hold.js';
+import { planBatch, type BatchInput, type PlanInventory, type PlannedFile } from './batch-plan.js';
+import type { PruneHold } from './prune-hold.js';
 import {
   readManifestFile,
   stillHashesTo,
@@ -162,6 +163,11 @@ export class DirectorySync {
   private readonly ownedByRef = new WeakMap<ResourceRef, Owned>();
   /** Files of other roots this batch took names from (see RootHandover.taken): root → paths. */
   private readonly takenFrom = new Map<string, Set<string>>();
+  /**
+   * Names deleted through the API with force from a file of this root (see taken): name → the file and who.
+   * In memory, like holds: a restart lets the file create the name again.
+   */
+  private readonly forcedDeletes = new Map<string, { path: string; by: string }>();
   private conditions: Condition[];
   private lastSyncTime: string | null = null;
   private syncs = 0;
@@ -202,6 +208,15 @@ export class DirectorySync {
   /** See RootHandover.releases. */
   releases(path: string, name: string): boolean {
     return this.holds.get(path)?.dropped.includes(name) ?? false;
+  }
+
+  /**
+   * A forced API write or delete took `taken.name` from the file `path`. A write leaves the name with the
+   * API (the file's next read meets the ownership conflict); a delete is remembered, so that the file, the
+   * source of truth, is refused for the name instead of creating it again, until it stops declaring it.
+   */
+  taken(path: string, taken: FileTakeover): void {
+    if (taken.deleted) this.forcedDeletes.set(taken.name, { path, by: taken.by });
   }
 
   /** Files refused (with errors) that declare one of these names. */
@@ -381,150 +396,77 @@ export class DirectorySync {
     return result.batch;
   }
 
+  /**
+   * Carries out the plan (batch-plan.ts): every group applied in order, each in a savepoint; when intake
+   * refuses a file of a group, the group is undone and the batch planned again knowing it (a file taking
+   * a name from it is then refused too), until a pass refuses nothing; then the prune.
+   */
   private async commitInUnit(readings: FileReading[], directoryMissing: boolean): Promise<{ batch: BatchResult; released: string[] }> {
     this.takenFrom.clear();
     const now = this.now();
-    const before = await this.inventory();
-    const byPath = new Map(readings.map((r) => [r.path, r]));
-    const failed = new Map<string, SourceFileError[]>();
-    for (const r of readings) if (r.kind === 'read' && r.errors.length > 0) failed.set(r.path, [...r.errors]);
-    const fail = (path: string, errors: SourceFileError[]) =>
-      failed.set(path, [...(failed.get(path) ?? []), ...errors].sort((a, b) => a.line - b.line || a.col - b.col));
-    const documentsOf = (r: FileReading | undefined): DeclaredDocument[] => (r?.kind === 'read' ? r.documents : []);
-    const holds = await this.decideHolds(readings, failed);
-
-    // 1. Names whose owner keeps them: the owner is not in this batch, failed, or still declares them.
-    //    Asked per name of the batch (not built for the whole directory): the answer as of this step.
-    const failedAtStart = new Set(failed.keys());
-    const keptBy = (name: string): string | undefined => {
-      const owned = before.get(name);
-      if (!owned) return undefined;
-      const r = byPath.get(owned.path);
-      return !r || failedAtStart.has(owned.path) || documentsOf(r).some((d) => d.name === owned.name) ? owned.path : undefined;
+    const input: BatchInput = {
+      inventory: await this.planInventory(readings),
+      readings,
+      known: this.files,
+      refusedBefore: this.failing,
+      holds: this.holds,
+      now: this.clock.now(),
+      quietMs: this.pruneQuietMs,
+      allowEmptyPrune: this.allowEmptyPrune,
+      forcedDeletes: this.forcedDeletes,
     };
-    const claims = new Map<string, string>();
-    // 2. New claims, first path wins; a second file declaring a claimed name fails as a whole.
-    const candidates = readings.filter((r) => r.kind === 'read' && !failed.has(r.path) && !holds.has(r.path));
-    for (const r of candidates) {
-      for (const d of documentsOf(r)) {
-        const owner = claims.has(d.name) ? claims.get(d.name) : keptBy(d.name);
-        if (owner !== undefined && owner !== r.path) {
-          fail(r.path, [
-            toFileError(
-              r.path,
-              {
-                path: '/name',
-                message:
-                  `MCP server "${d.name}" is already declared in ${owner}; a name may be declared by one file only: ` +
-                  `rename it here or remove it from ${owner}`,
-              },
-              d.locate,
-            ),
-          ]);
-        } else {
-          claims.set(d.name, r.path);
+    const refusedAtApply = new Map<string, SourceFileError[]>();
+    const done = new Set<string>();
+    let applied = 0;
+    let plan = planBatch(input);
+    for (;;) {
+      const refusedNow = new Set<string>();
+      for (const group of plan.apply) {
+        if (group.files.every((f) => done.has(f.path)) || group.takesFrom.some((p) => refusedNow.has(p))) continue;
+        const refusals = await this.applyGroup(group.files);
+        for (const [path, errors] of refusals) {
+          refusedAtApply.set(path, errors);
+          refusedNow.add(path);
         }
+        if (refusals.size > 0) continue;
+        for (const f of group.files) done.add(f.path);
+        for (const f of group.files) applied += f.documents.length;
       }
-    }
-    // 3. Who takes a name over from another file of this batch (read before anything is written).
-    const takesFrom = new Map<string, Map<string, string>>(); // taker path → (name → previous holder path)
-    for (const r of candidates) {
-      for (const d of documentsOf(r)) {
-        const held = before.get(d.name);
-        if (held && held.path !== r.path && byPath.get(held.path)?.kind === 'read') takesFrom.set(r.path, (takesFrom.get(r.path) ?? new Map()).set(d.name, held.path));
-      }
+      if (refusedNow.size === 0) break;
+      plan = planBatch({ ...input, refusedAtApply });
     }
 
-    let applied = 0;
+    const live = await this.inventory();
     const prunedNames: string[] = [];
-    let heldBack: Owned[] = [];
-    {
-      // 4. Apply, each file whole or not at all (see applyWhole). A file taking over a name another file of
-      //    this batch held goes after that file: should the holder be refused, it keeps its servers, so the
-      //    taker is refused too. (Found by test/security/fuzz.test.ts: a refused file must not change
-      //    stored state.)
-      const settled = new Set<string>(holds.keys());
-      const applyFile = async (r: FileReading): Promise<void> => {
-        settled.add(r.path);
-        if (failed.has(r.path)) return;
-        const lost = [...(takesFrom.get(r.path) ?? [])].filter(([, holder]) => failed.has(holder));
-        if (lost.length > 0) {
-          const byName = new Map(documentsOf(r).map((d) => [d.name, d]));
-          fail(
-            r.path,
-            lost.map(([name, holder]) =>
-              toFileError(
-                r.path,
-                { path: '/name', message: `MCP server "${name}" stays declared in ${holder}, which has errors; fix ${holder} first, then declare it here` },
-                byName.get(name)?.locate,
-              ),
-            ),
-          );
-          return;
-        }
-        const errors = await this.applyWhole(r.path, documentsOf(r));
-        if (errors.length > 0) fail(r.path, errors);
-        else applied += documentsOf(r).length;
-      };
-      for (let progress = true; progress; ) {
-        progress = false;
-        for (const r of candidates) {
-          if (settled.has(r.path)) continue;
-          const waiting = [...(takesFrom.get(r.path)?.values() ?? [])].some((holder) => !settled.has(holder) && !failed.has(holder) && holder !== r.path);
-          if (waiting) continue;
-          await applyFile(r);
-          progress = true;
-        }
-      }
-      // Files that swap names wait on each other; they go in order, after a dry run of each, so that one
-      // refused is known before another takes its names.
-      const swapping = candidates.filter((r) => !settled.has(r.path) && !failed.has(r.path));
-      for (const r of swapping) {
-        const errors: SourceFileError[] = [];
-        for (const d of documentsOf(r)) errors.push(...(await this.tryApply(r.path, d, true)));
-        if (errors.length > 0) fail(r.path, errors);
-      }
-      for (const r of swapping) await applyFile(r);
-      // 5. Prune what files that read cleanly (or are gone) no longer declare.
-      const heldByFailed = new Set<string>();
-      for (const path of this.failing) if (!byPath.has(path)) this.files.get(path)!.names.forEach((n) => heldByFailed.add(n));
-      for (const r of readings) if (r.kind === 'read' && (failed.has(r.path) || holds.has(r.path))) r.names.forEach((n) => heldByFailed.add(n));
-      const after = await this.inventory();
-      const prunes: Owned[] = [];
-      for (const [path, r] of byPath) {
-        if (failed.has(path) || holds.has(path)) continue;
-        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) {
-          if (documentsOf(r).some((d) => d.name === ref.name) || heldByFailed.has(ref.name)) continue;
-          prunes.push(after.get(ref.name)!);
-        }
-      }
-      prunes.sort((a, b) => comparePaths(a.name, b.name));
-      if (prunes.length > 0 && prunes.length === after.size && !this.allowEmptyPrune) {
-        heldBack = prunes;
-      } else {
-        for (const owned of prunes) if (await this.prune(owned)) prunedNames.push(owned.name);
-      }
-      // 6. What each file of the batch now stands for (a later full sync trusts it); a refused or vanished file is forgotten.
-      const records = new Map<string, Omit<SourceFileRecord, 'path'> | null>();
-      for (const r of readings) {
-        const clean = r.kind === 'read' && r.contentHash !== null && !failed.has(r.path) && !holds.has(r.path);
-        records.set(r.path, clean ? { contentHash: r.contentHash!, names: [...r.names].sort(comparePaths), fingerprint: PIPELINE_FINGERPRINT } : null);
-      }
-      await this.store.recordSourceFiles(this.root, records);
+    for (const entry of plan.prune) {
+      const owned = live.get(entry.name);
+      if (owned && (await this.prune(owned))) prunedNames.push(entry.name);
     }
+    const heldBack = plan.heldBack.map((e) => live.get(e.name)).filter((o): o is Owned => o !== undefined);
+    // What each file of the batch now stands for (a later full sync trusts it); a refused, held or vanished file is forgotten.
+    const records = new Map<string, Omit<SourceFileRecord, 'path'> | null>();
+    for (const r of readings) {
+      const clean = r.kind === 'read' && r.contentHash !== null && !plan.refused.has(r.path) && !plan.holds.has(r.path);
+      records.set(r.path, clean ? { contentHash: r.contentHash!, names: [...r.names].sort(comparePaths), fingerprint: PIPELINE_FINGERPRINT } : null);
+    }
+    await this.store.recordSourceFiles(this.root, records);
 
     // A refused file's servers are as they were: the inventory after the batch names them.
-    await this.recordFileErrors(readings, failed, await this.inventory());
+    await this.recordFileErrors(readings, plan.refused, await this.inventory());
     if (heldBack.length > 0) await this.recordHeldBack(heldBack);
-    const released = [...prunedNames, ...(await this.updateHolds([...byPath.keys()], holds))];
+    const released = [...prunedNames, ...(await this.updateHolds(readings.map((r) => r.path), plan.holds))];
+    // A forced delete is over once the file it was taken from no longer declares the name.
+    const inBatch = new Set(readings.map((r) => r.path));
+    for (const [name, { path }] of this.forcedDeletes) if (inBatch.has(path) && !plan.declared.get(path)?.has(name)) this.forcedDeletes.delete(name);
     for (const r of readings) {
-      this.setFile(r.path, r.kind === 'missing' ? undefined : { contentHash: r.contentHash, names: new Set(r.names), errors: failed.get(r.path) ?? [] });
+      const names = plan.declared.get(r.path);
+      this.setFile(r.path, r.kind === 'missing' || !names ? undefined : { contentHash: r.contentHash, names, errors: plan.refused.get(r.path) ?? [] });
     }
     // Only files of this batch can hold resources waiting for a prune now: every file that held one
     // before was in it, and no other file's resources changed.
     this.awaitingPrune = new Set();
-    for (const path of byPath.keys()) {
-      for (const r of await this.store.fileRefsAt(this.tenant, this.root, path)) if (this.awaitsPrune(path, r.name)) this.awaitingPrune.add(path);
+    for (const r of readings) {
+      for (const ref of await this.store.fileRefsAt(this.tenant, this.root, r.path)) if (this.awaitsPrune(r.path, ref.name)) this.awaitingPrune.add(r.path);
     }
     this.syncs++;
     this.lastSyncTime = now;
@@ -539,33 +481,29 @@ export class DirectorySync {
       failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
       now,
     });
-    return { batch: { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: failed.size }, released };
+    return { batch: { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: plan.refused.size }, released };
   }
 
   /**
-   * Which files of the batch are held back from pruning (see prune-hold.ts). What a file would prune: the
-   * servers the store holds for it that no file of the batch, and no refused file, declares.
+   * The inventory the plan reads, as the store holds it before the batch writes: its size, the files of
+   * the batch, and the names those files declare (now or before): O(batch), never the whole directory.
    */
-  private async decideHolds(readings: FileReading[], failed: ReadonlyMap<string, unknown>): Promise<Map<string, PruneHold>> {
-    const holds = new Map<string, PruneHold>();
-    if (this.pruneQuietMs <= 0) return holds;
-    // Declared as the prune (step 5) counts: a file of this batch by what it reads as now, refused or not;
-    // a refused file outside the batch by what it last read as.
-    const declared = new Set<string>();
-    const inBatch = new Set(readings.map((r) => r.path));
-    for (const r of readings) if (r.kind === 'read') r.names.forEach((n) => declared.add(n));
-    for (const path of this.failing) if (!inBatch.has(path)) this.files.get(path)!.names.forEach((n) => declared.add(n));
-    const now = this.clock.now();
+  private async planInventory(readings: readonly FileReading[]): Promise<PlanInventory> {
+    const refs = await this.store.fileRefs(this.tenant, this.root);
+    const size = refs.size;
+    const pathOf = new Map<string, string>();
+    const note = (name: string) => {
+      const ref = refs.get(name);
+      if (ref) pathOf.set(name, filePathOf(ref));
+    };
+    const namesAt = new Map<string, string[]>();
     for (const r of readings) {
-      if (failed.has(r.path)) continue;
-      const dropped = (await this.store.fileRefsAt(this.tenant, this.root, r.path))
-        .map((ref) => ref.name)
-        .filter((n) => !declared.has(n));
-      const content = r.kind === 'read' ? r.contentHash : null;
-      const decision = decideHold({ content, dropped, previous: this.holds.get(r.path), now, quietMs: this.pruneQuietMs });
-      if (decision.kind === 'hold') holds.set(r.path, decision.hold);
+      namesAt.set(r.path, (await this.store.fileRefsAt(this.tenant, this.root, r.path)).map((ref) => ref.name));
+      if (r.kind === 'read') r.names.forEach(note);
+      if (r.kind === 'read') for (const d of r.documents) note(d.name);
+      this.files.get(r.path)?.names.forEach(note);
     }
-    return holds;
+    return { size, pathOf: (name) => pathOf.get(name), namesAt: (path) => namesAt.get(path) ?? [] };
   }
 
   /** Keeps the holds of the batch's files; answers the names newly held (other roots may take them). */
@@ -594,65 +532,54 @@ export class DirectorySync {
   }
 
   /**
-   * Applies every document of a file in a nested transaction (a savepoint) that is rolled back when any
-   * of them is refused, so the file is applied whole or not at all at the cost of one apply per
-   * document. Answers the errors of every document (none when the file was applied).
+   * Applies the files of a group in a nested unit of work (a savepoint), undone as a whole when intake
+   * refuses any document of any of them: a file is applied whole or not at all, and so is a swap.
+   * Answers the refused files with every error of each (none: the group was applied).
    */
-  private async applyWhole(path: string, docs: DeclaredDocument[]): Promise<SourceFileError[]> {
-    const errors: SourceFileError[] = [];
-    const conflicts: [name: string, message: string][] = [];
+  private async applyGroup(files: readonly PlannedFile[]): Promise<Map<string, SourceFileError[]>> {
+    const conflicts: [name: string, path: string, message: string][] = [];
+    let refusals = new Map<string, SourceFileError[]>();
     try {
       await this.store.transaction(async () => {
-        for (const d of docs) errors.push(...(await this.tryApply(path, d, false, (name, message) => conflicts.push([name, message]))));
-        if (errors.length > 0) throw ROLL_BACK;
+        const refused = new Map<string, SourceFileError[]>();
+        for (const f of files) {
+          const errors: SourceFileError[] = [];
+          for (const d of f.documents) errors.push(...(await this.applyDocument(f.path, d, (name, message) => conflicts.push([name, f.path, message]))));
+          if (errors.length > 0) refused.set(f.path, errors);
+        }
+        if (refused.size > 0) throw new GroupRefused(refused);
       });
     } catch (err) {
-      if (err !== ROLL_BACK) throw err;
+      if (!(err instanceof GroupRefused)) throw err;
+      refusals = err.refusals;
     }
-    // Recorded after the rollback, which would have taken them along.
-    for (const [name, message] of conflicts) await this.conflictEvent(name, path, message);
-    return errors;
+    // Recorded after the savepoint, whose rollback would have taken them along.
+    for (const [name, path, message] of conflicts) await this.conflictEvent(name, path, message);
+    return refusals;
   }
 
-  /** intake.apply for one document; answers the errors (none when it was applied or would be). */
-  private async tryApply(
-    path: string,
-    doc: DeclaredDocument,
-    dryRun: boolean,
-    onConflict?: (name: string, message: string) => void,
-  ): Promise<SourceFileError[]> {
-    // Without onConflict, a conflict's event is recorded at once (after the apply).
-    const conflicts: [name: string, message: string][] = [];
-    const conflict = onConflict ?? ((name: string, message: string) => void conflicts.push([name, message]));
-    const errors = await this.applyDocument(path, doc, dryRun, conflict);
-    for (const [name, message] of conflicts) await this.conflictEvent(name, path, message);
-    return errors;
-  }
-
-  private async applyDocument(path: string, doc: DeclaredDocument, dryRun: boolean, onConflict: (name: string, message: string) => void): Promise<SourceFileError[]> {
+  /** intake.applyValidated for one document; answers its errors (none: applied). */
+  private async applyDocument(path: string, doc: DeclaredDocument, onConflict: (name: string, message: string) => void): Promise<SourceFileError[]> {
     try {
-      const result = await this.intake.applyValidated({
+      await this.intake.applyValidated({
         manifest: doc.manifest,
-        dryRun,
+        dryRun: false,
         force: false,
         metadata: undefined,
         source: this.ref(path, doc.document),
         principal: this.principal,
         // The revision a new generation records names the document's line.
         origin: { line: doc.locate('')?.line ?? 1 },
-        // Within this root, step 1 and 2 already decided who may hold a name; another root must let go of it.
+        // Within this root the plan already decided who may hold a name; another root must let go of it.
         mayAdopt: (current) => {
           if (current.kind !== 'file') return false;
           if (current.root === this.root) return true;
           const released = this.handover?.releases(current.root, current.path, doc.name) ?? false;
-          if (released && !dryRun) this.takenFrom.set(current.root, (this.takenFrom.get(current.root) ?? new Set()).add(current.path));
+          if (released) this.takenFrom.set(current.root, (this.takenFrom.get(current.root) ?? new Set()).add(current.path));
           return released;
         },
       });
-      return result.warnings.map((w) => {
-        onConflict(doc.name, w);
-        return toFileError(path, { path: '/name', message: w }, doc.locate);
-      });
+      return [];
     } catch (err) {
       if (err instanceof ValidationError && err.details.length > 0) return err.details.map((e) => toFileError(path, e, doc.locate));
       if (err instanceof ControlPlaneError) {
@@ -746,8 +673,12 @@ export class DirectorySync {
   }
 }
 
-/** Thrown to roll a file's savepoint back (see applyWhole). */
-const ROLL_BACK = Symbol('roll back');
+/** Undoes a group's savepoint (see applyGroup), carrying why each refused file was refused. */
+class GroupRefused extends Error {
+  constructor(readonly refusals: Map<string, SourceFileError[]>) {
+    super('a file of the group was refused');
+  }
+}
 
 /** The path of a resource a file of this root manages (fileRefs answers no other). */
 function filePathOf(ref: ResourceRef): string {

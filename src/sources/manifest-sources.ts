@@ -1,5 +1,6 @@
 // Every watched manifest directory of the control plane, started and stopped together.
 import type { Logger } from '../domain/logger.js';
+import type { FileTakeover } from '../intake/index.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { DirectorySource, type DirectorySourceOptions } from './directory-source.js';
 import type { RootHandover, SourceStatus } from './directory-sync.js';
@@ -49,9 +50,12 @@ export class ManifestSources {
     await Promise.all(this.sources.map((s) => s.stop()));
   }
 
-  /** The file `path` of the watched directory `root` is read again in its next batch (nothing if not watched). */
-  reread(root: string, path: string): void {
-    this.sources.find((s) => s.root === root)?.reread([path]);
+  /**
+   * A forced API write or delete took `taken.name` from the file `path` of the watched directory `root`:
+   * the file is read again in its next batch, so its ownership error shows at once (nothing if not watched).
+   */
+  taken(root: string, path: string, taken: FileTakeover): void {
+    this.sources.find((s) => s.root === root)?.taken(path, taken);
   }
 
   list(canRead?: (r: McpServerResource) => boolean): Promise<SourceStatus[]> {

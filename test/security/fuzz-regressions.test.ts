@@ -126,6 +126,8 @@ describe('an upstream that quotes the credential it refuses, through the gateway
 
 // Found by the fuzz test (FUZZ_SEED=532584829): a name a file dropped was kept because a refused file
 // declared it; when the refused file, still refused, stopped declaring it, that read pruned the name at once.
+// The contract: a refused read changes no stored state, so what the file declared before still counts as
+// declared (as Flux keeps the inventory of a failed build) until the file reads cleanly.
 describe('a refused file that stops declaring a name another file dropped', () => {
   let cp: TestControlPlane;
   let dir: string;
@@ -154,9 +156,15 @@ describe('a refused file that stops declaring a name another file dropped', () =
 
     const b = await fileOf('b.yaml', broken('elsewhere'));
     expect(b.errors.length).toBeGreaterThan(0);
-    // The refused read changed nothing: "moving" is still there, held by a.yaml for the quiet period.
+    // The refused read changed nothing: "moving" is still there, still declared by the refused b.yaml.
     expect((await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data?.id).toBe(id);
+    const filesNow = (await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; errors: { message: string }[] }[];
+    expect(filesNow.find((f) => f.path === 'a.yaml')!.errors).toEqual([]);
+
+    // b.yaml reads cleanly without it: now nobody declares "moving", and a.yaml is held for the quiet period.
+    expect((await fileOf('b.yaml', yaml('elsewhere'))).errors).toEqual([]);
     const a = await waitFor(async () => ((await cp.api('/api/svc/v1/sources')).json.data[0].files as { path: string; errors: { message: string }[] }[]).find((f) => f.path === 'a.yaml' && f.errors.some((e) => e.message.includes('no longer declares'))), { what: 'a.yaml held' });
     expect(a.errors[0]!.message).toContain('moving');
+    expect((await cp.api('/api/svc/v1/mcp-servers/name/moving')).json.data?.id).toBe(id);
   });
 });

@@ -1,6 +1,6 @@
 // `mcpctl watch` run in-process against a control plane, its output collected for the test to read.
 import { tmpdir } from 'node:os';
-import { runWatch } from '../../src/cli/watch.js';
+import { runWatch, type WatchOptions } from '../../src/cli/watch.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { ADMIN_TOKEN } from './control-plane.js';
 
@@ -16,7 +16,7 @@ export interface Watching {
 }
 
 /** Starts `mcpctl watch ARGV` against `server` as the admin; reconnects back off at most 200 ms. */
-export function watching(server: string, argv: string[] = []): Watching {
+export function watching(server: string, argv: string[] = [], options: Omit<WatchOptions, 'signal'> = {}): Watching {
   const out = { stdout: '', stderr: '' };
   const stop = new AbortController();
   const io: CliIo = {
@@ -25,7 +25,7 @@ export function watching(server: string, argv: string[] = []): Watching {
     env: { MCPCTL_SERVER: server, MCPCTL_TOKEN: ADMIN_TOKEN },
     cwd: tmpdir(),
   };
-  const done = runWatch(argv, io, { signal: stop.signal, maxBackoffMs: 200 });
+  const done = runWatch(argv, io, { maxBackoffMs: 200, ...options, signal: stop.signal });
   const lines = () => out.stdout.split('\n').filter(Boolean);
   const seen = () => lines().map((l) => {
     const e = JSON.parse(l) as { type: string; object: { name: string } };
