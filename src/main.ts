@@ -245,6 +245,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
     batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
+    // Each reconcile of it in a savepoint of both: one that fails rolls back only its own writes.
+    each: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
