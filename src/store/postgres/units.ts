@@ -4,6 +4,11 @@
 // status write and its gateway write commit together. A nested unit is a savepoint. A call from a context
 // whose unit has ended runs outside any unit.
 //
+// Calls fn did not await: a call that joined the unit (a write, or a query of a reader it handed out) is
+// counted while it runs, and the unit waits for its calls to finish before COMMIT (so they commit with
+// it) and before ROLLBACK (so none runs a statement on the connection once it is back in the pool, where
+// another unit may hold it). Once a unit is no longer live, such a call rejects at its next step.
+//
 // The writer lock: every write transaction first locks the resourceVersion counter row (FOR NO KEY
 // UPDATE), before any other row, and holds it to its end (a bump would take it anyway). So writers pass
 // one at a time, as on SQLite: no two write transactions can wait for each other's rows (no deadlock,
@@ -39,6 +44,15 @@ export interface Unit {
   /** Run after the commit, in order; dropped with a rolled-back savepoint or unit. */
   readonly committed: (() => void)[];
   savepoints: number;
+  /** Calls that joined the unit and are still running (see the header). */
+  inFlight: number;
+  /** Resolves the wait for inFlight to reach 0, when one waits. */
+  drained: (() => void) | undefined;
+}
+
+/** A call joined a unit of work that has since committed or rolled back (its fn did not await it). */
+function assertLive(unit: Unit): void {
+  if (!unit.live) throw new Error('The unit of work this call joined has ended: its transaction function must await every store call it makes');
 }
 
 export class Units {
@@ -54,7 +68,14 @@ export class Units {
 
   /** Where a read runs: the caller's unit, else the pool (each statement by itself). */
   reader(): Queryable {
-    return this.current()?.client ?? this.pool;
+    const unit = this.current();
+    if (!unit) return this.pool;
+    const query = (...args: unknown[]) =>
+      this.joined(unit, async () => {
+        assertLive(unit);
+        return (unit.client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      });
+    return { query } as unknown as Queryable;
   }
 
   /** Runs fn as a unit (or a savepoint of the caller's unit), fenced by `fence` when given. */
@@ -73,6 +94,15 @@ export class Units {
     return this.writeIn(unit, fence, fn);
   }
 
+  /**
+   * One port call made of several steps (a read, then a write): in the caller's unit it counts as joined
+   * from its first step to its last, so the unit does not end between them. Outside a unit it just runs.
+   */
+  call<T>(fn: () => Promise<T>): Promise<T> {
+    const unit = this.current();
+    return unit ? this.joined(unit, fn) : fn();
+  }
+
   /** Runs hook once the caller's unit commits (never, when it rolls back), or now when the caller is in no unit. */
   afterCommit(hook: () => void): void {
     const unit = this.current();
@@ -80,12 +110,38 @@ export class Units {
     else hook();
   }
 
-  private async writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
-    await this.join(unit, fence);
-    if (unit.resourceVersion === undefined) {
-      unit.resourceVersion = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
+  private writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
+    return this.joined(unit, async () => {
+      await this.join(unit, fence);
+      assertLive(unit);
+      if (unit.resourceVersion === undefined) {
+        const locked = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
+        assertLive(unit);
+        unit.resourceVersion = locked;
+      }
+      return fn(unit.client, unit);
+    });
+  }
+
+  /**
+   * Runs a call that joined unit, counted in its inFlight while it runs. It rejects when the unit ended
+   * meanwhile: that is a rollback (a commit waits for it), so what it did is undone.
+   */
+  private async joined<T>(unit: Unit, call: () => Promise<T>): Promise<T> {
+    unit.inFlight++;
+    try {
+      const result = await call();
+      assertLive(unit);
+      return result;
+    } finally {
+      if (--unit.inFlight === 0) unit.drained?.();
     }
-    return fn(unit.client, unit);
+  }
+
+  /** Resolves once no call that joined unit is running. */
+  private async drain(unit: Unit): Promise<void> {
+    while (unit.inFlight > 0) await new Promise<void>((resolve) => (unit.drained = resolve));
+    unit.drained = undefined;
   }
 
   private async join(unit: Unit, fence: Fence | undefined): Promise<void> {
@@ -97,7 +153,7 @@ export class Units {
   /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
   private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
     const client = await this.pool.connect();
-    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0 };
+    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0, inFlight: 0, drained: undefined };
     let broken = false;
     let result: T;
     try {
@@ -110,12 +166,16 @@ export class Units {
         await this.join(unit, fence);
       }
       result = await this.als.run(unit, fn);
+      // Calls fn left running join until they finish, and commit with it.
+      await this.drain(unit);
       unit.live = false;
       const commit = await client.query('COMMIT');
       // A transaction the server aborted (fn swallowed a failed statement) answers ROLLBACK to COMMIT.
       if (commit.command !== 'COMMIT') throw new Error('The transaction was aborted by an earlier failed statement and rolled back');
     } catch (err) {
       unit.live = false;
+      // Calls still running reject at their next step; none is left to run on the client once released.
+      await this.drain(unit);
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
