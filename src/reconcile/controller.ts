@@ -31,6 +31,14 @@ export interface ReconcileResult {
    * run after the batch committed, outside its unit of work. What it answers or throws is the outcome.
    */
   finish?: () => Promise<ReconcileResult | void>;
+  /**
+   * The reconcile failed, but what it wrote stands (a status saying why): the outcome is this error, as if
+   * thrown (backoff; none for a TerminalError), decided after the commit. A reconcile that throws instead
+   * has its writes rolled back (see Batches above). It does not end the batch.
+   */
+  failed?: unknown;
+  /** Run once the batch committed, before `finish` (announcing what the reconcile wrote); it does not end the batch. */
+  committed?: () => void;
 }
 
 /** Inside a batch it awaits only the store (see Batches above). */
@@ -218,6 +226,8 @@ export class Controller {
       return;
     }
     for (const r of ran) {
+      const committed = 'result' in r.ended ? r.ended.result?.committed : undefined;
+      if (committed) this.safely(committed);
       const finish = 'result' in r.ended ? r.ended.result?.finish : undefined;
       if (finish) {
         const startedAt = this.clock.now();
@@ -228,6 +238,7 @@ export class Controller {
         }
         r.durationMs += this.clock.now() - startedAt;
       }
+      if ('result' in r.ended && r.ended.result && 'failed' in r.ended.result) r.ended = { thrown: r.ended.result.failed };
       this.finish(r.key, r.waitedMs, r.durationMs, r.ended);
     }
   }

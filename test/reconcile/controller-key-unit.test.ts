@@ -140,3 +140,50 @@ describePostgres('PostgreSQL: a failing key of a batch', () => {
     await oneBatchWithAFailingKey(stores, other);
   });
 });
+
+describe('SQLite: a key that answers its failure', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps the status it wrote (answered `failed`, not thrown), reports the error, and runs `committed` after the commit', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'controller-key-failed-'));
+    const resources = new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews });
+    const other = new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews });
+    await resources.create(newResource('k'));
+    const clock = new FakeClock(10_000);
+    const queue = new WorkQueue({ clock, baseDelayMs: 100_000, maxDelayMs: 100_000 });
+    const outcomes: ReconcileOutcome[] = [];
+    const seenWhenCommitted: unknown[] = [];
+    const controller = new Controller({
+      name: 'test',
+      workers: 1,
+      resyncIntervalMs: 0,
+      listKeys: () => [],
+      reconcile: async (key) => {
+        await resources.setStatus(fqnOf(key), readyStatus(1, 'False'));
+        return {
+          failed: new Error('the server is unreachable'),
+          committed: () => void other.get(fqnOf(key)).then((r) => seenWhenCommitted.push(r?.status)),
+        };
+      },
+      queue,
+      clock,
+      batch: (run) => resources.transaction(run),
+      each: (run) => resources.transaction(run),
+      onOutcome: (o) => void outcomes.push(o),
+    });
+    controller.start();
+    try {
+      queue.add('k');
+      await waitFor(() => outcomes.length === 1 && seenWhenCommitted.length === 1, { what: 'the outcome of k' });
+    } finally {
+      await controller.stop();
+    }
+    expect(outcomes[0]).toMatchObject({ key: 'k', result: 'error' });
+    expect(outcomes[0]?.error?.message).toBe('the server is unreachable');
+    expect(seenWhenCommitted).toEqual([readyStatus(1, 'False')]);
+    expect((await other.get(fqnOf('k')))!.status).toEqual(readyStatus(1, 'False'));
+    await resources.close();
+    await other.close();
+  });
+});
