@@ -6,6 +6,7 @@
 // - returns { requeueAfterMs }    → success, run again after that long (forget + addAfter).
 // - throws an ordinary error      → retry with per-key exponential backoff (addRateLimited).
 // - throws TerminalError          → no retry (forget); the key runs again only when something adds it.
+// - returns { failed: err }       → as if it threw err, but what it wrote (a status saying why) commits.
 // In every case the key is done() afterwards, so adds that arrived during the run cause one more run.
 //
 // Batches: a worker that takes a key waits for the event loop's next turn (so keys added in the same
