@@ -602,7 +602,8 @@ async function openStores(
       return o;
     };
     const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec }));
-    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, fence: postgres.fence }));
+    // Housekeeping (pruning the changelog and events) is leader work: the fenced store object's only.
+    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, fence: postgres.fence, housekeeping: true }));
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');

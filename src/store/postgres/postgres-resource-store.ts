@@ -57,6 +57,11 @@ export interface PostgresResourceStoreOptions {
   eventMaxAgeMs?: number;
   /** At most this many events are kept per resource. */
   eventMaxPerResource?: number;
+  /**
+   * This object prunes the changelog and events after every 500 of its writes: leader work, so the
+   * composition root sets it on the leader's (fenced) store object only. Default false.
+   */
+  housekeeping?: boolean;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -84,6 +89,7 @@ export class PostgresResourceStore implements ResourceStore {
   private polledVersion: number | undefined;
   private writesSinceMaintenance = 0;
   private maintaining: Promise<void> | undefined;
+  private readonly housekeeping: boolean;
 
   private constructor(options: PostgresResourceStoreOptions) {
     const database = options.database;
@@ -96,6 +102,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
     this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.housekeeping = options.housekeeping ?? false;
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -284,10 +291,10 @@ export class PostgresResourceStore implements ResourceStore {
     });
   }
 
-  /** After every commit of this object's writes: the listeners hear of it, and housekeeping runs when due. */
+  /** After every commit of this object's writes: the listeners hear of it, and housekeeping (if this object does it) runs when due. */
   private written(): void {
     this.wake();
-    if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
+    if (this.housekeeping && ++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
         .catch(() => {})
