@@ -5,8 +5,8 @@ export interface ChangeLog {
   currentResourceVersion(): Promise<number>;
   changesSince(resourceVersion: number, limit: number): Promise<Change[]>;
   /**
-   * Calls listener after each write through this object (possibly inside a unit of work that has yet to
-   * commit, so a listener reads later, never from the call), and, on an engine shared by several
+   * Calls listener after each write through this object commits (a unit's writes once it committed, none
+   * of one that rolled back; a listener reads later, never from the call), and, on an engine shared by several
    * processes, after another process's commit comes to its notice. Answers the unsubscribe. A listener
    * must not throw. (The watch feed wakes on it instead of waiting for a poll.)
    */
