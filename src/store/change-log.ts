@@ -11,6 +11,12 @@ export interface ChangeLog {
    * must not throw. (The watch feed wakes on it instead of waiting for a poll.)
    */
   onWrite(listener: () => void): () => void;
+  /**
+   * Runs fn so that its reads of this store see one moment: the resourceVersion and the objects at it (a
+   * watch's snapshot). On SQLite a unit of work; on PostgreSQL a REPEATABLE READ READ ONLY transaction that
+   * holds up no writer. fn awaits only reads of this store.
+   */
+  snapshot<T>(fn: () => Promise<T>): Promise<T>;
   /** The oldest resourceVersion a watch can still resume from. */
   oldestRetainedResourceVersion(): Promise<number>;
 }

@@ -264,6 +264,10 @@ export class PostgresResourceStore implements ResourceStore {
 
   // Transactions
 
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.units.snapshot(fn);
+  }
+
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     return this.units.transaction(fn, this.fence);
   }

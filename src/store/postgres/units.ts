@@ -13,8 +13,9 @@
 // UPDATE), before any other row, and holds it to its end (a bump would take it anyway). So writers pass
 // one at a time, as on SQLite: no two write transactions can wait for each other's rows (no deadlock,
 // whatever a unit writes in whatever order), and every statement after the lock reads every commit before
-// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock,
-// but for the resourceVersion it reads (changelog.ts: held FOR SHARE, so its later reads agree with it).
+// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock.
+// A snapshot (snapshot()) is a unit in REPEATABLE READ READ ONLY: all its reads see one moment, and it
+// holds up no writer.
 //
 // Fencing: a store object may carry a fence (src/cluster/fence.ts), run once per unit that this store
 // object uses, at its start or when the store object joins it, before the writer lock: a leader's store
@@ -90,7 +91,7 @@ export class Units {
    */
   write<T>(fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     const unit = this.current();
-    if (!unit) return this.outermost(() => this.write(fence, fn), fence, true);
+    if (!unit) return this.outermost(() => this.write(fence, fn), fence, 'write');
     return this.writeIn(unit, fence, fn);
   }
 
@@ -101,6 +102,14 @@ export class Units {
   call<T>(fn: () => Promise<T>): Promise<T> {
     const unit = this.current();
     return unit ? this.joined(unit, fn) : fn();
+  }
+
+  /**
+   * Runs fn as a read-only unit whose reads all see one MVCC snapshot (the resourceVersion and the rows
+   * at it), holding no lock; inside a unit, fn runs in that unit.
+   */
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.current() ? fn() : this.outermost(fn, undefined, 'snapshot');
   }
 
   /** Runs hook once the caller's unit commits (never, when it rolls back), or now when the caller is in no unit. */
@@ -150,14 +159,19 @@ export class Units {
     unit.fenced.add(fence);
   }
 
-  /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
-  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
+  /**
+   * `write`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip).
+   * `snapshot`: REPEATABLE READ READ ONLY (see snapshot()).
+   */
+  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, kind: 'unit' | 'write' | 'snapshot' = 'unit'): Promise<T> {
     const client = await this.pool.connect();
     const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0, inFlight: 0, drained: undefined };
     let broken = false;
     let result: T;
     try {
-      if (writes && !fence) {
+      if (kind === 'snapshot') {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      } else if (kind === 'write' && !fence) {
         // A query of two statements answers a result for each.
         const [, locked] = (await client.query(`BEGIN; ${WRITER_LOCK_SQL}`)) as unknown as pg.QueryResult<{ value: number }>[];
         unit.resourceVersion = locked!.rows[0]!.value;

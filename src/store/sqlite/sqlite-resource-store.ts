@@ -277,6 +277,11 @@ export class SqliteResourceStore implements ResourceStore {
     return this.units.call(() => this.changelog.changesSince(resourceVersion, limit));
   }
 
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    // A unit holds the one writer: nothing commits while fn reads.
+    return this.transaction(fn);
+  }
+
   onWrite(listener: () => void): () => void {
     this.writeListeners.add(listener);
     return () => void this.writeListeners.delete(listener);
