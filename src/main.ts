@@ -256,6 +256,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
     batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
+    // Each reconcile of it in a savepoint of both: one that fails rolls back only its own writes.
+    each: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
@@ -615,7 +617,10 @@ async function openStores(
     const revisions = { revisionHistory: config.revisionHistory, revisionRetentionMs: config.revisionRetentionMs };
     const onError = (err: Error) => logger.warn({ err: err.message }, 'PostgreSQL housekeeping failed; the next round tries again');
     const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, onError }));
-    const leaderStore = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, onError }));
+    // Housekeeping (pruning the changelog, events and revisions) is leader work: the fenced store object's only.
+    const leaderStore = await open(
+      PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, housekeeping: true, onError }),
+    );
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');

@@ -410,8 +410,8 @@ export class WatchHub {
     res.on('error', () => session.close());
     if (request.resourceVersion === undefined) {
       try {
-        // One unit: the objects and the resourceVersion they are current at.
-        await this.store.transaction(async () => {
+        // One snapshot: the objects and the resourceVersion they are current at.
+        await this.store.snapshot(async () => {
           const rv = await this.store.currentResourceVersion();
           const { items } = await this.store.list({
             tenant: this.tenant,

@@ -7,7 +7,8 @@
 // turn, say by a pool of discoveries finishing, join it), then reconciles the ready keys one after the
 // other for up to BATCH_MS inside `batch` (main.ts: one unit of work of each store), so a burst of
 // 10,000 keys costs a few hundred commits instead of 10,000. Inside the batch a reconcile awaits only
-// the store. One that must await something else (stopping a stdio process) answers `finish`, which ends
+// the store, inside `each` (main.ts: a nested unit, a savepoint: one that fails rolls back only its own
+// writes and the batch goes on). One that must await something else (stopping a stdio process) answers `finish`, which ends
 // the batch and runs after it committed, outside its unit; the worker waits for it before its next
 // batch. The outcome of every key of a batch is decided after its commit (a batch that fails to commit
 // retries each of its keys with backoff). Between batches the event loop gets a turn, so I/O waits at
@@ -57,6 +58,13 @@ export interface ControllerOptions {
    * commit, and its keys are retried with backoff. Default: runs it as it is.
    */
   batch?: (run: () => Promise<void>) => Promise<void>;
+  /**
+   * Runs one reconcile inside the batch, e.g. in a nested unit of work (a savepoint), so a reconcile that
+   * throws rolls back only its own writes and the batch goes on. Default: runs it as it is.
+   */
+  each?: (run: () => Promise<void>) => Promise<void>;
+  /** How long one batch may reconcile before the event loop gets a turn (default BATCH_MS). */
+  batchMs?: number;
   logger?: ControllerLogger;
 }
 
@@ -81,6 +89,8 @@ export class Controller {
   private readonly listKeys: () => string[] | Promise<string[]>;
   private readonly onOutcome: ((outcome: ReconcileOutcome) => void) | undefined;
   private readonly batch: (run: () => Promise<void>) => Promise<void>;
+  private readonly each: (run: () => Promise<void>) => Promise<void>;
+  private readonly batchMs: number;
   private readonly logger: ControllerLogger;
 
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -106,6 +116,8 @@ export class Controller {
     this.listKeys = options.listKeys;
     this.onOutcome = options.onOutcome;
     this.batch = options.batch ?? ((run) => run());
+    this.each = options.each ?? ((run) => run());
+    this.batchMs = options.batchMs ?? BATCH_MS;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -158,7 +170,7 @@ export class Controller {
   }
 
   /**
-   * Reconciles `first` and then ready keys for up to BATCH_MS in one batch; a reconcile that answers
+   * Reconciles `first` and then ready keys for up to batchMs in one batch; a reconcile that answers
    * `finish` ends the batch. After the batch: the finish, then every key's outcome. Never rejects.
    */
   private async runBatch(first: QueueItem): Promise<void> {
@@ -170,7 +182,7 @@ export class Controller {
         while (item) {
           const done = await this.process(item.key, item.waitedMs);
           ran.push(done);
-          item = !('result' in done.ended && done.ended.result?.finish) && performance.now() - startedAt < BATCH_MS ? this.queue.tryGet() : undefined;
+          item = !('result' in done.ended && done.ended.result?.finish) && performance.now() - startedAt < this.batchMs ? this.queue.tryGet() : undefined;
         }
       });
     } catch (err) {
@@ -188,6 +200,8 @@ export class Controller {
       return;
     }
     for (const r of ran) {
+      const committed = 'result' in r.ended ? r.ended.result?.committed : undefined;
+      if (committed) this.safely(committed);
       const finish = 'result' in r.ended ? r.ended.result?.finish : undefined;
       if (finish) {
         const startedAt = this.clock.now();
@@ -198,6 +212,7 @@ export class Controller {
         }
         r.durationMs += this.clock.now() - startedAt;
       }
+      if ('result' in r.ended && r.ended.result && 'failed' in r.ended.result) r.ended = { thrown: r.ended.result.failed };
       this.finish(r.key, r.waitedMs, r.durationMs, r.ended);
     }
   }
@@ -207,7 +222,13 @@ export class Controller {
     const startedAt = this.clock.now();
     let ended: Ran['ended'];
     try {
-      ended = { result: await this.reconcileFn(key) };
+      // In `each` (a savepoint of the batch's unit): a reconcile that throws undoes only its own writes,
+      // and on PostgreSQL its failed statement does not abort the rest of the batch.
+      let result: ReconcileResult | void = undefined;
+      await this.each(async () => {
+        result = await this.reconcileFn(key);
+      });
+      ended = { result };
     } catch (thrown) {
       ended = { thrown };
     }

@@ -7,6 +7,7 @@
 // - throws an ordinary error      → retry with per-key exponential backoff (addRateLimited).
 // - throws ReconcileError         → the same retry, with a PascalCase reason for the Ready condition.
 // - throws TerminalError          → no retry (forget); the key runs again only when something adds it.
+// - returns { failed: err }       → as if it threw err, but what it wrote (a status saying why) commits.
 // In every case the key is done() afterwards, so adds that arrived during the run cause one more run.
 
 export interface ReconcileResult {
@@ -18,6 +19,14 @@ export interface ReconcileResult {
    * is the outcome.
    */
   finish?: () => Promise<ReconcileResult | void>;
+  /**
+   * The reconcile failed, but what it wrote stands (a status saying why): the outcome is this error, as if
+   * thrown (backoff; none for a TerminalError), decided after the commit. A reconcile that throws instead
+   * has its writes rolled back (see Batches in controller.ts). It does not end the batch.
+   */
+  failed?: unknown;
+  /** Run once the batch committed, before `finish` (announcing what the reconcile wrote); it does not end the batch. */
+  committed?: () => void;
 }
 
 /** Reconciles one key, level-triggered. Inside a batch it awaits only the store (see Batches in controller.ts). */

@@ -337,14 +337,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         await recordTransitions(resource, resource.status, status);
       }
     });
-    if (skipDiscovery) discovery.settle(key);
-    else if (record) discovery.reported(key, record);
+    // Once the status committed, a refresh waiting on this key answers it (never the status before it).
+    const committed = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
+    const told = committed ? { committed } : {};
     // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
     // discovery re-enqueues the key when it finishes, so it needs no requeue.
     if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
-      return { requeueAfterMs: record.dueAt - clock.now() };
+      return { ...told, requeueAfterMs: record.dueAt - clock.now() };
     }
-    return {};
+    return told;
   };
 
   /**
@@ -358,19 +359,21 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
     await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
     await recordTransitions(resource, resource.status, status);
-    // A refresh waiting on this key answers the status that says why nothing was discovered.
-    discovery.settle(key);
     logger.warn({ key, err: message, terminal }, 'reconcile failed');
+    // Answered, not thrown, so the status saying why commits (a thrown error rolls the key's writes back).
+    // Once it committed, a refresh waiting on this key answers it.
+    const committed = () => discovery.settle(key);
     const supervisor = options.stdio;
     if (err instanceof StdioRefused && supervisor?.has(key)) {
       return {
+        committed,
         finish: async () => {
           await supervisor.stop(key);
           throw err;
         },
       };
     }
-    throw err;
+    return { failed: err, committed };
   };
 
   // mcp-server/virtual: composed from other servers' stored state, no discovery of its own.
@@ -415,9 +418,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const stopProcess: ReconcileResult = supervisor?.has(key) ? { finish: async () => void (await supervisor.stop(key)) } : {};
       try {
         const result = await reconcileVirtual(key, resource, entry);
-        // Nothing to discover: a refresh waiting on it answers the status just written.
-        discovery.settle(key);
-        return { ...result, ...stopProcess };
+        // Nothing to discover: once committed, a refresh waiting on it answers the status just written.
+        return { ...result, ...stopProcess, committed: () => discovery.settle(key) };
       } catch (err) {
         return { ...(await fail(key, resource, err)), ...stopProcess };
       }

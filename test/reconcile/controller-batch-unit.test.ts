@@ -109,6 +109,7 @@ it('decides no outcome before the commit: a batch that fails to commit retries e
           throw new Error('the commit failed');
         }
       }),
+    batchMs: 600_000,
     onOutcome: (o) => void seen.push(o),
   });
   controller.start();

@@ -28,6 +28,7 @@ describe('PostgreSQL housekeeping', () => {
       changelogMinAgeMs: 60_000,
       eventMaxAgeMs: 3_600_000,
       eventMaxPerResource: 3,
+      housekeeping: true,
     });
   });
   afterEach(async () => {

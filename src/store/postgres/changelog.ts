@@ -20,8 +20,6 @@ export function changeEntry(type: ChangeType, p: { rv: string; fqn: string; obje
 const SINCE = prepared('changes_since',
   'SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2');
 
-/** The position, held: writers take this row FOR NO KEY UPDATE first (the writer lock), so none commits until the unit ends. */
-const POSITION = prepared('position', "SELECT value FROM counters WHERE name = 'resource_version' FOR SHARE");
 
 export class PgChangelog {
   constructor(private readonly units: Units) {}
@@ -30,16 +28,9 @@ export class PgChangelog {
     return this.units.reader();
   }
 
-  /**
-   * Read in a unit, the position holds until the unit ends (the counter row FOR SHARE: no write commits
-   * meanwhile), so what the unit reads after it agrees with it, as a watch's snapshot needs; as on SQLite,
-   * where a unit holds the one writer. In a unit that writes, or outside one, a plain read.
-   */
-  async currentResourceVersion(): Promise<number> {
-    const unit = this.units.current();
-    if (!unit || unit.resourceVersion !== undefined) return currentResourceVersion(this.db());
-    const { rows } = await unit.client.query<{ value: number }>(POSITION());
-    return rows[0]!.value;
+  /** A plain read: in a snapshot (Units.snapshot) it agrees with every other read of the snapshot, holding no lock. */
+  currentResourceVersion(): Promise<number> {
+    return currentResourceVersion(this.db());
   }
 
   async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {

@@ -107,18 +107,21 @@ export class PostgresGatewayStore implements GatewayStore {
     return (await this.read(KEYS())).map((r) => r.fqn);
   }
 
-  async apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
-    const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
-    const current = known ? known.current : await this.get(entry.fqn);
-    if (current && current.configHash === hash) return false;
-    const { config, headers } = sealEntry(entry, this.codec);
-    await this.units.write(this.fence, async (client) => {
-      const { rows } = await client.query<{ revision: number }>(
-        APPLY([entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `]),
-      );
-      this.committedLater(rows[0]!.revision, entry.fqn);
+  apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
+    // A read, then a write: one call of the caller's unit (units.ts).
+    return this.units.call(async () => {
+      const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
+      const current = known ? known.current : await this.get(entry.fqn);
+      if (current && current.configHash === hash) return false;
+      const { config, headers } = sealEntry(entry, this.codec);
+      await this.units.write(this.fence, async (client) => {
+        const { rows } = await client.query<{ revision: number }>(
+          APPLY([entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `]),
+        );
+        this.committedLater(rows[0]!.revision, entry.fqn);
+      });
+      return true;
     });
-    return true;
   }
 
   async delete(fqn: string): Promise<boolean> {

@@ -70,6 +70,11 @@ export interface PostgresResourceStoreOptions {
    * tries again). Default: ignored.
    */
   onError?: (err: Error) => void;
+  /**
+   * This object prunes the changelog and events after every 500 of its writes: leader work, so the
+   * composition root sets it on the leader's (fenced) store object only. Default false.
+   */
+  housekeeping?: boolean;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -99,6 +104,7 @@ export class PostgresResourceStore implements ResourceStore {
   private polledVersion: number | undefined;
   private writesSinceMaintenance = 0;
   private maintaining: Promise<void> | undefined;
+  private readonly housekeeping: boolean;
 
   private constructor(options: PostgresResourceStoreOptions) {
     const database = options.database;
@@ -112,6 +118,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
     this.onError = options.onError ?? (() => {});
+    this.housekeeping = options.housekeeping ?? false;
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -288,6 +295,10 @@ export class PostgresResourceStore implements ResourceStore {
 
   // Transactions
 
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.units.snapshot(fn);
+  }
+
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     return this.units.transaction(fn, this.fence);
   }
@@ -316,10 +327,10 @@ export class PostgresResourceStore implements ResourceStore {
     });
   }
 
-  /** After every commit of this object's writes: the listeners hear of it, and housekeeping runs when due. */
+  /** After every commit of this object's writes: the listeners hear of it, and housekeeping (if this object does it) runs when due. */
   private written(): void {
     this.wake();
-    if (++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
+    if (this.housekeeping && ++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
         .catch((err: unknown) => this.reportError(err))

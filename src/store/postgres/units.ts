@@ -4,12 +4,18 @@
 // status write and its gateway write commit together. A nested unit is a savepoint. A call from a context
 // whose unit has ended runs outside any unit.
 //
+// Calls fn did not await: a call that joined the unit (a write, or a query of a reader it handed out) is
+// counted while it runs, and the unit waits for its calls to finish before COMMIT (so they commit with
+// it) and before ROLLBACK (so none runs a statement on the connection once it is back in the pool, where
+// another unit may hold it). Once a unit is no longer live, such a call rejects at its next step.
+//
 // The writer lock: every write transaction first locks the resourceVersion counter row (FOR NO KEY
 // UPDATE), before any other row, and holds it to its end (a bump would take it anyway). So writers pass
 // one at a time, as on SQLite: no two write transactions can wait for each other's rows (no deadlock,
 // whatever a unit writes in whatever order), and every statement after the lock reads every commit before
-// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock,
-// but for the resourceVersion it reads (changelog.ts: held FOR SHARE, so its later reads agree with it).
+// it, so the compare of a compare-and-swap reads the current row. A unit that only reads takes no lock.
+// A snapshot (snapshot()) is a unit in REPEATABLE READ READ ONLY: all its reads see one moment, and it
+// holds up no writer.
 //
 // Fencing: a store object may carry a fence (src/cluster/fence.ts), run once per unit that this store
 // object uses, at its start or when the store object joins it, before the writer lock: a leader's store
@@ -39,6 +45,15 @@ export interface Unit {
   /** Run after the commit, in order; dropped with a rolled-back savepoint or unit. */
   readonly committed: (() => void)[];
   savepoints: number;
+  /** Calls that joined the unit and are still running (see the header). */
+  inFlight: number;
+  /** Resolves the wait for inFlight to reach 0, when one waits. */
+  drained: (() => void) | undefined;
+}
+
+/** A call joined a unit of work that has since committed or rolled back (its fn did not await it). */
+function assertLive(unit: Unit): void {
+  if (!unit.live) throw new Error('The unit of work this call joined has ended: its transaction function must await every store call it makes');
 }
 
 export class Units {
@@ -54,7 +69,14 @@ export class Units {
 
   /** Where a read runs: the caller's unit, else the pool (each statement by itself). */
   reader(): Queryable {
-    return this.current()?.client ?? this.pool;
+    const unit = this.current();
+    if (!unit) return this.pool;
+    const query = (...args: unknown[]) =>
+      this.joined(unit, async () => {
+        assertLive(unit);
+        return (unit.client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      });
+    return { query } as unknown as Queryable;
   }
 
   /** Runs fn as a unit (or a savepoint of the caller's unit), fenced by `fence` when given. */
@@ -69,8 +91,25 @@ export class Units {
    */
   write<T>(fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
     const unit = this.current();
-    if (!unit) return this.outermost(() => this.write(fence, fn), fence, true);
+    if (!unit) return this.outermost(() => this.write(fence, fn), fence, 'write');
     return this.writeIn(unit, fence, fn);
+  }
+
+  /**
+   * One port call made of several steps (a read, then a write): in the caller's unit it counts as joined
+   * from its first step to its last, so the unit does not end between them. Outside a unit it just runs.
+   */
+  call<T>(fn: () => Promise<T>): Promise<T> {
+    const unit = this.current();
+    return unit ? this.joined(unit, fn) : fn();
+  }
+
+  /**
+   * Runs fn as a read-only unit whose reads all see one MVCC snapshot (the resourceVersion and the rows
+   * at it), holding no lock; inside a unit, fn runs in that unit.
+   */
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.current() ? fn() : this.outermost(fn, undefined, 'snapshot');
   }
 
   /** Runs hook once the caller's unit commits (never, when it rolls back), or now when the caller is in no unit. */
@@ -80,12 +119,38 @@ export class Units {
     else hook();
   }
 
-  private async writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
-    await this.join(unit, fence);
-    if (unit.resourceVersion === undefined) {
-      unit.resourceVersion = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
+  private writeIn<T>(unit: Unit, fence: Fence | undefined, fn: (client: Queryable, unit: Unit) => Promise<T>): Promise<T> {
+    return this.joined(unit, async () => {
+      await this.join(unit, fence);
+      assertLive(unit);
+      if (unit.resourceVersion === undefined) {
+        const locked = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
+        assertLive(unit);
+        unit.resourceVersion = locked;
+      }
+      return fn(unit.client, unit);
+    });
+  }
+
+  /**
+   * Runs a call that joined unit, counted in its inFlight while it runs. It rejects when the unit ended
+   * meanwhile: that is a rollback (a commit waits for it), so what it did is undone.
+   */
+  private async joined<T>(unit: Unit, call: () => Promise<T>): Promise<T> {
+    unit.inFlight++;
+    try {
+      const result = await call();
+      assertLive(unit);
+      return result;
+    } finally {
+      if (--unit.inFlight === 0) unit.drained?.();
     }
-    return fn(unit.client, unit);
+  }
+
+  /** Resolves once no call that joined unit is running. */
+  private async drain(unit: Unit): Promise<void> {
+    while (unit.inFlight > 0) await new Promise<void>((resolve) => (unit.drained = resolve));
+    unit.drained = undefined;
   }
 
   private async join(unit: Unit, fence: Fence | undefined): Promise<void> {
@@ -94,14 +159,19 @@ export class Units {
     unit.fenced.add(fence);
   }
 
-  /** `writes`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip). */
-  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, writes = false): Promise<T> {
+  /**
+   * `write`: the unit is a write, so an unfenced one takes the writer lock with its BEGIN (one round trip).
+   * `snapshot`: REPEATABLE READ READ ONLY (see snapshot()).
+   */
+  private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, kind: 'unit' | 'write' | 'snapshot' = 'unit'): Promise<T> {
     const client = await this.pool.connect();
-    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0 };
+    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0, inFlight: 0, drained: undefined };
     let broken = false;
     let result: T;
     try {
-      if (writes && !fence) {
+      if (kind === 'snapshot') {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      } else if (kind === 'write' && !fence) {
         // A query of two statements answers a result for each.
         const [, locked] = (await client.query(`BEGIN; ${WRITER_LOCK_SQL}`)) as unknown as pg.QueryResult<{ value: number }>[];
         unit.resourceVersion = locked!.rows[0]!.value;
@@ -110,12 +180,16 @@ export class Units {
         await this.join(unit, fence);
       }
       result = await this.als.run(unit, fn);
+      // Calls fn left running join until they finish, and commit with it.
+      await this.drain(unit);
       unit.live = false;
       const commit = await client.query('COMMIT');
       // A transaction the server aborted (fn swallowed a failed statement) answers ROLLBACK to COMMIT.
       if (commit.command !== 'COMMIT') throw new Error('The transaction was aborted by an earlier failed statement and rolled back');
     } catch (err) {
       unit.live = false;
+      // Calls still running reject at their next step; none is left to run on the client once released.
+      await this.drain(unit);
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });

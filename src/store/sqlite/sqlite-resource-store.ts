@@ -110,16 +110,28 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly closedCleanlyAt;
   /** The connection's writer and units of work (see units.ts). */
   private readonly units: SqliteUnits;
-  /** A unit or savepoint: the ref index rolls back with it; housekeeping runs after the outermost commit. */
-  private readonly unitScope: UnitScope<{ index: RefIndex | undefined; mark: number }> = {
+  /** Writes of the open unit or savepoint, heard of when the outermost unit commits; undefined outside one. */
+  private unheard: number | undefined;
+  /**
+   * A unit or savepoint: the ref index rolls back with it, and so do its writes not yet heard of (a
+   * released savepoint's join its parent's); the outermost commit has the listeners hear of them, then
+   * runs housekeeping.
+   */
+  private readonly unitScope: UnitScope<{ index: RefIndex | undefined; mark: number; unheard: number | undefined }> = {
     begin: () => {
       const index = this.refIndex;
-      return { index, mark: index?.journal() ?? 0 };
+      const state = { index, mark: index?.journal() ?? 0, unheard: this.unheard };
+      this.unheard = 0;
+      return state;
     },
     end: (state, ok, outermost) => {
+      const written = this.unheard ?? 0;
+      this.unheard = state.unheard;
       if (!ok) this.rollBackIndex(state.index, state.mark);
+      else if (!outermost) this.unheard = (this.unheard ?? 0) + written;
       if (!outermost) return;
       this.refIndex?.settle();
+      if (ok && written > 0) this.hear();
       if (ok) this.maintainWhenDue();
     },
   };
@@ -290,6 +302,11 @@ export class SqliteResourceStore implements ResourceStore {
     return this.units.call(() => this.changelog.changesSince(resourceVersion, limit));
   }
 
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    // A unit holds the one writer: nothing commits while fn reads.
+    return this.transaction(fn);
+  }
+
   onWrite(listener: () => void): () => void {
     this.writeListeners.add(listener);
     return () => void this.writeListeners.delete(listener);
@@ -381,11 +398,16 @@ export class SqliteResourceStore implements ResourceStore {
     return result;
   }
 
-  /** After every write: the listeners hear of it, and housekeeping runs when due. */
+  /** After every write: the listeners hear of it (inside a unit: once it committed), and housekeeping runs when due. */
   private written(): void {
-    if (this.writeListeners.size > 0) outsideUnits(() => this.writeListeners.forEach((listener) => listener()));
+    if (this.unheard !== undefined) this.unheard++;
+    else this.hear();
     this.writesSinceMaintenance++;
     this.maintainWhenDue();
+  }
+
+  private hear(): void {
+    if (this.writeListeners.size > 0) outsideUnits(() => this.writeListeners.forEach((listener) => listener()));
   }
 
   /**
