@@ -166,6 +166,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // Secrets at rest: AES-256-GCM in both files; the spec and gateway-config hashes are keyed (HMAC).
   const secretKey = config.secretKey ?? loadSecretKeyFile(config.dataDir).key;
   const secretCodec = new AesGcmSecretCodec(secretKey);
+  // What one replica asks of another (a refresh on the leader, a forwarded MCP session request).
+  const internalTokens = new InternalTokens(secretKey, clock);
   const hashKey = deriveKey(secretKey, 'content-hash');
   const egress = new EgressPolicy({ deny: config.egressDeny, allow: config.egressAllow });
   // Signs what passthrough upstreams get in place of a caller's token; a bad key file is a startup error.
@@ -174,7 +176,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
   const replicaId = options.cluster?.replicaId ?? newReplicaId();
-  const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger });
+  const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger, internalTokens });
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
   const { store, gateway, leaderStore, leaderGateway } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
@@ -355,7 +357,6 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
-  const internalTokens = new InternalTokens(secretKey, clock);
   const localRefresh = createRefreshServer({
     discovery,
     store,
@@ -561,7 +562,7 @@ interface OpenStores {
  */
 async function openStores(
   config: Config,
-  deps: { replicaId: string; clock: Clock; secretCodec: AesGcmSecretCodec; hashKey: Buffer; logger: Logger },
+  deps: { replicaId: string; clock: Clock; secretCodec: AesGcmSecretCodec; hashKey: Buffer; logger: Logger; internalTokens: InternalTokens },
 ): Promise<OpenStores> {
   const { clock, secretCodec, hashKey, logger } = deps;
   if (config.store.kind === 'sqlite') {
@@ -592,7 +593,7 @@ async function openStores(
     await database.close();
   };
   try {
-    const postgres = await openPostgresCluster({ pool: database.pool, lease: config.lease, secretCodec, version: packageVersion(), logger: logger.child({ component: 'cluster' }), clock, replicaId: deps.replicaId });
+    const postgres = await openPostgresCluster({ pool: database.pool, lease: config.lease, secretCodec, version: packageVersion(), logger: logger.child({ component: 'cluster' }), clock, replicaId: deps.replicaId, tokens: deps.internalTokens });
     opened.push(postgres);
     const open = async <T extends { close(): Promise<void> }>(made: Promise<T>): Promise<T> => {
       const o = await made;
