@@ -392,12 +392,13 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     },
     readiness: { notReadyReason: async () => (await storeProblem()) ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
     cluster: cluster.view,
-    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeader, refresh: localRefresh },
+    // Refreshes are taken from other replicas only once the leader work has started.
+    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeading, refresh: localRefresh },
     sources,
     refreshServer: forwardingRefreshServer({
       local: localRefresh,
       selfId: replicaId,
-      isLeader: () => role.isLeader,
+      isLeader: () => role.isLeading,
       leader: () => leaderAddress(cluster.view),
       tokens: internalTokens,
       // The leader's own wait (the discovery timeout and its margin), and time for the answer to come back.
