@@ -403,6 +403,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       tokens: internalTokens,
       // The leader's own wait (the discovery timeout and its margin), and time for the answer to come back.
       timeoutMs: config.discoveryTimeoutMs + refreshMarginMs(config.discoveryTimeoutMs) + 5_000,
+      logger: logger.child({ component: 'cluster' }),
     }),
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
