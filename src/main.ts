@@ -351,6 +351,11 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       if (!role.isLeader) return;
       for (const c of changes) if (c.type === 'DELETED' || c.object.status.observedGeneration !== c.object.generation) queue.add(c.fqn);
     });
+    // Changes the feed skipped (it fell behind the changelog's retention) are unknown: every key is enqueued.
+    feed.onGap(() => {
+      if (!role.isLeader) return;
+      controller.enqueueAll().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not enqueue every key after a change-feed gap'));
+    });
   }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
