@@ -198,6 +198,11 @@ export class DiscoveryManager {
     return reason === 'Unreachable' ? this.retryUnreachableMaxMs : this.retryMaxMs;
   }
 
+  /** A refresh of key waits for its answer (the reconciler then reports once its status write committed). */
+  hasWaiters(key: string): boolean {
+    return this.waiters.has(key);
+  }
+
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
   reported(key: string, record: DiscoveryRecord): void {
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);

@@ -329,14 +329,21 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         await recordTransitions(resource, resource.status, status);
       }
     });
-    if (skipDiscovery) discovery.settle(key);
-    else if (record) discovery.reported(key, record);
+    const report = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
     // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
     // discovery re-enqueues the key when it finishes, so it needs no requeue.
-    if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
-      return { requeueAfterMs: record.dueAt - clock.now() };
+    const result: ReconcileResult = record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation) ? { requeueAfterMs: record.dueAt - clock.now() } : {};
+    // A waiting refresh reads the status it asked for (maybe on another replica): it is told once the batch committed.
+    if (report && discovery.hasWaiters(key)) {
+      return {
+        finish: async () => {
+          report();
+          return result;
+        },
+      };
     }
-    return {};
+    report?.();
+    return result;
   };
 
   /**
