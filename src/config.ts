@@ -10,6 +10,7 @@ import { decodeSigningKey, SIGNING_KEY_ENV, SigningKeyError } from './auth/signi
 import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-codec.js';
 import { checkLeaseDurations } from './cluster/leader-election.js';
 import { parsePostgresUrl, redactPostgresUrl } from './store/postgres/connection.js';
+import { isLoopbackHost } from './cli/client.js';
 
 export class ConfigError extends Error {}
 
@@ -306,7 +307,7 @@ export const SERVE_FLAGS = [
     env: 'MCP_CP_ADVERTISE_URL',
     default: 'http://<host>:<port> (the listen address)',
     describedDefault: true,
-    help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader); give it when the listen address is not reachable from them.',
+    help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader): an origin, no path. Required with a postgres:// store when --host is loopback or a wildcard; give it whenever the listen address is not reachable from them.',
   },
 ] as const satisfies readonly ServeFlag[];
 
@@ -331,6 +332,20 @@ export function parseDuration(value: string, flag: string): number {
     throw new ConfigError(`--${flag}: "${value}" needs a unit; write e.g. ${m[1]}s (units: ms, s, m, h).`);
   }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
+}
+
+/** An origin only: the paths other replicas are sent to (/mcp/…, /internal/…) are absolute on it. */
+function parseAdvertiseUrl(value: string): string {
+  const url = parseUrl(value, 'advertise-url');
+  const u = new URL(url);
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+    throw new ConfigError(`--advertise-url: "${value}" must be an origin (scheme, host and port), with no path, query or credentials; the replicas are reached at /mcp/… and /internal/… on it.`);
+  }
+  return u.origin;
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
 }
 
 function parseUrl(value: string, flag: string): string {
@@ -457,10 +472,16 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const signingKey = signingKeyFromEnv(env);
   const signingKeyFile = get('signing-key-file');
   if (store.kind === 'postgres') requireSharedKeys({ secretKey, adminToken, signingKey, signingKeyFile });
+  if (store.kind === 'postgres' && advertiseUrlRaw === undefined && (isLoopbackHost(host) || isWildcardHost(host))) {
+    throw new ConfigError(
+      `--advertise-url: with a postgres:// store the other replicas reach this one at its advertised URL, and the listen address (--host ${host}) is ${isWildcardHost(host) ? 'every interface, not one address they reach' : 'loopback, unreachable from another machine'}. ` +
+        'Set --advertise-url (or MCP_CP_ADVERTISE_URL) to the URL the other replicas reach this one at, e.g. http://10.0.0.7:8080 (on one machine: http://127.0.0.1:<port>).',
+    );
+  }
   return {
     store,
     lease: parseLease(value('lease-duration')),
-    advertiseUrl: advertiseUrlRaw !== undefined ? parseUrl(advertiseUrlRaw, 'advertise-url') : undefined,
+    advertiseUrl: advertiseUrlRaw !== undefined ? parseAdvertiseUrl(advertiseUrlRaw) : undefined,
     revisionHistory,
     revisionRetentionMs,
     ...manifestConfig(values, env, getBoolean('no-manifests')),

@@ -166,6 +166,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // Secrets at rest: AES-256-GCM in both files; the spec and gateway-config hashes are keyed (HMAC).
   const secretKey = config.secretKey ?? loadSecretKeyFile(config.dataDir).key;
   const secretCodec = new AesGcmSecretCodec(secretKey);
+  // What one replica asks of another (a refresh on the leader, a forwarded MCP session request).
+  const internalTokens = new InternalTokens(secretKey, clock);
   const hashKey = deriveKey(secretKey, 'content-hash');
   const egress = new EgressPolicy({ deny: config.egressDeny, allow: config.egressAllow });
   // Signs what passthrough upstreams get in place of a caller's token; a bad key file is a startup error.
@@ -174,7 +176,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const callerTokens = await CallerTokens.create({ key: signingKey, issuer: () => publicUrl, clock });
 
   const replicaId = options.cluster?.replicaId ?? newReplicaId();
-  const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger });
+  const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger, internalTokens });
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
   const { store, gateway, leaderStore, leaderGateway } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
@@ -357,13 +359,17 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       if (!role.isLeader) return;
       for (const c of changes) if (c.type === 'DELETED' || c.object.status.observedGeneration !== c.object.generation) queue.add(c.fqn);
     });
+    // Changes the feed skipped (it fell behind the changelog's retention) are unknown: every key is enqueued.
+    feed.onGap(() => {
+      if (!role.isLeader) return;
+      controller.enqueueAll().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not enqueue every key after a change-feed gap'));
+    });
   }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
   metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
-  const internalTokens = new InternalTokens(secretKey, clock);
   const localRefresh = createRefreshServer({
     discovery,
     store,
@@ -399,16 +405,18 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     },
     readiness: { notReadyReason: async () => (await storeProblem()) ?? role.notReadyReason() ?? (role.isLeader ? sources.notReadyReason() : undefined) },
     cluster: cluster.view,
-    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeader, refresh: localRefresh },
+    // Refreshes are taken from other replicas only once the leader work has started.
+    clusterInternal: { selfId: replicaId, tokens: internalTokens, isLeader: () => role.isLeading, refresh: localRefresh },
     sources,
     refreshServer: forwardingRefreshServer({
       local: localRefresh,
       selfId: replicaId,
-      isLeader: () => role.isLeader,
+      isLeader: () => role.isLeading,
       leader: () => leaderAddress(cluster.view),
       tokens: internalTokens,
       // The leader's own wait (the discovery timeout and its margin), and time for the answer to come back.
       timeoutMs: config.discoveryTimeoutMs + refreshMarginMs(config.discoveryTimeoutMs) + 5_000,
+      logger: logger.child({ component: 'cluster' }),
     }),
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
@@ -569,7 +577,7 @@ interface OpenStores {
  */
 async function openStores(
   config: Config,
-  deps: { replicaId: string; clock: Clock; secretCodec: AesGcmSecretCodec; hashKey: Buffer; logger: Logger },
+  deps: { replicaId: string; clock: Clock; secretCodec: AesGcmSecretCodec; hashKey: Buffer; logger: Logger; internalTokens: InternalTokens },
 ): Promise<OpenStores> {
   const { clock, secretCodec, hashKey, logger } = deps;
   if (config.store.kind === 'sqlite') {
@@ -607,7 +615,7 @@ async function openStores(
     await database.close();
   };
   try {
-    const postgres = await openPostgresCluster({ pool: database.pool, lease: config.lease, secretCodec, version: packageVersion(), logger: logger.child({ component: 'cluster' }), clock, replicaId: deps.replicaId });
+    const postgres = await openPostgresCluster({ pool: database.pool, lease: config.lease, secretCodec, version: packageVersion(), logger: logger.child({ component: 'cluster' }), clock, replicaId: deps.replicaId, tokens: deps.internalTokens });
     opened.push(postgres);
     const open = async <T extends { close(): Promise<void> }>(made: Promise<T>): Promise<T> => {
       const o = await made;

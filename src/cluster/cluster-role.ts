@@ -8,11 +8,15 @@
 // - Transitions run one at a time, in the order the election reported them: work is never started while
 //   a stop is running, nor stopped while it starts (the stop waits for the start to finish).
 // - start() of the work items runs in the given order, each awaited; stop() in the reverse order. A start
-//   that fails ends the sequence (what comes after it may depend on it): the replica stays not ready, and
-//   ClusterRole.start() rejects with that error when the election made it leader at once (SQLite mode),
-//   so a failed first sync fails the start. A failing stop is reported and the other items still stop.
+//   that fails ends the sequence (what comes after it may depend on it): what it started (the failed item
+//   included) stops again, in reverse, and the lease is released (the election stops), so another replica
+//   takes over at its next try instead of this one holding the lease with no reconciler. The replica stays
+//   not ready. ClusterRole.start() rejects with that error when the election made it leader at once (SQLite
+//   mode), so a failed first sync fails the start; a start that fails later is reported as onLost.
+//   A failing stop is reported and the other items still stop.
 // - Ready (notReadyReason): a follower when it has started; the leader once every work item started (the
-//   first directory sync is part of starting the GitOps watchers).
+//   first directory sync is part of starting the GitOps watchers). isLeading is true only then: work asked
+//   of the leader by other replicas is refused while its work is still starting.
 // - After a lost lease (not after stop()), onLost is told once the work stopped. The work items of the
 //   composition root start once per process, so it ends the process there (as controller-runtime does);
 //   work that can start again may instead lead again at a later term.
@@ -62,6 +66,8 @@ export class ClusterRole {
   /** The error of the latest term's failed start. */
   private startFailure: { error: unknown } | undefined;
   private stopping = false;
+  /** start() has returned: a later failed start is reported through onLost. */
+  private joined = false;
   /** The transitions, one after another. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -76,6 +82,11 @@ export class ClusterRole {
   /** Leading now: elected, whether or not its work has finished starting. */
   get isLeader(): boolean {
     return this.phase === 'starting' || this.phase === 'leading';
+  }
+
+  /** Leading, with every work item started: the leader work can be asked of it. */
+  get isLeading(): boolean {
+    return this.phase === 'leading';
   }
 
   /** The epoch and start of the current term while leading. */
@@ -93,13 +104,14 @@ export class ClusterRole {
       this.election.start();
     }
     await this.chain;
+    this.joined = true;
     if (this.startFailure) throw this.startFailure.error;
   }
 
   /** undefined when ready; otherwise why not (for /readyz). */
   notReadyReason(): string | undefined {
     if (!this.started) return 'starting: the replica has not joined the cluster yet';
-    if (this.phase === 'starting' && this.startFailure) {
+    if (this.startFailure) {
       const e = this.startFailure.error;
       return `the leader work failed to start: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -137,28 +149,51 @@ export class ClusterRole {
     this.term = { epoch, since: new Date(this.clock.now()) };
     this.options.onTransition?.(true);
     this.options.logger.info({ epoch }, 'elected leader: starting the leader work');
+    const begun: LeaderWork[] = [];
     for (const work of this.options.work) {
+      begun.push(work);
       try {
         await work.start();
       } catch (err) {
-        this.options.logger.error({ work: work.name, err: err instanceof Error ? err.message : String(err) }, 'leader work failed to start');
+        this.options.logger.error({ work: work.name, err: err instanceof Error ? err.message : String(err) }, 'leader work failed to start: stopping it and releasing the lease');
+        await this.abandon(begun);
         throw err;
       }
     }
     if (this.phase === 'starting') this.phase = 'leading';
   }
 
-  private async follow(lost: boolean): Promise<void> {
-    if (this.phase !== 'starting' && this.phase !== 'leading') return;
+  /** After a failed start: stops what began, in reverse, and releases the lease so another replica leads. */
+  private async abandon(begun: LeaderWork[]): Promise<void> {
     this.phase = 'stopping';
-    this.options.logger.info({ lost }, lost ? 'lost the leader lease: stopping the leader work' : 'stepping down: stopping the leader work');
-    for (const work of [...this.options.work].reverse()) {
+    await this.stopAll(begun);
+    this.phase = 'follower';
+    this.term = undefined;
+    this.options.onTransition?.(false);
+    try {
+      await this.election.stop();
+    } catch (err) {
+      this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not release the leader lease');
+    }
+    // The work items start once per process: ended as for a lost lease (its supervisor starts it again).
+    if (this.joined && !this.stopping) this.options.onLost?.();
+  }
+
+  private async stopAll(items: readonly LeaderWork[]): Promise<void> {
+    for (const work of [...items].reverse()) {
       try {
         await work.stop();
       } catch (err) {
         this.options.logger.error({ work: work.name, err: err instanceof Error ? err.message : String(err) }, 'leader work failed to stop');
       }
     }
+  }
+
+  private async follow(lost: boolean): Promise<void> {
+    if (this.phase !== 'starting' && this.phase !== 'leading') return;
+    this.phase = 'stopping';
+    this.options.logger.info({ lost }, lost ? 'lost the leader lease: stopping the leader work' : 'stepping down: stopping the leader work');
+    await this.stopAll(this.options.work);
     this.phase = 'follower';
     this.term = undefined;
     this.options.onTransition?.(false);

@@ -22,6 +22,7 @@ import { FencedError } from './fence.js';
 import { checkSecretKeyCanary } from './key-check.js';
 import { LeaderElector } from './leader-election.js';
 import { listReplicas, newReplicaId, pruneReplicas, ReplicaHeartbeat } from './replicas.js';
+import type { InternalTokens } from './internal-token.js';
 import { ReplicaSessionOwners } from './session-owners.js';
 
 export const CONTROLLER_LEASE = 'controller';
@@ -37,6 +38,8 @@ export interface PostgresClusterOptions {
   logger: Logger;
   clock?: Clock;
   replicaId?: string;
+  /** Internal tokens (the shared secret key): the credential of forwarded MCP session requests. */
+  tokens: InternalTokens;
 }
 
 export interface PostgresCluster {
@@ -102,7 +105,7 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
         return at === undefined ? undefined : clock.now() - at;
       },
     },
-    sessionOwners: new ReplicaSessionOwners({ selfId: replicaId, replicas: () => listReplicas(pool, staleAfterMs), clock }),
+    sessionOwners: new ReplicaSessionOwners({ selfId: replicaId, replicas: () => listReplicas(pool, staleAfterMs), tokens: options.tokens, clock }),
     housekeeping: {
       name: 'replica housekeeping',
       start: () => {

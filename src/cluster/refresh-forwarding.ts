@@ -6,10 +6,13 @@
 // the shared store, as the leader would have.
 //
 // No leader known (an election under way), the leader unreachable, or a replica that is no longer the
-// leader when the request arrives: Unavailable (503) with the reason, and nothing runs. The follower waits
+// leader when the request arrives: Unavailable (503) with a generic reason, and nothing runs. The answer
+// never names the leader's id or internal URL (any caller who may refresh a server reads it); the
+// details go to the log. The follower waits
 // at most `timeoutMs` for the leader (its refresh budget and a margin), then answers Timeout (504). A caller
 // who goes away cancels the request to the leader, which cancels its refresh.
 import type { RefreshAnswer, RefreshServer } from '../reconcile/refresh-server.js';
+import type { Logger } from '../domain/logger.js';
 import type { InternalTokens } from './internal-token.js';
 
 /** Where the leader takes refreshes from the other replicas. */
@@ -30,6 +33,8 @@ export interface RefreshForwardingOptions {
   tokens: InternalTokens;
   /** The longest the follower waits for the leader's answer. */
   timeoutMs: number;
+  /** Where the leader's id, URL and the failure are told. */
+  logger?: Logger;
 }
 
 export function forwardingRefreshServer(options: RefreshForwardingOptions): RefreshServer {
@@ -39,7 +44,8 @@ export function forwardingRefreshServer(options: RefreshForwardingOptions): Refr
     try {
       leader = await options.leader();
     } catch (err) {
-      return unavailable(`The leader could not be looked up (${messageOf(err)}); the refresh did not run. Try again.`);
+      options.logger?.warn({ fqn, err: messageOf(err) }, 'refresh forwarding: the leader could not be looked up');
+      return unavailable('The leader could not be looked up; the refresh did not run. Try again.');
     }
     if (!leader) return unavailable('No replica is the leader right now (an election is under way), so the refresh cannot run; try again within a few seconds.');
     if (leader.id === options.selfId) return unavailable('This replica is taking over as leader and is not running discovery yet; try the refresh again within a few seconds.');
@@ -56,19 +62,22 @@ export function forwardingRefreshServer(options: RefreshForwardingOptions): Refr
       });
     } catch (err) {
       if (signal?.aborted) return unavailable('The refresh was cancelled.');
-      if (timeout.aborted) return { ok: false, reason: 'Timeout', message: `The leader ${leader.id} (${leader.url}) did not answer the refresh within ${options.timeoutMs} ms.` };
-      return unavailable(`The leader ${leader.id} could not be reached at ${leader.url} (${messageOf(err)}); the refresh did not run. A new leader is elected within the lease duration if it is gone; try again then.`);
+      options.logger?.warn({ fqn, leader: leader.id, url: leader.url, err: messageOf(err), timedOut: timeout.aborted }, 'refresh forwarding: the leader did not answer');
+      if (timeout.aborted) return { ok: false, reason: 'Timeout', message: `The leader did not answer the refresh within ${options.timeoutMs} ms.` };
+      return unavailable('The leader could not be reached; the refresh did not run. A new leader is elected within the lease duration if it is gone; try again then.');
     }
     let body: unknown;
     try {
       body = await res.json();
     } catch (err) {
       if (signal?.aborted) return unavailable('The refresh was cancelled.');
-      return unavailable(`The leader ${leader.id} answered the refresh with ${res.status} and no JSON body (${messageOf(err)}).`);
+      options.logger?.warn({ fqn, leader: leader.id, url: leader.url, status: res.status, err: messageOf(err) }, 'refresh forwarding: the leader answered without a JSON body');
+      return unavailable(`The leader answered the refresh with ${res.status} and no usable body; the refresh may not have run. Try again.`);
     }
     if (res.ok && isRefreshAnswer(body)) return body;
     const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
-    return unavailable(`The leader ${leader.id} did not run the refresh (${res.status}${typeof message === 'string' ? `: ${message}` : ''}).`);
+    options.logger?.warn({ fqn, leader: leader.id, url: leader.url, status: res.status, message }, 'refresh forwarding: the leader did not run the refresh');
+    return unavailable(`The leader did not run the refresh (${res.status}); try again within a few seconds.`);
   };
 }
 

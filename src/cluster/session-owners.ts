@@ -5,9 +5,16 @@
 // The live replicas are read at most once per `maxAgeMs` (1 s) for ids it knows, and again at most once per
 // `minRefreshMs` (250 ms) for an owner it does not know (a replica started since): a stream of made-up
 // session ids costs at most four reads a second, and reads in flight are shared.
+//
+// A forwarded request carries an internal token (internal-token.ts: addressed to the owner, action
+// "mcp-session", target the session id, the principal the forwarding replica admitted, used once).
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
+import type { Principal } from '../domain/principal.js';
 import type { SessionOwner, SessionOwners } from '../gateway/data-plane/session-owners.js';
+import type { InternalTokens } from './internal-token.js';
+
+const SESSION_ACTION = 'mcp-session';
 
 export interface LiveReplica {
   id: string;
@@ -19,6 +26,8 @@ export interface ReplicaSessionOwnersOptions {
   selfId: string;
   /** Every replica with its URL and whether it is live (listReplicas over the replicas table). */
   replicas(): Promise<readonly LiveReplica[]>;
+  /** Signs and checks the credential of forwarded requests (the same secret key on every replica). */
+  tokens: InternalTokens;
   clock?: Clock;
   maxAgeMs?: number;
   minRefreshMs?: number;
@@ -57,7 +66,16 @@ export class ReplicaSessionOwners implements SessionOwners {
     const age = this.known ? this.clock.now() - this.known.at : Infinity;
     let replica = age < this.maxAgeMs ? this.known!.byId.get(owner) : undefined;
     if (!replica && age >= this.minRefreshMs) replica = (await this.read()).get(owner);
-    return replica?.live ? { kind: 'elsewhere', url: replica.url } : { kind: 'unknown' };
+    return replica?.live ? { kind: 'elsewhere', id: replica.id, url: replica.url } : { kind: 'unknown' };
+  }
+
+  forwardCredential(ownerId: string, sessionId: string, principal: Principal): Promise<string> {
+    return this.options.tokens.sign(ownerId, { action: SESSION_ACTION, target: sessionId, from: this.selfId, principal });
+  }
+
+  async admitForwarded(credential: string, sessionId: string): Promise<Principal | undefined> {
+    const claims = await this.options.tokens.verify(credential, this.selfId);
+    return claims?.action === SESSION_ACTION && claims.target === sessionId ? claims.principal : undefined;
   }
 
   private read(): Promise<Map<string, LiveReplica>> {

@@ -84,7 +84,7 @@ describe('cluster flags', () => {
     expect(configError(pgArgs, { ...SHARED_ENV, MCP_CP_ADMIN_TOKEN: undefined })).toMatch(/PostgreSQL mode needs MCP_CP_ADMIN_TOKEN/);
     expect(configError(pgArgs, { ...SHARED_ENV, MCP_CP_SIGNING_KEY: undefined })).toMatch(/PostgreSQL mode needs MCP_CP_SIGNING_KEY \(or --signing-key-file\)/);
     // The admin token may come from the flag, the signing key from its file.
-    const c = parseServeConfig([...pgArgs, '--admin-token', 'x'.repeat(20), '--signing-key-file', '/keys/signing.pem'], { MCP_CP_SECRET_KEY: SECRET });
+    const c = parseServeConfig([...pgArgs, '--admin-token', 'x'.repeat(20), '--signing-key-file', '/keys/signing.pem', '--advertise-url', 'http://10.0.0.7:8080'], { MCP_CP_SECRET_KEY: SECRET });
     expect(c.store.kind).toBe('postgres');
     // The embedded store generates its own, as before.
     expect(parseServeConfig([], {}).secretKey).toBeUndefined();

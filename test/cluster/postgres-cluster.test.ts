@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ClusterRole } from '../../src/cluster/cluster-role.js';
+import { InternalTokens } from '../../src/cluster/internal-token.js';
 import { SecretKeyMismatchError } from '../../src/cluster/key-check.js';
 import { openPostgresCluster, type PostgresCluster } from '../../src/cluster/postgres-cluster.js';
 import { silentLogger } from '../../src/domain/logger.js';
@@ -39,7 +40,7 @@ describe('openPostgresCluster', () => {
   });
 
   async function replica(id: string, log: string[]): Promise<{ cluster: PostgresCluster; role: ClusterRole }> {
-    const cluster = await openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '9.9.9', logger: silentLogger, replicaId: id });
+    const cluster = await openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), tokens: new InternalTokens(key), version: '9.9.9', logger: silentLogger, replicaId: id });
     opened.push(cluster);
     cluster.startHeartbeat(`http://127.0.0.1:1${opened.length}`);
     const role = new ClusterRole({
@@ -83,14 +84,14 @@ describe('openPostgresCluster', () => {
 
   it('refuses a replica whose secret key does not open the canary, and one older than the schema', async () => {
     await replica('a', []);
-    await expect(openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(randomBytes(32)), version: '1', logger: silentLogger })).rejects.toBeInstanceOf(SecretKeyMismatchError);
+    await expect(openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(randomBytes(32)), tokens: new InternalTokens(randomBytes(32)), version: '1', logger: silentLogger })).rejects.toBeInstanceOf(SecretKeyMismatchError);
     const admin = connect(url);
     try {
       await admin.query("INSERT INTO schema_migrations (version, name) VALUES (999, 'from a newer build')");
     } finally {
       await admin.end();
     }
-    const older = openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), version: '1', logger: silentLogger });
+    const older = openPostgresCluster({ pool: poolOf(), lease: LEASE, secretCodec: new AesGcmSecretCodec(key), tokens: new InternalTokens(key), version: '1', logger: silentLogger });
     await expect(older).rejects.toBeInstanceOf(SchemaTooNewError);
     await expect(older).rejects.toThrow(/schema is at version 999, newer than this build/);
   });

@@ -4,6 +4,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { freePort } from '../support/peer-process.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { numberedTools, startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
@@ -25,10 +26,14 @@ describe('PostgreSQL mode: two replicas in one process', () => {
     };
     upstream = await startMcpServer({ transport: 'streamable-http', stateful: true, tools: numberedTools(2) });
     // A lease far longer than the test: no busy-machine stall hands the lease over mid-test.
-    const args = ['--store', url, '--lease-duration', '60s'];
-    replicas.push(await startTestControlPlane({ args, env }));
+    // Each replica on its own loopback port, advertised as such (PostgreSQL mode wants it explicit).
+    const args = async () => {
+      const port = await freePort();
+      return ['--store', url, '--lease-duration', '60s', '--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`];
+    };
+    replicas.push(await startTestControlPlane({ args: await args(), env }));
     await waitFor(() => replicas[0]!.role.isLeader, { what: 'the first replica to lead' });
-    replicas.push(await startTestControlPlane({ args, env }));
+    replicas.push(await startTestControlPlane({ args: await args(), env }));
     [leader, follower] = replicas as [TestControlPlane, TestControlPlane];
     await waitFor(async () => (await follower.api('/api/svc/v1/cluster')).json.replicas.length === 2, { what: 'both replicas listed' });
   }, POSTGRES_START_TIMEOUT_MS);

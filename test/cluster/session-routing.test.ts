@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import express from 'express';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,11 +17,12 @@ import pg from 'pg';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { listReplicas, ReplicaHeartbeat } from '../../src/cluster/replicas.js';
+import { InternalTokens } from '../../src/cluster/internal-token.js';
 import { ReplicaSessionOwners } from '../../src/cluster/session-owners.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
-import { FORWARDED_BY_HEADER } from '../../src/gateway/data-plane/session-owners.js';
+import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER } from '../../src/gateway/data-plane/session-owners.js';
 import { connect } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
@@ -31,6 +33,7 @@ import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../sup
 const { describe } = requirePostgres();
 const TOKEN = 'routing-test-token-0123456789';
 const STALE_MS = 60_000;
+const SECRET_KEY = randomBytes(32);
 
 interface Replica {
   id: string;
@@ -61,7 +64,7 @@ describe('MCP session routing between replicas', () => {
       logger: silentLogger,
       connectTimeoutMs: 10_000,
       storePollIntervalMs: 0,
-      sessionOwners: new ReplicaSessionOwners({ selfId: id, replicas: () => listReplicas(db, STALE_MS) }),
+      sessionOwners: new ReplicaSessionOwners({ selfId: id, replicas: () => listReplicas(db, STALE_MS), tokens: new InternalTokens(SECRET_KEY) }),
     });
     const seen: Replica['seen'] = [];
     const app = express();
@@ -209,8 +212,10 @@ describe('MCP session routing between replicas', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
       });
     expect((await ping(d)).status).toBe(200);
-    // A forwarded request is never forwarded again.
-    expect((await ping(d, { [FORWARDED_BY_HEADER]: 'replica-x' })).status).toBe(404);
+    // A forwarded request is never forwarded again; it is admitted only on another replica's token.
+    const forwardToken = await new InternalTokens(SECRET_KEY).sign('replica-d', { action: 'mcp-session', target: sessionId, from: 'replica-x', principal: adminPrincipal('default') });
+    expect((await ping(d, { [FORWARDED_BY_HEADER]: 'replica-x', [FORWARD_TOKEN_HEADER]: forwardToken })).status).toBe(404);
+    expect((await ping(d, { [FORWARDED_BY_HEADER]: 'replica-x' })).status).toBe(401);
 
     // c dies (SIGKILL: its row stays until it is stale); d cannot reach it: the session is gone.
     await stopReplica(c, false);

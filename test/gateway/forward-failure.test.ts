@@ -50,7 +50,7 @@ beforeAll(async () => {
     tenant: 'default',
     logger: silentLogger,
     storePollIntervalMs: 0,
-    sessionOwners: { selfId: 'self', newSessionId: () => 'self.1', ownerOf: async () => ({ kind: 'elsewhere', url: 'not a url' }) },
+    sessionOwners: { selfId: 'self', newSessionId: () => 'self.1', ownerOf: async () => ({ kind: 'elsewhere', id: 'other', url: 'not a url' }) },
   });
   const app = express();
   app.use('/mcp', dataPlane.handler);

@@ -30,7 +30,7 @@ import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
 import { forwardSessionRequest } from './session-forward.js';
-import { FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
+import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 import { ConditionReason } from '../../domain/condition-reasons.js';
 
@@ -102,8 +102,19 @@ export class DataPlane {
   readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const name = nameOf(req.url ?? '/');
     if (name === undefined || name instanceof URIError) return next(name);
+    // A request another replica forwarded is admitted on that replica's credential, never the caller's.
+    if (this.options.sessionOwners && req.headers[FORWARDED_BY_HEADER] !== undefined) {
+      this.admitForwarded(req, res, this.options.sessionOwners)
+        .then((principal) => principal && this.withEntry(name, req, res, principal))
+        .catch((error: unknown) => this.failed(name, res, error));
+      return;
+    }
     const principal = this.authenticate(req, res);
     if (!principal) return;
+    this.withEntry(name, req, res, principal);
+  };
+
+  private withEntry(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal): void {
     // A cached entry (every server with sessions) is served without waiting for the store.
     const fqn = serverFqn(this.options.tenant, name);
     const cached = this.catalog.cached(fqn);
@@ -112,7 +123,17 @@ export class DataPlane {
       .get(fqn)
       .then((entry) => this.dispatch(name, req, res, principal, entry))
       .catch((error: unknown) => this.failed(name, res, error));
-  };
+  }
+
+  /** The principal the forwarding replica admitted, or undefined once the request was refused (401). */
+  private async admitForwarded(req: IncomingMessage, res: ServerResponse, owners: SessionOwners): Promise<Principal | undefined> {
+    const credential = req.headers[FORWARD_TOKEN_HEADER];
+    const sessionId = req.headers['mcp-session-id'];
+    const principal = typeof credential === 'string' && typeof sessionId === 'string' ? await owners.admitForwarded(credential, sessionId) : undefined;
+    if (principal) return principal;
+    const message = 'A request forwarded by another replica must carry a valid forwarding credential for its session; this one does not.';
+    return this.refuse(res, 401, 'InvalidToken', message, '', 'unauthenticated');
+  }
 
   private dispatch(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry | undefined): void {
     const admission = this.admit(name, res, principal, entry);
@@ -149,9 +170,11 @@ export class DataPlane {
     if (owner.kind !== 'elsewhere') return this.serveHere(req, res, admission, name);
     const query = (req.url ?? '').indexOf('?');
     const target = new URL(`/mcp/${encodeURIComponent(name)}${query === -1 ? '' : (req.url ?? '').slice(query)}`, owner.url);
+    const credential = await owners.forwardCredential(owner.id, sessionId, admission.principal);
     forwardSessionRequest(req, res, {
       target,
       selfId: owners.selfId,
+      credential,
       ownerGone: (r) => {
         this.metrics.error(name, 'unknown_session');
         answerJson(r, 404, rpcError(-32001, 'Session not found: the replica that held it is gone; start a new session with initialize.'));
