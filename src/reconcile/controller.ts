@@ -188,6 +188,7 @@ export class Controller {
       return;
     }
     for (const r of ran) {
+      if ('result' in r.ended) this.safely(() => (r.ended as { result: ReconcileResult | void }).result?.committed?.());
       const finish = 'result' in r.ended ? r.ended.result?.finish : undefined;
       if (finish) {
         const startedAt = this.clock.now();

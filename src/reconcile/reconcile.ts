@@ -18,6 +18,12 @@ export interface ReconcileResult {
    * is the outcome.
    */
   finish?: () => Promise<ReconcileResult | void>;
+  /**
+   * Tells others what the reconcile wrote (e.g. wakes a refresh waiting for its status): run once the
+   * batch committed, so a reader on any connection sees the write; never when the batch failed. Synchronous,
+   * and it does not end the batch.
+   */
+  committed?: () => void;
 }
 
 /** Reconciles one key, level-triggered. Inside a batch it awaits only the store (see Batches in controller.ts). */

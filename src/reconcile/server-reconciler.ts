@@ -332,14 +332,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         await recordTransitions(resource, resource.status, status);
       }
     });
-    if (skipDiscovery) discovery.settle(key);
-    else if (record) discovery.reported(key, record);
+    // A refresh waiting for this status is answered once it is committed (readable on every connection).
+    const committed = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
+    const told = committed ? { committed } : {};
     // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
     // discovery re-enqueues the key when it finishes, so it needs no requeue.
     if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
-      return { requeueAfterMs: record.dueAt - clock.now() };
+      return { requeueAfterMs: record.dueAt - clock.now(), ...told };
     }
-    return {};
+    return told;
   };
 
   /**
