@@ -14,7 +14,8 @@ import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ClusterWiring, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
 import { testPostgres } from './postgres.js';
-export { waitFor } from './wait-for.js';
+import { waitFor } from './wait-for.js';
+export { waitFor };
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -117,6 +118,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
   });
+  if (testStoreIsPostgres() && !options.cluster) {
+    // The lone replica of its schema: started means leading with its leader work started (the first
+    // directory sync done), as on SQLite, where the one process always leads.
+    await waitFor(() => cp.role.isLeader, { what: 'the test control plane to be elected leader' });
+    await cp.role.settled();
+  }
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;
