@@ -1,6 +1,7 @@
 // Watch streams of MCP servers (text/event-stream), fed by the one ChangeFeed.
 //
-// A session goes through up to three phases:
+// A session goes through up to three phases (a listing session first waits, writing nothing, for its
+// snapshot to be read: changes the feed hands out meanwhile are in the changelog after it):
 //   snapshot  (no resourceVersion given) the current objects as ADDED, oldest resourceVersion first, each
 //             with its own resourceVersion as SSE id, then a BOOKMARK { initialEventsEnd: true } whose id
 //             is the store's resourceVersion at the snapshot;
@@ -55,7 +56,7 @@ export interface WatchRequest {
   canRead: ((r: McpServerResource) => boolean) | undefined;
 }
 
-type Phase = 'snapshot' | 'replay' | 'live' | 'closed';
+type Phase = 'listing' | 'snapshot' | 'replay' | 'live' | 'closed';
 
 interface Frame {
   text: string;
@@ -121,7 +122,7 @@ class WatchSession {
   ) {
     this.fromList = from === undefined;
     if (from === undefined) {
-      this.phase = 'snapshot';
+      this.phase = 'listing';
       this.cursor = 0;
     } else {
       this.phase = 'replay';
@@ -132,7 +133,8 @@ class WatchSession {
 
   /** A consistent snapshot: the objects and the resourceVersion they are current at. */
   takeSnapshot(objects: McpServerResource[], rv: number): void {
-    if (this.phase === 'closed') return;
+    if (this.phase !== 'listing') return;
+    this.phase = 'snapshot';
     this.snapshot = objects.sort((a, b) => a.resourceVersion - b.resourceVersion);
     this.snapshotRv = rv;
     this.cursor = rv;

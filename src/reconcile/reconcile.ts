@@ -25,7 +25,11 @@ export interface ReconcileResult {
    * has its writes rolled back (see Batches in controller.ts). It does not end the batch.
    */
   failed?: unknown;
-  /** Run once the batch committed, before `finish` (announcing what the reconcile wrote); it does not end the batch. */
+  /**
+   * Tells others what the reconcile wrote (e.g. wakes a refresh waiting for its status): run once the
+   * batch committed, before `finish`, so a reader on any connection sees the write; never when the batch
+   * failed. Synchronous, and it does not end the batch.
+   */
   committed?: () => void;
 }
 

@@ -1,13 +1,14 @@
 // The core flow through the real server on port 0 with real SQLite files.
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { resourceViews } from '../../src/http/resource-view.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { Intake } from '../../src/intake/index.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
-import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
+import { remoteManifest, startTestControlPlane, testStoreIsPostgres, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { openStoreSql, type StoreDatabase } from '../support/store-sql.js';
+import type { Config } from '../../src/config.js';
 
 const SECRET = 'canary-secret-7f3a9c1e';
 const PUT = '/api/svc/v1/mcp-servers';
@@ -37,23 +38,21 @@ async function waitReady(cp: TestControlPlane, name: string, generation: number)
   );
 }
 
-/** Row counts and the resourceVersion counter of both databases, read through separate connections. */
-function snapshotDatabases(dataDir: string) {
-  const cp = new Database(join(dataDir, 'control-plane.db'), { readonly: true });
-  const gw = new Database(join(dataDir, 'gateway.db'), { readonly: true });
+/** Row counts and the resourceVersion counter of both databases, read through a separate connection. */
+async function snapshotDatabases(config: Config) {
+  const sql = await openStoreSql(config, { readonly: true });
   try {
-    const count = (db: Database.Database, table: string) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number };
+    const count = async (db: StoreDatabase, table: string) => Number((await sql.all<{ n: number }>(db, `SELECT count(*) AS n FROM ${table}`))[0]!.n);
     return {
-      resources: count(cp, 'resources').n,
-      changelog: count(cp, 'changelog').n,
-      events: count(cp, 'events').n,
-      rv: (cp.prepare("SELECT value FROM counters WHERE name = 'resource_version'").get() as { value: number }).value,
-      resourceRows: JSON.stringify(cp.prepare('SELECT * FROM resources ORDER BY fqn').all()),
-      gateway: JSON.stringify(gw.prepare('SELECT * FROM gateway_entries ORDER BY fqn').all()),
+      resources: await count('control-plane', 'resources'),
+      changelog: await count('control-plane', 'changelog'),
+      events: await count('control-plane', 'events'),
+      rv: Number((await sql.all<{ value: number }>('control-plane', "SELECT value FROM counters WHERE name = 'resource_version'"))[0]!.value),
+      resourceRows: JSON.stringify(await sql.all('control-plane', 'SELECT * FROM resources ORDER BY fqn')),
+      gateway: JSON.stringify(await sql.all('gateway', 'SELECT * FROM gateway_entries ORDER BY fqn')),
     };
   } finally {
-    cp.close();
-    gw.close();
+    await sql.close();
   }
 }
 
@@ -114,7 +113,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     await waitReady(cp, 'github-tools', 2);
     await waitFor(async () => (await cp.api('/api/svc/v1/gateway/servers')).json.data[0].generation === 2);
 
-    const before = snapshotDatabases(cp.dataDir);
+    const before = (await snapshotDatabases(cp.config));
     const same = await cp.api(PUT, {
       method: 'PUT',
       // Different key order and explicit defaults: still the same spec.
@@ -123,7 +122,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(same.json.action).toBe('UNCHANGED');
     expect(same.json.diff).toEqual([]);
     expect(same.json.data.generation).toBe(2);
-    expect(snapshotDatabases(cp.dataDir)).toEqual(before);
+    expect((await snapshotDatabases(cp.config))).toEqual(before);
 
     const deleted = await cp.api(`${PUT}/name/github-tools`, { method: 'DELETE' });
     expect(deleted.status).toBe(200);
@@ -136,7 +135,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
   it('answers a dryRun with the plan and writes nothing anywhere', async () => {
     await cp.api(PUT, { method: 'PUT', body: { manifest: manifest({ name: 'existing' }) } });
     await waitReady(cp, 'existing', 1);
-    const before = snapshotDatabases(cp.dataDir);
+    const before = (await snapshotDatabases(cp.config));
 
     const create = await cp.api(PUT, { method: 'PUT', body: { manifest: manifest({ name: 'new-one' }), dryRun: true } });
     expect(create.status).toBe(200);
@@ -150,7 +149,7 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     expect(update.json.data.generation).toBe(2);
     expect(update.json.diff).toEqual([{ op: 'replace', path: '/url', from: upstream.url, to: 'http://127.0.0.1:10/mcp' }]);
 
-    expect(snapshotDatabases(cp.dataDir)).toEqual(before);
+    expect((await snapshotDatabases(cp.config))).toEqual(before);
     expect((await cp.api(`${PUT}/name/new-one`)).status).toBe(404);
     expect(cp.controller).toBeDefined();
   });
@@ -167,13 +166,13 @@ describe('core: PUT, plan, store, reconcile into the gateway store', () => {
     });
     expect(updated.status).toBe(200);
     await waitReady(cp, 'github-tools', 2);
-    const before = snapshotDatabases(cp.dataDir);
+    const before = (await snapshotDatabases(cp.config));
     const stale = await cp.api(PUT, { method: 'PUT', headers: { 'if-match': etag }, body: { manifest: manifest({ description: 'third' }) } });
     expect(stale.status).toBe(412);
     expect(stale.json.error.code).toBe('PreconditionFailed');
     const staleDelete = await cp.api(`${PUT}/name/github-tools`, { method: 'DELETE', headers: { 'if-match': etag } });
     expect(staleDelete.status).toBe(412);
-    expect(snapshotDatabases(cp.dataDir).resourceRows).toEqual(before.resourceRows);
+    expect((await snapshotDatabases(cp.config)).resourceRows).toEqual(before.resourceRows);
     const current = await cp.api(`${PUT}/name/github-tools`);
     expect(current.json.data.manifest.description).toBe('second');
     const ok = await cp.api(`${PUT}/name/github-tools`, { method: 'DELETE', headers: { 'if-match': current.headers.get('etag')! } });
@@ -273,34 +272,37 @@ describe('core: drift and restart', () => {
     try {
       await cp.api(PUT, { method: 'PUT', body: { manifest: manifest() } });
       await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools'))?.generation === 1);
-      const db = new Database(join(cp.dataDir, 'gateway.db'));
+      const sql = await openStoreSql(cp.config);
       try {
-        const row = db.prepare('SELECT config FROM gateway_entries').get() as { config: string };
+        const row = (await sql.all<{ config: string }>('gateway', 'SELECT config FROM gateway_entries'))[0]!;
         const edited = { ...JSON.parse(row.config), upstreamUrl: 'http://127.0.0.1:6666/evil' };
-        db.prepare('UPDATE gateway_entries SET config = ?').run(JSON.stringify(edited));
+        await sql.all('gateway', 'UPDATE gateway_entries SET config = ?', [JSON.stringify(edited)]);
         await waitFor(async () => (await cp.gateway.get('default:mcp-server:github-tools'))?.upstreamUrl === upstream.url, {
           what: 'edited entry restored',
         });
         const events = await cp.store.listEvents({ resourceId: (await cp.store.get('default:mcp-server:github-tools'))!.id, limit: 10 });
         expect(events.map((e) => e.reason)).toContain('DriftRepaired');
 
-        db.prepare('DELETE FROM gateway_entries').run();
+        await sql.all('gateway', 'DELETE FROM gateway_entries');
         await waitFor(() => cp.gateway.get('default:mcp-server:github-tools'), { what: 'deleted entry restored' });
 
-        db.prepare(
+        await sql.all(
+          'gateway',
           `INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
            VALUES ('default:mcp-server:orphan', ?, '{}', 'x', 1, '2020-01-01T00:00:00.000Z')`,
-        ).run(JSON.stringify({ ...JSON.parse(row.config), fqn: 'default:mcp-server:orphan', name: 'orphan' }));
+          [JSON.stringify({ ...JSON.parse(row.config), fqn: 'default:mcp-server:orphan', name: 'orphan' })],
+        );
         await waitFor(async () => (await cp.gateway.get('default:mcp-server:orphan')) === undefined, { what: 'orphan removed' });
       } finally {
-        db.close();
+        await sql.close();
       }
     } finally {
       await cp.dispose();
     }
   });
 
-  it('applies work that was committed but not applied before a restart', async () => {
+  // SQLite-specific: it commits through a SqliteResourceStore opened on the stopped control plane's file.
+  (testStoreIsPostgres() ? it.skip : it)('applies work that was committed but not applied before a restart', async () => {
     const first = await startTestControlPlane({ args: ['--resync-interval', '0'] });
     const dataDir = first.dataDir;
     await first.stop();

@@ -50,7 +50,13 @@ beforeAll(async () => {
     tenant: 'default',
     logger: silentLogger,
     storePollIntervalMs: 0,
-    sessionOwners: { selfId: 'self', newSessionId: () => 'self.1', ownerOf: async () => ({ kind: 'elsewhere', id: 'other', url: 'not a url' }) },
+    sessionOwners: {
+      selfId: 'self',
+      newSessionId: () => 'self.1',
+      ownerOf: async () => ({ kind: 'elsewhere', id: 'other', url: 'not a url' }),
+      forwardCredential: async () => 'unused',
+      admitForwarded: async () => undefined,
+    },
   });
   const app = express();
   app.use('/mcp', dataPlane.handler);

@@ -1,4 +1,9 @@
 // Starts the real control plane in-process on port 0 with a temp data dir, and talks to it with fetch.
+//
+// The store: SQLite under the data dir (the default), or, with MCP_CP_TEST_STORE=postgres, a fresh schema of
+// this worker's test PostgreSQL (test/support/postgres.ts) per data dir, with the shared keys PostgreSQL mode
+// requires. A restart on the same data dir finds the same schema and keys again.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +13,36 @@ import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ClusterWiring, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
-export { waitFor } from './wait-for.js';
+import { testPostgres } from './postgres.js';
+import { waitFor } from './wait-for.js';
+export { waitFor };
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+/** Set to `postgres` to run the control planes of this process on PostgreSQL instead of SQLite. */
+export const TEST_STORE_VARIABLE = 'MCP_CP_TEST_STORE';
+
+/** True when this process's control planes run on PostgreSQL (MCP_CP_TEST_STORE=postgres). */
+export function testStoreIsPostgres(): boolean {
+  return process.env[TEST_STORE_VARIABLE] === 'postgres';
+}
+
+/** PostgreSQL mode's environment per data dir: one schema and one set of shared keys, kept across restarts. */
+const postgresEnvs = new Map<string, Promise<Record<string, string>>>();
+
+function postgresEnv(dataDir: string): Promise<Record<string, string>> {
+  let env = postgresEnvs.get(dataDir);
+  if (!env) {
+    env = (async () => ({
+      MCP_CP_STORE: (await (await testPostgres()).freshSchema()).url,
+      MCP_CP_SECRET_KEY: randomBytes(32).toString('base64'),
+      MCP_CP_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    }))();
+    env.catch(() => postgresEnvs.delete(dataDir));
+    postgresEnvs.set(dataDir, env);
+  }
+  return env;
+}
 
 export interface TestControlPlane extends ControlPlane {
   dataDir: string;
@@ -75,7 +107,9 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const rateArgs = args.some((a) => a.startsWith('--write-rate-limit')) ? [] : ['--write-rate-limit', 'off'];
   // Removals are pruned at once unless a test asks for a quiet period (test/sources does).
   const quietArgs = args.some((a) => a.startsWith('--prune-quiet-period')) ? [] : ['--prune-quiet-period', '0'];
-  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], options.env ?? {});
+  // A test's own environment (e.g. its MCP_CP_SECRET_KEY) wins over the PostgreSQL mode defaults.
+  const env = testStoreIsPostgres() ? { ...(await postgresEnv(dataDir)), ...options.env } : (options.env ?? {});
+  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], env);
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
@@ -84,6 +118,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
   });
+  if (testStoreIsPostgres() && !options.cluster) {
+    // The lone replica of its schema: started means leading with its leader work started (the first
+    // directory sync done), as on SQLite, where the one process always leads.
+    await waitFor(() => cp.role.isLeader, { what: 'the test control plane to be elected leader' });
+    await cp.role.settled();
+  }
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;
