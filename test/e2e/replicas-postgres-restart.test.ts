@@ -46,7 +46,7 @@ describe('three replicas on one PostgreSQL that restarts', () => {
         '--import', join(ROOT, 'test/support/loopback-listen.mjs'),
         '--import', join(ROOT, 'test/support/ts-worker-register.mjs'),
         join(ROOT, 'src/cli/mcpctl.ts'), 'serve',
-        '--port', String(port), '--data-dir', join(dir, name), '--no-manifests', '--write-rate-limit', 'off',
+        '--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`, '--data-dir', join(dir, name), '--no-manifests', '--write-rate-limit', 'off',
         '--lease-duration', `${LEASE_MS}ms`, '--discovery-retry-unreachable-max', '1s', '--log-level', 'warn',
       ],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -19,7 +19,7 @@ describe('PostgreSQL housekeeping errors', () => {
     database = await PostgresDatabase.open(url, { max: 4 });
     await migrate(database.pool);
     errors.length = 0;
-    store = await PostgresResourceStore.open({ database, views: resourceViews, eventMaxPerResource: 3, onError: (err) => errors.push(err) });
+    store = await PostgresResourceStore.open({ database, views: resourceViews, eventMaxPerResource: 3, housekeeping: true, onError: (err) => errors.push(err) });
   });
   afterEach(async () => {
     await store.close();

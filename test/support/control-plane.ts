@@ -13,6 +13,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/logger.js';
 import { startControlPlane, type ClusterWiring, type ControlPlane } from '../../src/main.js';
 import type { WatchTiming } from '../../src/sources/index.js';
+import { freePort } from './peer-process.js';
 import { testPostgres } from './postgres.js';
 import { waitFor } from './wait-for.js';
 export { waitFor };
@@ -109,7 +110,13 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const quietArgs = args.some((a) => a.startsWith('--prune-quiet-period')) ? [] : ['--prune-quiet-period', '0'];
   // A test's own environment (e.g. its MCP_CP_SECRET_KEY) wins over the PostgreSQL mode defaults.
   const env = testStoreIsPostgres() ? { ...(await postgresEnv(dataDir)), ...options.env } : (options.env ?? {});
-  const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], env);
+  // On PostgreSQL a loopback replica must say where the others reach it: its own port, chosen up front.
+  const portIndex = args.indexOf('--port');
+  const givenPort = portIndex >= 0 ? Number(args[portIndex + 1]) : undefined;
+  const advertise = testStoreIsPostgres() && !args.some((a) => a.startsWith('--advertise-url'));
+  const port = givenPort ?? (advertise ? await freePort() : 0);
+  const advertiseArgs = advertise ? ['--advertise-url', `http://127.0.0.1:${port}`] : [];
+  const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], env);
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
