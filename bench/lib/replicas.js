@@ -1,6 +1,7 @@
 // Control-plane replicas on one PostgreSQL (`serve --store postgres://…`), each a process of its own
 // started like every bench server (bench/lib/server.js), with the keys the replicas must share.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { callJson } from './http.js';
 import { newToken, startServer } from './server.js';
 import { tempDir, waitFor } from './common.js';
@@ -23,8 +24,25 @@ export async function replicaSet(postgres, { leaseMs } = {}) {
   let n = 0;
   return {
     token,
-    start: () => startServer({ dataDir: tempDir(`replica-${n++}`), token, env, args }),
+    // Each replica listens on loopback, so it says where the others reach it (PostgreSQL mode requires it).
+    start: async () => {
+      const port = await freePort();
+      const at = ['--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`];
+      return startServer({ dataDir: tempDir(`replica-${n++}`), token, env, args: [...args, ...at] });
+    },
   };
+}
+
+/** A loopback port free now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The leader as a replica's cluster endpoint names it: { id, epoch } or undefined. */
