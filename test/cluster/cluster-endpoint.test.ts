@@ -11,16 +11,19 @@ import { connect } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { ALICE, ALICE_TOKEN } from '../gateway/gateway-support.js';
 import { workspace, type Workspace } from '../cli/cli-support.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { ADMIN_TOKEN, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
 const CLUSTER = '/api/svc/v1/cluster';
 
 describe('the cluster on the embedded store', () => {
+  // The fake clock stands still at the test's start, so the CLI's ages below stay in seconds.
+  const started = Date.now();
   let cp: TestControlPlane;
   let ws: Workspace;
   beforeAll(async () => {
-    cp = await startTestControlPlane({ authenticators: [new StaticTokenAuthenticator(ALICE_TOKEN, ALICE)] });
+    cp = await startTestControlPlane({ clock: new FakeClock(started), authenticators: [new StaticTokenAuthenticator(ALICE_TOKEN, ALICE)] });
     ws = workspace();
   });
   afterAll(async () => {
@@ -33,8 +36,8 @@ describe('the cluster on the embedded store', () => {
     expect(res.status).toBe(200);
     const self = res.json.self.id as string;
     expect(self).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{8}$`));
-    expect(res.json.leader).toEqual({ id: self, epoch: 1, since: expect.any(String) });
-    expect(Date.parse(res.json.leader.since)).toBeLessThanOrEqual(Date.now());
+    // It leads since it started, by the control plane's clock.
+    expect(res.json.leader).toEqual({ id: self, epoch: 1, since: new Date(started).toISOString() });
     expect(res.json.replicas).toEqual([{ id: self, url: cp.url, version: packageVersion(), leader: true, lastSeen: expect.any(String), live: true }]);
 
     const viewer = await cp.api(CLUSTER, { token: ALICE_TOKEN });
