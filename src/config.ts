@@ -11,6 +11,7 @@ import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-
 import { checkLeaseDurations } from './cluster/leader-election.js';
 import { parsePostgresUrl, redactPostgresUrl } from './store/postgres/connection.js';
 import { isLoopbackHost } from './cli/client.js';
+import { DURABILITIES, type Durability } from './store/durability.js';
 
 export class ConfigError extends Error {}
 
@@ -81,6 +82,8 @@ export interface Config {
   upstreamLimits: { maxMessageBytes: number; maxResponseBytes: number };
   /** --store: the embedded SQLite files under dataDir, or one PostgreSQL database shared by every replica. */
   store: StoreConfig;
+  /** --durability: what an acknowledged write to the SQLite resource store survives (see store/durability.ts). */
+  durability: Durability;
   /** The leader lease and the renew deadline and retry period derived from it (controller-runtime's ratios). */
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** How the other replicas reach this one (session forwarding, refresh); undefined: from the listen address. */
@@ -297,6 +300,16 @@ export const SERVE_FLAGS = [
       'Prefer the environment variable: a flag shows the password in process lists.',
   },
   {
+    flag: 'durability',
+    env: 'MCP_CP_DURABILITY',
+    default: 'full',
+    value: 'MODE',
+    help:
+      'What an acknowledged write survives (SQLite store). full: each commit is fsynced before it is acknowledged, so it survives power loss ' +
+      '(concurrent writes share one commit). normal: it survives a crash of the process, but the last writes may be lost to an OS crash or ' +
+      'power loss. PostgreSQL: the server\'s synchronous_commit decides; only full is accepted.',
+  },
+  {
     flag: 'lease-duration',
     env: 'MCP_CP_LEASE_DURATION',
     default: '15s',
@@ -467,6 +480,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const publicUrlRaw = get('public-url');
   const advertiseUrlRaw = get('advertise-url');
   const store = parseStore(get('store') ?? 'sqlite:');
+  const durability = parseDurability(value('durability'), store);
   const adminToken = get('admin-token');
   const secretKey = secretKeyFromEnv(env);
   const signingKey = signingKeyFromEnv(env);
@@ -480,6 +494,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   return {
     store,
+    durability,
     lease: parseLease(value('lease-duration')),
     advertiseUrl: advertiseUrlRaw !== undefined ? parseAdvertiseUrl(advertiseUrlRaw) : undefined,
     revisionHistory,
@@ -520,6 +535,20 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       maxResponseBytes: parseSize(value('upstream-max-response-bytes'), 'upstream-max-response-bytes'),
     },
   };
+}
+
+/** --durability: full or normal; normal only for SQLite (PostgreSQL's own synchronous_commit decides there). */
+function parseDurability(raw: string, store: StoreConfig): Durability {
+  const v = raw.trim().toLowerCase();
+  if (!(DURABILITIES as readonly string[]).includes(v)) {
+    throw new ConfigError(`--durability: "${raw}" is not a durability; use full (a write survives power loss) or normal (a crash of the process).`);
+  }
+  if (v === 'normal' && store.kind === 'postgres') {
+    throw new ConfigError(
+      '--durability: normal applies to the SQLite store only; with PostgreSQL an acknowledged write is committed with the server\'s synchronous_commit (set it there).',
+    );
+  }
+  return v as Durability;
 }
 
 const STORE_URL_FORMS = 'use sqlite: (the files under --data-dir) or postgres://user:password@host:port/database';

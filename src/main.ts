@@ -583,6 +583,7 @@ async function openStores(
   if (config.store.kind === 'sqlite') {
     const store = new SqliteResourceStore({
       path: join(config.dataDir, 'control-plane.db'),
+      durability: config.durability,
       views: resourceViews,
       clock,
       secretCodec,

@@ -1,6 +1,7 @@
 // Opening a SQLite file the way both SQLite stores want it, and running their versioned schema
 // migrations. Append only: a shipped migration is never edited.
 import Database from 'better-sqlite3';
+import type { Durability } from '../durability.js';
 
 export interface Migration {
   version: number;
@@ -24,11 +25,14 @@ export function migrate(db: Database.Database, migrations: readonly Migration[])
   }
 }
 
-/** Opens a SQLite file (or ":memory:") in WAL with the pragmas every store here wants, migrated. */
-export function openDatabase(path: string, migrations: readonly Migration[]): Database.Database {
+/**
+ * Opens a SQLite file (or ":memory:") in WAL with the pragmas every store here wants, migrated;
+ * `synchronous` FULL or NORMAL as durability says (see Durability).
+ */
+export function openDatabase(path: string, migrations: readonly Migration[], durability: Durability = 'normal'): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);

@@ -31,6 +31,7 @@ import { SqliteChangelog } from './changelog.js';
 import { SqliteEvents } from './events.js';
 import { IsoNow } from '../iso-now.js';
 import { openDatabase } from './migrations.js';
+import type { Durability } from '../durability.js';
 import { RefIndex, refOf } from './ref-index.js';
 import { controlPlaneMigrations } from './resource-migrations.js';
 import { SqliteResourceReads } from './resource-reads.js';
@@ -47,6 +48,8 @@ import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 export interface SqliteResourceStoreOptions {
   /** A file path or ":memory:". */
   path: string;
+  /** What an acknowledged write survives (see Durability); default full: power loss. */
+  durability?: Durability;
   /** Renders the text the API answers for each resource, kept beside its row (see ViewRenderer). */
   views: ViewRenderer;
   clock?: Clock;
@@ -137,7 +140,7 @@ export class SqliteResourceStore implements ResourceStore {
   };
 
   constructor(options: SqliteResourceStoreOptions) {
-    const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
+    const db = (this.db = openDatabase(options.path, controlPlaneMigrations, options.durability ?? 'full'));
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
@@ -323,6 +326,11 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   // Life cycle
+
+  /** The durability the connection runs at, as SQLite reports it (PRAGMA synchronous: 2 FULL, 1 NORMAL). */
+  durability(): Durability {
+    return this.db.pragma('synchronous', { simple: true }) === 2 ? 'full' : 'normal';
+  }
 
   /**
    * See resealColumn: seals secrets stored before encryption and checks the key against the rest. After a
