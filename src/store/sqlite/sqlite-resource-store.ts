@@ -218,19 +218,21 @@ export class SqliteResourceStore implements ResourceStore {
   // ResourceWriter
 
   create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.call(() => this.write(() => this.withEvents(this.writes.create(input, options?.revision), options)));
+    return this.units.write(() => this.write(() => this.withEvents(this.writes.create(input, options?.revision), options)), this.unitScope);
   }
 
   update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.call(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect, options?.revision), options)));
+    return this.units.write(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect, options?.revision), options)), this.unitScope);
   }
 
   remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined> {
-    return this.units.call(() =>
-      this.write(() => {
-        const removed = this.writes.remove(fqn, options?.expect);
-        return removed && this.withEvents(removed, options);
-      }),
+    return this.units.write(
+      () =>
+        this.write(() => {
+          const removed = this.writes.remove(fqn, options?.expect);
+          return removed && this.withEvents(removed, options);
+        }),
+      this.unitScope,
     );
   }
 
@@ -244,15 +246,15 @@ export class SqliteResourceStore implements ResourceStore {
   // StatusWriter
 
   setStatus(fqn: string, status: ResourceStatus, expect?: { id: string; generation: number }): Promise<number | undefined> {
-    return this.units.call(() => this.statusWrites.setStatus(fqn, status, expect, (fn) => this.write(fn)));
+    return this.units.write(() => this.statusWrites.setStatus(fqn, status, expect, (fn) => this.write(fn)), this.unitScope);
   }
 
   /** One statement writes (a bump or an insert), atomic by itself: no savepoint around it. */
   recordEvent(event: EventInput): Promise<void> {
-    return this.units.call(() => {
+    return this.units.write(() => {
       this.events.record(event, this.isoNow.now());
       this.written();
-    });
+    }, this.unitScope);
   }
 
   // RevisionLog
@@ -290,9 +292,9 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   recordSourceFiles(root: string, files: ReadonlyMap<string, Omit<SourceFileRecord, 'path'> | null>): Promise<void> {
-    return this.units.call(() => {
+    return this.units.write(() => {
       if (files.size > 0) this.atomically(() => this.files.record(root, files));
-    });
+    }, this.unitScope);
   }
 
   // ChangeLog
@@ -350,8 +352,9 @@ export class SqliteResourceStore implements ResourceStore {
     return resealed;
   }
 
-  /** After the open unit, if any: its commit comes first. */
-  close(): Promise<void> {
+  /** After the open unit and the writes made so far, if any: their commits come first. */
+  async close(): Promise<void> {
+    await this.units.settled();
     return this.units.call(() => {
       if (!this.db.open) return;
       // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).

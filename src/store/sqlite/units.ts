@@ -7,6 +7,14 @@
 // never sees or joins an open unit's writes. With no unit open a call runs its synchronous work at once
 // and answers a settled promise: the embedded default pays no queue for being async.
 //
+// Group commit: a write from outside every unit (write()) is not committed on its own. The writes of one
+// event-loop turn are carried out together once it ends (setImmediate), in one transaction with one
+// commit (one fsync under synchronous=FULL), each in a savepoint of its own: a write that throws undoes only
+// its own work and rejects only its own promise. Every write's promise settles after that commit, so none is
+// acknowledged before it is durable, and none is seen by a read before it is committed (a read in the same
+// turn runs at once against committed state). A write's checks (a compare-and-swap) run when it is carried
+// out, after the writes of the group before it. A group waits for the writer like any outside call.
+//
 // A unit ends (is no longer live) at its commit or rollback, so a callback it scheduled that runs later is
 // an outside call. Inside a unit, calls run one after the other as fn awaits them, nested transactions
 // too (fn awaits each before the next: savepoints are a stack). One AsyncLocalStorage serves every
@@ -39,9 +47,23 @@ export interface UnitScope<S> {
   end(state: S, ok: boolean, outermost: boolean): void;
 }
 
+interface GroupMember {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface Group {
+  readonly members: GroupMember[];
+  /** Settles once the group committed or rolled back (close() waits for it). */
+  readonly done: Promise<void>;
+}
+
 export class SqliteUnits {
   /** A unit holds the writer, or calls wait for it. */
   private busy = false;
+  /** Outside writes of this turn, carried out together when it ends (see write). */
+  private group: Group | undefined;
   private readonly waiting: (() => void)[] = [];
   private readonly stmt;
   /** Names the savepoints of the open unit; none is reused while it is open. */
@@ -52,6 +74,9 @@ export class SqliteUnits {
       begin: db.prepare('BEGIN'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
+      memberBegin: db.prepare('SAVEPOINT group_member'),
+      memberRelease: db.prepare('RELEASE group_member'),
+      memberUndo: db.prepare('ROLLBACK TO group_member'),
     };
   }
 
@@ -74,6 +99,85 @@ export class SqliteUnits {
       }
     }
     return this.queued(work);
+  }
+
+  /**
+   * One outside write (see "Group commit" in the header): work runs with the other writes of this turn in
+   * one transaction, in a savepoint of its own; the promise settles after that transaction's commit. Inside
+   * this connection's live unit it runs at once, as call() does.
+   */
+  write<T, S>(work: () => T, scope: UnitScope<S>): Promise<T> {
+    if (this.joined()) return this.call(work);
+    return new Promise<T>((resolve, reject) => {
+      if (!this.group) {
+        let finished!: () => void;
+        const group: Group = { members: [], done: new Promise<void>((r) => (finished = r)) };
+        this.group = group;
+        setImmediate(() => void this.commitGroup(group, scope).finally(finished));
+      }
+      this.group.members.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  /** Settles once the writes made so far are committed (or failed). */
+  async settled(): Promise<void> {
+    await this.group?.done;
+  }
+
+  private async commitGroup<S>(group: Group, scope: UnitScope<S>): Promise<void> {
+    await this.acquire();
+    // Writes made while the group waited for the writer joined it; later ones start the next group.
+    if (this.group === group) this.group = undefined;
+    const results: { ok: boolean; value: unknown }[] = [];
+    let committed = false;
+    let failure: Error | undefined;
+    let state: S | undefined;
+    let begun = false;
+    try {
+      this.stmt.begin.run();
+      this.savepoints = 0;
+      state = scope.begin(true);
+      begun = true;
+      for (const member of group.members) results.push(this.runInSavepoint(member.work, scope));
+      this.stmt.commit.run();
+      committed = true;
+    } catch (err) {
+      failure = err as Error;
+    } finally {
+      if (!committed && this.db.inTransaction) this.stmt.rollback.run();
+      try {
+        if (begun) scope.end(state as S, committed, true);
+      } finally {
+        this.release();
+      }
+    }
+    group.members.forEach((member, i) => {
+      const result = results[i];
+      if (!committed) member.reject(failure ?? new Error('the group commit failed'));
+      else if (result!.ok) member.resolve(result!.value);
+      else member.reject(result!.value as Error);
+    });
+  }
+
+  /** One member of a group in a savepoint: a member that throws undoes only its own writes. */
+  private runInSavepoint<S>(work: () => unknown, scope: UnitScope<S>): { ok: boolean; value: unknown } {
+    this.stmt.memberBegin.run();
+    const state = scope.begin(false);
+    let ok = false;
+    try {
+      const value = work();
+      this.stmt.memberRelease.run();
+      ok = true;
+      return { ok: true, value };
+    } catch (err) {
+      if (this.db.inTransaction) {
+        this.stmt.memberUndo.run();
+        this.stmt.memberRelease.run();
+      }
+      return { ok: false, value: err };
+    } finally {
+      scope.end(state, ok, false);
+    }
   }
 
   /** Runs fn as a unit of work (see the header); scope is told of its begin and end. */
