@@ -256,8 +256,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // Gateway keys too, so an entry with no resource behind it is found and removed.
     listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
-    // A batch of reconciles commits once in each store (status and events; gateway entries).
-    batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
+    // A batch of reconciles commits once in each store (status and events; gateway entries): derived state,
+    // which SQLite commits without an fsync of its own (see UnitOptions.derived).
+    batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run), { derived: true }),
     // Each reconcile of it in a savepoint of both: one that fails rolls back only its own writes.
     each: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
   });

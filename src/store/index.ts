@@ -6,7 +6,7 @@ export type { StatusWriter } from './status-writer.js';
 export type { EventLog, EventRecorder } from './event-log.js';
 export type { SourceInventory } from './source-inventory.js';
 export type { ChangeLog } from './change-log.js';
-export type { Transactions } from './transactions.js';
+export type { Transactions, UnitOptions } from './transactions.js';
 export type { StoredResourceText, ViewRenderer } from './view-renderer.js';
 export type { GatewayReader } from './gateway-reader.js';
 export type { GatewayWriter } from './gateway-writer.js';

@@ -13,5 +13,17 @@
 // callback fn scheduled) runs outside any unit.
 export interface Transactions {
   /** Runs fn as one unit of work (see above); answers what fn answers, after the commit. */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, options?: UnitOptions): Promise<T>;
+}
+
+/** How a unit commits; the outermost unit's options decide (a nested one is a savepoint of it). */
+export interface UnitOptions {
+  /**
+   * The unit writes only state the reconciler derives from desired state (status, its events, gateway
+   * entries), which the next reconcile writes again if it is lost. An engine may then commit without
+   * waiting for the disk (SQLite: no fsync of its own; the next durable commit makes it durable too, in
+   * order), so a power loss may take it back to an earlier state, never to an inconsistent one. Desired
+   * state (intake, watched directories) is never written in such a unit. PostgreSQL ignores it.
+   */
+  derived?: boolean;
 }

@@ -27,6 +27,7 @@ import type {
   StoredEvent,
 } from '../types.js';
 import type { ViewRenderer } from '../view-renderer.js';
+import type { UnitOptions } from '../transactions.js';
 import { SqliteChangelog } from './changelog.js';
 import { SqliteEvents } from './events.js';
 import { IsoNow } from '../iso-now.js';
@@ -323,8 +324,8 @@ export class SqliteResourceStore implements ResourceStore {
 
   // Transactions
 
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.units.transaction(fn, this.unitScope);
+  transaction<T>(fn: () => Promise<T>, options?: UnitOptions): Promise<T> {
+    return this.units.transaction(fn, this.unitScope, options);
   }
 
   // Life cycle

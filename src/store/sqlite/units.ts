@@ -22,6 +22,7 @@
 // (resources then gateway) sees both.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
+import type { UnitOptions } from '../transactions.js';
 
 interface Frame {
   readonly units: SqliteUnits;
@@ -78,6 +79,16 @@ export class SqliteUnits {
       memberRelease: db.prepare('RELEASE group_member'),
       memberUndo: db.prepare('ROLLBACK TO group_member'),
     };
+  }
+
+  /** The connection runs synchronous=FULL (--durability full). */
+  private synchronousFull(): boolean {
+    return this.db.pragma('synchronous', { simple: true }) === 2;
+  }
+
+  /** Not a prepared statement: SQLite carries out this pragma when it is compiled. */
+  private setSynchronous(level: 'NORMAL' | 'FULL'): void {
+    this.db.pragma(`synchronous = ${level}`);
   }
 
   /** True inside this connection's live unit (its context). */
@@ -181,10 +192,14 @@ export class SqliteUnits {
   }
 
   /** Runs fn as a unit of work (see the header); scope is told of its begin and end. */
-  async transaction<T, S>(fn: () => Promise<T>, scope: UnitScope<S>): Promise<T> {
+  async transaction<T, S>(fn: () => Promise<T>, scope: UnitScope<S>, options?: UnitOptions): Promise<T> {
     if (this.joined()) return this.savepoint(fn, scope);
     await this.acquire();
     const frame: Frame = { units: this, parent: context.getStore(), live: true };
+    // A derived unit commits without an fsync of its own (see UnitOptions.derived): the WAL is appended in
+    // order, so the next FULL commit makes it durable too, and a loss drops only a suffix of such commits.
+    const relaxed = options?.derived === true && this.synchronousFull();
+    if (relaxed) this.setSynchronous('NORMAL');
     let state: S;
     try {
       this.stmt.begin.run();
@@ -192,6 +207,7 @@ export class SqliteUnits {
       state = scope.begin(true);
     } catch (err) {
       if (this.db.inTransaction) this.stmt.rollback.run();
+      if (relaxed) this.setSynchronous('FULL');
       frame.live = false;
       this.release();
       throw err;
@@ -206,6 +222,7 @@ export class SqliteUnits {
       frame.live = false;
       // A failed COMMIT (or a failing fn) rolls back; SQLite may have rolled back by itself already.
       if (!ok && this.db.inTransaction) this.stmt.rollback.run();
+      if (relaxed) this.setSynchronous('FULL');
       try {
         scope.end(state, ok, true);
       } finally {
