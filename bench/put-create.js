@@ -3,7 +3,7 @@
 // durability (synchronous=FULL: each acknowledged create is on disk). Baseline: the durable floor, express +
 // better-sqlite3 with the same pragmas and durability and one INSERT per request; the bare express echo (no
 // write, no fsync) is measured beside it as context. Sustained: creates per second from the first request
-// until the queued reconciles are done too (the process is quiet again).
+// until the queued reconciles are done too (the process is quiet again). Each target is warmed up first.
 import { join } from 'node:path';
 import { SMOKE, log, tempDir, ROOT } from './lib/common.js';
 import { spawnNode } from './lib/child.js';
@@ -15,7 +15,7 @@ import { fmt } from './lib/stats.js';
 export const describe = 'PUT creates, 32 connections, durability full, vs the durable floor (express + better-sqlite3, one INSERT per request)';
 
 const PATH = '/api/svc/v1/mcp-servers';
-const S = SMOKE ? { connections: 4, amount: 200 } : { connections: 32, duration: 5 };
+const S = SMOKE ? { connections: 4, amount: 200, warmUp: 20 } : { connections: 32, duration: 5, warmUp: 500 };
 /** How long the process must stay (almost) idle to count as done with its queued work. */
 const QUIET_WINDOW_MS = 500;
 
@@ -28,13 +28,20 @@ export async function run() {
   log(`control plane pid ${cp.pid} at ${cp.url}`);
   // Every target gets names of its own, never repeated: each request is a create.
   let next = 0;
-  const run = async (target, token) => {
-    const r = await load({ url: `${target}${PATH}`, method: 'PUT', token, makeBody: () => putBody(next++, { url }), connections: S.connections, ...(S.amount ? { amount: S.amount } : { duration: S.duration }) });
+  const run = async (target, token, amount = S.amount) => {
+    const r = await load({ url: `${target}${PATH}`, method: 'PUT', token, makeBody: () => putBody(next++, { url }), connections: S.connections, ...(amount ? { amount } : { duration: S.duration }) });
     assertClean(r, `PUT creates against ${target}`);
     return r;
   };
+  // Each target warms up first (modules loaded on first use, JIT), so the figures are of the steady state;
+  // the control plane then finishes the reconciles of its warm-up before the measured load.
+  const warmUp = async (target, token) => void (await run(target, token, S.warmUp));
+  await warmUp(await floor.url());
   const floorRun = await run(await floor.url());
+  await warmUp(await echo.url());
   const echoRun = await run(await echo.url());
+  await warmUp(cp.url, cp.token);
+  await cp.waitQuiet({ windowMs: QUIET_WINDOW_MS, timeoutMs: 300_000 });
   const cpuBefore = cp.cpuMs();
   const started = performance.now();
   const mine = await run(cp.url, cp.token);

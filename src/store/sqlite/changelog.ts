@@ -1,5 +1,12 @@
 // The changelog and the resourceVersion counter: one counter row bumped inside each writing
 // transaction, so resourceVersions commit in order, and an entry per write keyed by it.
+//
+// An entry holds the masked resource after its write, except the entry of a status write, which changes
+// only the status and the resourceVersion: it keeps the status alone (`object` empty, `status` set) and is
+// read as the resource of the nearest full entry of its fqn before it with that status and resourceVersion.
+// So the changelog of a sync (a create, then a status or two per server) holds each manifest once, not
+// once per write. Pruning never leaves a status entry without its full entry: the first one kept of an fqn
+// whose full entry goes is written out in full first.
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
@@ -13,15 +20,20 @@ export class SqliteChangelog {
       next: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       current: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       append: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
+      appendStatus: db.prepare("INSERT INTO changelog (resource_version, type, fqn, object, status, at) VALUES (?, 'MODIFIED', ?, '', ?, ?)"),
       since: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
-      oldest: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
-      // Entries up to resourceVersion @keepFrom older than @before, oldest first, up to the first younger one:
-      // entries are appended in time order, so this reads what it deletes and one more row, where a plain
-      // `AND at < @before` would read every entry up to @keepFrom (all of them young during a big sync).
-      // One bound only, so SQLite's range on the key stops there.
-      prune: db.prepare(`DELETE FROM changelog WHERE resource_version < coalesce(
+      // The full entry a status entry is read from: the nearest one of its fqn before it (index changelog_fqn).
+      base: db.prepare("SELECT object FROM changelog WHERE fqn = ? AND resource_version < ? AND object <> '' ORDER BY resource_version DESC LIMIT 1").pluck(),
+      // The first resourceVersion prune keeps (see prune).
+      cut: db.prepare(`SELECT coalesce(
           (SELECT resource_version FROM changelog WHERE resource_version <= @keepFrom AND at >= @before ORDER BY resource_version LIMIT 1),
-          @keepFrom + 1)`),
+          @keepFrom + 1)`).pluck(),
+      // The fqns of the entries prune drops, and the first entry kept of each.
+      dropped: db.prepare('SELECT DISTINCT fqn FROM changelog WHERE resource_version < ?').pluck(),
+      firstKept: db.prepare('SELECT resource_version, object FROM changelog WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1'),
+      writeOut: db.prepare('UPDATE changelog SET object = ?, status = NULL WHERE resource_version = ?'),
+      drop: db.prepare('DELETE FROM changelog WHERE resource_version < ?'),
+      oldest: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
     };
   }
 
@@ -39,12 +51,31 @@ export class SqliteChangelog {
     this.stmt.append.run(rv, type, fqn, object, at);
   }
 
+  /** The entry of a status write: its status (JSON) alone; the rest is the fqn's entry before it. */
+  appendStatus(rv: number, fqn: string, status: string, at: string): void {
+    this.stmt.appendStatus.run(rv, fqn, status, at);
+  }
+
   appendResource(rv: number, type: ChangeType, masked: McpServerResource, at: string): void {
     this.append(rv, type, masked.fqn, JSON.stringify(masked), at);
   }
 
   changesSince(resourceVersion: number, limit: number): Change[] {
-    return (this.stmt.since.all(resourceVersion, limit) as ChangeRow[]).map(changeOfRow);
+    const rows = this.stmt.since.all(resourceVersion, limit) as StoredChangeRow[];
+    // The full entry each status entry is read from; a full entry of the page is the base of those after it.
+    const bases = new Map<string, string>();
+    return rows.map((row) => {
+      if (row.object !== '') {
+        bases.set(row.fqn, row.object);
+        return changeOfRow(row);
+      }
+      let base = bases.get(row.fqn);
+      if (base === undefined) {
+        base = this.stmt.base.get(row.fqn, row.resource_version) as string;
+        bases.set(row.fqn, base);
+      }
+      return statusChangeOf(row, base);
+    });
   }
 
   oldestRetainedResourceVersion(): number {
@@ -52,8 +83,34 @@ export class SqliteChangelog {
     return oldest ?? this.currentResourceVersion() + 1;
   }
 
-  /** Drops entries below keepFrom that are older than `before` (ISO time). */
+  /**
+   * Drops entries below keepFrom that are older than `before` (ISO time): entries are appended in time
+   * order, so the cut is the first entry up to keepFrom that is young enough (read through the key, not by
+   * scanning every young entry). A status entry kept whose full entry is dropped is written out in full
+   * first; only the fqns of the dropped entries are looked at.
+   */
   prune(keepFrom: number, before: string): void {
-    this.stmt.prune.run({ keepFrom, before });
+    const cut = this.stmt.cut.get({ keepFrom, before }) as number;
+    for (const fqn of this.stmt.dropped.all(cut) as string[]) {
+      const kept = this.stmt.firstKept.get(fqn, cut) as { resource_version: number; object: string } | undefined;
+      if (kept && kept.object === '') {
+        const row = this.stmt.since.get(kept.resource_version - 1, 1) as StoredChangeRow;
+        this.stmt.writeOut.run(JSON.stringify(statusChangeOf(row, this.stmt.base.get(fqn, kept.resource_version) as string).object), kept.resource_version);
+      }
+    }
+    this.stmt.drop.run(cut);
   }
+}
+
+/** A changelog row here: a status entry has `object` empty and its status in `status`. */
+interface StoredChangeRow extends ChangeRow {
+  status: string | null;
+}
+
+/** A status entry read as the resource of its full entry `base` with its status and resourceVersion. */
+function statusChangeOf(row: StoredChangeRow, base: string): Change {
+  const object = JSON.parse(base) as McpServerResource;
+  object.resourceVersion = row.resource_version;
+  object.status = JSON.parse(row.status!) as McpServerResource['status'];
+  return { resourceVersion: row.resource_version, type: row.type, fqn: row.fqn, object, at: row.at };
 }

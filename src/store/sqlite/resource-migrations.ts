@@ -114,4 +114,12 @@ export const controlPlaneMigrations: readonly Migration[] = [
       CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'changelog: a status write keeps only the status (object empty), rebuilt on read from the entry before it',
+    sql: `
+      ALTER TABLE changelog ADD COLUMN status TEXT;
+      CREATE INDEX changelog_fqn ON changelog (fqn, resource_version);
+    `,
+  },
 ];

@@ -7,7 +7,7 @@ import type { ViewRenderer } from '../view-renderer.js';
 import type { SqliteChangelog } from './changelog.js';
 import type { IsoNow } from '../iso-now.js';
 import type { SqliteResourceReads } from './resource-reads.js';
-import { maskedResourceText, storedText } from '../resource-rows.js';
+import { storedText } from '../resource-rows.js';
 
 const RACED = Symbol('raced');
 
@@ -69,7 +69,8 @@ export class SqliteStatusWrites {
       const rv = this.changelog.nextResourceVersion();
       const written = { ...row, status: json, resource_version: rv };
       this.update.run(json, rv, this.views.render(storedText(written), status, rv), rv, fqn);
-      this.changelog.append(rv, 'MODIFIED', fqn, maskedResourceText(written), this.clock.now());
+      // Only the status changed: the changelog keeps it alone (see SqliteChangelog).
+      this.changelog.appendStatus(rv, fqn, json, this.clock.now());
       return rv;
     });
     return raced ? RACED : rv;
