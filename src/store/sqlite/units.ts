@@ -69,6 +69,8 @@ export class SqliteUnits {
   private readonly stmt;
   /** Names the savepoints of the open unit; none is reused while it is open. */
   private savepoints = 0;
+  /** The connection was opened with synchronous=FULL (--durability full); a derived unit relaxes it. */
+  private readonly synchronousFull: boolean;
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
@@ -79,12 +81,9 @@ export class SqliteUnits {
       memberRelease: db.prepare('RELEASE group_member'),
       memberUndo: db.prepare('ROLLBACK TO group_member'),
     };
+    this.synchronousFull = db.pragma('synchronous', { simple: true }) === 2;
   }
 
-  /** The connection runs synchronous=FULL (--durability full). */
-  private synchronousFull(): boolean {
-    return this.db.pragma('synchronous', { simple: true }) === 2;
-  }
 
   /** Not a prepared statement: SQLite carries out this pragma when it is compiled. */
   private setSynchronous(level: 'NORMAL' | 'FULL'): void {
@@ -198,7 +197,7 @@ export class SqliteUnits {
     const frame: Frame = { units: this, parent: context.getStore(), live: true };
     // A derived unit commits without an fsync of its own (see UnitOptions.derived): the WAL is appended in
     // order, so the next FULL commit makes it durable too, and a loss drops only a suffix of such commits.
-    const relaxed = options?.derived === true && this.synchronousFull();
+    const relaxed = options?.derived === true && this.synchronousFull;
     if (relaxed) this.setSynchronous('NORMAL');
     let state: S;
     try {
