@@ -21,10 +21,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const statusNo = (i: number): ResourceStatus => ({ ...readyStatus(1), conditions: [{ ...readyStatus(1).conditions[0]!, message: `status ${i}` }] });
 
-function rawRows(): { resource_version: number; fqn: string; object: string; status: string | null }[] {
+function rawRows(): { resource_version: number; fqn: string; type: string; object: string }[] {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare('SELECT resource_version, fqn, object, status FROM changelog ORDER BY resource_version').all() as never;
+    return db.prepare('SELECT resource_version, fqn, type, object FROM changelog ORDER BY resource_version').all() as never;
   } finally {
     db.close();
   }
@@ -44,7 +44,9 @@ describe('the SQLite changelog', () => {
       await store.update(fqnOf('a'), updateOf('a', 2));
       await store.setStatus(fqnOf('a'), statusNo(9));
       const rows = rawRows();
-      expect(rows.map((r) => (r.object === '' ? 'status' : 'full'))).toEqual(['full', 'full', 'status', 'status', 'status', 'full', 'status']);
+      expect(rows.map((r) => r.type)).toEqual(['ADDED', 'ADDED', 'STATUS', 'STATUS', 'STATUS', 'MODIFIED', 'STATUS']);
+      // A status entry holds the status, not the manifest.
+      expect(JSON.parse(rows[2]!.object)).toEqual(statusNo(0));
       const changes = await store.changesSince(0, 100);
       const added = changes[0]!.object;
       for (let i = 0; i < 3; i++) {
@@ -87,9 +89,9 @@ describe('the SQLite changelog', () => {
       const rows = rawRows();
       const firstOf = (fqn: string) => rows.find((r) => r.fqn === fqn)!;
       // The first kept entry of each resource is full again; the ones after it stay status only.
-      expect(firstOf(fqnOf('a')).object).not.toBe('');
-      expect(firstOf(fqnOf('b')).object).not.toBe('');
-      expect(rows.filter((r) => r.object === '').length).toBe(rows.length - 2);
+      expect(firstOf(fqnOf('a')).type).toBe('MODIFIED');
+      expect(firstOf(fqnOf('b')).type).toBe('MODIFIED');
+      expect(rows.filter((r) => r.type === 'STATUS').length).toBe(rows.length - 2);
       // Resuming from the oldest kept version answers what was answered for those versions before the prune.
       const resumed = await store.changesSince(oldest - 1, 1000);
       expect(resumed.length).toBe(rows.length);

@@ -2,8 +2,9 @@
 // transaction, so resourceVersions commit in order, and an entry per write keyed by it.
 //
 // An entry holds the masked resource after its write, except the entry of a status write, which changes
-// only the status and the resourceVersion: it keeps the status alone (`object` empty, `status` set) and is
-// read as the resource of the nearest full entry of its fqn before it with that status and resourceVersion.
+// only the status and the resourceVersion: it is stored with type STATUS and the status alone as its
+// object, and read as a MODIFIED change: the resource of the nearest full entry of its fqn before it, with
+// that status and resourceVersion.
 // So the changelog of a sync (a create, then a status or two per server) holds each manifest once, not
 // once per write. Pruning never leaves a status entry without its full entry: the first one kept of an fqn
 // whose full entry goes is written out in full first.
@@ -11,6 +12,9 @@ import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
 import { changeOfRow, type ChangeRow } from '../change-rows.js';
+
+/** The stored type of a status write's entry (read as MODIFIED). */
+const STATUS = 'STATUS';
 
 export class SqliteChangelog {
   private readonly stmt;
@@ -20,18 +24,18 @@ export class SqliteChangelog {
       next: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       current: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       append: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
-      appendStatus: db.prepare("INSERT INTO changelog (resource_version, type, fqn, object, status, at) VALUES (?, 'MODIFIED', ?, '', ?, ?)"),
+      appendStatus: db.prepare(`INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, '${STATUS}', ?, ?, ?)`),
       since: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
       // The full entry a status entry is read from: the nearest one of its fqn before it (index changelog_fqn).
-      base: db.prepare("SELECT object FROM changelog WHERE fqn = ? AND resource_version < ? AND object <> '' ORDER BY resource_version DESC LIMIT 1").pluck(),
+      base: db.prepare(`SELECT object FROM changelog WHERE fqn = ? AND resource_version < ? AND type <> '${STATUS}' ORDER BY resource_version DESC LIMIT 1`).pluck(),
       // The first resourceVersion prune keeps (see prune).
       cut: db.prepare(`SELECT coalesce(
           (SELECT resource_version FROM changelog WHERE resource_version <= @keepFrom AND at >= @before ORDER BY resource_version LIMIT 1),
           @keepFrom + 1)`).pluck(),
       // The fqns of the entries prune drops, and the first entry kept of each.
       dropped: db.prepare('SELECT DISTINCT fqn FROM changelog WHERE resource_version < ?').pluck(),
-      firstKept: db.prepare('SELECT resource_version, object FROM changelog WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1'),
-      writeOut: db.prepare('UPDATE changelog SET object = ?, status = NULL WHERE resource_version = ?'),
+      firstKept: db.prepare('SELECT * FROM changelog WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1'),
+      writeOut: db.prepare("UPDATE changelog SET type = 'MODIFIED', object = ? WHERE resource_version = ?"),
       drop: db.prepare('DELETE FROM changelog WHERE resource_version < ?'),
       oldest: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
     };
@@ -65,9 +69,9 @@ export class SqliteChangelog {
     // The full entry each status entry is read from; a full entry of the page is the base of those after it.
     const bases = new Map<string, string>();
     return rows.map((row) => {
-      if (row.object !== '') {
+      if (row.type !== STATUS) {
         bases.set(row.fqn, row.object);
-        return changeOfRow(row);
+        return changeOfRow(row as ChangeRow);
       }
       let base = bases.get(row.fqn);
       if (base === undefined) {
@@ -92,25 +96,25 @@ export class SqliteChangelog {
   prune(keepFrom: number, before: string): void {
     const cut = this.stmt.cut.get({ keepFrom, before }) as number;
     for (const fqn of this.stmt.dropped.all(cut) as string[]) {
-      const kept = this.stmt.firstKept.get(fqn, cut) as { resource_version: number; object: string } | undefined;
-      if (kept && kept.object === '') {
-        const row = this.stmt.since.get(kept.resource_version - 1, 1) as StoredChangeRow;
-        this.stmt.writeOut.run(JSON.stringify(statusChangeOf(row, this.stmt.base.get(fqn, kept.resource_version) as string).object), kept.resource_version);
+      const kept = this.stmt.firstKept.get(fqn, cut) as StoredChangeRow | undefined;
+      if (kept?.type === STATUS) {
+        const base = this.stmt.base.get(fqn, kept.resource_version) as string;
+        this.stmt.writeOut.run(JSON.stringify(statusChangeOf(kept, base).object), kept.resource_version);
       }
     }
     this.stmt.drop.run(cut);
   }
 }
 
-/** A changelog row here: a status entry has `object` empty and its status in `status`. */
-interface StoredChangeRow extends ChangeRow {
-  status: string | null;
+/** A changelog row here: a status entry (type STATUS) holds the status as its object. */
+interface StoredChangeRow extends Omit<ChangeRow, 'type'> {
+  type: ChangeRow['type'] | typeof STATUS;
 }
 
 /** A status entry read as the resource of its full entry `base` with its status and resourceVersion. */
 function statusChangeOf(row: StoredChangeRow, base: string): Change {
   const object = JSON.parse(base) as McpServerResource;
   object.resourceVersion = row.resource_version;
-  object.status = JSON.parse(row.status!) as McpServerResource['status'];
-  return { resourceVersion: row.resource_version, type: row.type, fqn: row.fqn, object, at: row.at };
+  object.status = JSON.parse(row.object) as McpServerResource['status'];
+  return { resourceVersion: row.resource_version, type: 'MODIFIED', fqn: row.fqn, object, at: row.at };
 }

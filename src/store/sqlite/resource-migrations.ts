@@ -116,9 +116,8 @@ export const controlPlaneMigrations: readonly Migration[] = [
   },
   {
     version: 7,
-    name: 'changelog: a status write keeps only the status (object empty), rebuilt on read from the entry before it',
+    name: "changelog by fqn: a status write's entry (type STATUS) keeps only the status, read with the full entry before it",
     sql: `
-      ALTER TABLE changelog ADD COLUMN status TEXT;
       CREATE INDEX changelog_fqn ON changelog (fqn, resource_version);
     `,
   },
