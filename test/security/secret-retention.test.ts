@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RemoteMcpServerManifest } from '../../src/domain/manifest.js';
 import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { waitFor } from '../support/wait-for.js';
 import { writeTokensFile } from './support.js';
 
 const API = '/api/svc/v1/mcp-servers';
@@ -59,7 +60,12 @@ describe('masked secrets and their destination', () => {
     ['url', { url: 'http://127.0.0.1:10/evil' }],
     ['upstream_proxy', { upstream_proxy: { url: 'http://127.0.0.1:11' } }],
   ])('refuses to send masked secrets to a new %s, and changes nothing', async (_what, change) => {
-    const before = (await cp.store.get('default:mcp-server:retained'))!;
+    // The reconcile of the edit beforeEach made has written its status (a PUT is answered before it runs).
+    const before = await waitFor(async () => {
+      const r = (await cp.store.get('default:mcp-server:retained'))!;
+      const ready = r.status.conditions.find((c) => c.type === 'Ready');
+      return ready?.observedGeneration === r.generation && ready.reason !== 'Progressing' ? r : undefined;
+    }, { what: 'the reconcile of the stored generation' });
     const res = await editorSends(change);
     expect(res.status).toBe(403);
     expect(res.json.error.message).toContain('/additional_headers/X-Api-Key');
