@@ -2,6 +2,7 @@
 // other servers have, and not those of an earlier server of the same name.
 import { runGet } from '../../src/cli/get.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { waitFor } from '../support/wait-for.js';
 import { workspace, type Workspace } from './cli-support.js';
 
 const SERVERS = '/api/svc/v1/mcp-servers';
@@ -31,6 +32,12 @@ describe('mcpctl get events NAME', () => {
     expect((await cp.api(`${SERVERS}/name/reused`, { method: 'DELETE' })).status).toBe(200);
     const second = await put('reused', 'the second');
     expect(second.id).not.toBe(first.id);
+    // Its discovery has failed and its reconcile written that (status and events together): a PUT is answered before.
+    await waitFor(async () => {
+      const r = (await cp.store.get('default:mcp-server:reused'))!;
+      const ready = r.status.conditions.find((c) => c.type === 'Ready');
+      return ready?.observedGeneration === r.generation && ready.status !== 'Unknown';
+    }, { what: 'the reconcile of the second server' });
     const own = (await cp.api(`${SERVERS}/${second.id}/events`)).json.data as { reason: string; firstTimestamp: string }[];
 
     const r = await ws.run(runGet, ['events', 'reused', '-o', 'json'], env);

@@ -60,11 +60,11 @@ describe('masked secrets and their destination', () => {
     ['url', { url: 'http://127.0.0.1:10/evil' }],
     ['upstream_proxy', { upstream_proxy: { url: 'http://127.0.0.1:11' } }],
   ])('refuses to send masked secrets to a new %s, and changes nothing', async (_what, change) => {
-    // The reconcile of the edit beforeEach made has written its status (a PUT is answered before it runs).
+    // The reconciles of the edit beforeEach made are done: the discovery's failure is in status (a PUT is answered before).
     const before = await waitFor(async () => {
       const r = (await cp.store.get('default:mcp-server:retained'))!;
       const ready = r.status.conditions.find((c) => c.type === 'Ready');
-      return ready?.observedGeneration === r.generation && ready.reason !== 'Progressing' ? r : undefined;
+      return ready?.observedGeneration === r.generation && ready.status !== 'Unknown' ? r : undefined;
     }, { what: 'the reconcile of the stored generation' });
     const res = await editorSends(change);
     expect(res.status).toBe(403);
