@@ -50,6 +50,12 @@ export class RoleAccessPolicy implements AccessPolicy {
     return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
   }
 
+  authorizePolicies(principal: Principal): void {
+    if (principal.role !== 'admin') {
+      throw new ForbiddenError(`Your role is ${principal.role}; admission policies (mcp-policy/admission) are read and written by tenant admins only.`);
+    }
+  }
+
   authorizeWrite(principal: Principal): void {
     if (principal.role === 'viewer') {
       throw new ForbiddenError('Your role is viewer; viewers cannot create or change MCP servers.');
