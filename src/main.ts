@@ -232,6 +232,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       await leaderStore.setStatus(p.fqn, status, { id: p.id, generation: p.generation });
     },
     enqueue: (key) => queue.add(key),
+    // A file refused by a rule may pass the changed policies.
+    policiesChanged: () => sources.retryRefused(),
     clock,
     logger: logger.child({ component: 'policy-audit' }),
   });

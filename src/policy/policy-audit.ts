@@ -51,6 +51,8 @@ export interface PolicyAuditorOptions {
   writeSummary: (policy: McpServerResource, status: ResourceStatus) => Promise<void>;
   /** Reconciles a server again (its PolicyCompliant condition changed). */
   enqueue: (key: string) => void;
+  /** After an audit for changed policies: files a rule refused are read again. Absent: nothing. */
+  policiesChanged?: () => void;
   clock?: Clock;
   logger?: Logger;
 }
@@ -81,7 +83,10 @@ export class PolicyAuditor {
         known !== undefined &&
         known.length === stored.length &&
         stored.every((p) => known.some((k) => k.resource.id === p.id && k.resource.specHash === p.specHash && k.resource.generation === p.generation));
-      if (!same) await this.auditAll();
+      if (!same) {
+        await this.auditAll();
+        this.options.policiesChanged?.();
+      }
     });
   }
 
