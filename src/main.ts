@@ -38,7 +38,8 @@ import { OAuthClientCredentials } from './upstream/index.js';
 import { EgressPolicy } from './upstream/egress.js';
 import { discoverOpenApi } from './openapi/discover-openapi.js';
 import { DocumentParser } from './openapi/document-parser.js';
-import { isPolicyFqn, policyScope, type AdmissionPolicyManifest } from './domain/policy.js';
+import { isAdmissionPolicy, isPolicyFqn, policyScope, type AdmissionPolicyManifest } from './domain/policy.js';
+import { presentPolicy } from './http/present-policy.js';
 import { Admission } from './policy/admission.js';
 import { PolicyAuditor } from './policy/policy-audit.js';
 import { PolicyEvaluator } from './policy/policy-evaluator.js';
@@ -377,7 +378,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     feed,
     store,
     tenant: config.tenant,
-    present: (r) => presentServer(r, { publicUrl }),
+    // Admission policies' changes are frames too (admins only: canRead), as the policies API answers them.
+    present: (r) => (isAdmissionPolicy(r.manifest) ? presentPolicy(r) : presentServer(r, { publicUrl })),
     clock,
     logger: logger.child({ component: 'watch' }),
     bookmarkIntervalMs: config.watchBookmarkIntervalMs,

@@ -2,6 +2,7 @@
 //   admin:  everything.
 //   editor: create; update/delete where a collaborator with mcp-server-manager.
 //   viewer: read where a collaborator with any role.
+import { isAdmissionPolicy } from '../domain/policy.js';
 import { isVirtualManifest, type Collaborator, type McpServerManifest } from '../domain/manifest.js';
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
@@ -41,6 +42,8 @@ export class RoleAccessPolicy implements AccessPolicy {
 
   canRead(principal: Principal, resource: McpServerResource): boolean {
     if (principal.role === 'admin') return true;
+    // An admission policy (in the watch stream, the changelog) is for admins only.
+    if (isAdmissionPolicy(resource.manifest)) return false;
     if (!principal.accounts.includes(resource.accountId)) return false;
     return collaboratorRoles(principal, resource.manifest.collaborators).size > 0;
   }
