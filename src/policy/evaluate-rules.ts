@@ -16,7 +16,7 @@ export interface ExpressionOutcome {
   error?: string;
 }
 
-export type EvaluationAnswer = { id: number; outcomes: ExpressionOutcome[] } | { id: number; error: string };
+export type EvaluationAnswer = { id: number; outcomes: ExpressionOutcome[] } | { id: number; error: string } | { ready: true };
 
 const MAX_CACHED = 500;
 const compiled = new Map<string, CompiledExpression>();

@@ -12,3 +12,6 @@ parentPort?.on('message', (request: EvaluationRequest) => {
   }
   parentPort!.postMessage(answer);
 });
+
+// Loaded (CEL included): the evaluator starts a request's deadline only from here on.
+parentPort?.postMessage({ ready: true });

@@ -2,7 +2,9 @@
 // has no loops, but comprehensions nest (10 elements, 8 levels: 10^8 steps) and matches() runs a
 // backtracking RegExp, and cel-js has no cost limit. One worker takes one request at a time; a request
 // past its deadline gets an error for each expression and the worker is terminated (a fresh one starts
-// with the next request). Inputs are bounded too: a context larger than MAX_CONTEXT_BYTES is not sent.
+// with the next request). A deadline starts when the worker is loaded (its start is not the rule's time;
+// a worker not loaded within STARTUP_BUDGET_MS fails what waits). Inputs are bounded too: a context larger
+// than MAX_CONTEXT_BYTES is not sent.
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { EvaluationAnswer, EvaluationRequest, ExpressionOutcome } from './evaluate-rules.js';
@@ -12,6 +14,8 @@ export const DEFAULT_EVALUATION_BUDGET_MS = 1000;
 /** The largest context (JSON of object, oldObject and request) evaluated: twice the largest body. */
 export const MAX_CONTEXT_BYTES = 2 * 1024 * 1024;
 const WORKER_HEAP_MB = 128;
+/** How long a worker may take to load (from TypeScript sources on a busy machine: seconds). */
+const STARTUP_BUDGET_MS = 30_000;
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './evaluator-worker.ts' : './evaluator-worker.js', import.meta.url);
@@ -32,6 +36,9 @@ export class PolicyEvaluator {
   private readonly budgetMs: number;
   private readonly clock: Clock;
   private worker: Worker | undefined;
+  /** The worker has loaded and takes requests; until then `starting` bounds its start. */
+  private ready = false;
+  private starting: TimerHandle | undefined;
   private current: { job: Job; timer: TimerHandle } | undefined;
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -65,11 +72,11 @@ export class PolicyEvaluator {
   }
 
   private pump(): void {
-    if (this.current || this.closed) return;
-    const job = this.queue.shift();
-    if (!job) return;
+    if (this.current || this.closed || this.queue.length === 0) return;
     const worker = (this.worker ??= this.start());
     worker.ref();
+    if (!this.ready) return;
+    const job = this.queue.shift()!;
     const timer = this.clock.setTimeout(() => {
       this.timeouts++;
       void this.retire(worker, `evaluation took longer than ${this.budgetMs} ms, the limit; simplify the expression`);
@@ -80,8 +87,21 @@ export class PolicyEvaluator {
 
   private start(): Worker {
     const worker = new Worker(WORKER_URL, { execArgv: WORKER_EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
-    worker.unref();
+    this.ready = false;
+    this.starting = this.clock.setTimeout(() => {
+      for (const job of this.queue.splice(0)) job.resolve(failAll(job.request.expressions, 'the policy evaluator did not start'));
+      void this.retire(worker, 'the policy evaluator did not start');
+    }, STARTUP_BUDGET_MS);
     worker.on('message', (answer: EvaluationAnswer) => {
+      if ('ready' in answer) {
+        if (this.worker !== worker) return;
+        if (this.starting !== undefined) this.clock.clearTimeout(this.starting);
+        this.starting = undefined;
+        this.ready = true;
+        if (this.queue.length === 0) worker.unref();
+        this.pump();
+        return;
+      }
       const current = this.current;
       if (!current || answer.id !== current.job.request.id) return;
       this.clock.clearTimeout(current.timer);
@@ -101,6 +121,9 @@ export class PolicyEvaluator {
   private async retire(worker: Worker, message: string): Promise<void> {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    this.ready = false;
+    if (this.starting !== undefined) this.clock.clearTimeout(this.starting);
+    this.starting = undefined;
     const current = this.current;
     this.current = undefined;
     if (current) {

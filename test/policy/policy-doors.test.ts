@@ -71,7 +71,7 @@ test('a policy from a file: the file that breaks it errors (file, line, policy, 
     return kept && kept.errors.length > 0 && all.some((f) => f.path === 'good.yaml') ? kept : undefined;
   }, { what: 'kept.yaml refused' });
   expect(refused.errors).toEqual([{ pointer: '', line: 1, col: 1, message: 'policy "owner-required", rule 0: Every server needs an owner tag' }]);
-  expect((await getServer(cp, 'good')).name).toBe('good');
+  await waitFor(async () => (await cp.api(`${SERVERS}/name/good`)).status === 200, { what: 'good applied' });
   // Nothing pruned: kept is what it was.
   const kept = (await cp.api(`${SERVERS}/name/kept`)).json.data;
   expect(kept.manifest.description).toBe('first version');
