@@ -104,6 +104,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
       rule: int('The index of the rule broken (/rules/N).'),
       message: str("The rule's message."),
       error: str('Set when the rule could not be evaluated (an error, the deadline): why.'),
+      timedOut: { const: true, description: 'The rules were not answered within --policy-evaluation-timeout.' },
     },
     ['policy', 'action', 'rule', 'message'],
     'A rule of an admission policy that the write breaks.',

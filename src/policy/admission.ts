@@ -26,6 +26,8 @@ export interface PolicyVerdict {
   message: string;
   /** Set when the rule could not be evaluated (an error, a missing field, the deadline): why. A broken rule either way. */
   error?: string;
+  /** The rules were not answered within --policy-evaluation-timeout. */
+  timedOut?: true;
 }
 
 /** The verdict as one line: `policy "p", rule 0: message` (and why it could not be evaluated). */
@@ -73,7 +75,8 @@ export class Admission {
         const outcome = outcomes[i]!;
         if (outcome.passed) return [];
         const verdict: PolicyVerdict = { policy: r.policy.name, action: r.policy.action, rule: r.index, message: r.rule.message };
-        return [outcome.error !== undefined ? { ...verdict, error: outcome.error } : verdict];
+        if (outcome.error === undefined) return [verdict];
+        return [outcome.timedOut ? { ...verdict, error: outcome.error, timedOut: true as const } : { ...verdict, error: outcome.error }];
       })
       .sort((a, b) => order[a.action] - order[b.action]);
   }

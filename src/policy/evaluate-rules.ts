@@ -14,6 +14,8 @@ export interface EvaluationRequest {
 export interface ExpressionOutcome {
   passed: boolean;
   error?: string;
+  /** Not answered within the evaluator's deadline. */
+  timedOut?: true;
 }
 
 export type EvaluationAnswer = { id: number; outcomes: ExpressionOutcome[] } | { id: number; error: string } | { ready: true };

@@ -79,7 +79,7 @@ export class PolicyEvaluator {
     const job = this.queue.shift()!;
     const timer = this.clock.setTimeout(() => {
       this.timeouts++;
-      void this.retire(worker, `evaluation took longer than ${this.budgetMs} ms, the limit; simplify the expression`);
+      void this.retire(worker, `evaluation took longer than ${this.budgetMs} ms, the limit; simplify the expression`, true);
     }, this.budgetMs);
     this.current = { job, timer };
     worker.postMessage(job.request);
@@ -118,7 +118,7 @@ export class PolicyEvaluator {
   }
 
   /** Ends the worker (when it is still the current one); the request it ran, if any, gets `message` for each expression. */
-  private async retire(worker: Worker, message: string): Promise<void> {
+  private async retire(worker: Worker, message: string, timedOut = false): Promise<void> {
     if (this.worker !== worker) return;
     this.worker = undefined;
     this.ready = false;
@@ -128,7 +128,7 @@ export class PolicyEvaluator {
     this.current = undefined;
     if (current) {
       this.clock.clearTimeout(current.timer);
-      current.job.resolve(failAll(current.job.request.expressions, message));
+      current.job.resolve(failAll(current.job.request.expressions, message, timedOut));
     }
     const exited = worker.terminate();
     this.pump();
@@ -136,6 +136,6 @@ export class PolicyEvaluator {
   }
 }
 
-function failAll(expressions: string[], error: string): ExpressionOutcome[] {
-  return expressions.map(() => ({ passed: false, error }));
+function failAll(expressions: string[], error: string, timedOut = false): ExpressionOutcome[] {
+  return expressions.map(() => (timedOut ? { passed: false, error, timedOut: true } : { passed: false, error }));
 }

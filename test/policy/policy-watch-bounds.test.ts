@@ -1,11 +1,13 @@
 // Admission policies in the watch stream (admins see their changes; an editor's stream carries none and
 // does not break), and a runaway rule through PUT: the write is refused at the deadline, naming the rule,
-// while the control plane keeps answering other requests.
+// while the control plane keeps answering other requests; in the audit of stored servers it costs one
+// deadline, not one per server.
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { WatchClient } from '../http/watch-client.js';
 import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { SERVERS } from '../support/servers-api.js';
+import { waitFor } from '../support/control-plane.js';
 
 const POLICIES = '/api/svc/v1/policies';
 const EDITOR_TOKEN = 'policy-watch-editor-token-0123456789';
@@ -71,4 +73,25 @@ test('a runaway rule is ended at --policy-evaluation-timeout: the write is refus
   const warned = await cp.api(SERVERS, { method: 'PUT', body: { manifest: remoteManifest({ name: 'quickly-warned' }) } });
   expect(warned.status).toBe(200);
   expect(warned.json.warnings).toEqual(['policy "quick", rule 0: Owner']);
+  expect((await cp.api(`${POLICIES}/quick`, { method: 'DELETE' })).status).toBe(200);
+});
+
+test('the audit of stored servers meets a runaway rule once: the other servers are not evaluated against it, and say so', async () => {
+  const names = ['audit-a', 'audit-b', 'audit-c', 'audit-d'];
+  for (const name of names) expect((await cp.api(SERVERS, { method: 'PUT', body: { manifest: remoteManifest({ name }) } })).status).toBe(200);
+  const ten = '[0,1,2,3,4,5,6,7,8,9]';
+  const runaway = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, ${ten}.all(e, ${ten}.all(f, ${ten}.all(g, ${ten}.all(h, ${ten}.all(i, true)))))))))`;
+  const put = await cp.api(SERVERS, { method: 'PUT', body: { manifest: { type: 'mcp-policy/admission', name: 'slow-audit', rules: [{ expression: runaway, message: 'Never ends' }], action: 'audit', match: { types: ['mcp-server/remote'] } } } });
+  expect(put.status).toBe(200);
+  // Every remote server stored (these and the earlier tests'), once audited against it.
+  const messages = await waitFor(async () => {
+    const servers = (await cp.api(`${SERVERS}?limit=1000`)).json.data as { manifest: { type: string }; status: { conditions: { type: string; status: string; message: string }[] } }[];
+    const found = servers.filter((s) => s.manifest.type === 'mcp-server/remote').map((s) => s.status.conditions.find((c) => c.type === 'PolicyCompliant'));
+    return found.length >= names.length && found.every((c) => c?.status === 'False' && c.message.includes('slow-audit')) ? found.map((c) => c!.message) : undefined;
+  }, { what: 'every server audited' });
+  const timedOut = messages.filter((m) => m.includes('evaluation took longer than 300 ms'));
+  const skipped = messages.filter((m) => /not evaluated: the policy's rules ran past the deadline on server "[a-z-]+" in this audit/.test(m));
+  expect(timedOut.length).toBe(1);
+  expect(skipped.length).toBe(messages.length - 1);
+  expect((await cp.api(`${POLICIES}/slow-audit`, { method: 'DELETE' })).status).toBe(200);
 });
