@@ -22,7 +22,8 @@ export function subjectsOf(principal: Principal): Set<string> {
 
 export function collaboratorRoles(principal: Principal, collaborators: readonly Collaborator[]): Set<string> {
   const mine = subjectsOf(principal);
-  return new Set(collaborators.filter((c) => mine.has(c.subject)).map((c) => c.role_id));
+  // A resource without collaborators (an admission policy's revision) names nobody.
+  return new Set((collaborators ?? []).filter((c) => mine.has(c.subject)).map((c) => c.role_id));
 }
 
 export interface RoleAccessPolicyOptions {

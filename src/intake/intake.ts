@@ -504,7 +504,7 @@ export class Intake {
     checkIfMatch(input.ifMatch, existing, input.fqn);
     // A file that no longer exists manages nothing: its server may be deleted from anywhere.
     const orphan = existing.source.kind === 'file' && input.source.kind !== 'file' && this.fileGone?.(existing.source) === true;
-    const managedElsewhere = orphan ? undefined : ownershipConflict(existing, input.source);
+    const managedElsewhere = orphan ? undefined : ownershipConflict(existing, input.source, undefined, isAdmissionPolicy(existing.manifest) ? 'Admission policy' : undefined);
     // force deletes it from under its manager; from a live file, that needs the same consent as a takeover.
     const takenFrom = managedElsewhere !== undefined && input.force ? existing.source : undefined;
     if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing);

@@ -3,6 +3,7 @@
 // so a server created here is an ordinary resource everywhere else (same id at /api/svc/v1/mcp-servers/{id},
 // watch, status, gateway). Answers use GAIA's envelope: { success: true, ... } or
 // { success: false, message, errors? } with 400, 401, 403, 404, 409, 413 or 415.
+import { isAdmissionPolicy } from '../../domain/policy.js';
 import { setPolicyWarnings } from '../policy-warnings.js';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator } from '../../auth/authenticator.js';
@@ -85,7 +86,8 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   const readable = async (req: Request, id: string): Promise<McpServerResource> => {
     const r = await store.getById(id);
-    if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
+    // An admission policy (found by its id) is not a server.
+    if (!r || isAdmissionPolicy(r.manifest) || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
     return r;
   };
 
