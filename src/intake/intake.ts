@@ -1,5 +1,6 @@
 // The one pipeline every source of desired state calls (PUT, files, the GAIA-style API):
-// validate → normalise → restore masked secrets → plan → (dryRun stops here) → commit → enqueue.
+// validate → normalise → restore masked secrets → plan → admission policies → (dryRun stops here) →
+// commit → enqueue. An mcp-policy/admission manifest takes the same pipeline into the policies' scope.
 // Everything runs synchronously, so plan and commit see the same stored state.
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
@@ -312,7 +313,6 @@ export class Intake {
       : [];
     const denied = verdicts.filter((v) => v.action === 'deny');
     if (denied.length > 0) throw policyViolation(desired.name, denied);
-    const admission = verdicts;
     const policyWarnings = verdicts.filter((v) => v.action === 'warn').map(describeVerdict);
     const now = isoTime(this.clock.now());
     const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
@@ -336,7 +336,7 @@ export class Intake {
       const preview: McpServerResource = existing
         ? { ...existing, ...update, updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now }
         : { ...created!, generation: plan.generation, updatedBy: subject, resourceVersion: 0, createdAt: now, updatedAt: now };
-      return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: [...(conflict ? [conflict] : []), ...policyWarnings], admission };
+      return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: [...(conflict ? [conflict] : []), ...policyWarnings], admission: verdicts };
     }
 
     // The row and its events are one write: one unit, one commit.
@@ -380,7 +380,7 @@ export class Intake {
       : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events, revision });
     this.enqueue(fqn);
     if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom, { name: desired.name, by: subject.subjectId, deleted: false });
-    return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: policyWarnings, admission };
+    return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: policyWarnings, admission: verdicts };
   }
 
   /**
