@@ -1,6 +1,8 @@
 // mcpctl and admission policies: apply -f of a policy file, get policies (counts from the audit),
 // describe policy NAME (its rules, matched count, each violation), and the refusal an apply of a server
 // meets (the rule's message).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runApply } from '../../src/cli/apply.js';
 import { runDescribe } from '../../src/cli/describe.js';
 import { runGet } from '../../src/cli/get.js';
@@ -65,4 +67,11 @@ test('apply -f a policy, get policies, describe policy NAME with the violations 
   const refused = await ws.run(runApply, ['-f', 'server.yaml'], env);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain('policy "tls-only", rule 0: Use https');
+
+  // As a warning, the apply goes through and says so.
+  ws.write('policy.yaml', readFileSync(join(ws.dir, 'policy.yaml'), 'utf8').replace('action: deny', 'action: warn'));
+  expect((await ws.run(runApply, ['-f', 'policy.yaml'], env)).code).toBe(0);
+  const warned = await ws.run(runApply, ['-f', 'server.yaml'], env);
+  expect(warned.code).toBe(0);
+  expect(warned.stdout + warned.stderr).toContain('warning: refused-by-policy: policy "tls-only", rule 0: Use https');
 });
