@@ -223,6 +223,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const admission = new Admission({
     policies: async () => (await listAll(store, policyScope(config.tenant))).map((r) => r.manifest as unknown as AdmissionPolicyManifest),
     evaluator: policyEvaluator,
+    clock,
   });
   // The audit of the stored servers (the leader's): PolicyCompliant on each server, a summary on each policy.
   const policyAuditor = new PolicyAuditor({

@@ -155,30 +155,18 @@ export class PolicyAuditor {
     });
   }
 
-  /**
-   * Reviews one server, policy by policy. `slow`: the policies whose rules ran past the deadline in this
-   * audit (and on which server): not evaluated again in it, so a runaway rule costs one deadline per audit,
-   * not one per server. Their rules count as broken, saying so.
-   */
-  private async review(server: McpServerResource, slow = new Map<string, string>()): Promise<ComplianceRecord> {
-    const matched = (this.policies ?? []).map((p) => p.manifest).filter((p) => policyMatches(p, server.manifest.type, server.accountId));
-    const verdicts: PolicyVerdict[] = [];
-    for (const policy of matched) {
-      const slowOn = slow.get(policy.name);
-      if (slowOn !== undefined) {
-        const error = `not evaluated: the policy's rules ran past the deadline on server "${slowOn}" in this audit`;
-        verdicts.push(...policy.rules.map((rule, index) => ({ policy: policy.name, action: policy.action, rule: index, message: rule.message, error })));
-        continue;
-      }
-      const found = await this.options.admission.reviewAgainst([policy], {
-        object: server.manifest as McpServerManifest,
-        oldObject: undefined,
-        accountId: server.accountId,
-        request: { subject: server.updatedBy.subjectId, source: 'audit', dryRun: false },
-      });
-      if (found.some((v) => v.timedOut)) slow.set(policy.name, server.name);
-      verdicts.push(...found);
-    }
+  /** Reviews one server (a runaway policy is paused by Admission, so it costs one deadline, not one per server). */
+  private async review(server: McpServerResource): Promise<ComplianceRecord> {
+    const policies = (this.policies ?? []).map((p) => p.manifest);
+    const matched = policies.filter((p) => policyMatches(p, server.manifest.type, server.accountId));
+    const verdicts = matched.length === 0
+      ? []
+      : await this.options.admission.reviewAgainst(matched, {
+          object: server.manifest as McpServerManifest,
+          oldObject: undefined,
+          accountId: server.accountId,
+          request: { subject: server.updatedBy.subjectId, source: 'audit', dryRun: false },
+        });
     const record = { specHash: server.specHash, matched: matched.map((p) => p.name), verdicts };
     this.records.set(server.fqn, record);
     return record;
@@ -190,9 +178,8 @@ export class PolicyAuditor {
     const servers = await this.options.listServers();
     const before = new Map(this.records);
     this.records.clear();
-    const slow = new Map<string, string>();
     for (const server of servers) {
-      const record = await this.review(server, slow);
+      const record = await this.review(server);
       // Reconciled again only when its condition changes (at the first audit: when it has or needs one).
       const old = before.get(server.fqn);
       const changed = old ? JSON.stringify(old) !== JSON.stringify(record) : record.matched.length > 0 || server.status.conditions.some((c) => c.type === POLICY_COMPLIANT);
