@@ -59,7 +59,7 @@ export interface PolicyAuditorOptions {
 
 export class PolicyAuditor {
   private policies: { resource: McpServerResource; manifest: AdmissionPolicyManifest }[] | undefined;
-  private readonly records = new Map<string, ComplianceRecord>();
+  private records = new Map<string, ComplianceRecord>();
   /** The chain every audit runs on, one at a time (the evaluator is serial anyway). */
   private chain: Promise<void> = Promise.resolve();
   private refreshQueued = false;
@@ -149,7 +149,7 @@ export class PolicyAuditor {
       const batch = [...this.single.values()];
       this.single.clear();
       for (const r of batch) {
-        await this.review(r);
+        this.records.set(r.fqn, await this.review(r));
         this.options.enqueue(r.fqn);
       }
     });
@@ -167,20 +167,21 @@ export class PolicyAuditor {
           accountId: server.accountId,
           request: { subject: server.updatedBy.subjectId, source: 'audit', dryRun: false },
         });
-    const record = { specHash: server.specHash, matched: matched.map((p) => p.name), verdicts };
-    this.records.set(server.fqn, record);
-    return record;
+    return { specHash: server.specHash, matched: matched.map((p) => p.name), verdicts };
   }
 
   private async auditAll(): Promise<void> {
     const stored = await this.options.listPolicies();
     this.policies = stored.map((resource) => ({ resource, manifest: resource.manifest as unknown as AdmissionPolicyManifest }));
     const servers = await this.options.listServers();
-    const before = new Map(this.records);
-    this.records.clear();
+    // The verdicts of the audit before answer meanwhile (no condition flaps to Unknown); swapped at the end.
+    const next = new Map<string, ComplianceRecord>();
+    for (const server of servers) next.set(server.fqn, await this.review(server));
+    const before = this.records;
+    this.records = next;
     for (const server of servers) {
-      const record = await this.review(server);
       // Reconciled again only when its condition changes (at the first audit: when it has or needs one).
+      const record = next.get(server.fqn)!;
       const old = before.get(server.fqn);
       const changed = old ? JSON.stringify(old) !== JSON.stringify(record) : record.matched.length > 0 || server.status.conditions.some((c) => c.type === POLICY_COMPLIANT);
       if (changed) this.options.enqueue(server.fqn);
