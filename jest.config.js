@@ -24,6 +24,8 @@ export const POSTGRES_SUITES = [
   'test/e2e/watch.test.ts',
   'test/e2e/discovery.test.ts',
   'test/sources/watched-directory.test.ts',
+  'test/policy/policy-api.test.ts',
+  'test/policy/policy-doors.test.ts',
 ];
 
 /** @type {import('jest').Config} */

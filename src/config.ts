@@ -37,6 +37,8 @@ export interface Config {
   fileTakeoverRole: 'admin' | 'editor';
   /** Revisions kept per server (its newest generations). */
   revisionHistory: number;
+  /** The deadline of one evaluation of the admission policies' rules (one write, or one audited server). */
+  policyEvaluationTimeoutMs: number;
   /** How long the revisions of a deleted server are kept (to undo the delete). */
   revisionRetentionMs: number;
   /** Rediscover each healthy server this often. */
@@ -223,6 +225,13 @@ export const SERVE_FLAGS = [
     count: { min: 1, max: 1000 },
     value: 'N',
     help: 'Revisions kept per server: its newest N generations (GET .../revisions, mcpctl history, mcpctl rollback).',
+  },
+  {
+    flag: 'policy-evaluation-timeout',
+    env: 'MCP_CP_POLICY_EVALUATION_TIMEOUT',
+    default: '1s',
+    duration: { min: 10, max: 30_000 },
+    help: 'How long the rules of the admission policies may take for one write (evaluated off the event loop); past it every rule not yet answered counts as broken.',
   },
   {
     flag: 'revision-retention',
@@ -514,6 +523,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     workers,
     discoveryIntervalMs: duration('discovery-interval'),
     discoveryTimeoutMs: duration('discovery-timeout'),
+    policyEvaluationTimeoutMs: duration('policy-evaluation-timeout'),
     discoveryConcurrency,
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,

@@ -38,6 +38,14 @@ import { OAuthClientCredentials } from './upstream/index.js';
 import { EgressPolicy } from './upstream/egress.js';
 import { discoverOpenApi } from './openapi/discover-openapi.js';
 import { DocumentParser } from './openapi/document-parser.js';
+import { isAdmissionPolicy, isPolicyFqn, policyScope, type AdmissionPolicyManifest } from './domain/policy.js';
+import { presentPolicy } from './http/present-policy.js';
+import { Admission } from './policy/admission.js';
+import { PolicyAuditor } from './policy/policy-audit.js';
+import { PolicyEvaluator } from './policy/policy-evaluator.js';
+import { createPolicyReconciler } from './reconcile/policy-reconciler.js';
+import type { McpServerResource } from './domain/resource.js';
+import type { ResourceReader } from './store/index.js';
 import { Controller } from './reconcile/controller.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
@@ -210,6 +218,28 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const documentParser = new DocumentParser();
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
+  // Admission policies: their rules are evaluated in a worker (started on first use), each write under a deadline.
+  const policyEvaluator = new PolicyEvaluator({ budgetMs: config.policyEvaluationTimeoutMs, clock });
+  const admission = new Admission({
+    policies: async () => (await listAll(store, policyScope(config.tenant))).map((r) => r.manifest as unknown as AdmissionPolicyManifest),
+    evaluator: policyEvaluator,
+    clock,
+  });
+  // The audit of the stored servers (the leader's): PolicyCompliant on each server, a summary on each policy.
+  const policyAuditor = new PolicyAuditor({
+    admission,
+    listPolicies: () => listAll(leaderStore, policyScope(config.tenant)),
+    listServers: () => listAll(leaderStore, config.tenant),
+    writeSummary: async (p, status) => {
+      await leaderStore.setStatus(p.fqn, status, { id: p.id, generation: p.generation });
+    },
+    enqueue: (key) => queue.add(key),
+    // A file refused by a rule may pass the changed policies.
+    policiesChanged: () => sources.retryRefused(),
+    clock,
+    logger: logger.child({ component: 'policy-audit' }),
+  });
+  const reconcilePolicy = createPolicyReconciler(policyAuditor);
   const reconcile = createServerReconciler({
     // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
     // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
@@ -238,13 +268,15 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     upstreamHealth,
     // mcp-server/virtual servers follow their sources.
     enqueue: (key) => queue.add(key),
+    policyCompliance: (r) => policyAuditor.condition(r),
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
   const controller = new Controller({
     name: 'mcp-servers',
     // Every log line of a reconcile carries its reconcileId and key.
-    reconcile: reconcileLogs.wrap(reconcile),
+    // An admission policy's key audits the servers again; every other key is a server's.
+    reconcile: reconcileLogs.wrap((key) => (isPolicyFqn(key) ? reconcilePolicy(key) : reconcile(key))),
     onOutcome: (outcome) => {
       metrics.observeReconcile(outcome);
       reconcileLogs.finished(outcome.key);
@@ -270,6 +302,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     clock,
     enqueue: (key) => queue.add(key),
     specHashKey: hashKey,
+    admission,
     // A server whose file was deleted (its prune held back for the quiet period) may be deleted through the API.
     fileGone: (source) => !existsSync(resolve(source.root, source.path)),
     // The file a forced API write or delete took a name from shows its ownership error at once, not at its next edit.
@@ -315,6 +348,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
       // entries must not hold up the sync (nor readiness).
       { name: 'resync', start: () => controller.enqueueAll(), stop: () => undefined },
+      // The stored servers against the stored admission policies, once (then at each change of a policy).
+      { name: 'policy audit', start: () => void policyAuditor.refresh(), stop: () => policyAuditor.idle() },
       ...(stores.postgres ? [stores.postgres.housekeeping] : []),
     ],
     clock,
@@ -345,7 +380,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     feed,
     store,
     tenant: config.tenant,
-    present: (r) => presentServer(r, { publicUrl }),
+    // Admission policies' changes are frames too (admins only: canRead), as the policies API answers them.
+    present: (r) => (isAdmissionPolicy(r.manifest) ? presentPolicy(r) : presentServer(r, { publicUrl })),
     clock,
     logger: logger.child({ component: 'watch' }),
     bookmarkIntervalMs: config.watchBookmarkIntervalMs,
@@ -368,7 +404,12 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
-  metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
+  metrics.bind({
+    queue,
+    gatewayEntries: async () => (await gateway.keys()).length,
+    watchClients: () => watch.clientCount,
+    policyViolations: () => policyAuditor.violationsByPolicy(),
+  });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
   const localRefresh = createRefreshServer({
@@ -453,6 +494,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
           }),
       ],
       ['openapi parser', () => documentParser.close()],
+      ['policy evaluator', () => policyEvaluator.close()],
       ['upstream health', () => upstreamHealth.close()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
@@ -638,5 +680,15 @@ async function openStores(
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** Every resource of a tenant column (servers: the tenant; policies: policyScope), masked, page by page. */
+async function listAll(store: ResourceReader, tenant: string): Promise<McpServerResource[]> {
+  const out: McpServerResource[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const { items, total } = await store.list({ tenant, limit: 1000, offset, masked: true });
+    out.push(...items);
+    if (items.length === 0 || offset + items.length >= total) return out;
   }
 }

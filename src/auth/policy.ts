@@ -2,6 +2,7 @@
 //   admin:  everything.
 //   editor: create; update/delete where a collaborator with mcp-server-manager.
 //   viewer: read where a collaborator with any role.
+import { isAdmissionPolicy } from '../domain/policy.js';
 import { isVirtualManifest, type Collaborator, type McpServerManifest } from '../domain/manifest.js';
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
@@ -21,7 +22,8 @@ export function subjectsOf(principal: Principal): Set<string> {
 
 export function collaboratorRoles(principal: Principal, collaborators: readonly Collaborator[]): Set<string> {
   const mine = subjectsOf(principal);
-  return new Set(collaborators.filter((c) => mine.has(c.subject)).map((c) => c.role_id));
+  // A resource without collaborators (an admission policy's revision) names nobody.
+  return new Set((collaborators ?? []).filter((c) => mine.has(c.subject)).map((c) => c.role_id));
 }
 
 export interface RoleAccessPolicyOptions {
@@ -41,6 +43,8 @@ export class RoleAccessPolicy implements AccessPolicy {
 
   canRead(principal: Principal, resource: McpServerResource): boolean {
     if (principal.role === 'admin') return true;
+    // An admission policy (in the watch stream, the changelog) is for admins only.
+    if (isAdmissionPolicy(resource.manifest)) return false;
     if (!principal.accounts.includes(resource.accountId)) return false;
     return collaboratorRoles(principal, resource.manifest.collaborators).size > 0;
   }
@@ -48,6 +52,12 @@ export class RoleAccessPolicy implements AccessPolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean {
     if (principal.role === 'admin') return true;
     return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
+  }
+
+  authorizePolicies(principal: Principal): void {
+    if (principal.role !== 'admin') {
+      throw new ForbiddenError(`Your role is ${principal.role}; admission policies (mcp-policy/admission) are read and written by tenant admins only.`);
+    }
   }
 
   authorizeWrite(principal: Principal): void {

@@ -5,14 +5,18 @@ import { ApiError, describeError, type ApiClient } from './client.js';
 import { connect, exactlyOneName, now, startCommand } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
 import { formatAge, formatTable, indent } from './output.js';
+import { describePolicy } from './policies.js';
 import { gatewayEntry, getServer, listEvents, notFoundMessage, readyOf, type GatewayEntryView, type ServerView } from './resources.js';
 
 const FLAGS = { ...CONNECTION_FLAGS } as const;
 
 export const DESCRIBE_HELP = `Usage: mcpctl describe NAME [--server URL]
+       mcpctl describe policy NAME [--server URL]
 
 Shows one MCP server: its spec (secrets masked), status conditions, discovered tools, recent events,
 and what the gateway serves for it now.
+policy NAME: one admission policy (an admin token): its match, rules, the audit of the stored servers
+(how many it matches, each violation: server, rule, message) and its events.
 
 Flags:
   -h, --help   This help.
@@ -119,6 +123,11 @@ async function render(client: ApiClient, s: ServerView, at: Date): Promise<strin
 export async function runDescribe(argv: string[], rawIo: CliIo): Promise<number> {
   const started = startCommand('describe', argv, rawIo, FLAGS, DESCRIBE_HELP);
   if (!started.ok) return started.code;
+  if (started.positionals[0] === 'policy' && started.positionals.length > 1) {
+    const connectedPolicy = connect('describe', started.flags, rawIo);
+    if (!connectedPolicy.ok) return connectedPolicy.code;
+    return describePolicy(connectedPolicy.client, connectedPolicy.io, started.positionals.slice(1));
+  }
   const named = exactlyOneName('describe', started.positionals, rawIo);
   if (!named.ok) return named.code;
   const connected = connect('describe', started.flags, rawIo);

@@ -21,12 +21,13 @@ import {
 import { matches, parseSelectors } from './selectors.js';
 import { closest } from './suggest.js';
 import { getCluster } from './get-cluster.js';
+import { getPolicies } from './policies.js';
 import { READY } from '../domain/conditions.js';
 
 const FLAGS = { ...CONNECTION_FLAGS, output: { kind: 'string', short: 'o' }, selector: { kind: 'list', short: 'l' } } as const;
 
 /** The kinds `get` reads; a first argument that is none of them is a server NAME. */
-export const GET_KINDS = ['servers', 'events', 'sources', 'cluster'] as const;
+export const GET_KINDS = ['servers', 'events', 'sources', 'cluster', 'policies'] as const;
 const KIND_ALIASES: Record<string, (typeof GET_KINDS)[number]> = {
   servers: 'servers',
   server: 'servers',
@@ -37,12 +38,15 @@ const KIND_ALIASES: Record<string, (typeof GET_KINDS)[number]> = {
   sources: 'sources',
   source: 'sources',
   cluster: 'cluster',
+  policies: 'policies',
+  policy: 'policies',
 };
 
 export const GET_HELP = `Usage: mcpctl get [servers] [NAME...] [-l key=value] [-o table|wide|json|yaml] [--server URL]
        mcpctl get events [NAME] [-o table|json|yaml]
        mcpctl get sources [-o table|json|yaml]
        mcpctl get cluster [-o table|json|yaml]
+       mcpctl get policies [NAME...] [-o table|json|yaml]
 
 servers (the default): the MCP servers (all, or those named, or those whose tags match -l) with their
 readiness. Columns: NAME, READY (the Ready condition), GENERATION, OBSERVED (the generation the status
@@ -54,6 +58,9 @@ sources: the watched manifest directories: each file, the servers it declares, a
 as file:line:col: /pointer: message.
 cluster: the replicas of the control plane (an admin token): the leader (its epoch, since when) and each
 replica's role, URL, version and last heartbeat; one replica, always the leader, with the embedded store.
+policies: the admission policies (mcp-policy/admission; an admin token): NAME, ACTION (deny, warn, audit),
+RULES, MATCHED and VIOLATING (stored servers the policy matches, and those that break a rule, as the
+last audit found; - while it runs), SOURCE, AGE. mcpctl describe policy NAME lists the violations.
 (A server named like a kind: mcpctl get servers NAME.)
 
 Flags:
@@ -217,6 +224,7 @@ export async function runGet(argv: string[], rawIo: CliIo): Promise<number> {
   if (resolvedKind === 'events') return getEvents(client, io, names, flags.output);
   if (resolvedKind === 'sources') return getSources(client, io, names, flags.output);
   if (resolvedKind === 'cluster') return getCluster(client, io, names, flags.output);
+  if (resolvedKind === 'policies') return getPolicies(client, io, names, flags.output);
   const code = await getServers(client, io, names, flags.selector, flags.output);
   // A mistyped kind reads as a server NAME: point at the kind.
   if (code === EXIT_FAILED && kind === undefined && first !== undefined && names.length === 1) {

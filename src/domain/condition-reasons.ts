@@ -26,6 +26,12 @@ export const ConditionReason = {
   SecretNotFound: 'SecretNotFound',
   /** Ready=False, Stalled=True: the stdio command is not (or no longer) allowed by --allow-stdio/--stdio-allow. */
   StdioNotAllowed: 'StdioNotAllowed',
+  /** PolicyCompliant=True: the stored manifest keeps every rule of the admission policies that match it. */
+  PolicyCompliant: 'PolicyCompliant',
+  /** PolicyCompliant=False: the stored manifest breaks a rule of an admission policy (the message names it). */
+  PolicyViolation: 'PolicyViolation',
+  /** PolicyCompliant=Unknown: the server is being audited against changed admission policies. */
+  PolicyAuditPending: 'PolicyAuditPending',
 
   // Why the upstream could not be used (discovery, the gateway's sessions, OAuth token requests)
   /** The server could not be reached (refused, reset, DNS, the process exited). */

@@ -21,6 +21,8 @@ export class ControlPlaneError extends Error {
 
 /** The input is invalid (400 / a file error). `details` lists every error at once. */
 export class ValidationError extends ControlPlaneError {}
+/** 400 PolicyViolation: an admission policy with action deny refused the write (`details`: one per broken rule). */
+export class PolicyViolationError extends ValidationError {}
 /** 401: no valid credentials. */
 export class UnauthorizedError extends ControlPlaneError {}
 /** 403: authenticated, but not allowed. */

@@ -13,6 +13,10 @@ export const EventReason = {
   Deleted: 'Deleted',
   /** Normal: a forced write took a server over from the source that declared it. */
   TakenOver: 'TakenOver',
+  /** Warning: a write was accepted although it breaks a rule of an admission policy with action warn. */
+  PolicyWarning: 'PolicyWarning',
+  /** Warning: a write was accepted although it breaks a rule of an admission policy with action audit. */
+  PolicyAudit: 'PolicyAudit',
 
   // The reconciler
   /** Normal: a generation was applied to the gateway store. */

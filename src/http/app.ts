@@ -1,4 +1,5 @@
 // The express app: health, then authenticated API routers, then the one error handler.
+import { policiesRouter } from './policies-router.js';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -126,6 +127,7 @@ export function createApp(options: AppOptions): Express {
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
+  api.use('/svc/v1/policies', policiesRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
   api.use('/svc/v1/sources', sourcesRouter(options));

@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  PolicyViolationError,
   PreconditionFailedError,
   UnauthorizedError,
   TooManyRequestsError,
@@ -15,6 +16,7 @@ import {
 import type { Logger } from '../domain/logger.js';
 
 const STATUS: [new (...args: never[]) => ControlPlaneError, number, string][] = [
+  [PolicyViolationError, 400, 'PolicyViolation'],
   [ValidationError, 400, 'InvalidInput'],
   [UnauthorizedError, 401, 'Unauthorized'],
   [ForbiddenError, 403, 'Forbidden'],

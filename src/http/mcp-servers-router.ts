@@ -10,6 +10,9 @@ import { principalOf } from './authenticate.js';
 import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
 import { viewAnswerer } from './resource-view.js';
+import { isAdmissionPolicy } from '../domain/policy.js';
+import { presentPolicy } from './present-policy.js';
+import { setPolicyWarnings } from './policy-warnings.js';
 
 export interface McpServersRouterOptions extends PresentOptions {
   intake: Intake;
@@ -48,7 +51,8 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
   const present = (r: McpServerResource) => presentServer(r, options);
 
   const readable = (req: Request, r: McpServerResource | undefined, what: string): McpServerResource => {
-    if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server ${what} not found.`);
+    // A resource of another scope (an admission policy, found by its id) is not a server.
+    if (!r || r.tenant !== options.tenant || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server ${what} not found.`);
     return r;
   };
 
@@ -82,6 +86,17 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       errorPathPrefix: '/manifest',
     });
     if (!result.dryRun) setValidators(res, result.resource);
+    setPolicyWarnings(res, result.admission);
+    const admission = result.admission.length > 0 ? `,"admission":${JSON.stringify(result.admission)}` : '';
+    if (isAdmissionPolicy(result.resource.manifest)) {
+      const existingPolicy = result.existing ? JSON.stringify(result.existing.manifest) : 'null';
+      sendJson(
+        res,
+        `{"data":${JSON.stringify(presentPolicy(result.resource))},"action":${JSON.stringify(result.action)},"dryRun":${result.dryRun},` +
+          `"existingManifest":${existingPolicy},"diff":${JSON.stringify(result.diff)}${result.warnings.length > 0 ? `,"warnings":${JSON.stringify(result.warnings)}` : ''}}`,
+      );
+      return;
+    }
     // Put together as text: what is answered of the stored resource is stored as text already, and an
     // unchanged write (the GitOps steady state) is answered from those texts alone.
     const stored = result.existingAnswer;
@@ -92,7 +107,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     sendJson(
       res,
       `{"data":${data},"action":${JSON.stringify(result.action)},"dryRun":${result.dryRun},` +
-        `"existingManifest":${existingManifest},"diff":${JSON.stringify(result.diff)}${warnings}}`,
+        `"existingManifest":${existingManifest},"diff":${JSON.stringify(result.diff)}${warnings}${admission}}`,
     );
   });
 

@@ -5,6 +5,7 @@
 // and the same under /name/{name}. A removed server's revisions stay readable by its id, and by its name
 // while no live server has that name, for the retention (--revision-retention). Who may read them: who
 // may read the server (a removed one: as it was at its newest revision); anyone else gets 404.
+import { setPolicyWarnings } from './policy-warnings.js';
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
 import type { Collaborator } from '../domain/manifest.js';
@@ -116,6 +117,7 @@ export function revisionsRouter(options: RevisionsRouterOptions): Router {
       res.setHeader('ETag', resourceVersionETag(result.resource));
       res.setHeader(GENERATION_ETAG_HEADER, generationETag(result.resource));
     }
+    setPolicyWarnings(res, result.admission);
     res.json({
       data: presentServer(result.resource, options),
       action: result.action,
@@ -124,6 +126,7 @@ export function revisionsRouter(options: RevisionsRouterOptions): Router {
       existingManifest: result.existing ? maskManifest(result.existing.manifest) : null,
       diff: result.diff,
       ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+      ...(result.admission.length > 0 ? { admission: result.admission } : {}),
     });
   };
   router.post('/name/:name/rollback', requireJson, rollback);

@@ -35,6 +35,8 @@ export interface AccessPolicy {
    * authorizeApply allowed the write itself. Throws ForbiddenError.
    */
   authorizeTakeover(principal: Principal, existing: McpServerResource): void;
+  /** Reading or writing admission policies (mcp-policy/admission). Throws ForbiddenError. */
+  authorizePolicies(principal: Principal): void;
   /** The account the resource belongs to after this write (ownedBy.account, else the caller's default). */
   accountFor(principal: Principal, desired: McpServerManifest, existing: McpServerResource | undefined): string;
 }

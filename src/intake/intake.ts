@@ -1,5 +1,6 @@
 // The one pipeline every source of desired state calls (PUT, files, the GAIA-style API):
-// validate → normalise → restore masked secrets → plan → (dryRun stops here) → commit → enqueue.
+// validate → normalise → restore masked secrets → plan → admission policies → (dryRun stops here) →
+// commit → enqueue. An mcp-policy/admission manifest takes the same pipeline into the policies' scope.
 // Everything runs synchronously, so plan and commit see the same stored state.
 import type { Clock } from '../domain/clock.js';
 import { isoTime, systemClock } from '../domain/clock.js';
@@ -7,6 +8,7 @@ import { READY, RECONCILING, setCondition } from '../domain/conditions.js';
 import {
   ConflictError,
   NotFoundError,
+  PolicyViolationError,
   PreconditionFailedError,
   ValidationError,
   type FieldError,
@@ -50,6 +52,8 @@ import type { AccessPolicy } from './access-policy.js';
 import { checkIfMatch } from './preconditions.js';
 import { checkVirtualSources } from './virtual-sources.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
+import { isAdmissionPolicy, policyFqn, policyScope, type AdmissionPolicyManifest } from '../domain/policy.js';
+import { describeVerdict, type Admission, type AdmissionSource, type PolicyVerdict } from '../policy/admission.js';
 import { EventReason } from '../domain/event-reasons.js';
 
 /** How often a write that lost a race to another writer is planned again (see Intake.raced). */
@@ -104,8 +108,13 @@ export interface ApplyResult {
   /** What the API answers for `existing` as stored, when it was read with it (see ResourceReader.getWithAnswer). */
   existingAnswer?: StoredAnswerTexts;
   dryRun: boolean;
-  /** Things a dryRun would have refused at commit (e.g. an ownership conflict). */
+  /**
+   * Things a dryRun would have refused at commit (e.g. an ownership conflict), and the rules of admission
+   * policies with action warn that the write breaks.
+   */
   warnings: string[];
+  /** The rules of admission policies the write breaks (warn and audit; deny refuses it). */
+  admission: PolicyVerdict[];
 }
 
 export interface DeleteInput {
@@ -141,6 +150,8 @@ export interface IntakeOptions {
    * delete, until it stops declaring it). Absent: nothing.
    */
   takenFromFile?: (source: Extract<SourceRef, { kind: 'file' }>, taken: FileTakeover) => void;
+  /** The tenant's admission policies, reviewed for every write of a server that changes it. Absent: none. */
+  admission?: Admission;
 }
 
 /** A forced write or delete through the API of a resource a file declares (see IntakeOptions.takenFromFile). */
@@ -163,6 +174,7 @@ export class Intake {
   private readonly admitManifest: ((manifest: McpServerManifest) => void) | undefined;
   private readonly fileGone: IntakeOptions['fileGone'];
   private readonly takenFromFile: IntakeOptions['takenFromFile'];
+  private readonly admission: Admission | undefined;
 
   constructor(options: IntakeOptions) {
     this.store = options.store;
@@ -175,6 +187,7 @@ export class Intake {
     this.admitManifest = options.admitManifest;
     this.fileGone = options.fileGone;
     this.takenFromFile = options.takenFromFile;
+    this.admission = options.admission;
   }
 
   fqnOf(name: string): string {
@@ -206,6 +219,7 @@ export class Intake {
   private applyAuthorized(input: ApplyInput, manifest: ValidatedManifest): Promise<ApplyResult> {
     const prefix = input.errorPathPrefix ?? '';
     const normalised = normaliseManifest(manifest);
+    if (isAdmissionPolicy(normalised)) return this.applyPolicy(input, normalised);
     this.admitManifest?.(normalised);
     const fqn = this.fqnOf(normalised.name);
     const keptSecrets = secretPointers(normalised).filter((p) => valueAt(normalised, p) === MASK);
@@ -286,8 +300,20 @@ export class Intake {
       stored: existing,
     });
     if (plan.action === 'UNCHANGED' && !input.dryRun) {
-      return { action: plan.action, diff: plan.diff, resource: existing!, existing, existingAnswer, dryRun: false, warnings: [] };
+      return { action: plan.action, diff: plan.diff, resource: existing!, existing, existingAnswer, dryRun: false, warnings: [], admission: [] };
     }
+    // Admission policies, after every other check: deny refuses (a dryRun too), warn and audit are answered.
+    const verdicts = this.admission
+      ? await this.admission.review({
+          object: desired,
+          oldObject: existing?.manifest,
+          accountId,
+          request: { subject: input.principal.subject.subjectId, source: admissionSource(input), dryRun: input.dryRun },
+        })
+      : [];
+    const denied = verdicts.filter((v) => v.action === 'deny');
+    if (denied.length > 0) throw policyViolation(desired.name, denied);
+    const policyWarnings = verdicts.filter((v) => v.action === 'warn').map(describeVerdict);
     const now = isoTime(this.clock.now());
     const status = plan.specChanged ? pendingStatus(existing?.status ?? initialStatus(), plan.generation, now) : existing!.status;
 
@@ -310,7 +336,7 @@ export class Intake {
       const preview: McpServerResource = existing
         ? { ...existing, ...update, updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now }
         : { ...created!, generation: plan.generation, updatedBy: subject, resourceVersion: 0, createdAt: now, updatedAt: now };
-      return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: conflict ? [conflict] : [] };
+      return { action: plan.action, diff: plan.diff, resource: preview, existing, existingAnswer, dryRun: true, warnings: [...(conflict ? [conflict] : []), ...policyWarnings], admission: verdicts };
     }
 
     // The row and its events are one write: one unit, one commit.
@@ -338,6 +364,15 @@ export class Intake {
             (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
       actor: input.principal.subject.subjectId,
     });
+    for (const v of verdicts) {
+      if (v.action === 'deny') continue;
+      events.push({
+        type: 'Warning',
+        reason: v.action === 'warn' ? EventReason.PolicyWarning : EventReason.PolicyAudit,
+        message: `Accepted although it breaks ${describeVerdict(v)} (action ${v.action}).`,
+        actor: subject.subjectId,
+      });
+    }
     // The revision a new generation records keeps the spec's diff (not the request metadata's).
     const revision = { diff: plan.diff.filter((d) => d.path !== '/metadata' && !d.path.startsWith('/metadata/')), ...(input.origin ? { origin: input.origin } : {}) };
     const resource = created
@@ -345,7 +380,69 @@ export class Intake {
       : await this.store.update(fqn, update, { expect: { resourceVersion: existing!.resourceVersion }, events, revision });
     this.enqueue(fqn);
     if (takenFrom?.kind === 'file') this.takenFromFile?.(takenFrom, { name: desired.name, by: subject.subjectId, deleted: false });
-    return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: [] };
+    return { action: plan.action, diff: plan.diff, resource, existing, existingAnswer, dryRun: false, warnings: policyWarnings, admission: verdicts };
+  }
+
+  /**
+   * An admission policy: admins only; stored in the policies' scope (policyScope) with the same plan,
+   * If-Match, ownership (API or a file) and dryRun as a server. Its compile errors were found by
+   * validation. Enqueued after the commit: its reconcile audits the stored servers against it.
+   */
+  private applyPolicy(input: ApplyInput, desired: AdmissionPolicyManifest): Promise<ApplyResult> {
+    this.policy.authorizePolicies(input.principal);
+    const fqn = policyFqn(this.tenant, desired.name);
+    const manifest = desired as unknown as McpServerManifest;
+    return this.raced(fqn, input.ifMatch, async () => {
+      const existing = await this.store.get(fqn);
+      checkIfMatch(input.ifMatch, existing, fqn);
+      const managedElsewhere = existing ? ownershipConflict(existing, input.source, input.mayAdopt, 'Admission policy') : undefined;
+      const conflict = input.force ? undefined : managedElsewhere;
+      if (conflict && !input.dryRun) throw new ConflictError(conflict);
+      const hash = specHash(manifest, this.specHashKey);
+      const plan = planApply({ desired: manifest, desiredHash: hash, metadata: input.metadata, source: input.source, accountId: this.tenant, stored: existing });
+      const answer = { action: plan.action, diff: plan.diff, existing, admission: [] };
+      if (plan.action === 'UNCHANGED' && !input.dryRun) return { ...answer, resource: existing!, dryRun: false, warnings: [] };
+      const now = isoTime(this.clock.now());
+      const subject = input.principal.subject;
+      const update: ResourceUpdate = {
+        manifest,
+        specHash: hash,
+        generation: plan.generation,
+        source: input.source,
+        metadata: plan.metadata,
+        accountId: this.tenant,
+        updatedBy: subject,
+        status: existing?.status ?? initialStatus(),
+      };
+      if (input.dryRun) {
+        const resource: McpServerResource = existing
+          ? { ...existing, ...update, updatedAt: plan.action === 'UNCHANGED' ? existing.updatedAt : now }
+          : { id: 'dry-run', tenant: policyScope(this.tenant), name: desired.name, fqn, ...update, createdBy: subject, resourceVersion: 0, createdAt: now, updatedAt: now };
+        return { ...answer, resource, dryRun: true, warnings: conflict ? [conflict] : [] };
+      }
+      const events: WriteEvent[] = [
+        {
+          type: 'Normal',
+          reason: existing ? EventReason.Updated : EventReason.Created,
+          message: `${existing ? 'Updated' : 'Created'} from ${describeSource(input.source)}; generation ${plan.generation}` + (plan.diff.length > 0 ? `, ${plan.diff.length} change(s): ${describeDiff(plan.diff)}.` : '.'),
+          actor: subject.subjectId,
+        },
+      ];
+      const revision = { diff: plan.diff.filter((d) => d.path !== '/metadata' && !d.path.startsWith('/metadata/')), ...(input.origin ? { origin: input.origin } : {}) };
+      const resource = existing
+        ? await this.store.update(fqn, update, { expect: { resourceVersion: existing.resourceVersion }, events, revision })
+        : await this.store.create({ id: this.newId(), tenant: policyScope(this.tenant), name: desired.name, fqn, ...update, createdBy: subject }, { events, revision });
+      this.enqueue(fqn);
+      return { ...answer, resource, dryRun: false, warnings: [] };
+    });
+  }
+
+  /** Deletes an admission policy (admins only); its reconcile audits the stored servers again. */
+  async deletePolicy(input: Omit<DeleteInput, 'fqn'> & { name: string }): Promise<McpServerResource> {
+    this.policy.authorizePolicies(input.principal);
+    const fqn = policyFqn(this.tenant, input.name);
+    if (!(await this.store.get(fqn))) throw new NotFoundError(`Admission policy ${input.name} not found.`);
+    return this.delete({ ...input, fqn });
   }
 
   /**
@@ -407,7 +504,7 @@ export class Intake {
     checkIfMatch(input.ifMatch, existing, input.fqn);
     // A file that no longer exists manages nothing: its server may be deleted from anywhere.
     const orphan = existing.source.kind === 'file' && input.source.kind !== 'file' && this.fileGone?.(existing.source) === true;
-    const managedElsewhere = orphan ? undefined : ownershipConflict(existing, input.source);
+    const managedElsewhere = orphan ? undefined : ownershipConflict(existing, input.source, undefined, isAdmissionPolicy(existing.manifest) ? 'Admission policy' : undefined);
     // force deletes it from under its manager; from a live file, that needs the same consent as a takeover.
     const takenFrom = managedElsewhere !== undefined && input.force ? existing.source : undefined;
     if (takenFrom?.kind === 'file') this.policy.authorizeTakeover(input.principal, existing);
@@ -455,6 +552,17 @@ function invalid(errors: FieldError[], prefix: string): ValidationError {
   return new ValidationError(summariseErrors('The manifest is invalid', details), details);
 }
 
+/** How a write came in, as admission rules see it (request.source). */
+function admissionSource(input: ApplyInput): AdmissionSource {
+  return input.origin?.via ?? input.source.kind;
+}
+
+/** 400 PolicyViolation: every denying rule the server breaks, each naming its policy, rule and message. */
+function policyViolation(name: string, denied: readonly PolicyVerdict[]): PolicyViolationError {
+  const details = denied.map((v) => ({ path: '', message: describeVerdict(v) }));
+  return new PolicyViolationError(`MCP server "${name}" was refused by admission ${denied.length === 1 ? 'policy' : 'policies'}: ${details.map((d) => d.message).join('; ')}`, details);
+}
+
 function sameSource(a: SourceRef, b: SourceRef): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'api' || b.kind === 'api') return true;
@@ -466,19 +574,20 @@ function ownershipConflict(
   existing: McpServerResource,
   source: SourceRef,
   mayAdopt?: (current: SourceRef) => boolean,
+  noun = 'MCP server',
 ): string | undefined {
   if (sameSource(existing.source, source)) return undefined;
   if (mayAdopt?.(existing.source)) return undefined;
   if (existing.source.kind === 'file') {
     return (
-      `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}; ` +
+      `${noun} "${existing.name}" is managed by ${describeSource(existing.source)}; ` +
       'change it there (or send force: true to take it over through the API).'
     );
   }
   if (source.kind === 'file') {
-    return `MCP server "${existing.name}" is already managed by the API; delete it there first or rename it in this file.`;
+    return `${noun} "${existing.name}" is already managed by the API; delete it there first or rename it in this file.`;
   }
-  return `MCP server "${existing.name}" is managed by ${describeSource(existing.source)}.`;
+  return `${noun} "${existing.name}" is managed by ${describeSource(existing.source)}.`;
 }
 
 /** After a spec change, Ready may not claim the new generation until the reconciler has applied it. */

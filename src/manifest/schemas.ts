@@ -12,6 +12,8 @@ import type { FieldError } from '../domain/errors.js';
 import { OPENAPI_SERVER_TYPE, REMOTE_SERVER_TYPE, STDIO_SERVER_TYPE, VIRTUAL_SERVER_TYPE } from '../domain/manifest.js';
 import { checkStdioManifest, rewriteStdioEnvAlias } from './stdio-manifest.js';
 import { checkVirtualManifest } from './virtual-manifest.js';
+import { checkPolicyManifest } from './policy-manifest.js';
+import { ADMISSION_POLICY_TYPE } from '../domain/policy.js';
 
 /** A JSON Schema object (boolean schemas are not used in schemas/). */
 export type SchemaObject = { readonly [keyword: string]: unknown };
@@ -46,6 +48,7 @@ export const remoteServerSchema = loadSchema(MANIFEST_SCHEMA_FILE);
 export const stdioServerSchema = loadSchema('mcp-server-stdio.schema.json');
 export const virtualServerSchema = loadSchema('mcp-server-virtual.schema.json');
 export const openApiServerSchema = loadSchema('mcp-server-openapi.schema.json');
+export const admissionPolicySchema = loadSchema('mcp-policy-admission.schema.json');
 export const applyRequestSchema = loadSchema('apply-request.schema.json');
 /** The GAIA-style create body (POST /api/mcp/servers); mapped onto a manifest by src/http/gaia. */
 export const gaiaCreateRequestSchema = loadSchema('gaia-create-request.schema.json');
@@ -140,6 +143,11 @@ export const MANIFEST_KINDS: ReadonlyMap<string, ManifestKind> = new Map([
     { type: VIRTUAL_SERVER_TYPE, schema: virtualServerSchema, validate: compiledOnFirstUse(virtualServerSchema), check: checkVirtualManifest },
   ],
   [OPENAPI_SERVER_TYPE, { type: OPENAPI_SERVER_TYPE, schema: openApiServerSchema, validate: compiledOnFirstUse(openApiServerSchema) }],
+  // Not a server: intake stores it in the policies' scope (src/domain/policy.ts) and enforces it on servers.
+  [
+    ADMISSION_POLICY_TYPE,
+    { type: ADMISSION_POLICY_TYPE, schema: admissionPolicySchema, validate: compiledOnFirstUse(admissionPolicySchema), check: checkPolicyManifest },
+  ],
 ]);
 
 export const SUPPORTED_TYPES: readonly string[] = [...MANIFEST_KINDS.keys()];

@@ -25,6 +25,8 @@ export interface MetricsProbes {
   queue: { len(): number; processingCount(): number; delayedCount(): number };
   gatewayEntries(): number | Promise<number>;
   watchClients(): number;
+  /** Stored servers that break a rule of each admission policy (its name), as the last audit found. */
+  policyViolations(): ReadonlyMap<string, number>;
 }
 
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -163,6 +165,16 @@ export class ControlPlaneMetrics {
       registers,
       async collect() {
         this.set((await probes().gatewayEntries?.()) ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${p}policy_violations`,
+      help: 'Stored MCP servers that break a rule of an admission policy, by policy (the audit of existing servers).',
+      labelNames: ['policy'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [policy, count] of probes().policyViolations?.() ?? []) this.set({ policy }, count);
       },
     });
     new Gauge({

@@ -4,6 +4,7 @@
 import { findCondition, READY } from '../domain/conditions.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../domain/resource.js';
 import type { Change, ResourceReadiness } from '../store/index.js';
+import { isPolicyFqn } from '../domain/policy.js';
 
 export const READY_STATUSES: readonly ConditionStatus[] = ['True', 'False', 'Unknown'];
 
@@ -27,6 +28,8 @@ export class ReadyTally {
 
   apply(changes: readonly Change[]): void {
     for (const c of changes) {
+      // Admission policies are not servers (their changes share the changelog).
+      if (isPolicyFqn(c.fqn)) continue;
       if (c.type === 'DELETED') this.entries.delete(c.fqn);
       else this.entries.set(c.fqn, entryOf(c.object));
     }

@@ -28,6 +28,7 @@ import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-opena
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
 import { EventReason } from '../domain/event-reasons.js';
+import { withPolicyCompliance, type PolicyCompliance } from './policy-compliance.js';
 
 export interface ServerReconcilerOptions {
   /**
@@ -56,6 +57,8 @@ export interface ServerReconcilerOptions {
   discoverOpenApi?: DiscoverOpenApi;
   /** Requeues the mcp-server/virtual servers that reference a server after each reconcile of it; absent: they follow at resync. */
   enqueue?: (key: string) => void;
+  /** The PolicyCompliant condition of a server (the admission policies' audit); absent: no such condition. */
+  policyCompliance?: PolicyCompliance;
 }
 
 const RECONCILER = 'reconciler';
@@ -81,6 +84,9 @@ export type ServerReconciler = (key: string) => Promise<ReconcileResult>;
 export function createServerReconciler(options: ServerReconcilerOptions): ServerReconciler {
   const { store, gateway, discovery, logger } = options;
   const clock = options.clock ?? systemClock;
+  /** The status to write, with the PolicyCompliant condition the audit found. */
+  const compliant = (status: ResourceStatus, resource: McpServerResource): ResourceStatus =>
+    withPolicyCompliance(status, resource, options.policyCompliance, isoTime(clock.now()));
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
   const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
@@ -332,7 +338,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       }
       // A carried-over status already says this generation is applied; the running discovery re-enqueues the key.
       if (!carried) {
-        const status = appliedStatus(resource, view, isoTime(clock.now()));
+        const status = compliant(appliedStatus(resource, view, isoTime(clock.now())), resource);
         await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
         await recordTransitions(resource, resource.status, status);
       }
@@ -356,7 +362,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const terminal = err instanceof TerminalError;
     const reason = err instanceof TerminalError || err instanceof ReconcileError ? err.reason : ConditionReason.ReconcileFailed;
     const message = err instanceof Error ? err.message : String(err);
-    const status = failedStatus(resource, reason, message, terminal, isoTime(clock.now()));
+    const status = compliant(failedStatus(resource, reason, message, terminal, isoTime(clock.now())), resource);
     await store.setStatus(key, status, { id: resource.id, generation: resource.generation });
     await recordTransitions(resource, resource.status, status);
     logger.warn({ key, err: message, terminal }, 'reconcile failed');
@@ -389,6 +395,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     ...(options.mayCompose ? { mayCompose: options.mayCompose } : {}),
     event,
     recordTransitions,
+    compliant: (status, resource) => compliant(status, resource),
   });
 
   const reconcileOne = async (key: string): Promise<ReconcileResult> => {

@@ -40,6 +40,8 @@ export interface VirtualReconcilerOptions {
   event(resource: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   /** Events for the changes between two statuses (tools, Ready), as for every server. */
   recordTransitions(resource: McpServerResource, before: ResourceStatus, after: ResourceStatus): Promise<void>;
+  /** The status to write with the PolicyCompliant condition laid over it (see policy-compliance.ts). */
+  compliant?(status: ResourceStatus, resource: McpServerResource): ResourceStatus;
 }
 
 /** Why the virtual server is not served; the first problem found, in the order of the sources. */
@@ -190,7 +192,8 @@ export function createVirtualReconciler(options: VirtualReconcilerOptions): Virt
     // Shown whatever the problem, each with its source (a conflict's two tools included), as a failing server keeps its last tools.
     const tools = resolved.flatMap((r) => r.tools);
     const unknownEnabled = resolved.flatMap((r) => r.unknownEnabled.map((n) => `"${n}" of "${r.entry.name}"`));
-    const status = virtualStatus(resource, problem, tools, resolved.length, unknownEnabled, isoTime(options.clock.now()));
+    const built = virtualStatus(resource, problem, tools, resolved.length, unknownEnabled, isoTime(options.clock.now()));
+    const status = options.compliant ? options.compliant(built, resource) : built;
 
     await store.transaction(async () => {
       const hash = gatewayEntryHash(desired, options.configHashKey);

@@ -107,6 +107,12 @@ export class DirectorySource {
     if (paths.length > 0) this.addPending(paths);
   }
 
+  /** The admission policies changed: every refused file is read again (a rule may refuse it no longer). */
+  retryRefused(): void {
+    const paths = this.sync.refusedFiles();
+    if (paths.length > 0) this.addPending(paths);
+  }
+
   /** A forced API write or delete took a name from the file `path` (see DirectorySync.taken): read it again. */
   taken(path: string, taken: FileTakeover): void {
     this.sync.taken(path, taken);

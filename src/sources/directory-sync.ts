@@ -18,6 +18,7 @@
 // - A name moving between files of this root in one batch is adopted (same id, createdAt).
 // - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
 //   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
+import { policyScope } from '../domain/policy.js';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -219,6 +220,11 @@ export class DirectorySync {
     if (taken.deleted) this.forcedDeletes.set(taken.name, { path, by: taken.by });
   }
 
+  /** Every file refused (with errors). */
+  refusedFiles(): string[] {
+    return [...this.failing];
+  }
+
   /** Files refused (with errors) that declare one of these names. */
   refusedDeclaring(names: readonly string[]): string[] {
     return [...this.failing].filter((path) => names.some((n) => this.files.get(path)!.names.has(n)));
@@ -245,7 +251,7 @@ export class DirectorySync {
     // the store knows; any other batch the files the last batch left waiting (see awaitingPrune), so a
     // batch costs what its files hold, not what the directory holds.
     if (full || !this.awaitingPrune) {
-      for (const r of (await this.store.fileRefs(this.tenant, this.root)).values()) {
+      for (const r of (await this.fileRefs()).values()) {
         const path = filePathOf(r);
         if (full || this.awaitsPrune(path, r.name)) paths.add(path);
       }
@@ -257,7 +263,7 @@ export class DirectorySync {
     const released = new Set<string>();
     for (const p of paths) {
       this.files.get(p)?.names.forEach((n) => released.add(n));
-      for (const r of await this.store.fileRefsAt(this.tenant, this.root, p)) released.add(r.name);
+      for (const r of await this.fileRefsAt(p)) released.add(r.name);
     }
     for (const path of this.failing) {
       if ([...this.files.get(path)!.names].some((n) => released.has(n))) paths.add(path);
@@ -339,8 +345,28 @@ export class DirectorySync {
    * files the batch refuses (which it never writes). In no particular order: whatever is reported per
    * resource is sorted by name.
    */
+  /**
+   * The refs of every resource this root's files manage: servers, and admission policies (their own scope,
+   * see domain/policy.ts). One name per root: a server and a policy of one name in one root collide.
+   */
+  private async fileRefs(): Promise<ReadonlyMap<string, ResourceRef>> {
+    const servers = await this.store.fileRefs(this.tenant, this.root);
+    const policies = await this.store.fileRefs(policyScope(this.tenant), this.root);
+    if (policies.size === 0) return servers;
+    const all = new Map(servers);
+    for (const [name, ref] of policies) if (!all.has(name)) all.set(name, ref);
+    return all;
+  }
+
+  /** fileRefs of one file (path relative to root). */
+  private async fileRefsAt(path: string): Promise<ResourceRef[]> {
+    const servers = await this.store.fileRefsAt(this.tenant, this.root, path);
+    const policies = await this.store.fileRefsAt(policyScope(this.tenant), this.root, path);
+    return policies.length === 0 ? servers : [...servers, ...policies];
+  }
+
   private async inventory(): Promise<Inventory> {
-    const refs = await this.store.fileRefs(this.tenant, this.root);
+    const refs = await this.fileRefs();
     const ownedOf = (r: ResourceRef): Owned => {
       let owned = this.ownedByRef.get(r);
       if (!owned) {
@@ -466,7 +492,7 @@ export class DirectorySync {
     // before was in it, and no other file's resources changed.
     this.awaitingPrune = new Set();
     for (const r of readings) {
-      for (const ref of await this.store.fileRefsAt(this.tenant, this.root, r.path)) if (this.awaitsPrune(r.path, ref.name)) this.awaitingPrune.add(r.path);
+      for (const ref of await this.fileRefsAt(r.path)) if (this.awaitsPrune(r.path, ref.name)) this.awaitingPrune.add(r.path);
     }
     this.syncs++;
     this.lastSyncTime = now;
@@ -489,7 +515,7 @@ export class DirectorySync {
    * the batch, and the names those files declare (now or before): O(batch), never the whole directory.
    */
   private async planInventory(readings: readonly FileReading[]): Promise<PlanInventory> {
-    const refs = await this.store.fileRefs(this.tenant, this.root);
+    const refs = await this.fileRefs();
     const size = refs.size;
     const pathOf = new Map<string, string>();
     const note = (name: string) => {
@@ -498,7 +524,7 @@ export class DirectorySync {
     };
     const namesAt = new Map<string, string[]>();
     for (const r of readings) {
-      namesAt.set(r.path, (await this.store.fileRefsAt(this.tenant, this.root, r.path)).map((ref) => ref.name));
+      namesAt.set(r.path, (await this.fileRefsAt(r.path)).map((ref) => ref.name));
       if (r.kind === 'read') r.names.forEach(note);
       if (r.kind === 'read') for (const d of r.documents) note(d.name);
       this.files.get(r.path)?.names.forEach(note);
@@ -524,7 +550,7 @@ export class DirectorySync {
           'a file no longer declares some servers; holding them until it has read the same for the quiet period',
         );
         const message = `${path} no longer declares this server; it is pruned if that lasts ${this.pruneQuietMs} ms. Declare it again to keep it.`;
-        for (const ref of await this.store.fileRefsAt(this.tenant, this.root, path)) if (fresh.includes(ref.name)) await this.event(ref, EventReason.PrunePending, message);
+        for (const ref of await this.fileRefsAt(path)) if (fresh.includes(ref.name)) await this.event(ref, EventReason.PrunePending, message);
       }
       this.holds.set(path, hold);
     }
@@ -621,7 +647,7 @@ export class DirectorySync {
       const first = errors[0]!;
       const summary = `${r.path}:${first.line}:${first.col}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '');
       this.logger.warn({ root: this.root, path: r.path, errors: errors.length }, `manifest file refused: ${summary}`);
-      const declared = (await this.store.fileRefsAt(this.tenant, this.root, r.path))
+      const declared = (await this.fileRefsAt(r.path))
         .map((ref) => inventory.get(ref.name)!)
         .sort((a, b) => comparePaths(a.name, b.name));
       for (const owned of declared) {

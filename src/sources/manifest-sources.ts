@@ -58,6 +58,11 @@ export class ManifestSources {
     this.sources.find((s) => s.root === root)?.taken(path, taken);
   }
 
+  /** The admission policies changed: every watched directory reads its refused files again. */
+  retryRefused(): void {
+    for (const source of this.sources) source.retryRefused();
+  }
+
   list(canRead?: (r: McpServerResource) => boolean): Promise<SourceStatus[]> {
     return Promise.all(this.sources.map((s) => s.status(canRead)));
   }

@@ -3,6 +3,8 @@
 // so a server created here is an ordinary resource everywhere else (same id at /api/svc/v1/mcp-servers/{id},
 // watch, status, gateway). Answers use GAIA's envelope: { success: true, ... } or
 // { success: false, message, errors? } with 400, 401, 403, 404, 409, 413 or 415.
+import { isAdmissionPolicy } from '../../domain/policy.js';
+import { setPolicyWarnings } from '../policy-warnings.js';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Clock } from '../../domain/clock.js';
@@ -84,7 +86,8 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
 
   const readable = async (req: Request, id: string): Promise<McpServerResource> => {
     const r = await store.getById(id);
-    if (!r || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
+    // An admission policy (found by its id) is not a server.
+    if (!r || isAdmissionPolicy(r.manifest) || !policy.canRead(principalOf(req), r)) throw new NotFoundError(`MCP server "${id}" not found.`);
     return r;
   };
 
@@ -143,7 +146,8 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     const result = await throughIntake(() =>
       intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal, origin: GAIA_ORIGIN }),
     );
-    res.status(201).json({ success: true, message: 'MCP server created successfully', serverId: result.resource.id });
+    setPolicyWarnings(res, result.admission);
+    res.status(201).json({ success: true, message: 'MCP server created successfully', serverId: result.resource.id, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   });
 
   router.get('/', async (req, res) => {
@@ -204,7 +208,8 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     const result = await throughIntake(() =>
       intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal, origin: GAIA_ORIGIN }),
     );
-    res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource) });
+    setPolicyWarnings(res, result.admission);
+    res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource), ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   });
 
   router.delete('/:serverId', async (req, res) => {
