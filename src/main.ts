@@ -50,10 +50,10 @@ import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
-import { PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
+import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
 import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
 import { redactPostgresUrl } from './store/postgres/connection.js';
-import type { GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
+import type { CredentialStore, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
 import { leaderAddress, singleReplicaView } from './cluster/cluster-view.js';
@@ -565,6 +565,8 @@ interface OpenStores {
   /** What the leader work writes through: the same objects on SQLite, fenced ones on PostgreSQL. */
   leaderStore: ResourceStorePort;
   leaderGateway: GatewayStorePort;
+  /** Per-user credentials (beside the gateway entries); the leader work only drops them. */
+  credentials: CredentialStore;
   /** PostgreSQL mode's cluster (election, heartbeat, view, session owners). */
   postgres?: PostgresCluster;
   close(): Promise<void>;
@@ -602,7 +604,7 @@ async function openStores(
       await close();
       throw err;
     }
-    return { store, gateway, leaderStore: store, leaderGateway: gateway, close };
+    return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, close };
   }
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
@@ -632,7 +634,8 @@ async function openStores(
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');
-    return { store, gateway, leaderStore, leaderGateway, postgres, close };
+    const credentials = new PostgresCredentialStore({ database, clock, secretCodec });
+    return { store, gateway, leaderStore, leaderGateway, credentials, postgres, close };
   } catch (err) {
     await close();
     throw err;

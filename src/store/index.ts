@@ -14,3 +14,4 @@ export type { ResourceStore } from './resource-store.js';
 export type { GatewayStore } from './gateway-store.js';
 export { plainSecretCodec, type SecretCodec } from './secret-codec.js';
 export type { RevisionLog } from './revision-log.js';
+export type { Credential, CredentialKind, CredentialStore, OAuthState, StoredCredential } from './credential-store.js';
