@@ -20,6 +20,7 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
+import { CallerCredentials } from './credentials/caller-credentials.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
@@ -178,7 +179,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const replicaId = options.cluster?.replicaId ?? newReplicaId();
   const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger, internalTokens });
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
-  const { store, gateway, leaderStore, leaderGateway } = stores;
+  const { store, gateway, leaderStore, leaderGateway, credentials } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
   const authenticator = new ChainAuthenticator([
     new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
@@ -210,6 +211,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const documentParser = new DocumentParser();
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
+  const secretResolver = createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') });
   const reconcile = createServerReconciler({
     // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
     // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
@@ -233,9 +235,10 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     },
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
-    secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
+    secrets: secretResolver,
     stdio,
     upstreamHealth,
+    credentials,
     // mcp-server/virtual servers follow their sources.
     enqueue: (key) => queue.add(key),
     clock,
@@ -333,6 +336,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     upstreamLimits: config.upstreamLimits,
     stdio,
     callerTokens,
+    // Per-user servers: each caller's own header values or OAuth token, from the credential store.
+    callerCredentials: new CallerCredentials({ store: credentials, publicUrl: () => publicUrl, secrets: secretResolver }),
     upstreamHealth,
     // PostgreSQL mode: a session's requests reach the replica that holds it, whichever replica they arrive at.
     ...(stores.postgres ? { sessionOwners: stores.postgres.sessionOwners } : {}),
@@ -426,6 +431,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
+    credentials: { store: credentials, onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account') },
   };
   const app = createApp(appOptions);
 

@@ -7,8 +7,8 @@ import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
 import type { Intake } from '../intake/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import type { EventLog, GatewayReader, ResourceReader, RevisionLog } from '../store/index.js';
-import type { Clock } from '../domain/clock.js';
+import type { CredentialStore, EventLog, GatewayReader, ResourceReader, RevisionLog } from '../store/index.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { authenticate } from './authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
 import { errorHandler, notFound } from './errors.js';
@@ -20,6 +20,7 @@ import type { TestConnection } from './gaia/test-connection.js';
 import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { credentialsRouter } from './credentials-router.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
 import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
@@ -75,6 +76,8 @@ export interface AppOptions {
   metrics?: ControlPlaneMetrics;
   /** /metrics without a bearer token (--metrics-public); otherwise it needs an admin token. */
   metricsPublic?: boolean;
+  /** Per-user credentials: .../{id}/credentials (and the OAuth routes); absent: not served. */
+  credentials?: { store: CredentialStore; onDisconnected?(fqn: string, subject: string): void };
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -125,6 +128,23 @@ export function createApp(options: AppOptions): Express {
   api.use(refuseReservedKeys);
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
+  if (options.credentials) {
+    const { store: credentials, onDisconnected } = options.credentials;
+    api.use(
+      '/svc/v1/mcp-servers',
+      credentialsRouter({
+        store: options.store,
+        credentials,
+        policy: options.policy,
+        fqnOf: (name) => options.intake.fqnOf(name),
+        get publicUrl() {
+          return options.publicUrl;
+        },
+        clock: options.clock ?? systemClock,
+        ...(onDisconnected ? { onDisconnected } : {}),
+      }),
+    );
+  }
   api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));

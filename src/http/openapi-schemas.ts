@@ -49,8 +49,9 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   },
   AuthStatus: obj({
     status: { type: 'string', enum: ['authenticated', 'authentication_required', 'authentication_not_required', 'unknown'] },
-    method: { enum: ['oauth', 'auth-override', 'passthrough', null] },
+    method: { enum: ['oauth', 'auth-override', 'header', 'passthrough', null] },
     message: str(),
+    authorizeUrl: str('A per-user OAuth server the caller has not connected: POST here to start.'),
   }),
   Tool: obj(
     {

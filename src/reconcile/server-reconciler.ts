@@ -15,7 +15,7 @@ import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpS
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import { stdioRefusal } from '../stdio/stdio-policy.js';
-import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
+import type { CredentialStore, GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
@@ -56,6 +56,11 @@ export interface ServerReconcilerOptions {
   discoverOpenApi?: DiscoverOpenApi;
   /** Requeues the mcp-server/virtual servers that reference a server after each reconcile of it; absent: they follow at resync. */
   enqueue?: (key: string) => void;
+  /**
+   * The per-user credentials beside the gateway entries: a server's are dropped with its entry, and those
+   * made for another binding when its entry changes (a different URL, authorization server, client, scopes).
+   */
+  credentials?: Pick<CredentialStore, 'dropCredentials'>;
 }
 
 const RECONCILER = 'reconciler';
@@ -224,7 +229,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
         const lastFound = resource.status.observedGeneration === resource.generation ? resource.status.detectedTransport : undefined;
         const transport = [found, lastFound, preset].find((t): t is 'streamable-http' | 'sse' => t === 'streamable-http' || t === 'sse');
-        return buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, transport ?? null, target.proxy);
+        return buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, transport ?? null, target.proxy, secrets);
       },
     };
   };
@@ -317,6 +322,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const hash = gatewayEntryHash(desired, options.configHashKey);
       if (!entry || entry.configHash !== hash) {
         await gateway.apply(desired, { hash, current: entry });
+        // Credentials made for what the server was no longer hold (none at all once it takes none).
+        if (options.credentials && entry?.perUser?.binding !== desired.perUser?.binding) {
+          const dropped = await options.credentials.dropCredentials(key, desired.perUser?.binding);
+          if (dropped > 0) await event(resource, 'Normal', EventReason.CredentialsDropped, `Dropped ${dropped} stored per-user credential(s): the server's authentication changed; its users connect again.`);
+        }
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
         // entry vanished although status says this generation was applied.
         const drifted = entry
@@ -400,6 +410,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
+      if (entry && options.credentials) await options.credentials.dropCredentials(key);
       if (entry && (await gateway.delete(key))) {
         await event({ fqn: key, id: entry.resourceId }, 'Normal', EventReason.RemovedFromGateway, 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
