@@ -21,6 +21,7 @@ import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
 import { credentialsRouter } from './credentials-router.js';
+import { CallerAuthViews } from './caller-auth-views.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
 import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
@@ -145,7 +146,10 @@ export function createApp(options: AppOptions): Express {
       }),
     );
   }
-  api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
+  const callerAuth = options.credentials
+    ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })
+    : undefined;
+  api.use('/svc/v1/mcp-servers', mcpServersRouter({ ...options, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
   api.use('/svc/v1/sources', sourcesRouter(options));

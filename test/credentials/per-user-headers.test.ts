@@ -147,3 +147,21 @@ it("drops the values when the server's URL changes or the server is deleted", as
   await putServer(cp, { name: 'moving', url: proxyUrl, auth_data: { type: 'header', auth_level: 'per_user', headers: { 'X-API-Key': 'k-{{KEY_PART}}' } } });
   expect((await credentials('moving', ALICE_TOKEN)).json.data.names).toEqual([]);
 });
+
+it('answers authStatus for the caller on GET, list and PUT; Ready stays about the server', async () => {
+  await putServer(cp, { name: 'status-per-caller', url: recorder.url, auth_data: { type: 'header', auth_level: 'per_user', headers: { 'X-API-Key': 'k-{{KEY_PART}}' } } });
+  await credentials('status-per-caller', ALICE_TOKEN, 'PUT', { values: { KEY_PART: 'a' } });
+  const alice = await cp.api('/api/svc/v1/mcp-servers/name/status-per-caller', { token: ALICE_TOKEN });
+  expect(alice.json.data.authStatus).toMatchObject({ status: 'authenticated', method: 'header' });
+  const bob = await cp.api('/api/svc/v1/mcp-servers/name/status-per-caller', { token: BOB_TOKEN });
+  expect(bob.json.data.authStatus).toMatchObject({ status: 'authentication_required', method: 'header' });
+  expect(bob.json.data.authStatus.message).toContain('KEY_PART');
+  expect(bob.json.data.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  const listed = (who: string) => cp.api('/api/svc/v1/mcp-servers?name=status-per-caller', { token: who });
+  expect((await listed(ALICE_TOKEN)).json.data[0].authStatus.status).toBe('authenticated');
+  expect((await listed(BOB_TOKEN)).json.data[0].authStatus.status).toBe('authentication_required');
+  // The admin's PUT of the unchanged manifest answers the admin's own status (no values set).
+  const put = await cp.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: (await cp.api('/api/svc/v1/mcp-servers/name/status-per-caller')).json.data.manifest } });
+  expect(put.status).toBe(200);
+  expect(put.json.data.authStatus).toMatchObject({ status: 'authentication_required', method: 'header' });
+});
