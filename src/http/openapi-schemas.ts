@@ -52,7 +52,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     method: { enum: ['oauth', 'auth-override', 'header', 'passthrough', null] },
     message: str(),
     authorizeUrl: str('A per-user OAuth server the caller has not connected: POST here to start.'),
-  }),
+  }, ['status', 'method', 'message'], 'For a per-user server (per_user header values, OAuth authorization_code): about the calling subject.'),
   Tool: obj(
     {
       name: str(),
@@ -110,6 +110,20 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     ['data', 'action', 'dryRun', 'existingManifest', 'diff'],
   ),
   McpServerOne: obj({ data: ref('McpServer') }),
+  CredentialValues: obj(
+    { values: { type: 'object', additionalProperties: { type: 'string', maxLength: 8192 }, description: 'Placeholder name → your own value (an admin may give a ${env:…} reference).' } },
+    undefined,
+    "The caller's own values for the {{NAME}} placeholders of a per_user header server.",
+  ),
+  CallerCredentials: obj({
+    data: obj({
+      id: str(),
+      name: str(),
+      names: { type: 'array', items: str(), description: 'The names the caller has set (never their values).' },
+      missing: { type: 'array', items: str(), description: "The names the server's headers ask for that the caller has not set." },
+      authStatus: ref('AuthStatus'),
+    }),
+  }),
   Revision: obj(
     {
       resourceId: str('The id of the server (a deleted one keeps its id here).'),
