@@ -21,6 +21,7 @@ import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { CallerCredentials } from './credentials/caller-credentials.js';
+import { OAuthConnections } from './credentials/oauth-connections.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
@@ -326,6 +327,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(),
   });
   const metricsRegistry = metrics.registry;
+  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
+  const oauthConnections = new OAuthConnections({
+    store: credentials,
+    clock,
+    publicUrl: () => publicUrl,
+    egress,
+    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
+    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
+    logger: logger.child({ component: 'oauth' }),
+  });
   const dataPlane = new DataPlane({
     gateway,
     authenticator,
@@ -337,7 +348,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     stdio,
     callerTokens,
     // Per-user servers: each caller's own header values or OAuth token, from the credential store.
-    callerCredentials: new CallerCredentials({ store: credentials, publicUrl: () => publicUrl, secrets: secretResolver }),
+    callerCredentials: new CallerCredentials({ store: credentials, publicUrl: () => publicUrl, secrets: secretResolver, oauth: oauthConnections }),
     upstreamHealth,
     // PostgreSQL mode: a session's requests reach the replica that holds it, whichever replica they arrive at.
     ...(stores.postgres ? { sessionOwners: stores.postgres.sessionOwners } : {}),
@@ -431,7 +442,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
-    credentials: { store: credentials, onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account') },
+    credentials: { store: credentials, oauth: oauthConnections, onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account') },
   };
   const app = createApp(appOptions);
 

@@ -22,6 +22,8 @@ import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
 import { credentialsRouter } from './credentials-router.js';
 import { CallerAuthViews } from './caller-auth-views.js';
+import { oauthCallbackRouter, oauthRouter } from './oauth-router.js';
+import type { OAuthConnections } from '../credentials/oauth-connections.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
 import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
@@ -77,8 +79,8 @@ export interface AppOptions {
   metrics?: ControlPlaneMetrics;
   /** /metrics without a bearer token (--metrics-public); otherwise it needs an admin token. */
   metricsPublic?: boolean;
-  /** Per-user credentials: .../{id}/credentials (and the OAuth routes); absent: not served. */
-  credentials?: { store: CredentialStore; onDisconnected?(fqn: string, subject: string): void };
+  /** Per-user credentials: .../{id}/credentials, and with `oauth` the OAuth routes; absent: not served. */
+  credentials?: { store: CredentialStore; oauth?: OAuthConnections; onDisconnected?(fqn: string, subject: string): void };
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -145,6 +147,27 @@ export function createApp(options: AppOptions): Express {
         ...(onDisconnected ? { onDisconnected } : {}),
       }),
     );
+    const connections = options.credentials.oauth;
+    if (connections) {
+      api.use(
+        '/svc/v1/mcp-servers',
+        oauthRouter({
+          store: options.store,
+          gateway: options.gateway,
+          credentials,
+          connections,
+          policy: options.policy,
+          fqnOf: (name) => options.intake.fqnOf(name),
+          get publicUrl() {
+            return options.publicUrl;
+          },
+          clock: options.clock ?? systemClock,
+          ...(onDisconnected ? { onDisconnected } : {}),
+        }),
+      );
+      // Public: the authorization server sends the browser here; the state alone authenticates it.
+      app.use(oauthCallbackRouter({ connections, gateway: options.gateway }));
+    }
   }
   const callerAuth = options.credentials
     ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })

@@ -115,6 +115,14 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     undefined,
     "The caller's own values for the {{NAME}} placeholders of a per_user header server.",
   ),
+  OAuthAuthorization: obj({
+    data: obj({
+      authorizationUrl: str('Open this in a browser to connect your account.'),
+      redirectUri: str('Where the authorization server sends the browser back (<public-url>/oauth/callback).'),
+      expiresInSeconds: { type: 'integer', description: 'How long the authorization may take (600).' },
+    }),
+  }),
+  OAuthDisconnected: obj({ data: obj({ disconnected: { type: 'boolean', description: 'Whether you had tokens for this server.' }, authStatus: ref('AuthStatus') }) }),
   CallerCredentials: obj({
     data: obj({
       id: str(),

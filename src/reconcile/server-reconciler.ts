@@ -102,7 +102,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
       const startedAt = Date.now();
       const credentials = {
-        tokenUrl: m.auth_data.token_url,
+        // client_credentials: the schema requires token_url.
+        tokenUrl: m.auth_data.token_url ?? '',
         clientId: m.auth_data.client_id ?? '',
         clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
         ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
