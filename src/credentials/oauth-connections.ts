@@ -285,14 +285,16 @@ export class OAuthConnections implements CallerOAuthTokens {
       if (!settings.authorizationUrl || !settings.tokenUrl) {
         throw new UpstreamFailedError(`MCP server "${entry.name}" publishes no OAuth metadata; set auth_data.authorization_url and auth_data.token_url in its manifest.`);
       }
+      // The authorization server of the manifest's endpoints may publish its metadata (revocation, client authentication).
       const origin = new URL(settings.authorizationUrl).origin;
+      const beside = await discoverOAuthMetadata({ serverUrl: origin, timeoutMs: this.options.timeoutMs }, this.options.egress ? { egress: this.options.egress } : {});
+      const published = beside.kind === 'found' ? beside.metadata : undefined;
       return {
+        ...(published ?? { codeChallengeMethods: ['S256'], pkce: true }),
         resource: new URL(entry.upstreamUrl).href,
-        authorizationServer: origin,
+        authorizationServer: published?.authorizationServer ?? origin,
         authorizationEndpoint: settings.authorizationUrl,
         tokenEndpoint: settings.tokenUrl,
-        codeChallengeMethods: ['S256'],
-        pkce: true,
       };
     }
     const m = found.metadata;
