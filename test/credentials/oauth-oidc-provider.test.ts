@@ -46,8 +46,8 @@ beforeAll(async () => {
       },
     ],
     scopes: ['openid', 'offline_access', 'mcp:tools'],
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     issueRefreshToken: () => true,
     cookies: { keys: ['test-cookie-key-0123456789'] },
     features: {
