@@ -3,7 +3,9 @@
 // is injected), refreshed once when the upstream answers 401, dropped when a refresh fails (the caller's
 // status says so), and revoked at the provider (RFC 7009) on disconnect. The upstream is a recording SDK
 // server that accepts exactly the access tokens the provider has issued and not destroyed.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import Provider from 'oidc-provider';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -23,6 +25,8 @@ let issuer: string;
 /** Access tokens the provider issued and has not destroyed: what the upstream accepts. */
 const valid = new Set<string>();
 const refreshTokens: string[] = [];
+/** Every access token the provider issued. */
+const issuedAccess: string[] = [];
 
 beforeAll(async () => {
   clock = new FakeClock(Date.now());
@@ -64,6 +68,7 @@ beforeAll(async () => {
   provider.on('access_token.saved', (token: { jti: string }) => valid.add(token.jti));
   provider.on('access_token.destroyed', (token: { jti: string }) => valid.delete(token.jti));
   provider.on('refresh_token.saved', (token: { jti: string }) => refreshTokens.push(token.jti));
+  provider.on('access_token.saved', (token: { jti: string }) => issuedAccess.push(token.jti));
   const callback = provider.callback();
   // The user's login and consent, done at once (a browser session of Alice's).
   asServer = createServer((req, res) => {
@@ -179,7 +184,7 @@ it('refreshes once when the upstream refuses the token (401), then carries on', 
 
 it('drops the tokens when a refresh fails, and the caller\'s status and the gateway say to connect again', async () => {
   // The provider no longer honours the refresh token the control plane holds.
-  for (const rt of refreshTokens.splice(0)) await (await provider.RefreshToken.find(rt))?.destroy();
+  for (const rt of refreshTokens) await (await provider.RefreshToken.find(rt))?.destroy();
   clock.advance(ACCESS_TTL_S * 1000);
   const res = await fetch(`${cp.url}/mcp/oidc`, {
     method: 'POST',
@@ -206,4 +211,14 @@ it('revokes the tokens at the provider on disconnect (RFC 7009)', async () => {
   expect(gone.json.data).toMatchObject({ disconnected: true, authStatus: { status: 'authentication_required' } });
   expect(await provider.RefreshToken.find(refreshToken)).toBeUndefined();
   expect(await provider.AccessToken.find(accessToken)).toBeUndefined();
+});
+
+it('holds no access or refresh token, nor the client secret, in clear in any file of the data directory', async () => {
+  const issued = [...issuedAccess, ...refreshTokens, CLIENT_SECRET];
+  expect(issued.length).toBeGreaterThan(1);
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+  for (const file of files(cp.dataDir)) {
+    const bytes = readFileSync(file);
+    for (const secret of issued) expect({ file, found: bytes.includes(Buffer.from(secret)) }).toEqual({ file, found: false });
+  }
 });
