@@ -375,6 +375,14 @@ export class OAuthConnections implements CallerOAuthTokens {
     const maxBytes = this.options.maxResponseBytes;
     const fetchFn: FetchLike = async (url, init) => {
       const res = await owned(url, { ...init, signal: budget.signal });
+      // The SDK follows a redirect only within the request's origin (each hop through the egress policy
+      // again); one to another origin is refused here in words naming where it pointed.
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      const target = location && URL.canParse(location, String(url)) ? new URL(location, String(url)) : undefined;
+      if (target && target.origin !== new URL(String(url)).origin) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new Error(`the authorization server redirected the request to ${target.host} (another origin, HTTP ${res.status}), which is not followed`);
+      }
       const body = await readBytesCapped(res, maxBytes);
       return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
