@@ -180,7 +180,7 @@ export function createApp(options: AppOptions): Express {
   // The GAIA-style API has its own error envelope, so it is mounted before /api, with its own auth and body parsing.
   if (options.gaia) {
     // publicUrl is a getter (known once listening), so it is read through, not copied.
-    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, get publicUrl() { return options.publicUrl; } }));
+    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
     if (options.gaia.detect) app.use('/api/mcp', detectRouter({ ...options, probes: options.gaia.detect, writeLimiter }));
   }
   app.use('/api', api);
