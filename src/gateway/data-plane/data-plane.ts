@@ -423,7 +423,8 @@ export class DataPlane {
     const opened = await Promise.allSettled(
       entries.map(async ({ source, entry: stored }): Promise<VirtualSourceSession> => {
         const upstreamEntry = source.authOverride
-          ? { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth }
+          ? // The virtual server's override replaces the source's auth, per-user credentials included.
+            { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth, perUser: undefined }
           : stored!;
         const caller = await this.callerEntry(upstreamEntry, principal);
         if ('refusal' in caller) throw new CallerRefused(caller.refusal);
