@@ -442,7 +442,13 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
-    credentials: { store: credentials, oauth: oauthConnections, onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account') },
+    credentials: {
+      store: credentials,
+      oauth: oauthConnections,
+      onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account'),
+      // A user's new credentials may discover the server's tools (on the leader, which runs discovery).
+      onConnected: (fqn) => discovery.rediscover(fqn),
+    },
   };
   const app = createApp(appOptions);
 

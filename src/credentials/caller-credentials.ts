@@ -4,7 +4,8 @@
 // Nothing is sent upstream for a refused caller.
 import type { SecretResolver } from '../domain/secret-reference.js';
 import { plainHeaders, userHeaderTemplates, type GatewayEntry } from '../gateway/gateway-entry.js';
-import type { CredentialStore } from '../store/credential-store.js';
+import type { AuthData } from '../domain/manifest.js';
+import type { CredentialStore, StoredCredential } from '../store/credential-store.js';
 import { fillPlaceholders } from './placeholders.js';
 
 /** A caller without the credentials the server takes: the data plane answers 401 with this. */
@@ -122,4 +123,31 @@ export class CallerCredentials {
       return undefined;
     }
   }
+}
+
+/**
+ * The headers a stored credential stands for outside the gateway (a discovery with a user's credentials):
+ * the per_user header templates filled, or the OAuth access token while it has not expired; undefined
+ * when it stands for none.
+ */
+export function perUserHeadersOf(m: { auth_data?: AuthData }, credential: StoredCredential, secrets: SecretResolver, now: number): Record<string, string> | undefined {
+  const auth = m.auth_data;
+  if (auth?.type === 'header' && credential.kind === 'header') {
+    const values: Record<string, string> = {};
+    for (const [name, value] of Object.entries(credential.secrets)) {
+      try {
+        values[name] = secrets.resolve(value);
+      } catch {
+        // A reference that does not resolve counts as not set.
+      }
+    }
+    const filled = fillPlaceholders(auth.headers, values);
+    return 'headers' in filled ? filled.headers : undefined;
+  }
+  if (auth?.type === 'oauth2' && credential.kind === 'oauth') {
+    const token = credential.secrets.access_token;
+    const expiresAt = typeof credential.data.expiresAt === 'number' ? credential.data.expiresAt : undefined;
+    return token && (expiresAt === undefined || expiresAt > now) ? { Authorization: `Bearer ${token}` } : undefined;
+  }
+  return undefined;
 }

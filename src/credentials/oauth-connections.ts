@@ -57,7 +57,7 @@ export interface OAuthConnectionsOptions {
 }
 
 /** What a callback comes to: the page to show. */
-export type CallbackOutcome = { ok: true; server: string } | { ok: false; status: 400 | 502; message: string };
+export type CallbackOutcome = { ok: true; server: string; fqn: string } | { ok: false; status: 400 | 502; message: string };
 
 /** The non-secret data of a caller's OAuth credential (and of a state): where and how its tokens are refreshed. */
 interface TokenContext {
@@ -184,7 +184,7 @@ export class OAuthConnections implements CallerOAuthTokens {
     const stored = this.credentialOf(state.fqn, state.subject, context, tokens, state.secrets.client_secret, undefined);
     if (!stored) return { ok: false, status: 502, message: `The authorization server answered no ${context.jwtSource}; nothing was stored.` };
     await this.options.store.putCredential(stored);
-    return { ok: true, server: context.serverName };
+    return { ok: true, server: context.serverName, fqn: state.fqn };
   }
 
   /** Disconnects: revokes the tokens where the server supports it (RFC 7009), then deletes them. Answers whether there were any. */

@@ -80,7 +80,7 @@ export interface AppOptions {
   /** /metrics without a bearer token (--metrics-public); otherwise it needs an admin token. */
   metricsPublic?: boolean;
   /** Per-user credentials: .../{id}/credentials, and with `oauth` the OAuth routes; absent: not served. */
-  credentials?: { store: CredentialStore; oauth?: OAuthConnections; onDisconnected?(fqn: string, subject: string): void };
+  credentials?: { store: CredentialStore; oauth?: OAuthConnections; onDisconnected?(fqn: string, subject: string): void; onConnected?(fqn: string): void };
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -132,7 +132,7 @@ export function createApp(options: AppOptions): Express {
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
   if (options.credentials) {
-    const { store: credentials, onDisconnected } = options.credentials;
+    const { store: credentials, onDisconnected, onConnected } = options.credentials;
     api.use(
       '/svc/v1/mcp-servers',
       credentialsRouter({
@@ -145,6 +145,7 @@ export function createApp(options: AppOptions): Express {
         },
         clock: options.clock ?? systemClock,
         ...(onDisconnected ? { onDisconnected } : {}),
+        ...(onConnected ? { onConnected } : {}),
       }),
     );
     const connections = options.credentials.oauth;
@@ -166,7 +167,7 @@ export function createApp(options: AppOptions): Express {
         }),
       );
       // Public: the authorization server sends the browser here; the state alone authenticates it.
-      app.use(oauthCallbackRouter({ connections, gateway: options.gateway }));
+      app.use(oauthCallbackRouter({ connections, gateway: options.gateway, ...(onConnected ? { onConnected } : {}) }));
     }
   }
   const callerAuth = options.credentials

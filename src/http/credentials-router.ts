@@ -24,6 +24,8 @@ export interface CredentialsRouterOptions {
   clock: Clock;
   /** The caller disconnected from the server: their gateway sessions of it end. */
   onDisconnected?(fqn: string, subject: string): void;
+  /** The caller set credentials for the server: its tools may be discovered with them now. */
+  onConnected?(fqn: string): void;
 }
 
 /** The longest value a caller may set (a header value's cap). */
@@ -69,6 +71,7 @@ export function credentialsRouter(options: CredentialsRouterOptions): Router {
     const values = parseValues(req.body, wanted, principalOf(req).role === 'admin');
     const perUser = perUserAuthOf(r)!;
     await credentials.putCredential({ fqn: r.fqn, subject: principalOf(req).subject.subjectId, kind: 'header', secrets: values, data: {}, binding: credentialBinding(perUser.url, perUser.auth)! });
+    options.onConnected?.(r.fqn);
     await answer(req, res, r);
   };
 

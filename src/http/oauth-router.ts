@@ -72,7 +72,7 @@ export function oauthRouter(options: OAuthRouterOptions): Router {
 }
 
 /** The public callback, at <public-url>/oauth/callback: a page saying whether the account is connected. */
-export function oauthCallbackRouter(options: { connections: OAuthConnections; gateway: Pick<GatewayReader, 'get'> }): Router {
+export function oauthCallbackRouter(options: { connections: OAuthConnections; gateway: Pick<GatewayReader, 'get'>; onConnected?(fqn: string): void }): Router {
   const router = Router();
   router.get(CALLBACK_PATH, async (req, res) => {
     const outcome = await options.connections.callback(req.query as Record<string, unknown>, (fqn) => options.gateway.get(fqn));
@@ -81,6 +81,7 @@ export function oauthCallbackRouter(options: { connections: OAuthConnections; ga
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
     if (outcome.ok) {
+      options.onConnected?.(outcome.fqn);
       res.status(200).type('html').send(page('Account connected', `Your account is connected to MCP server "${outcome.server}". You can close this page; MCP clients using the gateway now act with your own rights.`));
     } else {
       res.status(outcome.status).type('html').send(page('Not connected', outcome.message));

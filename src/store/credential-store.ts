@@ -46,6 +46,8 @@ export interface CredentialStore {
   getCredential(fqn: string, subject: string, kind: CredentialKind): Promise<StoredCredential | undefined>;
   /** Inserts or replaces the credential of (fqn, subject, kind). */
   putCredential(credential: Credential): Promise<void>;
+  /** Up to `limit` credentials of one kind for a server (the most recently updated first): discovery tries them. */
+  listCredentials(fqn: string, kind: CredentialKind, limit: number): Promise<StoredCredential[]>;
   /** Answers whether there was one. */
   deleteCredential(fqn: string, subject: string, kind: CredentialKind): Promise<boolean>;
   /**

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import Provider from 'oidc-provider';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { freePort } from '../support/peer-process.js';
@@ -139,6 +139,20 @@ async function connectAlice(): Promise<void> {
   expect(started.status).toBe(200);
   const page = await browse(started.json.data.authorizationUrl);
   expect(page.text).toContain('Account connected');
+  // Connecting starts a discovery with Alice's token: let it finish, so what the upstream records next is the gateway's.
+  await discoveriesSettled();
+}
+
+/** Waits until no discovery of the server runs or waits, and the reconciler is idle. */
+async function discoveriesSettled(): Promise<void> {
+  await waitFor(
+    async () => {
+      await cp.controller.waitForIdle();
+      return cp.discovery.activity('default:mcp-server:oidc').phase === 'idle';
+    },
+    { what: 'the discovery after connecting to settle' },
+  );
+  await cp.controller.waitForIdle();
 }
 
 /** The bearer tokens the upstream got since request `from`. */
@@ -164,6 +178,8 @@ it('uses the client the manifest registered, sends the caller\'s token, and refr
   expect(valid.has(first!.slice(7))).toBe(true);
   // Nearly expired on the control plane's clock: the next session gets a refreshed token.
   clock.advance((ACCESS_TTL_S - 30) * 1000);
+  // Time moved: the rediscovery it makes due runs first (with the stored token), then the gateway's session.
+  await discoveriesSettled();
   from = recorder.requests.length;
   expect(await listAsAlice()).toContain('echo');
   const [second] = bearersSince(from);

@@ -45,6 +45,21 @@ async function connect(name: string, token: string): Promise<Client> {
 const credentials = (name: string, token: string, method = 'GET', body?: unknown) =>
   cp.api(`/api/svc/v1/mcp-servers/name/${name}/credentials`, { method, token, ...(body !== undefined ? { body } : {}) });
 
+/**
+ * Waits until the discoveries that new values started have finished (the reconciler idle and no discovery
+ * running or queued), so the requests an upstream records after it come from gateway sessions only.
+ */
+async function discoveriesSettled(name: string): Promise<void> {
+  await waitFor(
+    async () => {
+      await cp.controller.waitForIdle();
+      return cp.discovery.activity(`default:mcp-server:${name}`).phase === 'idle' && (await cp.api(`/api/svc/v1/mcp-servers/name/${name}`)).json.data.tools.length > 0;
+    },
+    { what: `discoveries of ${name} to settle` },
+  );
+  await cp.controller.waitForIdle();
+}
+
 /** initialize through the gateway with a raw fetch: the status and the JSON body. */
 async function rawInitialize(name: string, token: string): Promise<{ status: number; json: any }> {
   const res = await fetch(`${cp.url}/mcp/${name}`, {
@@ -71,6 +86,7 @@ it('refuses a caller without values with 401 naming the values and where to set 
 it("fills each caller's own values, and never one caller's values for another", async () => {
   expect((await credentials('recorded', ALICE_TOKEN, 'PUT', { values: { KEY_PART: 'alice-secret-1' } })).status).toBe(200);
   expect((await credentials('recorded', BOB_TOKEN, 'PUT', { values: { KEY_PART: 'bob-secret-2' } })).status).toBe(200);
+  await discoveriesSettled('recorded');
   const before = recorder.requests.length;
   await (await connect('recorded', ALICE_TOKEN)).listTools();
   const alices = recorder.requests.slice(before);
@@ -164,4 +180,23 @@ it('answers authStatus for the caller on GET, list and PUT; Ready stays about th
   const put = await cp.api('/api/svc/v1/mcp-servers', { method: 'PUT', body: { manifest: (await cp.api('/api/svc/v1/mcp-servers/name/status-per-caller')).json.data.manifest } });
   expect(put.status).toBe(200);
   expect(put.json.data.authStatus).toMatchObject({ status: 'authentication_required', method: 'header' });
+});
+
+it("discovers the tools with the first user's values that work, and the Discovered condition says so", async () => {
+  await putServer(cp, { name: 'discovered-per-user', url: recorder.url, auth_data: { type: 'header', auth_level: 'per_user', headers: { 'X-API-Key': 'k-{{KEY_PART}}' } } });
+  const before = await cp.api('/api/svc/v1/mcp-servers/name/discovered-per-user');
+  expect(before.json.data.tools).toEqual([]);
+  expect(before.json.data.status.conditions.find((c: { type: string }) => c.type === 'Discovered')).toMatchObject({ status: 'Unknown', reason: 'PerUserAuthentication' });
+  await credentials('discovered-per-user', ALICE_TOKEN, 'PUT', { values: { KEY_PART: 'works' } });
+  const after = await waitFor(
+    async () => {
+      const got = (await cp.api('/api/svc/v1/mcp-servers/name/discovered-per-user')).json.data;
+      return got.tools.length > 0 ? got : undefined;
+    },
+    { what: 'tools discovered with Alice\'s values' },
+  );
+  expect(after.tools.map((t: { name: string }) => t.name)).toContain('echo');
+  expect(after.status.conditions.find((c: { type: string }) => c.type === 'Discovered')).toMatchObject({ status: 'True', reason: 'Discovered', message: expect.stringContaining('with the credentials of one of its users') });
+  expect(after.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  expect(JSON.stringify(after)).not.toContain('works');
 });

@@ -47,6 +47,13 @@ export class PostgresCredentialStore implements CredentialStore {
     );
   }
 
+  async listCredentials(fqn: string, kind: CredentialKind, limit: number): Promise<StoredCredential[]> {
+    const { rows } = await this.units
+      .reader()
+      .query<CredentialRow>(`SELECT * FROM credentials WHERE fqn = $1 AND kind = $2 AND subject <> '' ORDER BY updated_at DESC, subject COLLATE "C" LIMIT $3`, [fqn, kind, limit]);
+    return rows.map((row) => credentialOfRow(row, this.codec));
+  }
+
   deleteCredential(fqn: string, subject: string, kind: CredentialKind): Promise<boolean> {
     return this.units.write(this.fence, async (client) => ((await client.query('DELETE FROM credentials WHERE fqn = $1 AND subject = $2 AND kind = $3', [fqn, subject, kind])).rowCount ?? 0) > 0);
   }

@@ -46,6 +46,7 @@ export class SqliteCredentialStore implements CredentialStore {
         VALUES (@fqn, @subject, @kind, @secrets, @data, @binding, @updated_at)
         ON CONFLICT (fqn, subject, kind) DO UPDATE SET secrets = excluded.secrets, data = excluded.data,
           binding = excluded.binding, updated_at = excluded.updated_at`),
+      list: db.prepare("SELECT * FROM credentials WHERE fqn = ? AND kind = ? AND subject <> '' ORDER BY updated_at DESC, subject LIMIT ?"),
       delete: db.prepare('DELETE FROM credentials WHERE fqn = ? AND subject = ? AND kind = ?'),
       dropAll: db.prepare('DELETE FROM credentials WHERE fqn = ?'),
       dropOther: db.prepare('DELETE FROM credentials WHERE fqn = ? AND binding <> ?'),
@@ -68,6 +69,10 @@ export class SqliteCredentialStore implements CredentialStore {
     return this.units.call(() => {
       this.stmt.put.run({ fqn: c.fqn, subject: c.subject, kind: c.kind, ...credentialColumns(c, this.codec), binding: c.binding, updated_at: isoTime(this.clock.now()) });
     });
+  }
+
+  listCredentials(fqn: string, kind: CredentialKind, limit: number): Promise<StoredCredential[]> {
+    return this.units.call(() => (this.stmt.list.all(fqn, kind, limit) as CredentialRow[]).map((row) => credentialOfRow(row, this.codec)));
   }
 
   deleteCredential(fqn: string, subject: string, kind: CredentialKind): Promise<boolean> {

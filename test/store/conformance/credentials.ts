@@ -34,6 +34,18 @@ export function credentialCases(engine: () => StoreEngine, factory: StoreEngineF
       expect(await credentials.getCredential(fqnOf('a'), 'alice', 'header')).toMatchObject({ secrets: { API_KEY: 'k1' } });
     });
 
+    it('are listed per server and kind, most recently updated first, up to a limit, without the server\'s own', async (): Promise<void> => {
+      const { credentials } = engine();
+      await credentials.putCredential(oauth('alice'));
+      await credentials.putCredential({ ...oauth(''), kind: 'oauth' });
+      await credentials.putCredential({ fqn: fqnOf('a'), subject: 'bob', kind: 'header', secrets: { K: 'v' }, data: {}, binding: 'h' });
+      await credentials.putCredential({ ...oauth('carol'), fqn: fqnOf('b') });
+      expect((await credentials.listCredentials(fqnOf('a'), 'oauth', 10)).map((c) => [c.subject, c.secrets.access_token])).toEqual([['alice', TOKEN]]);
+      expect((await credentials.listCredentials(fqnOf('a'), 'header', 10)).map((c) => c.subject)).toEqual(['bob']);
+      await credentials.putCredential(oauth('dave'));
+      expect((await credentials.listCredentials(fqnOf('a'), 'oauth', 1))).toHaveLength(1);
+    });
+
     it('of a server are dropped all at once, or those of another binding only', async () => {
       const { credentials } = engine();
       await credentials.putCredential(oauth('alice', 'old'));
