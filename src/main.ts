@@ -20,6 +20,8 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
+import { CallerCredentials } from './credentials/caller-credentials.js';
+import { OAuthConnections } from './credentials/oauth-connections.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
 import { createDetectProbes } from './http/gaia/detect.js';
@@ -58,10 +60,10 @@ import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
-import { PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
+import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
 import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
 import { redactPostgresUrl } from './store/postgres/connection.js';
-import type { GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
+import type { CredentialStore, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
 import { leaderAddress, singleReplicaView } from './cluster/cluster-view.js';
@@ -186,7 +188,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const replicaId = options.cluster?.replicaId ?? newReplicaId();
   const stores = await openStores(config, { replicaId, clock, secretCodec, hashKey, logger, internalTokens });
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
-  const { store, gateway, leaderStore, leaderGateway } = stores;
+  const { store, gateway, leaderStore, leaderGateway, credentials } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
   const authenticator = new ChainAuthenticator([
     new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
@@ -240,6 +242,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'policy-audit' }),
   });
   const reconcilePolicy = createPolicyReconciler(policyAuditor);
+  const secretResolver = createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') });
   const reconcile = createServerReconciler({
     // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
     // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
@@ -263,9 +266,10 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     },
     configHashKey: hashKey,
     discoveryTimeoutMs: config.discoveryTimeoutMs,
-    secrets: createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') }),
+    secrets: secretResolver,
     stdio,
     upstreamHealth,
+    credentials,
     // mcp-server/virtual servers follow their sources.
     enqueue: (key) => queue.add(key),
     policyCompliance: (r) => policyAuditor.condition(r),
@@ -359,6 +363,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(),
   });
   const metricsRegistry = metrics.registry;
+  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
+  const oauthConnections = new OAuthConnections({
+    store: credentials,
+    clock,
+    publicUrl: () => publicUrl,
+    egress,
+    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
+    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
+    logger: logger.child({ component: 'oauth' }),
+  });
   const dataPlane = new DataPlane({
     gateway,
     authenticator,
@@ -369,6 +383,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     upstreamLimits: config.upstreamLimits,
     stdio,
     callerTokens,
+    // Per-user servers: each caller's own header values or OAuth token, from the credential store.
+    callerCredentials: new CallerCredentials({ store: credentials, publicUrl: () => publicUrl, secrets: secretResolver, oauth: oauthConnections }),
     upstreamHealth,
     // PostgreSQL mode: a session's requests reach the replica that holds it, whichever replica they arrive at.
     ...(stores.postgres ? { sessionOwners: stores.postgres.sessionOwners } : {}),
@@ -468,6 +484,13 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
+    credentials: {
+      store: credentials,
+      oauth: oauthConnections,
+      onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account'),
+      // A user's new credentials may discover the server's tools (on the leader, which runs discovery).
+      onConnected: (fqn) => discovery.rediscover(fqn),
+    },
   };
   const app = createApp(appOptions);
 
@@ -608,6 +631,8 @@ interface OpenStores {
   /** What the leader work writes through: the same objects on SQLite, fenced ones on PostgreSQL. */
   leaderStore: ResourceStorePort;
   leaderGateway: GatewayStorePort;
+  /** Per-user credentials (beside the gateway entries); the leader work only drops them. */
+  credentials: CredentialStore;
   /** PostgreSQL mode's cluster (election, heartbeat, view, session owners). */
   postgres?: PostgresCluster;
   close(): Promise<void>;
@@ -646,7 +671,7 @@ async function openStores(
       await close();
       throw err;
     }
-    return { store, gateway, leaderStore: store, leaderGateway: gateway, close };
+    return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, close };
   }
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
@@ -676,7 +701,8 @@ async function openStores(
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');
-    return { store, gateway, leaderStore, leaderGateway, postgres, close };
+    const credentials = new PostgresCredentialStore({ database, clock, secretCodec });
+    return { store, gateway, leaderStore, leaderGateway, credentials, postgres, close };
   } catch (err) {
     await close();
     throw err;

@@ -37,6 +37,8 @@ export class PreconditionFailedError extends ControlPlaneError {}
 export class PayloadTooLargeError extends ControlPlaneError {}
 /** 415 */
 export class UnsupportedMediaTypeError extends ControlPlaneError {}
+/** 502: a server the control plane talked to on the caller's behalf answered wrong or not at all (the message says which). */
+export class UpstreamFailedError extends ControlPlaneError {}
 /** 429; the HTTP layer sends Retry-After. */
 export class TooManyRequestsError extends ControlPlaneError {
   constructor(

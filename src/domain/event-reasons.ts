@@ -27,6 +27,8 @@ export const EventReason = {
   ToolsChanged: 'ToolsChanged',
   /** Normal: the resource is gone, so its gateway entry was removed. */
   RemovedFromGateway: 'RemovedFromGateway',
+  /** Normal: the server's authentication changed, so the per-user credentials made for it were dropped. */
+  CredentialsDropped: 'CredentialsDropped',
 
   // Watched directories (all Warning)
   /** A file no longer declares the server; it is pruned after the quiet period unless declared again. */

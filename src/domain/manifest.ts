@@ -46,7 +46,8 @@ export interface HeaderAuth {
 export interface OAuth2Auth {
   type: 'oauth2';
   grant_type: 'authorization_code' | 'client_credentials';
-  token_url: string;
+  /** Required for client_credentials; authorization_code discovers it from the server's metadata when absent. */
+  token_url?: string;
   jwt_source: 'access_token' | 'id_token';
   authorization_url?: string;
   client_id?: string;

@@ -40,8 +40,10 @@ export type AuthStatusValue = 'authenticated' | 'authentication_required' | 'aut
 
 export interface AuthStatus {
   status: AuthStatusValue;
-  method: 'oauth' | 'auth-override' | 'passthrough' | null;
+  method: 'oauth' | 'auth-override' | 'header' | 'passthrough' | null;
   message: string;
+  /** A per-user OAuth server the caller has not connected: where they start (POST). */
+  authorizeUrl?: string;
 }
 
 /** A tool as discovered upstream, with the manifest's tool_settings applied. */

@@ -69,6 +69,28 @@ export interface GatewayEntry {
    * name contains ':'), so the store seals them like any header. Absent for other kinds.
    */
   virtual?: { sources: VirtualSourceEntry[] };
+  /**
+   * The upstream takes each caller's own credentials, which the data plane fills in per caller from the
+   * credential store: `header` (auth_data header, per_user: the templates are in `headers` under `user:`),
+   * or `oauth` (authorization_code: the caller's access token; the client secret, if any, is in `headers`
+   * under `oauth:`). `binding`: the credentials made for this binding are valid (src/credentials/binding.ts).
+   * Absent for other servers.
+   */
+  perUser?: PerUserEntry;
+}
+
+export interface PerUserEntry {
+  kind: 'header' | 'oauth';
+  binding: string;
+  /** kind oauth: what the manifest sets (the rest is discovered from the server's metadata). */
+  oauth?: {
+    authorizationUrl?: string;
+    tokenUrl?: string;
+    registrationUrl?: string;
+    clientId?: string;
+    scopes?: string[];
+    jwtSource: 'access_token' | 'id_token';
+  };
 }
 
 /** One source of a virtual server, as the reconciler resolved it. */
@@ -100,6 +122,23 @@ export interface VirtualSourceEntry {
 export const PROXY_HEADER_PREFIX = 'proxy:';
 export const ENV_HEADER_PREFIX = 'env:';
 export const VIRTUAL_HEADER_PREFIX = 'virtual:';
+/** A per-user header's template (`user:<header>`), and a per-user OAuth client's secret (`oauth:client_secret`). */
+export const USER_HEADER_PREFIX = 'user:';
+export const OAUTH_CLIENT_SECRET_KEY = 'oauth:client_secret';
+
+/** The headers an entry sends as they are: every key of another namespace (a name with ':') left out. */
+export function plainHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !k.includes(':')));
+}
+
+/** The per-user header templates of an entry, prefix removed. */
+export function userHeaderTemplates(entry: Pick<GatewayEntry, 'headers'>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(entry.headers)
+      .filter(([k]) => k.startsWith(USER_HEADER_PREFIX))
+      .map(([k, v]) => [k.slice(USER_HEADER_PREFIX.length), v]),
+  );
+}
 
 /** The key of one header of a virtual server's override for one source. */
 export function virtualHeaderKey(source: string, header: string): string {
@@ -150,6 +189,7 @@ export function gatewayEntryHash(entry: GatewayEntry, key?: Uint8Array): string 
     ...(entry.stdio !== undefined ? { stdio: entry.stdio } : {}),
     ...(entry.virtual !== undefined ? { virtual: entry.virtual } : {}),
     ...(entry.openapi !== undefined ? { openapi: entry.openapi } : {}),
+    ...(entry.perUser !== undefined ? { perUser: entry.perUser } : {}),
   };
   const text = stableStringify(content);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');

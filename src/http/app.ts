@@ -8,8 +8,8 @@ import type { RoleAccessPolicy } from '../auth/policy.js';
 import type { Logger } from '../domain/logger.js';
 import type { Intake } from '../intake/index.js';
 import type { RefreshServer } from '../reconcile/refresh-server.js';
-import type { EventLog, GatewayReader, ResourceReader, RevisionLog } from '../store/index.js';
-import type { Clock } from '../domain/clock.js';
+import type { CredentialStore, EventLog, GatewayReader, ResourceReader, RevisionLog } from '../store/index.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { authenticate } from './authenticate.js';
 import { refuseReservedKeys, verifyJsonDepth } from './body-guards.js';
 import { errorHandler, notFound } from './errors.js';
@@ -21,6 +21,10 @@ import type { TestConnection } from './gaia/test-connection.js';
 import type { DetectProbes } from './gaia/detect.js';
 import { detectRouter } from './gaia/detect-router.js';
 import { mcpServersRouter } from './mcp-servers-router.js';
+import { credentialsRouter } from './credentials-router.js';
+import { CallerAuthViews } from './caller-auth-views.js';
+import { oauthCallbackRouter, oauthRouter } from './oauth-router.js';
+import type { OAuthConnections } from '../credentials/oauth-connections.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
 import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
@@ -76,6 +80,8 @@ export interface AppOptions {
   metrics?: ControlPlaneMetrics;
   /** /metrics without a bearer token (--metrics-public); otherwise it needs an admin token. */
   metricsPublic?: boolean;
+  /** Per-user credentials: .../{id}/credentials, and with `oauth` the OAuth routes; absent: not served. */
+  credentials?: { store: CredentialStore; oauth?: OAuthConnections; onDisconnected?(fqn: string, subject: string): void; onConnected?(fqn: string): void };
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -126,7 +132,49 @@ export function createApp(options: AppOptions): Express {
   api.use(refuseReservedKeys);
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
-  api.use('/svc/v1/mcp-servers', mcpServersRouter(options));
+  if (options.credentials) {
+    const { store: credentials, onDisconnected, onConnected } = options.credentials;
+    api.use(
+      '/svc/v1/mcp-servers',
+      credentialsRouter({
+        store: options.store,
+        credentials,
+        policy: options.policy,
+        fqnOf: (name) => options.intake.fqnOf(name),
+        get publicUrl() {
+          return options.publicUrl;
+        },
+        clock: options.clock ?? systemClock,
+        ...(onDisconnected ? { onDisconnected } : {}),
+        ...(onConnected ? { onConnected } : {}),
+      }),
+    );
+    const connections = options.credentials.oauth;
+    if (connections) {
+      api.use(
+        '/svc/v1/mcp-servers',
+        oauthRouter({
+          store: options.store,
+          gateway: options.gateway,
+          credentials,
+          connections,
+          policy: options.policy,
+          fqnOf: (name) => options.intake.fqnOf(name),
+          get publicUrl() {
+            return options.publicUrl;
+          },
+          clock: options.clock ?? systemClock,
+          ...(onDisconnected ? { onDisconnected } : {}),
+        }),
+      );
+      // Public: the authorization server sends the browser here; the state alone authenticates it.
+      app.use(oauthCallbackRouter({ connections, gateway: options.gateway, ...(onConnected ? { onConnected } : {}) }));
+    }
+  }
+  const callerAuth = options.credentials
+    ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })
+    : undefined;
+  api.use('/svc/v1/mcp-servers', mcpServersRouter({ ...options, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
   api.use('/svc/v1/policies', policiesRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));
@@ -135,7 +183,7 @@ export function createApp(options: AppOptions): Express {
   // The GAIA-style API has its own error envelope, so it is mounted before /api, with its own auth and body parsing.
   if (options.gaia) {
     // publicUrl is a getter (known once listening), so it is read through, not copied.
-    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, get publicUrl() { return options.publicUrl; } }));
+    app.use('/api/mcp/servers', gaiaRouter({ ...options, ...options.gaia, writeLimiter, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
     if (options.gaia.detect) app.use('/api/mcp', detectRouter({ ...options, probes: options.gaia.detect, writeLimiter }));
   }
   app.use('/api', api);

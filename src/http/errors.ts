@@ -11,6 +11,7 @@ import {
   UnauthorizedError,
   TooManyRequestsError,
   UnsupportedMediaTypeError,
+  UpstreamFailedError,
   ValidationError,
 } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
@@ -26,6 +27,7 @@ const STATUS: [new (...args: never[]) => ControlPlaneError, number, string][] = 
   [PayloadTooLargeError, 413, 'PayloadTooLarge'],
   [UnsupportedMediaTypeError, 415, 'UnsupportedMediaType'],
   [TooManyRequestsError, 429, 'TooManyRequests'],
+  [UpstreamFailedError, 502, 'BadGateway'],
 ];
 
 export function errorBody(code: string, message: string, details?: { path: string; message: string }[]) {

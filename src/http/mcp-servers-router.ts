@@ -13,6 +13,7 @@ import { viewAnswerer } from './resource-view.js';
 import { isAdmissionPolicy } from '../domain/policy.js';
 import { presentPolicy } from './present-policy.js';
 import { setPolicyWarnings } from './policy-warnings.js';
+import type { CallerAuthViews } from './caller-auth-views.js';
 
 export interface McpServersRouterOptions extends PresentOptions {
   intake: Intake;
@@ -21,6 +22,8 @@ export interface McpServersRouterOptions extends PresentOptions {
   tenant: string;
   /** Forces a discovery and waits for the status it leads to; without it there is no refresh route. */
   refreshServer?: RefreshServer;
+  /** authStatus for the caller on per-user servers; absent: every answer carries the stored one. */
+  callerAuth?: CallerAuthViews;
 }
 
 const API_SOURCE = { kind: 'api' } as const;
@@ -62,9 +65,15 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     res.setHeader(GENERATION_ETAG_HEADER, generationETag(r));
   };
 
-  const answerOne = (res: Response, r: McpServerResource) => {
+  const callerAuth = options.callerAuth;
+  /** The presented server, with the caller's authStatus. */
+  const presentFor = async (req: Request, r: McpServerResource) => (callerAuth ? callerAuth.object(r, present(r), principalOf(req)) : present(r));
+  /** A stored view's text, with the caller's authStatus. */
+  const viewFor = (req: Request, view: string) => (callerAuth ? callerAuth.text(view, principalOf(req), (fqn) => store.get(fqn)) : Promise.resolve(view));
+
+  const answerOne = async (req: Request, res: Response, r: McpServerResource) => {
     setValidators(res, r);
-    res.json({ data: present(r) });
+    res.json({ data: await presentFor(req, r) });
   };
 
   router.put('/', requireJson, async (req, res) => {
@@ -101,7 +110,9 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     // unchanged write (the GitOps steady state) is answered from those texts alone.
     const stored = result.existingAnswer;
     const data =
-      result.resource === result.existing && stored ? viewAnswerer(options.publicUrl)(stored.view) : JSON.stringify(present(result.resource));
+      result.resource === result.existing && stored
+        ? await viewFor(req, viewAnswerer(options.publicUrl)(stored.view))
+        : JSON.stringify(await presentFor(req, result.resource));
     const existingManifest = !result.existing ? 'null' : (stored?.maskedManifest ?? JSON.stringify(maskManifest(result.existing.manifest)));
     const warnings = result.warnings.length > 0 ? `,"warnings":${JSON.stringify(result.warnings)}` : '';
     sendJson(
@@ -134,13 +145,13 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       ...(principal.role === 'admin' ? {} : { filter: (r: McpServerResource) => policy.canRead(principal, r) }),
     });
     // The stored views are the answer's items already: the page is put together as text.
-    const data = views.map(viewAnswerer(options.publicUrl)).join(',');
+    const data = (await Promise.all(views.map(viewAnswerer(options.publicUrl)).map((view) => viewFor(req, view)))).join(',');
     sendJson(res, `{"data":[${data}],"pagination":${JSON.stringify({ total, offset, limit })}}`);
   });
 
   router.get('/name/:name', async (req, res) => {
     const name = req.params.name;
-    answerOne(res, readable(req, await store.get(intake.fqnOf(name)), `"${name}"`));
+    await answerOne(req, res, readable(req, await store.get(intake.fqnOf(name)), `"${name}"`));
   });
 
   /** The resource a route names: by name under /name/:name, else by id. */
@@ -175,14 +186,14 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
         res.status(answer.reason === 'Timeout' ? 504 : 503).json(errorBody(answer.reason, answer.message));
         return;
       }
-      answerOne(res, readable(req, await store.get(r.fqn), what));
+      await answerOne(req, res, readable(req, await store.get(r.fqn), what));
     };
     router.post('/name/:name/refresh', refresh);
     router.post('/:id/refresh', refresh);
   }
 
   router.get('/:id', async (req, res) => {
-    answerOne(res, readable(req, await store.getById(req.params.id), `with id "${req.params.id}"`));
+    await answerOne(req, res, readable(req, await store.getById(req.params.id), `with id "${req.params.id}"`));
   });
 
   const remove = async (req: Request, res: Response, r: McpServerResource) => {

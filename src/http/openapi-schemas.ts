@@ -49,9 +49,10 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   },
   AuthStatus: obj({
     status: { type: 'string', enum: ['authenticated', 'authentication_required', 'authentication_not_required', 'unknown'] },
-    method: { enum: ['oauth', 'auth-override', 'passthrough', null] },
+    method: { enum: ['oauth', 'auth-override', 'header', 'passthrough', null] },
     message: str(),
-  }),
+    authorizeUrl: str('A per-user OAuth server the caller has not connected: POST here to start.'),
+  }, ['status', 'method', 'message'], 'For a per-user server (per_user header values, OAuth authorization_code): about the calling subject.'),
   Tool: obj(
     {
       name: str(),
@@ -160,6 +161,28 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     ['data', 'action', 'dryRun', 'existingManifest', 'diff'],
   ),
   McpServerOne: obj({ data: ref('McpServer') }),
+  CredentialValues: obj(
+    { values: { type: 'object', additionalProperties: { type: 'string', maxLength: 8192 }, description: 'Placeholder name → your own value (an admin may give a ${env:…} reference).' } },
+    undefined,
+    "The caller's own values for the {{NAME}} placeholders of a per_user header server.",
+  ),
+  OAuthAuthorization: obj({
+    data: obj({
+      authorizationUrl: str('Open this in a browser to connect your account.'),
+      redirectUri: str('Where the authorization server sends the browser back (<public-url>/oauth/callback).'),
+      expiresInSeconds: { type: 'integer', description: 'How long the authorization may take (600).' },
+    }),
+  }),
+  OAuthDisconnected: obj({ data: obj({ disconnected: { type: 'boolean', description: 'Whether you had tokens for this server.' }, authStatus: ref('AuthStatus') }) }),
+  CallerCredentials: obj({
+    data: obj({
+      id: str(),
+      name: str(),
+      names: { type: 'array', items: str(), description: 'The names the caller has set (never their values).' },
+      missing: { type: 'array', items: str(), description: "The names the server's headers ask for that the caller has not set." },
+      authStatus: ref('AuthStatus'),
+    }),
+  }),
   Revision: obj(
     {
       resourceId: str('The id of the server (a deleted one keeps its id here).'),

@@ -2,9 +2,10 @@
 import { createHash } from 'node:crypto';
 import { stdioEnv, type RemoteMcpServerManifest as McpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
-import type { GatewayEntry, GatewayTransport, ToolOverride } from '../gateway/gateway-entry.js';
+import { OAUTH_CLIENT_SECRET_KEY, USER_HEADER_PREFIX, type GatewayEntry, type GatewayTransport, type PerUserEntry, type ToolOverride } from '../gateway/gateway-entry.js';
 import { stableStringify } from '../manifest/index.js';
-import type { SecretResolver } from '../domain/secret-reference.js';
+import { literalSecrets, type SecretResolver } from '../domain/secret-reference.js';
+import { credentialBinding, perUserKind } from '../credentials/binding.js';
 import { tlsOf } from '../discovery/upstream-settings.js';
 
 export function presetTransport(metadata: Record<string, unknown>): GatewayTransport | undefined {
@@ -82,16 +83,19 @@ export function buildGatewayEntry(
   headers: Record<string, string>,
   transport: GatewayTransport | null,
   upstreamProxy?: { url: string; headers: Record<string, string> },
+  secrets: SecretResolver = literalSecrets,
 ): GatewayEntry {
   const m = resource.manifest as McpServerManifest;
+  const perUser = perUserEntryOf(m, secrets);
   return {
     ...commonEntryFields(resource, m),
     upstreamUrl: m.url,
     // A transport preset by the manifest is used as is, whatever discovery found.
     transport: m.transport ?? transport,
-    headers,
+    headers: perUser ? { ...headers, ...perUser.headers } : headers,
     // The upstream authenticates each caller: it gets a token minted for the caller, never the caller's own.
-    passthroughAuth: m.auth_data?.type === 'passthrough' || (m.auth_data?.type === 'header' && m.auth_data.auth_level === 'per_user'),
+    passthroughAuth: m.auth_data?.type === 'passthrough',
+    ...(perUser ? { perUser: perUser.entry } : {}),
     tls: tlsOf(m),
     // Only when the manifest sets them, so other entries keep their hash (see GatewayEntry).
     ...(m.connection_type ? { connectionType: m.connection_type } : {}),
@@ -99,4 +103,27 @@ export function buildGatewayEntry(
     ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
     ...(upstreamProxy ? { upstreamProxy } : {}),
   };
+}
+
+/**
+ * A per-user server's part of its entry: what the data plane fills per caller, and the sealed keys it
+ * takes that from (header templates, the OAuth client secret resolved). Throws ReconcileError(SecretNotFound).
+ */
+function perUserEntryOf(m: McpServerManifest, secrets: SecretResolver): { entry: PerUserEntry; headers: Record<string, string> } | undefined {
+  const kind = perUserKind(m.auth_data);
+  const binding = credentialBinding(m.url, m.auth_data);
+  if (!kind || !binding) return undefined;
+  const auth = m.auth_data!;
+  if (auth.type === 'header') {
+    return { entry: { kind, binding }, headers: Object.fromEntries(Object.entries(auth.headers).map(([k, v]) => [`${USER_HEADER_PREFIX}${k}`, v])) };
+  }
+  if (auth.type !== 'oauth2') return undefined;
+  const oauth: NonNullable<PerUserEntry['oauth']> = { jwtSource: auth.jwt_source };
+  if (auth.authorization_url !== undefined) oauth.authorizationUrl = auth.authorization_url;
+  if (auth.token_url !== undefined) oauth.tokenUrl = auth.token_url;
+  if (auth.registration_url !== undefined) oauth.registrationUrl = auth.registration_url;
+  if (auth.client_id !== undefined) oauth.clientId = auth.client_id;
+  if (auth.scopes !== undefined) oauth.scopes = [...auth.scopes];
+  const headers: Record<string, string> = auth.client_secret !== undefined ? { [OAUTH_CLIENT_SECRET_KEY]: secrets.resolve(auth.client_secret) } : {};
+  return { entry: { kind, binding, oauth }, headers };
 }

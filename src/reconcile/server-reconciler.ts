@@ -15,10 +15,12 @@ import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpS
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import { stdioRefusal } from '../stdio/stdio-policy.js';
-import type { GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
+import type { CredentialStore, GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
+import { credentialBinding, perUserKind } from '../credentials/binding.js';
+import { perUserHeadersOf } from '../credentials/caller-credentials.js';
 import { appliedStatus, failedStatus, toolSettingsRefusal, type DiscoveryView } from './server-status.js';
 import type { UpstreamHealth } from './upstream-health.js';
 import { createVirtualReconciler } from './virtual-reconciler.js';
@@ -59,7 +61,15 @@ export interface ServerReconcilerOptions {
   enqueue?: (key: string) => void;
   /** The PolicyCompliant condition of a server (the admission policies' audit); absent: no such condition. */
   policyCompliance?: PolicyCompliance;
+  /**
+   * The per-user credentials beside the gateway entries: a server's are dropped with its entry, and those
+   * made for another binding when its entry changes (a different URL, authorization server, client, scopes).
+   */
+  credentials?: Pick<CredentialStore, 'dropCredentials' | 'listCredentials'>;
 }
+
+/** How many users' credentials a discovery of a per-user server tries, most recently set first. */
+const DISCOVERY_CREDENTIALS = 3;
 
 const RECONCILER = 'reconciler';
 
@@ -103,7 +113,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
       const startedAt = Date.now();
       const credentials = {
-        tokenUrl: m.auth_data.token_url,
+        // client_credentials: the schema requires token_url.
+        tokenUrl: m.auth_data.token_url ?? '',
         clientId: m.auth_data.client_id ?? '',
         clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
         ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
@@ -136,6 +147,31 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     return run(target);
   };
 
+  /**
+   * A per-user server's discovery: with the stored credentials of its users (their header values filled, or
+   * their unexpired OAuth token), the most recently set first, until one lists the tools. None set (or none
+   * works): AuthenticationRequired, which the status shows as per-user (Ready), nothing sent without credentials.
+   */
+  const perUserDiscoveryJob =
+    (key: string, m: RemoteMcpServerManifest, target: DiscoveryTarget, store: Pick<CredentialStore, 'listCredentials'>) =>
+    async (): Promise<DiscoveryOutcome> => {
+      const kind = perUserKind(m.auth_data)!;
+      const binding = credentialBinding(m.url, m.auth_data);
+      const stored = (await store.listCredentials(key, kind, DISCOVERY_CREDENTIALS)).filter((c) => c.binding === binding);
+      let last: DiscoveryOutcome | undefined;
+      for (const credential of stored) {
+        const headers = perUserHeadersOf(m, credential, secrets, clock.now());
+        if (!headers) continue;
+        const outcome = { result: await discover({ ...target, headers: { ...target.headers, ...headers } }) };
+        if (outcome.result.ok) return { result: { ...outcome.result, source: `with the credentials of one of its users (${kind === 'oauth' ? 'an OAuth token' : 'per-user header values'})` } };
+        last = outcome;
+        if (outcome.result.reason !== ConditionReason.AuthenticationRequired) return outcome;
+      }
+      if (last) return last;
+      const message = kind === 'oauth' ? 'No user has connected an account to this server yet; its tools are discovered with the first that does.' : 'No user has set their values for this server yet; its tools are discovered with the first who does.';
+      return { result: { ok: false, reason: ConditionReason.AuthenticationRequired, message, authStatus: { status: 'authentication_required', method: kind === 'oauth' ? 'oauth' : 'header', message } } };
+    };
+
   /** A failure the gateway saw after the discovery `record` started (or with no discovery at all). */
   const upstreamFailure = (key: string, record: DiscoveryRecord | undefined) => {
     const health = options.upstreamHealth;
@@ -156,8 +192,10 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     // Only servers with a discovery of their own come here (a virtual server takes reconcileVirtual).
     const m = resource.manifest as RemoteMcpServerManifest | StdioMcpServerManifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
-    if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code') {
-      const message = 'OAuth authorization_code is per user: each user authorizes through the gateway, so the control plane does not list tools for it.';
+    if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code' && (!options.credentials || !record?.outcome.result.ok)) {
+      const failure = record && !record.outcome.result.ok ? record.outcome.result : undefined;
+      if (failure && failure.reason !== ConditionReason.AuthenticationRequired) return { kind: 'failed', result: failure };
+      const message = `OAuth authorization_code is per user: each user authorizes through the gateway${options.credentials ? '; tools are discovered with the first connected account that works' : ', so the control plane does not list tools for it'}.`;
       return { kind: 'per-user', authStatus: { status: 'authentication_required', method: 'oauth', message }, message };
     }
     if (!record) return { kind: 'pending', url: isStdioManifest(m) ? `the stdio command ${m.command}` : isOpenApiManifest(m) ? openApiDocumentName(m) : m.url };
@@ -220,17 +258,19 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     };
     const preset = presetTransport(resource.metadata);
     if (preset) target.preferredTransport = preset;
+    const perUser = perUserKind(m.auth_data);
     return {
       inputsHash: hashOf({ target, oauth: m.auth_data?.type === 'oauth2' ? m.auth_data : null }),
-      skipDiscovery: m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'authorization_code',
-      job: discoveryJob(m, target),
+      // A per-user server is discovered with its users' own credentials; without a credential store, not at all.
+      skipDiscovery: perUser !== undefined && !options.credentials,
+      job: perUser && options.credentials ? perUserDiscoveryJob(key, m, target, options.credentials) : discoveryJob(m, target),
       entry: (record) => {
         const bearer = record?.outcome.bearer?.token;
         // While a server is failing, the gateway keeps the transport last found at this URL rather than forgetting it.
         const found = record?.outcome.result.ok ? record.outcome.result.transport : undefined;
         const lastFound = resource.status.observedGeneration === resource.generation ? resource.status.detectedTransport : undefined;
         const transport = [found, lastFound, preset].find((t): t is 'streamable-http' | 'sse' => t === 'streamable-http' || t === 'sse');
-        return buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, transport ?? null, target.proxy);
+        return buildGatewayEntry(resource, bearer ? upstreamHeaders(m, secrets, bearer) : headers, transport ?? null, target.proxy, secrets);
       },
     };
   };
@@ -323,6 +363,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       const hash = gatewayEntryHash(desired, options.configHashKey);
       if (!entry || entry.configHash !== hash) {
         await gateway.apply(desired, { hash, current: entry });
+        // Credentials made for what the server was no longer hold (none at all once it takes none).
+        if (options.credentials && entry?.perUser?.binding !== desired.perUser?.binding) {
+          const dropped = await options.credentials.dropCredentials(key, desired.perUser?.binding);
+          if (dropped > 0) await event(resource, 'Normal', EventReason.CredentialsDropped, `Dropped ${dropped} stored per-user credential(s): the server's authentication changed; its users connect again.`);
+        }
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
         // entry vanished although status says this generation was applied.
         const drifted = entry
@@ -407,6 +452,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
+      if (entry && options.credentials) await options.credentials.dropCredentials(key);
       if (entry && (await gateway.delete(key))) {
         await event({ fqn: key, id: entry.resourceId }, 'Normal', EventReason.RemovedFromGateway, 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');

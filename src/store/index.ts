@@ -15,3 +15,4 @@ export type { GatewayStore } from './gateway-store.js';
 export { plainSecretCodec, type SecretCodec } from './secret-codec.js';
 export type { RevisionLog } from './revision-log.js';
 export { DURABILITIES, type Durability } from './durability.js';
+export type { Credential, CredentialKind, CredentialStore, OAuthState, StoredCredential } from './credential-store.js';

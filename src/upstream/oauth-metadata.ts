@@ -64,6 +64,10 @@ export interface OAuthServerMetadata {
   codeChallengeMethods: string[];
   /** The authorization server supports PKCE with S256, as MCP clients require. */
   pkce: boolean;
+  /** Token revocation (RFC 7009), when offered. */
+  revocationEndpoint?: string;
+  /** How clients may authenticate at the token endpoint (absent: the server did not say). */
+  tokenEndpointAuthMethods?: string[];
 }
 
 export type OAuthMetadataFailureReason = 'EgressDenied' | 'Unreachable' | 'Timeout' | 'TLSError' | 'InvalidMetadata' | 'ResourceMismatch';
@@ -195,6 +199,8 @@ function metadataOf(
     ...(challengeScope ? { challengeScope } : {}),
     codeChallengeMethods: methods,
     pkce: methods.includes('S256'),
+    ...(typeof (as as { revocation_endpoint?: unknown }).revocation_endpoint === 'string' ? { revocationEndpoint: (as as { revocation_endpoint: string }).revocation_endpoint } : {}),
+    ...(as.token_endpoint_auth_methods_supported ? { tokenEndpointAuthMethods: [...as.token_endpoint_auth_methods_supported] } : {}),
   };
 }
 

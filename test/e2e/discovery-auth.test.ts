@@ -221,8 +221,9 @@ describe('per-user auth', () => {
     const ready = await waitForReady(cp, 'oauth-code', 'True');
     expect(ready.authStatus.status).toBe('authentication_required');
     expect(ready.authStatus.method).toBe('oauth');
-    expect(ready.authStatus.message).toMatch(/authorization_code is per user/);
-    expect(condition(ready, 'Discovered')).toMatchObject({ status: 'Unknown', reason: 'PerUserAuthentication' });
+    // authStatus is the caller's own (the admin has not connected an account); the condition is the server's.
+    expect(ready.authStatus.message).toMatch(/not connected your account/);
+    expect(condition(ready, 'Discovered')).toMatchObject({ status: 'Unknown', reason: 'PerUserAuthentication', message: expect.stringMatching(/authorization_code is per user/) });
     // A refresh has nothing to discover: it answers at once.
     const refreshed = await refresh(cp, json.data.id);
     expect(refreshed.status).toBe(200);

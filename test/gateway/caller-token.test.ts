@@ -125,27 +125,6 @@ describe.each<McpTransportKind>(['streamable-http', 'sse'])('a passthrough serve
   });
 });
 
-it('sends the minted token for per_user header auth too, and no per-user header the gateway cannot fill', async () => {
-  const u = await listener('streamable-http');
-  await putAsEditor({
-    name: 'eves-per-user',
-    url: u.url,
-    auth_data: { type: 'header', auth_level: 'per_user', headers: { 'X-Api-Key': '{{API_KEY}}' } },
-    additional_headers: { 'X-Org': 'acme' },
-  });
-  const before = u.requests.length;
-  const { client } = await connect('eves-per-user', ADMIN_TOKEN);
-  await client.listTools();
-  const received = bearersSince(u, before);
-  for (const r of u.requests.slice(before)) {
-    expect(r.headers['x-api-key']).toBeUndefined();
-    expect(r.headers['x-org']).toBe('acme');
-    expect(JSON.stringify(r.headers)).not.toContain(ADMIN_TOKEN);
-  }
-  const { payload } = await jwtVerify(received[0]!, jwks(), { issuer: cp.publicUrl, audience: u.url });
-  expect(payload.sub).toBe('admin');
-});
-
 it('publishes the public key alone, without a token, cacheable, with the kid the tokens name', async () => {
   const res = await fetch(`${cp.url}/.well-known/jwks.json`);
   expect(res.status).toBe(200);

@@ -33,6 +33,7 @@ import { forwardSessionRequest } from './session-forward.js';
 import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
 import { VirtualSession, virtualToolsKey, type VirtualSourceSession } from './virtual-session.js';
 import { ConditionReason } from '../../domain/condition-reasons.js';
+import type { CallerCredentials, CallerEntry, CredentialsRefusal } from '../../credentials/caller-credentials.js';
 
 export interface UsePolicy {
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
@@ -82,9 +83,23 @@ export interface DataPlaneOptions {
    * another live replica holds is forwarded there (session-owners.ts). Absent: every session is this process's.
    */
   sessionOwners?: SessionOwners;
+  /**
+   * Fills in a per-user entry (entry.perUser) for each caller: their own header values or OAuth token
+   * (src/credentials). Absent: such entries answer 502.
+   */
+  callerCredentials?: Pick<CallerCredentials, 'entryFor' | 'afterRejection'>;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
+/** The JSON-RPC error code of a caller who has not set up their own credentials for a per-user server. */
+export const CREDENTIALS_REQUIRED = -32040;
+
+/** A source of a virtual server refused the caller (no credentials of their own for it). */
+class CallerRefused extends Error {
+  constructor(readonly refusal: CredentialsRefusal) {
+    super(refusal.message);
+  }
+}
 /** No resource_metadata: the gateway has no authorization server, only tokens its administrators issue. */
 const INVALID_TOKEN = 'Bearer realm="mcp-control-plane", error="invalid_token", error_description="The bearer token is not valid"';
 
@@ -276,13 +291,22 @@ export class DataPlane {
 
     let upstream;
     try {
+      // A per-user server: the caller's own credentials, or 401 naming where to set them up (nothing goes upstream).
+      let caller = await this.callerEntry(entry, principal);
+      if ('refusal' in caller) return this.refuseCaller(res, entry.name, caller.refusal, body.id);
       const callerToken = entry.passthroughAuth && !entry.stdio ? await this.options.callerTokens?.lease(principal.subject.subjectId, entry.upstreamUrl) : undefined;
-      upstream = await connectUpstream({
-        entry,
-        ...(callerToken ? { callerToken } : {}),
-        initialize: body,
-        ...this.connectOptions(entry),
-      });
+      const connect = (upstreamEntry: GatewayEntry) =>
+        connectUpstream({ entry: upstreamEntry, ...(callerToken ? { callerToken } : {}), initialize: body, ...this.connectOptions(upstreamEntry) });
+      try {
+        upstream = await connect(caller.entry);
+      } catch (error) {
+        // The upstream refused the caller's own credentials: an OAuth token is refreshed once and tried again;
+        // else 401 naming where to set them up again.
+        if (!(error instanceof UpstreamConnectError && error.credentialsRefused && entry.perUser)) throw error;
+        caller = await this.options.callerCredentials!.afterRejection(entry, principal.subject.subjectId, caller.token ?? '');
+        if ('refusal' in caller) return this.refuseCaller(res, entry.name, caller.refusal, body.id);
+        upstream = await connect(caller.entry);
+      }
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;
       this.options.logger.info({ server: entry.name, status: error.status, err: error.message }, 'could not open an upstream session');
@@ -316,6 +340,38 @@ export class DataPlane {
     session.handle(req, res, body);
     // The transport refused the request (say, a bad Accept header): no session, so no upstream either.
     if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  /** The entry with the caller's own credentials (an entry without perUser as it is). */
+  private async callerEntry(entry: GatewayEntry, principal: Principal): Promise<CallerEntry> {
+    if (!entry.perUser) return { entry };
+    const credentials = this.options.callerCredentials;
+    if (!credentials) {
+      throw new UpstreamConnectError(502, `MCP server "${entry.name}" takes each caller's own credentials, and this gateway has no credential store.`);
+    }
+    return credentials.entryFor(entry, principal.subject.subjectId);
+  }
+
+  /**
+   * A caller without the credentials a per-user server takes: 401 with a JSON-RPC error whose message and
+   * data name where they set them up. No WWW-Authenticate resource metadata: the gateway itself is no
+   * authorization server (its clients keep their token for it; the account is connected elsewhere).
+   */
+  private refuseCaller(res: ServerResponse, server: string, refusal: CredentialsRefusal, id: string | number): void {
+    this.metrics.error(server, 'unauthenticated');
+    res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+    answerJson(res, 401, { jsonrpc: '2.0', error: { code: CREDENTIALS_REQUIRED, message: refusal.message, data: refusal.data }, id });
+  }
+
+  /** Ends the sessions of one caller on one server (they disconnected their account); answers how many. */
+  endSessionsOf(fqn: string, subjectId: string, why: string): number {
+    let ended = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (session.fqn !== fqn || session.principal.subject.subjectId !== subjectId) continue;
+      void session.close(why);
+      ended++;
+    }
+    return ended;
   }
 
   private entryChanged(fqn: string, entry: StoredGatewayEntry | undefined): void {
@@ -367,13 +423,16 @@ export class DataPlane {
     const opened = await Promise.allSettled(
       entries.map(async ({ source, entry: stored }): Promise<VirtualSourceSession> => {
         const upstreamEntry = source.authOverride
-          ? { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth }
+          ? // The virtual server's override replaces the source's auth, per-user credentials included.
+            { ...stored!, headers: virtualSourceHeaders(entry, source.name), passthroughAuth: source.authOverride.passthroughAuth, perUser: undefined }
           : stored!;
+        const caller = await this.callerEntry(upstreamEntry, principal);
+        if ('refusal' in caller) throw new CallerRefused(caller.refusal);
         const callerToken =
           upstreamEntry.passthroughAuth && !upstreamEntry.stdio ? await this.options.callerTokens?.lease(principal.subject.subjectId, upstreamEntry.upstreamUrl) : undefined;
         try {
           const upstream = await connectUpstream({
-            entry: upstreamEntry,
+            entry: caller.entry,
             ...(callerToken ? { callerToken } : {}),
             initialize,
             ...this.connectOptions(upstreamEntry),
@@ -389,6 +448,7 @@ export class DataPlane {
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) {
       await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.upstream.close() : undefined)));
+      if (failed.reason instanceof CallerRefused) return this.refuseCaller(res, entry.name, failed.reason.refusal, initialize.id);
       if (!(failed.reason instanceof UpstreamConnectError)) throw failed.reason;
       this.options.logger.info({ server: entry.name, status: failed.reason.status, err: failed.reason.message }, 'could not open the upstream sessions of a virtual server');
       this.metrics.error(entry.name, 'upstream_connect');

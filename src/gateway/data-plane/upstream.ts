@@ -16,7 +16,7 @@ import { excerpt, sanitize, secretsOf } from '../../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../upstream/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch.js';
 import type { FetchLike } from '../../upstream/types.js';
-import type { GatewayEntry, GatewayTransport } from '../gateway-entry.js';
+import { plainHeaders, type GatewayEntry, type GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
 import { ConditionReason } from '../../domain/condition-reasons.js';
 import { openOpenApiSession } from '../../openapi/openapi-session.js';
@@ -71,6 +71,8 @@ export class UpstreamConnectError extends Error {
     readonly status: 502 | 504,
     message: string,
     readonly unreachable = false,
+    /** The upstream refused the credentials sent (HTTP 401/403): a caller's token may be refreshed and tried once more. */
+    readonly credentialsRefused = false,
   ) {
     super(message);
   }
@@ -88,7 +90,7 @@ const TERMINATE_MS = 1000;
 /** The entry's headers; with passthroughAuth, `Authorization: Bearer <the minted caller token>` in place of any other. */
 export function upstreamHeaders(entry: GatewayEntry, callerToken: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(entry.headers)) {
+  for (const [name, value] of Object.entries(plainHeaders(entry.headers))) {
     if (!(entry.passthroughAuth && name.toLowerCase() === 'authorization')) headers[name] = value;
   }
   if (entry.passthroughAuth && callerToken !== undefined) headers.Authorization = `Bearer ${callerToken}`;
@@ -152,6 +154,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
   });
   let lastMessage = '';
   let lastUnreachable = false;
+  let lastRefused = false;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
   try {
     for (const kind of order) {
@@ -201,6 +204,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
         }
         lastMessage = failure.message.replace('did not complete discovery', 'did not complete initialize');
         lastUnreachable = failure.reason === ConditionReason.Unreachable || failure.reason === ConditionReason.Timeout;
+        lastRefused = failure.reason === ConditionReason.AuthenticationRequired;
         if (!failure.wrongTransport) break;
       }
     }
@@ -211,7 +215,7 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
     budget.dispose();
   }
   await serverFetch.close();
-  throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`, lastUnreachable);
+  throw new UpstreamConnectError(502, `The gateway could not open a session with MCP server "${entry.name}": ${lastMessage}`, lastUnreachable, lastRefused);
 }
 
 /**

@@ -34,6 +34,7 @@ export interface GaiaServerFields {
   oauthClientSecret?: string;
   oauthScope?: string;
   oauthTokenUrl?: string;
+  oauthAuthorizationUrl?: string;
   proxyUrl?: string;
   proxyAuthToken?: string;
   proxyAuthHeader?: string;
@@ -75,6 +76,7 @@ const REMOTE_ONLY: readonly GaiaField[] = [
   'oauthClientSecret',
   'oauthScope',
   'oauthTokenUrl',
+  'oauthAuthorizationUrl',
   'proxyUrl',
   'proxyAuthToken',
   'proxyAuthHeader',

@@ -16,6 +16,9 @@
 //   customHeaders               additional_headers (an array of { name, value } or an object map)
 //   oauthClientId/Secret/Scope  auth_data { type: oauth2, grant_type: client_credentials, client_id,
 //   (+ oauthTokenUrl)             client_secret, scopes (the scope split on spaces), token_url }
+//   oauthAuthorizationUrl       auth_data { type: oauth2, grant_type: authorization_code, authorization_url,
+//   (+ the OAuth fields above,    and client_id, client_secret, scopes, token_url when sent }: each user
+//   all optional then)            connects their own account (an absent client registers dynamically)
 //   proxyUrl/AuthToken/Header   upstream_proxy { url, auth_token, auth_header }
 //   requestTimeout              timeouts.request_ms (default 30000)
 //   maxTotalTimeout             timeouts.total_ms (default 60000)
@@ -189,8 +192,9 @@ function overlay(m: ManifestDraft, f: Partial<GaiaServerFields>, cleared: Readon
   }
 
   // auth_data: the OAuth fields merge with a stored oauth2 auth_data (client credentials).
-  const oauthFields: GaiaField[] = ['oauthClientId', 'oauthClientSecret', 'oauthScope', 'oauthTokenUrl'];
-  if (cleared.has('oauthClientId')) {
+  const oauthFields: GaiaField[] = ['oauthClientId', 'oauthClientSecret', 'oauthScope', 'oauthTokenUrl', 'oauthAuthorizationUrl'];
+  const storedAuthorizationUrl = isPlainObject(m.auth_data) && m.auth_data.type === 'oauth2' ? (m.auth_data as { authorization_url?: string }).authorization_url : undefined;
+  if (cleared.has('oauthClientId') && f.oauthAuthorizationUrl === undefined && storedAuthorizationUrl === undefined) {
     if (isPlainObject(m.auth_data) && m.auth_data.type === 'oauth2') delete m.auth_data;
     for (const k of ['oauthClientSecret', 'oauthScope', 'oauthTokenUrl'] as const) {
       if (has(k)) errors.push({ path: `/${k}`, message: 'needs oauthClientId, which this request clears' });
@@ -198,12 +202,27 @@ function overlay(m: ManifestDraft, f: Partial<GaiaServerFields>, cleared: Readon
   } else if (oauthFields.some((k) => has(k) || cleared.has(k))) {
     const current =
       isPlainObject(m.auth_data) && m.auth_data.type === 'oauth2'
-        ? (m.auth_data as { client_id?: string; client_secret?: string; token_url?: string; scopes?: string[]; jwt_source?: string })
+        ? (m.auth_data as { client_id?: string; client_secret?: string; token_url?: string; scopes?: string[]; jwt_source?: string; authorization_url?: string })
         : {};
-    const clientId = f.oauthClientId ?? current.client_id;
-    const clientSecret = f.oauthClientSecret ?? current.client_secret;
+    const clientId = cleared.has('oauthClientId') ? undefined : (f.oauthClientId ?? current.client_id);
+    const clientSecret = cleared.has('oauthClientId') ? undefined : (f.oauthClientSecret ?? current.client_secret);
     const tokenUrl = f.oauthTokenUrl ?? current.token_url;
     const scopes = f.oauthScope !== undefined ? scopesOf(f.oauthScope) : cleared.has('oauthScope') ? [] : (current.scopes ?? []);
+    const authorizationUrl = f.oauthAuthorizationUrl ?? current.authorization_url;
+    if (authorizationUrl !== undefined) {
+      // Each user's own account (authorization code): every other OAuth field is optional.
+      m.auth_data = {
+        type: 'oauth2',
+        grant_type: 'authorization_code',
+        authorization_url: authorizationUrl,
+        ...(tokenUrl !== undefined ? { token_url: tokenUrl } : {}),
+        ...(current.jwt_source ? { jwt_source: current.jwt_source } : {}),
+        ...(clientId !== undefined ? { client_id: clientId } : {}),
+        ...(clientSecret !== undefined ? { client_secret: clientSecret } : {}),
+        ...(scopes.length > 0 ? { scopes } : {}),
+      };
+      return;
+    }
     if (clientId === undefined) {
       errors.push({ path: '/oauthClientId', message: 'is required with the other OAuth fields: the client credentials grant needs a client id' });
     }
@@ -215,7 +234,7 @@ function overlay(m: ManifestDraft, f: Partial<GaiaServerFields>, cleared: Readon
         path: '/oauthTokenUrl',
         message:
           'is required with oauthClientId: the OAuth client credentials grant needs a token endpoint and none can be derived from the other fields; ' +
-          'send oauthTokenUrl (an extension of this API), or create the server through PUT /api/svc/v1/mcp-servers with auth_data.token_url',
+          'send oauthTokenUrl (an extension of this API), or oauthAuthorizationUrl for each user to connect their own account, or create the server through PUT /api/svc/v1/mcp-servers with auth_data.token_url',
       });
     }
     if (clientId !== undefined && clientSecret !== undefined && tokenUrl !== undefined) {
@@ -313,6 +332,7 @@ const POINTER_MAP: [string, string][] = [
   ['/auth_data/client_secret', '/oauthClientSecret'],
   ['/auth_data/scopes', '/oauthScope'],
   ['/auth_data/token_url', '/oauthTokenUrl'],
+  ['/auth_data/authorization_url', '/oauthAuthorizationUrl'],
   ['/upstream_proxy/url', '/proxyUrl'],
   ['/upstream_proxy/auth_token', '/proxyAuthToken'],
   ['/upstream_proxy/auth_header', '/proxyAuthHeader'],

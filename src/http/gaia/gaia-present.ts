@@ -23,7 +23,7 @@ interface ManifestView {
   timeouts?: { request_ms: number; total_ms: number };
   upstream_proxy?: { url: string; auth_header: string; auth_token?: string };
   additional_headers?: Record<string, string>;
-  auth_data?: { type: string; env?: Record<string, string>; client_id?: string; client_secret?: string; scopes?: string[]; token_url?: string; grant_type?: string };
+  auth_data?: { type: string; env?: Record<string, string>; client_id?: string; client_secret?: string; scopes?: string[]; token_url?: string; authorization_url?: string; grant_type?: string };
   command?: string;
   args?: string[];
   env?: Record<string, string>;
@@ -65,6 +65,8 @@ export function presentGaiaServer(r: McpServerResource, options: PresentOptions)
     oauthClientId: oauth?.client_id ?? null,
     oauthScope: oauth?.scopes?.join(' ') ?? null,
     oauthTokenUrl: oauth?.token_url ?? null,
+    // Extension: set for a server each user connects their own account to (authorization code).
+    oauthAuthorizationUrl: oauth?.authorization_url ?? null,
     hasOauthClientSecret: oauth?.client_secret !== undefined,
     // The HTTP proxy in front of the upstream, as sent (not the gateway; that is gatewayUrl).
     proxyUrl: m.upstream_proxy?.url ?? null,
@@ -78,6 +80,8 @@ export function presentGaiaServer(r: McpServerResource, options: PresentOptions)
     // In GAIA's words: http | sse | stdio; null until a discovery succeeded.
     detectedTransport: detected === 'streamable-http' ? 'http' : (detected ?? null),
     toolCount: r.status.tools.filter((t) => !t.disabled).length,
+    // For a per-user server, about the caller (the routes put theirs in).
+    authStatus: r.status.authStatus,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };

@@ -30,6 +30,7 @@ import {
 } from './gaia-mapping.js';
 import { validateCreateBody, validatePatchBody, type GaiaServerFields } from './gaia-body.js';
 import { gaiaErrorBody, presentGaiaServer, presentGaiaTools } from './gaia-present.js';
+import type { CallerAuthViews } from '../caller-auth-views.js';
 import type { TestConnection } from './test-connection.js';
 
 export interface GaiaRouterOptions extends PresentOptions {
@@ -46,6 +47,8 @@ export interface GaiaRouterOptions extends PresentOptions {
   /** The one write limiter of the app, so a token has one budget across both APIs. */
   writeLimiter?: RequestHandler | undefined;
   clock?: Clock;
+  /** authStatus for the caller on per-user servers; absent: the stored one. */
+  callerAuth?: CallerAuthViews;
 }
 
 const API_SOURCE = { kind: 'api' } as const;
@@ -76,13 +79,18 @@ async function throughIntake<T>(call: () => Promise<T>): Promise<T> {
 
 export function gaiaRouter(options: GaiaRouterOptions): Router {
   const { intake, store, policy } = options;
-  const present = (r: McpServerResource) => presentGaiaServer(r, options);
   const router = Router();
 
   router.use(authenticate(options.authenticator));
   if (options.writeLimiter) router.use(options.writeLimiter);
   router.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   router.use(refuseReservedKeys);
+
+  /** A server as GAIA answers it, with the caller's authStatus. */
+  const presentFor = async (req: Request, r: McpServerResource) => {
+    const server = presentGaiaServer(r, options);
+    return options.callerAuth ? options.callerAuth.object(r, server, principalOf(req)) : server;
+  };
 
   const readable = async (req: Request, id: string): Promise<McpServerResource> => {
     const r = await store.getById(id);
@@ -155,7 +163,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     const projectId = typeof req.query.projectId === 'string' ? req.query.projectId : '';
     if (projectId === '') throw invalid([{ path: '/query/projectId', message: 'is required: list the servers of one project, ?projectId=<id>' }]);
     requireProject(principal, projectId);
-    res.json({ success: true, servers: (await projectServers(principal, projectId)).map(present) });
+    res.json({ success: true, servers: await Promise.all((await projectServers(principal, projectId)).map((r) => presentFor(req, r))) });
   });
 
   router.post('/validate', requireJson, async (req, res) => {
@@ -175,7 +183,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
   });
 
   router.get('/:serverId', async (req, res) => {
-    res.json({ success: true, server: present(await readable(req, String(req.params.serverId))) });
+    res.json({ success: true, server: await presentFor(req, await readable(req, String(req.params.serverId))) });
   });
 
   router.get('/:serverId/tools', async (req, res) => {
@@ -209,7 +217,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
       intake.apply({ manifest: mapped.value, dryRun: false, force: false, metadata: undefined, source: API_SOURCE, principal, origin: GAIA_ORIGIN }),
     );
     setPolicyWarnings(res, result.admission);
-    res.json({ success: true, message: 'MCP server updated successfully', server: present(result.resource), ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
+    res.json({ success: true, message: 'MCP server updated successfully', server: await presentFor(req, result.resource), ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   });
 
   router.delete('/:serverId', async (req, res) => {

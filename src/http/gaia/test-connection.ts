@@ -103,7 +103,7 @@ export function createTestConnection(options: TestConnectionOptions = {}): TestC
       });
       try {
         const token = await oauth.getToken({
-          tokenUrl: auth.token_url,
+          tokenUrl: auth.token_url ?? '',
           clientId: auth.client_id ?? '',
           clientSecret: auth.client_secret ?? '',
           ...(auth.scopes ? { scopes: auth.scopes } : {}),

@@ -206,6 +206,7 @@ async function renderDetail() {
   if (fileGone(s.source)) fact(facts, 'File', `gone: ${fileGone(s.source)}`);
   fact(facts, 'Auth', `${s.authStatus?.status ?? 'unknown'}${s.authStatus?.message ? ` — ${s.authStatus.message}` : ''}`);
   fact(facts, 'Updated', `${s.updatedAt} (${ago(s.updatedAt)})`);
+  void renderAccount(s);
 
   $('detail-conditions').replaceChildren(
     ...(s.status?.conditions ?? []).map((c) =>
@@ -264,6 +265,67 @@ async function renderDetail() {
       ),
     ),
   );
+}
+
+// ---------- your account on a per-user server ----------
+
+/** per_user header values, or OAuth authorization_code: each user brings their own credentials. */
+function perUserKind(s) {
+  const a = s.manifest?.auth_data;
+  if (a?.type === 'header' && a.auth_level === 'per_user') return 'header';
+  if (a?.type === 'oauth2' && a.grant_type === 'authorization_code') return 'oauth';
+  return undefined;
+}
+
+/**
+ * The signed-in user's own status on a per-user server (the watch stream carries the server's), with
+ * Connect / Disconnect for OAuth: Connect opens the authorization server's page in a new tab.
+ */
+async function renderAccount(s) {
+  const box = $('detail-account');
+  const kind = perUserKind(s);
+  if (!kind) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const forFqn = s.fqn;
+  let mine;
+  try {
+    mine = (await api(`${API}/mcp-servers/${encodeURIComponent(s.id)}`)).data?.authStatus;
+  } catch {
+    return;
+  }
+  if (selected !== forFqn) return;
+  const connected = mine?.status === 'authenticated';
+  const note = el('span', { class: 'muted', id: 'account-note' }, mine?.message ?? '');
+  const actions = [];
+  if (kind === 'oauth' && !connected) {
+    actions.push(
+      el('button', { type: 'button', id: 'account-connect' }, 'Connect'),
+    );
+  }
+  if (kind === 'oauth' && connected) actions.push(el('button', { type: 'button', id: 'account-disconnect' }, 'Disconnect'));
+  box.replaceChildren(el('strong', {}, connected ? 'Your account: connected' : 'Your account: not connected'), ' ', ...actions, ' ', note);
+  box.hidden = false;
+  $('account-connect')?.addEventListener('click', async () => {
+    try {
+      const started = await api(`${API}/mcp-servers/${encodeURIComponent(s.id)}/oauth/authorize`, { method: 'POST' });
+      window.open(started.data.authorizationUrl, '_blank', 'noopener');
+      $('account-note').textContent = 'Finish in the new tab, then select the server again.';
+    } catch (err) {
+      $('account-note').textContent = err.message;
+    }
+  });
+  $('account-disconnect')?.addEventListener('click', async () => {
+    try {
+      await api(`${API}/mcp-servers/${encodeURIComponent(s.id)}/oauth/token`, { method: 'DELETE' });
+    } catch (err) {
+      $('account-note').textContent = err.message;
+      return;
+    }
+    void renderAccount(s);
+  });
 }
 
 // ---------- watched directories ----------

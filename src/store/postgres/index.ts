@@ -3,3 +3,4 @@ export { PostgresResourceStore, type PostgresResourceStoreOptions } from './post
 export { PostgresGatewayStore, type PostgresGatewayStoreOptions } from './postgres-gateway-store.js';
 export { migrate, checkSchemaVersion, SchemaTooNewError } from './migrations.js';
 export type { Fence } from './units.js';
+export { PostgresCredentialStore, type PostgresCredentialStoreOptions } from './credentials.js';

@@ -148,6 +148,32 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'per-user credentials and OAuth states (secret values sealed)',
+    sql: `
+      CREATE TABLE credentials (
+        fqn TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        data TEXT NOT NULL,
+        binding TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (fqn, subject, kind)
+      );
+      CREATE TABLE oauth_states (
+        id TEXT PRIMARY KEY,
+        fqn TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        data TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX oauth_states_expires_at ON oauth_states (expires_at);
+      CREATE INDEX oauth_states_fqn ON oauth_states (fqn);
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

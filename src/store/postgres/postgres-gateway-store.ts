@@ -146,9 +146,13 @@ export class PostgresGatewayStore implements GatewayStore {
     return this.external;
   }
 
-  /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */
+  /** Seals header values and credentials stored before encryption; checks the key against the rest (see resealColumn). */
   resealSecrets(): Promise<number> {
-    return this.units.write(this.fence, (client) => resealColumn(client, 'gateway_entries', 'headers', this.codec));
+    return this.units.write(this.fence, async (client) => {
+      let resealed = 0;
+      for (const table of ['gateway_entries', 'credentials', 'oauth_states'] as const) resealed += await resealColumn(client, table, table === 'gateway_entries' ? 'headers' : 'secrets', this.codec);
+      return resealed;
+    });
   }
 
   /** Stops hearing of other processes' writes. The database is closed by its owner. */

@@ -6,13 +6,19 @@ import { resealerOf } from '../sealed-values.js';
 import type { Queryable } from './connection.js';
 
 /** The key of each sealed table's rows, as one text. */
-const KEYS = { resources: 'fqn', gateway_entries: 'fqn', revisions: "resource_id || '/' || generation" } as const;
+const KEYS = {
+  resources: 'fqn',
+  gateway_entries: 'fqn',
+  revisions: "resource_id || '/' || generation",
+  credentials: "fqn || '/' || subject || '/' || kind",
+  oauth_states: 'id',
+} as const;
 
 /**
  * Seals every stored value the codec does not recognise as sealed, and opens the first sealed one (every
  * value is sealed under the one key). On the caller's write transaction. Answers the rows rewritten.
  */
-export async function resealColumn(client: Queryable, table: 'resources' | 'gateway_entries' | 'revisions', column: 'secrets' | 'headers', codec: SecretCodec): Promise<number> {
+export async function resealColumn(client: Queryable, table: keyof typeof KEYS, column: 'secrets' | 'headers', codec: SecretCodec): Promise<number> {
   const key = KEYS[table];
   const resealer = resealerOf(codec);
   if (!resealer) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)

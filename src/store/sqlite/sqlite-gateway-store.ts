@@ -10,6 +10,7 @@ import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
+import { credentialsMigrationSql, SqliteCredentialStore } from './credentials.js';
 
 const gatewayMigrations: readonly Migration[] = [
   {
@@ -24,6 +25,7 @@ const gatewayMigrations: readonly Migration[] = [
       updated_at TEXT NOT NULL
     )`,
   },
+  { version: 2, name: 'per-user credentials and OAuth states (secret values sealed)', sql: credentialsMigrationSql },
 ];
 
 export interface SqliteGatewayStoreOptions {
@@ -41,6 +43,8 @@ export class SqliteGatewayStore implements GatewayStore {
   private readonly hashKey: Uint8Array | undefined;
   private readonly stmt;
   private readonly listeners = new Set<(fqn: string) => void>();
+  /** Per-user credentials, in this file and on this connection (its units of work included). */
+  readonly credentials: SqliteCredentialStore;
   /** Writes of the open unit, announced when it commits; undefined outside one. */
   private unannounced: Set<string> | undefined;
   /** The connection's writer and units of work (see units.ts). */
@@ -70,6 +74,7 @@ export class SqliteGatewayStore implements GatewayStore {
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;
+    this.credentials = new SqliteCredentialStore(this.db, this.units, this.codec, this.clock);
     this.stmt = {
       get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
       list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
@@ -156,9 +161,9 @@ export class SqliteGatewayStore implements GatewayStore {
     });
   }
 
-  /** Seals header values stored before encryption; checks the key against the rest (see resealColumn). */
+  /** Seals header values and credentials stored before encryption; checks the key against the rest (see resealColumn). */
   resealSecrets(): Promise<number> {
-    return this.units.call(() => resealColumn(this.db, 'gateway_entries', 'fqn', 'headers', this.codec));
+    return this.units.call(() => resealColumn(this.db, 'gateway_entries', 'fqn', 'headers', this.codec) + this.credentials.resealNow());
   }
 
   /** After the open unit, if any: its commit comes first. */

@@ -2,16 +2,19 @@
 // stores over one set of data, and optionally a second connection to the same data (another replica).
 // The suite awaits every port call, so it runs unchanged whether an engine answers values or promises.
 import type { Clock } from '../../../src/domain/clock.js';
-import type { GatewayStore, ResourceStore, SecretCodec } from '../../../src/store/index.js';
+import type { CredentialStore, GatewayStore, ResourceStore, SecretCodec } from '../../../src/store/index.js';
 
 export interface StoreConnection {
   resources: ResourceStore;
   gateway: GatewayStore;
+  credentials: CredentialStore;
 }
 
 export interface StoreEngine extends StoreConnection {
   /** Another connection to the same data, as another replica would hold it; undefined when the engine has none. */
   connect?(): Promise<StoreConnection>;
+  /** The rows of a table as the database holds them (to look at what is at rest). */
+  rawRows(table: string): Promise<Record<string, unknown>[]>;
   /** Closes every connection and drops the data. */
   dispose(): Promise<void>;
 }

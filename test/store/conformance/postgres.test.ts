@@ -1,7 +1,7 @@
 // The store conformance suite on PostgreSQL: both stores over one database in a fresh schema per engine
 // (migrated), and a second PostgresDatabase (another pool and LISTEN connection) as another replica.
 import { resourceViews } from '../../../src/http/resource-view.js';
-import { migrate, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from '../../../src/store/postgres/index.js';
+import { migrate, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from '../../../src/store/postgres/index.js';
 import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../../support/postgres.js';
 import type { StoreConnection, StoreEngineFactory } from './engine.js';
 import { describeStoreConformance } from './suite.js';
@@ -19,6 +19,7 @@ const postgres: StoreEngineFactory = {
       const connection = {
         resources: await PostgresResourceStore.open({ database, views: resourceViews, ...options }),
         gateway: await PostgresGatewayStore.open({ database, clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
+        credentials: new PostgresCredentialStore({ database, clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
       };
       connections.push(connection);
       return connection;
@@ -27,6 +28,9 @@ const postgres: StoreEngineFactory = {
     return {
       ...first,
       connect,
+      async rawRows(table) {
+        return (await databases[0]!.pool.query(`SELECT * FROM ${table}`)).rows as Record<string, unknown>[];
+      },
       async dispose() {
         for (const c of connections) {
           await c.resources.close();

@@ -1,5 +1,6 @@
 // The store conformance suite on the embedded engine: both SQLite stores in a temp directory, and a
 // second pair of connections to the same files as another replica.
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,11 @@ const sqlite: StoreEngineFactory = {
     const dir = mkdtempSync(join(tmpdir(), 'store-conformance-'));
     const connections: StoreConnection[] = [];
     const connect = async (): Promise<StoreConnection> => {
+      const gateway = new SqliteGatewayStore({ path: join(dir, 'gateway.db'), clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) });
       const connection = {
         resources: new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews, ...options }),
-        gateway: new SqliteGatewayStore({ path: join(dir, 'gateway.db'), clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
+        gateway,
+        credentials: gateway.credentials,
       };
       connections.push(connection);
       return connection;
@@ -25,6 +28,14 @@ const sqlite: StoreEngineFactory = {
     return {
       ...first,
       connect,
+      async rawRows(table) {
+        const db = new Database(join(dir, 'gateway.db'), { readonly: true });
+        try {
+          return db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      },
       async dispose() {
         for (const c of connections) {
           await c.resources.close();

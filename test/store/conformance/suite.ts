@@ -4,6 +4,7 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { changelogCases } from './changelog.js';
 import type { StoreEngine, StoreEngineFactory } from './engine.js';
 import { eventCases } from './events.js';
+import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
@@ -30,6 +31,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     sourceInventoryCases(current);
     transactionCases(current);
     gatewayCases(current);
+    credentialCases(current, factory);
     replicaCases(current);
     revisionCases(current, factory);
   });
