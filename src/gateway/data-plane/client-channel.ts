@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { AnswerPipe } from './answer-pipe.js';
 import { EventLog } from './event-log.js';
 import { mediaType } from '../../domain/media-type.js';
 import { isMessage, serialize, sourceBytes } from './json-rpc.js';
@@ -116,6 +117,35 @@ class PostAnswer {
       }
     }
     return true;
+  }
+
+  /**
+   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts); undefined
+   * when it cannot be (several requests, an event stream already, the client gone).
+   */
+  pipe(contentLength: number): AnswerPipe | undefined {
+    const res = this.res;
+    if (this.answers.size !== 1 || this.streaming || this.complete || !res || res.headersSent) return undefined;
+    this.stopTimer();
+    this.complete = true;
+    res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(contentLength) }));
+    let ended = false;
+    return {
+      write: (chunk) => res.destroyed || res.write(chunk),
+      onDrain: (resume) => void res.once('drain', resume),
+      onClose: (stop) =>
+        void res.once('close', () => {
+          if (!ended) stop();
+        }),
+      end: () => {
+        ended = true;
+        res.end();
+      },
+      abort: () => {
+        ended = true;
+        res.destroy();
+      },
+    };
   }
 
   /** The client went away: a streamed answer goes on into the log (answers true); a JSON one is over. */
@@ -234,6 +264,19 @@ export class ClientChannel {
       this.posts.delete(post.key);
     }
     return true;
+  }
+
+  /**
+   * The answer to request `id` as JSON bytes that arrive later (answer-pipe.ts), on the POST that waits for
+   * it; undefined when that POST cannot take it so (it answers the usual way).
+   */
+  pipeAnswer(id: RequestId, contentLength: number): AnswerPipe | undefined {
+    const post = this.closed ? undefined : this.waiting.get(id);
+    const pipe = post?.pipe(contentLength);
+    if (!post || !pipe) return undefined;
+    this.waiting.delete(id);
+    this.posts.delete(post.key);
+    return pipe;
   }
 
   /** Ends every open response and the session. Idempotent. */
