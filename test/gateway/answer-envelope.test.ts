@@ -127,8 +127,8 @@ describe('scanAnswerEnvelope', () => {
         const alone = scanAnswerEnvelope(bytes);
         expect(scanChunks(chunks)).toEqual(alone);
         expect(alone === undefined).toBe(reference(text) === 'not-json');
-        // A character split over three chunks or more is left to the usual decoding.
-        if (chunks.every((c) => c.length >= 3)) expect(chunksAreUtf8(chunks)).toBe(true);
+        // A character split over any number of chunks is checked whole.
+        expect(chunksAreUtf8(chunks)).toBe(true);
       }),
       { numRuns: 300 },
     );
@@ -142,8 +142,13 @@ describe('scanAnswerEnvelope', () => {
     }
     const good = Buffer.from('{"a":"grüße 🌍 ✓"}');
     for (let at = 0; at <= good.length; at++) {
-      // A character cut in three is left to the usual decoding; cut once, it is checked whole.
       expect(chunksAreUtf8([good.subarray(0, at), good.subarray(at)])).toBe(true);
+      // Cut into single bytes: every character is split over as many chunks as it has bytes.
+      expect(chunksAreUtf8([...good].map((b) => Buffer.from([b])))).toBe(true);
+    }
+    for (const b of bad) {
+      const bytes = Buffer.concat([Buffer.from('{"a":"x'), b, Buffer.from('y"}')]);
+      expect(chunksAreUtf8([...bytes].map((c) => Buffer.from([c])))).toBe(false);
     }
   });
 });

@@ -39,10 +39,7 @@ export function scanAnswerEnvelope(chunks: readonly Uint8Array[]): AnswerEnvelop
   return scanner.end();
 }
 
-/**
- * Whether `chunks` in order are UTF-8, each checked where it lies; a character split between two chunks
- * is checked whole (one split over three chunks answers false, and the caller decodes the usual way).
- */
+/** Whether `chunks` in order are UTF-8, each checked where it lies; a character split between chunks is checked whole. */
 export function chunksAreUtf8(chunks: readonly Buffer[]): boolean {
   const check = new Utf8Check();
   for (const chunk of chunks) if (!check.push(chunk)) return false;
@@ -59,7 +56,12 @@ export class Utf8Check {
     if (!this.ok) return false;
     if (this.carry) {
       const need = sequenceLength(this.carry[0]!) - this.carry.length;
-      if (chunk.length < need || !isUtf8(Buffer.concat([this.carry, chunk.subarray(0, need)]))) return (this.ok = false);
+      if (chunk.length < need) {
+        // Still cut (a chunk of a byte or two): carried on whole.
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return true;
+      }
+      if (!isUtf8(Buffer.concat([this.carry, chunk.subarray(0, need)]))) return (this.ok = false);
       chunk = chunk.subarray(need);
       this.carry = undefined;
     }
