@@ -8,7 +8,8 @@
 // message about one of its requests (progress, a request to the client) must go out before the
 // answer, or the answer takes longer than STREAM_AFTER_MS for a client that can resume (protocol
 // 2025-11-25 and later: a priming event gives it a cursor): then the answer becomes an event stream,
-// as the spec allows either.
+// as the spec allows either. A large upstream answer may instead be written as it arrives (pipe(),
+// answer-pipe.ts), as JSON with the upstream's length.
 //
 // Resumability: every event on every stream has an id (event-log.ts). A streamed POST whose client went
 // away goes on being answered into the log; a GET with Last-Event-ID replays what its stream was sent

@@ -6,7 +6,8 @@
 // not its cost: the SDK goes through fetch, so every message is a web Request, a chunked body and a
 // web stream read twice over (text decoding, then event parsing). Here a message is one write on the
 // dispatcher's own handler API (no promise, stream or abort signal per request, as undici's request()
-// would make), and an answer's bytes go straight to a JSON.parse or to the event stream parser.
+// would make), and an answer's bytes go straight to the envelope scan (and on to the client as they
+// arrive, for a large one: answer-pipe.ts), a JSON.parse or the event stream parser.
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
