@@ -249,6 +249,7 @@ export class GatewaySession {
     return {
       ...pipe,
       end: (envelope) => {
+        this.lastActivity = Date.now();
         metrics.upstreamLatency(serverName, request.method, (performance.now() - request.sentAt) / 1000);
         metrics.request(serverName, request.method, envelope.isError ? 'error' : 'ok');
         pipe.end(envelope);
