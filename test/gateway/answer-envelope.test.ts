@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { chunksAreUtf8, isPlain, scanAnswerEnvelope as scanChunks } from '../../src/gateway/data-plane/answer-envelope.js';
+import { chunksAreUtf8, scanAnswerEnvelope as scanChunks } from '../../src/gateway/data-plane/answer-envelope.js';
 
 const scanAnswerEnvelope = (bytes: Buffer) => scanChunks([bytes]);
 
@@ -116,7 +116,7 @@ describe('scanAnswerEnvelope', () => {
     );
   });
 
-  it('answers the same however the bytes are cut into chunks (with or without the map of plain chunks), and checks UTF-8 across the cuts', () => {
+  it('answers the same however the bytes are cut into chunks, and checks UTF-8 across the cuts', () => {
     const filler = fc.array(fc.constantFrom('x', 'é', '"', '\\', '\n', 'q', '\u0001', '🌍', '✓'), { maxLength: 12 });
     fc.assert(
       fc.property(fc.nat({ max: 20_000 }), filler, fc.nat({ max: 300 }), fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 1, maxLength: 6 }), (before, middle, after, cuts) => {
@@ -126,11 +126,9 @@ describe('scanAnswerEnvelope', () => {
         expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
         const alone = scanAnswerEnvelope(bytes);
         expect(scanChunks(chunks)).toEqual(alone);
-        // With the map of chunks found plain as they arrived: the same.
-        expect(scanChunks(chunks, chunks.map(isPlain))).toEqual(alone);
         expect(alone === undefined).toBe(reference(text) === 'not-json');
-        // A character split over three chunks or more is left to the usual decoding.
-        if (chunks.every((c) => c.length >= 3)) expect(chunksAreUtf8(chunks)).toBe(true);
+        // A character split over any number of chunks is checked whole.
+        expect(chunksAreUtf8(chunks)).toBe(true);
       }),
       { numRuns: 300 },
     );
@@ -144,8 +142,13 @@ describe('scanAnswerEnvelope', () => {
     }
     const good = Buffer.from('{"a":"grüße 🌍 ✓"}');
     for (let at = 0; at <= good.length; at++) {
-      // A character cut in three is left to the usual decoding; cut once, it is checked whole.
       expect(chunksAreUtf8([good.subarray(0, at), good.subarray(at)])).toBe(true);
+      // Cut into single bytes: every character is split over as many chunks as it has bytes.
+      expect(chunksAreUtf8([...good].map((b) => Buffer.from([b])))).toBe(true);
+    }
+    for (const b of bad) {
+      const bytes = Buffer.concat([Buffer.from('{"a":"x'), b, Buffer.from('y"}')]);
+      expect(chunksAreUtf8([...bytes].map((c) => Buffer.from([c])))).toBe(false);
     }
   });
 });

@@ -32,82 +32,49 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-/** Returned by the scanners for bytes that are not JSON. */
-const BAD = -1;
-
-/**
- * The envelope of the answer whose bytes are `chunks`, in order; undefined when it does not vouch for
- * them. `plain[k]`, when given, is isPlain(chunks[k]), found as the chunks arrived: the scan then skips
- * those chunks inside a string at once.
- */
-export function scanAnswerEnvelope(chunks: readonly Uint8Array[], plain?: readonly boolean[]): AnswerEnvelope | undefined {
-  const s = new Scanner(chunks, plain);
-  let i = s.ws(0);
-  if (s.at(i) !== OPEN_BRACE) return undefined;
-  i = s.ws(i + 1);
-  let jsonrpc: string | undefined;
-  let id: string | number | undefined;
-  let kind: 'result' | 'error' | undefined;
-  const seen = new Set<string>();
-  if (s.at(i) === CLOSE_BRACE) return undefined;
-  for (;;) {
-    if (s.at(i) !== QUOTE) return undefined;
-    const keyEnd = s.string(i);
-    if (keyEnd === BAD) return undefined;
-    const key = s.plainText(i, keyEnd);
-    if (key === undefined) return undefined; // an escaped key: JSON.parse decides what it names
-    if (seen.has(key)) return undefined;
-    seen.add(key);
-    i = s.ws(keyEnd);
-    if (s.at(i) !== COLON) return undefined;
-    i = s.ws(i + 1);
-    const valueStart = i;
-    i = s.value(i);
-    if (i === BAD) return undefined;
-    if (key === 'method') return undefined;
-    if (key === 'jsonrpc') jsonrpc = s.at(valueStart) === QUOTE ? s.plainText(valueStart, i) : undefined;
-    else if (key === 'id') id = s.id(valueStart, i);
-    else if (key === 'result' || key === 'error') {
-      if (kind !== undefined || s.at(valueStart) !== OPEN_BRACE) return undefined;
-      kind = key;
-    }
-    i = s.ws(i);
-    if (s.at(i) === COMMA) {
-      i = s.ws(i + 1);
-      continue;
-    }
-    if (s.at(i) !== CLOSE_BRACE) return undefined;
-    i = s.ws(i + 1);
-    break;
-  }
-  if (i !== s.length || jsonrpc !== '2.0' || id === undefined || kind === undefined) return undefined;
-  return { id, isError: kind === 'error' };
+/** The envelope of the answer whose bytes are `chunks`, in order; undefined when it does not vouch for them. */
+export function scanAnswerEnvelope(chunks: readonly Uint8Array[]): AnswerEnvelope | undefined {
+  const scanner = new EnvelopeScanner();
+  for (const chunk of chunks) if (!scanner.push(chunk)) return undefined;
+  return scanner.end();
 }
 
-/** Whether `chunk` holds no quote, backslash or control character (inside a string it is all content). */
-export function isPlain(chunk: Uint8Array): boolean {
-  return run(chunk, 0) === chunk.length;
-}
-
-/**
- * Whether `chunks` in order are UTF-8, each checked where it lies; a character split between two chunks
- * is checked whole (one split over three chunks answers false, and the caller decodes the usual way).
- */
+/** Whether `chunks` in order are UTF-8, each checked where it lies; a character split between chunks is checked whole. */
 export function chunksAreUtf8(chunks: readonly Buffer[]): boolean {
-  let carry: Buffer | undefined;
-  for (let k = 0; k < chunks.length; k++) {
-    let chunk = chunks[k]!;
-    if (carry) {
-      const need = sequenceLength(carry[0]!) - carry.length;
-      if (chunk.length < need || !isUtf8(Buffer.concat([carry, chunk.subarray(0, need)]))) return false;
+  const check = new Utf8Check();
+  for (const chunk of chunks) if (!check.push(chunk)) return false;
+  return check.end();
+}
+
+/** chunksAreUtf8, a chunk at a time as they arrive: push answers false from the first bytes that are not UTF-8. */
+export class Utf8Check {
+  /** A character cut at the end of the last chunk. */
+  private carry: Buffer | undefined;
+  private ok = true;
+
+  push(chunk: Buffer): boolean {
+    if (!this.ok) return false;
+    if (this.carry) {
+      const need = sequenceLength(this.carry[0]!) - this.carry.length;
+      if (chunk.length < need) {
+        // Still cut (a chunk of a byte or two): carried on whole.
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return true;
+      }
+      if (!isUtf8(Buffer.concat([this.carry, chunk.subarray(0, need)]))) return (this.ok = false);
       chunk = chunk.subarray(need);
-      carry = undefined;
+      this.carry = undefined;
     }
-    const complete = k === chunks.length - 1 ? chunk.length : completeLength(chunk);
-    if (!isUtf8(chunk.subarray(0, complete))) return false;
-    if (complete < chunk.length) carry = chunk.subarray(complete);
+    const complete = completeLength(chunk);
+    if (!isUtf8(chunk.subarray(0, complete))) return (this.ok = false);
+    if (complete < chunk.length) this.carry = chunk.subarray(complete);
+    return true;
   }
-  return true;
+
+  /** Every byte pushed was UTF-8, and no character is left cut at the end. */
+  end(): boolean {
+    return this.ok && this.carry === undefined;
+  }
 }
 
 function sequenceLength(lead: number): number {
@@ -124,214 +91,265 @@ function completeLength(bytes: Buffer): number {
   return bytes.length;
 }
 
-class Scanner {
-  readonly length: number;
-  /** Where each chunk starts in the whole. */
-  private readonly starts: number[] = [];
-  /** The chunk at() read last, and its bounds. */
-  private cur: Uint8Array;
-  /** The index of `cur` in chunks. */
-  private k = 0;
-  private lo = 0;
-  private hi: number;
+// What the scanner expects next.
+const S_VALUE = 0; // a value (after a colon, a comma in an array, or at the start)
+const S_VALUE_OR_CLOSE = 1; // a value or ']' (after '[')
+const S_KEY = 2; // a member's key (after a comma in an object)
+const S_KEY_OR_CLOSE = 3; // a key or '}' (after '{')
+const S_COLON = 4;
+const S_AFTER_VALUE = 5; // ',' or the close of the container
+const S_STRING = 6; // inside a string
+const S_ESCAPE = 7; // after a backslash in a string
+const S_HEX = 8; // in the four hex digits of \u
+const S_NUMBER = 9;
+const S_LITERAL = 10;
+const S_END = 11; // after the whole value: whitespace only
 
-  constructor(
-    private readonly chunks: readonly Uint8Array[],
-    private readonly plain?: readonly boolean[],
-  ) {
-    let total = 0;
-    for (const chunk of chunks) {
-      this.starts.push(total);
-      total += chunk.length;
-    }
-    this.length = total;
-    this.cur = chunks[0] ?? new Uint8Array(0);
-    this.hi = this.cur.length;
-  }
+// Where a number is (S_NUMBER).
+const N_MINUS = 0;
+const N_ZERO = 1;
+const N_INT = 2;
+const N_DOT = 3;
+const N_FRACTION = 4;
+const N_E = 5;
+const N_E_SIGN = 6;
+const N_EXPONENT = 7;
 
-  /** The byte at `i` of the whole; undefined past its end. */
-  at(i: number): number | undefined {
-    if (i < this.lo || i >= this.hi) {
-      if (i < 0 || i >= this.length) return undefined;
-      this.seek(i);
-    }
-    return this.cur[i - this.lo];
-  }
+const LITERALS: Record<number, Uint8Array> = { 0x74: Buffer.from('true'), 0x66: Buffer.from('false'), 0x6e: Buffer.from('null') };
 
-  private seek(i: number): number {
-    let low = 0;
-    let high = this.starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >>> 1;
-      if (this.starts[mid]! <= i) low = mid;
-      else high = mid - 1;
-    }
-    // Empty chunks share a start with the next: take the one that holds i.
-    while (this.chunks[low]!.length === 0 || this.starts[low]! + this.chunks[low]!.length <= i) low++;
-    this.cur = this.chunks[low]!;
-    this.k = low;
-    this.lo = this.starts[low]!;
-    this.hi = this.lo + this.cur.length;
-    return low;
-  }
+/**
+ * scanAnswerEnvelope as the bytes arrive: push each chunk (false: it will not vouch, stop pushing), then
+ * end(). It keeps no chunk: only a container stack and the few bytes of the envelope's keys, jsonrpc and
+ * id, so a large answer's chunks may be passed on (and freed) as soon as they were pushed.
+ */
+export class EnvelopeScanner {
+  private state = S_VALUE;
+  private bad = false;
+  /** The open containers, outermost first: true an object, false an array. */
+  private readonly open: boolean[] = [];
+  private inKey = false;
+  private hexLeft = 0;
+  private numberAt = N_MINUS;
+  private literal: Uint8Array = LITERALS[0x74]!;
+  private literalAt = 0;
+  /** The bytes of a top-level key, or of the jsonrpc or id value, being read; undefined when none is. */
+  private capture: number[] | undefined;
+  /** Whether `capture` holds a string's contents (else a number's text). */
+  private captureIsString = false;
+  /** The top-level key whose value is being read. */
+  private member: string | undefined;
+  private readonly seen = new Set<string>();
+  private jsonrpc: string | undefined;
+  private id: string | number | undefined;
+  private kind: 'result' | 'error' | undefined;
 
-  ws(i: number): number {
-    for (;;) {
-      const c = this.at(i);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
-      i++;
-    }
-  }
-
-  /** One JSON value at `i` (no leading whitespace): the index after it, or BAD. */
-  value(i: number): number {
-    /** true: an object is open, false: an array. */
-    const open: boolean[] = [];
-    for (;;) {
-      // A value starts at i.
-      const c = this.at(i);
-      if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        if (open.length >= MAX_DEPTH) return BAD;
-        i = this.ws(i + 1);
-        if (this.at(i) === (c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET)) {
-          i++;
-        } else {
-          open.push(c === OPEN_BRACE);
-          if (c === OPEN_BRACE) {
-            i = this.member(i);
-            if (i === BAD) return BAD;
-          }
-          continue;
+  /** Scans `chunk`, the next bytes; false once the scan will not vouch for the answer. */
+  push(chunk: Uint8Array): boolean {
+    if (this.bad) return false;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      if (this.state === S_STRING) {
+        // The body of a string: skipped four bytes at a time up to the next quote, backslash or control byte.
+        const j = run(chunk, i);
+        if (this.capture) {
+          if (this.capture.length + (j - i) > MAX_KEY_BYTES) return this.fail();
+          for (let k = i; k < j; k++) this.capture.push(chunk[k]!);
         }
-      } else if (c === QUOTE) {
-        i = this.string(i);
-      } else if (c === 0x2d || isDigit(c)) {
-        i = this.number(i);
-      } else if (c === 0x74) {
-        i = this.literal(i, 'true');
-      } else if (c === 0x66) {
-        i = this.literal(i, 'false');
-      } else if (c === 0x6e) {
-        i = this.literal(i, 'null');
-      } else {
-        return BAD;
+        i = j;
+        if (i === n) break;
       }
-      if (i === BAD) return BAD;
-      // After a value: close containers, or go on to the next element.
-      for (;;) {
-        if (open.length === 0) return i;
-        i = this.ws(i);
-        const isObject = open[open.length - 1]!;
-        const next = this.at(i);
-        if (next === COMMA) {
-          i = this.ws(i + 1);
-          if (isObject) {
-            i = this.member(i);
-            if (i === BAD) return BAD;
-          }
-          break;
+      if (!this.step(chunk[i]!)) return this.fail();
+    }
+    return true;
+  }
+
+  /** The envelope of every byte pushed; undefined when the scan does not vouch for it. */
+  end(): AnswerEnvelope | undefined {
+    if (this.bad || this.state !== S_END || this.jsonrpc !== '2.0' || this.id === undefined || this.kind === undefined) return undefined;
+    return { id: this.id, isError: this.kind === 'error' };
+  }
+
+  private fail(): false {
+    this.bad = true;
+    return false;
+  }
+
+  /** One byte `c`; false when it cannot be there. */
+  private step(c: number): boolean {
+    switch (this.state) {
+      case S_STRING:
+        if (c === QUOTE) return this.stringEnd();
+        if (c !== BACKSLASH || this.capture) return false; // a raw control character, or an escape in what the envelope reads
+        this.state = S_ESCAPE;
+        return true;
+      case S_ESCAPE:
+        if (c === 0x75) {
+          this.state = S_HEX;
+          this.hexLeft = 4;
+          return true;
         }
-        if (next !== (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) return BAD;
-        open.pop();
-        i++;
+        this.state = S_STRING;
+        return c === QUOTE || c === BACKSLASH || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74;
+      case S_HEX:
+        if (!isHex(c)) return false;
+        if (--this.hexLeft === 0) this.state = S_STRING;
+        return true;
+      case S_NUMBER:
+        return this.numberByte(c);
+      case S_LITERAL:
+        if (c !== this.literal[this.literalAt]) return false;
+        if (++this.literalAt === this.literal.length) this.valueEnd();
+        return true;
+    }
+    if (isSpace(c)) return true;
+    switch (this.state) {
+      case S_VALUE_OR_CLOSE:
+        if (c === CLOSE_BRACKET) return this.close(false);
+        return this.valueStart(c);
+      case S_VALUE:
+        return this.valueStart(c);
+      case S_KEY_OR_CLOSE:
+        if (c === CLOSE_BRACE) return this.close(true);
+        return this.keyStart(c);
+      case S_KEY:
+        return this.keyStart(c);
+      case S_COLON:
+        if (c !== COLON) return false;
+        this.state = S_VALUE;
+        return true;
+      case S_AFTER_VALUE: {
+        const isObject = this.open[this.open.length - 1]!;
+        if (c === COMMA) {
+          this.state = isObject ? S_KEY : S_VALUE;
+          return true;
+        }
+        return c === (isObject ? CLOSE_BRACE : CLOSE_BRACKET) && this.close(isObject);
+      }
+      default:
+        return false; // S_END: something after the value
+    }
+  }
+
+  private keyStart(c: number): boolean {
+    if (c !== QUOTE) return false;
+    this.state = S_STRING;
+    this.inKey = true;
+    if (this.open.length === 1) this.capture = [];
+    return true;
+  }
+
+  /** A value starts with `c`. */
+  private valueStart(c: number): boolean {
+    const top = this.open.length === 1 ? this.member : undefined;
+    if (this.open.length === 0 && c !== OPEN_BRACE) return false; // an answer is an object
+    if (top === 'result' || top === 'error') {
+      if (this.kind !== undefined || c !== OPEN_BRACE) return false;
+      this.kind = top;
+    } else if (top === 'jsonrpc' || top === 'id') {
+      if (!(c === QUOTE || (top === 'id' && (c === 0x2d || isDigit(c))))) return false;
+      this.capture = c === QUOTE ? [] : [c];
+      this.captureIsString = c === QUOTE;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (this.open.length >= MAX_DEPTH) return false;
+      this.open.push(c === OPEN_BRACE);
+      this.state = c === OPEN_BRACE ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
+      return true;
+    }
+    if (c === QUOTE) {
+      this.state = S_STRING;
+      this.inKey = false;
+      return true;
+    }
+    if (c === 0x2d || isDigit(c)) {
+      this.state = S_NUMBER;
+      this.numberAt = c === 0x2d ? N_MINUS : c === 0x30 ? N_ZERO : N_INT;
+      return true;
+    }
+    const literal = LITERALS[c];
+    if (!literal) return false;
+    this.state = S_LITERAL;
+    this.literal = literal;
+    this.literalAt = 1;
+    return true;
+  }
+
+  private numberByte(c: number): boolean {
+    const digit = isDigit(c);
+    switch (this.numberAt) {
+      case N_MINUS:
+        if (!digit) return false;
+        this.numberAt = c === 0x30 ? N_ZERO : N_INT;
+        break;
+      case N_DOT:
+        if (!digit) return false;
+        this.numberAt = N_FRACTION;
+        break;
+      case N_E:
+        if (c === 0x2b || c === 0x2d) this.numberAt = N_E_SIGN;
+        else if (digit) this.numberAt = N_EXPONENT;
+        else return false;
+        break;
+      case N_E_SIGN:
+        if (!digit) return false;
+        this.numberAt = N_EXPONENT;
+        break;
+      default: {
+        // N_ZERO, N_INT, N_FRACTION, N_EXPONENT: the number may end here.
+        const at = this.numberAt;
+        if (digit && at !== N_ZERO) break;
+        if (c === 0x2e && (at === N_ZERO || at === N_INT)) this.numberAt = N_DOT;
+        else if ((c === 0x65 || c === 0x45) && at !== N_EXPONENT) this.numberAt = N_E;
+        else {
+          // The number ended before c, which comes after it.
+          this.valueEnd();
+          return this.step(c);
+        }
       }
     }
-  }
-
-  /** A member's key and colon at `i`: the index of its value. */
-  private member(i: number): number {
-    if (this.at(i) !== QUOTE) return BAD;
-    i = this.string(i);
-    if (i === BAD) return BAD;
-    i = this.ws(i);
-    if (this.at(i) !== COLON) return BAD;
-    return this.ws(i + 1);
-  }
-
-  /** The string at `i` (its opening quote): the index after its closing quote, or BAD. */
-  string(i: number): number {
-    i++;
-    for (;;) {
-      i = this.plainRun(i);
-      const c = this.at(i);
-      if (c === undefined) return BAD;
-      if (c === QUOTE) return i + 1;
-      if (c !== BACKSLASH) return BAD; // a raw control character
-      const e = this.at(i + 1);
-      if (e === 0x75) {
-        for (let k = i + 2; k < i + 6; k++) if (!isHex(this.at(k))) return BAD;
-        i += 6;
-      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-        i += 2;
-      } else {
-        return BAD;
-      }
+    if (this.capture) {
+      if (this.capture.length >= MAX_KEY_BYTES) return false;
+      this.capture.push(c);
     }
+    return true;
   }
 
-  /** The first index at or after `i` holding a quote, a backslash or a control character (or the length). */
-  private plainRun(i: number): number {
-    while (i < this.length) {
-      if (i < this.lo || i >= this.hi) this.seek(i);
-      if (this.plain?.[this.k] === true) {
-        i = this.hi;
-        continue;
-      }
-      const found = run(this.cur, i - this.lo);
-      if (found < this.cur.length) return this.lo + found;
-      i = this.hi;
+  private stringEnd(): boolean {
+    if (!this.inKey) {
+      this.valueEnd();
+      return true;
     }
-    return this.length;
+    this.inKey = false;
+    this.state = S_COLON;
+    if (this.open.length !== 1) return true;
+    const key = Buffer.from(this.capture!).toString('utf8');
+    this.capture = undefined;
+    if (key === 'method' || this.seen.has(key)) return false; // a request, or a repeated key: JSON.parse decides
+    this.seen.add(key);
+    this.member = key;
+    return true;
   }
 
-  private number(i: number): number {
-    if (this.at(i) === 0x2d) i++;
-    if (this.at(i) === 0x30) i++;
-    else if (isDigit(this.at(i))) while (isDigit(this.at(i))) i++;
-    else return BAD;
-    if (this.at(i) === 0x2e) {
-      i++;
-      if (!isDigit(this.at(i))) return BAD;
-      while (isDigit(this.at(i))) i++;
+  /** A container closes. */
+  private close(isObject: boolean): boolean {
+    if (this.open.pop() !== isObject) return false;
+    this.valueEnd();
+    return true;
+  }
+
+  /** A value ended: the envelope takes what it reads; the container goes on, or the whole ended. */
+  private valueEnd(): void {
+    if (this.capture && this.open.length === 1) {
+      const bytes = Buffer.from(this.capture);
+      this.capture = undefined;
+      if (this.member === 'jsonrpc') this.jsonrpc = bytes.toString('utf8');
+      else if (!this.captureIsString) {
+        const n = Number(bytes.toString('latin1'));
+        this.id = Number.isInteger(n) ? n : undefined;
+        if (this.id === undefined) this.bad = true;
+      } else this.id = bytes.toString('utf8');
     }
-    const e = this.at(i);
-    if (e === 0x65 || e === 0x45) {
-      i++;
-      const sign = this.at(i);
-      if (sign === 0x2b || sign === 0x2d) i++;
-      if (!isDigit(this.at(i))) return BAD;
-      while (isDigit(this.at(i))) i++;
-    }
-    return i;
-  }
-
-  private literal(i: number, word: string): number {
-    for (let k = 0; k < word.length; k++) if (this.at(i + k) !== word.charCodeAt(k)) return BAD;
-    return i + word.length;
-  }
-
-  /** Bytes [start, end) of the whole. */
-  private slice(start: number, end: number): Buffer {
-    const bytes = Buffer.allocUnsafe(end - start);
-    for (let k = start; k < end; k++) bytes[k - start] = this.at(k)!;
-    return bytes;
-  }
-
-  /** The text of the string from `start` (its quote) to `end` (after its quote); undefined when it has escapes (or is long). */
-  plainText(start: number, end: number): string | undefined {
-    if (end - start > MAX_KEY_BYTES) return undefined;
-    const bytes = this.slice(start + 1, end - 1);
-    return bytes.includes(BACKSLASH) ? undefined : bytes.toString('utf8');
-  }
-
-  /** An id as isMessage takes it: a string without escapes, or an integer. */
-  id(start: number, end: number): string | number | undefined {
-    const c = this.at(start);
-    if (c === QUOTE) return this.plainText(start, end);
-    if (c !== 0x2d && !isDigit(c)) return undefined;
-    if (end - start > MAX_KEY_BYTES) return undefined;
-    const n = Number(this.slice(start, end).toString('latin1'));
-    return Number.isInteger(n) ? n : undefined;
+    this.state = this.open.length === 0 ? S_END : S_AFTER_VALUE;
   }
 }
 
@@ -377,4 +395,8 @@ function isDigit(c: number | undefined): boolean {
 
 function isHex(c: number | undefined): boolean {
   return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }

@@ -8,7 +8,8 @@
 // message about one of its requests (progress, a request to the client) must go out before the
 // answer, or the answer takes longer than STREAM_AFTER_MS for a client that can resume (protocol
 // 2025-11-25 and later: a priming event gives it a cursor): then the answer becomes an event stream,
-// as the spec allows either.
+// as the spec allows either. A large upstream answer may instead be written as it arrives (pipe(),
+// answer-pipe.ts), as JSON with the upstream's length.
 //
 // Resumability: every event on every stream has an id (event-log.ts). A streamed POST whose client went
 // away goes on being answered into the log; a GET with Last-Event-ID replays what its stream was sent
@@ -16,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { AnswerPipe } from './answer-pipe.js';
 import { EventLog } from './event-log.js';
 import { mediaType } from '../../domain/media-type.js';
 import { isMessage, serialize, sourceBytes } from './json-rpc.js';
@@ -116,6 +118,35 @@ class PostAnswer {
       }
     }
     return true;
+  }
+
+  /**
+   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts); undefined
+   * when it cannot be (several requests, an event stream already, the client gone).
+   */
+  pipe(contentLength: number): AnswerPipe | undefined {
+    const res = this.res;
+    if (this.answers.size !== 1 || this.streaming || this.complete || !res || res.headersSent) return undefined;
+    this.stopTimer();
+    this.complete = true;
+    res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(contentLength) }));
+    let ended = false;
+    return {
+      write: (chunk) => res.destroyed || res.write(chunk),
+      onDrain: (resume) => void res.once('drain', resume),
+      onClose: (stop) =>
+        void res.once('close', () => {
+          if (!ended) stop();
+        }),
+      end: () => {
+        ended = true;
+        res.end();
+      },
+      abort: () => {
+        ended = true;
+        res.destroy();
+      },
+    };
   }
 
   /** The client went away: a streamed answer goes on into the log (answers true); a JSON one is over. */
@@ -234,6 +265,19 @@ export class ClientChannel {
       this.posts.delete(post.key);
     }
     return true;
+  }
+
+  /**
+   * The answer to request `id` as JSON bytes that arrive later (answer-pipe.ts), on the POST that waits for
+   * it; undefined when that POST cannot take it so (it answers the usual way).
+   */
+  pipeAnswer(id: RequestId, contentLength: number): AnswerPipe | undefined {
+    const post = this.closed ? undefined : this.waiting.get(id);
+    const pipe = post?.pipe(contentLength);
+    if (!post || !pipe) return undefined;
+    this.waiting.delete(id);
+    this.posts.delete(post.key);
+    return pipe;
   }
 
   /** Ends every open response and the session. Idempotent. */

@@ -19,7 +19,8 @@ import type { DataPlaneMetrics } from './metrics.js';
 import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSettings } from './tool-policy.js';
 import type { Upstream } from './upstream.js';
-import type { UpstreamMessageExtra } from './upstream-http.js';
+import type { AnswerPipe } from './answer-pipe.js';
+import { HttpUpstreamTransport, type UpstreamMessageExtra } from './upstream-http.js';
 
 /** Standalone messages kept for a client that has not opened its GET stream yet. */
 const OUTBOX_LIMIT = 100;
@@ -84,6 +85,7 @@ export class GatewaySession {
     const upstream = options.upstream.transport;
     upstream.onmessage = (message, extra?: MessageExtraInfo) => this.fromUpstream(message, (extra as UpstreamMessageExtra | undefined)?.relatedRequestId);
     upstream.onclose = () => void this.close('the upstream session closed');
+    if (upstream instanceof HttpUpstreamTransport) upstream.answerPipe = (id, contentLength) => this.pipeAnswer(id, contentLength);
     upstream.onerror = (error) => {
       if (upstreamSessionGone(error)) {
         options.metrics.error(options.serverName, 'upstream_closed');
@@ -230,6 +232,35 @@ export class GatewaySession {
     }
     this.options.metrics.request(this.options.serverName, request.method, 'error' in message ? 'error' : 'ok');
     this.send(answer);
+  }
+
+  /**
+   * A large answer to a client's request, passed on as it arrives (answer-pipe.ts): not for the gateway's
+   * own requests, nor tools/list (the gateway rewrites its result). Once it started, the request is
+   * answered: no deadline or cancellation applies to it.
+   */
+  private pipeAnswer(id: RequestId, contentLength: number): AnswerPipe | undefined {
+    const request = this.pending.get(id);
+    if (!request || request.answer || request.method === 'tools/list' || this.closed) return undefined;
+    const pipe = this.downstream.pipeAnswer(id, contentLength);
+    if (!pipe) return undefined;
+    this.pending.take(id);
+    const { serverName, metrics, logger } = this.options;
+    return {
+      ...pipe,
+      end: (envelope) => {
+        this.lastActivity = Date.now();
+        metrics.upstreamLatency(serverName, request.method, (performance.now() - request.sentAt) / 1000);
+        metrics.request(serverName, request.method, envelope.isError ? 'error' : 'ok');
+        pipe.end(envelope);
+      },
+      abort: (reason) => {
+        metrics.error(serverName, 'upstream_answer');
+        metrics.request(serverName, request.method, 'error');
+        logger.debug({ server: serverName, session: this.id, reason }, 'ended a client connection in the middle of an answer');
+        pipe.abort(reason);
+      },
+    };
   }
 
   private toUpstream(message: JSONRPCMessage): void {

@@ -16,7 +16,9 @@ export type DataPlaneErrorKind =
   | 'upstream_connect'
   | 'upstream_timeout'
   | 'upstream_send'
-  | 'upstream_closed';
+  | 'upstream_closed'
+  /** An answer passed on as it arrived proved not to be the answer (or broke off): the client's connection was ended. */
+  | 'upstream_answer';
 
 export interface DataPlaneMetrics {
   sessionOpened(server: string): void;

@@ -50,6 +50,11 @@ export class PendingRequests {
     return this.byId.has(id);
   }
 
+  /** The request, if it is pending (it stays so). */
+  get(id: RequestId): PendingRequest | undefined {
+    return this.byId.get(id);
+  }
+
   /** Forgets the request and answers it, if it was still pending. */
   take(id: RequestId): PendingRequest | undefined {
     const tracked = this.byId.get(id);

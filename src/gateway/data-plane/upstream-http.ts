@@ -6,7 +6,8 @@
 // not its cost: the SDK goes through fetch, so every message is a web Request, a chunked body and a
 // web stream read twice over (text decoding, then event parsing). Here a message is one write on the
 // dispatcher's own handler API (no promise, stream or abort signal per request, as undici's request()
-// would make), and an answer's bytes go straight to a JSON.parse or to the event stream parser.
+// would make), and an answer's bytes go straight to the envelope scan (and on to the client as they
+// arrive, for a large one: answer-pipe.ts), a JSON.parse or the event stream parser.
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -16,7 +17,8 @@ import { excerpt, secretsOf } from '../../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../upstream/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
 import { mediaType } from '../../domain/media-type.js';
-import { chunksAreUtf8, isPlain, scanAnswerEnvelope } from './answer-envelope.js';
+import { EnvelopeScanner, Utf8Check } from './answer-envelope.js';
+import { STREAM_ANSWER_FROM_BYTES, type AnswerPipe, type AnswerPipeOpener } from './answer-pipe.js';
 import { answerFromBytes, decodeUtf8, isMessage, parsedFrom } from './json-rpc.js';
 
 export interface ReconnectionOptions {
@@ -49,8 +51,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** What to do with the body of an answer, decided from its head. */
 interface BodySink {
-  /** May throw (a body past its cap): the exchange is then aborted and error() gets what was thrown. */
-  data(chunk: Buffer): void;
+  /** May throw (a body past its cap): the exchange is then aborted and error() gets what was thrown. `flow` pauses and resumes the body. */
+  data(chunk: Buffer, flow: Dispatcher.DispatchController): void;
   end(): void;
   /** The connection failed, or the transport closed, before the body ended. */
   error(error: Error): void;
@@ -64,35 +66,17 @@ const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () 
 /** The bytes of an error answer kept for its message; the rest is read and dropped. */
 const ERROR_BODY_BYTES = 1024;
 
-/**
- * Collects a body's chunks, for a JSON answer (past `maxBytes` it fails with ResponseTooLargeError) or
- * an error's message (`truncate`: bytes past `maxBytes` are dropped).
- */
-function collect(onBody: (chunks: Buffer[], plain: boolean[]) => void, onError: (error: Error) => void, maxBytes: number, truncate = false): BodySink {
+/** Collects the first `maxBytes` of an error answer's body, for its message; the rest is dropped. */
+function collect(onBody: (chunks: Buffer[]) => void, onError: (error: Error) => void, maxBytes: number): BodySink {
   const chunks: Buffer[] = [];
-  /** isPlain of each chunk, found while the rest of the body is on its way (the scan's work on long strings). */
-  const plain: boolean[] = [];
   let total = 0;
   return {
     data: (chunk) => {
-      if (total + chunk.length > maxBytes) {
-        if (!truncate) throw new ResponseTooLargeError(maxBytes, 'message');
-        chunk = chunk.subarray(0, maxBytes - total);
-      }
+      chunk = chunk.subarray(0, maxBytes - total);
       total += chunk.length;
-      if (chunk.length > 0) {
-        chunks.push(chunk);
-        if (!truncate) plain.push(isPlain(chunk));
-      }
+      if (chunk.length > 0) chunks.push(chunk);
     },
-    end: () => {
-      // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
-      try {
-        onBody(chunks, plain);
-      } catch (error) {
-        onError(error as Error);
-      }
-    },
+    end: () => onBody(chunks),
     error: onError,
   };
 }
@@ -101,6 +85,8 @@ export class HttpUpstreamTransport implements Transport {
   onmessage?: (message: JSONRPCMessage, extra?: UpstreamMessageExtra) => void;
   onerror?: (error: Error) => void;
   onclose?: () => void;
+  /** Where a large JSON answer goes as it arrives (answer-pipe.ts); unset: every answer is read in full. */
+  answerPipe?: AnswerPipeOpener;
   private session: string | undefined;
   private protocolVersion: string | undefined;
   private closed = false;
@@ -160,7 +146,7 @@ export class HttpUpstreamTransport implements Transport {
         if (status < 200 || status >= 300) {
           // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
           // any header value this request sent (an upstream may quote the credential it refuses).
-          return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES, true);
+          return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES);
         }
         if (status === 202 || !isRequest) {
           if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
@@ -178,27 +164,95 @@ export class HttpUpstreamTransport implements Transport {
           fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
           return DROP;
         }
-        return collect(
-          (chunks, plain) => {
-            // The answer to this request, as scanned on its bytes: relayed as it came, parsed only if read.
-            const envelope = chunksAreUtf8(chunks) ? scanAnswerEnvelope(chunks, plain) : undefined;
-            if (envelope && envelope.id === (message as { id?: RequestId }).id) this.onmessage?.(answerFromBytes(envelope, chunks));
-            else {
-              const text = chunks.length === 0 ? '' : decodeUtf8(chunks);
-              const data = parseJson(text);
-              if (Array.isArray(data)) for (const item of data) this.receive(item);
-              else {
-                parsedFrom(data, text, chunks);
-                this.receive(data);
-              }
-            }
-            resolve();
-          },
-          failAnswer,
-          this.maxMessageBytes,
-        );
+        return this.jsonAnswer(message.id, contentLength(headers['content-length']), resolve, failAnswer);
       });
     });
+  }
+
+  /**
+   * The JSON answer to request `id`: checked as its chunks arrive (answer-envelope.ts) and relayed as the
+   * upstream's own bytes, its result parsed only where the gateway reads it. An answer that declared its
+   * length (at most the cap: past it, it fails at once) and reaches STREAM_ANSWER_FROM_BYTES still checking
+   * goes on to the client as it arrives, when `answerPipe` gives it a way (answer-pipe.ts); otherwise it is
+   * read in full, and what the scan does not vouch for is parsed the usual way.
+   */
+  private jsonAnswer(id: RequestId, declared: number | undefined, resolve: () => void, fail: (error: Error) => void): BodySink {
+    const scanner = new EnvelopeScanner();
+    const utf8 = new Utf8Check();
+    let checking = true;
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let pipe: AnswerPipe | undefined;
+    /** The last chunk given to the pipe: written once the next one came, or the check is done. */
+    let held: Buffer | undefined;
+    /** The client closed its connection while the answer was passed on: the rest of it is not read. */
+    let clientGone = false;
+    const check = (chunk: Buffer) => (checking &&= scanner.push(chunk) && utf8.push(chunk));
+    const verdict = () => (checking && utf8.end() ? scanner.end() : undefined);
+    const toPipe = (chunk: Buffer, flow: Dispatcher.DispatchController) => {
+      if (held && !pipe!.write(held)) {
+        flow.pause();
+        pipe!.onDrain(() => flow.resume());
+      }
+      held = chunk;
+    };
+    return {
+      data: (chunk, flow) => {
+        if ((declared ?? total + chunk.length) > this.maxMessageBytes || total + chunk.length > this.maxMessageBytes) throw new ResponseTooLargeError(this.maxMessageBytes, 'message');
+        total += chunk.length;
+        if (chunk.length === 0) return;
+        check(chunk);
+        if (pipe) {
+          if (!checking) throw new Error(NOT_THE_ANSWER);
+          return toPipe(chunk, flow);
+        }
+        chunks.push(chunk);
+        if (!checking || declared === undefined || total < STREAM_ANSWER_FROM_BYTES || total === declared) return;
+        pipe = this.answerPipe?.(id, declared);
+        if (!pipe) return;
+        pipe.onClose(() => {
+          clientGone = true;
+          flow.abort(new Error('the client closed its connection'));
+        });
+        for (const c of chunks) toPipe(c, flow);
+        chunks = [];
+      },
+      end: () => {
+        if (pipe) {
+          const envelope = verdict();
+          if (envelope && envelope.id === id) {
+            if (held) pipe.write(held);
+            pipe.end(envelope);
+          } else pipe.abort(NOT_THE_ANSWER);
+          held = undefined;
+          return resolve();
+        }
+        // Not into undici: a throw here (a bad body, a failing handler downstream) fails the one request.
+        try {
+          const envelope = verdict();
+          // The answer to this request, as scanned on its bytes: relayed as it came, parsed only if read.
+          if (envelope && envelope.id === id) this.onmessage?.(answerFromBytes(envelope, chunks));
+          else {
+            const text = chunks.length === 0 ? '' : decodeUtf8(chunks);
+            const data = parseJson(text);
+            if (Array.isArray(data)) for (const item of data) this.receive(item);
+            else {
+              parsedFrom(data, text, chunks);
+              this.receive(data);
+            }
+          }
+          resolve();
+        } catch (error) {
+          fail(error as Error);
+        }
+      },
+      error: (error) => {
+        if (!pipe) return fail(error);
+        held = undefined;
+        if (!clientGone) pipe.abort(error.message === NOT_THE_ANSWER ? NOT_THE_ANSWER : `The upstream MCP server's answer broke off (${error.message}).`);
+        resolve();
+      },
+    };
   }
 
   /** Ends the upstream session (DELETE); a server that does not support it answers 405. */
@@ -369,7 +423,7 @@ export class HttpUpstreamTransport implements Transport {
       },
       onResponseData: (controller, chunk) => {
         try {
-          sink!.data(chunk);
+          sink!.data(chunk, controller);
         } catch (error) {
           // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
           const failed = sink!;
@@ -392,6 +446,13 @@ export class HttpUpstreamTransport implements Transport {
     };
     this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
   }
+}
+
+const NOT_THE_ANSWER = 'The upstream MCP server sent something that is not the JSON-RPC answer to this request.';
+
+/** A Content-Length header's value, when it is one. */
+function contentLength(value: string | string[] | undefined): number | undefined {
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** JSON.parse, whose error names the problem without quoting the upstream's text. */
