@@ -148,6 +148,18 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'secret key canary: a value sealed with the cluster\'s secret key, which every replica must open (src/cluster/key-check.ts)',
+    // IF NOT EXISTS: before this migration the cluster code made the table itself, with these columns.
+    sql: `
+      CREATE TABLE IF NOT EXISTS secret_key_canary (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sealed TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */
