@@ -52,6 +52,8 @@ import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
 import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
+import { sharedWriteBudget } from './cluster/shared-write-budget.js';
+import type { WriteBudget, WriteRate } from './http/rate-limit.js';
 import { redactPostgresUrl } from './store/postgres/connection.js';
 import type { GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
@@ -257,9 +259,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
-    batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
-    // Each reconcile of it in a savepoint of both: one that fails rolls back only its own writes.
-    each: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
+    batch: (run) => stores.leaderUnit(run),
+    // Each reconcile of it in a savepoint (of both stores): one that fails rolls back only its own writes.
+    each: (run) => stores.leaderUnit(run),
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
@@ -421,7 +423,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
     jwks: callerTokens.jwks,
-    ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
+    // PostgreSQL mode: one budget per token across the replicas (a row each); SQLite: this process's.
+    ...(config.writeRateLimit ? { writeRateLimit: { ...config.writeRateLimit, ...(stores.sharedWriteBudget ? { budget: stores.sharedWriteBudget(config.writeRateLimit) } : {}) } } : {}),
     clock,
     watch,
     metrics,
@@ -565,8 +568,16 @@ interface OpenStores {
   /** What the leader work writes through: the same objects on SQLite, fenced ones on PostgreSQL. */
   leaderStore: ResourceStorePort;
   leaderGateway: GatewayStorePort;
+  /**
+   * Runs fn as one unit of work of both leader store objects (nested in a unit: one savepoint of each). On
+   * SQLite a transaction of each file; on PostgreSQL one transaction, which both objects' calls join (one
+   * pool), so one unit (one savepoint) rather than a unit of each.
+   */
+  leaderUnit<T>(fn: () => Promise<T>): Promise<T>;
   /** PostgreSQL mode's cluster (election, heartbeat, view, session owners). */
   postgres?: PostgresCluster;
+  /** PostgreSQL mode: the write rate limit's buckets, shared by the replicas. */
+  sharedWriteBudget?: (rate: WriteRate) => WriteBudget;
   close(): Promise<void>;
 }
 
@@ -602,7 +613,7 @@ async function openStores(
       await close();
       throw err;
     }
-    return { store, gateway, leaderStore: store, leaderGateway: gateway, close };
+    return { store, gateway, leaderStore: store, leaderGateway: gateway, leaderUnit: (fn) => store.transaction(() => gateway.transaction(fn)), close };
   }
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
@@ -632,7 +643,9 @@ async function openStores(
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');
-    return { store, gateway, leaderStore, leaderGateway, postgres, close };
+    // Both leader objects carry the same fence, which the unit runs at its start.
+    const leaderUnit = <T>(fn: () => Promise<T>) => leaderStore.transaction(fn);
+    return { store, gateway, leaderStore, leaderGateway, leaderUnit, postgres, sharedWriteBudget: (rate) => sharedWriteBudget(database.pool, rate, clock), close };
   } catch (err) {
     await close();
     throw err;

@@ -160,6 +160,14 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'write rate limit: one row per token subject, shared by the replicas (src/cluster/shared-write-budget.ts)',
+    sql: `
+      -- tat: the bucket's theoretical arrival time (GCRA), in ms since the epoch; a subject with none is full.
+      CREATE TABLE write_rate_limits (subject TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */
