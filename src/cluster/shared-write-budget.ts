@@ -36,3 +36,12 @@ export function sharedWriteBudget(pool: Pick<pg.Pool, 'query'>, rate: WriteRate,
     },
   };
 }
+
+/**
+ * Removes the rows of full buckets (tat in the past: a subject idle for at least perMs), which answer as a
+ * missing row does. Leader housekeeping, so the table holds only recently active subjects.
+ */
+export async function pruneFullWriteBudgets(pool: Pick<pg.Pool, 'query'>, now: number): Promise<number> {
+  const { rowCount } = await pool.query('DELETE FROM write_rate_limits WHERE tat < $1::float8', [now]);
+  return rowCount ?? 0;
+}

@@ -2,7 +2,7 @@
 // write_rate_limits), so the limit holds across the cluster whichever replica the writes reach.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { sharedWriteBudget } from '../../src/cluster/shared-write-budget.js';
+import { pruneFullWriteBudgets, sharedWriteBudget } from '../../src/cluster/shared-write-budget.js';
 import { connect } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
@@ -61,6 +61,23 @@ describe('the write rate limit shared by the replicas (PostgreSQL)', () => {
     const budgets = [sharedWriteBudget(pool(), rate, clock), sharedWriteBudget(pool(), rate, clock)];
     const taken = await Promise.all(Array.from({ length: 24 }, (_, i) => budgets[i % 2]!.take('user:alice')));
     expect(taken.filter((t) => 'granted' in t)).toHaveLength(5);
+  });
+
+  it('housekeeping removes only the rows of full buckets, which answer as no row does', async () => {
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const rate = { count: 2, perMs: HOUR };
+    const db = pool();
+    const budget = sharedWriteBudget(db, rate, clock);
+    await budget.take('user:idle');
+    clock.advance(HOUR / 2);
+    await budget.take('user:busy');
+    await budget.take('user:busy');
+    // user:idle's bucket is full again (its one write was half an hour ago, one comes back every 30 minutes).
+    clock.advance(1);
+    expect(await pruneFullWriteBudgets(db, clock.now())).toBe(1);
+    expect((await db.query('SELECT subject FROM write_rate_limits')).rows).toEqual([{ subject: 'user:busy' }]);
+    expect(await budget.take('user:busy')).toEqual({ retryAfterS: 1800 });
+    for (let i = 0; i < 2; i++) expect(await budget.take('user:idle')).toEqual({ granted: true });
   });
 
   describe('through two control planes on one database', () => {
