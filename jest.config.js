@@ -1,10 +1,11 @@
 // Jest runs the TypeScript sources as native ES modules (package.json "type": "module"),
 // transpiled by swc; type checking is `npm run typecheck`, not the test run.
 //
-// Two projects: `sqlite` is every test file, and what `npm test` runs; `postgres` runs again, with their
-// control planes on PostgreSQL, the e2e suites that matter most (PUT/intake, watch, GitOps, reconcile and
-// discovery): `npm run test:postgres` (MCP_CP_TEST_PROJECT=postgres). It is not in `npm test` while two of its cases race with the lone
-// replica's own status writes (see the closing note of the session that added it).
+// Two projects: `sqlite` is every test file; `postgres` runs again, with their control planes on
+// PostgreSQL, the e2e suites that matter most (PUT/intake, watch, GitOps, reconcile and discovery).
+// `npm test` runs both; MCP_CP_TEST_PROJECT=sqlite or =postgres runs one (`npm run test:postgres`). Without
+// PostgreSQL's binaries the postgres project's tests are skipped with one loud line per file, or fail under
+// MCP_CP_TEST_REQUIRE_ALL=1 (test/support/postgres-store-setup.ts).
 const base = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -28,18 +29,23 @@ export const POSTGRES_SUITES = [
   'test/policy/policy-doors.test.ts',
 ];
 
+/** One project only (sqlite or postgres), or both when unset. */
+const PROJECT = process.env.MCP_CP_TEST_PROJECT;
+if (PROJECT && PROJECT !== 'sqlite' && PROJECT !== 'postgres') {
+  throw new Error(`MCP_CP_TEST_PROJECT must be sqlite or postgres (or unset for both), got ${JSON.stringify(PROJECT)}`);
+}
+
 /** @type {import('jest').Config} */
 export default {
   testTimeout: 20000,
   maxWorkers: 2,
   projects: [
-    process.env.MCP_CP_TEST_PROJECT === 'postgres'
-      ? {
-          ...base,
-          displayName: 'postgres',
-          testMatch: POSTGRES_SUITES.map((path) => `<rootDir>/${path}`),
-          setupFilesAfterEnv: ['<rootDir>/test/support/postgres-store-setup.ts'],
-        }
-      : { ...base, displayName: 'sqlite', testMatch: ['**/*.test.ts'] },
-  ],
+    { ...base, displayName: 'sqlite', testMatch: ['**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'postgres',
+      testMatch: POSTGRES_SUITES.map((path) => `<rootDir>/${path}`),
+      setupFilesAfterEnv: ['<rootDir>/test/support/postgres-store-setup.ts'],
+    },
+  ].filter((project) => !PROJECT || project.displayName === PROJECT),
 };

@@ -189,7 +189,7 @@ export const SERVE_FLAGS = [
     flag: 'write-rate-limit',
     env: 'MCP_CP_WRITE_RATE_LIMIT',
     default: '20/s',
-    help: 'Writes (PUT, POST, PATCH, DELETE) each token may make, as N/s, N/m or N/h (a burst of N); "off" for none. Over it: 429 with Retry-After.',
+    help: 'Writes (PUT, POST, PATCH, DELETE) each token may make, as N/s, N/m or N/h (a burst of N); "off" for none. Over it: 429 with Retry-After. With --store postgres://… one budget per token across the replicas.',
   },
   {
     flag: 'manifests',

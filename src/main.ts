@@ -62,8 +62,10 @@ import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
 import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
+import { sharedWriteBudget } from './cluster/shared-write-budget.js';
+import type { WriteBudget, WriteRate } from './http/rate-limit.js';
 import { redactPostgresUrl } from './store/postgres/connection.js';
-import type { CredentialStore, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
+import type { CredentialStore, UnitOptions, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
 import { leaderAddress, singleReplicaView } from './cluster/cluster-view.js';
@@ -294,9 +296,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries): derived state,
     // which SQLite commits without an fsync of its own (see UnitOptions.derived).
-    batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run), { derived: true }),
-    // Each reconcile of it in a savepoint of both: one that fails rolls back only its own writes.
-    each: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),
+    batch: (run) => stores.leaderUnit(run, { derived: true }),
+    // Each reconcile of it in a savepoint (of both stores): one that fails rolls back only its own writes.
+    each: (run) => stores.leaderUnit(run),
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
@@ -479,7 +481,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'http' }),
     mcp: dataPlane.handler,
     jwks: callerTokens.jwks,
-    ...(config.writeRateLimit ? { writeRateLimit: config.writeRateLimit } : {}),
+    // PostgreSQL mode: one budget per token across the replicas (a row each); SQLite: this process's.
+    ...(config.writeRateLimit ? { writeRateLimit: { ...config.writeRateLimit, ...(stores.sharedWriteBudget ? { budget: stores.sharedWriteBudget(config.writeRateLimit) } : {}) } } : {}),
     clock,
     watch,
     metrics,
@@ -633,8 +636,16 @@ interface OpenStores {
   leaderGateway: GatewayStorePort;
   /** Per-user credentials (beside the gateway entries); the leader work only drops them. */
   credentials: CredentialStore;
+  /**
+   * Runs fn as one unit of work of both leader store objects (nested in a unit: one savepoint of each). On
+   * SQLite a transaction of each file; on PostgreSQL one transaction, which both objects' calls join (one
+   * pool), so one unit (one savepoint) rather than a unit of each.
+   */
+  leaderUnit<T>(fn: () => Promise<T>, options?: UnitOptions): Promise<T>;
   /** PostgreSQL mode's cluster (election, heartbeat, view, session owners). */
   postgres?: PostgresCluster;
+  /** PostgreSQL mode: the write rate limit's buckets, shared by the replicas. */
+  sharedWriteBudget?: (rate: WriteRate) => WriteBudget;
   close(): Promise<void>;
 }
 
@@ -671,7 +682,7 @@ async function openStores(
       await close();
       throw err;
     }
-    return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, close };
+    return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, leaderUnit: (fn, options) => store.transaction(() => gateway.transaction(fn), options), close };
   }
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
@@ -702,7 +713,9 @@ async function openStores(
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
     logger.info({ store: redactPostgresUrl(config.store.url), replica: deps.replicaId }, 'PostgreSQL store open');
     const credentials = new PostgresCredentialStore({ database, clock, secretCodec });
-    return { store, gateway, leaderStore, leaderGateway, credentials, postgres, close };
+    // Both leader objects carry the same fence, which the unit runs at its start; PostgreSQL has no derived units.
+    const leaderUnit = <T>(fn: () => Promise<T>) => leaderStore.transaction(fn);
+    return { store, gateway, leaderStore, leaderGateway, leaderUnit, credentials, postgres, sharedWriteBudget: (rate) => sharedWriteBudget(database.pool, rate, clock), close };
   } catch (err) {
     await close();
     throw err;

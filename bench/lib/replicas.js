@@ -9,9 +9,9 @@ import { tempDir, waitFor } from './common.js';
 /**
  * A fresh schema on the bench's PostgreSQL and a starter of replicas over it.
  * @param {{ freshSchema(): Promise<{ url: string }> }} postgres
- * @param {{ leaseMs?: number }} [o]
+ * @param {{ leaseMs?: number, args?: string[] }} [o] args: more flags for every replica
  */
-export async function replicaSet(postgres, { leaseMs } = {}) {
+export async function replicaSet(postgres, { leaseMs, args: more = [] } = {}) {
   const { url } = await postgres.freshSchema();
   const token = newToken();
   const env = {
@@ -20,7 +20,7 @@ export async function replicaSet(postgres, { leaseMs } = {}) {
     MCP_CP_SECRET_KEY: randomBytes(32).toString('base64'),
     MCP_CP_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
-  const args = leaseMs ? ['--lease-duration', `${leaseMs}ms`] : [];
+  const args = [...(leaseMs ? ['--lease-duration', `${leaseMs}ms`] : []), ...more];
   let n = 0;
   return {
     token,

@@ -1,11 +1,10 @@
 // The shared secret key, checked before a replica touches the data: the first replica on a database seals
 // a canary value with its key and stores it; every replica after it must open that value with its own
 // key, or it refuses to start (a replica with another key would write secrets no other replica can read,
-// and fail to read theirs). One row, made by the first caller: the check runs in one transaction under an
-// advisory lock keyed by the schema, so replicas starting together agree on one canary.
-//
-// The table is the cluster's own, made here if missing: it is not part of the resource schema.
-import { inTransaction, type PoolLike } from '../store/postgres/connection.js';
+// and fail to read theirs). One row (the table: migration 5, src/store/postgres/migrations.ts), made by the
+// first caller: replicas starting together insert it at once, and the primary key keeps the first one, so
+// they agree on one canary.
+import type pg from 'pg';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { SECRET_KEY_ENV } from '../store/secret-codec.js';
 
@@ -24,20 +23,15 @@ export class SecretKeyMismatchError extends Error {
 }
 
 /**
- * Seals the canary when the database has none; otherwise opens it. Answers 'created' or 'matched';
+ * Seals the canary when the database (migrated) has none; otherwise opens it. Answers 'created' or 'matched';
  * throws SecretKeyMismatchError when the codec's key is another.
  */
-export async function checkSecretKeyCanary(pool: PoolLike, codec: SecretCodec): Promise<'created' | 'matched'> {
-  const sealed = await inTransaction(pool, async (db) => {
-    await db.query("SELECT pg_advisory_xact_lock(hashtext('mcp-control-plane key canary ' || current_schema()))");
-    await db.query(`CREATE TABLE IF NOT EXISTS secret_key_canary (
-      id INTEGER PRIMARY KEY CHECK (id = 1), sealed TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-    const { rows } = await db.query<{ sealed: string }>('SELECT sealed FROM secret_key_canary WHERE id = 1');
-    if (rows[0]) return rows[0].sealed;
-    await db.query('INSERT INTO secret_key_canary (id, sealed) VALUES (1, $1)', [codec.seal(CANARY_TEXT)]);
-    return undefined;
-  });
-  if (sealed === undefined) return 'created';
+export async function checkSecretKeyCanary(pool: Pick<pg.Pool, 'query'>, codec: SecretCodec): Promise<'created' | 'matched'> {
+  // A second inserter waits for the first one's commit, then inserts nothing and reads its row.
+  const inserted = await pool.query('INSERT INTO secret_key_canary (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [codec.seal(CANARY_TEXT)]);
+  if (inserted.rowCount === 1) return 'created';
+  const { rows } = await pool.query<{ sealed: string }>('SELECT sealed FROM secret_key_canary WHERE id = 1');
+  const sealed = rows[0]!.sealed;
   let opened: string | undefined;
   try {
     opened = codec.open(sealed);

@@ -20,6 +20,7 @@ import { postgresClusterView } from './cluster-view.js';
 import type { ClusterWiring } from './cluster-wiring.js';
 import { FencedError } from './fence.js';
 import { checkSecretKeyCanary } from './key-check.js';
+import { pruneFullWriteBudgets } from './shared-write-budget.js';
 import { LeaderElector } from './leader-election.js';
 import { listReplicas, newReplicaId, pruneReplicas, ReplicaHeartbeat } from './replicas.js';
 import type { InternalTokens } from './internal-token.js';
@@ -74,7 +75,8 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
   const prune = () => {
     pruneReplicas(pool, Math.max(PRUNE_AFTER_MS, staleAfterMs))
       .then((n) => n > 0 && logger.info({ removed: n }, 'removed replicas gone for a long while'))
-      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune the replicas table'))
+      .then(() => pruneFullWriteBudgets(pool, clock.now()))
+      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune the replicas or write_rate_limits table'))
       .finally(() => {
         if (pruneTimer !== undefined) pruneTimer = clock.setTimeout(prune, 60_000);
       });

@@ -33,7 +33,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { uiRouter } from './ui/router.js';
 import type { WatchHub } from './watch-hub.js';
 import { watchServers } from './watch-router.js';
-import { writeRateLimit } from './rate-limit.js';
+import { writeRateLimit, type WriteBudget, type WriteRate } from './rate-limit.js';
 import { sourcesRouter, type SourcesView } from './sources-router.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { clusterRouter } from './cluster-router.js';
@@ -69,8 +69,8 @@ export interface AppOptions {
   cluster?: ClusterView;
   /** What other replicas ask of this one (/internal/cluster/v1/*, internal tokens only); absent: not served. */
   clusterInternal?: ClusterInternalOptions;
-  /** Writes per token (429 past it); undefined: unlimited. */
-  writeRateLimit?: { count: number; perMs: number };
+  /** Writes per token (429 past it), in this process's buckets unless `budget` names shared ones; undefined: unlimited. */
+  writeRateLimit?: WriteRate & { budget?: WriteBudget };
   clock?: Clock;
   /** The GAIA-style API at /api/mcp/servers; absent: not served. */
   gaia?: { testConnection: TestConnection; stdio?: StdioGate; detect?: DetectProbes };

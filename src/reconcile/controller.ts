@@ -223,7 +223,8 @@ export class Controller {
     let ended: Ran['ended'];
     try {
       // In `each` (a savepoint of the batch's unit): a reconcile that throws undoes only its own writes,
-      // and on PostgreSQL its failed statement does not abort the rest of the batch.
+      // and on PostgreSQL its failed write does not abort the rest of the batch (the savepoint is sent
+      // with its first write: src/store/postgres/units.ts).
       let result: ReconcileResult | void = undefined;
       await this.each(async () => {
         result = await this.reconcileFn(key);

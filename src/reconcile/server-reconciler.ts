@@ -16,6 +16,7 @@ import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '..
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import { stdioRefusal } from '../stdio/stdio-policy.js';
 import type { CredentialStore, GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
+import { WriteConflictError } from '../store/write-conflict.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
 import { buildGatewayEntry, buildStdioGatewayEntry, hashOf, isPerUserAuth, presetTransport, stdioSpecOf } from './resolve-gateway-entry.js';
@@ -474,6 +475,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         // Nothing to discover: once committed, a refresh waiting on it answers the status just written.
         return { ...result, ...stopProcess, committed: () => discovery.settle(key) };
       } catch (err) {
+        // As for other kinds (see converge below): a gateway entry changed under the reconcile is retried.
+        if (err instanceof WriteConflictError) throw err;
         return { ...(await fail(key, resource, err)), ...stopProcess };
       }
     }
@@ -487,6 +490,10 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     try {
       return await converge(key, resource, entry, plan);
     } catch (err) {
+      // The gateway entry changed between this reconcile's read and its write (gateway.apply): nothing it
+      // wrote stands (its savepoint), and the retry decides again from what is stored now, a repair of an
+      // out-of-band edit recorded as DriftRepaired. A race, not a failure of the server: no status says so.
+      if (err instanceof WriteConflictError) throw err;
       return fail(key, resource, err);
     }
   };

@@ -8,6 +8,7 @@ import { serveCommand } from '../../src/cli/serve.js';
 import { checkSecretKeyCanary, SecretKeyMismatchError } from '../../src/cluster/key-check.js';
 import { ConfigError, parseServeConfig } from '../../src/config.js';
 import { connect } from '../../src/store/postgres/connection.js';
+import { migrate } from '../../src/store/postgres/migrations.js';
 import { AesGcmSecretCodec } from '../../src/store/secret-codec.js';
 import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
 
@@ -109,6 +110,7 @@ describePg('the secret key canary', () => {
   let db: pg.Pool;
   beforeEach(async () => {
     db = connect((await (await testPostgres()).freshSchema()).url);
+    await migrate(db);
   });
   afterEach(() => db.end());
 

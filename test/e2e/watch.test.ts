@@ -61,9 +61,13 @@ describe('watch: GET /api/svc/v1/mcp-servers?watch=true', () => {
   });
 
   it('starts with the current objects as ADDED, then streams changes; status changes are MODIFIED; objects are presented like GET', async () => {
+    // Both reachable and Ready before the list, so nothing writes while the stream starts: the bookmark's id
+    // is then exactly the current resourceVersion. (An unreachable server's status keeps moving, Discovering
+    // to Unreachable to its retries, and may land between the list and the read of the counter.)
     await put(cp, { name: 'alpha', url: upstream.url });
-    await put(cp, { name: 'bravo' });
+    await put(cp, { name: 'bravo', url: upstream.url });
     await ready(cp, 'alpha');
+    await ready(cp, 'bravo');
     const w = await open();
     expect(w.status).toBe(200);
     expect(w.contentType).toMatch(/^text\/event-stream/);

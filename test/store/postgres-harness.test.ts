@@ -86,10 +86,11 @@ describe('test PostgreSQL', () => {
     await server.stop();
     expect(existsSync(dir)).toBe(false);
     await expect(query(server.url, 'SELECT 1')).rejects.toThrow();
+    // Another server (initdb and start): seconds on a busy machine, hence the start timeout of a beforeAll.
     const next = await testPostgres();
     expect(next).not.toBe(server);
     expect(await query(next.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
-  });
+  }, POSTGRES_START_TIMEOUT_MS);
 
   it('leaves no server and no directory behind when its process is killed (SIGKILL)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-cp-pg-child-'));

@@ -150,6 +150,26 @@ export const postgresMigrations: readonly PostgresMigration[] = [
   },
   {
     version: 5,
+    name: 'secret key canary: a value sealed with the cluster\'s secret key, which every replica must open (src/cluster/key-check.ts)',
+    // IF NOT EXISTS: before this migration the cluster code made the table itself, with these columns.
+    sql: `
+      CREATE TABLE IF NOT EXISTS secret_key_canary (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sealed TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: 'write rate limit: one row per token subject, shared by the replicas (src/cluster/shared-write-budget.ts)',
+    sql: `
+      -- tat: the bucket's theoretical arrival time (GCRA), in ms since the epoch; a subject with none is full.
+      CREATE TABLE write_rate_limits (subject TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);
+    `,
+  },
+  {
+    version: 7,
     name: 'per-user credentials and OAuth states (secret values sealed)',
     sql: `
       CREATE TABLE credentials (

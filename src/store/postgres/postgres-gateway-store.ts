@@ -7,6 +7,11 @@
 // counter in its statement; a read outside a unit brings the counter along, so externalRevision() also
 // moves as soon as any read of this object sees another's write, and while the LISTEN connection is down
 // the polled counter moves it (its listeners then hear of nothing: the data plane polls externalRevision).
+//
+// apply() is a compare-and-swap on the entry the caller read (GatewayWriter): each entry this object answers
+// carries, out of sight, the row version it was read at (PostgreSQL's xmin, which every write of the row
+// changes), and the write names it; an entry changed or removed since (an out-of-band edit, which takes
+// no writer lock) makes the write match no row, and apply() throws WriteConflictError having written nothing.
 import type pg from 'pg';
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
@@ -17,6 +22,7 @@ import { PostgresDatabase } from './database.js';
 import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import { prepared } from './prepared.js';
 import { resealColumn } from './sealed-columns.js';
+import { WriteConflictError } from '../write-conflict.js';
 import type { Fence, Units } from './units.js';
 
 export interface PostgresGatewayStoreOptions {
@@ -29,7 +35,7 @@ export interface PostgresGatewayStoreOptions {
   fence?: Fence;
 }
 
-const ENTRY_COLUMNS = 'g.fqn, g.config, g.headers, g.config_hash, g.generation, g.updated_at';
+const ENTRY_COLUMNS = 'g.fqn, g.config, g.headers, g.config_hash, g.generation, g.updated_at, g.xmin::text AS row_version';
 
 /** The rows of a read, each with the gateway revision it was read at (one row of nulls when there are none). */
 const withRevision = (name: string, columns: string, on: string) =>
@@ -42,16 +48,23 @@ const KEYS = withRevision('gateway_keys', 'g.fqn', 'true');
 /** The fqn in a NOTIFY payload (below its 8000-byte limit; a longer one is left out: the revision still moves). */
 const NAMED = (fqn: string) => `CASE WHEN octet_length(${fqn}) < 7000 THEN ' ' || ${fqn} ELSE '' END`;
 
-const APPLY = prepared('gateway_apply', `WITH up AS (INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers, config_hash = excluded.config_hash,
-        generation = excluded.generation, updated_at = excluded.updated_at),
-    rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' RETURNING value)
+/** A write of `up` (RETURNING fqn): the revision bumped and announced when it wrote a row; no row when it did not. */
+const bumped = (name: string, up: string) => prepared(name, `WITH up AS (${up} RETURNING fqn),
+    rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM up) RETURNING value)
   SELECT rev.value AS revision, pg_notify($7, $8 || rev.value || ${NAMED('$1')}) FROM rev`);
+/** An entry read as absent: written unless one appeared since. */
+const INSERT_NEW = bumped('gateway_insert_new', `INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fqn) DO NOTHING`);
+/** An entry read at row version $9: rewritten unless it changed or went since. */
+const UPDATE_SEEN = bumped('gateway_update_seen', `UPDATE gateway_entries SET config = $2, headers = $3, config_hash = $4, generation = $5, updated_at = $6
+      WHERE fqn = $1 AND xmin::text = $9`);
 
 const DELETE = prepared('gateway_delete', `WITH gone AS (DELETE FROM gateway_entries WHERE fqn = $1 RETURNING fqn),
     rev AS (UPDATE counters SET value = value + 1 WHERE name = 'gateway_revision' AND EXISTS (SELECT 1 FROM gone) RETURNING value)
   SELECT rev.value AS revision, pg_notify($2, $3 || rev.value || ${NAMED('$1')}) FROM rev`);
+
+/** A row of gateway_entries with its row version (xmin, as text). */
+type VersionedRow = EntryRow & { row_version: string };
 
 export class PostgresGatewayStore implements GatewayStore {
   private readonly units: Units;
@@ -62,6 +75,8 @@ export class PostgresGatewayStore implements GatewayStore {
   private readonly fence: Fence | undefined;
   private readonly writer = PostgresDatabase.writerId();
   private readonly listeners = new Set<(fqn: string) => void>();
+  /** The row version each entry this object answered was read at: what apply() compares (see the header). */
+  private readonly readAt = new WeakMap<StoredGatewayEntry, string>();
   private readonly unsubscribe: () => void;
   /** The gateway revision as far as this object knows. */
   private known: number;
@@ -96,11 +111,11 @@ export class PostgresGatewayStore implements GatewayStore {
 
   async get(fqn: string): Promise<StoredGatewayEntry | undefined> {
     const rows = await this.read(GET([fqn]));
-    return rows[0] && entryOfRow(rows[0], this.codec, this.hashKey);
+    return rows[0] && this.entryOf(rows[0]);
   }
 
   async list(): Promise<StoredGatewayEntry[]> {
-    return (await this.read(LIST())).map((r) => entryOfRow(r, this.codec, this.hashKey));
+    return (await this.read(LIST())).map((r) => this.entryOf(r));
   }
 
   async keys(): Promise<string[]> {
@@ -113,12 +128,13 @@ export class PostgresGatewayStore implements GatewayStore {
       const hash = known?.hash ?? gatewayEntryHash(entry, this.hashKey);
       const current = known ? known.current : await this.get(entry.fqn);
       if (current && current.configHash === hash) return false;
+      const version = current && (await this.versionOf(current));
       const { config, headers } = sealEntry(entry, this.codec);
       await this.units.write(this.fence, async (client) => {
-        const { rows } = await client.query<{ revision: number }>(
-          APPLY([entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `]),
-        );
-        this.committedLater(rows[0]!.revision, entry.fqn);
+        const values = [entry.fqn, config, headers, hash, entry.generation, isoTime(this.clock.now()), this.channel, `${this.writer} g `];
+        const { rows } = await client.query<{ revision: number }>(version === undefined ? INSERT_NEW(values) : UPDATE_SEEN([...values, version]));
+        if (!rows[0]) throw new WriteConflictError(entry.fqn, current ? 'the gateway entry was changed or removed since it was read' : 'a gateway entry was written since it was read as absent');
+        this.committedLater(rows[0].revision, entry.fqn);
       });
       return true;
     });
@@ -161,10 +177,31 @@ export class PostgresGatewayStore implements GatewayStore {
     this.listeners.clear();
   }
 
+  private entryOf(row: VersionedRow): StoredGatewayEntry {
+    const entry = entryOfRow(row, this.codec, this.hashKey);
+    this.readAt.set(entry, row.row_version);
+    return entry;
+  }
+
+  /**
+   * The row version `current` was read at. An entry this object did not answer (a copy, or another store
+   * object's) is compared with the stored one as it is now: the same content, written hash and write time.
+   */
+  private async versionOf(current: StoredGatewayEntry): Promise<string> {
+    const version = this.readAt.get(current);
+    if (version !== undefined) return version;
+    const row = (await this.read(GET([current.fqn])))[0];
+    const now = row && this.entryOf(row);
+    if (!now || now.configHash !== current.configHash || now.writtenHash !== current.writtenHash || now.updatedAt !== current.updatedAt) {
+      throw new WriteConflictError(current.fqn, 'the gateway entry was changed or removed since it was read');
+    }
+    return row.row_version;
+  }
+
   /** Rows of gateway_entries (a read of withRevision), noting the gateway revision they were read at. */
-  private async read(query: pg.QueryConfig): Promise<EntryRow[]> {
+  private async read(query: pg.QueryConfig): Promise<VersionedRow[]> {
     const inUnit = this.units.current() !== undefined;
-    const { rows } = await this.units.reader().query<EntryRow & { revision: number }>(query);
+    const { rows } = await this.units.reader().query<VersionedRow & { revision: number }>(query);
     // Inside a unit the counter may hold the unit's own uncommitted writes.
     if (!inUnit && rows[0]) this.seen(rows[0].revision);
     return rows.filter((r) => r.fqn !== null);

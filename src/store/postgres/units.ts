@@ -4,6 +4,11 @@
 // status write and its gateway write commit together. A nested unit is a savepoint. A call from a context
 // whose unit has ended runs outside any unit.
 //
+// A savepoint is sent lazily, with the first write inside it (before its writer lock): a nested unit that
+// only reads (a reconcile of an unchanged server, the most common one) costs no round trip. So a write
+// that fails in SQL undoes only its nested unit, as ever; a read that fails in SQL inside a nested unit
+// that has not written aborts the whole transaction (its unit then fails to commit, and is retried whole).
+//
 // Calls fn did not await: a call that joined the unit (a write, or a query of a reader it handed out) is
 // counted while it runs, and the unit waits for its calls to finish before COMMIT (so they commit with
 // it) and before ROLLBACK (so none runs a statement on the connection once it is back in the pool, where
@@ -45,6 +50,8 @@ export interface Unit {
   /** Run after the commit, in order; dropped with a rolled-back savepoint or unit. */
   readonly committed: (() => void)[];
   savepoints: number;
+  /** Savepoints of nested units begun but not yet sent (outermost first): sent by the next write. */
+  pending: string[];
   /** Calls that joined the unit and are still running (see the header). */
   inFlight: number;
   /** Resolves the wait for inFlight to reach 0, when one waits. */
@@ -123,6 +130,12 @@ export class Units {
     return this.joined(unit, async () => {
       await this.join(unit, fence);
       assertLive(unit);
+      if (unit.pending.length > 0) {
+        // The savepoints this write is inside, sent before it (and before its writer lock).
+        const names = unit.pending.splice(0);
+        await unit.client.query(names.map((n) => `SAVEPOINT ${n}`).join('; '));
+        assertLive(unit);
+      }
       if (unit.resourceVersion === undefined) {
         const locked = (await unit.client.query<{ value: number }>(WRITER_LOCK())).rows[0]!.value;
         assertLive(unit);
@@ -165,7 +178,7 @@ export class Units {
    */
   private async outermost<T>(fn: () => Promise<T>, fence: Fence | undefined, kind: 'unit' | 'write' | 'snapshot' = 'unit'): Promise<T> {
     const client = await this.pool.connect();
-    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0, inFlight: 0, drained: undefined };
+    const unit: Unit = { client, live: true, resourceVersion: undefined, fenced: new Set(), committed: [], savepoints: 0, pending: [], inFlight: 0, drained: undefined };
     let broken = false;
     let result: T;
     try {
@@ -214,12 +227,20 @@ export class Units {
     await this.join(unit, fence);
     const name = `unit_${++unit.savepoints}`;
     const before = { resourceVersion: unit.resourceVersion, fenced: [...unit.fenced], hooks: unit.committed.length };
-    await unit.client.query(`SAVEPOINT ${name}`);
+    // Sent by the first write inside it (see the header).
+    unit.pending.push(name);
+    /** True when the savepoint was never sent (nothing was written inside it): it is dropped, with those inside it. */
+    const unsent = () => {
+      const at = unit.pending.indexOf(name);
+      if (at < 0) return false;
+      unit.pending.length = at;
+      return true;
+    };
     let result: T;
     try {
       result = await fn();
     } catch (err) {
-      if (unit.live) {
+      if (unit.live && !unsent()) {
         // Locks taken after the savepoint go with it.
         await unit.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`).catch(() => {});
         unit.resourceVersion = before.resourceVersion;
@@ -229,7 +250,7 @@ export class Units {
       }
       throw err;
     }
-    await unit.client.query(`RELEASE SAVEPOINT ${name}`);
+    if (!unsent()) await unit.client.query(`RELEASE SAVEPOINT ${name}`);
     return result;
   }
 }

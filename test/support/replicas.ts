@@ -1,0 +1,164 @@
+// Control-plane replicas on one PostgreSQL for the multi-replica e2e suites: each a real `mcpctl serve`
+// process from the TypeScript sources, on its own loopback port (which it advertises), sharing the keys and
+// admin token PostgreSQL mode requires, with a short lease so takeovers are quick. Writes that a replica
+// acknowledged (200) are remembered, so a suite can assert that none is lost.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remoteManifest, waitFor } from './control-plane.js';
+import { freePort } from './peer-process.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SERVERS = '/api/svc/v1/mcp-servers';
+export const REPLICA_ADMIN_TOKEN = 'replicas-admin-token-0123456789abcdef';
+/** How long a replica waits to be ready (a cold start of the TypeScript sources on a busy machine). */
+const READY_TIMEOUT_MS = 120_000;
+
+export interface Replica {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** What it printed (the first 200 KB). */
+  output(): string;
+  /** Its exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+}
+
+export interface ApiAnswer {
+  status: number;
+  json: any;
+}
+
+export interface ReplicaSetOptions {
+  /** The PostgreSQL URL (a schema of its own) the replicas share. */
+  storeUrl: string;
+  leaseMs: number;
+  /** The upstream MCP server every manifest() points at. */
+  upstreamUrl: string;
+}
+
+export class ReplicaSet {
+  /** Every replica started, in order, alive or not. */
+  readonly replicas: Replica[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), 'mcp-cp-replicas-'));
+  private readonly env: Record<string, string>;
+
+  constructor(private readonly options: ReplicaSetOptions) {
+    this.env = {
+      MCP_CP_STORE: options.storeUrl,
+      MCP_CP_SECRET_KEY: randomBytes(32).toString('base64'),
+      MCP_CP_ADMIN_TOKEN: REPLICA_ADMIN_TOKEN,
+      MCP_CP_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+  }
+
+  /** Starts a replica and resolves once its /readyz answers 200. */
+  async start(name: string): Promise<Replica> {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import', join(ROOT, 'test/support/loopback-listen.mjs'),
+        '--import', join(ROOT, 'test/support/ts-worker-register.mjs'),
+        join(ROOT, 'src/cli/mcpctl.ts'), 'serve',
+        '--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`, '--data-dir', join(this.dir, name), '--no-manifests', '--write-rate-limit', 'off',
+        '--lease-duration', `${this.options.leaseMs}ms`, '--discovery-retry-unreachable-max', '1s', '--log-level', 'warn',
+      ],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    const keep = (b: Buffer) => {
+      if (out.length < 200_000) out += b.toString();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const replica = { name, url: `http://127.0.0.1:${port}`, child, output: () => out, exited };
+    this.replicas.push(replica);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${out}`);
+        return (await this.api(replica, '/readyz').catch(() => undefined))?.status === 200;
+      },
+      { timeoutMs: READY_TIMEOUT_MS, what: `${name} to be ready` },
+    );
+    return replica;
+  }
+
+  /** A request to a replica as the admin. */
+  async api(r: Replica, path: string, init: { method?: string; body?: unknown } = {}): Promise<ApiAnswer> {
+    const res = await fetch(`${r.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${REPLICA_ADMIN_TOKEN}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  }
+
+  /** The replicas whose process still runs. */
+  alive(): Replica[] {
+    return this.replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+  }
+
+  /** The leader as the given replica's cluster endpoint names it, with the URL it advertises. */
+  async leaderSeenBy(r: Replica): Promise<{ id: string; epoch: number; url: string } | undefined> {
+    const res = await this.api(r, '/api/svc/v1/cluster');
+    const leader = res.json?.leader as { id: string; epoch: number } | null;
+    const row = leader && (res.json.replicas as { id: string; url: string }[]).find((x) => x.id === leader.id);
+    return leader && row ? { ...leader, url: row.url } : undefined;
+  }
+
+  /** A remote server on the upstream, told apart by its description. */
+  manifest(name: string, description: string): Record<string, unknown> {
+    return remoteManifest({ name, description, url: this.options.upstreamUrl });
+  }
+
+  /** Every server is Ready at its latest generation with the expected description, as every listed replica answers. */
+  async converged(on: Replica[], expected: Map<string, string>): Promise<boolean> {
+    for (const r of on) {
+      for (const [name, description] of expected) {
+        const res = await this.api(r, `${SERVERS}/name/${name}`);
+        const s = res.json?.data;
+        if (res.status !== 200 || s.manifest.description !== description) return false;
+        const ready = (s.status.conditions as { type: string; status: string; observedGeneration: number }[]).find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True' || s.status.observedGeneration !== s.generation) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Ends every replica (a frozen one is woken first to be killed) and removes their data directories. */
+  async close(): Promise<void> {
+    for (const r of this.replicas) {
+      if (r.child.signalCode === 'SIGSTOP' || r.child.exitCode === null) r.child.kill('SIGCONT');
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+      await r.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** PUTs spread round-robin over the replicas given; every acknowledged (200) one is remembered. */
+export class AcknowledgedWrites {
+  /** The description each server was last acknowledged with. */
+  readonly acknowledged = new Map<string, string>();
+  /** How many writes were acknowledged. */
+  acks = 0;
+  private turn = 0;
+
+  constructor(private readonly set: ReplicaSet) {}
+
+  /** One PUT to the next of `targets`; answers whether it was acknowledged (a refused or failed one is not). */
+  async write(targets: Replica[], name: string, description: string): Promise<boolean> {
+    const r = targets[this.turn++ % targets.length]!;
+    const res = await this.set.api(r, SERVERS, { method: 'PUT', body: { manifest: this.set.manifest(name, description) } }).catch(() => undefined);
+    if (res?.status !== 200) return false;
+    this.acks++;
+    this.acknowledged.set(name, description);
+    return true;
+  }
+}
