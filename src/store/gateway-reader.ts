@@ -5,6 +5,8 @@ export interface GatewayReader {
   get(fqn: string): Promise<StoredGatewayEntry | undefined>;
   list(): Promise<StoredGatewayEntry[]>;
   keys(): Promise<string[]>;
+  /** How many entries are stored: a counter the database keeps, not a scan (metrics read it per scrape). */
+  count(): Promise<number>;
   /**
    * Calls listener(fqn) after each write or delete made through this store object (synchronously, after
    * the commit: inside transaction(), when it commits). Answers the unsubscribe. A listener that throws

@@ -37,6 +37,7 @@ function counted(beforeRead: () => Promise<void> | void = () => {}): { reader: G
     },
     list: () => store.list(),
     keys: () => store.keys(),
+    count: () => store.count(),
     watch: (listener) => store.watch(listener),
     externalRevision: () => store.externalRevision(),
   };

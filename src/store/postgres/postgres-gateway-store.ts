@@ -38,6 +38,7 @@ const withRevision = (name: string, columns: string, on: string) =>
 const GET = withRevision('gateway_get', ENTRY_COLUMNS, 'g.fqn = $1');
 const LIST = withRevision('gateway_list', ENTRY_COLUMNS, 'true');
 const KEYS = withRevision('gateway_keys', 'g.fqn', 'true');
+const COUNT = prepared('gateway_count', "SELECT value FROM counters WHERE name = 'gateway_entries'");
 
 /** The fqn in a NOTIFY payload (below its 8000-byte limit; a longer one is left out: the revision still moves). */
 const NAMED = (fqn: string) => `CASE WHEN octet_length(${fqn}) < 7000 THEN ' ' || ${fqn} ELSE '' END`;
@@ -105,6 +106,10 @@ export class PostgresGatewayStore implements GatewayStore {
 
   async keys(): Promise<string[]> {
     return (await this.read(KEYS())).map((r) => r.fqn);
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.units.reader().query<{ value: string }>(COUNT())).rows[0]?.value ?? 0);
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {

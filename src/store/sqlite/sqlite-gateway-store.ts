@@ -24,6 +24,20 @@ const gatewayMigrations: readonly Migration[] = [
       updated_at TEXT NOT NULL
     )`,
   },
+  {
+    version: 2,
+    name: 'gateway entry count: kept by triggers, so reading it costs no scan',
+    sql: `
+      CREATE TABLE gateway_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO gateway_counts (name, value) SELECT 'entries', count(*) FROM gateway_entries;
+      CREATE TRIGGER gateway_entries_counted_insert AFTER INSERT ON gateway_entries BEGIN
+        UPDATE gateway_counts SET value = value + 1 WHERE name = 'entries';
+      END;
+      CREATE TRIGGER gateway_entries_counted_delete AFTER DELETE ON gateway_entries BEGIN
+        UPDATE gateway_counts SET value = value - 1 WHERE name = 'entries';
+      END;
+    `,
+  },
 ];
 
 export interface SqliteGatewayStoreOptions {
@@ -74,6 +88,7 @@ export class SqliteGatewayStore implements GatewayStore {
       get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
       list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
       keys: this.db.prepare('SELECT fqn FROM gateway_entries ORDER BY fqn').pluck(),
+      count: this.db.prepare("SELECT value FROM gateway_counts WHERE name = 'entries'").pluck(),
       upsert: this.db.prepare(`INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
         VALUES (@fqn, @config, @headers, @config_hash, @generation, @updated_at)
         ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers,
@@ -92,6 +107,10 @@ export class SqliteGatewayStore implements GatewayStore {
 
   keys(): Promise<string[]> {
     return this.units.call(() => this.stmt.keys.all() as string[]);
+  }
+
+  count(): Promise<number> {
+    return this.units.call(() => this.stmt.count.get() as number);
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
