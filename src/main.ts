@@ -367,7 +367,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   }
   await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
   watch.start();
-  metrics.bind({ queue, gatewayEntries: async () => (await gateway.keys()).length, watchClients: () => watch.clientCount });
+  metrics.bind({ queue, gatewayEntries: () => gateway.count(), watchClients: () => watch.clientCount });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).
   const localRefresh = createRefreshServer({
