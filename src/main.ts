@@ -39,6 +39,7 @@ import { EgressPolicy } from './upstream/egress.js';
 import { discoverOpenApi } from './openapi/discover-openapi.js';
 import { DocumentParser } from './openapi/document-parser.js';
 import { Controller } from './reconcile/controller.js';
+import { ResyncPlanner } from './reconcile/resync-plan.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
@@ -241,6 +242,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
+  const resyncPlanner = new ResyncPlanner(async () => ({ resources: await leaderStore.syncStates(), entries: await leaderGateway.syncStates() }));
   const controller = new Controller({
     name: 'mcp-servers',
     // Every log line of a reconcile carries its reconcileId and key.
@@ -255,6 +257,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
     listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
+    // A resync reconciles at once what the stored states show differs, and the rest in slices (resync-plan.ts).
+    planResync: () => resyncPlanner.plan(),
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries).
     batch: (run) => leaderStore.transaction(() => leaderGateway.transaction(run)),

@@ -137,6 +137,20 @@ export interface StoredAnswerTexts {
   maskedManifest: string;
 }
 
+/** What a resync compares of a resource (nothing decoded): see reconcile/resync-plan.ts. */
+export interface ResourceSyncState {
+  fqn: string;
+  generation: number;
+  /** status.observedGeneration: the generation the reconciler last wrote status for. */
+  observedGeneration: number;
+}
+
+/** What a resync compares of a gateway entry (nothing decoded or opened). */
+export interface EntrySyncState {
+  fqn: string;
+  generation: number;
+}
+
 export interface ResourceReadiness {
   fqn: string;
   /** The status of its Ready condition; undefined when it has none. */

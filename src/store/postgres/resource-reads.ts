@@ -6,7 +6,7 @@
 import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
 
@@ -167,6 +167,13 @@ export class PgResourceReads {
       [tenant],
     );
     return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
+  async syncStates(): Promise<ResourceSyncState[]> {
+    const { rows } = await this.db().query<{ fqn: string; generation: string; observed: string | null }>(
+      `SELECT fqn, generation, status::json ->> 'observedGeneration' AS observed FROM resources`,
+    );
+    return rows.map((r) => ({ fqn: r.fqn, generation: Number(r.generation), observedGeneration: Number(r.observed ?? 0) }));
   }
 
   async keys(): Promise<string[]> {

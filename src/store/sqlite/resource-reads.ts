@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 /** The resources table's columns, qualified by the alias r. */
@@ -33,6 +33,7 @@ export class SqliteResourceReads {
       byId: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ?`),
       versionOf: db.prepare('SELECT resource_version FROM resources WHERE fqn = ?').pluck(),
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
+      syncStates: db.prepare("SELECT fqn, generation, coalesce(json_extract(status, '$.observedGeneration'), 0) AS observedGeneration FROM resources"),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
       listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
@@ -177,6 +178,10 @@ export class SqliteResourceReads {
       )
       .all(tenant) as { fqn: string; source: string; ready: ConditionStatus | null }[];
     return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
+  syncStates(): ResourceSyncState[] {
+    return this.stmt.syncStates.all() as ResourceSyncState[];
   }
 
   keys(): string[] {

@@ -6,6 +6,7 @@ import { isoTime, systemClock } from '../../domain/clock.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
 import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import type { GatewayStore } from '../gateway-store.js';
+import type { EntrySyncState } from '../types.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
@@ -88,6 +89,7 @@ export class SqliteGatewayStore implements GatewayStore {
       get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
       list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
       keys: this.db.prepare('SELECT fqn FROM gateway_entries ORDER BY fqn').pluck(),
+      syncStates: this.db.prepare('SELECT fqn, generation FROM gateway_entries'),
       count: this.db.prepare("SELECT value FROM gateway_counts WHERE name = 'entries'").pluck(),
       upsert: this.db.prepare(`INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
         VALUES (@fqn, @config, @headers, @config_hash, @generation, @updated_at)
@@ -107,6 +109,10 @@ export class SqliteGatewayStore implements GatewayStore {
 
   keys(): Promise<string[]> {
     return this.units.call(() => this.stmt.keys.all() as string[]);
+  }
+
+  syncStates(): Promise<EntrySyncState[]> {
+    return this.units.call(() => this.stmt.syncStates.all() as EntrySyncState[]);
   }
 
   count(): Promise<number> {

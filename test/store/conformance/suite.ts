@@ -12,6 +12,7 @@ import { revisionCases } from './revisions.js';
 import { selectionCases } from './selections.js';
 import { sourceInventoryCases } from './source-inventory.js';
 import { statusCases } from './status.js';
+import { syncStateCases } from './sync-states.js';
 import { transactionCases } from './transactions.js';
 
 export function describeStoreConformance(factory: StoreEngineFactory): void {
@@ -34,6 +35,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     transactionCases(current);
     gatewayCases(current);
     gatewayCountCases(current);
+    syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
   });
