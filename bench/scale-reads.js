@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { SMOKE, log, tempDir, waitFor } from './lib/common.js';
+import { SMOKE, log, sleep, tempDir, waitFor } from './lib/common.js';
 import { callJson, deadLoopbackPort, expectOk } from './lib/http.js';
 import { fileNameOf, manifest, serverName } from './lib/manifests.js';
 import { newToken, startServer } from './lib/server.js';
@@ -69,6 +69,27 @@ function writeTokens(dir, token) {
   return path;
 }
 
+async function reconciles(cp) {
+  const r = await expectOk(callJson(cp.url, cp.token, 'GET', '/metrics'), '/metrics');
+  let n = 0;
+  for (const line of r.text.split('\n')) if (line.startsWith('mcp_cp_reconcile_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
+/** Resolves once the reconcile count has not moved for `stillMs`. */
+async function reconcilesSettle(cp, stillMs) {
+  let last = await reconciles(cp);
+  let since = performance.now();
+  for (;;) {
+    await sleep(250);
+    const now = await reconciles(cp);
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= stillMs) return;
+  }
+}
+
 async function timed(base, token, path, check) {
   const started = performance.now();
   const r = await expectOk(callJson(base, token, 'GET', path), path);
@@ -89,6 +110,8 @@ async function measureSize(size) {
   await waitFor(() => gateway.count(1) >= size, { timeoutMs: 1_200_000, what: 'every server in the gateway store' });
   gateway.close();
   await cp.waitQuiet({ timeoutMs: 1_200_000 });
+  // A busy machine can make a starved process look quiet: also wait until no reconcile has run for 3 s.
+  await reconcilesSettle(cp, 3_000);
   log(`@${size}: control plane pid ${cp.pid} holds ${size} servers`);
 
   let maxRss = cp.rssMb();
