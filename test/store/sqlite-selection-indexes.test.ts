@@ -1,12 +1,12 @@
 // SQLite: the indexes that answer tag selectors and reader scopes (resource_tags, resource_readers) are
 // filled for rows stored before they existed (migration 7 on an older file), and the selections read
-// them instead of scanning the resources table.
+// them instead of scanning the resources table; a resync's syncStates reads covering indexes of both files.
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceViews } from '../../src/http/resource-view.js';
-import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { SqliteGatewayStore, SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { newResource } from './conformance/fixtures.js';
 
@@ -62,5 +62,27 @@ describe('SQLite selection indexes', () => {
     } finally {
       db.close();
     }
+  });
+
+  it("answer a resync's sync states from covering indexes, not the rows", async () => {
+    const store = open();
+    await store.create(newResource('a'));
+    await store.close();
+    const gatewayPath = join(dir, 'gateway.db');
+    const gateway = new SqliteGatewayStore({ path: gatewayPath });
+    await gateway.close();
+    const plan = (path: string, sql: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('\n');
+      } finally {
+        db.close();
+      }
+    };
+    const source = readFileSync(new URL('../../src/store/sqlite/resource-reads.ts', import.meta.url), 'utf8');
+    const resourcesSql = /syncStates: db\.prepare\("([^"]+)"\)/.exec(source)?.[1];
+    expect(resourcesSql).toBeDefined();
+    expect(plan(join(dir, 'control-plane.db'), resourcesSql!)).toMatch(/USING COVERING INDEX resources_sync_states/);
+    expect(plan(gatewayPath, 'SELECT fqn, generation FROM gateway_entries')).toMatch(/USING COVERING INDEX/);
   });
 });

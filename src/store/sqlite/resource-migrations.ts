@@ -168,4 +168,11 @@ export const controlPlaneMigrations: readonly Migration[] = [
         FROM resources AS r, json_each(r.spec, '$.collaborators') AS c WHERE json_type(c.value, '$.subject') = 'text';
     `,
   },
+  {
+    version: 8,
+    name: 'resources: what a resync compares (fqn, generation, observed generation) in a covering index',
+    // syncStates reads it without touching the rows (≈4 KB each: a table scan at 50,000 cost 3× as much).
+    // The expression must stay the very one resource-reads.ts selects.
+    sql: `CREATE INDEX resources_sync_states ON resources (fqn, generation, json_extract(status, '$.observedGeneration'));`,
+  },
 ];

@@ -39,6 +39,11 @@ const gatewayMigrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 3,
+    name: 'gateway entries: what a resync compares (fqn, generation) in a covering index',
+    sql: 'CREATE INDEX gateway_entries_sync_states ON gateway_entries (fqn, generation)',
+  },
 ];
 
 export interface SqliteGatewayStoreOptions {
