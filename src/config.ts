@@ -133,7 +133,7 @@ export const SERVE_FLAGS = [
     describedDefault: true,
     help: 'Break-glass admin bearer token; when absent it is read from (or generated into, mode 0600) <data-dir>/admin-token.',
   },
-  { flag: 'resync-interval', env: 'MCP_CP_RESYNC_INTERVAL', default: '60s', help: 'How often every server is re-reconciled to repair drift (e.g. 30s, 5m; 0 turns it off).' },
+  { flag: 'resync-interval', env: 'MCP_CP_RESYNC_INTERVAL', default: '60s', help: 'How often stored states are compared to repair drift: what differs is reconciled at once, every server in full within 30 intervals (e.g. 30s, 5m; 0 turns it off).' },
   { flag: 'log-level', env: 'MCP_CP_LOG_LEVEL', default: 'info', help: `One of ${LOG_LEVELS.join(', ')}.` },
   { flag: 'workers', env: 'MCP_CP_WORKERS', default: '4', count: { min: 1, max: 64 }, help: 'Reconcile workers running at once.' },
   { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', duration: { min: 1 }, help: 'How often each server is asked for its tools again.' },

@@ -49,6 +49,7 @@ import { createPolicyReconciler } from './reconcile/policy-reconciler.js';
 import type { McpServerResource } from './domain/resource.js';
 import type { ResourceReader } from './store/index.js';
 import { Controller } from './reconcile/controller.js';
+import { ResyncPlanner } from './reconcile/resync-plan.js';
 import { DiscoveryManager } from './reconcile/discovery-manager.js';
 import { createRefreshServer, refreshMarginMs } from './reconcile/refresh-server.js';
 import { createSecretResolver } from './reconcile/secret-refs.js';
@@ -278,6 +279,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     clock,
     logger: logger.child({ component: 'reconciler' }),
   });
+  const resyncPlanner = new ResyncPlanner(async () => ({ resources: await leaderStore.syncStates(), entries: await leaderGateway.syncStates() }));
   const controller = new Controller({
     name: 'mcp-servers',
     // Every log line of a reconcile carries its reconcileId and key.
@@ -293,6 +295,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     resyncIntervalMs: config.resyncIntervalMs,
     // Gateway keys too, so an entry with no resource behind it is found and removed.
     listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
+    // A resync reconciles at once what the stored states show differs, and the rest in slices (resync-plan.ts).
+    planResync: () => resyncPlanner.plan(),
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries): derived state,
     // which SQLite commits without an fsync of its own (see UnitOptions.derived).
@@ -424,7 +428,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   watch.start();
   metrics.bind({
     queue,
-    gatewayEntries: async () => (await gateway.keys()).length,
+    gatewayEntries: () => gateway.count(),
     watchClients: () => watch.clientCount,
     policyViolations: () => policyAuditor.violationsByPolicy(),
   });

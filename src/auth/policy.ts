@@ -6,6 +6,7 @@ import { isAdmissionPolicy } from '../domain/policy.js';
 import { isVirtualManifest, type Collaborator, type McpServerManifest } from '../domain/manifest.js';
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
+import { inReadScope, type ReadScope } from '../domain/read-scope.js';
 import { describeSource, type McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy } from '../intake/access-policy.js';
 import { secretPointers, stableStringify, valueAt } from '../manifest/index.js';
@@ -45,13 +46,19 @@ export class RoleAccessPolicy implements AccessPolicy {
     if (principal.role === 'admin') return true;
     // An admission policy (in the watch stream, the changelog) is for admins only.
     if (isAdmissionPolicy(resource.manifest)) return false;
-    if (!principal.accounts.includes(resource.accountId)) return false;
-    return collaboratorRoles(principal, resource.manifest.collaborators).size > 0;
+    const scope = this.readScope(principal);
+    return scope === undefined || inReadScope(scope, resource.accountId, resource.manifest.collaborators);
+  }
+
+  /** A non-admin reads the servers of their accounts on which a collaborator names them (any role). */
+  readScope(principal: Principal): ReadScope | undefined {
+    if (principal.role === 'admin') return undefined;
+    return { accounts: principal.accounts, subjects: [...subjectsOf(principal)] };
   }
 
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean {
-    if (principal.role === 'admin') return true;
-    return principal.accounts.includes(accountId) && collaboratorRoles(principal, collaborators).size > 0;
+    const scope = this.readScope(principal);
+    return scope === undefined || inReadScope(scope, accountId, collaborators);
   }
 
   authorizePolicies(principal: Principal): void {

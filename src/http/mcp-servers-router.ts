@@ -135,14 +135,14 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       else tag = { key: tagParam.slice(0, i), value: tagParam.slice(i + 1) };
     }
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
-    const principal = principalOf(req);
+    const readableBy = policy.readScope(principalOf(req));
     const { views, total } = await store.listViews({
       tenant: options.tenant,
       limit,
       offset,
       ...(name !== undefined ? { name } : {}),
       ...(tag ? { tag } : {}),
-      ...(principal.role === 'admin' ? {} : { filter: (r: McpServerResource) => policy.canRead(principal, r) }),
+      ...(readableBy ? { readableBy } : {}),
     });
     // The stored views are the answer's items already: the page is put together as text.
     const data = (await Promise.all(views.map(viewAnswerer(options.publicUrl)).map((view) => viewFor(req, view)))).join(',');

@@ -22,6 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
+import type { ReadScope } from '../domain/read-scope.js';
 import type { McpServerResource } from '../domain/resource.js';
 import type { Change, ChangeLog, ChangeType, ResourceReader, Transactions } from '../store/index.js';
 import type { ChangeFeed } from './watch-feed.js';
@@ -54,6 +55,8 @@ export interface WatchRequest {
   resourceVersion: number | undefined;
   /** undefined: the caller may read everything. */
   canRead: ((r: McpServerResource) => boolean) | undefined;
+  /** The same rule as data, for the store to list the current objects from its index (see ListQuery.readableBy). */
+  readableBy?: ReadScope;
 }
 
 type Phase = 'listing' | 'snapshot' | 'replay' | 'live' | 'closed';
@@ -419,7 +422,7 @@ export class WatchHub {
             tenant: this.tenant,
             limit: Number.MAX_SAFE_INTEGER,
             offset: 0,
-            ...(request.canRead ? { filter: request.canRead } : {}),
+            ...(request.readableBy ? { readableBy: request.readableBy } : request.canRead ? { filter: request.canRead } : {}),
           });
           session.takeSnapshot(items, rv);
         });

@@ -50,6 +50,7 @@ export function watchServers(options: { hub: WatchHub; policy: AccessPolicy }): 
     }
     res.locals[STREAMING] = true;
     const canRead = principal.role === 'admin' ? undefined : (r: McpServerResource) => policy.canRead(principal, r);
-    await hub.open(req, res, { resourceVersion, canRead });
+    const readableBy = policy.readScope(principal);
+    await hub.open(req, res, { resourceVersion, canRead, ...(readableBy ? { readableBy } : {}) });
   };
 }

@@ -1,10 +1,16 @@
 // Who may do what with a resource. Intake asks; the auth layer answers.
 import type { Collaborator, McpServerManifest } from '../domain/manifest.js';
 import type { Principal } from '../domain/principal.js';
+import type { ReadScope } from '../domain/read-scope.js';
 import type { McpServerResource } from '../domain/resource.js';
 
 export interface AccessPolicy {
   canRead(principal: Principal, resource: McpServerResource): boolean;
+  /**
+   * What the principal may read, as data a store answers from an index (ListQuery.readableBy); undefined:
+   * everything. canRead(p, r) is exactly "r is in readScope(p)".
+   */
+  readScope(principal: Principal): ReadScope | undefined;
   /** Whether the principal may use a server with these collaborators through the gateway. */
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean;
   /**

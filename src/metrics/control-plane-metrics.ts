@@ -46,12 +46,58 @@ function sharedProcessRegistry(): Registry {
 /** A success for a key the tally does not know is dropped after this long (the key was deleted). */
 const FORGET_UNKNOWN_KEY_MS = 60_000;
 
+/**
+ * When a server of each source last reconciled successfully, kept per source as reconciles end (a scrape
+ * reads one entry per source, not one per server). A reconcile can end before the changelog feed has told
+ * the tally its resource's source: such a success waits, by key, until the feed names the source (or is
+ * forgotten after FORGET_UNKNOWN_KEY_MS: the key was deleted). A source with no resources left is dropped.
+ */
+class LastSuccessBySource {
+  private readonly newest = new Map<string, number>();
+  /** Key → when it succeeded, oldest first (a key succeeding again moves to the end). */
+  private readonly pending = new Map<string, number>();
+
+  constructor(private readonly tally: ReadyTally) {}
+
+  succeeded(key: string, at: number): void {
+    const source = this.tally.sourceOf(key);
+    if (source !== undefined) {
+      this.newest.set(source, Math.max(this.newest.get(source) ?? 0, at));
+      return;
+    }
+    this.pending.delete(key);
+    this.pending.set(key, at);
+  }
+
+  /** After the tally took these changes: the waiting successes of their keys go to their sources. */
+  sourcesKnown(changes: readonly Change[]): void {
+    if (this.pending.size === 0) return;
+    for (const c of changes) {
+      const at = this.pending.get(c.fqn);
+      if (at === undefined) continue;
+      const source = this.tally.sourceOf(c.fqn);
+      if (source === undefined) continue;
+      this.pending.delete(c.fqn);
+      this.newest.set(source, Math.max(this.newest.get(source) ?? 0, at));
+    }
+  }
+
+  /** Source → newest success, for the sources that manage resources now. */
+  bySource(now: number): Map<string, number> {
+    for (const [key, at] of this.pending) {
+      if (now - at <= FORGET_UNKNOWN_KEY_MS) break;
+      this.pending.delete(key);
+    }
+    for (const source of [...this.newest.keys()]) if (!this.tally.hasSource(source)) this.newest.delete(source);
+    return this.newest;
+  }
+}
+
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
   private readonly clock: Clock;
   private readonly tally = new ReadyTally();
-  /** Reconcile key → when it last reconciled successfully. */
-  private readonly lastSuccessAt = new Map<string, number>();
+  private readonly lastSuccess = new LastSuccessBySource(this.tally);
   private probes: Partial<MetricsProbes> = {};
 
   private readonly reconciles: Counter<'result'>;
@@ -121,7 +167,7 @@ export class ControlPlaneMetrics {
         for (const ready of READY_STATUSES) this.set({ ready }, counts[ready]);
       },
     });
-    const lastSuccessAt = this.lastSuccessAt;
+    const lastSuccess = this.lastSuccess;
     const clock = this.clock;
     new Gauge({
       name: `${p}last_successful_reconcile_age_seconds`,
@@ -131,19 +177,7 @@ export class ControlPlaneMetrics {
       collect() {
         this.reset();
         const now = clock.now();
-        // Successes are kept per key and mapped to their source here: a reconcile can finish before the
-        // changelog feed has told the tally which source its resource has.
-        const newest = new Map<string, number>();
-        for (const [key, at] of lastSuccessAt) {
-          const source = tally.sourceOf(key);
-          if (source === undefined) {
-            // Gone (or not yet seen): forgotten once it is old enough that the feed must have caught up.
-            if (now - at > FORGET_UNKNOWN_KEY_MS) lastSuccessAt.delete(key);
-            continue;
-          }
-          newest.set(source, Math.max(newest.get(source) ?? 0, at));
-        }
-        for (const [source, at] of newest) this.set({ source }, Math.max(0, (now - at) / 1000));
+        for (const [source, at] of lastSuccess.bySource(now)) this.set({ source }, Math.max(0, (now - at) / 1000));
       },
     });
     this.discoveryDuration = new Histogram({
@@ -212,13 +246,14 @@ export class ControlPlaneMetrics {
   /** ...and follows the changelog from there. */
   observeChanges(changes: readonly Change[]): void {
     this.tally.apply(changes);
+    this.lastSuccess.sourcesKnown(changes);
   }
 
   observeReconcile(outcome: ReconcileObservation): void {
     this.reconciles.inc({ result: outcome.result });
     this.reconcileDuration.observe({ result: outcome.result }, outcome.durationMs / 1000);
     this.queueWait.observe(outcome.waitedMs / 1000);
-    if (outcome.result === 'success' || outcome.result === 'requeue') this.lastSuccessAt.set(outcome.key, this.clock.now());
+    if (outcome.result === 'success' || outcome.result === 'requeue') this.lastSuccess.succeeded(outcome.key, this.clock.now());
   }
 
   observeDiscovery(result: DiscoveryResult, durationMs: number): void {

@@ -1,6 +1,7 @@
 // Resources by Ready status and by managing source, kept current from the changelog (no store scan per
 // scrape). Seeded from one consistent read of the store's Ready statuses (no resource decoded), then
-// every change replaces the entry of its resource.
+// every change replaces the entry of its resource. The counts a scrape reads are kept as entries change,
+// so a scrape costs the same whatever the number of resources.
 import { findCondition, READY } from '../domain/conditions.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../domain/resource.js';
 import type { Change, ResourceReadiness } from '../store/index.js';
@@ -20,18 +21,23 @@ interface Entry {
 
 export class ReadyTally {
   private readonly entries = new Map<string, Entry>();
+  private readonly readyCounts: Record<ConditionStatus, number> = { True: 0, False: 0, Unknown: 0 };
+  /** Source label → how many resources it manages (a label leaves when none is left). */
+  private readonly sourceCounts = new Map<string, number>();
 
   seed(resources: readonly ResourceReadiness[]): void {
     this.entries.clear();
-    for (const r of resources) this.entries.set(r.fqn, { ready: r.ready ?? 'Unknown', source: sourceLabel(r.source) });
+    this.sourceCounts.clear();
+    for (const s of READY_STATUSES) this.readyCounts[s] = 0;
+    for (const r of resources) this.set(r.fqn, { ready: r.ready ?? 'Unknown', source: sourceLabel(r.source) });
   }
 
   apply(changes: readonly Change[]): void {
     for (const c of changes) {
       // Admission policies are not servers (their changes share the changelog).
       if (isPolicyFqn(c.fqn)) continue;
-      if (c.type === 'DELETED') this.entries.delete(c.fqn);
-      else this.entries.set(c.fqn, entryOf(c.object));
+      if (c.type === 'DELETED') this.set(c.fqn, undefined);
+      else this.set(c.fqn, entryOf(c.object));
     }
   }
 
@@ -40,10 +46,30 @@ export class ReadyTally {
     return this.entries.get(fqn)?.source;
   }
 
+  /** Whether any resource is managed by this source now. */
+  hasSource(source: string): boolean {
+    return this.sourceCounts.has(source);
+  }
+
   byReady(): Record<ConditionStatus, number> {
-    const counts: Record<ConditionStatus, number> = { True: 0, False: 0, Unknown: 0 };
-    for (const e of this.entries.values()) counts[e.ready]++;
-    return counts;
+    return { ...this.readyCounts };
+  }
+
+  private set(fqn: string, entry: Entry | undefined): void {
+    const before = this.entries.get(fqn);
+    if (before) {
+      this.readyCounts[before.ready]--;
+      const left = (this.sourceCounts.get(before.source) ?? 1) - 1;
+      if (left > 0) this.sourceCounts.set(before.source, left);
+      else this.sourceCounts.delete(before.source);
+    }
+    if (!entry) {
+      this.entries.delete(fqn);
+      return;
+    }
+    this.entries.set(fqn, entry);
+    this.readyCounts[entry.ready]++;
+    this.sourceCounts.set(entry.source, (this.sourceCounts.get(entry.source) ?? 0) + 1);
   }
 }
 

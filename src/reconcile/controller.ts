@@ -1,5 +1,6 @@
 // The generic reconcile loop, modelled on controller-runtime: N workers take keys from a WorkQueue
-// and run a level-triggered reconcile function on each; a periodic resync re-adds every known key.
+// and run a level-triggered reconcile function on each; a periodic resync re-adds every known key, or
+// (planResync) the keys whose stored states differ at once and a slice of the rest spread over its interval.
 //
 // What each outcome of a reconcile means (retry, requeue, terminal) is the contract in reconcile.ts.
 //
@@ -20,6 +21,8 @@ import type { QueueItem, WorkQueue } from './workqueue.js';
 
 /** How long one batch may reconcile before the event loop gets a turn. */
 const BATCH_MS = 10;
+/** A resync's full pass is added in this many parts over its interval (see planResync). */
+const SPREAD_STEPS = 20;
 
 export interface ReconcileOutcome {
   key: string;
@@ -49,8 +52,13 @@ export interface ControllerOptions {
   workers: number;
   /** Every this many ms, listKeys() is re-added to the queue. 0 turns resync off. */
   resyncIntervalMs: number;
-  /** Every key that should exist, for enqueueAll() and resync. */
+  /** Every key that should exist, for enqueueAll() (and resync, without planResync). */
   listKeys: () => string[] | Promise<string[]>;
+  /**
+   * What a periodic resync reconciles (see resync-plan.ts): `now` at once, `spread` evenly over the
+   * interval. Without it every resync adds every key of listKeys() at once.
+   */
+  planResync?: () => Promise<{ now: readonly string[]; spread: readonly string[] }>;
   /** Called after every reconcile (metrics, tests). Its errors are logged and swallowed. */
   onOutcome?: (outcome: ReconcileOutcome) => void;
   /**
@@ -87,6 +95,7 @@ export class Controller {
   private readonly workers: number;
   private readonly resyncIntervalMs: number;
   private readonly listKeys: () => string[] | Promise<string[]>;
+  private readonly planResync: (() => Promise<{ now: readonly string[]; spread: readonly string[] }>) | undefined;
   private readonly onOutcome: ((outcome: ReconcileOutcome) => void) | undefined;
   private readonly batch: (run: () => Promise<void>) => Promise<void>;
   private readonly each: (run: () => Promise<void>) => Promise<void>;
@@ -97,6 +106,8 @@ export class Controller {
   private workerLoops: Promise<void>[] = [];
   private resyncTimer: TimerHandle | undefined;
   private resyncInFlight = false;
+  /** The keys of the last resync's spread not added yet, and the timer that adds the next part. */
+  private spreading: { keys: readonly string[]; next: number; timer: TimerHandle | undefined } | undefined;
 
   constructor(options: ControllerOptions) {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
@@ -114,6 +125,7 @@ export class Controller {
     this.workers = options.workers;
     this.resyncIntervalMs = options.resyncIntervalMs;
     this.listKeys = options.listKeys;
+    this.planResync = options.planResync;
     this.onOutcome = options.onOutcome;
     this.batch = options.batch ?? ((run) => run());
     this.each = options.each ?? ((run) => run());
@@ -145,6 +157,8 @@ export class Controller {
       this.state = 'stopped';
       if (this.resyncTimer !== undefined) this.clock.clearTimeout(this.resyncTimer);
       this.resyncTimer = undefined;
+      if (this.spreading?.timer !== undefined) this.clock.clearTimeout(this.spreading.timer);
+      this.spreading = undefined;
       this.queue.shutdown();
     }
     await Promise.all(this.workerLoops);
@@ -292,12 +306,22 @@ export class Controller {
     }, this.resyncIntervalMs);
   }
 
-  /** Level-triggered repair: re-add every key through the queue. Skipped if the previous one is still listing. */
+  /**
+   * Level-triggered repair: re-add every key through the queue, or what planResync answers. Skipped if the
+   * previous one is still reading.
+   */
   private async resync(): Promise<void> {
     if (this.resyncInFlight) return;
     this.resyncInFlight = true;
     try {
-      await this.enqueueAll();
+      if (!this.planResync) {
+        await this.enqueueAll();
+        return;
+      }
+      const plan = await this.planResync();
+      if (this.state !== 'running') return;
+      for (const key of plan.now) this.queue.add(key);
+      this.spread(plan.spread);
     } catch (err) {
       this.safely(() =>
         this.logger.warn(
@@ -308,6 +332,33 @@ export class Controller {
     } finally {
       this.resyncInFlight = false;
     }
+  }
+
+  /**
+   * Adds `keys` in SPREAD_STEPS equal parts, the first now and the last before the interval ends. What a
+   * previous spread had not added yet is added at once.
+   */
+  private spread(keys: readonly string[]): void {
+    const previous = this.spreading;
+    if (previous) {
+      if (previous.timer !== undefined) this.clock.clearTimeout(previous.timer);
+      for (let i = previous.next; i < previous.keys.length; i++) this.queue.add(previous.keys[i]!);
+      this.spreading = undefined;
+    }
+    if (keys.length === 0) return;
+    const steps = Math.min(SPREAD_STEPS, keys.length);
+    const per = Math.ceil(keys.length / steps);
+    const spreading: { keys: readonly string[]; next: number; timer: TimerHandle | undefined } = { keys, next: 0, timer: undefined };
+    this.spreading = spreading;
+    const step = () => {
+      spreading.timer = undefined;
+      if (this.spreading !== spreading || this.state !== 'running') return;
+      const end = Math.min(keys.length, spreading.next + per);
+      for (; spreading.next < end; spreading.next++) this.queue.add(keys[spreading.next]!);
+      if (spreading.next < keys.length) spreading.timer = this.clock.setTimeout(step, this.resyncIntervalMs / steps);
+      else this.spreading = undefined;
+    };
+    step();
   }
 
   private safely(fn: () => void): void {

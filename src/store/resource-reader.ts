@@ -1,7 +1,7 @@
 // Reading desired state: the port of every reader of resources (the HTTP API, the reconciler's read,
 // metrics at startup). Every call is async: an engine may answer from another process (PostgreSQL). Answers data; the API's JSON is rendered outside the store (ViewRenderer).
 import type { McpServerResource } from '../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from './types.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from './types.js';
 
 export interface ResourceReader {
   get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined>;
@@ -27,6 +27,8 @@ export interface ResourceReader {
    * nothing is decoded or decrypted (the metrics' Ready tally is seeded from it at startup).
    */
   listReadiness(tenant: string): Promise<ResourceReadiness[]>;
+  /** Every resource's generation and observed generation, read in one query: nothing is decoded (resync compares them). */
+  syncStates(): Promise<ResourceSyncState[]>;
   /** Every reconcile key (fqn) in the store. */
   keys(): Promise<string[]>;
   count(): Promise<number>;

@@ -3,6 +3,7 @@
 import type { McpServerManifest } from '../domain/manifest.js';
 import type { ConditionStatus, McpServerResource, ResourceStatus, SourceRef, Subject } from '../domain/resource.js';
 import type { DiffOp } from '../plan/diff.js';
+import type { ReadScope } from '../domain/read-scope.js';
 
 export interface NewResource {
   id: string;
@@ -36,7 +37,12 @@ export interface ListQuery {
   offset: number;
   name?: string;
   tag?: { key: string; value: string };
-  /** Restrict to resources a caller may read; undefined means no restriction. */
+  /**
+   * Only resources in this scope (a non-admin reader's: see domain/read-scope.ts); undefined means no
+   * restriction. Answered from an index: the cost follows the resources in scope, not the store's size.
+   */
+  readableBy?: ReadScope;
+  /** Restrict to the resources this accepts (read and decoded one by one: prefer tag and readableBy); undefined means no restriction. */
   filter?: (r: McpServerResource) => boolean;
   /**
    * Answer secret values masked (nothing is decrypted): for callers that answer or log the resources,
@@ -129,6 +135,20 @@ export interface StoredAnswerTexts {
   view: string;
   /** The JSON of its manifest with secrets masked (what the view holds as `manifest`). */
   maskedManifest: string;
+}
+
+/** What a resync compares of a resource (nothing decoded): see reconcile/resync-plan.ts. */
+export interface ResourceSyncState {
+  fqn: string;
+  generation: number;
+  /** status.observedGeneration: the generation the reconciler last wrote status for. */
+  observedGeneration: number;
+}
+
+/** What a resync compares of a gateway entry (nothing decoded or opened). */
+export interface EntrySyncState {
+  fqn: string;
+  generation: number;
 }
 
 export interface ResourceReadiness {

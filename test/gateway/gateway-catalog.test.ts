@@ -37,6 +37,8 @@ function counted(beforeRead: () => Promise<void> | void = () => {}): { reader: G
     },
     list: () => store.list(),
     keys: () => store.keys(),
+    count: () => store.count(),
+    syncStates: () => store.syncStates(),
     watch: (listener) => store.watch(listener),
     externalRevision: () => store.externalRevision(),
   };

@@ -51,6 +51,7 @@ function racedBy(store: SqliteResourceStore, other: () => Promise<unknown>, time
     listRefs: (...a) => store.listRefs(...a),
     listReadiness: (...a) => store.listReadiness(...a),
     keys: () => store.keys(),
+    syncStates: () => store.syncStates(),
     count: () => store.count(),
     recordEvent: (...a) => store.recordEvent(...a),
     getRevision: (...a) => store.getRevision(...a),

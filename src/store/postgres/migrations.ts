@@ -194,6 +194,80 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX oauth_states_fqn ON oauth_states (fqn);
     `,
   },
+  {
+    version: 8,
+    name: 'resource_tags and resource_readers (tag selectors, read access) and the gateway entry count, kept by triggers',
+    // As SQLite's migration 8: derived from the spec column (tags, collaborators) and account_id by the
+    // database itself; a status or view write sets neither column, so the trigger does not run for it.
+    // Names sort in byte order (COLLATE "C"), as every list here does, so a page is read in index order.
+    sql: `
+      CREATE TABLE resource_tags (
+        tenant TEXT NOT NULL,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        fqn TEXT NOT NULL,
+        PRIMARY KEY (tenant, tag_key, tag_value, name)
+      );
+      CREATE INDEX resource_tags_fqn ON resource_tags (fqn);
+      CREATE TABLE resource_readers (
+        tenant TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        fqn TEXT NOT NULL,
+        PRIMARY KEY (tenant, account_id, subject, name)
+      );
+      CREATE INDEX resource_readers_fqn ON resource_readers (fqn, subject);
+      CREATE FUNCTION resources_index_selections() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP <> 'INSERT' THEN
+          IF TG_OP = 'UPDATE' AND NEW.spec IS NOT DISTINCT FROM OLD.spec AND NEW.account_id IS NOT DISTINCT FROM OLD.account_id
+             AND NEW.tenant IS NOT DISTINCT FROM OLD.tenant AND NEW.name IS NOT DISTINCT FROM OLD.name AND NEW.fqn IS NOT DISTINCT FROM OLD.fqn THEN
+            RETURN NULL;
+          END IF;
+          DELETE FROM resource_tags WHERE fqn = OLD.fqn;
+          DELETE FROM resource_readers WHERE fqn = OLD.fqn;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+          INSERT INTO resource_tags (tenant, tag_key, tag_value, name, fqn)
+            SELECT NEW.tenant, t.key, t.value #>> '{}', NEW.name, NEW.fqn
+            FROM jsonb_each(CASE WHEN jsonb_typeof(NEW.spec::jsonb -> 'tags') = 'object' THEN NEW.spec::jsonb -> 'tags' ELSE '{}'::jsonb END) AS t
+            WHERE jsonb_typeof(t.value) = 'string'
+            ON CONFLICT DO NOTHING;
+          INSERT INTO resource_readers (tenant, account_id, subject, name, fqn)
+            SELECT NEW.tenant, NEW.account_id, c ->> 'subject', NEW.name, NEW.fqn
+            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(NEW.spec::jsonb -> 'collaborators') = 'array' THEN NEW.spec::jsonb -> 'collaborators' ELSE '[]'::jsonb END) AS c
+            WHERE jsonb_typeof(c -> 'subject') = 'string'
+            ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER resources_index_selections AFTER INSERT OR DELETE OR UPDATE OF spec, account_id, tenant, name, fqn ON resources
+        FOR EACH ROW EXECUTE FUNCTION resources_index_selections();
+      INSERT INTO resource_tags (tenant, tag_key, tag_value, name, fqn)
+        SELECT r.tenant, t.key, t.value #>> '{}', r.name, r.fqn
+        FROM resources AS r, jsonb_each(CASE WHEN jsonb_typeof(r.spec::jsonb -> 'tags') = 'object' THEN r.spec::jsonb -> 'tags' ELSE '{}'::jsonb END) AS t
+        WHERE jsonb_typeof(t.value) = 'string'
+        ON CONFLICT DO NOTHING;
+      INSERT INTO resource_readers (tenant, account_id, subject, name, fqn)
+        SELECT r.tenant, r.account_id, c ->> 'subject', r.name, r.fqn
+        FROM resources AS r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.spec::jsonb -> 'collaborators') = 'array' THEN r.spec::jsonb -> 'collaborators' ELSE '[]'::jsonb END) AS c
+        WHERE jsonb_typeof(c -> 'subject') = 'string'
+        ON CONFLICT DO NOTHING;
+      -- The gateway entry count, kept by a trigger, so reading it costs no scan.
+      INSERT INTO counters (name, value) SELECT 'gateway_entries', count(*) FROM gateway_entries;
+      CREATE FUNCTION gateway_entries_counted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        UPDATE counters SET value = value + (CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END) WHERE name = 'gateway_entries';
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER gateway_entries_counted AFTER INSERT OR DELETE ON gateway_entries
+        FOR EACH ROW EXECUTE FUNCTION gateway_entries_counted();
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

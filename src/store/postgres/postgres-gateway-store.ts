@@ -17,6 +17,7 @@ import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
 import type { GatewayStore } from '../gateway-store.js';
+import type { EntrySyncState } from '../types.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { PostgresDatabase } from './database.js';
 import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
@@ -44,6 +45,8 @@ const withRevision = (name: string, columns: string, on: string) =>
 const GET = withRevision('gateway_get', ENTRY_COLUMNS, 'g.fqn = $1');
 const LIST = withRevision('gateway_list', ENTRY_COLUMNS, 'true');
 const KEYS = withRevision('gateway_keys', 'g.fqn', 'true');
+const SYNC_STATES = prepared('gateway_sync_states', 'SELECT fqn, generation FROM gateway_entries');
+const COUNT = prepared('gateway_count', "SELECT value FROM counters WHERE name = 'gateway_entries'");
 
 /** The fqn in a NOTIFY payload (below its 8000-byte limit; a longer one is left out: the revision still moves). */
 const NAMED = (fqn: string) => `CASE WHEN octet_length(${fqn}) < 7000 THEN ' ' || ${fqn} ELSE '' END`;
@@ -120,6 +123,15 @@ export class PostgresGatewayStore implements GatewayStore {
 
   async keys(): Promise<string[]> {
     return (await this.read(KEYS())).map((r) => r.fqn);
+  }
+
+  async syncStates(): Promise<EntrySyncState[]> {
+    const { rows } = await this.units.reader().query<{ fqn: string; generation: string }>(SYNC_STATES());
+    return rows.map((r) => ({ fqn: r.fqn, generation: Number(r.generation) }));
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.units.reader().query<{ value: string }>(COUNT())).rows[0]?.value ?? 0);
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {

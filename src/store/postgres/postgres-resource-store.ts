@@ -22,6 +22,7 @@ import type {
   NewResource,
   Page,
   ResourceReadiness,
+  ResourceSyncState,
   ResourceRef,
   ResourceUpdate,
   Revision,
@@ -183,6 +184,10 @@ export class PostgresResourceStore implements ResourceStore {
 
   listReadiness(tenant: string): Promise<ResourceReadiness[]> {
     return this.reads.listReadiness(tenant);
+  }
+
+  syncStates(): Promise<ResourceSyncState[]> {
+    return this.reads.syncStates();
   }
 
   keys(): Promise<string[]> {

@@ -1,9 +1,12 @@
 // Reads of the resources table: by name or id, pages (as resources or as their stored views), the cheap
 // projections (readiness, keys, count) and the refs of the source inventory. Each runs in the caller's
-// unit when there is one, else on the pool.
+// unit when there is one, else on the pool. A tag selector or a reader's scope is answered from the
+// resource_tags and resource_readers indexes (kept by a trigger, see migrations.ts): its cost follows the
+// resources selected, not the store's size.
+import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
 
@@ -13,6 +16,40 @@ const BY_NAME = 'ORDER BY name COLLATE "C"';
 const ROW = prepared('row', `SELECT ${COLUMNS} FROM resources WHERE fqn = $1`);
 const ROW_VIEWED = prepared('row_viewed', `SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`);
 const ROW_BY_ID = prepared('row_by_id', `SELECT ${COLUMNS} FROM resources WHERE id = $1`);
+
+/** The resources table's columns, qualified by the alias r. */
+const R_COLUMNS = COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ');
+
+/** A list query's selection from the indexes: the (name, fqn) of its resources, and the statement's arguments. */
+interface Selection {
+  sql: string;
+  args: unknown[];
+  shape: string;
+}
+
+/**
+ * The (name, fqn) of the resources a tag or a scope selects, from the indexes; undefined for a query
+ * without either, or with a filter (which must see each resource).
+ */
+function selectionOf(query: ListQuery): Selection | undefined {
+  const { tag, readableBy: scope, name } = query;
+  if ((!tag && !scope) || query.filter) return undefined;
+  const args: unknown[] = [query.tenant];
+  const arg = (value: unknown) => `$${args.push(value)}`;
+  const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}`;
+  if (tag) {
+    // Driven by the tag's index entries, in name order; the scope is checked per entry by its fqn.
+    let sql = `SELECT t.name, t.fqn FROM resource_tags AS t WHERE t.tenant = $1 AND t.tag_key = ${arg(tag.key)} AND t.tag_value = ${arg(tag.value)}`;
+    if (name !== undefined) sql += ` AND t.name = ${arg(name)}`;
+    if (scope) {
+      sql += ` AND EXISTS (SELECT 1 FROM resource_readers AS a WHERE a.fqn = t.fqn AND a.account_id = ANY(${arg(scope.accounts)}::text[]) AND a.subject = ANY(${arg(scope.subjects)}::text[]))`;
+    }
+    return { sql, args, shape };
+  }
+  let sql = `SELECT DISTINCT a.name, a.fqn FROM resource_readers AS a WHERE a.tenant = $1 AND a.account_id = ANY(${arg(scope!.accounts)}::text[]) AND a.subject = ANY(${arg(scope!.subjects)}::text[])`;
+  if (name !== undefined) sql += ` AND a.name = ${arg(name)}`;
+  return { sql, args, shape };
+}
 
 export class PgResourceReads {
   constructor(
@@ -42,7 +79,12 @@ export class PgResourceReads {
   }
 
   async list(query: ListQuery): Promise<{ items: McpServerResource[]; total: number }> {
-    if (!query.tag && !query.filter) {
+    const selection = selectionOf(query);
+    if (selection) {
+      const { total, rows } = await this.selected<ResourceRow>(R_COLUMNS, selection, query);
+      return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
       const { total, rows } = await this.page<ResourceRow>(COLUMNS, query);
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
@@ -52,11 +94,16 @@ export class PgResourceReads {
   }
 
   async listViews(query: ListQuery): Promise<{ views: string[]; total: number }> {
-    if (!query.tag && !query.filter) {
+    const selection = selectionOf(query);
+    if (selection) {
+      const { total, rows } = await this.selected<{ view: string }>('r.view', selection, query);
+      return { views: rows.map((r) => r.view), total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy) {
       const { total, rows } = await this.page<{ view: string }>('view', query);
       return { views: rows.map((r) => r.view), total };
     }
-    // Tags and filters read the resources (masked: nothing is decrypted); only the page's views are read.
+    // A filter reads the resources (masked: nothing is decrypted); only the page's views are read.
     const matching = await this.matching<ResourceRow>(COLUMNS, query, true);
     const page = matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.fqn);
     if (page.length === 0) return { views: [], total: matching.length };
@@ -82,7 +129,20 @@ export class PgResourceReads {
     return { total: rows[0]?.total ?? 0, rows: page };
   }
 
-  /** The rows of a list query with a tag or a filter, which read every resource of the tenant (or name). */
+  /** One page of a selection in name order, and the count of all of it, in one statement. */
+  private async selected<R>(columns: string, selection: Selection, query: ListQuery): Promise<{ total: number; rows: R[] }> {
+    const n = selection.args.length;
+    const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
+      prepared(`selection_${columns === R_COLUMNS ? 'rows' : 'views'}_${selection.shape}`, `WITH m AS (${selection.sql})
+         SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM m) t
+         LEFT JOIN LATERAL (SELECT ${columns}, m.name AS in_page FROM (SELECT name, fqn FROM m ORDER BY name LIMIT $${n + 1} OFFSET $${n + 2}) AS m
+           JOIN resources AS r ON r.fqn = m.fqn) p ON true ORDER BY p.in_page`)([...selection.args, query.limit, query.offset]),
+    );
+    const page = rows.filter((r) => r.in_page !== null).map(({ total: _t, in_page: _p, ...row }) => row as unknown as R);
+    return { total: rows[0]?.total ?? 0, rows: page };
+  }
+
+  /** The rows of a list query with a filter, which read every resource of the tenant (or name). */
   private async matching<R extends ResourceRow>(columns: string, query: ListQuery, masked: boolean): Promise<{ row: R; resource: McpServerResource }[]> {
     const byName = query.name !== undefined;
     const { rows } = await this.db().query<R>(
@@ -94,6 +154,8 @@ export class PgResourceReads {
       const { key, value } = query.tag;
       matching = matching.filter((m) => m.resource.manifest.tags[key] === value);
     }
+    const scope = query.readableBy;
+    if (scope) matching = matching.filter((m) => inReadScope(scope, m.resource.accountId, m.resource.manifest.collaborators));
     const filter = query.filter;
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
@@ -105,6 +167,13 @@ export class PgResourceReads {
       [tenant],
     );
     return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
+  async syncStates(): Promise<ResourceSyncState[]> {
+    const { rows } = await this.db().query<{ fqn: string; generation: string; observed: string | null }>(
+      `SELECT fqn, generation, status::json ->> 'observedGeneration' AS observed FROM resources`,
+    );
+    return rows.map((r) => ({ fqn: r.fqn, generation: Number(r.generation), observedGeneration: Number(r.observed ?? 0) }));
   }
 
   async keys(): Promise<string[]> {

@@ -1,12 +1,27 @@
 // Reads of the resources table: by name or id, pages (as resources or as their stored views), and
-// the cheap projections (readiness, keys, count).
+// the cheap projections (readiness, keys, count). A tag selector or a reader's scope is answered from the
+// resource_tags and resource_readers indexes (kept by triggers, see resource-migrations.ts): its cost
+// follows the resources selected, not the store's size.
 import type Database from 'better-sqlite3';
+import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ResourceReadiness, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
+
+/** The resources table's columns, qualified by the alias r. */
+const R_COLUMNS = COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ');
+
+/** A list query's selection from the indexes: the (name, fqn) of its resources, and the statement's arguments. */
+interface Selection {
+  sql: string;
+  args: unknown[];
+  shape: string;
+}
 
 export class SqliteResourceReads {
   private readonly stmt;
+  /** Statements of indexed selections, by shape (which of tag, scope and name it has) and use. */
+  private readonly selections = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
@@ -18,6 +33,7 @@ export class SqliteResourceReads {
       byId: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ?`),
       versionOf: db.prepare('SELECT resource_version FROM resources WHERE fqn = ?').pluck(),
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
+      syncStates: db.prepare("SELECT fqn, generation, coalesce(json_extract(status, '$.observedGeneration'), 0) AS observedGeneration FROM resources"),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
       listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
@@ -58,7 +74,14 @@ export class SqliteResourceReads {
   }
 
   list(query: ListQuery): { items: McpServerResource[]; total: number } {
-    if (!query.tag && !query.filter) {
+    const selection = this.selection(query);
+    if (selection) {
+      const total = this.selected(selection, 'count', 'SELECT count(*) FROM (%s)').pluck().get(...selection.args) as number;
+      const rows = this.selected(selection, 'rows', `SELECT ${R_COLUMNS} FROM (%s ORDER BY name LIMIT ? OFFSET ?) AS m CROSS JOIN resources AS r ON r.fqn = m.fqn ORDER BY m.name`)
+        .all(...selection.args, query.limit, query.offset) as ResourceRow[];
+      return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
       const masked = query.masked === true;
       const byName = query.name !== undefined;
@@ -72,19 +95,67 @@ export class SqliteResourceReads {
   }
 
   listViews(query: ListQuery): { views: string[]; total: number } {
-    if (!query.tag && !query.filter) {
+    const selection = this.selection(query);
+    if (selection) {
+      const total = this.selected(selection, 'count', 'SELECT count(*) FROM (%s)').pluck().get(...selection.args) as number;
+      const views = this.selected(selection, 'views', 'SELECT r.view FROM (%s ORDER BY name LIMIT ? OFFSET ?) AS m CROSS JOIN resources AS r ON r.fqn = m.fqn ORDER BY m.name')
+        .pluck()
+        .all(...selection.args, query.limit, query.offset) as string[];
+      return { views, total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy) {
       const byName = query.name !== undefined;
       const args = byName ? [query.tenant, query.name] : [query.tenant];
       const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
       const views = (byName ? this.stmt.viewsTenantName : this.stmt.viewsTenant).all(...args, query.limit, query.offset) as string[];
       return { views, total };
     }
-    // Tags and filters read the resources (masked: nothing is decrypted); only the page's views are read.
+    // A filter reads the resources (masked: nothing is decrypted); only the page's views are read.
     const matching = this.matching(query, true);
     return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => this.stmt.viewOf.get(m.row.fqn) as string), total: matching.length };
   }
 
-  /** The rows of a list query with a tag or a filter, which read every resource of the tenant (or name). */
+  /**
+   * The (name, fqn) of the resources a tag or a scope selects, from the indexes; undefined for a query
+   * without either, or with a filter (which must see each resource).
+   */
+  private selection(query: ListQuery): Selection | undefined {
+    const { tag, readableBy: scope, name } = query;
+    if ((!tag && !scope) || query.filter) return undefined;
+    const inScope = (alias: string) =>
+      `${alias}.account_id IN (SELECT value FROM json_each(?)) AND ${alias}.subject IN (SELECT value FROM json_each(?))`;
+    const scopeArgs = scope ? [JSON.stringify(scope.accounts), JSON.stringify(scope.subjects)] : [];
+    const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}`;
+    if (tag) {
+      // Driven by the tag's index entries, in name order; the scope is checked per entry by its fqn.
+      return {
+        shape,
+        sql:
+          'SELECT t.name AS name, t.fqn AS fqn FROM resource_tags AS t WHERE t.tenant = ? AND t.tag_key = ? AND t.tag_value = ?' +
+          (name !== undefined ? ' AND t.name = ?' : '') +
+          (scope ? ` AND EXISTS (SELECT 1 FROM resource_readers AS a WHERE a.fqn = t.fqn AND ${inScope('a')})` : ''),
+        args: [query.tenant, tag.key, tag.value, ...(name !== undefined ? [name] : []), ...scopeArgs],
+      };
+    }
+    return {
+      shape,
+      sql: `SELECT DISTINCT a.name AS name, a.fqn AS fqn FROM resource_readers AS a WHERE a.tenant = ? AND ${inScope('a')}` + (name !== undefined ? ' AND a.name = ?' : ''),
+      args: [query.tenant, ...scopeArgs, ...(name !== undefined ? [name] : [])],
+    };
+  }
+
+  /** The statement that wraps a selection (`%s` in template), prepared once per shape. */
+  private selected(selection: Selection, use: string, template: string): Database.Statement {
+    const key = `${use}:${selection.shape}`;
+    let stmt = this.selections.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(template.replace('%s', selection.sql));
+      this.selections.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  /** The rows of a list query with a filter, which read every resource of the tenant (or name). */
   private matching(query: ListQuery, masked: boolean): { row: ResourceRow; resource: McpServerResource }[] {
     const rows = (query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)) as ResourceRow[];
     let matching = rows.map((row) => ({ row, resource: this.rows.fromRow(row, masked) }));
@@ -92,6 +163,8 @@ export class SqliteResourceReads {
       const { key, value } = query.tag;
       matching = matching.filter((m) => m.resource.manifest.tags[key] === value);
     }
+    const scope = query.readableBy;
+    if (scope) matching = matching.filter((m) => inReadScope(scope, m.resource.accountId, m.resource.manifest.collaborators));
     const filter = query.filter;
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
@@ -105,6 +178,10 @@ export class SqliteResourceReads {
       )
       .all(tenant) as { fqn: string; source: string; ready: ConditionStatus | null }[];
     return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  }
+
+  syncStates(): ResourceSyncState[] {
+    return this.stmt.syncStates.all() as ResourceSyncState[];
   }
 
   keys(): string[] {

@@ -6,6 +6,7 @@ import { isoTime, systemClock } from '../../domain/clock.js';
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../../gateway/gateway-entry.js';
 import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import type { GatewayStore } from '../gateway-store.js';
+import type { EntrySyncState } from '../types.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
@@ -26,6 +27,25 @@ const gatewayMigrations: readonly Migration[] = [
     )`,
   },
   { version: 2, name: 'per-user credentials and OAuth states (secret values sealed)', sql: credentialsMigrationSql },
+  {
+    version: 3,
+    name: 'gateway entry count: kept by triggers, so reading it costs no scan',
+    sql: `
+      CREATE TABLE gateway_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO gateway_counts (name, value) SELECT 'entries', count(*) FROM gateway_entries;
+      CREATE TRIGGER gateway_entries_counted_insert AFTER INSERT ON gateway_entries BEGIN
+        UPDATE gateway_counts SET value = value + 1 WHERE name = 'entries';
+      END;
+      CREATE TRIGGER gateway_entries_counted_delete AFTER DELETE ON gateway_entries BEGIN
+        UPDATE gateway_counts SET value = value - 1 WHERE name = 'entries';
+      END;
+    `,
+  },
+  {
+    version: 4,
+    name: 'gateway entries: what a resync compares (fqn, generation) in a covering index',
+    sql: 'CREATE INDEX gateway_entries_sync_states ON gateway_entries (fqn, generation)',
+  },
 ];
 
 export interface SqliteGatewayStoreOptions {
@@ -79,6 +99,8 @@ export class SqliteGatewayStore implements GatewayStore {
       get: this.db.prepare('SELECT * FROM gateway_entries WHERE fqn = ?'),
       list: this.db.prepare('SELECT * FROM gateway_entries ORDER BY fqn'),
       keys: this.db.prepare('SELECT fqn FROM gateway_entries ORDER BY fqn').pluck(),
+      syncStates: this.db.prepare('SELECT fqn, generation FROM gateway_entries'),
+      count: this.db.prepare("SELECT value FROM gateway_counts WHERE name = 'entries'").pluck(),
       upsert: this.db.prepare(`INSERT INTO gateway_entries (fqn, config, headers, config_hash, generation, updated_at)
         VALUES (@fqn, @config, @headers, @config_hash, @generation, @updated_at)
         ON CONFLICT (fqn) DO UPDATE SET config = excluded.config, headers = excluded.headers,
@@ -97,6 +119,14 @@ export class SqliteGatewayStore implements GatewayStore {
 
   keys(): Promise<string[]> {
     return this.units.call(() => this.stmt.keys.all() as string[]);
+  }
+
+  syncStates(): Promise<EntrySyncState[]> {
+    return this.units.call(() => this.stmt.syncStates.all() as EntrySyncState[]);
+  }
+
+  count(): Promise<number> {
+    return this.units.call(() => this.stmt.count.get() as number);
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {

@@ -19,6 +19,7 @@ import type {
   NewResource,
   Page,
   ResourceReadiness,
+  ResourceSyncState,
   ResourceRef,
   ResourceUpdate,
   Revision,
@@ -206,6 +207,10 @@ export class SqliteResourceStore implements ResourceStore {
 
   listReadiness(tenant: string): Promise<ResourceReadiness[]> {
     return this.units.call(() => this.reads.listReadiness(tenant));
+  }
+
+  syncStates(): Promise<ResourceSyncState[]> {
+    return this.units.call(() => this.reads.syncStates());
   }
 
   keys(): Promise<string[]> {

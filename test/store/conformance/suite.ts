@@ -6,11 +6,14 @@ import type { StoreEngine, StoreEngineFactory } from './engine.js';
 import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
+import { gatewayCountCases } from './gateway-count.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
 import { revisionCases } from './revisions.js';
+import { selectionCases } from './selections.js';
 import { sourceInventoryCases } from './source-inventory.js';
 import { statusCases } from './status.js';
+import { syncStateCases } from './sync-states.js';
 import { transactionCases } from './transactions.js';
 
 export function describeStoreConformance(factory: StoreEngineFactory): void {
@@ -25,6 +28,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     });
     const current = () => engine!;
     resourceCases(current);
+    selectionCases(current);
     statusCases(current);
     changelogCases(current);
     eventCases(current);
@@ -32,6 +36,8 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     transactionCases(current);
     gatewayCases(current);
     credentialCases(current, factory);
+    gatewayCountCases(current);
+    syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
   });
