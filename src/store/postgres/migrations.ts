@@ -148,6 +148,11 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
+    sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -39,6 +39,7 @@ import { currentResourceVersion } from './resource-version.js';
 import { PgResourceWrites, type Notice } from './resource-writes.js';
 import { resealColumn } from './sealed-columns.js';
 import { PgSourceFiles } from './source-files.js';
+import { showMaskedReferences } from './shown-references.js';
 import { renderStaleViews } from './stale-views.js';
 import { PgStatusWrites } from './status-writes.js';
 import { revisionRetention } from '../revision-rows.js';
@@ -143,11 +144,17 @@ export class PostgresResourceStore implements ResourceStore {
     });
   }
 
-  /** A store object over the database; renders the views that are stale (see stale-views.ts) first. */
+  /**
+   * A store object over the database; shows the secret references older builds masked (once per database,
+   * see shown-references.ts), then renders the views that are stale (see stale-views.ts).
+   */
   static async open(options: PostgresResourceStoreOptions): Promise<PostgresResourceStore> {
     const store = new PostgresResourceStore(options);
     try {
-      await store.units.write(undefined, (client) => renderStaleViews(client, options.views));
+      await store.units.write(undefined, async (client) => {
+        await showMaskedReferences(client, store.codec);
+        await renderStaleViews(client, options.views);
+      });
     } catch (err) {
       await store.close();
       throw err;

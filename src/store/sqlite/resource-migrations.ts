@@ -114,4 +114,9 @@ export const controlPlaneMigrations: readonly Migration[] = [
       CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
+    sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
+  },
 ];
