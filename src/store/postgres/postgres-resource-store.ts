@@ -72,10 +72,12 @@ export interface PostgresResourceStoreOptions {
    */
   onError?: (err: Error) => void;
   /**
-   * This object prunes the changelog and events after every 500 of its writes: leader work, so the
-   * composition root sets it on the leader's (fenced) store object only. Default false.
+   * This object prunes the changelog and events after every `housekeepingEveryWrites` of its writes:
+   * leader work, so the composition root sets it on the leader's (fenced) store object only. Default false.
    */
   housekeeping?: boolean;
+  /** How many of this object's writes make a round of housekeeping due. Default 500. */
+  housekeepingEveryWrites?: number;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -106,6 +108,7 @@ export class PostgresResourceStore implements ResourceStore {
   private writesSinceMaintenance = 0;
   private maintaining: Promise<void> | undefined;
   private readonly housekeeping: boolean;
+  private readonly housekeepingEveryWrites: number;
 
   private constructor(options: PostgresResourceStoreOptions) {
     const database = options.database;
@@ -120,6 +123,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
     this.onError = options.onError ?? (() => {});
     this.housekeeping = options.housekeeping ?? false;
+    this.housekeepingEveryWrites = options.housekeepingEveryWrites ?? MAINTENANCE_EVERY_WRITES;
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -337,7 +341,7 @@ export class PostgresResourceStore implements ResourceStore {
   /** After every commit of this object's writes: the listeners hear of it, and housekeeping (if this object does it) runs when due. */
   private written(): void {
     this.wake();
-    if (this.housekeeping && ++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
+    if (this.housekeeping && ++this.writesSinceMaintenance >= this.housekeepingEveryWrites && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
         .catch((err: unknown) => this.reportError(err))
