@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { MAX_ANCHORS, MAX_KEYS } from '../../src/manifest/parse.js';
 import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 
+/**
+ * Parsing is the subject here, not a side cost: a file just under 1 MiB takes a worker seconds of CPU, and
+ * tens of seconds on a loaded 2-core machine. The waits inside keep their own deadlines (up to 60 s each);
+ * the test may last as long as they do.
+ */
+const PARSE_TEST_TIMEOUT_MS = 120_000;
+
 const lines = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('');
 
 describe('large manifest files', () => {
@@ -35,7 +42,7 @@ describe('large manifest files', () => {
     expect(await fileErrors('keys.yaml')).toEqual([{ line: MAX_KEYS + 1, col: expect.any(Number), pointer: '', message: expect.stringContaining(`at most ${MAX_KEYS} mapping keys`) }]);
     expect(await fileErrors('anchors.yaml')).toEqual([{ line: 2 * MAX_ANCHORS + 1, col: 3, pointer: '', message: expect.stringContaining(`at most ${MAX_ANCHORS}`) }]);
     expect((await cp.api('/healthz')).status).toBe(200);
-  });
+  }, PARSE_TEST_TIMEOUT_MS);
 
   it('answers /healthz and the API while a large file parses', async () => {
     const pool = cp.parsePool;
@@ -49,5 +56,5 @@ describe('large manifest files', () => {
     expect(health.status).toBe(200);
     expect(put.status).toBe(200);
     expect((await fileErrors('large.yaml'))[0]!.message).toContain('must be an object');
-  });
+  }, PARSE_TEST_TIMEOUT_MS);
 });

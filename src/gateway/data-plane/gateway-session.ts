@@ -6,15 +6,12 @@
 // unknown tool: a tools/call result with isError, as servers answer) and where an operator's deadline
 // (timeouts.request_ms) passed. Ending either side ends the other; requests still unanswered then get
 // an error at once.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../domain/clock.js';
 import { listAllTools } from '../../upstream/tools-pager.js';
-import type { Logger } from '../../domain/logger.js';
-import type { Principal } from '../../domain/principal.js';
-import { ClientChannel } from './client-channel.js';
+import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSettings } from './tool-policy.js';
@@ -22,14 +19,7 @@ import type { Upstream } from './upstream.js';
 import type { AnswerPipe } from './answer-pipe.js';
 import { HttpUpstreamTransport, type UpstreamMessageExtra } from './upstream-http.js';
 
-/** Standalone messages kept for a client that has not opened its GET stream yet. */
-const OUTBOX_LIMIT = 100;
-
-export interface GatewaySessionOptions {
-  serverName: string;
-  fqn: string;
-  /** Who opened the session; only the same subject may use it. */
-  principal: Principal;
+export interface GatewaySessionOptions extends ClientSessionOptions {
   upstream: Upstream;
   /** The entry's tool settings as the gateway store holds them now; undefined once it is gone. */
   toolSettings: () => ToolSettings | undefined;
@@ -38,24 +28,15 @@ export interface GatewaySessionOptions {
   /** The clock of request deadlines. Default: the system clock. */
   clock?: Clock;
   metrics: DataPlaneMetrics;
-  logger: Logger;
   onInitialized: (session: GatewaySession) => void;
   onClosed: (session: GatewaySession) => void;
   /** The upstream session was lost, or a message could not be sent to it (one sentence, no secrets). */
   onUpstreamFailed?: (message: string) => void;
-  /** Makes the session id. Default: a random UUID. */
-  newSessionId?: () => string;
 }
 
-export class GatewaySession {
-  readonly downstream: ClientChannel;
-  readonly fqn: string;
-  readonly principal: Principal;
-  lastActivity = Date.now();
+export class GatewaySession extends ClientSession {
   /** toolSettingsKey of the settings the client last saw announced. */
   toolKey: string;
-  private closed = false;
-  private readonly outbox: JSONRPCMessage[] = [];
   private readonly pending: PendingRequests;
   private readonly upstreamTools = new Set<string>();
   private listing: Promise<void> | undefined;
@@ -64,24 +45,13 @@ export class GatewaySession {
   private ownIds = 0;
 
   constructor(private readonly options: GatewaySessionOptions) {
-    this.fqn = options.fqn;
-    this.principal = options.principal;
+    super(options);
     this.toolKey = toolSettingsKey(options.toolSettings() ?? { disabledTools: [], toolOverrides: {} });
     this.pending = new PendingRequests({
       timeoutMs: options.requestTimeoutMs,
       onTimeout: (id, request) => this.timedOut(id, request),
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    this.downstream = new ClientChannel({
-      onInitialized: () => options.onInitialized(this),
-      // Messages kept for a client that had no GET stream yet.
-      onStreamOpened: () => {
-        for (const message of this.outbox.splice(0)) this.send(message);
-      },
-      ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
-    });
-    this.downstream.onmessage = (message) => this.fromClient(message);
-    this.downstream.onclose = () => void this.close('the client ended the session');
     const upstream = options.upstream.transport;
     upstream.onmessage = (message, extra?: MessageExtraInfo) => this.fromUpstream(message, (extra as UpstreamMessageExtra | undefined)?.relatedRequestId);
     upstream.onclose = () => void this.close('the upstream session closed');
@@ -97,24 +67,6 @@ export class GatewaySession {
     };
   }
 
-  get id(): string | undefined {
-    return this.downstream.sessionId;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** The client holds its GET stream open: it is listening, however long since its last request. */
-  get isStreaming(): boolean {
-    return this.downstream.streaming;
-  }
-
-  handle(req: IncomingMessage, res: ServerResponse, body: unknown): void {
-    this.lastActivity = Date.now();
-    this.downstream.handle(req, res, body);
-  }
-
   /** The entry's tool settings changed: tell the client to list again. */
   toolsChanged(key: string): void {
     if (key === this.toolKey) return;
@@ -122,7 +74,6 @@ export class GatewaySession {
     this.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   }
 
-  /** Ends both sides; each request still unanswered gets an error naming `reason` first. Idempotent. */
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     const message = `The gateway session with MCP server "${this.options.serverName}" ended (${reason}); start a new session.`;
@@ -143,8 +94,11 @@ export class GatewaySession {
     await this.options.upstream.close();
   }
 
-  private fromClient(message: JSONRPCMessage): void {
-    this.lastActivity = Date.now();
+  protected initialized(): void {
+    this.options.onInitialized(this);
+  }
+
+  protected fromClient(message: JSONRPCMessage): void {
     if (!('method' in message)) return this.toUpstream(message); // the client's answer to an upstream request
     if (!('id' in message)) {
       if (message.method === 'notifications/cancelled') {
@@ -324,14 +278,7 @@ export class GatewaySession {
     if (this.downstream.streaming) return this.send(message);
     const related = this.options.upstream.kind === 'streamable-http' ? undefined : this.pending.latestClientRequest();
     if (related !== undefined) return this.send(message, related);
-    this.outbox.push(message);
-    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();
-  }
-
-  private send(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
-    if (this.closed || this.downstream.send(message, relatedRequestId)) return;
-    // The client went away from that stream; the message has no one to reach.
-    this.options.logger.debug({ server: this.options.serverName }, 'could not deliver a message to the client');
+    this.keep(message);
   }
 }
 

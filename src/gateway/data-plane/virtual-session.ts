@@ -9,14 +9,11 @@
 // own tool_settings, no conflict): that list is the reconciler's, level-triggered; tool descriptions and
 // annotations follow the source's tool_settings. Each source's requests keep its timeouts.request_ms
 // (PendingRequests, as for a server of its own).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../domain/clock.js';
-import type { Logger } from '../../domain/logger.js';
-import type { Principal } from '../../domain/principal.js';
 import { stableStringify } from '../../manifest/index.js';
 import type { GatewayEntry, VirtualSourceEntry } from '../gateway-entry.js';
-import { ClientChannel } from './client-channel.js';
+import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import { failureCode, upstreamSessionGone } from './gateway-session.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { PendingRequests, type PendingRequest } from './pending-requests.js';
@@ -26,8 +23,6 @@ import type { UpstreamMessageExtra } from './upstream-http.js';
 
 /** Pages the gateway follows per source and list. */
 const MAX_PAGES = 100;
-/** Standalone messages kept for a client that has not opened its GET stream yet. */
-const OUTBOX_LIMIT = 100;
 /** Sources' requests to the client awaiting its answer, per session. */
 const MAX_OPEN_CLIENT_REQUESTS = 1000;
 
@@ -43,10 +38,7 @@ export interface VirtualSourceSession {
   requestTimeoutMs: number;
 }
 
-export interface VirtualSessionOptions {
-  serverName: string;
-  fqn: string;
-  principal: Principal;
+export interface VirtualSessionOptions extends ClientSessionOptions {
   /** One open upstream session per source, in the entry's order. */
   sources: VirtualSourceSession[];
   /** The virtual entry's sources as the gateway store holds them now; undefined once it is gone. */
@@ -54,9 +46,6 @@ export interface VirtualSessionOptions {
   /** The clock of request deadlines. Default: the system clock. */
   clock?: Clock;
   metrics: DataPlaneMetrics;
-  logger: Logger;
-  /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
-  newSessionId?: () => string;
   onInitialized: (session: VirtualSession) => void;
   onClosed: (session: VirtualSession) => void;
   /** A source's upstream session was lost (one sentence, no secrets). */
@@ -77,14 +66,9 @@ interface SourceState extends VirtualSourceSession {
   pending: PendingRequests;
 }
 
-export class VirtualSession {
-  readonly downstream: ClientChannel;
-  readonly fqn: string;
-  readonly principal: Principal;
-  lastActivity = Date.now();
+export class VirtualSession extends ClientSession {
   /** virtualToolsKey of the entry the client last saw announced. */
   private toolKey: string;
-  private closed = false;
   private readonly sources = new Map<string, SourceState>();
   /** Which source each client request still open was relayed to, by the client's id (in the order sent). */
   private readonly routes = new Map<RequestId, string>();
@@ -92,23 +76,12 @@ export class VirtualSession {
   private readonly toClient = new Map<string, { source: string; id: RequestId }>();
   /** Which source listed a tool name, resource URI or prompt name last. */
   private readonly owners = { tool: new Map<string, string>(), resource: new Map<string, string>(), prompt: new Map<string, string>() };
-  private readonly outbox: JSONRPCMessage[] = [];
   private ownIds = 0;
 
   constructor(private readonly options: VirtualSessionOptions) {
-    this.fqn = options.fqn;
-    this.principal = options.principal;
+    super(options);
     const current = options.current();
     this.toolKey = virtualToolsKey({ virtual: { sources: current ?? [] } });
-    this.downstream = new ClientChannel({
-      onInitialized: () => options.onInitialized(this),
-      onStreamOpened: () => {
-        for (const message of this.outbox.splice(0)) this.send(message);
-      },
-      ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
-    });
-    this.downstream.onmessage = (message) => this.fromClient(message);
-    this.downstream.onclose = () => void this.close('the client ended the session');
     for (const source of options.sources) {
       const pending = new PendingRequests({
         timeoutMs: source.requestTimeoutMs,
@@ -127,19 +100,6 @@ export class VirtualSession {
         queueMicrotask(() => void this.close(`the upstream session of source "${source.name}" ended`));
       };
     }
-  }
-
-  get id(): string | undefined {
-    return this.downstream.sessionId;
-  }
-
-  get isStreaming(): boolean {
-    return this.downstream.streaming;
-  }
-
-  handle(req: IncomingMessage, res: ServerResponse, body: unknown): void {
-    this.lastActivity = Date.now();
-    this.downstream.handle(req, res, body);
   }
 
   /** The virtual entry changed: when what the client would list changed, tell it to list again. */
@@ -172,8 +132,11 @@ export class VirtualSession {
     await Promise.all([...this.sources.values()].map((s) => s.upstream.close()));
   }
 
-  private fromClient(message: JSONRPCMessage): void {
-    this.lastActivity = Date.now();
+  protected initialized(): void {
+    this.options.onInitialized(this);
+  }
+
+  protected fromClient(message: JSONRPCMessage): void {
     if (!('method' in message)) {
       // The client's answer to a request of a source's.
       const target = this.toClient.get(String(message.id));
@@ -468,12 +431,6 @@ export class VirtualSession {
     if (this.downstream.streaming) return this.send(message);
     const latest = [...this.routes.keys()].at(-1);
     if (latest !== undefined && this.downstream.send(message, latest)) return;
-    this.outbox.push(message);
-    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();
-  }
-
-  private send(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
-    if (this.closed || this.downstream.send(message, relatedRequestId)) return;
-    this.options.logger.debug({ server: this.options.serverName }, 'could not deliver a message to the client');
+    this.keep(message);
   }
 }

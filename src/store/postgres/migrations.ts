@@ -268,6 +268,11 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         FOR EACH ROW EXECUTE FUNCTION gateway_entries_counted();
     `,
   },
+  {
+    version: 9,
+    name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
+    sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -40,6 +40,7 @@ import { currentResourceVersion } from './resource-version.js';
 import { PgResourceWrites, type Notice } from './resource-writes.js';
 import { resealColumn } from './sealed-columns.js';
 import { PgSourceFiles } from './source-files.js';
+import { showMaskedReferences } from './shown-references.js';
 import { renderStaleViews } from './stale-views.js';
 import { PgStatusWrites } from './status-writes.js';
 import { revisionRetention } from '../revision-rows.js';
@@ -72,10 +73,12 @@ export interface PostgresResourceStoreOptions {
    */
   onError?: (err: Error) => void;
   /**
-   * This object prunes the changelog and events after every 500 of its writes: leader work, so the
-   * composition root sets it on the leader's (fenced) store object only. Default false.
+   * This object prunes the changelog and events after every `housekeepingEveryWrites` of its writes:
+   * leader work, so the composition root sets it on the leader's (fenced) store object only. Default false.
    */
   housekeeping?: boolean;
+  /** How many of this object's writes make a round of housekeeping due. Default 500. */
+  housekeepingEveryWrites?: number;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -106,6 +109,7 @@ export class PostgresResourceStore implements ResourceStore {
   private writesSinceMaintenance = 0;
   private maintaining: Promise<void> | undefined;
   private readonly housekeeping: boolean;
+  private readonly housekeepingEveryWrites: number;
 
   private constructor(options: PostgresResourceStoreOptions) {
     const database = options.database;
@@ -120,6 +124,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
     this.onError = options.onError ?? (() => {});
     this.housekeeping = options.housekeeping ?? false;
+    this.housekeepingEveryWrites = options.housekeepingEveryWrites ?? MAINTENANCE_EVERY_WRITES;
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -144,11 +149,17 @@ export class PostgresResourceStore implements ResourceStore {
     });
   }
 
-  /** A store object over the database; renders the views that are stale (see stale-views.ts) first. */
+  /**
+   * A store object over the database; shows the secret references older builds masked (once per database,
+   * see shown-references.ts), then renders the views that are stale (see stale-views.ts).
+   */
   static async open(options: PostgresResourceStoreOptions): Promise<PostgresResourceStore> {
     const store = new PostgresResourceStore(options);
     try {
-      await store.units.write(undefined, (client) => renderStaleViews(client, options.views));
+      await store.units.write(undefined, async (client) => {
+        await showMaskedReferences(client, store.codec);
+        await renderStaleViews(client, options.views);
+      });
     } catch (err) {
       await store.close();
       throw err;
@@ -335,7 +346,7 @@ export class PostgresResourceStore implements ResourceStore {
   /** After every commit of this object's writes: the listeners hear of it, and housekeeping (if this object does it) runs when due. */
   private written(): void {
     this.wake();
-    if (this.housekeeping && ++this.writesSinceMaintenance >= MAINTENANCE_EVERY_WRITES && !this.maintaining) {
+    if (this.housekeeping && ++this.writesSinceMaintenance >= this.housekeepingEveryWrites && !this.maintaining) {
       this.writesSinceMaintenance = 0;
       this.maintaining = this.maintain()
         .catch((err: unknown) => this.reportError(err))

@@ -182,4 +182,9 @@ export const controlPlaneMigrations: readonly Migration[] = [
     // The expression must stay the very one resource-reads.ts selects.
     sql: `CREATE INDEX resources_sync_states ON resources (fqn, generation, json_extract(status, '$.observedGeneration'));`,
   },
+  {
+    version: 10,
+    name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
+    sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
+  },
 ];

@@ -1,6 +1,6 @@
 // The SQLite engine of the resource store (better-sqlite3, WAL): every resource port, composed from the
-// areas beside it (rows, reads, writes, status, changelog, events, source files, ref index, views at
-// open). This class owns only what spans them: units of work (units.ts: every port call answers a promise,
+// areas beside it (rows, reads, writes, status, changelog, events, source files, ref index, views and
+// references shown at open). This class owns only what spans them: units of work (units.ts: every port call answers a promise,
 // at once when no unit of another context is open), write listeners, housekeeping, the clean close and
 // resealing secrets.
 import type Database from 'better-sqlite3';
@@ -41,6 +41,7 @@ import { SqliteResourceWrites } from './resource-writes.js';
 import { RowCodec, type ResourceRow } from '../resource-rows.js';
 import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
+import { showMaskedReferences } from './shown-references.js';
 import { renderStaleViews } from './stale-views.js';
 import { SqliteStatusWrites } from './status-writes.js';
 import { revisionRetention } from '../revision-rows.js';
@@ -176,7 +177,8 @@ export class SqliteResourceStore implements ResourceStore {
     };
     this.closedCleanly = this.closedCleanlyAt.get.get() === this.changelog.currentResourceVersion();
     this.units = new SqliteUnits(db);
-    renderStaleViews(db, options.views, this.closedCleanly);
+    const referencesShown = showMaskedReferences(db, this.codec);
+    renderStaleViews(db, options.views, this.closedCleanly && referencesShown === 0);
   }
 
   // ResourceReader
