@@ -3,7 +3,7 @@
 // server only), GET answers which names are set (never a value), DELETE removes them and ends the caller's
 // sessions of that server. Any subject who may use the server through the gateway may set their own.
 import { Router, type Request, type Response } from 'express';
-import { ForbiddenError, NotFoundError, ValidationError, ConflictError, type FieldError } from '../domain/errors.js';
+import { ForbiddenError, ValidationError, ConflictError, type FieldError } from '../domain/errors.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { hasSecretReference } from '../domain/secret-reference.js';
 import type { Clock } from '../domain/clock.js';
@@ -13,6 +13,7 @@ import { placeholderNames, VALUE_NAME } from '../credentials/placeholders.js';
 import type { AccessPolicy } from '../intake/index.js';
 import type { CredentialStore, ResourceReader } from '../store/index.js';
 import { principalOf } from './authenticate.js';
+import { usableServer } from './usable-server.js';
 import { requireJson } from './errors.js';
 
 export interface CredentialsRouterOptions {
@@ -35,16 +36,7 @@ export function credentialsRouter(options: CredentialsRouterOptions): Router {
   const router = Router();
   const { store, credentials, policy } = options;
 
-  /** The server the route names, if the caller may use it (404 otherwise, as for a missing one). */
-  const usable = async (req: Request): Promise<McpServerResource> => {
-    const { name, id } = req.params as { name?: string; id?: string };
-    const r = name !== undefined ? await store.get(options.fqnOf(name)) : await store.getById(id ?? '');
-    const principal = principalOf(req);
-    if (!r || !policy.canRead(principal, r) || !policy.canUse(principal, r.manifest.collaborators, r.accountId)) {
-      throw new NotFoundError(`MCP server ${name !== undefined ? `"${name}"` : `with id "${id}"`} not found.`);
-    }
-    return r;
-  };
+  const usable = usableServer(store, policy, options.fqnOf);
 
   /** The server's per_user header templates' names; 409 for a server that takes none. */
   const wantedNames = (r: McpServerResource): string[] => {

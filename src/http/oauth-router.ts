@@ -4,7 +4,7 @@
 // and answers a small page; DELETE .../{id}/oauth/token disconnects (revoking where supported) and ends the
 // caller's gateway sessions of that server. The flow itself is src/credentials/oauth-connections.ts.
 import { Router, type Request, type Response } from 'express';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError } from '../domain/errors.js';
 import type { Clock } from '../domain/clock.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { callerAuthStatus } from '../credentials/caller-auth-status.js';
@@ -12,6 +12,7 @@ import { CALLBACK_PATH, type OAuthConnections } from '../credentials/oauth-conne
 import type { AccessPolicy } from '../intake/index.js';
 import type { CredentialStore, GatewayReader, ResourceReader } from '../store/index.js';
 import { principalOf } from './authenticate.js';
+import { usableServer } from './usable-server.js';
 
 export interface OAuthRouterOptions {
   store: ResourceReader;
@@ -30,15 +31,7 @@ export function oauthRouter(options: OAuthRouterOptions): Router {
   const router = Router();
   const { store, policy, connections } = options;
 
-  const usable = async (req: Request): Promise<McpServerResource> => {
-    const { name, id } = req.params as { name?: string; id?: string };
-    const r = name !== undefined ? await store.get(options.fqnOf(name)) : await store.getById(id ?? '');
-    const principal = principalOf(req);
-    if (!r || !policy.canRead(principal, r) || !policy.canUse(principal, r.manifest.collaborators, r.accountId)) {
-      throw new NotFoundError(`MCP server ${name !== undefined ? `"${name}"` : `with id "${id}"`} not found.`);
-    }
-    return r;
-  };
+  const usable = usableServer(store, policy, options.fqnOf);
 
   const authStatus = (req: Request, r: McpServerResource) =>
     callerAuthStatus(r, principalOf(req).subject.subjectId, { store: options.credentials, publicUrl: options.publicUrl, now: options.clock.now() });
