@@ -21,6 +21,7 @@ import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { CallerCredentials } from './credentials/caller-credentials.js';
+import { findOAuthMetadata } from './credentials/oauth-server-metadata.js';
 import { OAuthConnections } from './credentials/oauth-connections.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
@@ -258,6 +259,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
+    oauthMetadata: (server, settings) => findOAuthMetadata(server, settings, { timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
     // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
     // read; timed and counted in the discovery metrics like every discovery.

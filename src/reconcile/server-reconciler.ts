@@ -28,6 +28,7 @@ import { createVirtualReconciler } from './virtual-reconciler.js';
 import { VirtualSourceIndex } from './virtual-sources.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
+import { findOAuthMetadata, type OAuthEndpointSettings, type OAuthMetadataVerdict } from '../credentials/oauth-server-metadata.js';
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
 import { EventReason } from '../domain/event-reasons.js';
@@ -67,6 +68,11 @@ export interface ServerReconcilerOptions {
    * made for another binding when its entry changes (a different URL, authorization server, client, scopes).
    */
   credentials?: Pick<CredentialStore, 'dropCredentials' | 'listCredentials'>;
+  /**
+   * Finds and judges an authorization_code server's OAuth metadata (src/credentials/oauth-server-metadata.ts);
+   * default: with discovery's default egress policy and a budget of min(10 s, discoveryTimeoutMs).
+   */
+  oauthMetadata?: (server: { name: string; url: string }, settings: OAuthEndpointSettings) => Promise<OAuthMetadataVerdict>;
 }
 
 /** How many users' credentials a discovery of a per-user server tries, most recently set first. */
@@ -100,6 +106,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     withPolicyCompliance(status, resource, options.policyCompliance, isoTime(clock.now()));
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
+  const oauthMetadata = options.oauthMetadata ?? ((server, settings) => findOAuthMetadata(server, settings, { timeoutMs: Math.min(10_000, options.discoveryTimeoutMs) }));
   const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
 
   const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
@@ -152,11 +159,28 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    * A per-user server's discovery: with the stored credentials of its users (their header values filled, or
    * their unexpired OAuth token), the most recently set first, until one lists the tools. None set (or none
    * works): AuthenticationRequired, which the status shows as per-user (Ready), nothing sent without credentials.
+   * An authorization_code server's OAuth metadata is found first: without it no caller can connect, so the
+   * discovery fails (OAuthMetadataUnavailable) and the server is not Ready.
    */
   const perUserDiscoveryJob =
     (key: string, m: RemoteMcpServerManifest, target: DiscoveryTarget, store: Pick<CredentialStore, 'listCredentials'>) =>
     async (): Promise<DiscoveryOutcome> => {
       const kind = perUserKind(m.auth_data)!;
+      const auth = m.auth_data;
+      if (auth?.type === 'oauth2') {
+        const verdict = await oauthMetadata(
+          { name: m.name, url: m.url },
+          {
+            ...(auth.authorization_url ? { authorizationUrl: auth.authorization_url } : {}),
+            ...(auth.token_url ? { tokenUrl: auth.token_url } : {}),
+            ...(auth.registration_url ? { registrationUrl: auth.registration_url } : {}),
+          },
+        );
+        if (verdict.kind === 'unusable') {
+          const message = `${verdict.message} No user can connect an account until it can.`;
+          return { result: { ok: false, reason: ConditionReason.OAuthMetadataUnavailable, message, authStatus: { status: 'authentication_required', method: 'oauth', message } } };
+        }
+      }
       const binding = credentialBinding(m.url, m.auth_data);
       const stored = (await store.listCredentials(key, kind, DISCOVERY_CREDENTIALS)).filter((c) => c.binding === binding);
       let last: DiscoveryOutcome | undefined;
@@ -194,6 +218,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const m = resource.manifest as RemoteMcpServerManifest | StdioMcpServerManifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code' && (!options.credentials || !record?.outcome.result.ok)) {
+      // With a credential store its discovery finds the OAuth metadata first: not Ready before it did.
+      if (options.credentials && !record) return { kind: 'pending', url: (m as RemoteMcpServerManifest).url };
       const failure = record && !record.outcome.result.ok ? record.outcome.result : undefined;
       if (failure && failure.reason !== ConditionReason.AuthenticationRequired) return { kind: 'failed', result: failure };
       const message = `OAuth authorization_code is per user: each user authorizes through the gateway${options.credentials ? '; tools are discovered with the first connected account that works' : ', so the control plane does not list tools for it'}.`;
