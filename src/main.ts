@@ -247,6 +247,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   });
   const reconcilePolicy = createPolicyReconciler(policyAuditor);
   const secretResolver = createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') });
+  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
+  const oauthConnections = new OAuthConnections({
+    store: credentials,
+    clock,
+    publicUrl: () => publicUrl,
+    egress,
+    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
+    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
+    logger: logger.child({ component: 'oauth' }),
+  });
   const reconcile = createServerReconciler({
     // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
     // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
@@ -275,6 +285,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     stdio,
     upstreamHealth,
     credentials,
+    // Callers' OAuth tokens the reconciler drops (server deleted, auth block changed) are revoked where supported.
+    revokeTokens: (dropped) => oauthConnections.revokeDropped(dropped),
     // mcp-server/virtual servers follow their sources.
     enqueue: (key) => queue.add(key),
     policyCompliance: (r) => policyAuditor.condition(r),
@@ -371,16 +383,6 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(),
   });
   const metricsRegistry = metrics.registry;
-  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
-  const oauthConnections = new OAuthConnections({
-    store: credentials,
-    clock,
-    publicUrl: () => publicUrl,
-    egress,
-    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
-    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
-    logger: logger.child({ component: 'oauth' }),
-  });
   const dataPlane = new DataPlane({
     gateway,
     authenticator,

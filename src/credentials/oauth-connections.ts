@@ -192,16 +192,29 @@ export class OAuthConnections implements CallerOAuthTokens {
   async disconnect(fqn: string, subject: string): Promise<boolean> {
     const stored = await this.options.store.getCredential(fqn, subject, 'oauth');
     if (!stored) return false;
-    const context = stored.data as unknown as TokenContext;
-    if (context.revocationEndpoint) {
-      for (const [hint, token] of [['refresh_token', stored.secrets.refresh_token], ['access_token', stored.secrets.access_token]] as const) {
-        if (!token) continue;
-        await this.revoke(context, stored.secrets.client_secret, token, hint).catch((err: unknown) =>
-          this.options.logger?.info({ server: context.serverName, err: this.failure(err) }, 'revoking an OAuth token failed; it is deleted here all the same'),
-        );
-      }
-    }
+    await this.revokeTokensOf(stored);
     return this.options.store.deleteCredential(fqn, subject, 'oauth');
+  }
+
+  /**
+   * Revokes (RFC 7009, where the server supports it) the tokens of credentials already deleted here (their
+   * server was deleted, or its auth block changed): one after another, each request under its own budget;
+   * a failure is logged (without the token) and the next one goes on. Never throws.
+   */
+  async revokeDropped(dropped: readonly StoredCredential[]): Promise<void> {
+    for (const credential of dropped) if (credential.kind === 'oauth') await this.revokeTokensOf(credential);
+  }
+
+  /** The refresh token first (revoking it ends the grant at most servers), then the access token. */
+  private async revokeTokensOf(stored: StoredCredential): Promise<void> {
+    const context = stored.data as unknown as TokenContext;
+    if (!context.revocationEndpoint) return;
+    for (const [hint, token] of [['refresh_token', stored.secrets.refresh_token], ['access_token', stored.secrets.access_token]] as const) {
+      if (!token) continue;
+      await this.revoke(context, stored.secrets.client_secret, token, hint).catch((err: unknown) =>
+        this.options.logger?.info({ server: context.serverName, err: this.failure(err) }, 'revoking an OAuth token failed; it is deleted here all the same'),
+      );
+    }
   }
 
   async accessToken(entry: GatewayEntry, subject: string): Promise<{ token: string } | { reason: string }> {
