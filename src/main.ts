@@ -21,6 +21,7 @@ import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { CallerCredentials } from './credentials/caller-credentials.js';
+import { findOAuthMetadata } from './credentials/oauth-server-metadata.js';
 import { OAuthConnections } from './credentials/oauth-connections.js';
 import { createApp, requestListener, type AppOptions } from './http/app.js';
 import { createTestConnection, type DiscoverStdio } from './http/gaia/test-connection.js';
@@ -246,6 +247,16 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   });
   const reconcilePolicy = createPolicyReconciler(policyAuditor);
   const secretResolver = createSecretResolver({ env: process.env, secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets') });
+  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
+  const oauthConnections = new OAuthConnections({
+    store: credentials,
+    clock,
+    publicUrl: () => publicUrl,
+    egress,
+    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
+    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
+    logger: logger.child({ component: 'oauth' }),
+  });
   const reconcile = createServerReconciler({
     // A virtual server uses its sources as its writer: the GitOps source for a file, else the token subject
     // that last wrote it, with that subject's rights now (a subject with no token any more may use nothing).
@@ -258,6 +269,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     discovery,
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
+    oauthMetadata: (server, settings) => findOAuthMetadata(server, settings, { timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
     discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
     // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
     // read; timed and counted in the discovery metrics like every discovery.
@@ -273,6 +285,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     stdio,
     upstreamHealth,
     credentials,
+    // Callers' OAuth tokens the reconciler drops (server deleted, auth block changed) are revoked where supported.
+    revokeTokens: (dropped) => oauthConnections.revokeDropped(dropped),
     // mcp-server/virtual servers follow their sources.
     enqueue: (key) => queue.add(key),
     policyCompliance: (r) => policyAuditor.condition(r),
@@ -369,16 +383,6 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(),
   });
   const metricsRegistry = metrics.registry;
-  // Per-user OAuth (authorization_code): each caller connects their own account; the gateway sends their token.
-  const oauthConnections = new OAuthConnections({
-    store: credentials,
-    clock,
-    publicUrl: () => publicUrl,
-    egress,
-    timeoutMs: Math.min(10_000, config.discoveryTimeoutMs),
-    maxResponseBytes: config.upstreamLimits.maxResponseBytes,
-    logger: logger.child({ component: 'oauth' }),
-  });
   const dataPlane = new DataPlane({
     gateway,
     authenticator,

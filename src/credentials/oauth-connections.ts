@@ -29,6 +29,7 @@ import { OAUTH_CLIENT_SECRET_KEY, type GatewayEntry } from '../gateway/gateway-e
 import { Budget } from '../upstream/budget.js';
 import { describeEgressDenial, egressDenial, type EgressPolicy } from '../upstream/egress.js';
 import { discoverOAuthMetadata, type OAuthServerMetadata } from '../upstream/oauth-metadata.js';
+import { findOAuthMetadata } from './oauth-server-metadata.js';
 import { excerpt } from '../upstream/redaction.js';
 import { readBytesCapped } from '../upstream/response-limits.js';
 import { createServerFetch } from '../upstream/server-fetch.js';
@@ -191,16 +192,29 @@ export class OAuthConnections implements CallerOAuthTokens {
   async disconnect(fqn: string, subject: string): Promise<boolean> {
     const stored = await this.options.store.getCredential(fqn, subject, 'oauth');
     if (!stored) return false;
-    const context = stored.data as unknown as TokenContext;
-    if (context.revocationEndpoint) {
-      for (const [hint, token] of [['refresh_token', stored.secrets.refresh_token], ['access_token', stored.secrets.access_token]] as const) {
-        if (!token) continue;
-        await this.revoke(context, stored.secrets.client_secret, token, hint).catch((err: unknown) =>
-          this.options.logger?.info({ server: context.serverName, err: this.failure(err) }, 'revoking an OAuth token failed; it is deleted here all the same'),
-        );
-      }
-    }
+    await this.revokeTokensOf(stored);
     return this.options.store.deleteCredential(fqn, subject, 'oauth');
+  }
+
+  /**
+   * Revokes (RFC 7009, where the server supports it) the tokens of credentials already deleted here (their
+   * server was deleted, or its auth block changed): one after another, each request under its own budget;
+   * a failure is logged (without the token) and the next one goes on. Never throws.
+   */
+  async revokeDropped(dropped: readonly StoredCredential[]): Promise<void> {
+    for (const credential of dropped) if (credential.kind === 'oauth') await this.revokeTokensOf(credential);
+  }
+
+  /** The refresh token first (revoking it ends the grant at most servers), then the access token. */
+  private async revokeTokensOf(stored: StoredCredential): Promise<void> {
+    const context = stored.data as unknown as TokenContext;
+    if (!context.revocationEndpoint) return;
+    for (const [hint, token] of [['refresh_token', stored.secrets.refresh_token], ['access_token', stored.secrets.access_token]] as const) {
+      if (!token) continue;
+      await this.revoke(context, stored.secrets.client_secret, token, hint).catch((err: unknown) =>
+        this.options.logger?.info({ server: context.serverName, err: this.failure(err) }, 'revoking an OAuth token failed; it is deleted here all the same'),
+      );
+    }
   }
 
   async accessToken(entry: GatewayEntry, subject: string): Promise<{ token: string } | { reason: string }> {
@@ -279,33 +293,20 @@ export class OAuthConnections implements CallerOAuthTokens {
   /** The server's metadata, the manifest's endpoints over what it publishes; 502 saying why when unusable. */
   private async metadataOf(entry: GatewayEntry): Promise<OAuthServerMetadata> {
     const settings = entry.perUser!.oauth!;
-    const found = await discoverOAuthMetadata({ serverUrl: entry.upstreamUrl, timeoutMs: this.options.timeoutMs }, this.options.egress ? { egress: this.options.egress } : {});
-    if (found.kind === 'failed') throw new UpstreamFailedError(`The OAuth metadata of MCP server "${entry.name}" cannot be used (${found.reason}): ${found.message}`);
-    if (found.kind === 'absent') {
-      if (!settings.authorizationUrl || !settings.tokenUrl) {
-        throw new UpstreamFailedError(`MCP server "${entry.name}" publishes no OAuth metadata; set auth_data.authorization_url and auth_data.token_url in its manifest.`);
-      }
-      // The authorization server of the manifest's endpoints may publish its metadata (revocation, client authentication).
-      const origin = new URL(settings.authorizationUrl).origin;
-      const beside = await discoverOAuthMetadata({ serverUrl: origin, timeoutMs: this.options.timeoutMs }, this.options.egress ? { egress: this.options.egress } : {});
-      const published = beside.kind === 'found' ? beside.metadata : undefined;
-      return {
-        ...(published ?? { codeChallengeMethods: ['S256'], pkce: true }),
-        resource: new URL(entry.upstreamUrl).href,
-        authorizationServer: published?.authorizationServer ?? origin,
-        authorizationEndpoint: settings.authorizationUrl,
-        tokenEndpoint: settings.tokenUrl,
-      };
-    }
-    const m = found.metadata;
-    if (!m.pkce && !settings.authorizationUrl) {
-      throw new UpstreamFailedError(`The authorization server of MCP server "${entry.name}" does not offer PKCE with S256, which the MCP authorization spec requires.`);
-    }
+    const egress = this.options.egress ? { egress: this.options.egress } : {};
+    const verdict = await findOAuthMetadata({ name: entry.name, url: entry.upstreamUrl }, settings, { timeoutMs: this.options.timeoutMs, ...egress });
+    if (verdict.kind === 'unusable') throw new UpstreamFailedError(verdict.message);
+    if (verdict.kind === 'use') return verdict.metadata;
+    // The authorization server of the manifest's endpoints may publish its metadata (revocation, client authentication).
+    const origin = new URL(settings.authorizationUrl!).origin;
+    const beside = await discoverOAuthMetadata({ serverUrl: origin, timeoutMs: this.options.timeoutMs }, egress);
+    const published = beside.kind === 'found' ? beside.metadata : undefined;
     return {
-      ...m,
-      ...(settings.authorizationUrl ? { authorizationEndpoint: settings.authorizationUrl } : {}),
-      ...(settings.tokenUrl ? { tokenEndpoint: settings.tokenUrl } : {}),
-      ...(settings.registrationUrl ? { registrationEndpoint: settings.registrationUrl } : {}),
+      ...(published ?? { codeChallengeMethods: ['S256'], pkce: true }),
+      resource: new URL(entry.upstreamUrl).href,
+      authorizationServer: published?.authorizationServer ?? origin,
+      authorizationEndpoint: settings.authorizationUrl!,
+      tokenEndpoint: settings.tokenUrl!,
     };
   }
 

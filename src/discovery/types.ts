@@ -40,7 +40,8 @@ export type DiscoveryFailureReason =
   | 'CircularReference'
   | 'TooManyOperations'
   | 'ToolSchemaTooLarge'
-  | 'ToolNameConflict';
+  | 'ToolNameConflict'
+  | 'OAuthMetadataUnavailable';
 
 export interface DiscoverySuccess {
   ok: true;

@@ -16,6 +16,12 @@ export const ConditionReason = {
   Discovering: 'Discovering',
   /** Discovered=Unknown: the server authenticates each caller, so the control plane cannot list its tools. */
   PerUserAuthentication: 'PerUserAuthentication',
+  /**
+   * Discovered/Ready=False: an OAuth authorization_code server's authorization server metadata could not be
+   * found or used (RFC 9728 → RFC 8414 / OpenID), and the manifest does not name both endpoints; no caller
+   * could connect.
+   */
+  OAuthMetadataUnavailable: 'OAuthMetadataUnavailable',
   /** Ready=False: tool_settings name tools the server does not have. */
   UnknownTool: 'UnknownTool',
   /** Reconciling=True: the last attempt failed and is retried with backoff. */

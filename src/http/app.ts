@@ -130,7 +130,10 @@ export function createApp(options: AppOptions): Express {
   if (writeLimiter) api.use(writeLimiter);
   api.use(express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth }));
   api.use(refuseReservedKeys);
-  if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy }));
+  const callerAuth = options.credentials
+    ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })
+    : undefined;
+  if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy, store: options.store, ...(callerAuth ? { callerAuth } : {}) }));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
   if (options.credentials) {
     const { store: credentials, onDisconnected, onConnected } = options.credentials;
@@ -171,9 +174,6 @@ export function createApp(options: AppOptions): Express {
       app.use(oauthCallbackRouter({ connections, gateway: options.gateway, ...(onConnected ? { onConnected } : {}) }));
     }
   }
-  const callerAuth = options.credentials
-    ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })
-    : undefined;
   api.use('/svc/v1/mcp-servers', mcpServersRouter({ ...options, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
   api.use('/svc/v1/policies', policiesRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));

@@ -5,7 +5,7 @@
 import type { Clock } from '../domain/clock.js';
 import type { Principal } from '../domain/principal.js';
 import type { AuthStatus, McpServerResource } from '../domain/resource.js';
-import { callerAuthStatus } from '../credentials/caller-auth-status.js';
+import { callerAuthStatus, perUserAuthOf } from '../credentials/caller-auth-status.js';
 import type { CredentialStore } from '../store/index.js';
 
 const PER_USER_MARKS = ['"auth_level":"per_user"', '"grant_type":"authorization_code"'];
@@ -23,6 +23,11 @@ export class CallerAuthViews {
   /** The caller's authStatus of a server, or undefined when the stored one stands (not per-user). */
   status(r: McpServerResource, principal: Principal): Promise<AuthStatus | undefined> {
     return callerAuthStatus(r, principal.subject.subjectId, { store: this.options.credentials, publicUrl: this.options.publicUrl(), now: this.options.clock.now() });
+  }
+
+  /** The caller's authStatus of a per-user server; undefined at once (no promise) for any other server. */
+  statusIfPerUser(r: McpServerResource, principal: Principal): Promise<AuthStatus | undefined> | undefined {
+    return perUserAuthOf(r) ? this.status(r, principal) : undefined;
   }
 
   /** A presented server (an object) with the caller's authStatus. */

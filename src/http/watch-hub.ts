@@ -18,12 +18,15 @@
 //   resourceVersion to resume from.
 // - Sessions see only objects their canRead accepts. An object that stops being readable is sent as
 //   DELETED (id, fqn and name only) to a client that was shown it.
+// - A per-user server's ADDED/MODIFIED frames carry the session's caller's authStatus (authStatusFor): made
+//   for that session (a credential read), in order: later frames wait for it. Every other frame is the
+//   one text rendered for all sessions, written without waiting.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { ReadScope } from '../domain/read-scope.js';
-import type { McpServerResource } from '../domain/resource.js';
+import type { AuthStatus, McpServerResource } from '../domain/resource.js';
 import type { Change, ChangeLog, ChangeType, ResourceReader, Transactions } from '../store/index.js';
 import type { ChangeFeed } from './watch-feed.js';
 
@@ -57,14 +60,23 @@ export interface WatchRequest {
   canRead: ((r: McpServerResource) => boolean) | undefined;
   /** The same rule as data, for the store to list the current objects from its index (see ListQuery.readableBy). */
   readableBy?: ReadScope;
+  /**
+   * The caller's own authStatus of a per-user server (a promise), or undefined at once for any other server,
+   * whose stored authStatus stands. Absent: every frame as stored.
+   */
+  authStatusFor?: (r: McpServerResource) => Promise<AuthStatus | undefined> | undefined;
 }
 
 type Phase = 'listing' | 'snapshot' | 'replay' | 'live' | 'closed';
 
 interface Frame {
-  text: string;
+  /** undefined while a per-user frame is being made for this session. */
+  text: string | undefined;
   id: number | undefined;
 }
+
+/** A frame's text, or its making (a per-user server's, with the caller's authStatus). */
+type FrameText = string | Promise<string>;
 
 export function sseFrame(type: WatchEventType, object: unknown, id?: number): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type, object })}\n\n`;
@@ -116,12 +128,16 @@ class WatchSession {
   private readonly known = new Set<string>();
   /** Started with a list, so the client holds exactly what it was shown: an object new to it is ADDED. */
   private readonly fromList: boolean;
+  /** The rest of a replay page, written one change at a time (a per-user frame may be waited for). */
+  private rest: readonly Change[] = [];
+  private restIndex = 0;
 
   constructor(
     private readonly hub: WatchHub,
     private readonly res: ServerResponse,
     private readonly canRead: ((r: McpServerResource) => boolean) | undefined,
     from: number | undefined,
+    private readonly authStatusFor?: WatchRequest['authStatusFor'],
   ) {
     this.fromList = from === undefined;
     if (from === undefined) {
@@ -144,9 +160,9 @@ class WatchSession {
   }
 
   /** The frame this client gets for a change, if any; updates what the client knows. */
-  frameFor(frames: ChangeFrames): string | undefined {
+  frameFor(frames: ChangeFrames): FrameText | undefined {
     const { change } = frames;
-    if (!this.canRead) return frames.as(change.type);
+    if (!this.canRead) return this.own(change.object, change.type, change.resourceVersion) ?? frames.as(change.type);
     const readable = this.canRead(change.object);
     const known = this.known.has(change.fqn);
     if (change.type === 'DELETED') {
@@ -156,7 +172,8 @@ class WatchSession {
     }
     if (readable) {
       this.known.add(change.fqn);
-      return frames.as(!known && this.fromList ? 'ADDED' : change.type);
+      const type = !known && this.fromList ? 'ADDED' : change.type;
+      return this.own(change.object, type, change.resourceVersion) ?? frames.as(type);
     }
     if (known) {
       this.known.delete(change.fqn);
@@ -165,12 +182,49 @@ class WatchSession {
     return undefined;
   }
 
+  /**
+   * This session's own frame of a per-user server (ADDED or MODIFIED, with the caller's authStatus), or
+   * undefined when the shared one stands. A failed credential read leaves the stored authStatus.
+   */
+  private own(r: McpServerResource, type: ChangeType, id: number): Promise<string> | undefined {
+    if (type === 'DELETED') return undefined;
+    const status = this.authStatusFor?.(r);
+    if (!status) return undefined;
+    return status.then(
+      (authStatus) => sseFrame(type, authStatus ? { ...(this.hub.present(r) as object), authStatus } : this.hub.present(r), id),
+      () => sseFrame(type, this.hub.present(r), id),
+    );
+  }
+
   /** From the feed, in resourceVersion order. Only queues: the hub pumps once the batch is handed out. */
   deliver(frames: ChangeFrames): void {
     if (this.phase !== 'live' || frames.change.resourceVersion <= this.cursor) return;
     this.cursor = frames.change.resourceVersion;
     const text = this.frameFor(frames);
-    if (text !== undefined) this.enqueue({ text, id: this.cursor });
+    if (text === undefined) return;
+    if (typeof text === 'string') return this.enqueue({ text, id: this.cursor });
+    const frame: Frame = { text: undefined, id: this.cursor };
+    this.enqueue(frame);
+    void text.then((made) => {
+      frame.text = made;
+      this.pump();
+    });
+  }
+
+  /** Writes `text` now, or once it is made (true: written; false: the pump goes on once it is). */
+  private writeNowOrLater(text: FrameText, id: number): boolean {
+    if (typeof text === 'string') {
+      this.write({ text, id });
+      return true;
+    }
+    this.scheduled = true;
+    void text.then((made) => {
+      this.scheduled = false;
+      if (this.phase === 'closed') return;
+      this.write({ text: made, id });
+      this.pump();
+    });
+    return false;
   }
 
   bookmark(): void {
@@ -205,7 +259,8 @@ class WatchSession {
         if (next) {
           this.snapshot[this.snapshotIndex++] = undefined as unknown as McpServerResource;
           if (this.canRead) this.known.add(next.fqn);
-          this.write({ text: sseFrame('ADDED', this.hub.present(next), next.resourceVersion), id: next.resourceVersion });
+          const text = this.own(next, 'ADDED', next.resourceVersion) ?? sseFrame('ADDED', this.hub.present(next), next.resourceVersion);
+          if (!this.writeNowOrLater(text, next.resourceVersion)) return;
         } else {
           this.snapshot = [];
           this.write({
@@ -216,6 +271,14 @@ class WatchSession {
         }
         written++;
       } else if (this.phase === 'replay') {
+        if (this.restIndex < this.rest.length) {
+          const change = this.rest[this.restIndex++]!;
+          this.cursor = change.resourceVersion;
+          written++;
+          const text = this.frameFor(new ChangeFrames(change, this.hub.present));
+          if (text !== undefined && !this.writeNowOrLater(text, change.resourceVersion)) return;
+          continue;
+        }
         if (this.cursor >= this.hub.feedPosition) {
           this.phase = 'live';
           continue;
@@ -234,19 +297,18 @@ class WatchSession {
           this.phase = 'live';
           continue;
         }
-        for (const change of page) {
-          this.cursor = change.resourceVersion;
-          const text = this.frameFor(new ChangeFrames(change, this.hub.present));
-          if (text !== undefined) this.write({ text, id: change.resourceVersion });
-        }
-        written += page.length;
+        this.rest = page;
+        this.restIndex = 0;
       } else if (this.phase === 'live') {
         // Everything queued in one write: one syscall per batch of changes, not per event. Live frames are
         // rendered already and the queue is bounded, so they are not held to FRAMES_PER_TURN: a pump put
-        // off to the next turn would let a burst from one feed read overflow a client that keeps up.
-        if (this.queue.length === 0) return;
-        const batch = this.queue.splice(0);
-        this.write({ text: batch.length === 1 ? batch[0]!.text : batch.map((f) => f.text).join(''), id: batch[batch.length - 1]!.id });
+        // off to the next turn would let a burst from one feed read overflow a client that keeps up. A
+        // frame still being made holds back those after it (the pump runs again once it is made).
+        let ready = 0;
+        while (ready < this.queue.length && this.queue[ready]!.text !== undefined) ready++;
+        if (ready === 0) return;
+        const batch = this.queue.splice(0, ready);
+        this.write({ text: batch.length === 1 ? batch[0]!.text! : batch.map((f) => f.text).join(''), id: batch[batch.length - 1]!.id });
       } else {
         return;
       }
@@ -279,7 +341,7 @@ class WatchSession {
   }
 
   private write(frame: Frame): void {
-    this.res.write(frame.text);
+    this.res.write(frame.text!);
     if (frame.id !== undefined) this.lastWrittenId = frame.id;
   }
 
@@ -315,6 +377,7 @@ class WatchSession {
     this.queue.length = 0;
     this.snapshot = [];
     this.page = undefined;
+    this.rest = [];
     this.hub.forget(this);
   }
 }
@@ -409,7 +472,7 @@ export class WatchHub {
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
     res.write('retry: 2000\n\n');
-    const session = new WatchSession(this, res, request.canRead, request.resourceVersion);
+    const session = new WatchSession(this, res, request.canRead, request.resourceVersion, request.authStatusFor);
     this.sessions.add(session);
     res.on('close', () => session.close());
     res.on('error', () => session.close());

@@ -7,6 +7,9 @@ import type { AccessPolicy } from '../intake/index.js';
 import { principalOf } from './authenticate.js';
 import { errorBody } from './errors.js';
 import type { WatchHub } from './watch-hub.js';
+import type { CallerAuthViews } from './caller-auth-views.js';
+import { perUserAuthOf } from '../credentials/caller-auth-status.js';
+import type { ResourceReader } from '../store/index.js';
 
 /** Set on res.locals for responses that are long-lived streams (their duration is not a latency). */
 export const STREAMING = 'streaming';
@@ -22,7 +25,7 @@ function resourceVersionOf(value: string, where: string): number {
   return Number(value.trim());
 }
 
-export function watchServers(options: { hub: WatchHub; policy: AccessPolicy }): RequestHandler {
+export function watchServers(options: { hub: WatchHub; policy: AccessPolicy; callerAuth?: CallerAuthViews; store?: Pick<ResourceReader, 'get'> }): RequestHandler {
   const { hub, policy } = options;
   return async (req, res, next) => {
     const watch = req.query.watch;
@@ -51,6 +54,12 @@ export function watchServers(options: { hub: WatchHub; policy: AccessPolicy }): 
     res.locals[STREAMING] = true;
     const canRead = principal.role === 'admin' ? undefined : (r: McpServerResource) => policy.canRead(principal, r);
     const readableBy = policy.readScope(principal);
-    await hub.open(req, res, { resourceVersion, canRead, ...(readableBy ? { readableBy } : {}) });
+    const callerAuth = options.callerAuth;
+    // A per-user server's frames carry this caller's authStatus; every other frame is the one shared text.
+    // It is made from the server as stored now (a change's object carries its secrets sealed, templates included).
+    const authStatusFor = callerAuth
+      ? (r: McpServerResource) => (perUserAuthOf(r) ? (options.store ? options.store.get(r.fqn) : Promise.resolve(r)).then((now) => (now ? callerAuth.statusIfPerUser(now, principal) : undefined)) : undefined)
+      : undefined;
+    await hub.open(req, res, { resourceVersion, canRead, ...(readableBy ? { readableBy } : {}), ...(authStatusFor ? { authStatusFor } : {}) });
   };
 }

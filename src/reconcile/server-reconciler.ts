@@ -15,7 +15,7 @@ import { isOpenApiManifest, isStdioManifest, isVirtualManifest, type OpenApiMcpS
 import { gatewayEntryHash, type GatewayEntry, type StoredGatewayEntry } from '../gateway/gateway-entry.js';
 import type { StdioSupervisor } from '../stdio/stdio-supervisor.js';
 import { stdioRefusal } from '../stdio/stdio-policy.js';
-import type { CredentialStore, GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
+import type { CredentialStore, StoredCredential, GatewayReader, GatewayWriter, ResourceReader, StatusWriter, Transactions } from '../store/index.js';
 import { WriteConflictError } from '../store/write-conflict.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { DiscoveryManager, DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
@@ -28,6 +28,7 @@ import { createVirtualReconciler } from './virtual-reconciler.js';
 import { VirtualSourceIndex } from './virtual-sources.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../upstream/response-limits.js';
 import { discoverOpenApi, type DiscoverOpenApi } from '../openapi/discover-openapi.js';
+import { findOAuthMetadata, type OAuthEndpointSettings, type OAuthMetadataVerdict } from '../credentials/oauth-server-metadata.js';
 import { openApiDiscoveredTools, openApiDocumentName, openApiPlan } from './openapi-plan.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
 import { EventReason } from '../domain/event-reasons.js';
@@ -67,10 +68,22 @@ export interface ServerReconcilerOptions {
    * made for another binding when its entry changes (a different URL, authorization server, client, scopes).
    */
   credentials?: Pick<CredentialStore, 'dropCredentials' | 'listCredentials'>;
+  /**
+   * Finds and judges an authorization_code server's OAuth metadata (src/credentials/oauth-server-metadata.ts);
+   * default: with discovery's default egress policy and a budget of min(10 s, discoveryTimeoutMs).
+   */
+  oauthMetadata?: (server: { name: string; url: string }, settings: OAuthEndpointSettings) => Promise<OAuthMetadataVerdict>;
+  /**
+   * Revokes at their authorization server the OAuth tokens of callers' credentials this reconciler dropped;
+   * called once the drop committed, not awaited (never throws). Absent: dropped tokens are only deleted.
+   */
+  revokeTokens?: (dropped: StoredCredential[]) => Promise<void>;
 }
 
 /** How many users' credentials a discovery of a per-user server tries, most recently set first. */
 const DISCOVERY_CREDENTIALS = 3;
+/** The most callers' OAuth credentials whose tokens are revoked when one server's are dropped (the rest are only deleted). */
+const REVOKED_PER_DROP = 1000;
 
 const RECONCILER = 'reconciler';
 
@@ -100,6 +113,32 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     withPolicyCompliance(status, resource, options.policyCompliance, isoTime(clock.now()));
   const secrets = options.secrets ?? literalSecrets;
   const discover = options.discover ?? discoverServer;
+
+  /**
+   * Drops the server's credentials (all, or those of another binding than `keepBinding`); answers how many,
+   * and what to run once that committed: the revocation of the dropped OAuth tokens.
+   */
+  const dropCredentials = async (key: string, keepBinding?: string): Promise<{ dropped: number; revoke?: () => void }> => {
+    const store = options.credentials!;
+    const revokeTokens = options.revokeTokens;
+    const revoking = revokeTokens ? (await store.listCredentials(key, 'oauth', REVOKED_PER_DROP)).filter((c) => keepBinding === undefined || c.binding !== keepBinding) : [];
+    const dropped = await store.dropCredentials(key, keepBinding);
+    if (!revokeTokens || revoking.length === 0) return { dropped };
+    return { dropped, revoke: () => void revokeTokens(revoking).catch(() => undefined) };
+  };
+  /** A result whose `committed` also runs `then` (once the unit of work committed). */
+  const afterCommit = (result: ReconcileResult, then: (() => void) | undefined): ReconcileResult => {
+    if (!then) return result;
+    const before = result.committed;
+    return {
+      ...result,
+      committed: () => {
+        before?.();
+        then();
+      },
+    };
+  };
+  const oauthMetadata = options.oauthMetadata ?? ((server, settings) => findOAuthMetadata(server, settings, { timeoutMs: Math.min(10_000, options.discoveryTimeoutMs) }));
   const discoverOpenApiDocument: DiscoverOpenApi = options.discoverOpenApi ?? ((input) => discoverOpenApi(input, { maxBytes: DEFAULT_UPSTREAM_LIMITS.maxMessageBytes }));
 
   const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
@@ -152,11 +191,28 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    * A per-user server's discovery: with the stored credentials of its users (their header values filled, or
    * their unexpired OAuth token), the most recently set first, until one lists the tools. None set (or none
    * works): AuthenticationRequired, which the status shows as per-user (Ready), nothing sent without credentials.
+   * An authorization_code server's OAuth metadata is found first: without it no caller can connect, so the
+   * discovery fails (OAuthMetadataUnavailable) and the server is not Ready.
    */
   const perUserDiscoveryJob =
     (key: string, m: RemoteMcpServerManifest, target: DiscoveryTarget, store: Pick<CredentialStore, 'listCredentials'>) =>
     async (): Promise<DiscoveryOutcome> => {
       const kind = perUserKind(m.auth_data)!;
+      const auth = m.auth_data;
+      if (auth?.type === 'oauth2') {
+        const verdict = await oauthMetadata(
+          { name: m.name, url: m.url },
+          {
+            ...(auth.authorization_url ? { authorizationUrl: auth.authorization_url } : {}),
+            ...(auth.token_url ? { tokenUrl: auth.token_url } : {}),
+            ...(auth.registration_url ? { registrationUrl: auth.registration_url } : {}),
+          },
+        );
+        if (verdict.kind === 'unusable') {
+          const message = `${verdict.message} No user can connect an account until it can.`;
+          return { result: { ok: false, reason: ConditionReason.OAuthMetadataUnavailable, message, authStatus: { status: 'authentication_required', method: 'oauth', message } } };
+        }
+      }
       const binding = credentialBinding(m.url, m.auth_data);
       const stored = (await store.listCredentials(key, kind, DISCOVERY_CREDENTIALS)).filter((c) => c.binding === binding);
       let last: DiscoveryOutcome | undefined;
@@ -194,6 +250,8 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const m = resource.manifest as RemoteMcpServerManifest | StdioMcpServerManifest;
     const auth = isStdioManifest(m) ? undefined : m.auth_data;
     if (auth?.type === 'oauth2' && auth.grant_type === 'authorization_code' && (!options.credentials || !record?.outcome.result.ok)) {
+      // With a credential store its discovery finds the OAuth metadata first: not Ready before it did.
+      if (options.credentials && !record) return { kind: 'pending', url: (m as RemoteMcpServerManifest).url };
       const failure = record && !record.outcome.result.ok ? record.outcome.result : undefined;
       if (failure && failure.reason !== ConditionReason.AuthenticationRequired) return { kind: 'failed', result: failure };
       const message = `OAuth authorization_code is per user: each user authorizes through the gateway${options.credentials ? '; tools are discovered with the first connected account that works' : ', so the control plane does not list tools for it'}.`;
@@ -360,13 +418,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     if (!skipDiscovery) discovery.ensure(key, inputsHash, plan.job, generation);
     // The status and the events it leads to commit together in the control-plane store. The gateway entry
     // lives in its own file and is written (idempotently, by hash) inside this callback before them.
+    let revokeDropped: (() => void) | undefined;
     await store.transaction(async () => {
       const hash = gatewayEntryHash(desired, options.configHashKey);
       if (!entry || entry.configHash !== hash) {
         await gateway.apply(desired, { hash, current: entry });
         // Credentials made for what the server was no longer hold (none at all once it takes none).
         if (options.credentials && entry?.perUser?.binding !== desired.perUser?.binding) {
-          const dropped = await options.credentials.dropCredentials(key, desired.perUser?.binding);
+          const { dropped, revoke } = await dropCredentials(key, desired.perUser?.binding);
+          revokeDropped = revoke;
           if (dropped > 0) await event(resource, 'Normal', EventReason.CredentialsDropped, `Dropped ${dropped} stored per-user credential(s): the server's authentication changed; its users connect again.`);
         }
         // Drift: the stored content no longer matches the hash written with it (edited out of band), or the
@@ -391,7 +451,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     });
     // Once the status committed, a refresh waiting on this key answers it (never the status before it).
     const committed = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
-    const told = committed ? { committed } : {};
+    const told = afterCommit(committed ? { committed } : {}, revokeDropped);
     // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
     // discovery re-enqueues the key when it finishes, so it needs no requeue.
     if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
@@ -453,15 +513,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
       discoveredSinceStart.delete(key);
       discovery.forget(key);
       options.upstreamHealth?.forget(key);
-      if (entry && options.credentials) await options.credentials.dropCredentials(key);
+      const revoke = entry && options.credentials ? (await dropCredentials(key)).revoke : undefined;
       if (entry && (await gateway.delete(key))) {
         await event({ fqn: key, id: entry.resourceId }, 'Normal', EventReason.RemovedFromGateway, 'The resource is gone; removed its gateway entry.');
         logger.info({ key }, 'gateway entry removed');
       }
       // A deleted stdio server's process is killed once its entry's removal committed (so the gateway cannot start it again).
       const supervisor = options.stdio;
-      if (supervisor?.has(key)) return { finish: async () => void (await supervisor.stop(key)) };
-      return {};
+      if (supervisor?.has(key)) return afterCommit({ finish: async () => void (await supervisor.stop(key)) }, revoke);
+      return afterCommit({}, revoke);
     }
 
     // The kind decides how discovery runs and what the gateway entry holds.

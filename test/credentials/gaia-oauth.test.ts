@@ -28,7 +28,9 @@ it('creates a per-user OAuth server from oauthAuthorizationUrl, the client field
     oauthClientSecret: 'gaia-client-secret-1234',
     oauthScope: 'read write',
   });
-  const server = await waitForGaiaStatus(cp, id, 'ready');
+  // The upstream publishes no OAuth metadata and no token URL was given: no one could connect yet, and the status says so.
+  const server = await waitForGaiaStatus(cp, id, 'error');
+  expect(server).toMatchObject({ statusReason: 'OAuthMetadataUnavailable', statusMessage: expect.stringMatching(/auth_data\.token_url/) });
   expect(server).toMatchObject({ oauthAuthorizationUrl: 'http://127.0.0.1:9/authorize', oauthClientId: 'gateway-client', oauthScope: 'read write', oauthTokenUrl: null, hasOauthClientSecret: true });
   expect(server.authStatus).toMatchObject({ status: 'authentication_required', method: 'oauth', authorizeUrl: expect.stringMatching(new RegExp(`/api/svc/v1/mcp-servers/${id}/oauth/authorize$`)) });
   const manifest = (await cp.api(`${SERVERS}/${id}`)).json.data.manifest;

@@ -28,6 +28,8 @@ import { BodyError, readJsonBody } from './json-body.js';
 import { noopDataPlaneMetrics, type DataPlaneErrorKind, type DataPlaneMetrics } from './metrics.js';
 import { toolSettingsKey } from './tool-policy.js';
 import { connectUpstream, UpstreamConnectError, type StdioSessions } from './upstream.js';
+import { CREDENTIALS_REQUIRED, refreshTokenOnRejection } from './caller-token-refresh.js';
+import { HttpUpstreamTransport } from './upstream-http.js';
 import { noUpstreamHealthReporter, type UpstreamHealthReporter } from './upstream-health.js';
 import { forwardSessionRequest } from './session-forward.js';
 import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER, type SessionOwners } from './session-owners.js';
@@ -92,7 +94,7 @@ export interface DataPlaneOptions {
 
 const WWW_AUTHENTICATE = 'Bearer realm="mcp-control-plane"';
 /** The JSON-RPC error code of a caller who has not set up their own credentials for a per-user server. */
-export const CREDENTIALS_REQUIRED = -32040;
+export { CREDENTIALS_REQUIRED };
 
 /** A source of a virtual server refused the caller (no credentials of their own for it). */
 class CallerRefused extends Error {
@@ -306,6 +308,10 @@ export class DataPlane {
         caller = await this.options.callerCredentials!.afterRejection(entry, principal.subject.subjectId, caller.token ?? '');
         if ('refusal' in caller) return this.refuseCaller(res, entry.name, caller.refusal, body.id);
         upstream = await connect(caller.entry);
+      }
+      // A 401 later in the session: the caller's token refreshed once, as here.
+      if (caller.token !== undefined && upstream.transport instanceof HttpUpstreamTransport) {
+        refreshTokenOnRejection(upstream.transport, entry, principal.subject.subjectId, caller.token, this.options.callerCredentials!);
       }
     } catch (error) {
       if (!(error instanceof UpstreamConnectError)) throw error;

@@ -18,6 +18,7 @@ import { presentToolList, toolNames, toolRefusal, toolSettingsKey, type ToolSett
 import type { Upstream } from './upstream.js';
 import type { AnswerPipe } from './answer-pipe.js';
 import { HttpUpstreamTransport, type UpstreamMessageExtra } from './upstream-http.js';
+import { CallerMustConnect } from './caller-token-refresh.js';
 
 export interface GatewaySessionOptions extends ClientSessionOptions {
   upstream: Upstream;
@@ -135,6 +136,7 @@ export class GatewaySession extends ClientSession {
       if (!settings.disabledTools.includes(name) && !this.upstreamTools.has(name)) await this.learnUpstreamTools();
     } catch (error) {
       this.checking.delete(request.id);
+      if (error instanceof CallerMustConnect) return this.refuseCaller(request, error);
       const detail = error instanceof Error ? error.message : String(error);
       return this.refuse(request, ErrorCode.InternalError, `The gateway could not list the tools of "${this.options.serverName}" to check "${name}": ${detail}`);
     }
@@ -151,6 +153,7 @@ export class GatewaySession extends ClientSession {
     this.pending.add(request.id, { method: request.method, ...(progressToken !== undefined ? { progressToken } : {}) });
     this.options.upstream.transport.send(request).catch((error: unknown) => {
       if (!this.pending.take(request.id)) return;
+      if (error instanceof CallerMustConnect) return this.refuseCaller(request, error);
       this.options.metrics.error(this.options.serverName, 'upstream_send');
       const detail = error instanceof Error ? error.message : String(error);
       this.refuse(request, ErrorCode.InternalError, `The gateway could not send ${request.method} to MCP server "${this.options.serverName}": ${detail}`, 'error');
@@ -262,6 +265,13 @@ export class GatewaySession extends ClientSession {
   private refuseTool(request: JSONRPCRequest, message: string): void {
     this.options.metrics.request(this.options.serverName, request.method, 'refused');
     this.send({ jsonrpc: '2.0', id: request.id, result: { content: [{ type: 'text', text: message }], isError: true } });
+  }
+
+  /** The upstream refused the caller's credentials and they could not be renewed: the error that says where to connect. */
+  private refuseCaller(request: JSONRPCRequest, error: CallerMustConnect): void {
+    this.options.metrics.error(this.options.serverName, 'unauthenticated');
+    this.options.metrics.request(this.options.serverName, request.method, 'refused');
+    this.send({ jsonrpc: '2.0', id: request.id, error: error.rpcError });
   }
 
   private refuse(request: JSONRPCRequest, code: number, message: string, outcome: 'refused' | 'error' = 'refused'): void {
