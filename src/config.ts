@@ -52,6 +52,8 @@ export interface Config {
   discoveryRetryMaxMs: number;
   /** The longest a server that could not be reached (refused, unknown name) waits for its next discovery. */
   discoveryRetryUnreachableMaxMs: number;
+  /** The retries of failed discoveries all servers together may make (a burst of count); undefined: no limit. */
+  discoveryRetryRate: { count: number; perMs: number } | undefined;
   /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
   secretsDir: string | undefined;
   /** YAML list of hashed bearer tokens (--tokens-file), re-read when it changes; undefined: admin token only. */
@@ -147,6 +149,15 @@ export const SERVE_FLAGS = [
     default: '5s',
     duration: { min: 1 },
     help: 'The longest a server that could not be reached (connection refused, unknown name: Unreachable) waits for its next discovery, so a server started after the control plane is found within seconds.',
+  },
+  {
+    flag: 'discovery-retry-rate',
+    env: 'MCP_CP_DISCOVERY_RETRY_RATE',
+    default: '10/s',
+    help:
+      'The retries of failed discoveries all servers together may make, as N/s, N/m or N/h (a burst of N); "off" for no limit. ' +
+      'Each retry waits for the later of its own backoff and its turn, so while few servers fail each keeps its schedule, and when many fail at once their retries are spread at this rate. ' +
+      'First discoveries, changed specs and refreshes never wait for it.',
   },
   { flag: 'secrets-dir', env: 'MCP_CP_SECRETS_DIR', default: '<data-dir>/secrets', describedDefault: true, help: 'Where ${file:PATH} secret references are read from (never outside it).' },
   {
@@ -528,6 +539,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,
     discoveryRetryUnreachableMaxMs,
+    discoveryRetryRate: parseRate(value('discovery-retry-rate'), 'discovery-retry-rate'),
     secretsDir: get('secrets-dir'),
     tokensFile: get('tokens-file'),
     egressDeny: cidrList(values, env, 'egress-deny'),
@@ -667,13 +679,13 @@ function cidrList(
 
 const RATE = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/;
 
-export function parseRate(value: string): { count: number; perMs: number } | undefined {
+export function parseRate(value: string, flag = 'write-rate-limit'): { count: number; perMs: number } | undefined {
   const v = value.trim().toLowerCase();
   if (v === 'off' || v === '0') return undefined;
   const m = RATE.exec(v);
   const count = Number(m?.[1]);
   if (!m || !Number.isInteger(count) || count < 1 || count > 1_000_000) {
-    throw new ConfigError(`--write-rate-limit: "${value}" is not a rate; use e.g. 20/s, 300/m or 1000/h (or off).`);
+    throw new ConfigError(`--${flag}: "${value}" is not a rate; use e.g. 20/s, 300/m or 1000/h (or off).`);
   }
   const unit = m[2]!.charAt(0);
   return { count, perMs: unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000 };

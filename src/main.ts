@@ -58,6 +58,7 @@ import { ParsePool } from './manifest/parse-pool.js';
 import { createServerReconciler } from './reconcile/server-reconciler.js';
 import { UpstreamHealth } from './reconcile/upstream-health.js';
 import { WorkQueue } from './reconcile/workqueue.js';
+import { RetryBudget } from './reconcile/retry-budget.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
@@ -216,6 +217,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
     retryUnreachableMaxMs: config.discoveryRetryUnreachableMaxMs,
+    ...(config.discoveryRetryRate ? { retryBudget: new RetryBudget({ ...config.discoveryRetryRate, clock }) } : {}),
+    jitter: Math.random,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
     logger: logger.child({ component: 'discovery' }),
@@ -432,6 +435,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   watch.start();
   metrics.bind({
     queue,
+    discovery,
     gatewayEntries: () => gateway.count(),
     watchClients: () => watch.clientCount,
     policyViolations: () => policyAuditor.violationsByPolicy(),

@@ -23,6 +23,7 @@ export interface ReconcileObservation {
 /** Live numbers read at scrape time. */
 export interface MetricsProbes {
   queue: { len(): number; processingCount(): number; delayedCount(): number };
+  discovery: { retriesWaitingOnBudget(): number };
   gatewayEntries(): number | Promise<number>;
   watchClients(): number;
   /** Stored servers that break a rule of each admission policy (its name), as the last audit found. */
@@ -192,6 +193,14 @@ export class ControlPlaneMetrics {
       help: 'Failed discoveries by reason (Unreachable, Timeout, TLSError, AuthenticationRequired, ProtocolError, ...).',
       labelNames: ['reason'],
       registers,
+    });
+    new Gauge({
+      name: `${p}discovery_retries_waiting_on_budget`,
+      help: 'Retries of failed discoveries waiting for their turn of --discovery-retry-rate, past their own backoff (many servers are failing at once).',
+      registers,
+      collect() {
+        this.set(probes().discovery?.retriesWaitingOnBudget() ?? 0);
+      },
     });
     new Gauge({
       name: `${p}gateway_store_entries`,

@@ -11,6 +11,7 @@ import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
 import { backoffDelay } from './backoff.js';
+import type { RetryBudget, RetryRate } from './retry-budget.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
 
 export interface DiscoveryOutcome {
@@ -36,6 +37,19 @@ export interface DiscoveryRecord {
   seq: number;
   /** The resource generation the job was started for; a newer generation makes the record due. */
   generation: number;
+  /** After a failure: the bound on the next attempt that status states. */
+  nextAttempt?: NextAttempt;
+}
+
+/**
+ * The longest until the next attempt of a failing server: the backoff cap for its failure, or, when the
+ * retry budget pushed the retry past that cap (many servers failing at once), that delay rounded up to a
+ * round figure, with the budget that decided it. A bound, not a time, so a server that keeps failing the
+ * same way keeps the same status.
+ */
+export interface NextAttempt {
+  withinMs: number;
+  budget?: RetryRate;
 }
 
 export interface DiscoveryState {
@@ -72,6 +86,13 @@ export interface DiscoveryManagerOptions {
    * case, and it should be found within seconds. Default 5 s; kept between retryBaseMs and retryMaxMs.
    */
   retryUnreachableMaxMs?: number;
+  /**
+   * The budget every retry of a failed discovery takes a slot of (not a first discovery, a changed spec
+   * or a forced refresh): a retry waits for the later of its own backoff and its slot. Absent: none.
+   */
+  retryBudget?: RetryBudget;
+  /** Randomness in [0, 1) that shortens each retry's own backoff a little (backoff.ts). Absent: none. */
+  jitter?: () => number;
   /** Asks for a reconcile of key: when its job finished, or a refresh forced a discovery. The reconciler's queue.add. */
   enqueue: (key: string) => void;
   /**
@@ -194,9 +215,14 @@ export class DiscoveryManager {
     this.options.enqueue(key);
   }
 
-  /** The longest a server failing for `reason` waits for its next discovery. */
+  /** The longest a server failing for `reason` waits for its next discovery, unless the retry budget is spent. */
   retryCapMs(reason: string): number {
     return reason === ConditionReason.Unreachable ? this.retryUnreachableMaxMs : this.retryMaxMs;
+  }
+
+  /** Retries of failed discoveries waiting for their slot of the retry budget (past their own backoff). */
+  retriesWaitingOnBudget(): number {
+    return this.options.retryBudget?.waiting() ?? 0;
   }
 
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
@@ -275,6 +301,20 @@ export class DiscoveryManager {
     }
   }
 
+  /**
+   * When a server that failed for `reason` (the `failures`th time in a row) is tried again: its own
+   * backoff (base doubling to the cap for the reason, shortened by jitter), or later when the retry budget
+   * gives its slot later, and the bound status states.
+   */
+  private retry(reason: string, failures: number): { delayMs: number; nextAttempt: NextAttempt } {
+    const cap = this.retryCapMs(reason);
+    const { jitter, retryBudget } = this.options;
+    const own = backoffDelay(failures - 1, { baseDelayMs: this.retryBaseMs, maxDelayMs: cap, ...(jitter ? { jitter } : {}) });
+    const { delayMs } = retryBudget ? retryBudget.delay(own) : { delayMs: own };
+    const nextAttempt: NextAttempt = delayMs > cap && retryBudget ? { withinMs: roundUp(delayMs), budget: retryBudget.rate } : { withinMs: cap };
+    return { delayMs, nextAttempt };
+  }
+
   private async runJob(key: string, job: Pending, seq: number): Promise<void> {
     const startedAt = this.options.clock.now();
     let outcome: DiscoveryOutcome;
@@ -295,16 +335,22 @@ export class DiscoveryManager {
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
-    const cap = outcome.result.ok ? this.retryMaxMs : this.retryCapMs(outcome.result.reason);
-    const retryIn = backoffDelay(failures - 1, { baseDelayMs: this.retryBaseMs, maxDelayMs: cap });
-    let dueAt = now + (outcome.result.ok ? this.options.intervalMs : retryIn);
+    const retry = outcome.result.ok ? undefined : this.retry(outcome.result.reason, failures);
+    let dueAt = now + (retry ? retry.delayMs : this.options.intervalMs);
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
-    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation });
+    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation, ...(retry ? { nextAttempt: retry.nextAttempt } : {}) });
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;
     this.options.enqueue(key);
   }
+}
+
+/** Round figures a budgeted bound is rounded up to, so the stated bound changes seldom. */
+const ROUND_BOUNDS_MS = [10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000];
+
+function roundUp(ms: number): number {
+  return ROUND_BOUNDS_MS.find((b) => b >= ms) ?? Math.ceil(ms / 3_600_000) * 3_600_000;
 }

@@ -241,7 +241,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const discoveryView = (resource: McpServerResource, record: DiscoveryRecord | undefined): DiscoveryView => {
     const view = discoveryResultView(resource, record);
     if (view.kind === 'discovered' || view.kind === 'per-user') return { ...view, ...upstreamFailure(resource.fqn, record) };
-    if (view.kind === 'failed') return { ...view, retryWithinMs: discovery.retryCapMs(view.result.reason) };
+    if (view.kind === 'failed') return { ...view, nextAttempt: record?.nextAttempt ?? { withinMs: discovery.retryCapMs(view.result.reason) } };
     return view;
   };
 

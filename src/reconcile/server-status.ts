@@ -6,6 +6,7 @@ import { APPLIED, DISCOVERED, READY, RECONCILING, STALLED, removeCondition, setC
 import type { AuthStatus, Condition, DiscoveredTool, McpServerResource, ResourceStatus } from '../domain/resource.js';
 import { closestToolNames, type DiscoveryFailure, type DiscoverySuccess } from '../discovery/index.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
+import type { NextAttempt } from './discovery-manager.js';
 
 /** What the gateway saw of the upstream after the latest discovery: it could not reach it (see UpstreamHealth). */
 export interface UpstreamFailureSeen {
@@ -27,10 +28,11 @@ export type DiscoveryView =
       upstreamFailure?: UpstreamFailureSeen;
     }
   /**
-   * `retryWithinMs`: the longest until the next discovery (the backoff cap for this failure). A bound, not
-   * a time, so a server that keeps failing the same way keeps the same status (nothing is written).
+   * `nextAttempt`: the longest until the next discovery (the backoff cap for this failure, or the retry
+   * budget's later bound). A bound, not a time, so a server that keeps failing the same way keeps the same
+   * status (nothing is written).
    */
-  | { kind: 'failed'; result: DiscoveryFailure; retryWithinMs?: number }
+  | { kind: 'failed'; result: DiscoveryFailure; nextAttempt?: NextAttempt }
   /** A discovery for the current inputs is running or queued, and none has finished yet. */
   | { kind: 'pending'; url: string }
   /** The server authenticates each caller; the control plane has no credential to discover with. */
@@ -59,8 +61,13 @@ function upstreamFailureMessage(seen: UpstreamFailureSeen, then: string): string
   return `The gateway could not reach the server at ${isoTime(seen.at)}: ${seen.message} ${then}`;
 }
 
-function nextAttemptText(withinMs: number | undefined): string {
-  return withinMs === undefined ? '' : ` Next attempt within ${delayText(withinMs)}.`;
+function nextAttemptText(next: NextAttempt | undefined): string {
+  if (next === undefined) return '';
+  const within = ` Next attempt within ${delayText(next.withinMs)}`;
+  if (!next.budget) return `${within}.`;
+  const { count, perMs } = next.budget;
+  const per = perMs === 1000 ? 'a second' : perMs === 60_000 ? 'a minute' : perMs === 3_600_000 ? 'an hour' : `per ${delayText(perMs)}`;
+  return `${within}: many servers are failing at once, and their retries are spread to ${count} ${per} (--discovery-retry-rate).`;
 }
 
 /** 250 ms, 5 s, 1.5 s, 5 min, 2 h. */
@@ -105,7 +112,7 @@ export function appliedStatus(resource: McpServerResource, view: DiscoveryView, 
       break;
     }
     case 'failed': {
-      const next = nextAttemptText(view.retryWithinMs);
+      const next = nextAttemptText(view.nextAttempt);
       // Discovered keeps discovery's own words (the gateway entry's `unavailable` is made of them).
       c = set(c, DISCOVERED, 'False', view.result.reason, view.result.message);
       c = set(c, READY, 'False', view.result.reason, `${view.result.message}${next}`);
