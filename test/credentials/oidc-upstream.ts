@@ -21,19 +21,35 @@ export interface OidcUpstream {
   issuer: string;
   /** Access tokens the provider issued and has not destroyed: what the upstream accepts. */
   valid: Set<string>;
+  /** Every access token the provider issued, destroyed or not. */
+  issuedAccess: string[];
   refreshTokens: string[];
+  /** The client secret the manifest registers (a canary a test looks for). */
+  clientSecret: string;
   /** The manifest of the server (name `name`), for a test to PUT changed. */
   manifest: Record<string, unknown>;
   /** Alice connects her account through the real redirect chain; resolves once the discovery it starts settled. */
   connectAlice(): Promise<void>;
+  /** Resolves once no discovery of the server runs or waits and the reconciler is idle. */
+  settled(): Promise<void>;
   /** The bearer tokens the upstream got since its request number `from`. */
   bearersSince(from: number): string[];
   close(): Promise<void>;
 }
 
-export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
+export interface OidcUpstreamOptions {
+  /** The client secret the manifest registers. Default CLIENT_SECRET. */
+  clientSecret?: string;
+  /** The scopes of the upstream (the resource server), granted to Alice. Default mcp:tools and mcp:admin. */
+  resourceScopes?: string[];
+}
+
+export async function startOidcUpstream(name: string, options: OidcUpstreamOptions = {}): Promise<OidcUpstream> {
+  const clientSecret = options.clientSecret ?? CLIENT_SECRET;
+  const resourceScope = (options.resourceScopes ?? ['mcp:tools', 'mcp:admin']).join(' ');
   const clock = new FakeClock(Date.now());
   const valid = new Set<string>();
+  const issuedAccess: string[] = [];
   const refreshTokens: string[] = [];
   const recorder = await startMcpServer({
     transport: 'streamable-http',
@@ -47,14 +63,14 @@ export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
     clients: [
       {
         client_id: 'control-plane',
-        client_secret: CLIENT_SECRET,
+        client_secret: clientSecret,
         redirect_uris: [`${cp.publicUrl}/oauth/callback`],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],
-    scopes: ['openid', 'offline_access', 'mcp:tools', 'mcp:admin'],
+    scopes: ['openid', 'offline_access', ...resourceScope.split(' ')],
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     issueRefreshToken: () => true,
@@ -66,11 +82,14 @@ export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
         enabled: true,
         defaultResource: () => recorder.url,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'mcp:tools mcp:admin', accessTokenFormat: 'opaque', accessTokenTTL: ACCESS_TTL_S }),
+        getResourceServerInfo: () => ({ scope: resourceScope, accessTokenFormat: 'opaque', accessTokenTTL: ACCESS_TTL_S }),
       },
     },
   });
-  provider.on('access_token.saved', (token: { jti: string }) => valid.add(token.jti));
+  provider.on('access_token.saved', (token: { jti: string }) => {
+    valid.add(token.jti);
+    issuedAccess.push(token.jti);
+  });
   provider.on('access_token.destroyed', (token: { jti: string }) => valid.delete(token.jti));
   provider.on('refresh_token.saved', (token: { jti: string }) => refreshTokens.push(token.jti));
   const callback = provider.callback();
@@ -81,7 +100,7 @@ export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
       const params = details.params as { client_id: string; scope: string; resource?: string };
       const grant = new provider.Grant({ accountId: 'alice', clientId: params.client_id });
       grant.addOIDCScope(params.scope);
-      grant.addResourceScope(params.resource ?? recorder.url, 'mcp:tools mcp:admin');
+      grant.addResourceScope(params.resource ?? recorder.url, resourceScope);
       const grantId = await grant.save();
       await provider.interactionFinished(req, res, { login: { accountId: 'alice' }, consent: { grantId } }, { mergeWithLastSubmission: false });
     })().catch((err: unknown) => {
@@ -99,7 +118,7 @@ export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
       authorization_url: `${issuer}/auth`,
       token_url: `${issuer}/token`,
       client_id: 'control-plane',
-      client_secret: CLIENT_SECRET,
+      client_secret: clientSecret,
       scopes: ['openid', 'offline_access', 'mcp:tools'],
     },
   };
@@ -122,8 +141,11 @@ export async function startOidcUpstream(name: string): Promise<OidcUpstream> {
     provider,
     issuer,
     valid,
+    issuedAccess,
     refreshTokens,
+    clientSecret,
     manifest,
+    settled,
     async connectAlice() {
       const started = await cp.api(`/api/svc/v1/mcp-servers/name/${name}/oauth/authorize`, { method: 'POST', token: ALICE_TOKEN });
       if (started.status !== 200) throw new Error(`authorize answered ${started.status}: ${JSON.stringify(started.json)}`);
