@@ -2,22 +2,18 @@
 // advertised URL (here a plain HTTP server behind a stale replicas row) sees neither Authorization nor
 // Cookie, only the forwarding replica's one-use internal token for that session. The owner admits a
 // forwarded request only on such a token.
-import express from 'express';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { InternalTokens } from '../../src/cluster/internal-token.js';
 import { ReplicaSessionOwners, type LiveReplica } from '../../src/cluster/session-owners.js';
-import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
-import { DataPlane } from '../../src/gateway/data-plane/index.js';
 import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER } from '../../src/gateway/data-plane/session-owners.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
+import { applyEverything, startDataPlaneReplica, type DataPlaneReplica } from '../support/session-replicas.js';
 
 const TOKEN = 'forward-credentials-token-0123456789';
 const KEY = randomBytes(32);
@@ -34,56 +30,23 @@ describe('forwarded MCP session requests carry no caller credential', () => {
   let dir: string;
   let store: SqliteGatewayStore;
   let replicas: LiveReplica[] = [];
-  const dataPlanes: DataPlane[] = [];
+  const started: DataPlaneReplica[] = [];
   const servers: Server[] = [];
 
-  function replica(id: string): DataPlane {
-    const dp = new DataPlane({
-      gateway: store,
-      authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
-      policy: new RoleAccessPolicy(),
-      tenant: 'default',
-      logger: silentLogger,
-      connectTimeoutMs: 10_000,
-      storePollIntervalMs: 0,
-      sessionOwners: new ReplicaSessionOwners({ selfId: id, replicas: async () => replicas, tokens: new InternalTokens(KEY) }),
-    });
-    dataPlanes.push(dp);
-    return dp;
-  }
-
-  async function serve(dp: DataPlane): Promise<string> {
-    const app = express();
-    app.use('/mcp', dp.handler);
-    const s = await new Promise<Server>((resolve) => {
-      const x = app.listen(0, '127.0.0.1', () => resolve(x));
-    });
-    servers.push(s);
-    return urlOf(s);
+  /** A replica's data plane on its own server; answers its URL. */
+  async function serve(id: string): Promise<string> {
+    const r = await startDataPlaneReplica({ id, gateway: store, token: TOKEN, key: KEY, replicas: async () => replicas });
+    started.push(r);
+    return r.url;
   }
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-cp-fwd-cred-'));
     store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
-    store.apply({
-      fqn: 'default:mcp-server:everything',
-      tenant: 'default',
-      name: 'everything',
-      resourceId: 'id-everything',
-      accountId: 'default',
-      upstreamUrl: 'http://127.0.0.1:9/mcp',
-      transport: null,
-      headers: {},
-      passthroughAuth: false,
-      tls: { rejectUnauthorized: true },
-      disabledTools: [],
-      toolOverrides: {},
-      collaborators: [],
-      generation: 1,
-    });
+    applyEverything(store, 'http://127.0.0.1:9/mcp');
   });
   afterAll(async () => {
-    for (const dp of dataPlanes) await dp.close();
+    for (const r of started) await r.close();
     for (const s of servers) {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
@@ -101,7 +64,7 @@ describe('forwarded MCP session requests carry no caller credential', () => {
     });
     servers.push(stranger);
     replicas = [{ id: 'ghost', url: urlOf(stranger), live: true }];
-    const follower = await serve(replica('follower'));
+    const follower = await serve('follower');
     const sessionId = sessionOf('ghost');
     const res = await fetch(`${follower}/mcp/everything`, {
       method: 'POST',
@@ -127,7 +90,7 @@ describe('forwarded MCP session requests carry no caller credential', () => {
 
   it('the owner refuses a request claiming to be forwarded without a valid token, even with the right bearer token', async () => {
     replicas = [];
-    const owner = await serve(replica('owner'));
+    const owner = await serve('owner');
     const sessionId = sessionOf('owner');
     const post = (headers: Record<string, string>) =>
       fetch(`${owner}/mcp/everything`, {

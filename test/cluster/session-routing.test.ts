@@ -6,22 +6,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { listReplicas, ReplicaHeartbeat } from '../../src/cluster/replicas.js';
 import { InternalTokens } from '../../src/cluster/internal-token.js';
-import { ReplicaSessionOwners } from '../../src/cluster/session-owners.js';
-import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
-import { DataPlane } from '../../src/gateway/data-plane/index.js';
 import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER } from '../../src/gateway/data-plane/session-owners.js';
 import { connect } from '../../src/store/postgres/connection.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
@@ -29,18 +21,16 @@ import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
+import { applyEverything, startDataPlaneReplica, type DataPlaneReplica } from '../support/session-replicas.js';
 
 const { describe } = requirePostgres();
 const TOKEN = 'routing-test-token-0123456789';
 const STALE_MS = 60_000;
 const SECRET_KEY = randomBytes(32);
 
-interface Replica {
-  id: string;
-  url: string;
+interface Replica extends DataPlaneReplica {
+  /** Its own connection to the gateway store (one per process). */
   store: SqliteGatewayStore;
-  dataPlane: DataPlane;
-  http: Server;
   heartbeat: ReplicaHeartbeat;
   /** Requests that reached this replica's HTTP server, by method, and whether another replica forwarded them. */
   seen: { method: string; forwarded: boolean }[];
@@ -56,30 +46,18 @@ describe('MCP session routing between replicas', () => {
 
   async function startReplica(id: string): Promise<Replica> {
     const store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
-    const dataPlane = new DataPlane({
-      gateway: store,
-      authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),
-      policy: new RoleAccessPolicy(),
-      tenant: 'default',
-      logger: silentLogger,
-      connectTimeoutMs: 10_000,
-      storePollIntervalMs: 0,
-      sessionOwners: new ReplicaSessionOwners({ selfId: id, replicas: () => listReplicas(db, STALE_MS), tokens: new InternalTokens(SECRET_KEY) }),
-    });
     const seen: Replica['seen'] = [];
-    const app = express();
-    app.use((req, _res, next) => {
-      seen.push({ method: req.method, forwarded: req.headers[FORWARDED_BY_HEADER] !== undefined });
-      next();
+    const served = await startDataPlaneReplica({
+      id,
+      gateway: store,
+      token: TOKEN,
+      key: SECRET_KEY,
+      replicas: () => listReplicas(db, STALE_MS),
+      onRequest: (req) => void seen.push({ method: req.method, forwarded: req.headers[FORWARDED_BY_HEADER] !== undefined }),
     });
-    app.use('/mcp', dataPlane.handler);
-    const http = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-    const heartbeat = new ReplicaHeartbeat({ db, replica: { id, url, version: 'test' } });
+    const heartbeat = new ReplicaHeartbeat({ db, replica: { id, url: served.url, version: 'test' } });
     heartbeat.start();
-    const replica = { id, url, store, dataPlane, http, heartbeat, seen, stopped: false };
+    const replica = { ...served, store, heartbeat, seen, stopped: false };
     replicas.push(replica);
     return replica;
   }
@@ -89,11 +67,7 @@ describe('MCP session routing between replicas', () => {
     if (r.stopped) return;
     r.stopped = true;
     if (clean) await r.heartbeat.stop();
-    await r.dataPlane.close();
-    await new Promise<void>((resolve) => {
-      r.http.close(() => resolve());
-      r.http.closeAllConnections();
-    });
+    await r.close();
     r.store.close();
   }
 
@@ -105,22 +79,7 @@ describe('MCP session routing between replicas', () => {
     everything = await startPeer(PEERS.everything, ['streamableHttp'], { env: { PORT: String(port) }, ports: [port] });
     dir = mkdtempSync(join(tmpdir(), 'mcp-cp-routing-'));
     writer = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
-    writer.apply({
-      fqn: 'default:mcp-server:everything',
-      tenant: 'default',
-      name: 'everything',
-      resourceId: 'id-everything',
-      accountId: 'default',
-      upstreamUrl: `http://127.0.0.1:${port}/mcp`,
-      transport: null,
-      headers: {},
-      passthroughAuth: false,
-      tls: { rejectUnauthorized: true },
-      disabledTools: [],
-      toolOverrides: {},
-      collaborators: [],
-      generation: 1,
-    });
+    applyEverything(writer, `http://127.0.0.1:${port}/mcp`);
   }, POSTGRES_START_TIMEOUT_MS);
   afterAll(async () => {
     for (const r of replicas) {
