@@ -1,6 +1,7 @@
-// Housekeeping on PostgreSQL: after every 500 writes of a store object, the changelog is pruned to what
-// retention keeps (at least the newest N entries, and every entry younger than the minimum age) and
-// events are capped per resource and dropped past their age; it runs after the commit, by itself.
+// Housekeeping on PostgreSQL: after every round of writes of a store object (housekeepingEveryWrites: 500
+// by default, ROUND here), the changelog is pruned to what retention keeps (at least the newest N entries,
+// and every entry younger than the minimum age) and events are capped per resource and dropped past their
+// age; it runs after the commit, by itself.
 import { resourceViews } from '../../src/http/resource-view.js';
 import { migrate, PostgresDatabase, PostgresResourceStore } from '../../src/store/postgres/index.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -9,6 +10,9 @@ import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../sup
 import { fqnOf, newResource, readyStatus } from './conformance/fixtures.js';
 
 const { describe } = requirePostgres();
+
+/** Writes per round of housekeeping: a few, so the test costs tens of round trips, not a thousand. */
+const ROUND = 30;
 
 describe('PostgreSQL housekeeping', () => {
   beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
@@ -29,6 +33,7 @@ describe('PostgreSQL housekeeping', () => {
       eventMaxAgeMs: 3_600_000,
       eventMaxPerResource: 3,
       housekeeping: true,
+      housekeepingEveryWrites: ROUND,
     });
   });
   afterEach(async () => {
@@ -40,26 +45,27 @@ describe('PostgreSQL housekeeping', () => {
     await store.create(newResource('a'));
     await store.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-old', type: 'Normal', reason: 'Old', message: 'old', actor: 'admin' });
     clock.advance(2 * 3_600_000);
-    // 500 writes in all (the create and the old event included): status flips and events of other reasons.
+    // A round but one of writes (the create and the old event included): status flips and events of other reasons.
     for (let i = 0; i < 15; i++) await store.setStatus(fqnOf('a'), readyStatus(1, i % 2 === 0 ? 'True' : 'False'));
-    for (let i = 0; i < 482; i++) {
+    const steps = ROUND - 1 - 17;
+    for (let i = 0; i < steps; i++) {
       await store.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: `Step${i}`, message: 'step', actor: 'admin' });
     }
     const rv = await store.currentResourceVersion();
     expect(await store.oldestRetainedResourceVersion()).toBe(1);
-    expect((await store.listEvents({ limit: 1000 })).length).toBe(483);
-    // Entries written now are younger than the minimum age: the 500th write prunes only the old ones.
+    expect((await store.listEvents({ limit: 1000 })).length).toBe(steps + 1);
+    // Entries written now are younger than the minimum age: the round's last write prunes only the old ones.
     await store.recordEvent({ fqn: fqnOf('a'), resourceId: 'id-a', type: 'Normal', reason: 'Last', message: 'last', actor: 'admin' });
     await waitFor(async () => (await store.listEvents({ limit: 1000 })).length === 3, { what: 'events capped at 3 and the old one dropped' });
-    expect((await store.listEvents({ limit: 10 })).map((e) => e.reason)).toEqual(['Step480', 'Step481', 'Last']);
+    expect((await store.listEvents({ limit: 10 })).map((e) => e.reason)).toEqual([`Step${steps - 2}`, `Step${steps - 1}`, 'Last']);
     expect(await store.oldestRetainedResourceVersion()).toBe(2);
     expect((await store.changesSince(0, 1000)).length).toBe(rv - 1);
-    // The next 500 writes: only the resources with new events are capped (an indexed delete each).
-    for (let i = 0; i < 500; i++) {
+    // The next round: only the resources with new events are capped (an indexed delete each).
+    for (let i = 0; i < ROUND; i++) {
       await store.recordEvent({ fqn: fqnOf('b'), resourceId: 'id-b', type: 'Warning', reason: `Retry${i}`, message: 'retry', actor: 'reconciler' });
     }
     await waitFor(async () => (await store.listEvents({ resourceId: 'id-b', limit: 1000 })).length === 3, { what: 'the events of id-b capped at 3' });
-    expect((await store.listEvents({ resourceId: 'id-b', limit: 10 })).map((e) => e.reason)).toEqual(['Retry497', 'Retry498', 'Retry499']);
+    expect((await store.listEvents({ resourceId: 'id-b', limit: 10 })).map((e) => e.reason)).toEqual([`Retry${ROUND - 3}`, `Retry${ROUND - 2}`, `Retry${ROUND - 1}`]);
     expect(await store.listEvents({ resourceId: 'id-a', limit: 10 })).toHaveLength(3);
   });
 });
