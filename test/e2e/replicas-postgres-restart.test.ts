@@ -4,35 +4,16 @@
 // last event) without gaps or repeats.
 import { WatchClient } from '../http/watch-client.js';
 import { waitFor } from '../support/control-plane.js';
-import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
-import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres, type TestPostgres } from '../support/postgres.js';
-import { AcknowledgedWrites, REPLICA_ADMIN_TOKEN as ADMIN, ReplicaSet, SERVERS, type Replica } from '../support/replicas.js';
+import { requirePostgres } from '../support/postgres.js';
+import { AcknowledgedWrites, REPLICA_ADMIN_TOKEN as ADMIN, replicaSuite, SERVERS, TAKEOVER_DEADLINE_MS, type Replica } from '../support/replicas.js';
 
 const { describe } = requirePostgres();
-const LEASE_MS = 3000;
-/** A new leader must lead within the lease and a few seconds of the old one's end (the bound). */
-const TAKEOVER_DEADLINE_MS = LEASE_MS + 10_000;
 
 describe('three replicas on one PostgreSQL that restarts', () => {
-  let pgServer: TestPostgres;
-  let upstream: RunningMcpServer;
-  let set: ReplicaSet;
-  let replicas: Replica[];
-
-  beforeAll(async () => {
-    pgServer = await testPostgres();
-    const storeUrl = (await pgServer.freshSchema()).url;
-    upstream = await startMcpServer({ transport: 'streamable-http', tools: 2 });
-    set = new ReplicaSet({ storeUrl, leaseMs: LEASE_MS, upstreamUrl: upstream.url });
-    replicas = set.replicas;
-    for (const name of ['r1', 'r2', 'r3']) await set.start(name);
-  }, POSTGRES_START_TIMEOUT_MS + 3 * 120_000);
-  afterAll(async () => {
-    await set?.close();
-    await upstream?.close();
-  });
+  const suite = replicaSuite();
 
   it('keeps every acknowledged write across a PostgreSQL restart, elects a leader again, takes writes again and resumes watch without gaps or repeats', async () => {
+    const { pg: pgServer, set, replicas } = suite;
     await waitFor(async () => {
       const seen = await Promise.all(replicas.map((r) => set.leaderSeenBy(r)));
       return seen.every((l) => l && l.id === seen[0]!.id) ? seen[0] : undefined;

@@ -6,33 +6,16 @@
 // and a watch client resumes on a surviving replica without gaps or repeats.
 import { WatchClient } from '../http/watch-client.js';
 import { waitFor } from '../support/control-plane.js';
-import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
-import { POSTGRES_START_TIMEOUT_MS, requirePostgres, testPostgres } from '../support/postgres.js';
-import { AcknowledgedWrites, REPLICA_ADMIN_TOKEN as ADMIN, ReplicaSet, SERVERS, type Replica } from '../support/replicas.js';
+import { requirePostgres } from '../support/postgres.js';
+import { AcknowledgedWrites, REPLICA_ADMIN_TOKEN as ADMIN, replicaSuite, SERVERS, TAKEOVER_DEADLINE_MS, type Replica } from '../support/replicas.js';
 
 const { describe } = requirePostgres();
-const LEASE_MS = 3000;
-/** A new leader must lead within the lease and a few seconds of the old one's end (the issue's bound). */
-const TAKEOVER_DEADLINE_MS = LEASE_MS + 10_000;
 
 describe('three replicas on one PostgreSQL', () => {
-  let upstream: RunningMcpServer;
-  let set: ReplicaSet;
-  let replicas: Replica[];
-
-  beforeAll(async () => {
-    const storeUrl = (await (await testPostgres()).freshSchema()).url;
-    upstream = await startMcpServer({ transport: 'streamable-http', tools: 2 });
-    set = new ReplicaSet({ storeUrl, leaseMs: LEASE_MS, upstreamUrl: upstream.url });
-    replicas = set.replicas;
-    for (const name of ['r1', 'r2', 'r3']) await set.start(name);
-  }, POSTGRES_START_TIMEOUT_MS + 3 * 120_000);
-  afterAll(async () => {
-    await set?.close();
-    await upstream?.close();
-  });
+  const suite = replicaSuite();
 
   it('elects one leader, spreads writes across replicas, survives the leader\'s SIGKILL, SIGSTOP and SIGTERM without losing an acknowledged write', async () => {
+    const { set, replicas } = suite;
     // One leader, seen alike by all three.
     const first = await waitFor(async () => {
       const seen = await Promise.all(replicas.map((r) => set.leaderSeenBy(r)));

@@ -9,13 +9,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { remoteManifest, waitFor } from './control-plane.js';
+import { startMcpServer, type RunningMcpServer } from './mcp-servers.js';
 import { freePort } from './peer-process.js';
+import { POSTGRES_START_TIMEOUT_MS, testPostgres, type TestPostgres } from './postgres.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SERVERS = '/api/svc/v1/mcp-servers';
 export const REPLICA_ADMIN_TOKEN = 'replicas-admin-token-0123456789abcdef';
 /** How long a replica waits to be ready (a cold start of the TypeScript sources on a busy machine). */
 const READY_TIMEOUT_MS = 120_000;
+/** The lease of a replicaSuite's replicas: short, so takeovers are quick. */
+export const SUITE_LEASE_MS = 3000;
+/** A new leader must lead within the lease and a few seconds of the old one's end (the bound). */
+export const TAKEOVER_DEADLINE_MS = SUITE_LEASE_MS + 10_000;
 
 export interface Replica {
   name: string;
@@ -161,4 +167,36 @@ export class AcknowledgedWrites {
     this.acknowledged.set(name, description);
     return true;
   }
+}
+
+/** What replicaSuite() set up, once its beforeAll ran. */
+export interface ReplicaSuite {
+  pg: TestPostgres;
+  /** The upstream MCP server (two tools) every manifest() points at. */
+  upstream: RunningMcpServer;
+  set: ReplicaSet;
+  /** set.replicas: r1, r2 and r3 first, then any the suite starts. */
+  replicas: Replica[];
+}
+
+/**
+ * Call in a describe block: before all of it, three replicas (r1, r2, r3) on a fresh schema of the test
+ * PostgreSQL with a lease of SUITE_LEASE_MS, and their upstream; after all, every replica and the upstream
+ * ended. Answers the suite, filled in once the beforeAll ran.
+ */
+export function replicaSuite(): ReplicaSuite {
+  const suite = {} as ReplicaSuite;
+  beforeAll(async () => {
+    suite.pg = await testPostgres();
+    const storeUrl = (await suite.pg.freshSchema()).url;
+    suite.upstream = await startMcpServer({ transport: 'streamable-http', tools: 2 });
+    suite.set = new ReplicaSet({ storeUrl, leaseMs: SUITE_LEASE_MS, upstreamUrl: suite.upstream.url });
+    suite.replicas = suite.set.replicas;
+    for (const name of ['r1', 'r2', 'r3']) await suite.set.start(name);
+  }, POSTGRES_START_TIMEOUT_MS + 3 * READY_TIMEOUT_MS);
+  afterAll(async () => {
+    await suite.set?.close();
+    await suite.upstream?.close();
+  });
+  return suite;
 }
