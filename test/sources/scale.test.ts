@@ -10,8 +10,7 @@ const COUNT = 1000;
  */
 const SCALE_TEST_TIMEOUT_MS = 90_000;
 // Retries run at their defaults: the 1,000 upstreams are unreachable, and their retries share the retry
-// budget (--discovery-retry-rate, 10 a second), not ~150 failing discoveries a second that grew with the
-// test's own duration.
+// budget (--discovery-retry-rate, 10 a second), so retrying them costs the same however long the test runs.
 const nameOf = (i: number) => `server-${String(i).padStart(4, '0')}`;
 
 describe('a watched directory of 1,000 files', () => {
