@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
 import type { AnswerPipe } from './answer-pipe.js';
 import { EventLog } from './event-log.js';
 import { mediaType } from '../../domain/media-type.js';
@@ -41,6 +42,8 @@ export interface ClientChannelOptions {
   onStreamOpened: () => void;
   /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
   newSessionId?: () => string;
+  /** The clock of the switch to an event stream after STREAM_AFTER_MS. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** The answer to one POST that carried requests. */
@@ -52,7 +55,7 @@ class PostAnswer {
   private streaming = false;
   private complete = false;
   private keepAlive: NodeJS.Timeout | undefined;
-  private streamTimer: NodeJS.Timeout | undefined;
+  private streamTimer: TimerHandle | undefined;
 
   constructor(
     res: ServerResponse,
@@ -63,13 +66,11 @@ class PostAnswer {
     requestIds: RequestId[],
     /** Becomes an event stream with a priming event when not answered within STREAM_AFTER_MS. */
     resumable: boolean,
+    private readonly clock: Clock,
   ) {
     this.res = res;
     for (const id of requestIds) this.answers.set(id, undefined);
-    if (resumable) {
-      this.streamTimer = setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
-      this.streamTimer.unref();
-    }
+    if (resumable) this.streamTimer = clock.setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
   }
 
   /** Every request has its answer (sent, or logged for a client that may resume). */
@@ -192,7 +193,7 @@ class PostAnswer {
   }
 
   private stopTimer(): void {
-    if (this.streamTimer) clearTimeout(this.streamTimer);
+    if (this.streamTimer) this.clock.clearTimeout(this.streamTimer);
     this.streamTimer = undefined;
   }
 
@@ -321,7 +322,7 @@ export class ClientChannel {
     }
     const version = req.headers['mcp-protocol-version'];
     const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
-    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable);
+    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.options.clock ?? systemClock);
     for (const id of requestIds) this.waiting.set(id, post);
     this.posts.set(post.key, post);
     res.on('close', () => this.postClosed(post, res));

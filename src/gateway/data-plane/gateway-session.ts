@@ -9,7 +9,6 @@
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock } from '../../domain/clock.js';
 import { listAllTools } from '../../upstream/tools-pager.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { DataPlaneMetrics } from './metrics.js';
@@ -26,8 +25,6 @@ export interface GatewaySessionOptions extends ClientSessionOptions {
   toolSettings: () => ToolSettings | undefined;
   /** The deadline of each relayed request (timeouts.request_ms); 0: none, the client decides. */
   requestTimeoutMs: number;
-  /** The clock of request deadlines. Default: the system clock. */
-  clock?: Clock;
   metrics: DataPlaneMetrics;
   onInitialized: (session: GatewaySession) => void;
   onClosed: (session: GatewaySession) => void;
