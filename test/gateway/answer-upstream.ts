@@ -143,8 +143,11 @@ export async function startAnswerGateway(options: AnswerGatewayOptions): Promise
   };
 }
 
+/** Posts a message on a raw session; `headers` are the session's own (its id, protocol version, token). */
+export type RawSession = ((message: object) => Promise<Response>) & { headers: Record<string, string> };
+
 /** A session through the gateway over plain HTTP, so each answer's bytes can be read as they come. */
-export async function rawSession(gateway: AnswerGateway, protocolVersion = '2025-06-18'): Promise<(message: object) => Promise<Response>> {
+export async function rawSession(gateway: AnswerGateway, protocolVersion = '2025-06-18'): Promise<RawSession> {
   const headers = { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const init = await fetch(gateway.base, {
     method: 'POST',
@@ -155,7 +158,8 @@ export async function rawSession(gateway: AnswerGateway, protocolVersion = '2025
   await init.text();
   const sessionHeaders = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': protocolVersion };
   await (await fetch(gateway.base, { method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-  return (message) => fetch(gateway.base, { method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', ...message }) });
+  const send = (message: object) => fetch(gateway.base, { method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', ...message }) });
+  return Object.assign(send, { headers: sessionHeaders });
 }
 
 async function closeServer(server: Server): Promise<void> {
