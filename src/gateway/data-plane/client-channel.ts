@@ -125,8 +125,9 @@ class PostAnswer {
   }
 
   /**
-   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts); undefined
-   * when it cannot be (several requests, an event stream already, the client gone).
+   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts): the JSON
+   * response, or one event when the POST is an event stream already. `onSettled` is called once the POST
+   * needs no resuming any more. Undefined when it cannot be (several requests, the client gone from a JSON one).
    */
   pipe(contentLength: number | undefined, onSettled: () => void): AnswerPipe | undefined {
     if (this.answers.size !== 1 || this.complete || this.piping) return undefined;
