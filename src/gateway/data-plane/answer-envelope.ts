@@ -21,6 +21,8 @@ export interface AnswerEnvelope {
   isError: boolean;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Deeper nesting is left to JSON.parse. */
 const MAX_DEPTH = 1000;
 
@@ -148,8 +150,15 @@ export class EnvelopeScanner {
   /** Scans `chunk`, the next bytes; false once the scan will not vouch for the answer. */
   push(chunk: Uint8Array): boolean {
     if (this.bad) return false;
-    const n = chunk.length;
     this.special.reset(chunk);
+    const ok = this.scan(chunk);
+    // The chunk is not kept past its push.
+    this.special.reset(NO_BYTES);
+    return ok;
+  }
+
+  private scan(chunk: Uint8Array): boolean {
+    const n = chunk.length;
     for (let i = 0; i < n; i++) {
       if (this.state === S_STRING) {
         // The body of a string: skipped up to the next quote, backslash or control byte.

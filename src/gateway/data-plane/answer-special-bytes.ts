@@ -83,9 +83,11 @@ function special(c: number): boolean {
   return c < 0x20 || c === 0x22 || c === 0x5c;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** The special bytes of one chunk, searched as a scan moves forward through it (one per push). */
 export class SpecialBytes {
-  private chunk: Uint8Array = new Uint8Array(0);
+  private chunk: Uint8Array = NO_BYTES;
   /** The part of `chunk` now in the module's memory. */
   private from = 0;
   private to = 0;
