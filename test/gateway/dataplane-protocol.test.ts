@@ -28,6 +28,7 @@ import { noopDataPlaneMetrics } from '../../src/gateway/data-plane/metrics.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
+import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 import { startChunkyUpstream } from './chunky-upstream.js';
@@ -341,7 +342,11 @@ describe('resumability', () => {
 
     // The answer comes while the client is away: it is replayed.
     const aborted = new AbortController();
-    const first = await fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(1), signal: aborted.signal });
+    const firstAnswer = fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(1), signal: aborted.signal });
+    // Unanswered for STREAM_AFTER_MS of the data plane's clock: the answer becomes an event stream.
+    await waitFor(() => clock.pendingTimers().some((t) => t.inMs === STREAM_AFTER_MS), { what: 'the gateway to take the call' });
+    clock.advance(STREAM_AFTER_MS);
+    const first = await firstAnswer;
     expect(first.headers.get('content-type')).toBe('text/event-stream');
     const primed = await readEvents(first, (_m, id) => id !== undefined);
     expect(primed.lastEventId).toBeDefined();
@@ -356,7 +361,10 @@ describe('resumability', () => {
 
     // The client comes back before the answer: the resumed stream carries it.
     const again = new AbortController();
-    const second = await fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(2), signal: again.signal });
+    const secondAnswer = fetch(`${base}/rich`, { method: 'POST', headers: session, body: call(2), signal: again.signal });
+    await waitFor(() => clock.pendingTimers().some((t) => t.inMs === STREAM_AFTER_MS), { what: 'the gateway to take the second call' });
+    clock.advance(STREAM_AFTER_MS);
+    const second = await secondAnswer;
     const primedAgain = await readEvents(second, (_m, id) => id !== undefined);
     again.abort();
     const resumed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': primedAgain.lastEventId! } });

@@ -20,6 +20,7 @@ import { DataPlane, type DataPlaneOptions } from '../../src/gateway/data-plane/i
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
+import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { startConnectProxy } from './connect-proxy.js';
@@ -382,7 +383,8 @@ describe('per-entry connection settings (connection_type, transport, timeouts, u
     clock.advance(149);
     await flushPromises();
     expect(settled).toBe(false);
-    expect(clock.pendingTimers().map((t) => t.inMs)).toEqual([1]);
+    // The deadline, and the POST's switch to an event stream (on the same clock).
+    expect(clock.pendingTimers().map((t) => t.inMs)).toEqual([1, STREAM_AFTER_MS - 149]);
     clock.advance(1);
     await expect(call).rejects.toThrow('did not answer tools/call within 150 ms');
   });

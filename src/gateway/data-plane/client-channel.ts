@@ -9,16 +9,17 @@
 // answer, or the answer takes longer than STREAM_AFTER_MS for a client that can resume (protocol
 // 2025-11-25 and later: a priming event gives it a cursor): then the answer becomes an event stream,
 // as the spec allows either. A large upstream answer may instead be written as it arrives (pipe(),
-// answer-pipe.ts), as JSON with the upstream's length.
+// answer-pipe.ts): as JSON (with the upstream's length, or chunked), or as one event of the stream.
 //
 // Resumability: every event on every stream has an id (event-log.ts). A streamed POST whose client went
 // away goes on being answered into the log; a GET with Last-Event-ID replays what its stream was sent
 // since that event and carries the rest of it (the GET stream, or that POST's answers).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { AnswerPipe } from './answer-pipe.js';
-import { EventLog } from './event-log.js';
+import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
+import { DISCARDED_EVENT, type AnswerPipe } from './answer-pipe.js';
+import { EventLog, type Frame } from './event-log.js';
 import { mediaType } from '../../domain/media-type.js';
 import { isMessage, serialize, sourceBytes } from './json-rpc.js';
 
@@ -41,6 +42,8 @@ export interface ClientChannelOptions {
   onStreamOpened: () => void;
   /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
   newSessionId?: () => string;
+  /** The clock of the switch to an event stream after STREAM_AFTER_MS. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** The answer to one POST that carried requests. */
@@ -51,8 +54,11 @@ class PostAnswer {
   res: ServerResponse | undefined;
   private streaming = false;
   private complete = false;
+  /** An answer is being written as one event, as it arrives: other frames wait in `deferred` until it ends. */
+  private piping = false;
+  private readonly deferred: Frame[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
-  private streamTimer: NodeJS.Timeout | undefined;
+  private streamTimer: TimerHandle | undefined;
 
   constructor(
     res: ServerResponse,
@@ -63,13 +69,11 @@ class PostAnswer {
     requestIds: RequestId[],
     /** Becomes an event stream with a priming event when not answered within STREAM_AFTER_MS. */
     resumable: boolean,
+    private readonly clock: Clock,
   ) {
     this.res = res;
     for (const id of requestIds) this.answers.set(id, undefined);
-    if (resumable) {
-      this.streamTimer = setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
-      this.streamTimer.unref();
-    }
+    if (resumable) this.streamTimer = clock.setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
   }
 
   /** Every request has its answer (sent, or logged for a client that may resume). */
@@ -121,19 +125,26 @@ class PostAnswer {
   }
 
   /**
-   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts); undefined
-   * when it cannot be (several requests, an event stream already, the client gone).
+   * The answer to the one request of this POST, as JSON bytes that arrive later (answer-pipe.ts): the JSON
+   * response, or one event when the POST is an event stream already. `onSettled` is called once the POST
+   * needs no resuming any more. Undefined when it cannot be (several requests, the client gone from a JSON one).
    */
-  pipe(contentLength: number): AnswerPipe | undefined {
+  pipe(contentLength: number | undefined, onSettled: () => void): AnswerPipe | undefined {
+    if (this.answers.size !== 1 || this.complete || this.piping) return undefined;
+    if (this.streaming) return this.pipeEvent(onSettled);
     const res = this.res;
-    if (this.answers.size !== 1 || this.streaming || this.complete || !res || res.headersSent) return undefined;
+    if (!res || res.headersSent) return undefined;
     this.stopTimer();
     this.complete = true;
-    res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(contentLength) }));
+    onSettled();
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    // Without the upstream's length the body is chunked: cut short, it is as plainly incomplete.
+    if (contentLength !== undefined) headers['Content-Length'] = String(contentLength);
+    res.writeHead(200, this.headers(headers));
     let ended = false;
     return {
       write: (chunk) => res.destroyed || res.write(chunk),
-      onDrain: (resume) => void res.once('drain', resume),
+      onDrain: (resume) => whenDrained(res, resume),
       onClose: (stop) =>
         void res.once('close', () => {
           if (!ended) stop();
@@ -145,6 +156,48 @@ class PostAnswer {
       abort: () => {
         ended = true;
         res.destroy();
+      },
+    };
+  }
+
+  /**
+   * The answer as one event of this stream, written as it arrives: its data lines are the JSON's lines. It
+   * is logged as it goes (a client that drops may resume in the middle of it), and goes on into the log
+   * while the client is away.
+   */
+  private pipeEvent(onSettled: () => void): AnswerPipe {
+    const id = this.answers.keys().next().value as RequestId;
+    const event = this.log.appendStreamed(this.key);
+    this.piping = true;
+    this.put(event.head);
+    const settle = () => {
+      this.piping = false;
+      for (const frame of this.deferred.splice(0)) this.put(frame);
+    };
+    return {
+      write: (chunk) => {
+        const piece = dataLines(chunk);
+        event.add(piece);
+        const res = this.res;
+        return !res || res.destroyed || res.writableEnded || res.write(piece);
+      },
+      onDrain: (resume) => (this.res ? whenDrained(this.res, resume) : resume()),
+      // The client may resume the stream: the answer goes on into the log.
+      onClose: () => undefined,
+      end: () => {
+        event.add(EVENT_END);
+        this.put(EVENT_END);
+        settle();
+        this.complete = true;
+        onSettled();
+        this.end();
+      },
+      abort: (reason, data) => {
+        event.discard();
+        this.put(`\nevent: ${DISCARDED_EVENT}\n\n`);
+        settle();
+        this.answer(id, { jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: reason, ...(data ? { data } : {}) } });
+        onSettled();
       },
     };
   }
@@ -161,7 +214,7 @@ class PostAnswer {
   reattach(res: ServerResponse): void {
     this.res = res;
     if (this.complete) return this.end();
-    this.keepAlive = keepAlive(res);
+    this.startKeepAlive();
   }
 
   /** Ends the stream: complete, or the session ended before every answer came (as the SDK does). */
@@ -181,18 +234,33 @@ class PostAnswer {
     if (this.streaming || this.complete || !this.res) return;
     this.streaming = true;
     this.res.writeHead(200, this.headers(SSE_HEADERS));
-    this.keepAlive = keepAlive(this.res);
+    this.startKeepAlive();
     if (priming) this.write(this.log.append(this.key, undefined));
     // Answers already given (a batch) go first.
     for (const answer of this.answers.values()) if (answer) this.write(this.log.append(this.key, answer));
   }
 
+  /** Writes `frame` after the event being piped, if one is. */
   private write(frame: string): void {
-    if (this.res && !this.res.writableEnded) this.res.write(frame);
+    if (this.piping) this.deferred.push(frame);
+    else this.put(frame);
+  }
+
+  private put(frame: Frame): void {
+    if (this.res && !this.res.destroyed && !this.res.writableEnded) this.res.write(frame);
+  }
+
+  /** A comment now and then, never in the middle of an event being piped. */
+  private startKeepAlive(): void {
+    this.stopKeepAlive();
+    this.keepAlive = setInterval(() => {
+      if (!this.piping) this.put(KEEP_ALIVE_FRAME);
+    }, KEEP_ALIVE_MS);
+    this.keepAlive.unref();
   }
 
   private stopTimer(): void {
-    if (this.streamTimer) clearTimeout(this.streamTimer);
+    if (this.streamTimer) this.clock.clearTimeout(this.streamTimer);
     this.streamTimer = undefined;
   }
 
@@ -271,12 +339,12 @@ export class ClientChannel {
    * The answer to request `id` as JSON bytes that arrive later (answer-pipe.ts), on the POST that waits for
    * it; undefined when that POST cannot take it so (it answers the usual way).
    */
-  pipeAnswer(id: RequestId, contentLength: number): AnswerPipe | undefined {
+  pipeAnswer(id: RequestId, contentLength: number | undefined): AnswerPipe | undefined {
     const post = this.closed ? undefined : this.waiting.get(id);
-    const pipe = post?.pipe(contentLength);
+    // Settled: answered in full (an event stream's answer is, once its event ended), so not resumed any more.
+    const pipe = post?.pipe(contentLength, () => this.posts.delete(post.key));
     if (!post || !pipe) return undefined;
     this.waiting.delete(id);
-    this.posts.delete(post.key);
     return pipe;
   }
 
@@ -321,7 +389,7 @@ export class ClientChannel {
     }
     const version = req.headers['mcp-protocol-version'];
     const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
-    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable);
+    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.options.clock ?? systemClock);
     for (const id of requestIds) this.waiting.set(id, post);
     this.posts.set(post.key, post);
     res.on('close', () => this.postClosed(post, res));
@@ -340,7 +408,7 @@ export class ClientChannel {
   }
 
   /** `res` becomes the GET stream, after `frames` (a resumed stream's replay). */
-  private openStream(res: ServerResponse, frames: string[]): void {
+  private openStream(res: ServerResponse, frames: Frame[]): void {
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! });
     if (frames.length === 0) res.flushHeaders();
     for (const frame of frames) res.write(frame);
@@ -415,10 +483,51 @@ export class ClientChannel {
   }
 }
 
+const KEEP_ALIVE_FRAME = ': keepalive\n\n';
+const EVENT_END = '\n\n';
+const DATA_BREAK = Buffer.from('\ndata: ');
+const LF = 0x0a;
+const CR = 0x0d;
+
 function keepAlive(res: ServerResponse): NodeJS.Timeout {
-  const timer = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+  const timer = setInterval(() => res.write(KEEP_ALIVE_FRAME), KEEP_ALIVE_MS);
   timer.unref();
   return timer;
+}
+
+/** `resume` once `res` took what was written, or closed. */
+function whenDrained(res: ServerResponse, resume: () => void): void {
+  if (res.destroyed || res.writableEnded) return resume();
+  const go = () => {
+    res.off('drain', go);
+    res.off('close', go);
+    resume();
+  };
+  res.on('drain', go);
+  res.on('close', go);
+}
+
+/**
+ * `chunk` of a JSON text as the data of an event: each line break (CR or LF; JSON has them only as
+ * whitespace) starts a new "data:" line, as an event's lines end at either. The chunk itself when it has none.
+ */
+export function dataLines(chunk: Buffer): Buffer {
+  let lf = chunk.indexOf(LF);
+  let cr = chunk.indexOf(CR);
+  if (lf < 0 && cr < 0) return chunk;
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (;;) {
+    const at = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+    if (at < 0) break;
+    pieces.push(chunk.subarray(from, at), DATA_BREAK);
+    from = at + 1;
+    // Each search starts where the last found one ended: linear in the chunk.
+    if (lf === at) lf = chunk.indexOf(LF, from);
+    if (cr === at) cr = chunk.indexOf(CR, from);
+  }
+  pieces.push(chunk.subarray(from));
+  return Buffer.concat(pieces);
 }
 
 function refuse(res: ServerResponse, status: number, code: number, message: string): void {

@@ -4,6 +4,7 @@
 // until the client opens its GET stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
 import type { Principal } from '../../domain/principal.js';
 import { ClientChannel } from './client-channel.js';
@@ -19,6 +20,8 @@ export interface ClientSessionOptions {
   logger: Logger;
   /** Makes the session id (a replica's sessions name it: session-owners.ts). Default: a random UUID. */
   newSessionId?: () => string;
+  /** The clock of request deadlines and of a POST's switch to an event stream. Default: the system clock. */
+  clock?: Clock;
 }
 
 export abstract class ClientSession {
@@ -41,6 +44,7 @@ export abstract class ClientSession {
         for (const message of this.outbox.splice(0)) this.send(message);
       },
       ...(shell.newSessionId ? { newSessionId: shell.newSessionId } : {}),
+      ...(shell.clock ? { clock: shell.clock } : {}),
     });
     this.downstream.onmessage = (message) => {
       this.lastActivity = Date.now();

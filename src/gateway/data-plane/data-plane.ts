@@ -61,7 +61,7 @@ export interface DataPlaneOptions {
    * by TCP keep-alive); when it does drop, the session ends and its open requests get an error at once.
    */
   upstreamBodyTimeoutMs?: number;
-  /** The deadlines' clock (tests inject one). Default: the system clock. */
+  /** The clock of request deadlines and of a POST's switch to an event stream after 200 ms (tests inject one). Default: the system clock. */
   clock?: Clock;
   /** Sessions without requests or an open GET stream for this long are ended; 0 never. Default 30 min. */
   idleSessionTimeoutMs?: number;

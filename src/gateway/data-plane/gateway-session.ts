@@ -9,7 +9,6 @@
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock } from '../../domain/clock.js';
 import { listAllTools } from '../../upstream/tools-pager.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { DataPlaneMetrics } from './metrics.js';
@@ -26,8 +25,6 @@ export interface GatewaySessionOptions extends ClientSessionOptions {
   toolSettings: () => ToolSettings | undefined;
   /** The deadline of each relayed request (timeouts.request_ms); 0: none, the client decides. */
   requestTimeoutMs: number;
-  /** The clock of request deadlines. Default: the system clock. */
-  clock?: Clock;
   metrics: DataPlaneMetrics;
   onInitialized: (session: GatewaySession) => void;
   onClosed: (session: GatewaySession) => void;
@@ -196,7 +193,7 @@ export class GatewaySession extends ClientSession {
    * own requests, nor tools/list (the gateway rewrites its result). Once it started, the request is
    * answered: no deadline or cancellation applies to it.
    */
-  private pipeAnswer(id: RequestId, contentLength: number): AnswerPipe | undefined {
+  private pipeAnswer(id: RequestId, contentLength: number | undefined): AnswerPipe | undefined {
     const request = this.pending.get(id);
     if (!request || request.answer || request.method === 'tools/list' || this.closed) return undefined;
     const pipe = this.downstream.pipeAnswer(id, contentLength);
@@ -211,11 +208,11 @@ export class GatewaySession extends ClientSession {
         metrics.request(serverName, request.method, envelope.isError ? 'error' : 'ok');
         pipe.end(envelope);
       },
-      abort: (reason) => {
+      abort: (reason, data) => {
         metrics.error(serverName, 'upstream_answer');
         metrics.request(serverName, request.method, 'error');
-        logger.debug({ server: serverName, session: this.id, reason }, 'ended a client connection in the middle of an answer');
-        pipe.abort(reason);
+        logger.debug({ server: serverName, session: this.id, reason }, 'an answer failed in the middle of passing it on');
+        pipe.abort(reason, data);
       },
     };
   }

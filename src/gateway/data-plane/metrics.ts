@@ -17,7 +17,7 @@ export type DataPlaneErrorKind =
   | 'upstream_timeout'
   | 'upstream_send'
   | 'upstream_closed'
-  /** An answer passed on as it arrived proved not to be the answer (or broke off): the client's connection was ended. */
+  /** An answer passed on as it arrived failed midway (not the answer, past the cap, broken off): its request failed. */
   | 'upstream_answer';
 
 export interface DataPlaneMetrics {

@@ -171,10 +171,10 @@ export class HttpUpstreamTransport implements Transport {
 
   /**
    * The JSON answer to request `id`: checked as its chunks arrive (answer-envelope.ts) and relayed as the
-   * upstream's own bytes, its result parsed only where the gateway reads it. An answer that declared its
-   * length (at most the cap: past it, it fails at once) and reaches STREAM_ANSWER_FROM_BYTES still checking
-   * goes on to the client as it arrives, when `answerPipe` gives it a way (answer-pipe.ts); otherwise it is
-   * read in full, and what the scan does not vouch for is parsed the usual way.
+   * upstream's own bytes, its result parsed only where the gateway reads it. A declared length past the cap
+   * fails at once. An answer that reaches STREAM_ANSWER_FROM_BYTES still checking (and has more to come)
+   * goes on to the client as it arrives, when `answerPipe` gives it a way (answer-pipe.ts), under the same
+   * cap and checks; otherwise it is read in full, and what the scan does not vouch for is parsed the usual way.
    */
   private jsonAnswer(id: RequestId, declared: number | undefined, resolve: () => void, fail: (error: Error) => void): BodySink {
     const scanner = new EnvelopeScanner();
@@ -207,7 +207,7 @@ export class HttpUpstreamTransport implements Transport {
           return toPipe(chunk, flow);
         }
         chunks.push(chunk);
-        if (!checking || declared === undefined || total < STREAM_ANSWER_FROM_BYTES || total === declared) return;
+        if (!checking || total < STREAM_ANSWER_FROM_BYTES || total === declared) return;
         pipe = this.answerPipe?.(id, declared);
         if (!pipe) return;
         pipe.onClose(() => {
@@ -249,7 +249,11 @@ export class HttpUpstreamTransport implements Transport {
       error: (error) => {
         if (!pipe) return fail(error);
         held = undefined;
-        if (!clientGone) pipe.abort(error.message === NOT_THE_ANSWER ? NOT_THE_ANSWER : `The upstream MCP server's answer broke off (${error.message}).`);
+        if (clientGone) return resolve();
+        if (error instanceof ResponseTooLargeError) {
+          const { message, data } = oversizedAnswer(id, error).error;
+          pipe.abort(message, data);
+        } else pipe.abort(error.message === NOT_THE_ANSWER ? NOT_THE_ANSWER : `The upstream MCP server's answer broke off (${error.message}).`);
         resolve();
       },
     };
@@ -465,7 +469,7 @@ function parseJson(text: string): unknown {
 }
 
 /** The answer to `id` that an answer or event past the cap stands in for. */
-function oversizedAnswer(id: string | number, error: ResponseTooLargeError): JSONRPCMessage {
+function oversizedAnswer(id: string | number, error: ResponseTooLargeError): JSONRPCMessage & { error: { message: string; data: Record<string, unknown> } } {
   return {
     jsonrpc: '2.0',
     id,
