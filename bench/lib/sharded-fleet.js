@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { SMOKE, sleep } from './common.js';
+import { SMOKE } from './common.js';
 import { callJson, expectOk } from './http.js';
 import { fileNameOf, manifest } from './manifests.js';
 
@@ -80,24 +80,4 @@ export async function scrape(cp) {
     else if (line.startsWith('nodejs_heap_size_used_bytes ')) m.heapUsedMb = value / 1024 / 1024;
   }
   return m;
-}
-
-/**
- * Resolves once the reconcile count has not moved for `stillMs`, or after `maxMs` (at the defaults a
- * large fleet's rediscoveries keep reconciling: then the fleet is as settled as it gets). Answers
- * whether it was still.
- */
-export async function reconcilesSettle(cp, stillMs, maxMs = Infinity) {
-  const started = performance.now();
-  let last = (await scrape(cp)).reconciles;
-  let since = performance.now();
-  for (;;) {
-    await sleep(250);
-    const now = (await scrape(cp)).reconciles;
-    if (now !== last) {
-      last = now;
-      since = performance.now();
-    } else if (performance.now() - since >= stillMs) return true;
-    if (performance.now() - started >= maxMs) return false;
-  }
 }
