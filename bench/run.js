@@ -7,7 +7,9 @@
 //                          left alone (CI)
 // BENCH_CPU_PROF=DIR       control-plane processes write a --cpu-prof profile to DIR (the figures are
 //                          then not appended: a profiler slows what it measures)
-// BENCH_SIZES=1000,10000   the sizes of cold-sync, warm-restart, edit-latency and memory
+// BENCH_SCALE=1k,10k,50k   the sizes of cold-sync, warm-restart, edit-latency, memory, scale-reads and resync
+//                          (default 1k,10k): one scenario per size at the defaults against a loopback fleet of
+//                          live MCP upstreams (bench/lib/sync-suite.js)
 //
 // Prints a table of figures (measured, baseline measured in the same run, ratio, goal) and appends
 // a dated row per figure to bench/results.md with the CPU count, Node version and commit.

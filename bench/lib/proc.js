@@ -45,3 +45,12 @@ export async function waitQuiet(pid, { windowMs = 500, maxCpuMs = 30, timeoutMs 
     before = now;
   }
 }
+
+/** The 1-minute load average, as /proc/loadavg says it ("4.21"), or "?" . */
+export function loadAverage() {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  } catch {
+    return '?';
+  }
+}

@@ -35,9 +35,12 @@ export function serveHasFlag(flag) {
   return helpText.includes(`--${flag} `) || helpText.includes(`--${flag}\n`);
 }
 
-/** The load generator writes far faster than a person: the per-token write limit would answer 429. */
-function buildFlags() {
-  return [...QUIET_FLAGS, ...(serveHasFlag('write-rate-limit') ? ['--write-rate-limit', 'off'] : [])];
+/**
+ * The load generator writes far faster than a person: the per-token write limit would answer 429.
+ * `defaults`: resync, rediscovery and retries as users run them (no QUIET_FLAGS).
+ */
+function buildFlags(defaults) {
+  return [...(defaults ? [] : QUIET_FLAGS), ...(serveHasFlag('write-rate-limit') ? ['--write-rate-limit', 'off'] : [])];
 }
 
 export function newToken() {
@@ -52,8 +55,10 @@ export function newToken() {
  * @param {string[]} [o.args] more flags
  * @param {number} [o.startTimeoutMs]
  * @param {Record<string, string>} [o.env] more environment (a replica's store, keys)
+ * @param {boolean} [o.defaults] resync, rediscovery and retries at their defaults (no QUIET_FLAGS)
+ * @param {number} [o.sampleRssMs] sample RSS at this period from the spawn on (see `rss()`)
  */
-export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [], env = {} }) {
+export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [], env = {}, defaults = false, sampleRssMs }) {
   const flags = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--admin-token', token, '--log-level', 'warn'];
   if (manifestDirs.length === 0) flags.push('--no-manifests');
   for (const d of manifestDirs) flags.push('--manifests', d);
@@ -65,7 +70,7 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
   }
   const spawnedAt = performance.now();
   // Later flags win (parseArgs keeps the last value), so `args` may override QUIET_FLAGS.
-  const child = spawn(process.execPath, [...node, CLI, 'serve', ...buildFlags(), ...flags, ...args], {
+  const child = spawn(process.execPath, [...node, CLI, 'serve', ...buildFlags(defaults), ...flags, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '', ...env },
@@ -99,6 +104,18 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
     if (!exited) child.kill('SIGKILL');
   };
   const undoSync = onExitSync(killSync);
+  // RSS through the whole run: max and last sample (a process serves only after its first sync).
+  const rss = { max: 0, last: NaN, samples: 0 };
+  const sampler = sampleRssMs
+    ? setInterval(() => {
+        const v = rssMb(child.pid);
+        if (Number.isNaN(v)) return;
+        rss.max = Math.max(rss.max, v);
+        rss.last = v;
+        rss.samples++;
+      }, sampleRssMs)
+    : undefined;
+  void exit.then(() => clearInterval(sampler));
   /** SIGKILL, as a crash: resolves once the process is gone. */
   const kill = async () => {
     if (!exited) child.kill('SIGKILL');
@@ -141,6 +158,8 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
     startMs: readyAt - spawnedAt,
     output,
     rssMb: () => rssMb(pid),
+    /** With sampleRssMs: { max, last, samples } of the RSS sampled since the spawn (MB). */
+    rss: () => ({ ...rss }),
     cpuMs: () => cpuMs(pid),
     waitQuiet: (options) => waitQuiet(pid, options),
     get exited() {
