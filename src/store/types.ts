@@ -151,11 +151,15 @@ export interface EntrySyncState {
   generation: number;
 }
 
-export interface ResourceReadiness {
-  fqn: string;
-  /** The status of its Ready condition; undefined when it has none. */
-  ready: ConditionStatus | undefined;
-  source: SourceRef;
+/**
+ * How many servers (admission policies not counted) of one managing source have one Ready status: the
+ * database keeps these counts as rows change (triggers), so reading them costs no scan. `source` is
+ * "api" or the watched directory's root; a server without a Ready condition counts as Unknown.
+ */
+export interface ReadinessCount {
+  source: string;
+  ready: ConditionStatus;
+  count: number;
 }
 
 /** A page of a newest-first listing. */

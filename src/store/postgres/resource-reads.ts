@@ -6,7 +6,7 @@
 import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ReadinessCount, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
 
@@ -15,6 +15,7 @@ const BY_NAME = 'ORDER BY name COLLATE "C"';
 
 const ROW = prepared('row', `SELECT ${COLUMNS} FROM resources WHERE fqn = $1`);
 const ROW_VIEWED = prepared('row_viewed', `SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`);
+const READINESS_COUNTS = prepared('readiness_counts', 'SELECT source, ready, count FROM resource_counts WHERE tenant = $1 AND count > 0');
 const ROW_BY_ID = prepared('row_by_id', `SELECT ${COLUMNS} FROM resources WHERE id = $1`);
 
 /** The resources table's columns, qualified by the alias r. */
@@ -160,13 +161,14 @@ export class PgResourceReads {
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
 
-  async listReadiness(tenant: string): Promise<ResourceReadiness[]> {
-    const { rows } = await this.db().query<{ fqn: string; source: string; ready: ConditionStatus | null }>(
-      `SELECT fqn, source, (SELECT c ->> 'status' FROM jsonb_array_elements(status::jsonb -> 'conditions') AS c
-         WHERE c ->> 'type' = 'Ready' LIMIT 1) AS ready FROM resources WHERE tenant = $1`,
-      [tenant],
-    );
-    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  async readinessCounts(tenant: string): Promise<ReadinessCount[]> {
+    const { rows } = await this.db().query<{ source: string; ready: ConditionStatus; count: string }>(READINESS_COUNTS([tenant]));
+    return rows.map((r) => ({ source: r.source, ready: r.ready, count: Number(r.count) }));
+  }
+
+  async sourcesOf(fqns: readonly string[]): Promise<Map<string, SourceRef>> {
+    const { rows } = await this.db().query<{ fqn: string; source: string }>('SELECT fqn, source FROM resources WHERE fqn = ANY($1::text[])', [fqns]);
+    return new Map(rows.map((r) => [r.fqn, JSON.parse(r.source) as SourceRef]));
   }
 
   async syncStates(): Promise<ResourceSyncState[]> {

@@ -4,8 +4,8 @@
 // follows the resources selected, not the store's size.
 import type Database from 'better-sqlite3';
 import { inReadScope } from '../../domain/read-scope.js';
-import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceSyncState, StoredAnswerTexts } from '../types.js';
+import type { McpServerResource, SourceRef } from '../../domain/resource.js';
+import type { GetOptions, ListQuery, ReadinessCount, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 /** The resources table's columns, qualified by the alias r. */
@@ -35,6 +35,8 @@ export class SqliteResourceReads {
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
       syncStates: db.prepare("SELECT fqn, generation, coalesce(json_extract(status, '$.observedGeneration'), 0) AS observedGeneration FROM resources"),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
+      readinessCounts: db.prepare('SELECT source, ready, count FROM resource_counts WHERE tenant = ? AND count > 0'),
+      sourcesOf: db.prepare('SELECT fqn, source FROM resources WHERE fqn IN (SELECT value FROM json_each(?))'),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
       listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
       viewOf: db.prepare('SELECT view FROM resources WHERE fqn = ?').pluck(),
@@ -169,15 +171,13 @@ export class SqliteResourceReads {
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
 
-  listReadiness(tenant: string): ResourceReadiness[] {
-    // Read once per start: prepared here rather than kept with the per-write statements.
-    const rows = this.db
-      .prepare(
-        `SELECT fqn, source, (SELECT json_extract(c.value, '$.status') FROM json_each(resources.status, '$.conditions') AS c
-           WHERE json_extract(c.value, '$.type') = 'Ready') AS ready FROM resources WHERE tenant = ?`,
-      )
-      .all(tenant) as { fqn: string; source: string; ready: ConditionStatus | null }[];
-    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  readinessCounts(tenant: string): ReadinessCount[] {
+    return this.stmt.readinessCounts.all(tenant) as ReadinessCount[];
+  }
+
+  sourcesOf(fqns: readonly string[]): Map<string, SourceRef> {
+    const rows = this.stmt.sourcesOf.all(JSON.stringify(fqns)) as { fqn: string; source: string }[];
+    return new Map(rows.map((r) => [r.fqn, JSON.parse(r.source) as SourceRef]));
   }
 
   syncStates(): ResourceSyncState[] {

@@ -7,6 +7,7 @@ import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
 import { gatewayCountCases } from './gateway-count.js';
+import { readinessCountCases } from './readiness-counts.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
 import { revisionCases } from './revisions.js';
@@ -37,6 +38,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     gatewayCases(current);
     credentialCases(current, factory);
     gatewayCountCases(current);
+    readinessCountCases(current);
     syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
