@@ -275,9 +275,9 @@ export const postgresMigrations: readonly PostgresMigration[] = [
   },
   {
     version: 10,
-    name: 'resource_counts: servers by tenant, managing source and Ready status, kept by a trigger (what /metrics reads)',
-    // As SQLite's migration 11. The trigger returns at once for a write that changed none of the columns
-    // it reads, and moves the counts only when the Ready status, the source or the tenant did.
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by a trigger); revisions keep no copy of their live row\'s spec',
+    // As SQLite's migration 11. The counting trigger returns at once for a write that changed none of the
+    // columns it reads, and moves the counts only when the Ready status, the source or the tenant did.
     sql: `
       CREATE TABLE resource_counts (
         tenant TEXT NOT NULL,
@@ -333,6 +333,23 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         SELECT tenant, resource_count_source(source), resource_count_ready(status), count(*) FROM resources
         WHERE position(':mcp-policy:' in fqn) = 0
         GROUP BY 1, 2, 3;
+      -- The revision of a live resource's current generation keeps no spec or secrets (NULL): they are the
+      -- row's (see revision-rows.ts); the trigger copies the row's into it when the generation moves on or
+      -- the row is deleted.
+      ALTER TABLE revisions ALTER COLUMN spec DROP NOT NULL, ALTER COLUMN secrets DROP NOT NULL;
+      UPDATE revisions AS v SET spec = NULL, secrets = NULL FROM resources AS r
+        WHERE r.id = v.resource_id AND r.generation = v.generation AND r.spec = v.spec AND r.secrets = v.secrets AND v.deleted_at IS NULL;
+      CREATE FUNCTION revisions_keep_spec() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.generation IS NOT DISTINCT FROM OLD.generation THEN
+          RETURN NULL;
+        END IF;
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER revisions_keep_spec AFTER DELETE OR UPDATE OF generation ON resources
+        FOR EACH ROW EXECUTE FUNCTION revisions_keep_spec();
     `,
   },
 ];

@@ -197,9 +197,13 @@ export const controlPlaneMigrations: readonly Migration[] = [
   },
   {
     version: 11,
-    name: 'resource_counts: servers by tenant, managing source and Ready status, kept by triggers (what /metrics reads)',
-    // A status write runs the update trigger only when the status text changed; the counts move only when
-    // the Ready status, the source or the tenant did. Rows at 0 stay (a few per source).
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by triggers); revisions keep no copy of their live row\'s spec',
+    // resource_counts: what /metrics reads. A status write runs the update trigger only when the status
+    // text changed; the counts move only when the Ready status, the source or the tenant did. Rows at 0
+    // stay (a few per source).
+    // revisions: spec and secrets become NULL for the revision of a live resource's current generation
+    // (read from the row, see revision-rows.ts); the keep-spec triggers copy the row's into it when the
+    // generation moves on or the row is deleted. The table is rebuilt for the nullable columns.
     sql: `
       CREATE TABLE resource_counts (
         tenant TEXT NOT NULL,
@@ -227,6 +231,37 @@ export const controlPlaneMigrations: readonly Migration[] = [
       INSERT INTO resource_counts (tenant, source, ready, count)
         SELECT tenant, source, ready, count(*) FROM (SELECT r.tenant AS tenant, ${sourceOf('r')} AS source, ${readyOf('r')} AS ready FROM resources AS r WHERE ${isServer('r')})
         GROUP BY tenant, source, ready;
+      CREATE TABLE revisions_compact (
+        resource_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        fqn TEXT NOT NULL,
+        name TEXT NOT NULL,
+        spec TEXT,
+        secrets TEXT,
+        diff TEXT NOT NULL,
+        source TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        PRIMARY KEY (resource_id, generation)
+      );
+      INSERT INTO revisions_compact (resource_id, generation, fqn, name, spec, secrets, diff, source, origin, subject, account_id, created_at, deleted_at)
+        SELECT v.resource_id, v.generation, v.fqn, v.name, CASE WHEN r.id IS NULL THEN v.spec END, CASE WHEN r.id IS NULL THEN v.secrets END,
+          v.diff, v.source, v.origin, v.subject, v.account_id, v.created_at, v.deleted_at
+        FROM revisions AS v LEFT JOIN resources AS r
+          ON r.id = v.resource_id AND r.generation = v.generation AND r.spec = v.spec AND r.secrets = v.secrets AND v.deleted_at IS NULL;
+      DROP TABLE revisions;
+      ALTER TABLE revisions_compact RENAME TO revisions;
+      CREATE INDEX revisions_fqn ON revisions (fqn);
+      CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
+      CREATE TRIGGER revisions_keep_spec_update AFTER UPDATE OF generation ON resources WHEN OLD.generation IS NOT NEW.generation BEGIN
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+      END;
+      CREATE TRIGGER revisions_keep_spec_delete AFTER DELETE ON resources BEGIN
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+      END;
     `,
   },
 ];
