@@ -42,6 +42,8 @@ export interface ListQuery {
    * restriction. Answered from an index: the cost follows the resources in scope, not the store's size.
    */
   readableBy?: ReadScope;
+  /** Only the resources of this account (a GAIA project). Answered from an index (tenant, account, name). */
+  account?: string;
   /** Restrict to the resources this accepts (read and decoded one by one: prefer tag and readableBy); undefined means no restriction. */
   filter?: (r: McpServerResource) => boolean;
   /**

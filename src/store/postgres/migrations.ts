@@ -275,7 +275,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
   },
   {
     version: 10,
-    name: 'resource_counts (servers by tenant, source and Ready status, kept by a trigger); revisions keep no copy of their live row\'s spec',
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by a trigger); revisions keep no copy of their live row\'s spec; resources by account',
     // As SQLite's migration 11. The counting trigger returns at once for a write that changed none of the
     // columns it reads, and moves the counts only when the Ready status, the source or the tenant did.
     sql: `
@@ -350,6 +350,8 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       $fn$;
       CREATE TRIGGER revisions_keep_spec AFTER DELETE OR UPDATE OF generation ON resources
         FOR EACH ROW EXECUTE FUNCTION revisions_keep_spec();
+      -- A project's servers (ListQuery.account) in name order.
+      CREATE INDEX resources_account ON resources (tenant, account_id, name COLLATE "C");
     `,
   },
 ];

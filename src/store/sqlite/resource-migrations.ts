@@ -197,13 +197,14 @@ export const controlPlaneMigrations: readonly Migration[] = [
   },
   {
     version: 11,
-    name: 'resource_counts (servers by tenant, source and Ready status, kept by triggers); revisions keep no copy of their live row\'s spec',
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by triggers); revisions keep no copy of their live row\'s spec; resources by account',
     // resource_counts: what /metrics reads. A status write runs the update trigger only when the status
     // text changed; the counts move only when the Ready status, the source or the tenant did. Rows at 0
     // stay (a few per source).
     // revisions: spec and secrets become NULL for the revision of a live resource's current generation
     // (read from the row, see revision-rows.ts); the keep-spec triggers copy the row's into it when the
     // generation moves on or the row is deleted. The table is rebuilt for the nullable columns.
+    // resources_account: a project's servers (ListQuery.account) in name order.
     sql: `
       CREATE TABLE resource_counts (
         tenant TEXT NOT NULL,
@@ -262,6 +263,7 @@ export const controlPlaneMigrations: readonly Migration[] = [
       CREATE TRIGGER revisions_keep_spec_delete AFTER DELETE ON resources BEGIN
         UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
       END;
+      CREATE INDEX resources_account ON resources (tenant, account_id, name);
     `,
   },
 ];

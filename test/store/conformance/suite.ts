@@ -1,6 +1,7 @@
 // The store conformance suite: every case of every port, against one engine factory. An engine's test
 // file calls describeStoreConformance with its factory; the cases do not change per engine.
 import { FakeClock } from '../../support/fake-clock.js';
+import { accountSelectionCases } from './account-selection.js';
 import { changelogCases } from './changelog.js';
 import type { StoreEngine, StoreEngineFactory } from './engine.js';
 import { eventCases } from './events.js';
@@ -30,6 +31,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     const current = () => engine!;
     resourceCases(current);
     selectionCases(current);
+    accountSelectionCases(current);
     statusCases(current);
     changelogCases(current);
     eventCases(current);
