@@ -29,12 +29,12 @@ const SIZES = process.env.BENCH_READ_SIZES ? process.env.BENCH_READ_SIZES.split(
 const SAMPLES = SMOKE ? 5 : Number(process.env.BENCH_READ_SAMPLES ?? 300);
 const MIN_SAMPLES = SMOKE ? 5 : 20;
 const FIGURE_MS = 20_000;
-const SHARD = SMOKE ? 10 : 100;
+export const SHARD = SMOKE ? 10 : 100;
 const PER_FILE = 10;
 const PATH = '/api/svc/v1/mcp-servers';
 
 /** Server i of a sharded fleet: readable by its shard's team, tagged with its shard and team. */
-function shardedManifest(i, url) {
+export function shardedManifest(i, url) {
   const m = manifest(i, { url });
   const shard = `shard-${Math.floor(i / SHARD)}`;
   return {
@@ -47,7 +47,7 @@ function shardedManifest(i, url) {
   };
 }
 
-function writeFleet(dir, servers, url) {
+export function writeFleet(dir, servers, url) {
   mkdirSync(dir, { recursive: true });
   for (let start = 0, f = 0; start < servers; start += PER_FILE, f++) {
     const docs = [];
@@ -57,7 +57,7 @@ function writeFleet(dir, servers, url) {
 }
 
 /** A tokens file with one viewer of shard 3 (the default account, where the watched files put their servers). */
-function writeTokens(dir, token) {
+export function writeTokens(dir, token) {
   const path = join(dir, 'tokens.yaml');
   const entry = {
     token_sha256: createHash('sha256').update(token).digest('hex'),
@@ -77,7 +77,7 @@ async function reconciles(cp) {
 }
 
 /** Resolves once the reconcile count has not moved for `stillMs`. */
-async function reconcilesSettle(cp, stillMs) {
+export async function reconcilesSettle(cp, stillMs) {
   let last = await reconciles(cp);
   let since = performance.now();
   for (;;) {
@@ -90,7 +90,7 @@ async function reconcilesSettle(cp, stillMs) {
   }
 }
 
-async function timed(base, token, path, check) {
+export async function timed(base, token, path, check) {
   const started = performance.now();
   const r = await expectOk(callJson(base, token, 'GET', path), path);
   const ms = performance.now() - started;
