@@ -62,7 +62,7 @@ describe('readiness counts on an older SQLite database', () => {
     // Back to schema 10: no counts, no triggers (revisions as compact as the upgrade leaves them: the migration handles both).
     const db = new Database(path);
     db.exec(`DROP TRIGGER revisions_keep_spec_update; DROP TRIGGER revisions_keep_spec_delete; DROP TRIGGER resource_counts_insert; DROP TRIGGER resource_counts_delete; DROP TRIGGER resource_counts_update;
-             DROP TABLE resource_counts; DELETE FROM schema_migrations WHERE version = 11;`);
+             DROP TABLE resource_counts; DROP INDEX resources_account; DELETE FROM schema_migrations WHERE version = 11;`);
     db.close();
 
     store = new SqliteResourceStore({ path, views: resourceViews });
@@ -92,7 +92,7 @@ whenPostgres('readiness counts on an older PostgreSQL schema', () => {
     await fill(store);
     // Back to schema 9: no counts, no trigger.
     await database.pool.query(`DROP TRIGGER revisions_keep_spec ON resources; DROP FUNCTION revisions_keep_spec(); DROP TRIGGER resources_counted ON resources; DROP FUNCTION resources_counted(); DROP FUNCTION resource_count_source(TEXT);
-      DROP FUNCTION resource_count_ready(TEXT); DROP TABLE resource_counts; DELETE FROM schema_migrations WHERE version = 10;`);
+      DROP FUNCTION resource_count_ready(TEXT); DROP TABLE resource_counts; DROP INDEX resources_account; DELETE FROM schema_migrations WHERE version = 10;`);
     await store.close();
     await database.close();
 

@@ -122,7 +122,7 @@ describe('revision storage: SQLite', () => {
                      secrets = (SELECT r.secrets FROM resources AS r WHERE r.id = revisions.resource_id) WHERE spec IS NULL;
                    DROP TRIGGER revisions_keep_spec_update; DROP TRIGGER revisions_keep_spec_delete;
                    DROP TRIGGER resource_counts_insert; DROP TRIGGER resource_counts_delete; DROP TRIGGER resource_counts_update;
-                   DROP TABLE resource_counts; DELETE FROM schema_migrations WHERE version = 11;`);
+                   DROP TABLE resource_counts; DROP INDEX resources_account; DELETE FROM schema_migrations WHERE version = 11;`);
         }),
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
     };
@@ -152,7 +152,7 @@ whenPostgres('revision storage: PostgreSQL', () => {
         await database.pool.query(`UPDATE revisions AS v SET spec = r.spec, secrets = r.secrets FROM resources AS r WHERE r.id = v.resource_id AND v.spec IS NULL;
           DROP TRIGGER revisions_keep_spec ON resources; DROP FUNCTION revisions_keep_spec();
           DROP TRIGGER resources_counted ON resources; DROP FUNCTION resources_counted(); DROP FUNCTION resource_count_source(TEXT);
-          DROP FUNCTION resource_count_ready(TEXT); DROP TABLE resource_counts; DELETE FROM schema_migrations WHERE version = 10;`);
+          DROP FUNCTION resource_count_ready(TEXT); DROP TABLE resource_counts; DROP INDEX resources_account; DELETE FROM schema_migrations WHERE version = 10;`);
       },
       dispose: () => database.close(),
     };
