@@ -17,7 +17,7 @@
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import type { Change, ChangeLog, Transactions } from '../store/index.js';
+import type { Change, ChangeLog } from '../store/index.js';
 
 export type ChangeListener = (changes: readonly Change[]) => void;
 
@@ -25,7 +25,7 @@ export type ChangeListener = (changes: readonly Change[]) => void;
 export type GapListener = (position: number) => void;
 
 export interface ChangeFeedOptions {
-  store: ChangeLog & Transactions;
+  store: ChangeLog;
   clock?: Clock;
   logger: Logger;
   /** How often the changelog is read without a write having woken the feed (a fallback). Default 1 s. */
@@ -35,7 +35,7 @@ export interface ChangeFeedOptions {
 }
 
 export class ChangeFeed {
-  private readonly store: ChangeLog & Transactions;
+  private readonly store: ChangeLog;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
