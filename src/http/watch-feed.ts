@@ -55,6 +55,8 @@ export class ChangeFeed {
   /** Whether `position` is fixed for the current listeners (reads hand out changes after it). */
   private followingNow = false;
   private followed: Promise<void> = Promise.resolve();
+  /** Ends the wait before another try of a failed follow (see follow). */
+  private retried: (() => void) | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.store = options.store;
@@ -102,28 +104,35 @@ export class ChangeFeed {
   }
 
   /**
-   * Fixes the position at the store's current resourceVersion (after any read of an earlier epoch), then
-   * hears writes and polls. A read right after catches a write committed while the position was read.
+   * Fixes the position at the store's current resourceVersion (after any read of an earlier epoch; a failed
+   * read is tried again every poll interval), then hears writes and polls. A read right after catches a
+   * write committed while the position was read. Answers once it follows, or once it was paused.
    */
   private follow(): Promise<void> {
     const epoch = ++this.epoch;
     const earlier = this.reading;
     this.followed = (async () => {
-      try {
-        await earlier?.catch(() => undefined);
-        if (epoch !== this.epoch) return;
-        this.unsubscribe = this.store.onWrite(() => this.wake());
-        const position = await this.store.currentResourceVersion();
-        if (epoch !== this.epoch) return;
-        this.positionValue = position;
-        this.followingNow = true;
-        this.schedule();
-        void this.pollSafely();
-      } catch (err) {
-        this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the resourceVersion failed; the change feed polls again');
-        if (epoch === this.epoch) {
-          this.pause();
-          if (this.running && this.listeners.size > 0) this.timer = this.clock.setTimeout(() => void this.follow(), this.pollIntervalMs);
+      await earlier?.catch(() => undefined);
+      while (epoch === this.epoch) {
+        try {
+          const position = await this.store.currentResourceVersion();
+          if (epoch !== this.epoch) return;
+          this.positionValue = position;
+          this.followingNow = true;
+          this.unsubscribe = this.store.onWrite(() => this.wake());
+          this.schedule();
+          void this.pollSafely();
+          return;
+        } catch (err) {
+          this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the resourceVersion failed; the change feed tries again');
+          await new Promise<void>((resolve) => {
+            this.retried = resolve;
+            this.timer = this.clock.setTimeout(() => {
+              this.timer = undefined;
+              resolve();
+            }, this.pollIntervalMs);
+          });
+          this.retried = undefined;
         }
       }
     })();
@@ -138,6 +147,7 @@ export class ChangeFeed {
     this.unsubscribe = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.retried?.();
   }
 
   /**

@@ -134,4 +134,32 @@ describe('watch: the change feed without watchers', () => {
     expect(ids).toEqual(Array.from({ length: current + 1 - lastSeen }, (_, i) => lastSeen + 1 + i));
     await resumed.close();
   });
+
+  it('a listener whose start could not read the resourceVersion waits for the next try, then gets every change', async () => {
+    const failing = new ChangeFeed({
+      store: new Proxy(store, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target) as unknown;
+          if (key === 'currentResourceVersion' && failures > 0) return () => (failures--, Promise.reject(new Error('store down')));
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+      clock,
+      logger: silentLogger,
+      pollIntervalMs: 1_000,
+    });
+    let failures = 1;
+    await failing.start();
+    const seen: string[] = [];
+    let followed = false;
+    failing.listen((changes) => void seen.push(...changes.map((c) => c.fqn)));
+    void failing.following().then(() => (followed = true));
+    await flushPromises();
+    expect(followed).toBe(false);
+    clock.advance(1_000);
+    await waitFor(() => followed, { what: 'the second try' });
+    await apply('after', 'the retry');
+    await waitFor(() => seen.includes('default:mcp-server:after'), { what: 'the change after the retry' });
+    failing.stop();
+  });
 });
