@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { ROOT, SMOKE, runCleanups, withTimeout } from './lib/common.js';
 import { appendResults, machine, printTable, RESULTS_FILE } from './lib/report.js';
 
-export const BENCHES = ['put-create', 'put', 'put-unchanged', 'dry-run', 'list', 'scale-reads', 'resync', 'cold-sync', 'warm-restart', 'edit-latency', 'memory', 'watch-fanout', 'proxy', 'large-result', 'pg-put', 'pg-takeover', 'pg-watch-fanout', 'pg-rate-limit', 'reconcile-savepoints', 'retry-flood'];
+export const BENCHES = ['put-create', 'put', 'put-unchanged', 'dry-run', 'list', 'scale-reads', 'resync', 'cold-sync', 'warm-restart', 'edit-latency', 'memory', 'watch-fanout', 'proxy', 'large-result', 'pg-put', 'pg-takeover', 'pg-watch-fanout', 'pg-rate-limit', 'reconcile-savepoints', 'retry-flood', 'db-footprint'];
 
 async function main(argv) {
   const unknown = argv.filter((n) => !BENCHES.includes(n));

@@ -403,7 +403,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(stores.postgres ? { sessionOwners: stores.postgres.sessionOwners } : {}),
     logger: logger.child({ component: 'data-plane' }),
   });
-  // One reader of the changelog feeds every watch stream and the metrics' Ready tally.
+  // One reader of the changelog feeds the watch streams (it reads only while one is open).
   const feed = new ChangeFeed({ store, clock, logger: logger.child({ component: 'watch' }) });
   const watch = new WatchHub({
     feed,
@@ -417,9 +417,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     maxBufferedEvents: config.watchBufferEvents,
     onOverflow: () => metrics.watchOverflowed(),
   });
-  feed.listen((changes) => metrics.observeChanges(changes));
   // PostgreSQL mode: a write another replica's intake made (a PUT or DELETE sent to a follower) reaches the
   // leader's queue through the shared changelog; the leader's own status writes (observed = generation) do not.
+  // So on PostgreSQL the feed always has this listener: every replica reads each change once, watched or not.
   if (stores.postgres) {
     feed.listen((changes) => {
       if (!role.isLeader) return;
@@ -431,7 +431,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       controller.enqueueAll().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not enqueue every key after a change-feed gap'));
     });
   }
-  await feed.start(async () => metrics.seedResources(await store.listReadiness(config.tenant)));
+  await feed.start();
   watch.start();
   metrics.bind({
     queue,
@@ -439,6 +439,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     gatewayEntries: () => gateway.count(),
     watchClients: () => watch.clientCount,
     policyViolations: () => policyAuditor.violationsByPolicy(),
+    readiness: () => store.readinessCounts(config.tenant),
+    sourcesOf: (keys) => store.sourcesOf(keys),
   });
   const clusterMetrics = new ClusterMetrics(metrics.registry, { isLeader: () => role.isLeader, lastRenewalAgeMs: () => cluster.lastRenewalAgeMs?.() });
   // A refresh asked of a follower runs on the leader (src/cluster/refresh-forwarding.ts).

@@ -177,6 +177,14 @@ async function reads(cp, size, viewerToken) {
     'admin list': [cp.token, `${PATH}?limit=100`, expectItems(Math.min(100, size), size)],
     '/metrics': [cp.token, '/metrics'],
     get: [cp.token, `${PATH}/name/${serverName(Math.floor(size / 2))}`],
+    // GAIA's project list as the same viewer: the servers of one project it may read (the default account).
+    'GAIA project list': [
+      viewerToken,
+      '/api/mcp/servers?projectId=default',
+      (r) => {
+        if (r.json.servers?.length !== shardSize) throw new Error(`expected ${shardSize} servers, got ${r.json.servers?.length}`);
+      },
+    ],
   };
   const results = {};
   for (const [figure, [token, path, check]] of Object.entries(figures)) {

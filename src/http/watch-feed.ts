@@ -1,16 +1,23 @@
 // The one reader of the changelog for live consumers: a single reader follows the store's global
-// resourceVersion and hands each new batch of changes to every listener (the watch hub, metrics).
-// The store tells it of each write (onWrite), and it reads as soon as the writing code yields, so a
-// change reaches watchers without waiting for a timer, and writes made in one go (a batch of files)
-// are read together. The timed poll is only a fallback. One read at a time (a wake during a read reads
-// again after it), one query per read however many watchers there are; writers never wait for it.
+// resourceVersion and hands each new batch of changes to every listener (the watch hub while streams
+// are open; on PostgreSQL the leader's queue). The store tells it of each write (onWrite), and it reads
+// as soon as the writing code yields, so a change reaches watchers without waiting for a timer, and
+// writes made in one go (a batch of files) are read together. The timed poll is only a fallback. One read
+// at a time (a wake during a read reads again after it), one query per read however many watchers there
+// are; writers never wait for it.
 //
-// Contract: listeners see every change exactly once, in resourceVersion order, and `position` is
-// the resourceVersion of the last change handed out (changes <= position were delivered).
+// It reads only while someone listens: with no listener it neither hears writes nor polls, so a write
+// costs it nothing. The first listener (again) makes it follow from the store's current resourceVersion
+// (`following()` answers once it does): changes written while nobody listened are never handed out
+// (a watch stream replays those itself, from the changelog).
+//
+// Contract: from when `following()` answers until its listener leaves, a listener sees every change
+// exactly once, in resourceVersion order; `position` is the resourceVersion of the last change handed
+// out (changes <= position were delivered, or written while nobody listened).
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import type { Change, ChangeLog, Transactions } from '../store/index.js';
+import type { Change, ChangeLog } from '../store/index.js';
 
 export type ChangeListener = (changes: readonly Change[]) => void;
 
@@ -18,7 +25,7 @@ export type ChangeListener = (changes: readonly Change[]) => void;
 export type GapListener = (position: number) => void;
 
 export interface ChangeFeedOptions {
-  store: ChangeLog & Transactions;
+  store: ChangeLog;
   clock?: Clock;
   logger: Logger;
   /** How often the changelog is read without a write having woken the feed (a fallback). Default 1 s. */
@@ -28,7 +35,7 @@ export interface ChangeFeedOptions {
 }
 
 export class ChangeFeed {
-  private readonly store: ChangeLog & Transactions;
+  private readonly store: ChangeLog;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
@@ -43,6 +50,13 @@ export class ChangeFeed {
   private unsubscribe: (() => void) | undefined;
   private running = false;
   private positionValue = 0;
+  /** Moves whenever the feed starts or stops following: work begun under another epoch is dropped. */
+  private epoch = 0;
+  /** Whether `position` is fixed for the current listeners (reads hand out changes after it). */
+  private followingNow = false;
+  private followed: Promise<void> = Promise.resolve();
+  /** Ends the wait before another try of a failed follow (see follow). */
+  private retried: (() => void) | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.store = options.store;
@@ -57,38 +71,31 @@ export class ChangeFeed {
     return this.positionValue;
   }
 
-  /**
-   * Starts following the changelog from its current end. `seed` runs in the same unit of work that
-   * fixes the position, so a listener can take a consistent snapshot of the store first (it awaits only
-   * store calls).
-   */
-  async start(seed?: (position: number) => Promise<void>): Promise<void> {
+  /** Starts the feed: it follows the changelog from its current end whenever it has listeners. */
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    try {
-      await this.store.transaction(async () => {
-        this.positionValue = await this.store.currentResourceVersion();
-        await seed?.(this.positionValue);
-      });
-    } catch (err) {
-      this.running = false;
-      throw err;
-    }
-    this.unsubscribe = this.store.onWrite(() => this.wake());
-    this.schedule();
+    if (this.listeners.size > 0) await this.follow();
   }
 
   stop(): void {
     this.running = false;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.pause();
   }
 
+  /** Adds a listener; the first one makes the feed follow the changelog (see following()). */
   listen(listener: ChangeListener): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (this.listeners.size === 1 && this.running) void this.follow();
+    return () => {
+      if (!this.listeners.delete(listener)) return;
+      if (this.listeners.size === 0) this.pause();
+    };
+  }
+
+  /** Answers once the feed follows the changelog for its current listeners (its position fixed). Never rejects. */
+  following(): Promise<void> {
+    return this.followed;
   }
 
   onGap(listener: GapListener): () => void {
@@ -97,10 +104,58 @@ export class ChangeFeed {
   }
 
   /**
+   * Fixes the position at the store's current resourceVersion (after any read of an earlier epoch; a failed
+   * read is tried again every poll interval), then hears writes and polls. A read right after catches a
+   * write committed while the position was read. Answers once it follows, or once it was paused.
+   */
+  private follow(): Promise<void> {
+    const epoch = ++this.epoch;
+    const earlier = this.reading;
+    this.followed = (async () => {
+      await earlier?.catch(() => undefined);
+      while (epoch === this.epoch) {
+        try {
+          const position = await this.store.currentResourceVersion();
+          if (epoch !== this.epoch) return;
+          this.positionValue = position;
+          this.followingNow = true;
+          this.unsubscribe = this.store.onWrite(() => this.wake());
+          this.schedule();
+          void this.pollSafely();
+          return;
+        } catch (err) {
+          this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reading the resourceVersion failed; the change feed tries again');
+          await new Promise<void>((resolve) => {
+            this.retried = resolve;
+            this.timer = this.clock.setTimeout(() => {
+              this.timer = undefined;
+              resolve();
+            }, this.pollIntervalMs);
+          });
+          this.retried = undefined;
+        }
+      }
+    })();
+    return this.followed;
+  }
+
+  /** Stops hearing writes and polling (no listener, or stopped). */
+  private pause(): void {
+    this.epoch++;
+    this.followingNow = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.retried?.();
+  }
+
+  /**
    * Reads and hands out everything committed since the last poll. Runs on the timer; callable directly.
    * A call while a read is under way is answered when a read that started after it has finished.
    */
   poll(): Promise<void> {
+    if (!this.followingNow) return Promise.resolve();
     if (this.reading) {
       this.again = true;
       return this.reading;
@@ -116,9 +171,11 @@ export class ChangeFeed {
   }
 
   private async readAll(): Promise<void> {
+    const epoch = this.epoch;
     for (;;) {
       const changes = await this.store.changesSince(this.positionValue, this.batchSize);
-      if (changes.length === 0) return;
+      // Paused meanwhile: the next follow fixes the position again.
+      if (epoch !== this.epoch || changes.length === 0) return;
       const first = changes[0]!;
       if (first.resourceVersion > this.positionValue + 1) {
         // Only possible if this process stalled for longer than the changelog's retention.
@@ -143,15 +200,18 @@ export class ChangeFeed {
     this.woken = true;
     queueMicrotask(() => {
       this.woken = false;
-      if (this.running) void this.pollSafely();
+      if (this.running && this.followingNow) void this.pollSafely();
     });
   }
 
   private schedule(): void {
-    if (!this.running) return;
+    if (!this.running || !this.followingNow) return;
+    const epoch = this.epoch;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      void this.pollSafely().then(() => this.schedule());
+      void this.pollSafely().then(() => {
+        if (epoch === this.epoch && this.timer === undefined) this.schedule();
+      });
     }, this.pollIntervalMs);
   }
 

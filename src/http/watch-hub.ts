@@ -402,6 +402,8 @@ export class WatchHub {
   private readonly onOverflow: (() => void) | undefined;
   private readonly sessions = new Set<WatchSession>();
   private readonly unlisten: (() => void)[] = [];
+  /** The hub listens to the feed only while a stream is open, so with none the feed reads nothing. */
+  private unlistenFeed: (() => void) | undefined;
   private bookmarkTimer: TimerHandle | undefined;
   private running = false;
 
@@ -429,7 +431,6 @@ export class WatchHub {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unlisten.push(this.feed.listen((changes) => this.broadcast(changes)));
     this.unlisten.push(
       this.feed.onGap(() => {
         for (const s of [...this.sessions]) if (s.phase === 'live') s.fail({ code: 410, reason: 'Expired', message: expiredMessage(s.cursor) });
@@ -476,6 +477,10 @@ export class WatchHub {
     this.sessions.add(session);
     res.on('close', () => session.close());
     res.on('error', () => session.close());
+    this.unlistenFeed ??= this.feed.listen((changes) => this.broadcast(changes));
+    // The session goes live where the feed's position is: that must be fixed first.
+    await this.feed.following();
+    if (session.phase === 'closed') return;
     if (request.resourceVersion === undefined) {
       try {
         // One snapshot: the objects and the resourceVersion they are current at.
@@ -506,6 +511,10 @@ export class WatchHub {
   /** @internal */
   forget(session: WatchSession): void {
     this.sessions.delete(session);
+    if (this.sessions.size === 0) {
+      this.unlistenFeed?.();
+      this.unlistenFeed = undefined;
+    }
   }
 
   /** @internal */

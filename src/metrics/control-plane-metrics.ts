@@ -7,10 +7,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { DiscoveryResult } from '../discovery/index.js';
-import type { Change } from '../store/index.js';
-import { READY_STATUSES, ReadyTally } from './ready-tally.js';
+import type { ConditionStatus } from '../domain/resource.js';
+import type { ReadinessCount } from '../store/index.js';
+import { LastSuccessBySource, type SourcesOf } from './last-success.js';
 
 export const METRIC_PREFIX = 'mcp_cp_';
+
+export const READY_STATUSES: readonly ConditionStatus[] = ['True', 'False', 'Unknown'];
 
 /** What a reconcile ended with; the Controller's ReconcileOutcome fits it. */
 export interface ReconcileObservation {
@@ -28,6 +31,10 @@ export interface MetricsProbes {
   watchClients(): number;
   /** Stored servers that break a rule of each admission policy (its name), as the last audit found. */
   policyViolations(): ReadonlyMap<string, number>;
+  /** Servers by managing source and Ready status, as the store keeps them counted (ResourceReader.readinessCounts). */
+  readiness(): Promise<readonly ReadinessCount[]>;
+  /** The managing source of each of these keys that exists (ResourceReader.sourcesOf). */
+  sourcesOf: SourcesOf;
 }
 
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -44,61 +51,10 @@ function sharedProcessRegistry(): Registry {
   return processRegistry;
 }
 
-/** A success for a key the tally does not know is dropped after this long (the key was deleted). */
-const FORGET_UNKNOWN_KEY_MS = 60_000;
-
-/**
- * When a server of each source last reconciled successfully, kept per source as reconciles end (a scrape
- * reads one entry per source, not one per server). A reconcile can end before the changelog feed has told
- * the tally its resource's source: such a success waits, by key, until the feed names the source (or is
- * forgotten after FORGET_UNKNOWN_KEY_MS: the key was deleted). A source with no resources left is dropped.
- */
-class LastSuccessBySource {
-  private readonly newest = new Map<string, number>();
-  /** Key → when it succeeded, oldest first (a key succeeding again moves to the end). */
-  private readonly pending = new Map<string, number>();
-
-  constructor(private readonly tally: ReadyTally) {}
-
-  succeeded(key: string, at: number): void {
-    const source = this.tally.sourceOf(key);
-    if (source !== undefined) {
-      this.newest.set(source, Math.max(this.newest.get(source) ?? 0, at));
-      return;
-    }
-    this.pending.delete(key);
-    this.pending.set(key, at);
-  }
-
-  /** After the tally took these changes: the waiting successes of their keys go to their sources. */
-  sourcesKnown(changes: readonly Change[]): void {
-    if (this.pending.size === 0) return;
-    for (const c of changes) {
-      const at = this.pending.get(c.fqn);
-      if (at === undefined) continue;
-      const source = this.tally.sourceOf(c.fqn);
-      if (source === undefined) continue;
-      this.pending.delete(c.fqn);
-      this.newest.set(source, Math.max(this.newest.get(source) ?? 0, at));
-    }
-  }
-
-  /** Source → newest success, for the sources that manage resources now. */
-  bySource(now: number): Map<string, number> {
-    for (const [key, at] of this.pending) {
-      if (now - at <= FORGET_UNKNOWN_KEY_MS) break;
-      this.pending.delete(key);
-    }
-    for (const source of [...this.newest.keys()]) if (!this.tally.hasSource(source)) this.newest.delete(source);
-    return this.newest;
-  }
-}
-
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
   private readonly clock: Clock;
-  private readonly tally = new ReadyTally();
-  private readonly lastSuccess = new LastSuccessBySource(this.tally);
+  private readonly lastSuccess = new LastSuccessBySource();
   private probes: Partial<MetricsProbes> = {};
 
   private readonly reconciles: Counter<'result'>;
@@ -157,14 +113,14 @@ export class ControlPlaneMetrics {
         this.set(probes().queue?.delayedCount() ?? 0);
       },
     });
-    const tally = this.tally;
     new Gauge({
       name: `${p}resources`,
       help: 'MCP servers by the status of their Ready condition (True, False, Unknown).',
       labelNames: ['ready'],
       registers,
-      collect() {
-        const counts = tally.byReady();
+      async collect() {
+        const counts: Record<ConditionStatus, number> = { True: 0, False: 0, Unknown: 0 };
+        for (const c of (await probes().readiness?.()) ?? []) counts[c.ready] += c.count;
         for (const ready of READY_STATUSES) this.set({ ready }, counts[ready]);
       },
     });
@@ -175,10 +131,13 @@ export class ControlPlaneMetrics {
       help: 'Seconds since a server managed by this source (api, or a watched directory) was last reconciled successfully. Absent until one was.',
       labelNames: ['source'],
       registers,
-      collect() {
+      async collect() {
+        const { readiness, sourcesOf } = probes();
+        const managing = new Set((readiness ? await readiness() : []).map((c) => c.source));
+        const newest = sourcesOf ? await lastSuccess.bySource(sourcesOf, managing) : new Map<string, number>();
         this.reset();
         const now = clock.now();
-        for (const [source, at] of lastSuccess.bySource(now)) this.set({ source }, Math.max(0, (now - at) / 1000));
+        for (const [source, at] of newest) this.set({ source }, Math.max(0, (now - at) / 1000));
       },
     });
     this.discoveryDuration = new Histogram({
@@ -245,17 +204,6 @@ export class ControlPlaneMetrics {
   /** The sources of the scrape-time gauges; may be given in parts as the pieces are built. */
   bind(probes: Partial<MetricsProbes>): void {
     this.probes = { ...this.probes, ...probes };
-  }
-
-  /** The Ready tally starts from one consistent read of every resource's Ready status and source... */
-  seedResources(resources: Parameters<ReadyTally['seed']>[0]): void {
-    this.tally.seed(resources);
-  }
-
-  /** ...and follows the changelog from there. */
-  observeChanges(changes: readonly Change[]): void {
-    this.tally.apply(changes);
-    this.lastSuccess.sourcesKnown(changes);
   }
 
   observeReconcile(outcome: ReconcileObservation): void {

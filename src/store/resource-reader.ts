@@ -1,7 +1,7 @@
 // Reading desired state: the port of every reader of resources (the HTTP API, the reconciler's read,
 // metrics at startup). Every call is async: an engine may answer from another process (PostgreSQL). Answers data; the API's JSON is rendered outside the store (ViewRenderer).
-import type { McpServerResource } from '../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from './types.js';
+import type { McpServerResource, SourceRef } from '../domain/resource.js';
+import type { GetOptions, ListQuery, ReadinessCount, ResourceRef, ResourceSyncState, StoredAnswerTexts } from './types.js';
 
 export interface ResourceReader {
   get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined>;
@@ -22,11 +22,10 @@ export interface ResourceReader {
    * answered objects are frozen.
    */
   listRefs(tenant: string): Promise<readonly ResourceRef[]>;
-  /**
-   * The Ready status and managing source of every resource of a tenant, read from the stored status:
-   * nothing is decoded or decrypted (the metrics' Ready tally is seeded from it at startup).
-   */
-  listReadiness(tenant: string): Promise<ResourceReadiness[]>;
+  /** A tenant's servers by managing source and Ready status, from counts the database keeps (no scan); only counts above 0. */
+  readinessCounts(tenant: string): Promise<ReadinessCount[]>;
+  /** The managing source of each of these resources that exists (one indexed read per key, nothing decoded). */
+  sourcesOf(fqns: readonly string[]): Promise<Map<string, SourceRef>>;
   /** Every resource's generation and observed generation, read in one query: nothing is decoded (resync compares them). */
   syncStates(): Promise<ResourceSyncState[]>;
   /** Every reconcile key (fqn) in the store. */

@@ -1,5 +1,8 @@
 // The revisions table's row (both engines keep the same columns), and what a write records in it. The
-// spec and secrets columns are the resource row's (see RowCodec.seal): masked spec, sealed secrets.
+// spec and secrets of a revision are its resource row's (see RowCodec.seal: masked spec, sealed secrets).
+// The revision of a live resource's current generation keeps neither (NULL): they are the row's, read
+// through REVISIONS_READ. A trigger on resources copies them into the revision when the row's generation
+// moves on or the row is deleted, so each spec is stored once.
 import type { McpServerResource } from '../domain/resource.js';
 import type { Revision, RevisionNote } from './types.js';
 import type { RowCodec } from './resource-rows.js';
@@ -9,8 +12,9 @@ export interface RevisionRow {
   generation: number;
   fqn: string;
   name: string;
-  spec: string;
-  secrets: string;
+  /** NULL while the revision is its live resource's current generation (read through REVISIONS_READ). */
+  spec: string | null;
+  secrets: string | null;
   diff: string;
   source: string;
   origin: string;
@@ -37,20 +41,15 @@ export function revisionRetention(options: Partial<RevisionRetention>): Revision
   };
 }
 
-/** The revision row of a written resource's new generation, from the spec and secrets columns its row got. */
-export function revisionRowOf(
-  written: McpServerResource,
-  sealed: { spec: string; secrets: string },
-  note: RevisionNote | undefined,
-  now: string,
-): RevisionRow {
+/** The revision row of a written resource's new generation: its spec and secrets are the row's. */
+export function revisionRowOf(written: McpServerResource, note: RevisionNote | undefined, now: string): RevisionRow {
   return {
     resource_id: written.id,
     generation: written.generation,
     fqn: written.fqn,
     name: written.name,
-    spec: sealed.spec,
-    secrets: sealed.secrets,
+    spec: null,
+    secrets: null,
     diff: JSON.stringify(note?.diff ?? []),
     source: JSON.stringify(written.source),
     origin: JSON.stringify(note?.origin ?? {}),
@@ -61,8 +60,8 @@ export function revisionRowOf(
   };
 }
 
-/** A row as a revision: secrets masked, or opened (`open`). */
-export function revisionOfRow(row: RevisionRow, rows: RowCodec, open: boolean): Revision {
+/** A row as read through REVISIONS_READ (spec and secrets present) as a revision: secrets masked, or opened (`open`). */
+export function revisionOfRow(row: RevisionRow & { spec: string; secrets: string }, rows: RowCodec, open: boolean): Revision {
   return {
     resourceId: row.resource_id,
     fqn: row.fqn,
@@ -80,3 +79,11 @@ export function revisionOfRow(row: RevisionRow, rows: RowCodec, open: boolean): 
 }
 
 export const REVISION_COLUMNS = 'resource_id, generation, fqn, name, spec, secrets, diff, source, origin, subject, account_id, created_at, deleted_at';
+
+/**
+ * Reading revisions (alias v) with the spec and secrets their live resource's row holds for them:
+ * `SELECT ${REVISIONS_READ} WHERE v.…`. Qualify every column of a condition with v.
+ */
+export const REVISIONS_READ =
+  'v.resource_id, v.generation, v.fqn, v.name, coalesce(v.spec, r.spec) AS spec, coalesce(v.secrets, r.secrets) AS secrets, v.diff, v.source, v.origin, ' +
+  'v.subject, v.account_id, v.created_at, v.deleted_at FROM revisions AS v LEFT JOIN resources AS r ON v.spec IS NULL AND r.id = v.resource_id';

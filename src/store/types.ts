@@ -42,6 +42,8 @@ export interface ListQuery {
    * restriction. Answered from an index: the cost follows the resources in scope, not the store's size.
    */
   readableBy?: ReadScope;
+  /** Only the resources of this account (a GAIA project). Answered from an index (tenant, account, name). */
+  account?: string;
   /** Restrict to the resources this accepts (read and decoded one by one: prefer tag and readableBy); undefined means no restriction. */
   filter?: (r: McpServerResource) => boolean;
   /**
@@ -151,11 +153,15 @@ export interface EntrySyncState {
   generation: number;
 }
 
-export interface ResourceReadiness {
-  fqn: string;
-  /** The status of its Ready condition; undefined when it has none. */
-  ready: ConditionStatus | undefined;
-  source: SourceRef;
+/**
+ * How many servers (admission policies not counted) of one managing source have one Ready status: the
+ * database keeps these counts as rows change (triggers), so reading them costs no scan. `source` is
+ * "api" or the watched directory's root; a server without a Ready condition counts as Unknown.
+ */
+export interface ReadinessCount {
+  source: string;
+  ready: ConditionStatus;
+  count: number;
 }
 
 /** A page of a newest-first listing. */

@@ -1,23 +1,16 @@
-// The metrics a scrape reads are kept as changes arrive, not recounted: the Ready tally's counts and
-// sources stay equal to a recount through creates, transitions, moves between sources and deletes, and
-// the age of each source's last successful reconcile follows reconciles whose source the feed names
-// later, and leaves with the source's last resource.
-import { setCondition, READY } from '../../src/domain/conditions.js';
-import { initialStatus, type ConditionStatus, type McpServerResource, type SourceRef } from '../../src/domain/resource.js';
-import { ControlPlaneMetrics, ReadyTally } from '../../src/metrics/index.js';
-import type { Change } from '../../src/store/index.js';
+// The metrics a scrape reads come from counts the store keeps, not from a recount or the changelog: the
+// Ready gauge follows the store's readiness counts, and the age of each source's last successful reconcile
+// names the source of each key that succeeded (one store read per scrape for the keys since the last one),
+// drops deleted keys, and leaves with the source's last server.
+import type { SourceRef } from '../../src/domain/resource.js';
+import { resourceViews } from '../../src/http/resource-view.js';
+import { ControlPlaneMetrics } from '../../src/metrics/index.js';
+import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { fqnOf, newResource, readyStatus } from '../store/conformance/fixtures.js';
 import { FakeClock } from '../support/fake-clock.js';
 
-const fqn = (name: string) => `default:mcp-server:${name}`;
 const file: SourceRef = { kind: 'file', root: '/srv/manifests', path: 'a.yaml', document: 0 };
-
-let rv = 0;
-function change(name: string, ready: ConditionStatus | undefined, source: SourceRef = { kind: 'api' }): Change {
-  const conditions = ready ? setCondition([], { type: READY, status: ready, reason: 'R', message: 'm', observedGeneration: 1 }, '2026-01-01T00:00:00.000Z') : [];
-  const object = { fqn: fqn(name), name, source, status: { ...initialStatus(), conditions } } as unknown as McpServerResource;
-  return { resourceVersion: ++rv, type: 'MODIFIED', fqn: fqn(name), object, at: '2026-01-01T00:00:00.000Z' };
-}
-const deleted = (name: string): Change => ({ ...change(name, undefined), type: 'DELETED' });
+const AGE = 'mcp_cp_last_successful_reconcile_age_seconds';
 
 function sample(text: string, metric: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${metric}${labels} `));
@@ -25,60 +18,73 @@ function sample(text: string, metric: string, labels = ''): number | undefined {
 }
 
 describe('maintained metric counts', () => {
-  it('the Ready tally counts as a recount would, through every kind of change', () => {
-    const tally = new ReadyTally();
-    tally.seed([
-      { fqn: fqn('a'), ready: 'True', source: { kind: 'api' } },
-      { fqn: fqn('b'), ready: undefined, source: file },
-    ]);
-    expect(tally.byReady()).toEqual({ True: 1, False: 0, Unknown: 1 });
-    tally.apply([change('c', 'False'), change('a', 'False'), change('b', 'True', file)]);
-    expect(tally.byReady()).toEqual({ True: 1, False: 2, Unknown: 0 });
-    expect(tally.hasSource('api')).toBe(true);
-    expect(tally.hasSource('/srv/manifests')).toBe(true);
-    // b moves to the API: its file source manages nothing any more.
-    tally.apply([change('b', 'True')]);
-    expect(tally.hasSource('/srv/manifests')).toBe(false);
-    tally.apply([deleted('a'), deleted('missing'), deleted('c')]);
-    expect(tally.byReady()).toEqual({ True: 1, False: 0, Unknown: 0 });
-    tally.apply([deleted('b')]);
-    expect(tally.byReady()).toEqual({ True: 0, False: 0, Unknown: 0 });
-    expect(tally.hasSource('api')).toBe(false);
-    // A seed starts over.
-    tally.seed([{ fqn: fqn('z'), ready: 'False', source: file }]);
-    expect(tally.byReady()).toEqual({ True: 0, False: 1, Unknown: 0 });
-    expect(tally.hasSource('api')).toBe(false);
+  let store: SqliteResourceStore;
+  let metrics: ControlPlaneMetrics;
+  let clock: FakeClock;
+  let sourceReads: string[][];
+
+  beforeEach(() => {
+    clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    store = new SqliteResourceStore({ views: resourceViews, path: ':memory:' });
+    metrics = new ControlPlaneMetrics({ clock });
+    sourceReads = [];
+    metrics.bind({
+      readiness: () => store.readinessCounts('default'),
+      sourcesOf: (keys) => (sourceReads.push([...keys]), store.sourcesOf(keys)),
+    });
+  });
+  afterEach(() => store.close());
+
+  it('the Ready gauge reads the counts the store keeps', async () => {
+    await store.create(newResource('a'));
+    await store.create(newResource('b', { source: file }));
+    await store.create(newResource('c'));
+    await store.setStatus(fqnOf('a'), readyStatus(1, 'True'));
+    await store.setStatus(fqnOf('b'), readyStatus(1, 'False'));
+    let text = await metrics.exposition();
+    expect([sample(text, 'mcp_cp_resources', '{ready="True"}'), sample(text, 'mcp_cp_resources', '{ready="False"}'), sample(text, 'mcp_cp_resources', '{ready="Unknown"}')]).toEqual([1, 1, 1]);
+    await store.remove(fqnOf('b'));
+    await store.setStatus(fqnOf('c'), readyStatus(1, 'True'));
+    text = await metrics.exposition();
+    expect([sample(text, 'mcp_cp_resources', '{ready="True"}'), sample(text, 'mcp_cp_resources', '{ready="False"}'), sample(text, 'mcp_cp_resources', '{ready="Unknown"}')]).toEqual([2, 0, 0]);
   });
 
-  it("a source's last successful reconcile: known at once, or once the feed names the key's source; gone with its last resource", async () => {
-    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
-    const metrics = new ControlPlaneMetrics({ clock });
-    const AGE = 'mcp_cp_last_successful_reconcile_age_seconds';
-    const api = '{source="api"}';
-    const dir = '{source="/srv/manifests"}';
-    metrics.seedResources([{ fqn: fqn('a'), ready: 'True', source: { kind: 'api' } }]);
-    metrics.observeReconcile({ key: fqn('a'), result: 'success', durationMs: 1, waitedMs: 0 });
-    // A file server reconciled before the feed told of it: not counted yet.
-    metrics.observeReconcile({ key: fqn('f'), result: 'requeue', durationMs: 1, waitedMs: 0 });
+  it("a source's last successful reconcile: named from the store at the scrape, dropped for deleted keys, gone with its last server", async () => {
+    await store.create(newResource('a'));
+    await store.create(newResource('f', { source: file }));
+    metrics.observeReconcile({ key: fqnOf('a'), result: 'success', durationMs: 1, waitedMs: 0 });
+    metrics.observeReconcile({ key: fqnOf('f'), result: 'requeue', durationMs: 1, waitedMs: 0 });
+    // A failure does not count; a key the store does not have (deleted) and a policy are dropped.
+    metrics.observeReconcile({ key: fqnOf('f'), result: 'error', durationMs: 1, waitedMs: 0 });
+    metrics.observeReconcile({ key: fqnOf('ghost'), result: 'success', durationMs: 1, waitedMs: 0 });
+    metrics.observeReconcile({ key: 'default:mcp-policy:p', result: 'success', durationMs: 1, waitedMs: 0 });
     clock.advance(5_000);
     let text = await metrics.exposition();
-    expect(sample(text, AGE, api)).toBe(5);
-    expect(sample(text, AGE, dir)).toBeUndefined();
-    metrics.observeChanges([change('f', 'True', file)]);
+    expect(sample(text, AGE, '{source="api"}')).toBe(5);
+    expect(sample(text, AGE, '{source="/srv/manifests"}')).toBe(5);
+    expect(sourceReads).toEqual([[fqnOf('a'), fqnOf('f'), fqnOf('ghost')]]);
+    // Nothing reconciled since: the next scrape reads no sources, and the ages grow.
     clock.advance(1_000);
     text = await metrics.exposition();
-    expect(sample(text, AGE, dir)).toBe(6);
-    // A failed reconcile does not count; a success of a key never named is forgotten after a minute.
-    metrics.observeReconcile({ key: fqn('a'), result: 'error', durationMs: 1, waitedMs: 0 });
-    metrics.observeReconcile({ key: fqn('ghost'), result: 'success', durationMs: 1, waitedMs: 0 });
-    clock.advance(61_000);
-    expect(sample(await metrics.exposition(), AGE, api)).toBe(67);
-    metrics.observeChanges([change('ghost', 'True', file)]);
-    expect(sample(await metrics.exposition(), AGE, dir)).toBe(67);
-    // The file source's resources go: so does its gauge.
-    metrics.observeChanges([deleted('f'), deleted('ghost')]);
+    expect(sample(text, AGE, '{source="api"}')).toBe(6);
+    expect(sourceReads).toHaveLength(1);
+    metrics.observeReconcile({ key: fqnOf('a'), result: 'success', durationMs: 1, waitedMs: 0 });
+    expect(sample(await metrics.exposition(), AGE, '{source="api"}')).toBe(0);
+    // The file source's last server goes: so does its gauge.
+    await store.remove(fqnOf('f'));
     text = await metrics.exposition();
-    expect(sample(text, AGE, dir)).toBeUndefined();
-    expect(sample(text, 'mcp_cp_resources', '{ready="True"}')).toBe(1);
+    expect(sample(text, AGE, '{source="/srv/manifests"}')).toBeUndefined();
+    expect(sample(text, AGE, '{source="api"}')).toBe(0);
+  });
+
+  it('a failed read of the sources fails the scrape and is asked again at the next one', async () => {
+    await store.create(newResource('a'));
+    metrics.observeReconcile({ key: fqnOf('a'), result: 'success', durationMs: 1, waitedMs: 0 });
+    let fail = true;
+    metrics.bind({ sourcesOf: (keys) => (fail ? Promise.reject(new Error('store down')) : store.sourcesOf(keys)) });
+    await expect(metrics.exposition()).rejects.toThrow('store down');
+    fail = false;
+    clock.advance(2_000);
+    expect(sample(await metrics.exposition(), AGE, '{source="api"}')).toBe(2);
   });
 });

@@ -44,7 +44,7 @@ describe('PostgreSQL migrations', () => {
     const pool = await freshPool();
     expect(await migrate(pool)).toEqual({ from: 0, to: POSTGRES_SCHEMA_VERSION });
     expect(await tables(pool)).toEqual([
-      'changelog', 'counters', 'credentials', 'events', 'gateway_entries', 'leases', 'oauth_states', 'replicas', 'resource_readers', 'resource_tags', 'resources', 'revisions', 'schema_migrations', 'secret_key_canary', 'source_files', 'write_rate_limits',
+      'changelog', 'counters', 'credentials', 'events', 'gateway_entries', 'leases', 'oauth_states', 'replicas', 'resource_counts', 'resource_readers', 'resource_tags', 'resources', 'revisions', 'schema_migrations', 'secret_key_canary', 'source_files', 'write_rate_limits',
     ]);
     expect((await pool.query("SELECT value FROM counters WHERE name = 'resource_version'")).rows).toEqual([{ value: 0 }]);
     expect(await migrate(pool)).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });

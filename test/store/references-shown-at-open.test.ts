@@ -42,7 +42,11 @@ for (const { engine, describe: describeOn } of engines) {
       const sql = await openStoreSql(tcp.config, { readonly: true });
       try {
         const rows = await sql.all<{ spec: string }>('control-plane', "SELECT spec FROM resources WHERE name = 'old-refs'");
-        const revisions = await sql.all<{ spec: string }>('control-plane', "SELECT spec FROM revisions WHERE name = 'old-refs' ORDER BY generation");
+        // A live resource's current revision keeps no copy of the row's spec (read from the row, as the store does).
+        const revisions = await sql.all<{ spec: string }>(
+          'control-plane',
+          "SELECT coalesce(v.spec, r.spec) AS spec FROM revisions AS v LEFT JOIN resources AS r ON r.id = v.resource_id WHERE v.name = 'old-refs' ORDER BY v.generation",
+        );
         return [...rows, ...revisions].map((r) => r.spec);
       } finally {
         await sql.close();

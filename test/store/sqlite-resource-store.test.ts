@@ -218,7 +218,7 @@ describe('SqliteResourceStore at open, after a clean close', () => {
     await clear.create(newResource('clear'));
     await clear.close();
     const encrypted = new SqliteResourceStore({ views: resourceViews, path: clearPath, secretCodec: key });
-    expect((await encrypted.resealSecrets())).toBe(2); // the row and the revision its create recorded
+    expect((await encrypted.resealSecrets())).toBe(1); // the row (the revision its create recorded reads the row's secrets)
     expect(((await encrypted.get('default:mcp-server:clear'))?.manifest as { auth_data?: unknown }).auth_data).toEqual({ type: 'header', headers: { Authorization: 'Bearer s3cret' } });
     await encrypted.close();
   });

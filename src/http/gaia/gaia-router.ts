@@ -109,16 +109,11 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
     if (refusal) throw new ForbiddenError(refusal);
   };
 
-  /** The servers of a project the caller may read. */
-  const projectServers = async (principal: Principal, projectId: string): Promise<McpServerResource[]> =>
-    (
-      await store.list({
-        tenant: options.tenant,
-        limit: Number.MAX_SAFE_INTEGER,
-        offset: 0,
-        filter: (r) => r.accountId === projectId && policy.canRead(principal, r),
-      })
-    ).items;
+  /** The servers of a project the caller may read: from the indexes (the project's, the caller's read scope), never every server. */
+  const projectServers = async (principal: Principal, projectId: string): Promise<McpServerResource[]> => {
+    const readableBy = policy.readScope(principal);
+    return (await store.list({ tenant: options.tenant, limit: Number.MAX_SAFE_INTEGER, offset: 0, account: projectId, ...(readableBy ? { readableBy } : {}) })).items;
+  };
 
   /** 409 when another server of the project has this GAIA name (or one that maps to the same resource name). */
   const checkNameFree = async (projectId: string, name: string, resourceName: string, except?: string): Promise<void> => {
@@ -131,7 +126,7 @@ export function gaiaRouter(options: GaiaRouterOptions): Router {
       );
     }
     const clash = (
-      await store.list({ tenant: options.tenant, limit: 1, offset: 0, filter: (r) => r.accountId === projectId && r.id !== except && sameGaiaName(projectId, displayNameOf(r.manifest), name) })
+      await store.list({ tenant: options.tenant, limit: 1, offset: 0, account: projectId, filter: (r) => r.id !== except && sameGaiaName(projectId, displayNameOf(r.manifest), name) })
     ).items[0];
     if (clash) {
       throw new ConflictError(

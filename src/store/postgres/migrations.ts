@@ -273,6 +273,87 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
     sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
   },
+  {
+    version: 10,
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by a trigger); revisions keep no copy of their live row\'s spec; resources by account',
+    // As SQLite's migration 11. The counting trigger returns at once for a write that changed none of the
+    // columns it reads, and moves the counts only when the Ready status, the source or the tenant did.
+    sql: `
+      CREATE TABLE resource_counts (
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        ready TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (tenant, source, ready)
+      );
+      -- A row's managing source as resource_counts keys it: "api", or the watched directory's root.
+      CREATE FUNCTION resource_count_source(source TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT CASE WHEN source::jsonb ->> 'kind' = 'api' THEN 'api' ELSE coalesce(source::jsonb ->> 'root', '') END
+      $fn$;
+      -- The status of a row's Ready condition; Unknown when it has none.
+      CREATE FUNCTION resource_count_ready(status TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT coalesce((SELECT c ->> 'status'
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(status::jsonb -> 'conditions') = 'array' THEN status::jsonb -> 'conditions' ELSE '[]'::jsonb END) AS c
+          WHERE c ->> 'type' = 'Ready' LIMIT 1), 'Unknown')
+      $fn$;
+      CREATE FUNCTION resources_counted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE
+        old_source TEXT; old_ready TEXT; new_source TEXT; new_ready TEXT;
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status AND NEW.source IS NOT DISTINCT FROM OLD.source
+           AND NEW.tenant IS NOT DISTINCT FROM OLD.tenant AND NEW.fqn IS NOT DISTINCT FROM OLD.fqn THEN
+          RETURN NULL;
+        END IF;
+        -- Admission policies share the table and are not servers: not counted.
+        IF TG_OP <> 'INSERT' AND position(':mcp-policy:' in OLD.fqn) = 0 THEN
+          old_source := resource_count_source(OLD.source);
+          old_ready := resource_count_ready(OLD.status);
+        END IF;
+        IF TG_OP <> 'DELETE' AND position(':mcp-policy:' in NEW.fqn) = 0 THEN
+          new_source := resource_count_source(NEW.source);
+          new_ready := resource_count_ready(NEW.status);
+        END IF;
+        IF TG_OP = 'UPDATE' AND NEW.tenant IS NOT DISTINCT FROM OLD.tenant AND new_source IS NOT DISTINCT FROM old_source
+           AND new_ready IS NOT DISTINCT FROM old_ready THEN
+          RETURN NULL;
+        END IF;
+        IF old_source IS NOT NULL THEN
+          UPDATE resource_counts SET count = count - 1 WHERE tenant = OLD.tenant AND source = old_source AND ready = old_ready;
+        END IF;
+        IF new_source IS NOT NULL THEN
+          INSERT INTO resource_counts (tenant, source, ready, count) VALUES (NEW.tenant, new_source, new_ready, 1)
+            ON CONFLICT (tenant, source, ready) DO UPDATE SET count = resource_counts.count + 1;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER resources_counted AFTER INSERT OR DELETE OR UPDATE OF status, source, tenant, fqn ON resources
+        FOR EACH ROW EXECUTE FUNCTION resources_counted();
+      INSERT INTO resource_counts (tenant, source, ready, count)
+        SELECT tenant, resource_count_source(source), resource_count_ready(status), count(*) FROM resources
+        WHERE position(':mcp-policy:' in fqn) = 0
+        GROUP BY 1, 2, 3;
+      -- The revision of a live resource's current generation keeps no spec or secrets (NULL): they are the
+      -- row's (see revision-rows.ts); the trigger copies the row's into it when the generation moves on or
+      -- the row is deleted.
+      ALTER TABLE revisions ALTER COLUMN spec DROP NOT NULL, ALTER COLUMN secrets DROP NOT NULL;
+      UPDATE revisions AS v SET spec = NULL, secrets = NULL FROM resources AS r
+        WHERE r.id = v.resource_id AND r.generation = v.generation AND r.spec = v.spec AND r.secrets = v.secrets AND v.deleted_at IS NULL;
+      CREATE FUNCTION revisions_keep_spec() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.generation IS NOT DISTINCT FROM OLD.generation THEN
+          RETURN NULL;
+        END IF;
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER revisions_keep_spec AFTER DELETE OR UPDATE OF generation ON resources
+        FOR EACH ROW EXECUTE FUNCTION revisions_keep_spec();
+      -- A project's servers (ListQuery.account) in name order.
+      CREATE INDEX resources_account ON resources (tenant, account_id, name COLLATE "C");
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

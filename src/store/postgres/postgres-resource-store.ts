@@ -7,7 +7,7 @@
 // go stale when another replica writes.
 import type { Clock } from '../../domain/clock.js';
 import { isoTime, systemClock } from '../../domain/clock.js';
-import type { McpServerResource, ResourceStatus } from '../../domain/resource.js';
+import type { McpServerResource, ResourceStatus, SourceRef } from '../../domain/resource.js';
 import type { ResourceStore } from '../resource-store.js';
 import type { WriteOptions } from '../resource-writer.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
@@ -21,7 +21,7 @@ import type {
   ListQuery,
   NewResource,
   Page,
-  ResourceReadiness,
+  ReadinessCount,
   ResourceSyncState,
   ResourceRef,
   ResourceUpdate,
@@ -193,8 +193,12 @@ export class PostgresResourceStore implements ResourceStore {
     return this.reads.refs(tenant);
   }
 
-  listReadiness(tenant: string): Promise<ResourceReadiness[]> {
-    return this.reads.listReadiness(tenant);
+  readinessCounts(tenant: string): Promise<ReadinessCount[]> {
+    return this.reads.readinessCounts(tenant);
+  }
+
+  sourcesOf(fqns: readonly string[]): Promise<Map<string, SourceRef>> {
+    return this.reads.sourcesOf(fqns);
   }
 
   syncStates(): Promise<ResourceSyncState[]> {

@@ -6,7 +6,7 @@
 import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
+import type { GetOptions, ListQuery, ReadinessCount, ResourceRef, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import type { Queryable } from './connection.js';
 import { prepared } from './prepared.js';
 
@@ -15,6 +15,7 @@ const BY_NAME = 'ORDER BY name COLLATE "C"';
 
 const ROW = prepared('row', `SELECT ${COLUMNS} FROM resources WHERE fqn = $1`);
 const ROW_VIEWED = prepared('row_viewed', `SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`);
+const READINESS_COUNTS = prepared('readiness_counts', 'SELECT source, ready, count FROM resource_counts WHERE tenant = $1 AND count > 0');
 const ROW_BY_ID = prepared('row_by_id', `SELECT ${COLUMNS} FROM resources WHERE id = $1`);
 
 /** The resources table's columns, qualified by the alias r. */
@@ -32,22 +33,30 @@ interface Selection {
  * without either, or with a filter (which must see each resource).
  */
 function selectionOf(query: ListQuery): Selection | undefined {
-  const { tag, readableBy: scope, name } = query;
-  if ((!tag && !scope) || query.filter) return undefined;
+  const { tag, readableBy: scope, name, account } = query;
+  if ((!tag && !scope && account === undefined) || query.filter) return undefined;
   const args: unknown[] = [query.tenant];
   const arg = (value: unknown) => `$${args.push(value)}`;
-  const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}`;
+  const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}${account !== undefined ? 'a' : ''}`;
   if (tag) {
-    // Driven by the tag's index entries, in name order; the scope is checked per entry by its fqn.
+    // Driven by the tag's index entries, in name order; the scope and the account are checked per entry by its fqn.
     let sql = `SELECT t.name, t.fqn FROM resource_tags AS t WHERE t.tenant = $1 AND t.tag_key = ${arg(tag.key)} AND t.tag_value = ${arg(tag.value)}`;
     if (name !== undefined) sql += ` AND t.name = ${arg(name)}`;
     if (scope) {
       sql += ` AND EXISTS (SELECT 1 FROM resource_readers AS a WHERE a.fqn = t.fqn AND a.account_id = ANY(${arg(scope.accounts)}::text[]) AND a.subject = ANY(${arg(scope.subjects)}::text[]))`;
     }
+    if (account !== undefined) sql += ` AND EXISTS (SELECT 1 FROM resources AS x WHERE x.fqn = t.fqn AND x.account_id = ${arg(account)})`;
     return { sql, args, shape };
   }
-  let sql = `SELECT DISTINCT a.name, a.fqn FROM resource_readers AS a WHERE a.tenant = $1 AND a.account_id = ANY(${arg(scope!.accounts)}::text[]) AND a.subject = ANY(${arg(scope!.subjects)}::text[])`;
-  if (name !== undefined) sql += ` AND a.name = ${arg(name)}`;
+  if (scope) {
+    let sql = `SELECT DISTINCT a.name, a.fqn FROM resource_readers AS a WHERE a.tenant = $1 AND a.account_id = ANY(${arg(scope.accounts)}::text[]) AND a.subject = ANY(${arg(scope.subjects)}::text[])`;
+    if (name !== undefined) sql += ` AND a.name = ${arg(name)}`;
+    if (account !== undefined) sql += ` AND a.account_id = ${arg(account)}`;
+    return { sql, args, shape };
+  }
+  // An account alone: its index (resources_account) in name order.
+  let sql = `SELECT r.name COLLATE "C" AS name, r.fqn FROM resources AS r WHERE r.tenant = $1 AND r.account_id = ${arg(account)}`;
+  if (name !== undefined) sql += ` AND r.name = ${arg(name)}`;
   return { sql, args, shape };
 }
 
@@ -84,7 +93,7 @@ export class PgResourceReads {
       const { total, rows } = await this.selected<ResourceRow>(R_COLUMNS, selection, query);
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
     }
-    if (!query.tag && !query.filter && !query.readableBy) {
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
       const { total, rows } = await this.page<ResourceRow>(COLUMNS, query);
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
@@ -99,7 +108,7 @@ export class PgResourceReads {
       const { total, rows } = await this.selected<{ view: string }>('r.view', selection, query);
       return { views: rows.map((r) => r.view), total };
     }
-    if (!query.tag && !query.filter && !query.readableBy) {
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       const { total, rows } = await this.page<{ view: string }>('view', query);
       return { views: rows.map((r) => r.view), total };
     }
@@ -142,13 +151,13 @@ export class PgResourceReads {
     return { total: rows[0]?.total ?? 0, rows: page };
   }
 
-  /** The rows of a list query with a filter, which read every resource of the tenant (or name). */
+  /** The rows of a list query with a filter, which read every resource of the tenant (or of its account, or name). */
   private async matching<R extends ResourceRow>(columns: string, query: ListQuery, masked: boolean): Promise<{ row: R; resource: McpServerResource }[]> {
-    const byName = query.name !== undefined;
-    const { rows } = await this.db().query<R>(
-      `SELECT ${columns} FROM resources WHERE tenant = $1 ${byName ? 'AND name = $2' : ''} ${BY_NAME}`,
-      byName ? [query.tenant, query.name] : [query.tenant],
-    );
+    const args: unknown[] = [query.tenant];
+    let where = 'tenant = $1';
+    if (query.account !== undefined) where += ` AND account_id = $${args.push(query.account)}`;
+    if (query.name !== undefined) where += ` AND name = $${args.push(query.name)}`;
+    const { rows } = await this.db().query<R>(`SELECT ${columns} FROM resources WHERE ${where} ${BY_NAME}`, args);
     let matching = rows.map((row) => ({ row, resource: this.rows.fromRow(row, masked) }));
     if (query.tag) {
       const { key, value } = query.tag;
@@ -160,13 +169,14 @@ export class PgResourceReads {
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
 
-  async listReadiness(tenant: string): Promise<ResourceReadiness[]> {
-    const { rows } = await this.db().query<{ fqn: string; source: string; ready: ConditionStatus | null }>(
-      `SELECT fqn, source, (SELECT c ->> 'status' FROM jsonb_array_elements(status::jsonb -> 'conditions') AS c
-         WHERE c ->> 'type' = 'Ready' LIMIT 1) AS ready FROM resources WHERE tenant = $1`,
-      [tenant],
-    );
-    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  async readinessCounts(tenant: string): Promise<ReadinessCount[]> {
+    const { rows } = await this.db().query<{ source: string; ready: ConditionStatus; count: string }>(READINESS_COUNTS([tenant]));
+    return rows.map((r) => ({ source: r.source, ready: r.ready, count: Number(r.count) }));
+  }
+
+  async sourcesOf(fqns: readonly string[]): Promise<Map<string, SourceRef>> {
+    const { rows } = await this.db().query<{ fqn: string; source: string }>('SELECT fqn, source FROM resources WHERE fqn = ANY($1::text[])', [fqns]);
+    return new Map(rows.map((r) => [r.fqn, JSON.parse(r.source) as SourceRef]));
   }
 
   async syncStates(): Promise<ResourceSyncState[]> {

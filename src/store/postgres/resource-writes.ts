@@ -87,7 +87,7 @@ export class PgResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
-    await this.revisions.record(unit.client, revisionRowOf(created, row, revision, now));
+    await this.revisions.record(unit.client, revisionRowOf(created, revision, now));
     return created;
   }
 
@@ -117,7 +117,7 @@ export class PgResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
-    if (update.generation > Number(stored.generation)) await this.revisions.record(unit.client, revisionRowOf(updated, row, revision, now));
+    if (update.generation > Number(stored.generation)) await this.revisions.record(unit.client, revisionRowOf(updated, revision, now));
     return updated;
   }
 

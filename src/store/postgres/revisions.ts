@@ -3,13 +3,16 @@
 // statement, see resource-writes.ts) and dropped after the retention (hidden from reads at once, deleted
 // by housekeeping).
 import { isoTime, type Clock } from '../../domain/clock.js';
-import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
+import { REVISION_COLUMNS, REVISIONS_READ, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
 import type { RowCodec } from '../resource-rows.js';
 import type { Page, Revision } from '../types.js';
 import type { Queryable } from './connection.js';
 
 /** Kept: alive, or removed within the retention ($2). */
-const KEPT = '(deleted_at IS NULL OR deleted_at >= $2)';
+const KEPT = '(v.deleted_at IS NULL OR v.deleted_at >= $2)';
+
+/** A revision as REVISIONS_READ answers it: spec and secrets always present. */
+type ReadRow = RevisionRow & { spec: string; secrets: string };
 
 export class PgRevisions {
   constructor(
@@ -36,21 +39,21 @@ export class PgRevisions {
 
   async list(resourceId: string, page: Page): Promise<{ items: Revision[]; total: number }> {
     const cutoff = this.cutoff();
-    const { rows } = await this.db().query<RevisionRow & { total: string }>(
-      `SELECT ${REVISION_COLUMNS}, count(*) OVER () AS total FROM revisions WHERE resource_id = $1 AND ${KEPT}
-       ORDER BY generation DESC LIMIT $3 OFFSET $4`,
+    const { rows } = await this.db().query<ReadRow & { total: string }>(
+      `SELECT count(*) OVER () AS total, ${REVISIONS_READ} WHERE v.resource_id = $1 AND ${KEPT}
+       ORDER BY v.generation DESC LIMIT $3 OFFSET $4`,
       [resourceId, cutoff, page.limit, page.offset],
     );
     let total = rows[0] ? Number(rows[0].total) : 0;
     if (rows.length === 0 && page.offset > 0) {
-      const counted = await this.db().query<{ n: string }>(`SELECT count(*) AS n FROM revisions WHERE resource_id = $1 AND ${KEPT}`, [resourceId, cutoff]);
+      const counted = await this.db().query<{ n: string }>(`SELECT count(*) AS n FROM revisions AS v WHERE v.resource_id = $1 AND ${KEPT}`, [resourceId, cutoff]);
       total = Number(counted.rows[0]?.n ?? 0);
     }
     return { items: rows.map((r) => revisionOfRow(r, this.rows, false)), total };
   }
 
   async get(resourceId: string, generation: number): Promise<Revision | undefined> {
-    const { rows } = await this.db().query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = $1 AND ${KEPT} AND generation = $3`, [
+    const { rows } = await this.db().query<ReadRow>(`SELECT ${REVISIONS_READ} WHERE v.resource_id = $1 AND ${KEPT} AND v.generation = $3`, [
       resourceId,
       this.cutoff(),
       generation,
@@ -60,8 +63,8 @@ export class PgRevisions {
 
   async idOf(fqn: string): Promise<string | undefined> {
     const { rows } = await this.db().query<{ resource_id: string }>(
-      `SELECT resource_id FROM revisions WHERE fqn = $1 AND ${KEPT}
-       ORDER BY deleted_at IS NULL DESC, deleted_at DESC, created_at DESC, generation DESC LIMIT 1`,
+      `SELECT v.resource_id FROM revisions AS v WHERE v.fqn = $1 AND ${KEPT}
+       ORDER BY v.deleted_at IS NULL DESC, v.deleted_at DESC, v.created_at DESC, v.generation DESC LIMIT 1`,
       [fqn, this.cutoff()],
     );
     return rows[0]?.resource_id;

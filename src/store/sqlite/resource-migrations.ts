@@ -1,6 +1,14 @@
 // The resource store's schema. Append only: a shipped migration is never edited.
 import type { Migration } from './migrations.js';
 
+/** A row's managing source as resource_counts keys it: "api", or the watched directory's root. */
+const sourceOf = (row: string) => `CASE json_extract(${row}.source, '$.kind') WHEN 'api' THEN 'api' ELSE coalesce(json_extract(${row}.source, '$.root'), '') END`;
+/** The status of a row's Ready condition; Unknown when it has none. */
+const readyOf = (row: string) =>
+  `coalesce((SELECT json_extract(c.value, '$.status') FROM json_each(${row}.status, '$.conditions') AS c WHERE json_extract(c.value, '$.type') = 'Ready'), 'Unknown')`;
+/** Admission policies share the table and are not servers: not counted. */
+const isServer = (row: string) => `instr(${row}.fqn, ':mcp-policy:') = 0`;
+
 export const controlPlaneMigrations: readonly Migration[] = [
   {
     version: 1,
@@ -186,5 +194,76 @@ export const controlPlaneMigrations: readonly Migration[] = [
     version: 10,
     name: 'specs show secret references as written: 0 until the pass at open has shown those older builds masked (shown-references.ts)',
     sql: `INSERT INTO counters (name, value) VALUES ('references_shown', 0);`,
+  },
+  {
+    version: 11,
+    name: 'resource_counts (servers by tenant, source and Ready status, kept by triggers); revisions keep no copy of their live row\'s spec; resources by account',
+    // resource_counts: what /metrics reads. A status write runs the update trigger only when the status
+    // text changed; the counts move only when the Ready status, the source or the tenant did. Rows at 0
+    // stay (a few per source).
+    // revisions: spec and secrets become NULL for the revision of a live resource's current generation
+    // (read from the row, see revision-rows.ts); the keep-spec triggers copy the row's into it when the
+    // generation moves on or the row is deleted. The table is rebuilt for the nullable columns.
+    // resources_account: a project's servers (ListQuery.account) in name order.
+    sql: `
+      CREATE TABLE resource_counts (
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        ready TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, source, ready)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER resource_counts_insert AFTER INSERT ON resources WHEN ${isServer('NEW')} BEGIN
+        INSERT INTO resource_counts (tenant, source, ready, count) VALUES (NEW.tenant, ${sourceOf('NEW')}, ${readyOf('NEW')}, 1)
+          ON CONFLICT (tenant, source, ready) DO UPDATE SET count = count + 1;
+      END;
+      CREATE TRIGGER resource_counts_delete AFTER DELETE ON resources WHEN ${isServer('OLD')} BEGIN
+        UPDATE resource_counts SET count = count - 1 WHERE tenant = OLD.tenant AND source = ${sourceOf('OLD')} AND ready = ${readyOf('OLD')};
+      END;
+      CREATE TRIGGER resource_counts_update AFTER UPDATE OF status, source, tenant, fqn ON resources
+        WHEN (OLD.status IS NOT NEW.status OR OLD.source IS NOT NEW.source OR OLD.tenant IS NOT NEW.tenant OR OLD.fqn IS NOT NEW.fqn)
+          AND (${isServer('OLD')} OR ${isServer('NEW')})
+          AND (OLD.tenant IS NOT NEW.tenant OR OLD.fqn IS NOT NEW.fqn OR ${sourceOf('OLD')} IS NOT ${sourceOf('NEW')} OR ${readyOf('OLD')} IS NOT ${readyOf('NEW')}) BEGIN
+        UPDATE resource_counts SET count = count - 1
+          WHERE ${isServer('OLD')} AND tenant = OLD.tenant AND source = ${sourceOf('OLD')} AND ready = ${readyOf('OLD')};
+        INSERT INTO resource_counts (tenant, source, ready, count) SELECT NEW.tenant, ${sourceOf('NEW')}, ${readyOf('NEW')}, 1 WHERE ${isServer('NEW')}
+          ON CONFLICT (tenant, source, ready) DO UPDATE SET count = count + 1;
+      END;
+      INSERT INTO resource_counts (tenant, source, ready, count)
+        SELECT tenant, source, ready, count(*) FROM (SELECT r.tenant AS tenant, ${sourceOf('r')} AS source, ${readyOf('r')} AS ready FROM resources AS r WHERE ${isServer('r')})
+        GROUP BY tenant, source, ready;
+      CREATE TABLE revisions_compact (
+        resource_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        fqn TEXT NOT NULL,
+        name TEXT NOT NULL,
+        spec TEXT,
+        secrets TEXT,
+        diff TEXT NOT NULL,
+        source TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        PRIMARY KEY (resource_id, generation)
+      );
+      INSERT INTO revisions_compact (resource_id, generation, fqn, name, spec, secrets, diff, source, origin, subject, account_id, created_at, deleted_at)
+        SELECT v.resource_id, v.generation, v.fqn, v.name, CASE WHEN r.id IS NULL THEN v.spec END, CASE WHEN r.id IS NULL THEN v.secrets END,
+          v.diff, v.source, v.origin, v.subject, v.account_id, v.created_at, v.deleted_at
+        FROM revisions AS v LEFT JOIN resources AS r
+          ON r.id = v.resource_id AND r.generation = v.generation AND r.spec = v.spec AND r.secrets = v.secrets AND v.deleted_at IS NULL;
+      DROP TABLE revisions;
+      ALTER TABLE revisions_compact RENAME TO revisions;
+      CREATE INDEX revisions_fqn ON revisions (fqn);
+      CREATE INDEX revisions_deleted_at ON revisions (deleted_at) WHERE deleted_at IS NOT NULL;
+      CREATE TRIGGER revisions_keep_spec_update AFTER UPDATE OF generation ON resources WHEN OLD.generation IS NOT NEW.generation BEGIN
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+      END;
+      CREATE TRIGGER revisions_keep_spec_delete AFTER DELETE ON resources BEGIN
+        UPDATE revisions SET spec = OLD.spec, secrets = OLD.secrets WHERE resource_id = OLD.id AND generation = OLD.generation AND spec IS NULL;
+      END;
+      CREATE INDEX resources_account ON resources (tenant, account_id, name);
+    `,
   },
 ];

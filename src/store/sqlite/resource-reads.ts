@@ -4,8 +4,8 @@
 // follows the resources selected, not the store's size.
 import type Database from 'better-sqlite3';
 import { inReadScope } from '../../domain/read-scope.js';
-import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
-import type { GetOptions, ListQuery, ResourceReadiness, ResourceSyncState, StoredAnswerTexts } from '../types.js';
+import type { McpServerResource, SourceRef } from '../../domain/resource.js';
+import type { GetOptions, ListQuery, ReadinessCount, ResourceSyncState, StoredAnswerTexts } from '../types.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
 
 /** The resources table's columns, qualified by the alias r. */
@@ -35,8 +35,12 @@ export class SqliteResourceReads {
       keys: db.prepare('SELECT fqn FROM resources ORDER BY fqn').pluck(),
       syncStates: db.prepare("SELECT fqn, generation, coalesce(json_extract(status, '$.observedGeneration'), 0) AS observedGeneration FROM resources"),
       count: db.prepare('SELECT count(*) FROM resources').pluck(),
+      readinessCounts: db.prepare('SELECT source, ready, count FROM resource_counts WHERE tenant = ? AND count > 0'),
+      sourcesOf: db.prepare('SELECT fqn, source FROM resources WHERE fqn IN (SELECT value FROM json_each(?))'),
       listTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name`),
       listTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name`),
+      listAccount: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? ORDER BY name`),
+      listAccountName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? AND name = ? ORDER BY name`),
       viewOf: db.prepare('SELECT view FROM resources WHERE fqn = ?').pluck(),
       countTenant: db.prepare('SELECT count(*) FROM resources WHERE tenant = ?').pluck(),
       countTenantName: db.prepare('SELECT count(*) FROM resources WHERE tenant = ? AND name = ?').pluck(),
@@ -81,7 +85,7 @@ export class SqliteResourceReads {
         .all(...selection.args, query.limit, query.offset) as ResourceRow[];
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
     }
-    if (!query.tag && !query.filter && !query.readableBy) {
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
       const masked = query.masked === true;
       const byName = query.name !== undefined;
@@ -103,7 +107,7 @@ export class SqliteResourceReads {
         .all(...selection.args, query.limit, query.offset) as string[];
       return { views, total };
     }
-    if (!query.tag && !query.filter && !query.readableBy) {
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       const byName = query.name !== undefined;
       const args = byName ? [query.tenant, query.name] : [query.tenant];
       const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
@@ -120,27 +124,41 @@ export class SqliteResourceReads {
    * without either, or with a filter (which must see each resource).
    */
   private selection(query: ListQuery): Selection | undefined {
-    const { tag, readableBy: scope, name } = query;
-    if ((!tag && !scope) || query.filter) return undefined;
+    const { tag, readableBy: scope, name, account } = query;
+    if ((!tag && !scope && account === undefined) || query.filter) return undefined;
     const inScope = (alias: string) =>
       `${alias}.account_id IN (SELECT value FROM json_each(?)) AND ${alias}.subject IN (SELECT value FROM json_each(?))`;
     const scopeArgs = scope ? [JSON.stringify(scope.accounts), JSON.stringify(scope.subjects)] : [];
-    const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}`;
+    const shape = `${tag ? 't' : ''}${scope ? 's' : ''}${name !== undefined ? 'n' : ''}${account !== undefined ? 'a' : ''}`;
+    const byName = name !== undefined ? [name] : [];
+    const ofAccount = account !== undefined ? [account] : [];
     if (tag) {
-      // Driven by the tag's index entries, in name order; the scope is checked per entry by its fqn.
+      // Driven by the tag's index entries, in name order; the scope and the account are checked per entry by its fqn.
       return {
         shape,
         sql:
           'SELECT t.name AS name, t.fqn AS fqn FROM resource_tags AS t WHERE t.tenant = ? AND t.tag_key = ? AND t.tag_value = ?' +
           (name !== undefined ? ' AND t.name = ?' : '') +
-          (scope ? ` AND EXISTS (SELECT 1 FROM resource_readers AS a WHERE a.fqn = t.fqn AND ${inScope('a')})` : ''),
-        args: [query.tenant, tag.key, tag.value, ...(name !== undefined ? [name] : []), ...scopeArgs],
+          (scope ? ` AND EXISTS (SELECT 1 FROM resource_readers AS a WHERE a.fqn = t.fqn AND ${inScope('a')})` : '') +
+          (account !== undefined ? ' AND EXISTS (SELECT 1 FROM resources AS x WHERE x.fqn = t.fqn AND x.account_id = ?)' : ''),
+        args: [query.tenant, tag.key, tag.value, ...byName, ...scopeArgs, ...ofAccount],
       };
     }
+    if (scope) {
+      return {
+        shape,
+        sql:
+          `SELECT DISTINCT a.name AS name, a.fqn AS fqn FROM resource_readers AS a WHERE a.tenant = ? AND ${inScope('a')}` +
+          (name !== undefined ? ' AND a.name = ?' : '') +
+          (account !== undefined ? ' AND a.account_id = ?' : ''),
+        args: [query.tenant, ...scopeArgs, ...byName, ...ofAccount],
+      };
+    }
+    // An account alone: its index (resources_account) in name order.
     return {
       shape,
-      sql: `SELECT DISTINCT a.name AS name, a.fqn AS fqn FROM resource_readers AS a WHERE a.tenant = ? AND ${inScope('a')}` + (name !== undefined ? ' AND a.name = ?' : ''),
-      args: [query.tenant, ...scopeArgs, ...(name !== undefined ? [name] : [])],
+      sql: 'SELECT r.name AS name, r.fqn AS fqn FROM resources AS r WHERE r.tenant = ? AND r.account_id = ?' + (name !== undefined ? ' AND r.name = ?' : ''),
+      args: [query.tenant, account, ...byName],
     };
   }
 
@@ -155,9 +173,17 @@ export class SqliteResourceReads {
     return stmt;
   }
 
-  /** The rows of a list query with a filter, which read every resource of the tenant (or name). */
+  /** The rows of a list query with a filter, which read every resource of the tenant (or of its account, or name). */
   private matching(query: ListQuery, masked: boolean): { row: ResourceRow; resource: McpServerResource }[] {
-    const rows = (query.name !== undefined ? this.stmt.listTenantName.all(query.tenant, query.name) : this.stmt.listTenant.all(query.tenant)) as ResourceRow[];
+    const rows = (
+      query.account !== undefined
+        ? query.name !== undefined
+          ? this.stmt.listAccountName.all(query.tenant, query.account, query.name)
+          : this.stmt.listAccount.all(query.tenant, query.account)
+        : query.name !== undefined
+          ? this.stmt.listTenantName.all(query.tenant, query.name)
+          : this.stmt.listTenant.all(query.tenant)
+    ) as ResourceRow[];
     let matching = rows.map((row) => ({ row, resource: this.rows.fromRow(row, masked) }));
     if (query.tag) {
       const { key, value } = query.tag;
@@ -169,15 +195,13 @@ export class SqliteResourceReads {
     return filter ? matching.filter((m) => filter(m.resource)) : matching;
   }
 
-  listReadiness(tenant: string): ResourceReadiness[] {
-    // Read once per start: prepared here rather than kept with the per-write statements.
-    const rows = this.db
-      .prepare(
-        `SELECT fqn, source, (SELECT json_extract(c.value, '$.status') FROM json_each(resources.status, '$.conditions') AS c
-           WHERE json_extract(c.value, '$.type') = 'Ready') AS ready FROM resources WHERE tenant = ?`,
-      )
-      .all(tenant) as { fqn: string; source: string; ready: ConditionStatus | null }[];
-    return rows.map((r) => ({ fqn: r.fqn, ready: r.ready ?? undefined, source: JSON.parse(r.source) as SourceRef }));
+  readinessCounts(tenant: string): ReadinessCount[] {
+    return this.stmt.readinessCounts.all(tenant) as ReadinessCount[];
+  }
+
+  sourcesOf(fqns: readonly string[]): Map<string, SourceRef> {
+    const rows = this.stmt.sourcesOf.all(JSON.stringify(fqns)) as { fqn: string; source: string }[];
+    return new Map(rows.map((r) => [r.fqn, JSON.parse(r.source) as SourceRef]));
   }
 
   syncStates(): ResourceSyncState[] {

@@ -65,7 +65,7 @@ export class SqliteResourceWrites {
       updatedBy: input.createdBy,
       status: input.status,
     });
-    this.deps.revisions.record(revisionRowOf(created, row, revision, now));
+    this.deps.revisions.record(revisionRowOf(created, revision, now));
     return created;
   }
 
@@ -91,7 +91,7 @@ export class SqliteResourceWrites {
       updatedBy: update.updatedBy,
       status: update.status,
     });
-    if (update.generation > stored.generation) this.deps.revisions.record(revisionRowOf(updated, row, revision, now));
+    if (update.generation > stored.generation) this.deps.revisions.record(revisionRowOf(updated, revision, now));
     return updated;
   }
 

@@ -4,11 +4,14 @@
 import type Database from 'better-sqlite3';
 import { isoTime, type Clock } from '../../domain/clock.js';
 import type { Page, Revision } from '../types.js';
-import { REVISION_COLUMNS, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
+import { REVISION_COLUMNS, REVISIONS_READ, revisionOfRow, type RevisionRetention, type RevisionRow } from '../revision-rows.js';
 import type { RowCodec } from '../resource-rows.js';
 
+/** A revision as REVISIONS_READ answers it: spec and secrets always present. */
+type ReadRow = RevisionRow & { spec: string; secrets: string };
+
 /** Kept: alive, or removed within the retention (?). */
-const KEPT = '(deleted_at IS NULL OR deleted_at >= ?)';
+const KEPT = '(v.deleted_at IS NULL OR v.deleted_at >= ?)';
 
 export class SqliteRevisions {
   private readonly stmt;
@@ -24,11 +27,13 @@ export class SqliteRevisions {
           @secrets, @diff, @source, @origin, @subject, @account_id, @created_at, @deleted_at)`),
       trim: db.prepare('DELETE FROM revisions WHERE resource_id = ? AND generation <= ?'),
       markDeleted: db.prepare('UPDATE revisions SET deleted_at = ? WHERE resource_id = ? AND deleted_at IS NULL'),
-      list: db.prepare(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = ? AND ${KEPT} ORDER BY generation DESC LIMIT ? OFFSET ?`),
-      count: db.prepare(`SELECT count(*) FROM revisions WHERE resource_id = ? AND ${KEPT}`).pluck(),
-      get: db.prepare(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE resource_id = ? AND generation = ? AND ${KEPT}`),
+      list: db.prepare(`SELECT ${REVISIONS_READ} WHERE v.resource_id = ? AND ${KEPT} ORDER BY v.generation DESC LIMIT ? OFFSET ?`),
+      count: db.prepare(`SELECT count(*) FROM revisions AS v WHERE v.resource_id = ? AND ${KEPT}`).pluck(),
+      get: db.prepare(`SELECT ${REVISIONS_READ} WHERE v.resource_id = ? AND v.generation = ? AND ${KEPT}`),
       idOf: db
-        .prepare(`SELECT resource_id FROM revisions WHERE fqn = ? AND ${KEPT} ORDER BY deleted_at IS NULL DESC, deleted_at DESC, created_at DESC, generation DESC LIMIT 1`)
+        .prepare(
+          `SELECT v.resource_id FROM revisions AS v WHERE v.fqn = ? AND ${KEPT} ORDER BY v.deleted_at IS NULL DESC, v.deleted_at DESC, v.created_at DESC, v.generation DESC LIMIT 1`,
+        )
         .pluck(),
       prune: db.prepare('DELETE FROM revisions WHERE deleted_at < ?'),
     };
@@ -46,12 +51,12 @@ export class SqliteRevisions {
 
   list(resourceId: string, page: Page): { items: Revision[]; total: number } {
     const cutoff = this.cutoff();
-    const rows = this.stmt.list.all(resourceId, cutoff, page.limit, page.offset) as RevisionRow[];
+    const rows = this.stmt.list.all(resourceId, cutoff, page.limit, page.offset) as ReadRow[];
     return { items: rows.map((r) => revisionOfRow(r, this.rows, false)), total: this.stmt.count.get(resourceId, cutoff) as number };
   }
 
   get(resourceId: string, generation: number): Revision | undefined {
-    const row = this.stmt.get.get(resourceId, generation, this.cutoff()) as RevisionRow | undefined;
+    const row = this.stmt.get.get(resourceId, generation, this.cutoff()) as ReadRow | undefined;
     return row && revisionOfRow(row, this.rows, true);
   }
 

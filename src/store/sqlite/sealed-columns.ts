@@ -30,7 +30,7 @@ export function checkColumnKey(db: Database.Database, table: string, column: str
 export function resealColumn(db: Database.Database, table: string, keyColumn: string, column: string, codec: SecretCodec): number {
   const resealer = resealerOf(codec);
   if (!resealer) return 0; // a codec that cannot tell has nothing to reseal (the identity codec)
-  const rows = db.prepare(`SELECT ${keyColumn} AS k, ${column} AS v FROM ${table}`).all() as { k: string; v: string }[];
+  const rows = db.prepare(`SELECT ${keyColumn} AS k, ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).all() as { k: string; v: string }[];
   const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${keyColumn} = ?`);
   let changed = 0;
   db.transaction(() => {

@@ -18,7 +18,7 @@ import type {
   ListQuery,
   NewResource,
   Page,
-  ResourceReadiness,
+  ReadinessCount,
   ResourceSyncState,
   ResourceRef,
   ResourceUpdate,
@@ -207,8 +207,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.units.call(() => this.refs().ofTenant(tenant));
   }
 
-  listReadiness(tenant: string): Promise<ResourceReadiness[]> {
-    return this.units.call(() => this.reads.listReadiness(tenant));
+  readinessCounts(tenant: string): Promise<ReadinessCount[]> {
+    return this.units.call(() => this.reads.readinessCounts(tenant));
+  }
+
+  sourcesOf(fqns: readonly string[]): Promise<Map<string, SourceRef>> {
+    return this.units.call(() => this.reads.sourcesOf(fqns));
   }
 
   syncStates(): Promise<ResourceSyncState[]> {

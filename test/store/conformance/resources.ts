@@ -3,7 +3,7 @@
 import { MASK } from '../../../src/manifest/index.js';
 import { WriteConflictError } from '../../../src/store/index.js';
 import type { StoreEngine } from './engine.js';
-import { fileSource, fqnOf, manifest, newResource, other, readyStatus, SECRET, subject, updateOf } from './fixtures.js';
+import { fqnOf, manifest, newResource, other, SECRET, subject, updateOf } from './fixtures.js';
 
 export function resourceCases(engine: () => StoreEngine): void {
   describe('resources', () => {
@@ -122,18 +122,6 @@ export function resourceCases(engine: () => StoreEngine): void {
       const own = (await resources.get(fqnOf('a'), { known: { specHash: 'another', manifest: known } }))!.manifest;
       expect(own).not.toBe(known);
       expect(own).toEqual(known);
-    });
-
-    it('answers the readiness of every resource of a tenant from its stored status', async () => {
-      const { resources } = engine();
-      await resources.create(newResource('a'));
-      await resources.create(newResource('b', { source: fileSource('b.yaml') }));
-      await resources.setStatus(fqnOf('b'), readyStatus(1, 'False'));
-      const readiness = (await resources.listReadiness('default')).sort((x, y) => x.fqn.localeCompare(y.fqn));
-      expect(readiness).toEqual([
-        { fqn: fqnOf('a'), ready: undefined, source: { kind: 'api' } },
-        { fqn: fqnOf('b'), ready: 'False', source: fileSource('b.yaml') },
-      ]);
     });
   });
 }

@@ -1,12 +1,14 @@
 // The store conformance suite: every case of every port, against one engine factory. An engine's test
 // file calls describeStoreConformance with its factory; the cases do not change per engine.
 import { FakeClock } from '../../support/fake-clock.js';
+import { accountSelectionCases } from './account-selection.js';
 import { changelogCases } from './changelog.js';
 import type { StoreEngine, StoreEngineFactory } from './engine.js';
 import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
 import { gatewayCountCases } from './gateway-count.js';
+import { readinessCountCases } from './readiness-counts.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
 import { revisionCases } from './revisions.js';
@@ -29,6 +31,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     const current = () => engine!;
     resourceCases(current);
     selectionCases(current);
+    accountSelectionCases(current);
     statusCases(current);
     changelogCases(current);
     eventCases(current);
@@ -37,6 +40,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     gatewayCases(current);
     credentialCases(current, factory);
     gatewayCountCases(current);
+    readinessCountCases(current);
     syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
