@@ -90,7 +90,12 @@ export interface Config {
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** How the other replicas reach this one (session forwarding, refresh); undefined: from the listen address. */
   advertiseUrl: string | undefined;
+  /** --data-plane: the gateway data plane on a worker thread that owns the listener (thread), or on the control plane's event loop (inline). */
+  dataPlane: DataPlaneMode;
 }
+
+export const DATA_PLANE_MODES = ['thread', 'inline'] as const;
+export type DataPlaneMode = (typeof DATA_PLANE_MODES)[number];
 
 export type StoreConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
 
@@ -331,6 +336,15 @@ export const SERVE_FLAGS = [
     describedDefault: true,
     help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader): an origin, no path. Required with a postgres:// store when --host is loopback or a wildcard; give it whenever the listen address is not reachable from them.',
   },
+  {
+    flag: 'data-plane',
+    env: 'MCP_CP_DATA_PLANE',
+    default: 'thread',
+    value: 'MODE',
+    help:
+      'Where the gateway (/mcp) runs. thread: on a worker thread of its own that owns the listener and passes every other request to the ' +
+      'control plane, so no control-plane work (a large list, a resync, a directory sync) delays a gateway call. inline: on the control plane\'s event loop (embedders, tests).',
+  },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
@@ -506,6 +520,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     durability,
     lease: parseLease(value('lease-duration')),
     advertiseUrl: advertiseUrlRaw !== undefined ? parseAdvertiseUrl(advertiseUrlRaw) : undefined,
+    dataPlane: parseDataPlaneMode(value('data-plane')),
     revisionHistory,
     revisionRetentionMs,
     ...manifestConfig(values, env, getBoolean('no-manifests')),
@@ -545,6 +560,15 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       maxResponseBytes: parseSize(value('upstream-max-response-bytes'), 'upstream-max-response-bytes'),
     },
   };
+}
+
+/** --data-plane: thread or inline. */
+function parseDataPlaneMode(raw: string): DataPlaneMode {
+  const v = raw.trim().toLowerCase();
+  if (!(DATA_PLANE_MODES as readonly string[]).includes(v)) {
+    throw new ConfigError(`--data-plane: "${raw}" is not a mode; use thread (the gateway on a worker thread of its own) or inline (on the control plane's event loop).`);
+  }
+  return v as DataPlaneMode;
 }
 
 /** --durability: full or normal; normal only for SQLite (PostgreSQL's own synchronous_commit decides there). */
