@@ -130,7 +130,8 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const port = givenPort ?? (advertise ? await freePort() : 0);
   const advertiseArgs = advertise ? ['--advertise-url', `http://127.0.0.1:${port}`] : [];
   // The data plane on the control plane's event loop, unless the test (or MCP_CP_TEST_DATA_PLANE) asks for its thread.
-  const dataPlaneArgs = args.some((a) => a.startsWith('--data-plane')) ? [] : ['--data-plane', testDataPlaneMode()];
+  // StartOptions.authenticators (functions) and an injected clock reach only an inline data plane.
+  const dataPlaneArgs = args.some((a) => a.startsWith('--data-plane')) ? [] : ['--data-plane', options.authenticators || options.clock ? 'inline' : testDataPlaneMode()];
   const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...dataPlaneArgs, ...args], env);
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
