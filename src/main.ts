@@ -3,7 +3,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +22,8 @@ import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
-import type { DataPlaneHostOptions } from './gateway/host/host-options.js';
+import { yieldCpuToDataPlane } from './gateway/host/yield-cpu.js';
+import { dataPlaneHostOptions } from './gateway/host/host-options.js';
 import { CallerCredentials } from './credentials/caller-credentials.js';
 import { findOAuthMetadata } from './credentials/oauth-server-metadata.js';
 import { OAuthConnections } from './credentials/oauth-connections.js';
@@ -582,6 +582,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
         },
       );
       dataPlaneControl = thread;
+      // On a busy machine the gateway's thread gets the CPU first; control-plane work waits instead.
+      yieldCpuToDataPlane(config.controlPlaneNice, logger);
       // Gateway entries the reconciler commits reach the thread's sessions at once (its poll is the backstop).
       leaderGateway.watch((fqn) => thread.changed(fqn));
       metrics.mergeFrom(() => thread.metricsJson());
@@ -637,36 +639,6 @@ function listen(listener: RequestListener, port: number, host: string): Promise<
     s.once('listening', () => resolveListen(s));
     s.once('error', rejectListen);
   });
-}
-
-/** What the data-plane host is made from (plain data: it crosses to its thread, or to a gateway-only replica). */
-export function dataPlaneHostOptions(
-  config: Config,
-  keys: { adminToken: string; secretKey: Uint8Array; hashKey: Uint8Array; signingKey: KeyObject; replicaId: string; tokensFilePollIntervalMs?: number | undefined },
-): DataPlaneHostOptions {
-  return {
-    listen: { host: config.host, port: config.port },
-    tenant: config.tenant,
-    dataDir: config.dataDir,
-    store: config.store,
-    adminToken: keys.adminToken,
-    ...(config.tokensFile !== undefined ? { tokensFile: config.tokensFile } : {}),
-    ...(keys.tokensFilePollIntervalMs !== undefined ? { tokensFilePollIntervalMs: keys.tokensFilePollIntervalMs } : {}),
-    secretKey: keys.secretKey,
-    hashKey: keys.hashKey,
-    signingKey: keys.signingKey,
-    egress: { deny: config.egressDeny, allow: config.egressAllow },
-    upstreamLimits: config.upstreamLimits,
-    stdio: { enabled: config.allowStdio, allow: config.stdioAllow, idleMs: config.stdioIdleTimeoutMs },
-    discoveryTimeoutMs: config.discoveryTimeoutMs,
-    secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets'),
-    fileTakeoverRole: config.fileTakeoverRole,
-    logLevel: config.logLevel,
-    replicaId: keys.replicaId,
-    leaseDurationMs: config.lease.durationMs,
-    ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
-    metricsPublic: config.metricsPublic,
-  };
 }
 
 /**

@@ -11,6 +11,7 @@ import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
 import { SchemaTooNewError } from '../store/postgres/migrations.js';
 import { startControlPlane } from '../main.js';
+import { startGatewayReplica } from '../gateway/host/gateway-replica.js';
 
 const EXIT_INTERRUPTED = 130;
 const EXIT_LEADERSHIP_LOST = 1;
@@ -62,13 +63,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
 
-  let cp;
+  let cp: { url: string; publicUrl?: string; adminTokenSource?: string; close(): Promise<void> };
   let exitCode = 0;
   let why: string | undefined;
   try {
     // A replica that lost the leader lease ends with 1 after a clean close: its leader work starts once per
     // process, so its supervisor starts it again, as a follower.
-    cp = await startControlPlane(config, {
+    cp = config.role === 'gateway' ? await startGatewayReplica(config) : await startControlPlane(config, {
       onLeadershipLost: () => {
         exitCode = EXIT_LEADERSHIP_LOST;
         why = 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)';
@@ -90,8 +91,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   say(
-    `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
-      `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
+    config.role === 'gateway'
+      ? `mcp-control-plane gateway serving on ${cp.url} (/mcp/{name}, /healthz, /readyz, /metrics; the API is the control plane's)\n`
+      : `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
+          `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
   );
   const running = cp;
   await new Promise<void>((resolveStop) => {

@@ -132,7 +132,9 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   // The data plane on the control plane's event loop, unless the test (or MCP_CP_TEST_DATA_PLANE) asks for its thread.
   // StartOptions.authenticators (functions) and an injected clock reach only an inline data plane.
   const dataPlaneArgs = args.some((a) => a.startsWith('--data-plane')) ? [] : ['--data-plane', options.authenticators || options.clock ? 'inline' : testDataPlaneMode()];
-  const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...dataPlaneArgs, ...args], env);
+  // The test process's own thread keeps its priority (a test asks for it to be lowered).
+  const niceArgs = args.some((a) => a.startsWith('--control-plane-nice')) ? [] : ['--control-plane-nice', '0'];
+  const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...dataPlaneArgs, ...niceArgs, ...args], env);
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },

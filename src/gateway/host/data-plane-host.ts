@@ -16,7 +16,9 @@ import { RoleAccessPolicy } from '../../auth/policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
 import { ReplicaSessionOwners } from '../../cluster/session-owners.js';
 import { InternalTokens } from '../../cluster/internal-token.js';
-import { listReplicas } from '../../cluster/replicas.js';
+import { listReplicas, ReplicaHeartbeat } from '../../cluster/replicas.js';
+import { checkSecretKeyCanary } from '../../cluster/key-check.js';
+import { packageVersion } from '../../http/openapi.js';
 import { CallerCredentials } from '../../credentials/caller-credentials.js';
 import { OAuthConnections } from '../../credentials/oauth-connections.js';
 import { systemClock } from '../../domain/clock.js';
@@ -26,7 +28,7 @@ import { createSecretResolver } from '../../reconcile/secret-refs.js';
 import { StdioPolicy } from '../../stdio/stdio-policy.js';
 import { StdioSupervisor } from '../../stdio/stdio-supervisor.js';
 import type { CredentialStore, GatewayReader } from '../../store/index.js';
-import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } from '../../store/postgres/index.js';
+import { checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } from '../../store/postgres/index.js';
 import { AesGcmSecretCodec } from '../../store/secret-codec.js';
 import { SqliteGatewayStore } from '../../store/sqlite/index.js';
 import { EgressPolicy } from '../../upstream/egress.js';
@@ -111,7 +113,7 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
   let publicUrl = options.publicUrl ?? '';
   const secretKey = Buffer.from(options.secretKey);
   const secretCodec = new AesGcmSecretCodec(secretKey);
-  const stores = (opened.stores = await openGatewayStores(options, secretCodec, Buffer.from(options.hashKey), secretKey));
+  const stores = (opened.stores = await openGatewayStores(options, secretCodec, Buffer.from(options.hashKey), secretKey, logger));
   const reader = new PushedGatewayReader(stores.gateway);
 
   const tokensFile = options.tokensFile
@@ -244,7 +246,7 @@ interface GatewayStores {
  * plane writes; refreshed OAuth tokens are written through it); PostgreSQL, a small pool of its own with
  * its LISTEN connection, and the session owners over the replicas table.
  */
-async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: AesGcmSecretCodec, hashKey: Buffer, secretKey: Buffer): Promise<GatewayStores> {
+async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: AesGcmSecretCodec, hashKey: Buffer, secretKey: Buffer, logger: Logger): Promise<GatewayStores> {
   if (options.store.kind === 'sqlite') {
     const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
@@ -254,7 +256,19 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
     max: 4,
     leaseDurationMs: options.leaseDurationMs,
   });
+  let heartbeat: ReplicaHeartbeat | undefined;
   try {
+    if (!options.controlPlane) {
+      // A gateway-only replica migrates nothing: the control plane's replicas do. It refuses a schema of
+      // another build, and a secret key that does not open the canary (exit 2 in serve, as a control plane).
+      const client = await database.pool.connect();
+      try {
+        await checkSchemaVersion(client);
+      } finally {
+        client.release();
+      }
+      await checkSecretKeyCanary(database.pool, secretCodec);
+    }
     const gateway = await PostgresGatewayStore.open({ database, secretCodec, hashKey });
     const credentials = new PostgresCredentialStore({ database, secretCodec });
     const sessionOwners = new ReplicaSessionOwners({
@@ -262,16 +276,27 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
       replicas: () => listReplicas(database.pool, options.leaseDurationMs),
       tokens: new InternalTokens(secretKey),
     });
+    if (options.advertiseUrl) {
+      heartbeat = new ReplicaHeartbeat({
+        db: database.pool,
+        replica: { id: options.replicaId, url: options.advertiseUrl, version: packageVersion() },
+        intervalMs: Math.max(1000, Math.floor(options.leaseDurationMs / 3)),
+        onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'a replica heartbeat failed'),
+      });
+      heartbeat.start();
+    }
     return {
       gateway,
       credentials,
       sessionOwners,
       close: async () => {
+        await heartbeat?.stop();
         await gateway.close();
         await database.close();
       },
     };
   } catch (err) {
+    await heartbeat?.stop();
     await database.close();
     throw err;
   }

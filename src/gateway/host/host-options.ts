@@ -1,7 +1,8 @@
 // What a data-plane host is made from (serialisable: it crosses to a worker thread as workerData), and
 // the messages between a control plane and the data-plane thread it started.
 import type { KeyObject } from 'node:crypto';
-import type { StoreConfig } from '../../config.js';
+import { join } from 'node:path';
+import type { Config, StoreConfig } from '../../config.js';
 import type { LogLevel } from '../../logger.js';
 import type { UpstreamObservation } from '../data-plane/upstream-health.js';
 
@@ -40,6 +41,41 @@ export interface DataPlaneHostOptions {
   controlPlane?: { port: number; secret: string };
   /** Gateway-only: /metrics without a bearer token (--metrics-public). */
   metricsPublic?: boolean;
+  /**
+   * Gateway-only on PostgreSQL: where the other replicas reach this one. It is written to the replicas table
+   * (a heartbeat), so the sessions it holds are forwarded here from any replica.
+   */
+  advertiseUrl?: string;
+}
+
+/** What the data-plane host is made from (plain data: it crosses to its thread, or to a gateway-only replica). */
+export function dataPlaneHostOptions(
+  config: Config,
+  keys: { adminToken: string; secretKey: Uint8Array; hashKey: Uint8Array; signingKey: KeyObject; replicaId: string; tokensFilePollIntervalMs?: number | undefined },
+): DataPlaneHostOptions {
+  return {
+    listen: { host: config.host, port: config.port },
+    tenant: config.tenant,
+    dataDir: config.dataDir,
+    store: config.store,
+    adminToken: keys.adminToken,
+    ...(config.tokensFile !== undefined ? { tokensFile: config.tokensFile } : {}),
+    ...(keys.tokensFilePollIntervalMs !== undefined ? { tokensFilePollIntervalMs: keys.tokensFilePollIntervalMs } : {}),
+    secretKey: keys.secretKey,
+    hashKey: keys.hashKey,
+    signingKey: keys.signingKey,
+    egress: { deny: config.egressDeny, allow: config.egressAllow },
+    upstreamLimits: config.upstreamLimits,
+    stdio: { enabled: config.allowStdio, allow: config.stdioAllow, idleMs: config.stdioIdleTimeoutMs },
+    discoveryTimeoutMs: config.discoveryTimeoutMs,
+    secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets'),
+    fileTakeoverRole: config.fileTakeoverRole,
+    logLevel: config.logLevel,
+    replicaId: keys.replicaId,
+    leaseDurationMs: config.lease.durationMs,
+    ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
+    metricsPublic: config.metricsPublic,
+  };
 }
 
 /** The header that marks a request the host passed on; the internal listener takes no request without it. */
