@@ -189,7 +189,8 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
     // Only the host sets it, on the hop to the control plane.
     delete req.headers[HOST_SECRET_HEADER];
     const url = req.url ?? '/';
-    if (!url.startsWith(MCP_PREFIX)) return passOn(req, res);
+    // In any letter case, as express routes it in the control plane's app.
+    if (url.slice(0, MCP_PREFIX.length).toLowerCase() !== MCP_PREFIX) return passOn(req, res);
     const started = process.hrtime.bigint();
     req.url = url.slice(MCP_PREFIX.length - 1);
     let passed = false;

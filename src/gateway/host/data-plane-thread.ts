@@ -140,6 +140,9 @@ export class DataPlaneThread implements DataPlaneControl {
       }
       case 'log':
         return logTo(this.deps.logger, message);
+      case 'closed':
+        // Everything it held is closed: a handle left over (a timer, a pool) must not keep it.
+        return void this.worker.terminate();
       default:
         return;
     }

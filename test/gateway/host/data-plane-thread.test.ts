@@ -10,7 +10,7 @@ import { connectClient, GATEWAY_TEST_ARGS, GATEWAY_TOOLS, putServer, type Gatewa
 import { DataPlaneThread } from '../../../src/gateway/host/data-plane-thread.js';
 import { HOST_SECRET_HEADER } from '../../../src/gateway/host/host-options.js';
 
-const THREAD_ARGS = [...GATEWAY_TEST_ARGS, '--data-plane', 'thread'];
+const THREAD_ARGS = [...GATEWAY_TEST_ARGS, '--discovery-interval', '10m', '--data-plane', 'thread'];
 
 let upstream: RunningMcpServer;
 const clients: GatewayClient[] = [];
@@ -63,6 +63,10 @@ describe('--data-plane thread', () => {
     expect(JSON.stringify(called.structuredContent)).toContain('through the thread');
     // The thread reports its sessions to the control plane.
     await waitFor(() => cp.dataPlane.sessionCount('threaded') === 1, { what: 'the session to be counted' });
+    // /MCP/ too, as express routes it inline.
+    const upper = await fetch(`${cp.url}/MCP/threaded`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: '{}' });
+    expect(upper.status).toBe(401);
+    expect(upper.headers.get('www-authenticate')).toContain('invalid_token');
     // The host's secret never reaches an upstream.
     expect(upstream.requests.length).toBeGreaterThan(0);
     expect(upstream.requests.every((r) => r.headers[HOST_SECRET_HEADER] === undefined)).toBe(true);
@@ -102,6 +106,27 @@ describe('--data-plane thread', () => {
       await watch.waitFor((e) => e.object?.name === 'watched-live', { from, what: 'the live frame of the new server', timeoutMs: 10_000 });
     } finally {
       await watch.close();
+    }
+  });
+
+  it("hands what the thread sees of an upstream to the server's status", async () => {
+    // Discovery runs only every 10 minutes here and retries after 10: only the thread's report can flip Ready.
+    const doomed = await startMcpServer({ transport: 'streamable-http', tools: GATEWAY_TOOLS, stateful: true });
+    try {
+      await putServer(cp, { name: 'dies', url: doomed.url });
+      const { client } = await connect(cp, 'dies');
+      await client.listTools();
+      await doomed.close();
+      await expect(client.callTool({ name: 'echo', arguments: {} })).rejects.toThrow();
+      await waitFor(
+        async () => {
+          const ready = ((await cp.api('/api/svc/v1/mcp-servers/name/dies')).json.data.status.conditions as { type: string; status: string; reason: string }[]).find((c) => c.type === 'Ready');
+          return ready?.status === 'False' && ready.reason === 'Unreachable';
+        },
+        { what: 'Ready=False Unreachable from the thread\'s report' },
+      );
+    } finally {
+      await doomed.close();
     }
   });
 
