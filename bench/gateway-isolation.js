@@ -8,7 +8,8 @@
 // bench run (median of the runs, range beside it). Goal in thread mode: ≤ 1.5×. The list loop runs at
 // nice 19: it stands in for clients on other machines. Both modes run with the serve defaults otherwise
 // (thread: the control plane's thread at --control-plane-nice 10).
-//   BENCH_ISOLATION_SERVERS=N (default 10,000), BENCH_ISOLATION_RUNS=R per mode (default 3)
+//   BENCH_ISOLATION_SERVERS=N (default 10,000), BENCH_ISOLATION_RUNS=R per mode (default 3),
+//   BENCH_ISOLATION_MODES=thread,inline (default: thread, "thread, nice 0", inline)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
@@ -153,7 +154,8 @@ export async function run() {
   const upstream = await spawnNode(join(ROOT, 'bench', 'lib', 'upstream-mcp.js'));
   const upstreamUrl = await upstream.url();
   const deadUrl = `http://127.0.0.1:${await deadLoopbackPort()}/mcp`;
-  const modes = modesOf();
+  const only = process.env.BENCH_ISOLATION_MODES?.split(',').map((m) => m.trim());
+  const modes = modesOf().filter((m) => !only || only.includes(m.mode));
   const runs = [];
   try {
     // thread, inline, thread, inline, …: both modes see the same machine.
