@@ -125,11 +125,12 @@ export interface StartOptions {
   onLeadershipLost?: () => void;
   /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
   cluster?: ClusterWiring;
+  /** The control plane's clock; an inline data plane's too (the data-plane thread keeps the system clock). */
   clock?: Clock;
   logger?: Logger;
   /** Watcher timing (tests shorten it). */
   manifestWatch?: Partial<WatchTiming>;
-  /** More bearer-token subjects, asked after the admin token (embedders and tests). */
+  /** More bearer-token subjects, asked after the admin token (embedders and tests); functions, so --data-plane inline only. */
   authenticators?: readonly Authenticator[];
   /** How often --tokens-file is checked for changes (tests shorten it). Default 1 s. */
   tokensFilePollIntervalMs?: number;
