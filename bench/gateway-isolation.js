@@ -22,7 +22,14 @@ import { callJson, deadLoopbackPort, expectOk } from './lib/http.js';
 import { manifest, writeManifestDirectory } from './lib/manifests.js';
 import { serveHasFlag, startServer } from './lib/server.js';
 import { GatewayReader } from './lib/stores.js';
-import { fmt, summarize } from './lib/stats.js';
+import { fmt, percentile } from './lib/stats.js';
+
+/** p50, p99 and max without spreading (a cold sync of 50,000 times hundreds of thousands of calls). */
+function summarize(values) {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return { n: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max };
+}
 
 /** The median (of an even count, the mean of the middle two: with two runs, not the better one). */
 function median(values) {
