@@ -1,9 +1,10 @@
 // Jest runs the TypeScript sources as native ES modules (package.json "type": "module"),
 // transpiled by swc; type checking is `npm run typecheck`, not the test run.
 //
-// Two projects: `sqlite` is every test file; `postgres` runs again, with their control planes on
-// PostgreSQL, the e2e suites that matter most (PUT/intake, watch, GitOps, reconcile and discovery).
-// `npm test` runs both; MCP_CP_TEST_PROJECT=sqlite or =postgres runs one (`npm run test:postgres`). Without
+// Three projects: `sqlite` is every test file; `postgres` runs again, with their control planes on
+// PostgreSQL, the e2e suites that matter most (PUT/intake, watch, GitOps, reconcile and discovery); `thread`
+// runs again, with the data plane on its thread as `serve` runs it, end-to-end suites through the gateway.
+// `npm test` runs all; MCP_CP_TEST_PROJECT=sqlite, =postgres or =thread runs one (`npm run test:postgres`). Without
 // PostgreSQL's binaries the postgres project's tests are skipped with one loud line per file, or fail under
 // MCP_CP_TEST_REQUIRE_ALL=1 (test/support/postgres-store-setup.ts).
 const base = {
@@ -29,10 +30,13 @@ export const POSTGRES_SUITES = [
   'test/policy/policy-doors.test.ts',
 ];
 
-/** One project only (sqlite or postgres), or both when unset. */
+/** The suites run with the data plane on its thread (test/support/thread-data-plane-setup.ts). */
+export const THREAD_SUITES = ['test/docs/quick-start.test.ts', 'test/e2e/core.test.ts', 'test/gateway/token-refusal.test.ts'];
+
+/** One project only (sqlite, postgres or thread), or all when unset. */
 const PROJECT = process.env.MCP_CP_TEST_PROJECT;
-if (PROJECT && PROJECT !== 'sqlite' && PROJECT !== 'postgres') {
-  throw new Error(`MCP_CP_TEST_PROJECT must be sqlite or postgres (or unset for both), got ${JSON.stringify(PROJECT)}`);
+if (PROJECT && PROJECT !== 'sqlite' && PROJECT !== 'postgres' && PROJECT !== 'thread') {
+  throw new Error(`MCP_CP_TEST_PROJECT must be sqlite, postgres or thread (or unset for all), got ${JSON.stringify(PROJECT)}`);
 }
 
 /** @type {import('jest').Config} */
@@ -46,6 +50,12 @@ export default {
       displayName: 'postgres',
       testMatch: POSTGRES_SUITES.map((path) => `<rootDir>/${path}`),
       setupFilesAfterEnv: ['<rootDir>/test/support/postgres-store-setup.ts'],
+    },
+    {
+      ...base,
+      displayName: 'thread',
+      testMatch: THREAD_SUITES.map((path) => `<rootDir>/${path}`),
+      setupFilesAfterEnv: ['<rootDir>/test/support/thread-data-plane-setup.ts'],
     },
   ].filter((project) => !PROJECT || project.displayName === PROJECT),
 };

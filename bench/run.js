@@ -1,6 +1,6 @@
 // npm run bench            every figure
 // npm run bench -- NAME…   some (put-create, put, put-unchanged, dry-run, scale-reads, resync, cold-sync, warm-restart, edit-latency,
-//                          list, memory, watch-fanout, proxy, large-result, retry-flood, pg-put, pg-takeover,
+//                          list, memory, watch-fanout, proxy, large-result, gateway-isolation, retry-flood, pg-put, pg-takeover,
 //                          pg-watch-fanout, pg-rate-limit, reconcile-savepoints: PostgreSQL, skipped loudly without its binaries, an error
 //                          under MCP_CP_TEST_REQUIRE_ALL=1)
 // BENCH_SMOKE=1            tiny sizes: every script runs once, no timing is asserted, results.md is
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { ROOT, SMOKE, runCleanups, withTimeout } from './lib/common.js';
 import { appendResults, machine, printTable, RESULTS_FILE } from './lib/report.js';
 
-export const BENCHES = ['put-create', 'put', 'put-unchanged', 'dry-run', 'list', 'scale-reads', 'resync', 'cold-sync', 'warm-restart', 'edit-latency', 'memory', 'watch-fanout', 'proxy', 'large-result', 'pg-put', 'pg-takeover', 'pg-watch-fanout', 'pg-rate-limit', 'reconcile-savepoints', 'retry-flood', 'db-footprint'];
+export const BENCHES = ['put-create', 'put', 'put-unchanged', 'dry-run', 'list', 'scale-reads', 'resync', 'cold-sync', 'warm-restart', 'edit-latency', 'memory', 'watch-fanout', 'proxy', 'large-result', 'gateway-isolation', 'pg-put', 'pg-takeover', 'pg-watch-fanout', 'pg-rate-limit', 'reconcile-savepoints', 'retry-flood', 'db-footprint'];
 
 async function main(argv) {
   const unknown = argv.filter((n) => !BENCHES.includes(n));

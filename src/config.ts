@@ -92,7 +92,19 @@ export interface Config {
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** How the other replicas reach this one (session forwarding, refresh); undefined: from the listen address. */
   advertiseUrl: string | undefined;
+  /** --data-plane: the gateway data plane on a worker thread that owns the listener (thread), or on the control plane's event loop (inline). */
+  dataPlane: DataPlaneMode;
+  /** --control-plane-nice: with the data plane on its thread, the nice value the control plane's own thread takes (0: unchanged; Linux only). */
+  controlPlaneNice: number;
+  /** --role: the whole control plane (all), or a replica that serves the gateway alone (gateway; PostgreSQL only). */
+  role: ServeRole;
 }
+
+export const SERVE_ROLES = ['all', 'gateway'] as const;
+export type ServeRole = (typeof SERVE_ROLES)[number];
+
+export const DATA_PLANE_MODES = ['thread', 'inline'] as const;
+export type DataPlaneMode = (typeof DATA_PLANE_MODES)[number];
 
 export type StoreConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
 
@@ -342,6 +354,33 @@ export const SERVE_FLAGS = [
     describedDefault: true,
     help: 'How the other replicas reach this one (MCP sessions it owns, refreshes it runs as leader): an origin, no path. Required with a postgres:// store when --host is loopback or a wildcard; give it whenever the listen address is not reachable from them.',
   },
+  {
+    flag: 'data-plane',
+    env: 'MCP_CP_DATA_PLANE',
+    default: 'thread',
+    value: 'MODE',
+    help:
+      'Where the gateway (/mcp) runs. thread: on a worker thread of its own that owns the listener and passes every other request to the ' +
+      'control plane, so no control-plane work (a large list, a resync, a directory sync) delays a gateway call. inline: on the control plane\'s event loop (embedders, tests).',
+  },
+  {
+    flag: 'control-plane-nice',
+    env: 'MCP_CP_CONTROL_PLANE_NICE',
+    default: '10',
+    count: { min: 0, max: 19 },
+    help:
+      'With --data-plane thread on Linux: the scheduling priority (nice) the control plane\'s own thread (and the threads it starts later) takes, so that on a busy ' +
+      'machine the gateway\'s thread gets the CPU first and control-plane work waits instead. 0 leaves it unchanged.',
+  },
+  {
+    flag: 'role',
+    env: 'MCP_CP_ROLE',
+    default: 'all',
+    value: 'ROLE',
+    help:
+      'all: the control plane and its gateway. gateway: a replica that serves only the gateway (/mcp, /healthz, /readyz, /metrics) from a postgres:// store ' +
+      'the control plane\'s replicas write (it migrates and reconciles nothing; other paths answer 404 naming the control plane).',
+  },
 ] as const satisfies readonly ServeFlag[];
 
 type BooleanFlag = Extract<(typeof SERVE_FLAGS)[number], { type: 'boolean' }>['flag'];
@@ -517,6 +556,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     durability,
     lease: parseLease(value('lease-duration')),
     advertiseUrl: advertiseUrlRaw !== undefined ? parseAdvertiseUrl(advertiseUrlRaw) : undefined,
+    dataPlane: parseDataPlaneMode(value('data-plane')),
+    role: parseRole(value('role'), store),
+    controlPlaneNice: count('control-plane-nice'),
     revisionHistory,
     revisionRetentionMs,
     ...manifestConfig(values, env, getBoolean('no-manifests')),
@@ -557,6 +599,25 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       maxResponseBytes: parseSize(value('upstream-max-response-bytes'), 'upstream-max-response-bytes'),
     },
   };
+}
+
+/** --role: all, or gateway (a postgres:// store only: the gateway replica reads what the control plane's replicas write there). */
+function parseRole(raw: string, store: StoreConfig): ServeRole {
+  const v = raw.trim().toLowerCase();
+  if (!(SERVE_ROLES as readonly string[]).includes(v)) throw new ConfigError(`--role: "${raw}" is not a role; use all (the control plane and its gateway) or gateway (the gateway alone).`);
+  if (v === 'gateway' && store.kind !== 'postgres') {
+    throw new ConfigError('--role gateway: a gateway-only replica reads the gateway entries the control plane\'s replicas write to a shared database; give it the same --store postgres://… (or MCP_CP_STORE) they use.');
+  }
+  return v as ServeRole;
+}
+
+/** --data-plane: thread or inline. */
+function parseDataPlaneMode(raw: string): DataPlaneMode {
+  const v = raw.trim().toLowerCase();
+  if (!(DATA_PLANE_MODES as readonly string[]).includes(v)) {
+    throw new ConfigError(`--data-plane: "${raw}" is not a mode; use thread (the gateway on a worker thread of its own) or inline (on the control plane's event loop).`);
+  }
+  return v as DataPlaneMode;
 }
 
 /** --durability: full or normal; normal only for SQLite (PostgreSQL's own synchronous_commit decides there). */

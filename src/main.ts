@@ -2,7 +2,7 @@
 // concrete classes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,10 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
+import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
+import { guardInternal } from './gateway/host/internal-guard.js';
+import { yieldCpuToDataPlane } from './gateway/host/yield-cpu.js';
+import { dataPlaneHostOptions } from './gateway/host/host-options.js';
 import { CallerCredentials } from './credentials/caller-credentials.js';
 import { findOAuthMetadata } from './credentials/oauth-server-metadata.js';
 import { OAuthConnections } from './credentials/oauth-connections.js';
@@ -95,9 +99,9 @@ export interface ControlPlane {
   sources: ManifestSources;
   /** The worker threads that parse the watched files. */
   parsePool: ParsePool;
-  /** The gateway data plane at /mcp/{name}. */
-  dataPlane: DataPlane;
-  /** prom-client registry holding the data plane's metrics (mcp_gateway_*); the control plane's (mcp_cp_*) are on it too. */
+  /** The gateway data plane at /mcp/{name}: inline, or on its thread (--data-plane). */
+  dataPlane: DataPlaneControl;
+  /** The control plane's prom-client registry (mcp_cp_*); inline, the data plane's (mcp_gateway_*) too (on its thread, /metrics merges the thread's). */
   metricsRegistry: Registry;
   /** The control plane's metrics (GET /metrics). */
   metrics: ControlPlaneMetrics;
@@ -122,14 +126,20 @@ export interface StartOptions {
   onLeadershipLost?: () => void;
   /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
   cluster?: ClusterWiring;
+  /** The control plane's clock; an inline data plane's too (the data-plane thread keeps the system clock). */
   clock?: Clock;
   logger?: Logger;
   /** Watcher timing (tests shorten it). */
   manifestWatch?: Partial<WatchTiming>;
-  /** More bearer-token subjects, asked after the admin token (embedders and tests). */
+  /** More bearer-token subjects, asked after the admin token (embedders and tests); functions, so --data-plane inline only. */
   authenticators?: readonly Authenticator[];
   /** How often --tokens-file is checked for changes (tests shorten it). Default 1 s. */
   tokensFilePollIntervalMs?: number;
+  /**
+   * --data-plane thread: the data-plane thread ended without being asked to (a crash), and with it the public
+   * listener. serve closes and exits 1 (its supervisor restarts it). Default: the error is logged.
+   */
+  onDataPlaneLost?: (error: Error) => void;
 }
 
 const ADMIN_TOKEN_FILE = 'admin-token';
@@ -167,6 +177,9 @@ export async function startControlPlane(config: Config, options: StartOptions = 
 async function startLocked(config: Config, options: StartOptions, lock: DataDirLock): Promise<ControlPlane> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (config.dataPlane === 'thread' && options.authenticators?.length) {
+    throw new Error('StartOptions.authenticators are functions, which the data-plane thread cannot be given: start with --data-plane inline to use them.');
+  }
   const { token, source: adminTokenSource } = loadAdminToken(config);
   // Read before anything is opened: a bad tokens file is a startup error naming file:line:col.
   const tokensFile = config.tokensFile
@@ -386,7 +399,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(),
   });
   const metricsRegistry = metrics.registry;
-  const dataPlane = new DataPlane({
+  // --data-plane thread: the data plane is started with the listener, below; inline: here.
+  const dataPlane = config.dataPlane === 'thread' ? undefined : new DataPlane({
     gateway,
     authenticator,
     policy,
@@ -493,7 +507,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       logger: logger.child({ component: 'cluster' }),
     }),
     logger: logger.child({ component: 'http' }),
-    mcp: dataPlane.handler,
+    ...(dataPlane ? { mcp: dataPlane.handler } : {}),
     jwks: callerTokens.jwks,
     // PostgreSQL mode: one budget per token across the replicas (a row each); SQLite: this process's.
     ...(config.writeRateLimit ? { writeRateLimit: { ...config.writeRateLimit, ...(stores.sharedWriteBudget ? { budget: stores.sharedWriteBudget(config.writeRateLimit) } : {}) } } : {}),
@@ -504,7 +518,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     credentials: {
       store: credentials,
       oauth: oauthConnections,
-      onDisconnected: (fqn, subject) => void dataPlane.endSessionsOf(fqn, subject, 'the caller disconnected their account'),
+      onDisconnected: (fqn, subject) => void dataPlaneControl?.endSessionsOf(fqn, subject, 'the caller disconnected their account'),
       // A user's new credentials may discover the server's tools (on the leader, which runs discovery).
       onConnected: (fqn) => discovery.rediscover(fqn),
     },
@@ -512,6 +526,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const app = createApp(appOptions);
 
   let server: Server | undefined;
+  let dataPlaneControl: DataPlaneControl | undefined = dataPlane;
   // Every step runs even when an earlier one throws, so a failed start or stop leaks no handle, timer or socket.
   const shutdown = async (): Promise<void> => {
     const steps: [string, () => unknown][] = [
@@ -523,7 +538,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       ['watch', () => watch.stop()],
       ['changelog feed', () => feed.stop()],
       // Ends client sessions (their streams too, so the server can close) and their upstream sessions.
-      ['data plane', () => dataPlane.close()],
+      ['data plane', () => dataPlaneControl?.close()],
       [
         'http server',
         () =>
@@ -555,15 +570,36 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   let port: number;
   let advertiseUrl = '';
   try {
-    server = await new Promise<Server>((resolveListen, rejectListen) => {
-      const s = createServer(requestListener(app, appOptions)).listen(config.port, config.host);
-      s.once('listening', () => resolveListen(s));
-      s.once('error', rejectListen);
-    });
-    port = (server.address() as AddressInfo).port;
+    if (dataPlane) {
+      server = await listen(requestListener(app, appOptions), config.port, config.host);
+      port = (server.address() as AddressInfo).port;
+    } else {
+      // The data-plane thread owns the public listener and passes the rest here, marked with this secret.
+      const secret = randomBytes(32).toString('base64url');
+      server = await listen(guardInternal(secret, app), 0, '127.0.0.1');
+      const thread = await DataPlaneThread.start(
+        {
+          ...dataPlaneHostOptions(config, { adminToken: token, secretKey, hashKey, signingKey, replicaId, tokensFilePollIntervalMs: options.tokensFilePollIntervalMs }),
+          controlPlane: { port: (server.address() as AddressInfo).port, secret },
+        },
+        {
+          upstreamHealth,
+          logger,
+          onLost: (error) => options.onDataPlaneLost?.(error),
+        },
+      );
+      dataPlaneControl = thread;
+      // On a busy machine the gateway's thread gets the CPU first; control-plane work waits instead.
+      yieldCpuToDataPlane(config.controlPlaneNice, logger);
+      // Gateway entries the reconciler commits reach the thread's sessions at once (its poll is the backstop).
+      leaderGateway.watch((fqn) => thread.changed(fqn));
+      metrics.mergeFrom(() => thread.metricsJson());
+      port = thread.port;
+    }
     const wildcard = defaultPublicUrl(config.host, port, networkInterfaces());
     url = wildcard?.localUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     if (!config.publicUrl) publicUrl = wildcard?.publicUrl ?? url;
+    if (dataPlaneControl instanceof DataPlaneThread) dataPlaneControl.setPublicUrl(publicUrl);
     if (wildcard && !config.publicUrl) {
       logger.warn(
         { host: config.host, publicUrl },
@@ -593,7 +629,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     intake,
     sources,
     parsePool,
-    dataPlane,
+    dataPlane: dataPlaneControl!,
     metricsRegistry,
     metrics,
     watch,
@@ -602,6 +638,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     role,
     close: shutdown,
   };
+}
+
+function listen(listener: RequestListener, port: number, host: string): Promise<Server> {
+  return new Promise<Server>((resolveListen, rejectListen) => {
+    const s = createServer(listener).listen(port, host);
+    s.once('listening', () => resolveListen(s));
+    s.once('error', rejectListen);
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 // mcpctl serve: start the control plane in the foreground until SIGINT/SIGTERM.
 // Contract: the first SIGINT/SIGTERM closes everything (HTTP, workers, databases, the data directory
 // lock) and exits 0; a second one exits at once (130). A replica that lost the leader lease closes the same
-// way and exits 1. Output that cannot be written (stdout or stderr
+// way and exits 1, and so does one whose data-plane thread ended on its own (a crash took the public
+// listener with it). Output that cannot be written (stdout or stderr
 // a closed pipe, as with `npm start | tee` and Ctrl-C) is dropped: it never fails the shutdown.
 // A data directory in use by another control plane exits 2 naming its PID; so do a secret key that does not
 // open a PostgreSQL store's secrets and a schema newer than this build.
@@ -10,9 +11,11 @@ import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
 import { SchemaTooNewError } from '../store/postgres/migrations.js';
 import { startControlPlane } from '../main.js';
+import { startGatewayReplica } from '../gateway/host/gateway-replica.js';
 
 const EXIT_INTERRUPTED = 130;
 const EXIT_LEADERSHIP_LOST = 1;
+const EXIT_DATA_PLANE_LOST = 1;
 
 /** stdout/stderr errors (EPIPE, a destroyed stream) are dropped instead of crashing the process. */
 function ignoreOutputErrors(): void {
@@ -60,14 +63,22 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
 
-  let cp;
+  let cp: { url: string; publicUrl?: string; adminTokenSource?: string; close(): Promise<void> };
   let exitCode = 0;
+  let why: string | undefined;
   try {
     // A replica that lost the leader lease ends with 1 after a clean close: its leader work starts once per
     // process, so its supervisor starts it again, as a follower.
-    cp = await startControlPlane(config, {
+    cp = config.role === 'gateway' ? await startGatewayReplica(config) : await startControlPlane(config, {
       onLeadershipLost: () => {
         exitCode = EXIT_LEADERSHIP_LOST;
+        why = 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)';
+        handle('SIGTERM');
+      },
+      // The public listener went with the thread: end, so a supervisor starts the process again.
+      onDataPlaneLost: (error) => {
+        exitCode = EXIT_DATA_PLANE_LOST;
+        why = `the data-plane thread ended (${error.message}), shutting down (restart the process)`;
         handle('SIGTERM');
       },
     });
@@ -80,13 +91,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   say(
-    `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
-      `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
+    config.role === 'gateway'
+      ? `mcp-control-plane gateway serving on ${cp.url} (/mcp/{name}, /healthz, /readyz, /metrics; the API is the control plane's)\n`
+      : `mcp-control-plane serving on ${cp.url} (public URL ${cp.publicUrl})\n` +
+          `Admin token: ${cp.adminTokenSource === 'flag or environment' ? 'as given by --admin-token / MCP_CP_ADMIN_TOKEN' : `in ${cp.adminTokenSource} (read it with: cat ${cp.adminTokenSource})`}\n`,
   );
   const running = cp;
   await new Promise<void>((resolveStop) => {
     onStop = (signal) => {
-      say(exitCode === EXIT_LEADERSHIP_LOST ? 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)\n' : `received ${signal}, shutting down\n`);
+      say(why !== undefined ? `${why}\n` : `received ${signal}, shutting down\n`);
       running.close().then(resolveStop, (err: unknown) => {
         say(`shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
         resolveStop();

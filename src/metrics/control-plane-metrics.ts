@@ -3,7 +3,7 @@
 //
 // Labels are bounded and never carry user data or secrets: results, reasons from fixed enums, HTTP
 // method / route template / status code, and the manager of a resource ("api" or a watched directory).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { DiscoveryResult } from '../discovery/index.js';
@@ -240,8 +240,21 @@ export class ControlPlaneMetrics {
     return this.registry.contentType;
   }
 
-  /** The Prometheus text exposition: this instance's metrics and the process's. */
+  /**
+   * Another registry's metrics (prom-client JSON, e.g. the data-plane thread's), merged into the exposition:
+   * same-named series are aggregated as prom-client's AggregatorRegistry does across cluster workers.
+   */
+  mergeFrom(source: () => Promise<unknown[]>): void {
+    this.merged.push(source);
+  }
+
+  private readonly merged: (() => Promise<unknown[]>)[] = [];
+
+  /** The Prometheus text exposition: this instance's metrics and the process's (and any merged from elsewhere). */
   async exposition(): Promise<string> {
-    return Registry.merge([this.registry, sharedProcessRegistry()]).metrics();
+    const own = Registry.merge([this.registry, sharedProcessRegistry()]);
+    if (this.merged.length === 0) return own.metrics();
+    const all = await Promise.all([own.getMetricsAsJSON(), ...this.merged.map((source) => source())]);
+    return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   }
 }

@@ -45,6 +45,17 @@ function postgresEnv(dataDir: string): Promise<Record<string, string>> {
   return env;
 }
 
+/** Set to `thread` to run the data plane of this process's control planes on its thread (tests default to inline). */
+export const TEST_DATA_PLANE_VARIABLE = 'MCP_CP_TEST_DATA_PLANE';
+
+/**
+ * inline unless MCP_CP_TEST_DATA_PLANE=thread: tests reach into the data plane (its metrics registry, an
+ * injected clock, StartOptions.authenticators), which only the inline one shares with them.
+ */
+export function testDataPlaneMode(): 'inline' | 'thread' {
+  return process.env[TEST_DATA_PLANE_VARIABLE] === 'thread' ? 'thread' : 'inline';
+}
+
 export interface TestControlPlane extends ControlPlane {
   dataDir: string;
   config: Config;
@@ -91,6 +102,8 @@ export interface TestControlPlaneOptions {
   clock?: Clock;
   /** Its part in a cluster (a follower of another control plane). Default: the single replica of SQLite mode. */
   cluster?: ClusterWiring;
+  /** --data-plane thread: the thread ended on its own. */
+  onDataPlaneLost?: (error: Error) => void;
 }
 
 /** Short enough for fast tests, long enough for a write of a few KiB to settle. */
@@ -116,7 +129,12 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const advertise = testStoreIsPostgres() && !args.some((a) => a.startsWith('--advertise-url'));
   const port = givenPort ?? (advertise ? await freePort() : 0);
   const advertiseArgs = advertise ? ['--advertise-url', `http://127.0.0.1:${port}`] : [];
-  const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...args], env);
+  // The data plane on the control plane's event loop, unless the test (or MCP_CP_TEST_DATA_PLANE) asks for its thread.
+  // StartOptions.authenticators (functions) and an injected clock reach only an inline data plane.
+  const dataPlaneArgs = args.some((a) => a.startsWith('--data-plane')) ? [] : ['--data-plane', options.authenticators || options.clock ? 'inline' : testDataPlaneMode()];
+  // The test process's own thread keeps its priority (a test asks for it to be lowered).
+  const niceArgs = args.some((a) => a.startsWith('--control-plane-nice')) ? [] : ['--control-plane-nice', '0'];
+  const config = parseServeConfig(['--port', String(port), ...advertiseArgs, '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, ...manifestArgs, ...rateArgs, ...quietArgs, ...dataPlaneArgs, ...niceArgs, ...args], env);
   const cp = await startControlPlane(config, {
     logger: options.logger ?? silentLogger,
     manifestWatch: { ...TEST_WATCH_TIMING, ...options.manifestWatch },
@@ -124,6 +142,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     ...(options.authenticators ? { authenticators: options.authenticators } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
+    ...(options.onDataPlaneLost ? { onDataPlaneLost: options.onDataPlaneLost } : {}),
   });
   if (testStoreIsPostgres() && !options.cluster) {
     // The lone replica of its schema: started means leading with its leader work started (the first
