@@ -12,10 +12,12 @@ import { putBody } from './lib/manifests.js';
 import { startServer } from './lib/server.js';
 import { fmt } from './lib/stats.js';
 
-export const describe = 'PUT creates, 32 connections, durability full, vs the durable floor (express + better-sqlite3, one INSERT per request)';
+export const describe = 'PUT creates, 32 connections (BENCH_CONNECTIONS), durability full, vs the durable floor (express + better-sqlite3, one INSERT per request)';
 
 const PATH = '/api/svc/v1/mcp-servers';
-const S = SMOKE ? { connections: 4, amount: 200, warmUp: 20 } : { connections: 32, duration: 5, warmUp: 500 };
+/** BENCH_CONNECTIONS: the number of closed-loop connections (32 unless set). */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const S = SMOKE ? { connections: 4, amount: 200, warmUp: 20 } : { connections: CONNECTIONS, duration: 5, warmUp: 500 };
 /** How long the process must stay (almost) idle to count as done with its queued work. */
 const QUIET_WINDOW_MS = 500;
 

@@ -1,0 +1,83 @@
+// Answers first: the reconciles that writes queue give way to the writes still waiting for their answers.
+//
+// Every write of desired state queues a reconcile, and a batch of reconciles holds the event loop for up to
+// its time budget (see reconcile/controller.ts): run at once, the reconciles of the writes answered so far
+// delay the answers of the writes behind them. So while an API write (PUT, POST, PATCH, DELETE under /api)
+// is in flight, a batch waits until none is, but at most maxDeferMs (reconciles keep a bounded share of the
+// event loop under any load: at least busyBatchMs in every maxDeferMs), and runs for at most busyBatchMs.
+// With no write in flight a batch starts at once with the controller's own budget. A refresh is not counted:
+// its answer waits for a reconcile.
+//
+// Level-triggered reconciles lose nothing by waiting: the queue holds each key once however often it was
+// written, and a burst's reconciles run after it in the controller's full batches.
+import type { RequestHandler } from 'express';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
+
+/** A batch waits for the writes in flight at most this long. */
+export const ANSWERS_FIRST_MAX_DEFER_MS = 50;
+/** The budget of a batch that runs while writes are in flight. */
+export const ANSWERS_FIRST_BUSY_BATCH_MS = 2;
+
+const WRITE_METHODS = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
+
+export interface AnswersFirstOptions {
+  maxDeferMs?: number;
+  busyBatchMs?: number;
+  clock?: Clock;
+}
+
+export class AnswersFirst {
+  private readonly maxDeferMs: number;
+  private readonly busyBatchMs: number;
+  private readonly clock: Clock;
+  private writesInFlight = 0;
+  /** Batches waiting for the writes in flight to end (each also ends at its deadline). */
+  private readonly waiting = new Set<() => void>();
+
+  constructor(options: AnswersFirstOptions = {}) {
+    this.maxDeferMs = options.maxDeferMs ?? ANSWERS_FIRST_MAX_DEFER_MS;
+    this.busyBatchMs = options.busyBatchMs ?? ANSWERS_FIRST_BUSY_BATCH_MS;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Counts an API write from its arrival until its answer is sent (or its connection closes). */
+  readonly middleware: RequestHandler = (req, res, next) => {
+    if (!WRITE_METHODS.has(req.method) || req.path.endsWith('/refresh')) {
+      next();
+      return;
+    }
+    this.writesInFlight++;
+    res.once('close', () => {
+      if (--this.writesInFlight === 0) for (const wake of [...this.waiting]) wake();
+    });
+    next();
+  };
+
+  /** The API writes whose answers have not been sent yet. */
+  get inFlight(): number {
+    return this.writesInFlight;
+  }
+
+  /** Batches held back now. */
+  get batchesWaiting(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * The controller's beforeBatch: resolves once a batch may start, with its time budget in ms while
+   * writes are still in flight (after maxDeferMs), or undefined (the controller's own budget) when none is.
+   */
+  beforeBatch(): Promise<number | undefined> {
+    if (this.writesInFlight === 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      const wake = () => {
+        this.waiting.delete(wake);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        resolve(this.writesInFlight > 0 ? this.busyBatchMs : undefined);
+      };
+      this.waiting.add(wake);
+      timer = this.clock.setTimeout(wake, this.maxDeferMs);
+    });
+  }
+}
