@@ -202,7 +202,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(options.authenticators ?? []),
   ]);
   const queue = new WorkQueue({ clock });
-  const answersFirst = new AnswersFirst({ clock });
+  // Real time (the default clock): it schedules this process's CPU.
+  const answersFirst = new AnswersFirst();
   const metrics = new ControlPlaneMetrics({ clock });
   const reconcileLogs = new ReconcileLogContext();
   // mcp-server/stdio: one supervisor runs the processes for discovery and the gateway alike.

@@ -6,7 +6,9 @@
 // is in flight, a batch waits until none is, but at most maxDeferMs (reconciles keep a bounded share of the
 // event loop under any load: at least busyBatchMs in every maxDeferMs), and runs for at most busyBatchMs.
 // With no write in flight a batch starts at once with the controller's own budget. A refresh is not counted:
-// its answer waits for a reconcile.
+// its answer waits for a reconcile. Nor is a write once it has been in flight for longWriteMs: it waits for
+// something else than this process (a detect probing an upstream), and holding reconciles back for it would
+// only slow them.
 //
 // Level-triggered reconciles lose nothing by waiting: the queue holds each key once however often it was
 // written, and a burst's reconciles run after it in the controller's full batches.
@@ -17,18 +19,23 @@ import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 export const ANSWERS_FIRST_MAX_DEFER_MS = 50;
 /** The budget of a batch that runs while writes are in flight. */
 export const ANSWERS_FIRST_BUSY_BATCH_MS = 2;
+/** A write in flight this long no longer holds batches back. */
+export const ANSWERS_FIRST_LONG_WRITE_MS = 1000;
 
 const WRITE_METHODS = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 
 export interface AnswersFirstOptions {
   maxDeferMs?: number;
   busyBatchMs?: number;
+  longWriteMs?: number;
+  /** Default the system clock: this is the scheduling of the process's CPU, in real time. */
   clock?: Clock;
 }
 
 export class AnswersFirst {
   private readonly maxDeferMs: number;
   private readonly busyBatchMs: number;
+  private readonly longWriteMs: number;
   private readonly clock: Clock;
   private writesInFlight = 0;
   /** Batches waiting for the writes in flight to end (each also ends at its deadline). */
@@ -37,6 +44,7 @@ export class AnswersFirst {
   constructor(options: AnswersFirstOptions = {}) {
     this.maxDeferMs = options.maxDeferMs ?? ANSWERS_FIRST_MAX_DEFER_MS;
     this.busyBatchMs = options.busyBatchMs ?? ANSWERS_FIRST_BUSY_BATCH_MS;
+    this.longWriteMs = options.longWriteMs ?? ANSWERS_FIRST_LONG_WRITE_MS;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -47,9 +55,15 @@ export class AnswersFirst {
       return;
     }
     this.writesInFlight++;
-    res.once('close', () => {
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      this.clock.clearTimeout(long);
       if (--this.writesInFlight === 0) for (const wake of [...this.waiting]) wake();
-    });
+    };
+    const long = this.clock.setTimeout(uncount, this.longWriteMs);
+    res.once('close', uncount);
     next();
   };
 

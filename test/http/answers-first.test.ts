@@ -12,6 +12,7 @@ import { waitFor } from '../support/wait-for.js';
 
 const MAX_DEFER_MS = 50;
 const BUSY_BATCH_MS = 2;
+const LONG_WRITE_MS = 1000;
 
 let clock: FakeClock;
 let queue: WorkQueue;
@@ -31,7 +32,7 @@ let spinMs: Map<string, number>;
 beforeEach(async () => {
   clock = new FakeClock(1_000);
   queue = new WorkQueue({ clock });
-  answersFirst = new AnswersFirst({ clock, maxDeferMs: MAX_DEFER_MS, busyBatchMs: BUSY_BATCH_MS });
+  answersFirst = new AnswersFirst({ clock, maxDeferMs: MAX_DEFER_MS, busyBatchMs: BUSY_BATCH_MS, longWriteMs: LONG_WRITE_MS });
   reconciled = [];
   batches = 0;
   spinMs = new Map();
@@ -144,4 +145,16 @@ test('reads and refreshes in flight hold nothing back (a refresh waits for a rec
   release();
   expect((await read).status).toBe(200);
   expect((await refresh).status).toBe(200);
+});
+
+test('a write in flight for longWriteMs (waiting on something else) no longer holds batches back', async () => {
+  const write = send('PUT', '/api/servers');
+  await waitFor(() => answersFirst.inFlight === 1, { what: 'the write to arrive' });
+  clock.advance(LONG_WRITE_MS);
+  expect(answersFirst.inFlight).toBe(0);
+  queue.add('k');
+  await waitFor(() => reconciled.length === 1, { what: 'the reconcile beside a long write' });
+  release();
+  expect((await write).status).toBe(200);
+  expect(answersFirst.inFlight).toBe(0);
 });
