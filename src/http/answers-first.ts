@@ -5,7 +5,9 @@
 // delay the answers of the writes behind them. So while an API write (PUT, POST, PATCH, DELETE under /api)
 // is in flight, a batch waits until none is, but at most maxDeferMs (reconciles keep a bounded share of the
 // event loop under any load: at least busyBatchMs in every maxDeferMs), and runs for at most busyBatchMs.
-// With no write in flight a batch starts at once with the controller's own budget. A refresh is not counted:
+// So does a batch within maxDeferMs of the last write: writes answered together (one group commit) leave
+// none in flight for a moment, and their clients' next writes arrive during the batch that starts then.
+// Only after maxDeferMs without a write does a batch take the controller's own budget. A refresh is not counted:
 // its answer waits for a reconcile. Nor is a write once it has been in flight for longWriteMs: it waits for
 // something else than this process (a detect probing an upstream), and holding reconciles back for it would
 // only slow them.
@@ -38,6 +40,8 @@ export class AnswersFirst {
   private readonly longWriteMs: number;
   private readonly clock: Clock;
   private writesInFlight = 0;
+  /** When a write last arrived or was answered (clock ms). */
+  private lastWriteAt = -Infinity;
   /** Batches waiting for the writes in flight to end (each also ends at its deadline). */
   private readonly waiting = new Set<() => void>();
 
@@ -55,10 +59,12 @@ export class AnswersFirst {
       return;
     }
     this.writesInFlight++;
+    this.lastWriteAt = this.clock.now();
     let counted = true;
     const uncount = () => {
       if (!counted) return;
       counted = false;
+      this.lastWriteAt = this.clock.now();
       this.clock.clearTimeout(long);
       if (--this.writesInFlight === 0) for (const wake of [...this.waiting]) wake();
     };
@@ -78,20 +84,25 @@ export class AnswersFirst {
   }
 
   /**
-   * The controller's beforeBatch: resolves once a batch may start, with its time budget in ms while
-   * writes are still in flight (after maxDeferMs), or undefined (the controller's own budget) when none is.
+   * The controller's beforeBatch: resolves once a batch may start (no write in flight, or maxDeferMs
+   * waited), with busyBatchMs while writes are in flight or were within maxDeferMs, else undefined (the
+   * controller's own budget).
    */
   beforeBatch(): Promise<number | undefined> {
-    if (this.writesInFlight === 0) return Promise.resolve(undefined);
+    if (this.writesInFlight === 0) return Promise.resolve(this.budget());
     return new Promise((resolve) => {
       let timer: TimerHandle | undefined;
       const wake = () => {
         this.waiting.delete(wake);
         if (timer !== undefined) this.clock.clearTimeout(timer);
-        resolve(this.writesInFlight > 0 ? this.busyBatchMs : undefined);
+        resolve(this.budget());
       };
       this.waiting.add(wake);
       timer = this.clock.setTimeout(wake, this.maxDeferMs);
     });
+  }
+
+  private budget(): number | undefined {
+    return this.writesInFlight > 0 || this.clock.now() - this.lastWriteAt < this.maxDeferMs ? this.busyBatchMs : undefined;
   }
 }

@@ -100,6 +100,32 @@ test('a reconcile queued while a write is in flight waits for its answer, then r
   expect(answersFirst.inFlight).toBe(0);
 });
 
+test('within maxDeferMs of the last write a batch still runs short; after that it takes the controller budget', async () => {
+  const write = send('PUT', '/api/servers');
+  await waitFor(() => answersFirst.inFlight === 1, { what: 'the write to arrive' });
+  release();
+  expect((await write).status).toBe(200);
+  expect(answersFirst.inFlight).toBe(0);
+  // Writes answered together leave none in flight for a moment: the batch that starts then is short.
+  spinMs.set('a', BUSY_BATCH_MS + 3);
+  queue.add('a');
+  queue.add('b');
+  await waitFor(() => reconciled.length === 2, { what: 'both reconciles' });
+  expect(reconciled).toEqual([
+    { key: 'a', batch: 1 },
+    { key: 'b', batch: 2 },
+  ]);
+  clock.advance(MAX_DEFER_MS);
+  queue.add('c');
+  queue.add('d');
+  spinMs.set('c', BUSY_BATCH_MS + 3);
+  await waitFor(() => reconciled.length === 4, { what: 'the next two' });
+  expect(reconciled.slice(2)).toEqual([
+    { key: 'c', batch: 3 },
+    { key: 'd', batch: 3 },
+  ]);
+});
+
 test('a write that stays in flight holds a batch back for maxDeferMs at most; the batch then runs for busyBatchMs', async () => {
   const write = send('PUT', '/api/servers');
   await waitFor(() => answersFirst.inFlight === 1, { what: 'the write to arrive' });
