@@ -48,6 +48,8 @@ import { DocumentParser } from './openapi/document-parser.js';
 import { isAdmissionPolicy, isPolicyFqn, policyScope, type AdmissionPolicyManifest } from './domain/policy.js';
 import { presentPolicy } from './http/present-policy.js';
 import { Admission } from './policy/admission.js';
+import { scopeVersion } from './policy/policy-scope-version.js';
+import { AnswersFirst } from './http/answers-first.js';
 import { PolicyAuditor } from './policy/policy-audit.js';
 import { PolicyEvaluator } from './policy/policy-evaluator.js';
 import { createPolicyReconciler } from './reconcile/policy-reconciler.js';
@@ -214,6 +216,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(options.authenticators ?? []),
   ]);
   const queue = new WorkQueue({ clock });
+  // Real time (the default clock): it schedules this process's CPU.
+  const answersFirst = new AnswersFirst();
   const metrics = new ControlPlaneMetrics({ clock });
   const reconcileLogs = new ReconcileLogContext();
   // mcp-server/stdio: one supervisor runs the processes for discovery and the gateway alike.
@@ -244,6 +248,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const policyEvaluator = new PolicyEvaluator({ budgetMs: config.policyEvaluationTimeoutMs, clock });
   const admission = new Admission({
     policies: async () => (await listAll(store, policyScope(config.tenant))).map((r) => r.manifest as unknown as AdmissionPolicyManifest),
+    // Read again only after a policy was written (by any replica): one read of the scope's stored views per write.
+    policiesVersion: () => scopeVersion(store, policyScope(config.tenant)),
     evaluator: policyEvaluator,
     clock,
   });
@@ -333,6 +339,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     batch: (run) => stores.leaderUnit(run, { derived: true }),
     // Each reconcile of it in a savepoint (of both stores): one that fails rolls back only its own writes.
     each: (run) => stores.leaderUnit(run),
+    // Answers first: while API writes are in flight a batch waits (boundedly) and runs short.
+    beforeBatch: () => answersFirst.beforeBatch(),
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
@@ -515,6 +523,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     watch,
     metrics,
     metricsPublic: config.metricsPublic,
+    answersFirst,
     credentials: {
       store: credentials,
       oauth: oauthConnections,

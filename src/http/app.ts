@@ -28,6 +28,7 @@ import type { OAuthConnections } from '../credentials/oauth-connections.js';
 import { oauthRefusalRouter } from './oauth-refusal.js';
 import { revisionsRouter } from './revisions-router.js';
 import type { ControlPlaneMetrics } from '../metrics/index.js';
+import type { AnswersFirst } from './answers-first.js';
 import { httpMetrics, metricsHandlers, timeResponse } from './metrics-router.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { uiRouter } from './ui/router.js';
@@ -45,6 +46,8 @@ export interface Readiness {
 }
 
 export interface AppOptions {
+  /** Counts the API's writes in flight, so that reconciles give way to their answers (see answers-first.ts). */
+  answersFirst?: AnswersFirst;
   intake: Intake;
   store: ResourceReader & EventLog & RevisionLog;
   gateway: GatewayReader;
@@ -95,6 +98,7 @@ export function createApp(options: AppOptions): Express {
     ? writeRateLimit({ ...options.writeRateLimit, ...(options.clock ? { clock: options.clock } : {}) })
     : undefined;
   if (options.metrics) app.use(httpMetrics(options.metrics));
+  if (options.answersFirst) app.use('/api', options.answersFirst.middleware);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -39,6 +39,13 @@ export function describeVerdict(v: PolicyVerdict): string {
 export interface AdmissionOptions {
   /** The tenant's policies now. */
   policies: () => Promise<AdmissionPolicyManifest[]>;
+  /**
+   * A text that differs whenever a policy of the tenant was created, changed or removed since it was
+   * last answered, read from the store at each call (so a write through another replica counts as much as
+   * one through this process): see policy-scope-version.ts. With it, policies() is read again only when the
+   * text changed; without it, at every review.
+   */
+  policiesVersion?: () => Promise<string>;
   evaluator: PolicyEvaluator;
   /** For the pause of a slow policy. */
   clock?: Clock;
@@ -58,18 +65,37 @@ export class Admission {
   private readonly clock: Clock;
   /** Policies (by name and rules) whose rules ran past the deadline: when, and on which server. */
   private readonly slow = new Map<string, { at: number; server: string }>();
+  /** The policies last read, and the version they were read at (see AdmissionOptions.policiesVersion). */
+  private cached: { version: string; policies: Promise<AdmissionPolicyManifest[]> } | undefined;
+  /** Each policy's key in `slow` (its name and rules), made once per policy object read. */
+  private readonly keys = new WeakMap<AdmissionPolicyManifest, string>();
 
   constructor(private readonly options: AdmissionOptions) {
     this.clock = options.clock ?? systemClock;
   }
 
-  policies(): Promise<AdmissionPolicyManifest[]> {
-    return this.options.policies();
+  /**
+   * The tenant's policies now: read again when the scope's version changed, else the ones read last.
+   * They are read after the version, so what is kept is never older than the version it is kept under
+   * (a change between the two reads is read again at the next call).
+   */
+  async policies(): Promise<AdmissionPolicyManifest[]> {
+    const versionOf = this.options.policiesVersion;
+    if (!versionOf) return this.options.policies();
+    const version = await versionOf();
+    const cached = this.cached;
+    if (cached?.version === version) return cached.policies;
+    const policies = this.options.policies();
+    this.cached = { version, policies };
+    policies.catch(() => {
+      if (this.cached?.policies === policies) this.cached = undefined;
+    });
+    return policies;
   }
 
   /** The rules the write breaks, of every policy that matches it (deny first, then warn, then audit). */
   async review(input: ReviewInput): Promise<PolicyVerdict[]> {
-    return this.reviewAgainst(await this.options.policies(), input);
+    return this.reviewAgainst(await this.policies(), input);
   }
 
   /**
@@ -85,7 +111,7 @@ export class Admission {
     const context = { object: maskManifest(input.object), oldObject: input.oldObject ? maskManifest(input.oldObject) : null, request: input.request };
     const verdicts: PolicyVerdict[] = [];
     for (const policy of matched) {
-      const key = `${policy.name}\u0000${JSON.stringify(policy.rules)}`;
+      const key = this.keyOf(policy);
       const now = this.clock.now();
       const slow = this.slow.get(key);
       const broken = (index: number): PolicyVerdict => ({ policy: policy.name, action: policy.action, rule: index, message: policy.rules[index]!.message });
@@ -105,5 +131,11 @@ export class Admission {
     }
     const order: Record<PolicyAction, number> = { deny: 0, warn: 1, audit: 2 };
     return verdicts.sort((a, b) => order[a.action] - order[b.action]);
+  }
+
+  private keyOf(policy: AdmissionPolicyManifest): string {
+    let key = this.keys.get(policy);
+    if (key === undefined) this.keys.set(policy, (key = `${policy.name}\u0000${JSON.stringify(policy.rules)}`));
+    return key;
   }
 }

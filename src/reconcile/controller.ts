@@ -13,7 +13,7 @@
 // the batch and runs after it committed, outside its unit; the worker waits for it before its next
 // batch. The outcome of every key of a batch is decided after its commit (a batch that fails to commit
 // retries each of its keys with backoff). Between batches the event loop gets a turn, so I/O waits at
-// most BATCH_MS.
+// most BATCH_MS; beforeBatch may hold a batch back and shorten it (answers first: main.ts).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from './reconcile.js';
@@ -73,6 +73,11 @@ export interface ControllerOptions {
   each?: (run: () => Promise<void>) => Promise<void>;
   /** How long one batch may reconcile before the event loop gets a turn (default BATCH_MS). */
   batchMs?: number;
+  /**
+   * Awaited before each batch: resolves once the batch may start, with its time budget in ms (undefined:
+   * batchMs). main.ts: answers first (http/answers-first.ts). Default: at once, with batchMs.
+   */
+  beforeBatch?: () => Promise<number | undefined>;
   logger?: ControllerLogger;
 }
 
@@ -100,6 +105,7 @@ export class Controller {
   private readonly batch: (run: () => Promise<void>) => Promise<void>;
   private readonly each: (run: () => Promise<void>) => Promise<void>;
   private readonly batchMs: number;
+  private readonly beforeBatch: (() => Promise<number | undefined>) | undefined;
   private readonly logger: ControllerLogger;
 
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -130,6 +136,7 @@ export class Controller {
     this.batch = options.batch ?? ((run) => run());
     this.each = options.each ?? ((run) => run());
     this.batchMs = options.batchMs ?? BATCH_MS;
+    this.beforeBatch = options.beforeBatch;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -179,7 +186,8 @@ export class Controller {
       const first = await this.queue.getWithWait();
       if (first === undefined) return;
       await nextTurn();
-      await this.runBatch(first);
+      const budgetMs = this.beforeBatch ? await this.beforeBatch() : undefined;
+      await this.runBatch(first, budgetMs ?? this.batchMs);
     }
   }
 
@@ -187,7 +195,7 @@ export class Controller {
    * Reconciles `first` and then ready keys for up to batchMs in one batch; a reconcile that answers
    * `finish` ends the batch. After the batch: the finish, then every key's outcome. Never rejects.
    */
-  private async runBatch(first: QueueItem): Promise<void> {
+  private async runBatch(first: QueueItem, budgetMs: number): Promise<void> {
     const ran: Ran[] = [];
     try {
       await this.batch(async () => {
@@ -196,7 +204,7 @@ export class Controller {
         while (item) {
           const done = await this.process(item.key, item.waitedMs);
           ran.push(done);
-          item = !('result' in done.ended && done.ended.result?.finish) && performance.now() - startedAt < this.batchMs ? this.queue.tryGet() : undefined;
+          item = !('result' in done.ended && done.ended.result?.finish) && performance.now() - startedAt < budgetMs ? this.queue.tryGet() : undefined;
         }
       });
     } catch (err) {
