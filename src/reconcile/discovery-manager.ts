@@ -76,10 +76,11 @@ export interface DiscoveryManagerOptions {
   /** Discoveries running at once. */
   concurrency: number;
   /**
-   * Rediscover a healthy server this often. A success is due again at the key's next slot: the instant,
-   * within the interval, where its fixed phase (rediscoveryPhase) falls. So a fleet discovered at once
-   * (a sync, a restart) is rediscovered evenly over the next interval, not in a wave one interval later;
-   * after that each server keeps its slot, once per interval, and never waits longer than the interval.
+   * Rediscover a healthy server this often. A success is due again at the key's next slot at least half an
+   * interval away: the instant where its fixed phase (rediscoveryPhase) of the interval falls. So a fleet
+   * discovered at once (a sync, a restart) is rediscovered evenly over an interval from half an interval
+   * later, not in a wave one interval later; after that each server keeps its slot, once per interval.
+   * The first rediscovery after a restart or a change comes 0.5–1.5 intervals after it.
    */
   intervalMs: number;
   /** First retry delay after a failure; doubles with each further failure. Default 1 s. */
@@ -359,11 +360,16 @@ export function rediscoveryPhase(key: string): number {
   return createHash('sha256').update(key).digest().readUIntBE(0, 6) / 2 ** 48;
 }
 
-/** The first instant after now, at most intervalMs later, that is key's phase of the interval (counted from time 0). */
+/**
+ * The first instant more than half an interval after now that is key's phase of the interval (counted from
+ * time 0): between 0.5 and 1.5 intervals away, and exactly one interval after a rediscovery that ran at its
+ * slot (and took less than half an interval).
+ */
 export function nextSlot(key: string, now: number, intervalMs: number): number {
   const offset = Math.floor(rediscoveryPhase(key) * intervalMs);
-  const wait = (((offset - now) % intervalMs) + intervalMs) % intervalMs;
-  return now + (wait === 0 ? intervalMs : wait);
+  const from = now + Math.floor(intervalMs / 2);
+  const wait = (((offset - from) % intervalMs) + intervalMs) % intervalMs;
+  return from + (wait === 0 ? intervalMs : wait);
 }
 
 /** Round figures a budgeted bound is rounded up to, so the stated bound changes seldom. */
