@@ -10,6 +10,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
+import { createHash } from 'node:crypto';
 import { backoffDelay } from './backoff.js';
 import type { RetryBudget, RetryRate } from './retry-budget.js';
 import { ConditionReason } from '../domain/condition-reasons.js';
@@ -31,7 +32,7 @@ export interface DiscoveryRecord {
   finishedAt: number;
   /** Consecutive failures for these inputs; 0 after a success. */
   failures: number;
-  /** When this record is due for a fresh discovery (the interval after a success, backoff after a failure). */
+  /** When this record is due for a fresh discovery (the key's next slot after a success, backoff after a failure). */
   dueAt: number;
   /** Jobs are numbered as they start; a refresh waits for a record of a job that started after it. */
   seq: number;
@@ -74,7 +75,13 @@ export interface DiscoveryManagerOptions {
   clock: Clock;
   /** Discoveries running at once. */
   concurrency: number;
-  /** Rediscover a healthy server this often. */
+  /**
+   * Rediscover a healthy server this often. A success is due again at the key's next slot at least half an
+   * interval away: the instant where its fixed phase (rediscoveryPhase) of the interval falls. So a fleet
+   * discovered at once (a sync, a restart) is rediscovered evenly over an interval from half an interval
+   * later, not in a wave one interval later; after that each server keeps its slot, once per interval.
+   * The first rediscovery after a restart or a change comes 0.5–1.5 intervals after it.
+   */
   intervalMs: number;
   /** First retry delay after a failure; doubles with each further failure. Default 1 s. */
   retryBaseMs?: number;
@@ -336,7 +343,7 @@ export class DiscoveryManager {
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
     const retry = outcome.result.ok ? undefined : this.retry(outcome.result.reason, failures);
-    let dueAt = now + (retry ? retry.delayMs : this.options.intervalMs);
+    let dueAt = retry ? now + retry.delayMs : nextSlot(key, now, this.options.intervalMs);
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
@@ -346,6 +353,23 @@ export class DiscoveryManager {
     if (this.stopped) return;
     this.options.enqueue(key);
   }
+}
+
+/** Where in every interval key's rediscovery falls, as a fraction in [0, 1): fixed per key, uniform over keys. */
+export function rediscoveryPhase(key: string): number {
+  return createHash('sha256').update(key).digest().readUIntBE(0, 6) / 2 ** 48;
+}
+
+/**
+ * The first instant more than half an interval after now that is key's phase of the interval (counted from
+ * time 0): between 0.5 and 1.5 intervals away, and exactly one interval after a rediscovery that ran at its
+ * slot (and took less than half an interval).
+ */
+export function nextSlot(key: string, now: number, intervalMs: number): number {
+  const offset = Math.floor(rediscoveryPhase(key) * intervalMs);
+  const from = now + Math.floor(intervalMs / 2);
+  const wait = (((offset - from) % intervalMs) + intervalMs) % intervalMs;
+  return from + (wait === 0 ? intervalMs : wait);
 }
 
 /** Round figures a budgeted bound is rounded up to, so the stated bound changes seldom. */

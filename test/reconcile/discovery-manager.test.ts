@@ -1,6 +1,6 @@
 import type { DiscoveryResult } from '../../src/discovery/index.js';
 import { silentLogger } from '../../src/domain/logger.js';
-import { DiscoveryManager, type DiscoveryOutcome, type DiscoveryManagerOptions } from '../../src/reconcile/discovery-manager.js';
+import { DiscoveryManager, nextSlot, type DiscoveryOutcome, type DiscoveryManagerOptions } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 
 const OK: DiscoveryResult = {
@@ -96,7 +96,10 @@ describe('DiscoveryManager', () => {
     clock.advance(250);
     await jobs.finish('k');
     const record = manager.state('k', 'h').record!;
-    expect(record).toMatchObject({ failures: 0, finishedAt: 1_000_250, dueAt: 1_000_250 + 60_000, generation: 1 });
+    expect(record).toMatchObject({ failures: 0, finishedAt: 1_000_250, generation: 1 });
+    // Due at the key's slot, 0.5–1.5 intervals away (discovery-rediscovery-spread.test.ts).
+    expect(record.dueAt).toBeGreaterThan(1_000_250 + 30_000);
+    expect(record.dueAt).toBeLessThanOrEqual(1_000_250 + 90_000);
     expect(manager.isDue('k', 'h', 1)).toBe(false);
     expect(manager.isDue('k', 'other', 1)).toBe(true);
     expect(manager.isDue('k', 'h', 2)).toBe(true);
@@ -105,7 +108,7 @@ describe('DiscoveryManager', () => {
     // Not due: ensure starts nothing.
     manager.ensure('k', 'h', jobs.job('k'), 1);
     expect(jobs.keys()).toEqual([]);
-    clock.advance(59_999);
+    clock.advance(record.dueAt - 1 - clock.now());
     expect(manager.isDue('k', 'h', 1)).toBe(false);
     clock.advance(1);
     expect(manager.isDue('k', 'h', 1)).toBe(true);
@@ -150,6 +153,8 @@ describe('DiscoveryManager', () => {
     ['a short-lived token: renewed at half its lifetime', 60_000, 30_000],
   ])('is due before its bearer token expires: %s', async (_what, lifetimeMs, dueInMs) => {
     const { manager, jobs, clock } = harness({ intervalMs: 300_000 });
+    // Finish at the key's slot, so its next slot is a whole interval away.
+    clock.advance(nextSlot('k', clock.now(), 300_000) - clock.now());
     manager.ensure('k', 'h', jobs.job('k'));
     await jobs.finish('k', { result: OK, bearer: { token: 't', expiresAt: clock.now() + lifetimeMs } });
     expect(manager.state('k', 'h').record!.dueAt - clock.now()).toBe(dueInMs);

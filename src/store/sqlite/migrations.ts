@@ -26,6 +26,14 @@ export function migrate(db: Database.Database, migrations: readonly Migration[])
 }
 
 /**
+ * The size the write-ahead log is truncated to when it starts over after a checkpoint (journal_size_limit).
+ * Without it the file keeps the size of its largest burst for good (a cold sync of 10,000 servers:
+ * ≈114 MB). 16 MiB is four times the log's steady size (the automatic checkpoint runs at 1,000 pages of
+ * 4 KiB, ≈4 MiB), so everyday writes never pay for truncating and growing the file again.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
  * Opens a SQLite file (or ":memory:") in WAL with the pragmas every store here wants, migrated;
  * `synchronous` FULL or NORMAL as durability says (see Durability).
  */
@@ -35,6 +43,7 @@ export function openDatabase(path: string, migrations: readonly Migration[], dur
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   migrate(db, migrations);
   return db;
 }
