@@ -47,6 +47,8 @@ export interface Config {
   discoveryTimeoutMs: number;
   /** Discoveries running at once. */
   discoveryConcurrency: number;
+  /** --heap-growth: V8's heap growing factor in percent (0: V8's own); see heap-growth.ts. */
+  heapGrowthPercent: number;
   /** First retry delay of a failing discovery; doubles per failure up to discoveryRetryMaxMs. */
   discoveryRetryBaseMs: number;
   discoveryRetryMaxMs: number;
@@ -153,6 +155,17 @@ export const SERVE_FLAGS = [
   { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', duration: { min: 1 }, help: 'How often each server is asked for its tools again.' },
   { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', duration: { min: 1 }, help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
   { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', count: { min: 1, max: 256 }, help: 'Discoveries running at once.' },
+  {
+    flag: 'heap-growth',
+    env: 'MCP_CP_HEAP_GROWTH',
+    default: '50',
+    value: 'PERCENT',
+    count: { min: 0, max: 1000 },
+    help:
+      'How far the JavaScript heap may grow past what stayed live at its last full garbage collection before the next one, in percent ' +
+      "(V8's --heap-growing-percent). Lower: less memory, more CPU in the collector while garbage is made fast (a cold sync, a discovery round); " +
+      "0: V8's own choice (up to 300 %).",
+  },
   { flag: 'discovery-retry-base', env: 'MCP_CP_DISCOVERY_RETRY_BASE', default: '1s', duration: { min: 1 }, help: 'First retry delay of a failing discovery; it doubles with each further failure.' },
   { flag: 'discovery-retry-max', env: 'MCP_CP_DISCOVERY_RETRY_MAX', default: '5m', duration: { min: 1 }, help: 'The longest a failing server waits for its next discovery.' },
   {
@@ -578,6 +591,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryTimeoutMs: duration('discovery-timeout'),
     policyEvaluationTimeoutMs: duration('policy-evaluation-timeout'),
     discoveryConcurrency,
+    heapGrowthPercent: count('heap-growth'),
     discoveryRetryBaseMs,
     discoveryRetryMaxMs,
     discoveryRetryUnreachableMaxMs,

@@ -257,7 +257,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const policyAuditor = new PolicyAuditor({
     admission,
     listPolicies: () => listAll(leaderStore, policyScope(config.tenant)),
-    listServers: () => listAll(leaderStore, config.tenant),
+    listServers: () => pagesOf(leaderStore, config.tenant),
     writeSummary: async (p, status) => {
       await leaderStore.setStatus(p.fqn, status, { id: p.id, generation: p.generation });
     },
@@ -792,9 +792,15 @@ async function openStores(
 /** Every resource of a tenant column (servers: the tenant; policies: policyScope), masked, page by page. */
 async function listAll(store: ResourceReader, tenant: string): Promise<McpServerResource[]> {
   const out: McpServerResource[] = [];
+  for await (const page of pagesOf(store, tenant)) out.push(...page);
+  return out;
+}
+
+/** The tenant's resources (masked), 1,000 at a time: a caller that needs each once holds one page, not all. */
+async function* pagesOf(store: ResourceReader, tenant: string): AsyncGenerator<McpServerResource[]> {
   for (let offset = 0; ; offset += 1000) {
     const { items, total } = await store.list({ tenant, limit: 1000, offset, masked: true });
-    out.push(...items);
-    if (items.length === 0 || offset + items.length >= total) return out;
+    if (items.length > 0) yield items;
+    if (items.length === 0 || offset + items.length >= total) return;
   }
 }

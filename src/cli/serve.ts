@@ -10,6 +10,7 @@ import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
 import { SchemaTooNewError } from '../store/postgres/migrations.js';
+import { applyHeapGrowth } from '../heap-growth.js';
 import { startControlPlane } from '../main.js';
 import { startGatewayReplica } from '../gateway/host/gateway-replica.js';
 
@@ -69,6 +70,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   try {
     // A replica that lost the leader lease ends with 1 after a clean close: its leader work starts once per
     // process, so its supervisor starts it again, as a follower.
+    applyHeapGrowth(config.heapGrowthPercent);
     cp = config.role === 'gateway' ? await startGatewayReplica(config) : await startControlPlane(config, {
       onLeadershipLost: () => {
         exitCode = EXIT_LEADERSHIP_LOST;

@@ -5,6 +5,10 @@
 // worker is started when next needed. Idle workers do not keep the process alive. A server owns its
 // pool (main.ts): started warm, so an edit never waits for a worker to load, and closed with the server.
 // The shared pool, for whatever runs without one, ends a worker after IDLE_MS without work.
+// Memory: a worker is a V8 isolate of its own; its young generation is kept small (parsing makes short-lived
+// garbage only), and a kept worker that parsed RECYCLE_BYTES or more is replaced by a fresh one once it has
+// been idle for RECYCLE_IDLE_MS, so the heap a cold sync of thousands of files grew is given back, not kept
+// for the life of the process.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
@@ -17,6 +21,12 @@ export const PARSE_BUDGET_MS = 30_000;
 const WORKER_HEAP_MB = 512;
 /** How long a worker of the shared pool waits for the next text before it ends. */
 export const IDLE_MS = 10_000;
+/** A worker's young generation: a file's garbage dies young, and V8's default (up to 48 MiB) stays resident. */
+const WORKER_YOUNG_MB = 8;
+/** Texts (bytes in all) after which an idle kept worker is replaced by a fresh one. */
+export const RECYCLE_BYTES = 4 * 1024 * 1024;
+/** How long such a worker must have been idle first: a sync's next file usually comes sooner. */
+export const RECYCLE_IDLE_MS = 5_000;
 
 /**
  * Run from the TypeScript sources (the tests), the worker is a .ts file too and needs the loader the
@@ -35,6 +45,8 @@ export interface ParsePoolOptions {
   idleMs?: number;
   /** For the budget's and the idle timers. */
   clock?: Clock;
+  /** Default RECYCLE_BYTES. */
+  recycleBytes?: number;
 }
 
 interface Job {
@@ -45,8 +57,10 @@ interface Job {
 interface Slot {
   worker: Worker;
   job?: Job;
-  /** The budget of the job, or the idle time left without one (with idleMs). */
+  /** The budget of the job, or the idle time left without one (with idleMs, or before a recycle). */
   timer?: TimerHandle;
+  /** Bytes of text this worker was given. */
+  parsedBytes: number;
 }
 
 /** The documents of a text that could not be parsed at all: one error on the whole of it. */
@@ -61,7 +75,9 @@ export class ParsePool {
   private readonly clock: Clock;
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
+  private readonly recycleBytes: number;
   private nextId = 1;
+  private started = 0;
   private closed = false;
 
   constructor(options: ParsePoolOptions = {}) {
@@ -69,6 +85,7 @@ export class ParsePool {
     this.budgetMs = options.budgetMs ?? PARSE_BUDGET_MS;
     this.idleMs = options.idleMs;
     this.clock = options.clock ?? systemClock;
+    this.recycleBytes = options.recycleBytes ?? RECYCLE_BYTES;
   }
 
   /** The documents of `text`, parsed and validated in a worker; never rejects. */
@@ -97,6 +114,11 @@ export class ParsePool {
     return this.slots.size;
   }
 
+  /** Workers started so far (a recycled, timed-out or failed worker is replaced by a new one). */
+  startedWorkers(): number {
+    return this.started;
+  }
+
   /** Terminates the workers; texts still waiting get an error. */
   async close(): Promise<void> {
     this.closed = true;
@@ -114,6 +136,7 @@ export class ParsePool {
       const job = this.queue.shift()!;
       if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
       slot.job = job;
+      slot.parsedBytes += job.request.text.length;
       slot.worker.ref();
       slot.timer = this.clock.setTimeout(() => {
         void this.retire(slot, `parsing took longer than ${this.budgetMs / 1000} s, the limit for one file: split it into several smaller files`);
@@ -123,8 +146,9 @@ export class ParsePool {
   }
 
   private start(): Slot {
-    const worker = new Worker(WORKER_URL, { execArgv: WORKER_EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
-    const slot: Slot = { worker };
+    const worker = new Worker(WORKER_URL, { execArgv: WORKER_EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+    const slot: Slot = { worker, parsedBytes: 0 };
+    this.started++;
     worker.unref();
     worker.on('message', (answer: ParseAnswer) => {
       const job = slot.job;
@@ -152,6 +176,13 @@ export class ParsePool {
 
   private idle(slot: Slot): void {
     if (this.idleMs !== undefined) slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), this.idleMs);
+    else if (slot.parsedBytes >= this.recycleBytes) {
+      // A kept worker that parsed much: a fresh one (warm at once) instead of the heap the work grew.
+      slot.timer = this.clock.setTimeout(() => {
+        void this.retire(slot, 'recycled');
+        this.warm();
+      }, RECYCLE_IDLE_MS);
+    }
   }
 
   /** Ends a worker for good; its text, if any, gets `message` as its error. */

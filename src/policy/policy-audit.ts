@@ -1,7 +1,8 @@
 // The audit of stored servers against the admission policies: when a policy is created, changed or
 // deleted (its reconcile asks, after its batch committed), every server is reviewed again, off the
-// reconcile workers; a server whose spec changed since is reviewed alone when its reconcile asks. The
-// verdicts live in memory, like discovery records: the server reconciler reads them synchronously into
+// reconcile workers, a page of servers at a time; a server whose spec changed since is reviewed alone when
+// its reconcile asks. The verdicts of the servers a policy matches live in memory (nothing of the others),
+// like discovery records: the server reconciler reads them synchronously into
 // the PolicyCompliant condition (nothing of a server is deleted or changed), each policy's status gets a
 // summary (matched, violating, the first violations) and the metrics count violations per policy. A
 // restart audits once (the leader work starts it).
@@ -45,8 +46,12 @@ export interface PolicyAuditorOptions {
   admission: Admission;
   /** The tenant's policies as stored (their generation goes into their summary). */
   listPolicies: () => Promise<McpServerResource[]>;
-  /** Every server of the tenant (masked secrets are enough: rules see them masked). */
-  listServers: () => Promise<McpServerResource[]>;
+  /**
+   * Every server of the tenant, a page at a time (masked secrets are enough: rules see them masked). An
+   * audit holds one page, never the whole fleet: what it keeps of a server is its verdicts, and only when a
+   * policy matches it.
+   */
+  listServers: () => AsyncIterable<McpServerResource[]>;
   /** Writes a policy's status with this summary (dropped when the policy changed meanwhile). */
   writeSummary: (policy: McpServerResource, status: ResourceStatus) => Promise<void>;
   /** Reconciles a server again (its PolicyCompliant condition changed). */
@@ -105,6 +110,7 @@ export class PolicyAuditor {
     const counts = new Map<string, number>();
     for (const p of this.policies ?? []) counts.set(p.manifest.name, 0);
     for (const record of this.records.values()) {
+      if (record.verdicts.length === 0) continue;
       for (const policy of new Set(record.verdicts.map((v) => v.policy))) counts.set(policy, (counts.get(policy) ?? 0) + 1);
     }
     return counts;
@@ -149,7 +155,9 @@ export class PolicyAuditor {
       const batch = [...this.single.values()];
       this.single.clear();
       for (const r of batch) {
-        this.records.set(r.fqn, await this.review(r));
+        const record = await this.review(r);
+        if (record.matched.length > 0) this.records.set(r.fqn, record);
+        else this.records.delete(r.fqn);
         this.options.enqueue(r.fqn);
       }
     });
@@ -173,34 +181,37 @@ export class PolicyAuditor {
   private async auditAll(): Promise<void> {
     const stored = await this.options.listPolicies();
     this.policies = stored.map((resource) => ({ resource, manifest: resource.manifest as unknown as AdmissionPolicyManifest }));
-    const servers = await this.options.listServers();
     // The verdicts of the audit before answer meanwhile (no condition flaps to Unknown); swapped at the end.
-    const next = new Map<string, ComplianceRecord>();
-    for (const server of servers) next.set(server.fqn, await this.review(server));
     const before = this.records;
-    this.records = next;
-    for (const server of servers) {
-      // Reconciled again only when its condition changes (at the first audit: when it has or needs one).
-      const record = next.get(server.fqn)!;
-      const old = before.get(server.fqn);
-      const changed = old ? JSON.stringify(old) !== JSON.stringify(record) : record.matched.length > 0 || server.status.conditions.some((c) => c.type === POLICY_COMPLIANT);
-      if (changed) this.options.enqueue(server.fqn);
-    }
-    const now = isoTime(this.clock.now());
-    for (const { resource, manifest } of this.policies) {
-      let matched = 0;
-      let violating = 0;
-      const violations: PolicyAuditSummary['violations'] = [];
-      for (const server of servers) {
-        const record = this.records.get(server.fqn);
-        if (!record?.matched.includes(manifest.name)) continue;
-        matched++;
-        const broken = record.verdicts.filter((v) => v.policy === manifest.name);
-        if (broken.length > 0) violating++;
-        for (const v of broken) if (violations.length < MAX_LISTED_VIOLATIONS) violations.push({ server: server.name, rule: v.rule, message: v.message });
+    const next = new Map<string, ComplianceRecord>();
+    const changed: string[] = [];
+    const summaries = this.policies.map(({ resource, manifest }) => ({ resource, name: manifest.name, matched: 0, violating: 0, violations: [] as PolicyAuditSummary['violations'] }));
+    for await (const page of this.options.listServers()) {
+      for (const server of page) {
+        const record = await this.review(server);
+        if (record.matched.length > 0) next.set(server.fqn, record);
+        // Reconciled again only when its condition changes (at the first audit: when it has or needs one).
+        const old = before.get(server.fqn);
+        if (old ? !sameRecord(old, record) : record.matched.length > 0 || server.status.conditions.some((c) => c.type === POLICY_COMPLIANT)) changed.push(server.fqn);
+        for (const summary of summaries) {
+          if (!record.matched.includes(summary.name)) continue;
+          summary.matched++;
+          const broken = record.verdicts.filter((v) => v.policy === summary.name);
+          if (broken.length > 0) summary.violating++;
+          for (const v of broken) if (summary.violations.length < MAX_LISTED_VIOLATIONS) summary.violations.push({ server: server.name, rule: v.rule, message: v.message });
+        }
       }
+    }
+    this.records = next;
+    for (const key of changed) this.options.enqueue(key);
+    const now = isoTime(this.clock.now());
+    for (const { resource, matched, violating, violations } of summaries) {
       const audit: PolicyAuditSummary = { observedGeneration: resource.generation, matched, violating, violations, auditedAt: now };
       await this.options.writeSummary(resource, { ...resource.status, observedGeneration: resource.generation, audit } as ResourceStatus);
     }
   }
+}
+
+function sameRecord(a: ComplianceRecord, b: ComplianceRecord): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
