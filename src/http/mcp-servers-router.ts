@@ -1,6 +1,7 @@
 // The TrueFoundry-style API: /api/svc/v1/mcp-servers.
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
+import { single, wholeNumberParam } from './query-params.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { generationETag, GENERATION_ETAG_HEADER, resourceVersionETag, type AccessPolicy, type Intake } from '../intake/index.js';
 import { maskManifest, summariseErrors, validateApplyRequest } from '../manifest/index.js';
@@ -28,24 +29,10 @@ export interface McpServersRouterOptions extends PresentOptions {
 
 const API_SOURCE = { kind: 'api' } as const;
 
-function intParam(value: unknown, name: string, min: number, max: number, fallback: number, errors: FieldError[]): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    errors.push({ path: `/query/${name}`, message: `must be a whole number from ${min} to ${max}, got "${String(value)}"` });
-    return fallback;
-  }
-  return n;
-}
-
 /** Answers JSON text made here (as res.json would answer the value it stands for). */
 function sendJson(res: Response, text: string): void {
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.send(text);
-}
-
-function single(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 export function mcpServersRouter(options: McpServersRouterOptions): Router {
@@ -124,8 +111,8 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
 
   router.get('/', async (req, res) => {
     const errors: FieldError[] = [];
-    const limit = intParam(req.query.limit, 'limit', 1, 1000, 100, errors);
-    const offset = intParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
+    const limit = wholeNumberParam(req.query.limit, 'limit', 1, 1000, 100, errors);
+    const offset = wholeNumberParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
     const name = single(req.query.name);
     const tagParam = single(req.query.tag);
     let tag: { key: string; value: string } | undefined;

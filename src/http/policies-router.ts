@@ -3,6 +3,7 @@
 // manifest. Tenant admins only (AccessPolicy.authorizePolicies): the rules may name internal hosts.
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.js';
+import { single, wholeNumberParam } from './query-params.js';
 import { policyFqn, policyScope } from '../domain/policy.js';
 import type { AccessPolicy, Intake } from '../intake/index.js';
 import type { EventLog, ResourceReader } from '../store/index.js';
@@ -15,20 +16,6 @@ export interface PoliciesRouterOptions {
   store: ResourceReader & EventLog;
   policy: AccessPolicy;
   tenant: string;
-}
-
-function single(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function pageParam(value: unknown, name: string, min: number, max: number, fallback: number, errors: FieldError[]): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    errors.push({ path: `/query/${name}`, message: `must be a whole number from ${min} to ${max}, got "${String(value)}"` });
-    return fallback;
-  }
-  return n;
 }
 
 export function policiesRouter(options: PoliciesRouterOptions): Router {
@@ -46,8 +33,8 @@ export function policiesRouter(options: PoliciesRouterOptions): Router {
   router.get('/', async (req, res) => {
     policy.authorizePolicies(principalOf(req));
     const errors: FieldError[] = [];
-    const limit = pageParam(req.query.limit, 'limit', 1, 1000, 100, errors);
-    const offset = pageParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
+    const limit = wholeNumberParam(req.query.limit, 'limit', 1, 1000, 100, errors);
+    const offset = wholeNumberParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0, errors);
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     const { items, total } = await store.list({ tenant: policyScope(tenant), limit, offset, masked: true });
     res.json({ data: items.map(presentPolicy), pagination: { total, offset, limit } });

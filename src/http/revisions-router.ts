@@ -16,6 +16,7 @@ import { principalOf } from './authenticate.js';
 import { requireJson } from './errors.js';
 import { presentServer, type PresentOptions } from './present.js';
 import { presentRevision } from './present-revision.js';
+import { single } from './query-params.js';
 
 export interface RevisionsRouterOptions extends PresentOptions {
   intake: Intake;
@@ -24,10 +25,6 @@ export interface RevisionsRouterOptions extends PresentOptions {
 }
 
 const MAX_PAGE = 1000;
-
-function single(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
 function wholeNumber(value: unknown, path: string, min: number, max: number, errors: FieldError[]): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
