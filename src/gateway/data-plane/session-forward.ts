@@ -9,13 +9,14 @@
 // An owner that cannot be reached (refused, reset before answering, no connection within
 // `connectTimeoutMs`) has gone since its last heartbeat: the session is gone with it, and the answer is the
 // 404 a missing session gets, so the client starts a new one.
-import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { endToEndHeaders } from '../../domain/hop-by-hop.js';
 import { FORWARD_TOKEN_HEADER, FORWARDED_BY_HEADER } from './session-owners.js';
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) and Host: they describe one connection, not the request. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host']);
-/** The caller's credentials and the cluster's own headers (set here, never taken from the caller). */
-const NOT_FORWARDED = new Set(['authorization', 'cookie', FORWARDED_BY_HEADER, FORWARD_TOKEN_HEADER]);
+/** Host describes one connection, not the request (as the hop-by-hop headers do). */
+const HOST_ONLY = new Set(['host']);
+/** Host, the caller's credentials and the cluster's own headers (set here, never taken from the caller). */
+const NOT_FORWARDED = new Set(['host', 'authorization', 'cookie', FORWARDED_BY_HEADER, FORWARD_TOKEN_HEADER]);
 const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 
 export interface ForwardOptions {
@@ -33,10 +34,7 @@ export interface ForwardOptions {
 }
 
 export function forwardSessionRequest(req: IncomingMessage, res: ServerResponse, options: ForwardOptions): void {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && !NOT_FORWARDED.has(name)) headers[name] = value;
-  }
+  const headers = endToEndHeaders(req.headers, NOT_FORWARDED);
   headers[FORWARDED_BY_HEADER] = options.selfId;
   headers[FORWARD_TOKEN_HEADER] = options.credential;
   const outgoing = request(options.target, { method: req.method ?? 'GET', headers });
@@ -51,9 +49,7 @@ export function forwardSessionRequest(req: IncomingMessage, res: ServerResponse,
   let answered = false;
   outgoing.on('response', (answer) => {
     answered = true;
-    const back: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) back[name] = value;
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, back);
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.headers, HOST_ONLY));
     // An event stream's events reach the client as they arrive.
     res.flushHeaders();
     answer.pipe(res);

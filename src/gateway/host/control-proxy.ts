@@ -4,25 +4,15 @@
 // Hop-by-hop headers (RFC 9110 7.6.1, and those the Connection header names) stay on their hop; the
 // client's address goes on in X-Forwarded-For; the host's secret marks the request as passed on by it.
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { endToEndHeaders } from '../../domain/hop-by-hop.js';
 import type { Logger } from '../../domain/logger.js';
 import { HOST_SECRET_HEADER } from './host-options.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOST_ONLY = new Set([HOST_SECRET_HEADER]);
 
-/** The headers of one hop without those that belong to it alone. */
-export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name === HOST_SECRET_HEADER) continue;
-    out[name] = value;
-  }
-  return out;
+/** The headers passed on either way: end-to-end ones only, never the host's secret. */
+export function passedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return endToEndHeaders(headers, HOST_ONLY);
 }
 
 export interface ControlProxy {
@@ -34,7 +24,7 @@ export interface ControlProxy {
 export function createControlProxy(options: { port: number; secret: string; logger: Logger }): ControlProxy {
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers = endToEndHeaders(req.headers);
+    const headers = passedHeaders(req.headers);
     const client = req.socket.remoteAddress;
     if (client) headers['x-forwarded-for'] = typeof headers['x-forwarded-for'] === 'string' ? `${headers['x-forwarded-for']}, ${client}` : client;
     headers[HOST_SECRET_HEADER] = options.secret;
@@ -42,7 +32,7 @@ export function createControlProxy(options: { port: number; secret: string; logg
     let answered = false;
     upstream.on('response', (answer) => {
       answered = true;
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.headers));
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, passedHeaders(answer.headers));
       // An event stream's headers go out now, not with its first event.
       res.flushHeaders();
       answer.pipe(res);

@@ -5,7 +5,7 @@
 import { createServer, request, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../../src/domain/logger.js';
-import { createControlProxy, endToEndHeaders, type ControlProxy } from '../../../src/gateway/host/control-proxy.js';
+import { createControlProxy, passedHeaders, type ControlProxy } from '../../../src/gateway/host/control-proxy.js';
 import { HOST_SECRET_HEADER } from '../../../src/gateway/host/host-options.js';
 import { guardInternal } from '../../../src/gateway/host/internal-guard.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 it('drops hop-by-hop headers and those Connection names, keeps the rest', () => {
-  const out = endToEndHeaders({ connection: 'keep-alive, x-hop', 'keep-alive': 'timeout=5', 'x-hop': '1', 'transfer-encoding': 'chunked', upgrade: 'h2c', te: 'trailers', 'x-kept': 'yes', [HOST_SECRET_HEADER]: 'forged' });
+  const out = passedHeaders({ connection: 'keep-alive, x-hop', 'keep-alive': 'timeout=5', 'x-hop': '1', 'transfer-encoding': 'chunked', upgrade: 'h2c', te: 'trailers', 'x-kept': 'yes', [HOST_SECRET_HEADER]: 'forged' });
   expect(out).toEqual({ 'x-kept': 'yes' });
 });
 
