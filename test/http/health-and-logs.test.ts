@@ -39,7 +39,7 @@ describe('logs', () => {
     });
     const upstream = await startMcpServer({ transport: 'streamable-http', tools: 1 });
     const dataDir = mkdtempSync(join(tmpdir(), 'mcp-cp-logs-'));
-    const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, '--no-manifests', '--log-level', 'debug'], {});
+    const config = parseServeConfig(['--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, '--no-manifests', '--log-level', 'debug', '--control-plane-nice', '0'], {});
     const cp = await startControlPlane(config, { logger: createLogger({ level: 'debug', destination }) });
     try {
       const put = (manifest: Record<string, unknown>) =>

@@ -87,7 +87,7 @@ describe('the tokens file on the real server', () => {
   it('a bad file at startup is an error naming file:line:col, and nothing is left running', async () => {
     const file = join(dir, 'tokens.yaml');
     writeFileSync(file, `${tokensYaml([alice])}- token_sha256: nope\n  subject: { type: user, slug: x }\n  role: viewer\n`);
-    const config = parseServeConfig(['--port', '0', '--data-dir', join(dir, 'data'), '--no-manifests', '--tokens-file', file], {});
+    const config = parseServeConfig(['--port', '0', '--data-dir', join(dir, 'data'), '--no-manifests', '--tokens-file', file, '--control-plane-nice', '0'], {});
     const err = await startControlPlane(config, { logger: createLogger({ level: 'silent' }) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TokensFileError);
     expect((err as Error).message).toContain(`${file}:5:3: is required: the sha256 of the token as 64 hex digits`);
