@@ -61,6 +61,8 @@ let store: SqliteGatewayStore;
 let dataPlane: DataPlane;
 let http: Server;
 let base: string;
+/** Client connections the gateway's server saw close. */
+let closedConnections: number;
 let clock: FakeClock;
 let everything: { peer: PeerProcess; url: string };
 const clients: Client[] = [];
@@ -87,6 +89,8 @@ async function startGateway(options: Partial<DataPlaneOptions> = {}) {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  closedConnections = 0;
+  http.on('connection', (socket) => socket.on('close', () => closedConnections++));
 }
 
 /** An SDK client on `url` (a gateway route, or an upstream directly), with the capabilities server-everything's task tools ask for. */
@@ -350,7 +354,10 @@ describe('resumability', () => {
     expect(first.headers.get('content-type')).toBe('text/event-stream');
     const primed = await readEvents(first, (_m, id) => id !== undefined);
     expect(primed.lastEventId).toBeDefined();
+    // The gateway must have seen the client leave: an answer written before that counts as delivered.
+    const closedBefore = closedConnections;
     aborted.abort();
+    await waitFor(() => closedConnections > closedBefore, { what: 'the gateway to see the client leave' });
     await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
     rich.openGates();
     await waitFor(() => answered.includes('tools/call ok'), { what: 'the gateway to receive the answer' });
