@@ -61,6 +61,12 @@ export const SIZES = process.env.BENCH_SCALE
       ? [20, 60]
       : [1000, 10_000];
 export const HEADLINE = SMOKE ? 60 : 10_000;
+/**
+ * How long a figure of this scenario may take (bench/run.js reads them off the figure's module): the first
+ * figure asked for runs the scenario at every size for all of them.
+ */
+export const SUITE_TIMEOUT_MS = 7_200_000;
+export const SUITE_SMOKE_TIMEOUT_MS = 180_000;
 export const EDITS = SMOKE ? 3 : 50;
 /** The default resync interval: the background window is one of it. */
 export const RESYNC_INTERVAL_MS = 60_000;
