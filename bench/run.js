@@ -15,6 +15,9 @@
 //                          summarized per phase; BENCH_MEMORY_HEAP=1 adds heap snapshots at each phase's end
 //                          and an allocation profile (bench/lib/memory-profile.js). Not appended, as with
 //                          BENCH_CPU_PROF: `npm run bench -- memory`
+// BENCH_SERVE_ARGS="--heap-growth 0", BENCH_SERVE_NODE_ARGS="--max-semi-space-size=4"
+//                          more serve / node flags for that scenario's control plane (a comparison; not
+//                          appended either)
 //
 // Prints a table of figures (measured, baseline measured in the same run, ratio, goal) and appends
 // a dated row per figure to bench/results.md with the CPU count, Node version and commit.
@@ -57,9 +60,12 @@ async function main(argv) {
   }
   process.stdout.write(`\nBenchmarks — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, commit ${m.commit}${SMOKE ? ', SMOKE (sizes tiny, ratios meaningless)' : ''}\n`);
   printTable(rows);
-  const profiles = process.env.BENCH_CPU_PROF ?? process.env.BENCH_MEMORY_PROBE;
+  const profiles = process.env.BENCH_CPU_PROF || process.env.BENCH_MEMORY_PROBE;
+  const flagged = process.env.BENCH_SERVE_ARGS || process.env.BENCH_SERVE_NODE_ARGS;
   if (profiles) {
     process.stdout.write(`profiles in ${profiles}; profiled figures are not appended to ${RESULTS_FILE}\n`);
+  } else if (flagged) {
+    process.stdout.write(`figures with BENCH_SERVE_ARGS / BENCH_SERVE_NODE_ARGS are not appended to ${RESULTS_FILE}\n`);
   } else if (!SMOKE) {
     appendResults(rows, m);
     process.stdout.write(`appended ${rows.length} row(s) to ${RESULTS_FILE}\n`);
