@@ -10,8 +10,7 @@ import { HEADLINE, SIZES, idleServer, syncSuite } from './lib/sync-suite.js';
 import { fmt } from './lib/stats.js';
 
 export const describe = 'directory of N manifests (live upstreams) → gateway store holds all, and all Ready with tools, vs the parse+validate+insert floor';
-export const timeoutMs = 7_200_000;
-export const smokeTimeoutMs = 180_000;
+export { SUITE_SMOKE_TIMEOUT_MS as smokeTimeoutMs, SUITE_TIMEOUT_MS as timeoutMs } from './lib/sync-suite.js';
 
 export async function run() {
   const idle = await idleServer();

@@ -6,8 +6,7 @@ import { EDITS, HEADLINE, SIZES, syncSuite } from './lib/sync-suite.js';
 import { fmt } from './lib/stats.js';
 
 export const describe = 'one file edited 50 times: write → gateway entry at the new generation, vs the watcher window';
-export const timeoutMs = 7_200_000;
-export const smokeTimeoutMs = 180_000;
+export { SUITE_SMOKE_TIMEOUT_MS as smokeTimeoutMs, SUITE_TIMEOUT_MS as timeoutMs } from './lib/sync-suite.js';
 
 export async function run() {
   const rows = [];

@@ -15,8 +15,7 @@ import { DISCOVERY_INTERVAL_MS, RESYNC_INTERVAL_MS, SIZES, syncSuite } from './l
 import { fmt } from './lib/stats.js';
 
 export const describe = 'CPU of the settled fleet at the defaults over one resync interval (resync + rediscovery), as a share of a core';
-export const timeoutMs = 7_200_000;
-export const smokeTimeoutMs = 180_000;
+export { SUITE_SMOKE_TIMEOUT_MS as smokeTimeoutMs, SUITE_TIMEOUT_MS as timeoutMs } from './lib/sync-suite.js';
 
 export async function run() {
   const rows = [];

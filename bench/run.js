@@ -10,6 +10,14 @@
 // BENCH_SCALE=1k,10k,50k   the sizes of cold-sync, warm-restart, edit-latency, memory, scale-reads and resync
 //                          (default 1k,10k): one scenario per size at the defaults against a loopback fleet of
 //                          live MCP upstreams (bench/lib/sync-suite.js)
+// BENCH_MEMORY_PROBE=DIR   profile memory through that scenario: its control plane carries an in-process
+//                          probe (bench/lib/memory-probe.js: memoryUsage and GC work every 100 ms into DIR),
+//                          summarized per phase; BENCH_MEMORY_HEAP=1 adds heap snapshots at each phase's end
+//                          and an allocation profile (bench/lib/memory-profile.js). Not appended, as with
+//                          BENCH_CPU_PROF: `npm run bench -- memory`
+// BENCH_SERVE_ARGS="--heap-growth 0", BENCH_SERVE_NODE_ARGS="--max-semi-space-size=4"
+//                          more serve / node flags for that scenario's control plane (a comparison; not
+//                          appended either)
 //
 // Prints a table of figures (measured, baseline measured in the same run, ratio, goal) and appends
 // a dated row per figure to bench/results.md with the CPU count, Node version and commit.
@@ -52,8 +60,12 @@ async function main(argv) {
   }
   process.stdout.write(`\nBenchmarks — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, commit ${m.commit}${SMOKE ? ', SMOKE (sizes tiny, ratios meaningless)' : ''}\n`);
   printTable(rows);
-  if (process.env.BENCH_CPU_PROF) {
-    process.stdout.write(`profiles in ${process.env.BENCH_CPU_PROF}; profiled figures are not appended to ${RESULTS_FILE}\n`);
+  const profiles = process.env.BENCH_CPU_PROF || process.env.BENCH_MEMORY_PROBE;
+  const flagged = process.env.BENCH_SERVE_ARGS || process.env.BENCH_SERVE_NODE_ARGS;
+  if (profiles) {
+    process.stdout.write(`profiles in ${profiles}; profiled figures are not appended to ${RESULTS_FILE}\n`);
+  } else if (flagged) {
+    process.stdout.write(`figures with BENCH_SERVE_ARGS / BENCH_SERVE_NODE_ARGS are not appended to ${RESULTS_FILE}\n`);
   } else if (!SMOKE) {
     appendResults(rows, m);
     process.stdout.write(`appended ${rows.length} row(s) to ${RESULTS_FILE}\n`);

@@ -7,8 +7,7 @@ import { HEADLINE, SIZES, syncSuite } from './lib/sync-suite.js';
 import { fmt } from './lib/stats.js';
 
 export const describe = 'restart on unchanged data: time to ready and rows written, vs the cold sync';
-export const timeoutMs = 7_200_000;
-export const smokeTimeoutMs = 180_000;
+export { SUITE_SMOKE_TIMEOUT_MS as smokeTimeoutMs, SUITE_TIMEOUT_MS as timeoutMs } from './lib/sync-suite.js';
 
 export async function run() {
   const rows = [];

@@ -8,17 +8,17 @@ import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { ChainAuthenticator, StaticTokenAuthenticator, type Authenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { bearerAuthentication } from './auth/bearer-authentication.js';
 import { CallerTokens } from './auth/caller-tokens.js';
 import { RoleAccessPolicy } from './auth/policy.js';
 import { loadSigningKeyFile } from './auth/signing-key.js';
-import { TokensFileAuthenticator } from './auth/tokens-file.js';
 import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
-import { adminPrincipal, gitopsPrincipal } from './domain/principal.js';
+import { gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
@@ -184,14 +184,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   }
   const { token, source: adminTokenSource } = loadAdminToken(config);
   // Read before anything is opened: a bad tokens file is a startup error naming file:line:col.
-  const tokensFile = config.tokensFile
-    ? new TokensFileAuthenticator({
-        path: config.tokensFile,
-        tenant: config.tenant,
-        logger: logger.child({ component: 'tokens-file' }),
-        ...(options.tokensFilePollIntervalMs !== undefined ? { pollIntervalMs: options.tokensFilePollIntervalMs } : {}),
-      })
-    : undefined;
+  const { authenticator, tokensFile } = bearerAuthentication({
+    adminToken: token,
+    tenant: config.tenant,
+    tokensFile: config.tokensFile,
+    tokensFilePollIntervalMs: options.tokensFilePollIntervalMs,
+    logger,
+    ...(options.authenticators ? { more: options.authenticators } : {}),
+  });
 
   // Secrets at rest: AES-256-GCM in both files; the spec and gateway-config hashes are keyed (HMAC).
   const secretKey = config.secretKey ?? loadSecretKeyFile(config.dataDir).key;
@@ -210,11 +210,6 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // The API's store objects; the leader work writes through leaderStore and leaderGateway (fenced on PostgreSQL).
   const { store, gateway, leaderStore, leaderGateway, credentials } = stores;
   const policy = new RoleAccessPolicy({ fileTakeoverRole: config.fileTakeoverRole });
-  const authenticator = new ChainAuthenticator([
-    new StaticTokenAuthenticator(token, adminPrincipal(config.tenant)),
-    ...(tokensFile ? [tokensFile] : []),
-    ...(options.authenticators ?? []),
-  ]);
   const queue = new WorkQueue({ clock });
   // Real time (the default clock): it schedules this process's CPU.
   const answersFirst = new AnswersFirst();

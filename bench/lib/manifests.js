@@ -45,17 +45,18 @@ export function fileNameOf(fileIndex) {
 }
 
 /**
- * Writes `servers` manifests, `perFile` to a file, into dir. Answers the files with the server
- * indices each declares, so a bench can rewrite one file with a new revision of one server.
+ * Writes `servers` manifests, `perFile` to a file, into dir: server i is `manifestOf(i)` (by default
+ * `manifest(i, { url })`). Answers the files with the server indices each declares, so a bench can
+ * rewrite one file with a new revision of one server.
  */
-export function writeManifestDirectory(dir, { servers, perFile, url }) {
+export function writeManifestDirectory(dir, { servers, perFile, url, manifestOf = (i) => manifest(i, { url }) }) {
   mkdirSync(dir, { recursive: true });
   const files = [];
   for (let start = 0, f = 0; start < servers; start += perFile, f++) {
     const indices = [];
     for (let i = start; i < Math.min(servers, start + perFile); i++) indices.push(i);
     const path = join(dir, fileNameOf(f));
-    writeFileSync(path, yamlDocuments(indices.map((i) => manifest(i, { url }))));
+    writeFileSync(path, yamlDocuments(indices.map(manifestOf)));
     files.push({ path, indices });
   }
   return files;

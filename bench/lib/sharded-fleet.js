@@ -3,12 +3,12 @@
 // collaborator that may use it) and to one of 10 teams (a tag `team`); its URL is the caller's (an
 // endpoint of bench/lib/upstream-fleet.js). One viewer token, a member of shard 3's team, reads one shard.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { SMOKE } from './common.js';
 import { callJson, expectOk } from './http.js';
-import { fileNameOf, manifest } from './manifests.js';
+import { manifest, writeManifestDirectory, yamlDocuments } from './manifests.js';
 
 export const SHARD = SMOKE ? 10 : 100;
 /** The shard the viewer token reads. */
@@ -33,21 +33,12 @@ export function shardedManifest(i, url, rev = 0) {
  * each declares, so a bench can rewrite one file with a new revision of one server.
  */
 export function writeShardedDirectory(dir, { servers, perFile, urlOf }) {
-  mkdirSync(dir, { recursive: true });
-  const files = [];
-  for (let start = 0, f = 0; start < servers; start += perFile, f++) {
-    const indices = [];
-    for (let i = start; i < Math.min(servers, start + perFile); i++) indices.push(i);
-    const path = join(dir, fileNameOf(f));
-    writeFileSync(path, shardedDocuments(indices, urlOf));
-    files.push({ path, indices });
-  }
-  return files;
+  return writeManifestDirectory(dir, { servers, perFile, manifestOf: (i) => shardedManifest(i, urlOf(i)) });
 }
 
 /** The YAML of one file; `revOf(i)` puts a revision into a server's description (a spec change). */
 export function shardedDocuments(indices, urlOf, revOf = () => 0) {
-  return indices.map((i) => stringify(shardedManifest(i, urlOf(i), revOf(i)))).join('---\n');
+  return yamlDocuments(indices.map((i) => shardedManifest(i, urlOf(i), revOf(i))));
 }
 
 /** A tokens file (in dir) with one viewer of VIEWER_SHARD; the watched files put servers in the default account. */

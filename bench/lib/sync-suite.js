@@ -19,6 +19,12 @@
 // read from /metrics after the cold sync. Each size runs once per bench process, shared by the figures.
 //
 // BENCH_SCALE=1k,10k,50k   the sizes (default 1k,10k; BENCH_SIZES=1000,10000 is read too)
+// BENCH_MEMORY_PROBE=DIR   profile memory: the control plane carries bench/lib/memory-probe.js, and each
+//                          phase (cold, reads, background, edits; warm for the restart) is summarized
+//                          (bench/lib/memory-profile.js; BENCH_MEMORY_HEAP=1 adds heap snapshots and an
+//                          allocation profile)
+// BENCH_SERVE_ARGS="--heap-growth 0", BENCH_SERVE_NODE_ARGS="--max-semi-space-size=4"
+//                          more serve / node flags for the scenario's control plane (a comparison)
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,6 +33,7 @@ import { ROOT, SMOKE, importDist, log, onCleanup, sleep, tempDir, waitFor } from
 import { spawnNode } from './child.js';
 import { callJson, expectOk } from './http.js';
 import { fqnOf, serverName } from './manifests.js';
+import { memoryProbe } from './memory-profile.js';
 import { loadAverage } from './proc.js';
 import { SHARD, VIEWER_SHARD, scrape, shardedDocuments, writeShardedDirectory, writeViewerTokens } from './sharded-fleet.js';
 import { newToken, startServer } from './server.js';
@@ -54,6 +61,12 @@ export const SIZES = process.env.BENCH_SCALE
       ? [20, 60]
       : [1000, 10_000];
 export const HEADLINE = SMOKE ? 60 : 10_000;
+/**
+ * How long a figure of this scenario may take (bench/run.js reads them off the figure's module): the first
+ * figure asked for runs the scenario at every size for all of them.
+ */
+export const SUITE_TIMEOUT_MS = 7_200_000;
+export const SUITE_SMOKE_TIMEOUT_MS = 180_000;
 export const EDITS = SMOKE ? 3 : 50;
 /** The default resync interval: the background window is one of it. */
 export const RESYNC_INTERVAL_MS = 60_000;
@@ -74,6 +87,8 @@ const FIGURE_MS = 8_000;
 const PATH = '/api/svc/v1/mcp-servers';
 /** The longest the bench waits for a phase (a 50,000 cold sync against live upstreams included). */
 const PHASE_MS = 2_400_000;
+const SERVE_ARGS = (process.env.BENCH_SERVE_ARGS ?? '').split(' ').filter(Boolean);
+const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 let fleetPromise;
 /** The upstream fleet, started once per bench (the cleanup registry stops it with the bench). */
@@ -262,11 +277,12 @@ async function runSuite(size) {
   // --- cold sync
   const dataDir = tempDir(`data-${size}`);
   const gateway = new GatewayReader(dataDir);
-  const serverOptions = { dataDir, manifestDirs: [dir], args: ['--tokens-file', tokensFile], startTimeoutMs: PHASE_MS, defaults: true, sampleRssMs: 100 };
+  const serverOptions = { dataDir, manifestDirs: [dir], args: ['--tokens-file', tokensFile, ...SERVE_ARGS], nodeArgs: SERVE_NODE_ARGS, startTimeoutMs: PHASE_MS, defaults: true, sampleRssMs: 100 };
+  const probe = memoryProbe(String(size));
   const fleetCpuBefore = fleet.cpuMs();
   const fleetRequestsBefore = await fleet.requests();
   let convergedAt;
-  const serverPromise = startServer(serverOptions);
+  const serverPromise = startServer({ ...serverOptions, nodeArgs: [...SERVE_NODE_ARGS, ...probe.nodeArgs], env: probe.env });
   // Poll gateway.db while the server starts: the first figure ends when every entry holds generation 1.
   const poll = (async () => {
     await waitFor(() => gateway.count(1) >= size, { timeoutMs: PHASE_MS, intervalMs: 20, what: `${size} gateway entries` });
@@ -289,10 +305,10 @@ async function runSuite(size) {
   };
   log(`cold sync: gateway holds ${size} after ${cold.totalMs.toFixed(0)} ms, all Ready after ${cold.readyMs.toFixed(0)} ms (serving after ${cold.servingMs.toFixed(0)} ms, CPU ${cold.cpuToReadyMs.toFixed(0)} ms; fleet CPU ${cold.fleetCpuMs.toFixed(0)} ms for ${cold.fleetRequests} requests)`);
   // The tools are stored: one server's status names the fleet's tools for it.
-  const probe = Math.floor(size / 2);
-  const got = await expectOk(callJson(cp.url, cp.token, 'GET', `${PATH}/name/${serverName(probe)}`), 'get');
+  const probed = Math.floor(size / 2);
+  const got = await expectOk(callJson(cp.url, cp.token, 'GET', `${PATH}/name/${serverName(probed)}`), 'get');
   const tools = (got.json?.data?.tools ?? []).map((t) => t.name).sort();
-  if (!tools.includes(`get_record_${probe % 13}`) || tools.length !== 3) throw new Error(`${serverName(probe)} is Ready but its stored tools are ${JSON.stringify(tools)}`);
+  if (!tools.includes(`get_record_${probed % 13}`) || tools.length !== 3) throw new Error(`${serverName(probed)} is Ready but its stored tools are ${JSON.stringify(tools)}`);
   // Settled: the process (almost) idle for a second. Reconciles never stop for long at the defaults: the
   // resync reconciles a slice of the fleet spread over each interval.
   const settled = await cp.waitQuiet({ windowMs: 1000, maxCpuMs: 100, timeoutMs: 60_000 }).then(
@@ -303,10 +319,16 @@ async function runSuite(size) {
   const diskAfterCold = disk(dataDir);
   const rssAfterCold = cp.rssMb();
   log(`settled${settled ? '' : ' (still busy after 60 s)'}: RSS ${rssAfterCold.toFixed(1)} MB, heap used ${afterCold.heapUsedMb.toFixed(1)} MB; disk ${diskAfterCold.totalMb.toFixed(1)} MB, live ${diskAfterCold.liveMb.toFixed(1)} MB`);
+  probe.phase('cold');
+  await probe.snapshot(cp.pid);
 
   // --- reads, then the background of one resync interval
   const readResults = await reads(cp, size, viewerToken);
+  probe.phase('reads');
+  await probe.snapshot(cp.pid);
   const bg = await background(cp, fleet);
+  probe.phase('background');
+  await probe.snapshot(cp.pid);
   log(`background: ${bg.cpuMs.toFixed(0)} ms CPU over ${(bg.wallMs / 1000).toFixed(0)} s (${(bg.share * 100).toFixed(2)} % of a core; above the median second ${bg.burstMs.toFixed(0)} ms); ${bg.reconciles} reconciles, ${bg.discoveries} discoveries`);
 
   // --- edits
@@ -339,6 +361,8 @@ async function runSuite(size) {
     await cp.waitQuiet({ windowMs: 200, maxCpuMs: 15, timeoutMs: 2_000 }).catch(() => undefined);
   }
   await watcher.close();
+  probe.phase('edits');
+  await probe.snapshot(cp.pid);
   const edits = { latency: summarize(latencies), window: summarize(windows), stabilityThresholdMs: timing.stabilityThresholdMs, debounceMs: timing.debounceMs };
   log(`edits: p50 ${edits.latency.p50.toFixed(0)} ms, p99 ${edits.latency.p99.toFixed(0)} ms; bare watcher p50 ${edits.window.p50.toFixed(0)} ms`);
 
@@ -347,8 +371,10 @@ async function runSuite(size) {
 
   // --- warm restart
   await cp.stop();
+  const memory = probe.summary();
   const before = snapshot(dataDir);
-  const cp2 = await startServer({ ...serverOptions, startTimeoutMs: PHASE_MS });
+  const warmProbe = memoryProbe(`${size}-warm`);
+  const cp2 = await startServer({ ...serverOptions, nodeArgs: [...SERVE_NODE_ARGS, ...warmProbe.nodeArgs], env: warmProbe.env });
   const cpuAtServing = cp2.cpuMs();
   const discoveredBefore = (await scrape(cp2)).discoveries;
   // After a restart every server is discovered once more (discovery records live in memory).
@@ -357,7 +383,8 @@ async function runSuite(size) {
   const rediscoveredMs = performance.now() - cp2.spawnedAt;
   const rediscoveryCpuMs = cp2.cpuMs() - cpuAtServing;
   await cp2.waitQuiet({ windowMs: 1000, maxCpuMs: 100, timeoutMs: 30_000 }).catch(() => undefined);
-  const warm = { readyMs: cp2.startMs, rediscoveredMs, rediscoveryCpuMs, rss: { ...cp2.rss(), final: cp2.rssMb() } };
+  warmProbe.phase('warm');
+  const warm = { readyMs: cp2.startMs, rediscoveredMs, rediscoveryCpuMs, rss: { ...cp2.rss(), final: cp2.rssMb() }, memory: warmProbe.summary() };
   await cp2.stop();
   const after = snapshot(dataDir);
   warm.written = rowsWritten(before, after);
@@ -381,5 +408,7 @@ async function runSuite(size) {
     background: bg,
     edits,
     warm,
+    /** With BENCH_MEMORY_PROBE: the probe's summary per phase (undefined without it). */
+    memory,
   };
 }

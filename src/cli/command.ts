@@ -47,6 +47,12 @@ export function exactlyOneName(command: string, positionals: readonly string[], 
   return { ok: true, name: positionals[0] };
 }
 
+/** The value of a flag that names a generation (a whole number from 1), or the usage error (exit 2) it is. */
+export function generationFlag(command: string, flag: string, raw: string, io: CliIo): { ok: true; generation: number } | { ok: false; code: number } {
+  if (/^\d+$/.test(raw) && Number(raw) >= 1) return { ok: true, generation: Number(raw) };
+  return { ok: false, code: usageError(io, command, `--${flag}: must be a generation (a whole number from 1), got "${raw}"`) };
+}
+
 /**
  * The server words its ownership refusal (409) for API clients ("send force: true"); mcpctl's way out
  * is the --force flag of the command at hand, so the message names that.

@@ -3,7 +3,7 @@
 import { stringify as toYaml } from 'yaml';
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { describeError } from './client.js';
-import { connect, exactlyOneName, now, startCommand, usageError } from './command.js';
+import { connect, exactlyOneName, generationFlag, now, startCommand, usageError } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
 import { checkOutputFormat, formatAge, formatDiffEntry, formatTable, writeMachine } from './output.js';
 import { getRevision, listRevisions, revisionSourceLabel } from './revisions.js';
@@ -33,8 +33,9 @@ export async function runHistory(argv: string[], rawIo: CliIo): Promise<number> 
   if (!one.ok) return one.code;
   const formatError = checkOutputFormat(flags.output, ['table', 'json', 'yaml']);
   if (formatError) return usageError(rawIo, 'history', formatError);
-  const generation = flags.revision === undefined ? undefined : /^\d+$/.test(flags.revision) && Number(flags.revision) >= 1 ? Number(flags.revision) : NaN;
-  if (Number.isNaN(generation)) return usageError(rawIo, 'history', `--revision: must be a generation (a whole number from 1), got "${flags.revision}"`);
+  const revision = flags.revision === undefined ? undefined : generationFlag('history', 'revision', flags.revision, rawIo);
+  if (revision && !revision.ok) return revision.code;
+  const generation = revision?.generation;
   const connected = connect('history', flags, rawIo);
   if (!connected.ok) return connected.code;
   const { client, io } = connected;

@@ -2,7 +2,7 @@
 // included), or the server recreated when it was deleted; --dry-run shows the diff and writes nothing.
 import { CONNECTION_FLAGS, CONNECTION_HELP } from './args.js';
 import { describeError } from './client.js';
-import { connect, exactlyOneName, startCommand, usageError } from './command.js';
+import { connect, exactlyOneName, generationFlag, startCommand, usageError } from './command.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './io.js';
 import { formatDiffEntry } from './output.js';
 import { rollback } from './revisions.js';
@@ -32,12 +32,13 @@ export async function runRollback(argv: string[], rawIo: CliIo): Promise<number>
   if (!one.ok) return one.code;
   const raw = flags['to-revision'];
   if (raw === undefined) return usageError(rawIo, 'rollback', 'needs --to-revision N (the generation to go back to; see mcpctl history NAME)');
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) return usageError(rawIo, 'rollback', `--to-revision: must be a generation (a whole number from 1), got "${raw}"`);
+  const target = generationFlag('rollback', 'to-revision', raw, rawIo);
+  if (!target.ok) return target.code;
   const connected = connect('rollback', flags, rawIo);
   if (!connected.ok) return connected.code;
   const { client, io } = connected;
   try {
-    const answer = await rollback(client, one.name, Number(raw), flags['dry-run']);
+    const answer = await rollback(client, one.name, target.generation, flags['dry-run']);
     const verb =
       answer.action === 'UNCHANGED'
         ? `already has the spec of revision ${raw}; nothing to do`

@@ -11,7 +11,7 @@ import type { SecretResolver } from '../domain/secret-reference.js';
 import type { GatewayEntry, StoredGatewayEntry, ToolOverride } from '../gateway/gateway-entry.js';
 import type { DiscoverOpenApi } from '../openapi/discover-openapi.js';
 import type { DiscoveryOutcome, DiscoveryRecord } from './discovery-manager.js';
-import { hashOf, isPerUserAuth } from './resolve-gateway-entry.js';
+import { hashOf, isPerUserAuth, resourceEntryFields } from './resolve-gateway-entry.js';
 
 export interface OpenApiPlanDeps {
   secrets: SecretResolver;
@@ -89,11 +89,7 @@ function buildOpenApiGatewayEntry(
 ): GatewayEntry {
   const toolOverrides: Record<string, ToolOverride> = {};
   return {
-    fqn: resource.fqn,
-    tenant: resource.tenant,
-    name: resource.name,
-    resourceId: resource.id,
-    accountId: resource.accountId,
+    ...resourceEntryFields(resource, m),
     upstreamUrl: m.url,
     transport: null,
     headers,
@@ -103,9 +99,6 @@ function buildOpenApiGatewayEntry(
     // tool_settings are applied when the tools are made; nothing is left to hide or override.
     disabledTools: [],
     toolOverrides,
-    collaborators: m.collaborators.map((c) => ({ ...c })),
-    generation: resource.generation,
-    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
     openapi: catalog ?? { specHash: '', revision: '', operations: [] },
   };
 }

@@ -1,6 +1,6 @@
 // Desired resource → its gateway entry (what reaching the upstream takes comes from discovery/upstream-settings.ts).
 import { createHash } from 'node:crypto';
-import { stdioEnv, type RemoteMcpServerManifest as McpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
+import { stdioEnv, type OpenApiMcpServerManifest, type RemoteMcpServerManifest as McpServerManifest, type StdioMcpServerManifest } from '../domain/manifest.js';
 import type { McpServerResource } from '../domain/resource.js';
 import { OAUTH_CLIENT_SECRET_KEY, USER_HEADER_PREFIX, type GatewayEntry, type GatewayTransport, type PerUserEntry, type ToolOverride } from '../gateway/gateway-entry.js';
 import { stableStringify } from '../manifest/index.js';
@@ -52,7 +52,6 @@ export function buildStdioGatewayEntry(
     headers: {},
     passthroughAuth: false,
     tls: { rejectUnauthorized: true },
-    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
     stdio: spec,
   };
 }
@@ -66,15 +65,23 @@ function commonEntryFields(resource: McpServerResource, m: McpServerManifest | S
     if (Object.keys(override).length > 0) toolOverrides[t.name] = override;
   }
   return {
+    ...resourceEntryFields(resource, m),
+    disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
+    toolOverrides,
+  };
+}
+
+/** What an entry of any kind takes from its resource as is: who it is, who may use it, its generation and timeouts. */
+export function resourceEntryFields(resource: McpServerResource, m: Pick<McpServerManifest | StdioMcpServerManifest | OpenApiMcpServerManifest, 'collaborators' | 'timeouts'>) {
+  return {
     fqn: resource.fqn,
     tenant: resource.tenant,
     name: resource.name,
     resourceId: resource.id,
     accountId: resource.accountId,
-    disabledTools: m.tool_settings.filter((t) => t.disabled).map((t) => t.name),
-    toolOverrides,
     collaborators: m.collaborators.map((c) => ({ ...c })),
     generation: resource.generation,
+    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
   };
 }
 
@@ -100,7 +107,6 @@ export function buildGatewayEntry(
     // Only when the manifest sets them, so other entries keep their hash (see GatewayEntry).
     ...(m.connection_type ? { connectionType: m.connection_type } : {}),
     ...(m.transport ? { transportPinned: true } : {}),
-    ...(m.timeouts ? { timeouts: { requestMs: m.timeouts.request_ms, totalMs: m.timeouts.total_ms } } : {}),
     ...(upstreamProxy ? { upstreamProxy } : {}),
   };
 }

@@ -1,19 +1,14 @@
 // The watch stream through the real server: list-then-watch, replay, resume, 410, bookmarks, filtering.
 import { isDeepStrictEqual } from 'node:util';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { WatchClient, type WatchEventSeen } from '../http/watch-client.js';
+import { userPrincipal } from '../support/principals.js';
 
 const SERVERS = '/api/svc/v1/mcp-servers';
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
-const viewer: Principal = {
-  subject: { subjectId: 'user:alice', subjectType: 'user', subjectSlug: 'alice', subjectDisplayName: 'Alice' },
-  role: 'viewer',
-  teams: [],
-  accounts: ['default'],
-};
+const viewer = userPrincipal('alice', 'viewer', 'Alice');
 const PRIVATE = [{ subject: 'user:bob', role_id: 'mcp-server-manager' }];
 const EVERYONE = [{ subject: 'team:everyone', role_id: 'mcp-server-user' }];
 

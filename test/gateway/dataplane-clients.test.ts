@@ -16,9 +16,9 @@ import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
-import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
+import { gatewayEntry } from '../support/gateway-entries.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,23 +39,7 @@ beforeAll(async () => {
   everything = await startPeer(PEERS.everything, ['streamableHttp'], { env: { PORT: String(port) }, ports: [port] });
   dir = mkdtempSync(join(tmpdir(), 'mcp-cp-clients-'));
   store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
-  const entry: GatewayEntry = {
-    fqn: 'default:mcp-server:everything',
-    tenant: 'default',
-    name: 'everything',
-    resourceId: 'id-everything',
-    accountId: 'default',
-    upstreamUrl: `http://127.0.0.1:${port}/mcp`,
-    transport: null,
-    headers: {},
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: ['get-env'],
-    toolOverrides: {},
-    collaborators: [],
-    generation: 1,
-  };
-  await store.apply(entry);
+  await store.apply(gatewayEntry('everything', `http://127.0.0.1:${port}/mcp`, { disabledTools: ['get-env'] }));
   dataPlane = new DataPlane({
     gateway: store,
     authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),

@@ -31,30 +31,14 @@ import { waitFor } from '../support/control-plane.js';
 import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
+import { EVERYONE_MAY_USE, gatewayEntry } from '../support/gateway-entries.js';
 import { startChunkyUpstream } from './chunky-upstream.js';
 import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
 
 const TOKEN = 'protocol-test-token-0123456789';
 
-function entry(name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry {
-  return {
-    fqn: `default:mcp-server:${name}`,
-    tenant: 'default',
-    name,
-    resourceId: `id-${name}`,
-    accountId: 'default',
-    upstreamUrl: url,
-    transport: null,
-    headers: {},
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: [],
-    toolOverrides: {},
-    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
-    generation: 1,
-    ...extra,
-  };
-}
+/** Server `name` at `url`, which every caller may use. */
+const entry = (name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry => gatewayEntry(name, url, { collaborators: EVERYONE_MAY_USE, ...extra });
 
 let dir: string;
 let store: SqliteGatewayStore;

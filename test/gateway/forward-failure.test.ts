@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
+import { EVERYONE_MAY_USE, gatewayEntry } from '../support/gateway-entries.js';
 
 const TOKEN = 'forward-failure-token-0123456789';
 
@@ -27,22 +28,7 @@ beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
   dir = mkdtempSync(join(tmpdir(), 'mcp-cp-forward-'));
   store = new SqliteGatewayStore({ path: join(dir, 'gateway.db') });
-  await store.apply({
-    fqn: 'default:mcp-server:far',
-    tenant: 'default',
-    name: 'far',
-    resourceId: 'id-far',
-    accountId: 'default',
-    upstreamUrl: 'http://127.0.0.1:9/mcp',
-    transport: null,
-    headers: {},
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: [],
-    toolOverrides: {},
-    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
-    generation: 1,
-  });
+  await store.apply(gatewayEntry('far', 'http://127.0.0.1:9/mcp', { collaborators: EVERYONE_MAY_USE }));
   dataPlane = new DataPlane({
     gateway: store,
     authenticator: new StaticTokenAuthenticator(TOKEN, adminPrincipal('default')),

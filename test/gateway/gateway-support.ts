@@ -3,25 +3,16 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import type { ToolDef } from '../support/mcp-servers.js';
+import { userPrincipal } from '../support/principals.js';
 
 export const ALICE_TOKEN = 'alice-token-5b1f0e9a3c7d2e4f';
 export const BOB_TOKEN = 'bob-token-8c2a6d4e1f3b5a7c';
 /** A collaborator of the servers the tests share with her. */
-export const ALICE = viewer('alice@example.com');
+export const ALICE = userPrincipal('alice@example.com', 'viewer');
 /** Nobody's collaborator. */
-export const BOB = viewer('bob@example.com');
-
-function viewer(email: string): Principal {
-  return {
-    subject: { subjectId: `user:${email}`, subjectType: 'user', subjectSlug: email, subjectDisplayName: email },
-    role: 'viewer',
-    teams: [],
-    accounts: ['default'],
-  };
-}
+export const BOB = userPrincipal('bob@example.com', 'viewer');
 
 export const testAuthenticators = () => [new StaticTokenAuthenticator(ALICE_TOKEN, ALICE), new StaticTokenAuthenticator(BOB_TOKEN, BOB)];
 

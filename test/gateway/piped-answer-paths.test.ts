@@ -139,6 +139,21 @@ async function call(counted: Counted, tool: string, mode: Mode): Promise<{ resul
   return { result };
 }
 
+/**
+ * Calls `tool` as `call` does and answers what the call failed with: on an event stream the gateway
+ * still writes a JSON-RPC error, which the SDK raises as an McpError.
+ */
+async function failedCall(counted: Counted, tool: string, mode: Mode): Promise<unknown> {
+  const { result } = await call(counted, tool, mode);
+  const error = await result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(failure(error)).toBeTruthy();
+  if (mode === 'an event stream') expect(error).toBeInstanceOf(McpError);
+  return error;
+}
+
 describe.each(MODES)('a large answer on %s', (mode) => {
   it('is passed on as it arrives (the client reads it before the upstream finished), while another session is answered', async () => {
     const large = await sdkClient();
@@ -174,17 +189,8 @@ describe.each(MODES)('a large answer on %s', (mode) => {
   ])('that proves %s midway fails that request alone; the session goes on', async (_what, tool) => {
     const counted = await sdkClient();
     try {
-      const { result } = await call(counted, tool, mode);
-      const error = await result.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(failure(error)).toBeTruthy();
-      if (mode === 'an event stream') {
-        // The stream can still carry a JSON-RPC error, and does.
-        expect(error).toBeInstanceOf(McpError);
-        expect((error as McpError).message).toContain('not the JSON-RPC answer to this request');
-      }
+      const error = await failedCall(counted, tool, mode);
+      if (mode === 'an event stream') expect((error as McpError).message).toContain('not the JSON-RPC answer to this request');
       expect(counted.types.at(-1)).toBe(CONTENT_TYPE[mode]);
       expect(((await counted.client.callTool({ name: 'small', arguments: {} })) as { content: unknown }).content).toEqual([{ type: 'text', text: 'small answer' }]);
     } finally {
@@ -196,14 +202,8 @@ describe.each(MODES)('a large answer on %s', (mode) => {
     const counted = await sdkClient();
     const cutOff = upstream.cutOff;
     try {
-      const { result } = await call(counted, 'oversized', mode);
-      const error = await result.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(failure(error)).toBeTruthy();
+      const error = await failedCall(counted, 'oversized', mode);
       if (mode === 'an event stream') {
-        expect(error).toBeInstanceOf(McpError);
         expect((error as McpError).message).toContain(`larger than ${CAP} bytes`);
         expect((error as McpError).message).toContain('--upstream-max-message-bytes');
       }

@@ -23,6 +23,7 @@ import { waitFor } from '../support/control-plane.js';
 import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { EVERYONE_MAY_USE, gatewayEntry } from '../support/gateway-entries.js';
 import { startConnectProxy } from './connect-proxy.js';
 import { errorOf } from './gateway-support.js';
 import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
@@ -30,25 +31,8 @@ import { startRichUpstream, type RichUpstream } from './rich-upstream.js';
 const TOKEN = 'relay-test-token-0123456789';
 const REQUEST_TIMEOUT_MS = 400;
 
-function entry(name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry {
-  return {
-    fqn: `default:mcp-server:${name}`,
-    tenant: 'default',
-    name,
-    resourceId: `id-${name}`,
-    accountId: 'default',
-    upstreamUrl: url,
-    transport: null,
-    headers: {},
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: [],
-    toolOverrides: {},
-    collaborators: [{ subject: 'team:everyone', role_id: 'mcp-server-user' }],
-    generation: 1,
-    ...extra,
-  };
-}
+/** Server `name` at `url`, which every caller may use. */
+const entry = (name: string, url: string, extra: Partial<GatewayEntry> = {}): GatewayEntry => gatewayEntry(name, url, { collaborators: EVERYONE_MAY_USE, ...extra });
 
 let dir: string;
 let store: SqliteGatewayStore;

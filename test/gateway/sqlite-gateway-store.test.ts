@@ -5,25 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
+import { gatewayEntry } from '../support/gateway-entries.js';
 
-function entry(name: string, generation = 1): GatewayEntry {
-  return {
-    fqn: `default:mcp-server:${name}`,
-    tenant: 'default',
-    name,
-    resourceId: `id-${name}`,
-    accountId: 'default',
-    upstreamUrl: `https://${name}.example.com/mcp`,
-    transport: null,
-    headers: { Authorization: `Bearer ${name}-token` },
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: [],
-    toolOverrides: {},
-    collaborators: [],
-    generation,
-  };
-}
+const entry = (name: string, generation = 1): GatewayEntry =>
+  gatewayEntry(name, `https://${name}.example.com/mcp`, { headers: { Authorization: `Bearer ${name}-token` }, generation });
 
 let dir: string;
 let store: SqliteGatewayStore;

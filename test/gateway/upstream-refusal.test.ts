@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectUpstream, UpstreamConnectError } from '../../src/gateway/data-plane/upstream.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
+import { gatewayEntry } from '../support/gateway-entries.js';
 
 const SECRET = 'upstream-header-secret-5b7e9d01';
 const HUGE = 1_000_000;
@@ -27,23 +28,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const entry = (upstreamUrl: string): GatewayEntry => ({
-  fqn: 'default:mcp-server:refuser',
-  tenant: 'default',
-  name: 'refuser',
-  resourceId: 'r1',
-  accountId: 'a',
-  upstreamUrl,
-  transport: 'streamable-http',
-  transportPinned: true,
-  headers: { Authorization: `Bearer ${SECRET}` },
-  passthroughAuth: false,
-  tls: { rejectUnauthorized: true },
-  disabledTools: [],
-  toolOverrides: {},
-  collaborators: [],
-  generation: 1,
-});
+const entry = (upstreamUrl: string): GatewayEntry =>
+  gatewayEntry('refuser', upstreamUrl, { resourceId: 'r1', accountId: 'a', transport: 'streamable-http', transportPinned: true, headers: { Authorization: `Bearer ${SECRET}` } });
 
 const initialize = {
   jsonrpc: '2.0' as const,

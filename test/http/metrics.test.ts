@@ -4,20 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { WatchClient } from './watch-client.js';
+import { userPrincipal } from '../support/principals.js';
 
 const SERVERS = '/api/svc/v1/mcp-servers';
 const SECRET = 'canary-secret-metrics-5d1c';
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
-const viewer: Principal = {
-  subject: { subjectId: 'user:alice', subjectType: 'user', subjectSlug: 'alice', subjectDisplayName: 'Alice' },
-  role: 'viewer',
-  teams: [],
-  accounts: ['default'],
-};
+const viewer = userPrincipal('alice', 'viewer', 'Alice');
 
 /** The value of one sample, by metric name and labels (all given labels must match); undefined when absent. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

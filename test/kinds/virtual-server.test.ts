@@ -7,26 +7,16 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { userPrincipal } from '../support/principals.js';
 
 const API = '/api/svc/v1/mcp-servers';
 const EDITOR_TOKEN = 'virtual-editor-token-0123456789';
-const EDITOR: Principal = {
-  subject: { subjectId: 'user:ed@example.com', subjectType: 'user', subjectSlug: 'ed@example.com', subjectDisplayName: 'Ed' },
-  role: 'editor',
-  teams: [],
-  accounts: ['default'],
-};
+const EDITOR = userPrincipal('ed@example.com', 'editor', 'Ed');
 
 const FAY_TOKEN = 'virtual-fay-token-0123456789';
-const FAY: Principal = {
-  subject: { subjectId: 'user:fay@example.com', subjectType: 'user', subjectSlug: 'fay@example.com', subjectDisplayName: 'Fay' },
-  role: 'editor',
-  teams: [],
-  accounts: ['default'],
-};
+const FAY = userPrincipal('fay@example.com', 'editor', 'Fay');
 
 let cp: TestControlPlane;
 let github: RunningMcpServer;

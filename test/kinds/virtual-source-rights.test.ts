@@ -4,15 +4,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
+import { userPrincipal } from '../support/principals.js';
 
 const API = '/api/svc/v1/mcp-servers';
 
-function user(slug: string): Principal {
-  return { subject: { subjectId: `user:${slug}`, subjectType: 'user', subjectSlug: slug, subjectDisplayName: slug }, role: 'editor', teams: [], accounts: ['default'] };
-}
+const user = (slug: string) => userPrincipal(slug, 'editor');
 const A_TOKEN = 'rights-user-a-token-0123456789';
 const B_TOKEN = 'rights-user-b-token-0123456789';
 

@@ -3,18 +3,13 @@
 // type and account, and the audit of a server stored before the policy (PolicyCompliant, the metric, the
 // policy's summary; the server itself untouched).
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { ADMIN_TOKEN, remoteManifest, startTestControlPlane, waitFor, type TestControlPlane } from '../support/control-plane.js';
 import { condition, eventsOf, getServer, SERVERS } from '../support/servers-api.js';
+import { userPrincipal } from '../support/principals.js';
 
 const POLICIES = '/api/svc/v1/policies';
 const EDITOR_TOKEN = 'policy-editor-token-0123456789';
-const EDITOR: Principal = {
-  subject: { subjectId: 'user:ed@example.com', subjectType: 'user', subjectSlug: 'ed@example.com', subjectDisplayName: 'Ed' },
-  role: 'editor',
-  teams: [],
-  accounts: ['default'],
-};
+const EDITOR = userPrincipal('ed@example.com', 'editor', 'Ed');
 
 let cp: TestControlPlane;
 

@@ -3,20 +3,15 @@
 // while the control plane keeps answering other requests; in the audit of stored servers it costs one
 // deadline, not one per server.
 import { StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
-import type { Principal } from '../../src/domain/principal.js';
 import { WatchClient } from '../http/watch-client.js';
 import { remoteManifest, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { SERVERS } from '../support/servers-api.js';
 import { waitFor } from '../support/control-plane.js';
+import { userPrincipal } from '../support/principals.js';
 
 const POLICIES = '/api/svc/v1/policies';
 const EDITOR_TOKEN = 'policy-watch-editor-token-0123456789';
-const EDITOR: Principal = {
-  subject: { subjectId: 'user:ed@example.com', subjectType: 'user', subjectSlug: 'ed@example.com', subjectDisplayName: 'Ed' },
-  role: 'editor',
-  teams: [],
-  accounts: ['default'],
-};
+const EDITOR = userPrincipal('ed@example.com', 'editor', 'Ed');
 
 let cp: TestControlPlane;
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ChainAuthenticator, StaticTokenAuthenticator } from '../../src/auth/authenticator.js';
 import { RoleAccessPolicy } from '../../src/auth/policy.js';
 import { silentLogger } from '../../src/domain/logger.js';
-import { adminPrincipal, type Principal } from '../../src/domain/principal.js';
+import { adminPrincipal } from '../../src/domain/principal.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { createApp } from '../../src/http/app.js';
 import { Intake } from '../../src/intake/index.js';
@@ -12,15 +12,11 @@ import { ManifestSources } from '../../src/sources/index.js';
 import { resourceViews } from '../../src/http/resource-view.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import { multiDoc, serverYaml, tempDir, writeFile } from './helpers.js';
+import { userPrincipal } from '../support/principals.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const VIEWER = 'viewer-token-0123456789abcdef';
-const alice: Principal = {
-  subject: { subjectId: 'user:alice', subjectType: 'user', subjectSlug: 'alice', subjectDisplayName: 'Alice' },
-  role: 'viewer',
-  teams: [],
-  accounts: ['default'],
-};
+const alice = userPrincipal('alice', 'viewer', 'Alice');
 
 describe('GET /api/svc/v1/sources', () => {
   it('answers every source to the admin and filters servers by what the caller may read', async () => {

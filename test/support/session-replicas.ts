@@ -13,25 +13,11 @@ import { silentLogger } from '../../src/domain/logger.js';
 import { adminPrincipal } from '../../src/domain/principal.js';
 import { DataPlane } from '../../src/gateway/data-plane/index.js';
 import type { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
+import { gatewayEntry } from './gateway-entries.js';
 
 /** The one server both suites serve, `everything`, at `upstreamUrl`. */
 export function applyEverything(store: SqliteGatewayStore, upstreamUrl: string): void {
-  store.apply({
-    fqn: 'default:mcp-server:everything',
-    tenant: 'default',
-    name: 'everything',
-    resourceId: 'id-everything',
-    accountId: 'default',
-    upstreamUrl,
-    transport: null,
-    headers: {},
-    passthroughAuth: false,
-    tls: { rejectUnauthorized: true },
-    disabledTools: [],
-    toolOverrides: {},
-    collaborators: [],
-    generation: 1,
-  });
+  store.apply(gatewayEntry('everything', upstreamUrl));
 }
 
 export interface DataPlaneReplicaOptions {

@@ -330,16 +330,7 @@ export class DataPlane {
       upstream,
       toolSettings: () => this.catalog.cached(entry.fqn),
       requestTimeoutMs: entry.timeouts?.requestMs ?? this.options.requestTimeoutMs ?? 0,
-      ...(this.options.clock ? { clock: this.options.clock } : {}),
-      metrics: this.metrics,
-      logger: this.options.logger,
-      onInitialized: (s) => {
-        this.sessions.set(s.id!, s);
-        this.metrics.sessionOpened(entry.name);
-      },
-      onClosed: (s) => {
-        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
-      },
+      ...this.sessionBasics(entry.name),
       onUpstreamFailed: (message) => this.health.report(entry.fqn, { ok: false, reason: ConditionReason.Unreachable, message }),
       ...(this.options.sessionOwners ? { newSessionId: () => this.options.sessionOwners!.newSessionId() } : {}),
     });
@@ -467,16 +458,7 @@ export class DataPlane {
       principal,
       sources: opened.map((o) => (o as PromiseFulfilledResult<VirtualSourceSession>).value),
       current: () => this.catalog.cached(entry.fqn)?.virtual?.sources,
-      ...(this.options.clock ? { clock: this.options.clock } : {}),
-      metrics: this.metrics,
-      logger: this.options.logger,
-      onInitialized: (s) => {
-        this.sessions.set(s.id!, s);
-        this.metrics.sessionOpened(entry.name);
-      },
-      onClosed: (s) => {
-        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(entry.name);
-      },
+      ...this.sessionBasics(entry.name),
       onUpstreamFailed: (source, message) => {
         const fqn = sources.find((x) => x.name === source)?.fqn;
         if (fqn) this.health.report(fqn, { ok: false, reason: ConditionReason.Unreachable, message });
@@ -485,6 +467,25 @@ export class DataPlane {
     });
     session.handle(req, res, initialize);
     if (session.id === undefined) await session.close('initialize was not accepted');
+  }
+
+  /**
+   * What every session of server `serverName` (proxied or virtual) is given alike: the clock, metrics and
+   * logger, and its place among the open sessions (and in the metrics) from initialize until it closes.
+   */
+  private sessionBasics(serverName: string) {
+    return {
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      metrics: this.metrics,
+      logger: this.options.logger,
+      onInitialized: (s: GatewaySession | VirtualSession) => {
+        this.sessions.set(s.id!, s);
+        this.metrics.sessionOpened(serverName);
+      },
+      onClosed: (s: GatewaySession | VirtualSession) => {
+        if (s.id !== undefined && this.sessions.delete(s.id)) this.metrics.sessionClosed(serverName);
+      },
+    };
   }
 
   /** What connecting to an entry's upstream takes besides the entry, its caller token and the initialize request. */

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { bearerToken, ChainAuthenticator, StaticTokenAuthenticator } from '../../auth/authenticator.js';
+import { type Authenticator, bearerToken } from '../../auth/authenticator.js';
+import { bearerAuthentication } from '../../auth/bearer-authentication.js';
 import { CallerTokens } from '../../auth/caller-tokens.js';
 import { RoleAccessPolicy } from '../../auth/policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
@@ -23,7 +24,6 @@ import { CallerCredentials } from '../../credentials/caller-credentials.js';
 import { OAuthConnections } from '../../credentials/oauth-connections.js';
 import { systemClock } from '../../domain/clock.js';
 import type { Logger } from '../../domain/logger.js';
-import { adminPrincipal } from '../../domain/principal.js';
 import { createSecretResolver } from '../../reconcile/secret-refs.js';
 import { StdioPolicy } from '../../stdio/stdio-policy.js';
 import { StdioSupervisor } from '../../stdio/stdio-supervisor.js';
@@ -116,16 +116,8 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
   const stores = (opened.stores = await openGatewayStores(options, secretCodec, Buffer.from(options.hashKey), secretKey, logger));
   const reader = new PushedGatewayReader(stores.gateway);
 
-  const tokensFile = options.tokensFile
-    ? new TokensFileAuthenticator({
-        path: options.tokensFile,
-        tenant: options.tenant,
-        logger: logger.child({ component: 'tokens-file' }),
-        ...(options.tokensFilePollIntervalMs !== undefined ? { pollIntervalMs: options.tokensFilePollIntervalMs } : {}),
-      })
-    : undefined;
+  const { authenticator, tokensFile } = bearerAuthentication({ adminToken: options.adminToken, tenant: options.tenant, tokensFile: options.tokensFile, tokensFilePollIntervalMs: options.tokensFilePollIntervalMs, logger });
   if (tokensFile) (opened.tokensFile = tokensFile).start();
-  const authenticator = new ChainAuthenticator([new StaticTokenAuthenticator(options.adminToken, adminPrincipal(options.tenant)), ...(tokensFile ? [tokensFile] : [])]);
   const egress = new EgressPolicy({ deny: options.egress.deny, allow: options.egress.allow });
   const stdio = (opened.stdio = new StdioSupervisor({
     policy: new StdioPolicy({ enabled: options.stdio.enabled, allow: options.stdio.allow }),
@@ -304,7 +296,7 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
 }
 
 /** A gateway-only replica's answers to what is not /mcp: health, readiness, its own metrics, else 404. */
-function gatewayOnly(options: { reader: GatewayReader; registry: Registry; authenticator: ChainAuthenticator; metricsPublic: boolean }) {
+function gatewayOnly(options: { reader: GatewayReader; registry: Registry; authenticator: Authenticator; metricsPublic: boolean }) {
   const json = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
