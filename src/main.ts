@@ -20,6 +20,7 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
+import { INTERNAL_KEEP_ALIVE_MS } from './gateway/host/control-proxy.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
 import { yieldCpuToDataPlane } from './gateway/host/yield-cpu.js';
@@ -580,7 +581,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     } else {
       // The data-plane thread owns the public listener and passes the rest here, marked with this secret.
       const secret = randomBytes(32).toString('base64url');
-      server = await listen(guardInternal(secret, app), 0, '127.0.0.1');
+      server = await listen(guardInternal(secret, app), 0, '127.0.0.1', INTERNAL_KEEP_ALIVE_MS);
       const thread = await DataPlaneThread.start(
         {
           ...dataPlaneHostOptions(config, { adminToken: token, secretKey, hashKey, signingKey, replicaId, tokensFilePollIntervalMs: options.tokensFilePollIntervalMs }),
@@ -644,9 +645,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   };
 }
 
-function listen(listener: RequestListener, port: number, host: string): Promise<Server> {
+function listen(listener: RequestListener, port: number, host: string, keepAliveTimeout?: number): Promise<Server> {
   return new Promise<Server>((resolveListen, rejectListen) => {
-    const s = createServer(listener).listen(port, host);
+    const s = createServer(keepAliveTimeout === undefined ? {} : { keepAliveTimeout }, listener).listen(port, host);
     s.once('listening', () => resolveListen(s));
     s.once('error', rejectListen);
   });

@@ -10,6 +10,15 @@ import { HOST_SECRET_HEADER } from './host-options.js';
 
 const HOST_ONLY = new Set([HOST_SECRET_HEADER]);
 
+/**
+ * An idle connection to the control plane is dropped by this side after PROXY_IDLE_MS, well before the
+ * internal listener drops it (INTERNAL_KEEP_ALIVE_MS): a request is never sent on a connection the control
+ * plane is closing (which would fail it with a 502), even after the control plane's loop was busy for seconds.
+ */
+export const PROXY_IDLE_MS = 30_000;
+/** The internal listener's keep-alive timeout (main.ts); longer than PROXY_IDLE_MS. */
+export const INTERNAL_KEEP_ALIVE_MS = 120_000;
+
 /** The headers passed on either way: end-to-end ones only, never the host's secret. */
 export function passedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return endToEndHeaders(headers, HOST_ONLY);
@@ -22,7 +31,7 @@ export interface ControlProxy {
 }
 
 export function createControlProxy(options: { port: number; secret: string; logger: Logger }): ControlProxy {
-  const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+  const agent = new Agent({ keepAlive: true, maxFreeSockets: 64, timeout: PROXY_IDLE_MS });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const headers = passedHeaders(req.headers);
     const client = req.socket.remoteAddress;
