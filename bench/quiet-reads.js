@@ -7,12 +7,17 @@
 // RESYNC_S and the CPU of two intervals is reported as a share of a core: the resync's own cost, which the
 // defaults' rediscovery hides in the `resync` figure at 50,000. Not part of `npm run bench` (it needs a
 // settled data directory of the size); the directory is written to (serve it from a copy).
-//   node bench/quiet-reads.js DATA_DIR SIZE [RESYNC_S] [TREE]     prints one JSON line
+// Flags after `--` go to serve (e.g. `--egress-deny 127.0.0.0/8 --control-plane-nice 0`: the restart's
+// discoveries fail at once, without a connection, and the process is not reniced behind other work).
+// BENCH_TREE=DIR runs another checkout's dist/ and bench/lib (a before build).
+//   node bench/quiet-reads.js DATA_DIR SIZE [RESYNC_S] [-- serve flags…]     prints one JSON line
 import { join } from 'node:path';
 import { ROOT } from './lib/common.js';
 import { loadavg } from 'node:os';
-const [dataset, sizeText, resyncText, treeArg] = process.argv.slice(2);
-const tree = treeArg ?? ROOT;
+const dash = process.argv.indexOf('--');
+const [dataset, sizeText, resyncText] = process.argv.slice(2, dash < 0 ? undefined : dash);
+const serveFlags = dash < 0 ? [] : process.argv.slice(dash + 1);
+const tree = process.env.BENCH_TREE ?? ROOT;
 const size = Number(sizeText);
 const resyncS = Number(resyncText ?? 0);
 const { startServer, newToken } = await import(join(tree, 'bench/lib/server.js'));
@@ -23,7 +28,7 @@ const { serverName } = await import(join(tree, 'bench/lib/manifests.js'));
 const viewer = newToken();
 const tokens = writeViewerTokens(tempDir('m-tokens'), viewer);
 const quiet = ['--discovery-timeout', '30s', '--discovery-retry-base', '24h', '--discovery-retry-max', '24h', '--discovery-retry-unreachable-max', '24h', '--discovery-interval', '24h'];
-const cp = await startServer({ dataDir: dataset, defaults: true, args: ['--tokens-file', tokens, '--resync-interval', resyncS > 0 ? `${resyncS}s` : '0', ...quiet], startTimeoutMs: 1_200_000 });
+const cp = await startServer({ dataDir: dataset, defaults: true, args: [...serveFlags, '--tokens-file', tokens, '--resync-interval', resyncS > 0 ? `${resyncS}s` : '0', ...quiet], startTimeoutMs: 1_200_000 });
 // Every server is discovered once after a start (against its upstream, or failing where it is gone).
 await waitFor(async () => (await scrape(cp)).discoveries >= size, { timeoutMs: 1_200_000, intervalMs: 1000, what: 'discoveries' });
 await cp.waitQuiet({ windowMs: 2000, maxCpuMs: 30, timeoutMs: 300_000 }).catch(() => undefined);
