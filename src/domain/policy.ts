@@ -30,6 +30,11 @@ export function policyScope(tenant: string): string {
   return `${tenant}:mcp-policy`;
 }
 
+/** Whether a tenant column is a tenant's policies' scope (policyScope), not a tenant of servers. */
+export function isPolicyScope(tenantColumn: string): boolean {
+  return tenantColumn.endsWith(':mcp-policy');
+}
+
 /** A policy's fqn, and its reconcile key. */
 export function policyFqn(tenant: string, name: string): string {
   return `${tenant}:mcp-policy:${name}`;

@@ -3,6 +3,7 @@
 // unit when there is one, else on the pool. A tag selector or a reader's scope is answered from the
 // resource_tags and resource_readers indexes (kept by a trigger, see migrations.ts): its cost follows the
 // resources selected, not the store's size.
+import { isPolicyScope } from '../../domain/policy.js';
 import { inReadScope } from '../../domain/read-scope.js';
 import type { ConditionStatus, McpServerResource, SourceRef } from '../../domain/resource.js';
 import { COLUMNS, type ResourceRow, type RowCodec } from '../resource-rows.js';
@@ -128,8 +129,12 @@ export class PgResourceReads {
     const where = byName ? 'tenant = $1 AND name = $2' : 'tenant = $1';
     const args: unknown[] = byName ? [query.tenant, query.name] : [query.tenant];
     const n = args.length;
+    // A tenant's servers as resource_counts keeps them, not a scan that grows with the fleet; a name (one
+    // row at most) and a policies' scope (not counted there, a few rows) are counted.
+    const counted = !byName && !isPolicyScope(query.tenant);
+    const total = counted ? 'SELECT coalesce(sum(count), 0)::int8 AS total FROM resource_counts WHERE tenant = $1' : `SELECT count(*)::int8 AS total FROM resources WHERE ${where}`;
     const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
-      prepared(`page_${columns === COLUMNS ? 'rows' : 'views'}_${byName}`, `SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM resources WHERE ${where}) t
+      prepared(`page_${columns === COLUMNS ? 'rows' : 'views'}_${byName}_${counted}`, `SELECT t.total, p.* FROM (${total}) t
          LEFT JOIN LATERAL (SELECT ${columns}, name COLLATE "C" AS in_page FROM resources WHERE ${where} ${BY_NAME}
            LIMIT $${n + 1} OFFSET $${n + 2}) p ON true ORDER BY p.in_page`)([...args, query.limit, query.offset]),
     );

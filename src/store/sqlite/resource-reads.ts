@@ -3,6 +3,7 @@
 // resource_tags and resource_readers indexes (kept by triggers, see resource-migrations.ts): its cost
 // follows the resources selected, not the store's size.
 import type Database from 'better-sqlite3';
+import { isPolicyScope } from '../../domain/policy.js';
 import { inReadScope } from '../../domain/read-scope.js';
 import type { McpServerResource, SourceRef } from '../../domain/resource.js';
 import type { GetOptions, ListQuery, ReadinessCount, ResourceSyncState, StoredAnswerTexts } from '../types.js';
@@ -42,6 +43,9 @@ export class SqliteResourceReads {
       listAccount: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? ORDER BY name`),
       listAccountName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? AND name = ? ORDER BY name`),
       viewOf: db.prepare('SELECT view FROM resources WHERE fqn = ?').pluck(),
+      // A tenant's servers as resource_counts keeps them (one row per source and Ready status), not an index
+      // scan that grows with the fleet; a policies' scope is not counted there and holds a few rows.
+      countServers: db.prepare('SELECT coalesce(sum(count), 0) FROM resource_counts WHERE tenant = ?').pluck(),
       countTenant: db.prepare('SELECT count(*) FROM resources WHERE tenant = ?').pluck(),
       countTenantName: db.prepare('SELECT count(*) FROM resources WHERE tenant = ? AND name = ?').pluck(),
       pageTenant: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?`),
@@ -90,12 +94,18 @@ export class SqliteResourceReads {
       const masked = query.masked === true;
       const byName = query.name !== undefined;
       const args = byName ? [query.tenant, query.name] : [query.tenant];
-      const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
+      const total = this.countOf(query.tenant, query.name);
       const page = (byName ? this.stmt.pageTenantName : this.stmt.pageTenant).all(...args, query.limit, query.offset) as ResourceRow[];
       return { items: page.map((r) => this.rows.fromRow(r, masked)), total };
     }
     const matching = this.matching(query, query.masked === true);
     return { items: matching.slice(query.offset, query.offset + query.limit).map((m) => m.resource), total: matching.length };
+  }
+
+  /** How many resources a tenant (or a name in it) holds: servers from their kept counts. */
+  private countOf(tenant: string, name: string | undefined): number {
+    if (name !== undefined) return this.stmt.countTenantName.get(tenant, name) as number;
+    return (isPolicyScope(tenant) ? this.stmt.countTenant : this.stmt.countServers).get(tenant) as number;
   }
 
   listViews(query: ListQuery): { views: string[]; total: number } {
@@ -110,7 +120,7 @@ export class SqliteResourceReads {
     if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       const byName = query.name !== undefined;
       const args = byName ? [query.tenant, query.name] : [query.tenant];
-      const total = (byName ? this.stmt.countTenantName : this.stmt.countTenant).get(...args) as number;
+      const total = this.countOf(query.tenant, query.name);
       const views = (byName ? this.stmt.viewsTenantName : this.stmt.viewsTenant).all(...args, query.limit, query.offset) as string[];
       return { views, total };
     }

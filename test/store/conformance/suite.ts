@@ -8,6 +8,7 @@ import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
 import { gatewayCountCases } from './gateway-count.js';
+import { listTotalCases } from './list-totals.js';
 import { readinessCountCases } from './readiness-counts.js';
 import { replicaCases } from './replicas.js';
 import { resourceCases } from './resources.js';
@@ -41,6 +42,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     credentialCases(current, factory);
     gatewayCountCases(current);
     readinessCountCases(current);
+    listTotalCases(current);
     syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
