@@ -147,6 +147,30 @@ describe('--durability full: the WAL fsynced off the event loop', () => {
     }
   });
 
+  it('undoes a group member that fails after its first rows, its neighbours and the ref index untouched', async () => {
+    const store = new SqliteResourceStore({ path, views: resourceViews });
+    try {
+      await store.create(newResource('existing'));
+      expect([...(await store.fileRefs('default', '')).keys()]).toEqual([]);
+      // The event's NOT NULL columns refuse it after the row, its changelog entry and its revision were written.
+      const broken = { type: null, reason: null, message: null, actor: null } as unknown as NonNullable<Parameters<SqliteResourceStore['create']>[1]>['events'];
+      const [a, bad, c] = await Promise.allSettled([
+        store.create(newResource('a')),
+        store.create(newResource('bad'), { events: broken }),
+        store.create(newResource('c')),
+      ]);
+      expect([a.status, bad.status, c.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((await store.keys()).sort()).toEqual(['default:mcp-server:a', 'default:mcp-server:c', 'default:mcp-server:existing']);
+      expect(await store.get('default:mcp-server:bad')).toBeUndefined();
+      expect(await store.revisedIdOf('default:mcp-server:bad')).toBeUndefined();
+      const changes = await store.changesSince(0, 100);
+      expect(changes.map((ch) => ch.fqn).filter((f) => f.endsWith(':bad'))).toEqual([]);
+      expect((await store.listRefs('default')).map((r) => r.fqn).sort()).toEqual(['default:mcp-server:a', 'default:mcp-server:c', 'default:mcp-server:existing']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('commits at synchronous=NORMAL with SQLite\'s checkpoints on: a checkpoint fsyncs the WAL and the database file', async () => {
     const store = new SqliteResourceStore({ path, views: resourceViews });
     try {

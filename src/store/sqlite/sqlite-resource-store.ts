@@ -408,8 +408,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.dataVersionStmt.get() as number;
   }
 
-  /** fn in a transaction (a savepoint inside one), and the ref index rolled back with it. */
+  /**
+   * fn in a transaction (a savepoint inside one), and the ref index rolled back with it. A group member's
+   * write runs as it is: the member's savepoint and scope are exactly that (units.ts).
+   */
   private atomically<T>(fn: () => T): T {
+    if (this.units.inGroupMember()) return fn();
     const outermost = !this.db.inTransaction;
     const index = this.refIndex;
     const mark = index?.journal() ?? 0;

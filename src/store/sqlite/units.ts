@@ -76,6 +76,8 @@ export class SqliteUnits {
   private savepoints = 0;
   /** A derived unit is open: what it commits need not wait for an fsync (see whenDurable). */
   private derivedOpen = false;
+  /** A group member's work is running (see inGroupMember). */
+  private memberRunning = false;
   /** The fsync of the latest durable commit (group or unit), started as its COMMIT returned. */
   private lastSync: Promise<void> | undefined;
 
@@ -206,11 +208,20 @@ export class SqliteUnits {
     });
   }
 
+  /**
+   * True while a group member's work runs: it is in a savepoint of its own already, so a store need not
+   * open another around the write it makes (its scope rolls back with the member's).
+   */
+  inGroupMember(): boolean {
+    return this.memberRunning;
+  }
+
   /** One member of a group in a savepoint: a member that throws undoes only its own writes. */
   private runInSavepoint<S>(work: () => unknown, scope: UnitScope<S>): { ok: boolean; value: unknown } {
     this.stmt.memberBegin.run();
     const state = scope.begin(false);
     let ok = false;
+    this.memberRunning = true;
     try {
       const value = work();
       this.stmt.memberRelease.run();
@@ -223,6 +234,7 @@ export class SqliteUnits {
       }
       return { ok: false, value: err };
     } finally {
+      this.memberRunning = false;
       scope.end(state, ok, false);
     }
   }
