@@ -5,8 +5,10 @@
 //   how long a turn held the loop;
 // - every COMMIT (better-sqlite3's Statement#run of "COMMIT", timed around the call: SQLite's fsync under
 //   synchronous=FULL and an automatic checkpoint happen inside it) and every wal_checkpoint pragma;
+//   A COMMIT during which the WAL's backfill count (nBackfill in the -shm file's checkpoint info, offset
+//   96) grew ran SQLite's automatic checkpoint: those are counted apart (checkpointInCommit);
 // - every garbage collection (PerformanceObserver 'gc').
-import { writeFileSync } from 'node:fs';
+import { openSync, readSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
@@ -14,19 +16,39 @@ const out = process.env.BENCH_LOOP_PROBE;
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
 
-const fresh = () => ({ eld: monitorEventLoopDelay({ resolution: 1 }), commits: [], checkpoints: [], gcs: [], started: performance.now() });
+const fresh = () => ({ eld: monitorEventLoopDelay({ resolution: 1 }), commits: [], checkpointInCommit: [], checkpoints: [], gcs: [], started: performance.now() });
 let window = fresh();
 
 const probe = new Database(':memory:');
 const statement = Object.getPrototypeOf(probe.prepare('SELECT 1'));
 const run = statement.run;
+/** The -shm file of each database file, read for nBackfill. */
+const shm = new Map();
+const word = Buffer.alloc(4);
+function backfill(db) {
+  if (!db || db.memory) return 0;
+  let fd = shm.get(db.name);
+  if (fd === undefined) {
+    try {
+      fd = openSync(`${db.name}-shm`, 'r');
+    } catch {
+      fd = null;
+    }
+    shm.set(db.name, fd);
+  }
+  if (fd === null) return 0;
+  return readSync(fd, word, 0, 4, 96) === 4 ? word.readUInt32LE(0) : 0;
+}
 statement.run = function timedRun(...args) {
   if (this.source !== 'COMMIT') return run.apply(this, args);
+  const before = backfill(this.database);
   const t0 = performance.now();
   try {
     return run.apply(this, args);
   } finally {
-    window.commits.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    window.commits.push(ms);
+    if (backfill(this.database) > before) window.checkpointInCommit.push(ms);
   }
 };
 const pragma = Database.prototype.pragma;
@@ -63,6 +85,7 @@ process.on('SIGUSR2', () => {
         loopDelay: { p50: ms(w.eld.percentile(50)), p99: ms(w.eld.percentile(99)), p999: ms(w.eld.percentile(99.9)), max: ms(w.eld.max), mean: ms(w.eld.mean) },
         commit: summary(w.commits),
         checkpoint: summary(w.checkpoints),
+        checkpointInCommit: summary(w.checkpointInCommit),
         gc: summary(w.gcs),
       }),
     );

@@ -48,6 +48,7 @@ import { revisionRetention } from '../revision-rows.js';
 import { SqliteRevisions } from './revisions.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
 import { openWalFsync, WalSync, type SyncWal } from './wal-sync.js';
+import { WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 
 export interface SqliteResourceStoreOptions {
   /** A file path or ":memory:". */
@@ -59,6 +60,8 @@ export interface SqliteResourceStoreOptions {
    * fsync of the -wal file on the thread pool. Tests inject one they can hold.
    */
   syncWal?: SyncWal;
+  /** On a file, checkpoints run on a worker thread (see checkpointer.ts); tests make them due sooner. */
+  checkpoints?: CheckpointerOptions;
   /** Renders the text the API answers for each resource, kept beside its row (see ViewRenderer). */
   views: ViewRenderer;
   clock?: Clock;
@@ -98,6 +101,8 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly chosenDurability: Durability;
   /** Closes the descriptor the WAL is fsynced through (durability full on a file). */
   private readonly closeWalFsync: (() => void) | undefined;
+  /** Runs the WAL's checkpoints off the event loop (on a file). */
+  readonly checkpointer: WalCheckpointer | undefined;
   /**
    * Runs fn in a transaction, or in a savepoint inside one. Made once: better-sqlite3's transaction()
    * builds four wrapper functions per call, which the per-key write path cannot afford.
@@ -145,6 +150,7 @@ export class SqliteResourceStore implements ResourceStore {
       if (!ok) this.rollBackIndex(state.index, state.mark);
       else if (!outermost) this.unheard = (this.unheard ?? 0) + written;
       if (!outermost) return;
+      if (ok) this.checkpointer?.committed();
       this.refIndex?.settle();
       if (ok && written > 0) this.units.whenDurable(() => this.hear());
       if (ok) this.maintainWhenDue();
@@ -159,6 +165,7 @@ export class SqliteResourceStore implements ResourceStore {
     const onDisk = options.path !== ':memory:' && options.path !== '';
     const walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
     this.closeWalFsync = walFsync?.close;
+    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, options.checkpoints) : undefined;
     const syncWal = this.chosenDurability === 'full' ? (options.syncWal ?? walFsync?.sync) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
@@ -384,6 +391,7 @@ export class SqliteResourceStore implements ResourceStore {
   async close(): Promise<void> {
     await this.units.settled();
     await this.units.durableIdle();
+    await this.checkpointer?.close();
     return this.units.call(() => {
       if (!this.db.open) return;
       // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).

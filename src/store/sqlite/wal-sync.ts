@@ -7,7 +7,7 @@
 // dirty page of the file, whichever descriptor wrote it, so one fsync covers every commit made before it
 // started (group commit across turns), and the commits made while one runs share the next one.
 //
-// Checkpoints stay SQLite's (wal_autocheckpoint), run at synchronous=NORMAL, which in WAL mode fsyncs the
+// Checkpoints (checkpointer.ts: a worker thread's connection) run at synchronous=NORMAL, which in WAL mode fsyncs the
 // WAL before a checkpoint copies it into the database file and the database file before the WAL may start
 // over: a checkpoint never drops frames that are not durable in the database file.
 //
