@@ -3,8 +3,11 @@
 // (10–250 ms on a busy disk). Instead the store's connection runs with wal_autocheckpoint=0 and, after each
 // commit, reads how many WAL frames are not yet in the database file (the wal-index in the -shm file:
 // mxFrame at offset 16 less nBackfill at offset 96); past CHECKPOINT_PAGES a worker thread with a connection
-// of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. Past HARD_LIMIT_PAGES
-// (the worker cannot keep up, or failed) the connection checkpoints itself, on the loop, as SQLite would.
+// of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
+// only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
+// arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the connection checkpoints the rest
+// itself, on the loop (the few frames the worker has not copied yet, and the two fsyncs), and its next write
+// starts the WAL over. If the worker failed, the connection checkpoints itself as SQLite would.
 //
 // Durability is unchanged: the worker's connection runs at synchronous=NORMAL, so its checkpoint fsyncs the
 // WAL before copying and the database file before the WAL may start over (the store's next write starts it
@@ -16,7 +19,7 @@ import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
 export const CHECKPOINT_PAGES = 1000;
-/** Frames after which the connection checkpoints itself: 16 MiB of 4 KiB pages, the WAL's size limit (migrations.ts). */
+/** Frames in the WAL after which the connection checkpoints the rest itself: 16 MiB of 4 KiB pages, the WAL's size limit (migrations.ts). */
 export const HARD_LIMIT_PAGES = 4000;
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -76,11 +79,13 @@ export class WalCheckpointer {
 
   /** After each commit of the store's connection: starts a checkpoint when one is due (see the header). */
   committed(): void {
-    const pending = this.read(16) - this.read(96);
-    if (pending >= this.hardLimitPages || (this.failed && pending >= this.checkpointPages)) {
+    const frames = this.read(16);
+    const pending = frames - this.read(96);
+    if (this.running) return;
+    if ((frames >= this.hardLimitPages && pending > 0) || (this.failed && pending >= this.checkpointPages)) {
       this.db.pragma('wal_checkpoint(PASSIVE)');
       this.counts.inline++;
-    } else if (pending >= this.checkpointPages && !this.running) {
+    } else if (pending >= this.checkpointPages) {
       this.running = true;
       this.started().postMessage('checkpoint');
     }
@@ -92,6 +97,8 @@ export class WalCheckpointer {
       const worker = this.worker;
       if (worker && !this.failed) {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        // Kept unreferenced while it works for the store; its end is awaited, so it must keep the process up.
+        worker.ref();
         worker.postMessage('close');
         await exited;
       } else await worker?.terminate();
