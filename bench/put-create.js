@@ -93,42 +93,52 @@ export async function run() {
   const cpuBefore = cp.cpuMs();
   const fleetCpuBefore = fleet.cpuMs();
   const reconcilesBefore = await reconcilesDone(cp);
-  probeWindow();
-  const started = performance.now();
-  log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn (a profile's time)`);
-  const mine = await run(cp.url, cp.token);
-  const loadMs = performance.now() - started;
-  probeWindow();
-  log(`load until ${fmt((performance.now() - cp.spawnedAt) / 1000)} s after the spawn`);
-  const cpuDuringLoad = cp.cpuMs() - cpuBefore;
-  const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
-  await allReady(S.warmUp + mine.total, 'every created server Ready');
-  const drainMs = performance.now() - started - loadMs;
-  const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
-  const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
-  const sustained = mine.total / ((loadMs + drainMs) / 1000);
-  const probe = probeFile ? await waitFor(() => { try { return JSON.parse(readFileSync(probeFile, 'utf8')); } catch { return undefined; } }, { timeoutMs: 10_000, intervalMs: 20, what: 'the loop probe' }) : undefined;
-  if (probe) log(`loop probe: ${JSON.stringify(probe)}`);
-  await floor.stop();
-  await echo.stop();
-  await cp.stop();
-  await fleet.stop();
-  const ratio = mine.rps / floorRun.rps;
-  log(`floor ${fmt(floorRun.rps)} req/s, echo ${fmt(echoRun.rps)} req/s, control plane ${fmt(mine.rps)} req/s (p99 ${fmt(mine.p99)} ms), sustained ${fmt(sustained)}/s`);
-  return [
-    {
-      figure: 'put-create',
-      measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
-      baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
-      ratio,
-      goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
-      met: ratio >= 0.5 && mine.p99 <= 20,
-      note:
-        `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
-        `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
-        (probe
-          ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
-          : ''),
-    },
-  ];
+  try {
+    return await measure();
+  } catch (err) {
+    // What the control plane said last (it may have exited): the bench's error alone does not tell.
+    log(`control plane ${cp.exited ? 'exited' : 'still running'}; its last lines:\n${cp.output.slice(-20).join('\n')}`);
+    throw err;
+  }
+
+  async function measure() {
+    probeWindow();
+    const started = performance.now();
+    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn (a profile's time)`);
+    const mine = await run(cp.url, cp.token);
+    const loadMs = performance.now() - started;
+    probeWindow();
+    log(`load until ${fmt((performance.now() - cp.spawnedAt) / 1000)} s after the spawn`);
+    const cpuDuringLoad = cp.cpuMs() - cpuBefore;
+    const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
+    await allReady(S.warmUp + mine.total, 'every created server Ready');
+    const drainMs = performance.now() - started - loadMs;
+    const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
+    const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
+    const sustained = mine.total / ((loadMs + drainMs) / 1000);
+    const probe = probeFile ? await waitFor(() => { try { return JSON.parse(readFileSync(probeFile, 'utf8')); } catch { return undefined; } }, { timeoutMs: 10_000, intervalMs: 20, what: 'the loop probe' }) : undefined;
+    if (probe) log(`loop probe: ${JSON.stringify(probe)}`);
+    await floor.stop();
+    await echo.stop();
+    await cp.stop();
+    await fleet.stop();
+    const ratio = mine.rps / floorRun.rps;
+    log(`floor ${fmt(floorRun.rps)} req/s, echo ${fmt(echoRun.rps)} req/s, control plane ${fmt(mine.rps)} req/s (p99 ${fmt(mine.p99)} ms), sustained ${fmt(sustained)}/s`);
+    return [
+      {
+        figure: 'put-create',
+        measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
+        baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
+        ratio,
+        goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
+        met: ratio >= 0.5 && mine.p99 <= 20,
+        note:
+          `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
+          `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
+          (probe
+            ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
+            : ''),
+      },
+    ];
+  }
 }
