@@ -161,7 +161,7 @@ export class SqliteResourceStore implements ResourceStore {
     this.chosenDurability = options.durability ?? 'full';
     // Every commit runs at synchronous=NORMAL; with durability full on a file, WalSync fsyncs the WAL off the
     // event loop before a write is acknowledged (see wal-sync.ts).
-    const db = (this.db = openDatabase(options.path, controlPlaneMigrations, 'normal'));
+    const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
     const onDisk = options.path !== ':memory:' && options.path !== '';
     const walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
     this.closeWalFsync = walFsync?.close;
