@@ -34,15 +34,9 @@ const S = SMOKE ? { connections: 4, amount: 200, warmUp: 20 } : { connections: C
 /** Polling /metrics for the Ready count: the sustained figure is read this late at most. */
 const READY_POLL_MS = 50;
 
-/**
- * Reconciles done so far (every result), from /metrics. Asked again once when the server closed a pooled
- * keep-alive connection as the request went out (its idle timeout meets the end of the load).
- */
+/** Reconciles done so far (every result), from /metrics. */
 async function reconcilesDone(cp) {
-  const { text } = await callJson(cp.url, cp.token, 'GET', '/metrics').catch((err) => {
-    if (!/other side closed/.test(String(err?.message))) throw err;
-    return callJson(cp.url, cp.token, 'GET', '/metrics');
-  });
+  const { text } = await callJson(cp.url, cp.token, 'GET', '/metrics');
   let n = 0;
   for (const m of text.matchAll(/^mcp_cp_reconcile_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
   return n;
