@@ -9,7 +9,12 @@
 // first.
 // Beside them, two figures that a loaded machine moves less: the process's CPU per create during the load
 // (the answers' share) and the reconciles that ran during it (mcp_cp_reconcile_total).
+// BENCH_LOOP_PROBE=FILE: the control plane runs with bench/lib/loop-probe.js, which measures, during the
+// load only, how long its event loop was blocked, its COMMITs and checkpoints and its GC; written to FILE
+// and summed up in the note.
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SMOKE, log, tempDir, ROOT, waitFor } from './lib/common.js';
 import { spawnNode } from './lib/child.js';
 import { assertClean, callJson, load } from './lib/http.js';
@@ -43,7 +48,12 @@ export async function run() {
   const dir = tempDir('put-create');
   const floor = await spawnNode(join(ROOT, 'bench', 'lib', 'baseline-server.js'), ['floor', join(dir, 'floor.db'), 'full']);
   const echo = await spawnNode(join(ROOT, 'bench', 'lib', 'baseline-server.js'), ['echo']);
-  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true });
+  const probeFile = process.env.BENCH_LOOP_PROBE;
+  if (probeFile) rmSync(probeFile, { force: true });
+  const nodeArgs = probeFile ? ['--import', pathToFileURL(join(ROOT, 'bench', 'lib', 'loop-probe.js')).href] : [];
+  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true, nodeArgs, env: probeFile ? { BENCH_LOOP_PROBE: probeFile } : {} });
+  /** Opens (and then closes and writes) the probe's window. */
+  const probeWindow = () => probeFile && process.kill(cp.pid, 'SIGUSR2');
   log(`control plane pid ${cp.pid} at ${cp.url}`);
   // Every target gets names of its own, never repeated: each request is a create.
   let next = 0;
@@ -77,33 +87,52 @@ export async function run() {
   const cpuBefore = cp.cpuMs();
   const fleetCpuBefore = fleet.cpuMs();
   const reconcilesBefore = await reconcilesDone(cp);
-  const started = performance.now();
-  const mine = await run(cp.url, cp.token);
-  const loadMs = performance.now() - started;
-  const cpuDuringLoad = cp.cpuMs() - cpuBefore;
-  const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
-  await allReady(S.warmUp + mine.total, 'every created server Ready');
-  const drainMs = performance.now() - started - loadMs;
-  const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
-  const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
-  const sustained = mine.total / ((loadMs + drainMs) / 1000);
-  await floor.stop();
-  await echo.stop();
-  await cp.stop();
-  await fleet.stop();
-  const ratio = mine.rps / floorRun.rps;
-  log(`floor ${fmt(floorRun.rps)} req/s, echo ${fmt(echoRun.rps)} req/s, control plane ${fmt(mine.rps)} req/s (p99 ${fmt(mine.p99)} ms), sustained ${fmt(sustained)}/s`);
-  return [
-    {
-      figure: 'put-create',
-      measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
-      baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
-      ratio,
-      goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
-      met: ratio >= 0.5 && mine.p99 <= 20,
-      note:
-        `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
-        `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end`,
-    },
-  ];
+  try {
+    return await measure();
+  } catch (err) {
+    // What the control plane said last (it may have exited): the bench's error alone does not tell.
+    log(`control plane ${cp.exited ? 'exited' : 'still running'}; its last lines:\n${cp.output.slice(-20).join('\n')}`);
+    throw err;
+  }
+
+  async function measure() {
+    probeWindow();
+    const started = performance.now();
+    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn (a profile's time)`);
+    const mine = await run(cp.url, cp.token);
+    const loadMs = performance.now() - started;
+    probeWindow();
+    log(`load until ${fmt((performance.now() - cp.spawnedAt) / 1000)} s after the spawn`);
+    const cpuDuringLoad = cp.cpuMs() - cpuBefore;
+    const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
+    await allReady(S.warmUp + mine.total, 'every created server Ready');
+    const drainMs = performance.now() - started - loadMs;
+    const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
+    const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
+    const sustained = mine.total / ((loadMs + drainMs) / 1000);
+    const probe = probeFile ? await waitFor(() => { try { return JSON.parse(readFileSync(probeFile, 'utf8')); } catch { return undefined; } }, { timeoutMs: 10_000, intervalMs: 20, what: 'the loop probe' }) : undefined;
+    if (probe) log(`loop probe: ${JSON.stringify(probe)}`);
+    await floor.stop();
+    await echo.stop();
+    await cp.stop();
+    await fleet.stop();
+    const ratio = mine.rps / floorRun.rps;
+    log(`floor ${fmt(floorRun.rps)} req/s, echo ${fmt(echoRun.rps)} req/s, control plane ${fmt(mine.rps)} req/s (p99 ${fmt(mine.p99)} ms), sustained ${fmt(sustained)}/s`);
+    return [
+      {
+        figure: 'put-create',
+        measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
+        baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
+        ratio,
+        goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
+        met: ratio >= 0.5 && mine.p99 <= 20,
+        note:
+          `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
+          `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
+          (probe
+            ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
+            : ''),
+      },
+    ];
+  }
 }

@@ -1,7 +1,6 @@
 // Opening a SQLite file the way both SQLite stores want it, and running their versioned schema
 // migrations. Append only: a shipped migration is never edited.
 import Database from 'better-sqlite3';
-import type { Durability } from '../durability.js';
 
 export interface Migration {
   version: number;
@@ -34,13 +33,14 @@ export function migrate(db: Database.Database, migrations: readonly Migration[])
 export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
- * Opens a SQLite file (or ":memory:") in WAL with the pragmas every store here wants, migrated;
- * `synchronous` FULL or NORMAL as durability says (see Durability).
+ * Opens a SQLite file (or ":memory:") in WAL with the pragmas every store here wants, migrated. Commits run
+ * at synchronous=NORMAL (in WAL mode: no fsync at commit, both files fsynced at each checkpoint); a store that
+ * promises more fsyncs the WAL itself before it acknowledges (--durability full: wal-sync.ts).
  */
-export function openDatabase(path: string, migrations: readonly Migration[], durability: Durability = 'normal'): Database.Database {
+export function openDatabase(path: string, migrations: readonly Migration[]): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);

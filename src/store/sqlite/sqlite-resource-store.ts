@@ -47,12 +47,21 @@ import { SqliteStatusWrites } from './status-writes.js';
 import { revisionRetention } from '../revision-rows.js';
 import { SqliteRevisions } from './revisions.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
+import { openWalFsync, WalSync, type SyncWal } from './wal-sync.js';
+import { WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 
 export interface SqliteResourceStoreOptions {
   /** A file path or ":memory:". */
   path: string;
   /** What an acknowledged write survives (see Durability); default full: power loss. */
   durability?: Durability;
+  /**
+   * With durability full on a file: makes the commits made so far durable (see wal-sync.ts); default the
+   * fsync of the -wal file on the thread pool. Tests inject one they can hold.
+   */
+  syncWal?: SyncWal;
+  /** On a file, checkpoints run on a worker thread (see checkpointer.ts); tests make them due sooner. */
+  checkpoints?: CheckpointerOptions;
   /** Renders the text the API answers for each resource, kept beside its row (see ViewRenderer). */
   views: ViewRenderer;
   clock?: Clock;
@@ -89,6 +98,11 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly revisions: SqliteRevisions;
   private readonly isoNow: IsoNow;
   private writesSinceMaintenance = 0;
+  private readonly chosenDurability: Durability;
+  /** Closes the descriptor the WAL is fsynced through (durability full on a file). */
+  private readonly closeWalFsync: (() => void) | undefined;
+  /** Runs the WAL's checkpoints off the event loop (on a file). */
+  readonly checkpointer: WalCheckpointer | undefined;
   /**
    * Runs fn in a transaction, or in a savepoint inside one. Made once: better-sqlite3's transaction()
    * builds four wrapper functions per call, which the per-key write path cannot afford.
@@ -136,14 +150,23 @@ export class SqliteResourceStore implements ResourceStore {
       if (!ok) this.rollBackIndex(state.index, state.mark);
       else if (!outermost) this.unheard = (this.unheard ?? 0) + written;
       if (!outermost) return;
+      if (ok) this.checkpointer?.committed();
       this.refIndex?.settle();
-      if (ok && written > 0) this.hear();
+      if (ok && written > 0) this.units.whenDurable(() => this.hear());
       if (ok) this.maintainWhenDue();
     },
   };
 
   constructor(options: SqliteResourceStoreOptions) {
-    const db = (this.db = openDatabase(options.path, controlPlaneMigrations, options.durability ?? 'full'));
+    this.chosenDurability = options.durability ?? 'full';
+    // Every commit runs at synchronous=NORMAL; with durability full on a file, WalSync fsyncs the WAL off the
+    // event loop before a write is acknowledged (see wal-sync.ts).
+    const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
+    const onDisk = options.path !== ':memory:' && options.path !== '';
+    const walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
+    this.closeWalFsync = walFsync?.close;
+    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, options.checkpoints) : undefined;
+    const syncWal = this.chosenDurability === 'full' ? (options.syncWal ?? walFsync?.sync) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
@@ -176,7 +199,7 @@ export class SqliteResourceStore implements ResourceStore {
       set: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
     this.closedCleanly = this.closedCleanlyAt.get.get() === this.changelog.currentResourceVersion();
-    this.units = new SqliteUnits(db);
+    this.units = new SqliteUnits(db, syncWal && new WalSync(syncWal));
     const referencesShown = showMaskedReferences(db, this.codec);
     renderStaleViews(db, options.views, this.closedCleanly && referencesShown === 0);
   }
@@ -341,9 +364,9 @@ export class SqliteResourceStore implements ResourceStore {
 
   // Life cycle
 
-  /** The durability the connection runs at, as SQLite reports it (PRAGMA synchronous: 2 FULL, 1 NORMAL). */
+  /** What an acknowledged write survives (see Durability). */
   durability(): Durability {
-    return this.db.pragma('synchronous', { simple: true }) === 2 ? 'full' : 'normal';
+    return this.chosenDurability;
   }
 
   /**
@@ -367,11 +390,15 @@ export class SqliteResourceStore implements ResourceStore {
   /** After the open unit and the writes made so far, if any: their commits come first. */
   async close(): Promise<void> {
     await this.units.settled();
+    await this.units.durableIdle();
+    await this.checkpointer?.close();
     return this.units.call(() => {
       if (!this.db.open) return;
       // A clean close vouches for the secrets only once resealSecrets has sealed them all (not after it failed).
       if (this.secretsSealed) this.closedCleanlyAt.set.run(this.changelog.currentResourceVersion());
+      // Closing checkpoints the WAL into the database file and fsyncs both (synchronous=NORMAL in WAL mode).
       this.db.close();
+      this.closeWalFsync?.();
     });
   }
 
@@ -389,8 +416,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.dataVersionStmt.get() as number;
   }
 
-  /** fn in a transaction (a savepoint inside one), and the ref index rolled back with it. */
+  /**
+   * fn in a transaction (a savepoint inside one), and the ref index rolled back with it. A group member's
+   * write runs as it is: the member's savepoint and scope are exactly that (units.ts).
+   */
   private atomically<T>(fn: () => T): T {
+    if (this.units.inGroupMember()) return fn();
     const outermost = !this.db.inTransaction;
     const index = this.refIndex;
     const mark = index?.journal() ?? 0;

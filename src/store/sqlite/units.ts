@@ -9,11 +9,15 @@
 //
 // Group commit: a write from outside every unit (write()) is not committed on its own. The writes of one
 // event-loop turn are carried out together once it ends (setImmediate), in one transaction with one
-// commit (one fsync under synchronous=FULL), each in a savepoint of its own: a write that throws undoes only
-// its own work and rejects only its own promise. Every write's promise settles after that commit, so none is
-// acknowledged before it is durable, and none is seen by a read before it is committed (a read in the same
-// turn runs at once against committed state). A write's checks (a compare-and-swap) run when it is carried
-// out, after the writes of the group before it. A group waits for the writer like any outside call.
+// commit, each in a savepoint of its own: a write that throws undoes only its own work and rejects only its
+// own promise. Every write's promise settles after that commit and, with a WalSync (--durability full), after
+// the fsync that makes it durable, which runs on the thread pool while the writer already serves the next
+// group (see wal-sync.ts); so none is acknowledged before it is durable, and none is seen by a read before it
+// is committed (a read in the same turn runs at once against committed state; a read may see a commit whose
+// fsync is still running, whose writer is not answered yet). A write's checks (a compare-and-swap) run when it
+// is carried out, after the writes of the group before it. A group waits for the writer like any outside call.
+// A unit (transaction()) settles after its fsync too, unless it is derived (UnitOptions.derived): the next
+// durable commit's fsync covers it, the WAL being appended in order.
 //
 // A unit ends (is no longer live) at its commit or rollback, so a callback it scheduled that runs later is
 // an outside call. Inside a unit, calls run one after the other as fn awaits them, nested transactions
@@ -23,6 +27,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import type { UnitOptions } from '../transactions.js';
+import type { WalSync } from './wal-sync.js';
 
 interface Frame {
   readonly units: SqliteUnits;
@@ -69,10 +74,18 @@ export class SqliteUnits {
   private readonly stmt;
   /** Names the savepoints of the open unit; none is reused while it is open. */
   private savepoints = 0;
-  /** The connection was opened with synchronous=FULL (--durability full); a derived unit relaxes it. */
-  private readonly synchronousFull: boolean;
+  /** A derived unit is open: what it commits need not wait for an fsync (see whenDurable). */
+  private derivedOpen = false;
+  /** A group member's work is running (see inGroupMember). */
+  private memberRunning = false;
+  /** The fsync of the latest durable commit (group or unit), started as its COMMIT returned. */
+  private lastSync: Promise<void> | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  /** durable: makes commits durable (--durability full on a file); without it a commit is acknowledged as it returns. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly durable?: WalSync,
+  ) {
     this.stmt = {
       begin: db.prepare('BEGIN'),
       commit: db.prepare('COMMIT'),
@@ -81,13 +94,29 @@ export class SqliteUnits {
       memberRelease: db.prepare('RELEASE group_member'),
       memberUndo: db.prepare('ROLLBACK TO group_member'),
     };
-    this.synchronousFull = db.pragma('synchronous', { simple: true }) === 2;
   }
 
+  /**
+   * Runs fn once what was committed so far is durable: at once without a WalSync or inside a derived unit
+   * (its commit waits for none), else after the next fsync (not at all if it failed). Write listeners are
+   * called so: what they start (a reconcile, a watch frame) never acts on a write that may yet be lost.
+   */
+  whenDurable(fn: () => void): void {
+    if (!this.durable || this.derivedOpen) fn();
+    else (this.lastSync ?? this.durable.sync()).then(fn, () => undefined);
+  }
 
-  /** Not a prepared statement: SQLite carries out this pragma when it is compiled. */
-  private setSynchronous(level: 'NORMAL' | 'FULL'): void {
-    this.db.pragma(`synchronous = ${level}`);
+  /** Starts the fsync that makes the commit that just returned durable (listeners then wait for it too). */
+  private syncCommit(): Promise<void> | undefined {
+    this.lastSync = this.durable?.sync();
+    // Whoever awaits it handles a failure; a unit that failed after its COMMIT (scope.end threw) does not.
+    this.lastSync?.catch(() => undefined);
+    return this.lastSync;
+  }
+
+  /** Settles once the commits made so far are durable (or their fsync failed). */
+  async durableIdle(): Promise<void> {
+    await this.durable?.idle();
   }
 
   /** True inside this connection's live unit (its context). */
@@ -143,6 +172,7 @@ export class SqliteUnits {
     let failure: Error | undefined;
     let state: S | undefined;
     let begun = false;
+    let sync: Promise<void> | undefined;
     try {
       this.stmt.begin.run();
       this.savepoints = 0;
@@ -151,6 +181,7 @@ export class SqliteUnits {
       for (const member of group.members) results.push(this.runInSavepoint(member.work, scope));
       this.stmt.commit.run();
       committed = true;
+      sync = this.syncCommit();
     } catch (err) {
       failure = err as Error;
     } finally {
@@ -161,6 +192,14 @@ export class SqliteUnits {
         this.release();
       }
     }
+    if (sync) {
+      try {
+        await sync;
+      } catch (err) {
+        committed = false;
+        failure = err as Error;
+      }
+    }
     group.members.forEach((member, i) => {
       const result = results[i];
       if (!committed) member.reject(failure ?? new Error('the group commit failed'));
@@ -169,11 +208,20 @@ export class SqliteUnits {
     });
   }
 
+  /**
+   * True while a group member's work runs: it is in a savepoint of its own already, so a store need not
+   * open another around the write it makes (its scope rolls back with the member's).
+   */
+  inGroupMember(): boolean {
+    return this.memberRunning;
+  }
+
   /** One member of a group in a savepoint: a member that throws undoes only its own writes. */
   private runInSavepoint<S>(work: () => unknown, scope: UnitScope<S>): { ok: boolean; value: unknown } {
     this.stmt.memberBegin.run();
     const state = scope.begin(false);
     let ok = false;
+    this.memberRunning = true;
     try {
       const value = work();
       this.stmt.memberRelease.run();
@@ -186,6 +234,7 @@ export class SqliteUnits {
       }
       return { ok: false, value: err };
     } finally {
+      this.memberRunning = false;
       scope.end(state, ok, false);
     }
   }
@@ -195,10 +244,10 @@ export class SqliteUnits {
     if (this.joined()) return this.savepoint(fn, scope);
     await this.acquire();
     const frame: Frame = { units: this, parent: context.getStore(), live: true };
-    // A derived unit commits without an fsync of its own (see UnitOptions.derived): the WAL is appended in
-    // order, so the next FULL commit makes it durable too, and a loss drops only a suffix of such commits.
-    const relaxed = options?.derived === true && this.synchronousFull;
-    if (relaxed) this.setSynchronous('NORMAL');
+    // A derived unit waits for no fsync (see UnitOptions.derived): the WAL is appended in order, so the next
+    // durable commit's fsync covers it too, and a loss drops only a suffix of such commits.
+    const derived = options?.derived === true;
+    this.derivedOpen = derived;
     let state: S;
     try {
       this.stmt.begin.run();
@@ -206,28 +255,32 @@ export class SqliteUnits {
       state = scope.begin(true);
     } catch (err) {
       if (this.db.inTransaction) this.stmt.rollback.run();
-      if (relaxed) this.setSynchronous('FULL');
       frame.live = false;
+      this.derivedOpen = false;
       this.release();
       throw err;
     }
     let ok = false;
+    let result: T;
+    let sync: Promise<void> | undefined;
     try {
-      const result = await context.run(frame, fn);
+      result = await context.run(frame, fn);
       this.stmt.commit.run();
       ok = true;
-      return result;
+      if (!derived) sync = this.syncCommit();
     } finally {
       frame.live = false;
       // A failed COMMIT (or a failing fn) rolls back; SQLite may have rolled back by itself already.
       if (!ok && this.db.inTransaction) this.stmt.rollback.run();
-      if (relaxed) this.setSynchronous('FULL');
       try {
         scope.end(state, ok, true);
       } finally {
+        this.derivedOpen = false;
         this.release();
       }
     }
+    await sync;
+    return result;
   }
 
   private async savepoint<T, S>(fn: () => Promise<T>, scope: UnitScope<S>): Promise<T> {

@@ -1,0 +1,93 @@
+// Durable commits off the event loop (--durability full on a file).
+//
+// better-sqlite3 is synchronous: under synchronous=FULL every COMMIT blocks the event loop for the fsync of
+// the write-ahead log. Instead the connection commits at synchronous=NORMAL (the WAL is appended, not
+// fsynced) and WalSync fsyncs the -wal file on libuv's thread pool; a write is acknowledged only once an
+// fsync that started after its COMMIT returned has completed. On Linux fsync is per inode: it writes every
+// dirty page of the file, whichever descriptor wrote it, so one fsync covers every commit made before it
+// started (group commit across turns), and the commits made while one runs share the next one.
+//
+// Checkpoints (checkpointer.ts: a worker thread's connection) run at synchronous=NORMAL, which in WAL mode fsyncs the
+// WAL before a checkpoint copies it into the database file and the database file before the WAL may start
+// over: a checkpoint never drops frames that are not durable in the database file.
+//
+// A failed fsync leaves the file's state on disk unknown (the kernel may have dropped the dirty pages), so
+// it fails every sync after it too: no write is acknowledged again until the process restarts and SQLite
+// recovers from what is on disk.
+import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Makes every commit made before the call durable; rejects if it could not. */
+export type SyncWal = () => Promise<void>;
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class WalSync {
+  private running = false;
+  /** Commits made while an fsync runs: the next one covers them. */
+  private waiters: Waiter[] = [];
+  private failure: Error | undefined;
+
+  constructor(private readonly syncWal: SyncWal) {}
+
+  /** Resolves once every commit made before this call is durable (an fsync started after it completed). */
+  sync(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.running) this.startNext();
+    });
+  }
+
+  /** Settles once no sync is running or waiting. */
+  async idle(): Promise<void> {
+    while (this.running) await this.sync().catch(() => undefined);
+  }
+
+  private startNext(): void {
+    const batch = this.waiters;
+    this.waiters = [];
+    this.running = true;
+    this.syncWal().then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (err: unknown) => {
+        this.failure ??= new Error(`the write-ahead log could not be made durable (fsync failed: ${err instanceof Error ? err.message : String(err)}); restart to recover from what is on disk`);
+        for (const w of batch) w.reject(this.failure);
+      },
+    ).finally(() => {
+      this.running = false;
+      if (this.waiters.length === 0) return;
+      if (this.failure) for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      else this.startNext();
+    });
+  }
+}
+
+/**
+ * The fsync of `${dbPath}-wal` on the thread pool, through a descriptor of its own opened now (the WAL
+ * exists while the connection that put the file in WAL mode is open). The directory is fsynced once here,
+ * so the WAL's own entry is durable too. close() closes the descriptor.
+ */
+export function openWalFsync(dbPath: string): { sync: SyncWal; close: () => void } {
+  const fd = openSync(`${dbPath}-wal`, 'r');
+  const dir = openSync(dirname(dbPath), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  let closed = false;
+  return {
+    sync: () => new Promise<void>((resolve, reject) => (closed ? resolve() : fsync(fd, (err) => (err ? reject(err) : resolve())))),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
+  };
+}
