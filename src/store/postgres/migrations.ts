@@ -354,6 +354,12 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX resources_account ON resources (tenant, account_id, name COLLATE "C");
     `,
   },
+  {
+    version: 11,
+    name: "changelog by fqn: a status write's entry (type STATUS) keeps only the status, read with the full entry before it",
+    // Entries written before keep their full objects (read as they are) until they are pruned.
+    sql: `CREATE INDEX changelog_fqn ON changelog (fqn, resource_version);`,
+  },
 ];
 
 /** The newest schema version this build knows. */

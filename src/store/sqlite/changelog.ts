@@ -1,20 +1,11 @@
 // The changelog and the resourceVersion counter: one counter row bumped inside each writing
 // transaction, so resourceVersions commit in order, and an entry per write keyed by it.
 //
-// An entry holds the masked resource after its write, except the entry of a status write, which changes
-// only the status and the resourceVersion: it is stored with type STATUS and the status alone as its
-// object, and read as a MODIFIED change: the resource of the nearest full entry of its fqn before it, with
-// that status and resourceVersion.
-// So the changelog of a sync (a create, then a status or two per server) holds each manifest once, not
-// once per write. Pruning never leaves a status entry without its full entry: the first one kept of an fqn
-// whose full entry goes is written out in full first.
+// The entries' shapes (a status write's entry holds its status alone) are change-rows.ts's.
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
-import { changeOfRow, type ChangeRow } from '../change-rows.js';
-
-/** The stored type of a status write's entry (read as MODIFIED). */
-const STATUS = 'STATUS';
+import { changesOfPage, statusChangeOf, STATUS_ENTRY as STATUS, type ChangeRow } from '../change-rows.js';
 
 export class SqliteChangelog {
   private readonly stmt;
@@ -65,21 +56,8 @@ export class SqliteChangelog {
   }
 
   changesSince(resourceVersion: number, limit: number): Change[] {
-    const rows = this.stmt.since.all(resourceVersion, limit) as StoredChangeRow[];
-    // The full entry each status entry is read from; a full entry of the page is the base of those after it.
-    const bases = new Map<string, string>();
-    return rows.map((row) => {
-      if (row.type !== STATUS) {
-        bases.set(row.fqn, row.object);
-        return changeOfRow(row as ChangeRow);
-      }
-      let base = bases.get(row.fqn);
-      if (base === undefined) {
-        base = this.stmt.base.get(row.fqn, row.resource_version) as string;
-        bases.set(row.fqn, base);
-      }
-      return statusChangeOf(row, base);
-    });
+    const rows = this.stmt.since.all(resourceVersion, limit) as ChangeRow[];
+    return changesOfPage(rows, (row) => this.stmt.base.get(row.fqn, row.resource_version) as string);
   }
 
   oldestRetainedResourceVersion(): number {
@@ -96,7 +74,7 @@ export class SqliteChangelog {
   prune(keepFrom: number, before: string): void {
     const cut = this.stmt.cut.get({ keepFrom, before }) as number;
     for (const fqn of this.stmt.dropped.all(cut) as string[]) {
-      const kept = this.stmt.firstKept.get(fqn, cut) as StoredChangeRow | undefined;
+      const kept = this.stmt.firstKept.get(fqn, cut) as ChangeRow | undefined;
       if (kept?.type === STATUS) {
         const base = this.stmt.base.get(fqn, kept.resource_version) as string;
         this.stmt.writeOut.run(JSON.stringify(statusChangeOf(kept, base).object), kept.resource_version);
@@ -104,17 +82,4 @@ export class SqliteChangelog {
     }
     this.stmt.drop.run(cut);
   }
-}
-
-/** A changelog row here: a status entry (type STATUS) holds the status as its object. */
-interface StoredChangeRow extends Omit<ChangeRow, 'type'> {
-  type: ChangeRow['type'] | typeof STATUS;
-}
-
-/** A status entry read as the resource of its full entry `base` with its status and resourceVersion. */
-function statusChangeOf(row: StoredChangeRow, base: string): Change {
-  const object = JSON.parse(base) as McpServerResource;
-  object.resourceVersion = row.resource_version;
-  object.status = JSON.parse(row.object) as McpServerResource['status'];
-  return { resourceVersion: row.resource_version, type: 'MODIFIED', fqn: row.fqn, object, at: row.at };
 }
