@@ -6,6 +6,10 @@
 // that status and resourceVersion. So the changelog of a sync (a create, then a status or two per server)
 // holds each manifest once, not once per write. Pruning never leaves a status entry without its full
 // entry: the first one kept of an fqn whose full entry goes is written out in full first.
+// The status entry of a live resource's current resourceVersion keeps no copy of the status either: its
+// object is NULL and reads answer the row's status (the row is at that resourceVersion); a trigger
+// copies the row's status into it when the row's resourceVersion moves on or the row is deleted. So a
+// settled fleet's changelog holds no status that its rows hold.
 import type { McpServerResource } from '../domain/resource.js';
 import type { Change, ChangeType } from './types.js';
 
@@ -16,6 +20,7 @@ export interface ChangeRow {
   resource_version: number;
   type: ChangeType | typeof STATUS_ENTRY;
   fqn: string;
+  /** As read (never NULL but for a row and entry that disagree, see statusChangeOf). */
   object: string;
   at: string;
 }
@@ -33,6 +38,8 @@ export function changeOfRow(r: ChangeRow): Change {
 
 /** A status entry read as the resource of its full entry `base` (its object's JSON) with its status and resourceVersion. */
 export function statusChangeOf(row: ChangeRow, base: string): Change {
+  // Read with the row's status while it holds none: never NULL unless the row and its entry disagree.
+  if (row.object === null) throw new Error(`changelog entry ${row.resource_version} (${row.fqn}) holds no status and its row is at another resourceVersion`);
   const object = JSON.parse(base) as McpServerResource;
   object.resourceVersion = row.resource_version;
   object.status = JSON.parse(row.object) as McpServerResource['status'];

@@ -11,13 +11,16 @@ import type { Units } from './units.js';
 /**
  * A WITH item that appends the changelog entry of a write, from the write's parameters: `rv`, `fqn`,
  * `object` (the JSON of the masked resource after the change: the changelog never holds a secret; of a
- * STATUS entry, the status after it) and `at` name them; with `from`, one entry per row of that WITH
+ * STATUS entry, NULL: the row holds it) and `at` name them; with `from`, one entry per row of that WITH
  * item (none when it has none).
  */
 export function changeEntry(type: ChangeType | typeof STATUS_ENTRY, p: { rv: string; fqn: string; object: string; at: string; from?: string }): string {
   return `change AS (INSERT INTO changelog (resource_version, type, fqn, object, at)
     SELECT ${p.rv}, '${type}', ${p.fqn}, ${p.object}, ${p.at}${p.from ? ` FROM ${p.from}` : ''})`;
 }
+
+/** An entry's object (`c`): a live resource's latest status entry takes its status from the row (change-rows.ts). */
+const OBJECT = 'coalesce(c.object, (SELECT r.status FROM resources AS r WHERE r.fqn = c.fqn AND r.resource_version = c.resource_version)) AS object';
 
 /**
  * A page of entries after $1 (at most $2), in one statement (one snapshot: a prune between two reads
@@ -26,7 +29,7 @@ export function changeEntry(type: ChangeType | typeof STATUS_ENTRY, p: { rv: str
  */
 const SINCE = prepared('changes_since', `WITH page AS (
     SELECT resource_version, type, fqn, object, at, row_number() OVER (PARTITION BY fqn ORDER BY resource_version) AS nth
-    FROM (SELECT resource_version, type, fqn, object, at FROM changelog WHERE resource_version > $1 ORDER BY resource_version LIMIT $2) AS p)
+    FROM (SELECT resource_version, type, fqn, ${OBJECT}, at FROM changelog AS c WHERE resource_version > $1 ORDER BY resource_version LIMIT $2) AS p)
   SELECT page.resource_version, page.type, page.fqn, page.object, page.at, b.object AS base FROM page
   LEFT JOIN LATERAL (SELECT f.object FROM changelog AS f
     WHERE page.nth = 1 AND page.type = '${STATUS_ENTRY}' AND f.fqn = page.fqn AND f.resource_version < page.resource_version AND f.type <> '${STATUS_ENTRY}'
@@ -39,7 +42,7 @@ const SINCE = prepared('changes_since', `WITH page AS (
  */
 const WRITE_OUT = prepared('changelog_write_out', `SELECT k.resource_version, k.type, k.fqn, k.object, k.at, b.object AS base
   FROM (SELECT DISTINCT fqn FROM changelog WHERE resource_version < $1) AS d
-  CROSS JOIN LATERAL (SELECT c.resource_version, c.type, c.fqn, c.object, c.at FROM changelog AS c WHERE c.fqn = d.fqn AND c.resource_version >= $1 ORDER BY c.resource_version LIMIT 1) AS k
+  CROSS JOIN LATERAL (SELECT c.resource_version, c.type, c.fqn, ${OBJECT}, c.at FROM changelog AS c WHERE c.fqn = d.fqn AND c.resource_version >= $1 ORDER BY c.resource_version LIMIT 1) AS k
   CROSS JOIN LATERAL (SELECT f.object FROM changelog AS f
     WHERE f.fqn = d.fqn AND f.resource_version < k.resource_version AND f.type <> '${STATUS_ENTRY}'
     ORDER BY f.resource_version DESC LIMIT 1) AS b

@@ -1,6 +1,6 @@
 // Status writes: compared before writing (a reconcile that changed nothing costs a read), and made from
-// the row's column texts (the view): nothing is decoded or decrypted. The changelog keeps the status
-// alone (a STATUS entry, see change-rows.ts). The write is a compare-and-swap on the resourceVersion of
+// the row's column texts (the view): nothing is decoded or decrypted. The changelog entry is a STATUS
+// entry whose status is the row's (see change-rows.ts). The write is a compare-and-swap on the resourceVersion of
 // the row the status was compared with.
 import { isDeepStrictEqual } from 'node:util';
 import type { ResourceStatus } from '../../domain/resource.js';
@@ -24,7 +24,7 @@ const RACED = Symbol('raced');
 const WRITE = prepared('write_status', `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
       AND value = $3::int8 - 1 AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2::int8) RETURNING value),
     written AS (UPDATE resources SET status = $4, resource_version = rv.value, view = $5, view_rv = rv.value FROM rv WHERE fqn = $1),
-    ${changeEntry(STATUS_ENTRY, { rv: 'rv.value', fqn: '$1', object: '$4', at: '$6', from: 'rv' })}
+    ${changeEntry(STATUS_ENTRY, { rv: 'rv.value', fqn: '$1', object: 'NULL::text', at: '$6', from: 'rv' })}
   SELECT (SELECT value FROM rv) AS resource_version, c.value AS held, (SELECT pg_notify($7, $8) FROM rv) AS notified
   FROM counters c WHERE c.name = 'resource_version'`);
 

@@ -7,6 +7,9 @@ import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
 import { changesOfPage, statusChangeOf, STATUS_ENTRY as STATUS, type ChangeRow } from '../change-rows.js';
 
+/** An entry's columns; a live resource's latest status entry takes its status from the row (change-rows.ts). */
+const COLUMNS = 'resource_version, type, fqn, coalesce(object, (SELECT status FROM resources AS r WHERE r.fqn = c.fqn AND r.resource_version = c.resource_version)) AS object, at';
+
 export class SqliteChangelog {
   private readonly stmt;
 
@@ -15,8 +18,8 @@ export class SqliteChangelog {
       next: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       current: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       append: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
-      appendStatus: db.prepare(`INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, '${STATUS}', ?, ?, ?)`),
-      since: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
+      appendStatus: db.prepare(`INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, '${STATUS}', ?, NULL, ?)`),
+      since: db.prepare(`SELECT ${COLUMNS} FROM changelog AS c WHERE resource_version > ? ORDER BY resource_version LIMIT ?`),
       // The full entry a status entry is read from: the nearest one of its fqn before it (index changelog_fqn).
       base: db.prepare(`SELECT object FROM changelog WHERE fqn = ? AND resource_version < ? AND type <> '${STATUS}' ORDER BY resource_version DESC LIMIT 1`).pluck(),
       // The first resourceVersion prune keeps (see prune).
@@ -25,7 +28,7 @@ export class SqliteChangelog {
           @keepFrom + 1)`).pluck(),
       // The fqns of the entries prune drops, and the first entry kept of each.
       dropped: db.prepare('SELECT DISTINCT fqn FROM changelog WHERE resource_version < ?').pluck(),
-      firstKept: db.prepare('SELECT * FROM changelog WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1'),
+      firstKept: db.prepare(`SELECT ${COLUMNS} FROM changelog AS c WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1`),
       writeOut: db.prepare("UPDATE changelog SET type = 'MODIFIED', object = ? WHERE resource_version = ?"),
       drop: db.prepare('DELETE FROM changelog WHERE resource_version < ?'),
       oldest: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
@@ -46,9 +49,12 @@ export class SqliteChangelog {
     this.stmt.append.run(rv, type, fqn, object, at);
   }
 
-  /** The entry of a status write: its status (JSON) alone; the rest is the fqn's entry before it. */
-  appendStatus(rv: number, fqn: string, status: string, at: string): void {
-    this.stmt.appendStatus.run(rv, fqn, status, at);
+  /**
+   * The entry of a status write, after the row was written at rv: its status is the row's (NULL here,
+   * copied in by a trigger when the row moves on); the rest is the fqn's entry before it.
+   */
+  appendStatus(rv: number, fqn: string, at: string): void {
+    this.stmt.appendStatus.run(rv, fqn, at);
   }
 
   appendResource(rv: number, type: ChangeType, masked: McpServerResource, at: string): void {
