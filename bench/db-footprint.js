@@ -6,10 +6,11 @@
 //               the suite's `database` figure measures it: both files with their WAL against the pages of
 //               their live rows (dbstat). The control-plane.db tables and the changelog's bytes per entry
 //               type are logged beside it.
-//   PostgreSQL  a store-level fill through PostgresResourceStore (no served replica): per server a create
-//               with its revision diff, a status while it is reconciled and a Ready status with three tools,
-//               as the served sync writes them; pg_total_relation_size per table (no VACUUM) against the
-//               `resources` table (heap, TOAST and indexes) and its tag/reader/count tables.
+//   PostgreSQL  a store-level fill through PostgresResourceStore (no served replica): per server the
+//               scale suite's manifest, created with its plan's diff (planApply, as intake records it), a
+//               status while it is reconciled and a Ready status with the fleet's three tools, as the served
+//               sync writes them; pg_total_relation_size per table (no VACUUM) against the pages of the
+//               live rows: `resources` (heap, TOAST and indexes) and its tag/reader/count tables.
 //
 // BENCH_FOOTPRINT_SIZES=10000 (default 10,000); BENCH_FOOTPRINT_ENGINES=sqlite,postgres (default both).
 import { register } from 'node:module';
@@ -19,7 +20,7 @@ import Database from 'better-sqlite3';
 import { ROOT, SMOKE, log, tempDir, waitFor } from './lib/common.js';
 import { loadAverage } from './lib/proc.js';
 import { benchPostgres, skippedRows } from './lib/postgres.js';
-import { scrape, writeShardedDirectory } from './lib/sharded-fleet.js';
+import { scrape, shardedManifest, writeShardedDirectory } from './lib/sharded-fleet.js';
 import { startServer } from './lib/server.js';
 import { GatewayReader } from './lib/stores.js';
 import { fmt } from './lib/stats.js';
@@ -41,10 +42,15 @@ const MB = (mb) => `${fmt(mb)} MB`;
 function changelogShape(path) {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT type, count(*) AS n, avg(length(object)) AS bytes FROM changelog GROUP BY type ORDER BY type').all();
+    return db.prepare('SELECT type, count(*) AS n, count(object) AS held, avg(length(object)) AS bytes FROM changelog GROUP BY type ORDER BY type').all();
   } finally {
     db.close();
   }
+}
+
+/** Entries per stored type: how many, how many hold an object (the rest read their row), its average bytes. */
+function entriesOf(shape) {
+  return shape.map((s) => `${s.type} ${s.n}${s.held === s.n ? '' : ` (${s.held} with an object)`} × ${fmt(s.bytes ?? 0)} B`).join(', ');
 }
 
 async function sqliteRun(size) {
@@ -63,7 +69,7 @@ async function sqliteRun(size) {
     const d = disk(dataDir);
     const shape = changelogShape(join(dataDir, 'control-plane.db'));
     const tables = Object.entries(d.controlPlane.byName).sort((a, b) => b[1] - a[1]).filter(([, mb]) => mb >= 0.05);
-    const entries = shape.map((s) => `${s.type} ${s.n} × ${fmt(s.bytes)} B`).join(', ');
+    const entries = entriesOf(shape);
     log(`sqlite @${size}: ${MB(d.totalMb)} (control-plane.db ${MB(d.controlPlane.fileMb)} + WAL ${MB(d.controlPlane.walMb)}, gateway.db ${MB(d.gateway.fileMb)} + WAL ${MB(d.gateway.walMb)}), live ${MB(d.liveMb)}; ${tables.map(([n, mb]) => `${n} ${MB(mb)}`).join(', ')}; changelog entries: ${entries}`);
     const ratio = d.totalMb / d.liveMb;
     const load = `load average ${loadBefore} at the start, ${loadAverage()} at the end`;
@@ -89,6 +95,7 @@ async function sources() {
   return {
     postgres: await src('src/store/postgres/index.ts'),
     views: (await src('src/http/resource-view.ts')).resourceViews,
+    plan: await src('src/plan/plan.ts'),
     fixtures: await src('test/store/conformance/fixtures.ts'),
   };
 }
@@ -105,7 +112,7 @@ function toolsOf(i) {
 async function postgresRun(size) {
   const pg = await benchPostgres();
   if (!pg) return skippedRows(['db-footprint PostgreSQL'], GOAL)[0];
-  const { postgres, views, fixtures } = await sources();
+  const { postgres, views, plan, fixtures } = await sources();
   const { url } = await pg.freshSchema();
   const database = await postgres.PostgresDatabase.open(url, { max: 4 });
   const loadBefore = loadAverage();
@@ -114,9 +121,10 @@ async function postgresRun(size) {
     const store = await postgres.PostgresResourceStore.open({ database, views });
     try {
       for (let i = 0; i < size; i++) {
-        const name = `s${i}`;
-        const input = fixtures.newResource(name);
-        const created = await store.create(input, { revision: { diff: Object.keys(input.manifest).map((k) => ({ op: 'add', path: `/${k}`, value: input.manifest[k] })) } });
+        const manifest = shardedManifest(i, `http://127.0.0.1:9/s/${i}/mcp`);
+        const input = { ...fixtures.newResource(manifest.name), manifest };
+        const { diff } = plan.planApply({ desired: manifest, desiredHash: input.specHash, metadata: {}, source: input.source, accountId: input.accountId, stored: undefined });
+        const created = await store.create(input, { revision: { diff } });
         const reconciling = fixtures.readyStatus(1, 'False');
         await store.setStatus(input.fqn, { ...reconciling, conditions: reconciling.conditions.map((c) => ({ ...c, reason: 'Reconciling' })) }, { id: created.id, generation: 1 });
         await store.setStatus(input.fqn, { ...fixtures.readyStatus(1), tools: toolsOf(i), detectedTransport: 'streamable-http' }, { id: created.id, generation: 1 });
@@ -129,9 +137,11 @@ async function postgresRun(size) {
     );
     const total = rows.reduce((s, r) => s + r.mb, 0);
     const live = rows.filter((r) => LIVE_TABLES.includes(r.name)).reduce((s, r) => s + r.mb, 0);
-    const { rows: shape } = await database.pool.query('SELECT type, count(*)::int AS n, avg(octet_length(object::text))::float8 AS bytes FROM changelog GROUP BY type ORDER BY type');
+    const { rows: shape } = await database.pool.query(
+      'SELECT type, count(*)::int AS n, count(object)::int AS held, avg(octet_length(object))::float8 AS bytes FROM changelog GROUP BY type ORDER BY type',
+    );
     const tables = rows.filter((r) => r.mb >= 0.05);
-    const entries = shape.map((s) => `${s.type} ${s.n} × ${fmt(s.bytes)} B`).join(', ');
+    const entries = entriesOf(shape);
     log(`postgres @${size}: ${MB(total)}, live ${MB(live)}; ${tables.map((r) => `${r.name} ${MB(r.mb)}`).join(', ')}; changelog entries: ${entries}`);
     const ratio = total / live;
     return {
@@ -142,7 +152,7 @@ async function postgresRun(size) {
       ratio,
       goal: GOAL,
       met: ratio <= 2,
-      note: `store-level fill (a create with its diff, a reconciling status, a Ready status with 3 tools, per server), no VACUUM; ${tables.map((r) => `${r.name} ${fmt(r.mb)}`).join(', ')} MB; changelog entries ${entries}; load average ${loadBefore} at the start, ${loadAverage()} at the end`,
+      note: `store-level fill (the suite's manifest created with its plan's diff, a reconciling status, a Ready status with 3 tools, per server), no VACUUM; ${tables.map((r) => `${r.name} ${fmt(r.mb)}`).join(', ')} MB; changelog entries ${entries}; load average ${loadBefore} at the start, ${loadAverage()} at the end`,
     };
   } finally {
     await database.close();
