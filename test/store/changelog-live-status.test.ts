@@ -131,6 +131,49 @@ describe('SQLite changelog: the live status is the row\'s', () => {
   }));
 });
 
+describe('SQLite changelog written before the live status was the row\'s', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'changelog-live-upgrade-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('migrates: every entry reads as before, and writes from then on keep no copy of the live status', async () => {
+    const path = join(dir, 'control-plane.db');
+    let store = new SqliteResourceStore({ path, views: resourceViews, clock });
+    await store.create(newResource('a'));
+    await store.setStatus(fqnOf('a'), statusNo(0));
+    await store.setStatus(fqnOf('a'), statusNo(1));
+    const before = await store.changesSince(0, 100);
+    await store.close();
+    // The database as the build before wrote it: every status entry holds its status, no triggers, migration 12 undone.
+    const db = new Database(path);
+    db.exec(`
+      DROP TRIGGER changelog_keep_status_update;
+      DROP TRIGGER changelog_keep_status_delete;
+      UPDATE changelog SET object = (SELECT status FROM resources AS r WHERE r.fqn = changelog.fqn) WHERE object IS NULL;
+      DELETE FROM schema_migrations WHERE version = 12;
+    `);
+    db.close();
+    store = new SqliteResourceStore({ path, views: resourceViews, clock });
+    try {
+      expect(await store.changesSince(0, 100)).toEqual(before);
+      await store.setStatus(fqnOf('a'), statusNo(2));
+      const rows = new Database(path, { readonly: true });
+      try {
+        expect(rows.prepare('SELECT object IS NULL FROM changelog ORDER BY resource_version').pluck().all()).toEqual([0, 0, 0, 1]);
+      } finally {
+        rows.close();
+      }
+      const after = await store.changesSince(0, 100);
+      expect(after.slice(0, 3)).toEqual(before);
+      expect(after[3]!.object).toEqual({ ...before[0]!.object, resourceVersion: after[3]!.resourceVersion, status: statusNo(2) });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 const pg = requirePostgres();
 pg.describe('PostgreSQL changelog: the live status is the row\'s', () => {
   beforeAll(() => testPostgres(), POSTGRES_START_TIMEOUT_MS);
