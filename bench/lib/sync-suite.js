@@ -142,7 +142,7 @@ function fileMb(path) {
 }
 
 /** Each database file with its WAL, and the pages its live rows take (dbstat: table and its indexes). */
-function disk(dataDir) {
+export function disk(dataDir) {
   const measure = (file, tables) => {
     const path = join(dataDir, file);
     const db = new Database(path, { readonly: true, fileMustExist: true });

@@ -3,7 +3,13 @@
 // The revision of a live resource's current generation keeps neither (NULL): they are the row's, read
 // through REVISIONS_READ. A trigger on resources copies them into the revision when the row's generation
 // moves on or the row is deleted, so each spec is stored once.
+// Nor does a diff repeat the spec: an op whose `to` is the revision's own spec value at its path is stored
+// as [op, path] and read with that value (see storedDiff), so a create's diff, which lists every field,
+// is stored as its paths.
+import { isDeepStrictEqual } from 'node:util';
 import type { McpServerResource } from '../domain/resource.js';
+import { splitSecrets, valueAt } from '../manifest/index.js';
+import type { DiffOp } from '../plan/diff.js';
 import type { Revision, RevisionNote } from './types.js';
 import type { RowCodec } from './resource-rows.js';
 
@@ -50,7 +56,7 @@ export function revisionRowOf(written: McpServerResource, note: RevisionNote | u
     name: written.name,
     spec: null,
     secrets: null,
-    diff: JSON.stringify(note?.diff ?? []),
+    diff: storedDiff(note?.diff ?? [], written.manifest),
     source: JSON.stringify(written.source),
     origin: JSON.stringify(note?.origin ?? {}),
     subject: JSON.stringify(written.updatedBy),
@@ -68,7 +74,7 @@ export function revisionOfRow(row: RevisionRow & { spec: string; secrets: string
     name: row.name,
     generation: Number(row.generation),
     manifest: rows.open(row.spec, open ? row.secrets : undefined),
-    diff: JSON.parse(row.diff),
+    diff: diffOfStored(row.diff, row.spec),
     source: JSON.parse(row.source),
     origin: JSON.parse(row.origin),
     subject: JSON.parse(row.subject),
@@ -76,6 +82,37 @@ export function revisionOfRow(row: RevisionRow & { spec: string; secrets: string
     createdAt: row.created_at,
     ...(row.deleted_at !== null ? { deletedAt: row.deleted_at } : {}),
   };
+}
+
+/** A stored op whose `to` is the revision's spec value at `path`. */
+type SpecOp = [op: DiffOp['op'], path: string];
+
+/**
+ * The diff column of a generation whose manifest (secrets present) is `manifest`: an op is kept as
+ * [op, path] when its `to` is the value at its path in the spec column (the masked manifest) and the
+ * masking changed nothing there, so the value read back is the one the op had, masked or opened alike.
+ */
+function storedDiff(diff: readonly DiffOp[], manifest: McpServerResource['manifest']): string {
+  let spec: unknown;
+  return JSON.stringify(
+    diff.map((op): DiffOp | SpecOp => {
+      if (op.secret || !('to' in op) || op.to === undefined || 'from' in op) return op;
+      spec ??= splitSecrets(manifest).spec;
+      const at = valueAt(spec, op.path);
+      return at !== undefined && isDeepStrictEqual(at, op.to) && isDeepStrictEqual(at, valueAt(manifest, op.path)) ? [op.op, op.path] : op;
+    }),
+  );
+}
+
+/** A diff column read back, the [op, path] ops with the value at path in `spec` (the spec column's JSON). */
+function diffOfStored(text: string, spec: string): DiffOp[] {
+  const stored = JSON.parse(text) as (DiffOp | SpecOp)[];
+  let parsed: unknown;
+  return stored.map((op) => {
+    if (!Array.isArray(op)) return op;
+    parsed ??= JSON.parse(spec);
+    return { op: op[0], path: op[1], to: valueAt(parsed, op[1]) };
+  });
 }
 
 export const REVISION_COLUMNS = 'resource_id, generation, fqn, name, spec, secrets, diff, source, origin, subject, account_id, created_at, deleted_at';

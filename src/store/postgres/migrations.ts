@@ -354,6 +354,29 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX resources_account ON resources (tenant, account_id, name COLLATE "C");
     `,
   },
+  {
+    version: 11,
+    name: "changelog by fqn: a status write's entry (type STATUS) keeps only the status, read with the full entry before it; a live resource's latest status entry keeps none (read from the row)",
+    // Entries written before keep their full objects (read as they are) until they are pruned. The status
+    // entry of a live resource's current resourceVersion holds NULL: its status is the row's (see
+    // change-rows.ts); the trigger copies the row's into it when the resourceVersion moves on or the row
+    // is deleted.
+    sql: `
+      CREATE INDEX changelog_fqn ON changelog (fqn, resource_version);
+      ALTER TABLE changelog ALTER COLUMN object DROP NOT NULL;
+      CREATE FUNCTION changelog_keep_status() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.resource_version IS NOT DISTINCT FROM OLD.resource_version THEN
+          RETURN NULL;
+        END IF;
+        UPDATE changelog SET object = OLD.status WHERE resource_version = OLD.resource_version AND object IS NULL;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER changelog_keep_status AFTER DELETE OR UPDATE OF resource_version ON resources
+        FOR EACH ROW EXECUTE FUNCTION changelog_keep_status();
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

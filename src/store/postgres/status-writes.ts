@@ -1,9 +1,11 @@
 // Status writes: compared before writing (a reconcile that changed nothing costs a read), and made from
-// the row's column texts (the view and the changelog entry): nothing is decoded or decrypted. The write
-// is a compare-and-swap on the resourceVersion of the row the status was compared with.
+// the row's column texts (the view): nothing is decoded or decrypted. The changelog entry is a STATUS
+// entry whose status is the row's (see change-rows.ts). The write is a compare-and-swap on the resourceVersion of
+// the row the status was compared with.
 import { isDeepStrictEqual } from 'node:util';
 import type { ResourceStatus } from '../../domain/resource.js';
-import { maskedResourceText, storedText } from '../resource-rows.js';
+import { STATUS_ENTRY } from '../change-rows.js';
+import { storedText } from '../resource-rows.js';
 import type { ViewRenderer } from '../view-renderer.js';
 import { changeEntry } from './changelog.js';
 import { OutOfStepError } from './out-of-step.js';
@@ -22,8 +24,8 @@ const RACED = Symbol('raced');
 const WRITE = prepared('write_status', `WITH rv AS (UPDATE counters SET value = value + 1 WHERE name = 'resource_version'
       AND value = $3::int8 - 1 AND EXISTS (SELECT 1 FROM resources WHERE fqn = $1 AND resource_version = $2::int8) RETURNING value),
     written AS (UPDATE resources SET status = $4, resource_version = rv.value, view = $5, view_rv = rv.value FROM rv WHERE fqn = $1),
-    ${changeEntry('MODIFIED', { rv: 'rv.value', fqn: '$1', object: '$6', at: '$7', from: 'rv' })}
-  SELECT (SELECT value FROM rv) AS resource_version, c.value AS held, (SELECT pg_notify($8, $9) FROM rv) AS notified
+    ${changeEntry(STATUS_ENTRY, { rv: 'rv.value', fqn: '$1', object: 'NULL::text', at: '$6', from: 'rv' })}
+  SELECT (SELECT value FROM rv) AS resource_version, c.value AS held, (SELECT pg_notify($7, $8) FROM rv) AS notified
   FROM counters c WHERE c.name = 'resource_version'`);
 
 /** Runs fn in the engine's write transaction (the caller's unit, or one of its own). */
@@ -74,7 +76,7 @@ export class PgStatusWrites {
       const rv = unit.resourceVersion! + 1;
       const written = { ...row, status: json, resource_version: rv };
       const { rows } = await unit.client.query<{ resource_version: number | null; held: number }>(
-        WRITE([fqn, row.resource_version, rv, json, this.views.render(storedText(written), status, rv), maskedResourceText(written), now(), notice.channel, notice.payload]),
+        WRITE([fqn, row.resource_version, rv, json, this.views.render(storedText(written), status, rv), now(), notice.channel, notice.payload]),
       );
       if (rows[0]!.held !== rv - 1) throw new OutOfStepError(rows[0]!.held, rv - 1);
       if (rows[0]!.resource_version === null) return RACED;

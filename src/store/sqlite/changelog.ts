@@ -1,20 +1,14 @@
 // The changelog and the resourceVersion counter: one counter row bumped inside each writing
 // transaction, so resourceVersions commit in order, and an entry per write keyed by it.
 //
-// An entry holds the masked resource after its write, except the entry of a status write, which changes
-// only the status and the resourceVersion: it is stored with type STATUS and the status alone as its
-// object, and read as a MODIFIED change: the resource of the nearest full entry of its fqn before it, with
-// that status and resourceVersion.
-// So the changelog of a sync (a create, then a status or two per server) holds each manifest once, not
-// once per write. Pruning never leaves a status entry without its full entry: the first one kept of an fqn
-// whose full entry goes is written out in full first.
+// The entries' shapes (a status write's entry holds its status alone) are change-rows.ts's.
 import type Database from 'better-sqlite3';
 import type { McpServerResource } from '../../domain/resource.js';
 import type { Change, ChangeType } from '../types.js';
-import { changeOfRow, type ChangeRow } from '../change-rows.js';
+import { changesOfPage, statusChangeOf, STATUS_ENTRY as STATUS, type ChangeRow } from '../change-rows.js';
 
-/** The stored type of a status write's entry (read as MODIFIED). */
-const STATUS = 'STATUS';
+/** An entry's columns; a live resource's latest status entry takes its status from the row (change-rows.ts). */
+const COLUMNS = 'resource_version, type, fqn, coalesce(object, (SELECT status FROM resources AS r WHERE r.fqn = c.fqn AND r.resource_version = c.resource_version)) AS object, at';
 
 export class SqliteChangelog {
   private readonly stmt;
@@ -24,8 +18,8 @@ export class SqliteChangelog {
       next: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").pluck(),
       current: db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").pluck(),
       append: db.prepare('INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, ?, ?, ?, ?)'),
-      appendStatus: db.prepare(`INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, '${STATUS}', ?, ?, ?)`),
-      since: db.prepare('SELECT * FROM changelog WHERE resource_version > ? ORDER BY resource_version LIMIT ?'),
+      appendStatus: db.prepare(`INSERT INTO changelog (resource_version, type, fqn, object, at) VALUES (?, '${STATUS}', ?, NULL, ?)`),
+      since: db.prepare(`SELECT ${COLUMNS} FROM changelog AS c WHERE resource_version > ? ORDER BY resource_version LIMIT ?`),
       // The full entry a status entry is read from: the nearest one of its fqn before it (index changelog_fqn).
       base: db.prepare(`SELECT object FROM changelog WHERE fqn = ? AND resource_version < ? AND type <> '${STATUS}' ORDER BY resource_version DESC LIMIT 1`).pluck(),
       // The first resourceVersion prune keeps (see prune).
@@ -34,7 +28,7 @@ export class SqliteChangelog {
           @keepFrom + 1)`).pluck(),
       // The fqns of the entries prune drops, and the first entry kept of each.
       dropped: db.prepare('SELECT DISTINCT fqn FROM changelog WHERE resource_version < ?').pluck(),
-      firstKept: db.prepare('SELECT * FROM changelog WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1'),
+      firstKept: db.prepare(`SELECT ${COLUMNS} FROM changelog AS c WHERE fqn = ? AND resource_version >= ? ORDER BY resource_version LIMIT 1`),
       writeOut: db.prepare("UPDATE changelog SET type = 'MODIFIED', object = ? WHERE resource_version = ?"),
       drop: db.prepare('DELETE FROM changelog WHERE resource_version < ?'),
       oldest: db.prepare('SELECT min(resource_version) FROM changelog').pluck(),
@@ -55,9 +49,12 @@ export class SqliteChangelog {
     this.stmt.append.run(rv, type, fqn, object, at);
   }
 
-  /** The entry of a status write: its status (JSON) alone; the rest is the fqn's entry before it. */
-  appendStatus(rv: number, fqn: string, status: string, at: string): void {
-    this.stmt.appendStatus.run(rv, fqn, status, at);
+  /**
+   * The entry of a status write, after the row was written at rv: its status is the row's (NULL here,
+   * copied in by a trigger when the row moves on); the rest is the fqn's entry before it.
+   */
+  appendStatus(rv: number, fqn: string, at: string): void {
+    this.stmt.appendStatus.run(rv, fqn, at);
   }
 
   appendResource(rv: number, type: ChangeType, masked: McpServerResource, at: string): void {
@@ -65,21 +62,8 @@ export class SqliteChangelog {
   }
 
   changesSince(resourceVersion: number, limit: number): Change[] {
-    const rows = this.stmt.since.all(resourceVersion, limit) as StoredChangeRow[];
-    // The full entry each status entry is read from; a full entry of the page is the base of those after it.
-    const bases = new Map<string, string>();
-    return rows.map((row) => {
-      if (row.type !== STATUS) {
-        bases.set(row.fqn, row.object);
-        return changeOfRow(row as ChangeRow);
-      }
-      let base = bases.get(row.fqn);
-      if (base === undefined) {
-        base = this.stmt.base.get(row.fqn, row.resource_version) as string;
-        bases.set(row.fqn, base);
-      }
-      return statusChangeOf(row, base);
-    });
+    const rows = this.stmt.since.all(resourceVersion, limit) as ChangeRow[];
+    return changesOfPage(rows, (row) => this.stmt.base.get(row.fqn, row.resource_version) as string);
   }
 
   oldestRetainedResourceVersion(): number {
@@ -96,7 +80,7 @@ export class SqliteChangelog {
   prune(keepFrom: number, before: string): void {
     const cut = this.stmt.cut.get({ keepFrom, before }) as number;
     for (const fqn of this.stmt.dropped.all(cut) as string[]) {
-      const kept = this.stmt.firstKept.get(fqn, cut) as StoredChangeRow | undefined;
+      const kept = this.stmt.firstKept.get(fqn, cut) as ChangeRow | undefined;
       if (kept?.type === STATUS) {
         const base = this.stmt.base.get(fqn, kept.resource_version) as string;
         this.stmt.writeOut.run(JSON.stringify(statusChangeOf(kept, base).object), kept.resource_version);
@@ -104,17 +88,4 @@ export class SqliteChangelog {
     }
     this.stmt.drop.run(cut);
   }
-}
-
-/** A changelog row here: a status entry (type STATUS) holds the status as its object. */
-interface StoredChangeRow extends Omit<ChangeRow, 'type'> {
-  type: ChangeRow['type'] | typeof STATUS;
-}
-
-/** A status entry read as the resource of its full entry `base` with its status and resourceVersion. */
-function statusChangeOf(row: StoredChangeRow, base: string): Change {
-  const object = JSON.parse(base) as McpServerResource;
-  object.resourceVersion = row.resource_version;
-  object.status = JSON.parse(row.object) as McpServerResource['status'];
-  return { resourceVersion: row.resource_version, type: 'MODIFIED', fqn: row.fqn, object, at: row.at };
 }

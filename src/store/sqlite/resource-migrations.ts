@@ -266,4 +266,32 @@ export const controlPlaneMigrations: readonly Migration[] = [
       CREATE INDEX resources_account ON resources (tenant, account_id, name);
     `,
   },
+  {
+    version: 12,
+    name: "changelog: a live resource's latest status entry keeps no copy of its status (NULL, read from the row)",
+    // The status entry of a live resource's current resourceVersion holds NULL: its status is the row's
+    // (see change-rows.ts); the keep-status triggers copy the row's into it when the resourceVersion moves
+    // on or the row is deleted. The table is rebuilt for the nullable column; entries written before keep
+    // their status.
+    sql: `
+      CREATE TABLE changelog_nullable (
+        resource_version INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        fqn TEXT NOT NULL,
+        object TEXT,
+        at TEXT NOT NULL
+      );
+      INSERT INTO changelog_nullable (resource_version, type, fqn, object, at) SELECT resource_version, type, fqn, object, at FROM changelog;
+      DROP TABLE changelog;
+      ALTER TABLE changelog_nullable RENAME TO changelog;
+      CREATE INDEX changelog_fqn ON changelog (fqn, resource_version);
+      CREATE TRIGGER changelog_keep_status_update AFTER UPDATE OF resource_version ON resources
+        WHEN OLD.resource_version IS NOT NEW.resource_version BEGIN
+        UPDATE changelog SET object = OLD.status WHERE resource_version = OLD.resource_version AND object IS NULL;
+      END;
+      CREATE TRIGGER changelog_keep_status_delete AFTER DELETE ON resources BEGIN
+        UPDATE changelog SET object = OLD.status WHERE resource_version = OLD.resource_version AND object IS NULL;
+      END;
+    `,
+  },
 ];

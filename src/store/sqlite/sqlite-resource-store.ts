@@ -78,9 +78,9 @@ export interface SqliteResourceStoreOptions {
   revisionHistory?: number;
   /** How long the revisions of a removed resource are kept (default 7 days). */
   revisionRetentionMs?: number;
+  /** Housekeeping (changelog, events and revisions pruned) runs after every this many writes (default 500). */
+  maintenanceEveryWrites?: number;
 }
-
-const MAINTENANCE_EVERY_WRITES = 500;
 
 export class SqliteResourceStore implements ResourceStore {
   private readonly db: Database.Database;
@@ -89,6 +89,7 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly changelogMinEntries: number;
   private readonly changelogMinAgeMs: number;
   private readonly eventMaxAgeMs: number;
+  private readonly maintenanceEveryWrites: number;
   private readonly reads: SqliteResourceReads;
   private readonly writes: SqliteResourceWrites;
   private readonly statusWrites: SqliteStatusWrites;
@@ -172,6 +173,7 @@ export class SqliteResourceStore implements ResourceStore {
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
     this.changelogMinAgeMs = options.changelogMinAgeMs ?? 3_600_000;
     this.eventMaxAgeMs = options.eventMaxAgeMs ?? 24 * 3_600_000;
+    this.maintenanceEveryWrites = options.maintenanceEveryWrites ?? 500;
     this.isoNow = new IsoNow(this.clock);
     this.inTransaction = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
     const rows = new RowCodec(this.codec);
@@ -469,7 +471,7 @@ export class SqliteResourceStore implements ResourceStore {
    * rollback would undo its deletes but not what the events area remembers of them.
    */
   private maintainWhenDue(): void {
-    if (this.writesSinceMaintenance < MAINTENANCE_EVERY_WRITES || this.db.inTransaction) return;
+    if (this.writesSinceMaintenance < this.maintenanceEveryWrites || this.db.inTransaction) return;
     this.writesSinceMaintenance = 0;
     this.inTransaction(() => {
       const now = this.clock.now();

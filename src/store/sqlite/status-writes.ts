@@ -69,8 +69,8 @@ export class SqliteStatusWrites {
       const rv = this.changelog.nextResourceVersion();
       const written = { ...row, status: json, resource_version: rv };
       this.update.run(json, rv, this.views.render(storedText(written), status, rv), rv, fqn);
-      // Only the status changed: the changelog keeps it alone (see SqliteChangelog).
-      this.changelog.appendStatus(rv, fqn, json, this.clock.now());
+      // Only the status changed: the changelog keeps it alone, from the row (see change-rows.ts).
+      this.changelog.appendStatus(rv, fqn, this.clock.now());
       return rv;
     });
     return raced ? RACED : rv;
