@@ -3,7 +3,8 @@
 //
 // Labels are bounded and never carry user data or secrets: results, reasons from fixed enums, HTTP
 // method / route template / status code, and the manager of a resource ("api" or a watched directory).
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { DiscoveryResult } from '../discovery/index.js';
@@ -46,7 +47,7 @@ let processRegistry: Registry | undefined;
 function sharedProcessRegistry(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
+    collectProcessMetrics(processRegistry);
   }
   return processRegistry;
 }

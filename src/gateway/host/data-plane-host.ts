@@ -9,10 +9,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { type Authenticator, bearerToken } from '../../auth/authenticator.js';
 import { bearerAuthentication } from '../../auth/bearer-authentication.js';
 import { CallerTokens } from '../../auth/caller-tokens.js';
+import { collectProcessMetrics } from '../../metrics/process-metrics.js';
 import { RoleAccessPolicy } from '../../auth/policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
 import { ReplicaSessionOwners } from '../../cluster/session-owners.js';
@@ -135,7 +136,7 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
     logger: logger.child({ component: 'oauth' }),
   });
   const registry = new Registry();
-  if (!options.controlPlane) collectDefaultMetrics({ register: registry });
+  if (!options.controlPlane) collectProcessMetrics(registry);
   const httpDuration = new Histogram({
     name: 'mcp_cp_http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status code (watch streams excluded).',
