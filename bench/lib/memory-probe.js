@@ -1,11 +1,14 @@
 // Loaded into a control-plane process with `node --import <this file>`: every MEM_PROBE_MS (default 100)
 // it appends one JSON line to the file MEM_PROBE_FILE: process.memoryUsage() (rss, heapTotal, heapUsed,
-// external, arrayBuffers, in bytes), the time, and the garbage collector's work so far (count and ms of
-// minor (scavenge) and major (mark-compact) collections, from the 'gc' performance entries). The timer is
-// unref'd: it never keeps the process up.
+// external, arrayBuffers, in bytes), the time, the garbage collector's work so far (count and ms of
+// minor (scavenge) and major (mark-compact) collections, from the 'gc' performance entries), and the main
+// isolate's heap by space (`spaces`: committed bytes of new, old, code and large-object spaces). Other
+// isolates (the data-plane thread, the parse worker) are only in rss. The timer is unref'd: it never
+// keeps the process up.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const file = process.env.MEM_PROBE_FILE;
 if (file) {
@@ -25,9 +28,11 @@ if (file) {
   setInterval(() => {
     const m = process.memoryUsage();
     const cpu = process.cpuUsage();
+    const spaces = {};
+    for (const sp of getHeapSpaceStatistics()) spaces[sp.space_name.replace(/_space$/, '')] = sp.physical_space_size;
     appendFileSync(
       file,
-      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, cpuMs: (cpu.user + cpu.system) / 1000, ...gc })}\n`,
+      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, cpuMs: (cpu.user + cpu.system) / 1000, ...gc, spaces })}\n`,
     );
   }, every).unref();
 }

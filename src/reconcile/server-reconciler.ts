@@ -144,47 +144,54 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   const event = (r: { fqn: string; id: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> =>
     store.recordEvent({ fqn: r.fqn, resourceId: r.id, type, reason, message, actor: RECONCILER });
 
-  /** The job the discovery manager runs: an OAuth token when configured, then `run` (the MCP conversation, or reading an OpenAPI document). */
+  /**
+   * The job the discovery manager runs: an OAuth token when configured, then `run` (the MCP conversation, or
+   * reading an OpenAPI document). A job waits in the discovery queue (a whole fleet's during a cold sync),
+   * so it keeps only what it uses: the target and the manifest's auth_data, not the manifest.
+   */
   const discoveryJob = (
     m: Pick<RemoteMcpServerManifest, 'auth_data'>,
     target: DiscoveryTarget,
     run: (target: DiscoveryTarget) => Promise<DiscoveryOutcome> = async (t) => ({ result: await discover(t) }),
-  ) => async (): Promise<DiscoveryOutcome> => {
-    if (m.auth_data?.type === 'oauth2' && m.auth_data.grant_type === 'client_credentials') {
-      const startedAt = Date.now();
-      const credentials = {
-        // client_credentials: the schema requires token_url.
-        tokenUrl: m.auth_data.token_url ?? '',
-        clientId: m.auth_data.client_id ?? '',
-        clientSecret: secrets.resolve(m.auth_data.client_secret ?? ''),
-        ...(m.auth_data.scopes ? { scopes: m.auth_data.scopes } : {}),
-        jwtSource: m.auth_data.jwt_source,
-        tls: target.tls,
-      };
-      let token;
-      try {
-        token = await options.oauth.getToken(credentials);
-      } catch (err) {
-        const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : ConditionReason.ProtocolError;
-        const message = `The OAuth token request failed: ${err instanceof Error ? err.message : String(err)}`;
-        const result: DiscoveryResult = {
-          ok: false,
-          reason,
-          message,
-          authStatus: { status: reason === ConditionReason.AuthenticationRequired ? 'authentication_required' : 'unknown', method: 'oauth', message },
+  ): (() => Promise<DiscoveryOutcome>) => {
+    const auth = m.auth_data;
+    return async () => {
+      if (auth?.type === 'oauth2' && auth.grant_type === 'client_credentials') {
+        const startedAt = Date.now();
+        const credentials = {
+          // client_credentials: the schema requires token_url.
+          tokenUrl: auth.token_url ?? '',
+          clientId: auth.client_id ?? '',
+          clientSecret: secrets.resolve(auth.client_secret ?? ''),
+          ...(auth.scopes ? { scopes: auth.scopes } : {}),
+          jwtSource: auth.jwt_source,
+          tls: target.tls,
         };
-        return { result };
+        let token;
+        try {
+          token = await options.oauth.getToken(credentials);
+        } catch (err) {
+          const reason = err instanceof OAuthError ? OAUTH_FAILURE[err.kind] : ConditionReason.ProtocolError;
+          const message = `The OAuth token request failed: ${err instanceof Error ? err.message : String(err)}`;
+          const result: DiscoveryResult = {
+            ok: false,
+            reason,
+            message,
+            authStatus: { status: reason === ConditionReason.AuthenticationRequired ? 'authentication_required' : 'unknown', method: 'oauth', message },
+          };
+          return { result };
+        }
+        const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
+        // The token request and the MCP conversation share one budget, so a refresh waits for one timeout.
+        const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
+        const outcome = await run({ ...target, headers, timeoutMs });
+        // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
+        if (!outcome.result.ok && outcome.result.reason === ConditionReason.AuthenticationRequired) options.oauth.invalidate(credentials);
+        const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
+        return { ...outcome, bearer };
       }
-      const headers = { ...target.headers, Authorization: `Bearer ${token.accessToken}` };
-      // The token request and the MCP conversation share one budget, so a refresh waits for one timeout.
-      const timeoutMs = Math.max(1, target.timeoutMs - (Date.now() - startedAt));
-      const outcome = await run({ ...target, headers, timeoutMs });
-      // A rejected token may have been revoked before it expired: the next attempt asks for a new one.
-      if (!outcome.result.ok && outcome.result.reason === ConditionReason.AuthenticationRequired) options.oauth.invalidate(credentials);
-      const bearer = token.expiresAt !== undefined ? { token: token.accessToken, expiresAt: token.expiresAt } : { token: token.accessToken };
-      return { ...outcome, bearer };
-    }
-    return run(target);
+      return run(target);
+    };
   };
 
   /**
