@@ -5,9 +5,21 @@
 // BENCH_CPU_PROF=<dir>: the server runs with --cpu-prof and writes its profile there when stopped.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLI, ROOT, onCleanup, onExitSync, waitFor } from './common.js';
 import { cpuMs, rssMb, waitQuiet } from './proc.js';
+
+/**
+ * What `npm start` (package.json's start script, read from there) sets that only a process start can: node's
+ * flags and MALLOC_ARENA_MAX. A server at its defaults runs with them, as users run it.
+ */
+function startSettings() {
+  const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const nodeArgs = (/\bnode((?: --\S+)*) /.exec(script)?.[1] ?? '').split(' ').filter(Boolean);
+  const arenas = /MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-(\d+)\}/.exec(script)?.[1];
+  return { nodeArgs, env: arenas && !process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: arenas } : {} };
+}
 
 /**
  * Flags every bench server gets: no periodic resync during a measurement, and discovery that neither
@@ -55,7 +67,7 @@ export function newToken() {
  * @param {string[]} [o.args] more flags
  * @param {number} [o.startTimeoutMs]
  * @param {Record<string, string>} [o.env] more environment (a replica's store, keys)
- * @param {boolean} [o.defaults] resync, rediscovery and retries at their defaults (no QUIET_FLAGS)
+ * @param {boolean} [o.defaults] resync, rediscovery and retries at their defaults (no QUIET_FLAGS), and npm start's process settings
  * @param {number} [o.sampleRssMs] sample RSS at this period from the spawn on (see `rss()`)
  */
 export async function startServer({ dataDir, manifestDirs = [], token = newToken(), args = [], startTimeoutMs = 600_000, nodeArgs = [], env = {}, defaults = false, sampleRssMs }) {
@@ -63,7 +75,8 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
   if (manifestDirs.length === 0) flags.push('--no-manifests');
   for (const d of manifestDirs) flags.push('--manifests', d);
   const profDir = process.env.BENCH_CPU_PROF;
-  const node = [...nodeArgs];
+  const start = defaults ? startSettings() : { nodeArgs: [], env: {} };
+  const node = [...start.nodeArgs, ...nodeArgs];
   if (profDir) {
     mkdirSync(profDir, { recursive: true });
     node.push('--cpu-prof', '--cpu-prof-dir', profDir);
@@ -73,7 +86,7 @@ export async function startServer({ dataDir, manifestDirs = [], token = newToken
   const child = spawn(process.execPath, [...node, CLI, 'serve', ...buildFlags(defaults), ...flags, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '', ...env },
+    env: { ...process.env, ...start.env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '', ...env },
   });
   const output = [];
   const keep = (chunk) => {
