@@ -1,9 +1,10 @@
 // The test process is client and server at once: its requests and the in-process servers' keep-alive timers
-// share one event loop. When that loop stalls (a busy machine, a long GC) past a server's keep-alive timeout
-// (Node's default 5 s) the next request goes out on the idle pooled connection, and the server's timer, run
-// before the server reads it, closes that connection with the request unread: the kernel answers it with a
-// reset ("fetch failed", cause "read ECONNRESET"). The helpers' requests never reuse a connection, so a stall
-// only makes them slower.
+// share one event loop. Normally fetch retires an idle pooled connection first (the server's Keep-Alive hint,
+// 5 s by Node's default, less 2 s). When that loop stalls (a busy machine, a long GC) past both, the next
+// request goes out on the idle connection before either timer runs, and the server's, run before the server
+// reads it, closes that connection with the request unread: the kernel answers with a reset ("fetch failed",
+// cause "read ECONNRESET", as CI saw on a busy machine between two requests of one test). The helpers'
+// requests never reuse a connection, so a stall only makes them slower.
 import { startTestControlPlane, type TestControlPlane } from './control-plane.js';
 
 /** Blocks this thread's event loop, as a starved or collecting process does: no timer or socket runs meanwhile. */
