@@ -148,7 +148,9 @@ export type RawSession = ((message: object) => Promise<Response>) & { headers: R
 
 /** A session through the gateway over plain HTTP, so each answer's bytes can be read as they come. */
 export async function rawSession(gateway: AnswerGateway, protocolVersion = '2025-06-18'): Promise<RawSession> {
-  const headers = { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  // Each request on a connection of its own: one reused after this process's event loop stalled past the
+  // gateway's keep-alive timeout is closed by that timer with the request unread (a reset).
+  const headers = { connection: 'close', authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const init = await fetch(gateway.base, {
     method: 'POST',
     headers,

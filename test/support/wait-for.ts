@@ -14,3 +14,25 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Polls a count until it reaches `target`. Work that is slow but going on is waited for; the wait fails,
+ * naming `what` and the count, once the count has not grown for `stallMs` (the work stopped). For work
+ * whose length is the subject (thousands of items on a busy machine), where a fixed deadline either
+ * fails a slow run or waits far too long for a stuck one.
+ */
+export async function waitForProgress(count: () => number | Promise<number>, target: number, options: { stallMs: number; what: string; intervalMs?: number }): Promise<void> {
+  let best = -Infinity;
+  let movedAt = Date.now();
+  for (;;) {
+    const now = await count();
+    if (now >= target) return;
+    if (now > best) {
+      best = now;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > options.stallMs) {
+      throw new Error(`Timed out waiting for ${options.what}: ${now} of ${target}, no progress for ${options.stallMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+}
