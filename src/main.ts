@@ -20,7 +20,7 @@ import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { gitopsPrincipal } from './domain/principal.js';
 import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
-import { INTERNAL_KEEP_ALIVE_MS } from './gateway/host/control-proxy.js';
+import { INTERNAL_KEEP_ALIVE_MS, PUBLIC_KEEP_ALIVE_MS } from './gateway/host/control-proxy.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
 import { yieldCpuToDataPlane } from './gateway/host/yield-cpu.js';
@@ -576,7 +576,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   let advertiseUrl = '';
   try {
     if (dataPlane) {
-      server = await listen(requestListener(app, appOptions), config.port, config.host);
+      server = await listen(requestListener(app, appOptions), config.port, config.host, PUBLIC_KEEP_ALIVE_MS);
       port = (server.address() as AddressInfo).port;
     } else {
       // The data-plane thread owns the public listener and passes the rest here, marked with this secret.
@@ -645,9 +645,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   };
 }
 
-function listen(listener: RequestListener, port: number, host: string, keepAliveTimeout?: number): Promise<Server> {
+function listen(listener: RequestListener, port: number, host: string, keepAliveTimeout: number): Promise<Server> {
   return new Promise<Server>((resolveListen, rejectListen) => {
-    const s = createServer(keepAliveTimeout === undefined ? {} : { keepAliveTimeout }, listener).listen(port, host);
+    const s = createServer({ keepAliveTimeout }, listener).listen(port, host);
     s.once('listening', () => resolveListen(s));
     s.once('error', rejectListen);
   });

@@ -179,7 +179,8 @@ describe('the data directory lock (in-process)', () => {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const config = () => parseServeConfig(['--port', '0', '--data-dir', dataDir, '--no-manifests', '--admin-token', 'lock-test-token-0123456789'], {});
+  // In the jest worker's own process: keep its priority (a nice value is inherited by every thread and process it starts later).
+  const config = () => parseServeConfig(['--port', '0', '--data-dir', dataDir, '--no-manifests', '--admin-token', 'lock-test-token-0123456789', '--control-plane-nice', '0'], {});
 
   it('takes over a stale lock whose process is gone, and refuses a second start in the same process', async () => {
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });

@@ -150,11 +150,8 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     await waitFor(() => cp.role.isLeader, { what: 'the test control plane to be elected leader' });
     await cp.role.settled();
   }
-  // Each request on a connection of its own (Connection: close): this process is client and server at once,
-  // and after its event loop stalled past the server's keep-alive timeout, a request sent on the idle pooled
-  // connection meets the server's timer closing it unread, which the kernel answers with a reset.
   const api = async (path: string, init: ApiInit = {}): Promise<ApiResponse> => {
-    const headers: Record<string, string> = { connection: 'close', ...init.headers };
+    const headers: Record<string, string> = { ...init.headers };
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN_TOKEN}`;
     let body: string | undefined = init.rawBody;
     if (init.body !== undefined) {

@@ -18,6 +18,12 @@ const HOST_ONLY = new Set([HOST_SECRET_HEADER]);
 export const PROXY_IDLE_MS = 30_000;
 /** The internal listener's keep-alive timeout (main.ts); longer than PROXY_IDLE_MS. */
 export const INTERNAL_KEEP_ALIVE_MS = 120_000;
+/**
+ * The public listener's keep-alive timeout (the data-plane host's, and the control plane's when the data plane
+ * runs inline): longer than the idle timeout of the load balancers and clients in front (60 s is common), so
+ * that they, not this process, close an idle connection, and a request never meets one being closed.
+ */
+export const PUBLIC_KEEP_ALIVE_MS = 65_000;
 
 /** The headers passed on either way: end-to-end ones only, never the host's secret. */
 export function passedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -36,7 +36,7 @@ import { EgressPolicy } from '../../upstream/egress.js';
 import { DataPlane, PromDataPlaneMetrics, type DataPlaneMetrics } from '../data-plane/index.js';
 import type { UpstreamHealthReporter } from '../data-plane/upstream-health.js';
 import type { SessionOwners } from '../data-plane/session-owners.js';
-import { createControlProxy, type ControlProxy } from './control-proxy.js';
+import { createControlProxy, PUBLIC_KEEP_ALIVE_MS, type ControlProxy } from './control-proxy.js';
 import { HOST_SECRET_HEADER, type DataPlaneHostOptions } from './host-options.js';
 import { PushedGatewayReader } from './pushed-changes.js';
 
@@ -201,7 +201,7 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
     });
   };
   const server = (opened.server = await new Promise<Server>((resolveListen, rejectListen) => {
-    const s = createServer({ keepAliveTimeout: 65_000 }, listener).listen(options.listen.port, options.listen.host);
+    const s = createServer({ keepAliveTimeout: PUBLIC_KEEP_ALIVE_MS }, listener).listen(options.listen.port, options.listen.host);
     s.once('listening', () => resolveListen(s));
     s.once('error', rejectListen);
   }));
