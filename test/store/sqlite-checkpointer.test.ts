@@ -5,30 +5,14 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initialStatus } from '../../src/domain/resource.js';
-import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { resourceViews } from '../../src/http/resource-view.js';
 import type { NewResource } from '../../src/store/index.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { manifest, newResource as fixture } from './conformance/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
-const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
-
-function newResource(name: string): NewResource {
-  return {
-    id: `id-${name}`,
-    tenant: 'default',
-    name,
-    fqn: `default:mcp-server:${name}`,
-    manifest: { type: 'mcp-server/remote', name, description: name.repeat(50), url: 'http://127.0.0.1:9/mcp' } as unknown as McpServerManifest,
-    specHash: `hash-${name}`,
-    source: { kind: 'api' },
-    metadata: {},
-    accountId: 'default',
-    createdBy: subject,
-    status: initialStatus(),
-  };
-}
+/** A server whose manifest fills a few WAL frames. */
+const newResource = (name: string): NewResource => ({ ...fixture(name), manifest: manifest(name, name.repeat(50)) });
 
 let dir: string;
 let path: string;

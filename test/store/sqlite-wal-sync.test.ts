@@ -8,31 +8,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initialStatus } from '../../src/domain/resource.js';
-import type { McpServerManifest } from '../../src/domain/manifest.js';
 import { resourceViews } from '../../src/http/resource-view.js';
-import type { NewResource } from '../../src/store/index.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { newResource } from './conformance/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const subject = { subjectId: 'admin', subjectType: 'user', subjectSlug: 'admin', subjectDisplayName: 'Admin' } as NewResource['createdBy'];
-
-function newResource(name: string): NewResource {
-  return {
-    id: `id-${name}`,
-    tenant: 'default',
-    name,
-    fqn: `default:mcp-server:${name}`,
-    manifest: { type: 'mcp-server/remote', name, description: name, url: 'http://127.0.0.1:9/mcp' } as unknown as McpServerManifest,
-    specHash: `hash-${name}`,
-    source: { kind: 'api' },
-    metadata: {},
-    accountId: 'default',
-    createdBy: subject,
-    status: initialStatus(),
-  };
-}
-
 /** An fsync the test holds: each call waits until the test releases it (or fails it). */
 class HeldSync {
   readonly calls: { release: () => void; fail: (err: Error) => void }[] = [];
