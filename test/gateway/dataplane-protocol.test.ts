@@ -28,7 +28,7 @@ import { noopDataPlaneMetrics } from '../../src/gateway/data-plane/metrics.js';
 import type { GatewayEntry } from '../../src/gateway/gateway-entry.js';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { waitFor } from '../support/control-plane.js';
-import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
+import { DELIVERED_REPLAY_MS, STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { freePort, PEERS, startPeer, type PeerProcess } from '../support/peer-process.js';
 import { EVERYONE_MAY_USE, gatewayEntry } from '../support/gateway-entries.js';
@@ -368,6 +368,32 @@ describe('resumability', () => {
     const unknown = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': '99999' } });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('Last-Event-ID "99999" is not an event this session still holds');
+  });
+
+  it('replays a streamed answer written in full to a client that resumes within DELIVERED_REPLAY_MS, and nothing after', async () => {
+    const session = await rawSession();
+    const opened = { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'opened' }] } };
+    const answer = fetch(`${base}/rich`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'gate', arguments: {} } }) });
+    await waitFor(() => clock.pendingTimers().some((t) => t.inMs === STREAM_AFTER_MS), { what: 'the gateway to take the call' });
+    clock.advance(STREAM_AFTER_MS);
+    const streamed = await answer;
+    const primed = await readEvents(streamed, (_m, id) => id !== undefined);
+    await waitFor(() => rich.gated === 1, { what: 'the upstream to run the call' });
+    rich.openGates();
+    // The whole stream, to its end: as far as the gateway can tell, the answer was delivered.
+    expect((await readEvents(streamed, () => false)).messages).toEqual([opened]);
+
+    // The client's connection may have died before it read those bytes: resuming replays the answer.
+    const resumed = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': primed.lastEventId! } });
+    expect(resumed.status).toBe(200);
+    expect((await readEvents(resumed, () => false)).messages).toEqual([opened]);
+
+    // After DELIVERED_REPLAY_MS of the data plane's clock the frames are given back: the stream replays nothing.
+    await waitFor(() => clock.pendingTimers().some((t) => t.inMs === DELIVERED_REPLAY_MS), { what: 'the gateway to keep the delivered stream' });
+    clock.advance(DELIVERED_REPLAY_MS);
+    const late = await fetch(`${base}/rich`, { method: 'GET', headers: { ...session, 'last-event-id': primed.lastEventId! } });
+    expect(late.status).toBe(200);
+    expect((await readEvents(late, () => false)).messages).toEqual([]);
   });
 
   it("puts an upstream message on the stream of the request it came with, and others on the GET stream, never on another request's answer", async () => {

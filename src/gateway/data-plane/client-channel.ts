@@ -13,7 +13,8 @@
 //
 // Resumability: every event on every stream has an id (event-log.ts). A streamed POST whose client went
 // away goes on being answered into the log; a GET with Last-Event-ID replays what its stream was sent
-// since that event and carries the rest of it (the GET stream, or that POST's answers).
+// since that event and carries the rest of it (the GET stream, or that POST's answers); a stream written in
+// full stays replayable for DELIVERED_REPLAY_MS.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
@@ -29,6 +30,12 @@ const MAX_BATCH_SIZE = 100;
 const KEEP_ALIVE_MS = 15_000;
 /** A POST unanswered this long becomes an event stream (with a priming event), if its client can resume it. */
 export const STREAM_AFTER_MS = 200;
+/**
+ * A streamed answer written in full stays replayable this long: "written" means handed to the kernel, and a
+ * connection that died meanwhile loses what it had not delivered, which its client then asks for again with
+ * Last-Event-ID. (The session's log bounds what is kept whatever this is: event-log.ts.)
+ */
+export const DELIVERED_REPLAY_MS = 30_000;
 /** The first protocol version whose clients take an event without data (a priming event). */
 const PRIMING_VERSION = '2025-11-25';
 /** The GET stream's key in the event log. */
@@ -224,8 +231,8 @@ class PostAnswer {
     const res = this.res;
     if (!res || res.writableEnded) return;
     if (!res.headersSent) res.writeHead(200, this.headers(SSE_HEADERS));
-    // Every byte of a complete stream went out: nothing is left to resume it for.
-    if (this.complete) res.once('finish', () => this.log.forget(this.key));
+    // Every byte of a complete stream went out: kept a while for a client whose connection died before them.
+    if (this.complete) res.once('finish', () => this.clock.setTimeout(() => this.log.forget(this.key), DELIVERED_REPLAY_MS));
     res.end();
   }
 

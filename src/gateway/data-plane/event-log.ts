@@ -8,7 +8,7 @@
 // is replayed what was written so far, then gets the rest live), and a discarded one is never replayed.
 //
 // Bounded: at most MAX_EVENTS events and MAX_BYTES bytes of frames; the oldest go first (the newest event
-// is kept whatever its size), and a stream delivered in full gives its frames back (forget). A cursor older
+// is kept whatever its size), and a stream delivered in full gives its frames back (forget, a while after). A cursor older
 // than what is kept is not known any more: the stream cannot be resumed from it.
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { serialize } from './json-rpc.js';
