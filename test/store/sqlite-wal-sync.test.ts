@@ -123,7 +123,32 @@ describe('--durability full: the WAL fsynced off the event loop', () => {
       await expect(a).rejects.toThrow(/write-ahead log could not be made durable \(fsync failed: EIO: i\/o error, fsync\); restart/);
       await expect(store.create(newResource('b'))).rejects.toThrow(/could not be made durable/);
       expect(held.calls).toHaveLength(1);
+      // Refused, not committed: the failed write's fate is unknown, but nothing after it is applied.
+      expect(await store.keys()).toEqual(['default:mcp-server:a']);
+      await expect(store.transaction(() => store.create(newResource('c')), { derived: true })).rejects.toThrow(/could not be made durable/);
+      expect(await store.keys()).toEqual(['default:mcp-server:a']);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('hands a change to a reader of the changelog (the watch feed) only once it is durable', async () => {
+    const held = new HeldSync();
+    const store = new SqliteResourceStore({ path, views: resourceViews, syncWal: held.sync });
+    try {
+      const a = store.create(newResource('a'));
+      await waitFor(() => held.calls.length === 1, { what: 'the fsync of the group commit' });
+      // Committed, its fsync running: the change is read, but not answered until an fsync started after the read completes.
+      const read = store.changesSince(0, 100);
+      expect(await settled(read)).toBe(false);
+      held.calls[0]!.release();
+      await a;
+      await waitFor(() => held.calls.length === 2, { what: 'the fsync the read waits for' });
+      expect(await settled(read)).toBe(false);
+      held.calls[1]!.release();
+      expect((await read).map((c) => c.fqn)).toEqual(['default:mcp-server:a']);
+    } finally {
+      held.calls.forEach((c) => c.release());
       await store.close();
     }
   });

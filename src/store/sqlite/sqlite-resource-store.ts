@@ -340,8 +340,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.units.call(() => this.changelog.currentResourceVersion());
   }
 
-  changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
-    return this.units.call(() => this.changelog.changesSince(resourceVersion, limit));
+  async changesSince(resourceVersion: number, limit: number): Promise<Change[]> {
+    const changes = await this.units.call(() => this.changelog.changesSince(resourceVersion, limit));
+    // What a watcher is handed is durable: a commit it read may still wait for its fsync (a power loss would
+    // take it back and give its resourceVersion to another write), and an fsync started after the read covers it.
+    if (changes.length > 0) await this.units.durableNow();
+    return changes;
   }
 
   snapshot<T>(fn: () => Promise<T>): Promise<T> {

@@ -14,7 +14,7 @@
 // the fsync that makes it durable, which runs on the thread pool while the writer already serves the next
 // group (see wal-sync.ts); so none is acknowledged before it is durable, and none is seen by a read before it
 // is committed (a read in the same turn runs at once against committed state; a read may see a commit whose
-// fsync is still running, whose writer is not answered yet). A write's checks (a compare-and-swap) run when it
+// fsync is still running, whose writer is not answered yet; durableNow() waits for one that covers it). A write's checks (a compare-and-swap) run when it
 // is carried out, after the writes of the group before it. A group waits for the writer like any outside call.
 // A unit (transaction()) settles after its fsync too, unless it is derived (UnitOptions.derived): the next
 // durable commit's fsync covers it, the WAL being appended in order.
@@ -114,6 +114,20 @@ export class SqliteUnits {
     return this.lastSync;
   }
 
+  /**
+   * Resolves once every commit made so far is durable (an fsync started now completed); at once without a
+   * WalSync. A read answered after it hands out nothing a power loss may take back.
+   */
+  durableNow(): Promise<void> {
+    return this.durable ? this.durable.sync() : Promise.resolve();
+  }
+
+  /** After a failed fsync no unit or group commits again (its state on disk is unknown): throws that failure. */
+  private refuseAfterSyncFailure(): void {
+    const failure = this.durable?.failed;
+    if (failure) throw failure;
+  }
+
   /** Settles once the commits made so far are durable (or their fsync failed). */
   async durableIdle(): Promise<void> {
     await this.durable?.idle();
@@ -174,6 +188,7 @@ export class SqliteUnits {
     let begun = false;
     let sync: Promise<void> | undefined;
     try {
+      this.refuseAfterSyncFailure();
       this.stmt.begin.run();
       this.savepoints = 0;
       state = scope.begin(true);
@@ -250,6 +265,7 @@ export class SqliteUnits {
     this.derivedOpen = derived;
     let state: S;
     try {
+      this.refuseAfterSyncFailure();
       this.stmt.begin.run();
       this.savepoints = 0;
       state = scope.begin(true);

@@ -42,6 +42,11 @@ export class WalSync {
     });
   }
 
+  /** The failure that ended durability (no write may commit after it), if one did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   /** Settles once no sync is running or waiting. */
   async idle(): Promise<void> {
     while (this.running) await this.sync().catch(() => undefined);
