@@ -62,4 +62,17 @@ describe('WAL checkpoints off the event loop', () => {
     }
     expect(await reopenedKeys()).toBe(40);
   });
+
+  it('lets a unit that was open when the store began to close commit, and keeps its write', async () => {
+    const store = new SqliteResourceStore({ path, views: resourceViews, durability: 'normal' });
+    await store.create(newResource('a'));
+    const unit = store.transaction(async () => {
+      for (let i = 0; i < 20; i++) await store.get('default:mcp-server:a');
+      await store.create(newResource('b'));
+    });
+    const closed = store.close();
+    await expect(unit).resolves.toBeUndefined();
+    await closed;
+    expect(await reopenedKeys()).toBe(2);
+  });
 });

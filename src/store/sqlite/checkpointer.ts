@@ -79,6 +79,8 @@ export class WalCheckpointer {
 
   /** After each commit of the store's connection: starts a checkpoint when one is due (see the header). */
   committed(): void {
+    // Closing (a unit that was open when the store began to close commits after): the close checkpoints.
+    if (this.closing) return;
     const frames = this.read(16);
     const pending = frames - this.read(96);
     if (this.running) return;
