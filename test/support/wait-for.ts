@@ -1,5 +1,6 @@
 // The one poll of the test suite: a condition is asked again until it holds or its deadline passes.
-// Tests wait on the state they expect, never on a fixed sleep.
+// Tests wait on the state they expect, never on a fixed sleep. No imports: test/store/postgres-harness copies
+// this file into a child process of its own.
 
 /** Calls fn until it answers a truthy value (answered), or throws naming `what` once timeoutMs (default 10 s) has passed. */
 export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
@@ -21,16 +22,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?
  * whose length is the subject (thousands of items on a busy machine), where a fixed deadline either
  * fails a slow run or waits far too long for a stuck one.
  */
-export async function waitForProgress(count: () => number | Promise<number>, target: number, options: { stallMs: number; what: string; intervalMs?: number }): Promise<void> {
+export async function waitForProgress(
+  count: () => number | Promise<number>,
+  target: number,
+  options: { stallMs: number; what: string; intervalMs?: number; clock?: { now(): number } },
+): Promise<void> {
+  const clock = options.clock ?? Date;
   let best = -Infinity;
-  let movedAt = Date.now();
+  let movedAt = clock.now();
   for (;;) {
     const now = await count();
     if (now >= target) return;
     if (now > best) {
       best = now;
-      movedAt = Date.now();
-    } else if (Date.now() - movedAt > options.stallMs) {
+      movedAt = clock.now();
+    } else if (clock.now() - movedAt > options.stallMs) {
       throw new Error(`Timed out waiting for ${options.what}: ${now} of ${target}, no progress for ${options.stallMs} ms`);
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
