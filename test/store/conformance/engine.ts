@@ -13,7 +13,7 @@ export interface StoreConnection {
 export interface StoreEngine extends StoreConnection {
   /** Another connection to the same data, as another replica would hold it; undefined when the engine has none. */
   connect?(): Promise<StoreConnection>;
-  /** The rows of a table as the database holds them (to look at what is at rest). */
+  /** The rows of a table as the database holds them (to look at what is at rest), in no promised order. */
   rawRows(table: string): Promise<Record<string, unknown>[]>;
   /** Closes every connection and drops the data. */
   dispose(): Promise<void>;
@@ -28,6 +28,11 @@ export interface StoreEngineOptions {
   revisionHistory?: number;
   /** How long a removed resource's revisions are kept. */
   revisionRetentionMs?: number;
+  /** The changelog keeps at least this many entries and every entry younger than changelogMinAgeMs... */
+  changelogMinEntries?: number;
+  changelogMinAgeMs?: number;
+  /** ...pruned by housekeeping after every this many writes (the engine's leader-side housekeeping on). */
+  housekeepingEveryWrites?: number;
 }
 
 export interface StoreEngineFactory {

@@ -17,7 +17,13 @@ const postgres: StoreEngineFactory = {
       databases.push(database);
       if (databases.length === 1) await migrate(database.pool);
       const connection = {
-        resources: await PostgresResourceStore.open({ database, views: resourceViews, ...options }),
+        resources: await PostgresResourceStore.open({
+          database,
+          views: resourceViews,
+          ...options,
+          // Housekeeping is leader work: the first connection does it when a case asks for it.
+          ...(options.housekeepingEveryWrites && databases.length === 1 ? { housekeeping: true } : {}),
+        }),
         gateway: await PostgresGatewayStore.open({ database, clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
         credentials: new PostgresCredentialStore({ database, clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) }),
       };

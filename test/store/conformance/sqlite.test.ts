@@ -17,7 +17,12 @@ const sqlite: StoreEngineFactory = {
     const connect = async (): Promise<StoreConnection> => {
       const gateway = new SqliteGatewayStore({ path: join(dir, 'gateway.db'), clock: options.clock, ...(options.secretCodec ? { secretCodec: options.secretCodec } : {}) });
       const connection = {
-        resources: new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews, ...options }),
+        resources: new SqliteResourceStore({
+          path: join(dir, 'control-plane.db'),
+          views: resourceViews,
+          ...options,
+          ...(options.housekeepingEveryWrites ? { maintenanceEveryWrites: options.housekeepingEveryWrites } : {}),
+        }),
         gateway,
         credentials: gateway.credentials,
       };
@@ -29,12 +34,18 @@ const sqlite: StoreEngineFactory = {
       ...first,
       connect,
       async rawRows(table) {
-        const db = new Database(join(dir, 'gateway.db'), { readonly: true });
-        try {
-          return db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
-        } finally {
-          db.close();
+        // The table is in whichever of the two files has it.
+        for (const file of ['gateway.db', 'control-plane.db']) {
+          const db = new Database(join(dir, file), { readonly: true });
+          try {
+            if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table)) {
+              return db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
+            }
+          } finally {
+            db.close();
+          }
         }
+        throw new Error(`no table ${table} in either database`);
       },
       async dispose() {
         for (const c of connections) {

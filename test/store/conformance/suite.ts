@@ -3,6 +3,7 @@
 import { FakeClock } from '../../support/fake-clock.js';
 import { accountSelectionCases } from './account-selection.js';
 import { changelogCases } from './changelog.js';
+import { changelogCompactionCases } from './changelog-compaction.js';
 import type { StoreEngine, StoreEngineFactory } from './engine.js';
 import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
@@ -35,6 +36,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     accountSelectionCases(current);
     statusCases(current);
     changelogCases(current);
+    changelogCompactionCases(current, factory);
     eventCases(current);
     sourceInventoryCases(current);
     transactionCases(current);
