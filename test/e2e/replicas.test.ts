@@ -14,7 +14,7 @@ const { describe } = requirePostgres();
 describe('three replicas on one PostgreSQL', () => {
   const suite = replicaSuite();
 
-  it('elects one leader, spreads writes across replicas, survives the leader\'s SIGKILL, SIGSTOP and SIGTERM without losing an acknowledged write', async () => {
+  it('elects one leader, spreads writes across replicas, survives the leader\'s SIGKILL, SIGSTOP and SIGTERM without losing an acknowledged write', () => suite.set.explainFailure(async () => {
     const { set, replicas } = suite;
     // One leader, seen alike by all three.
     const first = await waitFor(async () => {
@@ -100,5 +100,5 @@ describe('three replicas on one PostgreSQL', () => {
     expect(fourth!.epoch).toBe(third!.epoch + 1);
     expect(fourth!.url).toBe(fresh.url);
     await waitFor(() => set.converged([fresh], acknowledged), { timeoutMs: 60_000, what: 'every key on the new leader' });
-  }, 10 * 60_000);
+  }), 10 * 60_000);
 });

@@ -4,7 +4,7 @@
 // acknowledged (200) are remembered, so a suite can assert that none is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +22,17 @@ const READY_TIMEOUT_MS = 120_000;
 export const SUITE_LEASE_MS = 3000;
 /** A new leader must lead within the lease and a few seconds of the old one's end (the issue's bound). */
 export const TAKEOVER_DEADLINE_MS = SUITE_LEASE_MS + 10_000;
+/** What a replica's output keeps: its start, and its latest lines (where a failure's cause is). */
+const OUTPUT_HEAD_BYTES = 50_000;
+const OUTPUT_TAIL_BYTES = 400_000;
+/** The replicas' log level: info, so a failed run's outputs say what each replica did. */
+const REPLICA_LOG_LEVEL = 'info';
 
 export interface Replica {
   name: string;
   url: string;
   child: ChildProcess;
-  /** What it printed (the first 200 KB). */
+  /** What it printed: the first OUTPUT_HEAD_BYTES and the last OUTPUT_TAIL_BYTES of it. */
   output(): string;
   /** Its exit code (null when a signal ended it). */
   exited: Promise<number | null>;
@@ -71,22 +76,19 @@ export class ReplicaSet {
         '--import', join(ROOT, 'test/support/ts-worker-register.mjs'),
         join(ROOT, 'src/cli/mcpctl.ts'), 'serve',
         '--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`, '--data-dir', join(this.dir, name), '--no-manifests', '--write-rate-limit', 'off',
-        '--lease-duration', `${this.options.leaseMs}ms`, '--discovery-retry-unreachable-max', '1s', '--log-level', 'warn',
+        '--lease-duration', `${this.options.leaseMs}ms`, '--discovery-retry-unreachable-max', '1s', '--log-level', REPLICA_LOG_LEVEL,
       ],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let out = '';
-    const keep = (b: Buffer) => {
-      if (out.length < 200_000) out += b.toString();
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    const out = new KeptOutput();
+    child.stdout!.on('data', (b: Buffer) => out.add(b.toString()));
+    child.stderr!.on('data', (b: Buffer) => out.add(b.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const replica = { name, url: `http://127.0.0.1:${port}`, child, output: () => out, exited };
+    const replica = { name, url: `http://127.0.0.1:${port}`, child, output: () => out.text(), exited };
     this.replicas.push(replica);
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${out}`);
+        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${out.text()}`);
         return (await this.api(replica, '/readyz').catch(() => undefined))?.status === 200;
       },
       { timeoutMs: READY_TIMEOUT_MS, what: `${name} to be ready` },
@@ -125,16 +127,50 @@ export class ReplicaSet {
 
   /** Every server is Ready at its latest generation with the expected description, as every listed replica answers. */
   async converged(on: Replica[], expected: Map<string, string>): Promise<boolean> {
+    this.lastDivergence = await this.divergence(on, expected);
+    return this.lastDivergence === undefined;
+  }
+
+  /** What the last converged() that answered false found first (for a failure's message). */
+  lastDivergence: string | undefined;
+
+  /** The first server (on the first replica) not converged, described; undefined when every one is. */
+  private async divergence(on: Replica[], expected: Map<string, string>): Promise<string | undefined> {
     for (const r of on) {
       for (const [name, description] of expected) {
         const res = await this.api(r, `${SERVERS}/name/${name}`);
         const s = res.json?.data;
-        if (res.status !== 200 || s.manifest.description !== description) return false;
+        const seen = `${name} on ${r.name}: expected ${JSON.stringify(description)}, got ${res.status} ${JSON.stringify(s ? { description: s.manifest?.description, generation: s.generation, resourceVersion: s.resourceVersion, status: s.status } : res.json)}`;
+        if (res.status !== 200 || s.manifest.description !== description) return seen;
         const ready = (s.status.conditions as { type: string; status: string; observedGeneration: number }[]).find((c) => c.type === 'Ready');
-        if (ready?.status !== 'True' || s.status.observedGeneration !== s.generation) return false;
+        if (ready?.status !== 'True' || s.status.observedGeneration !== s.generation) return seen;
       }
     }
-    return true;
+    return undefined;
+  }
+
+  /**
+   * Runs a test's body; when it fails, the error says what the replicas last showed (the first key not
+   * converged, each replica's exit and latest output lines), and every replica's kept output is written to
+   * a directory named in the message (MCP_CP_TEST_ARTIFACTS, else the temp directory), so a failure in CI
+   * explains itself.
+   */
+  async explainFailure(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      const dir = mkdtempSync(join(process.env.MCP_CP_TEST_ARTIFACTS ?? tmpdir(), 'replicas-failure-'));
+      const parts = [`${err instanceof Error ? err.message : String(err)}`, `first key not converged: ${this.lastDivergence ?? '(none seen)'}`, `replica outputs kept in ${dir}`];
+      for (const r of this.replicas) {
+        const text = r.output();
+        writeFileSync(join(dir, `${r.name}.log`), text);
+        const state = r.child.exitCode !== null ? `exited ${r.child.exitCode}` : r.child.signalCode !== null ? `ended by ${r.child.signalCode}` : 'running';
+        parts.push(`--- ${r.name} (${r.url}, ${state}), last lines:\n${text.split('\n').slice(-40).join('\n')}`);
+      }
+      const explained = new Error(parts.join('\n'));
+      if (err instanceof Error && err.stack) explained.stack = `${explained.message}\n${err.stack.split('\n').slice(1).join('\n')}`;
+      throw explained;
+    }
   }
 
   /** Ends every replica (a frozen one is woken first to be killed) and removes their data directories. */
@@ -145,6 +181,30 @@ export class ReplicaSet {
       await r.exited;
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A child's output as kept: the first OUTPUT_HEAD_BYTES, and the latest OUTPUT_TAIL_BYTES after them. */
+class KeptOutput {
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+
+  add(chunk: string): void {
+    if (this.head.length < OUTPUT_HEAD_BYTES) {
+      const room = OUTPUT_HEAD_BYTES - this.head.length;
+      this.head += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    this.tail += chunk;
+    if (this.tail.length > 2 * OUTPUT_TAIL_BYTES) {
+      this.dropped += this.tail.length - OUTPUT_TAIL_BYTES;
+      this.tail = this.tail.slice(-OUTPUT_TAIL_BYTES);
+    }
+  }
+
+  text(): string {
+    return this.dropped > 0 ? `${this.head}\n[... ${this.dropped} characters left out ...]\n${this.tail}` : this.head + this.tail;
   }
 }
 
