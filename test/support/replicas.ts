@@ -125,9 +125,12 @@ export class ReplicaSet {
     return remoteManifest({ name, description, url: this.options.upstreamUrl });
   }
 
-  /** Every server is Ready at its latest generation with the expected description, as every listed replica answers. */
-  async converged(on: Replica[], expected: Map<string, string>): Promise<boolean> {
-    this.lastDivergence = await this.divergence(on, expected);
+  /**
+   * Every server is Ready at its latest generation with a description the writes allow (writes.possible():
+   * its last acknowledged one, or a later one whose answer never came), as every listed replica answers.
+   */
+  async converged(on: Replica[], writes: AcknowledgedWrites): Promise<boolean> {
+    this.lastDivergence = await this.divergence(on, writes.possible());
     return this.lastDivergence === undefined;
   }
 
@@ -135,13 +138,13 @@ export class ReplicaSet {
   lastDivergence: string | undefined;
 
   /** The first server (on the first replica) not converged, described; undefined when every one is. */
-  private async divergence(on: Replica[], expected: Map<string, string>): Promise<string | undefined> {
+  private async divergence(on: Replica[], possible: Map<string, readonly string[]>): Promise<string | undefined> {
     for (const r of on) {
-      for (const [name, description] of expected) {
+      for (const [name, descriptions] of possible) {
         const res = await this.api(r, `${SERVERS}/name/${name}`);
         const s = res.json?.data;
-        const seen = `${name} on ${r.name}: expected ${JSON.stringify(description)}, got ${res.status} ${JSON.stringify(s ? { description: s.manifest?.description, generation: s.generation, resourceVersion: s.resourceVersion, status: s.status } : res.json)}`;
-        if (res.status !== 200 || s.manifest.description !== description) return seen;
+        const seen = `${name} on ${r.name}: expected one of ${JSON.stringify(descriptions)}, got ${res.status} ${JSON.stringify(s ? { description: s.manifest?.description, generation: s.generation, resourceVersion: s.resourceVersion, status: s.status } : res.json)}`;
+        if (res.status !== 200 || !descriptions.includes(s.manifest.description)) return seen;
         const ready = (s.status.conditions as { type: string; status: string; observedGeneration: number }[]).find((c) => c.type === 'Ready');
         if (ready?.status !== 'True' || s.status.observedGeneration !== s.generation) return seen;
       }
@@ -208,10 +211,16 @@ class KeptOutput {
   }
 }
 
-/** PUTs spread round-robin over the replicas given; every acknowledged (200) one is remembered. */
+/**
+ * PUTs spread round-robin over the replicas given; every acknowledged (200) one is remembered, and so is
+ * every later one whose answer never came (the connection failed after the request may have reached the
+ * replica: a replica killed between its commit and its answer wrote it without acknowledging it).
+ */
 export class AcknowledgedWrites {
   /** The description each server was last acknowledged with. */
   readonly acknowledged = new Map<string, string>();
+  /** Per server, the descriptions written after its last acknowledged one whose outcome is unknown, in order. */
+  readonly unanswered = new Map<string, string[]>();
   /** How many writes were acknowledged. */
   acks = 0;
   private turn = 0;
@@ -221,12 +230,34 @@ export class AcknowledgedWrites {
   /** One PUT to the next of `targets`; answers whether it was acknowledged (a refused or failed one is not). */
   async write(targets: Replica[], name: string, description: string): Promise<boolean> {
     const r = targets[this.turn++ % targets.length]!;
-    const res = await this.set.api(r, SERVERS, { method: 'PUT', body: { manifest: this.set.manifest(name, description) } }).catch(() => undefined);
-    if (res?.status !== 200) return false;
+    let res: ApiAnswer;
+    try {
+      res = await this.set.api(r, SERVERS, { method: 'PUT', body: { manifest: this.set.manifest(name, description) } });
+    } catch (err) {
+      // Refused connections never carried the request; any other failure may have come after the commit.
+      if (!refusedConnection(err)) this.unanswered.set(name, [...(this.unanswered.get(name) ?? []), description]);
+      return false;
+    }
+    if (res.status !== 200) return false;
     this.acks++;
     this.acknowledged.set(name, description);
+    this.unanswered.delete(name);
     return true;
   }
+
+  /**
+   * The descriptions each server may hold now, with no acknowledged write lost: its last acknowledged one,
+   * or one written after it whose answer never came. Any other (an older one) is a lost write.
+   */
+  possible(): Map<string, readonly string[]> {
+    return new Map([...this.acknowledged].map(([name, description]) => [name, [description, ...(this.unanswered.get(name) ?? [])]]));
+  }
+}
+
+/** fetch() failed because nothing listened (the replica was gone before the request was sent). */
+function refusedConnection(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; errors?: { code?: string }[] } })?.cause;
+  return cause?.code === 'ECONNREFUSED' || (cause?.errors?.length ?? 0) > 0 && cause!.errors!.every((e) => e.code === 'ECONNREFUSED');
 }
 
 /** What replicaSuite() set up, once its beforeAll ran. */
