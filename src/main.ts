@@ -385,6 +385,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const role = new ClusterRole({
     election: cluster.election,
     work: [
+      // PostgreSQL: a newer build migrated the schema while this one ran: it does not lead (src/cluster/schema-guard.ts).
+      ...(stores.postgres ? [stores.postgres.schemaCheck] : []),
       { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
       // Ready only after every watched directory has been synced once.
       { name: 'manifest sources', start: () => sources.start(), stop: () => sources.stop() },
@@ -770,7 +772,7 @@ async function openStores(
     const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, onError }));
     // Housekeeping (pruning the changelog, events and revisions) is leader work: the fenced store object's only.
     const leaderStore = await open(
-      PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, housekeeping: true, onError }),
+      PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, housekeeping: true, beforeHousekeeping: postgres.checkSchema, onError }),
     );
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));
