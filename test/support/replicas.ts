@@ -78,8 +78,8 @@ export class ReplicaSet {
         '--port', String(port), '--advertise-url', `http://127.0.0.1:${port}`, '--data-dir', join(this.dir, name), '--no-manifests', '--write-rate-limit', 'off',
         '--lease-duration', `${this.options.leaseMs}ms`, '--discovery-retry-unreachable-max', '1s', '--log-level', REPLICA_LOG_LEVEL,
         // The test process's priority, as every test control plane keeps (control-plane.ts): serve's default lowers
-        // the thread that renews the lease to nice 10, which other processes of a shared machine then starve
-        // past the renew deadline (a new leader is elected before the starved one even notices).
+        // the thread that renews the lease to nice 10, a tenth of the CPU share of the other processes of a
+        // shared machine, and a starved leader misses the suite's 2 s renew deadline sooner.
         '--control-plane-nice', '0',
       ],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
