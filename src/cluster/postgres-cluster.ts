@@ -14,7 +14,7 @@ import type { Queryable } from '../store/postgres/connection.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import { migrate } from '../store/postgres/migrations.js';
+import { migrate, type SchemaTooNewError } from '../store/postgres/migrations.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import type { LeaderWork } from './cluster-role.js';
 import { postgresClusterView } from './cluster-view.js';
@@ -59,6 +59,8 @@ export interface PostgresCluster {
    * (and this replica stops leading) when a newer build migrated the schema.
    */
   checkSchema(client: Queryable): Promise<void>;
+  /** The newer schema a check found (the replica then gave the lease up for good), or undefined. */
+  schemaMovedOn(): SchemaTooNewError | undefined;
   /** Starts this replica's heartbeat, with the URL the others reach it at. */
   startHeartbeat(advertiseUrl: string): void;
   close(): Promise<void>;
@@ -122,6 +124,7 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
     },
     schemaCheck: schema.work,
     checkSchema: (client) => schema.check(client),
+    schemaMovedOn: () => schema.movedOn,
     sessionOwners: new ReplicaSessionOwners({ selfId: replicaId, replicas: () => listReplicas(pool, staleAfterMs), tokens: options.tokens, clock }),
     housekeeping: {
       name: 'replica housekeeping',

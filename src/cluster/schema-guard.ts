@@ -10,7 +10,7 @@
 // On a newer schema it logs `schema version N is newer than this build's M: stop this replica` (once),
 // gives the lease up and stops campaigning (`stepDown`: the replica never leads again), and check()
 // throws SchemaTooNewError: the housekeeping round prunes nothing, the leader work does not start. The
-// composition root then ends the process as for a lost lease; restarted, the replica refuses to start.
+// composition root then ends the process (`movedOn` says why, exit 2); restarted, the replica refuses to start.
 import type { Logger } from '../domain/logger.js';
 import type { Queryable } from '../store/postgres/connection.js';
 import { POSTGRES_SCHEMA_VERSION, SchemaTooNewError, schemaVersion } from '../store/postgres/migrations.js';
@@ -28,7 +28,7 @@ export interface SchemaGuardOptions {
 
 export class SchemaGuard {
   private readonly known: number;
-  private movedOn = false;
+  private found: SchemaTooNewError | undefined;
 
   constructor(private readonly options: SchemaGuardOptions) {
     this.known = options.known ?? POSTGRES_SCHEMA_VERSION;
@@ -37,12 +37,17 @@ export class SchemaGuard {
   /** The first leader work item: the check, on each acquisition. */
   readonly work: LeaderWork = { name: 'schema version check', start: () => this.check(), stop: () => undefined };
 
+  /** The newer schema a check found (this replica stepped down for it), or undefined. */
+  get movedOn(): SchemaTooNewError | undefined {
+    return this.found;
+  }
+
   /** Throws SchemaTooNewError (and steps down, see above) when the database's schema is newer than this build's. */
   async check(client: Queryable = this.options.db): Promise<void> {
     const current = await schemaVersion(client);
     if (current <= this.known) return;
-    if (!this.movedOn) {
-      this.movedOn = true;
+    if (!this.found) {
+      this.found = new SchemaTooNewError(current, this.known);
       this.options.logger.error(
         { schemaVersion: current, buildSchemaVersion: this.known },
         `schema version ${current} is newer than this build's ${this.known}: stop this replica`,
@@ -51,6 +56,6 @@ export class SchemaGuard {
         .then(() => this.options.stepDown())
         .catch((err: unknown) => this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not give the leader lease up'));
     }
-    throw new SchemaTooNewError(current, this.known);
+    throw this.found;
   }
 }

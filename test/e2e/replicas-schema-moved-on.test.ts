@@ -1,7 +1,8 @@
 // Real `mcpctl serve` replicas on one PostgreSQL whose schema a newer build migrates while they run (its
 // version recorded, as a migration records it). The leader stops on SIGTERM and gives the lease up; the
 // follower that takes it over on the newer schema starts no leader work: it logs `schema version N is newer
-// than this build's M: stop this replica`, gives the lease up and exits 1; started again, it refuses (exit 2).
+// than this build's M: stop this replica`, gives the lease up and exits 2 (as a start on that schema does:
+// it must not be restarted); started again, it refuses (exit 2).
 import { readLease } from '../../src/cluster/lease.js';
 import { CONTROLLER_LEASE } from '../../src/cluster/postgres-cluster.js';
 import { connect } from '../../src/store/postgres/connection.js';
@@ -29,7 +30,7 @@ describe('replicas of an older build after a newer one migrated the schema', () 
     await upstream?.close();
   });
 
-  it('the follower elected on the newer schema says so, gives the lease up and exits 1; started again it refuses', () => set.explainFailure(async () => {
+  it('the follower elected on the newer schema says so, gives the lease up and exits 2; started again it refuses', () => set.explainFailure(async () => {
     const r1 = await set.start('r1');
     await waitFor(async () => (await set.leaderSeenBy(r1))?.url === r1.url, { timeoutMs: 60_000, what: 'r1 to lead' });
     const r2 = await set.start('r2');
@@ -40,8 +41,10 @@ describe('replicas of an older build after a newer one migrated the schema', () 
       expect(await r1.exited).toBe(0);
       // r2 takes the lease at its next try, finds the newer schema and ends.
       await waitFor(() => r2.child.exitCode !== null || r2.child.signalCode !== null, { timeoutMs: TAKEOVER_DEADLINE_MS + 30_000, what: 'r2 to exit' });
-      expect(await r2.exited).toBe(1);
+      expect(await r2.exited).toBe(2);
       expect(r2.output()).toContain(`schema version ${NEWER} is newer than this build's ${POSTGRES_SCHEMA_VERSION}: stop this replica`);
+      expect(r2.output()).toContain(`the PostgreSQL schema is at version ${NEWER}, newer than this build's ${POSTGRES_SCHEMA_VERSION}: shutting down (run the newer version of mcpctl)`);
+      expect(r2.output()).not.toContain('rejoins as a follower');
       const lease = await readLease(db, CONTROLLER_LEASE);
       expect(lease?.holder).toBeNull();
       expect(lease?.epoch).toBe(2);
