@@ -75,6 +75,7 @@ import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cl
 import { sharedWriteBudget } from './cluster/shared-write-budget.js';
 import type { WriteBudget, WriteRate } from './http/rate-limit.js';
 import { redactPostgresUrl } from './store/postgres/connection.js';
+import type { SchemaTooNewError } from './store/postgres/migrations.js';
 import type { CredentialStore, UnitOptions, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
@@ -124,9 +125,10 @@ export type { ClusterWiring } from './cluster/cluster-wiring.js';
 export interface StartOptions {
   /**
    * PostgreSQL mode: this replica lost the leader lease (its leader work has stopped). The work starts once
-   * per process, so serve ends it here and a supervisor starts it again as a follower.
+   * per process, so serve ends it here and a supervisor starts it again as a follower. `schemaTooNew`: it gave
+   * the lease up because a newer build migrated the schema (src/cluster/schema-guard.ts); it must not restart.
    */
-  onLeadershipLost?: () => void;
+  onLeadershipLost?: (schemaTooNew?: SchemaTooNewError) => void;
   /** The cluster this replica is part of (tests: a follower of another control plane). Default: SQLite's single replica. */
   cluster?: ClusterWiring;
   /** The control plane's clock; an inline data plane's too (the data-plane thread keeps the system clock). */
@@ -385,6 +387,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   const role = new ClusterRole({
     election: cluster.election,
     work: [
+      // PostgreSQL: a newer build migrated the schema while this one ran: it does not lead (src/cluster/schema-guard.ts).
+      ...(stores.postgres ? [stores.postgres.schemaCheck] : []),
       { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
       // Ready only after every watched directory has been synced once.
       { name: 'manifest sources', start: () => sources.start(), stop: () => sources.stop() },
@@ -400,7 +404,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'cluster' }),
     onTransition: () => clusterMetrics.transitioned(),
     // The leader work starts once per process: a replica that lost the lease ends (a supervisor restarts it as a follower).
-    onLost: () => options.onLeadershipLost?.(),
+    onLost: () => options.onLeadershipLost?.(stores.postgres?.schemaMovedOn()),
   });
   const metricsRegistry = metrics.registry;
   // --data-plane thread: the data plane is started with the listener, below; inline: here.
@@ -770,7 +774,7 @@ async function openStores(
     const store = await open(PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, onError }));
     // Housekeeping (pruning the changelog, events and revisions) is leader work: the fenced store object's only.
     const leaderStore = await open(
-      PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, housekeeping: true, onError }),
+      PostgresResourceStore.open({ database, views: resourceViews, clock, secretCodec, ...revisions, fence: postgres.fence, housekeeping: true, beforeHousekeeping: postgres.checkSchema, onError }),
     );
     const gateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey }));
     const leaderGateway = await open(PostgresGatewayStore.open({ database, clock, secretCodec, hashKey, fence: postgres.fence }));

@@ -5,7 +5,8 @@
 // listener with it). Output that cannot be written (stdout or stderr
 // a closed pipe, as with `npm start | tee` and Ctrl-C) is dropped: it never fails the shutdown.
 // A data directory in use by another control plane exits 2 naming its PID; so do a secret key that does not
-// open a PostgreSQL store's secrets and a schema newer than this build.
+// open a PostgreSQL store's secrets and a schema newer than this build (at the start, or found later by the
+// leader: src/cluster/schema-guard.ts).
 import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
@@ -17,6 +18,8 @@ import { startGatewayReplica } from '../gateway/host/gateway-replica.js';
 const EXIT_INTERRUPTED = 130;
 const EXIT_LEADERSHIP_LOST = 1;
 const EXIT_DATA_PLANE_LOST = 1;
+/** A refusal that names what to fix (the data directory in use, another replica's key, a newer schema). */
+const EXIT_REFUSED = 2;
 
 /** stdout/stderr errors (EPIPE, a destroyed stream) are dropped instead of crashing the process. */
 function ignoreOutputErrors(): void {
@@ -72,9 +75,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // process, so its supervisor starts it again, as a follower.
     applyHeapGrowth(config.heapGrowthPercent);
     cp = config.role === 'gateway' ? await startGatewayReplica(config) : await startControlPlane(config, {
-      onLeadershipLost: () => {
-        exitCode = EXIT_LEADERSHIP_LOST;
-        why = 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)';
+      onLeadershipLost: (schemaTooNew) => {
+        // A newer build migrated the schema: exit as a start on it does (2), since a restart refuses too.
+        exitCode = schemaTooNew ? EXIT_REFUSED : EXIT_LEADERSHIP_LOST;
+        why = schemaTooNew
+          ? `the PostgreSQL schema is at version ${schemaTooNew.databaseVersion}, newer than this build's ${schemaTooNew.buildVersion}: shutting down (run the newer version of mcpctl)`
+          : 'lost the leader lease, shutting down (restart this replica: it rejoins as a follower)';
         handle('SIGTERM');
       },
       // The public listener went with the thread: end, so a supervisor starts the process again.
@@ -88,7 +94,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // Refusals that name what to fix: the data directory in use, another replica's key, a newer schema.
     if (err instanceof DataDirLockedError || err instanceof SecretKeyMismatchError || err instanceof SchemaTooNewError) {
       say(`mcpctl serve: ${err.message}\n`);
-      return 2;
+      return EXIT_REFUSED;
     }
     throw err;
   }

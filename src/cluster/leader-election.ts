@@ -70,6 +70,8 @@ export class LeaderElector {
   private lastRenewedAt = 0;
   private started = false;
   private stopped = false;
+  /** stop() under way or done. */
+  private stopping: Promise<void> | undefined;
   private nextTry: TimerHandle | undefined;
   private deadline: TimerHandle | undefined;
   /** The try in flight: one at a time. */
@@ -113,8 +115,13 @@ export class LeaderElector {
    * Stops trying; a held lease is released (another replica takes over at its next try) and
    * onStoppedLeading is called. Resolves when no lease statement of this elector is in flight.
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.release();
+    return this.stopping;
+  }
+
+  /** stop()'s one run: every caller of stop() waits for it. */
+  private async release(): Promise<void> {
     this.stopped = true;
     if (this.nextTry) this.clock.clearTimeout(this.nextTry);
     await this.trying;

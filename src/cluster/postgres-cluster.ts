@@ -2,7 +2,8 @@
 // advisory lock; a build older than the schema refuses with SchemaTooNewError), the shared secret key
 // checked against the canary (SecretKeyMismatchError), the leader election on the lease row, the
 // heartbeat of this replica's row, the cluster view, MCP session ownership, and the housekeeping the
-// leader runs (pruning replicas long gone), and the fence the leader's store objects run.
+// leader runs (pruning replicas long gone), the fence the leader's store objects run, and the schema
+// guard (schema-guard.ts: a running replica whose schema a newer build migrated stops leading).
 //
 // The order of a start: open (everything above but the heartbeat), before the stores; the HTTP server
 // listens, so the URL to advertise is known; startHeartbeat(url); ClusterRole.start() joins the election.
@@ -13,7 +14,7 @@ import type { Queryable } from '../store/postgres/connection.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import { migrate } from '../store/postgres/migrations.js';
+import { migrate, type SchemaTooNewError } from '../store/postgres/migrations.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import type { LeaderWork } from './cluster-role.js';
 import { postgresClusterView } from './cluster-view.js';
@@ -25,6 +26,7 @@ import { LeaderElector } from './leader-election.js';
 import { listReplicas, newReplicaId, pruneReplicas, ReplicaHeartbeat } from './replicas.js';
 import type { InternalTokens } from './internal-token.js';
 import { ReplicaSessionOwners } from './session-owners.js';
+import { SchemaGuard } from './schema-guard.js';
 
 export const CONTROLLER_LEASE = 'controller';
 
@@ -50,6 +52,15 @@ export interface PostgresCluster {
   sessionOwners: ReplicaSessionOwners;
   /** Leader work: removes the rows of replicas not seen for a long while. */
   housekeeping: LeaderWork;
+  /** The first leader work item: the schema is still one this build knows (else it stops leading, see schema-guard.ts). */
+  schemaCheck: LeaderWork;
+  /**
+   * For the leader's store object, in each housekeeping round's transaction before it prunes: throws
+   * (and this replica stops leading) when a newer build migrated the schema.
+   */
+  checkSchema(client: Queryable): Promise<void>;
+  /** The newer schema a check found (the replica then gave the lease up for good), or undefined. */
+  schemaMovedOn(): SchemaTooNewError | undefined;
   /** Starts this replica's heartbeat, with the URL the others reach it at. */
   startHeartbeat(advertiseUrl: string): void;
   close(): Promise<void>;
@@ -72,8 +83,12 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
   let heartbeat: ReplicaHeartbeat | undefined;
   let closing: Promise<void> | undefined;
   let pruneTimer: ReturnType<Clock['setTimeout']> | undefined;
+  // Gives the lease up for good: the elector stops (releasing it); ClusterRole hears of it as a lost lease.
+  const schema = new SchemaGuard({ db: pool, logger, stepDown: () => elector?.stop() });
   const prune = () => {
-    pruneReplicas(pool, Math.max(PRUNE_AFTER_MS, staleAfterMs))
+    schema
+      .check()
+      .then(() => pruneReplicas(pool, Math.max(PRUNE_AFTER_MS, staleAfterMs)))
       .then((n) => n > 0 && logger.info({ removed: n }, 'removed replicas gone for a long while'))
       .then(() => pruneFullWriteBudgets(pool, clock.now()))
       .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune the replicas or write_rate_limits table'))
@@ -107,6 +122,9 @@ export async function openPostgresCluster(options: PostgresClusterOptions): Prom
         return at === undefined ? undefined : clock.now() - at;
       },
     },
+    schemaCheck: schema.work,
+    checkSchema: (client) => schema.check(client),
+    schemaMovedOn: () => schema.movedOn,
     sessionOwners: new ReplicaSessionOwners({ selfId: replicaId, replicas: () => listReplicas(pool, staleAfterMs), tokens: options.tokens, clock }),
     housekeeping: {
       name: 'replica housekeeping',

@@ -22,7 +22,7 @@ describe('three replicas on one PostgreSQL that restarts', () => {
     const { acknowledged } = writes;
     const write = (targets: Replica[], name: string, description: string) => writes.write(targets, name, description);
     for (let i = 0; i < 9; i++) expect(await write(replicas, `s${i}`, 'v1')).toBe(true);
-    await waitFor(() => set.converged(replicas, acknowledged), { timeoutMs: 60_000, what: 'every key Ready on every replica' });
+    await waitFor(() => set.converged(replicas, writes), { timeoutMs: 60_000, what: 'every key Ready on every replica' });
 
     const watched = replicas[1]!;
     const watch = await WatchClient.open(watched.url, { token: ADMIN });
@@ -48,7 +48,7 @@ describe('three replicas on one PostgreSQL that restarts', () => {
     await waitFor(() => writes.acks >= acksAtRestart + 9, { timeoutMs: 60_000, what: 'writes accepted again after the restart' });
     writing = false;
     await load;
-    await waitFor(() => set.converged(set.alive(), acknowledged), { timeoutMs: 60_000, what: 'every acknowledged write kept and converged' });
+    await waitFor(() => set.converged(set.alive(), writes), { timeoutMs: 60_000, what: 'every acknowledged write kept and converged' });
 
     // The watch: continued, or resumed from its last event on a replica alive.
     const seenBefore = watch.events.filter((e) => e.type !== 'BOOKMARK' && e.id !== undefined);

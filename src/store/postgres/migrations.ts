@@ -434,13 +434,17 @@ export async function checkSchemaVersion(
   migrations: readonly PostgresMigration[] = postgresMigrations,
 ): Promise<number> {
   const known = Math.max(0, ...migrations.map((m) => m.version));
-  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
-  const current = exists.rows[0]?.t
-    ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0)
-    : 0;
+  const current = await schemaVersion(client);
   if (current > known) throw new SchemaTooNewError(current, known);
   if (current < known) {
     throw new Error(`The PostgreSQL schema is at version ${current}, older than this build's version ${known}: run the migration (migrate) first.`);
   }
   return current;
+}
+
+/** The schema version recorded in the database (the newest migration applied; 0 before any). Reads only. */
+export async function schemaVersion(client: Pick<pg.ClientBase, 'query'>): Promise<number> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+  if (!exists.rows[0]?.t) return 0;
+  return (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0;
 }

@@ -79,6 +79,11 @@ export interface PostgresResourceStoreOptions {
   housekeeping?: boolean;
   /** How many of this object's writes make a round of housekeeping due. Default 500. */
   housekeepingEveryWrites?: number;
+  /**
+   * Runs in each housekeeping round's transaction before anything is pruned; when it throws, the round
+   * prunes nothing (onError hears why). The composition root's: the schema is still one this build knows.
+   */
+  beforeHousekeeping?: (client: Queryable) => Promise<void>;
 }
 
 const MAINTENANCE_EVERY_WRITES = 500;
@@ -110,6 +115,7 @@ export class PostgresResourceStore implements ResourceStore {
   private maintaining: Promise<void> | undefined;
   private readonly housekeeping: boolean;
   private readonly housekeepingEveryWrites: number;
+  private readonly beforeHousekeeping: ((client: Queryable) => Promise<void>) | undefined;
 
   private constructor(options: PostgresResourceStoreOptions) {
     const database = options.database;
@@ -125,6 +131,7 @@ export class PostgresResourceStore implements ResourceStore {
     this.onError = options.onError ?? (() => {});
     this.housekeeping = options.housekeeping ?? false;
     this.housekeepingEveryWrites = options.housekeepingEveryWrites ?? MAINTENANCE_EVERY_WRITES;
+    this.beforeHousekeeping = options.beforeHousekeeping;
     const rows = new RowCodec(this.codec);
     const db = () => this.units.reader();
     this.reads = new PgResourceReads(db, rows);
@@ -382,6 +389,7 @@ export class PostgresResourceStore implements ResourceStore {
    */
   private async maintain(): Promise<void> {
     const committed = await this.units.write(this.fence, async (client) => {
+      await this.beforeHousekeeping?.(client);
       const now = this.clock.now();
       await this.changelog.prune(client, (await currentResourceVersion(client)) - this.changelogMinEntries, isoTime(now - this.changelogMinAgeMs));
       await this.revisions.prune(client);
