@@ -21,7 +21,7 @@ export interface AnswerEnvelope {
   isError: boolean;
 }
 
-const NO_BYTES = new Uint8Array(0);
+const NO_BYTES = Buffer.alloc(0);
 
 /** Deeper nesting is left to JSON.parse. */
 const MAX_DEPTH = 1000;
@@ -135,10 +135,19 @@ export class EnvelopeScanner {
   private numberAt = N_MINUS;
   private literal: Uint8Array = LITERALS[0x74]!;
   private literalAt = 0;
-  /** The bytes of a top-level key, or of the jsonrpc or id value, being read; undefined when none is. */
-  private capture: number[] | undefined;
-  /** Whether `capture` holds a string's contents (else a number's text). */
+  /**
+   * A top-level key, or the jsonrpc or id value, is being read: its bytes are read where they lie, from
+   * `captureFrom` in the chunk being pushed (the pieces of earlier chunks, when it was cut, in `capturePieces`).
+   */
+  private capturing = false;
+  private captureFrom = 0;
+  private capturePieces: Buffer[] | undefined;
+  private captureBytes = 0;
+  /** Whether the capture is a string's contents (else a number's text). */
   private captureIsString = false;
+  /** The chunk being pushed, and the index of the byte being stepped. */
+  private chunk: Buffer = NO_BYTES;
+  private at = 0;
   /** The top-level key whose value is being read. */
   private member: string | undefined;
   private readonly seen = new Set<string>();
@@ -150,10 +159,13 @@ export class EnvelopeScanner {
   /** Scans `chunk`, the next bytes; false once the scan will not vouch for the answer. */
   push(chunk: Uint8Array): boolean {
     if (this.bad) return false;
+    this.chunk = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.special.reset(chunk);
-    const ok = this.scan(chunk);
-    // The chunk is not kept past its push.
+    let ok = this.scan(chunk);
+    // A capture cut by the chunk's end keeps its piece (a copy: the chunk is not kept past its push).
+    if (ok && this.capturing) ok = this.keepCapturePiece();
     this.special.reset(NO_BYTES);
+    this.chunk = NO_BYTES;
     return ok;
   }
 
@@ -163,16 +175,42 @@ export class EnvelopeScanner {
       if (this.state === S_STRING) {
         // The body of a string: skipped up to the next quote, backslash or control byte.
         const j = this.special.next(i);
-        if (this.capture) {
-          if (this.capture.length + (j - i) > MAX_KEY_BYTES) return this.fail();
-          for (let k = i; k < j; k++) this.capture.push(chunk[k]!);
-        }
+        if (this.capturing && this.captureBytes + (j - this.captureFrom) > MAX_KEY_BYTES) return this.fail();
         i = j;
         if (i === n) break;
       }
+      this.at = i;
       if (!this.step(chunk[i]!)) return this.fail();
     }
     return true;
+  }
+
+  /** Starts a capture at `from` in the chunk being pushed. */
+  private startCapture(from: number, isString: boolean): void {
+    this.capturing = true;
+    this.captureFrom = from;
+    this.capturePieces = undefined;
+    this.captureBytes = 0;
+    this.captureIsString = isString;
+  }
+
+  private keepCapturePiece(): boolean {
+    const piece = this.chunk.subarray(this.captureFrom);
+    this.captureBytes += piece.length;
+    if (this.captureBytes > MAX_KEY_BYTES) return this.fail();
+    (this.capturePieces ??= []).push(Buffer.from(piece));
+    this.captureFrom = 0;
+    return true;
+  }
+
+  /** The capture's text, ending before index `end` of the chunk being pushed; the capture is over. */
+  private endCapture(end: number, encoding: 'utf8' | 'latin1'): string {
+    this.capturing = false;
+    const pieces = this.capturePieces;
+    this.capturePieces = undefined;
+    if (!pieces) return this.chunk.toString(encoding, this.captureFrom, end);
+    pieces.push(this.chunk.subarray(this.captureFrom, end));
+    return Buffer.concat(pieces).toString(encoding);
   }
 
   /** The envelope of every byte pushed; undefined when the scan does not vouch for it. */
@@ -191,7 +229,7 @@ export class EnvelopeScanner {
     switch (this.state) {
       case S_STRING:
         if (c === QUOTE) return this.stringEnd();
-        if (c !== BACKSLASH || this.capture) return false; // a raw control character, or an escape in what the envelope reads
+        if (c !== BACKSLASH || this.capturing) return false; // a raw control character, or an escape in what the envelope reads
         this.state = S_ESCAPE;
         return true;
       case S_ESCAPE:
@@ -246,7 +284,7 @@ export class EnvelopeScanner {
     if (c !== QUOTE) return false;
     this.state = S_STRING;
     this.inKey = true;
-    if (this.open.length === 1) this.capture = [];
+    if (this.open.length === 1) this.startCapture(this.at + 1, true);
     return true;
   }
 
@@ -259,8 +297,7 @@ export class EnvelopeScanner {
       this.kind = top;
     } else if (top === 'jsonrpc' || top === 'id') {
       if (!(c === QUOTE || (top === 'id' && (c === 0x2d || isDigit(c))))) return false;
-      this.capture = c === QUOTE ? [] : [c];
-      this.captureIsString = c === QUOTE;
+      this.startCapture(c === QUOTE ? this.at + 1 : this.at, c === QUOTE);
     }
     if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (this.open.length >= MAX_DEPTH) return false;
@@ -319,11 +356,7 @@ export class EnvelopeScanner {
         }
       }
     }
-    if (this.capture) {
-      if (this.capture.length >= MAX_KEY_BYTES) return false;
-      this.capture.push(c);
-    }
-    return true;
+    return !this.capturing || this.captureBytes + (this.at + 1 - this.captureFrom) <= MAX_KEY_BYTES;
   }
 
   private stringEnd(): boolean {
@@ -334,8 +367,7 @@ export class EnvelopeScanner {
     this.inKey = false;
     this.state = S_COLON;
     if (this.open.length !== 1) return true;
-    const key = Buffer.from(this.capture!).toString('utf8');
-    this.capture = undefined;
+    const key = this.endCapture(this.at, 'utf8');
     if (key === 'method' || this.seen.has(key)) return false; // a request, or a repeated key: JSON.parse decides
     this.seen.add(key);
     this.member = key;
@@ -351,15 +383,15 @@ export class EnvelopeScanner {
 
   /** A value ended: the envelope takes what it reads; the container goes on, or the whole ended. */
   private valueEnd(): void {
-    if (this.capture && this.open.length === 1) {
-      const bytes = Buffer.from(this.capture);
-      this.capture = undefined;
-      if (this.member === 'jsonrpc') this.jsonrpc = bytes.toString('utf8');
+    if (this.capturing && this.open.length === 1) {
+      // A string ends at its closing quote, a number before the byte after it: both at `at`.
+      const text = this.endCapture(this.at, this.captureIsString ? 'utf8' : 'latin1');
+      if (this.member === 'jsonrpc') this.jsonrpc = text;
       else if (!this.captureIsString) {
-        const n = Number(bytes.toString('latin1'));
+        const n = Number(text);
         this.id = Number.isInteger(n) ? n : undefined;
         if (this.id === undefined) this.bad = true;
-      } else this.id = bytes.toString('utf8');
+      } else this.id = text;
     }
     this.state = this.open.length === 0 ? S_END : S_AFTER_VALUE;
   }

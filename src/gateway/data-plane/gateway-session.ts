@@ -110,7 +110,7 @@ export class GatewaySession extends ClientSession {
     }
     const request = message;
     if (request.method === 'initialize') return this.answerInitialize(request);
-    if (request.method === 'tools/call') return void this.callTool(request);
+    if (request.method === 'tools/call') return this.callTool(request);
     this.forward(request);
   }
 
@@ -124,13 +124,19 @@ export class GatewaySession extends ClientSession {
     this.send({ jsonrpc: '2.0', id: request.id, result });
   }
 
-  private async callTool(request: JSONRPCRequest): Promise<void> {
+  private callTool(request: JSONRPCRequest): void {
     const name = String((request.params as { name?: unknown } | undefined)?.name ?? '');
     const settings = this.options.toolSettings();
     if (!settings) return this.refuseTool(request, `MCP server "${this.options.serverName}" is no longer served.`);
+    // A tool the session knows of (or one disabled anyway) is decided now; another one after listing the upstream's tools.
+    if (settings.disabledTools.includes(name) || this.upstreamTools.has(name)) return this.callChecked(request, name, settings);
+    void this.callAfterListing(request, name, settings);
+  }
+
+  private async callAfterListing(request: JSONRPCRequest, name: string, settings: ToolSettings): Promise<void> {
     this.checking.set(request.id, false);
     try {
-      if (!settings.disabledTools.includes(name) && !this.upstreamTools.has(name)) await this.learnUpstreamTools();
+      await this.learnUpstreamTools();
     } catch (error) {
       this.checking.delete(request.id);
       if (error instanceof CallerMustConnect) return this.refuseCaller(request, error);
@@ -140,7 +146,11 @@ export class GatewaySession extends ClientSession {
     const cancelled = this.checking.get(request.id);
     this.checking.delete(request.id);
     if (cancelled || this.closed) return;
-    const refusal = toolRefusal(name, this.options.serverName, this.options.toolSettings() ?? settings, this.upstreamTools);
+    this.callChecked(request, name, this.options.toolSettings() ?? settings);
+  }
+
+  private callChecked(request: JSONRPCRequest, name: string, settings: ToolSettings): void {
+    const refusal = toolRefusal(name, this.options.serverName, settings, this.upstreamTools);
     if (refusal) return this.refuseTool(request, refusal);
     this.forward(request);
   }

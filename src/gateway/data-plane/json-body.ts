@@ -77,14 +77,15 @@ function readBytes(req: IncomingMessage): Promise<Buffer> {
       if (size > MAX_BODY_BYTES) return fail(tooLarge());
       chunks.push(chunk);
     });
-    source.once('end', () => {
+    // `on`, not `once` (no wrapper per listener): `settled` makes each act once; the listeners go with the request.
+    source.on('end', () => {
       if (settled) return;
       settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    source.once('error', () => fail(encoding === 'identity' ? new BodyError(400, -32000, 'The request body could not be read.') : notJson()));
+    source.on('error', () => fail(encoding === 'identity' ? new BodyError(400, -32000, 'The request body could not be read.') : notJson()));
     // A client that goes away mid-body is answered nowhere; the promise settles all the same.
-    req.once('close', () => {
+    req.on('close', () => {
       if (!req.complete) fail(new BodyError(400, -32000, 'The request was aborted.'));
     });
   });

@@ -40,9 +40,13 @@ export class PendingRequests {
     return this.byId.size;
   }
 
+  /** `request` (a fresh object of the caller's) is kept as it is, not copied. */
   add(id: RequestId, request: Omit<PendingRequest, 'sentAt'>): void {
     this.take(id);
-    this.byId.set(id, { ...request, sentAt: performance.now(), timer: this.arm(id) });
+    const tracked = request as Tracked;
+    tracked.sentAt = performance.now();
+    tracked.timer = this.arm(id);
+    this.byId.set(id, tracked);
     if (request.progressToken !== undefined) this.byProgressToken.set(request.progressToken, id);
   }
 
@@ -62,8 +66,8 @@ export class PendingRequests {
     if (tracked.timer) this.clock.clearTimeout(tracked.timer);
     this.byId.delete(id);
     if (tracked.progressToken !== undefined) this.byProgressToken.delete(tracked.progressToken);
-    const { timer: _timer, ...request } = tracked;
-    return request;
+    tracked.timer = undefined;
+    return tracked;
   }
 
   /** The request a progress token belongs to; restarts its deadline. */
