@@ -235,6 +235,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     jitter: Math.random,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
+    // A discovery after the gateway saw the server fail is reconciled even when it found the same (status clears the failure).
+    mustReport: (key) => upstreamHealth.failure(key) !== undefined,
     logger: logger.child({ component: 'discovery' }),
   });
   // Discoveries with the same connection settings reuse each other's idle connections (upstream/connection-pool.ts);
