@@ -240,6 +240,11 @@ export class DiscoveryManager {
     this.options.enqueue(key);
   }
 
+  /** Whether the manager itself starts key's next discovery when its record is due (no reconcile needs to ask for it). */
+  runsNext(key: string): boolean {
+    return this.reruns.has(key);
+  }
+
   /** The longest a server failing for `reason` waits for its next discovery, unless the retry budget is spent. */
   retryCapMs(reason: string): number {
     return reason === ConditionReason.Unreachable ? this.retryUnreachableMaxMs : this.retryMaxMs;

@@ -460,8 +460,9 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
     const committed = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
     const told = afterCommit(committed ? { committed } : {}, revokeDropped);
     // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
-    // discovery re-enqueues the key when it finishes, so it needs no requeue.
-    if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
+    // discovery re-enqueues the key when it finishes, and one the manager runs itself (its last finding was
+    // unchanged) asks for a reconcile only if it finds a change: neither needs a requeue.
+    if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation) && !discovery.runsNext(key)) {
       return { ...told, requeueAfterMs: record.dueAt - clock.now() };
     }
     return told;

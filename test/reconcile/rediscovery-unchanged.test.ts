@@ -195,6 +195,14 @@ describe('the control plane: a settled server rediscovered', () => {
     expect(await reconciles(cp)).toBe(reconcilesBefore);
     expect((await cp.store.get(fqn))!.resourceVersion).toBe(versionBefore);
 
+    // A reconcile for another reason (a resync) leaves the next rediscovery to the manager: no requeue of its own.
+    await cp.controller.enqueueAll();
+    await settle(cp, fqn);
+    expect(await reconciles(cp)).toBe(reconcilesBefore + 1);
+    for (let i = 0; i < 2; i++) await rediscover();
+    expect(await reconciles(cp)).toBe(reconcilesBefore + 1);
+    expect((await cp.store.get(fqn))!.resourceVersion).toBe(versionBefore);
+
     upstream.setTools(3);
     await rediscover();
     await waitFor(async () => (await cp.store.get(fqn))!.status.tools.length === 3, { what: 'the third tool in status' });
