@@ -7,11 +7,14 @@
 // *started after* the call (so a discovery already running when the refresh came does not count), or
 // once the reconcile says there is nothing to discover (settle), or the key is gone (forget).
 //
-// A rediscovery that finds what the last reported discovery found (the same result, token and retry
-// bound; nobody waiting on a refresh; the gateway seeing no failure of it) asks for no reconcile: the
-// status and gateway entry written from the previous record already say it, so nothing would be written.
-// Its record replaces the previous one in memory, and the manager runs the same job again when the record
-// is due, so a settled fleet is rediscovered without reconciles. Any difference is reconciled as before.
+// Schedule: once a reconcile has reported a record (written status from it), the manager itself runs the
+// job that made it again when the record is due (rediscovery slot, retry backoff, token renewal); a
+// reconcile that finds a discovery due (new inputs or generation, a forced refresh) starts one instead. A
+// rediscovery that finds what the last reported discovery found (the same result, token and retry bound;
+// nobody waiting on a refresh; the gateway seeing no failure of it) asks for no reconcile: the status and
+// gateway entry written from the previous record already say it, so nothing would be written. Its record
+// replaces the previous one in memory and is due in turn. A settled fleet is rediscovered without
+// reconciles; any difference is reconciled as before.
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
@@ -147,8 +150,10 @@ export class DiscoveryManager {
   private readonly pending = new Map<string, Pending>();
   private readonly forced = new Set<string>();
   private readonly waiters = new Map<string, RefreshWaiter[]>();
-  /** Keys whose unchanged rediscovery the manager runs again when due (no reconcile asked for it). */
-  private readonly reruns = new Map<string, TimerHandle>();
+  /** The job that made each key's record: run again when the record is due. */
+  private readonly jobs = new Map<string, Pending>();
+  /** Keys whose next discovery the manager starts itself when their record is due. */
+  private readonly reruns = new Map<string, { handle: TimerHandle; record: DiscoveryRecord }>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly retryUnreachableMaxMs: number;
@@ -240,11 +245,6 @@ export class DiscoveryManager {
     this.options.enqueue(key);
   }
 
-  /** Whether the manager itself starts key's next discovery when its record is due (no reconcile needs to ask for it). */
-  runsNext(key: string): boolean {
-    return this.reruns.has(key);
-  }
-
   /** The longest a server failing for `reason` waits for its next discovery, unless the retry budget is spent. */
   retryCapMs(reason: string): number {
     return reason === ConditionReason.Unreachable ? this.retryUnreachableMaxMs : this.retryMaxMs;
@@ -259,6 +259,11 @@ export class DiscoveryManager {
   reported(key: string, record: DiscoveryRecord): void {
     record.reported = true;
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
+    // The next discovery is the manager's to start (see the schedule at the top).
+    const job = this.jobs.get(key);
+    if (job && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.reruns.get(key)?.record !== record) {
+      this.rerunWhenDue(key, job, record);
+    }
   }
 
   /** The reconciler wrote status for key and will not discover it now (nothing to discover, or the reconcile failed first). */
@@ -272,6 +277,7 @@ export class DiscoveryManager {
     this.records.delete(key);
     this.pending.delete(key);
     this.forced.delete(key);
+    this.jobs.delete(key);
     this.cancelRerun(key);
     this.wake(key, 'gone', () => true);
   }
@@ -378,7 +384,10 @@ export class DiscoveryManager {
     const unchanged = !this.stopped && this.foundTheSame(key, job, previous, outcome, retry?.nextAttempt);
     // Unchanged: the previous outcome is kept (the status was written from it), so the new one is garbage at once.
     const record: DiscoveryRecord = { inputsHash: job.inputsHash, outcome: unchanged ? previous!.outcome : outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation, ...nextAttempt, ...(unchanged ? { reported: true } : {}) };
-    if (!this.stopped) this.records.set(key, record);
+    if (!this.stopped) {
+      this.records.set(key, record);
+      this.jobs.set(key, job);
+    }
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;
@@ -408,13 +417,13 @@ export class DiscoveryManager {
       this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
       this.pump();
     }, Math.max(0, record.dueAt - clock.now()));
-    this.reruns.set(key, handle);
+    this.reruns.set(key, { handle, record });
   }
 
   private cancelRerun(key: string): void {
-    const handle = this.reruns.get(key);
-    if (handle === undefined) return;
-    this.options.clock.clearTimeout(handle);
+    const rerun = this.reruns.get(key);
+    if (rerun === undefined) return;
+    this.options.clock.clearTimeout(rerun.handle);
     this.reruns.delete(key);
   }
 }

@@ -45,12 +45,6 @@ function setup(options: { mustReport?: (key: string) => boolean } = {}) {
     clock.advance(manager.state(KEY, 'h').record!.dueAt - clock.now());
     await flushPromises();
   };
-  /** The reconcile the reconciler's requeue runs at the due time: it starts the discovery (ensure). */
-  const requeued = async () => {
-    clock.advance(manager.state(KEY, 'h').record!.dueAt - clock.now());
-    manager.ensure(KEY, 'h', job, 1);
-    await flushPromises();
-  };
   return {
     clock,
     manager,
@@ -64,7 +58,6 @@ function setup(options: { mustReport?: (key: string) => boolean } = {}) {
     },
     reconcile,
     untilDue,
-    requeued,
   };
 }
 
@@ -73,11 +66,8 @@ describe('DiscoveryManager: an unchanged rediscovery', () => {
     const t = setup();
     await t.first();
     expect(t.enqueued).toEqual([KEY]);
-    // The reported record's rediscovery is started by the reconcile the reconciler asked for then.
-    await t.requeued();
-    expect(t.runs()).toBe(2);
-    // From then on the manager runs them: nothing else calls ensure().
-    for (let i = 3; i <= 5; i++) {
+    // Once a reconcile reported the record, the manager starts its rediscoveries: nothing else calls ensure().
+    for (let i = 2; i <= 5; i++) {
       await t.untilDue();
       expect(t.runs()).toBe(i);
     }
@@ -89,16 +79,20 @@ describe('DiscoveryManager: an unchanged rediscovery', () => {
   it('a changed tool list is reconciled', async () => {
     const t = setup();
     await t.first();
-    await t.requeued();
+    await t.untilDue();
     expect(t.enqueued).toHaveLength(1);
     t.setAnswer(ok(['a', 'b', 'c']));
     await t.untilDue();
     expect(t.runs()).toBe(3);
     expect(t.enqueued).toHaveLength(2);
     expect(t.manager.state(KEY, 'h').record!.outcome.result).toMatchObject({ tools: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
-    // Not reported yet: the manager leaves the next one to the reconciler's requeue.
+    // Not reported yet: the manager starts no other until a reconcile wrote status from it.
     await t.untilDue();
     expect(t.runs()).toBe(3);
+    t.reconcile();
+    await t.untilDue();
+    expect(t.runs()).toBe(4);
+    expect(t.enqueued).toHaveLength(2);
   });
 
   it('is reconciled when the previous record was never reported, when a refresh waits, or when mustReport says so', async () => {
@@ -124,14 +118,14 @@ describe('DiscoveryManager: an unchanged rediscovery', () => {
     const health = setup({ mustReport: () => failing });
     await health.first();
     failing = true;
-    await health.requeued();
+    await health.untilDue();
     expect(health.enqueued).toEqual([KEY, KEY]);
   });
 
   it('forget() cancels the rediscovery the manager would have run', async () => {
     const t = setup();
     await t.first();
-    await t.requeued();
+    await t.untilDue();
     const due = t.manager.state(KEY, 'h').record!.dueAt;
     t.manager.forget(KEY);
     t.clock.advance(due - t.clock.now() + INTERVAL * 2);
@@ -185,8 +179,7 @@ describe('the control plane: a settled server rediscovered', () => {
       }
       await settle(cp, fqn);
     };
-    // The first rediscovery comes from the reconciler's requeue; from then on the manager runs them.
-    await rediscover();
+    // The manager starts every rediscovery, and none that finds the same is reconciled.
     const reconcilesBefore = await reconciles(cp);
     const versionBefore = (await cp.store.get(fqn))!.resourceVersion;
     const listsBefore = lists();
