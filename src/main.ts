@@ -44,6 +44,7 @@ import { createLogger, ReconcileLogContext } from './logger.js';
 import { discover, type DiscoverDeps, type DiscoveryTarget } from './discovery/index.js';
 import { OAuthClientCredentials } from './upstream/index.js';
 import { EgressPolicy } from './upstream/egress.js';
+import { ConnectionPool } from './upstream/connection-pool.js';
 import { discoverOpenApi } from './openapi/discover-openapi.js';
 import { DocumentParser } from './openapi/document-parser.js';
 import { isAdmissionPolicy, isPolicyFqn, policyScope, type AdmissionPolicyManifest } from './domain/policy.js';
@@ -236,8 +237,13 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     jitter: Math.random,
     enqueue: (key) => queue.add(key),
     reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
+    // A discovery after the gateway saw the server fail is reconciled even when it found the same (status clears the failure).
+    mustReport: (key) => upstreamHealth.failure(key) !== undefined,
     logger: logger.child({ component: 'discovery' }),
   });
+  // Discoveries with the same connection settings reuse each other's idle connections (upstream/connection-pool.ts);
+  // each origin takes at least two per discovery running at once (an SSE server's stream and a request).
+  const discoveryConnections = new ConnectionPool({ connectionsPerOrigin: Math.max(64, 2 * config.discoveryConcurrency + 2) });
   // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
   const documentParser = new DocumentParser();
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
@@ -290,7 +296,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     // The token request shares the discovery budget (see the reconciler), so it cannot take longer.
     oauth: new OAuthClientCredentials({ clock, timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress, maxResponseBytes: config.upstreamLimits.maxResponseBytes }),
     oauthMetadata: (server, settings) => findOAuthMetadata(server, settings, { timeoutMs: Math.min(10_000, config.discoveryTimeoutMs), egress }),
-    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits })),
+    discover: metrics.instrumentDiscover((target: DiscoveryTarget, deps?: DiscoverDeps) => discover(target, { ...deps, egress, limits: config.upstreamLimits, connections: discoveryConnections })),
     // mcp-server/openapi documents are fetched like any upstream: the egress policy, and the message cap over all they
     // read; timed and counted in the discovery metrics like every discovery.
     discoverOpenApi: async (input) => {
@@ -560,6 +566,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       ['openapi parser', () => documentParser.close()],
       ['policy evaluator', () => policyEvaluator.close()],
       ['upstream health', () => upstreamHealth.close()],
+      ['discovery connections', () => discoveryConnections.close()],
       // After the data plane and the workers: nothing uses a stdio process any more.
       ['stdio', () => stdio.close()],
       ['stores', () => stores.close()],

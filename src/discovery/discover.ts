@@ -1,8 +1,10 @@
 // discover(): connect to one remote MCP server, detect its transport, and list every tool.
 //
 // Contract: never throws; always answers a DiscoveryResult within target.timeoutMs (plus the time to
-// close sockets); always closes the client, the transport and the per-server Agent it created, so no
-// socket or timer outlives the call. Messages never carry header values or tokens.
+// close sockets); always closes the client, the transport and what it opened: with a connection pool
+// (deps.connections) its requests and streams still under way, the pool keeping the idle connections for
+// the next discovery with the same settings; without one, the per-server Agent it created. No timer and
+// no busy socket outlives the call. Messages never carry header values or tokens.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -22,6 +24,7 @@ import {
 import { sanitize, secretsOf } from '../upstream/redaction.js';
 import { egressDenial, type EgressPolicy } from '../upstream/egress.js';
 import { createServerFetch } from '../upstream/server-fetch.js';
+import type { ConnectionPool } from '../upstream/connection-pool.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch, type ResponseTooLargeError, type UpstreamLimits } from '../upstream/response-limits.js';
 import { listingClient } from '../upstream/listing-client.js';
 import { listAllTools } from '../upstream/tools-pager.js';
@@ -48,6 +51,11 @@ export interface DiscoverDeps {
   fetch?: FetchLike;
   /** The egress policy of the fetch built here (ignored with `fetch`). Default: the link-local ranges denied. */
   egress?: EgressPolicy;
+  /**
+   * Connections kept between discoveries (ignored with `fetch`): this discovery leases those of its settings
+   * (TLS, egress policy, proxy). Absent: an Agent of its own, closed at the end.
+   */
+  connections?: ConnectionPool;
   /** The clock of the discovery budget (tests move it). Default: the system clock. */
   clock?: Clock;
   /** Byte caps on what the server sends. Default: DEFAULT_UPSTREAM_LIMITS. */
@@ -71,9 +79,8 @@ export async function discover(target: DiscoveryTarget, deps: DiscoverDeps = {})
     return failure(target, { reason: ConditionReason.ProtocolError, message: `The server URL uses ${url.protocol} but MCP remote servers need http:// or https://; fix spec.url.`, wrongTransport: false }, secrets);
   }
 
-  const ownedFetch = deps.fetch
-    ? undefined
-    : createServerFetch(target.tls, { ...(deps.egress ? { egress: deps.egress } : {}), ...(target.proxy ? { proxy: target.proxy } : {}) });
+  const fetchOptions = { ...(deps.egress ? { egress: deps.egress } : {}), ...(target.proxy ? { proxy: target.proxy } : {}) };
+  const ownedFetch = deps.fetch ? undefined : deps.connections ? deps.connections.lease(target.tls, fetchOptions) : createServerFetch(target.tls, fetchOptions);
   const fetch = deps.fetch ?? ownedFetch!;
   const budget = new Budget(target.timeoutMs, target.requestTimeoutMs, deps.clock);
   try {
@@ -201,7 +208,7 @@ async function attemptTransport(
       ? new SSEClientTransport(url, { requestInit, fetch })
       : new StreamableHTTPClientTransport(url, {
           requestInit,
-          fetch,
+          fetch: withoutEventStream(fetch),
           // The optional GET stream must not schedule reconnect timers that outlive discovery.
           reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
         });
@@ -229,6 +236,16 @@ async function attemptTransport(
     await transport.close().catch(() => undefined);
     return { ok: false, failure: classified };
   }
+}
+
+/**
+ * Streamable HTTP's optional GET stream carries only what the server sends unasked (notifications, its own
+ * requests), which listing tools never needs: it is answered 405 here, as by a server that offers none
+ * (the transport then goes on without it), so a discovery holds no stream open and leaves its connection
+ * idle for the next one.
+ */
+function withoutEventStream(fetch: FetchLike): FetchLike {
+  return (url, init) => ((init?.method ?? 'GET').toUpperCase() === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(url, init));
 }
 
 /** Ends a session politely when the server keeps one, then closes; never throws. */

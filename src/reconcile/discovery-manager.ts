@@ -6,7 +6,16 @@
 // Refresh contract: refresh(key) resolves once a reconcile has written status from a discovery that
 // *started after* the call (so a discovery already running when the refresh came does not count), or
 // once the reconcile says there is nothing to discover (settle), or the key is gone (forget).
-import type { Clock } from '../domain/clock.js';
+//
+// Schedule: once a reconcile has reported a record (written status from it), the manager itself runs the
+// job that made it again when the record is due (rediscovery slot, retry backoff, token renewal); a
+// reconcile that finds a discovery due (new inputs or generation, a forced refresh) starts one instead. A
+// rediscovery that finds what the last reported discovery found (the same result, token and retry bound;
+// nobody waiting on a refresh; the gateway seeing no failure of it) asks for no reconcile: the status and
+// gateway entry written from the previous record already say it, so nothing would be written. Its record
+// replaces the previous one in memory and is due in turn. A settled fleet is rediscovered without
+// reconciles; any difference is reconciled as before.
+import type { Clock, TimerHandle } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
@@ -40,6 +49,8 @@ export interface DiscoveryRecord {
   generation: number;
   /** After a failure: the bound on the next attempt that status states. */
   nextAttempt?: NextAttempt;
+  /** A reconcile wrote status from this record (or from an earlier one with the same outcome). */
+  reported?: boolean;
 }
 
 /**
@@ -109,6 +120,12 @@ export interface DiscoveryManagerOptions {
    * discovery. Absent: a job starts as soon as a slot is free.
    */
   reconcilesWaiting?: () => Promise<void> | undefined;
+  /**
+   * Whether every discovery of key must be followed by a reconcile even when it found what the last one
+   * did (the gateway saw the server fail since: the status must say the new discovery superseded it).
+   * Absent: never.
+   */
+  mustReport?: (key: string) => boolean;
   logger: Logger;
 }
 
@@ -116,6 +133,8 @@ interface Pending {
   inputsHash: string;
   generation: number;
   run: () => Promise<DiscoveryOutcome>;
+  /** A refresh or rediscover() asked for it: its result is always reconciled. */
+  forced?: boolean;
 }
 
 interface RefreshWaiter {
@@ -131,6 +150,10 @@ export class DiscoveryManager {
   private readonly pending = new Map<string, Pending>();
   private readonly forced = new Set<string>();
   private readonly waiters = new Map<string, RefreshWaiter[]>();
+  /** The job that made each key's record: run again when the record is due. */
+  private readonly jobs = new Map<string, Pending>();
+  /** Keys whose next discovery the manager starts itself when their record is due. */
+  private readonly reruns = new Map<string, { handle: TimerHandle; record: DiscoveryRecord }>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly retryUnreachableMaxMs: number;
@@ -177,8 +200,8 @@ export class DiscoveryManager {
     const queued = this.pending.get(key);
     const unchanged = queued && queued.inputsHash === inputsHash && queued.generation >= generation;
     if (queued ? unchanged && !this.forced.has(key) : !this.isDue(key, inputsHash, generation)) return;
-    this.forced.delete(key);
-    this.pending.set(key, { inputsHash, run, generation });
+    const forced = this.forced.delete(key) || (queued?.forced ?? false);
+    this.pending.set(key, { inputsHash, run, generation, ...(forced ? { forced } : {}) });
     this.pump();
   }
 
@@ -234,7 +257,13 @@ export class DiscoveryManager {
 
   /** The reconciler wrote status for key from `record`: refreshes waiting for this (or an older) job end. */
   reported(key: string, record: DiscoveryRecord): void {
+    record.reported = true;
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
+    // The next discovery is the manager's to start (see the schedule at the top).
+    const job = this.jobs.get(key);
+    if (job && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.reruns.get(key)?.record !== record) {
+      this.rerunWhenDue(key, job, record);
+    }
   }
 
   /** The reconciler wrote status for key and will not discover it now (nothing to discover, or the reconcile failed first). */
@@ -248,6 +277,8 @@ export class DiscoveryManager {
     this.records.delete(key);
     this.pending.delete(key);
     this.forced.delete(key);
+    this.jobs.delete(key);
+    this.cancelRerun(key);
     this.wake(key, 'gone', () => true);
   }
 
@@ -269,6 +300,7 @@ export class DiscoveryManager {
   stop(): void {
     this.stopped = true;
     this.pending.clear();
+    for (const key of [...this.reruns.keys()]) this.cancelRerun(key);
     for (const key of [...this.waiters.keys()]) this.wake(key, 'stopped', () => true);
   }
 
@@ -303,6 +335,7 @@ export class DiscoveryManager {
     while (!this.stopped && this.running.size < this.options.concurrency && this.pending.size > 0) {
       const [key, job] = this.pending.entries().next().value as [string, Pending];
       this.pending.delete(key);
+      this.cancelRerun(key);
       this.running.set(key, this.options.clock.now());
       void this.runJob(key, job, this.nextSeq++);
     }
@@ -347,12 +380,71 @@ export class DiscoveryManager {
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
-    if (!this.stopped) this.records.set(key, { inputsHash: job.inputsHash, outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation, ...(retry ? { nextAttempt: retry.nextAttempt } : {}) });
+    const nextAttempt = retry ? { nextAttempt: retry.nextAttempt } : {};
+    const unchanged = !this.stopped && this.foundTheSame(key, job, previous, outcome, retry?.nextAttempt);
+    // Unchanged: the previous outcome is kept (the status was written from it), so the new one is garbage at once.
+    const record: DiscoveryRecord = { inputsHash: job.inputsHash, outcome: unchanged ? previous!.outcome : outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation, ...nextAttempt, ...(unchanged ? { reported: true } : {}) };
+    if (!this.stopped) {
+      this.records.set(key, record);
+      this.jobs.set(key, job);
+    }
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;
-    this.options.enqueue(key);
+    if (unchanged) this.rerunWhenDue(key, job, record);
+    else this.options.enqueue(key);
   }
+
+  /** See the contract at the top: whether this job's result needs no reconcile. */
+  private foundTheSame(key: string, job: Pending, previous: DiscoveryRecord | undefined, outcome: DiscoveryOutcome, nextAttempt: NextAttempt | undefined): boolean {
+    if (!previous?.reported || job.forced || this.forced.has(key) || this.waiters.has(key) || this.pending.has(key)) return false;
+    if (previous.inputsHash !== job.inputsHash || previous.generation !== job.generation) return false;
+    if (this.options.mustReport?.(key)) return false;
+    const before = previous.outcome;
+    // An OpenAPI catalog is not compared here: such a discovery is always reconciled.
+    if (before.openapi || outcome.openapi) return false;
+    if (before.bearer?.token !== outcome.bearer?.token || before.bearer?.expiresAt !== outcome.bearer?.expiresAt) return false;
+    return sameJson(previous.nextAttempt, nextAttempt) && sameJson(before.result, outcome.result);
+  }
+
+  /** Runs `job` again for key at record.dueAt, unless a reconcile starts another (or forgets key) first. */
+  private rerunWhenDue(key: string, job: Pending, record: DiscoveryRecord): void {
+    this.cancelRerun(key);
+    const clock = this.options.clock;
+    const handle = clock.setTimeout(() => {
+      this.reruns.delete(key);
+      if (this.stopped || this.records.get(key) !== record || this.running.has(key) || this.pending.has(key)) return;
+      this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
+      this.pump();
+    }, Math.max(0, record.dueAt - clock.now()));
+    this.reruns.set(key, { handle, record });
+  }
+
+  private cancelRerun(key: string): void {
+    const rerun = this.reruns.get(key);
+    if (rerun === undefined) return;
+    this.options.clock.clearTimeout(rerun.handle);
+    this.reruns.delete(key);
+  }
+}
+
+/** Deep equality of JSON-shaped values (what a discovery answers); key order does not matter. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 /** Where in every interval key's rediscovery falls, as a fraction in [0, 1): fixed per key, uniform over keys. */

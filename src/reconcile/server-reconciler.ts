@@ -401,7 +401,7 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
   /** Converges the gateway entry and status of a resource that exists, given its kind's plan. */
   const converge = async (key: string, resource: McpServerResource, entry: StoredGatewayEntry | undefined, plan: KindPlan): Promise<ReconcileResult> => {
     const { inputsHash, skipDiscovery } = plan;
-    const { record, running } = discovery.state(key, inputsHash);
+    const { record } = discovery.state(key, inputsHash);
     const desired = plan.entry(record);
     // A server whose discovery failed is not Ready: the data plane answers 503 with this reason, not a hang.
     const view = discoveryView(resource, record);
@@ -456,15 +456,11 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
         await recordTransitions(resource, resource.status, status);
       }
     });
-    // Once the status committed, a refresh waiting on this key answers it (never the status before it).
+    // Once the status committed, a refresh waiting on this key answers it (never the status before it), and
+    // the manager starts the next discovery when the record is due (refresh interval, retry backoff or
+    // token expiry); it asks for a reconcile when that one finds a change. No requeue is needed here.
     const committed = skipDiscovery ? () => discovery.settle(key) : record ? () => discovery.reported(key, record) : undefined;
-    const told = afterCommit(committed ? { committed } : {}, revokeDropped);
-    // Come back when the next discovery is due (refresh interval, retry backoff or token expiry). A running
-    // discovery re-enqueues the key when it finishes, so it needs no requeue.
-    if (record && !skipDiscovery && !running && !discovery.isDue(key, inputsHash, generation)) {
-      return { ...told, requeueAfterMs: record.dueAt - clock.now() };
-    }
-    return told;
+    return afterCommit(committed ? { committed } : {}, revokeDropped);
   };
 
   /**

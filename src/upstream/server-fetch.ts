@@ -71,7 +71,8 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
   return serverFetch;
 }
 
-function deniedLiteral(policy: EgressPolicy, url: string | URL): EgressDeniedError | undefined {
+/** Through a proxy: the refusal of a server named by a denied IP address (a name is the proxy's to resolve). */
+export function deniedLiteral(policy: EgressPolicy, url: string | URL): EgressDeniedError | undefined {
   let host: string;
   try {
     host = new URL(String(url)).hostname.replace(/^\[|\]$/g, '');

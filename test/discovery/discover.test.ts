@@ -73,7 +73,7 @@ describe('transport detection', () => {
       ],
       authStatus: { status: 'authentication_not_required', method: null, message: expect.any(String) },
     });
-    // The configured headers reach every request, the optional GET stream included.
+    // The configured headers reach every request (discovery opens no optional GET stream).
     expect(server.requests.length).toBeGreaterThanOrEqual(3);
     for (const request of server.requests) expect(request.headers['x-tenant']).toBe('acme');
     if (stateful) expect(server.requests.map((r) => r.method)).toContain('DELETE'); // the session is ended
