@@ -19,9 +19,10 @@
 // - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
 //   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
 // - Bounded memory: a batch of more files (or bytes) than a part (PART_FILES, PART_BYTES) is read and
-//   committed a part at a time, in path order, each part in its own unit of work, so no more than a part's
-//   readings are held at once (see syncInParts). A file whose outcome depends on a file not committed yet
-//   (it would prune or hold a name, or claims a name such a file holds or declares) waits, as a path only,
+//   committed a part at a time, in path order, each part in its own unit of work (the next part read while
+//   one commits), so no more than two parts' readings are held at once (see syncInParts). A file whose
+//   outcome depends on a file not committed yet (it would prune or hold a name, or claims a name such a
+//   file holds or declares) waits, as a path only,
 //   for the last unit, which reads it again and carries out every prune: a sync prunes only after every
 //   file of it was read and committed, and a failure midway prunes nothing (the parts before it stay
 //   committed, recorded and reported). Each file is applied once per sync (one generation per server).
@@ -323,8 +324,14 @@ export class DirectorySync {
       for (const key of Object.keys(total) as (keyof BatchResult)[]) total[key] += done.batch[key];
       done.awaiting.forEach((p) => awaiting.add(p));
     };
-    for (const part of parts) {
-      const readings = await this.read(part);
+    // The next part is read while this one commits, so the parse workers never wait for a commit (and the
+    // reconciles the committed parts started): two parts' readings at most.
+    let next: Promise<FileReading[]> | undefined = this.read(parts[0]!);
+    for (let i = 0; i < parts.length; i++) {
+      const readings = await next!;
+      next = i + 1 < parts.length ? this.read(parts[i + 1]!) : undefined;
+      // A failed commit leaves the read ahead unawaited: it settles (never rejects) and is dropped.
+      next?.catch(() => undefined);
       const later = await this.waiting(readings, uncommitted, waiting.names);
       for (const r of readings) {
         if (!later.has(r.path)) continue;
