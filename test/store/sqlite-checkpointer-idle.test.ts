@@ -42,6 +42,8 @@ it('ends the worker after idleMs without a checkpoint, and starts a fresh one at
     for (let i = 0; i < 60; i++) await store.create(newResource(`s-${i}`));
     await waitFor(() => checkpointer.counts.worker >= 1, { what: 'a checkpoint on the worker' });
     expect(checkpointer.workerRunning).toBe(true);
+    // The last checkpoint answered: the idle timer (the only timer on this clock) is armed.
+    await waitFor(() => clock.pendingTimers().some((t) => t.inMs === IDLE), { what: 'the idle timer' });
     clock.advance(IDLE - 1);
     await flushPromises();
     expect(checkpointer.workerRunning).toBe(true);
@@ -61,7 +63,9 @@ it('a store closed as its worker ends for being idle closes after it, keeping ev
   const store = new SqliteResourceStore({ path, views: resourceViews, checkpoints: { checkpointPages: 20, idleMs: IDLE, clock } });
   for (let i = 0; i < 60; i++) await store.create(newResource(`s-${i}`));
   await waitFor(() => store.checkpointer!.counts.worker >= 1, { what: 'a checkpoint on the worker' });
+  await waitFor(() => clock.pendingTimers().some((t) => t.inMs === IDLE), { what: 'the idle timer' });
   clock.advance(IDLE);
+  expect(store.checkpointer!.workerRunning).toBe(false);
   await store.close();
   expect(await reopenedKeys()).toBe(60);
 });
