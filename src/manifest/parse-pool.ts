@@ -3,12 +3,13 @@
 // small pool of worker threads parses one text per worker at a time, each within a time budget; a
 // worker over budget (or out of memory) is terminated, the file gets an error saying so, and a fresh
 // worker is started when next needed. Idle workers do not keep the process alive. A server owns its
-// pool (main.ts): started warm, so an edit never waits for a worker to load, and closed with the server.
-// The shared pool, for whatever runs without one, ends a worker after IDLE_MS without work.
-// Memory: a worker is a V8 isolate of its own; its young generation is kept small (parsing makes short-lived
-// garbage only), and a kept worker that parsed RECYCLE_BYTES or more is replaced by a fresh one once it has
-// been idle for RECYCLE_IDLE_MS, so the heap a cold sync of thousands of files grew is given back, not kept
-// for the life of the process.
+// pool (main.ts): started warm for its first sync, and closed with the server.
+// Memory: a worker is a V8 isolate of its own (≈20 MB resident once it has parsed a directory); its young
+// generation is kept small (parsing makes short-lived garbage only). A worker ends after IDLE_MS without
+// work (the shared pool's sooner, SHARED_IDLE_MS), and one that parsed RECYCLE_BYTES or more after
+// RECYCLE_IDLE_MS, so the heap a cold sync of thousands of files grew is given back and an idle server keeps
+// no parser; the next text starts a fresh worker (it waits for the worker to load, a fraction of a second).
+// A worker given a text is never ended for being idle: the text is its job until it answers.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
@@ -19,13 +20,15 @@ import type { ParseAnswer, ParseRequest } from './parse-worker.js';
 export const PARSE_BUDGET_MS = 30_000;
 /** A worker's heap; composing a MiB of YAML needs far less. */
 const WORKER_HEAP_MB = 512;
+/** How long a worker waits for the next text before it ends: the edits of one session find it loaded. */
+export const IDLE_MS = 60_000;
 /** How long a worker of the shared pool waits for the next text before it ends. */
-export const IDLE_MS = 10_000;
+export const SHARED_IDLE_MS = 10_000;
 /** A worker's young generation: a file's garbage dies young, and V8's default (up to 48 MiB) stays resident. */
 const WORKER_YOUNG_MB = 8;
-/** Texts (bytes in all) after which an idle kept worker is replaced by a fresh one. */
+/** Texts (bytes in all) after which a worker ends sooner when idle (RECYCLE_IDLE_MS): its heap grew with them. */
 export const RECYCLE_BYTES = 4 * 1024 * 1024;
-/** How long such a worker must have been idle first: a sync's next file usually comes sooner. */
+/** How long such a worker waits for the next text: a sync's next file usually comes sooner. */
 export const RECYCLE_IDLE_MS = 5_000;
 
 /**
@@ -41,7 +44,7 @@ export interface ParsePoolOptions {
   size?: number;
   /** Default PARSE_BUDGET_MS. */
   budgetMs?: number;
-  /** How long an idle worker waits for the next text before it ends. Default: until close(). */
+  /** How long an idle worker waits for the next text before it ends. Default IDLE_MS. */
   idleMs?: number;
   /** For the budget's and the idle timers. */
   clock?: Clock;
@@ -71,7 +74,7 @@ function failed(message: string): ManifestDocument[] {
 export class ParsePool {
   private readonly size: number;
   private readonly budgetMs: number;
-  private readonly idleMs: number | undefined;
+  private readonly idleMs: number;
   private readonly clock: Clock;
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
@@ -83,7 +86,7 @@ export class ParsePool {
   constructor(options: ParsePoolOptions = {}) {
     this.size = Math.max(1, options.size ?? (availableParallelism() > 2 ? 2 : 1));
     this.budgetMs = options.budgetMs ?? PARSE_BUDGET_MS;
-    this.idleMs = options.idleMs;
+    this.idleMs = options.idleMs ?? IDLE_MS;
     this.clock = options.clock ?? systemClock;
     this.recycleBytes = options.recycleBytes ?? RECYCLE_BYTES;
   }
@@ -174,15 +177,10 @@ export class ParsePool {
     slot.worker.unref();
   }
 
+  /** A worker without a job ends after the idle time (see the header); pump() clears the timer with the next job. */
   private idle(slot: Slot): void {
-    if (this.idleMs !== undefined) slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), this.idleMs);
-    else if (slot.parsedBytes >= this.recycleBytes) {
-      // A kept worker that parsed much: a fresh one (warm at once) instead of the heap the work grew.
-      slot.timer = this.clock.setTimeout(() => {
-        void this.retire(slot, 'recycled');
-        this.warm();
-      }, RECYCLE_IDLE_MS);
-    }
+    const idleMs = slot.parsedBytes >= this.recycleBytes ? Math.min(RECYCLE_IDLE_MS, this.idleMs) : this.idleMs;
+    slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), idleMs);
   }
 
   /** Ends a worker for good; its text, if any, gets `message` as its error. */
@@ -201,6 +199,6 @@ let shared: ParsePool | undefined;
 
 /** The pool of whatever has none of its own (a DirectorySync made without one), started on first use. */
 export function sharedParsePool(): ParsePool {
-  shared ??= new ParsePool({ idleMs: IDLE_MS });
+  shared ??= new ParsePool({ idleMs: SHARED_IDLE_MS });
   return shared;
 }

@@ -4,7 +4,9 @@
 // past its deadline gets an error for each expression and the worker is terminated (a fresh one starts
 // with the next request). A deadline starts when the worker is loaded (its start is not the rule's time;
 // a worker not loaded within STARTUP_BUDGET_MS fails what waits). Inputs are bounded too: a context larger
-// than MAX_CONTEXT_BYTES is not sent.
+// than MAX_CONTEXT_BYTES is not sent. The worker starts with the first request and ends after IDLE_MS
+// without one (an isolate of its own: a server whose policies are rarely evaluated keeps no thread); the
+// next request starts it again. It is ended only with no request running or waiting.
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { EvaluationAnswer, EvaluationRequest, ExpressionOutcome } from './evaluate-rules.js';
@@ -14,6 +16,8 @@ export const DEFAULT_EVALUATION_BUDGET_MS = 1000;
 /** The largest context (JSON of object, oldObject and request) evaluated: twice the largest body. */
 export const MAX_CONTEXT_BYTES = 2 * 1024 * 1024;
 const WORKER_HEAP_MB = 128;
+/** How long the worker waits for the next request before it ends. */
+export const IDLE_MS = 60_000;
 /** How long a worker may take to load (from TypeScript sources on a busy machine: seconds). */
 const STARTUP_BUDGET_MS = 30_000;
 
@@ -24,6 +28,8 @@ const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../test/support/
 export interface PolicyEvaluatorOptions {
   /** Default DEFAULT_EVALUATION_BUDGET_MS. */
   budgetMs?: number;
+  /** Default IDLE_MS. */
+  idleMs?: number;
   clock?: Clock;
 }
 
@@ -35,6 +41,8 @@ interface Job {
 export class PolicyEvaluator {
   private readonly budgetMs: number;
   private readonly clock: Clock;
+  private readonly idleMs: number;
+  private idleTimer: TimerHandle | undefined;
   private worker: Worker | undefined;
   /** The worker has loaded and takes requests; until then `starting` bounds its start. */
   private ready = false;
@@ -49,6 +57,12 @@ export class PolicyEvaluator {
   constructor(options: PolicyEvaluatorOptions = {}) {
     this.budgetMs = options.budgetMs ?? DEFAULT_EVALUATION_BUDGET_MS;
     this.clock = options.clock ?? systemClock;
+    this.idleMs = options.idleMs ?? IDLE_MS;
+  }
+
+  /** Whether a worker runs now (started, not ended). */
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
   }
 
   /** The outcome of each expression against the context, in order; never rejects. */
@@ -72,7 +86,20 @@ export class PolicyEvaluator {
   }
 
   private pump(): void {
-    if (this.current || this.closed || this.queue.length === 0) return;
+    if (this.current || this.closed) return;
+    if (this.queue.length === 0) {
+      // Idle: the worker ends unless a request comes first (this runs again with it).
+      const worker = this.worker;
+      if (worker && this.ready && this.idleTimer === undefined) {
+        this.idleTimer = this.clock.setTimeout(() => {
+          this.idleTimer = undefined;
+          if (!this.current && this.queue.length === 0) void this.retire(worker, 'idle');
+        }, this.idleMs);
+      }
+      return;
+    }
+    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const worker = (this.worker ??= this.start());
     worker.ref();
     if (!this.ready) return;
@@ -122,6 +149,8 @@ export class PolicyEvaluator {
     if (this.worker !== worker) return;
     this.worker = undefined;
     this.ready = false;
+    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.starting !== undefined) this.clock.clearTimeout(this.starting);
     this.starting = undefined;
     const current = this.current;

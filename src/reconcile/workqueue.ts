@@ -5,7 +5,8 @@
 // - A key waits in the queue at most once: add() of a waiting key is a no-op.
 // - A key is never handed out twice at once. add() of a key that is being processed marks it dirty;
 //   done() puts it back exactly once, however many adds arrived during the run.
-// - addAfter() keeps, per key, only the earliest pending delayed add.
+// - addAfter() keeps, per key, only the earliest pending delayed add. Delayed adds wait in one min-heap by
+//   due time under one clock timer, set for the earliest (none while nothing is delayed): no timer per key.
 // - After shutdown(), adds are ignored, delayed adds are cancelled and get() answers undefined.
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { backoffDelay } from './backoff.js';
@@ -27,9 +28,12 @@ export interface QueueItem {
   waitedMs: number;
 }
 
+/** A delayed add; in the heap until due, current while `delayed` maps its key to it (else superseded). */
 interface DelayedAdd {
+  key: string;
   at: number;
-  handle: TimerHandle;
+  /** Order of the addAfter() calls: of two adds due at once, the first is added first. */
+  seq: number;
 }
 
 type Waiter = (item: QueueItem | undefined) => void;
@@ -48,6 +52,11 @@ export class WorkQueue {
   /** When each dirty key was added, for wait-time accounting. */
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, DelayedAdd>();
+  /** Delayed adds by due time (superseded ones are dropped as they reach the top). */
+  private readonly due = new DueHeap();
+  /** The one timer, set for the earliest due time. */
+  private timer: { at: number; handle: TimerHandle } | undefined;
+  private delayedSeq = 0;
   private readonly failureCounts = new Map<string, number>();
   private waiters: Waiter[] = [];
   private idleWaiters: Array<() => void> = [];
@@ -87,18 +96,39 @@ export class WorkQueue {
     }
     const at = this.clock.now() + ms;
     const pending = this.delayed.get(key);
-    if (pending) {
-      if (pending.at <= at) return;
-      this.clock.clearTimeout(pending.handle);
-    }
-    const entry: DelayedAdd = {
-      at,
-      handle: this.clock.setTimeout(() => {
-        if (this.delayed.get(key) === entry) this.delayed.delete(key);
-        this.add(key);
-      }, ms),
-    };
+    if (pending && pending.at <= at) return;
+    const entry: DelayedAdd = { key, at, seq: this.delayedSeq++ };
     this.delayed.set(key, entry);
+    this.due.push(entry);
+    this.arm();
+  }
+
+  /** Adds every delayed key now due, in due order, then sets the timer for the next. */
+  private fire(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    for (let top = this.due.peek(); top && top.at <= now; top = this.due.peek()) {
+      this.due.pop();
+      if (this.delayed.get(top.key) !== top) continue;
+      this.delayed.delete(top.key);
+      this.add(top.key);
+    }
+    this.arm();
+  }
+
+  /** The timer for the earliest current delayed add (superseded ones at the top are dropped first). */
+  private arm(): void {
+    let top = this.due.peek();
+    while (top && this.delayed.get(top.key) !== top) {
+      this.due.pop();
+      top = this.due.peek();
+    }
+    if (this.timer && (!top || this.timer.at !== top.at)) {
+      this.clock.clearTimeout(this.timer.handle);
+      this.timer = undefined;
+    }
+    if (!top || this.timer || this.shuttingDown) return;
+    this.timer = { at: top.at, handle: this.clock.setTimeout(() => this.fire(), Math.max(0, top.at - this.clock.now())) };
   }
 
   /**
@@ -158,8 +188,10 @@ export class WorkQueue {
   shutdown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
     this.delayed.clear();
+    this.due.clear();
+    if (this.timer) this.clock.clearTimeout(this.timer.handle);
+    this.timer = undefined;
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve(undefined);
@@ -221,5 +253,53 @@ export class WorkQueue {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+/** A binary min-heap of delayed adds by due time (ties: the one pushed first). */
+class DueHeap {
+  private readonly items: DelayedAdd[] = [];
+
+  peek(): DelayedAdd | undefined {
+    return this.items[0];
+  }
+
+  push(item: DelayedAdd): void {
+    const items = this.items;
+    items.push(item);
+    for (let i = items.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(items[i]!, items[parent]!)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): DelayedAdd | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let least = i;
+        if (l < items.length && this.before(items[l]!, items[least]!)) least = l;
+        if (r < items.length && this.before(items[r]!, items[least]!)) least = r;
+        if (least === i) break;
+        [items[i], items[least]] = [items[least]!, items[i]!];
+        i = least;
+      }
+    }
+    return top;
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
+
+  private before(a: DelayedAdd, b: DelayedAdd): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
 }

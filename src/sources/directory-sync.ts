@@ -18,6 +18,14 @@
 // - A name moving between files of this root in one batch is adopted (same id, createdAt).
 // - A full sync (at start, or asked for) does not parse a file applied cleanly before whose bytes, the
 //   names the store holds for it and the schemas are unchanged (SourceFileRecord); it only hashes it.
+// - Bounded memory: a batch of more files (or bytes) than a part (PART_FILES, PART_BYTES) is read and
+//   committed a part at a time, in path order, each part in its own unit of work (the next part read while
+//   one commits), so no more than two parts' readings are held at once (see syncInParts). A file whose
+//   outcome depends on a file not committed yet (it would prune or hold a name, or claims a name such a
+//   file holds or declares) waits, as a path only,
+//   for the last unit, which reads it again and carries out every prune: a sync prunes only after every
+//   file of it was read and committed, and a failure midway prunes nothing (the parts before it stay
+//   committed, recorded and reported). Each file is applied once per sync (one generation per server).
 import { policyScope } from '../domain/policy.js';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -35,7 +43,7 @@ import { stableStringify } from '../manifest/index.js';
 import { MANIFEST_KINDS } from '../manifest/schemas.js';
 import type { EventRecorder, ResourceReader, ResourceRef, SourceFileRecord, SourceInventory, Transactions } from '../store/index.js';
 import { sharedParsePool, type ParsePool } from '../manifest/parse-pool.js';
-import { comparePaths, isManifestPath, listManifestFiles } from './manifest-files.js';
+import { comparePaths, isManifestPath, listManifestFiles, toAbsolute } from './manifest-files.js';
 import { planBatch, type BatchInput, type PlanInventory, type PlannedFile } from './batch-plan.js';
 import type { PruneHold } from './prune-hold.js';
 import {
@@ -52,6 +60,10 @@ import { EventReason } from '../domain/event-reasons.js';
 
 /** Batches of at most this many files are read synchronously (see syncBatch). */
 const SYNC_READ_MAX_FILES = 8;
+/** A part of a large batch (see syncInParts): at most this many files... */
+export const PART_FILES = 100;
+/** ...and this many bytes of text (a part holds at least one file). */
+export const PART_BYTES = 2 * 1024 * 1024;
 
 /**
  * Changes whenever what turns a file into desired state may have changed (the schemas: defaults,
@@ -79,6 +91,8 @@ export interface DirectorySyncOptions {
   handover?: RootHandover;
   /** Where files are parsed. Default: the shared pool (sharedParsePool). */
   parsePool?: ParsePool;
+  /** A part of a large batch: at most this many files (default PART_FILES) and bytes (PART_BYTES). */
+  part?: { files?: number; bytes?: number };
 }
 
 /** How the watched roots of one control plane hand names to each other. */
@@ -152,6 +166,7 @@ export class DirectorySync {
   private readonly pruneQuietMs: number;
   private readonly handover: RootHandover | undefined;
   private readonly parsePool: ParsePool;
+  private readonly part: { files: number; bytes: number };
 
   /** Files held back from pruning (see prune-hold.ts), by path. */
   private readonly holds = new Map<string, PruneHold>();
@@ -186,6 +201,7 @@ export class DirectorySync {
     this.pruneQuietMs = options.pruneQuietMs ?? 0;
     this.handover = options.handover;
     this.parsePool = options.parsePool ?? sharedParsePool();
+    this.part = { files: Math.max(1, options.part?.files ?? PART_FILES), bytes: options.part?.bytes ?? PART_BYTES };
     this.conditions = setCondition(
       [],
       { type: READY, status: 'Unknown', reason: ConditionReason.Syncing, message: 'The first sync of this directory has not finished yet.', observedGeneration: 0 },
@@ -280,12 +296,102 @@ export class DirectorySync {
         toRead.push(p);
       }
     }
+    const parts = partsOf(this.root, toRead, this.part);
+    if (parts.length > 1) return this.syncInParts(parts, directoryMissing);
     // An edit touches a file or a few: read at once, not queued behind other work in the thread pool.
     const readings =
       toRead.length <= SYNC_READ_MAX_FILES
         ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, this.parsePool, { syncRead: true })))
-        : await mapLimit(toRead, this.readConcurrency, (p) => readManifestFile(this.root, p, this.parsePool));
-    return this.commit(readings, directoryMissing);
+        : await this.read(toRead);
+    const done = await this.commit(readings);
+    this.finish(directoryMissing, done.heldBack, done.awaiting);
+    return done.batch;
+  }
+
+  /**
+   * A batch of several parts: each part read and committed in its own unit of work, in path order; the
+   * files that must wait (see waiting) are read again and committed last, in one unit with every prune.
+   * Until that last unit has committed, the files that wait for a prune are unknown (a failure midway
+   * leaves the next batch to look at every file's servers).
+   */
+  private async syncInParts(parts: string[][], directoryMissing: boolean): Promise<BatchResult> {
+    this.awaitingPrune = undefined;
+    const uncommitted = new Set(parts.flat());
+    const waiting = { paths: [] as string[], names: new Set<string>() };
+    const total: BatchResult = { applied: 0, pruned: 0, heldBack: 0, failedFiles: 0 };
+    const awaiting = new Set<string>();
+    const add = (done: Committed) => {
+      for (const key of Object.keys(total) as (keyof BatchResult)[]) total[key] += done.batch[key];
+      done.awaiting.forEach((p) => awaiting.add(p));
+    };
+    // The next part is read while this one commits, so the parse workers never wait for a commit (and the
+    // reconciles the committed parts started): two parts' readings at most.
+    let next: Promise<FileReading[]> | undefined = this.read(parts[0]!);
+    for (let i = 0; i < parts.length; i++) {
+      const readings = await next!;
+      next = i + 1 < parts.length ? this.read(parts[i + 1]!) : undefined;
+      // A failed commit leaves the read ahead unawaited: it settles (never rejects) and is dropped.
+      next?.catch(() => undefined);
+      const later = await this.waiting(readings, uncommitted, waiting.names);
+      for (const r of readings) {
+        if (!later.has(r.path)) continue;
+        waiting.paths.push(r.path);
+        if (r.kind === 'read') r.names.forEach((n) => waiting.names.add(n));
+      }
+      const now = readings.filter((r) => !later.has(r.path));
+      if (now.length > 0) add(await this.commit(now));
+      for (const r of now) uncommitted.delete(r.path);
+    }
+    let heldBack: string[] = [];
+    if (waiting.paths.length > 0) {
+      const last = await this.commit(await this.read(waiting.paths));
+      add(last);
+      heldBack = last.heldBack;
+    }
+    this.finish(directoryMissing, heldBack, awaiting);
+    return total;
+  }
+
+  /**
+   * The files of a part that must wait for the last unit: committed now, each could decide differently
+   * than in one batch of the whole. A file waits when it would prune or hold a name (it no longer declares
+   * a name the store holds for it: another file may declare it), or declares a name the store gives to a
+   * file not committed yet, or a name a waiting file declares (the first path would no longer win). A
+   * refused file keeps what it declared (see batch-plan.ts): it never waits.
+   */
+  private async waiting(readings: readonly FileReading[], uncommitted: ReadonlySet<string>, waitingNames: ReadonlySet<string>): Promise<Set<string>> {
+    const refs = await this.fileRefs();
+    const later = new Set<string>();
+    const clean = readings.filter((r): r is Extract<FileReading, { kind: 'read' }> => r.kind === 'read' && r.errors.length === 0);
+    for (const r of readings) {
+      if (r.kind === 'read' && r.errors.length > 0) continue;
+      const declares = new Set(r.kind === 'read' ? r.names : []);
+      if ((await this.fileRefsAt(r.path)).some((ref) => !declares.has(ref.name))) later.add(r.path);
+    }
+    const inPart = new Set(readings.map((r) => r.path));
+    for (let more = true; more; ) {
+      more = false;
+      const names = new Set(waitingNames);
+      for (const r of clean) if (later.has(r.path)) r.names.forEach((n) => names.add(n));
+      for (const r of clean) {
+        if (later.has(r.path)) continue;
+        const waits = r.names.some((name) => {
+          if (names.has(name)) return true;
+          const ref = refs.get(name);
+          const owner = ref && filePathOf(ref);
+          return owner !== undefined && owner !== r.path && uncommitted.has(owner) && (!inPart.has(owner) || later.has(owner));
+        });
+        if (waits) {
+          later.add(r.path);
+          more = true;
+        }
+      }
+    }
+    return later;
+  }
+
+  private read(paths: readonly string[]): Promise<FileReading[]> {
+    return mapLimit([...paths], this.readConcurrency, (p) => readManifestFile(this.root, p, this.parsePool));
   }
 
   /** Recorded files (see SourceFileRecord) that still stand for exactly what the store holds for them. */
@@ -412,14 +518,35 @@ export class DirectorySync {
    * The batch is one unit of work from here on: its reads and writes commit together, and no other write
    * interleaves with them. Other roots hear of it after the commit.
    */
-  private async commit(readings: FileReading[], directoryMissing: boolean): Promise<BatchResult> {
-    const result = await this.store.transaction(() => this.commitInUnit(readings, directoryMissing));
+  private async commit(readings: FileReading[]): Promise<Committed> {
+    const result = await this.store.transaction(() => this.commitInUnit(readings));
     if (result.released.length > 0) this.handover?.released(this.root, result.released);
     // A savepoint rolled back may have undone some takeovers, and a needless read costs little.
     for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
     this.takenFrom.clear();
     this.logger.debug({ root: this.root, files: readings.length, ...result.batch }, 'manifest directory synced');
-    return result.batch;
+    return result;
+  }
+
+  /** A batch is over (every unit of it committed): the source's conditions say so. */
+  private finish(directoryMissing: boolean, heldBack: string[], awaiting: Set<string>): void {
+    // Only files of this batch can hold resources waiting for a prune now: every file that held one
+    // before was in it, and no other file's resources changed.
+    this.awaitingPrune = awaiting;
+    this.syncs++;
+    const now = this.now();
+    this.lastSyncTime = now;
+    this.conditions = sourceConditions(this.conditions, {
+      root: this.root,
+      generation: this.syncs,
+      heldBack,
+      pendingPrune: [...this.holds].map(([path, hold]) => ({ path, names: hold.dropped })),
+      quietMs: this.pruneQuietMs,
+      directoryMissing,
+      files: this.files.size,
+      failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
+      now,
+    });
   }
 
   /**
@@ -427,9 +554,8 @@ export class DirectorySync {
    * refuses a file of a group, the group is undone and the batch planned again knowing it (a file taking
    * a name from it is then refused too), until a pass refuses nothing; then the prune.
    */
-  private async commitInUnit(readings: FileReading[], directoryMissing: boolean): Promise<{ batch: BatchResult; released: string[] }> {
+  private async commitInUnit(readings: FileReading[]): Promise<Committed> {
     this.takenFrom.clear();
-    const now = this.now();
     const input: BatchInput = {
       inventory: await this.planInventory(readings),
       readings,
@@ -488,26 +614,16 @@ export class DirectorySync {
       const names = plan.declared.get(r.path);
       this.setFile(r.path, r.kind === 'missing' || !names ? undefined : { contentHash: r.contentHash, names, errors: plan.refused.get(r.path) ?? [] });
     }
-    // Only files of this batch can hold resources waiting for a prune now: every file that held one
-    // before was in it, and no other file's resources changed.
-    this.awaitingPrune = new Set();
+    const awaiting = new Set<string>();
     for (const r of readings) {
-      for (const ref of await this.fileRefsAt(r.path)) if (this.awaitsPrune(r.path, ref.name)) this.awaitingPrune.add(r.path);
+      for (const ref of await this.fileRefsAt(r.path)) if (this.awaitsPrune(r.path, ref.name)) awaiting.add(r.path);
     }
-    this.syncs++;
-    this.lastSyncTime = now;
-    this.conditions = sourceConditions(this.conditions, {
-      root: this.root,
-      generation: this.syncs,
+    return {
+      batch: { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: plan.refused.size },
+      released,
       heldBack: heldBack.map((o) => o.name),
-      pendingPrune: [...this.holds].map(([path, hold]) => ({ path, names: hold.dropped })),
-      quietMs: this.pruneQuietMs,
-      directoryMissing,
-      files: this.files.size,
-      failedFiles: [...this.failing].sort(comparePaths).map((path) => ({ path, first: this.files.get(path)!.errors[0]! })),
-      now,
-    });
-    return { batch: { applied, pruned: prunedNames.length, heldBack: heldBack.length, failedFiles: plan.refused.size }, released };
+      awaiting,
+    };
   }
 
   /**
@@ -696,6 +812,47 @@ export class DirectorySync {
 
   private now(): string {
     return isoTime(this.clock.now());
+  }
+}
+
+/** What one unit of work of a batch did. */
+interface Committed {
+  batch: BatchResult;
+  /** Names this root no longer declares (pruned, or newly held): other roots may take them. */
+  released: string[];
+  /** Servers a prune would have deleted, kept because the directory would have been left empty. */
+  heldBack: string[];
+  /** Files of the unit whose servers wait for a prune. */
+  awaiting: Set<string>;
+}
+
+/**
+ * `paths` (in order) cut into parts of at most `limit.files` files and `limit.bytes` bytes (by their size
+ * now; a file that cannot be sized counts as empty: reading it reports what is wrong with it).
+ */
+function partsOf(root: string, paths: readonly string[], limit: { files: number; bytes: number }): string[][] {
+  const parts: string[][] = [];
+  let part: string[] = [];
+  let bytes = 0;
+  for (const path of paths) {
+    const size = sizeOf(root, path);
+    if (part.length > 0 && (part.length >= limit.files || bytes + size > limit.bytes)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(path);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
+function sizeOf(root: string, path: string): number {
+  try {
+    return statSync(toAbsolute(root, path)).size;
+  } catch {
+    return 0;
   }
 }
 

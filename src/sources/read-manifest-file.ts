@@ -78,7 +78,7 @@ export async function readManifestFile(root: string, path: string, pool: ParsePo
       const info = await handle.stat();
       const early = checkStats(path, info);
       if (early) return early;
-      bytes = await readAtMost(handle, MAX_MANIFEST_FILE_BYTES + 1);
+      bytes = await readAtMost(handle, MAX_MANIFEST_FILE_BYTES + 1, info.size);
     } finally {
       await handle.close();
     }
@@ -94,9 +94,10 @@ function readBytesSync(root: string, path: string): Buffer | FileReading {
   let fd: number | undefined;
   try {
     fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
-    const early = checkStats(path, fstatSync(fd));
+    const info = fstatSync(fd);
+    const early = checkStats(path, info);
     if (early) return early;
-    bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1);
+    bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1, info.size);
   } catch (err) {
     return unreadable(path, err);
   } finally {
@@ -142,7 +143,7 @@ export function stillHashesTo(root: string, path: string, trustedHash: string): 
     fd = openSync(toAbsolute(root, path), constants.O_RDONLY | constants.O_NONBLOCK);
     const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_MANIFEST_FILE_BYTES) return false;
-    const bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1);
+    const bytes = readAtMostSync(fd, MAX_MANIFEST_FILE_BYTES + 1, info.size);
     return bytes.length <= MAX_MANIFEST_FILE_BYTES && contentHash(bytes) === trustedHash;
   } catch {
     return false;

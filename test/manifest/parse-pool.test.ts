@@ -85,14 +85,14 @@ describe('ParsePool', () => {
     expect(answers.map((docs) => (docs[0]!.value as { name: string }).name)).toEqual(['search-0', 'search-1', 'search-2', 'search-3', 'search-4']);
   });
 
-  it('starts warm and keeps its worker without idleMs (as a server does)', async () => {
+  it('starts warm; without idleMs its worker waits IDLE_MS for the next text (as a server does)', async () => {
     const own = new ParsePool({ clock });
     try {
       own.warm();
       expect(own.workers()).toBe(1);
       expect((await own.readManifests(fixture, 'yaml'))[0]!.valid).toBe(true);
       expect(own.workers()).toBe(1);
-      expect(clock.pendingTimers()).toEqual([]);
+      expect(clock.pendingTimers()).toEqual([expect.objectContaining({ inMs: IDLE_MS })]);
     } finally {
       await own.close();
     }

@@ -9,18 +9,25 @@
 // itself, on the loop (the few frames the worker has not copied yet, and the two fsyncs), and its next write
 // starts the WAL over. If the worker failed, the connection checkpoints itself as SQLite would.
 //
+// The worker starts at the first checkpoint due and ends after IDLE_MS without one (a store that writes
+// little keeps no thread); the next checkpoint due starts it again. A worker ending for being idle runs no
+// checkpoint (it is ended only between them) and closes its connection before the store's may close.
+//
 // Durability is unchanged: the worker's connection runs at synchronous=NORMAL, so its checkpoint fsyncs the
 // WAL before copying and the database file before the WAL may start over (the store's next write starts it
 // over only once a checkpoint copied all of it); a checkpoint never drops frames not durable in the file.
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
 import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
 export const CHECKPOINT_PAGES = 1000;
 /** Frames in the WAL after which the connection checkpoints the rest itself: 16 MiB of 4 KiB pages, the WAL's size limit (migrations.ts). */
 export const HARD_LIMIT_PAGES = 4000;
+/** How long the worker waits for the next checkpoint before it ends. */
+export const IDLE_MS = 60_000;
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
@@ -29,6 +36,10 @@ const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../../test/suppo
 export interface CheckpointerOptions {
   checkpointPages?: number;
   hardLimitPages?: number;
+  /** Default IDLE_MS. */
+  idleMs?: number;
+  /** For the idle timer. */
+  clock?: Clock;
 }
 
 export class WalCheckpointer {
@@ -41,8 +52,13 @@ export class WalCheckpointer {
   private readonly hardLimitPages: number;
   private running = false;
   private failed = false;
-  /** Checkpoints the worker ran, and the connection itself (past the hard limit). */
-  readonly counts = { worker: 0, inline: 0 };
+  private readonly idleMs: number;
+  private readonly clock: Clock;
+  private idleTimer: TimerHandle | undefined;
+  /** Workers ended for being idle, until they exited (close() waits for them). */
+  private readonly ending = new Map<Worker, Promise<void>>();
+  /** Checkpoints the worker ran, the connection itself (past the hard limit), and workers started. */
+  readonly counts = { worker: 0, inline: 0, started: 0 };
 
   constructor(
     private readonly db: Database.Database,
@@ -51,30 +67,50 @@ export class WalCheckpointer {
   ) {
     this.checkpointPages = options.checkpointPages ?? CHECKPOINT_PAGES;
     this.hardLimitPages = options.hardLimitPages ?? HARD_LIMIT_PAGES;
+    this.idleMs = options.idleMs ?? IDLE_MS;
+    this.clock = options.clock ?? systemClock;
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
   }
 
+  /** Whether a worker runs now (started, not ended). */
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** Started at the first checkpoint due: a store that never fills its WAL never starts a thread. */
   private started(): Worker {
+    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.worker) return this.worker;
     const worker = (this.worker = new Worker(WORKER_URL, { workerData: { path: this.path }, execArgv: WORKER_EXEC_ARGV }));
+    this.counts.started++;
     worker.unref();
     worker.on('message', (answer: CheckpointAnswer) => {
       this.running = false;
       if (answer.ok) this.counts.worker++;
       else this.failed = true;
+      if (this.worker === worker && !this.closing) this.idleTimer = this.clock.setTimeout(() => this.endIdle(worker), this.idleMs);
     });
-    worker.on('error', () => {
+    const failed = () => {
+      // A worker ended for being idle is no failure; its successor (if any) is another worker.
+      if (this.worker !== worker) return;
       this.running = false;
       this.failed = true;
-    });
-    worker.on('exit', () => {
-      this.running = false;
-      this.failed = true;
-    });
+    };
+    worker.on('error', failed);
+    worker.on('exit', failed);
     return worker;
+  }
+
+  /** Ends an idle worker (between checkpoints): it closes its connection and exits. */
+  private endIdle(worker: Worker): void {
+    this.idleTimer = undefined;
+    if (this.worker !== worker || this.running || this.closing) return;
+    this.worker = undefined;
+    this.ending.set(worker, new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => void this.ending.delete(worker)));
+    worker.postMessage('close');
   }
 
   /** After each commit of the store's connection: starts a checkpoint when one is due (see the header). */
@@ -96,6 +132,11 @@ export class WalCheckpointer {
   /** Ends the worker (its connection closed first); the store's connection closes after it. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      // A worker ending for being idle closes its connection first (never the last one); awaited, so it keeps the process up.
+      for (const ending of this.ending.keys()) ending.ref();
+      await Promise.all(this.ending.values());
       const worker = this.worker;
       if (worker && !this.failed) {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
