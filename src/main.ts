@@ -320,6 +320,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     logger: logger.child({ component: 'reconciler' }),
   });
   const resyncPlanner = new ResyncPlanner(async () => ({ resources: await leaderStore.syncStates(), entries: await leaderGateway.syncStates() }));
+  // Settles when the leader's first sync of the watched directories ended (see beforeBatch and the leader work).
+  let firstSync: Promise<void> = Promise.resolve();
   const controller = new Controller({
     name: 'mcp-servers',
     // Every log line of a reconcile carries its reconcileId and key.
@@ -343,8 +345,13 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     batch: (run) => stores.leaderUnit(run, { derived: true }),
     // Each reconcile of it in a savepoint (of both stores): one that fails rolls back only its own writes.
     each: (run) => stores.leaderUnit(run),
-    // Answers first: while API writes are in flight a batch waits (boundedly) and runs short.
-    beforeBatch: () => answersFirst.beforeBatch(),
+    // The leader's first sync of the watched directories goes first: it commits in parts, and the
+    // reconciles its parts queue wait for its end (and readiness), so they do not slow the sync down.
+    // Then answers first: while API writes are in flight a batch waits (boundedly) and runs short.
+    beforeBatch: async () => {
+      await firstSync;
+      return answersFirst.beforeBatch();
+    },
   });
   // The API's intake, and the watched directories' (the leader's: its writes are fenced on PostgreSQL).
   const makeIntake = (intakeStore: ResourceStorePort) => new Intake({
@@ -397,7 +404,15 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
       ...(stores.postgres ? [stores.postgres.schemaCheck] : []),
       { name: 'reconciler', start: () => controller.start(), stop: async () => { discovery.stop(); await controller.stop(); } },
       // Ready only after every watched directory has been synced once.
-      { name: 'manifest sources', start: () => sources.start(), stop: () => sources.stop() },
+      {
+        name: 'manifest sources',
+        start: () => {
+          const started = sources.start();
+          firstSync = started.then(() => undefined, () => undefined);
+          return started;
+        },
+        stop: () => sources.stop(),
+      },
       // Level-triggered restart: everything stored is reconciled once, so work committed but not applied is
       // applied. After the first sync, which enqueues what it changes itself: rechecking thousands of unchanged
       // entries must not hold up the sync (nor readiness).
