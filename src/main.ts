@@ -233,7 +233,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(config.discoveryRetryRate ? { retryBudget: new RetryBudget({ ...config.discoveryRetryRate, clock }) } : {}),
     jitter: Math.random,
     enqueue: (key) => queue.add(key),
-    reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
+    // Applying desired state and the API's answers go first (answers-first.ts), each wait bounded by the manager.
+    reconcilesWaiting: () => answersFirst.discoveryMayStart(() => (queue.len() > 0 ? queue.whenIdle() : undefined)),
     logger: logger.child({ component: 'discovery' }),
   });
   // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
