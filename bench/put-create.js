@@ -69,7 +69,7 @@ export async function run() {
   const probeFile = process.env.BENCH_LOOP_PROBE;
   if (probeFile) rmSync(probeFile, { force: true });
   const nodeArgs = [...SERVE_NODE_ARGS, ...(probeFile ? ['--import', pathToFileURL(join(ROOT, 'bench', 'lib', 'loop-probe.js')).href] : [])];
-  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true, nodeArgs, env: probeFile ? { BENCH_LOOP_PROBE: probeFile } : {} });
+  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true, nodeArgs, env: probeFile ? { BENCH_LOOP_PROBE: probeFile } : {}, sampleRssMs: 100 });
   /** Opens (and then closes and writes) the probe's window. */
   const probeWindow = () => probeFile && process.kill(cp.pid, 'SIGUSR2');
   log(`control plane pid ${cp.pid} at ${cp.url}`);
@@ -132,6 +132,7 @@ export async function run() {
     const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
     const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
     const sustained = mine.total / ((loadMs + drainMs) / 1000);
+    const rss = cp.rss();
     const probe = probeFile ? await waitFor(() => { try { return JSON.parse(readFileSync(probeFile, 'utf8')); } catch { return undefined; } }, { timeoutMs: 10_000, intervalMs: 20, what: 'the loop probe' }) : undefined;
     if (probe) log(`loop probe: ${JSON.stringify(probe)}`);
     await floor.stop();
@@ -149,7 +150,7 @@ export async function run() {
       met: ratio >= 0.5 && mine.p99 <= 20,
       note:
         `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
-        `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create (main thread ${fmt((mainDuringLoad * 1000) / mine.total)} µs; the floor ${fmt(floorCpuPerRequest * 1000)} µs per request) and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
+        `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create (main thread ${fmt((mainDuringLoad * 1000) / mine.total)} µs; the floor ${fmt(floorCpuPerRequest * 1000)} µs per request) and ${fmt(reconcilesDuringLoad)} reconciles; RSS max ${fmt(rss.max)} MB (sampled every 100 ms from the spawn until all Ready); load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
         (probe
           ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
           : ''),
