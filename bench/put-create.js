@@ -119,11 +119,15 @@ export async function run() {
   async function measure() {
     probeWindow();
     const started = performance.now();
-    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn (a profile's time)`);
+    const monotonicUs = () => String(process.hrtime.bigint() / 1000n);
+    const loadFromUs = monotonicUs();
+    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn`);
     const mine = await run(cp.url, cp.token);
     const loadMs = performance.now() - started;
     probeWindow();
     log(`load until ${fmt((performance.now() - cp.spawnedAt) / 1000)} s after the spawn`);
+    // A profile (BENCH_CPU_PROF) starts later than the spawn: profile-turns.js takes these instants instead.
+    log(`load window for bench/lib/profile-turns.js: ${loadFromUs} ${monotonicUs()} (monotonic µs)`);
     const cpuDuringLoad = cp.cpuMs() - cpuBefore;
     const mainDuringLoad = mainThreadCpuMs(cp.pid) - mainBefore;
     const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
