@@ -131,11 +131,13 @@ export class AnswersFirst {
 
   /**
    * The DiscoveryManager's reconcilesWaiting: undefined when no reconcile waits (reconcilesWaiting() answers
-   * undefined) and the writes have paused; else resolves once both hold at the same time.
+   * undefined) and the writes have paused; else resolves once the reconciles' wait resolved and then the
+   * writes paused. reconcilesWaiting is asked once: a wait that resolves at once (a queue shutting down
+   * with keys left) must not be asked again and again.
    */
   discoveryMayStart(reconcilesWaiting: () => Promise<void> | undefined): Promise<void> | undefined {
-    const wait = reconcilesWaiting() ?? this.whenWritesPause();
-    return wait?.then(() => this.discoveryMayStart(reconcilesWaiting) as Promise<void>);
+    const reconciles = reconcilesWaiting();
+    return reconciles ? reconciles.then(() => this.whenWritesPause()) : this.whenWritesPause();
   }
 
   private armPauseCheck(): void {
