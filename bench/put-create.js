@@ -7,11 +7,13 @@
 // measured beside it as context. Sustained: creates per second from the first request until every created
 // server is Ready with its tools (the queued reconciles and discoveries done too). Each target is warmed up
 // first.
-// Beside them, two figures that a loaded machine moves less: the process's CPU per create during the load
-// (the answers' share) and the reconciles that ran during it (mcp_cp_reconcile_total).
+// Beside them, figures that a loaded machine moves less: the process's CPU per create during the load
+// (the answers' share), the control plane's main thread alone (its event loop: the answers' queue, by
+// Little's law), the reconciles that ran during it (mcp_cp_reconcile_total), and the floor's CPU per request.
 // BENCH_LOOP_PROBE=FILE: the control plane runs with bench/lib/loop-probe.js, which measures, during the
 // load only, how long its event loop was blocked, its COMMITs and checkpoints and its GC; written to FILE
 // and summed up in the note.
+// BENCH_SERVE_NODE_ARGS: node flags for the control plane (a young generation of another size).
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +21,7 @@ import { SMOKE, log, tempDir, ROOT, waitFor } from './lib/common.js';
 import { spawnNode } from './lib/child.js';
 import { assertClean, callJson, load } from './lib/http.js';
 import { putBody } from './lib/manifests.js';
-import { loadAverage } from './lib/proc.js';
+import { cpuMs, loadAverage } from './lib/proc.js';
 import { scrape } from './lib/sharded-fleet.js';
 import { startServer } from './lib/server.js';
 import { startUpstreamFleet } from './lib/upstream-fleet.js';
@@ -31,8 +33,24 @@ const PATH = '/api/svc/v1/mcp-servers';
 /** BENCH_CONNECTIONS: the number of closed-loop connections (32 unless set). */
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const S = SMOKE ? { connections: 4, amount: 200, warmUp: 20 } : { connections: CONNECTIONS, duration: 5, warmUp: 500 };
+/**
+ * BENCH_SERVE_NODE_ARGS="--max-semi-space-size=16": more node flags for the control plane, after npm start's (the
+ * later flag wins); a comparison, so bench/run.js does not append the figure.
+ */
+const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Polling /metrics for the Ready count: the sustained figure is read this late at most. */
 const READY_POLL_MS = 50;
+
+/** CPU (ms) of a process's main thread (its event loop): the thread whose id is the process's. */
+function mainThreadCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Reconciles done so far (every result), from /metrics. */
 async function reconcilesDone(cp) {
@@ -50,8 +68,8 @@ export async function run() {
   const echo = await spawnNode(join(ROOT, 'bench', 'lib', 'baseline-server.js'), ['echo']);
   const probeFile = process.env.BENCH_LOOP_PROBE;
   if (probeFile) rmSync(probeFile, { force: true });
-  const nodeArgs = probeFile ? ['--import', pathToFileURL(join(ROOT, 'bench', 'lib', 'loop-probe.js')).href] : [];
-  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true, nodeArgs, env: probeFile ? { BENCH_LOOP_PROBE: probeFile } : {} });
+  const nodeArgs = [...SERVE_NODE_ARGS, ...(probeFile ? ['--import', pathToFileURL(join(ROOT, 'bench', 'lib', 'loop-probe.js')).href] : [])];
+  const cp = await startServer({ dataDir: join(dir, 'cp'), defaults: true, nodeArgs, env: probeFile ? { BENCH_LOOP_PROBE: probeFile } : {}, sampleRssMs: 100 });
   /** Opens (and then closes and writes) the probe's window. */
   const probeWindow = () => probeFile && process.kill(cp.pid, 'SIGUSR2');
   log(`control plane pid ${cp.pid} at ${cp.url}`);
@@ -76,7 +94,9 @@ export async function run() {
   // the control plane then finishes the reconciles of its warm-up before the measured load.
   const warmUp = async (target, token) => void (await run(target, token, S.warmUp));
   await warmUp(await floor.url());
+  const floorCpuBefore = cpuMs(floor.pid);
   const floorRun = await run(await floor.url());
+  const floorCpuPerRequest = (cpuMs(floor.pid) - floorCpuBefore) / floorRun.total;
   await warmUp(await echo.url());
   const echoRun = await run(await echo.url());
   const allReady = (n, what) =>
@@ -85,6 +105,7 @@ export async function run() {
   await allReady(S.warmUp, `the ${S.warmUp} warm-up servers Ready`);
   await cp.waitQuiet({ windowMs: 500, timeoutMs: 120_000 });
   const cpuBefore = cp.cpuMs();
+  const mainBefore = mainThreadCpuMs(cp.pid);
   const fleetCpuBefore = fleet.cpuMs();
   const reconcilesBefore = await reconcilesDone(cp);
   try {
@@ -98,18 +119,24 @@ export async function run() {
   async function measure() {
     probeWindow();
     const started = performance.now();
-    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn (a profile's time)`);
+    const monotonicUs = () => String(process.hrtime.bigint() / 1000n);
+    const loadFromUs = monotonicUs();
+    log(`load from ${fmt((started - cp.spawnedAt) / 1000)} s after the spawn`);
     const mine = await run(cp.url, cp.token);
     const loadMs = performance.now() - started;
     probeWindow();
     log(`load until ${fmt((performance.now() - cp.spawnedAt) / 1000)} s after the spawn`);
+    // A profile (BENCH_CPU_PROF) starts later than the spawn: profile-turns.js takes these instants instead.
+    log(`load window for bench/lib/profile-turns.js: ${loadFromUs} ${monotonicUs()} (monotonic µs)`);
     const cpuDuringLoad = cp.cpuMs() - cpuBefore;
+    const mainDuringLoad = mainThreadCpuMs(cp.pid) - mainBefore;
     const reconcilesDuringLoad = (await reconcilesDone(cp)) - reconcilesBefore;
     await allReady(S.warmUp + mine.total, 'every created server Ready');
     const drainMs = performance.now() - started - loadMs;
     const cpuPerCreate = (cp.cpuMs() - cpuBefore) / mine.total;
     const fleetCpuPerCreate = (fleet.cpuMs() - fleetCpuBefore) / mine.total;
     const sustained = mine.total / ((loadMs + drainMs) / 1000);
+    const rss = cp.rss();
     const probe = probeFile ? await waitFor(() => { try { return JSON.parse(readFileSync(probeFile, 'utf8')); } catch { return undefined; } }, { timeoutMs: 10_000, intervalMs: 20, what: 'the loop probe' }) : undefined;
     if (probe) log(`loop probe: ${JSON.stringify(probe)}`);
     await floor.stop();
@@ -118,21 +145,22 @@ export async function run() {
     await fleet.stop();
     const ratio = mine.rps / floorRun.rps;
     log(`floor ${fmt(floorRun.rps)} req/s, echo ${fmt(echoRun.rps)} req/s, control plane ${fmt(mine.rps)} req/s (p99 ${fmt(mine.p99)} ms), sustained ${fmt(sustained)}/s`);
-    return [
-      {
-        figure: 'put-create',
-        measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
-        baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
-        ratio,
-        goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
-        met: ratio >= 0.5 && mine.p99 <= 20,
-        note:
-          `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
-          `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create and ${fmt(reconcilesDuringLoad)} reconciles; load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
-          (probe
-            ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
-            : ''),
-      },
-    ];
+    const row = {
+      figure: 'put-create',
+      measured: `${fmt(mine.rps)} req/s, p50 ${fmt(mine.p50)} ms, p99 ${fmt(mine.p99)} ms; sustained ${fmt(sustained)} creates/s until all Ready with tools`,
+      baseline: `floor ${fmt(floorRun.rps)} req/s, p50 ${fmt(floorRun.p50)} ms, p99 ${fmt(floorRun.p99)} ms (bare echo ${fmt(echoRun.rps)} req/s, p99 ${fmt(echoRun.p99)} ms)`,
+      ratio,
+      goal: '≥ 0.5× the durable floor, p99 ≤ 20 ms',
+      met: ratio >= 0.5 && mine.p99 <= 20,
+      note:
+        `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
+        `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create (main thread ${fmt((mainDuringLoad * 1000) / mine.total)} µs; the floor ${fmt(floorCpuPerRequest * 1000)} µs per request) and ${fmt(reconcilesDuringLoad)} reconciles; RSS max ${fmt(rss.max)} MB (sampled every 100 ms from the spawn until all Ready); load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
+        (probe
+          ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
+          : ''),
+    };
+    // The whole row in the log too: a figure that is not appended (BENCH_SERVE_NODE_ARGS) is read from there.
+    log(`row: ${JSON.stringify(row)}`);
+    return [row];
   }
 }

@@ -16,8 +16,8 @@
 //                          and an allocation profile (bench/lib/memory-profile.js). Not appended, as with
 //                          BENCH_CPU_PROF: `npm run bench -- memory`
 // BENCH_SERVE_ARGS="--heap-growth 0", BENCH_SERVE_NODE_ARGS="--max-semi-space-size=4"
-//                          more serve / node flags for that scenario's control plane (a comparison; not
-//                          appended either)
+//                          more serve / node flags for that scenario's control plane, and (node flags only)
+//                          put-create's (a comparison; not appended either)
 //
 // Prints a table of figures (measured, baseline measured in the same run, ratio, goal) and appends
 // a dated row per figure to bench/results.md with the CPU count, Node version and commit.

@@ -236,7 +236,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     ...(config.discoveryRetryRate ? { retryBudget: new RetryBudget({ ...config.discoveryRetryRate, clock }) } : {}),
     jitter: Math.random,
     enqueue: (key) => queue.add(key),
-    reconcilesWaiting: () => (queue.len() > 0 ? queue.whenIdle() : undefined),
+    // Applying desired state and the API's answers go first (answers-first.ts), each wait bounded by the manager.
+    reconcilesWaiting: () => answersFirst.discoveryMayStart(() => (queue.len() > 0 ? queue.whenIdle() : undefined)),
     // A discovery after the gateway saw the server fail is reconciled even when it found the same (status clears the failure).
     mustReport: (key) => upstreamHealth.failure(key) !== undefined,
     logger: logger.child({ component: 'discovery' }),

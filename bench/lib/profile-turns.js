@@ -2,8 +2,13 @@
 // into busy stretches (samples between two idle ones); for the stretches of at least MIN_MS it sums the
 // sampled time by what was running, each sample named by the first category its stack matches, innermost
 // frame first (GC and the COMMIT statement before the code that called them).
+// A sample inside a group commit or a reconcile batch is counted there (their SQL included), whatever its
+// innermost frame; 'store (outside units)' is the store's code called from anywhere else.
 //   node bench/lib/profile-turns.js FILE.cpuprofile [MIN_MS=10] [FROM_S] [TO_S]
-// FROM_S/TO_S: only the part of the profile between these seconds after its start (the measured load).
+// FROM_S/TO_S: only the part of the profile between these seconds after its start; or, past 10^9, instants
+// of the monotonic clock in µs (process.hrtime, which the profile's startTime counts in too): put-create
+// logs its load's window so ("load window ... µs"), since the seconds after the spawn it logs are not the
+// profile's (the profiler starts later than the spawn).
 import { readFileSync } from 'node:fs';
 
 const [file, minArg = '10', fromArg, toArg] = process.argv.slice(2);
@@ -13,7 +18,13 @@ const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-/** [category, test on a frame]; the innermost frame that matches any decides, in this order per frame. */
+/** Whole calls counted as one category, whatever they call (the innermost such frame decides). */
+const ENCLOSING = [
+  ['group commit', (f) => f.url.endsWith('store/sqlite/units.js') && f.functionName === 'commitGroup'],
+  ['reconcile batch', (f) => f.url.includes('/reconcile/') && !f.url.includes('discovery')],
+  ['discovery', (f) => f.url.includes('discovery') || f.url.includes('@modelcontextprotocol')],
+];
+/** [category, test on a frame]; else the innermost frame that matches any decides, in this order per frame. */
 const CATEGORIES = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
   ['group commit', (f) => f.url.endsWith('store/sqlite/units.js') && f.functionName === 'commitGroup'],
@@ -33,6 +44,11 @@ function categoryOf(id) {
   let found;
   for (let at = id; at !== undefined && !found; at = parent.get(at)) {
     const f = nodes.get(at).callFrame;
+    for (const [name, test] of ENCLOSING) if (test(f)) { found = name; break; }
+  }
+  if (nodes.get(id).callFrame.functionName === '(garbage collector)') found = 'GC';
+  for (let at = id; at !== undefined && !found; at = parent.get(at)) {
+    const f = nodes.get(at).callFrame;
     for (const [name, test] of CATEGORIES) if (test(f)) { found = name; break; }
   }
   const leaf = nodes.get(id).callFrame;
@@ -43,8 +59,10 @@ function categoryOf(id) {
 const idle = (id) => nodes.get(id).callFrame.functionName === '(idle)';
 
 let t = 0;
-const from = fromArg === undefined ? -Infinity : Number(fromArg) * 1000;
-const to = toArg === undefined ? Infinity : Number(toArg) * 1000;
+/** A bound in ms after the profile's start: seconds, or an instant of the monotonic clock in µs. */
+const bound = (arg, none) => (arg === undefined ? none : Number(arg) > 1e9 ? (Number(arg) - profile.startTime) / 1000 : Number(arg) * 1000);
+const from = bound(fromArg, -Infinity);
+const to = bound(toArg, Infinity);
 const stretches = [];
 let current;
 let busyTotal = 0;

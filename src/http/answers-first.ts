@@ -14,6 +14,12 @@
 //
 // Level-triggered reconciles lose nothing by waiting: the queue holds each key once however often it was
 // written, and a burst's reconciles run after it in the controller's full batches.
+//
+// New discoveries give way too (discoveryMayStart, the DiscoveryManager's reconcilesWaiting): a discovery's
+// requests, connects and answers cost the event loop as much as an answer, so while writes are in flight or
+// were within maxDeferMs (and while reconciles wait) no new discovery starts. The manager bounds each such
+// wait (its MAX_YIELD_MS), then fills its free slots anyway: under writes that never pause, discovery
+// still starts a pool's worth of jobs at that period, and after the writes all that waited at full speed.
 import type { RequestHandler } from 'express';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 
@@ -40,6 +46,10 @@ export class AnswersFirst {
   private readonly longWriteMs: number;
   private readonly clock: Clock;
   private writesInFlight = 0;
+  /** Callers of whenWritesPause, resolved once the writes have paused. */
+  private readonly pauseWaiters: (() => void)[] = [];
+  /** The check, once no write is in flight, that maxDeferMs passed since the last one. */
+  private pauseCheck: TimerHandle | undefined;
   /** When a write last arrived or was answered (clock ms). */
   private lastWriteAt = -Infinity;
   /** Batches waiting for the writes in flight to end (each also ends at its deadline). */
@@ -66,7 +76,10 @@ export class AnswersFirst {
       counted = false;
       this.lastWriteAt = this.clock.now();
       this.clock.clearTimeout(long);
-      if (--this.writesInFlight === 0) for (const wake of [...this.waiting]) wake();
+      if (--this.writesInFlight === 0) {
+        for (const wake of [...this.waiting]) wake();
+        this.armPauseCheck();
+      }
     };
     const long = this.clock.setTimeout(uncount, this.longWriteMs);
     res.once('close', uncount);
@@ -100,6 +113,40 @@ export class AnswersFirst {
       this.waiting.add(wake);
       timer = this.clock.setTimeout(wake, this.maxDeferMs);
     });
+  }
+
+  /** No write is in flight, and none arrived or was answered within maxDeferMs. */
+  get writesPaused(): boolean {
+    return this.writesInFlight === 0 && this.clock.now() - this.lastWriteAt >= this.maxDeferMs;
+  }
+
+  /** Undefined when the writes have paused (writesPaused); else resolves once they have. Unbounded: the caller bounds it. */
+  whenWritesPause(): Promise<void> | undefined {
+    if (this.writesPaused) return undefined;
+    return new Promise((resolve) => {
+      this.pauseWaiters.push(resolve);
+      this.armPauseCheck();
+    });
+  }
+
+  /**
+   * The DiscoveryManager's reconcilesWaiting: undefined when no reconcile waits (reconcilesWaiting() answers
+   * undefined) and the writes have paused; else resolves once the reconciles' wait resolved and then the
+   * writes paused. reconcilesWaiting is asked once: a wait that resolves at once (a queue shutting down
+   * with keys left) must not be asked again and again.
+   */
+  discoveryMayStart(reconcilesWaiting: () => Promise<void> | undefined): Promise<void> | undefined {
+    const reconciles = reconcilesWaiting();
+    return reconciles ? reconciles.then(() => this.whenWritesPause()) : this.whenWritesPause();
+  }
+
+  private armPauseCheck(): void {
+    if (this.pauseWaiters.length === 0 || this.pauseCheck !== undefined || this.writesInFlight > 0) return;
+    this.pauseCheck = this.clock.setTimeout(() => {
+      this.pauseCheck = undefined;
+      if (!this.writesPaused) return this.armPauseCheck();
+      for (const resolve of this.pauseWaiters.splice(0)) resolve();
+    }, Math.max(0, this.lastWriteAt + this.maxDeferMs - this.clock.now()));
   }
 
   private budget(): number | undefined {

@@ -3,6 +3,7 @@
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { startMcpServer, type RunningMcpServer } from '../support/mcp-servers.js';
 import { ALICE_TOKEN, BOB_TOKEN, GATEWAY_TEST_ARGS, GATEWAY_TOOLS, putServer, testAuthenticators } from '../gateway/gateway-support.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface WatchEvent {
   type: string;
@@ -93,9 +94,13 @@ it("gives each caller their own authStatus of a per-user server, in the snapshot
 });
 
 it('gives the caller their own authStatus in a replay too', async () => {
-  // The stored authStatus is from the discovery with Alice's values; Bob has set none.
-  const stored = (await cp.api('/api/svc/v1/mcp-servers/name/keyed')).json.data;
-  expect(stored.status.conditions.find((c: { type: string }) => c.type === 'Discovered')).toMatchObject({ status: 'True' });
+  // The stored authStatus is from the discovery with Alice's values; Bob has set none. Discoveries start
+  // after the writes pause (answers first), so the one of the latest generation is waited for.
+  const discovered = async () => {
+    const stored = (await cp.api('/api/svc/v1/mcp-servers/name/keyed')).json.data;
+    return stored.status.conditions.find((c: { type: string; status: string }) => c.type === 'Discovered' && c.status === 'True');
+  };
+  expect(await waitFor(discovered, { what: 'keyed Discovered=True' })).toMatchObject({ status: 'True' });
   const bob = await watch(BOB_TOKEN, '&resourceVersion=0');
   const e = await nextAbout(bob, 'keyed');
   expect(e.object.authStatus).toMatchObject({ status: 'authentication_required', method: 'header' });
