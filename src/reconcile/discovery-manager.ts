@@ -89,6 +89,9 @@ export type RefreshEnd = 'reported' | 'gone' | 'stopped' | 'aborted';
 /** The longest the pool waits for the reconcile queue to empty before it starts jobs anyway. */
 const MAX_YIELD_MS = 1000;
 
+/** The longest delay a timer is set for: Node fires one longer than 2^31 - 1 ms at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface DiscoveryManagerOptions {
   clock: Clock;
   /** Discoveries running at once. */
@@ -426,7 +429,8 @@ export class DiscoveryManager {
 
   /**
    * Runs the kept job of key again at record.dueAt, unless a reconcile starts another, settles or forgets
-   * key first.
+   * key first. A timer waits at most MAX_TIMER_MS (Node fires a longer one at once) and is armed again
+   * until the record is due.
    */
   private rerunWhenDue(key: string, record: DiscoveryRecord): void {
     this.cancelRerun(key);
@@ -434,11 +438,12 @@ export class DiscoveryManager {
     const handle = clock.setTimeout(() => {
       this.reruns.delete(key);
       if (this.stopped || this.records.get(key) !== record || this.running.has(key) || this.pending.has(key)) return;
+      if (clock.now() < record.dueAt) return this.rerunWhenDue(key, record);
       const job = this.jobs.get(key);
       if (!job || !sameInputs(job, record)) return;
       this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
       this.pump();
-    }, Math.max(0, record.dueAt - clock.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, record.dueAt - clock.now())));
     this.reruns.set(key, { handle, record });
   }
 

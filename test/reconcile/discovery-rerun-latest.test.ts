@@ -1,8 +1,9 @@
 // The manager's own rediscovery runs only the job the latest reconcile asked for: a reconcile that asks
 // for other inputs or a newer generation while a rediscovery runs is not lost, a reconcile that asks for
-// no discovery (settle) stops the reruns.
+// no discovery (settle) stops the reruns, and an interval longer than a timer can wait is honoured.
 // Unit tests: the DiscoveryManager on a fake clock.
 import type { DiscoveryResult } from '../../src/discovery/index.js';
+import type { TimerHandle } from '../../src/domain/clock.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { DiscoveryManager, type DiscoveryOutcome } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
@@ -18,6 +19,13 @@ function ok(tools: string[]): DiscoveryResult {
     tools: tools.map((name) => ({ name, inputSchema: { type: 'object' } })),
     authStatus: { status: 'authentication_not_required', method: null, message: '' },
   };
+}
+
+/** Node's setTimeout: a delay above 2^31 - 1 ms fires after 1 ms. */
+class NodeLikeClock extends FakeClock {
+  override setTimeout(fn: () => void, ms: number): TimerHandle {
+    return super.setTimeout(fn, ms > 2 ** 31 - 1 ? 1 : ms);
+  }
 }
 
 /** A job that counts its runs; while `hold` is set, a run waits for release(). */
@@ -171,5 +179,29 @@ describe('DiscoveryManager: the rerun is the latest reconcile\'s job', () => {
     await flushPromises();
     expect(queued.runs()).toBe(0);
     expect(manager.activity(KEY).phase).toBe('idle');
+  });
+});
+
+describe('DiscoveryManager: an interval longer than a timer can wait', () => {
+  test('a 60-day interval rediscovers once per interval, not every millisecond', async () => {
+    const day = 24 * 3600_000;
+    const s = setup(60 * day, new NodeLikeClock(1_700_000_000_000));
+    const j = job(['a']);
+    s.reconcile('h', j.run, 1);
+    await flushPromises();
+    s.reconcile('h', j.run, 1);
+    const dueAt = s.manager.state(KEY, 'h').record!.dueAt;
+    expect(dueAt - s.clock.now()).toBeGreaterThan(30 * day);
+    // Every timer waits at most 2^31 - 1 ms; none starts a discovery before the record is due.
+    for (let i = 0; i < 100 && s.clock.now() < dueAt - 1; i++) {
+      const t = s.clock.pendingTimers()[0]!;
+      expect(t.inMs).toBeGreaterThan(1);
+      s.clock.advance(Math.min(t.inMs, dueAt - 1 - s.clock.now()));
+      await flushPromises();
+    }
+    expect(j.runs()).toBe(1);
+    s.clock.advance(1);
+    await flushPromises();
+    expect(j.runs()).toBe(2);
   });
 });
