@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Agent, Client, Pool, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type Connector, type EgressPolicy } from './egress.js';
-import { deniedLiteral, type ServerFetch, type ServerFetchOptions } from './server-fetch.js';
+import { checkingLiterals, type ServerFetch, type ServerFetchOptions } from './server-fetch.js';
 import type { TlsOptions } from './types.js';
 
 export interface ConnectionPoolOptions {
@@ -80,13 +80,17 @@ class SettingsAgent {
       ...(bodyTimeoutMs === undefined ? {} : { bodyTimeout: bodyTimeoutMs }),
     };
     if (proxy) {
-      this.dispatcher = new ProxyAgent({
-        uri: proxy.url,
-        headers: { ...proxy.headers },
-        requestTls: serverTls,
-        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...options }),
-        ...options,
-      });
+      // Every request and redirect hop naming a denied IP address is refused before the proxy is asked.
+      this.dispatcher = checkingLiterals(
+        new ProxyAgent({
+          uri: proxy.url,
+          headers: { ...proxy.headers },
+          requestTls: serverTls,
+          clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...options }),
+          ...options,
+        }),
+        policy,
+      );
       return;
     }
     const base = egressConnector(policy, serverTls);
@@ -234,8 +238,6 @@ export class ConnectionPool {
     let ended = false;
     const leased = ((url: string | URL, init?: RequestInit) => {
       if (ended) return Promise.reject(new TypeError('fetch failed', { cause: new Error('the discovery is over') }));
-      const denied = owner.proxy ? deniedLiteral(owner.policy, url) : undefined;
-      if (denied) return Promise.reject(new TypeError('fetch failed', { cause: denied }));
       try {
         used.add(new URL(String(url)).origin);
       } catch {
