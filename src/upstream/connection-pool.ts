@@ -123,8 +123,10 @@ class SettingsAgent {
         const entry = this.origins.get(key) ?? { sockets: new Set<Socket>() };
         entry.pool = pool;
         this.origins.set(key, entry);
-        // The Agent closes a Pool once none of its connections is left (in its own listener, after this one).
+        // The Agent closes a Pool once none of its connections is left (in its own listener, after this one),
+        // also when it never got one (every attempt failed).
         pool.on('disconnect', () => queueMicrotask(() => this.forgetIfGone(key)));
+        pool.on('connectionError', () => queueMicrotask(() => this.forgetIfGone(key)));
         return pool;
       },
     });
