@@ -204,6 +204,16 @@ class SettingsAgent {
   }
 }
 
+/** What a lease of a closed pool answers: every request fails; its dispatcher is destroyed. */
+function closedFetch(): ServerFetch {
+  const dispatcher = new Agent();
+  void dispatcher.destroy().catch(() => undefined);
+  const f = (() => Promise.reject(new TypeError('fetch failed', { cause: new Error('the connection pool is closed') }))) as unknown as ServerFetch;
+  f.dispatcher = dispatcher;
+  f.close = async () => undefined;
+  return f;
+}
+
 export class ConnectionPool {
   private readonly limits: typeof DEFAULTS;
   /** Settings key → its Agent, least recently used first. */
@@ -222,10 +232,12 @@ export class ConnectionPool {
 
   /**
    * A fetch for one discovery over the pooled connections of its settings. Its close() ends the lease
-   * (see the contract at the top); the pool stays open.
+   * (see the contract at the top); the pool stays open. Once the pool closed (shutdown), a fetch whose
+   * every request fails, as a network failure does (TypeError "fetch failed"), so a discovery still
+   * starting answers a failure.
    */
   lease(tls: TlsOptions, options: ServerFetchOptions = {}): ServerFetch {
-    if (this.closed) throw new Error('the connection pool is closed');
+    if (this.closed) return closedFetch();
     const policy = options.egress ?? DEFAULT_EGRESS_POLICY;
     const key = this.keyOf(policy, tls, options);
     let agent = this.agents.get(key);
