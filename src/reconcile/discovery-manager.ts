@@ -15,6 +15,13 @@
 // gateway entry written from the previous record already say it, so nothing would be written. Its record
 // replaces the previous one in memory and is due in turn. A settled fleet is rediscovered without
 // reconciles; any difference is reconciled as before.
+//
+// The job rerun is always the one the latest reconcile asked for (ensure), and only while it has the
+// inputs and generation of the record: a job that finishes after a reconcile asked for other inputs or a
+// newer generation is never "the same" (it is reconciled, and that reconcile starts the job asked for),
+// and a reconcile that asks for no discovery (settle: nothing to discover, or it failed before it could
+// say with which inputs) cancels the rerun and drops the kept job, so nothing is sent that the current
+// spec no longer yields. The reconcile that next succeeds asks again.
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
@@ -81,6 +88,9 @@ export type RefreshEnd = 'reported' | 'gone' | 'stopped' | 'aborted';
 
 /** The longest the pool waits for the reconcile queue to empty before it starts jobs anyway. */
 const MAX_YIELD_MS = 1000;
+
+/** The longest delay a timer is set for: Node fires one longer than 2^31 - 1 ms at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DiscoveryManagerOptions {
   clock: Clock;
@@ -150,7 +160,7 @@ export class DiscoveryManager {
   private readonly pending = new Map<string, Pending>();
   private readonly forced = new Set<string>();
   private readonly waiters = new Map<string, RefreshWaiter[]>();
-  /** The job that made each key's record: run again when the record is due. */
+  /** The job the latest reconcile of each key asked for (ensure): run again when its record is due. */
   private readonly jobs = new Map<string, Pending>();
   /** Keys whose next discovery the manager starts itself when their record is due. */
   private readonly reruns = new Map<string, { handle: TimerHandle; record: DiscoveryRecord }>();
@@ -196,7 +206,10 @@ export class DiscoveryManager {
    * started yet is replaced, so it runs with the latest inputs.
    */
   ensure(key: string, inputsHash: string, run: () => Promise<DiscoveryOutcome>, generation = 0): void {
-    if (this.stopped || this.running.has(key)) return;
+    if (this.stopped) return;
+    // Remembered even while a job runs: that job is then compared with it when it finishes.
+    this.jobs.set(key, { inputsHash, run, generation });
+    if (this.running.has(key)) return;
     const queued = this.pending.get(key);
     const unchanged = queued && queued.inputsHash === inputsHash && queued.generation >= generation;
     if (queued ? unchanged && !this.forced.has(key) : !this.isDue(key, inputsHash, generation)) return;
@@ -261,14 +274,21 @@ export class DiscoveryManager {
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
     // The next discovery is the manager's to start (see the schedule at the top).
     const job = this.jobs.get(key);
-    if (job && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.reruns.get(key)?.record !== record) {
-      this.rerunWhenDue(key, job, record);
+    if (job && sameInputs(job, record) && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.reruns.get(key)?.record !== record) {
+      this.rerunWhenDue(key, record);
     }
   }
 
-  /** The reconciler wrote status for key and will not discover it now (nothing to discover, or the reconcile failed first). */
+  /**
+   * The reconciler wrote status for key and will not discover it now (nothing to discover, or the reconcile
+   * failed first): no queued job starts and no rerun comes; the kept job is dropped (a job running now still
+   * finishes and is reconciled). The next reconcile that discovers asks again.
+   */
   settle(key: string): void {
     this.forced.delete(key);
+    this.pending.delete(key);
+    this.jobs.delete(key);
+    this.cancelRerun(key);
     this.wake(key, 'reported', () => true);
   }
 
@@ -384,14 +404,11 @@ export class DiscoveryManager {
     const unchanged = !this.stopped && this.foundTheSame(key, job, previous, outcome, retry?.nextAttempt);
     // Unchanged: the previous outcome is kept (the status was written from it), so the new one is garbage at once.
     const record: DiscoveryRecord = { inputsHash: job.inputsHash, outcome: unchanged ? previous!.outcome : outcome, startedAt, finishedAt: now, failures, dueAt, seq, generation: job.generation, ...nextAttempt, ...(unchanged ? { reported: true } : {}) };
-    if (!this.stopped) {
-      this.records.set(key, record);
-      this.jobs.set(key, job);
-    }
+    if (!this.stopped) this.records.set(key, record);
     this.running.delete(key);
     this.pump();
     if (this.stopped) return;
-    if (unchanged) this.rerunWhenDue(key, job, record);
+    if (unchanged) this.rerunWhenDue(key, record);
     else this.options.enqueue(key);
   }
 
@@ -399,6 +416,9 @@ export class DiscoveryManager {
   private foundTheSame(key: string, job: Pending, previous: DiscoveryRecord | undefined, outcome: DiscoveryOutcome, nextAttempt: NextAttempt | undefined): boolean {
     if (!previous?.reported || job.forced || this.forced.has(key) || this.waiters.has(key) || this.pending.has(key)) return false;
     if (previous.inputsHash !== job.inputsHash || previous.generation !== job.generation) return false;
+    // A reconcile since asked for other inputs, a newer generation, or no discovery at all.
+    const latest = this.jobs.get(key);
+    if (!latest || !sameInputs(latest, job)) return false;
     if (this.options.mustReport?.(key)) return false;
     const before = previous.outcome;
     // An OpenAPI catalog is not compared here: such a discovery is always reconciled.
@@ -407,16 +427,23 @@ export class DiscoveryManager {
     return sameJson(previous.nextAttempt, nextAttempt) && sameJson(before.result, outcome.result);
   }
 
-  /** Runs `job` again for key at record.dueAt, unless a reconcile starts another (or forgets key) first. */
-  private rerunWhenDue(key: string, job: Pending, record: DiscoveryRecord): void {
+  /**
+   * Runs the kept job of key again at record.dueAt, unless a reconcile starts another, settles or forgets
+   * key first. A timer waits at most MAX_TIMER_MS (Node fires a longer one at once) and is armed again
+   * until the record is due.
+   */
+  private rerunWhenDue(key: string, record: DiscoveryRecord): void {
     this.cancelRerun(key);
     const clock = this.options.clock;
     const handle = clock.setTimeout(() => {
       this.reruns.delete(key);
       if (this.stopped || this.records.get(key) !== record || this.running.has(key) || this.pending.has(key)) return;
+      if (clock.now() < record.dueAt) return this.rerunWhenDue(key, record);
+      const job = this.jobs.get(key);
+      if (!job || !sameInputs(job, record)) return;
       this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
       this.pump();
-    }, Math.max(0, record.dueAt - clock.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, record.dueAt - clock.now())));
     this.reruns.set(key, { handle, record });
   }
 
@@ -426,6 +453,11 @@ export class DiscoveryManager {
     this.options.clock.clearTimeout(rerun.handle);
     this.reruns.delete(key);
   }
+}
+
+/** Whether a job (or record) is for the same inputs and generation as another. */
+function sameInputs(a: { inputsHash: string; generation: number }, b: { inputsHash: string; generation: number }): boolean {
+  return a.inputsHash === b.inputsHash && a.generation === b.generation;
 }
 
 /** Deep equality of JSON-shaped values (what a discovery answers); key order does not matter. */

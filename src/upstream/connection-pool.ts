@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Agent, Client, Pool, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type Connector, type EgressPolicy } from './egress.js';
-import { deniedLiteral, type ServerFetch, type ServerFetchOptions } from './server-fetch.js';
+import { checkingLiterals, type ServerFetch, type ServerFetchOptions } from './server-fetch.js';
 import type { TlsOptions } from './types.js';
 
 export interface ConnectionPoolOptions {
@@ -80,13 +80,17 @@ class SettingsAgent {
       ...(bodyTimeoutMs === undefined ? {} : { bodyTimeout: bodyTimeoutMs }),
     };
     if (proxy) {
-      this.dispatcher = new ProxyAgent({
-        uri: proxy.url,
-        headers: { ...proxy.headers },
-        requestTls: serverTls,
-        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...options }),
-        ...options,
-      });
+      // Every request and redirect hop naming a denied IP address is refused before the proxy is asked.
+      this.dispatcher = checkingLiterals(
+        new ProxyAgent({
+          uri: proxy.url,
+          headers: { ...proxy.headers },
+          requestTls: serverTls,
+          clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...options }),
+          ...options,
+        }),
+        policy,
+      );
       return;
     }
     const base = egressConnector(policy, serverTls);
@@ -119,8 +123,10 @@ class SettingsAgent {
         const entry = this.origins.get(key) ?? { sockets: new Set<Socket>() };
         entry.pool = pool;
         this.origins.set(key, entry);
-        // The Agent closes a Pool once none of its connections is left (in its own listener, after this one).
+        // The Agent closes a Pool once none of its connections is left (in its own listener, after this one),
+        // also when it never got one (every attempt failed).
         pool.on('disconnect', () => queueMicrotask(() => this.forgetIfGone(key)));
+        pool.on('connectionError', () => queueMicrotask(() => this.forgetIfGone(key)));
         return pool;
       },
     });
@@ -198,6 +204,16 @@ class SettingsAgent {
   }
 }
 
+/** What a lease of a closed pool answers: every request fails; its dispatcher is destroyed. */
+function closedFetch(): ServerFetch {
+  const dispatcher = new Agent();
+  void dispatcher.destroy().catch(() => undefined);
+  const f = (() => Promise.reject(new TypeError('fetch failed', { cause: new Error('the connection pool is closed') }))) as unknown as ServerFetch;
+  f.dispatcher = dispatcher;
+  f.close = async () => undefined;
+  return f;
+}
+
 export class ConnectionPool {
   private readonly limits: typeof DEFAULTS;
   /** Settings key → its Agent, least recently used first. */
@@ -216,10 +232,12 @@ export class ConnectionPool {
 
   /**
    * A fetch for one discovery over the pooled connections of its settings. Its close() ends the lease
-   * (see the contract at the top); the pool stays open.
+   * (see the contract at the top); the pool stays open. Once the pool closed (shutdown), a fetch whose
+   * every request fails, as a network failure does (TypeError "fetch failed"), so a discovery still
+   * starting answers a failure.
    */
   lease(tls: TlsOptions, options: ServerFetchOptions = {}): ServerFetch {
-    if (this.closed) throw new Error('the connection pool is closed');
+    if (this.closed) return closedFetch();
     const policy = options.egress ?? DEFAULT_EGRESS_POLICY;
     const key = this.keyOf(policy, tls, options);
     let agent = this.agents.get(key);
@@ -234,8 +252,6 @@ export class ConnectionPool {
     let ended = false;
     const leased = ((url: string | URL, init?: RequestInit) => {
       if (ended) return Promise.reject(new TypeError('fetch failed', { cause: new Error('the discovery is over') }));
-      const denied = owner.proxy ? deniedLiteral(owner.policy, url) : undefined;
-      if (denied) return Promise.reject(new TypeError('fetch failed', { cause: denied }));
       try {
         used.add(new URL(String(url)).origin);
       } catch {

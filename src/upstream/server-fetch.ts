@@ -2,7 +2,9 @@
 // global dispatcher) is never touched, so one server's `reject_unauthorized: false` cannot leak to another.
 //
 // Every connection the Agent opens passes the egress policy (egress.ts) on the address it resolves to;
-// redirects reconnect through the same Agent, so they are checked too.
+// redirects reconnect through the same Agent, so they are checked too. Through a proxy, every request the
+// dispatcher is handed (the first and each redirect hop fetch follows) is refused when it names a denied
+// IP address (checkingLiterals).
 import { Agent, Client, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { isIP, type Socket } from 'node:net';
 import { DEFAULT_EGRESS_POLICY, EgressDeniedError, egressConnector, type Connector, type EgressPolicy } from './egress.js';
@@ -43,19 +45,18 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
   const timeouts = options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs };
   const direct = proxy ? undefined : new HeldConnection(egressConnector(policy, serverTls));
   const agent: Dispatcher = proxy
-    ? new ProxyAgent({
-        uri: proxy.url,
-        headers: { ...proxy.headers },
-        requestTls: serverTls,
-        clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...timeouts }),
-      })
+    ? checkingLiterals(
+        new ProxyAgent({
+          uri: proxy.url,
+          headers: { ...proxy.headers },
+          requestTls: serverTls,
+          clientFactory: (origin: URL) => new Client(origin, { connect: egressConnector(policy, {}), ...timeouts }),
+        }),
+        policy,
+      )
     : new Agent({ connect: direct!.connector, ...timeouts });
   let closed = false;
   const serverFetch = ((url: string | URL, init?: RequestInit) => {
-    // Through a proxy only the proxy's address is ours to check; a server named by its IP address is
-    // checked here too, so a proxy cannot be used to reach a denied address by number.
-    const denied = proxy ? deniedLiteral(policy, url) : undefined;
-    if (denied) return Promise.reject(new TypeError('fetch failed', { cause: denied }));
     // undici's fetch has its own (structurally equal) RequestInit/Response types.
     return undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
   }) as ServerFetch;
@@ -69,6 +70,22 @@ export function createServerFetch(tls: TlsOptions, options: ServerFetchOptions =
     await agent.destroy().catch(() => undefined);
   };
   return serverFetch;
+}
+
+/**
+ * A proxy's dispatcher that refuses every request to a server named by a denied IP address. Through a
+ * proxy only the proxy's address is ours to resolve and check (a name is the proxy's to resolve), so a
+ * server named by its number is checked here, before the proxy is asked: the first request and every
+ * redirect hop fetch follows (each is a new dispatch), so a redirect cannot reach a denied address either.
+ * The refusal is the request's error (fetch rejects with "fetch failed", caused by the EgressDeniedError).
+ */
+export function checkingLiterals(dispatcher: Dispatcher, policy: EgressPolicy): Dispatcher {
+  return dispatcher.compose((dispatch) => (opts, handler) => {
+    const denied = deniedLiteral(policy, String(opts.origin ?? ''));
+    if (!denied) return dispatch(opts, handler);
+    handler.onResponseError?.(null as unknown as Parameters<NonNullable<typeof handler.onResponseError>>[0], denied);
+    return true;
+  });
 }
 
 /** Through a proxy: the refusal of a server named by a denied IP address (a name is the proxy's to resolve). */
