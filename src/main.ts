@@ -346,8 +346,9 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     batch: (run) => stores.leaderUnit(run, { derived: true }),
     // Each reconcile of it in a savepoint (of both stores): one that fails rolls back only its own writes.
     each: (run) => stores.leaderUnit(run),
-    // The leader's first sync of the watched directories goes first: it commits in parts, and the
-    // reconciles its parts queue wait for its end (and readiness), so they do not slow the sync down.
+    // The leader's first sync of the watched directories goes first: it commits in parts, and every batch
+    // (those its parts queued, and on PostgreSQL other replicas' writes) waits for its end, so reconciles
+    // do not slow the sync (and readiness) down.
     // Then answers first: while API writes are in flight a batch waits (boundedly) and runs short.
     beforeBatch: async () => {
       await firstSync;
