@@ -23,6 +23,7 @@
 // say with which inputs) cancels the rerun and drops the kept job, so nothing is sent that the current
 // spec no longer yields. The reconcile that next succeeds asks again.
 import type { Clock, TimerHandle } from '../domain/clock.js';
+import { DueKeys } from './due-keys.js';
 import type { Logger } from '../domain/logger.js';
 import type { DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
@@ -89,8 +90,6 @@ export type RefreshEnd = 'reported' | 'gone' | 'stopped' | 'aborted';
 /** The longest the pool waits for the reconcile queue to empty before it starts jobs anyway. */
 const MAX_YIELD_MS = 1000;
 
-/** The longest delay a timer is set for: Node fires one longer than 2^31 - 1 ms at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DiscoveryManagerOptions {
   clock: Clock;
@@ -162,8 +161,9 @@ export class DiscoveryManager {
   private readonly waiters = new Map<string, RefreshWaiter[]>();
   /** The job the latest reconcile of each key asked for (ensure): run again when its record is due. */
   private readonly jobs = new Map<string, Pending>();
-  /** Keys whose next discovery the manager starts itself when their record is due. */
-  private readonly reruns = new Map<string, { handle: TimerHandle; record: DiscoveryRecord }>();
+  /** Keys whose next discovery the manager starts itself when their record is due, with that record. */
+  private readonly rerunRecords = new Map<string, DiscoveryRecord>();
+  private readonly reruns: DueKeys;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly retryUnreachableMaxMs: number;
@@ -176,6 +176,7 @@ export class DiscoveryManager {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
       throw new RangeError(`DiscoveryManager: concurrency must be an integer >= 1, got ${options.concurrency}`);
     }
+    this.reruns = new DueKeys(options.clock, (key) => this.rerunDue(key));
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = Math.max(options.retryMaxMs ?? 5 * 60_000, this.retryBaseMs);
     this.retryUnreachableMaxMs = Math.min(Math.max(options.retryUnreachableMaxMs ?? 5000, this.retryBaseMs), this.retryMaxMs);
@@ -274,7 +275,7 @@ export class DiscoveryManager {
     this.wake(key, 'reported', (w) => record.seq >= w.minSeq);
     // The next discovery is the manager's to start (see the schedule at the top).
     const job = this.jobs.get(key);
-    if (job && sameInputs(job, record) && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.reruns.get(key)?.record !== record) {
+    if (job && sameInputs(job, record) && !this.stopped && this.records.get(key) === record && !this.running.has(key) && !this.pending.has(key) && this.rerunRecords.get(key) !== record) {
       this.rerunWhenDue(key, record);
     }
   }
@@ -320,7 +321,8 @@ export class DiscoveryManager {
   stop(): void {
     this.stopped = true;
     this.pending.clear();
-    for (const key of [...this.reruns.keys()]) this.cancelRerun(key);
+    this.rerunRecords.clear();
+    this.reruns.clear();
     for (const key of [...this.waiters.keys()]) this.wake(key, 'stopped', () => true);
   }
 
@@ -427,30 +429,24 @@ export class DiscoveryManager {
     return sameJson(previous.nextAttempt, nextAttempt) && sameJson(before.result, outcome.result);
   }
 
-  /**
-   * Runs the kept job of key again at record.dueAt, unless a reconcile starts another, settles or forgets
-   * key first. A timer waits at most MAX_TIMER_MS (Node fires a longer one at once) and is armed again
-   * until the record is due.
-   */
+  /** Runs the kept job of key again at record.dueAt, unless a reconcile starts another, settles or forgets key first. */
   private rerunWhenDue(key: string, record: DiscoveryRecord): void {
-    this.cancelRerun(key);
-    const clock = this.options.clock;
-    const handle = clock.setTimeout(() => {
-      this.reruns.delete(key);
-      if (this.stopped || this.records.get(key) !== record || this.running.has(key) || this.pending.has(key)) return;
-      if (clock.now() < record.dueAt) return this.rerunWhenDue(key, record);
-      const job = this.jobs.get(key);
-      if (!job || !sameInputs(job, record)) return;
-      this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
-      this.pump();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, record.dueAt - clock.now())));
-    this.reruns.set(key, { handle, record });
+    this.rerunRecords.set(key, record);
+    this.reruns.set(key, record.dueAt);
+  }
+
+  private rerunDue(key: string): void {
+    const record = this.rerunRecords.get(key);
+    this.rerunRecords.delete(key);
+    if (!record || this.stopped || this.records.get(key) !== record || this.running.has(key) || this.pending.has(key)) return;
+    const job = this.jobs.get(key);
+    if (!job || !sameInputs(job, record)) return;
+    this.pending.set(key, { inputsHash: job.inputsHash, run: job.run, generation: job.generation });
+    this.pump();
   }
 
   private cancelRerun(key: string): void {
-    const rerun = this.reruns.get(key);
-    if (rerun === undefined) return;
-    this.options.clock.clearTimeout(rerun.handle);
+    this.rerunRecords.delete(key);
     this.reruns.delete(key);
   }
 }

@@ -5,11 +5,12 @@
 // - A key waits in the queue at most once: add() of a waiting key is a no-op.
 // - A key is never handed out twice at once. add() of a key that is being processed marks it dirty;
 //   done() puts it back exactly once, however many adds arrived during the run.
-// - addAfter() keeps, per key, only the earliest pending delayed add. Delayed adds wait in one min-heap by
-//   due time under one clock timer, set for the earliest (none while nothing is delayed): no timer per key.
+// - addAfter() keeps, per key, only the earliest pending delayed add. Delayed adds wait as DueKeys (one
+//   clock timer for the earliest, none while nothing is delayed): no timer per key.
 // - After shutdown(), adds are ignored, delayed adds are cancelled and get() answers undefined.
-import type { Clock, TimerHandle } from '../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
 import { backoffDelay } from './backoff.js';
+import { DueKeys } from './due-keys.js';
 
 export interface WorkQueueOptions {
   clock: Clock;
@@ -28,14 +29,6 @@ export interface QueueItem {
   waitedMs: number;
 }
 
-/** A delayed add; in the heap until due, current while `delayed` maps its key to it (else superseded). */
-interface DelayedAdd {
-  key: string;
-  at: number;
-  /** Order of the addAfter() calls: of two adds due at once, the first is added first. */
-  seq: number;
-}
-
 type Waiter = (item: QueueItem | undefined) => void;
 
 export class WorkQueue {
@@ -51,12 +44,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   /** When each dirty key was added, for wait-time accounting. */
   private readonly addedAt = new Map<string, number>();
-  private readonly delayed = new Map<string, DelayedAdd>();
-  /** Delayed adds by due time (superseded ones are dropped as they reach the top). */
-  private readonly due = new DueHeap();
-  /** The one timer, set for the earliest due time. */
-  private timer: { at: number; handle: TimerHandle } | undefined;
-  private delayedSeq = 0;
+  /** Keys with a pending delayed add, each added when due. */
+  private readonly delayed: DueKeys;
   private readonly failureCounts = new Map<string, number>();
   private waiters: Waiter[] = [];
   private idleWaiters: Array<() => void> = [];
@@ -64,6 +53,7 @@ export class WorkQueue {
 
   constructor(options: WorkQueueOptions) {
     this.clock = options.clock;
+    this.delayed = new DueKeys(options.clock, (key) => this.add(key));
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 300_000;
     this.jitter = options.jitter;
@@ -95,40 +85,9 @@ export class WorkQueue {
       return;
     }
     const at = this.clock.now() + ms;
-    const pending = this.delayed.get(key);
-    if (pending && pending.at <= at) return;
-    const entry: DelayedAdd = { key, at, seq: this.delayedSeq++ };
-    this.delayed.set(key, entry);
-    this.due.push(entry);
-    this.arm();
-  }
-
-  /** Adds every delayed key now due, in due order, then sets the timer for the next. */
-  private fire(): void {
-    this.timer = undefined;
-    const now = this.clock.now();
-    for (let top = this.due.peek(); top && top.at <= now; top = this.due.peek()) {
-      this.due.pop();
-      if (this.delayed.get(top.key) !== top) continue;
-      this.delayed.delete(top.key);
-      this.add(top.key);
-    }
-    this.arm();
-  }
-
-  /** The timer for the earliest current delayed add (superseded ones at the top are dropped first). */
-  private arm(): void {
-    let top = this.due.peek();
-    while (top && this.delayed.get(top.key) !== top) {
-      this.due.pop();
-      top = this.due.peek();
-    }
-    if (this.timer && (!top || this.timer.at !== top.at)) {
-      this.clock.clearTimeout(this.timer.handle);
-      this.timer = undefined;
-    }
-    if (!top || this.timer || this.shuttingDown) return;
-    this.timer = { at: top.at, handle: this.clock.setTimeout(() => this.fire(), Math.max(0, top.at - this.clock.now())) };
+    const pending = this.delayed.dueAt(key);
+    if (pending !== undefined && pending <= at) return;
+    this.delayed.set(key, at);
   }
 
   /**
@@ -189,9 +148,6 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.delayed.clear();
-    this.due.clear();
-    if (this.timer) this.clock.clearTimeout(this.timer.handle);
-    this.timer = undefined;
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve(undefined);
@@ -253,53 +209,5 @@ export class WorkQueue {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
-  }
-}
-
-/** A binary min-heap of delayed adds by due time (ties: the one pushed first). */
-class DueHeap {
-  private readonly items: DelayedAdd[] = [];
-
-  peek(): DelayedAdd | undefined {
-    return this.items[0];
-  }
-
-  push(item: DelayedAdd): void {
-    const items = this.items;
-    items.push(item);
-    for (let i = items.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): DelayedAdd | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let least = i;
-        if (l < items.length && this.before(items[l]!, items[least]!)) least = l;
-        if (r < items.length && this.before(items[r]!, items[least]!)) least = r;
-        if (least === i) break;
-        [items[i], items[least]] = [items[least]!, items[i]!];
-        i = least;
-      }
-    }
-    return top;
-  }
-
-  clear(): void {
-    this.items.length = 0;
-  }
-
-  private before(a: DelayedAdd, b: DelayedAdd): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
 }
