@@ -303,8 +303,8 @@ export class DirectorySync {
       toRead.length <= SYNC_READ_MAX_FILES
         ? await Promise.all(toRead.map((p) => readManifestFile(this.root, p, this.parsePool, { syncRead: true })))
         : await this.read(toRead);
-    const done = await this.commit(readings);
-    this.finish(directoryMissing, done.heldBack, done.awaiting);
+    // One unit: the conditions change in it, with the files' errors, so no reader sees one without the other.
+    const done = await this.commit(readings, (d) => this.finish(directoryMissing, d.heldBack, d.awaiting));
     return done.batch;
   }
 
@@ -518,8 +518,12 @@ export class DirectorySync {
    * The batch is one unit of work from here on: its reads and writes commit together, and no other write
    * interleaves with them. Other roots hear of it after the commit.
    */
-  private async commit(readings: FileReading[]): Promise<Committed> {
-    const result = await this.store.transaction(() => this.commitInUnit(readings));
+  private async commit(readings: FileReading[], inUnit?: (done: Committed) => void): Promise<Committed> {
+    const result = await this.store.transaction(async () => {
+      const done = await this.commitInUnit(readings);
+      inUnit?.(done);
+      return done;
+    });
     if (result.released.length > 0) this.handover?.released(this.root, result.released);
     // A savepoint rolled back may have undone some takeovers, and a needless read costs little.
     for (const [root, paths] of this.takenFrom) for (const path of paths) this.handover?.taken(root, path);
