@@ -340,6 +340,8 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     listKeys: async () => [...new Set([...(await leaderStore.keys()), ...(await leaderGateway.keys())])],
     // A resync reconciles at once what the stored states show differs, and the rest in slices (resync-plan.ts).
     planResync: () => resyncPlanner.plan(),
+    // Restarts, takeovers and change-feed gaps enqueue every key; those not converged go first.
+    listDiffering: () => resyncPlanner.differing(),
     logger: reconcileLogs.controllerLogger(logger.child({ component: 'controller' })),
     // A batch of reconciles commits once in each store (status and events; gateway entries): derived state,
     // which SQLite commits without an fsync of its own (see UnitOptions.derived).

@@ -55,6 +55,12 @@ export interface ControllerOptions {
   /** Every key that should exist, for enqueueAll() (and resync, without planResync). */
   listKeys: () => string[] | Promise<string[]>;
   /**
+   * The keys whose stored states show they are not converged (resync-plan.ts), which enqueueAll() adds
+   * before the rest, so after a restart or a takeover they do not wait behind every converged key. A
+   * rejection is logged and enqueueAll() adds every key in listKeys() order.
+   */
+  listDiffering?: () => Promise<readonly string[]>;
+  /**
    * What a periodic resync reconciles (see resync-plan.ts): `now` at once, `spread` evenly over the
    * interval. Without it every resync adds every key of listKeys() at once.
    */
@@ -100,6 +106,7 @@ export class Controller {
   private readonly workers: number;
   private readonly resyncIntervalMs: number;
   private readonly listKeys: () => string[] | Promise<string[]>;
+  private readonly listDiffering: (() => Promise<readonly string[]>) | undefined;
   private readonly planResync: (() => Promise<{ now: readonly string[]; spread: readonly string[] }>) | undefined;
   private readonly onOutcome: ((outcome: ReconcileOutcome) => void) | undefined;
   private readonly batch: (run: () => Promise<void>) => Promise<void>;
@@ -131,6 +138,7 @@ export class Controller {
     this.workers = options.workers;
     this.resyncIntervalMs = options.resyncIntervalMs;
     this.listKeys = options.listKeys;
+    this.listDiffering = options.listDiffering;
     this.planResync = options.planResync;
     this.onOutcome = options.onOutcome;
     this.batch = options.batch ?? ((run) => run());
@@ -152,8 +160,20 @@ export class Controller {
     );
   }
 
-  /** Add every key listKeys() returns. Rejects if listKeys() fails. */
+  /** Add every key listKeys() returns, those of listDiffering() first. Rejects if listKeys() fails. */
   async enqueueAll(): Promise<void> {
+    if (this.listDiffering) {
+      try {
+        for (const key of await this.listDiffering()) this.queue.add(key);
+      } catch (err) {
+        this.safely(() =>
+          this.logger.warn(
+            { controller: this.name, err: err instanceof Error ? err.message : String(err) },
+            'could not read which keys differ; every key is enqueued in name order',
+          ),
+        );
+      }
+    }
     const keys = await this.listKeys();
     for (const key of keys) this.queue.add(key);
   }

@@ -30,6 +30,29 @@ export function planResync(
   cursor: string | undefined,
   options: { rounds?: number; minSlice?: number } = {},
 ): ResyncPlan {
+  const { now, keys } = compareStates(resources, entries);
+  keys.sort();
+  const size = Math.min(keys.length, Math.max(options.minSlice ?? MIN_SLICE, Math.ceil(keys.length / (options.rounds ?? FULL_RESYNC_ROUNDS))));
+  if (size === 0) return { now, spread: [], cursor: undefined };
+  // The first key after the cursor, wrapping around.
+  let start = cursor === undefined ? 0 : lowerBound(keys, cursor);
+  if (start < keys.length && keys[start] === cursor) start++;
+  if (start >= keys.length) start = 0;
+  const slice = size === keys.length ? [...keys.slice(start), ...keys.slice(0, start)] : [];
+  if (slice.length === 0) for (let i = 0; i < size; i++) slice.push(keys[(start + i) % keys.length]!);
+  const urgent = new Set(now);
+  return { now, spread: slice.filter((k) => !urgent.has(k)), cursor: slice[slice.length - 1] };
+}
+
+/**
+ * Every key of both stores (unsorted), and those whose stored states differ: in one store only (an orphan
+ * entry, a missing one), an entry of another generation than its resource, or a status written for
+ * another generation.
+ */
+export function compareStates(
+  resources: readonly ResourceSyncState[],
+  entries: readonly EntrySyncState[],
+): { now: string[]; keys: string[] } {
   const entryGeneration = new Map(entries.map((e) => [e.fqn, e.generation]));
   const now: string[] = [];
   const keys: string[] = [];
@@ -44,17 +67,7 @@ export function planResync(
     keys.push(fqn);
     now.push(fqn);
   }
-  keys.sort();
-  const size = Math.min(keys.length, Math.max(options.minSlice ?? MIN_SLICE, Math.ceil(keys.length / (options.rounds ?? FULL_RESYNC_ROUNDS))));
-  if (size === 0) return { now, spread: [], cursor: undefined };
-  // The first key after the cursor, wrapping around.
-  let start = cursor === undefined ? 0 : lowerBound(keys, cursor);
-  if (start < keys.length && keys[start] === cursor) start++;
-  if (start >= keys.length) start = 0;
-  const slice = size === keys.length ? [...keys.slice(start), ...keys.slice(0, start)] : [];
-  if (slice.length === 0) for (let i = 0; i < size; i++) slice.push(keys[(start + i) % keys.length]!);
-  const urgent = new Set(now);
-  return { now, spread: slice.filter((k) => !urgent.has(k)), cursor: slice[slice.length - 1] };
+  return { now, keys };
 }
 
 function lowerBound(sorted: readonly string[], key: string): number {
@@ -82,5 +95,11 @@ export class ResyncPlanner {
     const plan = planResync(resources, entries, this.cursor, this.options);
     this.cursor = plan.cursor;
     return plan;
+  }
+
+  /** The keys whose stored states differ now (a plan's `now`), leaving the full pass's cursor where it is. */
+  async differing(): Promise<string[]> {
+    const { resources, entries } = await this.read();
+    return compareStates(resources, entries).now;
   }
 }
