@@ -67,7 +67,11 @@ class PostAnswer {
   private piping = false;
   private readonly deferred: Frame[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
-  private streamTimer: TimerHandle | undefined;
+  /**
+   * When (clock.now()) the answer becomes an event stream if it has not come by then (a resumable client);
+   * undefined once it cannot any more. The channel's one switch timer reads it (ClientChannel.switchDue).
+   */
+  dueAt: number | undefined;
   /** Requests of `answers` without their answer yet. */
   private unanswered = 0;
 
@@ -85,7 +89,12 @@ class PostAnswer {
     this.res = res;
     for (const id of requestIds) this.answers.set(id, undefined);
     this.unanswered = this.answers.size;
-    if (resumable) this.streamTimer = clock.setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
+    if (resumable) this.dueAt = clock.now() + STREAM_AFTER_MS;
+  }
+
+  /** The answer did not come in time: it becomes an event stream, with a priming event. */
+  switchToStream(): void {
+    this.startStream(true);
   }
 
   /** Every request has its answer (sent, or logged for a client that may resume). */
@@ -276,8 +285,7 @@ class PostAnswer {
   }
 
   private stopTimer(): void {
-    if (this.streamTimer) this.clock.clearTimeout(this.streamTimer);
-    this.streamTimer = undefined;
+    this.dueAt = undefined;
   }
 
   private stopKeepAlive(): void {
@@ -305,8 +313,16 @@ export class ClientChannel {
   private readonly posts = new Map<string, PostAnswer>();
   private readonly log = new EventLog();
   private postCount = 0;
+  private readonly clock: Clock;
+  /**
+   * The one timer of the switch to an event stream, for every POST of the session (not one per POST): armed
+   * while a resumable POST waits for its answer, for the earliest one due.
+   */
+  private switchTimer: TimerHandle | undefined;
 
-  constructor(private readonly options: ClientChannelOptions) {}
+  constructor(private readonly options: ClientChannelOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** The client holds its GET stream open. */
   get streaming(): boolean {
@@ -368,6 +384,8 @@ export class ClientChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.switchTimer) this.clock.clearTimeout(this.switchTimer);
+    this.switchTimer = undefined;
     for (const post of this.waiting.values()) post.end();
     this.waiting.clear();
     this.posts.clear();
@@ -405,9 +423,10 @@ export class ClientChannel {
     }
     const version = req.headers['mcp-protocol-version'];
     const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
-    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.options.clock ?? systemClock);
+    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.clock);
     for (const id of requestIds) this.waiting.set(id, post);
     this.posts.set(post.key, post);
+    if (resumable) this.armSwitch(STREAM_AFTER_MS);
     res.on('close', () => this.postClosed(post, res));
     for (const message of messages) this.onmessage?.(message);
   }
@@ -459,6 +478,28 @@ export class ClientChannel {
     post.reattach(res);
     if (previous && previous !== res) previous.end();
     res.on('close', () => this.postClosed(post, res));
+  }
+
+  private armSwitch(delayMs: number): void {
+    if (this.switchTimer || this.closed) return;
+    this.switchTimer = this.clock.setTimeout(() => {
+      this.switchTimer = undefined;
+      this.switchDue();
+    }, delayMs);
+  }
+
+  /** Each POST whose answer is due and did not come becomes an event stream; the timer is armed again for the next. */
+  private switchDue(): void {
+    const now = this.clock.now();
+    let next: number | undefined;
+    for (const post of [...this.posts.values()]) {
+      const due = post.dueAt;
+      if (due === undefined) continue;
+      // A clock set back counts as due: no answer waits longer than STREAM_AFTER_MS for it.
+      if (due <= now || due - now > STREAM_AFTER_MS) post.switchToStream();
+      else next = next === undefined ? due - now : Math.min(next, due - now);
+    }
+    if (next !== undefined) this.armSwitch(next);
   }
 
   /** A POST's connection closed: over, unless a streamed answer's client may resume it. */

@@ -99,8 +99,11 @@ export class HttpUpstreamTransport implements Transport {
   /** The retry field of the upstream's event streams, when it sent one. */
   private serverRetryMs: number | undefined;
   private readonly maxMessageBytes: number;
+  /** The origin and path of options.url, as dispatch takes them (made once: URL's getters make new strings each time). */
+  private readonly target: { origin: string; path: string };
 
   constructor(private readonly options: HttpUpstreamOptions) {
+    this.target = dispatchTarget(options.url);
     this.session = options.sessionId;
     this.protocolVersion = options.protocolVersion;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
@@ -448,8 +451,13 @@ export class HttpUpstreamTransport implements Transport {
         else onError(error);
       },
     };
-    this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
+    const { origin, path } = url === this.options.url ? this.target : dispatchTarget(url);
+    this.options.dispatcher.dispatch(body === undefined ? { origin, path, method, headers } : { origin, path, method, headers, body }, handler);
   }
+}
+
+function dispatchTarget(url: URL): { origin: string; path: string } {
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }
 
 const NOT_THE_ANSWER = 'The upstream MCP server sent something that is not the JSON-RPC answer to this request.';
