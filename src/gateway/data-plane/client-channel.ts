@@ -124,11 +124,12 @@ class PostAnswer {
     } else {
       this.stopTimer();
       const res = this.res!;
-      const answers = this.answers.size === 1 ? [message] : [...this.answers.values()];
-      const bytes = answers.length === 1 ? sourceBytes(answers[0]!) : undefined;
+      const single = this.answers.size === 1;
+      const bytes = single ? sourceBytes(message) : undefined;
       if (bytes) {
         // The upstream's own bytes, as they came: no serializing or encoding again.
-        const length = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+        let length = 0;
+        for (const chunk of bytes) length += chunk.length;
         res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(length) }));
         if (bytes.length === 1 && length <= ONE_WRITE_BYTES) {
           // As latin1 text, byte for byte: node writes it behind the head in one write, not a writev of two.
@@ -143,7 +144,7 @@ class PostAnswer {
         }
       } else {
         res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-        res.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
+        res.end(single ? serialize(message) : `[${[...this.answers.values()].map((a) => serialize(a!)).join(',')}]`);
       }
     }
     return true;
@@ -405,8 +406,17 @@ export class ClientChannel {
       return refuse(res, 400, -32600, `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages`);
     }
     const messages = (Array.isArray(body) ? body : [body]) as unknown[];
-    if (!messages.every(isMessage)) return refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
-    if (messages.some((m) => 'method' in m && m.method === 'initialize' && 'id' in m)) {
+    // One pass: the messages are checked, and the ids of their requests (and whether one initializes) read.
+    const requestIds: RequestId[] = [];
+    let initializes = false;
+    for (const m of messages) {
+      if (!isMessage(m)) return refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      if ('method' in m && 'id' in m) {
+        requestIds.push(m.id);
+        if (m.method === 'initialize') initializes = true;
+      }
+    }
+    if (initializes) {
       if (this.initialized) return refuse(res, 400, -32600, 'Invalid Request: Server already initialized');
       if (messages.length > 1) return refuse(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
       this.sessionId = this.options.newSessionId?.() ?? randomUUID();
@@ -415,10 +425,9 @@ export class ClientChannel {
     } else if (!this.admitted(req, res)) {
       return;
     }
-    const requestIds = messages.filter((m) => 'method' in m && 'id' in m).map((m) => (m as { id: RequestId }).id);
     if (requestIds.length === 0) {
       res.writeHead(202).end();
-      for (const message of messages) this.onmessage?.(message);
+      for (const message of messages) this.onmessage?.(message as JSONRPCMessage);
       return;
     }
     const version = req.headers['mcp-protocol-version'];
@@ -428,7 +437,7 @@ export class ClientChannel {
     this.posts.set(post.key, post);
     if (resumable) this.armSwitch(STREAM_AFTER_MS);
     res.on('close', () => this.postClosed(post, res));
-    for (const message of messages) this.onmessage?.(message);
+    for (const message of messages) this.onmessage?.(message as JSONRPCMessage);
   }
 
   private get(req: IncomingMessage, res: ServerResponse): void {

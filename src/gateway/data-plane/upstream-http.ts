@@ -61,6 +61,8 @@ interface BodySink {
 /** Reads an answer's head: its status and headers; answers what to do with its body. */
 type HeadReader = (status: number, headers: IncomingHttpHeaders) => BodySink;
 
+const NOTHING = (): void => undefined;
+
 const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () => undefined };
 
 /** The bytes of an error answer kept for its message; the rest is read and dropped. */
@@ -127,48 +129,59 @@ export class HttpUpstreamTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fail = (error: Error) => {
-        this.onerror?.(error);
-        reject(error);
-      };
-      const isRequest = 'method' in message && 'id' in message;
-      // An answer past the cap fails this request alone, with a JSON-RPC error in place of the answer.
-      const failAnswer = (error: Error) => {
-        if (!(isRequest && error instanceof ResponseTooLargeError)) return fail(error);
-        this.receive(oversizedAnswer(message.id, error));
+    return new Promise((resolve, reject) => this.post(message, resolve, reject));
+  }
+
+  /**
+   * As send(), without a promise (the relay of every client request goes through here): `onFailed` hears
+   * what send()'s promise would reject with.
+   */
+  relay(message: JSONRPCMessage, onFailed: (error: Error) => void): void {
+    this.post(message, NOTHING, onFailed);
+  }
+
+  /** POSTs `message`: `resolve` once it is delivered (a request's answer comes by onmessage), else `reject`. */
+  private post(message: JSONRPCMessage, resolve: () => void, reject: (error: Error) => void): void {
+    const fail = (error: Error) => {
+      this.onerror?.(error);
+      reject(error);
+    };
+    const isRequest = 'method' in message && 'id' in message;
+    // An answer past the cap fails this request alone, with a JSON-RPC error in place of the answer.
+    const failAnswer = (error: Error) => {
+      if (!(isRequest && error instanceof ResponseTooLargeError)) return fail(error);
+      this.receive(oversizedAnswer(message.id, error));
+      resolve();
+    };
+    this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
+      const sessionId = headers['mcp-session-id'];
+      if (typeof sessionId === 'string' && sessionId !== '' && sessionId !== this.session) {
+        this.session = sessionId;
+        this.common = this.postHeaders = undefined;
+      }
+      if (status < 200 || status >= 300) {
+        // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
+        // any header value this request sent (an upstream may quote the credential it refuses).
+        return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES);
+      }
+      if (status === 202 || !isRequest) {
+        if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
+          this.openStream(undefined).catch(() => undefined);
+        }
         resolve();
-      };
-      this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-      this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
-        const sessionId = headers['mcp-session-id'];
-        if (typeof sessionId === 'string' && sessionId !== '' && sessionId !== this.session) {
-          this.session = sessionId;
-          this.common = this.postHeaders = undefined;
-        }
-        if (status < 200 || status >= 300) {
-          // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
-          // any header value this request sent (an upstream may quote the credential it refuses).
-          return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES);
-        }
-        if (status === 202 || !isRequest) {
-          if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
-            this.openStream(undefined).catch(() => undefined);
-          }
-          resolve();
-          return DROP;
-        }
-        const type = mediaType(headers['content-type']);
-        if (type === 'text/event-stream') {
-          resolve();
-          return this.eventStream(false, isRequest ? message.id : undefined);
-        }
-        if (type !== 'application/json') {
-          fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
-          return DROP;
-        }
-        return this.jsonAnswer(message.id, contentLength(headers['content-length']), resolve, failAnswer);
-      });
+        return DROP;
+      }
+      const type = mediaType(headers['content-type']);
+      if (type === 'text/event-stream') {
+        resolve();
+        return this.eventStream(false, isRequest ? message.id : undefined);
+      }
+      if (type !== 'application/json') {
+        fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
+        return DROP;
+      }
+      return this.jsonAnswer(message.id, contentLength(headers['content-length']), resolve, failAnswer);
     });
   }
 
