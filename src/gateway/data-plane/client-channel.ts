@@ -310,7 +310,10 @@ export class ClientChannel {
   private stream: { res: ServerResponse; keepAlive: NodeJS.Timeout | undefined } | undefined;
   /** Requests still unanswered, by id, with the POST that waits for each. */
   private readonly waiting = new Map<RequestId, PostAnswer>();
-  /** POSTs not answered in full yet, by their key in the event log (to resume them). */
+  /**
+   * POSTs that became event streams and are not answered in full yet, by their key in the event log (to resume
+   * them). A POST answered as JSON never enters it: a map emptied again on every call costs a new table each time.
+   */
   private readonly posts = new Map<string, PostAnswer>();
   private readonly log = new EventLog();
   private postCount = 0;
@@ -357,6 +360,7 @@ export class ClientChannel {
     const post = this.waiting.get(id);
     if (!post || post.done) return false;
     if (!isAnswer) {
+      this.posts.set(post.key, post);
       post.message(message);
       return true;
     }
@@ -434,7 +438,6 @@ export class ClientChannel {
     const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
     const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.clock);
     for (const id of requestIds) this.waiting.set(id, post);
-    this.posts.set(post.key, post);
     if (resumable) this.armSwitch(STREAM_AFTER_MS);
     res.on('close', () => this.postClosed(post, res));
     for (const message of messages) this.onmessage?.(message as JSONRPCMessage);
@@ -501,12 +504,15 @@ export class ClientChannel {
   private switchDue(): void {
     const now = this.clock.now();
     let next: number | undefined;
-    for (const post of [...this.posts.values()]) {
+    // Every POST that may still switch waits for an answer (a batch's is met once per request).
+    for (const post of this.waiting.values()) {
       const due = post.dueAt;
       if (due === undefined) continue;
       // A clock set back counts as due: no answer waits longer than STREAM_AFTER_MS for it.
-      if (due <= now || due - now > STREAM_AFTER_MS) post.switchToStream();
-      else next = next === undefined ? due - now : Math.min(next, due - now);
+      if (due <= now || due - now > STREAM_AFTER_MS) {
+        this.posts.set(post.key, post);
+        post.switchToStream();
+      } else next = next === undefined ? due - now : Math.min(next, due - now);
     }
     if (next !== undefined) this.armSwitch(next);
   }
