@@ -119,6 +119,18 @@ export class DataPlane {
   readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const name = nameOf(req.url ?? '/');
     if (name === undefined || name instanceof URIError) return next(name);
+    this.serveNamed(name, req, res);
+  };
+
+  /** As handler, for a server that passes on other paths itself: false (nothing answered) when the path is not `/<name>`. */
+  serves(req: IncomingMessage, res: ServerResponse): boolean {
+    const name = nameOf(req.url ?? '/');
+    if (name === undefined || name instanceof URIError) return false;
+    this.serveNamed(name, req, res);
+    return true;
+  }
+
+  private serveNamed(name: string, req: IncomingMessage, res: ServerResponse): void {
     // A request another replica forwarded is admitted on that replica's credential, never the caller's.
     if (this.options.sessionOwners && req.headers[FORWARDED_BY_HEADER] !== undefined) {
       this.admitForwarded(req, res, this.options.sessionOwners)
@@ -129,7 +141,7 @@ export class DataPlane {
     const principal = this.authenticate(req, res);
     if (!principal) return;
     this.withEntry(name, req, res, principal);
-  };
+  }
 
   private withEntry(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal): void {
     // A cached entry (every server with sessions) is served without waiting for the store.

@@ -62,6 +62,7 @@ export interface DataPlaneHost {
 }
 
 const MCP_PREFIX = '/mcp/';
+const MCP_PATH = /^\/mcp\//i;
 /** As the control plane's mcp_cp_http_request_duration_seconds (its /metrics merges the two). */
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
@@ -195,16 +196,12 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
     delete req.headers[HOST_SECRET_HEADER];
     const url = req.url ?? '/';
     // In any letter case, as express routes it in the control plane's app.
-    if (url.slice(0, MCP_PREFIX.length).toLowerCase() !== MCP_PREFIX) return passOn(req, res);
+    if (!MCP_PATH.test(url)) return passOn(req, res);
     (res as TimedResponse)[STARTED] = performance.now();
     req.url = url.slice(MCP_PREFIX.length - 1);
-    let passed = false;
-    dataPlane.handler(req, res, () => {
-      passed = true;
-      req.url = url;
-      passOn(req, res);
-    });
-    if (!passed) res.on('close', observeMcp);
+    if (dataPlane.serves(req, res)) return void res.on('close', observeMcp);
+    req.url = url;
+    passOn(req, res);
   };
   const server = (opened.server = await new Promise<Server>((resolveListen, rejectListen) => {
     const s = createServer({ keepAliveTimeout: PUBLIC_KEEP_ALIVE_MS }, listener).listen(options.listen.port, options.listen.host);
