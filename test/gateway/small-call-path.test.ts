@@ -3,6 +3,8 @@
 // share one shape; metrics recorded with label objects made once per series, counted as before.
 import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
+import { Agent } from 'undici';
+import { HttpUpstreamTransport } from '../../src/gateway/data-plane/upstream-http.js';
 import { answerFromBytes, serialize } from '../../src/gateway/data-plane/json-rpc.js';
 import { STREAM_AFTER_MS } from '../../src/gateway/data-plane/client-channel.js';
 import { LabelCache, PromDataPlaneMetrics } from '../../src/gateway/data-plane/metrics.js';
@@ -150,5 +152,45 @@ describe('data-plane metrics', () => {
     expect(sample('mcp_gateway_upstream_latency_seconds_bucket{le="0.25",server="two",method="ping"}')).toBe(0);
     expect(sample('mcp_gateway_errors_total{server="one",kind="upstream_send"}')).toBe(2);
     expect(sample('mcp_gateway_errors_total{server="two",kind="unknown_session"}')).toBe(1);
+  });
+});
+
+describe('the upstream transport', () => {
+  it('aborts every exchange still under way when it closes, whichever joined first, and relays without a promise', async () => {
+    const held: (() => void)[] = [];
+    let cut = 0;
+    const upstream = await startAnswerUpstream({
+      slow: (res, id) => {
+        res.once('close', () => void (res.writableFinished || cut++));
+        held.push(() => json(res, { jsonrpc: '2.0', id, result: { content: [] } }));
+      },
+      quick: (res, id) => json(res, { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'quick' }] } }),
+    });
+    const dispatcher = new Agent();
+    const transport = new HttpUpstreamTransport({
+      url: new URL(upstream.url),
+      headers: {},
+      dispatcher,
+      sessionId: 'answer-upstream-session',
+      protocolVersion: '2025-06-18',
+      reconnection: { initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
+    });
+    const answers: unknown[] = [];
+    transport.onmessage = (message) => void answers.push(message);
+    const failures: Error[] = [];
+    try {
+      // One answered in full first: it leaves the list before the others join.
+      transport.relay({ jsonrpc: '2.0', id: 'q', method: 'tools/call', params: { name: 'quick' } }, (error) => failures.push(error));
+      await waitFor(() => answers.length === 1 || undefined, { what: 'the quick answer' });
+      for (const id of [1, 2, 3]) transport.relay({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow' } }, (error) => failures.push(error));
+      await waitFor(() => held.length === 3 || undefined, { what: 'the upstream to hold three calls' });
+      await transport.close();
+      await waitFor(() => (failures.length === 3 && cut === 3) || undefined, { what: 'every exchange under way to be aborted' });
+      expect(failures.map((e) => e.name)).toEqual(['AbortError', 'AbortError', 'AbortError']);
+      expect(answers).toEqual([{ jsonrpc: '2.0', id: 'q', result: { content: [{ type: 'text', text: 'quick' }] } }]);
+    } finally {
+      await dispatcher.close();
+      await upstream.close();
+    }
   });
 });

@@ -92,8 +92,8 @@ export class HttpUpstreamTransport implements Transport {
   private session: string | undefined;
   private protocolVersion: string | undefined;
   private closed = false;
-  /** Exchanges under way, aborted by close(). */
-  private readonly inFlight = new Set<Dispatcher.DispatchController>();
+  /** Exchanges under way, aborted by close(); a redirect is followed as a new exchange. */
+  private readonly inFlight = new Exchanges((from, to) => this.exchange(from.method, from.headers, from.body, from.onError, from.onHead, to, from.hop + 1));
   /** The headers of every request, made again only when the session or protocol version changes. */
   private common: Record<string, string> | undefined;
   private postHeaders: Record<string, string> | undefined;
@@ -302,7 +302,7 @@ export class HttpUpstreamTransport implements Transport {
     this.closed = true;
     const aborted = new Error('This operation was aborted');
     aborted.name = 'AbortError';
-    for (const controller of [...this.inFlight]) controller.abort(aborted);
+    for (const controller of this.inFlight.controllers()) controller.abort(aborted);
     this.onclose?.();
   }
 
@@ -433,39 +433,108 @@ export class HttpUpstreamTransport implements Transport {
       aborted.name = 'AbortError';
       return onError(aborted);
     }
-    let sink: BodySink | undefined;
-    let redirect: URL | undefined;
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (controller) => void this.inFlight.add(controller),
-      onResponseStart: (_controller, status, answerHeaders) => {
-        redirect = hop < MAX_REDIRECTS ? redirectTarget(status, answerHeaders.location, url, method) : undefined;
-        sink = redirect ? DROP : onHead(status, answerHeaders);
-      },
-      onResponseData: (controller, chunk) => {
-        try {
-          sink!.data(chunk, controller);
-        } catch (error) {
-          // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
-          const failed = sink!;
-          sink = DROP;
-          this.inFlight.delete(controller);
-          controller.abort(error as Error);
-          failed.error(error as Error);
-        }
-      },
-      onResponseEnd: (controller) => {
-        this.inFlight.delete(controller);
-        if (redirect) this.exchange(method, headers, body, onError, onHead, redirect, hop + 1);
-        else sink!.end();
-      },
-      onResponseError: (controller, error) => {
-        if (controller) this.inFlight.delete(controller);
-        if (sink) sink.error(error);
-        else onError(error);
-      },
-    };
+    const handler = new Exchange(this.inFlight, method, headers, body, onError, onHead, url, hop);
     const { origin, path } = url === this.options.url ? this.target : dispatchTarget(url);
     this.options.dispatcher.dispatch(body === undefined ? { origin, path, method, headers } : { origin, path, method, headers, body }, handler);
+  }
+}
+
+/**
+ * One request on the dispatcher and the answer to it, as undici's handler: one object per request, not a
+ * closure per callback. While under way it is in its transport's list of exchanges (Exchanges).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  prev: Exchange | undefined;
+  next: Exchange | undefined;
+  listed = false;
+  controller: Dispatcher.DispatchController | undefined;
+  private sink: BodySink | undefined;
+  private redirect: URL | undefined;
+
+  constructor(
+    private readonly list: Exchanges,
+    readonly method: 'GET' | 'POST' | 'DELETE',
+    readonly headers: Record<string, string>,
+    readonly body: string | undefined,
+    /** Hears of a failure before the answer's head (no connection, a closed transport); the body's sink of one after it. */
+    readonly onError: (error: Error) => void,
+    /** Reads the final answer's head. */
+    readonly onHead: HeadReader,
+    readonly url: URL,
+    readonly hop: number,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.list.add(this);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.redirect = this.hop < MAX_REDIRECTS ? redirectTarget(status, headers.location, this.url, this.method) : undefined;
+    this.sink = this.redirect ? DROP : this.onHead(status, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.sink!.data(chunk, controller);
+    } catch (error) {
+      // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
+      const failed = this.sink!;
+      this.sink = DROP;
+      this.list.remove(this);
+      controller.abort(error as Error);
+      failed.error(error as Error);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.list.remove(this);
+    if (this.redirect) this.list.follow(this, this.redirect);
+    else this.sink!.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.list.remove(this);
+    if (this.sink) this.sink.error(error);
+    else this.onError(error);
+  }
+}
+
+/**
+ * The exchanges of a transport under way, as a list threaded through them: joining and leaving it allocates
+ * nothing (a Set that empties after every call makes itself a new table each time).
+ */
+class Exchanges {
+  private head: Exchange | undefined;
+
+  constructor(
+    /** Follows a redirect: a new exchange of the same request to `to`. */
+    readonly follow: (from: Exchange, to: URL) => void,
+  ) {}
+
+  add(exchange: Exchange): void {
+    if (exchange.listed) return;
+    exchange.listed = true;
+    exchange.prev = undefined;
+    exchange.next = this.head;
+    if (this.head) this.head.prev = exchange;
+    this.head = exchange;
+  }
+
+  remove(exchange: Exchange): void {
+    if (!exchange.listed) return;
+    exchange.listed = false;
+    if (exchange.prev) exchange.prev.next = exchange.next;
+    else this.head = exchange.next;
+    if (exchange.next) exchange.next.prev = exchange.prev;
+    exchange.prev = exchange.next = undefined;
+  }
+
+  /** The controllers of the exchanges under way, taken at once (aborting one takes it off the list). */
+  controllers(): Dispatcher.DispatchController[] {
+    const out: Dispatcher.DispatchController[] = [];
+    for (let e = this.head; e; e = e.next) if (e.controller) out.push(e.controller);
+    return out;
   }
 }
 
