@@ -3,13 +3,17 @@
 // Streamable HTTP. Latency: calls alternate between the two, one at a time; throughput: 16 clients
 // (sessions) on each side calling in a loop, in one-second rounds that alternate between the two, so
 // both sides see the same load from whatever else runs on the machine. Skipped when /mcp/<name> is
-// not served.
+// not served. CPU per call over the throughput rounds (/proc; load-independent where the ratio is not): the
+// gateway's process and its busiest thread (the data plane's, as serve runs it), and the upstream's on
+// each side (the same work either way: a control for the load).
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ROOT, SMOKE, log, tempDir, waitFor } from './lib/common.js';
 import { spawnNode } from './lib/child.js';
 import { callJson, expectOk } from './lib/http.js';
+import { cpuMs } from './lib/proc.js';
 import { manifest, serverName } from './lib/manifests.js';
 import { startServer } from './lib/server.js';
 import { fmt, summarize } from './lib/stats.js';
@@ -33,13 +37,41 @@ async function connect(url, token) {
 
 const call = (client, i) => client.callTool({ name: 'echo', arguments: { text: `hello ${i}` } });
 
-/** Calls per second of each side; the sides take turns, a round each at a time. */
-async function throughput(sides) {
+/** CPU ms of each thread of a process (by thread id), from /proc/<pid>/task/<tid>/stat. */
+function threadCpuMs(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * Calls per second of each side; the sides take turns, a round each at a time. `watch`: pids whose CPU is
+ * read around each round (a side's entry: ms used during its rounds; per thread for `threadsOf`).
+ */
+async function throughput(sides, watch = [], threadsOf) {
   const open = await Promise.all(sides.map(({ url, token }) => Promise.all(Array.from({ length: S.clients }, () => connect(url, token)))));
   const done = sides.map(() => 0);
   const seconds = sides.map(() => 0);
+  const cpu = sides.map(() => watch.map(() => 0));
+  const threads = sides.map(() => new Map());
   for (let round = 0; round < S.rounds; round++) {
     for (let side = 0; side < sides.length; side++) {
+      const cpu0 = watch.map((pid) => cpuMs(pid));
+      const threads0 = threadsOf ? threadCpuMs(threadsOf) : undefined;
       const started = performance.now();
       const until = started + S.roundSeconds * 1000;
       await Promise.all(
@@ -51,10 +83,12 @@ async function throughput(sides) {
         }),
       );
       seconds[side] += (performance.now() - started) / 1000;
+      watch.forEach((pid, i) => (cpu[side][i] += cpuMs(pid) - cpu0[i]));
+      if (threads0) for (const [tid, ms] of threadCpuMs(threadsOf)) threads[side].set(tid, (threads[side].get(tid) ?? 0) + ms - (threads0.get(tid) ?? ms));
     }
   }
   await Promise.all(open.flat().map((c) => c.close()));
-  return done.map((n, side) => n / seconds[side]);
+  return { rates: done.map((n, side) => n / seconds[side]), calls: done, cpu, threads };
 }
 
 export async function run() {
@@ -103,8 +137,15 @@ export async function run() {
     const ds = summarize(d);
     const gs = summarize(g);
     log(`latency p50: direct ${fmt(ds.p50)} ms, gateway ${fmt(gs.p50)} ms`);
-    const [directRate, gatewayRate] = await throughput([{ url: upstreamUrl }, { url: gatewayUrl, token: cp.token }]);
+    const t = await throughput([{ url: upstreamUrl }, { url: gatewayUrl, token: cp.token }], [upstream.pid, cp.pid], cp.pid);
+    const [directRate, gatewayRate] = t.rates;
     log(`throughput: direct ${fmt(directRate)} calls/s, gateway ${fmt(gatewayRate)} calls/s`);
+    // µs per call: the gateway's process and busiest thread during its rounds; the upstream's on each side.
+    const perCall = (ms, side) => (ms * 1000) / t.calls[side];
+    const gatewayCpu = perCall(t.cpu[1][1], 1);
+    const busiest = Math.max(0, ...t.threads[1].values());
+    const cpuNote = `gateway CPU ${fmt(gatewayCpu)} µs per call (busiest thread ${fmt(perCall(busiest, 1))}), upstream ${fmt(perCall(t.cpu[1][0], 1))} µs via the gateway, ${fmt(perCall(t.cpu[0][0], 0))} µs direct`;
+    log(cpuNote);
     const overhead = gs.p50 - ds.p50;
     const ratio = gatewayRate / directRate;
     return [
@@ -115,7 +156,7 @@ export async function run() {
         ratio,
         goal: 'p50 overhead ≤ 1 ms, ≥ 0.7× throughput',
         met: overhead <= 1 && ratio >= 0.7,
-        note: `${PASSTHROUGH ? 'passthrough (minted caller tokens); ' : ''}p50 overhead ${fmt(overhead)} ms; ${S.calls} sequential calls each; ${S.clients} sessions each, ${S.rounds} alternating rounds of ${S.roundSeconds} s`,
+        note: `${PASSTHROUGH ? 'passthrough (minted caller tokens); ' : ''}p50 overhead ${fmt(overhead)} ms; ${S.calls} sequential calls each; ${S.clients} sessions each, ${S.rounds} alternating rounds of ${S.roundSeconds} s; ${cpuNote}`,
       },
     ];
   } finally {

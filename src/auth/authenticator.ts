@@ -1,5 +1,5 @@
 // Bearer tokens → principals. Tokens are compared by their sha256 digest in constant time.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../domain/principal.js';
 
 export interface Authenticator {
@@ -15,7 +15,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot: no Hash object per call (every gateway request hashes its caller's token).
+  return hash('sha256', value, 'hex');
 }
 
 /** The break-glass admin token from the command line, the environment or <data-dir>/admin-token. */
@@ -31,7 +32,7 @@ export class StaticTokenAuthenticator implements Authenticator {
 
   authenticate(token: string): Principal | undefined {
     // Both digests are 32 bytes: timingSafeEqual needs no length check.
-    return timingSafeEqual(createHash('sha256').update(token).digest(), this.digest) ? this.principal : undefined;
+    return timingSafeEqual(hash('sha256', token, 'buffer'), this.digest) ? this.principal : undefined;
   }
 
   principalOf(subjectId: string): Principal | undefined {

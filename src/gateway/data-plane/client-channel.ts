@@ -67,7 +67,11 @@ class PostAnswer {
   private piping = false;
   private readonly deferred: Frame[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
-  private streamTimer: TimerHandle | undefined;
+  /**
+   * When (clock.now()) the answer becomes an event stream if it has not come by then (a resumable client);
+   * undefined once it cannot any more. The channel's one switch timer reads it (ClientChannel.switchDue).
+   */
+  dueAt: number | undefined;
   /** Requests of `answers` without their answer yet. */
   private unanswered = 0;
 
@@ -85,7 +89,12 @@ class PostAnswer {
     this.res = res;
     for (const id of requestIds) this.answers.set(id, undefined);
     this.unanswered = this.answers.size;
-    if (resumable) this.streamTimer = clock.setTimeout(() => this.startStream(true), STREAM_AFTER_MS);
+    if (resumable) this.dueAt = clock.now() + STREAM_AFTER_MS;
+  }
+
+  /** The answer did not come in time: it becomes an event stream, with a priming event. */
+  switchToStream(): void {
+    this.startStream(true);
   }
 
   /** Every request has its answer (sent, or logged for a client that may resume). */
@@ -115,11 +124,12 @@ class PostAnswer {
     } else {
       this.stopTimer();
       const res = this.res!;
-      const answers = this.answers.size === 1 ? [message] : [...this.answers.values()];
-      const bytes = answers.length === 1 ? sourceBytes(answers[0]!) : undefined;
+      const single = this.answers.size === 1;
+      const bytes = single ? sourceBytes(message) : undefined;
       if (bytes) {
         // The upstream's own bytes, as they came: no serializing or encoding again.
-        const length = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+        let length = 0;
+        for (const chunk of bytes) length += chunk.length;
         res.writeHead(200, this.headers({ 'Content-Type': 'application/json', 'Content-Length': String(length) }));
         if (bytes.length === 1 && length <= ONE_WRITE_BYTES) {
           // As latin1 text, byte for byte: node writes it behind the head in one write, not a writev of two.
@@ -134,7 +144,7 @@ class PostAnswer {
         }
       } else {
         res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-        res.end(answers.length === 1 ? serialize(answers[0]!) : `[${answers.map((a) => serialize(a!)).join(',')}]`);
+        res.end(single ? serialize(message) : `[${[...this.answers.values()].map((a) => serialize(a!)).join(',')}]`);
       }
     }
     return true;
@@ -276,8 +286,7 @@ class PostAnswer {
   }
 
   private stopTimer(): void {
-    if (this.streamTimer) this.clock.clearTimeout(this.streamTimer);
-    this.streamTimer = undefined;
+    this.dueAt = undefined;
   }
 
   private stopKeepAlive(): void {
@@ -301,12 +310,23 @@ export class ClientChannel {
   private stream: { res: ServerResponse; keepAlive: NodeJS.Timeout | undefined } | undefined;
   /** Requests still unanswered, by id, with the POST that waits for each. */
   private readonly waiting = new Map<RequestId, PostAnswer>();
-  /** POSTs not answered in full yet, by their key in the event log (to resume them). */
+  /**
+   * POSTs that became event streams and are not answered in full yet, by their key in the event log (to resume
+   * them). A POST answered as JSON never enters it: a map emptied again on every call costs a new table each time.
+   */
   private readonly posts = new Map<string, PostAnswer>();
   private readonly log = new EventLog();
   private postCount = 0;
+  private readonly clock: Clock;
+  /**
+   * The one timer of the switch to an event stream, for every POST of the session (not one per POST): armed
+   * while a resumable POST waits for its answer, for the earliest one due.
+   */
+  private switchTimer: TimerHandle | undefined;
 
-  constructor(private readonly options: ClientChannelOptions) {}
+  constructor(private readonly options: ClientChannelOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** The client holds its GET stream open. */
   get streaming(): boolean {
@@ -340,6 +360,7 @@ export class ClientChannel {
     const post = this.waiting.get(id);
     if (!post || post.done) return false;
     if (!isAnswer) {
+      this.posts.set(post.key, post);
       post.message(message);
       return true;
     }
@@ -368,6 +389,8 @@ export class ClientChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.switchTimer) this.clock.clearTimeout(this.switchTimer);
+    this.switchTimer = undefined;
     for (const post of this.waiting.values()) post.end();
     this.waiting.clear();
     this.posts.clear();
@@ -387,8 +410,17 @@ export class ClientChannel {
       return refuse(res, 400, -32600, `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages`);
     }
     const messages = (Array.isArray(body) ? body : [body]) as unknown[];
-    if (!messages.every(isMessage)) return refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
-    if (messages.some((m) => 'method' in m && m.method === 'initialize' && 'id' in m)) {
+    // One pass: the messages are checked, and the ids of their requests (and whether one initializes) read.
+    const requestIds: RequestId[] = [];
+    let initializes = false;
+    for (const m of messages) {
+      if (!isMessage(m)) return refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      if ('method' in m && 'id' in m) {
+        requestIds.push(m.id);
+        if (m.method === 'initialize') initializes = true;
+      }
+    }
+    if (initializes) {
       if (this.initialized) return refuse(res, 400, -32600, 'Invalid Request: Server already initialized');
       if (messages.length > 1) return refuse(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
       this.sessionId = this.options.newSessionId?.() ?? randomUUID();
@@ -397,19 +429,18 @@ export class ClientChannel {
     } else if (!this.admitted(req, res)) {
       return;
     }
-    const requestIds = messages.filter((m) => 'method' in m && 'id' in m).map((m) => (m as { id: RequestId }).id);
     if (requestIds.length === 0) {
       res.writeHead(202).end();
-      for (const message of messages) this.onmessage?.(message);
+      for (const message of messages) this.onmessage?.(message as JSONRPCMessage);
       return;
     }
     const version = req.headers['mcp-protocol-version'];
     const resumable = typeof version === 'string' && version >= PRIMING_VERSION;
-    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.options.clock ?? systemClock);
+    const post = new PostAnswer(res, `post-${++this.postCount}`, this.log, this.sessionId, requestIds, resumable, this.clock);
     for (const id of requestIds) this.waiting.set(id, post);
-    this.posts.set(post.key, post);
+    if (resumable) this.armSwitch(STREAM_AFTER_MS);
     res.on('close', () => this.postClosed(post, res));
-    for (const message of messages) this.onmessage?.(message);
+    for (const message of messages) this.onmessage?.(message as JSONRPCMessage);
   }
 
   private get(req: IncomingMessage, res: ServerResponse): void {
@@ -459,6 +490,31 @@ export class ClientChannel {
     post.reattach(res);
     if (previous && previous !== res) previous.end();
     res.on('close', () => this.postClosed(post, res));
+  }
+
+  private armSwitch(delayMs: number): void {
+    if (this.switchTimer || this.closed) return;
+    this.switchTimer = this.clock.setTimeout(() => {
+      this.switchTimer = undefined;
+      this.switchDue();
+    }, delayMs);
+  }
+
+  /** Each POST whose answer is due and did not come becomes an event stream; the timer is armed again for the next. */
+  private switchDue(): void {
+    const now = this.clock.now();
+    let next: number | undefined;
+    // Every POST that may still switch waits for an answer (a batch's is met once per request).
+    for (const post of this.waiting.values()) {
+      const due = post.dueAt;
+      if (due === undefined) continue;
+      // A clock set back counts as due: no answer waits longer than STREAM_AFTER_MS for it.
+      if (due <= now || due - now > STREAM_AFTER_MS) {
+        this.posts.set(post.key, post);
+        post.switchToStream();
+      } else next = next === undefined ? due - now : Math.min(next, due - now);
+    }
+    if (next !== undefined) this.armSwitch(next);
   }
 
   /** A POST's connection closed: over, unless a streamed answer's client may resume it. */

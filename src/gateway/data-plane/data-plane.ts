@@ -119,6 +119,18 @@ export class DataPlane {
   readonly handler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const name = nameOf(req.url ?? '/');
     if (name === undefined || name instanceof URIError) return next(name);
+    this.serveNamed(name, req, res);
+  };
+
+  /** As handler, for a server that passes on other paths itself: false (nothing answered) when the path is not `/<name>`. */
+  serves(req: IncomingMessage, res: ServerResponse): boolean {
+    const name = nameOf(req.url ?? '/');
+    if (name === undefined || name instanceof URIError) return false;
+    this.serveNamed(name, req, res);
+    return true;
+  }
+
+  private serveNamed(name: string, req: IncomingMessage, res: ServerResponse): void {
     // A request another replica forwarded is admitted on that replica's credential, never the caller's.
     if (this.options.sessionOwners && req.headers[FORWARDED_BY_HEADER] !== undefined) {
       this.admitForwarded(req, res, this.options.sessionOwners)
@@ -129,7 +141,7 @@ export class DataPlane {
     const principal = this.authenticate(req, res);
     if (!principal) return;
     this.withEntry(name, req, res, principal);
-  };
+  }
 
   private withEntry(name: string, req: IncomingMessage, res: ServerResponse, principal: Principal): void {
     // A cached entry (every server with sessions) is served without waiting for the store.
@@ -170,8 +182,17 @@ export class DataPlane {
   }
 
   private serveHere(req: IncomingMessage, res: ServerResponse, admission: Admission, name: string): void {
-    const served = req.method === 'POST' ? readJsonBody(req).then((body) => this.serve(req, res, admission, body)) : this.serve(req, res, admission, undefined);
-    served.catch((error: unknown) => this.failed(name, res, error));
+    if (req.method !== 'POST') return this.serveCaught(req, res, admission, undefined, name);
+    readJsonBody(req, (error, body) => (error ? this.failed(name, res, error) : this.serveCaught(req, res, admission, body, name)));
+  }
+
+  /** serve(), its failure answered (it may run inside the request body's 'end' event: nothing may escape). */
+  private serveCaught(req: IncomingMessage, res: ServerResponse, admission: Admission, body: unknown, name: string): void {
+    try {
+      this.serve(req, res, admission, body)?.catch((error: unknown) => this.failed(name, res, error));
+    } catch (error) {
+      this.failed(name, res, error);
+    }
   }
 
   /**
@@ -273,23 +294,33 @@ export class DataPlane {
     return { principal, entry };
   }
 
-  /** `body`: the parsed JSON of a POST (undefined when it was not JSON). */
-  private async serve(req: IncomingMessage, res: ServerResponse, { principal, entry }: Admission, body: unknown): Promise<void> {
+  /**
+   * `body`: the parsed JSON of a POST (undefined when it was not JSON). A request of an open session is
+   * handed to it now (no promise); opening a session answers the promise of its work.
+   */
+  private serve(req: IncomingMessage, res: ServerResponse, { principal, entry }: Admission, body: unknown): Promise<void> | undefined {
     const sessionId = req.headers['mcp-session-id'];
     if (sessionId !== undefined) {
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (!session || session.fqn !== entry.fqn || session.principal.subject.subjectId !== principal.subject.subjectId) {
         this.metrics.error(entry.name, 'unknown_session');
         // 404 tells a Streamable HTTP client to start a new session.
-        return answerJson(res, 404, rpcError(-32001, 'Session not found; start a new session with initialize.'));
+        answerJson(res, 404, rpcError(-32001, 'Session not found; start a new session with initialize.'));
+        return undefined;
       }
       session.handle(req, res, body);
-      return;
+      return undefined;
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
-      return answerJson(res, 400, rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
+      answerJson(res, 400, rpcError(-32000, 'Bad Request: send initialize first, or the Mcp-Session-Id of your session.'));
+      return undefined;
     }
     if (entry.virtual) return this.serveVirtual(req, res, principal, entry, body);
+    return this.open(req, res, principal, entry, body);
+  }
+
+  /** A new session of a proxied server: its upstream session opened with the client's initialize. */
+  private async open(req: IncomingMessage, res: ServerResponse, principal: Principal, entry: StoredGatewayEntry, body: InitializeRequest): Promise<void> {
 
     let upstream;
     try {
@@ -404,7 +435,7 @@ export class DataPlane {
     res: ServerResponse,
     principal: Principal,
     entry: StoredGatewayEntry,
-    initialize: { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> },
+    initialize: InitializeRequest,
   ): Promise<void> {
     const sources = entry.virtual!.sources;
     const entries = await Promise.all(sources.map(async (source) => ({ source, entry: await this.catalog.get(source.fqn) })));
@@ -543,7 +574,9 @@ function rpcError(code: number, message: string, id: string | number | null = nu
   return { jsonrpc: '2.0', error: { code, message }, id };
 }
 
-function isInitializeRequest(body: unknown): body is { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> } {
+type InitializeRequest = { jsonrpc: '2.0'; id: string | number; method: 'initialize'; params: Record<string, unknown> };
+
+function isInitializeRequest(body: unknown): body is InitializeRequest {
   const b = body as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown } | null;
   return (
     typeof b === 'object' &&

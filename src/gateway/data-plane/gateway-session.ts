@@ -157,8 +157,8 @@ export class GatewaySession extends ClientSession {
 
   private forward(request: JSONRPCRequest): void {
     const progressToken = (request.params as { _meta?: { progressToken?: string | number } } | undefined)?._meta?.progressToken;
-    this.pending.add(request.id, { method: request.method, ...(progressToken !== undefined ? { progressToken } : {}) });
-    this.options.upstream.transport.send(request).catch((error: unknown) => {
+    this.pending.add(request.id, progressToken === undefined ? { method: request.method } : { method: request.method, progressToken });
+    const failed = (error: unknown) => {
       if (!this.pending.take(request.id)) return;
       if (error instanceof CallerMustConnect) return this.refuseCaller(request, error);
       this.options.metrics.error(this.options.serverName, 'upstream_send');
@@ -166,7 +166,11 @@ export class GatewaySession extends ClientSession {
       this.refuse(request, ErrorCode.InternalError, `The gateway could not send ${request.method} to MCP server "${this.options.serverName}": ${detail}`, 'error');
       if (upstreamFailed(error)) this.options.onUpstreamFailed?.(`The gateway could not send ${request.method} to MCP server "${this.options.serverName}" (${failureCode(error)}).`);
       if (upstreamSessionGone(error)) void this.close('the upstream session ended');
-    });
+    };
+    const transport = this.options.upstream.transport;
+    // Streamable HTTP: no promise per relayed request.
+    if (transport instanceof HttpUpstreamTransport) transport.relay(request, failed);
+    else transport.send(request).catch(failed);
   }
 
   /** `relatedRequestId`: the client's request whose upstream POST stream carried the message. */

@@ -42,19 +42,34 @@ export function parsedFrom(message: unknown, text: string, bytes?: readonly Buff
  */
 export function answerFromBytes(envelope: AnswerEnvelope, bytes: readonly Buffer[]): JSONRPCMessage {
   const message = { jsonrpc: '2.0', id: envelope.id } as Record<string, unknown>;
-  const key = envelope.isError ? 'error' : 'result';
-  Object.defineProperty(message, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const value = (JSON.parse(textOf(message)!) as Record<string, unknown>)[key];
-      Object.defineProperty(message, key, { value, enumerable: true, configurable: true, writable: true });
-      return value;
-    },
-  });
+  // One getter per key, shared by every answer: objects given the same accessor share one shape (a getter
+  // made per answer would give each its own, and every property read on answers would go megamorphic).
+  Object.defineProperty(message, envelope.isError ? 'error' : 'result', envelope.isError ? LAZY_ERROR : LAZY_RESULT);
   sources.set(message, { text: undefined, bytes });
   return message as unknown as JSONRPCMessage;
 }
+
+/** The property `key` of an answerFromBytes message, parsed from its bytes and kept as a plain value from then on. */
+function parseLazily(message: Record<string, unknown>, key: 'result' | 'error'): unknown {
+  const value = (JSON.parse(textOf(message)!) as Record<string, unknown>)[key];
+  Object.defineProperty(message, key, { value, enumerable: true, configurable: true, writable: true });
+  return value;
+}
+
+const LAZY_RESULT: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Record<string, unknown>) {
+    return parseLazily(this, 'result');
+  },
+};
+const LAZY_ERROR: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Record<string, unknown>) {
+    return parseLazily(this, 'error');
+  },
+};
 
 function textOf(message: object): string | undefined {
   const source = sources.get(message);

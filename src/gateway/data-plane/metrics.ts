@@ -54,7 +54,37 @@ const KNOWN_METHODS = new Set([
   'logging/setLevel',
 ]);
 
+/**
+ * Label objects made once per label set and kept, so that recording a request makes none (prom-client is
+ * handed the same object each time). Bounded as the series themselves are: by servers × methods × outcomes.
+ */
+export class LabelCache<S extends string | number, T> {
+  private readonly byFirst = new Map<string, Map<S, T>>();
+
+  constructor(private readonly make: (first: string, second: S) => T) {}
+
+  get(first: string, second: S): T {
+    let bySecond = this.byFirst.get(first);
+    if (!bySecond) this.byFirst.set(first, (bySecond = new Map()));
+    let labels = bySecond.get(second);
+    if (!labels) bySecond.set(second, (labels = this.make(first, second)));
+    return labels;
+  }
+}
+
+type Outcomes<L> = Record<RequestOutcome, L>;
+
 export class PromDataPlaneMetrics implements DataPlaneMetrics {
+  private readonly requestLabels = new LabelCache(
+    (server: string, method: string): Outcomes<{ server: string; method: string; outcome: RequestOutcome }> => ({
+      ok: { server, method, outcome: 'ok' },
+      error: { server, method, outcome: 'error' },
+      refused: { server, method, outcome: 'refused' },
+      timeout: { server, method, outcome: 'timeout' },
+    }),
+  );
+  private readonly latencyLabels = new LabelCache((server: string, method: string) => ({ server, method }));
+  private readonly errorLabels = new LabelCache((server: string, kind: string) => ({ server, kind }));
   private readonly sessions: Gauge<'server'>;
   private readonly requests: Counter<'server' | 'method' | 'outcome'>;
   private readonly latency: Histogram<'server' | 'method'>;
@@ -93,15 +123,15 @@ export class PromDataPlaneMetrics implements DataPlaneMetrics {
   }
 
   request(server: string, method: string, outcome: RequestOutcome): void {
-    this.requests.inc({ server, method: methodLabel(method), outcome });
+    this.requests.inc(this.requestLabels.get(server, methodLabel(method))[outcome]);
   }
 
   upstreamLatency(server: string, method: string, seconds: number): void {
-    this.latency.observe({ server, method: methodLabel(method) }, seconds);
+    this.latency.observe(this.latencyLabels.get(server, methodLabel(method)), seconds);
   }
 
   error(server: string, kind: DataPlaneErrorKind): void {
-    this.errors.inc({ server, kind });
+    this.errors.inc(this.errorLabels.get(server, kind));
   }
 }
 

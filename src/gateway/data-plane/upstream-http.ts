@@ -61,6 +61,8 @@ interface BodySink {
 /** Reads an answer's head: its status and headers; answers what to do with its body. */
 type HeadReader = (status: number, headers: IncomingHttpHeaders) => BodySink;
 
+const NOTHING = (): void => undefined;
+
 const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () => undefined };
 
 /** The bytes of an error answer kept for its message; the rest is read and dropped. */
@@ -90,8 +92,8 @@ export class HttpUpstreamTransport implements Transport {
   private session: string | undefined;
   private protocolVersion: string | undefined;
   private closed = false;
-  /** Exchanges under way, aborted by close(). */
-  private readonly inFlight = new Set<Dispatcher.DispatchController>();
+  /** Exchanges under way, aborted by close(); a redirect is followed as a new exchange. */
+  private readonly inFlight = new Exchanges((from, to) => this.exchange(from.method, from.headers, from.body, from.onError, from.onHead, to, from.hop + 1));
   /** The headers of every request, made again only when the session or protocol version changes. */
   private common: Record<string, string> | undefined;
   private postHeaders: Record<string, string> | undefined;
@@ -99,8 +101,11 @@ export class HttpUpstreamTransport implements Transport {
   /** The retry field of the upstream's event streams, when it sent one. */
   private serverRetryMs: number | undefined;
   private readonly maxMessageBytes: number;
+  /** The origin and path of options.url, as dispatch takes them (made once: URL's getters make new strings each time). */
+  private readonly target: { origin: string; path: string };
 
   constructor(private readonly options: HttpUpstreamOptions) {
+    this.target = dispatchTarget(options.url);
     this.session = options.sessionId;
     this.protocolVersion = options.protocolVersion;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_UPSTREAM_LIMITS.maxMessageBytes;
@@ -124,48 +129,59 @@ export class HttpUpstreamTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fail = (error: Error) => {
-        this.onerror?.(error);
-        reject(error);
-      };
-      const isRequest = 'method' in message && 'id' in message;
-      // An answer past the cap fails this request alone, with a JSON-RPC error in place of the answer.
-      const failAnswer = (error: Error) => {
-        if (!(isRequest && error instanceof ResponseTooLargeError)) return fail(error);
-        this.receive(oversizedAnswer(message.id, error));
+    return new Promise((resolve, reject) => this.post(message, resolve, reject));
+  }
+
+  /**
+   * As send(), without a promise (the relay of every client request goes through here): `onFailed` hears
+   * what send()'s promise would reject with.
+   */
+  relay(message: JSONRPCMessage, onFailed: (error: Error) => void): void {
+    this.post(message, NOTHING, onFailed);
+  }
+
+  /** POSTs `message`: `resolve` once it is delivered (a request's answer comes by onmessage), else `reject`. */
+  private post(message: JSONRPCMessage, resolve: () => void, reject: (error: Error) => void): void {
+    const fail = (error: Error) => {
+      this.onerror?.(error);
+      reject(error);
+    };
+    const isRequest = 'method' in message && 'id' in message;
+    // An answer past the cap fails this request alone, with a JSON-RPC error in place of the answer.
+    const failAnswer = (error: Error) => {
+      if (!(isRequest && error instanceof ResponseTooLargeError)) return fail(error);
+      this.receive(oversizedAnswer(message.id, error));
+      resolve();
+    };
+    this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
+      const sessionId = headers['mcp-session-id'];
+      if (typeof sessionId === 'string' && sessionId !== '' && sessionId !== this.session) {
+        this.session = sessionId;
+        this.common = this.postHeaders = undefined;
+      }
+      if (status < 200 || status >= 300) {
+        // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
+        // any header value this request sent (an upstream may quote the credential it refuses).
+        return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES);
+      }
+      if (status === 202 || !isRequest) {
+        if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
+          this.openStream(undefined).catch(() => undefined);
+        }
         resolve();
-      };
-      this.postHeaders ??= { ...this.commonHeaders(), 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-      this.exchange('POST', this.postHeaders, JSON.stringify(message), fail, (status, headers) => {
-        const sessionId = headers['mcp-session-id'];
-        if (typeof sessionId === 'string' && sessionId !== '' && sessionId !== this.session) {
-          this.session = sessionId;
-          this.common = this.postHeaders = undefined;
-        }
-        if (status < 200 || status >= 300) {
-          // The body is the upstream's: an excerpt at most (an internal service's JSON must not be echoed), without
-          // any header value this request sent (an upstream may quote the credential it refuses).
-          return collect((chunks) => fail(new StreamableHTTPError(status, `Error POSTing to endpoint: ${excerpt(decodeUtf8(chunks), secretsOf(this.options.headers)) || `HTTP ${status}`}`)), fail, ERROR_BODY_BYTES);
-        }
-        if (status === 202 || !isRequest) {
-          if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
-            this.openStream(undefined).catch(() => undefined);
-          }
-          resolve();
-          return DROP;
-        }
-        const type = mediaType(headers['content-type']);
-        if (type === 'text/event-stream') {
-          resolve();
-          return this.eventStream(false, isRequest ? message.id : undefined);
-        }
-        if (type !== 'application/json') {
-          fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
-          return DROP;
-        }
-        return this.jsonAnswer(message.id, contentLength(headers['content-length']), resolve, failAnswer);
-      });
+        return DROP;
+      }
+      const type = mediaType(headers['content-type']);
+      if (type === 'text/event-stream') {
+        resolve();
+        return this.eventStream(false, isRequest ? message.id : undefined);
+      }
+      if (type !== 'application/json') {
+        fail(new StreamableHTTPError(-1, `Unexpected content type: ${String(headers['content-type'])}`));
+        return DROP;
+      }
+      return this.jsonAnswer(message.id, contentLength(headers['content-length']), resolve, failAnswer);
     });
   }
 
@@ -286,7 +302,7 @@ export class HttpUpstreamTransport implements Transport {
     this.closed = true;
     const aborted = new Error('This operation was aborted');
     aborted.name = 'AbortError';
-    for (const controller of [...this.inFlight]) controller.abort(aborted);
+    for (const controller of this.inFlight.controllers()) controller.abort(aborted);
     this.onclose?.();
   }
 
@@ -417,39 +433,113 @@ export class HttpUpstreamTransport implements Transport {
       aborted.name = 'AbortError';
       return onError(aborted);
     }
-    let sink: BodySink | undefined;
-    let redirect: URL | undefined;
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (controller) => void this.inFlight.add(controller),
-      onResponseStart: (_controller, status, answerHeaders) => {
-        redirect = hop < MAX_REDIRECTS ? redirectTarget(status, answerHeaders.location, url, method) : undefined;
-        sink = redirect ? DROP : onHead(status, answerHeaders);
-      },
-      onResponseData: (controller, chunk) => {
-        try {
-          sink!.data(chunk, controller);
-        } catch (error) {
-          // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
-          const failed = sink!;
-          sink = DROP;
-          this.inFlight.delete(controller);
-          controller.abort(error as Error);
-          failed.error(error as Error);
-        }
-      },
-      onResponseEnd: (controller) => {
-        this.inFlight.delete(controller);
-        if (redirect) this.exchange(method, headers, body, onError, onHead, redirect, hop + 1);
-        else sink!.end();
-      },
-      onResponseError: (controller, error) => {
-        if (controller) this.inFlight.delete(controller);
-        if (sink) sink.error(error);
-        else onError(error);
-      },
-    };
-    this.options.dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, ...(body !== undefined ? { body } : {}) }, handler);
+    const handler = new Exchange(this.inFlight, method, headers, body, onError, onHead, url, hop);
+    const { origin, path } = url === this.options.url ? this.target : dispatchTarget(url);
+    this.options.dispatcher.dispatch(body === undefined ? { origin, path, method, headers } : { origin, path, method, headers, body }, handler);
   }
+}
+
+/**
+ * One request on the dispatcher and the answer to it, as undici's handler: one object per request, not a
+ * closure per callback. While under way it is in its transport's list of exchanges (Exchanges).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  prev: Exchange | undefined;
+  next: Exchange | undefined;
+  listed = false;
+  controller: Dispatcher.DispatchController | undefined;
+  private sink: BodySink | undefined;
+  private redirect: URL | undefined;
+
+  constructor(
+    private readonly list: Exchanges,
+    readonly method: 'GET' | 'POST' | 'DELETE',
+    readonly headers: Record<string, string>,
+    readonly body: string | undefined,
+    /** Hears of a failure before the answer's head (no connection, a closed transport); the body's sink of one after it. */
+    readonly onError: (error: Error) => void,
+    /** Reads the final answer's head. */
+    readonly onHead: HeadReader,
+    readonly url: URL,
+    readonly hop: number,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.list.add(this);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.redirect = this.hop < MAX_REDIRECTS ? redirectTarget(status, headers.location, this.url, this.method) : undefined;
+    this.sink = this.redirect ? DROP : this.onHead(status, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.sink!.data(chunk, controller);
+    } catch (error) {
+      // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
+      const failed = this.sink!;
+      this.sink = DROP;
+      this.list.remove(this);
+      controller.abort(error as Error);
+      failed.error(error as Error);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.list.remove(this);
+    if (this.redirect) this.list.follow(this, this.redirect);
+    else this.sink!.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.list.remove(this);
+    if (this.sink) this.sink.error(error);
+    else this.onError(error);
+  }
+}
+
+/**
+ * The exchanges of a transport under way, as a list threaded through them: joining and leaving it allocates
+ * nothing (a Set that empties after every call makes itself a new table each time).
+ */
+class Exchanges {
+  private head: Exchange | undefined;
+
+  constructor(
+    /** Follows a redirect: a new exchange of the same request to `to`. */
+    readonly follow: (from: Exchange, to: URL) => void,
+  ) {}
+
+  add(exchange: Exchange): void {
+    if (exchange.listed) return;
+    exchange.listed = true;
+    exchange.prev = undefined;
+    exchange.next = this.head;
+    if (this.head) this.head.prev = exchange;
+    this.head = exchange;
+  }
+
+  remove(exchange: Exchange): void {
+    if (!exchange.listed) return;
+    exchange.listed = false;
+    if (exchange.prev) exchange.prev.next = exchange.next;
+    else this.head = exchange.next;
+    if (exchange.next) exchange.next.prev = exchange.prev;
+    exchange.prev = exchange.next = undefined;
+  }
+
+  /** The controllers of the exchanges under way, taken at once (aborting one takes it off the list). */
+  controllers(): Dispatcher.DispatchController[] {
+    const out: Dispatcher.DispatchController[] = [];
+    for (let e = this.head; e; e = e.next) if (e.controller) out.push(e.controller);
+    return out;
+  }
+}
+
+function dispatchTarget(url: URL): { origin: string; path: string } {
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }
 
 const NOT_THE_ANSWER = 'The upstream MCP server sent something that is not the JSON-RPC answer to this request.';

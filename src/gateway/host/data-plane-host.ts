@@ -34,6 +34,7 @@ import { AesGcmSecretCodec } from '../../store/secret-codec.js';
 import { SqliteGatewayStore } from '../../store/sqlite/index.js';
 import { EgressPolicy } from '../../upstream/egress.js';
 import { DataPlane, PromDataPlaneMetrics, type DataPlaneMetrics } from '../data-plane/index.js';
+import { LabelCache } from '../data-plane/metrics.js';
 import type { UpstreamHealthReporter } from '../data-plane/upstream-health.js';
 import type { SessionOwners } from '../data-plane/session-owners.js';
 import { createControlProxy, PUBLIC_KEEP_ALIVE_MS, type ControlProxy } from './control-proxy.js';
@@ -61,9 +62,13 @@ export interface DataPlaneHost {
 }
 
 const MCP_PREFIX = '/mcp/';
+const MCP_PATH = /^\/mcp\//i;
 /** As the control plane's mcp_cp_http_request_duration_seconds (its /metrics merges the two). */
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+/** When a /mcp request began (performance.now()), on its response. */
+const STARTED = Symbol('started');
+type TimedResponse = ServerResponse & { [STARTED]?: number };
 
 /** What a host has opened, closed in this order (every step, even after a failed one). */
 interface Opened {
@@ -178,27 +183,25 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
   opened.control = control;
   const passOn = control ? control.handle : gatewayOnly({ reader, registry, authenticator, metricsPublic: options.metricsPublic === true });
 
+  const mcpLabels = new LabelCache((method: string, code: number) => ({ method, route: '/mcp/{name}', code: String(code) }));
+  /** The 'close' listener of every /mcp response (one function, no closure per request); `this` is the response. */
+  function observeMcp(this: TimedResponse): void {
+    // Streams last as long as the client stays: not a latency.
+    if (String(this.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
+    const method = this.req.method ?? '';
+    httpDuration.observe(mcpLabels.get(HTTP_METHODS.has(method) ? method : 'other', this.statusCode), (performance.now() - this[STARTED]!) / 1000);
+  }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     // Only the host sets it, on the hop to the control plane.
     delete req.headers[HOST_SECRET_HEADER];
     const url = req.url ?? '/';
     // In any letter case, as express routes it in the control plane's app.
-    if (url.slice(0, MCP_PREFIX.length).toLowerCase() !== MCP_PREFIX) return passOn(req, res);
-    const started = process.hrtime.bigint();
+    if (!MCP_PATH.test(url)) return passOn(req, res);
+    (res as TimedResponse)[STARTED] = performance.now();
     req.url = url.slice(MCP_PREFIX.length - 1);
-    let passed = false;
-    dataPlane.handler(req, res, () => {
-      passed = true;
-      req.url = url;
-      passOn(req, res);
-    });
-    if (passed) return;
-    res.once('close', () => {
-      // Streams last as long as the client stays: not a latency.
-      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
-      const method = req.method ?? '';
-      httpDuration.observe({ method: HTTP_METHODS.has(method) ? method : 'other', route: '/mcp/{name}', code: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    if (dataPlane.serves(req, res)) return void res.on('close', observeMcp);
+    req.url = url;
+    passOn(req, res);
   };
   const server = (opened.server = await new Promise<Server>((resolveListen, rejectListen) => {
     const s = createServer({ keepAliveTimeout: PUBLIC_KEEP_ALIVE_MS }, listener).listen(options.listen.port, options.listen.host);
