@@ -169,8 +169,8 @@ export class DiscoveryManager {
   private readonly retryUnreachableMaxMs: number;
   private nextSeq = 1;
   private stopped = false;
-  /** The pool waits for reconcilesWaiting() to resolve. */
-  private yielding = false;
+  /** The wait the pool yields to (reconcilesWaiting), until it resolves or times out; only it may end the yield. */
+  private yielding: object | undefined;
 
   constructor(private readonly options: DiscoveryManagerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -341,11 +341,13 @@ export class DiscoveryManager {
     if (!wait) return this.startJobs();
     // Writes that never let the reconcile queue empty must not starve discovery: the pool yields for
     // MAX_YIELD_MS at most, then fills its free slots anyway.
-    this.yielding = true;
+    const yielding = {};
+    this.yielding = yielding;
     const clock = this.options.clock;
+    // A wait that ended (by its timeout) and resolves later is not the current one: it ends nothing.
     const resume = () => {
-      if (!this.yielding) return;
-      this.yielding = false;
+      if (this.yielding !== yielding) return;
+      this.yielding = undefined;
       clock.clearTimeout(timer);
       this.startJobs();
     };
