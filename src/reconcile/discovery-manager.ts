@@ -25,7 +25,7 @@
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { DueKeys } from './due-keys.js';
 import type { Logger } from '../domain/logger.js';
-import type { DiscoveryResult } from '../discovery/index.js';
+import { shareDiscoveryResult, type DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
 import { createHash } from 'node:crypto';
 import { backoffDelay } from './backoff.js';
@@ -208,6 +208,9 @@ export class DiscoveryManager {
    */
   ensure(key: string, inputsHash: string, run: () => Promise<DiscoveryOutcome>, generation = 0): void {
     if (this.stopped) return;
+    // The record's copy of an equal hash is kept, so a settled server holds the text once.
+    const recorded = this.records.get(key)?.inputsHash;
+    if (recorded === inputsHash) inputsHash = recorded;
     // Remembered even while a job runs: that job is then compared with it when it finishes.
     this.jobs.set(key, { inputsHash, run, generation });
     if (this.running.has(key)) return;
@@ -396,6 +399,8 @@ export class DiscoveryManager {
         },
       };
     }
+    // A record holds the tool list (and schemas) every server that found the same holds: one copy in memory.
+    if (outcome.result.ok) outcome = { ...outcome, result: shareDiscoveryResult(outcome.result) };
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
