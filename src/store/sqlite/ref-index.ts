@@ -11,7 +11,7 @@ export function refOf(fqn: string, id: string, tenant: string, name: string, gen
 
 /**
  * A frozen copy built member by member: V8 gives a frozen spread copy (`Object.freeze({ ...x })`) a hidden
- * class of its own, ≈130 B per resource in the index, where copies built so share one.
+ * class of its own (326 against 161 B per ref in the index, test/store/ref-index-memory.test.ts); copies built so share one.
  */
 function frozenCopy<T extends object>(value: T): Readonly<T> {
   const copy: Record<string, unknown> = {};
