@@ -3,6 +3,7 @@
 export { discover, type DiscoverDeps } from './discover.js';
 export { applyToolSettings, closestToolNames, type AppliedToolSettings } from './tool-settings.js';
 export { authMethod } from './auth-status.js';
+export { shareDiscoveryResult } from './shared-results.js';
 export type {
   AuthConfigured,
   DiscoveryFailure,

@@ -25,7 +25,7 @@
 import type { Clock, TimerHandle } from '../domain/clock.js';
 import { DueKeys } from './due-keys.js';
 import type { Logger } from '../domain/logger.js';
-import type { DiscoveryResult } from '../discovery/index.js';
+import { shareDiscoveryResult, type DiscoveryResult } from '../discovery/index.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
 import { createHash } from 'node:crypto';
 import { backoffDelay } from './backoff.js';
@@ -169,8 +169,8 @@ export class DiscoveryManager {
   private readonly retryUnreachableMaxMs: number;
   private nextSeq = 1;
   private stopped = false;
-  /** The pool waits for reconcilesWaiting() to resolve. */
-  private yielding = false;
+  /** The wait the pool yields to (reconcilesWaiting), until it resolves or times out; only it may end the yield. */
+  private yielding: object | undefined;
 
   constructor(private readonly options: DiscoveryManagerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -208,6 +208,9 @@ export class DiscoveryManager {
    */
   ensure(key: string, inputsHash: string, run: () => Promise<DiscoveryOutcome>, generation = 0): void {
     if (this.stopped) return;
+    // The record's copy of an equal hash is kept, so a settled server holds the text once.
+    const recorded = this.records.get(key)?.inputsHash;
+    if (recorded === inputsHash) inputsHash = recorded;
     // Remembered even while a job runs: that job is then compared with it when it finishes.
     this.jobs.set(key, { inputsHash, run, generation });
     if (this.running.has(key)) return;
@@ -341,11 +344,13 @@ export class DiscoveryManager {
     if (!wait) return this.startJobs();
     // Writes that never let the reconcile queue empty must not starve discovery: the pool yields for
     // MAX_YIELD_MS at most, then fills its free slots anyway.
-    this.yielding = true;
+    const yielding = {};
+    this.yielding = yielding;
     const clock = this.options.clock;
+    // A wait that ended (by its timeout) and resolves later is not the current one: it ends nothing.
     const resume = () => {
-      if (!this.yielding) return;
-      this.yielding = false;
+      if (this.yielding !== yielding) return;
+      this.yielding = undefined;
       clock.clearTimeout(timer);
       this.startJobs();
     };
@@ -394,6 +399,8 @@ export class DiscoveryManager {
         },
       };
     }
+    // A record holds the tool list (and schemas) every server that found the same holds: one copy in memory.
+    if (outcome.result.ok) outcome = { ...outcome, result: shareDiscoveryResult(outcome.result) };
     const now = this.options.clock.now();
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;

@@ -149,12 +149,15 @@ export function createServerReconciler(options: ServerReconcilerOptions): Server
    * reading an OpenAPI document). A job waits in the discovery queue (a whole fleet's during a cold sync),
    * so it keeps only what it uses: the target and the manifest's auth_data, not the manifest.
    */
+  const discoverRemote = async (t: DiscoveryTarget): Promise<DiscoveryOutcome> => ({ result: await discover(t) });
+  // No default parameter: one with a closure would make a context and a function per job (≈90 B a server).
   const discoveryJob = (
     m: Pick<RemoteMcpServerManifest, 'auth_data'>,
     target: DiscoveryTarget,
-    run: (target: DiscoveryTarget) => Promise<DiscoveryOutcome> = async (t) => ({ result: await discover(t) }),
+    runWith?: (target: DiscoveryTarget) => Promise<DiscoveryOutcome>,
   ): (() => Promise<DiscoveryOutcome>) => {
     const auth = m.auth_data;
+    const run = runWith ?? discoverRemote;
     return async () => {
       if (auth?.type === 'oauth2' && auth.grant_type === 'client_credentials') {
         const startedAt = Date.now();
