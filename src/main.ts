@@ -19,7 +19,6 @@ import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { gitopsPrincipal } from './domain/principal.js';
-import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { INTERNAL_KEEP_ALIVE_MS, PUBLIC_KEEP_ALIVE_MS } from './gateway/host/control-proxy.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
@@ -71,12 +70,10 @@ import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
-import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
-import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
-import { sharedWriteBudget } from './cluster/shared-write-budget.js';
+import type { PostgresCluster } from './cluster/postgres-cluster.js';
 import type { WriteBudget, WriteRate } from './http/rate-limit.js';
-import { redactPostgresUrl } from './store/postgres/connection.js';
-import type { SchemaTooNewError } from './store/postgres/migrations.js';
+import { redactPostgresUrl } from './store/postgres/store-url.js';
+import type { SchemaTooNewError } from './store/postgres/schema-too-new.js';
 import type { CredentialStore, UnitOptions, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
@@ -430,13 +427,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(stores.postgres?.schemaMovedOn()),
   });
   const metricsRegistry = metrics.registry;
-  // --data-plane thread: the data plane is started with the listener, below; inline: here.
-  const dataPlane = config.dataPlane === 'thread' ? undefined : new DataPlane({
+  // --data-plane thread: the data plane is started with the listener, below (its modules loaded on that thread only); inline: here.
+  const inline = config.dataPlane === 'thread' ? undefined : await import('./gateway/data-plane/index.js');
+  const dataPlane = inline && new inline.DataPlane({
     gateway,
     authenticator,
     policy,
     tenant: config.tenant,
-    metrics: new PromDataPlaneMetrics(metricsRegistry),
+    metrics: new inline.PromDataPlaneMetrics(metricsRegistry),
     egress,
     upstreamLimits: config.upstreamLimits,
     stdio,
@@ -775,6 +773,12 @@ async function openStores(
     }
     return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, leaderUnit: (fn, options) => store.transaction(() => gateway.transaction(fn), options), close };
   }
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only.
+  const [{ PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore }, { openPostgresCluster }, { sharedWriteBudget }] = await Promise.all([
+    import('./store/postgres/index.js'),
+    import('./cluster/postgres-cluster.js'),
+    import('./cluster/shared-write-budget.js'),
+  ]);
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
     leaseDurationMs: config.lease.durationMs,

@@ -16,11 +16,7 @@ import { CallerTokens } from '../../auth/caller-tokens.js';
 import { collectProcessMetrics } from '../../metrics/process-metrics.js';
 import { RoleAccessPolicy } from '../../auth/policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
-import { ReplicaSessionOwners } from '../../cluster/session-owners.js';
-import { InternalTokens } from '../../cluster/internal-token.js';
-import { listReplicas, ReplicaHeartbeat } from '../../cluster/replicas.js';
-import { checkSecretKeyCanary } from '../../cluster/key-check.js';
-import { packageVersion } from '../../http/openapi.js';
+import type { ReplicaHeartbeat } from '../../cluster/replicas.js';
 import { CallerCredentials } from '../../credentials/caller-credentials.js';
 import { OAuthConnections } from '../../credentials/oauth-connections.js';
 import { systemClock } from '../../domain/clock.js';
@@ -29,9 +25,8 @@ import { createSecretResolver } from '../../reconcile/secret-refs.js';
 import { StdioPolicy } from '../../stdio/stdio-policy.js';
 import { StdioSupervisor } from '../../stdio/stdio-supervisor.js';
 import type { CredentialStore, GatewayReader } from '../../store/index.js';
-import { checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } from '../../store/postgres/index.js';
 import { AesGcmSecretCodec } from '../../store/secret-codec.js';
-import { SqliteGatewayStore } from '../../store/sqlite/index.js';
+import { SqliteGatewayStore } from '../../store/sqlite/sqlite-gateway-store.js';
 import { EgressPolicy } from '../../upstream/egress.js';
 import { DataPlane, PromDataPlaneMetrics, type DataPlaneMetrics } from '../data-plane/index.js';
 import type { UpstreamHealthReporter } from '../data-plane/upstream-health.js';
@@ -245,6 +240,16 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
     const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
   }
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only.
+  const [{ checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore }, { ReplicaSessionOwners }, { InternalTokens }, { listReplicas, ReplicaHeartbeat }, { checkSecretKeyCanary }, { packageVersion }] =
+    await Promise.all([
+      import('../../store/postgres/index.js'),
+      import('../../cluster/session-owners.js'),
+      import('../../cluster/internal-token.js'),
+      import('../../cluster/replicas.js'),
+      import('../../cluster/key-check.js'),
+      import('../../http/openapi.js'),
+    ]);
   const database = await PostgresDatabase.open(options.store.url, {
     applicationName: `mcp-control-plane gateway ${options.replicaId}`.slice(0, 63),
     max: 4,
