@@ -243,7 +243,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // each origin takes at least two per discovery running at once (an SSE server's stream and a request).
   const discoveryConnections = new ConnectionPool({ connectionsPerOrigin: Math.max(64, 2 * config.discoveryConcurrency + 2) });
   // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
-  const documentParser = new DocumentParser();
+  const documentParser = new DocumentParser({ clock });
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   // Admission policies: their rules are evaluated in a worker (started on first use), each write under a deadline.

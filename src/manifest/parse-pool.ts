@@ -19,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
+import { IdleTimer } from '../domain/idle-timer.js';
 import { readManifestDocuments, type ManifestDocument } from './manifest-documents.js';
 import type { ParseAnswer, ParseRequest } from './parse-worker.js';
 
@@ -72,8 +73,10 @@ interface Job {
 interface Slot {
   worker: Worker;
   job?: Job;
-  /** The budget of the job, or the idle time left without one (with idleMs, or before a recycle). */
-  timer?: TimerHandle;
+  /** The budget of the job. */
+  budget?: TimerHandle;
+  /** Without a job, the time left before the worker ends (idleMs, or RECYCLE_IDLE_MS after recycleBytes). */
+  idle: IdleTimer;
   /** Bytes of text this worker was given. */
   parsedBytes: number;
 }
@@ -180,11 +183,11 @@ export class ParsePool {
         slot = this.start();
       }
       const job = this.queue.shift()!;
-      if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
+      slot.idle.busy();
       slot.job = job;
       slot.parsedBytes += job.request.text.length;
       slot.worker.ref();
-      slot.timer = this.clock.setTimeout(() => {
+      slot.budget = this.clock.setTimeout(() => {
         void this.retire(slot, `parsing took longer than ${this.budgetMs / 1000} s, the limit for one file: split it into several smaller files`);
       }, this.budgetMs);
       slot.worker.postMessage(job.request);
@@ -193,7 +196,7 @@ export class ParsePool {
 
   private start(): Slot {
     const worker = new Worker(WORKER_URL, { execArgv: WORKER_EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
-    const slot: Slot = { worker, parsedBytes: 0 };
+    const slot: Slot = { worker, parsedBytes: 0, idle: new IdleTimer(this.clock, this.idleMs, () => void this.retire(slot, 'idle')) };
     this.started++;
     worker.unref();
     worker.on('message', (answer: ParseAnswer) => {
@@ -214,16 +217,15 @@ export class ParsePool {
   }
 
   private settle(slot: Slot): void {
-    if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer);
-    slot.timer = undefined;
+    if (slot.budget !== undefined) this.clock.clearTimeout(slot.budget);
+    slot.budget = undefined;
     slot.job = undefined;
     slot.worker.unref();
   }
 
-  /** A worker without a job ends after the idle time (see the header); pump() clears the timer with the next job. */
+  /** A worker without a job ends after the idle time (see the header); pump() stops the countdown with the next job. */
   private idle(slot: Slot): void {
-    const idleMs = slot.parsedBytes >= this.recycleBytes ? Math.min(RECYCLE_IDLE_MS, this.idleMs) : this.idleMs;
-    slot.timer = this.clock.setTimeout(() => void this.retire(slot, 'idle'), idleMs);
+    slot.idle.idle(slot.parsedBytes >= this.recycleBytes ? Math.min(RECYCLE_IDLE_MS, this.idleMs) : this.idleMs);
   }
 
   /** Ends a worker for good; its text, if any, gets `message` as its error. */
@@ -231,6 +233,7 @@ export class ParsePool {
     if (!this.slots.delete(slot)) return;
     const job = slot.job;
     this.settle(slot);
+    slot.idle.busy();
     job?.resolve(failed(message));
     const exited = slot.worker.terminate();
     if (!this.closed) this.pump();
