@@ -1,8 +1,8 @@
 // Loaded into a control-plane process with `node --import <this file>`: MODULES_PROBE_MS (default 8000) after
 // the start it writes to MODULES_PROBE_FILE, for the main thread and for every worker thread then running
 // (the data-plane thread, a parse worker…), the scripts its isolate compiled (URL and length in characters,
-// from the inspector's Debugger.scriptParsed) and its heap (Runtime.getHeapUsage; the main thread's
-// v8.getHeapStatistics and getHeapCodeStatistics too). Workers are reached through the inspector's NodeWorker
+// from the inspector's Debugger.scriptParsed) and its heap after a full collection (HeapProfiler.collectGarbage,
+// then Runtime.getHeapUsage; the main thread's v8.getHeapStatistics and getHeapCodeStatistics too). Workers are reached through the inspector's NodeWorker
 // domain, so nothing is loaded into them. `node bench/lib/memory-modules.js FILE` prints a summary: per
 // thread, characters of source by package (node_modules) or by src/ directory, and the heap.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ async function collect() {
   session.on('Debugger.scriptParsed', ({ params }) => main.push({ url: params.url, length: params.length ?? 0 }));
   await post(session, 'Debugger.enable');
   await post(session, 'Debugger.disable');
+  await post(session, 'HeapProfiler.collectGarbage');
   const workers = new Map();
   session.on('NodeWorker.attachedToWorker', ({ params }) => workers.set(params.sessionId, { title: params.workerInfo.title, url: params.workerInfo.url, scripts: [], pending: new Map(), next: 1 }));
   session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
@@ -55,6 +56,7 @@ async function collect() {
   for (const [sessionId, w] of workers) {
     await ask(sessionId, w, 'Debugger.enable');
     await ask(sessionId, w, 'Debugger.disable');
+    await ask(sessionId, w, 'HeapProfiler.collectGarbage');
     const heap = await ask(sessionId, w, 'Runtime.getHeapUsage');
     threads.push({ thread: w.url || w.title, heap, scripts: w.scripts });
   }

@@ -2,7 +2,7 @@
 // type` is erased, a dynamic import() loads on use) from the server's entry and from the data-plane thread's.
 // A SQLite server loads no PostgreSQL client and no cluster module; the control plane's thread loads no data
 // plane (it runs on its own thread by default); the data-plane thread loads no resource store, no PostgreSQL
-// client and none of the control plane's HTTP modules.
+// client, none of the control plane's HTTP modules and no manifest schemas.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,5 +72,9 @@ describe('modules loaded at start', () => {
 
   it('the data-plane thread loads no resource store and no control-plane HTTP module', () => {
     expect(reached(dataPlaneThread, (m) => m === 'store/sqlite/sqlite-resource-store.ts' || m.startsWith('http/'))).toEqual([]);
+  });
+
+  it('the data-plane thread loads no manifest schemas: no validator, no CEL (it decides a call from the principal alone)', () => {
+    expect(reached(dataPlaneThread, (m) => m === 'manifest/schemas.ts' || m === 'pkg:ajv' || m === 'pkg:@marcbachmann/cel-js' || m === 'auth/policy.ts')).toEqual([]);
   });
 });

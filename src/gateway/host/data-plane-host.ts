@@ -14,7 +14,7 @@ import { type Authenticator, bearerToken } from '../../auth/authenticator.js';
 import { bearerAuthentication } from '../../auth/bearer-authentication.js';
 import { CallerTokens } from '../../auth/caller-tokens.js';
 import { collectProcessMetrics } from '../../metrics/process-metrics.js';
-import { RoleAccessPolicy } from '../../auth/policy.js';
+import { canUse } from '../../auth/use-policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
 import type { ReplicaHeartbeat } from '../../cluster/replicas.js';
 import { CallerCredentials } from '../../credentials/caller-credentials.js';
@@ -156,7 +156,7 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
   const dataPlane = (opened.dataPlane = new DataPlane({
     gateway: reader,
     authenticator,
-    policy: new RoleAccessPolicy({ fileTakeoverRole: options.fileTakeoverRole }),
+    policy: { canUse },
     tenant: options.tenant,
     metrics,
     egress,
