@@ -1,6 +1,7 @@
-// The idle footprint of builds side by side: `node bench/idle-footprint.js [--runs N] [--settle-ms MS] LABEL=TREE…`
+// The idle footprint of builds side by side: `node bench/idle-footprint.js [--runs N] [--settle-ms MS] LABEL=TREE[+FLAG…]…`
 // starts each tree's built server (TREE/dist/src/cli/mcpctl.js serve, no servers, no directory) as `npm start`
-// runs it (MALLOC_ARENA_MAX=2, node --max-semi-space-size=4; TREE's own package.json start flags), the trees
+// runs it (MALLOC_ARENA_MAX=2, node --max-semi-space-size=4: TREE's own package.json start flags, then each
+// +FLAG given, e.g. `semi2=.+--max-semi-space-size=2`), the trees
 // interleaved run by run (A B C, A B C, …), waits until it is quiet and then --settle-ms more, and reads its
 // RSS, its anonymous and file-backed resident memory (/proc/PID/smaps_rollup) and its threads. Prints each
 // sample, then per tree the median [range] of RSS, with the load average beside each sample. Standalone
@@ -20,8 +21,10 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--settle-ms') settleMs = Number(args[++i]);
   else {
-    const [label, tree] = args[i].includes('=') ? args[i].split('=', 2) : [args[i], args[i]];
-    trees.push({ label, tree: resolve(tree), samples: [] });
+    const eq = args[i].indexOf('=');
+    const [label, spec] = eq > 0 ? [args[i].slice(0, eq), args[i].slice(eq + 1)] : [args[i], args[i]];
+    const [tree, ...flags] = spec.split('+');
+    trees.push({ label, tree: resolve(tree), flags, samples: [] });
   }
 }
 if (trees.length === 0) {
@@ -43,12 +46,12 @@ function smapsRollup(pid) {
   return { anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
 }
 
-async function sample({ tree }) {
+async function sample({ tree, flags }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'idle-footprint-'));
   const { nodeArgs, env } = startSettings(tree);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(tree, 'dist/src/cli/mcpctl.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--admin-token', `bench-${'x'.repeat(40)}`, '--log-level', 'warn', '--no-manifests'],
+    [...nodeArgs, ...flags, join(tree, 'dist/src/cli/mcpctl.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--admin-token', `bench-${'x'.repeat(40)}`, '--log-level', 'warn', '--no-manifests'],
     { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env, MCP_CP_ADMIN_TOKEN: '', MANIFESTS_DIR: '' } },
   );
   try {
