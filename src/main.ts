@@ -773,12 +773,11 @@ async function openStores(
     }
     return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, leaderUnit: (fn, options) => store.transaction(() => gateway.transaction(fn), options), close };
   }
-  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only.
-  const [{ PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore }, { openPostgresCluster }, { sharedWriteBudget }] = await Promise.all([
-    import('./store/postgres/index.js'),
-    import('./cluster/postgres-cluster.js'),
-    import('./cluster/shared-write-budget.js'),
-  ]);
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only (one after the
+  // other: Jest's module loader fails concurrent imports that share a CommonJS dependency).
+  const { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } = await import('./store/postgres/index.js');
+  const { openPostgresCluster } = await import('./cluster/postgres-cluster.js');
+  const { sharedWriteBudget } = await import('./cluster/shared-write-budget.js');
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
     leaseDurationMs: config.lease.durationMs,

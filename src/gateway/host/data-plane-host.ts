@@ -240,16 +240,14 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
     const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
   }
-  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only.
-  const [{ checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore }, { ReplicaSessionOwners }, { InternalTokens }, { listReplicas, ReplicaHeartbeat }, { checkSecretKeyCanary }, { packageVersion }] =
-    await Promise.all([
-      import('../../store/postgres/index.js'),
-      import('../../cluster/session-owners.js'),
-      import('../../cluster/internal-token.js'),
-      import('../../cluster/replicas.js'),
-      import('../../cluster/key-check.js'),
-      import('../../http/openapi.js'),
-    ]);
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only (one after the
+  // other: Jest's module loader fails concurrent imports that share a CommonJS dependency).
+  const { checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } = await import('../../store/postgres/index.js');
+  const { ReplicaSessionOwners } = await import('../../cluster/session-owners.js');
+  const { InternalTokens } = await import('../../cluster/internal-token.js');
+  const { listReplicas, ReplicaHeartbeat } = await import('../../cluster/replicas.js');
+  const { checkSecretKeyCanary } = await import('../../cluster/key-check.js');
+  const { packageVersion } = await import('../../http/openapi.js');
   const database = await PostgresDatabase.open(options.store.url, {
     applicationName: `mcp-control-plane gateway ${options.replicaId}`.slice(0, 63),
     max: 4,
