@@ -120,7 +120,7 @@ export class ParsePool {
     this.inlineMaxBytes = options.inlineMaxBytes ?? INLINE_MAX_BYTES;
   }
 
-  /** The documents of `text`, parsed and validated in a worker; never rejects. */
+  /** The documents of `text`, parsed and validated in a worker (a small one here, see the header); never rejects. */
   readManifests(text: string, format: 'yaml' | 'json'): Promise<ManifestDocument[]> {
     if (this.closed) return Promise.resolve(failed('the parser is shut down'));
     if (this.inline(text)) return Promise.resolve(parsed(text, format));
