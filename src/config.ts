@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { decodeSigningKey, SIGNING_KEY_ENV, SigningKeyError } from './auth/signing-key.js';
 import { decodeSecretKey, SECRET_KEY_ENV, SecretKeyError } from './store/secret-codec.js';
 import { checkLeaseDurations } from './cluster/leader-election.js';
-import { parsePostgresUrl, redactPostgresUrl } from './store/postgres/connection.js';
+import { parsePostgresUrl, redactPostgresUrl } from './store/postgres/store-url.js';
 import { isLoopbackHost } from './cli/client.js';
 import { DURABILITIES, type Durability } from './store/durability.js';
 

@@ -19,7 +19,6 @@ import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { Logger } from './domain/logger.js';
 import { gitopsPrincipal } from './domain/principal.js';
-import { DataPlane, PromDataPlaneMetrics } from './gateway/data-plane/index.js';
 import { INTERNAL_KEEP_ALIVE_MS, PUBLIC_KEEP_ALIVE_MS } from './gateway/host/control-proxy.js';
 import { DataPlaneThread, type DataPlaneControl } from './gateway/host/data-plane-thread.js';
 import { guardInternal } from './gateway/host/internal-guard.js';
@@ -71,12 +70,10 @@ import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
-import { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } from './store/postgres/index.js';
-import { openPostgresCluster, type PostgresCluster } from './cluster/postgres-cluster.js';
-import { sharedWriteBudget } from './cluster/shared-write-budget.js';
+import type { PostgresCluster } from './cluster/postgres-cluster.js';
 import type { WriteBudget, WriteRate } from './http/rate-limit.js';
-import { redactPostgresUrl } from './store/postgres/connection.js';
-import type { SchemaTooNewError } from './store/postgres/migrations.js';
+import { redactPostgresUrl } from './store/postgres/store-url.js';
+import type { SchemaTooNewError } from './store/postgres/schema-too-new.js';
 import type { CredentialStore, UnitOptions, GatewayStore as GatewayStorePort, ResourceStore as ResourceStorePort } from './store/index.js';
 import { AesGcmSecretCodec, deriveKey, loadSecretKeyFile } from './store/secret-codec.js';
 import { alwaysLeader, ClusterRole } from './cluster/cluster-role.js';
@@ -246,7 +243,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
   // each origin takes at least two per discovery running at once (an SSE server's stream and a request).
   const discoveryConnections = new ConnectionPool({ connectionsPerOrigin: Math.max(64, 2 * config.discoveryConcurrency + 2) });
   // mcp-server/openapi documents are parsed in a worker (started on first use), closed with the server.
-  const documentParser = new DocumentParser();
+  const documentParser = new DocumentParser({ clock });
   // What the gateway sees of each upstream reaches its status within seconds (see reconcile/upstream-health.ts).
   const upstreamHealth = new UpstreamHealth({ clock, rediscover: (key) => discovery.rediscover(key), enqueue: (key) => queue.add(key) });
   // Admission policies: their rules are evaluated in a worker (started on first use), each write under a deadline.
@@ -432,13 +429,14 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     onLost: () => options.onLeadershipLost?.(stores.postgres?.schemaMovedOn()),
   });
   const metricsRegistry = metrics.registry;
-  // --data-plane thread: the data plane is started with the listener, below; inline: here.
-  const dataPlane = config.dataPlane === 'thread' ? undefined : new DataPlane({
+  // --data-plane thread: the data plane is started with the listener, below (its modules loaded on that thread only); inline: here.
+  const inline = config.dataPlane === 'thread' ? undefined : await import('./gateway/data-plane/index.js');
+  const dataPlane = inline && new inline.DataPlane({
     gateway,
     authenticator,
     policy,
     tenant: config.tenant,
-    metrics: new PromDataPlaneMetrics(metricsRegistry),
+    metrics: new inline.PromDataPlaneMetrics(metricsRegistry),
     egress,
     upstreamLimits: config.upstreamLimits,
     stdio,
@@ -777,6 +775,11 @@ async function openStores(
     }
     return { store, gateway, leaderStore: store, leaderGateway: gateway, credentials: gateway.credentials, leaderUnit: (fn, options) => store.transaction(() => gateway.transaction(fn), options), close };
   }
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only (one after the
+  // other: Jest's module loader fails concurrent imports that share a CommonJS dependency).
+  const { PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore, PostgresResourceStore } = await import('./store/postgres/index.js');
+  const { openPostgresCluster } = await import('./cluster/postgres-cluster.js');
+  const { sharedWriteBudget } = await import('./cluster/shared-write-budget.js');
   const database = await PostgresDatabase.open(config.store.url, {
     applicationName: `mcp-control-plane ${deps.replicaId}`.slice(0, 63),
     leaseDurationMs: config.lease.durationMs,

@@ -11,15 +11,11 @@ import { describeSource, type McpServerResource } from '../domain/resource.js';
 import type { AccessPolicy } from '../intake/access-policy.js';
 import { secretPointers, stableStringify, valueAt } from '../manifest/index.js';
 import { hasSecretReference } from '../domain/secret-reference.js';
+import { canUse, readScopeOf, subjectsOf } from './use-policy.js';
+
+export { subjectsOf } from './use-policy.js';
 
 const MANAGER = 'mcp-server-manager';
-
-/** The collaborator subjects that name this principal. */
-export function subjectsOf(principal: Principal): Set<string> {
-  const s = principal.subject;
-  const own = s.subjectType === 'user' ? `user:${s.subjectSlug}` : `${s.subjectType}:${s.subjectSlug}`;
-  return new Set([own, s.subjectId, 'team:everyone', ...principal.teams.map((t) => `team:${t}`)]);
-}
 
 export function collaboratorRoles(principal: Principal, collaborators: readonly Collaborator[]): Set<string> {
   const mine = subjectsOf(principal);
@@ -52,13 +48,11 @@ export class RoleAccessPolicy implements AccessPolicy {
 
   /** A non-admin reads the servers of their accounts on which a collaborator names them (any role). */
   readScope(principal: Principal): ReadScope | undefined {
-    if (principal.role === 'admin') return undefined;
-    return { accounts: principal.accounts, subjects: [...subjectsOf(principal)] };
+    return readScopeOf(principal);
   }
 
   canUse(principal: Principal, collaborators: readonly Collaborator[], accountId: string): boolean {
-    const scope = this.readScope(principal);
-    return scope === undefined || inReadScope(scope, accountId, collaborators);
+    return canUse(principal, collaborators, accountId);
   }
 
   authorizePolicies(principal: Principal): void {

@@ -10,10 +10,9 @@
 import { ConfigError, parseServeConfig, serveHelp } from '../config.js';
 import { DataDirLockedError } from '../data-dir-lock.js';
 import { SecretKeyMismatchError } from '../cluster/key-check.js';
-import { SchemaTooNewError } from '../store/postgres/migrations.js';
+import { SchemaTooNewError } from '../store/postgres/schema-too-new.js';
 import { applyHeapGrowth } from '../heap-growth.js';
 import { startControlPlane } from '../main.js';
-import { startGatewayReplica } from '../gateway/host/gateway-replica.js';
 
 const EXIT_INTERRUPTED = 130;
 const EXIT_LEADERSHIP_LOST = 1;
@@ -74,7 +73,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // A replica that lost the leader lease ends with 1 after a clean close: its leader work starts once per
     // process, so its supervisor starts it again, as a follower.
     applyHeapGrowth(config.heapGrowthPercent);
-    cp = config.role === 'gateway' ? await startGatewayReplica(config) : await startControlPlane(config, {
+    // A gateway-only replica's modules (the data plane on the main thread) are loaded for that role only.
+    cp = config.role === 'gateway' ? await (await import('../gateway/host/gateway-replica.js')).startGatewayReplica(config) : await startControlPlane(config, {
       onLeadershipLost: (schemaTooNew) => {
         // A newer build migrated the schema: exit as a start on it does (2), since a restart refuses too.
         exitCode = schemaTooNew ? EXIT_REFUSED : EXIT_LEADERSHIP_LOST;

@@ -4,7 +4,7 @@
 // one its owner gave it for.
 import { createHash } from 'node:crypto';
 import type { AuthData } from '../domain/manifest.js';
-import { stableStringify } from '../manifest/index.js';
+import { stableStringify } from '../manifest/stable-stringify.js';
 import { placeholderNames } from './placeholders.js';
 
 /** How a server takes each caller's own credentials: none (undefined), header values, or OAuth tokens. */

@@ -2,7 +2,7 @@
 // Stored by the gateway store (src/store: GatewayWriter for the reconciler, GatewayReader for the data plane).
 import { createHash, createHmac } from 'node:crypto';
 import type { Collaborator } from '../domain/manifest.js';
-import { stableStringify } from '../manifest/index.js';
+import { stableStringify } from '../manifest/stable-stringify.js';
 import type { OpenApiCatalog } from '../openapi/catalog.js';
 
 export type GatewayTransport = 'streamable-http' | 'sse';

@@ -5,9 +5,12 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { McpServerManifest } from '../domain/manifest.js';
 import { isPlainObject, setOwn } from './pointer.js';
+import { stableStringify } from './stable-stringify.js';
 import { itemIdentity } from './rules.js';
 import { planOf, type SchemaPlan } from './schema-plan.js';
 import { MANIFEST_KINDS, manifestSchemaNode } from './schemas.js';
+
+export { stableStringify } from './stable-stringify.js';
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -84,30 +87,6 @@ export function normaliseManifest(m: McpServerManifest): McpServerManifest {
   // Deprecated spellings (a stdio server's top-level env) become the canonical ones first.
   const rewrite = MANIFEST_KINDS.get(type as string)?.rewrite;
   return normaliseNode(rewrite ? rewrite(m) : m, planOf(node)) as McpServerManifest;
-}
-
-/** JSON with object keys sorted at every level and no whitespace. Undefined members are dropped, as JSON does. */
-export function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    return JSON.stringify(value) ?? 'null';
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      out += (i === 0 ? '' : ',') + (v === undefined ? 'null' : stableStringify(v));
-    }
-    return out + ']';
-  }
-  const record = value as Record<string, unknown>;
-  let out = '{';
-  // sort() without a comparator orders by UTF-16 code units, as compareText does.
-  for (const k of Object.keys(record).sort()) {
-    const v = record[k];
-    if (v === undefined || typeof v === 'function') continue;
-    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableStringify(v);
-  }
-  return out + '}';
 }
 
 /**

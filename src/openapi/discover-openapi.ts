@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { authStatusOnFailure, authStatusOnSuccess } from '../discovery/auth-status.js';
 import type { AuthConfigured, DiscoveryFailureReason, DiscoveryResult } from '../discovery/types.js';
 import type { OperationSetting } from '../domain/manifest.js';
-import { stableStringify } from '../manifest/index.js';
+import { stableStringify } from '../manifest/stable-stringify.js';
 import type { OpenApiCatalog } from './catalog.js';
 import { sharedDocumentParser, type DocumentParser } from './document-parser.js';
 import { createDocumentReader, type ReadDocumentsDeps, type ReadDocumentsInput } from './document-reader.js';

@@ -2,8 +2,11 @@
 // dereferencing a few MiB takes seconds) never blocks the event loop that serves the API and the gateway.
 // The worker reads nothing itself: it asks, and `read` (document-reader.ts, on this thread) answers. A
 // parse past its budget, or past the worker's heap, ends the worker; the next parse starts another. The
-// worker is unref'd and ends after a minute without work.
+// worker is unref'd and ends after IDLE_MS without work (an isolate of its own: a server that parses no
+// document keeps no thread); the next parse starts it again. Budgets and the idle time run on the clock.
 import { Worker } from 'node:worker_threads';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
+import { IdleTimer } from '../domain/idle-timer.js';
 import type { ParseOutcome, ParseRequest } from './parse-document.js';
 
 /** What the main thread sends the worker. */
@@ -21,7 +24,15 @@ const WORKER_URL = new URL(FROM_SOURCE ? './document-worker.ts' : './document-wo
 const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../test/support/ts-worker-register.mjs', import.meta.url).href] : [];
 /** The worker's heap: a document is at most --upstream-max-message-bytes, its parse a few times that. */
 const WORKER_HEAP_MB = 512;
-const IDLE_MS = 60_000;
+/** How long the worker waits for the next parse before it ends. */
+export const IDLE_MS = 60_000;
+
+export interface DocumentParserOptions {
+  /** Default IDLE_MS. */
+  idleMs?: number;
+  /** For the budgets and the idle time. */
+  clock?: Clock;
+}
 
 interface Job {
   id: number;
@@ -29,7 +40,7 @@ interface Job {
   where: string;
   read: (url: string) => Promise<Uint8Array>;
   resolve: (outcome: ParserOutcome) => void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export class DocumentParser {
@@ -37,7 +48,21 @@ export class DocumentParser {
   private current: Job | undefined;
   private readonly queue: Job[] = [];
   private nextId = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  /** Counts down while no parse runs or waits; ends the worker when it runs out. */
+  private readonly idle: IdleTimer;
+
+  constructor(options: DocumentParserOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.idle = new IdleTimer(this.clock, options.idleMs ?? IDLE_MS, () => {
+      if (!this.current && this.queue.length === 0) this.retire(undefined);
+    });
+  }
+
+  /** Whether a worker runs now (started, not ended). */
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
+  }
 
   /** Parses within `budgetMs` (waiting for the worker included). Never throws. */
   parse(request: ParseRequest, where: string, read: (url: string) => Promise<Uint8Array>, budgetMs: number): Promise<ParserOutcome> {
@@ -48,7 +73,7 @@ export class DocumentParser {
         where,
         read,
         resolve,
-        timer: setTimeout(() => {
+        timer: this.clock.setTimeout(() => {
           const message = `The OpenAPI document ${where} could not be read and parsed within the ${budgetMs} ms budget; serve a smaller document, or raise timeouts.total_ms.`;
           if (this.current === job) this.retire({ ok: false, reason: 'Timeout', message });
           else {
@@ -72,7 +97,7 @@ export class DocumentParser {
     if (this.current || this.queue.length === 0) return;
     const job = this.queue.shift()!;
     this.current = job;
-    clearTimeout(this.idleTimer);
+    this.idle.busy();
     const worker = (this.worker ??= this.start());
     worker.ref();
     worker.postMessage({ kind: 'parse', id: job.id, request: job.request, where: job.where } satisfies WorkerRequest);
@@ -94,8 +119,7 @@ export class DocumentParser {
       this.current = undefined;
       this.finish(job, answer.outcome);
       worker.unref();
-      this.idleTimer = setTimeout(() => this.retire(undefined), IDLE_MS);
-      this.idleTimer.unref();
+      this.idle.idle();
       this.pump();
     });
     worker.on('error', (error: Error & { code?: string }) => {
@@ -112,7 +136,7 @@ export class DocumentParser {
   private retire(outcome: ParserOutcome | undefined): void {
     const worker = this.worker;
     this.worker = undefined;
-    clearTimeout(this.idleTimer);
+    this.idle.busy();
     const job = this.current;
     this.current = undefined;
     if (job && outcome) this.finish(job, outcome);
@@ -121,7 +145,7 @@ export class DocumentParser {
   }
 
   private finish(job: Job, outcome: ParserOutcome): void {
-    clearTimeout(job.timer);
+    this.clock.clearTimeout(job.timer);
     job.resolve(outcome);
   }
 }

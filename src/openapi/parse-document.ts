@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenApiSpecSource, OperationSetting } from '../domain/manifest.js';
-import { stableStringify } from '../manifest/index.js';
+import { stableStringify } from '../manifest/stable-stringify.js';
 import type { OpenApiOperation } from './catalog.js';
 import { generateTools } from './tool-generation.js';
 

@@ -9,6 +9,7 @@
 // next request starts it again. It is ended only with no request running or waiting.
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
+import { IdleTimer } from '../domain/idle-timer.js';
 import type { EvaluationAnswer, EvaluationRequest, ExpressionOutcome } from './evaluate-rules.js';
 
 /** How long one request (every rule of every matching policy, for one write) may take by default. */
@@ -41,8 +42,8 @@ interface Job {
 export class PolicyEvaluator {
   private readonly budgetMs: number;
   private readonly clock: Clock;
-  private readonly idleMs: number;
-  private idleTimer: TimerHandle | undefined;
+  /** Counts down while no request runs or waits; ends the worker when it runs out. */
+  private readonly idle: IdleTimer;
   private worker: Worker | undefined;
   /** The worker has loaded and takes requests; until then `starting` bounds its start. */
   private ready = false;
@@ -57,7 +58,9 @@ export class PolicyEvaluator {
   constructor(options: PolicyEvaluatorOptions = {}) {
     this.budgetMs = options.budgetMs ?? DEFAULT_EVALUATION_BUDGET_MS;
     this.clock = options.clock ?? systemClock;
-    this.idleMs = options.idleMs ?? IDLE_MS;
+    this.idle = new IdleTimer(this.clock, options.idleMs ?? IDLE_MS, () => {
+      if (this.worker && !this.current && this.queue.length === 0) void this.retire(this.worker, 'idle');
+    });
   }
 
   /** Whether a worker runs now (started, not ended). */
@@ -89,17 +92,10 @@ export class PolicyEvaluator {
     if (this.current || this.closed) return;
     if (this.queue.length === 0) {
       // Idle: the worker ends unless a request comes first (this runs again with it).
-      const worker = this.worker;
-      if (worker && this.ready && this.idleTimer === undefined) {
-        this.idleTimer = this.clock.setTimeout(() => {
-          this.idleTimer = undefined;
-          if (!this.current && this.queue.length === 0) void this.retire(worker, 'idle');
-        }, this.idleMs);
-      }
+      if (this.worker && this.ready && !this.idle.counting) this.idle.idle();
       return;
     }
-    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.busy();
     const worker = (this.worker ??= this.start());
     worker.ref();
     if (!this.ready) return;
@@ -149,8 +145,7 @@ export class PolicyEvaluator {
     if (this.worker !== worker) return;
     this.worker = undefined;
     this.ready = false;
-    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.busy();
     if (this.starting !== undefined) this.clock.clearTimeout(this.starting);
     this.starting = undefined;
     const current = this.current;

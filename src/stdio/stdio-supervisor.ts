@@ -17,7 +17,7 @@ import { listingClient } from '../upstream/listing-client.js';
 import { listAllTools } from '../upstream/tools-pager.js';
 import { MAX_TOOLS, TooManyToolsError } from '../upstream/response-limits.js';
 import { LineTooLongError } from './line-reader.js';
-import { stableStringify } from '../manifest/index.js';
+import { stableStringify } from '../manifest/stable-stringify.js';
 import { stdioRefusal, type StdioPolicy } from './stdio-policy.js';
 import { StdioExitError, StdioRequestError, StdioTimeoutError, type Session } from './stdio-multiplexer.js';
 import { StdioStartError, SupervisedServer, type StdioSpec, type SupervisedInfo } from './supervised-server.js';

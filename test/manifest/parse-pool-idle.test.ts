@@ -20,7 +20,7 @@ afterEach(async () => {
 const parses = async () => expect((await pool.readManifests(fixture, 'yaml'))[0]!.valid).toBe(true);
 
 test('a warm worker left idle ends after IDLE_MS, not before; the next text starts a fresh one', async () => {
-  pool = new ParsePool({ clock });
+  pool = new ParsePool({ clock, inlineMaxBytes: 0 });
   pool.warm();
   await parses();
   clock.advance(IDLE_MS - 1);
@@ -34,7 +34,7 @@ test('a warm worker left idle ends after IDLE_MS, not before; the next text star
 });
 
 test('a worker that parsed recycleBytes ends after RECYCLE_IDLE_MS, and none starts until the next text', async () => {
-  pool = new ParsePool({ clock, recycleBytes: 3 * fixture.length });
+  pool = new ParsePool({ clock, recycleBytes: 3 * fixture.length, inlineMaxBytes: 0 });
   for (let i = 0; i < 3; i++) await parses();
   clock.advance(RECYCLE_IDLE_MS - 1);
   await flushPromises();
@@ -48,7 +48,7 @@ test('a worker that parsed recycleBytes ends after RECYCLE_IDLE_MS, and none sta
 });
 
 test('a text given before the idle time ran out keeps the worker, whose idle time starts again', async () => {
-  pool = new ParsePool({ clock });
+  pool = new ParsePool({ clock, inlineMaxBytes: 0 });
   await parses();
   clock.advance(IDLE_MS - 1);
   await parses();
@@ -61,7 +61,7 @@ test('a text given before the idle time ran out keeps the worker, whose idle tim
 });
 
 test('texts given as the worker ends are parsed by a fresh one, none lost', async () => {
-  pool = new ParsePool({ clock, size: 1 });
+  pool = new ParsePool({ clock, size: 1, inlineMaxBytes: 0 });
   await parses();
   clock.advance(IDLE_MS);
   const answers = Promise.all([pool.readManifests(fixture, 'yaml'), pool.readManifests(fixture, 'yaml')]);

@@ -14,7 +14,7 @@ describe('ParsePool', () => {
   let clock: FakeClock;
   beforeEach(() => {
     clock = new FakeClock();
-    pool = new ParsePool({ size: 1, budgetMs: 5000, idleMs: IDLE_MS, clock });
+    pool = new ParsePool({ size: 1, budgetMs: 5000, idleMs: IDLE_MS, clock, inlineMaxBytes: 0 });
   });
   afterEach(async () => {
     await pool.close();
@@ -86,7 +86,7 @@ describe('ParsePool', () => {
   });
 
   it('starts warm; without idleMs its worker waits IDLE_MS for the next text (as a server does)', async () => {
-    const own = new ParsePool({ clock });
+    const own = new ParsePool({ clock, inlineMaxBytes: 0 });
     try {
       own.warm();
       expect(own.workers()).toBe(1);

@@ -1,5 +1,5 @@
 // What a gateway entry's tool settings do to the tools an upstream serves. Pure.
-import { stableStringify } from '../../manifest/index.js';
+import { stableStringify } from '../../manifest/stable-stringify.js';
 import type { GatewayEntry } from '../gateway-entry.js';
 
 export type ToolSettings = Pick<GatewayEntry, 'disabledTools' | 'toolOverrides' | 'openapi'>;

@@ -11,7 +11,7 @@
 // (PendingRequests, as for a server of its own).
 import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../domain/clock.js';
-import { stableStringify } from '../../manifest/index.js';
+import { stableStringify } from '../../manifest/stable-stringify.js';
 import type { GatewayEntry, VirtualSourceEntry } from '../gateway-entry.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import { failureCode, upstreamSessionGone } from './gateway-session.js';

@@ -14,13 +14,9 @@ import { type Authenticator, bearerToken } from '../../auth/authenticator.js';
 import { bearerAuthentication } from '../../auth/bearer-authentication.js';
 import { CallerTokens } from '../../auth/caller-tokens.js';
 import { collectProcessMetrics } from '../../metrics/process-metrics.js';
-import { RoleAccessPolicy } from '../../auth/policy.js';
+import { canUse } from '../../auth/use-policy.js';
 import { TokensFileAuthenticator } from '../../auth/tokens-file.js';
-import { ReplicaSessionOwners } from '../../cluster/session-owners.js';
-import { InternalTokens } from '../../cluster/internal-token.js';
-import { listReplicas, ReplicaHeartbeat } from '../../cluster/replicas.js';
-import { checkSecretKeyCanary } from '../../cluster/key-check.js';
-import { packageVersion } from '../../http/openapi.js';
+import type { ReplicaHeartbeat } from '../../cluster/replicas.js';
 import { CallerCredentials } from '../../credentials/caller-credentials.js';
 import { OAuthConnections } from '../../credentials/oauth-connections.js';
 import { systemClock } from '../../domain/clock.js';
@@ -29,9 +25,8 @@ import { createSecretResolver } from '../../reconcile/secret-refs.js';
 import { StdioPolicy } from '../../stdio/stdio-policy.js';
 import { StdioSupervisor } from '../../stdio/stdio-supervisor.js';
 import type { CredentialStore, GatewayReader } from '../../store/index.js';
-import { checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } from '../../store/postgres/index.js';
 import { AesGcmSecretCodec } from '../../store/secret-codec.js';
-import { SqliteGatewayStore } from '../../store/sqlite/index.js';
+import { SqliteGatewayStore } from '../../store/sqlite/sqlite-gateway-store.js';
 import { EgressPolicy } from '../../upstream/egress.js';
 import { DataPlane, PromDataPlaneMetrics, type DataPlaneMetrics } from '../data-plane/index.js';
 import { LabelCache } from '../data-plane/metrics.js';
@@ -166,7 +161,7 @@ async function start(options: DataPlaneHostOptions, deps: DataPlaneHostDeps, ope
   const dataPlane = (opened.dataPlane = new DataPlane({
     gateway: reader,
     authenticator,
-    policy: new RoleAccessPolicy({ fileTakeoverRole: options.fileTakeoverRole }),
+    policy: { canUse },
     tenant: options.tenant,
     metrics,
     egress,
@@ -248,6 +243,14 @@ async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: Aes
     const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
   }
+  // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only (one after the
+  // other: Jest's module loader fails concurrent imports that share a CommonJS dependency).
+  const { checkSchemaVersion, PostgresCredentialStore, PostgresDatabase, PostgresGatewayStore } = await import('../../store/postgres/index.js');
+  const { ReplicaSessionOwners } = await import('../../cluster/session-owners.js');
+  const { InternalTokens } = await import('../../cluster/internal-token.js');
+  const { listReplicas, ReplicaHeartbeat } = await import('../../cluster/replicas.js');
+  const { checkSecretKeyCanary } = await import('../../cluster/key-check.js');
+  const { packageVersion } = await import('../../http/openapi.js');
   const database = await PostgresDatabase.open(options.store.url, {
     applicationName: `mcp-control-plane gateway ${options.replicaId}`.slice(0, 63),
     max: 4,

@@ -27,7 +27,6 @@ export interface DataPlaneHostOptions {
   /** Bounds an OAuth token refresh of a per-user server, as discovery's budget does. */
   discoveryTimeoutMs: number;
   secretsDir: string;
-  fileTakeoverRole: 'admin' | 'editor';
   logLevel: LogLevel;
   replicaId: string;
   /** PostgreSQL: a replica not seen for this long owns no session any more. */
@@ -69,7 +68,6 @@ export function dataPlaneHostOptions(
     stdio: { enabled: config.allowStdio, allow: config.stdioAllow, idleMs: config.stdioIdleTimeoutMs },
     discoveryTimeoutMs: config.discoveryTimeoutMs,
     secretsDir: config.secretsDir ?? join(config.dataDir, 'secrets'),
-    fileTakeoverRole: config.fileTakeoverRole,
     logLevel: config.logLevel,
     replicaId: keys.replicaId,
     leaseDurationMs: config.lease.durationMs,

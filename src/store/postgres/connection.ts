@@ -5,6 +5,9 @@
 // A connection lost while idle (the server restarted, a session ended by a timeout) is reported through
 // onError and replaced on next use; it never crashes the process.
 import pg from 'pg';
+import { parsePostgresUrl } from './store-url.js';
+
+export { parsePostgresUrl, redactPostgresUrl } from './store-url.js';
 
 /** Anything that runs a query: the pool, or one client inside a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -29,32 +32,6 @@ export interface PostgresConnectOptions {
   idleTimeoutMs?: number;
   /** A connection failed outside any query (its next user gets a new one). Default: ignored. */
   onError?: (err: Error) => void;
-}
-
-/** The URL of a PostgreSQL store, checked; the password never appears in the message. */
-export function parsePostgresUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error('The store URL is not a URL: expected postgres://user:password@host:port/database');
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new Error(`The store URL's scheme is "${parsed.protocol}": expected postgres://user:password@host:port/database`);
-  }
-  if (!parsed.hostname) throw new Error(`The store URL ${redactPostgresUrl(url)} names no host: expected postgres://user:password@host:port/database`);
-  return parsed;
-}
-
-/** The URL with its password replaced by "***", for logs and messages. */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 const INT8_OID = 20;

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { PoolLike } from './connection.js';
 import { inTransaction } from './connection.js';
+import { SchemaTooNewError } from './schema-too-new.js';
 
 export interface PostgresMigration {
   version: number;
@@ -382,20 +383,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
 /** The newest schema version this build knows. */
 export const POSTGRES_SCHEMA_VERSION = Math.max(...postgresMigrations.map((m) => m.version));
 
-/** The database was migrated by a newer build: this one refuses to use it. */
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly databaseVersion: number,
-    readonly buildVersion: number,
-  ) {
-    super(
-      `The PostgreSQL schema is at version ${databaseVersion}, newer than this build of the control plane knows ` +
-        `(up to version ${buildVersion}): a newer replica migrated it. Run the newer version of mcpctl; this one ` +
-        'refuses to start rather than write to a schema it does not know.',
-    );
-    this.name = 'SchemaTooNewError';
-  }
-}
+export { SchemaTooNewError } from './schema-too-new.js';
 
 /**
  * Brings the current schema (the connection's search_path) up to the newest migration, under a

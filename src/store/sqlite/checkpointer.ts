@@ -19,7 +19,8 @@
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
+import { systemClock, type Clock } from '../../domain/clock.js';
+import { IdleTimer } from '../../domain/idle-timer.js';
 import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
@@ -52,9 +53,8 @@ export class WalCheckpointer {
   private readonly hardLimitPages: number;
   private running = false;
   private failed = false;
-  private readonly idleMs: number;
-  private readonly clock: Clock;
-  private idleTimer: TimerHandle | undefined;
+  /** Counts down between checkpoints; ends the worker when it runs out. */
+  private readonly idle: IdleTimer;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
   /** Checkpoints the worker ran, the connection itself (past the hard limit), and workers started. */
@@ -67,8 +67,7 @@ export class WalCheckpointer {
   ) {
     this.checkpointPages = options.checkpointPages ?? CHECKPOINT_PAGES;
     this.hardLimitPages = options.hardLimitPages ?? HARD_LIMIT_PAGES;
-    this.idleMs = options.idleMs ?? IDLE_MS;
-    this.clock = options.clock ?? systemClock;
+    this.idle = new IdleTimer(options.clock ?? systemClock, options.idleMs ?? IDLE_MS, () => this.endIdle());
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
@@ -81,8 +80,7 @@ export class WalCheckpointer {
 
   /** Started at the first checkpoint due: a store that never fills its WAL never starts a thread. */
   private started(): Worker {
-    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.busy();
     if (this.worker) return this.worker;
     const worker = (this.worker = new Worker(WORKER_URL, { workerData: { path: this.path }, execArgv: WORKER_EXEC_ARGV }));
     this.counts.started++;
@@ -91,7 +89,7 @@ export class WalCheckpointer {
       this.running = false;
       if (answer.ok) this.counts.worker++;
       else this.failed = true;
-      if (this.worker === worker && !this.closing) this.idleTimer = this.clock.setTimeout(() => this.endIdle(worker), this.idleMs);
+      if (this.worker === worker && !this.closing) this.idle.idle();
     });
     const failed = () => {
       // A worker ended for being idle is no failure; its successor (if any) is another worker.
@@ -105,9 +103,9 @@ export class WalCheckpointer {
   }
 
   /** Ends an idle worker (between checkpoints): it closes its connection and exits. */
-  private endIdle(worker: Worker): void {
-    this.idleTimer = undefined;
-    if (this.worker !== worker || this.running || this.closing) return;
+  private endIdle(): void {
+    const worker = this.worker;
+    if (!worker || this.running || this.closing) return;
     this.worker = undefined;
     this.ending.set(worker, new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => void this.ending.delete(worker)));
     worker.postMessage('close');
@@ -132,8 +130,7 @@ export class WalCheckpointer {
   /** Ends the worker (its connection closed first); the store's connection closes after it. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
+      this.idle.busy();
       // A worker ending for being idle closes its connection first (never the last one); awaited, so it keeps the process up.
       for (const ending of this.ending.keys()) ending.ref();
       await Promise.all(this.ending.values());
