@@ -5,7 +5,15 @@
 // fsynced) and WalSync fsyncs the -wal file on libuv's thread pool; a write is acknowledged only once an
 // fsync that started after its COMMIT returned has completed. On Linux fsync is per inode: it writes every
 // dirty page of the file, whichever descriptor wrote it, so one fsync covers every commit made before it
-// started (group commit across turns), and the commits made while one runs share the next one.
+// started (group commit across turns).
+//
+// Up to WAL_SYNC_OVERLAP fsyncs run at once: a commit made while one runs starts the next at once instead of
+// waiting for it to end (then waiting for a whole fsync more), so a durable answer waits for about one fsync,
+// not up to two; the commits made while that many run share the next one. Each fsync in flight has a
+// descriptor of its own: a writeback error is reported to every open file description that had not seen it
+// (errseq), so no fsync can miss an error because a concurrent one on the same descriptor took it. An fsync
+// that completes answers only its own commits: a later one covers an earlier one's commits too, an earlier
+// one never the later's.
 //
 // Checkpoints (checkpointer.ts: a worker thread's connection) run at synchronous=NORMAL, which in WAL mode fsyncs the
 // WAL before a checkpoint copies it into the database file and the database file before the WAL may start
@@ -25,20 +33,27 @@ interface Waiter {
   readonly reject: (err: Error) => void;
 }
 
+/** How many fsyncs of the WAL may run at once (see the header). */
+export const WAL_SYNC_OVERLAP = 2;
+
 export class WalSync {
-  private running = false;
-  /** Commits made while an fsync runs: the next one covers them. */
+  /** fsyncs running now (at most overlap). */
+  private running = 0;
+  /** Commits made while `overlap` fsyncs run: the next one covers them. */
   private waiters: Waiter[] = [];
   private failure: Error | undefined;
 
-  constructor(private readonly syncWal: SyncWal) {}
+  constructor(
+    private readonly syncWal: SyncWal,
+    private readonly overlap = WAL_SYNC_OVERLAP,
+  ) {}
 
   /** Resolves once every commit made before this call is durable (an fsync started after it completed). */
   sync(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.running) this.startNext();
+      if (this.running < this.overlap) this.startNext();
     });
   }
 
@@ -49,23 +64,25 @@ export class WalSync {
 
   /** Settles once no sync is running or waiting. */
   async idle(): Promise<void> {
-    while (this.running) await this.sync().catch(() => undefined);
+    while (this.running > 0) await this.sync().catch(() => undefined);
   }
 
   private startNext(): void {
     const batch = this.waiters;
     this.waiters = [];
-    this.running = true;
+    this.running++;
     this.syncWal().then(
       () => {
-        for (const w of batch) w.resolve();
+        // A concurrent fsync failed first: this one may not have seen the pages that failure dropped.
+        if (this.failure) for (const w of batch) w.reject(this.failure);
+        else for (const w of batch) w.resolve();
       },
       (err: unknown) => {
         this.failure ??= new Error(`the write-ahead log could not be made durable (fsync failed: ${err instanceof Error ? err.message : String(err)}); restart to recover from what is on disk`);
         for (const w of batch) w.reject(this.failure);
       },
     ).finally(() => {
-      this.running = false;
+      this.running--;
       if (this.waiters.length === 0) return;
       if (this.failure) for (const w of this.waiters.splice(0)) w.reject(this.failure);
       else this.startNext();
@@ -74,12 +91,15 @@ export class WalSync {
 }
 
 /**
- * The fsync of `${dbPath}-wal` on the thread pool, through a descriptor of its own opened now (the WAL
- * exists while the connection that put the file in WAL mode is open). The directory is fsynced once here,
- * so the WAL's own entry is durable too. close() closes the descriptor.
+ * The fsync of `${dbPath}-wal` on the thread pool, each call through a descriptor no other call is using (one
+ * per fsync in flight, opened on first need and kept: see the header on errseq); the WAL exists while the
+ * connection that put the file in WAL mode is open. The directory is fsynced once here, so the WAL's own
+ * entry is durable too. close() closes the descriptors.
  */
 export function openWalFsync(dbPath: string): { sync: SyncWal; close: () => void } {
-  const fd = openSync(`${dbPath}-wal`, 'r');
+  const walPath = `${dbPath}-wal`;
+  const free = [openSync(walPath, 'r')];
+  const all = [...free];
   const dir = openSync(dirname(dbPath), 'r');
   try {
     fsyncSync(dir);
@@ -88,11 +108,22 @@ export function openWalFsync(dbPath: string): { sync: SyncWal; close: () => void
   }
   let closed = false;
   return {
-    sync: () => new Promise<void>((resolve, reject) => (closed ? resolve() : fsync(fd, (err) => (err ? reject(err) : resolve())))),
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        if (closed) return resolve();
+        let fd = free.pop();
+        if (fd === undefined) all.push((fd = openSync(walPath, 'r')));
+        const taken = fd;
+        fsync(taken, (err) => {
+          free.push(taken);
+          if (err) reject(err);
+          else resolve();
+        });
+      }),
     close: () => {
       if (closed) return;
       closed = true;
-      closeSync(fd);
+      for (const fd of all) closeSync(fd);
     },
   };
 }
