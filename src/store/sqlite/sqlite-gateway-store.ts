@@ -8,6 +8,7 @@ import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import type { GatewayStore } from '../gateway-store.js';
 import type { EntrySyncState } from '../types.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
+import { WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
@@ -54,6 +55,8 @@ export interface SqliteGatewayStoreOptions {
   secretCodec?: SecretCodec;
   /** Keys the config hash (HMAC), so a stored or answered hash cannot test guesses of a header value. */
   hashKey?: Uint8Array;
+  /** On a file, checkpoints run on a worker thread (see checkpointer.ts); tests make them due sooner. */
+  checkpoints?: CheckpointerOptions;
 }
 
 export class SqliteGatewayStore implements GatewayStore {
@@ -70,6 +73,12 @@ export class SqliteGatewayStore implements GatewayStore {
   /** The connection's writer and units of work (see units.ts). */
   private readonly units: SqliteUnits;
   /**
+   * On a file: the WAL's checkpoints, off the event loop (checkpointer.ts), as the resource store's. SQLite's
+   * automatic checkpoint would run inside the COMMIT of a reconcile batch that passes 1,000 frames: two fsyncs
+   * and the copy, on the control plane's event loop. Told after each commit of this connection.
+   */
+  readonly checkpointer: WalCheckpointer | undefined;
+  /**
    * Each unit and savepoint collects its writes: a savepoint's join its parent's when it is released (none
    * when it rolls back), and the outermost unit announces its writes after its commit (none after a rollback).
    */
@@ -82,6 +91,7 @@ export class SqliteGatewayStore implements GatewayStore {
     end: (parent, ok, outermost) => {
       const written = this.unannounced;
       this.unannounced = parent;
+      if (ok && outermost) this.committed();
       if (!ok || !written) return;
       if (!outermost) for (const fqn of written) parent?.add(fqn);
       else for (const fqn of written) this.announce(fqn);
@@ -91,6 +101,7 @@ export class SqliteGatewayStore implements GatewayStore {
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = openDatabase(options.path, gatewayMigrations);
     this.units = new SqliteUnits(this.db);
+    this.checkpointer = options.path !== ':memory:' && options.path !== '' ? new WalCheckpointer(this.db, options.path, options.checkpoints) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;
@@ -130,7 +141,17 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
-    return this.units.call(() => this.write(entry, known));
+    return this.units.call(() => this.committedOutsideUnits(this.write(entry, known)));
+  }
+
+  /** After a write outside a unit (its statement committed it): a checkpoint may be due. Answers `result`. */
+  private committedOutsideUnits<T>(result: T): T {
+    if (!this.db.inTransaction) this.committed();
+    return result;
+  }
+
+  private committed(): void {
+    if (this.db.open) this.checkpointer?.committed();
   }
 
   private read(fqn: string): StoredGatewayEntry | undefined {
@@ -157,7 +178,7 @@ export class SqliteGatewayStore implements GatewayStore {
     return this.units.call(() => {
       const deleted = this.stmt.delete.run(fqn).changes > 0;
       if (deleted) this.announce(fqn);
-      return deleted;
+      return this.committedOutsideUnits(deleted);
     });
   }
 
@@ -197,7 +218,10 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   /** After the open unit, if any: its commit comes first. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.units.call(() => undefined);
+    // The worker's connection closes first: the store's, the last one, checkpoints what is left as it closes.
+    await this.checkpointer?.close();
     return this.units.call(() => {
       if (this.db.open) this.db.close();
     });
