@@ -5,9 +5,11 @@
 // mxFrame at offset 16 less nBackfill at offset 96); past CHECKPOINT_PAGES a worker thread with a connection
 // of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
 // only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
-// arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the connection checkpoints the rest
-// itself, on the loop (the few frames the worker has not copied yet, and the two fsyncs), and its next write
-// starts the WAL over. If the worker failed, the connection checkpoints itself as SQLite would.
+// arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the store's writer is held (its writes
+// wait, asynchronously: the event loop stays free) while the worker copies the rest, then the next write
+// starts the WAL over. Without a way to hold the writer, or when a held checkpoint could not copy it all, or
+// if the worker failed, the connection checkpoints the rest itself, on the loop (the frames not copied yet
+// and the two fsyncs: up to hundreds of ms on a busy disk), as SQLite would.
 //
 // The worker starts at the first checkpoint due and ends after IDLE_MS without one (a store that writes
 // little keeps no thread); the next checkpoint due starts it again. A worker ending for being idle runs no
@@ -33,6 +35,9 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
 const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../../test/support/ts-worker-register.mjs', import.meta.url).href] : [];
 
+/** Holds the store's writer until `until()` settles (SqliteUnits.holdWriter). */
+export type HoldWriter = (until: () => Promise<void>) => void;
+
 export interface CheckpointerOptions {
   checkpointPages?: number;
   hardLimitPages?: number;
@@ -57,13 +62,18 @@ export class WalCheckpointer {
   private idleTimer: TimerHandle | undefined;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
-  /** Checkpoints the worker ran, the connection itself (past the hard limit), and workers started. */
-  readonly counts = { worker: 0, inline: 0, started: 0 };
+  /** Checkpoints the worker ran (held: those with the writer held), the connection itself, and workers started. */
+  readonly counts = { worker: 0, held: 0, inline: 0, started: 0 };
+  /** The held checkpoint's end: called with the worker's answer, or with none if the worker failed. */
+  private heldAnswer: ((answer: CheckpointAnswer | undefined) => void) | undefined;
+  /** The last held checkpoint left frames behind: the next one at the hard limit runs on the connection. */
+  private heldFellShort = false;
 
   constructor(
     private readonly db: Database.Database,
     path: string,
     options: CheckpointerOptions = {},
+    private readonly holdWriter?: HoldWriter,
   ) {
     this.checkpointPages = options.checkpointPages ?? CHECKPOINT_PAGES;
     this.hardLimitPages = options.hardLimitPages ?? HARD_LIMIT_PAGES;
@@ -91,6 +101,7 @@ export class WalCheckpointer {
       this.running = false;
       if (answer.ok) this.counts.worker++;
       else this.failed = true;
+      this.endHeld(answer);
       if (this.worker === worker && !this.closing) this.idleTimer = this.clock.setTimeout(() => this.endIdle(worker), this.idleMs);
     });
     const failed = () => {
@@ -98,6 +109,7 @@ export class WalCheckpointer {
       if (this.worker !== worker) return;
       this.running = false;
       this.failed = true;
+      this.endHeld(undefined);
     };
     worker.on('error', failed);
     worker.on('exit', failed);
@@ -120,13 +132,40 @@ export class WalCheckpointer {
     const frames = this.read(16);
     const pending = frames - this.read(96);
     if (this.running) return;
-    if ((frames >= this.hardLimitPages && pending > 0) || (this.failed && pending >= this.checkpointPages)) {
+    const full = frames >= this.hardLimitPages && pending > 0;
+    if (full && this.holdWriter && !this.failed && !this.heldFellShort) {
+      this.running = true;
+      const worker = this.started();
+      this.holdWriter(
+        () =>
+          new Promise<void>((resolve) => {
+            // Closing or failed since (the worker is ending or gone): nothing to wait for.
+            if (this.closing || this.failed) {
+              this.running = false;
+              return resolve();
+            }
+            this.heldAnswer = (answer) => {
+              this.counts.held++;
+              this.heldFellShort = !answer?.ok || answer.checkpointed < answer.log;
+              resolve();
+            };
+            worker.postMessage('checkpoint');
+          }),
+      );
+    } else if (full || (this.failed && pending >= this.checkpointPages)) {
+      this.heldFellShort = false;
       this.db.pragma('wal_checkpoint(PASSIVE)');
       this.counts.inline++;
     } else if (pending >= this.checkpointPages) {
       this.running = true;
       this.started().postMessage('checkpoint');
     }
+  }
+
+  private endHeld(answer: CheckpointAnswer | undefined): void {
+    const end = this.heldAnswer;
+    this.heldAnswer = undefined;
+    end?.(answer);
   }
 
   /** Ends the worker (its connection closed first); the store's connection closes after it. */

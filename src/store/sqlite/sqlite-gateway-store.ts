@@ -101,7 +101,7 @@ export class SqliteGatewayStore implements GatewayStore {
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = openDatabase(options.path, gatewayMigrations);
     this.units = new SqliteUnits(this.db);
-    this.checkpointer = options.path !== ':memory:' && options.path !== '' ? new WalCheckpointer(this.db, options.path, options.checkpoints) : undefined;
+    this.checkpointer = options.path !== ':memory:' && options.path !== '' ? new WalCheckpointer(this.db, options.path, options.checkpoints, (until) => this.units.holdWriter(until)) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;

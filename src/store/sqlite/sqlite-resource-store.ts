@@ -166,7 +166,7 @@ export class SqliteResourceStore implements ResourceStore {
     const onDisk = options.path !== ':memory:' && options.path !== '';
     const walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
     this.closeWalFsync = walFsync?.close;
-    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, options.checkpoints) : undefined;
+    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, options.checkpoints, (until) => this.units.holdWriter(until)) : undefined;
     const syncWal = this.chosenDurability === 'full' ? (options.syncWal ?? walFsync?.sync) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;

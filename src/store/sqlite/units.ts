@@ -315,6 +315,23 @@ export class SqliteUnits {
     }
   }
 
+  /**
+   * Holds the writer, once it is free, until `until()` settles: no unit, group or outside call of this
+   * connection runs meanwhile (they wait in order, as for a unit), while the event loop stays free. The
+   * checkpointer holds it while a worker copies the last frames of a full WAL (checkpointer.ts).
+   */
+  holdWriter(until: () => Promise<void>): void {
+    void this.acquire().then(async () => {
+      try {
+        await until();
+      } catch {
+        // The holder's failure is its own; the writer is free again either way.
+      } finally {
+        this.release();
+      }
+    });
+  }
+
   private async queued<T>(work: () => T): Promise<T> {
     await this.acquire();
     try {
