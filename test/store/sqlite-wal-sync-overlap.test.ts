@@ -29,15 +29,32 @@ describe('WalSync: two fsyncs in flight', () => {
   it('answers a commit made during an fsync by the one started for it, while the first still runs', async () => {
     const held = new HeldSync();
     const wal = new WalSync(held.sync);
-    const first = wal.sync();
-    const second = wal.sync();
+    const answered: string[] = [];
+    const first = wal.sync().then(() => answered.push('first'));
+    const second = wal.sync().then(() => answered.push('second'));
     // The second did not wait for the first to end.
     expect(held.calls).toHaveLength(2);
+    // It ends first: it started after the first's commits too, so it answers both, in the order they called.
     held.calls[1]!.release();
-    expect(await stateOf(second)).toBe('resolved');
-    expect(await stateOf(first)).toBe('pending');
+    expect([await stateOf(first), await stateOf(second)]).toEqual(['resolved', 'resolved']);
+    expect(answered).toEqual(['first', 'second']);
     held.calls[0]!.release();
-    expect(await stateOf(first)).toBe('resolved');
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toEqual(['first', 'second']);
+  });
+
+  it('never answers a later caller before an earlier one', async () => {
+    const held = new HeldSync();
+    const wal = new WalSync(held.sync);
+    const answered: number[] = [];
+    const calls = [wal.sync(), wal.sync()].map((p, i) => p.then(() => answered.push(i)));
+    // The first fsync ends first: it answers its own caller only (it started before the second's commit).
+    held.calls[0]!.release();
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toEqual([0]);
+    held.calls[1]!.release();
+    await Promise.all(calls);
+    expect(answered).toEqual([0, 1]);
   });
 
   it('runs no third while two run: the commits made meanwhile share the next one', async () => {

@@ -11,9 +11,10 @@
 // waiting for it to end (then waiting for a whole fsync more), so a durable answer waits for about one fsync,
 // not up to two; the commits made while that many run share the next one. Each fsync in flight has a
 // descriptor of its own: a writeback error is reported to every open file description that had not seen it
-// (errseq), so no fsync can miss an error because a concurrent one on the same descriptor took it. An fsync
-// that completes answers only its own commits: a later one covers an earlier one's commits too, an earlier
-// one never the later's.
+// (errseq), so no fsync can miss an error because a concurrent one on the same descriptor took it. Callers are
+// answered in the order they called (a reader of the changelog, a write listener, rely on it): an fsync that
+// completes answers its own callers and every earlier one still waiting (it started after their commits too,
+// so it covers them), never a later one; a failure fails every caller not answered yet.
 //
 // Checkpoints (checkpointer.ts: a worker thread's connection) run at synchronous=NORMAL, which in WAL mode fsyncs the
 // WAL before a checkpoint copies it into the database file and the database file before the WAL may start
@@ -39,6 +40,8 @@ export const WAL_SYNC_OVERLAP = 2;
 export class WalSync {
   /** fsyncs running now (at most overlap). */
   private running = 0;
+  /** The callers of each running fsync, in the order the fsyncs started: answered from the front. */
+  private readonly unanswered: Waiter[][] = [];
   /** Commits made while `overlap` fsyncs run: the next one covers them. */
   private waiters: Waiter[] = [];
   private failure: Error | undefined;
@@ -71,15 +74,18 @@ export class WalSync {
     const batch = this.waiters;
     this.waiters = [];
     this.running++;
+    this.unanswered.push(batch);
     this.syncWal().then(
       () => {
-        // A concurrent fsync failed first: this one may not have seen the pages that failure dropped.
-        if (this.failure) for (const w of batch) w.reject(this.failure);
-        else for (const w of batch) w.resolve();
+        // After a failure every caller was failed already (a concurrent fsync's success proves nothing then).
+        if (this.failure) return;
+        // This one covers its own callers and every earlier one still waiting: answered in order.
+        const upTo = this.unanswered.indexOf(batch);
+        for (const earlier of this.unanswered.splice(0, upTo + 1)) for (const w of earlier) w.resolve();
       },
       (err: unknown) => {
         this.failure ??= new Error(`the write-ahead log could not be made durable (fsync failed: ${err instanceof Error ? err.message : String(err)}); restart to recover from what is on disk`);
-        for (const w of batch) w.reject(this.failure);
+        for (const waiting of this.unanswered.splice(0)) for (const w of waiting) w.reject(this.failure);
       },
     ).finally(() => {
       this.running--;
