@@ -75,7 +75,9 @@ export class SqliteGatewayStore implements GatewayStore {
   /**
    * On a file: the WAL's checkpoints, off the event loop (checkpointer.ts), as the resource store's. SQLite's
    * automatic checkpoint would run inside the COMMIT of a reconcile batch that passes 1,000 frames: two fsyncs
-   * and the copy, on the control plane's event loop. Told after each commit of this connection.
+   * and the copy, on the control plane's event loop. Told after each commit of this connection by its units
+   * (entries and credentials alike). Each thread that opens gateway.db has its own (the control plane's and
+   * the data plane's, see ARCHITECTURE).
    */
   readonly checkpointer: WalCheckpointer | undefined;
   /**
@@ -91,7 +93,6 @@ export class SqliteGatewayStore implements GatewayStore {
     end: (parent, ok, outermost) => {
       const written = this.unannounced;
       this.unannounced = parent;
-      if (ok && outermost) this.committed();
       if (!ok || !written) return;
       if (!outermost) for (const fqn of written) parent?.add(fqn);
       else for (const fqn of written) this.announce(fqn);
@@ -100,7 +101,7 @@ export class SqliteGatewayStore implements GatewayStore {
 
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = openDatabase(options.path, gatewayMigrations);
-    this.units = new SqliteUnits(this.db);
+    this.units = new SqliteUnits(this.db, undefined, () => this.checkpointer?.committed());
     this.checkpointer = options.path !== ':memory:' && options.path !== '' ? new WalCheckpointer(this.db, options.path, options.checkpoints, (until) => this.units.holdWriter(until)) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
@@ -141,17 +142,7 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   apply(entry: GatewayEntry, known?: { hash: string; current: StoredGatewayEntry | undefined }): Promise<boolean> {
-    return this.units.call(() => this.committedOutsideUnits(this.write(entry, known)));
-  }
-
-  /** After a write outside a unit (its statement committed it): a checkpoint may be due. Answers `result`. */
-  private committedOutsideUnits<T>(result: T): T {
-    if (!this.db.inTransaction) this.committed();
-    return result;
-  }
-
-  private committed(): void {
-    if (this.db.open) this.checkpointer?.committed();
+    return this.units.call(() => this.write(entry, known));
   }
 
   private read(fqn: string): StoredGatewayEntry | undefined {
@@ -178,7 +169,7 @@ export class SqliteGatewayStore implements GatewayStore {
     return this.units.call(() => {
       const deleted = this.stmt.delete.run(fqn).changes > 0;
       if (deleted) this.announce(fqn);
-      return this.committedOutsideUnits(deleted);
+      return deleted;
     });
   }
 

@@ -151,7 +151,6 @@ export class SqliteResourceStore implements ResourceStore {
       if (!ok) this.rollBackIndex(state.index, state.mark);
       else if (!outermost) this.unheard = (this.unheard ?? 0) + written;
       if (!outermost) return;
-      if (ok) this.checkpointer?.committed();
       this.refIndex?.settle();
       if (ok && written > 0) this.units.whenDurable(() => this.hear());
       if (ok) this.maintainWhenDue();
@@ -201,7 +200,7 @@ export class SqliteResourceStore implements ResourceStore {
       set: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
     this.closedCleanly = this.closedCleanlyAt.get.get() === this.changelog.currentResourceVersion();
-    this.units = new SqliteUnits(db, syncWal && new WalSync(syncWal));
+    this.units = new SqliteUnits(db, syncWal && new WalSync(syncWal), () => this.checkpointer?.committed());
     const referencesShown = showMaskedReferences(db, this.codec);
     renderStaleViews(db, options.views, this.closedCleanly && referencesShown === 0);
   }
