@@ -38,8 +38,6 @@ interface Waiter {
 export const WAL_SYNC_OVERLAP = 2;
 
 export class WalSync {
-  /** fsyncs running now (at most overlap). */
-  private running = 0;
   /** The callers of each running fsync, in the order the fsyncs started: answered from the front. */
   private readonly unanswered: Waiter[][] = [];
   /** Commits made while `overlap` fsyncs run: the next one covers them. */
@@ -56,7 +54,7 @@ export class WalSync {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (this.running < this.overlap) this.startNext();
+      if (this.inFlight.size < this.overlap) this.startNext();
     });
   }
 
@@ -65,17 +63,19 @@ export class WalSync {
     return this.failure;
   }
 
-  /** Settles once no sync is running or waiting. */
+  /** Settles once no sync is running or waiting: waits for the fsyncs in flight themselves (never spins after a failure). */
   async idle(): Promise<void> {
-    while (this.running > 0) await this.sync().catch(() => undefined);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
+
+  /** The fsyncs running now (at most overlap), each settled once it answered its callers and started the next one if due. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   private startNext(): void {
     const batch = this.waiters;
     this.waiters = [];
-    this.running++;
     this.unanswered.push(batch);
-    this.syncWal().then(
+    const done: Promise<void> = this.syncWal().then(
       () => {
         // After a failure every caller was failed already (a concurrent fsync's success proves nothing then).
         if (this.failure) return;
@@ -88,11 +88,12 @@ export class WalSync {
         for (const waiting of this.unanswered.splice(0)) for (const w of waiting) w.reject(this.failure);
       },
     ).finally(() => {
-      this.running--;
+      this.inFlight.delete(done);
       if (this.waiters.length === 0) return;
       if (this.failure) for (const w of this.waiters.splice(0)) w.reject(this.failure);
       else this.startNext();
     });
+    this.inFlight.add(done);
   }
 }
 
