@@ -18,6 +18,9 @@
 // Durability is unchanged: the worker's connection runs at synchronous=NORMAL, so its checkpoint fsyncs the
 // WAL before copying and the database file before the WAL may start over (the store's next write starts it
 // over only once a checkpoint copied all of it); a checkpoint never drops frames not durable in the file.
+// A checkpoint that fails with an I/O error is told to `ioFailed` (the store's WalSync then acknowledges no
+// write again, see wal-sync.ts): the kernel may have reported a writeback error of the WAL to the checkpoint's
+// descriptor only.
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -45,6 +48,13 @@ export interface CheckpointerOptions {
   idleMs?: number;
   /** For the idle timer. */
   clock?: Clock;
+  /** Told of a checkpoint that failed with an I/O error (see the header). */
+  ioFailed?: (reason: string) => void;
+}
+
+/** An SQLite I/O error (SQLITE_IOERR and its extended codes): what was written may not be on disk. */
+export function isIoError(code: string | undefined): boolean {
+  return code !== undefined && /^SQLITE_IOERR(_|$)/.test(code);
 }
 
 export class WalCheckpointer {
@@ -59,6 +69,7 @@ export class WalCheckpointer {
   private failed = false;
   private readonly idleMs: number;
   private readonly clock: Clock;
+  private readonly ioFailed: ((reason: string) => void) | undefined;
   private idleTimer: TimerHandle | undefined;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
@@ -79,6 +90,7 @@ export class WalCheckpointer {
     this.hardLimitPages = options.hardLimitPages ?? HARD_LIMIT_PAGES;
     this.idleMs = options.idleMs ?? IDLE_MS;
     this.clock = options.clock ?? systemClock;
+    this.ioFailed = options.ioFailed;
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
@@ -100,7 +112,10 @@ export class WalCheckpointer {
     worker.on('message', (answer: CheckpointAnswer) => {
       this.running = false;
       if (answer.ok) this.counts.worker++;
-      else this.failed = true;
+      else {
+        this.failed = true;
+        if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
+      }
       this.endHeld(answer);
       if (this.worker === worker && !this.closing) this.idleTimer = this.clock.setTimeout(() => this.endIdle(worker), this.idleMs);
     });
@@ -154,7 +169,13 @@ export class WalCheckpointer {
       );
     } else if (full || (this.failed && pending >= this.checkpointPages)) {
       this.heldFellShort = false;
-      this.db.pragma('wal_checkpoint(PASSIVE)');
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        const code = (err as { code?: unknown }).code as string | undefined;
+        if (isIoError(code)) this.ioFailed?.(`a checkpoint failed: ${(err as Error).message} (${code})`);
+        throw err;
+      }
       this.counts.inline++;
     } else if (pending >= this.checkpointPages) {
       this.running = true;

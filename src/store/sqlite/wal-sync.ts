@@ -22,7 +22,8 @@
 //
 // A failed fsync leaves the file's state on disk unknown (the kernel may have dropped the dirty pages), so
 // it fails every sync after it too: no write is acknowledged again until the process restarts and SQLite
-// recovers from what is on disk.
+// recovers from what is on disk. So does a checkpoint that reports an I/O error (fail()): the pages it could
+// not write may never reach the disk, and none of our fsyncs need be the one told of it.
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -63,6 +64,16 @@ export class WalSync {
     return this.failure;
   }
 
+  /**
+   * Ends durability for good, as a failed fsync does (see the header): every caller not answered yet is
+   * failed, and every sync after. For an I/O error reported elsewhere on the file (a checkpoint's).
+   */
+  fail(reason: string): void {
+    this.failure ??= new Error(`the write-ahead log could not be made durable (${reason}); restart to recover from what is on disk`);
+    for (const waiting of this.unanswered.splice(0)) for (const w of waiting) w.reject(this.failure);
+    for (const w of this.waiters.splice(0)) w.reject(this.failure);
+  }
+
   /** Settles once no sync is running or waiting: waits for the fsyncs in flight themselves (never spins after a failure). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -98,31 +109,39 @@ export class WalSync {
 }
 
 /**
- * The fsync of `${dbPath}-wal` on the thread pool, each call through a descriptor no other call is using (one
- * per fsync in flight, opened on first need and kept: see the header on errseq); the WAL exists while the
- * connection that put the file in WAL mode is open. The directory is fsynced once here, so the WAL's own
- * entry is durable too. close() closes the descriptors.
+ * The fsync of `${dbPath}-wal` on the thread pool, each call through a descriptor no other call is using.
+ * All `descriptors` (one per fsync WalSync may have in flight) are opened here, as the store opens: a
+ * descriptor opened later would not be told of a writeback error already reported to another file
+ * description (errseq), and an open failing then (EMFILE) is no failed fsync; here it fails the open. The WAL
+ * exists while the connection that put the file in WAL mode is open. The directory is fsynced once here, so
+ * the WAL's own entry is durable too. close() closes the descriptors.
  */
-export function openWalFsync(dbPath: string): { sync: SyncWal; close: () => void } {
+export function openWalFsync(dbPath: string, descriptors = WAL_SYNC_OVERLAP): { sync: SyncWal; close: () => void } {
   const walPath = `${dbPath}-wal`;
-  const free = [openSync(walPath, 'r')];
-  const all = [...free];
-  const dir = openSync(dirname(dbPath), 'r');
+  const free: number[] = [];
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    while (free.length < descriptors) free.push(openSync(walPath, 'r'));
+    const dir = openSync(dirname(dbPath), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch (err) {
+    for (const fd of free) closeSync(fd);
+    throw new Error(`cannot open the write-ahead log ${walPath} to fsync it (${descriptors} descriptors): ${err instanceof Error ? err.message : String(err)}`);
   }
+  const all = [...free];
   let closed = false;
   return {
     sync: () =>
       new Promise<void>((resolve, reject) => {
         if (closed) return resolve();
-        let fd = free.pop();
-        if (fd === undefined) all.push((fd = openSync(walPath, 'r')));
-        const taken = fd;
-        fsync(taken, (err) => {
-          free.push(taken);
+        const fd = free.pop();
+        // WalSync runs at most `descriptors` at once: every call finds one free.
+        if (fd === undefined) return reject(new Error(`more than ${descriptors} fsyncs of ${walPath} at once`));
+        fsync(fd, (err) => {
+          free.push(fd);
           if (err) reject(err);
           else resolve();
         });
