@@ -242,7 +242,7 @@ interface GatewayStores {
  */
 async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: AesGcmSecretCodec, hashKey: Buffer, secretKey: Buffer, logger: Logger): Promise<GatewayStores> {
   if (options.store.kind === 'sqlite') {
-    const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
+    const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey, checkpoints: { logger } });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
   }
   const database = await PostgresDatabase.open(options.store.url, {

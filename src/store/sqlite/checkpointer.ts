@@ -25,6 +25,7 @@ import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../../domain/clock.js';
+import { silentLogger, type Logger } from '../../domain/logger.js';
 import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
@@ -50,6 +51,13 @@ export interface CheckpointerOptions {
   clock?: Clock;
   /** Told of a checkpoint that failed with an I/O error (see the header). */
   ioFailed?: (reason: string) => void;
+  /** Where a checkpoint that could not start or run is reported (the commit stands; the next one tries again). */
+  logger?: Logger;
+}
+
+/** Whether a checkpoint copied every frame of the WAL: a busy one (another connection was checkpointing) did not. */
+export function copiedAll(answer: CheckpointAnswer | undefined): boolean {
+  return answer !== undefined && answer.ok && answer.busy === 0 && answer.checkpointed >= answer.log;
 }
 
 /** An SQLite I/O error (SQLITE_IOERR and its extended codes): what was written may not be on disk. */
@@ -70,6 +78,7 @@ export class WalCheckpointer {
   private readonly idleMs: number;
   private readonly clock: Clock;
   private readonly ioFailed: ((reason: string) => void) | undefined;
+  private readonly logger: Logger;
   private idleTimer: TimerHandle | undefined;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
@@ -91,6 +100,7 @@ export class WalCheckpointer {
     this.idleMs = options.idleMs ?? IDLE_MS;
     this.clock = options.clock ?? systemClock;
     this.ioFailed = options.ioFailed;
+    this.logger = options.logger ?? silentLogger;
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
@@ -140,17 +150,29 @@ export class WalCheckpointer {
     worker.postMessage('close');
   }
 
-  /** After each commit of the store's connection: starts a checkpoint when one is due (see the header). */
+  /**
+   * After each commit of the store's connection: starts a checkpoint when one is due (see the header). Never
+   * throws: the commit stands whatever befalls its checkpoint (a worker that cannot start, the wal-index
+   * unreadable, the inline checkpoint's error), which is logged; the next commit tries again.
+   */
   committed(): void {
     // Closing (a unit that was open when the store began to close commits after): the close checkpoints.
     if (this.closing) return;
+    try {
+      this.startDue();
+    } catch (err) {
+      this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
+    }
+  }
+
+  private startDue(): void {
     const frames = this.read(16);
     const pending = frames - this.read(96);
     if (this.running) return;
     const full = frames >= this.hardLimitPages && pending > 0;
     if (full && this.holdWriter && !this.failed && !this.heldFellShort) {
-      this.running = true;
       const worker = this.started();
+      this.running = true;
       this.holdWriter(
         () =>
           new Promise<void>((resolve) => {
@@ -164,7 +186,15 @@ export class WalCheckpointer {
               this.heldFellShort = !answer?.ok || answer.checkpointed < answer.log;
               resolve();
             };
-            worker.postMessage('checkpoint');
+            try {
+              worker.postMessage('checkpoint');
+            } catch (err) {
+              this.heldAnswer = undefined;
+              this.running = false;
+              this.heldFellShort = true;
+              this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
+              resolve();
+            }
           }),
       );
     } else if (full || (this.failed && pending >= this.checkpointPages)) {
@@ -178,8 +208,8 @@ export class WalCheckpointer {
       }
       this.counts.inline++;
     } else if (pending >= this.checkpointPages) {
-      this.running = true;
       this.started().postMessage('checkpoint');
+      this.running = true;
     }
   }
 

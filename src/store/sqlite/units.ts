@@ -200,7 +200,14 @@ export class SqliteUnits {
         let finished!: () => void;
         const group: Group = { members: [], done: new Promise<void>((r) => (finished = r)) };
         this.group = group;
-        setImmediate(() => void this.commitGroup(group, scope).finally(finished));
+        // Every member is answered whatever befalls the group (an answered one ignores a later reject).
+        setImmediate(() =>
+          void this.commitGroup(group, scope)
+            .catch((err: unknown) => {
+              for (const member of group.members) member.reject(err instanceof Error ? err : new Error(String(err)));
+            })
+            .finally(finished),
+        );
       }
       this.group.members.push({ work, resolve: resolve as (value: unknown) => void, reject });
     });
@@ -235,9 +242,16 @@ export class SqliteUnits {
     } catch (err) {
       failure = err as Error;
     } finally {
-      if (!committed && this.db.inTransaction) this.stmt.rollback.run();
+      try {
+        if (!committed && this.db.inTransaction) this.stmt.rollback.run();
+      } catch (err) {
+        failure ??= err as Error;
+      }
       try {
         if (begun) scope.end(state as S, committed, true);
+      } catch (err) {
+        // After a commit its outcome stands (the members are answered with it); before one, the first failure is the answer.
+        if (!committed) failure ??= err as Error;
       } finally {
         this.release();
       }
