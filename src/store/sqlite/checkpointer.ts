@@ -7,7 +7,7 @@
 // only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
 // arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the store's writer is held (its writes
 // wait, asynchronously: the event loop stays free) while the worker copies the rest, then the next write
-// starts the WAL over. Without a way to hold the writer, or when a held checkpoint could not copy it all, or
+// starts the WAL over. Without a way to hold the writer, or when a held checkpoint could not copy it all (a reader's snapshot, or busy: another connection, such as the data-plane thread's checkpointer of gateway.db, was checkpointing), or
 // if the worker failed, the connection checkpoints the rest itself, on the loop (the frames not copied yet
 // and the two fsyncs: up to hundreds of ms on a busy disk), as SQLite would.
 //
@@ -82,8 +82,11 @@ export class WalCheckpointer {
   private idleTimer: TimerHandle | undefined;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
-  /** Checkpoints the worker ran (held: those with the writer held), the connection itself, and workers started. */
-  readonly counts = { worker: 0, held: 0, inline: 0, started: 0 };
+  /**
+   * Checkpoints the worker ran (held: those with the writer held, busy or not), those it found another
+   * connection running (busy: nothing copied), those the connection ran itself, and workers started.
+   */
+  readonly counts = { worker: 0, held: 0, busy: 0, inline: 0, started: 0 };
   /** The held checkpoint's end: called with the worker's answer, or with none if the worker failed. */
   private heldAnswer: ((answer: CheckpointAnswer | undefined) => void) | undefined;
   /** The last held checkpoint left frames behind: the next one at the hard limit runs on the connection. */
@@ -121,7 +124,8 @@ export class WalCheckpointer {
     worker.unref();
     worker.on('message', (answer: CheckpointAnswer) => {
       this.running = false;
-      if (answer.ok) this.counts.worker++;
+      if (answer.ok && answer.busy !== 0) this.counts.busy++;
+      else if (answer.ok) this.counts.worker++;
       else {
         this.failed = true;
         if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
@@ -183,7 +187,7 @@ export class WalCheckpointer {
             }
             this.heldAnswer = (answer) => {
               this.counts.held++;
-              this.heldFellShort = !answer?.ok || answer.checkpointed < answer.log;
+              this.heldFellShort = !copiedAll(answer);
               resolve();
             };
             try {
