@@ -6,7 +6,8 @@
 // of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
 // only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
 // arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the store's writer is held (its writes
-// wait, asynchronously: the event loop stays free) while the worker copies the rest, then the next write
+// wait, asynchronously: the event loop stays free) while the worker copies the rest (after the checkpoint it
+// runs then, if one: so writes that never let the event loop turn cannot outrun it), then the next write
 // starts the WAL over. Without a way to hold the writer, or when a held checkpoint could not copy it all (a reader's snapshot, or busy: another connection, such as the data-plane thread's checkpointer of gateway.db, was checkpointing), or
 // if the worker failed, the connection checkpoints the rest itself, on the loop (the frames not copied yet
 // and the two fsyncs: up to hundreds of ms on a busy disk), as SQLite would.
@@ -87,8 +88,10 @@ export class WalCheckpointer {
    * connection running (busy: nothing copied), those the connection ran itself, and workers started.
    */
   readonly counts = { worker: 0, held: 0, busy: 0, inline: 0, started: 0 };
-  /** The held checkpoint's end: called with the worker's answer, or with none if the worker failed. */
-  private heldAnswer: ((answer: CheckpointAnswer | undefined) => void) | undefined;
+  /** Waiting for the worker's next answer (none if it failed): a held checkpoint's end, or the end of the one before it. */
+  private readonly answerWaiters: ((answer: CheckpointAnswer | undefined) => void)[] = [];
+  /** The writer is held (or waits to be) for a checkpoint of a full WAL. */
+  private holding = false;
   /** The last held checkpoint left frames behind: the next one at the hard limit runs on the connection. */
   private heldFellShort = false;
 
@@ -130,7 +133,7 @@ export class WalCheckpointer {
         this.failed = true;
         if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
       }
-      this.endHeld(answer);
+      this.answered(answer);
       if (this.worker === worker && !this.closing) this.idleTimer = this.clock.setTimeout(() => this.endIdle(worker), this.idleMs);
     });
     const failed = () => {
@@ -138,7 +141,7 @@ export class WalCheckpointer {
       if (this.worker !== worker) return;
       this.running = false;
       this.failed = true;
-      this.endHeld(undefined);
+      this.answered(undefined);
     };
     worker.on('error', failed);
     worker.on('exit', failed);
@@ -172,36 +175,13 @@ export class WalCheckpointer {
   private startDue(): void {
     const frames = this.read(16);
     const pending = frames - this.read(96);
-    if (this.running) return;
     const full = frames >= this.hardLimitPages && pending > 0;
     if (full && this.holdWriter && !this.failed && !this.heldFellShort) {
-      const worker = this.started();
-      this.running = true;
-      this.holdWriter(
-        () =>
-          new Promise<void>((resolve) => {
-            // Closing or failed since (the worker is ending or gone): nothing to wait for.
-            if (this.closing || this.failed) {
-              this.running = false;
-              return resolve();
-            }
-            this.heldAnswer = (answer) => {
-              this.counts.held++;
-              this.heldFellShort = !copiedAll(answer);
-              resolve();
-            };
-            try {
-              worker.postMessage('checkpoint');
-            } catch (err) {
-              this.heldAnswer = undefined;
-              this.running = false;
-              this.heldFellShort = true;
-              this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
-              resolve();
-            }
-          }),
-      );
-    } else if (full || (this.failed && pending >= this.checkpointPages)) {
+      if (!this.holding) this.holdForFull();
+      return;
+    }
+    if (this.running) return;
+    if (full || (this.failed && pending >= this.checkpointPages)) {
       this.heldFellShort = false;
       try {
         this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -217,10 +197,40 @@ export class WalCheckpointer {
     }
   }
 
-  private endHeld(answer: CheckpointAnswer | undefined): void {
-    const end = this.heldAnswer;
-    this.heldAnswer = undefined;
-    end?.(answer);
+  /**
+   * A full WAL: holds the store's writer while the worker copies the rest (after the checkpoint it runs now,
+   * if one does: so even writes that never let the event loop turn cannot outrun it).
+   */
+  private holdForFull(): void {
+    this.started();
+    this.holding = true;
+    this.holdWriter!(async () => {
+      try {
+        if (this.running) await this.nextAnswer();
+        // Closing or failed since (the worker is ending or gone): nothing to wait for.
+        if (this.closing || this.failed) return;
+        const answer = this.nextAnswer();
+        this.started().postMessage('checkpoint');
+        this.running = true;
+        const end = await answer;
+        this.counts.held++;
+        this.heldFellShort = !copiedAll(end);
+      } catch (err) {
+        this.answerWaiters.length = 0;
+        this.heldFellShort = true;
+        this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
+      } finally {
+        this.holding = false;
+      }
+    });
+  }
+
+  private nextAnswer(): Promise<CheckpointAnswer | undefined> {
+    return new Promise((resolve) => this.answerWaiters.push(resolve));
+  }
+
+  private answered(answer: CheckpointAnswer | undefined): void {
+    for (const waiter of this.answerWaiters.splice(0)) waiter(answer);
   }
 
   /** Ends the worker (its connection closed first); the store's connection closes after it. */
