@@ -52,6 +52,17 @@ function mainThreadCpuMs(pid) {
   }
 }
 
+/** The main thread's slowest answers and what they waited behind (loop-probe.js's requestsTail). */
+function tailNote(t) {
+  if (!t || !t.n) return '';
+  const kinds = Object.entries(t.gcByKind).map(([k, g]) => `${k} ${fmt(g.n)}× ${fmt(g.totalMs)} ms (max ${fmt(g.max)})`).join(', ');
+  return (
+    `; the main thread's own answers (request to finish): p50 ${fmt(t.p50)} ms, p99 ${fmt(t.p99)} ms, max ${fmt(t.max)} ms; the ${fmt(t.slowest)} at or above p99 spent on average ` +
+    `${fmt(t.inStalls)} ms in loop stalls over 5 ms, ${fmt(t.inGc)} ms in GC (major ${fmt(t.inMajorGc)}), ${fmt(t.inCommit)} ms in COMMIT, ${fmt(t.fsyncInFlight)} ms with an fsync in flight; ` +
+    `stalls over 5 ms ${fmt(t.stalls.n)}, ${fmt(t.stalls.totalMs)} ms (longest ${t.stalls.longest.map((x) => fmt(x)).join(', ')}); GC ${kinds}; fsync ${fmt(t.fsync.n)}× p50 ${fmt(t.fsync.p50)}, max ${fmt(t.fsync.max)} ms`
+  );
+}
+
 /** Reconciles done so far (every result), from /metrics. */
 async function reconcilesDone(cp) {
   const { text } = await callJson(cp.url, cp.token, 'GET', '/metrics');
@@ -156,7 +167,7 @@ export async function run() {
         `${S.connections} connections; ${fmt(mine.total)} creates; defaults, live upstreams; durability full on both; ${fmt(cpuPerCreate * 1000)} µs CPU per create with its reconcile and discovery ` +
         `(the fleet ${fmt(fleetCpuPerCreate * 1000)} µs); every server Ready ${fmt(drainMs)} ms after the load; during the load ${fmt((cpuDuringLoad * 1000) / mine.total)} µs CPU per create (main thread ${fmt((mainDuringLoad * 1000) / mine.total)} µs; the floor ${fmt(floorCpuPerRequest * 1000)} µs per request) and ${fmt(reconcilesDuringLoad)} reconciles; RSS max ${fmt(rss.max)} MB (sampled every 100 ms from the spawn until all Ready); load average ${loadAtStart} at the start, ${loadAverage()} at the end` +
         (probe
-          ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)`
+          ? `; event loop during the load: delay p99 ${fmt(probe.loopDelay.p99)} ms, max ${fmt(probe.loopDelay.max)} ms; COMMIT ${fmt(probe.commit.n)}× ${fmt(probe.commit.totalMs)} ms (p99 ${fmt(probe.commit.p99)}, max ${fmt(probe.commit.max)} ms), of which with a checkpoint ${fmt(probe.checkpointInCommit.n)}× ${fmt(probe.checkpointInCommit.totalMs)} ms (${Object.entries(probe.checkpointInCommitByFile ?? {}).map(([f, c]) => `${f} ${fmt(c.n)}×, max ${fmt(c.max)} ms`).join(', ') || 'none'}), on-loop checkpoints ${fmt(probe.checkpoint.n)}× ${fmt(probe.checkpoint.totalMs)} ms; GC ${fmt(probe.gc.totalMs)} ms (max ${fmt(probe.gc.max)} ms)` + tailNote(probe.requestsTail)
           : ''),
     };
     // The whole row in the log too: a figure that is not appended (BENCH_SERVE_NODE_ARGS) is read from there.

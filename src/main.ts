@@ -759,8 +759,9 @@ async function openStores(
       secretCodec,
       revisionHistory: config.revisionHistory,
       revisionRetentionMs: config.revisionRetentionMs,
+      checkpoints: { logger },
     });
-    const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey });
+    const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey, checkpoints: { logger } });
     const close = async () => {
       await store.close();
       await gateway.close();

@@ -5,6 +5,10 @@
 // A sample inside a group commit or a reconcile batch is counted there (their SQL included), whatever its
 // innermost frame; 'store (outside units)' is the store's code called from anywhere else.
 //   node bench/lib/profile-turns.js FILE.cpuprofile [MIN_MS=10] [FROM_S] [TO_S]
+// PROFILE_RUNS=N: also the N longest runs of samples under one entry point (the frame below the root: a
+// timer, an I/O callback, the microtask queue...), each with the three call paths it sampled most. A saturated
+// loop is never idle, so its stretches are long; a run approximates one turn (two turns of the same entry in a
+// row count as one). Gaps between samples over 5 ms are summed apart: the thread was not running (descheduled).
 // FROM_S/TO_S: only the part of the profile between these seconds after its start; or, past 10^9, instants
 // of the monotonic clock in µs (process.hrtime, which the profile's startTime counts in too): put-create
 // logs its load's window so ("load window ... µs"), since the seconds after the spawn it logs are not the
@@ -100,3 +104,38 @@ const ranked = [...by].sort((a, b) => b[1] - a[1]);
 const rest = ranked.slice(14).reduce((a, [, ms]) => a + ms, 0);
 if (rest > 0) ranked.splice(14, Infinity, ['the rest', rest]);
 for (const [c, ms] of ranked) console.log(`  ${c.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / longMs).toFixed(1).padStart(5)} %   largest share in ${dominant.get(c) ?? 0} stretches`);
+
+const RUNS = Number(process.env.PROFILE_RUNS ?? 0);
+if (RUNS > 0) {
+  const root = profile.nodes[0].id;
+  const entryOf = (id) => {
+    let at = id;
+    while (parent.has(at) && parent.get(at) !== root) at = parent.get(at);
+    return at;
+  };
+  const runs = [];
+  let run;
+  let gapMs = 0;
+  let at = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = profile.timeDeltas[i] / 1000;
+    at += dt;
+    if (at < from || at > to) continue;
+    if (dt > 5) gapMs += dt;
+    const id = profile.samples[i];
+    const entry = entryOf(id);
+    if (!run || run.entry !== entry) runs.push((run = { entry, start: at, ms: 0, paths: new Map() }));
+    run.ms += dt;
+    const names = [];
+    for (let f = id; f !== undefined && f !== entry; f = parent.get(f)) names.push(nodes.get(f).callFrame.functionName || '(anonymous)');
+    const path = names.slice(-6).reverse().join(' > ');
+    run.paths.set(path, (run.paths.get(path) ?? 0) + dt);
+  }
+  console.log(`gaps between samples over 5 ms (not running): ${gapMs.toFixed(0)} ms`);
+  console.log(`the ${RUNS} longest runs under one entry point:`);
+  for (const r of runs.sort((a, b) => b.ms - a.ms).slice(0, RUNS)) {
+    const f = nodes.get(r.entry).callFrame;
+    console.log(`  ${r.ms.toFixed(1)} ms at ${(r.start / 1000).toFixed(2)} s: ${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}`);
+    for (const [path, ms] of [...r.paths].sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(`      ${ms.toFixed(1).padStart(6)} ms  ${path}`);
+  }
+}

@@ -64,27 +64,30 @@ describe('--durability full: the WAL fsynced off the event loop', () => {
     }
   });
 
-  it('covers the commits made while an fsync runs with the next one, not with the running one', async () => {
+  it('covers a commit made while an fsync runs with one started after it, never with the running one', async () => {
     const held = new HeldSync();
     const store = new SqliteResourceStore({ path, views: resourceViews, syncWal: held.sync });
     try {
       const a = store.create(newResource('a'));
       await waitFor(() => held.calls.length === 1, { what: 'the first fsync' });
-      // Two more groups commit while the first fsync runs (each in a turn of its own).
+      // b commits while the first fsync runs: a second starts for it (two may run at once, wal-sync.ts).
       const b = store.create(newResource('b'));
-      await waitFor(async () => (await store.keys()).length === 2, { what: 'b committed' });
+      await waitFor(() => held.calls.length === 2, { what: 'the second fsync' });
+      // c commits while both run: it waits for the next one, which starts when one of them ends.
       const c = store.create(newResource('c'));
       await waitFor(async () => (await store.keys()).length === 3, { what: 'c committed' });
-      expect(held.calls).toHaveLength(1);
+      expect(held.calls).toHaveLength(2);
       held.calls[0]!.release();
       await a;
-      // b and c started after the first fsync did: they wait for a second one, which covers both.
-      await waitFor(() => held.calls.length === 2, { what: 'the second fsync' });
       expect(await settled(b)).toBe(false);
+      await waitFor(() => held.calls.length === 3, { what: 'the third fsync' });
       expect(await settled(c)).toBe(false);
       held.calls[1]!.release();
-      await Promise.all([b, c]);
-      expect(held.calls).toHaveLength(2);
+      await b;
+      expect(await settled(c)).toBe(false);
+      held.calls[2]!.release();
+      await c;
+      expect(held.calls).toHaveLength(3);
     } finally {
       held.calls.forEach((call) => call.release());
       await store.close();

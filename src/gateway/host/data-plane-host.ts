@@ -240,7 +240,7 @@ interface GatewayStores {
  */
 async function openGatewayStores(options: DataPlaneHostOptions, secretCodec: AesGcmSecretCodec, hashKey: Buffer, secretKey: Buffer, logger: Logger): Promise<GatewayStores> {
   if (options.store.kind === 'sqlite') {
-    const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey });
+    const gateway = new SqliteGatewayStore({ path: join(options.dataDir, 'gateway.db'), secretCodec, hashKey, checkpoints: { logger } });
     return { gateway, credentials: gateway.credentials, close: () => gateway.close() };
   }
   // The PostgreSQL client and the cluster's modules are loaded on a PostgreSQL store only (one after the

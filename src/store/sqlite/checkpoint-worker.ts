@@ -6,7 +6,8 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
-export type CheckpointAnswer = { ok: true; log: number; checkpointed: number } | { ok: false; error: string };
+/** ok: PRAGMA wal_checkpoint's row; else the error and SQLite's extended code (SQLITE_IOERR_FSYNC, ...) if it had one. */
+export type CheckpointAnswer = { ok: true; busy: number; log: number; checkpointed: number } | { ok: false; error: string; code?: string };
 
 const db = new Database((workerData as { path: string }).path, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
@@ -20,9 +21,9 @@ parentPort!.on('message', (message: 'checkpoint' | 'close') => {
   let answer: CheckpointAnswer;
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-    answer = { ok: true, log: row!.log, checkpointed: row!.checkpointed };
+    answer = { ok: true, busy: row!.busy, log: row!.log, checkpointed: row!.checkpointed };
   } catch (err) {
-    answer = { ok: false, error: err instanceof Error ? err.message : String(err) };
+    answer = { ok: false, error: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code as string | undefined };
   }
   parentPort!.postMessage(answer);
 });

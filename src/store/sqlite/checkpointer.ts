@@ -5,9 +5,12 @@
 // mxFrame at offset 16 less nBackfill at offset 96); past CHECKPOINT_PAGES a worker thread with a connection
 // of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
 // only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
-// arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the connection checkpoints the rest
-// itself, on the loop (the few frames the worker has not copied yet, and the two fsyncs), and its next write
-// starts the WAL over. If the worker failed, the connection checkpoints itself as SQLite would.
+// arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the store's writer is held (its writes
+// wait, asynchronously: the event loop stays free) while the worker copies the rest (after the checkpoint it
+// runs then, if one: so writes that never let the event loop turn cannot outrun it), then the next write
+// starts the WAL over. Without a way to hold the writer, or when a held checkpoint could not copy it all (a reader's snapshot, or busy: another connection, such as the data-plane thread's checkpointer of gateway.db, was checkpointing), or
+// if the worker failed, the connection checkpoints the rest itself, on the loop (the frames not copied yet
+// and the two fsyncs: up to hundreds of ms on a busy disk), as SQLite would.
 //
 // The worker starts at the first checkpoint due and ends after IDLE_MS without one (a store that writes
 // little keeps no thread); the next checkpoint due starts it again. A worker ending for being idle runs no
@@ -16,11 +19,15 @@
 // Durability is unchanged: the worker's connection runs at synchronous=NORMAL, so its checkpoint fsyncs the
 // WAL before copying and the database file before the WAL may start over (the store's next write starts it
 // over only once a checkpoint copied all of it); a checkpoint never drops frames not durable in the file.
+// A checkpoint that fails with an I/O error is told to `ioFailed` (the store's WalSync then acknowledges no
+// write again, see wal-sync.ts): the kernel may have reported a writeback error of the WAL to the checkpoint's
+// descriptor only.
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock } from '../../domain/clock.js';
 import { IdleTimer } from '../../domain/idle-timer.js';
+import { silentLogger, type Logger } from '../../domain/logger.js';
 import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
@@ -34,6 +41,9 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
 const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../../test/support/ts-worker-register.mjs', import.meta.url).href] : [];
 
+/** Holds the store's writer until `until()` settles (SqliteUnits.holdWriter). */
+export type HoldWriter = (until: () => Promise<void>) => void;
+
 export interface CheckpointerOptions {
   checkpointPages?: number;
   hardLimitPages?: number;
@@ -41,6 +51,20 @@ export interface CheckpointerOptions {
   idleMs?: number;
   /** For the idle timer. */
   clock?: Clock;
+  /** Told of a checkpoint that failed with an I/O error (see the header). */
+  ioFailed?: (reason: string) => void;
+  /** Where a checkpoint that could not start or run is reported (the commit stands; the next one tries again). */
+  logger?: Logger;
+}
+
+/** Whether a checkpoint copied every frame of the WAL: a busy one (another connection was checkpointing) did not. */
+export function copiedAll(answer: CheckpointAnswer | undefined): boolean {
+  return answer !== undefined && answer.ok && answer.busy === 0 && answer.checkpointed >= answer.log;
+}
+
+/** An SQLite I/O error (SQLITE_IOERR and its extended codes): what was written may not be on disk. */
+export function isIoError(code: string | undefined): boolean {
+  return code !== undefined && /^SQLITE_IOERR(_|$)/.test(code);
 }
 
 export class WalCheckpointer {
@@ -55,19 +79,33 @@ export class WalCheckpointer {
   private failed = false;
   /** Counts down between checkpoints; ends the worker when it runs out. */
   private readonly idle: IdleTimer;
+  private readonly ioFailed: ((reason: string) => void) | undefined;
+  private readonly logger: Logger;
   /** Workers ended for being idle, until they exited (close() waits for them). */
   private readonly ending = new Map<Worker, Promise<void>>();
-  /** Checkpoints the worker ran, the connection itself (past the hard limit), and workers started. */
-  readonly counts = { worker: 0, inline: 0, started: 0 };
+  /**
+   * Checkpoints the worker ran (held: those with the writer held, busy or not), those it found another
+   * connection running (busy: nothing copied), those the connection ran itself, and workers started.
+   */
+  readonly counts = { worker: 0, held: 0, busy: 0, inline: 0, started: 0 };
+  /** Waiting for the worker's next answer (none if it failed): a held checkpoint's end, or the end of the one before it. */
+  private readonly answerWaiters: ((answer: CheckpointAnswer | undefined) => void)[] = [];
+  /** The writer is held (or waits to be) for a checkpoint of a full WAL. */
+  private holding = false;
+  /** The last held checkpoint left frames behind: the next one at the hard limit runs on the connection. */
+  private heldFellShort = false;
 
   constructor(
     private readonly db: Database.Database,
     path: string,
     options: CheckpointerOptions = {},
+    private readonly holdWriter?: HoldWriter,
   ) {
     this.checkpointPages = options.checkpointPages ?? CHECKPOINT_PAGES;
     this.hardLimitPages = options.hardLimitPages ?? HARD_LIMIT_PAGES;
     this.idle = new IdleTimer(options.clock ?? systemClock, options.idleMs ?? IDLE_MS, () => this.endIdle());
+    this.ioFailed = options.ioFailed;
+    this.logger = options.logger ?? silentLogger;
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
@@ -87,8 +125,13 @@ export class WalCheckpointer {
     worker.unref();
     worker.on('message', (answer: CheckpointAnswer) => {
       this.running = false;
-      if (answer.ok) this.counts.worker++;
-      else this.failed = true;
+      if (answer.ok && answer.busy !== 0) this.counts.busy++;
+      else if (answer.ok) this.counts.worker++;
+      else {
+        this.failed = true;
+        if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
+      }
+      this.answered(answer);
       if (this.worker === worker && !this.closing) this.idle.idle();
     });
     const failed = () => {
@@ -96,6 +139,7 @@ export class WalCheckpointer {
       if (this.worker !== worker) return;
       this.running = false;
       this.failed = true;
+      this.answered(undefined);
     };
     worker.on('error', failed);
     worker.on('exit', failed);
@@ -111,20 +155,80 @@ export class WalCheckpointer {
     worker.postMessage('close');
   }
 
-  /** After each commit of the store's connection: starts a checkpoint when one is due (see the header). */
+  /**
+   * After each commit of the store's connection: starts a checkpoint when one is due (see the header). Never
+   * throws: the commit stands whatever befalls its checkpoint (a worker that cannot start, the wal-index
+   * unreadable, the inline checkpoint's error), which is logged; the next commit tries again.
+   */
   committed(): void {
     // Closing (a unit that was open when the store began to close commits after): the close checkpoints.
     if (this.closing) return;
+    try {
+      this.startDue();
+    } catch (err) {
+      this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
+    }
+  }
+
+  private startDue(): void {
     const frames = this.read(16);
     const pending = frames - this.read(96);
+    const full = frames >= this.hardLimitPages && pending > 0;
+    if (full && this.holdWriter && !this.failed && !this.heldFellShort) {
+      if (!this.holding) this.holdForFull();
+      return;
+    }
     if (this.running) return;
-    if ((frames >= this.hardLimitPages && pending > 0) || (this.failed && pending >= this.checkpointPages)) {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
+    if (full || (this.failed && pending >= this.checkpointPages)) {
+      this.heldFellShort = false;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        const code = (err as { code?: unknown }).code as string | undefined;
+        if (isIoError(code)) this.ioFailed?.(`a checkpoint failed: ${(err as Error).message} (${code})`);
+        throw err;
+      }
       this.counts.inline++;
     } else if (pending >= this.checkpointPages) {
-      this.running = true;
       this.started().postMessage('checkpoint');
+      this.running = true;
     }
+  }
+
+  /**
+   * A full WAL: holds the store's writer while the worker copies the rest (after the checkpoint it runs now,
+   * if one does: so even writes that never let the event loop turn cannot outrun it).
+   */
+  private holdForFull(): void {
+    this.started();
+    this.holding = true;
+    this.holdWriter!(async () => {
+      try {
+        if (this.running) await this.nextAnswer();
+        // Closing or failed since (the worker is ending or gone): nothing to wait for.
+        if (this.closing || this.failed) return;
+        const answer = this.nextAnswer();
+        this.started().postMessage('checkpoint');
+        this.running = true;
+        const end = await answer;
+        this.counts.held++;
+        this.heldFellShort = !copiedAll(end);
+      } catch (err) {
+        this.answerWaiters.length = 0;
+        this.heldFellShort = true;
+        this.logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, 'WAL checkpoint could not run; the next commit tries again');
+      } finally {
+        this.holding = false;
+      }
+    });
+  }
+
+  private nextAnswer(): Promise<CheckpointAnswer | undefined> {
+    return new Promise((resolve) => this.answerWaiters.push(resolve));
+  }
+
+  private answered(answer: CheckpointAnswer | undefined): void {
+    for (const waiter of this.answerWaiters.splice(0)) waiter(answer);
   }
 
   /** Ends the worker (its connection closed first); the store's connection closes after it. */

@@ -8,6 +8,7 @@ import { entryOfRow, sealEntry, type EntryRow } from '../gateway-rows.js';
 import type { GatewayStore } from '../gateway-store.js';
 import type { EntrySyncState } from '../types.js';
 import { plainSecretCodec, type SecretCodec } from '../secret-codec.js';
+import { WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openDatabase, type Migration } from './migrations.js';
 import { resealColumn } from './sealed-columns.js';
 import { outsideUnits, SqliteUnits, type UnitScope } from './units.js';
@@ -54,6 +55,8 @@ export interface SqliteGatewayStoreOptions {
   secretCodec?: SecretCodec;
   /** Keys the config hash (HMAC), so a stored or answered hash cannot test guesses of a header value. */
   hashKey?: Uint8Array;
+  /** On a file, checkpoints run on a worker thread (see checkpointer.ts); tests make them due sooner. */
+  checkpoints?: CheckpointerOptions;
 }
 
 export class SqliteGatewayStore implements GatewayStore {
@@ -69,6 +72,14 @@ export class SqliteGatewayStore implements GatewayStore {
   private unannounced: Set<string> | undefined;
   /** The connection's writer and units of work (see units.ts). */
   private readonly units: SqliteUnits;
+  /**
+   * On a file: the WAL's checkpoints, off the event loop (checkpointer.ts), as the resource store's. SQLite's
+   * automatic checkpoint would run inside the COMMIT of a reconcile batch that passes 1,000 frames: two fsyncs
+   * and the copy, on the control plane's event loop. Told after each commit of this connection by its units
+   * (entries and credentials alike). Each thread that opens gateway.db has its own (the control plane's and
+   * the data plane's, see ARCHITECTURE).
+   */
+  readonly checkpointer: WalCheckpointer | undefined;
   /**
    * Each unit and savepoint collects its writes: a savepoint's join its parent's when it is released (none
    * when it rolls back), and the outermost unit announces its writes after its commit (none after a rollback).
@@ -90,7 +101,8 @@ export class SqliteGatewayStore implements GatewayStore {
 
   constructor(options: SqliteGatewayStoreOptions) {
     this.db = openDatabase(options.path, gatewayMigrations);
-    this.units = new SqliteUnits(this.db);
+    this.units = new SqliteUnits(this.db, undefined, () => this.checkpointer?.committed());
+    this.checkpointer = options.path !== ':memory:' && options.path !== '' ? new WalCheckpointer(this.db, options.path, options.checkpoints, (until) => this.units.holdWriter(until)) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.hashKey = options.hashKey;
@@ -197,7 +209,10 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   /** After the open unit, if any: its commit comes first. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.units.call(() => undefined);
+    // The worker's connection closes first: the store's, the last one, checkpoints what is left as it closes.
+    await this.checkpointer?.close();
     return this.units.call(() => {
       if (this.db.open) this.db.close();
     });

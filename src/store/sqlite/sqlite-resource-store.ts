@@ -151,7 +151,6 @@ export class SqliteResourceStore implements ResourceStore {
       if (!ok) this.rollBackIndex(state.index, state.mark);
       else if (!outermost) this.unheard = (this.unheard ?? 0) + written;
       if (!outermost) return;
-      if (ok) this.checkpointer?.committed();
       this.refIndex?.settle();
       if (ok && written > 0) this.units.whenDurable(() => this.hear());
       if (ok) this.maintainWhenDue();
@@ -164,10 +163,19 @@ export class SqliteResourceStore implements ResourceStore {
     // event loop before a write is acknowledged (see wal-sync.ts).
     const db = (this.db = openDatabase(options.path, controlPlaneMigrations));
     const onDisk = options.path !== ':memory:' && options.path !== '';
-    const walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
+    let walFsync: ReturnType<typeof openWalFsync> | undefined;
+    try {
+      walFsync = this.chosenDurability === 'full' && onDisk && !options.syncWal ? openWalFsync(options.path) : undefined;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     this.closeWalFsync = walFsync?.close;
-    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, options.checkpoints) : undefined;
     const syncWal = this.chosenDurability === 'full' ? (options.syncWal ?? walFsync?.sync) : undefined;
+    const walSync = syncWal && new WalSync(syncWal);
+    // A checkpoint's I/O error ends durability as a failed fsync does (see checkpointer.ts).
+    const checkpoints = { ...options.checkpoints, ioFailed: walSync && ((reason: string) => walSync.fail(reason)) };
+    this.checkpointer = onDisk ? new WalCheckpointer(db, options.path, checkpoints, (until) => this.units.holdWriter(until)) : undefined;
     this.clock = options.clock ?? systemClock;
     this.codec = options.secretCodec ?? plainSecretCodec;
     this.changelogMinEntries = options.changelogMinEntries ?? 10_000;
@@ -201,7 +209,7 @@ export class SqliteResourceStore implements ResourceStore {
       set: db.prepare("INSERT INTO counters (name, value) VALUES ('closed_cleanly_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
     this.closedCleanly = this.closedCleanlyAt.get.get() === this.changelog.currentResourceVersion();
-    this.units = new SqliteUnits(db, syncWal && new WalSync(syncWal));
+    this.units = new SqliteUnits(db, walSync, () => this.checkpointer?.committed());
     const referencesShown = showMaskedReferences(db, this.codec);
     renderStaleViews(db, options.views, this.closedCleanly && referencesShown === 0);
   }

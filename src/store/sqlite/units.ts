@@ -19,6 +19,10 @@
 // A unit (transaction()) settles after its fsync too, unless it is derived (UnitOptions.derived): the next
 // durable commit's fsync covers it, the WAL being appended in order.
 //
+// Every commit of the connection is told to `afterCommit` (the WAL checkpointer, checkpointer.ts): a unit's
+// and a group's after their COMMIT, and a call's whose own statements committed (it ran outside every
+// transaction and SQLite's total_changes() moved), whichever store's table it wrote.
+//
 // A unit ends (is no longer live) at its commit or rollback, so a callback it scheduled that runs later is
 // an outside call. Inside a unit, calls run one after the other as fn awaits them, nested transactions
 // too (fn awaits each before the next: savepoints are a stack). One AsyncLocalStorage serves every
@@ -80,13 +84,20 @@ export class SqliteUnits {
   private memberRunning = false;
   /** The fsync of the latest durable commit (group or unit), started as its COMMIT returned. */
   private lastSync: Promise<void> | undefined;
+  /** total_changes() when a call last looked: a call outside every transaction that moves it committed. */
+  private changesSeen = 0;
 
-  /** durable: makes commits durable (--durability full on a file); without it a commit is acknowledged as it returns. */
+  /**
+   * durable: makes commits durable (--durability full on a file); without it a commit is acknowledged as it
+   * returns. afterCommit: told after each commit of the connection (see the header); must not throw.
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly durable?: WalSync,
+    private readonly afterCommit?: () => void,
   ) {
     this.stmt = {
+      totalChanges: db.prepare('SELECT total_changes()').pluck(),
       begin: db.prepare('BEGIN'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
@@ -146,12 +157,35 @@ export class SqliteUnits {
   call<T>(work: () => T): Promise<T> {
     if (!this.busy || this.joined()) {
       try {
-        return Promise.resolve(work());
+        return Promise.resolve(this.run(work));
       } catch (err) {
         return Promise.reject(err as Error);
       }
     }
     return this.queued(work);
+  }
+
+  /** Runs a call's work; outside every transaction, tells afterCommit if its statements committed (see the header). */
+  private run<T>(work: () => T): T {
+    if (!this.afterCommit || this.db.inTransaction) return work();
+    try {
+      return work();
+    } finally {
+      if (this.db.open && !this.db.inTransaction) {
+        const changes = this.stmt.totalChanges.get() as number;
+        if (changes !== this.changesSeen) {
+          this.changesSeen = changes;
+          this.afterCommit();
+        }
+      }
+    }
+  }
+
+  /** After a unit's or a group's COMMIT. */
+  private committed(): void {
+    if (!this.afterCommit) return;
+    this.changesSeen = this.stmt.totalChanges.get() as number;
+    this.afterCommit();
   }
 
   /**
@@ -166,7 +200,14 @@ export class SqliteUnits {
         let finished!: () => void;
         const group: Group = { members: [], done: new Promise<void>((r) => (finished = r)) };
         this.group = group;
-        setImmediate(() => void this.commitGroup(group, scope).finally(finished));
+        // Every member is answered whatever befalls the group (an answered one ignores a later reject).
+        setImmediate(() =>
+          void this.commitGroup(group, scope)
+            .catch((err: unknown) => {
+              for (const member of group.members) member.reject(err instanceof Error ? err : new Error(String(err)));
+            })
+            .finally(finished),
+        );
       }
       this.group.members.push({ work, resolve: resolve as (value: unknown) => void, reject });
     });
@@ -197,12 +238,20 @@ export class SqliteUnits {
       this.stmt.commit.run();
       committed = true;
       sync = this.syncCommit();
+      this.committed();
     } catch (err) {
       failure = err as Error;
     } finally {
-      if (!committed && this.db.inTransaction) this.stmt.rollback.run();
+      try {
+        if (!committed && this.db.inTransaction) this.stmt.rollback.run();
+      } catch (err) {
+        failure ??= err as Error;
+      }
       try {
         if (begun) scope.end(state as S, committed, true);
+      } catch (err) {
+        // After a commit its outcome stands (the members are answered with it); before one, the first failure is the answer.
+        if (!committed) failure ??= err as Error;
       } finally {
         this.release();
       }
@@ -284,6 +333,7 @@ export class SqliteUnits {
       this.stmt.commit.run();
       ok = true;
       if (!derived) sync = this.syncCommit();
+      this.committed();
     } finally {
       frame.live = false;
       // A failed COMMIT (or a failing fn) rolls back; SQLite may have rolled back by itself already.
@@ -315,10 +365,27 @@ export class SqliteUnits {
     }
   }
 
+  /**
+   * Holds the writer, once it is free, until `until()` settles: no unit, group or outside call of this
+   * connection runs meanwhile (they wait in order, as for a unit), while the event loop stays free. The
+   * checkpointer holds it while a worker copies the last frames of a full WAL (checkpointer.ts).
+   */
+  holdWriter(until: () => Promise<void>): void {
+    void this.acquire().then(async () => {
+      try {
+        await until();
+      } catch {
+        // The holder's failure is its own; the writer is free again either way.
+      } finally {
+        this.release();
+      }
+    });
+  }
+
   private async queued<T>(work: () => T): Promise<T> {
     await this.acquire();
     try {
-      return work();
+      return this.run(work);
     } finally {
       this.release();
     }
