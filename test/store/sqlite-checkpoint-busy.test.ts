@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
 import { gatewayEntry } from '../support/gateway-entries.js';
+import { requireSystemBinary } from '../support/system-binary.js';
+
+// Node has no fcntl: python3 holds the lock (skipped loudly without it; .ci/run installs it).
+const python = requireSystemBinary('python3', ['python3'], { install: 'apt-get install -y python3' });
 
 let dir: string;
 beforeEach(() => {
@@ -17,7 +21,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Another process holding the WAL's checkpoint lock (SQLite's unix VFS: an fcntl lock on byte 120 + 1 of -shm). */
 async function holdCheckpointLock(shm: string): Promise<ChildProcess> {
-  const child = spawn('python3', ['-c', 'import fcntl, sys\nf = open(sys.argv[1], "r+b")\nfcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121)\nprint("locked", flush=True)\nsys.stdin.read()', shm], {
+  const child = spawn(python.path!, ['-c', 'import fcntl, sys\nf = open(sys.argv[1], "r+b")\nfcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121)\nprint("locked", flush=True)\nsys.stdin.read()', shm], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -27,7 +31,7 @@ async function holdCheckpointLock(shm: string): Promise<ChildProcess> {
   return child;
 }
 
-it('a busy held checkpoint fell short: the next one at the hard limit runs on the connection', async () => {
+python.it('a busy held checkpoint fell short: the next one at the hard limit runs on the connection', async () => {
   const path = join(dir, 'gateway.db');
   const store = new SqliteGatewayStore({ path, checkpoints: { checkpointPages: 1_000_000, hardLimitPages: 20 } });
   const holder = await holdCheckpointLock(`${path}-shm`);
