@@ -14,8 +14,10 @@
 // start an isolate. A text of at most INLINE_MAX_BYTES is parsed inline when nothing waits for a worker and
 // the texts parsed inline in this turn of the event loop total at most INLINE_TURN_BYTES with it (parsing and
 // validating are linear in the text, so the bytes bound the time: ≈0.3 ms per KiB on a busy 2-core machine,
-// ≈5 ms for a turn's 16 KiB); the rest of a batch, a cold sync's thousands of files, and every larger text go
-// to a worker.
+// ≈5 ms for a turn's 16 KiB) as long as the text is shaped like a manifest: YAML with an anchor or an alias
+// (`&`, `*`: an alias is expanded again wherever it is used, so a small text can stand for a large tree) and
+// texts with more than INLINE_MAX_MARKS of `:`, `,` and `-` (a bound on their keys, items and documents) go
+// to a worker, as do the rest of a batch, a cold sync's thousands of files, and every larger text.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
@@ -41,6 +43,8 @@ export const RECYCLE_IDLE_MS = 5_000;
 export const INLINE_MAX_BYTES = 16 * 1024;
 /** Bytes of text parsed on the caller's thread in one turn of its event loop, at most. */
 export const INLINE_TURN_BYTES = 16 * 1024;
+/** `:`, `,` and `-` in a text parsed on the caller's thread, at most (a 1 KiB manifest has about 70). */
+export const INLINE_MAX_MARKS = 1_000;
 
 /**
  * Run from the TypeScript sources (the tests), the worker is a .ts file too and needs the loader the
@@ -123,7 +127,7 @@ export class ParsePool {
   /** The documents of `text`, parsed and validated in a worker (a small one here, see the header); never rejects. */
   readManifests(text: string, format: 'yaml' | 'json'): Promise<ManifestDocument[]> {
     if (this.closed) return Promise.resolve(failed('the parser is shut down'));
-    if (this.inline(text)) return Promise.resolve(parsed(text, format));
+    if (this.inline(text, format)) return Promise.resolve(parsed(text, format));
     return new Promise((resolve) => {
       this.queue.push({ request: { id: this.nextId++, text, format }, resolve });
       this.pump();
@@ -165,8 +169,8 @@ export class ParsePool {
   }
 
   /** Whether `text` is parsed here: small, nothing waiting for a worker, and within this turn's bytes. */
-  private inline(text: string): boolean {
-    if (text.length > this.inlineMaxBytes || this.pending() > 0) return false;
+  private inline(text: string, format: 'yaml' | 'json'): boolean {
+    if (text.length > this.inlineMaxBytes || this.pending() > 0 || !shapedLikeAManifest(text, format)) return false;
     const bytes = Buffer.byteLength(text);
     if (bytes > this.inlineMaxBytes || this.inlineTurnBytes + bytes > INLINE_TURN_BYTES) return false;
     if (this.inlineTurnBytes === 0) setImmediate(() => (this.inlineTurnBytes = 0));
@@ -247,4 +251,16 @@ let shared: ParsePool | undefined;
 export function sharedParsePool(): ParsePool {
   shared ??= new ParsePool({ idleMs: SHARED_IDLE_MS });
   return shared;
+}
+
+/** No YAML anchor or alias, and at most INLINE_MAX_MARKS of `:`, `,` and `-` (see the header). */
+function shapedLikeAManifest(text: string, format: 'yaml' | 'json'): boolean {
+  let marks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a || c === 0x2c || c === 0x2d) {
+      if (++marks > INLINE_MAX_MARKS) return false;
+    } else if ((c === 0x26 || c === 0x2a) && format === 'yaml') return false;
+  }
+  return true;
 }

@@ -72,3 +72,19 @@ test('a closed pool parses nothing inline either', async () => {
   expect(doc!.errors[0]!.message).toContain('shut down');
   expect(pool.inlineParsed()).toBe(0);
 });
+
+test('YAML with an anchor or an alias, and a text of many keys, go to a worker', async () => {
+  // 99 aliases of one anchored list: small as text, a large tree once the aliases are expanded.
+  const aliases = `type: mcp-server/remote\nname: a\nurl: http://127.0.0.1:9/mcp\nx-list: &l [${Array.from({ length: 200 }, (_, i) => i).join(',')}]\nx-refs: [${Array.from({ length: 99 }, () => '*l').join(', ')}]\n`;
+  const keys = `type: mcp-server/remote\nname: k\nurl: http://127.0.0.1:9/mcp\nx: {${Array.from({ length: 1_200 }, (_, i) => `k${i}: ${i}`).join(', ')}}\n`;
+  for (const text of [aliases, keys]) {
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(INLINE_MAX_BYTES);
+    expect(await pool.readManifests(text, 'yaml')).toEqual(await workerPool.readManifests(text, 'yaml'));
+    await nextTurn();
+  }
+  expect(pool.inlineParsed()).toBe(0);
+  expect(pool.startedWorkers()).toBe(1);
+  // The same characters inside a JSON string do not count as an alias.
+  await pool.readManifests('{"type": "mcp-server/remote", "name": "j", "url": "http://127.0.0.1:9/mcp?a=1&b=*"}', 'json');
+  expect(pool.inlineParsed()).toBe(1);
+});

@@ -27,7 +27,8 @@ export class CallerMustConnect extends Error {
 
 /**
  * Makes `transport` (an upstream session opened with `token` for `subject`) refresh the caller's token
- * once when a message is refused with HTTP 401, and send that message again with the new token.
+ * once when a message is refused with HTTP 401, and send that message again with the new token: every
+ * message, whether sent or relayed.
  */
 export function refreshTokenOnRejection(
   transport: HttpUpstreamTransport,
@@ -54,4 +55,6 @@ export function refreshTokenOnRejection(
       return send(message);
     }
   };
+  // A relayed request goes through the refresh too (relay() is send() without a promise).
+  transport.relay = (message, onFailed) => void transport.send(message).catch(onFailed);
 }
