@@ -3,13 +3,14 @@
 // then start the WAL over. When a held checkpoint cannot copy it all (a reader pins a snapshot), the next one
 // runs on the connection as before; so does a checkpointer given no way to hold the writer.
 import Database from 'better-sqlite3';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceViews } from '../../src/http/resource-view.js';
 import type { NewResource } from '../../src/store/index.js';
 import { WalCheckpointer } from '../../src/store/sqlite/checkpointer.js';
 import { SqliteResourceStore } from '../../src/store/sqlite/index.js';
+import { walFrames } from '../support/wal-frames.js';
 import { manifest, newResource as fixture } from './conformance/fixtures.js';
 
 const newResource = (name: string): NewResource => ({ ...fixture(name), manifest: manifest(name, name.repeat(50)) });
@@ -22,17 +23,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Frames in the WAL now: the wal-index's mxFrame (offset 16 of the -shm file), read without a checkpoint. */
-function walFrames(): number {
-  const fd = openSync(`${path}-shm`, 'r');
-  try {
-    const word = Buffer.alloc(4);
-    readSync(fd, word, 0, 4, 16);
-    return word.readUInt32LE(0);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 it('holds the writer while the worker copies a full WAL; the write after it starts the WAL over', async () => {
   const store = new SqliteResourceStore({ path, views: resourceViews, durability: 'normal', checkpoints: { checkpointPages: 1_000_000, hardLimitPages: 20 } });
@@ -41,15 +31,15 @@ it('holds the writer while the worker copies a full WAL; the write after it star
     let most = 0;
     while (store.checkpointer!.counts.held === 0 && i < 200) {
       await store.create(newResource(`s-${i++}`));
-      most = Math.max(most, walFrames());
+      most = Math.max(most, walFrames(path));
     }
     expect(store.checkpointer!.counts.held).toBe(1);
     expect(most).toBeGreaterThanOrEqual(20);
     // The write that waited for the held checkpoint started the WAL over: it holds that write's frames alone.
-    const one = walFrames();
+    const one = walFrames(path);
     expect(one).toBeLessThan(20);
     await store.create(newResource('after'));
-    expect(walFrames()).toBeGreaterThan(one);
+    expect(walFrames(path)).toBeGreaterThan(one);
     expect(store.checkpointer!.counts.inline).toBe(0);
     expect((await store.keys()).length).toBe(i + 1);
   } finally {

@@ -1,22 +1,12 @@
 // gateway.db's connection runs with SQLite's automatic checkpoint off (checkpointer.ts), so every commit on it
 // must tell the checkpointer, the credential and OAuth-state writes of the data plane (token refreshes, logins)
 // as much as the entries: otherwise, with no entry written, the WAL grows without bound.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteGatewayStore } from '../../src/store/sqlite/index.js';
+import { walFrames } from '../support/wal-frames.js';
 
-/** mxFrame of the wal-index header (-shm): the frames in the WAL now; it drops when the WAL starts over. */
-function walFrames(path: string): number {
-  const fd = openSync(`${path}-shm`, 'r');
-  try {
-    const word = Buffer.alloc(4);
-    readSync(fd, word, 0, 4, 16);
-    return word.readUInt32LE(0);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** One event-loop turn, as between requests (the worker's answers arrive as messages). */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
