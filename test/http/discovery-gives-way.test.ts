@@ -6,7 +6,7 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { DiscoveryResult } from '../../src/discovery/index.js';
+import { OK } from '../support/discovery-results.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { AnswersFirst } from '../../src/http/answers-first.js';
 import { DiscoveryManager, type DiscoveryOutcome } from '../../src/reconcile/discovery-manager.js';
@@ -17,15 +17,6 @@ import { waitFor } from '../support/wait-for.js';
 const MAX_DEFER_MS = 50;
 /** The DiscoveryManager's bound on one wait (its MAX_YIELD_MS). */
 const MAX_YIELD_MS = 1000;
-
-const OK: DiscoveryResult = {
-  ok: true,
-  transport: 'streamable-http',
-  serverInfo: { name: 's', version: '1' },
-  capabilities: {},
-  tools: [],
-  authStatus: { status: 'authentication_not_required', method: null, message: '' },
-};
 
 let clock: FakeClock;
 let queue: WorkQueue;

@@ -1,16 +1,9 @@
 import type { DiscoveryResult } from '../../src/discovery/index.js';
+import { OK } from '../support/discovery-results.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { DiscoveryManager, nextSlot, type DiscoveryOutcome, type DiscoveryManagerOptions } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 
-const OK: DiscoveryResult = {
-  ok: true,
-  transport: 'streamable-http',
-  serverInfo: { name: 's', version: '1' },
-  capabilities: {},
-  tools: [],
-  authStatus: { status: 'authentication_not_required', method: null, message: '' },
-};
 const FAIL: DiscoveryResult = {
   ok: false,
   reason: 'Unreachable',

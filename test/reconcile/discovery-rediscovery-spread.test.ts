@@ -1,18 +1,10 @@
 // A fleet discovered at one instant (a sync, a restart) is rediscovered evenly over one interval from half an
 // interval later (none sooner, none later than 1.5 intervals), and each server keeps its place after that.
-import type { DiscoveryResult } from '../../src/discovery/index.js';
+import { OK } from '../support/discovery-results.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { DiscoveryManager, type DiscoveryOutcome } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 
-const OK: DiscoveryResult = {
-  ok: true,
-  transport: 'streamable-http',
-  serverInfo: { name: 's', version: '1' },
-  capabilities: {},
-  tools: [],
-  authStatus: { status: 'authentication_not_required', method: null, message: '' },
-};
 const INTERVAL = 300_000;
 const FLEET = 1000;
 

@@ -1,19 +1,10 @@
 // The pool yields to reconciles while reconcilesWaiting() answers a promise: only the latest wait may end
 // the yield. A wait that already ended by its timeout (MAX_YIELD_MS) and resolves later must not end a
 // newer wait early, nor may the newer wait's timer be left armed by the older one's resume.
-import type { DiscoveryResult } from '../../src/discovery/index.js';
+import { OK } from '../support/discovery-results.js';
 import { silentLogger } from '../../src/domain/logger.js';
 import { DiscoveryManager, type DiscoveryOutcome } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
-
-const OK: DiscoveryResult = {
-  ok: true,
-  transport: 'streamable-http',
-  serverInfo: { name: 's', version: '1' },
-  capabilities: {},
-  tools: [],
-  authStatus: { status: 'authentication_not_required', method: null, message: '' },
-};
 
 function harness() {
   const clock = new FakeClock(1_000_000);
