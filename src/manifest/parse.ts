@@ -124,13 +124,23 @@ function pointerAt(node: unknown, offset: number, pointer = '', depth = 0): stri
   return pointer;
 }
 
-/** What locateIn answers for every pointer, in one walk (aliases followed, as locateIn does). */
+/**
+ * What locateIn answers for every pointer, in one walk: aliases followed as locateIn does, but each
+ * anchored node entered through an alias once only, so the walk is at most twice the document however many
+ * times an alias repeats a large value. Below a later alias of the same node, a pointer has no entry of its
+ * own and outlineLocator answers the alias's position (its nearest ancestor's).
+ */
 function outlineOf(doc: Document.Parsed, lineCounter: LineCounter): Map<string, SourcePosition> {
   const out = new Map<string, SourcePosition>();
+  const entered = new Set<unknown>();
   const visit = (node: unknown, pointer: string, offset: number | undefined, depth: number): void => {
     if (offset !== undefined && !out.has(pointer)) out.set(pointer, positionOf(lineCounter, offset));
     if (depth > MAX_DEPTH) return;
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) {
+      node = node.resolve(doc);
+      if (entered.has(node)) return;
+      entered.add(node);
+    }
     if (isMap(node)) {
       for (const pair of node.items) {
         visit(pair.value, appendPointer(pointer, keyText(pair.key)), (pair.key as Node | null)?.range?.[0] ?? offset, depth + 1);

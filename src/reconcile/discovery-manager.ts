@@ -355,7 +355,8 @@ export class DiscoveryManager {
       this.startJobs();
     };
     const timer = clock.setTimeout(resume, MAX_YIELD_MS);
-    void wait.then(resume);
+    // A wait that fails ends the yield as one that resolves: discovery must not stall on it.
+    wait.then(resume, resume);
   }
 
   private startJobs(): void {

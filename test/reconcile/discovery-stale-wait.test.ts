@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/domain/logger.js';
 import { DiscoveryManager, type DiscoveryOutcome } from '../../src/reconcile/discovery-manager.js';
 import { FakeClock, flushPromises } from '../support/fake-clock.js';
 
-function harness() {
+function harness(failWaits = false) {
   const clock = new FakeClock(1_000_000);
   const started: string[] = [];
   const finishers = new Map<string, (o: DiscoveryOutcome) => void>();
@@ -18,7 +18,7 @@ function harness() {
     intervalMs: 60_000,
     enqueue: () => undefined,
     logger: silentLogger,
-    reconcilesWaiting: () => new Promise<void>((resolve) => waits.push(resolve)),
+    reconcilesWaiting: () => new Promise<void>((resolve, reject) => waits.push(failWaits ? () => reject(new Error('the wait failed')) : resolve)),
   });
   const job = (key: string) => () =>
     new Promise<DiscoveryOutcome>((resolve) => {
@@ -76,5 +76,24 @@ describe('DiscoveryManager: yielding to reconciles', () => {
     clock.advance(1);
     await flushPromises();
     expect(started).toEqual(['a', 'b']);
+  });
+
+  it('a wait that fails ends the yield as one that resolves, and leaves no rejection unhandled', async () => {
+    const { started, waits, manager, job } = harness(true);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      manager.ensure('a', 'h', job('a'));
+      await flushPromises();
+      expect(waits).toHaveLength(1);
+      waits[0]!();
+      await flushPromises();
+      expect(started).toEqual(['a']);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
