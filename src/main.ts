@@ -69,7 +69,7 @@ import { RetryBudget } from './reconcile/retry-budget.js';
 import { ManifestSources, type WatchTiming } from './sources/index.js';
 import { resourceViews } from './http/resource-view.js';
 import type { GatewayStore, ResourceStore } from './store/index.js';
-import { SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
+import { CheckpointThread, SqliteGatewayStore, SqliteResourceStore } from './store/sqlite/index.js';
 import type { PostgresCluster } from './cluster/postgres-cluster.js';
 import type { WriteBudget, WriteRate } from './http/rate-limit.js';
 import { redactPostgresUrl } from './store/postgres/store-url.js';
@@ -751,6 +751,8 @@ async function openStores(
 ): Promise<OpenStores> {
   const { clock, secretCodec, hashKey, logger } = deps;
   if (config.store.kind === 'sqlite') {
+    // Both files' checkpoints on one worker thread (one isolate, not two).
+    const checkpoints = { logger, thread: new CheckpointThread() };
     const store = new SqliteResourceStore({
       path: join(config.dataDir, 'control-plane.db'),
       durability: config.durability,
@@ -759,9 +761,9 @@ async function openStores(
       secretCodec,
       revisionHistory: config.revisionHistory,
       revisionRetentionMs: config.revisionRetentionMs,
-      checkpoints: { logger },
+      checkpoints,
     });
-    const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey, checkpoints: { logger } });
+    const gateway = new SqliteGatewayStore({ path: join(config.dataDir, 'gateway.db'), clock, secretCodec, hashKey, checkpoints });
     const close = async () => {
       await store.close();
       await gateway.close();

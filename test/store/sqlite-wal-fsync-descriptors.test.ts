@@ -60,10 +60,11 @@ it('a checkpoint that reports an I/O error ends durability: later writes are ref
   const store = new SqliteResourceStore({ path: join(dir, 'control-plane.db'), views: resourceViews, checkpoints: { checkpointPages: 1 } });
   try {
     await store.create(newResource('a'));
-    const checkpointer = store.checkpointer as unknown as { worker: Worker | undefined };
-    expect(checkpointer.worker).toBeDefined();
+    // The checkpointer's own thread (none given), whose first lane is this file's.
+    const thread = (store.checkpointer as unknown as { thread: { worker: Worker | undefined } }).thread;
+    expect(thread.worker).toBeDefined();
     // What checkpoint-worker.ts answers when SQLite's checkpoint fails with an I/O error (an fsync of the WAL or a write of the file).
-    checkpointer.worker!.emit('message', { ok: false, error: 'disk I/O error', code: 'SQLITE_IOERR_FSYNC' });
+    thread.worker!.emit('message', { id: 1, answer: { ok: false, error: 'disk I/O error', code: 'SQLITE_IOERR_FSYNC' } });
     await expect(store.create(newResource('b'))).rejects.toThrow('the write-ahead log could not be made durable (a checkpoint failed: disk I/O error (SQLITE_IOERR_FSYNC))');
   } finally {
     await store.close();

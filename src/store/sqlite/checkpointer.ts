@@ -3,7 +3,8 @@
 // (10–250 ms on a busy disk). Instead the store's connection runs with wal_autocheckpoint=0 and, after each
 // commit, reads how many WAL frames are not yet in the database file (the wal-index in the -shm file:
 // mxFrame at offset 16 less nBackfill at offset 96); past CHECKPOINT_PAGES a worker thread with a connection
-// of its own (checkpoint-worker.ts) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
+// of its own to the file (a lane of the checkpoint thread, checkpoint-thread.ts, which the stores of one
+// thread share) runs a PASSIVE checkpoint, which waits for nobody. The WAL starts over
 // only at a write that finds all of it checkpointed, which under steady writes the worker never sees (frames
 // arrive while it copies): once the WAL holds HARD_LIMIT_PAGES frames the store's writer is held (its writes
 // wait, asynchronously: the event loop stays free) while the worker copies the rest (after the checkpoint it
@@ -12,9 +13,10 @@
 // if the worker failed, the connection checkpoints the rest itself, on the loop (the frames not copied yet
 // and the two fsyncs: up to hundreds of ms on a busy disk), as SQLite would.
 //
-// The worker starts at the first checkpoint due and ends after IDLE_MS without one (a store that writes
-// little keeps no thread); the next checkpoint due starts it again. A worker ending for being idle runs no
-// checkpoint (it is ended only between them) and closes its connection before the store's may close.
+// The lane opens at the first checkpoint due and ends after IDLE_MS without one (the thread ends with its
+// last lane: stores that write little keep no thread); the next checkpoint due opens it again. A lane ending
+// for being idle runs no checkpoint (it is ended only between them) and its connection closes before the
+// store's may close.
 //
 // Durability is unchanged: the worker's connection runs at synchronous=NORMAL, so its checkpoint fsyncs the
 // WAL before copying and the database file before the WAL may start over (the store's next write starts it
@@ -24,10 +26,10 @@
 // descriptor only.
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock } from '../../domain/clock.js';
 import { IdleTimer } from '../../domain/idle-timer.js';
 import { silentLogger, type Logger } from '../../domain/logger.js';
+import { CheckpointThread, type CheckpointLane } from './checkpoint-thread.js';
 import type { CheckpointAnswer } from './checkpoint-worker.js';
 
 /** Frames not yet in the database file after which the worker checkpoints (SQLite's default autocheckpoint). */
@@ -36,10 +38,6 @@ export const CHECKPOINT_PAGES = 1000;
 export const HARD_LIMIT_PAGES = 4000;
 /** How long the worker waits for the next checkpoint before it ends. */
 export const IDLE_MS = 60_000;
-
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
-const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', new URL('../../../test/support/ts-worker-register.mjs', import.meta.url).href] : [];
 
 /** Holds the store's writer until `until()` settles (SqliteUnits.holdWriter). */
 export type HoldWriter = (until: () => Promise<void>) => void;
@@ -55,6 +53,11 @@ export interface CheckpointerOptions {
   ioFailed?: (reason: string) => void;
   /** Where a checkpoint that could not start or run is reported (the commit stands; the next one tries again). */
   logger?: Logger;
+  /**
+   * The worker thread the checkpoints run on, shared with the other stores of this thread (one isolate for
+   * both database files); a checkpointer given none has one of its own.
+   */
+  thread?: CheckpointThread;
 }
 
 /** Whether a checkpoint copied every frame of the WAL: a busy one (another connection was checkpointing) did not. */
@@ -68,7 +71,9 @@ export function isIoError(code: string | undefined): boolean {
 }
 
 export class WalCheckpointer {
-  private worker: Worker | undefined;
+  /** This file's connection on the checkpoint thread while the checkpointer uses it (started, not ended). */
+  private lane: CheckpointLane | undefined;
+  private readonly thread: CheckpointThread;
   private readonly path: string;
   private closing: Promise<void> | undefined;
   private readonly shm: number;
@@ -81,8 +86,8 @@ export class WalCheckpointer {
   private readonly idle: IdleTimer;
   private readonly ioFailed: ((reason: string) => void) | undefined;
   private readonly logger: Logger;
-  /** Workers ended for being idle, until they exited (close() waits for them). */
-  private readonly ending = new Map<Worker, Promise<void>>();
+  /** Lanes ended for being idle, until their connections closed (close() waits for them). */
+  private readonly ending = new Set<Promise<void>>();
   /**
    * Checkpoints the worker ran (held: those with the writer held, busy or not), those it found another
    * connection running (busy: nothing copied), those the connection ran itself, and workers started.
@@ -106,53 +111,52 @@ export class WalCheckpointer {
     this.idle = new IdleTimer(options.clock ?? systemClock, options.idleMs ?? IDLE_MS, () => this.endIdle());
     this.ioFailed = options.ioFailed;
     this.logger = options.logger ?? silentLogger;
+    this.thread = options.thread ?? new CheckpointThread();
     this.shm = openSync(`${path}-shm`, 'r');
     this.path = path;
     db.pragma('wal_autocheckpoint = 0');
   }
 
-  /** Whether a worker runs now (started, not ended). */
+  /** Whether this file's connection on the checkpoint thread is open (started, not ended). */
   get workerRunning(): boolean {
-    return this.worker !== undefined;
+    return this.lane !== undefined;
   }
 
   /** Started at the first checkpoint due: a store that never fills its WAL never starts a thread. */
-  private started(): Worker {
+  private started(): CheckpointLane {
     this.idle.busy();
-    if (this.worker) return this.worker;
-    const worker = (this.worker = new Worker(WORKER_URL, { workerData: { path: this.path }, execArgv: WORKER_EXEC_ARGV }));
+    if (this.lane) return this.lane;
     this.counts.started++;
-    worker.unref();
-    worker.on('message', (answer: CheckpointAnswer) => {
-      this.running = false;
-      if (answer.ok && answer.busy !== 0) this.counts.busy++;
-      else if (answer.ok) this.counts.worker++;
-      else {
+    const lane: CheckpointLane = (this.lane = this.thread.open(this.path, {
+      answer: (answer) => {
+        this.running = false;
+        if (answer.ok && answer.busy !== 0) this.counts.busy++;
+        else if (answer.ok) this.counts.worker++;
+        else {
+          this.failed = true;
+          if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
+        }
+        this.answered(answer);
+        if (this.lane === lane && !this.closing) this.idle.idle();
+      },
+      failed: () => {
+        // A lane ended for being idle is no failure; its successor (if any) is another lane.
+        if (this.lane !== lane) return;
+        this.running = false;
         this.failed = true;
-        if (isIoError(answer.code)) this.ioFailed?.(`a checkpoint failed: ${answer.error} (${answer.code})`);
-      }
-      this.answered(answer);
-      if (this.worker === worker && !this.closing) this.idle.idle();
-    });
-    const failed = () => {
-      // A worker ended for being idle is no failure; its successor (if any) is another worker.
-      if (this.worker !== worker) return;
-      this.running = false;
-      this.failed = true;
-      this.answered(undefined);
-    };
-    worker.on('error', failed);
-    worker.on('exit', failed);
-    return worker;
+        this.answered(undefined);
+      },
+    }));
+    return lane;
   }
 
-  /** Ends an idle worker (between checkpoints): it closes its connection and exits. */
+  /** Ends an idle lane (between checkpoints): the thread closes its connection (and ends once no lane is open). */
   private endIdle(): void {
-    const worker = this.worker;
-    if (!worker || this.running || this.closing) return;
-    this.worker = undefined;
-    this.ending.set(worker, new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => void this.ending.delete(worker)));
-    worker.postMessage('close');
+    const lane = this.lane;
+    if (!lane || this.running || this.closing) return;
+    this.lane = undefined;
+    const ending: Promise<void> = lane.release().then(() => void this.ending.delete(ending));
+    this.ending.add(ending);
   }
 
   /**
@@ -190,7 +194,7 @@ export class WalCheckpointer {
       }
       this.counts.inline++;
     } else if (pending >= this.checkpointPages) {
-      this.started().postMessage('checkpoint');
+      this.started().checkpoint();
       this.running = true;
     }
   }
@@ -208,7 +212,7 @@ export class WalCheckpointer {
         // Closing or failed since (the worker is ending or gone): nothing to wait for.
         if (this.closing || this.failed) return;
         const answer = this.nextAnswer();
-        this.started().postMessage('checkpoint');
+        this.started().checkpoint();
         this.running = true;
         const end = await answer;
         this.counts.held++;
@@ -231,21 +235,15 @@ export class WalCheckpointer {
     for (const waiter of this.answerWaiters.splice(0)) waiter(answer);
   }
 
-  /** Ends the worker (its connection closed first); the store's connection closes after it. */
+  /** Closes this file's connection on the checkpoint thread; the store's connection closes after it. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.idle.busy();
-      // A worker ending for being idle closes its connection first (never the last one); awaited, so it keeps the process up.
-      for (const ending of this.ending.keys()) ending.ref();
-      await Promise.all(this.ending.values());
-      const worker = this.worker;
-      if (worker && !this.failed) {
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-        // Kept unreferenced while it works for the store; its end is awaited, so it must keep the process up.
-        worker.ref();
-        worker.postMessage('close');
-        await exited;
-      } else await worker?.terminate();
+      // A lane ending for being idle closes its connection first (never the last one); its release keeps the process up.
+      await Promise.all(this.ending);
+      const lane = this.lane;
+      this.lane = undefined;
+      await lane?.release();
       closeSync(this.shm);
     })();
     return this.closing;
