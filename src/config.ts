@@ -56,6 +56,8 @@ export interface Config {
   discoveryRetryUnreachableMaxMs: number;
   /** The retries of failed discoveries all servers together may make (a burst of count); undefined: no limit. */
   discoveryRetryRate: { count: number; perMs: number } | undefined;
+  /** Periodic rediscoveries of all servers together (--discovery-rate); undefined: no limit. */
+  discoveryRate: { count: number; perMs: number } | undefined;
   /** Where ${file:PATH} secret references are read from; undefined means <data-dir>/secrets. */
   secretsDir: string | undefined;
   /** YAML list of hashed bearer tokens (--tokens-file), re-read when it changes; undefined: admin token only. */
@@ -152,7 +154,16 @@ export const SERVE_FLAGS = [
   { flag: 'resync-interval', env: 'MCP_CP_RESYNC_INTERVAL', default: '60s', help: 'How often stored states are compared to repair drift: what differs is reconciled at once, every server in full within 30 intervals (e.g. 30s, 5m; 0 turns it off).' },
   { flag: 'log-level', env: 'MCP_CP_LOG_LEVEL', default: 'info', help: `One of ${LOG_LEVELS.join(', ')}.` },
   { flag: 'workers', env: 'MCP_CP_WORKERS', default: '4', count: { min: 1, max: 64 }, help: 'Reconcile workers running at once.' },
-  { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', duration: { min: 1 }, help: 'How often each server is asked for its tools again.' },
+  { flag: 'discovery-interval', env: 'MCP_CP_DISCOVERY_INTERVAL', default: '5m', duration: { min: 1 }, help: 'How often each server is asked for its tools again (see --discovery-rate for a large fleet).' },
+  {
+    flag: 'discovery-rate',
+    env: 'MCP_CP_DISCOVERY_RATE',
+    default: '50/s',
+    help:
+      'The rediscoveries all servers together make at most, on average, as N/s, N/m or N/h; "off" for no limit. ' +
+      'A fleet larger than the rate allows in one --discovery-interval is rediscovered over the smallest multiple of the interval that fits (at 50/s and 5m: every 5 m up to 15,000 servers, every 20 m at 50,000). ' +
+      'First discoveries, changed specs, refreshes, retries and token renewals never wait for it.',
+  },
   { flag: 'discovery-timeout', env: 'MCP_CP_DISCOVERY_TIMEOUT', default: '10s', duration: { min: 1 }, help: 'The budget of one discovery (connect, fallback, every tools/list page).' },
   { flag: 'discovery-concurrency', env: 'MCP_CP_DISCOVERY_CONCURRENCY', default: '8', count: { min: 1, max: 256 }, help: 'Discoveries running at once.' },
   {
@@ -596,6 +607,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     discoveryRetryMaxMs,
     discoveryRetryUnreachableMaxMs,
     discoveryRetryRate: parseRate(value('discovery-retry-rate'), 'discovery-retry-rate'),
+    discoveryRate: parseRate(value('discovery-rate'), 'discovery-rate'),
     secretsDir: get('secrets-dir'),
     tokensFile: get('tokens-file'),
     egressDeny: cidrList(values, env, 'egress-deny'),

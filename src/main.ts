@@ -227,6 +227,7 @@ async function startLocked(config: Config, options: StartOptions, lock: DataDirL
     clock,
     concurrency: config.discoveryConcurrency,
     intervalMs: config.discoveryIntervalMs,
+    ...(config.discoveryRate ? { rediscoveryRate: config.discoveryRate } : {}),
     retryBaseMs: config.discoveryRetryBaseMs,
     retryMaxMs: config.discoveryRetryMaxMs,
     retryUnreachableMaxMs: config.discoveryRetryUnreachableMaxMs,

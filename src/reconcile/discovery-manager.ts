@@ -103,6 +103,14 @@ export interface DiscoveryManagerOptions {
    * The first rediscovery after a restart or a change comes 0.5–1.5 intervals after it.
    */
   intervalMs: number;
+  /**
+   * The rediscoveries every server together may make, on average: when the fleet is larger than the rate
+   * allows in one interval, the interval grows to the smallest multiple of intervalMs that does (each server
+   * keeps its phase). Bounds the background work of a large fleet, as a controller's rate limiter does.
+   * Retries, first discoveries, changed specs, refreshes and token renewals are not counted or delayed.
+   * Absent: none (every server once per intervalMs however many there are).
+   */
+  rediscoveryRate?: RetryRate;
   /** First retry delay after a failure; doubles with each further failure. Default 1 s. */
   retryBaseMs?: number;
   /** No retry waits longer. Default 5 min. */
@@ -406,7 +414,7 @@ export class DiscoveryManager {
     const previous = this.records.get(key);
     const failures = outcome.result.ok ? 0 : (previous?.inputsHash === job.inputsHash ? previous.failures : 0) + 1;
     const retry = outcome.result.ok ? undefined : this.retry(outcome.result.reason, failures);
-    let dueAt = retry ? now + retry.delayMs : nextSlot(key, now, this.options.intervalMs);
+    let dueAt = retry ? now + retry.delayMs : nextSlot(key, now, this.rediscoveryIntervalMs());
     const expiresAt = outcome.bearer?.expiresAt;
     // A bearer token is renewed before it expires: by a minute, or half its lifetime when that is shorter.
     if (expiresAt !== undefined) dueAt = Math.min(dueAt, expiresAt - Math.min(60_000, Math.max(0, expiresAt - now) / 2));
@@ -435,6 +443,14 @@ export class DiscoveryManager {
     if (before.openapi || outcome.openapi) return false;
     if (before.bearer?.token !== outcome.bearer?.token || before.bearer?.expiresAt !== outcome.bearer?.expiresAt) return false;
     return sameJson(previous.nextAttempt, nextAttempt) && sameJson(before.result, outcome.result);
+  }
+
+  /**
+   * The interval each server is rediscovered in: intervalMs, or the multiple of it the rate needs for the
+   * servers the manager keeps a job of (those it rediscovers; during a cold sync every reconciled server).
+   */
+  rediscoveryIntervalMs(): number {
+    return rediscoveryInterval(this.options.intervalMs, this.jobs.size, this.options.rediscoveryRate);
   }
 
   /** Runs the kept job of key again at record.dueAt, unless a reconcile starts another, settles or forgets key first. */
@@ -486,6 +502,17 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** Where in every interval key's rediscovery falls, as a fraction in [0, 1): fixed per key, uniform over keys. */
 export function rediscoveryPhase(key: string): number {
   return createHash('sha256').update(key).digest().readUIntBE(0, 6) / 2 ** 48;
+}
+
+/**
+ * The smallest multiple of intervalMs in which `servers` rediscoveries fit at `rate` (count per perMs): the
+ * interval itself while the fleet is small. A multiple, so a fleet that grows past a bound moves every
+ * server's slot once, not at every new server.
+ */
+export function rediscoveryInterval(intervalMs: number, servers: number, rate: RetryRate | undefined): number {
+  if (!rate || servers === 0) return intervalMs;
+  const needed = (servers / rate.count) * rate.perMs;
+  return intervalMs * Math.max(1, Math.ceil(needed / intervalMs));
 }
 
 /**
