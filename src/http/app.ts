@@ -138,6 +138,10 @@ export function createApp(options: AppOptions): Express {
     ? new CallerAuthViews({ credentials: options.credentials.store, publicUrl: () => options.publicUrl, clock: options.clock ?? systemClock })
     : undefined;
   if (options.watch) api.get('/svc/v1/mcp-servers', watchServers({ hub: options.watch, policy: options.policy, store: options.store, ...(callerAuth ? { callerAuth } : {}) }));
+  const servers = mcpServersRouter({ ...options, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } });
+  // The collection's PUT (every API create and update) goes to its router at once: the routers of the
+  // subpaths below, which never answer it, are not walked for each write.
+  api.use('/svc/v1/mcp-servers', (req, res, next) => (req.method === 'PUT' && req.path === '/' ? servers(req, res, next) : next()));
   api.use('/svc/v1/mcp-servers', revisionsRouter(options));
   if (options.credentials) {
     const { store: credentials, onDisconnected, onConnected } = options.credentials;
@@ -178,7 +182,7 @@ export function createApp(options: AppOptions): Express {
       app.use(oauthCallbackRouter({ connections, gateway: options.gateway, ...(onConnected ? { onConnected } : {}) }));
     }
   }
-  api.use('/svc/v1/mcp-servers', mcpServersRouter({ ...options, ...(callerAuth ? { callerAuth } : {}), get publicUrl() { return options.publicUrl; } }));
+  api.use('/svc/v1/mcp-servers', servers);
   api.use('/svc/v1/policies', policiesRouter(options));
   api.use('/svc/v1/gateway', gatewayRouter(options));
   api.use('/svc/v1/events', eventsRouter(options));

@@ -42,7 +42,9 @@ export class SqliteRevisions {
   /** In the write's transaction; keeps the newest `revisionHistory` generations of the resource. */
   record(row: RevisionRow): void {
     this.stmt.insert.run(row);
-    this.stmt.trim.run(row.resource_id, row.generation - this.retention.revisionHistory);
+    // Generations start at 1: below the retention there is nothing older to trim.
+    const oldestDropped = row.generation - this.retention.revisionHistory;
+    if (oldestDropped >= 1) this.stmt.trim.run(row.resource_id, oldestDropped);
   }
 
   markDeleted(resourceId: string, now: string): void {
