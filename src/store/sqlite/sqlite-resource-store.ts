@@ -38,7 +38,6 @@ import { RefIndex, refOf } from './ref-index.js';
 import { controlPlaneMigrations } from './resource-migrations.js';
 import { SqliteResourceReads } from './resource-reads.js';
 import { SqliteResourceWrites } from './resource-writes.js';
-import { WrittenManifests } from '../written-manifests.js';
 import { RowCodec, type ResourceRow } from '../resource-rows.js';
 import { checkColumnKey, resealColumn } from './sealed-columns.js';
 import { SqliteSourceFiles } from './source-files.js';
@@ -132,8 +131,6 @@ export class SqliteResourceStore implements ResourceStore {
   private readonly closedCleanlyAt;
   /** The connection's writer and units of work (see units.ts). */
   private readonly units: SqliteUnits;
-  /** The manifests of the latest creates and updates, each handed to the first get of its fqn (see written-manifests.ts). */
-  private readonly writtenManifests = new WrittenManifests();
   /** Writes of the open unit or savepoint, heard of when the outermost unit commits; undefined outside one. */
   private unheard: number | undefined;
   /**
@@ -220,10 +217,7 @@ export class SqliteResourceStore implements ResourceStore {
   // ResourceReader
 
   get(fqn: string, options?: GetOptions): Promise<McpServerResource | undefined> {
-    return this.units.call(() => {
-      const written = this.writtenManifests.take(fqn);
-      return this.reads.get(fqn, options?.known || !written ? options : { ...options, known: written });
-    });
+    return this.units.call(() => this.reads.get(fqn, options));
   }
 
   getWithAnswer(fqn: string, options?: GetOptions): Promise<{ resource: McpServerResource; answer: StoredAnswerTexts } | undefined> {
@@ -269,34 +263,17 @@ export class SqliteResourceStore implements ResourceStore {
   // ResourceWriter
 
   create(input: NewResource, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.write(
-      () =>
-        this.write(() => {
-          const created = this.withEvents(this.writes.create(input, options?.revision), options);
-          this.writtenManifests.remember(input.fqn, input.specHash, input.manifest);
-          return created;
-        }),
-      this.unitScope,
-    );
+    return this.units.write(() => this.write(() => this.withEvents(this.writes.create(input, options?.revision), options)), this.unitScope);
   }
 
   update(fqn: string, update: ResourceUpdate, options?: WriteOptions): Promise<McpServerResource> {
-    return this.units.write(
-      () =>
-        this.write(() => {
-          const updated = this.withEvents(this.writes.update(fqn, update, options?.expect, options?.revision), options);
-          this.writtenManifests.remember(fqn, update.specHash, update.manifest);
-          return updated;
-        }),
-      this.unitScope,
-    );
+    return this.units.write(() => this.write(() => this.withEvents(this.writes.update(fqn, update, options?.expect, options?.revision), options)), this.unitScope);
   }
 
   remove(fqn: string, options?: WriteOptions): Promise<McpServerResource | undefined> {
     return this.units.write(
       () =>
         this.write(() => {
-          this.writtenManifests.forget(fqn);
           const removed = this.writes.remove(fqn, options?.expect);
           return removed && this.withEvents(removed, options);
         }),
