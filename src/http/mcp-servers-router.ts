@@ -11,6 +11,7 @@ import { principalOf } from './authenticate.js';
 import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
 import { viewAnswerer } from './resource-view.js';
+import { sendStreamedPage } from './streamed-page.js';
 import { isAdmissionPolicy } from '../domain/policy.js';
 import { presentPolicy } from './present-policy.js';
 import { setPolicyWarnings } from './policy-warnings.js';
@@ -123,7 +124,7 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     }
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     const readableBy = policy.readScope(principalOf(req));
-    const { views, total } = await store.listViews({
+    const { fqns, total } = await store.listKeys({
       tenant: options.tenant,
       limit,
       offset,
@@ -131,9 +132,14 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
       ...(tag ? { tag } : {}),
       ...(readableBy ? { readableBy } : {}),
     });
-    // The stored views are the answer's items already: the page is put together as text.
-    const data = (await Promise.all(views.map(viewAnswerer(options.publicUrl)).map((view) => viewFor(req, view)))).join(',');
-    sendJson(res, `{"data":[${data}],"pagination":${JSON.stringify({ total, offset, limit })}}`);
+    // The stored views are the answer's items already: the page is their texts, streamed a batch at a time.
+    const answer = viewAnswerer(options.publicUrl);
+    await sendStreamedPage(res, {
+      head: '{"data":[',
+      tail: `],"pagination":${JSON.stringify({ total, offset, limit })}}`,
+      keys: fqns,
+      read: async (batch) => Promise.all((await store.viewsOf(batch)).map((view) => viewFor(req, answer(view)))),
+    });
   });
 
   router.get('/name/:name', async (req, res) => {
