@@ -28,7 +28,7 @@ export interface StreamedPage<K> {
 
 export async function sendStreamedPage<K>(res: Response, page: StreamedPage<K>): Promise<void> {
   const batch = Math.max(1, page.batch ?? PAGE_BATCH);
-  const batchAt = (i: number) => page.read(page.keys.slice(i, i + batch));
+  const batchAt = async (i: number) => (i < page.keys.length ? page.read(page.keys.slice(i, i + batch)) : []);
   let items = await batchAt(0);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   let text = page.head;
