@@ -44,20 +44,50 @@ function writeWideViewer(dir, token) {
 function smapsByKind(pid) {
   const text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
   const kinds = { mallocMain: 0, mallocArenas: 0, v8: 0, otherAnon: 0, file: 0 };
+  const maps = new Map();
   let current;
+  let prevEnd = -1;
+  let prevKind;
+  let map;
   for (const line of text.split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
-      const bytes = parseInt(head[2], 16) - parseInt(head[1], 16);
-      const name = head[3];
+      const start = parseInt(head[1], 16);
+      const end = parseInt(head[2], 16);
+      const name = head[4];
+      // A thread arena is a 64 MiB reservation: its used part (rw) directly below its unused part (---p).
       current =
-        name === '[heap]' ? 'mallocMain' : name.startsWith('/') ? 'file' : name !== '' ? 'otherAnon' : bytes === 64 * MB || bytes === 128 * MB ? 'mallocArenas' : bytes % (256 * 1024) === 0 ? 'v8' : 'otherAnon';
+        name === '[heap]' ? 'mallocMain' : name.startsWith('/') ? 'file' : name !== '' ? 'otherAnon' : (end - start) % (256 * 1024) === 0 ? 'v8' : 'otherAnon';
+      if (head[3] === '---p' && start === prevEnd && prevKind !== 'file' && map && (end - start + map.size) === 64 * MB) {
+        kinds[prevKind] -= map.rss;
+        kinds.mallocArenas += map.rss;
+        map.kind = 'mallocArenas';
+      }
+      map = { start: head[1], size: end - start, perms: head[3], name, kind: current, rss: 0 };
+      maps.set(head[1], map);
+      prevEnd = end;
+      prevKind = current;
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss && current) kinds[current] += Number(rss[1]) / 1024;
+    if (rss && current) {
+      kinds[current] += Number(rss[1]) / 1024;
+      map.rss = Number(rss[1]) / 1024;
+    }
   }
+  Object.defineProperty(kinds, 'maps', { value: maps, enumerable: false });
   return kinds;
+}
+
+/** The mappings whose resident memory grew most from `before` to `after` (smapsByKind results). */
+function growers(before, after, n = 6) {
+  if (!before?.maps || !after?.maps) return '';
+  const rows = [...after.maps.values()].map((m) => ({ ...m, grew: m.rss - (before.maps.get(m.start)?.rss ?? 0) })).sort((a, b) => b.grew - a.grew);
+  return rows
+    .slice(0, n)
+    .filter((m) => m.grew > 0.5)
+    .map((m) => `${m.kind} ${m.name || m.perms} ${(m.size / MB).toFixed(1)} MB map +${m.grew.toFixed(1)}`)
+    .join('; ');
 }
 
 function probeSamples(file, from, to) {
@@ -128,11 +158,12 @@ try {
     const heapUsedMax = Math.max(...samples.map((s) => s.heapUsed)) / MB;
     const loMax = Math.max(...samples.map((s) => s.spaces.large_object ?? 0)) / MB;
     const abMax = Math.max(...samples.map((s) => s.arrayBuffers)) / MB;
+    const grew = growers(phases.at(-1)?.smaps, smaps);
     const p = { name, load, ms: to - from, cpuMs: cpuMs(cp.pid) - cpuBefore, rssMax: max, heapUsedMax, loMax, abMax, atTop: top && { heapTotal: top.heapTotal / MB, heapUsed: top.heapUsed / MB, lo: (top.spaces.large_object ?? 0) / MB }, smaps, detail };
     phases.push(p);
     log(
       `${name}: RSS max ${max.toFixed(1)} MB; heapUsed max ${heapUsedMax.toFixed(1)}, LO max ${loMax.toFixed(1)}, arrayBuffers max ${abMax.toFixed(1)} MB; ` +
-        `smaps at the high: ${Object.entries(smaps ?? {}).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; ${detail ?? ''} (load ${load}, ${(p.ms / 1000).toFixed(1)} s, CPU ${p.cpuMs} ms)`,
+        `smaps at the high: ${Object.entries(smaps ?? {}).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; grew most: ${grew}; ${detail ?? ''} (load ${load}, ${(p.ms / 1000).toFixed(1)} s, CPU ${p.cpuMs} ms)`,
     );
     return p;
   }
@@ -146,6 +177,23 @@ try {
     const started = performance.now();
     for (let r = 0; r < rounds; r++) for (let p = 0; p < pages; p++) pageBytes = await get(cp.url, cp.token, `${PATH}?limit=1000&offset=${p * 1000}`);
     return `${rounds * pages} pages of ≈${(pageBytes / 1024).toFixed(0)} KB in ${(performance.now() - started).toFixed(0)} ms`;
+  });
+  await phase('idle', async () => {
+    await sleep(IDLE_MS);
+  });
+  await phase('scenario', async () => {
+    // The scale scenario's lists (bench/lib/sync-suite.js reads): pages of 100, as the admin with a tag selector (a
+    // shard, a tenth) and without, and as a viewer of every shard.
+    const paths = [
+      [cp.token, `${PATH}?limit=100&tag=shard:shard-3`],
+      [cp.token, `${PATH}?limit=100&tag=team:team-3`],
+      [cp.token, `${PATH}?limit=100`],
+      [viewerToken, `${PATH}?limit=100&tag=team:team-3`],
+      [viewerToken, `${PATH}?limit=100`],
+    ];
+    const started = performance.now();
+    for (const [token, path] of paths) for (let i = 0; i < 100 * rounds; i++) await get(cp.url, token, path);
+    return `${paths.length * 100 * rounds} pages of 100 in ${(performance.now() - started).toFixed(0)} ms`;
   });
   await phase('idle', async () => {
     await sleep(IDLE_MS);
