@@ -16,6 +16,8 @@ import { initialStatus } from '../../src/domain/resource.js';
 import { createApp } from '../../src/http/app.js';
 import { resourceViews, viewAnswerer } from '../../src/http/resource-view.js';
 import { PAGE_BATCH } from '../../src/http/streamed-page.js';
+import { ConnectionError, httpClient } from '../../src/cli/client.js';
+import { listServers } from '../../src/cli/resources.js';
 import { Intake } from '../../src/intake/index.js';
 import { SqliteGatewayStore, SqliteResourceStore } from '../../src/store/sqlite/index.js';
 import type { ListQuery } from '../../src/store/index.js';
@@ -198,6 +200,15 @@ describe('streamed list pages', () => {
     await waitFor(() => ended, { what: 'the whole page' });
     expect(Buffer.concat(chunks).toString('utf8')).toBe(await reference({ limit: 1000, offset: 0 }));
     expect(h.reads() - before).toBe(SERVERS / PAGE_BATCH);
+  });
+
+  it("are read whole by mcpctl's reader, which fails on an aborted page instead of answering part of the list", async () => {
+    const client = httpClient(h.url, ADMIN);
+    const servers = await listServers(client);
+    expect(servers.map((s) => s.name)).toEqual(Array.from({ length: SERVERS }, (_, i) => `server-${String(i).padStart(4, '0')}`));
+    h.failFrom(5);
+    await expect(listServers(client)).rejects.toThrow(ConnectionError);
+    h.failFrom(Infinity);
   });
 
   it('abort the connection when the store fails mid-page; a failure before the first byte is a 500', async () => {
