@@ -77,6 +77,13 @@ export function classifyError(err: unknown): { status: number; code: string; err
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // An answer already under way (a streamed page) cannot become an error answer: the connection is
+    // aborted, so the client sees a failure, never a truncated answer that ends like a complete one.
+    if (res.headersSent) {
+      logger.error({ method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) }, 'answer aborted after it started');
+      res.destroy();
+      return;
+    }
     const known = classifyError(err);
     if (known) {
       const details = known.error.details.map((d) => ({ path: d.path, message: d.message }));
@@ -84,7 +91,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) }, 'unhandled error');
-    if (res.headersSent) return;
     res.status(500).json(errorBody('InternalError', 'An internal error occurred; it has been logged.'));
   };
 }

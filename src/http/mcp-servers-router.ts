@@ -11,6 +11,7 @@ import { principalOf } from './authenticate.js';
 import { errorBody, requireJson } from './errors.js';
 import { presentEvent, presentServer, type PresentOptions } from './present.js';
 import { viewAnswerer } from './resource-view.js';
+import { PAGE_BATCH, sendStreamedPage } from './streamed-page.js';
 import { isAdmissionPolicy } from '../domain/policy.js';
 import { presentPolicy } from './present-policy.js';
 import { setPolicyWarnings } from './policy-warnings.js';
@@ -123,17 +124,31 @@ export function mcpServersRouter(options: McpServersRouterOptions): Router {
     }
     if (errors.length > 0) throw new ValidationError(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     const readableBy = policy.readScope(principalOf(req));
-    const { views, total } = await store.listViews({
+    const query = {
       tenant: options.tenant,
       limit,
       offset,
       ...(name !== undefined ? { name } : {}),
       ...(tag ? { tag } : {}),
       ...(readableBy ? { readableBy } : {}),
+    };
+    // The stored views are the answer's items already: the page is their texts, streamed a batch at a time.
+    // A page of one batch is read in one statement; a longer one as its keys, then their views batch by batch.
+    const answer = viewAnswerer(options.publicUrl);
+    const items = async (views: readonly string[]) => Promise.all(views.map((view) => viewFor(req, answer(view))));
+    const pagination = (total: number) => `],"pagination":${JSON.stringify({ total, offset, limit })}}`;
+    if (limit <= PAGE_BATCH) {
+      const { views, total } = await store.listViews(query);
+      await sendStreamedPage(res, { head: '{"data":[', tail: pagination(total), size: views.length, read: (from, count) => items(views.slice(from, from + count)) });
+      return;
+    }
+    const { fqns, total } = await store.listKeys(query);
+    await sendStreamedPage(res, {
+      head: '{"data":[',
+      tail: pagination(total),
+      size: fqns.length,
+      read: async (from, count) => items(await store.viewsOf(fqns.slice(from, from + count))),
     });
-    // The stored views are the answer's items already: the page is put together as text.
-    const data = (await Promise.all(views.map(viewAnswerer(options.publicUrl)).map((view) => viewFor(req, view)))).join(',');
-    sendJson(res, `{"data":[${data}],"pagination":${JSON.stringify({ total, offset, limit })}}`);
   });
 
   router.get('/name/:name', async (req, res) => {

@@ -18,6 +18,13 @@ export interface ResourceReader {
    */
   listViews(query: ListQuery): Promise<{ views: string[]; total: number }>;
   /**
+   * list()'s page as the keys (fqn) of its members, in its order, and the count of all of them, read
+   * together: nothing else is read or decoded. A page answered in batches reads their views with viewsOf.
+   */
+  listKeys(query: ListQuery): Promise<{ fqns: string[]; total: number }>;
+  /** The views of these resources (see listViews), in this order; a resource removed since is left out. */
+  viewsOf(fqns: readonly string[]): Promise<string[]>;
+  /**
    * Every resource of a tenant as a ResourceRef, in no particular order. Nothing is decoded. The
    * answered objects are frozen.
    */

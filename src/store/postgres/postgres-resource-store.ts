@@ -196,6 +196,14 @@ export class PostgresResourceStore implements ResourceStore {
     return this.reads.listViews(query);
   }
 
+  listKeys(query: ListQuery): Promise<{ fqns: string[]; total: number }> {
+    return this.reads.listKeys(query);
+  }
+
+  viewsOf(fqns: readonly string[]): Promise<string[]> {
+    return this.reads.viewsOf(fqns);
+  }
+
   listRefs(tenant: string): Promise<readonly ResourceRef[]> {
     return this.reads.refs(tenant);
   }

@@ -18,6 +18,8 @@ const ROW = prepared('row', `SELECT ${COLUMNS} FROM resources WHERE fqn = $1`);
 const ROW_VIEWED = prepared('row_viewed', `SELECT ${COLUMNS}, view FROM resources WHERE fqn = $1`);
 const READINESS_COUNTS = prepared('readiness_counts', 'SELECT source, ready, count FROM resource_counts WHERE tenant = $1 AND count > 0');
 const ROW_BY_ID = prepared('row_by_id', `SELECT ${COLUMNS} FROM resources WHERE id = $1`);
+/** In the order of the keys given; a key with no row is left out. */
+const VIEWS_OF = prepared('views_of', 'SELECT r.view FROM unnest($1::text[]) WITH ORDINALITY AS k(fqn, i) JOIN resources AS r ON r.fqn = k.fqn ORDER BY k.i');
 
 /** The resources table's columns, qualified by the alias r. */
 const R_COLUMNS = COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ');
@@ -91,12 +93,12 @@ export class PgResourceReads {
   async list(query: ListQuery): Promise<{ items: McpServerResource[]; total: number }> {
     const selection = selectionOf(query);
     if (selection) {
-      const { total, rows } = await this.selected<ResourceRow>(R_COLUMNS, selection, query);
+      const { total, rows } = await this.selected<ResourceRow>('rows', R_COLUMNS, selection, query);
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
     }
     if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
       // The common case pages in SQL, so a page of 100 out of 10,000 decodes 100 rows.
-      const { total, rows } = await this.page<ResourceRow>(COLUMNS, query);
+      const { total, rows } = await this.page<ResourceRow>('rows', COLUMNS, query);
       return { items: rows.map((r) => this.rows.fromRow(r, query.masked === true)), total };
     }
     const matching = await this.matching<ResourceRow>(COLUMNS, query, query.masked === true);
@@ -106,11 +108,11 @@ export class PgResourceReads {
   async listViews(query: ListQuery): Promise<{ views: string[]; total: number }> {
     const selection = selectionOf(query);
     if (selection) {
-      const { total, rows } = await this.selected<{ view: string }>('r.view', selection, query);
+      const { total, rows } = await this.selected<{ view: string }>('views', 'r.view', selection, query);
       return { views: rows.map((r) => r.view), total };
     }
     if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
-      const { total, rows } = await this.page<{ view: string }>('view', query);
+      const { total, rows } = await this.page<{ view: string }>('views', 'view', query);
       return { views: rows.map((r) => r.view), total };
     }
     // A filter reads the resources (masked: nothing is decrypted); only the page's views are read.
@@ -123,8 +125,31 @@ export class PgResourceReads {
     return { views: page.flatMap((fqn) => views.get(fqn) ?? []), total: matching.length };
   }
 
-  /** One page of a tenant (or of a name in it) in name order, and the count of all of them, in one statement. */
-  private async page<R>(columns: string, query: ListQuery): Promise<{ total: number; rows: R[] }> {
+  async listKeys(query: ListQuery): Promise<{ fqns: string[]; total: number }> {
+    const selection = selectionOf(query);
+    if (selection) {
+      const { total, rows } = await this.selected<{ fqn: string }>('keys', 'r.fqn', selection, query);
+      return { fqns: rows.map((r) => r.fqn), total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
+      const { total, rows } = await this.page<{ fqn: string }>('keys', 'fqn', query);
+      return { fqns: rows.map((r) => r.fqn), total };
+    }
+    const matching = await this.matching<ResourceRow>(COLUMNS, query, true);
+    return { fqns: matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.fqn), total: matching.length };
+  }
+
+  async viewsOf(fqns: readonly string[]): Promise<string[]> {
+    if (fqns.length === 0) return [];
+    const { rows } = await this.db().query<{ view: string }>(VIEWS_OF([fqns]));
+    return rows.map((r) => r.view);
+  }
+
+  /**
+   * One page of a tenant (or of a name in it) in name order, and the count of all of them, in one
+   * statement; `use` names the statement (one per columns).
+   */
+  private async page<R>(use: 'rows' | 'views' | 'keys', columns: string, query: ListQuery): Promise<{ total: number; rows: R[] }> {
     const byName = query.name !== undefined;
     const where = byName ? 'tenant = $1 AND name = $2' : 'tenant = $1';
     const args: unknown[] = byName ? [query.tenant, query.name] : [query.tenant];
@@ -134,7 +159,7 @@ export class PgResourceReads {
     const counted = !byName && !isPolicyScope(query.tenant);
     const total = counted ? 'SELECT coalesce(sum(count), 0)::int8 AS total FROM resource_counts WHERE tenant = $1' : `SELECT count(*)::int8 AS total FROM resources WHERE ${where}`;
     const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
-      prepared(`page_${columns === COLUMNS ? 'rows' : 'views'}_${byName}_${counted}`, `SELECT t.total, p.* FROM (${total}) t
+      prepared(`page_${use}_${byName}_${counted}`, `SELECT t.total, p.* FROM (${total}) t
          LEFT JOIN LATERAL (SELECT ${columns}, name COLLATE "C" AS in_page FROM resources WHERE ${where} ${BY_NAME}
            LIMIT $${n + 1} OFFSET $${n + 2}) p ON true ORDER BY p.in_page`)([...args, query.limit, query.offset]),
     );
@@ -143,11 +168,11 @@ export class PgResourceReads {
     return { total: rows[0]?.total ?? 0, rows: page };
   }
 
-  /** One page of a selection in name order, and the count of all of it, in one statement. */
-  private async selected<R>(columns: string, selection: Selection, query: ListQuery): Promise<{ total: number; rows: R[] }> {
+  /** One page of a selection in name order, and the count of all of it, in one statement; `use` names the statement. */
+  private async selected<R>(use: 'rows' | 'views' | 'keys', columns: string, selection: Selection, query: ListQuery): Promise<{ total: number; rows: R[] }> {
     const n = selection.args.length;
     const { rows } = await this.db().query<R & { total: number; in_page: string | null }>(
-      prepared(`selection_${columns === R_COLUMNS ? 'rows' : 'views'}_${selection.shape}`, `WITH m AS (${selection.sql})
+      prepared(`selection_${use}_${selection.shape}`, `WITH m AS (${selection.sql})
          SELECT t.total, p.* FROM (SELECT count(*)::int8 AS total FROM m) t
          LEFT JOIN LATERAL (SELECT ${columns}, m.name AS in_page FROM (SELECT name, fqn FROM m ORDER BY name LIMIT $${n + 1} OFFSET $${n + 2}) AS m
            JOIN resources AS r ON r.fqn = m.fqn) p ON true ORDER BY p.in_page`)([...selection.args, query.limit, query.offset]),

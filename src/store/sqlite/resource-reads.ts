@@ -43,6 +43,9 @@ export class SqliteResourceReads {
       listAccount: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? ORDER BY name`),
       listAccountName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND account_id = ? AND name = ? ORDER BY name`),
       viewOf: db.prepare('SELECT view FROM resources WHERE fqn = ?').pluck(),
+      // The views of the keys given (a JSON array), each by the primary key. Not ordered here: an ORDER BY
+      // would copy every view into a sorter (malloc'd) first; viewsOf orders them.
+      viewsOf: db.prepare('SELECT r.fqn, r.view FROM json_each(?) AS k CROSS JOIN resources AS r ON r.fqn = k.value'),
       // A tenant's servers as resource_counts keeps them (one row per source and Ready status), not an index
       // scan that grows with the fleet; a policies' scope is not counted there and holds a few rows.
       countServers: db.prepare('SELECT coalesce(sum(count), 0) FROM resource_counts WHERE tenant = ?').pluck(),
@@ -52,6 +55,8 @@ export class SqliteResourceReads {
       pageTenantName: db.prepare(`SELECT ${COLUMNS} FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?`),
       viewsTenant: db.prepare('SELECT view FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
       viewsTenantName: db.prepare('SELECT view FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
+      keysTenant: db.prepare('SELECT fqn FROM resources WHERE tenant = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
+      keysTenantName: db.prepare('SELECT fqn FROM resources WHERE tenant = ? AND name = ? ORDER BY name LIMIT ? OFFSET ?').pluck(),
     };
   }
 
@@ -129,6 +134,32 @@ export class SqliteResourceReads {
     // A filter reads the resources (masked: nothing is decrypted); only the page's views are read.
     const matching = this.matching(query, true);
     return { views: matching.slice(query.offset, query.offset + query.limit).map((m) => this.stmt.viewOf.get(m.row.fqn) as string), total: matching.length };
+  }
+
+  listKeys(query: ListQuery): { fqns: string[]; total: number } {
+    const selection = this.selection(query);
+    if (selection) {
+      const total = this.selected(selection, 'count', 'SELECT count(*) FROM (%s)').pluck().get(...selection.args) as number;
+      const fqns = this.selected(selection, 'keys', 'SELECT m.fqn FROM (%s ORDER BY name LIMIT ? OFFSET ?) AS m ORDER BY m.name')
+        .pluck()
+        .all(...selection.args, query.limit, query.offset) as string[];
+      return { fqns, total };
+    }
+    if (!query.tag && !query.filter && !query.readableBy && query.account === undefined) {
+      const byName = query.name !== undefined;
+      const args = byName ? [query.tenant, query.name] : [query.tenant];
+      const total = this.countOf(query.tenant, query.name);
+      const fqns = (byName ? this.stmt.keysTenantName : this.stmt.keysTenant).all(...args, query.limit, query.offset) as string[];
+      return { fqns, total };
+    }
+    const matching = this.matching(query, true);
+    return { fqns: matching.slice(query.offset, query.offset + query.limit).map((m) => m.row.fqn), total: matching.length };
+  }
+
+  viewsOf(fqns: readonly string[]): string[] {
+    const rows = this.stmt.viewsOf.all(JSON.stringify(fqns)) as { fqn: string; view: string }[];
+    const views = new Map(rows.map((r) => [r.fqn, r.view]));
+    return fqns.flatMap((fqn) => views.get(fqn) ?? []);
   }
 
   /**

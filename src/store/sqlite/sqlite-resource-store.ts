@@ -236,6 +236,14 @@ export class SqliteResourceStore implements ResourceStore {
     return this.units.call(() => this.reads.listViews(query));
   }
 
+  listKeys(query: ListQuery): Promise<{ fqns: string[]; total: number }> {
+    return this.units.call(() => this.reads.listKeys(query));
+  }
+
+  viewsOf(fqns: readonly string[]): Promise<string[]> {
+    return this.units.call(() => this.reads.viewsOf(fqns));
+  }
+
   listRefs(tenant: string): Promise<readonly ResourceRef[]> {
     return this.units.call(() => this.refs().ofTenant(tenant));
   }

@@ -9,6 +9,7 @@ import { eventCases } from './events.js';
 import { credentialCases } from './credentials.js';
 import { gatewayCases } from './gateway.js';
 import { gatewayCountCases } from './gateway-count.js';
+import { listKeyCases } from './list-keys.js';
 import { listTotalCases } from './list-totals.js';
 import { readinessCountCases } from './readiness-counts.js';
 import { replicaCases } from './replicas.js';
@@ -45,6 +46,7 @@ export function describeStoreConformance(factory: StoreEngineFactory): void {
     gatewayCountCases(current);
     readinessCountCases(current);
     listTotalCases(current);
+    listKeyCases(current);
     syncStateCases(current);
     replicaCases(current);
     revisionCases(current, factory);
