@@ -1,0 +1,588 @@
+// The data plane's upstream POSTs over plain http: HTTP/1.1 on keep-alive sockets that read into one
+// buffer per socket, reused for every read (net's `onread`), parsed in place (http-parser-js hands body
+// slices of that buffer). undici reads a socket with socket.read(), a new 64 KiB buffer per read, and a
+// large answer (megabytes) left that many buffers for the data-plane thread's collector to find; here a
+// read allocates nothing.
+//
+// Contract (what callers rely on; it speaks undici's Dispatcher handler API, so HttpUpstreamTransport's
+// Exchange is the same object either way):
+// - A chunk given to onResponseData is a view of the socket's read buffer, valid only during that call:
+//   whoever keeps bytes copies them. Nothing is read into the buffer again until the handler's controller
+//   is resumed, so a consumer that handed the view to a write which did not go out at once pauses, and
+//   resumes once that write let go of it. Body bytes that arrive in the same read after a pause are
+//   copied and handed on at resume.
+// - Every new connection passes the egress policy (egressConnector: the address it resolves to, or the IP
+//   literal, is checked), with undici's own connector and its connect timeout, TCP keep-alive and no-delay.
+// - Per origin at most `connections` sockets, busy and idle; requests past it wait in order. An idle
+//   socket closes after `idleMs` (or the server's Keep-Alive timeout less 2 s, as undici does), so the
+//   server's own idle timeout does not meet a request on its way; a socket the server closed while idle is
+//   dropped, and a request never goes out on a socket already seen ending.
+// - A request whose bytes went out is never sent again: when the socket closes before the answer came,
+//   the request fails (undici's SocketError "other side closed", or the socket's error), as with undici
+//   (a POST may have been processed).
+// - As undici: 1xx answers are skipped; headers past `maxHeaderSize` fail with HeadersOverflowError; the
+//   answer's head must come within `headersTimeoutMs` (undici's 300 s); `bodyTimeoutMs` 0: no timeout
+//   between body chunks (and none while the consumer is paused); abort mid-answer destroys the socket.
+// - HTTP/1.1 without pipelining; no TLS (over TLS each record is decrypted into a new buffer anyway: https
+//   stays on undici), no proxy.
+import type { Socket } from 'node:net';
+import { HTTPParser } from 'http-parser-js';
+import { errors, type Dispatcher } from 'undici';
+import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
+
+export interface ReusedReadDispatcherOptions {
+  egress?: EgressPolicy;
+  /** The longest silence between two chunks of an answer's body, ms; 0 (the default): none. */
+  bodyTimeoutMs?: number;
+  /** From sending a request to its answer's head, ms. Default undici's (300 s). */
+  headersTimeoutMs?: number;
+  /** Idle keep-alive sockets close after this, ms. Default 4 s (below Node's HTTP server's 5 s). */
+  idleMs?: number;
+  /** Sockets per origin, busy and idle. Default 64. */
+  connections?: number;
+  /** The largest answer head, bytes. Default Node's (16 KiB), as undici. */
+  maxHeaderSize?: number;
+  /** The read buffer of each socket, bytes. Default 64 KiB (undici's and net's read size). */
+  readBytes?: number;
+}
+
+/** The part of undici's Dispatcher the data plane's transport uses. */
+export interface RequestDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+}
+
+const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: 4000, connections: 64, maxHeaderSize: 16 * 1024, readBytes: 64 * 1024 };
+/** As undici: a server's Keep-Alive timeout is believed less this, and a socket is kept at most KEEP_ALIVE_MAX_MS. */
+const KEEP_ALIVE_THRESHOLD_MS = 2000;
+const KEEP_ALIVE_MAX_MS = 600_000;
+/** The longest line the parser accumulates outside the head (a chunk size line). */
+const MAX_LINE_BYTES = 16 * 1024;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+export class ReusedReadDispatcher implements RequestDispatcher {
+  private readonly limits: typeof DEFAULTS;
+  private readonly policy: EgressPolicy;
+  private readonly origins = new Map<string, Origin>();
+  private destroyed = false;
+
+  constructor(options: ReusedReadDispatcherOptions = {}) {
+    const { egress, ...rest } = options;
+    this.limits = { ...DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
+    this.policy = egress ?? DEFAULT_EGRESS_POLICY;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const request = new Request(handler);
+    handler.onRequestStart?.(request, {});
+    if (request.aborted) return true;
+    let head: string;
+    let origin: Origin;
+    try {
+      if (this.destroyed) throw new errors.ClientDestroyedError();
+      const url = new URL(String(options.origin));
+      if (url.protocol !== 'http:') throw new errors.InvalidArgumentError(`only http: origins, not ${url.protocol}`);
+      head = requestHead(options, url.host);
+      origin = this.originOf(url);
+    } catch (error) {
+      request.fail(error as Error);
+      return true;
+    }
+    request.head = head;
+    origin.enqueue(request);
+    return true;
+  }
+
+  /** Destroys every socket; requests under way or waiting fail. */
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    for (const origin of this.origins.values()) origin.destroy();
+    this.origins.clear();
+  }
+
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Sockets open or opening (busy or idle), over all origins. */
+  openSockets(): number {
+    let n = 0;
+    for (const origin of this.origins.values()) n += origin.sockets;
+    return n;
+  }
+
+  private originOf(url: URL): Origin {
+    let origin = this.origins.get(url.origin);
+    if (!origin) {
+      origin = new Origin(url, this.policy, this.limits, () => this.origins.delete(url.origin));
+      this.origins.set(url.origin, origin);
+    }
+    return origin;
+  }
+}
+
+/** The request line and headers, as undici writes them (host first, keep-alive, the body's length). */
+function requestHead(options: Dispatcher.DispatchOptions, host: string): string {
+  const method = options.method;
+  if (!TOKEN.test(method)) throw new errors.InvalidArgumentError('invalid request method');
+  const path = options.path;
+  if (typeof path !== 'string' || path[0] !== '/' || /[^\x21-\x7e]/.test(path)) throw new errors.InvalidArgumentError('invalid request path');
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n`;
+  const headers = (options.headers ?? {}) as Record<string, string | string[] | undefined>;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!TOKEN.test(name)) throw new errors.InvalidArgumentError('invalid header key');
+    const lower = name.toLowerCase();
+    if (lower === 'host' || lower === 'connection' || lower === 'content-length' || lower === 'transfer-encoding') throw new errors.InvalidArgumentError(`invalid ${lower} header`);
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (BAD_VALUE.test(v)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
+      head += `${name}: ${v}\r\n`;
+    }
+  }
+  const body = options.body;
+  if (body === undefined || body === null) return `${head}\r\n`;
+  if (typeof body !== 'string') throw new errors.InvalidArgumentError('the body must be a string');
+  return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** One request: its handler, and the controller the handler pauses, resumes and aborts it by. */
+class Request implements Dispatcher.DispatchController {
+  head = '';
+  aborted = false;
+  paused = false;
+  reason: Error | null = null;
+  connection: Connection | undefined;
+  /** Queued in its origin, not on a socket yet. */
+  waiting: Origin | undefined;
+  /** Copies of body bytes read after a pause (in the same read), handed on at resume. */
+  pending: Buffer[] | undefined;
+  /** The answer ended while paused or with bytes pending: onResponseEnd comes at resume. */
+  endPending = false;
+  private done = false;
+
+  constructor(readonly handler: Dispatcher.DispatchHandler) {}
+
+  pause(): void {
+    if (this.done) return;
+    this.paused = true;
+    this.connection?.paused();
+  }
+
+  resume(): void {
+    if (!this.paused || this.done) return;
+    this.paused = false;
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) {
+      for (let i = 0; i < pending.length; i++) {
+        if (this.done) return;
+        this.handler.onResponseData?.(this, pending[i]!);
+        if (this.paused) {
+          // Paused again: the rest waits for the next resume.
+          if (i + 1 < pending.length) this.pending = pending.slice(i + 1);
+          return;
+        }
+      }
+    }
+    if (this.done) return;
+    if (this.endPending) return this.connection?.finish(this);
+    this.connection?.resumed();
+  }
+
+  abort(reason: Error): void {
+    if (this.done) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.waiting?.unqueue(this);
+    const connection = this.connection;
+    connection?.broken(this);
+    this.fail(reason);
+  }
+
+  /** Hands on a body chunk, or a copy of it for later when paused. */
+  data(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.paused || this.pending) (this.pending ??= []).push(Buffer.from(chunk));
+    else this.handler.onResponseData?.(this, chunk);
+  }
+
+  /** The answer ended: onResponseEnd now, or once resumed and every pending byte was handed on. */
+  ended(): boolean {
+    if (this.paused || this.pending) {
+      this.endPending = true;
+      return false;
+    }
+    this.complete();
+    return true;
+  }
+
+  complete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.connection = undefined;
+    this.handler.onResponseEnd?.(this, {});
+  }
+
+  fail(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.connection = undefined;
+    this.waiting = undefined;
+    this.pending = undefined;
+    this.handler.onResponseError?.(this, error);
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+}
+
+/** The sockets of one origin and the requests waiting for one. */
+class Origin {
+  /** Every socket, connecting, busy or idle. */
+  readonly all = new Set<Connection>();
+  private readonly idle: Connection[] = [];
+  private readonly queue: Request[] = [];
+
+  constructor(
+    readonly url: URL,
+    readonly policy: EgressPolicy,
+    readonly limits: typeof DEFAULTS,
+    private readonly gone: () => void,
+  ) {}
+
+  get sockets(): number {
+    return this.all.size;
+  }
+
+  enqueue(request: Request): void {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (c.usable()) return c.send(request);
+      c.destroy();
+    }
+    if (this.all.size < this.limits.connections) return this.open(request);
+    request.waiting = this;
+    this.queue.push(request);
+  }
+
+  unqueue(request: Request): void {
+    const at = this.queue.indexOf(request);
+    if (at !== -1) this.queue.splice(at, 1);
+  }
+
+  /** A socket is free again: the next waiting request takes it, else it waits idle for `keepMs`. */
+  release(connection: Connection, keepMs: number): void {
+    const next = this.queue.shift();
+    if (next) {
+      next.waiting = undefined;
+      return connection.send(next);
+    }
+    this.idle.push(connection);
+    connection.idleFor(keepMs);
+  }
+
+  /** A socket closed (or never opened): a waiting request may open another. */
+  closed(connection: Connection): void {
+    if (!this.all.delete(connection)) return;
+    const at = this.idle.indexOf(connection);
+    if (at !== -1) this.idle.splice(at, 1);
+    const next = this.queue.shift();
+    if (next) {
+      next.waiting = undefined;
+      this.open(next);
+    } else if (this.all.size === 0) this.gone();
+  }
+
+  destroy(): void {
+    const destroyed = new errors.ClientDestroyedError();
+    for (const request of this.queue.splice(0)) request.fail(destroyed);
+    for (const c of [...this.all]) c.destroy(destroyed);
+  }
+
+  /** Opens a socket for `request`; the egress policy checks where it goes. */
+  private open(request: Request): void {
+    const connection = new Connection(this);
+    this.all.add(connection);
+    const url = this.url;
+    const buffer = Buffer.allocUnsafe(this.limits.readBytes);
+    // A connector per socket (undici's, behind the egress checks): its onread buffer is this socket's own.
+    const connect = egressConnector(this.policy, { onread: { buffer, callback: (n: number) => connection.read(n, buffer) } } as Parameters<typeof egressConnector>[1]);
+    request.connection = connection;
+    connect({ hostname: url.hostname.replace(/^\[|\]$/g, ''), host: url.host, protocol: url.protocol, port: url.port } as Parameters<typeof connect>[0], (error, socket) => {
+      if (error || !socket) {
+        request.connection = undefined;
+        request.fail(error ?? new errors.SocketError('the connector answered no socket'));
+        return this.closed(connection);
+      }
+      connection.attach(socket as Socket);
+      if (request.finished) return connection.destroy();
+      connection.send(request);
+    });
+  }
+}
+
+/** One keep-alive socket, its parser, and the request on it. */
+class Connection {
+  private socket: Socket | undefined;
+  private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
+  private request: Request | undefined;
+  /** Seen ending, failed or destroyed: never used again. */
+  private over = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** The answer of the moment: its head came; whether its socket may be reused, and for how long. */
+  private headSeen = false;
+  private reuse = false;
+  private keepMs = 0;
+  /** The answer ended within the read being parsed (its end is handed on after the parse). */
+  private completed = false;
+  /** Bytes past the end of an answer, or an answer nobody asked for: the socket is not reused. */
+  private protocolError = false;
+
+  constructor(private readonly origin: Origin) {
+    this.setUpParser();
+  }
+
+  attach(socket: Socket): void {
+    this.socket = socket;
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (error) => this.onClosed(error));
+    socket.on('close', () => this.onClosed(undefined));
+    socket.on('timeout', () => this.onTimeout());
+  }
+
+  usable(): boolean {
+    const s = this.socket;
+    return !this.over && !!s && !s.destroyed && s.readyState === 'open';
+  }
+
+  send(request: Request): void {
+    if (!this.usable()) {
+      // Seen closing before anything of the request was written: it goes on another socket.
+      request.connection = undefined;
+      this.destroy();
+      return this.origin.enqueue(request);
+    }
+    const socket = this.socket!;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.request = request;
+    request.connection = this;
+    this.headSeen = this.completed = false;
+    socket.setTimeout(this.origin.limits.headersTimeoutMs);
+    socket.write(request.head);
+    socket.resume();
+  }
+
+  idleFor(ms: number): void {
+    this.socket?.setTimeout(0);
+    this.socket?.resume();
+    this.idleTimer = setTimeout(() => this.destroy(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** net's onread: `n` bytes in `buffer` (this socket's own); false stops reading until resumed. */
+  read(n: number, buffer: Buffer): boolean {
+    const request = this.request;
+    if (!request) {
+      // Nothing was asked: an idle socket the server writes to is not trusted again.
+      this.destroy();
+      return false;
+    }
+    this.parser.maxHeaderSize = this.origin.limits.maxHeaderSize;
+    const result = this.parser.execute(buffer, 0, n);
+    if (result instanceof Error || (this.parser as unknown as { line: string }).line.length > MAX_LINE_BYTES) {
+      const error =
+        result instanceof Error
+          ? /header size/.test(result.message)
+            ? new errors.HeadersOverflowError()
+            : parserError(result.message, (result as { code?: string }).code)
+          : parserError('a line of the answer is too long', 'HPE_HEADER_OVERFLOW');
+      this.protocolError = true;
+      if (this.completed) this.afterAnswer(request);
+      else request.fail(error);
+      this.destroy();
+      return false;
+    }
+    if (this.completed) this.afterAnswer(request);
+    if (this.over) return false;
+    if (this.request && this.request.paused) {
+      this.socket!.pause();
+      return false;
+    }
+    return true;
+  }
+
+  /** The request on this socket was paused. */
+  paused(): void {
+    this.socket?.pause();
+  }
+
+  /** The request on this socket resumed (every pending byte handed on): read on. */
+  resumed(): void {
+    if (!this.socket || this.over) return;
+    if (this.headSeen) this.socket.setTimeout(this.origin.limits.bodyTimeoutMs);
+    this.socket.resume();
+  }
+
+  /** The answer ended while paused and now every byte of it was handed on: its end, then the socket is free. */
+  finish(request: Request): void {
+    if (this.request !== request) return;
+    this.afterAnswer(request);
+  }
+
+  /** The request was aborted while on this socket: its answer is not read to the end, so the socket goes. */
+  broken(request: Request): void {
+    if (this.request === request) this.request = undefined;
+    this.destroy();
+  }
+
+  /** Closes the socket; the request on it, if any, fails with `error`. */
+  destroy(error?: Error): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.over = true;
+    const request = this.request;
+    this.request = undefined;
+    if (request && error) request.fail(error);
+    // Still connecting: the connect callback destroys the socket when it comes (its request is finished).
+    this.socket?.destroy();
+  }
+
+  /** The answer ended: its end is handed on (unless paused: then at resume), and the socket freed or closed. */
+  private afterAnswer(request: Request): void {
+    this.completed = false;
+    if (this.request !== request) return;
+    if (!request.ended()) {
+      this.socket?.pause();
+      return;
+    }
+    this.request = undefined;
+    if (this.reuse && !this.protocolError && this.usable()) this.origin.release(this, this.keepMs);
+    else this.destroy();
+    request.complete();
+  }
+
+  private onEnd(): void {
+    const request = this.request;
+    // No length and no chunks: the answer ends with the connection.
+    if (request && this.headSeen && !this.completed && !request.endPending) {
+      this.reuse = false;
+      const result = this.parser.finish();
+      if (!(result instanceof Error) && this.completed) this.afterAnswer(request);
+    }
+    this.over = true;
+    // Not this.destroy(): the request still on it (if any) fails in onClosed, with "other side closed".
+    this.socket?.destroy();
+  }
+
+  private onClosed(error: Error | undefined): void {
+    this.over = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const request = this.request;
+    // An answer that ended, paused with its last bytes pending, is complete: it ends at resume.
+    if (request && !request.endPending) {
+      this.request = undefined;
+      request.fail(error ?? new errors.SocketError('other side closed'));
+    }
+    if (!error) this.origin.closed(this);
+  }
+
+  private onTimeout(): void {
+    const request = this.request;
+    if (!request) return;
+    if (!this.headSeen) return this.destroy(new errors.HeadersTimeoutError());
+    // No body timeout while the consumer holds the answer back.
+    if (request.paused || this.origin.limits.bodyTimeoutMs === 0) return;
+    this.destroy(new errors.BodyTimeoutError());
+  }
+
+  private setUpParser(): void {
+    const parser = this.parser;
+    parser[HTTPParser.kOnHeadersComplete] = ((...args: unknown[]) => {
+      // http-parser-js passes one info object, or (once anything read HTTPParser.kOnExecute) its fields.
+      const info = (typeof args[0] === 'object' ? args[0] : { headers: args[2], statusCode: args[5], statusMessage: args[6], upgrade: args[7], shouldKeepAlive: args[8] }) as {
+        headers: string[];
+        statusCode: number;
+        statusMessage: string;
+        upgrade: boolean;
+        shouldKeepAlive: boolean;
+      };
+      const request = this.request;
+      if (!request || this.headSeen) {
+        this.protocolError = true;
+        return 1;
+      }
+      if (info.statusCode < 200) {
+        // An informational answer is skipped (the real one follows); an upgrade was not asked for.
+        if (info.statusCode === 101 || info.upgrade) {
+          this.protocolError = true;
+          this.destroy(new errors.SocketError('bad upgrade'));
+        }
+        return 0;
+      }
+      this.headSeen = true;
+      const headers = headerObject(info.headers);
+      this.reuse = info.shouldKeepAlive;
+      this.keepMs = this.origin.limits.idleMs;
+      const hint = keepAliveTimeoutMs(headers['keep-alive']);
+      if (hint !== undefined) {
+        const ms = Math.min(hint - KEEP_ALIVE_THRESHOLD_MS, KEEP_ALIVE_MAX_MS);
+        if (ms <= 0) this.reuse = false;
+        else this.keepMs = Math.min(ms, this.origin.limits.idleMs);
+      }
+      this.socket!.setTimeout(this.origin.limits.bodyTimeoutMs);
+      request.handler.onResponseStart?.(request, info.statusCode, headers, info.statusMessage);
+      return 0;
+    }) as never;
+    parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
+      const request = this.request;
+      if (!request || !this.headSeen || this.completed) {
+        this.protocolError = true;
+        return;
+      }
+      request.data(chunk);
+    };
+    parser[HTTPParser.kOnMessageComplete] = () => {
+      if (!this.request || this.completed) {
+        this.protocolError = true;
+        return;
+      }
+      // An informational answer's end: the real one follows.
+      if (!this.headSeen) return;
+      this.completed = true;
+      // The parser starts on the next answer; anything after this one in the read is not ours.
+      const p = parser as unknown as { offset: number; end: number };
+      if (p.offset < p.end) this.protocolError = true;
+    };
+  }
+}
+
+/** undici's HTTPParserError (its constructor takes the code without "HPE_"; its types say otherwise). */
+function parserError(message: string, code: string | undefined): Error {
+  const Make = errors.HTTPParserError as unknown as new (message: string, code?: string) => Error;
+  return new Make(message, code?.replace(/^HPE_/, ''));
+}
+
+/** undici's header object: names lower-cased, a repeated header as an array. */
+function headerObject(raw: string[]): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const had = headers[name];
+    if (had === undefined) headers[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else headers[name] = [had, value];
+  }
+  return headers;
+}
+
+/** `Keep-Alive: timeout=5` in ms, when given. */
+function keepAliveTimeoutMs(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /timeout=(\d+)/i.exec(value);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
