@@ -339,6 +339,11 @@ class Connection {
   private completed = false;
   /** Bytes past the end of an answer, or an answer nobody asked for: the socket is not reused. */
   private protocolError = false;
+  /** The head of the moment: its bytes in earlier reads, and where it began in this one. */
+  private headBytes = 0;
+  private headFrom = 0;
+  /** Why the answer failed while parsing (the parser's callbacks must not throw: it rethrows). */
+  private fault: Error | undefined;
 
   constructor(private readonly origin: Origin) {
     this.setUpParser();
@@ -370,6 +375,7 @@ class Connection {
     this.request = request;
     request.connection = this;
     this.headSeen = this.completed = false;
+    this.headBytes = 0;
     socket.setTimeout(this.origin.limits.headersTimeoutMs);
     socket.write(request.head);
     socket.resume();
@@ -390,15 +396,24 @@ class Connection {
       this.destroy();
       return false;
     }
-    this.parser.maxHeaderSize = this.origin.limits.maxHeaderSize;
-    const result = this.parser.execute(buffer, 0, n);
-    if (result instanceof Error || (this.parser as unknown as { line: string }).line.length > MAX_LINE_BYTES) {
-      const error =
-        result instanceof Error
-          ? /header size/.test(result.message)
-            ? new errors.HeadersOverflowError()
-            : parserError(result.message, (result as { code?: string }).code)
-          : parserError('a line of the answer is too long', 'HPE_HEADER_OVERFLOW');
+    // The head's size is counted here (http-parser-js counts per read, and forgets its limit after an answer).
+    this.parser.maxHeaderSize = Infinity;
+    this.headFrom = 0;
+    let result: number | Error;
+    try {
+      result = this.parser.execute(buffer, 0, n);
+    } catch (error) {
+      // A handler's callback threw: the request fails with it, as with undici.
+      result = error as Error;
+      this.fault ??= result;
+    }
+    if (!this.headSeen && !this.fault && this.request) {
+      this.headBytes += n - this.headFrom;
+      if (this.headBytes > this.origin.limits.maxHeaderSize) this.fault = new errors.HeadersOverflowError();
+    }
+    if (this.fault || result instanceof Error || (this.parser as unknown as { line: string }).line.length > MAX_LINE_BYTES) {
+      const error = this.fault ?? (result instanceof Error ? parserError(result.message, (result as { code?: string }).code) : parserError('a line of the answer is too long', 'HPE_HEADER_OVERFLOW'));
+      this.fault = undefined;
       this.protocolError = true;
       if (this.completed) this.afterAnswer(request);
       else request.fail(error);
@@ -511,8 +526,13 @@ class Connection {
         shouldKeepAlive: boolean;
       };
       const request = this.request;
-      if (!request || this.headSeen) {
+      if (!request || this.headSeen || this.fault) {
         this.protocolError = true;
+        return 1;
+      }
+      const p = parser as unknown as { offset: number };
+      if (this.headBytes + p.offset - this.headFrom > this.origin.limits.maxHeaderSize) {
+        this.fault = new errors.HeadersOverflowError();
         return 1;
       }
       if (info.statusCode < 200) {
@@ -539,22 +559,26 @@ class Connection {
     }) as never;
     parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
       const request = this.request;
-      if (!request || !this.headSeen || this.completed) {
+      if (!request || !this.headSeen || this.completed || this.fault) {
         this.protocolError = true;
         return;
       }
       request.data(chunk);
     };
     parser[HTTPParser.kOnMessageComplete] = () => {
-      if (!this.request || this.completed) {
+      if (!this.request || this.completed || this.fault) {
         this.protocolError = true;
         return;
       }
-      // An informational answer's end: the real one follows.
-      if (!this.headSeen) return;
+      const p = parser as unknown as { offset: number; end: number };
+      // An informational answer's end: the real one follows, its head counted from here.
+      if (!this.headSeen) {
+        this.headBytes = 0;
+        this.headFrom = p.offset;
+        return;
+      }
       this.completed = true;
       // The parser starts on the next answer; anything after this one in the read is not ours.
-      const p = parser as unknown as { offset: number; end: number };
       if (p.offset < p.end) this.protocolError = true;
     };
   }
