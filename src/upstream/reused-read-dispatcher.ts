@@ -122,14 +122,28 @@ export class ReusedReadDispatcher implements RequestDispatcher {
   }
 }
 
+/** The header lines of a headers object, checked once (the transport makes a new object when its headers change; it never edits one it sent). */
+const headerLinesOf = new WeakMap<object, string>();
+
 /** The request line and headers, as undici writes them (host first, keep-alive, the body's length). */
 function requestHead(options: Dispatcher.DispatchOptions, host: string): string {
   const method = options.method;
   if (!TOKEN.test(method)) throw new errors.InvalidArgumentError('invalid request method');
   const path = options.path;
   if (typeof path !== 'string' || path[0] !== '/' || /[^\x21-\x7e]/.test(path)) throw new errors.InvalidArgumentError('invalid request path');
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n`;
   const headers = (options.headers ?? {}) as Record<string, string | string[] | undefined>;
+  let lines = headerLinesOf.get(headers);
+  if (lines === undefined) headerLinesOf.set(headers, (lines = headerLines(headers)));
+  const head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${lines}`;
+  const body = options.body;
+  if (body === undefined || body === null) return `${head}\r\n`;
+  if (typeof body !== 'string') throw new errors.InvalidArgumentError('the body must be a string');
+  return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** `name: value` lines; a name or value that would break the request (CR, LF, NUL; not a token) is refused. */
+function headerLines(headers: Record<string, string | string[] | undefined>): string {
+  let head = '';
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value === undefined) continue;
@@ -141,10 +155,7 @@ function requestHead(options: Dispatcher.DispatchOptions, host: string): string 
       head += `${name}: ${v}\r\n`;
     }
   }
-  const body = options.body;
-  if (body === undefined || body === null) return `${head}\r\n`;
-  if (typeof body !== 'string') throw new errors.InvalidArgumentError('the body must be a string');
-  return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return head;
 }
 
 /** One request: its handler, and the controller the handler pauses, resumes and aborts it by. */
@@ -245,6 +256,7 @@ class Origin {
   readonly all = new Set<Connection>();
   private readonly idle: Connection[] = [];
   private readonly queue: Request[] = [];
+  private destroyed = false;
 
   constructor(
     readonly url: URL,
@@ -258,6 +270,7 @@ class Origin {
   }
 
   enqueue(request: Request): void {
+    if (this.destroyed) return request.fail(new errors.ClientDestroyedError());
     for (let c = this.idle.pop(); c; c = this.idle.pop()) {
       if (c.usable()) return c.send(request);
       c.destroy();
@@ -296,6 +309,7 @@ class Origin {
   }
 
   destroy(): void {
+    this.destroyed = true;
     const destroyed = new errors.ClientDestroyedError();
     for (const request of this.queue.splice(0)) request.fail(destroyed);
     for (const c of [...this.all]) c.destroy(destroyed);
@@ -310,12 +324,14 @@ class Origin {
     // A connector per socket (undici's, behind the egress checks): its onread buffer is this socket's own.
     const connect = egressConnector(this.policy, { onread: { buffer, callback: (n: number) => connection.read(n, buffer) } } as Parameters<typeof egressConnector>[1]);
     request.connection = connection;
+    connection.connecting = request;
     connect({ hostname: url.hostname.replace(/^\[|\]$/g, ''), host: url.host, protocol: url.protocol, port: url.port } as Parameters<typeof connect>[0], (error, socket) => {
       if (error || !socket) {
         request.connection = undefined;
         request.fail(error ?? new errors.SocketError('the connector answered no socket'));
         return this.closed(connection);
       }
+      connection.connecting = undefined;
       connection.attach(socket as Socket);
       if (request.finished) return connection.destroy();
       connection.send(request);
@@ -328,6 +344,8 @@ class Connection {
   private socket: Socket | undefined;
   private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
   private request: Request | undefined;
+  /** The request this socket is being opened for. */
+  connecting: Request | undefined;
   /** Seen ending, failed or destroyed: never used again. */
   private over = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -390,6 +408,16 @@ class Connection {
 
   /** net's onread: `n` bytes in `buffer` (this socket's own); false stops reading until resumed. */
   read(n: number, buffer: Buffer): boolean {
+    try {
+      return this.parse(n, buffer);
+    } catch (error) {
+      // A handler's callback threw (outside the parse): that request fails with it, as with undici.
+      this.destroy(error as Error);
+      return false;
+    }
+  }
+
+  private parse(n: number, buffer: Buffer): boolean {
     const request = this.request;
     if (!request) {
       // Nothing was asked: an idle socket the server writes to is not trusted again.
@@ -458,7 +486,7 @@ class Connection {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.over = true;
-    const request = this.request;
+    const request = this.request ?? this.connecting;
     this.request = undefined;
     if (request && error) request.fail(error);
     // Still connecting: the connect callback destroys the socket when it comes (its request is finished).

@@ -218,11 +218,16 @@ export class HttpUpstreamTransport implements Transport {
     let clientGone = false;
     const check = (chunk: Buffer) => (checking &&= scanner.push(chunk) && utf8.push(chunk));
     const verdict = () => (checking && utf8.end() ? scanner.end() : undefined);
-    /** Writes `chunk` (a view, may be lent) on, but its last byte, which is held back: reads wait while the client holds the rest. */
-    const toPipe = (chunk: Buffer, flow: Dispatcher.DispatchController) => {
-      const last = chunk.length - 1;
-      const out = last === 0 ? (held ? [held] : []) : held ? [held, chunk.subarray(0, last)] : [chunk.subarray(0, last)];
-      held = Buffer.from(chunk.subarray(last));
+    /**
+     * Writes `given` (nonempty chunks; views, maybe lent) on in one write, but for the last byte, which is
+     * held back: reads wait while the client holds them.
+     */
+    const toPipe = (given: readonly Buffer[], flow: Dispatcher.DispatchController) => {
+      const out: Buffer[] = held ? [held] : [];
+      const last = given[given.length - 1]!;
+      for (let i = 0; i < given.length - 1; i++) out.push(given[i]!);
+      if (last.length > 1) out.push(last.subarray(0, last.length - 1));
+      held = Buffer.from(last.subarray(last.length - 1));
       if (out.length > 0 && !pipe!.write(out, () => flow.resume())) flow.pause();
     };
     return {
@@ -234,7 +239,7 @@ export class HttpUpstreamTransport implements Transport {
         check(chunk);
         if (pipe) {
           if (!checking) throw new Error(NOT_THE_ANSWER);
-          return toPipe(chunk, flow);
+          return toPipe([chunk], flow);
         }
         chunks.push(Buffer.from(chunk));
         if (!checking || total < STREAM_ANSWER_FROM_BYTES || total === declared) return;
@@ -244,7 +249,7 @@ export class HttpUpstreamTransport implements Transport {
           clientGone = true;
           flow.abort(new Error('the client closed its connection'));
         });
-        for (const c of chunks) toPipe(c, flow);
+        toPipe(chunks, flow);
         chunks = [];
       },
       end: () => {
