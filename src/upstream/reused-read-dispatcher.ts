@@ -26,9 +26,9 @@
 // - HTTP/1.1 without pipelining; no TLS (over TLS each record is decrypted into a new buffer anyway: https
 //   stays on undici), no proxy.
 import type { Socket } from 'node:net';
-import { HTTPParser } from 'http-parser-js';
 import { errors, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
+import { ResponseParser, type ResponseEvents } from './http1-response-parser.js';
 
 export interface ReusedReadDispatcherOptions {
   egress?: EgressPolicy;
@@ -55,11 +55,10 @@ const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: 4000, co
 /** As undici: a server's Keep-Alive timeout is believed less this, and a socket is kept at most KEEP_ALIVE_MAX_MS. */
 const KEEP_ALIVE_THRESHOLD_MS = 2000;
 const KEEP_ALIVE_MAX_MS = 600_000;
-/** The longest line the parser accumulates outside the head (a chunk size line). */
-const MAX_LINE_BYTES = 16 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/** undici's (and Node's) test of a header value: field-vchar, SP, HTAB, obs-text; nothing past U+00FF. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export class ReusedReadDispatcher implements RequestDispatcher {
   private readonly limits: typeof DEFAULTS;
@@ -77,7 +76,7 @@ export class ReusedReadDispatcher implements RequestDispatcher {
     const request = new Request(handler);
     handler.onRequestStart?.(request, {});
     if (request.aborted) return true;
-    let head: string;
+    let head: ReturnType<typeof requestHead>;
     let origin: Origin;
     try {
       if (this.destroyed) throw new errors.ClientDestroyedError();
@@ -89,7 +88,11 @@ export class ReusedReadDispatcher implements RequestDispatcher {
       request.fail(error as Error);
       return true;
     }
-    request.head = head;
+    request.head = head.head;
+    request.body = head.body;
+    request.close = head.close;
+    request.ascii = head.ascii;
+    request.method = options.method;
     origin.enqueue(request);
     return true;
   }
@@ -122,45 +125,99 @@ export class ReusedReadDispatcher implements RequestDispatcher {
   }
 }
 
-/** The header lines of a headers object, checked once (the transport makes a new object when its headers change; it never edits one it sent). */
-const headerLinesOf = new WeakMap<object, string>();
+/** A headers object as undici reads it: its lines, and the headers the dispatcher writes itself. */
+interface RequestHeaders {
+  lines: string;
+  host: string | undefined;
+  contentLength: number | undefined;
+  /** `Connection: close`: the socket is not reused after this request. */
+  close: boolean;
+  /** Every line is ASCII: the head and a UTF-8 body go out as one string. */
+  ascii: boolean;
+}
 
-/** The request line and headers, as undici writes them (host first, keep-alive, the body's length). */
-function requestHead(options: Dispatcher.DispatchOptions, host: string): string {
+/** Each headers object checked once (the transport makes a new object when its headers change; it never edits one it sent). */
+const requestHeadersOf = new WeakMap<object, RequestHeaders>();
+
+/** The request's head (latin1) and body as undici writes them: host first, then connection, the headers, the body's length. */
+function requestHead(options: Dispatcher.DispatchOptions, urlHost: string): { head: string; body: string | undefined; close: boolean; ascii: boolean } {
   const method = options.method;
   if (!TOKEN.test(method)) throw new errors.InvalidArgumentError('invalid request method');
   const path = options.path;
-  if (typeof path !== 'string' || path[0] !== '/' || /[^\x21-\x7e]/.test(path)) throw new errors.InvalidArgumentError('invalid request path');
-  const headers = (options.headers ?? {}) as Record<string, string | string[] | undefined>;
-  let lines = headerLinesOf.get(headers);
-  if (lines === undefined) headerLinesOf.set(headers, (lines = headerLines(headers)));
-  const head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${lines}`;
-  const body = options.body;
-  if (body === undefined || body === null) return `${head}\r\n`;
-  if (typeof body !== 'string') throw new errors.InvalidArgumentError('the body must be a string');
-  return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  if (typeof path !== 'string' || path[0] !== '/' || /[^\x21-\xff]/.test(path)) throw new errors.InvalidArgumentError('invalid request path');
+  const given = (options.headers ?? {}) as Record<string, unknown>;
+  let headers = requestHeadersOf.get(given);
+  if (headers === undefined) requestHeadersOf.set(given, (headers = requestHeaders(given)));
+  const body = options.body ?? undefined;
+  if (body !== undefined && typeof body !== 'string') throw new errors.InvalidArgumentError('the body must be a string');
+  const length = body === undefined ? 0 : Buffer.byteLength(body);
+  // As undici: a Content-Length header must match a body that has bytes.
+  if (length > 0 && headers.contentLength !== undefined && headers.contentLength !== length) throw new errors.RequestContentLengthMismatchError();
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.host ?? urlHost}\r\nconnection: ${headers.close ? 'close' : 'keep-alive'}\r\n${headers.lines}`;
+  const sized = length > 0 || EXPECTS_PAYLOAD.has(method);
+  head += sized ? `content-length: ${length}\r\n\r\n` : '\r\n';
+  return { head, body: length > 0 ? body : undefined, close: headers.close, ascii: headers.ascii && /^[\x00-\x7f]*$/.test(path) };
 }
 
-/** `name: value` lines; a name or value that would break the request (CR, LF, NUL; not a token) is refused. */
-function headerLines(headers: Record<string, string | string[] | undefined>): string {
-  let head = '';
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
+/** The methods undici sends `content-length: 0` for when there is no body. */
+const EXPECTS_PAYLOAD = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
+
+/** undici's checks of request headers (core/request.js processHeader), with its error classes and messages. */
+function requestHeaders(given: Record<string, unknown>): RequestHeaders {
+  const out: RequestHeaders = { lines: '', host: undefined, contentLength: undefined, close: false, ascii: true };
+  for (const name of Object.keys(given)) {
+    let value = given[name];
     if (value === undefined) continue;
-    if (!TOKEN.test(name)) throw new errors.InvalidArgumentError('invalid header key');
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
     const lower = name.toLowerCase();
-    if (lower === 'host' || lower === 'connection' || lower === 'content-length' || lower === 'transfer-encoding') throw new errors.InvalidArgumentError(`invalid ${lower} header`);
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (BAD_VALUE.test(v)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
-      head += `${name}: ${v}\r\n`;
+    if (!TOKEN.test(lower)) throw new errors.InvalidArgumentError('invalid header key');
+    if (Array.isArray(value)) {
+      value = value.map((v) => {
+        const text = typeof v === 'string' ? v : v === null ? '' : `${v}`;
+        if (BAD_VALUE.test(text)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
+        return text;
+      });
+    } else {
+      value = value === null ? '' : `${value}`;
+      if (BAD_VALUE.test(value as string)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
+    }
+    if (lower === 'host') {
+      if (out.host !== undefined) throw new errors.InvalidArgumentError('duplicate host header');
+      if (typeof value !== 'string') throw new errors.InvalidArgumentError('invalid host header');
+      out.host = value;
+    } else if (lower === 'content-length') {
+      if (out.contentLength !== undefined) throw new errors.InvalidArgumentError('duplicate content-length header');
+      if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new errors.InvalidArgumentError('invalid content-length header');
+      out.contentLength = parseInt(value, 10);
+    } else if (lower === 'transfer-encoding' || lower === 'keep-alive' || lower === 'upgrade') {
+      throw new errors.InvalidArgumentError(`invalid ${lower} header`);
+    } else if (lower === 'connection') {
+      if (typeof value !== 'string') throw new errors.InvalidArgumentError('invalid connection header');
+      for (const token of value.toLowerCase().split(',')) {
+        const trimmed = token.trim();
+        if (!TOKEN.test(trimmed)) throw new errors.InvalidArgumentError('invalid connection header');
+        if (trimmed === 'close') out.close = true;
+      }
+    } else if (lower === 'expect') {
+      throw new errors.NotSupportedError('expect header not supported');
+    } else {
+      for (const v of Array.isArray(value) ? (value as string[]) : [value as string]) out.lines += `${name}: ${v}\r\n`;
     }
   }
-  return head;
+  out.ascii = /^[\x00-\x7f]*$/.test(out.lines) && (out.host === undefined || /^[\x00-\x7f]*$/.test(out.host));
+  return out;
 }
 
 /** One request: its handler, and the controller the handler pauses, resumes and aborts it by. */
 class Request implements Dispatcher.DispatchController {
+  /** The request line and headers, latin1. */
   head = '';
+  body: string | undefined;
+  /** The request said `Connection: close`: its socket is not reused. */
+  close = false;
+  /** The head is ASCII: head and body go out as one UTF-8 string. */
+  ascii = true;
+  method = '';
   aborted = false;
   paused = false;
   reason: Error | null = null;
@@ -342,7 +399,7 @@ class Origin {
 /** One keep-alive socket, its parser, and the request on it. */
 class Connection {
   private socket: Socket | undefined;
-  private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
+  private readonly parser: ResponseParser;
   private request: Request | undefined;
   /** The request this socket is being opened for. */
   connecting: Request | undefined;
@@ -357,14 +414,9 @@ class Connection {
   private completed = false;
   /** Bytes past the end of an answer, or an answer nobody asked for: the socket is not reused. */
   private protocolError = false;
-  /** The head of the moment: its bytes in earlier reads, and where it began in this one. */
-  private headBytes = 0;
-  private headFrom = 0;
-  /** Why the answer failed while parsing (the parser's callbacks must not throw: it rethrows). */
-  private fault: Error | undefined;
 
   constructor(private readonly origin: Origin) {
-    this.setUpParser();
+    this.parser = new ResponseParser(origin.limits.maxHeaderSize, this.answerEvents());
   }
 
   attach(socket: Socket): void {
@@ -393,9 +445,16 @@ class Connection {
     this.request = request;
     request.connection = this;
     this.headSeen = this.completed = false;
-    this.headBytes = 0;
+    this.parser.start(request.method);
     socket.setTimeout(this.origin.limits.headersTimeoutMs);
-    socket.write(request.head);
+    if (request.body === undefined) socket.write(request.head, 'latin1');
+    else if (request.ascii) socket.write(request.head + request.body);
+    else {
+      socket.cork();
+      socket.write(request.head, 'latin1');
+      socket.write(request.body);
+      socket.uncork();
+    }
     socket.resume();
   }
 
@@ -424,30 +483,24 @@ class Connection {
       this.destroy();
       return false;
     }
-    // The head's size is counted here (http-parser-js counts per read, and forgets its limit after an answer).
-    this.parser.maxHeaderSize = Infinity;
-    this.headFrom = 0;
-    let result: number | Error;
+    if (this.parser.done) {
+      // Bytes after an answer that waits for its consumer to resume: the socket is not reused.
+      this.protocolError = true;
+      return false;
+    }
+    let stopped: number;
     try {
-      result = this.parser.execute(buffer, 0, n);
+      stopped = this.parser.execute(buffer, 0, n);
     } catch (error) {
-      // A handler's callback threw: the request fails with it, as with undici.
-      result = error as Error;
-      this.fault ??= result;
-    }
-    if (!this.headSeen && !this.fault && this.request) {
-      this.headBytes += n - this.headFrom;
-      if (this.headBytes > this.origin.limits.maxHeaderSize) this.fault = new errors.HeadersOverflowError();
-    }
-    if (this.fault || result instanceof Error || (this.parser as unknown as { line: string }).line.length > MAX_LINE_BYTES) {
-      const error = this.fault ?? (result instanceof Error ? parserError(result.message, (result as { code?: string }).code) : parserError('a line of the answer is too long', 'HPE_HEADER_OVERFLOW'));
-      this.fault = undefined;
+      // Framing the parser refuses, or a handler's callback threw: the request fails with it, as with undici.
       this.protocolError = true;
       if (this.completed) this.afterAnswer(request);
-      else request.fail(error);
+      else request.fail(error as Error);
       this.destroy();
       return false;
     }
+    // Bytes after the answer's end in the same read are not ours: the socket is not reused.
+    if (stopped < n) this.protocolError = true;
     if (this.completed) this.afterAnswer(request);
     if (this.over) return false;
     if (this.request && this.request.paused) {
@@ -512,8 +565,14 @@ class Connection {
     // No length and no chunks: the answer ends with the connection.
     if (request && this.headSeen && !this.completed && !request.endPending) {
       this.reuse = false;
-      const result = this.parser.finish();
-      if (!(result instanceof Error) && this.completed) this.afterAnswer(request);
+      try {
+        this.parser.finish();
+      } catch (error) {
+        // A handler's callback threw.
+        this.completed = false;
+        request.fail(error as Error);
+      }
+      if (this.completed) this.afterAnswer(request);
     }
     this.over = true;
     // Not this.destroy(): the request still on it (if any) fails in onClosed, with "other side closed".
@@ -542,94 +601,30 @@ class Connection {
     this.destroy(new errors.BodyTimeoutError());
   }
 
-  private setUpParser(): void {
-    const parser = this.parser;
-    parser[HTTPParser.kOnHeadersComplete] = ((...args: unknown[]) => {
-      // http-parser-js passes one info object, or (once anything read HTTPParser.kOnExecute) its fields.
-      const info = (typeof args[0] === 'object' ? args[0] : { headers: args[2], statusCode: args[5], statusMessage: args[6], upgrade: args[7], shouldKeepAlive: args[8] }) as {
-        headers: string[];
-        statusCode: number;
-        statusMessage: string;
-        upgrade: boolean;
-        shouldKeepAlive: boolean;
-      };
-      const request = this.request;
-      if (!request || this.headSeen || this.fault) {
-        this.protocolError = true;
-        return 1;
-      }
-      const p = parser as unknown as { offset: number };
-      if (this.headBytes + p.offset - this.headFrom > this.origin.limits.maxHeaderSize) {
-        this.fault = new errors.HeadersOverflowError();
-        return 1;
-      }
-      if (info.statusCode < 200) {
-        // An informational answer is skipped (the real one follows); an upgrade was not asked for.
-        if (info.statusCode === 101 || info.upgrade) {
-          this.protocolError = true;
-          this.destroy(new errors.SocketError('bad upgrade'));
+  /** The parser's events: the answer's head, its body views, its end. */
+  private answerEvents(): ResponseEvents {
+    return {
+      head: (head) => {
+        const request = this.request;
+        if (!request) return;
+        this.headSeen = true;
+        this.reuse = head.keepAlive && !request.close;
+        this.keepMs = this.origin.limits.idleMs;
+        const hint = keepAliveTimeoutMs(head.headers['keep-alive']);
+        if (hint !== undefined) {
+          const ms = Math.min(hint - KEEP_ALIVE_THRESHOLD_MS, KEEP_ALIVE_MAX_MS);
+          if (ms <= 0) this.reuse = false;
+          else this.keepMs = Math.min(ms, this.origin.limits.idleMs);
         }
-        return 0;
-      }
-      this.headSeen = true;
-      const headers = headerObject(info.headers);
-      this.reuse = info.shouldKeepAlive;
-      this.keepMs = this.origin.limits.idleMs;
-      const hint = keepAliveTimeoutMs(headers['keep-alive']);
-      if (hint !== undefined) {
-        const ms = Math.min(hint - KEEP_ALIVE_THRESHOLD_MS, KEEP_ALIVE_MAX_MS);
-        if (ms <= 0) this.reuse = false;
-        else this.keepMs = Math.min(ms, this.origin.limits.idleMs);
-      }
-      this.socket!.setTimeout(this.origin.limits.bodyTimeoutMs);
-      request.handler.onResponseStart?.(request, info.statusCode, headers, info.statusMessage);
-      return 0;
-    }) as never;
-    parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
-      const request = this.request;
-      if (!request || !this.headSeen || this.completed || this.fault) {
-        this.protocolError = true;
-        return;
-      }
-      request.data(chunk);
-    };
-    parser[HTTPParser.kOnMessageComplete] = () => {
-      if (!this.request || this.completed || this.fault) {
-        this.protocolError = true;
-        return;
-      }
-      const p = parser as unknown as { offset: number; end: number };
-      // An informational answer's end: the real one follows, its head counted from here.
-      if (!this.headSeen) {
-        this.headBytes = 0;
-        this.headFrom = p.offset;
-        return;
-      }
-      this.completed = true;
-      // The parser starts on the next answer; anything after this one in the read is not ours.
-      if (p.offset < p.end) this.protocolError = true;
+        this.socket!.setTimeout(this.origin.limits.bodyTimeoutMs);
+        request.handler.onResponseStart?.(request, head.statusCode, head.headers, head.statusMessage);
+      },
+      body: (chunk) => this.request?.data(chunk),
+      end: () => {
+        if (this.request) this.completed = true;
+      },
     };
   }
-}
-
-/** undici's HTTPParserError (its constructor takes the code without "HPE_"; its types say otherwise). */
-function parserError(message: string, code: string | undefined): Error {
-  const Make = errors.HTTPParserError as unknown as new (message: string, code?: string) => Error;
-  return new Make(message, code?.replace(/^HPE_/, ''));
-}
-
-/** undici's header object: names lower-cased, a repeated header as an array. */
-function headerObject(raw: string[]): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    const had = headers[name];
-    if (had === undefined) headers[name] = value;
-    else if (Array.isArray(had)) had.push(value);
-    else headers[name] = [had, value];
-  }
-  return headers;
 }
 
 /** `Keep-Alive: timeout=5` in ms, when given. */
