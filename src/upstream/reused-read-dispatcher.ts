@@ -29,6 +29,7 @@ import type { Socket } from 'node:net';
 import { errors, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
 import { ResponseParser, type ResponseEvents } from './http1-response-parser.js';
+import { IDLE_READ_BYTES, readBuffers } from './read-buffer-pool.js';
 
 export interface ReusedReadDispatcherOptions {
   egress?: EgressPolicy;
@@ -42,8 +43,6 @@ export interface ReusedReadDispatcherOptions {
   connections?: number;
   /** The largest answer head, bytes. Default Node's (16 KiB), as undici. */
   maxHeaderSize?: number;
-  /** The read buffer of each socket, bytes. Default 64 KiB (undici's and net's read size). */
-  readBytes?: number;
 }
 
 /** The part of undici's Dispatcher the data plane's transport uses. */
@@ -51,7 +50,7 @@ export interface RequestDispatcher {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
 }
 
-const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: 4000, connections: 64, maxHeaderSize: 16 * 1024, readBytes: 64 * 1024 };
+const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: 4000, connections: 64, maxHeaderSize: 16 * 1024 };
 /** As undici: a server's Keep-Alive timeout is believed less this, and a socket is kept at most KEEP_ALIVE_MAX_MS. */
 const KEEP_ALIVE_THRESHOLD_MS = 2000;
 const KEEP_ALIVE_MAX_MS = 600_000;
@@ -377,13 +376,14 @@ class Origin {
     const connection = new Connection(this);
     this.all.add(connection);
     const url = this.url;
-    const buffer = Buffer.allocUnsafe(this.limits.readBytes);
-    // A connector per socket (undici's, behind the egress checks): its onread buffer is this socket's own.
-    const connect = egressConnector(this.policy, { onread: { buffer, callback: (n: number) => connection.read(n, buffer) } } as Parameters<typeof egressConnector>[1]);
+    // A connector per socket (undici's, behind the egress checks): where each read goes is this socket's choice.
+    const onread = { buffer: () => connection.nextBuffer(), callback: (n: number, buffer: Buffer) => connection.read(n, buffer) };
+    const connect = egressConnector(this.policy, { onread } as Parameters<typeof egressConnector>[1]);
     request.connection = connection;
     connection.connecting = request;
     connect({ hostname: url.hostname.replace(/^\[|\]$/g, ''), host: url.host, protocol: url.protocol, port: url.port } as Parameters<typeof connect>[0], (error, socket) => {
       if (error || !socket) {
+        connection.notConnected();
         request.connection = undefined;
         request.fail(error ?? new errors.SocketError('the connector answered no socket'));
         return this.closed(connection);
@@ -412,6 +412,12 @@ class Connection {
   private keepMs = 0;
   /** The answer ended within the read being parsed (its end is handed on after the parse). */
   private completed = false;
+  /** The pool's buffer this socket reads into while a request is on it. */
+  private lent: Buffer | undefined;
+  /** This socket's own small buffer, read into while idle. */
+  private idleBuffer: Buffer | undefined;
+  /** The request of the moment or the last one: the one views of this socket's buffers went to. */
+  private reader: Request | undefined;
   /** Bytes past the end of an answer, or an answer nobody asked for: the socket is not reused. */
   private protocolError = false;
 
@@ -443,6 +449,7 @@ class Connection {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.request = request;
+    this.reader = request;
     request.connection = this;
     this.headSeen = this.completed = false;
     this.parser.start(request.method);
@@ -465,7 +472,38 @@ class Connection {
     this.idleTimer.unref();
   }
 
-  /** net's onread: `n` bytes in `buffer` (this socket's own); false stops reading until resumed. */
+  /** net's onread.buffer, asked at connect and after every read: where the next read goes. */
+  nextBuffer(): Buffer {
+    if (!this.over && (this.request ?? this.connecting)) return (this.lent ??= readBuffers.lend());
+    this.returnLent();
+    return (this.idleBuffer ??= Buffer.allocUnsafeSlow(IDLE_READ_BYTES));
+  }
+
+  /**
+   * The lent buffer goes back to the pool; called only where the socket will not read into it again. A
+   * consumer paused on views of it keeps it: until its answer's end is handed on, or for good (forgotten by
+   * the pool) when its request failed or was aborted while paused.
+   */
+  private returnLent(): void {
+    const lent = this.lent;
+    if (!lent) return;
+    const reader = this.reader;
+    if (reader?.paused) {
+      if (reader.endPending && !reader.aborted && !reader.finished) return;
+      this.lent = undefined;
+      return readBuffers.forget();
+    }
+    this.lent = undefined;
+    readBuffers.giveBack(lent);
+  }
+
+  /** The connector failed: the socket it made (if any) reads nothing more. */
+  notConnected(): void {
+    this.over = true;
+    this.returnLent();
+  }
+
+  /** net's onread: `n` bytes in `buffer` (the one nextBuffer() gave); false stops reading until resumed. */
   read(n: number, buffer: Buffer): boolean {
     try {
       return this.parse(n, buffer);
@@ -544,6 +582,7 @@ class Connection {
     if (request && error) request.fail(error);
     // Still connecting: the connect callback destroys the socket when it comes (its request is finished).
     this.socket?.destroy();
+    if (this.socket) this.returnLent();
   }
 
   /** The answer ended: its end is handed on (unless paused: then at resume), and the socket freed or closed. */
@@ -557,6 +596,7 @@ class Connection {
     this.request = undefined;
     if (this.reuse && !this.protocolError && this.usable()) this.origin.release(this, this.keepMs);
     else this.destroy();
+    if (this.over) this.returnLent();
     request.complete();
   }
 
@@ -581,6 +621,7 @@ class Connection {
 
   private onClosed(error: Error | undefined): void {
     this.over = true;
+    this.returnLent();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     const request = this.request;
