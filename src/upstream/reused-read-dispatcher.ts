@@ -1,8 +1,9 @@
-// The data plane's upstream POSTs over plain http: HTTP/1.1 on keep-alive sockets that read into one
-// buffer per socket, reused for every read (net's `onread`), parsed in place (http-parser-js hands body
-// slices of that buffer). undici reads a socket with socket.read(), a new 64 KiB buffer per read, and a
-// large answer (megabytes) left that many buffers for the data-plane thread's collector to find; here a
-// read allocates nothing.
+// The data plane's upstream POSTs over plain http: HTTP/1.1 on keep-alive sockets that read into a
+// reused buffer (net's `onread`), parsed in place (http1-response-parser.ts hands body slices of that
+// buffer). undici reads a socket with socket.read(), a new 64 KiB buffer per read, and a large answer
+// (megabytes) left that many buffers for the data-plane thread's collector to find; here a read allocates
+// nothing. A socket borrows its 64 KiB buffer from the process's pool (read-buffer-pool.ts) while a
+// request is on it; idle, it reads into 1 KiB of its own.
 //
 // Contract (what callers rely on; it speaks undici's Dispatcher handler API, so HttpUpstreamTransport's
 // Exchange is the same object either way):
@@ -20,6 +21,10 @@
 // - A request whose bytes went out is never sent again: when the socket closes before the answer came,
 //   the request fails (undici's SocketError "other side closed", or the socket's error), as with undici
 //   (a POST may have been processed).
+// - The request head as undici writes it (latin1; its checks, error classes and messages for headers:
+//   Host replaces the URL's, `Connection: close` keeps the socket from being reused, Content-Length must
+//   match the body; Transfer-Encoding, Keep-Alive, Upgrade, Expect refused).
+// - Answer framing undici refuses is refused (HTTPParserError) and the socket not reused.
 // - As undici: 1xx answers are skipped; headers past `maxHeaderSize` fail with HeadersOverflowError; the
 //   answer's head must come within `headersTimeoutMs` (undici's 300 s); `bodyTimeoutMs` 0: no timeout
 //   between body chunks (and none while the consumer is paused); abort mid-answer destroys the socket.
