@@ -70,7 +70,8 @@ export class Utf8Check {
     }
     const complete = completeLength(chunk);
     if (!isUtf8(chunk.subarray(0, complete))) return (this.ok = false);
-    if (complete < chunk.length) this.carry = chunk.subarray(complete);
+    // A copy: the chunk may be a view of a buffer read into again (reused-read-dispatcher.ts).
+    if (complete < chunk.length) this.carry = Buffer.from(chunk.subarray(complete));
     return true;
   }
 

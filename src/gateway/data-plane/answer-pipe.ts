@@ -1,8 +1,11 @@
 // A large JSON answer passed from the upstream to the client as its bytes arrive, instead of held until it
 // was read in full (upstream-http.ts decides, client-channel.ts writes, gateway-session.ts counts).
 //
-// Contract: the bytes are checked as they pass (answer-envelope.ts), and the last chunk is held back until
-// the check is done, so a client never reads a complete answer that was not the answer. The size cap
+// Contract: the bytes are checked as they pass (answer-envelope.ts), and the last byte is held back until
+// the check is done, so a client never reads a complete answer that was not the answer. The bytes written
+// are views of the upstream socket's read buffer (reused-read-dispatcher.ts), valid only during write():
+// a pipe that keeps them copies them, and one whose client socket still holds them says so, and no read
+// into that buffer happens until they were written. The size cap
 // applies as they pass (an answer without a declared length may prove too large midway). Two ways out:
 // - A POST still answered as JSON: the client's response starts (200, application/json, the upstream's
 //   Content-Length, or chunked when it declared none) before the answer was checked. When the bytes prove
@@ -20,10 +23,13 @@ export const STREAM_ANSWER_FROM_BYTES = 256 * 1024;
 
 /** The client's side of one answer passed on as it arrives. */
 export interface AnswerPipe {
-  /** Writes the next bytes; false: the client is slower than the upstream, wait for onDrain. */
-  write(chunk: Buffer): boolean;
-  /** `resume` is called once the client took what was written (after write answered false). */
-  onDrain(resume: () => void): void;
+  /**
+   * Writes `chunks`, in order, valid only during this call. True: written, nothing of them is held (the
+   * client's socket took them at once, or the pipe copied them). False: the client is slower than the
+   * upstream, and holds them still: `written` is called (never before write returned) once it let go of
+   * them, or closed; no more bytes come before that.
+   */
+  write(chunks: readonly Buffer[], written: () => void): boolean;
   /** `stop` is called when the client's connection closes before the answer ended. */
   onClose(stop: () => void): void;
   /** Every byte was written and checked as the answer to the request. */

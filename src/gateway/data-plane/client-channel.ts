@@ -169,8 +169,25 @@ class PostAnswer {
     res.writeHead(200, this.headers(headers));
     let ended = false;
     return {
-      write: (chunk) => res.destroyed || res.write(chunk),
-      onDrain: (resume) => whenDrained(res, resume),
+      // The views go to the socket as they are: in one write (a writev), and when the socket did not take
+      // them at once, the reads wait for the write's callback.
+      write: (chunks, written) => {
+        if (res.destroyed || res.writableEnded) return true;
+        let waiting = false;
+        const done = () => {
+          if (!waiting) return;
+          waiting = false;
+          res.off('close', done);
+          written();
+        };
+        res.cork();
+        for (let i = 0; i < chunks.length; i++) res.write(chunks[i]!, i === chunks.length - 1 ? done : undefined);
+        res.uncork();
+        if (res.writableLength === 0) return true;
+        waiting = true;
+        res.once('close', done);
+        return false;
+      },
       onClose: (stop) =>
         void res.once('close', () => {
           if (!ended) stop();
@@ -201,13 +218,20 @@ class PostAnswer {
       for (const frame of this.deferred.splice(0)) this.put(frame);
     };
     return {
-      write: (chunk) => {
-        const piece = dataLines(chunk);
-        event.add(piece);
+      // Kept in the log: copies (dataLines makes one where it breaks lines).
+      write: (chunks, written) => {
         const res = this.res;
-        return !res || res.destroyed || res.writableEnded || res.write(piece);
+        let full = false;
+        for (const chunk of chunks) {
+          let piece = dataLines(chunk);
+          if (piece === chunk) piece = Buffer.from(chunk);
+          event.add(piece);
+          if (res && !res.destroyed && !res.writableEnded && !res.write(piece)) full = true;
+        }
+        if (!full) return true;
+        whenDrained(res!, written);
+        return false;
       },
-      onDrain: (resume) => (this.res ? whenDrained(this.res, resume) : resume()),
       // The client may resume the stream: the answer goes on into the log.
       onClose: () => undefined,
       end: () => {

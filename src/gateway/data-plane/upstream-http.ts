@@ -7,12 +7,16 @@
 // web stream read twice over (text decoding, then event parsing). Here a message is one write on the
 // dispatcher's own handler API (no promise, stream or abort signal per request, as undici's request()
 // would make), and an answer's bytes go straight to the envelope scan (and on to the client as they
-// arrive, for a large one: answer-pipe.ts), a JSON.parse or the event stream parser.
+// arrive, for a large one: answer-pipe.ts), a JSON.parse or the event stream parser. POSTs to a plain
+// http: upstream (no proxy) go on a dispatcher that reads into one reused buffer per socket
+// (reused-read-dispatcher.ts); whatever dispatcher carried them, a body chunk is valid only during the
+// sink's data() call (BodySink below), and Exchange holds every sink to that.
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
+import type { RequestDispatcher } from '../../upstream/reused-read-dispatcher.js';
 import { excerpt, secretsOf } from '../../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, ResponseTooLargeError } from '../../upstream/response-limits.js';
 import { SseEventTooLargeError, SseParser } from '../../domain/sse-parser.js';
@@ -33,6 +37,8 @@ export interface HttpUpstreamOptions {
   /** Sent with every request (the entry's resolved headers); setHeaders replaces them. */
   headers: Record<string, string>;
   dispatcher: Dispatcher;
+  /** Where POSTs to an http: URL go (the reused-read dispatcher), when set; everything else goes on `dispatcher`. */
+  postDispatcher?: RequestDispatcher;
   /** Of the session the initialize handshake opened. */
   sessionId: string | undefined;
   protocolVersion: string | undefined;
@@ -49,10 +55,16 @@ export interface UpstreamMessageExtra extends MessageExtraInfo {
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** What to do with the body of an answer, decided from its head. */
+/**
+ * What to do with the body of an answer, decided from its head. A chunk is valid only during data(): it may
+ * be a view of a socket's read buffer, read into again afterwards. Exchange hands a sink a copy, unless the
+ * sink `borrows` (it copies what it keeps, and pauses `flow` while anything it handed on still holds the view).
+ */
 interface BodySink {
   /** May throw (a body past its cap): the exchange is then aborted and error() gets what was thrown. `flow` pauses and resumes the body. */
   data(chunk: Buffer, flow: Dispatcher.DispatchController): void;
+  /** data() keeps nothing of its chunk past the call, nor lets anything hold it unpaused: it gets the chunk itself. */
+  borrows?: boolean;
   end(): void;
   /** The connection failed, or the transport closed, before the body ended. */
   error(error: Error): void;
@@ -63,7 +75,7 @@ type HeadReader = (status: number, headers: IncomingHttpHeaders) => BodySink;
 
 const NOTHING = (): void => undefined;
 
-const DROP: BodySink = { data: () => undefined, end: () => undefined, error: () => undefined };
+const DROP: BodySink = { data: () => undefined, borrows: true, end: () => undefined, error: () => undefined };
 
 /** The bytes of an error answer kept for its message; the rest is read and dropped. */
 const ERROR_BODY_BYTES = 1024;
@@ -76,8 +88,9 @@ function collect(onBody: (chunks: Buffer[]) => void, onError: (error: Error) => 
     data: (chunk) => {
       chunk = chunk.subarray(0, maxBytes - total);
       total += chunk.length;
-      if (chunk.length > 0) chunks.push(chunk);
+      if (chunk.length > 0) chunks.push(Buffer.from(chunk));
     },
+    borrows: true,
     end: () => onBody(chunks),
     error: onError,
   };
@@ -199,20 +212,26 @@ export class HttpUpstreamTransport implements Transport {
     let chunks: Buffer[] = [];
     let total = 0;
     let pipe: AnswerPipe | undefined;
-    /** The last chunk given to the pipe: written once the next one came, or the check is done. */
+    /** The last byte given to the pipe (a copy): written with the next chunk, or once the check is done. */
     let held: Buffer | undefined;
     /** The client closed its connection while the answer was passed on: the rest of it is not read. */
     let clientGone = false;
     const check = (chunk: Buffer) => (checking &&= scanner.push(chunk) && utf8.push(chunk));
     const verdict = () => (checking && utf8.end() ? scanner.end() : undefined);
-    const toPipe = (chunk: Buffer, flow: Dispatcher.DispatchController) => {
-      if (held && !pipe!.write(held)) {
-        flow.pause();
-        pipe!.onDrain(() => flow.resume());
-      }
-      held = chunk;
+    /**
+     * Writes `given` (nonempty chunks; views, maybe lent) on in one write, but for the last byte, which is
+     * held back: reads wait while the client holds them.
+     */
+    const toPipe = (given: readonly Buffer[], flow: Dispatcher.DispatchController) => {
+      const out: Buffer[] = held ? [held] : [];
+      const last = given[given.length - 1]!;
+      for (let i = 0; i < given.length - 1; i++) out.push(given[i]!);
+      if (last.length > 1) out.push(last.subarray(0, last.length - 1));
+      held = Buffer.from(last.subarray(last.length - 1));
+      if (out.length > 0 && !pipe!.write(out, () => flow.resume())) flow.pause();
     };
     return {
+      borrows: true,
       data: (chunk, flow) => {
         if ((declared ?? total + chunk.length) > this.maxMessageBytes || total + chunk.length > this.maxMessageBytes) throw new ResponseTooLargeError(this.maxMessageBytes, 'message');
         total += chunk.length;
@@ -220,9 +239,9 @@ export class HttpUpstreamTransport implements Transport {
         check(chunk);
         if (pipe) {
           if (!checking) throw new Error(NOT_THE_ANSWER);
-          return toPipe(chunk, flow);
+          return toPipe([chunk], flow);
         }
-        chunks.push(chunk);
+        chunks.push(Buffer.from(chunk));
         if (!checking || total < STREAM_ANSWER_FROM_BYTES || total === declared) return;
         pipe = this.answerPipe?.(id, declared);
         if (!pipe) return;
@@ -230,14 +249,14 @@ export class HttpUpstreamTransport implements Transport {
           clientGone = true;
           flow.abort(new Error('the client closed its connection'));
         });
-        for (const c of chunks) toPipe(c, flow);
+        toPipe(chunks, flow);
         chunks = [];
       },
       end: () => {
         if (pipe) {
           const envelope = verdict();
           if (envelope && envelope.id === id) {
-            if (held) pipe.write(held);
+            if (held) pipe.write([held], NOTHING);
             pipe.end(envelope);
           } else pipe.abort(NOT_THE_ANSWER);
           held = undefined;
@@ -435,7 +454,8 @@ export class HttpUpstreamTransport implements Transport {
     }
     const handler = new Exchange(this.inFlight, method, headers, body, onError, onHead, url, hop);
     const { origin, path } = url === this.options.url ? this.target : dispatchTarget(url);
-    this.options.dispatcher.dispatch(body === undefined ? { origin, path, method, headers } : { origin, path, method, headers, body }, handler);
+    const dispatcher = method === 'POST' && this.options.postDispatcher && url.protocol === 'http:' ? this.options.postDispatcher : this.options.dispatcher;
+    dispatcher.dispatch(body === undefined ? { origin, path, method, headers } : { origin, path, method, headers, body }, handler);
   }
 }
 
@@ -476,7 +496,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     try {
-      this.sink!.data(chunk, controller);
+      const sink = this.sink!;
+      sink.data(sink.borrows ? chunk : Buffer.from(chunk), controller);
     } catch (error) {
       // Past a cap: nothing more is read; the sink hears why, and the abort's own error goes nowhere.
       const failed = this.sink!;

@@ -15,6 +15,7 @@ import { classifyFailure, observeFetch } from '../../upstream/failure.js';
 import { excerpt, sanitize, secretsOf } from '../../upstream/redaction.js';
 import { DEFAULT_UPSTREAM_LIMITS, limitFetch } from '../../upstream/response-limits.js';
 import { createServerFetch, type ServerFetch } from '../../upstream/server-fetch.js';
+import { ReusedReadDispatcher } from '../../upstream/reused-read-dispatcher.js';
 import type { FetchLike } from '../../upstream/types.js';
 import { plainHeaders, type GatewayEntry, type GatewayTransport } from '../gateway-entry.js';
 import { HttpUpstreamTransport } from './upstream-http.js';
@@ -178,18 +179,25 @@ async function connectTo(options: ConnectUpstreamOptions): Promise<Upstream> {
         // goes on over the lean transport, on the same dispatcher. Nothing else was sent yet.
         const sessionId = (transport as StreamableHTTPClientTransport).sessionId;
         await transport.close();
+        // Its POSTs over plain http read into a reused buffer per socket (no garbage per read); TLS and a
+        // proxy stay on undici, and so do the GET stream and DELETE.
+        const posts =
+          url.protocol === 'http:' && !entry.upstreamProxy
+            ? new ReusedReadDispatcher({ ...(options.egress ? { egress: options.egress } : {}), bodyTimeoutMs: options.bodyTimeoutMs ?? 0 })
+            : undefined;
         const session = new HttpUpstreamTransport({
           url,
           // The lease's token of now (it may have been renewed during a long handshake).
           headers: lease ? upstreamHeaders(entry, lease.token) : headers,
           dispatcher: serverFetch.dispatcher,
+          ...(posts ? { postDispatcher: posts } : {}),
           sessionId,
           protocolVersion: version,
           reconnection: GET_STREAM_RECONNECTION,
           maxMessageBytes,
         });
         if (lease) lease.onRenewed = (token) => session.setHeaders(upstreamHeaders(entry, token));
-        return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch) };
+        return { kind, transport: session, initializeResult: result, close: closer(session, serverFetch, posts) };
       } catch (error) {
         await transport.close().catch(() => undefined);
         if (error instanceof UpstreamInitializeRefused) throw new UpstreamConnectError(502, error.message);
@@ -297,7 +305,7 @@ async function initializeOver(transport: Transport, initialize: JSONRPCRequest, 
   return answer;
 }
 
-function closer(transport: Transport, serverFetch: ServerFetch): () => Promise<void> {
+function closer(transport: Transport, serverFetch: ServerFetch, posts?: ReusedReadDispatcher): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
@@ -307,6 +315,7 @@ function closer(transport: Transport, serverFetch: ServerFetch): () => Promise<v
         ends.dispose();
       }
       await transport.close().catch(() => undefined);
+      await posts?.destroy();
       await serverFetch.close();
     })();
     return closing;
