@@ -50,10 +50,19 @@ const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,13})(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
 
-/** undici's HTTPParserError (its constructor takes the code without "HPE_"; its types say otherwise). */
+/** undici's HTTPParserError, whose `code` is `code` (its constructor prefixes "HPE_" itself). */
 export function parserError(reason: string, code: string): Error {
   const Make = errors.HTTPParserError as unknown as new (message: string, code?: string) => Error;
-  return new Make(`Response does not match the HTTP/1.1 protocol (${reason})`, code);
+  return new Make(`Response does not match the HTTP/1.1 protocol (${reason})`, code.replace(/^HPE_/, ''));
+}
+
+/** text without leading and trailing SP and HTAB: one pass from each end (a regex's `[\t ]+$` rescans a run of blanks from each of its starts). */
+export function trimBlanks(text: string): string {
+  let from = 0;
+  let to = text.length;
+  while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+  return text.slice(from, to);
 }
 
 export class ResponseParser {
@@ -268,7 +277,7 @@ function headerField(text: string): [string, string] {
   if (colon <= 0) throw parserError('Invalid header line', 'HPE_INVALID_HEADER_TOKEN');
   const name = text.slice(0, colon);
   if (!TOKEN.test(name)) throw parserError('Invalid header field char', 'HPE_INVALID_HEADER_TOKEN');
-  const value = text.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, '');
+  const value = trimBlanks(text.slice(colon + 1));
   if (BAD_VALUE_CHAR.test(value)) throw parserError('Invalid header value char', 'HPE_INVALID_HEADER_TOKEN');
   return [name, value];
 }
