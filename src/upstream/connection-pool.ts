@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Agent, Client, Pool, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type Connector, type EgressPolicy } from './egress.js';
+import { CONNECTIONS_PER_ORIGIN, KEEP_ALIVE_IDLE_MS } from './http1-grammar.js';
 import { checkingLiterals, type ServerFetch, type ServerFetchOptions } from './server-fetch.js';
 import type { TlsOptions } from './types.js';
 
@@ -41,7 +42,7 @@ export interface ConnectionPoolOptions {
   maxSettings?: number;
 }
 
-const DEFAULTS = { idleMs: 4000, connectionsPerOrigin: 64, maxIdle: 64, maxSettings: 32 };
+const DEFAULTS = { idleMs: KEEP_ALIVE_IDLE_MS, connectionsPerOrigin: CONNECTIONS_PER_ORIGIN, maxIdle: 64, maxSettings: 32 };
 
 /** `scheme://host:port` as undici's Pool names its origin, from a connector's parameters. */
 function originOf(params: Parameters<Connector>[0]): string {

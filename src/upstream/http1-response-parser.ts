@@ -13,6 +13,7 @@
 // - 1xx heads are skipped (101 refused: no upgrade was asked); 204, 304 and answers to HEAD have no body.
 // Anything else is an HTTPParserError; the parser is then of no further use (the socket goes).
 import { errors } from 'undici';
+import { BAD_VALUE_CHAR, TOKEN } from './http1-grammar.js';
 
 export interface ResponseHead {
   statusCode: number;
@@ -45,8 +46,6 @@ const enum State {
 /** The longest chunk-size line (with its extensions), bytes. */
 const MAX_CHUNK_LINE = 1024;
 const LF = 10;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,13})(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
 

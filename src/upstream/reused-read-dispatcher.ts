@@ -34,6 +34,7 @@ import type { Socket } from 'node:net';
 import { errors, type Dispatcher } from 'undici';
 import { DEFAULT_EGRESS_POLICY, egressConnector, type EgressPolicy } from './egress.js';
 import { ResponseParser, type ResponseEvents } from './http1-response-parser.js';
+import { BAD_VALUE_CHAR, CONNECTIONS_PER_ORIGIN, KEEP_ALIVE_IDLE_MS, TOKEN } from './http1-grammar.js';
 import { IDLE_READ_BYTES, readBuffers } from './read-buffer-pool.js';
 
 export interface ReusedReadDispatcherOptions {
@@ -55,14 +56,11 @@ export interface RequestDispatcher {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
 }
 
-const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: 4000, connections: 64, maxHeaderSize: 16 * 1024 };
+const DEFAULTS = { bodyTimeoutMs: 0, headersTimeoutMs: 300_000, idleMs: KEEP_ALIVE_IDLE_MS, connections: CONNECTIONS_PER_ORIGIN, maxHeaderSize: 16 * 1024 };
 /** As undici: a server's Keep-Alive timeout is believed less this, and a socket is kept at most KEEP_ALIVE_MAX_MS. */
 const KEEP_ALIVE_THRESHOLD_MS = 2000;
 const KEEP_ALIVE_MAX_MS = 600_000;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** undici's (and Node's) test of a header value: field-vchar, SP, HTAB, obs-text; nothing past U+00FF. */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export class ReusedReadDispatcher implements RequestDispatcher {
   private readonly limits: typeof DEFAULTS;
@@ -178,12 +176,12 @@ function requestHeaders(given: Record<string, unknown>): RequestHeaders {
     if (Array.isArray(value)) {
       value = value.map((v) => {
         const text = typeof v === 'string' ? v : v === null ? '' : `${v}`;
-        if (BAD_VALUE.test(text)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
+        if (BAD_VALUE_CHAR.test(text)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
         return text;
       });
     } else {
       value = value === null ? '' : `${value}`;
-      if (BAD_VALUE.test(value as string)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
+      if (BAD_VALUE_CHAR.test(value as string)) throw new errors.InvalidArgumentError(`invalid ${name} header`);
     }
     if (lower === 'host') {
       if (out.host !== undefined) throw new errors.InvalidArgumentError('duplicate host header');
